@@ -1,0 +1,169 @@
+/*
+ * tp.h - the project's base layer: one error enum, answer kinds, the clock ops table, UUIDv7 ids
+ * and small string/time helpers.
+ *
+ * Every other module (storage, ui, sync, firmware) includes this header; it includes nothing of
+ * theirs. It lives in storage/ because storage is the bottom of the call graph ("calls go down
+ * only"); it has no SQLite in it.
+ *
+ * Thread-safety: every function here is safe to call from several threads, except that a
+ * tp_vclock must not be changed while another thread reads it.
+ */
+#ifndef TP_H
+#define TP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Errors ------------------------------------------------------------------------------- */
+
+/* One error enum for the whole project. 0 is success. Numbers are never reused or renumbered:
+ * new codes go at the end. tp_strerror() has a case for every code. */
+typedef enum tp_err {
+    TP_OK = 0,
+    TP_ERR_NOMEM = 1,       /* an allocation failed */
+    TP_ERR_INVALID = 2,     /* an argument or value is out of range or malformed */
+    TP_ERR_IO = 3,          /* read/write/fsync failed (EIO, removed medium, ...) */
+    TP_ERR_DISK_FULL = 4,   /* no space left (or below the configured reserve) */
+    TP_ERR_READONLY = 5,    /* file or directory cannot be written */
+    TP_ERR_LOCKED = 6,      /* another process holds the database longer than the timeout */
+    TP_ERR_CORRUPT = 7,     /* a database or file failed its integrity check */
+    TP_ERR_TOO_NEW = 8,     /* a database made by a newer version of this program */
+    TP_ERR_NOT_FOUND = 9,   /* no such file, row, session or key */
+    TP_ERR_CONFIG = 10,     /* a configuration file is invalid */
+    TP_ERR_SURVEY = 11,     /* a survey definition is invalid */
+    TP_ERR_NETWORK = 12,    /* connection failed, timed out or was cut */
+    TP_ERR_PROTOCOL = 13,   /* the peer's reply is not what the protocol says */
+    TP_ERR_AUTH = 14,       /* authentication failed (bad token, PIN, certificate) */
+    TP_ERR_BUSY = 15,       /* try again later (rate limited, server unavailable) */
+    TP_ERR_EXISTS = 16,     /* the target already exists and must not be overwritten */
+    TP_ERR_TOO_LARGE = 17,  /* a bound was exceeded (body, batch, string, file size) */
+    TP_ERR_UNSUPPORTED = 18,/* the request is valid but not supported here */
+    TP_ERR_INTERNAL = 19,   /* a bug: an invariant did not hold */
+} tp_err;
+
+/* Returns a static, human-readable description of rc. Never NULL. */
+const char *tp_strerror(tp_err rc);
+
+/* Returns a stable, machine-readable name for rc ("disk_full", ...). Never NULL. */
+const char *tp_err_name(tp_err rc);
+
+/* Maps an errno value to the closest tp_err (ENOSPC -> DISK_FULL, EROFS/EACCES -> READONLY, ...). */
+tp_err tp_err_from_errno(int errnum);
+
+/* Largest message a module stores for its last error. */
+#define TP_ERRMSG_MAX 512
+
+/* Formats into err (size errlen) like snprintf; a NULL err or zero errlen is allowed (no-op).
+ * Returns rc so callers can write `return tp_errf(err, n, TP_ERR_INVALID, "...")`. */
+tp_err tp_errf(char *err, size_t errlen, tp_err rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- Answer kinds --------------------------------------------------------------------------- */
+
+typedef enum tp_kind {
+    TP_KIND_NPS = 0,     /* 0..10 */
+    TP_KIND_CSAT = 1,    /* 1..5 */
+    TP_KIND_CES = 2,     /* 1..7 */
+    TP_KIND_SMILEY4 = 3, /* 1..4 (1 = very unhappy, 4 = very happy) */
+    TP_KIND_CHOICE = 4,  /* a choice id (string), no numeric value */
+} tp_kind;
+#define TP_KIND_COUNT 5
+
+/* Returns "nps", "csat", "ces", "smiley4" or "choice"; "?" for an invalid value. */
+const char *tp_kind_name(tp_kind k);
+
+/* Parses a kind name. Returns TP_OK or TP_ERR_INVALID. */
+tp_err tp_kind_parse(const char *name, tp_kind *out);
+
+/* Smallest and largest valid numeric value of a rating kind. Returns TP_ERR_INVALID for choice. */
+tp_err tp_kind_range(tp_kind k, int *lo, int *hi);
+
+/* Answer flags (bit set, stored as given). */
+#define TP_FLAG_RAPID_REPEAT 0x1u /* a new rating soon after the previous thank-you */
+#define TP_FLAG_BUTTON 0x2u       /* came from a physical button, not the touchscreen */
+#define TP_FLAGS_KNOWN 0x3u
+
+/* Bounds on identifiers and names everywhere (survey, question, choice, store, touchpoint ids). */
+#define TP_ID_MAX 64    /* bytes, excluding NUL */
+#define TP_LANG_MAX 8   /* "vi", "en", "pt-BR" */
+#define TP_UUID_STR 37  /* 36 characters + NUL */
+
+/* Returns true when s is a valid id: 1..TP_ID_MAX bytes of [A-Za-z0-9._-]. */
+bool tp_id_valid(const char *s);
+
+/* Returns true when s is a valid language tag: 2..TP_LANG_MAX bytes of [a-zA-Z-]. */
+bool tp_lang_valid(const char *s);
+
+/* Returns true when the len bytes at s are well-formed UTF-8 (no overlongs, no surrogates). */
+bool tp_utf8_valid(const char *s, size_t len);
+
+/* ---- Clock ---------------------------------------------------------------------------------- */
+
+/* The outside world's time behind an ops table, so tests and the kiosk's scripted mode run on a
+ * virtual clock. */
+typedef struct tp_clock {
+    int64_t (*wall_ms)(void *ctx);  /* UTC milliseconds since the Unix epoch */
+    int64_t (*mono_ms)(void *ctx);  /* milliseconds since boot (CLOCK_BOOTTIME) */
+    bool (*synced)(void *ctx);      /* true when the wall clock is NTP-synchronised */
+    const char *(*boot_id)(void *ctx); /* this boot's id (36-char UUID string) */
+    void *ctx;
+} tp_clock;
+
+/* Returns the process-wide system clock: CLOCK_REALTIME, CLOCK_BOOTTIME, adjtimex() for the sync
+ * state and /proc/sys/kernel/random/boot_id. Static storage; never freed. */
+const tp_clock *tp_clock_system(void);
+
+/* A virtual clock for tests and scripts: set the fields, then use &vc->clock. */
+typedef struct tp_vclock {
+    tp_clock clock;
+    int64_t wall;
+    int64_t mono;
+    bool is_synced;
+    char boot[TP_UUID_STR];
+} tp_vclock;
+
+/* Initialises vc at the given wall time with mono = 0, synced = true and a fixed boot id. */
+void tp_vclock_init(tp_vclock *vc, int64_t wall_ms);
+
+/* Moves both clocks of vc forward by ms. */
+void tp_vclock_advance(tp_vclock *vc, int64_t ms);
+
+/* ---- Ids ------------------------------------------------------------------------------------ */
+
+/* Writes a new UUIDv7 (RFC 9562 section 5.7) as 36 lowercase characters + NUL into out, using
+ * clk->wall_ms (or the system clock when clk is NULL) and getrandom(). Ids made by one process are
+ * strictly increasing even when the clock stands still or steps back (RFC 9562 6.2, method 1: the
+ * 12-bit rand_a field is a counter seeded randomly each millisecond). Returns TP_OK or TP_ERR_IO. */
+tp_err tp_uuid7_new(const tp_clock *clk, char out[TP_UUID_STR]);
+
+/* Writes a new random UUIDv4 into out. Returns TP_OK or TP_ERR_IO. */
+tp_err tp_uuid4_new(char out[TP_UUID_STR]);
+
+/* Returns true when s is a UUID string of any version (parsed with libuuid). */
+bool tp_uuid_valid(const char *s);
+
+/* Fills buf with n cryptographically random bytes (getrandom). Returns TP_OK or TP_ERR_IO. */
+tp_err tp_random_bytes(void *buf, size_t n);
+
+/* ---- Strings and time ----------------------------------------------------------------------- */
+
+/* Copies src into dst (size dstlen) always NUL-terminating. Returns TP_ERR_TOO_LARGE (and a
+ * truncated copy) when src does not fit, else TP_OK. */
+tp_err tp_strlcpy(char *dst, const char *src, size_t dstlen);
+
+/* Formats UTC ms as "2026-11-23T18:04:16.123Z" into out (at least 25 bytes). */
+void tp_format_utc(int64_t ms, char *out, size_t outlen);
+
+/* Formats ms in the process's local time zone (TZ) as "2026-11-24T01:04:16.123+07:00". */
+void tp_format_local(int64_t ms, char *out, size_t outlen);
+
+/* Parses "YYYY-MM-DD" as local midnight (TZ) into ms. Returns TP_OK or TP_ERR_INVALID. */
+tp_err tp_parse_date_local(const char *s, int64_t *out_ms);
+
+/* Returns local midnight (TZ) of the day containing ms, and writes that day as "YYYY-MM-DD"
+ * into day (11 bytes) when day is not NULL. */
+int64_t tp_local_day_start(int64_t ms, char day[11]);
+
+#endif /* TP_H */
