@@ -17,7 +17,7 @@ libmicrohttpd-dev
 libpq-dev postgresql
 libcjson-dev libinih-dev zlib1g-dev uuid-dev libsystemd-dev
 libfontconfig-dev fonts-noto-core
-libcmocka-dev valgrind python3
+libcmocka-dev valgrind python3 libssl-dev
 fusefat dosfstools fuse3
 chromium
 xvfb xauth

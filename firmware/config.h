@@ -1,0 +1,91 @@
+/*
+ * config.h - the device's INI configuration (parsed with inih), shared by the kiosk, the sync
+ * daemon (`touchpoint sync --config`) and the staff CLI.
+ *
+ * Every key is known here: an unknown section or key, a bad value or a missing required key is an
+ * error naming the file, the line and the key, and the program does not start. Relative paths are
+ * resolved against the config file's folder. The result is plain data with fixed-size fields:
+ * nothing to free.
+ *
+ * Sections and keys (defaults in brackets):
+ *   [device]    id (required), store (required), touchpoint (required),
+ *               stage = before | during | after [after]
+ *   [survey]    file (required, a survey JSON), directory [folder of file] (surveys staff may
+ *               switch to)
+ *   [storage]   database (required), min_free_mb [8]
+ *   [display]   fullscreen [true], width [800], height [480], rotation = 0|90|180|270 [0],
+ *               dpi [96]
+ *   [language]  default [vi], available [vi,en]
+ *   [timing]    idle_timeout_s [30], thankyou_s [4], repeat_window_s [5]
+ *   [staff]     pin_hash (required; from `touchpoint pin-hash`), hold_ms [3000],
+ *               max_attempts [5], lockout_s [300], idle_s [60]
+ *   [sync]      url ["": sync off], token_file, interval_s [300], batch_max [500],
+ *               batch_max_bytes [262144], gzip [true], ca_file, pinned_pubkey,
+ *               connect_timeout_s [10], low_speed_time_s [30], backoff_max_s [900]
+ *
+ * Thread-safety: config_load is reentrant.
+ */
+#ifndef TP_CONFIG_H
+#define TP_CONFIG_H
+
+#include "tp.h"
+
+#define CONFIG_PATH_MAX 1024
+#define CONFIG_MAX_LANGS 4
+
+typedef enum config_stage {
+    CONFIG_STAGE_BEFORE = 0,
+    CONFIG_STAGE_DURING = 1,
+    CONFIG_STAGE_AFTER = 2,
+} config_stage;
+
+typedef struct config_sync {
+    char url[CONFIG_PATH_MAX];          /* "" when sync is off; https:// or http:// */
+    char token_file[CONFIG_PATH_MAX];   /* file holding the device's bearer token */
+    int interval_s;                     /* 5..86400 */
+    int batch_max;                      /* answers per batch, 1..5000 */
+    int batch_max_bytes;                /* 4096..8388608 */
+    bool gzip;
+    char ca_file[CONFIG_PATH_MAX];      /* "" = system CAs */
+    char pinned_pubkey[256];            /* "" or curl's "sha256//BASE64" form */
+    int connect_timeout_s;              /* 1..300 */
+    int low_speed_time_s;               /* 1..600 */
+    int backoff_max_s;                  /* 1..86400 */
+} config_sync;
+
+typedef struct config {
+    char path[CONFIG_PATH_MAX];         /* the file this came from */
+    /* [device] */
+    char device_id[TP_ID_MAX + 1];
+    char store_id[TP_ID_MAX + 1];
+    char touchpoint_id[TP_ID_MAX + 1];
+    config_stage stage;
+    /* [survey] */
+    char survey_file[CONFIG_PATH_MAX];
+    char survey_dir[CONFIG_PATH_MAX];
+    /* [storage] */
+    char database[CONFIG_PATH_MAX];
+    int min_free_mb;
+    /* [display] */
+    bool fullscreen;
+    int width, height;                  /* 320..8192 */
+    int rotation;                       /* 0, 90, 180, 270 */
+    int dpi;                            /* 50..600 */
+    /* [language] */
+    char default_lang[TP_LANG_MAX + 1];
+    int n_langs;
+    char langs[CONFIG_MAX_LANGS][TP_LANG_MAX + 1];
+    /* [timing] */
+    int idle_timeout_s, thankyou_s, repeat_window_s;
+    /* [staff] */
+    char pin_hash[160];
+    int hold_ms, max_attempts, lockout_s, staff_idle_s;
+    /* [sync] */
+    config_sync sync;
+} config;
+
+/* Loads and validates path into *out. Returns TP_OK, or TP_ERR_CONFIG / TP_ERR_NOT_FOUND /
+ * TP_ERR_IO with "FILE:LINE: [section] key: cause" in err (size errlen, may be NULL). */
+tp_err config_load(const char *path, config *out, char *err, size_t errlen);
+
+#endif /* TP_CONFIG_H */
