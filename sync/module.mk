@@ -1,2 +1,2 @@
 # sync/: protocol codec and uploader (client.mk), collector and its stores (collector.mk).
--include $(wildcard sync/*.mk)
+-include $(filter-out sync/module.mk,$(wildcard sync/*.mk))

@@ -1,2 +1,2 @@
 # ui/: SDL2 rendering, layout, screens, hit-testing (ui.mk).
--include $(wildcard ui/*.mk)
+-include $(filter-out ui/module.mk,$(wildcard ui/*.mk))

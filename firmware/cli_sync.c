@@ -1,0 +1,185 @@
+/*
+ * cli_sync.c - `touchpoint sync`: uploads pending answers to the central collector, once or as a
+ * daemon. The work is in sync/uploader.c; this file maps the config file's [sync] section and the
+ * command line onto it. Runs as its own process, so a hung network never slows the kiosk's UI.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "uploader.h"
+
+#define CMD "sync"
+
+#ifndef TP_APP_VERSION
+#define TP_APP_VERSION "0.1.0"
+#endif
+
+static void sync_help(FILE *f)
+{
+    fputs("Usage: touchpoint [--db PATH] sync --config FILE [--once | --daemon] [--verbose]\n"
+          "\n"
+          "Sends the answers waiting in the database to the collector named by [sync] url, in\n"
+          "batches (POST /v1/batches, see sync/PROTOCOL.md). Answers are marked synced only when\n"
+          "the collector acknowledges them; rejected answers are quarantined with the collector's\n"
+          "reason (see `touchpoint check`); every attempt is logged in the database for the\n"
+          "staff screen.\n"
+          "\n"
+          "Options:\n"
+          "  --config FILE  the kiosk's configuration ([device] id, [sync] and [storage])\n"
+          "  --once         send everything pending, then exit (the default): 0 when all was\n"
+          "                 acknowledged, 1 when the collector could not be reached or refused\n"
+          "  --daemon       keep running: a round every [sync] interval_s (+-20%), exponential\n"
+          "                 backoff after failures (capped at backoff_max_s), Retry-After\n"
+          "                 honoured; SIGUSR1 syncs now, SIGTERM/SIGINT exit cleanly\n"
+          "  --verbose      one line per batch on stderr\n"
+          "\n"
+          "--db defaults to the config's [storage] database. The bearer token is read from\n"
+          "[sync] token_file (keep it mode 600). Proxies come from https_proxy / http_proxy /\n"
+          "no_proxy.\n"
+          "\n"
+          "Examples:\n"
+          "  touchpoint sync --config /etc/touchpoint/kiosk.conf --once\n"
+          "  touchpoint sync --config /etc/touchpoint/kiosk.conf --daemon\n"
+          "  kill -USR1 $(pidof touchpoint)      # sync now\n",
+          f);
+}
+
+static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"once", no_argument, NULL, 'o'},
+        {"daemon", no_argument, NULL, 'd'},
+        {"verbose", no_argument, NULL, 'v'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL;
+    bool once = false, daemon = false, verbose = false;
+    int c, rc = CLI_OK;
+    int sigfd = -1;
+    store *s = NULL;
+    uploader *u = NULL;
+    config *cfg = NULL;
+    char token[UPLOADER_TOKEN_MAX] = "";
+    char err[TP_ERRMSG_MAX] = "", warn[TP_ERRMSG_MAX] = "";
+
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config_path = optarg; break;
+        case 'o': once = true; break;
+        case 'd': daemon = true; break;
+        case 'v': verbose = true; break;
+        default: return cli_bad_option(ctx, CMD, c, argv);
+        }
+    }
+    if (optind < argc)
+        return cli_usage(ctx, CMD, "unexpected argument '%s'", argv[optind]);
+    if (!config_path)
+        return cli_usage(ctx, CMD, "missing --config FILE");
+    if (once && daemon)
+        return cli_usage(ctx, CMD, "--once and --daemon exclude each other");
+
+    cfg = calloc(1, sizeof *cfg); /* large: fixed-size path fields */
+    if (!cfg)
+        return cli_fail(ctx, CMD, "out of memory");
+    tp_err trc = config_load(config_path, cfg, err, sizeof err);
+    if (trc != TP_OK) {
+        rc = cli_fail(ctx, CMD, "%s", err);
+        goto out;
+    }
+    const config_sync *sc = &cfg->sync;
+    if (!sc->url[0]) {
+        rc = cli_fail(ctx, CMD, "%s: [sync] url is empty: sync is off for this kiosk", cfg->path);
+        goto out;
+    }
+    trc = uploader_read_token(sc->token_file, token, sizeof token, warn, sizeof warn, err,
+                              sizeof err);
+    if (trc != TP_OK) {
+        rc = cli_fail(ctx, CMD, "%s", err);
+        goto out;
+    }
+    if (warn[0])
+        fprintf(stderr, "%s: %s: warning: %s\n", ctx->prog, CMD, warn);
+
+    /* Signals are blocked before anything can start a thread (curl's resolver), so every thread
+     * inherits the mask and only the signalfd sees them. */
+    if (daemon) {
+        trc = uploader_signals_open(&sigfd, err, sizeof err);
+        if (trc != TP_OK) {
+            rc = cli_fail(ctx, CMD, "%s", err);
+            goto out;
+        }
+    }
+
+    const char *db = ctx->db_path && ctx->db_path[0] ? ctx->db_path : cfg->database;
+    store_options so = {.device_id = cfg->device_id};
+    trc = store_open(db, &so, &s, err, sizeof err);
+    if (trc != TP_OK) {
+        rc = cli_fail(ctx, CMD, "%s", err);
+        goto out;
+    }
+
+    uploader_options uo = {
+        .url = sc->url,
+        .token = token,
+        .device_id = cfg->device_id,
+        .app_version = TP_APP_VERSION,
+        .interval_s = sc->interval_s,
+        .batch_max = sc->batch_max,
+        .batch_max_bytes = sc->batch_max_bytes,
+        .no_gzip = !sc->gzip,
+        .ca_file = sc->ca_file,
+        .pinned_pubkey = sc->pinned_pubkey,
+        .connect_timeout_s = sc->connect_timeout_s,
+        .low_speed_time_s = sc->low_speed_time_s,
+        .backoff_max_s = sc->backoff_max_s,
+        .log = stderr,
+        .verbose = verbose,
+    };
+    trc = uploader_new(&uo, s, &u, err, sizeof err);
+    if (trc != TP_OK) {
+        rc = cli_fail(ctx, CMD, "%s: %s", cfg->path, err);
+        goto out;
+    }
+
+    if (daemon) {
+        trc = uploader_run(u, sigfd);
+        if (trc != TP_OK)
+            rc = cli_fail(ctx, CMD, "%s: %s (%s)", db, tp_strerror(trc), store_errmsg(s));
+        goto out;
+    }
+
+    uploader_round r;
+    trc = uploader_sync_round(u, &r);
+    if (trc != TP_OK) {
+        rc = cli_fail(ctx, CMD, "%s (%s): %s; %lld answers acknowledged before it",
+                      tp_strerror(trc), tp_err_name(trc), r.message,
+                      (long long)(r.accepted + r.duplicates + r.rejected));
+        goto out;
+    }
+    printf("synced: %lld sent, %lld accepted, %lld duplicates, %lld rejected in %d requests\n",
+           (long long)r.sent, (long long)r.accepted, (long long)r.duplicates, (long long)r.rejected,
+           r.attempts);
+    if (r.left_pending > 0)
+        rc = cli_fail(ctx, CMD, "%lld answers were not acknowledged and stay pending",
+                      (long long)r.left_pending);
+out:
+    explicit_bzero(token, sizeof token);
+    uploader_free(u);
+    store_close(s);
+    if (sigfd >= 0)
+        close(sigfd);
+    free(cfg);
+    return rc;
+}
+
+const struct cli_cmd cli_cmd_sync = {
+    .name = "sync",
+    .summary = "upload pending answers to the collector (--once or --daemon)",
+    .run = sync_run,
+    .help = sync_help,
+};

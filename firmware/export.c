@@ -1,0 +1,970 @@
+/*
+ * export.c - the export core (export.h): count, name, stream with SHA-256, fsync, read back,
+ * rename without replacing, then advance the cursor. Used by `touchpoint export` and the kiosk's
+ * USB export.
+ *
+ * Why two passes over the answers: the file name carries the dates of the first and last answer,
+ * and the free-space and FAT size checks need the size, all before the first byte is written.
+ * The second pass is bounded by the last seq the first pass saw, so answers recorded meanwhile by
+ * the kiosk wait for the next export instead of slipping in unaccounted.
+ */
+#include "export.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXPORT_FAT_MAX ((int64_t)4 * 1024 * 1024 * 1024 - 1)
+#define EXPORT_BUF 65536
+#define EXPORT_ROW_MAX 4096   /* one formatted row; ids are bounded, so rows are < 1.5 KiB */
+#define EXPORT_MAX_SUFFIX 999 /* "-2" .. "-999" before giving up on a name */
+#define EXPORT_TMP_TRIES 8    /* random temp names tried when one exists */
+#define EXPORT_PROGRESS_EVERY 2000
+#define EXPORT_BLOCK_DEFAULT 4096 /* cluster size assumed until statvfs tells */
+
+static const char utf8_bom[3] = {'\xEF', '\xBB', '\xBF'};
+
+static const char *const csv_columns[] = {
+    "seq",        "answer_id",      "session_id",  "device_id",     "epoch",
+    "survey_id",  "survey_version", "question_id", "kind",          "value",
+    "choice_id",  "lang",           "store_id",    "touchpoint_id", "time_utc",
+    "time_local", "clock_trusted",  "flags",       "sync_state",
+};
+
+/* ---- POSIX file system operations ----------------------------------------------------------- */
+
+static int px_open_dir(void *ctx, const char *path)
+{
+    (void)ctx;
+    return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static int px_openat(void *ctx, int dirfd, const char *name, int flags, mode_t mode)
+{
+    (void)ctx;
+    return openat(dirfd, name, flags, mode);
+}
+
+static ssize_t px_write(void *ctx, int fd, const void *buf, size_t n)
+{
+    (void)ctx;
+    return write(fd, buf, n);
+}
+
+static ssize_t px_read(void *ctx, int fd, void *buf, size_t n)
+{
+    (void)ctx;
+    return read(fd, buf, n);
+}
+
+static int px_fsync(void *ctx, int fd)
+{
+    (void)ctx;
+    return fsync(fd);
+}
+
+static int px_drop_cache(void *ctx, int fd)
+{
+    (void)ctx;
+    /* So the read-back comes from the medium, not from the page cache we just filled. */
+    return posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+}
+
+static int px_close(void *ctx, int fd)
+{
+    (void)ctx;
+    return close(fd);
+}
+
+static int px_fstatat(void *ctx, int dirfd, const char *name, struct stat *st)
+{
+    (void)ctx;
+    return fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW);
+}
+
+static int px_fstatvfs(void *ctx, int fd, struct statvfs *st)
+{
+    (void)ctx;
+    return fstatvfs(fd, st);
+}
+
+static int px_rename_noreplace(void *ctx, int dirfd, const char *from, const char *to)
+{
+    (void)ctx;
+    if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP && errno != EOPNOTSUPP)
+        return -1;
+    /* No RENAME_NOREPLACE here (FUSE, older kernels): a hard link never replaces either. */
+    if (linkat(dirfd, from, dirfd, to, 0) == 0) {
+        (void)unlinkat(dirfd, from, 0);
+        return 0;
+    }
+    if (errno == EEXIST)
+        return -1;
+    if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP && errno != ENOSYS &&
+        errno != EMLINK)
+        return -1;
+    /* FAT has no hard links: check, then rename. The window between the two is the best this
+     * file system allows; the name was also checked free before writing. */
+    struct stat st;
+    if (fstatat(dirfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        errno = EEXIST;
+        return -1;
+    }
+    if (errno != ENOENT)
+        return -1;
+    return renameat(dirfd, from, dirfd, to);
+}
+
+static int px_unlinkat(void *ctx, int dirfd, const char *name)
+{
+    (void)ctx;
+    return unlinkat(dirfd, name, 0);
+}
+
+static int px_syncfs(void *ctx, int fd)
+{
+    (void)ctx;
+    return syncfs(fd);
+}
+
+static const export_fs_ops posix_ops = {
+    .open_dir = px_open_dir,
+    .openat = px_openat,
+    .write = px_write,
+    .read = px_read,
+    .fsync = px_fsync,
+    .drop_cache = px_drop_cache,
+    .close = px_close,
+    .fstatat = px_fstatat,
+    .fstatvfs = px_fstatvfs,
+    .rename_noreplace = px_rename_noreplace,
+    .unlinkat = px_unlinkat,
+    .syncfs = px_syncfs,
+    .ctx = NULL,
+};
+
+const export_fs_ops *export_fs_posix(void)
+{
+    return &posix_ops;
+}
+
+/* ---- Formatting ----------------------------------------------------------------------------- */
+
+static tp_err buf_put(char *buf, size_t len, size_t *used, const char *s, size_t n)
+{
+    if (*used + n >= len) /* keep room for a NUL so buffers stay printable */
+        return TP_ERR_TOO_LARGE;
+    memcpy(buf + *used, s, n);
+    *used += n;
+    buf[*used] = '\0';
+    return TP_OK;
+}
+
+tp_err export_csv_field(const char *field, char *buf, size_t len, size_t *used)
+{
+    if (!field)
+        field = "";
+    if (!strpbrk(field, ",\"\r\n"))
+        return buf_put(buf, len, used, field, strlen(field));
+    tp_err rc = buf_put(buf, len, used, "\"", 1);
+    for (const char *p = field; rc == TP_OK && *p; p++) {
+        if (*p == '"')
+            rc = buf_put(buf, len, used, "\"\"", 2);
+        else
+            rc = buf_put(buf, len, used, p, 1);
+    }
+    if (rc == TP_OK)
+        rc = buf_put(buf, len, used, "\"", 1);
+    return rc;
+}
+
+tp_err export_csv_header(char *buf, size_t len, size_t *used)
+{
+    tp_err rc = TP_OK;
+    size_t ncol = sizeof csv_columns / sizeof csv_columns[0];
+    for (size_t i = 0; rc == TP_OK && i < ncol; i++) {
+        if (i > 0)
+            rc = buf_put(buf, len, used, ",", 1);
+        if (rc == TP_OK)
+            rc = export_csv_field(csv_columns[i], buf, len, used);
+    }
+    if (rc == TP_OK)
+        rc = buf_put(buf, len, used, "\r\n", 2);
+    return rc;
+}
+
+static const char *state_name(store_sync_state st)
+{
+    switch (st) {
+    case STORE_PENDING: return "pending";
+    case STORE_SYNCED: return "synced";
+    case STORE_REJECTED: return "rejected";
+    }
+    return "unknown";
+}
+
+/* Flags as names joined by ';' ("" when none); unknown bits as "0x..". */
+static void flags_text(unsigned flags, char *out, size_t outlen)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    if (flags & TP_FLAG_RAPID_REPEAT)
+        (void)buf_put(out, outlen, &used, "rapid_repeat", 12);
+    if (flags & TP_FLAG_BUTTON) {
+        if (used)
+            (void)buf_put(out, outlen, &used, ";", 1);
+        (void)buf_put(out, outlen, &used, "button", 6);
+    }
+    if (flags & ~TP_FLAGS_KNOWN) {
+        char hex[16];
+        int n = snprintf(hex, sizeof hex, "%s0x%x", used ? ";" : "", flags & ~TP_FLAGS_KNOWN);
+        if (n > 0 && (size_t)n < sizeof hex)
+            (void)buf_put(out, outlen, &used, hex, (size_t)n);
+    }
+}
+
+static tp_err csv_row(const store_answer *a, const char *device_id, const char *epoch, char *buf,
+                      size_t len, size_t *used)
+{
+    char seq[24], ver[16], value[16] = "", utc[40], local[48], flags[64];
+    snprintf(seq, sizeof seq, "%" PRId64, a->seq);
+    snprintf(ver, sizeof ver, "%d", a->survey_version);
+    if (a->kind != TP_KIND_CHOICE)
+        snprintf(value, sizeof value, "%d", a->value);
+    tp_format_utc(a->wall_ms, utc, sizeof utc);
+    tp_format_local(a->wall_ms, local, sizeof local);
+    flags_text(a->flags, flags, sizeof flags);
+    const char *fields[] = {
+        seq,
+        a->id,
+        a->session_id,
+        device_id,
+        epoch,
+        a->survey_id,
+        ver,
+        a->question_id,
+        tp_kind_name(a->kind),
+        value,
+        a->kind == TP_KIND_CHOICE ? a->choice_id : "",
+        a->lang,
+        a->store_id,
+        a->touchpoint_id,
+        utc,
+        local,
+        a->clock_trusted ? "true" : "false",
+        flags,
+        state_name(a->state),
+    };
+    tp_err rc = TP_OK;
+    size_t nf = sizeof fields / sizeof fields[0];
+    for (size_t i = 0; rc == TP_OK && i < nf; i++) {
+        if (i > 0)
+            rc = buf_put(buf, len, used, ",", 1);
+        if (rc == TP_OK)
+            rc = export_csv_field(fields[i], buf, len, used);
+    }
+    if (rc == TP_OK)
+        rc = buf_put(buf, len, used, "\r\n", 2);
+    return rc;
+}
+
+static tp_err json_row(const store_answer *a, const char *device_id, const char *epoch, char *buf,
+                       size_t len, size_t *used)
+{
+    char utc[40], local[48];
+    tp_err rc = TP_ERR_NOMEM;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *fl = NULL;
+    if (!o)
+        goto out;
+    tp_format_utc(a->wall_ms, utc, sizeof utc);
+    tp_format_local(a->wall_ms, local, sizeof local);
+    bool ok = cJSON_AddNumberToObject(o, "seq", (double)a->seq) &&
+              cJSON_AddStringToObject(o, "answer_id", a->id) &&
+              cJSON_AddStringToObject(o, "session_id", a->session_id) &&
+              cJSON_AddStringToObject(o, "device_id", device_id) &&
+              cJSON_AddStringToObject(o, "epoch", epoch) &&
+              cJSON_AddStringToObject(o, "survey_id", a->survey_id) &&
+              cJSON_AddNumberToObject(o, "survey_version", a->survey_version) &&
+              cJSON_AddStringToObject(o, "question_id", a->question_id) &&
+              cJSON_AddStringToObject(o, "kind", tp_kind_name(a->kind));
+    if (ok)
+        ok = a->kind == TP_KIND_CHOICE ? cJSON_AddNullToObject(o, "value") != NULL
+                                       : cJSON_AddNumberToObject(o, "value", a->value) != NULL;
+    if (ok)
+        ok = a->kind == TP_KIND_CHOICE
+                 ? cJSON_AddStringToObject(o, "choice_id", a->choice_id) != NULL
+                 : cJSON_AddNullToObject(o, "choice_id") != NULL;
+    ok = ok && cJSON_AddStringToObject(o, "lang", a->lang) &&
+         cJSON_AddStringToObject(o, "store_id", a->store_id) &&
+         cJSON_AddStringToObject(o, "touchpoint_id", a->touchpoint_id) &&
+         cJSON_AddStringToObject(o, "time_utc", utc) &&
+         cJSON_AddStringToObject(o, "time_local", local) &&
+         cJSON_AddBoolToObject(o, "clock_trusted", a->clock_trusted);
+    if (!ok)
+        goto out;
+    fl = cJSON_AddArrayToObject(o, "flags");
+    if (!fl)
+        goto out;
+    if (a->flags & TP_FLAG_RAPID_REPEAT) {
+        cJSON *x = cJSON_CreateString("rapid_repeat");
+        if (!x || !cJSON_AddItemToArray(fl, x)) {
+            cJSON_Delete(x);
+            goto out;
+        }
+    }
+    if (a->flags & TP_FLAG_BUTTON) {
+        cJSON *x = cJSON_CreateString("button");
+        if (!x || !cJSON_AddItemToArray(fl, x)) {
+            cJSON_Delete(x);
+            goto out;
+        }
+    }
+    if (!cJSON_AddStringToObject(o, "sync_state", state_name(a->state)))
+        goto out;
+    /* cJSON asks for 5 spare bytes because it estimates number widths; keep 1 more for '\n'. */
+    if (*used + 8 >= len) {
+        rc = TP_ERR_TOO_LARGE;
+        goto out;
+    }
+    if (!cJSON_PrintPreallocated(o, buf + *used, (int)(len - *used - 2), 0)) {
+        rc = TP_ERR_TOO_LARGE;
+        goto out;
+    }
+    *used += strlen(buf + *used);
+    rc = buf_put(buf, len, used, "\n", 1);
+out:
+    cJSON_Delete(o);
+    return rc;
+}
+
+tp_err export_format_row(export_format f, const store_answer *a, const char *device_id,
+                         const char *epoch, char *buf, size_t len, size_t *used)
+{
+    if (f == EXPORT_JSONL)
+        return json_row(a, device_id, epoch, buf, len, used);
+    return csv_row(a, device_id, epoch, buf, len, used);
+}
+
+tp_err export_file_name(const char *device, int64_t from_ms, int64_t to_ms, int n, const char *ext,
+                        char *out, size_t outlen)
+{
+    char dev[TP_ID_MAX + 1], d1[11], d2[11], suffix[16] = "";
+    size_t i = 0;
+    for (; device && device[i] && i < TP_ID_MAX; i++) {
+        char c = device[i];
+        bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+        dev[i] = safe ? c : '_';
+    }
+    dev[i] = '\0';
+    if (i == 0)
+        tp_strlcpy(dev, "device", sizeof dev);
+    (void)tp_local_day_start(from_ms, d1);
+    (void)tp_local_day_start(to_ms, d2);
+    if (n > 1)
+        snprintf(suffix, sizeof suffix, "-%d", n);
+    int w = snprintf(out, outlen, "touchpoint-%s-%s-%s%s.%s", dev, d1, d2, suffix, ext);
+    if (w < 0 || (size_t)w >= outlen)
+        return TP_ERR_TOO_LARGE;
+    return TP_OK;
+}
+
+/* ---- Export run ----------------------------------------------------------------------------- */
+
+typedef struct exp_run {
+    store *s;
+    const export_options *opt;
+    const export_fs_ops *fs;
+    char *err;
+    size_t errlen;
+    const char *device_id;
+    char epoch[TP_UUID_STR];
+    int64_t max_bytes;
+    /* count pass */
+    int64_t n_rows, first_seq, last_seq, min_ms, max_ms, est_bytes;
+    int64_t free_bytes;
+    int64_t need_bytes; /* est_bytes rounded up to clusters + a cluster each for .sha256, temp */
+    /* write pass */
+    int dirfd;
+    int fd;
+    char *wbuf;
+    size_t wused;
+    int64_t written; /* bytes handed to write() successfully */
+    int64_t rows_done, rows_first_seq, rows_last_seq;
+    EVP_MD_CTX *md;
+    const char *cur_name; /* file being written, for messages */
+    tp_err wrc;           /* the write pass's error (message already in err) */
+} exp_run;
+
+static const char *ext_of(export_format f)
+{
+    return f == EXPORT_JSONL ? "jsonl" : "csv";
+}
+
+static void human_bytes(int64_t b, char *out, size_t outlen)
+{
+    if (b >= 1024 * 1024 * 1024)
+        snprintf(out, outlen, "%.1f GB", (double)b / (1024.0 * 1024 * 1024));
+    else if (b >= 1024 * 1024)
+        snprintf(out, outlen, "%.1f MB", (double)b / (1024.0 * 1024));
+    else if (b >= 1024)
+        snprintf(out, outlen, "%.1f KB", (double)b / 1024.0);
+    else
+        snprintf(out, outlen, "%" PRId64 " bytes", b);
+}
+
+/* Turns a failed file system call into a message for a shop employee, with the details in
+ * brackets. what: "writing", "creating", ...; name: the file or folder. */
+static tp_err fs_error(exp_run *r, int e, const char *what, const char *name)
+{
+    const char *dir = r->opt->out_dir;
+    char need[32], avail[32];
+    switch (e) {
+    case ENOSPC:
+    case EDQUOT:
+        human_bytes(r->need_bytes, need, sizeof need);
+        human_bytes(r->free_bytes, avail, sizeof avail);
+        return tp_errf(r->err, r->errlen, TP_ERR_DISK_FULL,
+                       "%s: the drive is full: the export needs about %s (%" PRId64
+                       " bytes), %s were free (%s %s: %s)",
+                       dir, need, r->need_bytes, avail, what, name, strerror(e));
+    case EFBIG:
+        return tp_errf(r->err, r->errlen, TP_ERR_TOO_LARGE,
+                       "%s: the file is too large for this drive (%s %s: %s)", dir, what, name,
+                       strerror(e));
+    case EROFS:
+        return tp_errf(r->err, r->errlen, TP_ERR_READONLY,
+                       "%s: the drive is read-only (write-protect switch?) (%s %s: %s)", dir, what,
+                       name, strerror(e));
+    case EACCES:
+    case EPERM:
+        return tp_errf(r->err, r->errlen, TP_ERR_READONLY,
+                       "%s: no permission to write here (%s %s: %s)", dir, what, name, strerror(e));
+    case ENODEV:
+    case ENXIO:
+    case ENOTCONN:
+    case ESHUTDOWN:
+    case ESTALE:
+    case ENOMEDIUM:
+        return tp_errf(r->err, r->errlen, TP_ERR_NOT_FOUND,
+                       "%s: the drive was removed during the export (%s %s: %s)", dir, what, name,
+                       strerror(e));
+    case ENOENT:
+        return tp_errf(r->err, r->errlen, TP_ERR_NOT_FOUND,
+                       "%s: the folder or file disappeared; was the drive removed? (%s %s: %s)",
+                       dir, what, name, strerror(e));
+    case EIO:
+        return tp_errf(r->err, r->errlen, TP_ERR_IO,
+                       "%s: the drive reported an I/O error; it may be faulty or was removed "
+                       "(%s %s: %s)",
+                       dir, what, name, strerror(e));
+    case EEXIST:
+    case ELOOP:
+        return tp_errf(r->err, r->errlen, TP_ERR_EXISTS,
+                       "%s: a file or link is in the way and is left untouched (%s %s: %s)", dir,
+                       what, name, strerror(e));
+    default:
+        return tp_errf(r->err, r->errlen, tp_err_from_errno(e), "%s: %s %s failed: %s", dir, what,
+                       name, strerror(e));
+    }
+}
+
+/* A failed write, fsync or close on a full drive does not always say ENOSPC: FUSE FAT drivers
+ * answer EPERM, some USB sticks EIO. When the drive has no room left for what remains, the
+ * honest message is "full", so check the free space before blaming permissions or hardware. */
+static tp_err write_error(exp_run *r, int e, const char *what, const char *name)
+{
+    struct statvfs v;
+    if (e != ENOSPC && e != EDQUOT && e != ENODEV && e != ENXIO && e != ENOTCONN &&
+        r->fs->fstatvfs(r->fs->ctx, r->dirfd, &v) == 0) {
+        int64_t blk = v.f_frsize > 0 ? (int64_t)v.f_frsize : EXPORT_BLOCK_DEFAULT;
+        int64_t avail = (int64_t)v.f_bavail * blk;
+        int64_t left = r->need_bytes - r->written;
+        if (avail <= blk || avail < left)
+            e = ENOSPC;
+    }
+    return fs_error(r, e, what, name);
+}
+
+static tp_err count_cb(const store_answer *a, void *ctx)
+{
+    exp_run *r = ctx;
+    char row[EXPORT_ROW_MAX];
+    size_t used = 0;
+    tp_err rc =
+        export_format_row(r->opt->format, a, r->device_id, r->epoch, row, sizeof row, &used);
+    if (rc != TP_OK)
+        return r->wrc = tp_errf(r->err, r->errlen, TP_ERR_INTERNAL,
+                                "export: answer seq %" PRId64 " does not fit a row: %s", a->seq,
+                                tp_strerror(rc));
+    if (r->n_rows == 0) {
+        r->first_seq = a->seq;
+        r->min_ms = r->max_ms = a->wall_ms;
+    }
+    r->n_rows++;
+    r->last_seq = a->seq;
+    if (a->wall_ms < r->min_ms)
+        r->min_ms = a->wall_ms;
+    if (a->wall_ms > r->max_ms)
+        r->max_ms = a->wall_ms;
+    r->est_bytes += (int64_t)used;
+    return TP_OK;
+}
+
+/* Hands the buffered bytes to write(), all of them, hashing what is handed over. */
+static tp_err wflush(exp_run *r)
+{
+    size_t off = 0;
+    while (off < r->wused) {
+        ssize_t w = r->fs->write(r->fs->ctx, r->fd, r->wbuf + off, r->wused - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = w < 0 ? errno : EIO;
+            return r->wrc = write_error(r, e, "writing", r->cur_name);
+        }
+        if (EVP_DigestUpdate(r->md, r->wbuf + off, (size_t)w) != 1)
+            return r->wrc = tp_errf(r->err, r->errlen, TP_ERR_INTERNAL,
+                                    "export: SHA-256 update failed (libcrypto)");
+        off += (size_t)w;
+        r->written += w;
+    }
+    r->wused = 0;
+    return TP_OK;
+}
+
+static tp_err wput(exp_run *r, const char *p, size_t n)
+{
+    if (r->written + (int64_t)r->wused + (int64_t)n > r->max_bytes) {
+        char lim[32];
+        human_bytes(r->max_bytes, lim, sizeof lim);
+        return r->wrc = tp_errf(r->err, r->errlen, TP_ERR_TOO_LARGE,
+                                "%s: the export is larger than the %s a file may have on a FAT "
+                                "drive; export new answers more often (%s)",
+                                r->opt->out_dir, lim, r->cur_name);
+    }
+    if (r->wused + n > EXPORT_BUF) {
+        tp_err rc = wflush(r);
+        if (rc != TP_OK)
+            return rc;
+    }
+    memcpy(r->wbuf + r->wused, p, n);
+    r->wused += n;
+    return TP_OK;
+}
+
+static tp_err write_cb(const store_answer *a, void *ctx)
+{
+    exp_run *r = ctx;
+    char row[EXPORT_ROW_MAX];
+    size_t used = 0;
+    tp_err rc =
+        export_format_row(r->opt->format, a, r->device_id, r->epoch, row, sizeof row, &used);
+    if (rc != TP_OK)
+        return r->wrc = tp_errf(r->err, r->errlen, TP_ERR_INTERNAL,
+                                "export: answer seq %" PRId64 " does not fit a row: %s", a->seq,
+                                tp_strerror(rc));
+    rc = wput(r, row, used);
+    if (rc != TP_OK)
+        return rc;
+    if (r->rows_done == 0)
+        r->rows_first_seq = a->seq;
+    r->rows_done++;
+    r->rows_last_seq = a->seq;
+    if (r->opt->progress && r->rows_done % EXPORT_PROGRESS_EVERY == 0)
+        r->opt->progress(r->opt->progress_ctx, r->rows_done, r->n_rows);
+    return TP_OK;
+}
+
+static void hex_of(const unsigned char *d, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[d[i] >> 4];
+        out[2 * i + 1] = hx[d[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Creates a fresh temp file in the folder: O_EXCL|O_NOFOLLOW, never an existing name. */
+static tp_err create_temp(exp_run *r, char *name, size_t namelen, int *fd)
+{
+    int e = EEXIST;
+    for (int i = 0; i < EXPORT_TMP_TRIES; i++) {
+        unsigned char rnd[6];
+        char hex[13];
+        if (tp_random_bytes(rnd, sizeof rnd) != TP_OK)
+            return tp_errf(r->err, r->errlen, TP_ERR_IO, "export: no randomness for a temp name");
+        hex_of(rnd, sizeof rnd, hex);
+        snprintf(name, namelen, ".touchpoint-export-%s.tmp", hex);
+        *fd = r->fs->openat(r->fs->ctx, r->dirfd, name,
+                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (*fd >= 0)
+            return TP_OK;
+        e = errno;
+        if (e != EEXIST && e != ELOOP && e != EINTR)
+            break;
+    }
+    return fs_error(r, e, "creating", name);
+}
+
+/* fsyncs and closes r->fd (always closed afterwards). */
+static tp_err finish_file(exp_run *r, const char *name)
+{
+    tp_err rc = TP_OK;
+    if (r->fs->fsync(r->fs->ctx, r->fd) != 0)
+        rc = write_error(r, errno, "flushing (fsync)", name);
+    if (rc == TP_OK && r->fs->drop_cache)
+        (void)r->fs->drop_cache(r->fs->ctx, r->fd);
+    if (r->fs->close(r->fs->ctx, r->fd) != 0 && rc == TP_OK)
+        rc = write_error(r, errno, "closing", name);
+    r->fd = -1;
+    return rc;
+}
+
+/* Reads name back from the folder and checks its size and SHA-256. */
+static tp_err verify_file(exp_run *r, const char *name, int64_t size, const unsigned char *sum)
+{
+    tp_err rc = TP_OK;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int fd = -1;
+    int64_t got = 0;
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        rc = tp_errf(r->err, r->errlen, TP_ERR_INTERNAL, "export: SHA-256 init failed");
+        goto out;
+    }
+    fd = r->fs->openat(r->fs->ctx, r->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0) {
+        rc = fs_error(r, errno, "reading back", name);
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = r->fs->read(r->fs->ctx, fd, r->wbuf, EXPORT_BUF);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = fs_error(r, errno, "reading back", name);
+            goto out;
+        }
+        if (n == 0)
+            break;
+        if (EVP_DigestUpdate(md, r->wbuf, (size_t)n) != 1) {
+            rc = tp_errf(r->err, r->errlen, TP_ERR_INTERNAL, "export: SHA-256 update failed");
+            goto out;
+        }
+        got += n;
+    }
+    if (EVP_DigestFinal_ex(md, d, &dl) != 1 || dl != 32) {
+        rc = tp_errf(r->err, r->errlen, TP_ERR_INTERNAL, "export: SHA-256 final failed");
+        goto out;
+    }
+    if (got != size || memcmp(d, sum, 32) != 0)
+        rc = tp_errf(r->err, r->errlen, TP_ERR_IO,
+                     "%s: the file read back from the drive is not what was written (%" PRId64
+                     " of %" PRId64 " bytes, checksum %s); the drive may be faulty or fake (%s)",
+                     r->opt->out_dir, got, size, memcmp(d, sum, 32) ? "differs" : "matches", name);
+out:
+    if (fd >= 0)
+        (void)r->fs->close(r->fs->ctx, fd);
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
+/* Writes the whole data file into the open temp fd: BOM and header (CSV), then every row. */
+static tp_err write_data(exp_run *r, int64_t after, unsigned char sum[32])
+{
+    tp_err rc = TP_OK;
+    unsigned int dl = 0;
+    if (EVP_DigestInit_ex(r->md, EVP_sha256(), NULL) != 1)
+        return tp_errf(r->err, r->errlen, TP_ERR_INTERNAL, "export: SHA-256 init failed");
+    if (r->opt->format == EXPORT_CSV) {
+        char hdr[512];
+        size_t used = 0;
+        rc = wput(r, utf8_bom, sizeof utf8_bom);
+        if (rc == TP_OK && export_csv_header(hdr, sizeof hdr, &used) != TP_OK)
+            rc = tp_errf(r->err, r->errlen, TP_ERR_INTERNAL, "export: header too long");
+        if (rc == TP_OK)
+            rc = wput(r, hdr, used);
+        if (rc != TP_OK)
+            return rc;
+    }
+    rc = store_foreach_answer(r->s, after, r->last_seq, write_cb, r);
+    if (rc != TP_OK) {
+        if (r->wrc == TP_OK) /* the store failed, not the file */
+            tp_errf(r->err, r->errlen, rc, "export: reading answers: %s", store_errmsg(r->s));
+        return rc;
+    }
+    rc = wflush(r);
+    if (rc != TP_OK)
+        return rc;
+    if (EVP_DigestFinal_ex(r->md, sum, &dl) != 1 || dl != 32)
+        return tp_errf(r->err, r->errlen, TP_ERR_INTERNAL, "export: SHA-256 final failed");
+    return TP_OK;
+}
+
+/* Writes buf (n bytes) to a new temp file, fsyncs, reads back. *created tells the caller a temp
+ * exists (to remove on failure). */
+static tp_err write_small(exp_run *r, const char *buf, size_t n, char *tmp, size_t tmplen,
+                          bool *created)
+{
+    unsigned char sum[32];
+    unsigned int dl = 0;
+    tp_err rc = create_temp(r, tmp, tmplen, &r->fd);
+    if (rc != TP_OK)
+        return rc;
+    *created = true;
+    r->cur_name = tmp;
+    int64_t before = r->written;
+    if (EVP_DigestInit_ex(r->md, EVP_sha256(), NULL) != 1)
+        return tp_errf(r->err, r->errlen, TP_ERR_INTERNAL, "export: SHA-256 init failed");
+    rc = wput(r, buf, n);
+    if (rc == TP_OK)
+        rc = wflush(r);
+    if (rc == TP_OK && (EVP_DigestFinal_ex(r->md, sum, &dl) != 1 || dl != 32))
+        rc = tp_errf(r->err, r->errlen, TP_ERR_INTERNAL, "export: SHA-256 final failed");
+    if (rc != TP_OK) {
+        (void)r->fs->close(r->fs->ctx, r->fd);
+        r->fd = -1;
+        return rc;
+    }
+    rc = finish_file(r, tmp);
+    if (rc == TP_OK)
+        rc = verify_file(r, tmp, r->written - before, sum);
+    return rc;
+}
+
+static bool name_taken(exp_run *r, const char *name)
+{
+    struct stat st;
+    if (r->fs->fstatat(r->fs->ctx, r->dirfd, name, &st) == 0)
+        return true;
+    return errno != ENOENT; /* unsure (EACCES, EIO): treat as taken, never overwrite */
+}
+
+tp_err export_run(store *s, const export_options *opt, export_result *res, char *err, size_t errlen)
+{
+    tp_err rc = TP_OK;
+    exp_run r = {.s = s, .opt = opt, .err = err, .errlen = errlen, .dirfd = -1, .fd = -1};
+    char tmp[64] = "", shatmp[64] = "", name[EXPORT_NAME_MAX] = "", shaname[EXPORT_NAME_MAX] = "";
+    bool tmp_made = false, shatmp_made = false, name_made = false, shaname_made = false;
+    store_info *info = NULL;
+    unsigned char sum[32];
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!s || !opt || !res)
+        return tp_errf(err, errlen, TP_ERR_INVALID, "export: missing store, options or result");
+    memset(res, 0, sizeof *res);
+    if (!opt->out_dir || !opt->out_dir[0])
+        return tp_errf(err, errlen, TP_ERR_INVALID, "export: no output folder given");
+    if (!opt->device_id || !tp_id_valid(opt->device_id))
+        return tp_errf(err, errlen, TP_ERR_INVALID,
+                       "export: device id '%s' is not valid (1-64 of A-Z a-z 0-9 . _ -)",
+                       opt->device_id ? opt->device_id : "");
+    if (opt->format != EXPORT_CSV && opt->format != EXPORT_JSONL)
+        return tp_errf(err, errlen, TP_ERR_INVALID, "export: unknown format %d", (int)opt->format);
+    r.fs = opt->fs ? opt->fs : export_fs_posix();
+    r.device_id = opt->device_id;
+    r.max_bytes = opt->max_file_bytes > 0 ? opt->max_file_bytes : EXPORT_FAT_MAX;
+
+    info = calloc(1, sizeof *info);
+    r.wbuf = malloc(EXPORT_BUF);
+    r.md = EVP_MD_CTX_new();
+    if (!info || !r.wbuf || !r.md) {
+        rc = tp_errf(err, errlen, TP_ERR_NOMEM, "export: out of memory");
+        goto out;
+    }
+    rc = store_get_info(s, info);
+    if (rc != TP_OK) {
+        tp_errf(err, errlen, rc, "export: %s", store_errmsg(s));
+        goto out;
+    }
+    tp_strlcpy(r.epoch, info->epoch, sizeof r.epoch);
+    res->cursor_before = res->cursor_after = info->export_cursor;
+    int64_t after = opt->all ? 0 : info->export_cursor;
+
+    /* Pass 1: what will be written, how big, which dates. */
+    rc = store_foreach_answer(s, after, -1, count_cb, &r);
+    if (rc != TP_OK) {
+        if (r.wrc == TP_OK) /* the store failed, not the formatting */
+            tp_errf(err, errlen, rc, "export: reading answers: %s", store_errmsg(s));
+        goto out;
+    }
+    if (r.n_rows == 0)
+        goto out; /* nothing to export: no file, cursor as it is */
+    r.est_bytes += opt->format == EXPORT_CSV ? 3 + 256 : 0; /* BOM + header */
+    r.need_bytes = r.est_bytes + 2 * EXPORT_BLOCK_DEFAULT;
+    if (r.est_bytes > r.max_bytes) {
+        char need[32], lim[32];
+        human_bytes(r.est_bytes, need, sizeof need);
+        human_bytes(r.max_bytes, lim, sizeof lim);
+        rc = tp_errf(err, errlen, TP_ERR_TOO_LARGE,
+                     "%s: the export would be %s, more than the %s a file may have on a FAT "
+                     "drive; export new answers more often",
+                     opt->out_dir, need, lim);
+        goto out;
+    }
+
+    r.dirfd = r.fs->open_dir(r.fs->ctx, opt->out_dir);
+    if (r.dirfd < 0) {
+        int e = errno;
+        if (e == ENOENT || e == ENOTDIR)
+            rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "%s: no such folder (%s)", opt->out_dir,
+                         strerror(e));
+        else
+            rc = fs_error(&r, e, "opening folder", opt->out_dir);
+        goto out;
+    }
+    struct statvfs vfs;
+    if (r.fs->fstatvfs(r.fs->ctx, r.dirfd, &vfs) != 0) {
+        rc = fs_error(&r, errno, "checking free space on", opt->out_dir);
+        goto out;
+    }
+    if (vfs.f_flag & ST_RDONLY) {
+        rc = fs_error(&r, EROFS, "checking", opt->out_dir);
+        goto out;
+    }
+    r.free_bytes = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
+    int64_t blk = vfs.f_frsize > 0 ? (int64_t)vfs.f_frsize : EXPORT_BLOCK_DEFAULT;
+    r.need_bytes = (r.est_bytes + blk - 1) / blk * blk + 2 * blk;
+    if (r.free_bytes < r.need_bytes) {
+        rc = fs_error(&r, ENOSPC, "checking free space on", opt->out_dir);
+        goto out;
+    }
+
+    /* Pass 2: the data file under a temp name. */
+    rc = create_temp(&r, tmp, sizeof tmp, &r.fd);
+    if (rc != TP_OK)
+        goto out;
+    tmp_made = true;
+    r.cur_name = tmp;
+    rc = write_data(&r, after, sum);
+    if (rc != TP_OK) {
+        (void)r.fs->close(r.fs->ctx, r.fd);
+        r.fd = -1;
+        goto out;
+    }
+    int64_t data_bytes = r.written;
+    rc = finish_file(&r, tmp);
+    if (rc == TP_OK)
+        rc = verify_file(&r, tmp, data_bytes, sum);
+    if (rc != TP_OK)
+        goto out;
+    if (opt->progress)
+        opt->progress(opt->progress_ctx, r.rows_done, r.n_rows);
+
+    /* A free name: neither it nor its .sha256 may exist, whatever they are (file, folder,
+     * symlink). The rename itself never replaces, so a name taken meanwhile moves us on. */
+    int n = 1;
+    for (;; n++) {
+        if (n > EXPORT_MAX_SUFFIX) {
+            rc = tp_errf(err, errlen, TP_ERR_EXISTS,
+                         "%s: no free file name (tried %d names like %s)", opt->out_dir,
+                         EXPORT_MAX_SUFFIX, name);
+            goto out;
+        }
+        if (export_file_name(opt->device_id, r.min_ms, r.max_ms, n, ext_of(opt->format), name,
+                             sizeof name) != TP_OK ||
+            snprintf(shaname, sizeof shaname, "%s.sha256", name) >= (int)sizeof shaname) {
+            rc = tp_errf(err, errlen, TP_ERR_TOO_LARGE, "export: file name too long");
+            goto out;
+        }
+        if (name_taken(&r, name) || name_taken(&r, shaname))
+            continue;
+        if (r.fs->rename_noreplace(r.fs->ctx, r.dirfd, tmp, name) == 0)
+            break;
+        if (errno != EEXIST) {
+            rc = fs_error(&r, errno, "renaming to", name);
+            goto out;
+        }
+    }
+    tmp_made = false;
+    name_made = true;
+
+    /* The checksum file, the same safe way. */
+    char hex[65], line[EXPORT_NAME_MAX + 80];
+    hex_of(sum, 32, hex);
+    int ll = snprintf(line, sizeof line, "%s  %s\n", hex, name);
+    if (ll < 0 || (size_t)ll >= sizeof line) {
+        rc = tp_errf(err, errlen, TP_ERR_INTERNAL, "export: checksum line too long");
+        goto out;
+    }
+    rc = write_small(&r, line, (size_t)ll, shatmp, sizeof shatmp, &shatmp_made);
+    if (rc != TP_OK)
+        goto out;
+    if (r.fs->rename_noreplace(r.fs->ctx, r.dirfd, shatmp, shaname) != 0) {
+        rc = fs_error(&r, errno, "renaming to", shaname);
+        goto out;
+    }
+    shatmp_made = false;
+    shaname_made = true;
+
+    /* Make the names durable, then the whole file system (a stick may be pulled right after). */
+    if (r.fs->fsync(r.fs->ctx, r.dirfd) != 0) {
+        rc = fs_error(&r, errno, "flushing folder", opt->out_dir);
+        goto out;
+    }
+    if (r.fs->syncfs && r.fs->syncfs(r.fs->ctx, r.dirfd) != 0) {
+        rc = fs_error(&r, errno, "flushing drive", opt->out_dir);
+        goto out;
+    }
+
+    /* Verified and durable: only now may the cursor move. */
+    if (r.rows_last_seq > info->export_cursor) {
+        rc = store_set_export_cursor(s, r.rows_last_seq);
+        if (rc != TP_OK) {
+            tp_errf(err, errlen, rc,
+                    "export: the file was written but the export cursor could "
+                    "not be saved, so it was removed: %s",
+                    store_errmsg(s));
+            goto out;
+        }
+        res->cursor_after = r.rows_last_seq;
+    }
+    res->rows = r.rows_done;
+    res->bytes = data_bytes;
+    res->first_seq = r.rows_first_seq;
+    res->last_seq = r.rows_last_seq;
+    tp_strlcpy(res->name, name, sizeof res->name);
+    tp_strlcpy(res->sha256_name, shaname, sizeof res->sha256_name);
+    tp_strlcpy(res->sha256_hex, hex, sizeof res->sha256_hex);
+
+out:
+    if (r.fd >= 0)
+        (void)r.fs->close(r.fs->ctx, r.fd);
+    if (rc != TP_OK && r.dirfd >= 0) {
+        /* Remove what this export made; a removed stick may refuse, say so. */
+        const char *left = NULL;
+        if (tmp_made && r.fs->unlinkat(r.fs->ctx, r.dirfd, tmp) != 0 && errno != ENOENT)
+            left = tmp;
+        if (shatmp_made && r.fs->unlinkat(r.fs->ctx, r.dirfd, shatmp) != 0 && errno != ENOENT)
+            left = shatmp;
+        if (shaname_made && r.fs->unlinkat(r.fs->ctx, r.dirfd, shaname) != 0 && errno != ENOENT)
+            left = shaname;
+        if (name_made && r.fs->unlinkat(r.fs->ctx, r.dirfd, name) != 0 && errno != ENOENT)
+            left = name;
+        if (left && err && errlen) {
+            size_t l = strlen(err);
+            if (l < errlen)
+                snprintf(err + l, errlen - l, "; could not remove the partial file %s", left);
+        }
+        (void)r.fs->fsync(r.fs->ctx, r.dirfd);
+    }
+    if (r.dirfd >= 0)
+        (void)r.fs->close(r.fs->ctx, r.dirfd);
+    EVP_MD_CTX_free(r.md);
+    free(r.wbuf);
+    free(info);
+    return rc;
+}

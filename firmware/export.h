@@ -1,0 +1,131 @@
+/*
+ * export.h - writes the stored answers to a file a person can open (CSV for spreadsheets, or JSON
+ * Lines), safely, and advances the store's export cursor only after the file is verified.
+ *
+ * One core serves `touchpoint export` on the command line and the kiosk's USB export, where the
+ * target folder is an untrusted, possibly full, read-only or half-removed USB stick. The steps:
+ *
+ *   1. count pass over the answers (store_foreach_answer): rows, first/last seq and time, size;
+ *      the size is checked against the free space (statvfs) and the FAT 4 GiB file limit;
+ *   2. pick a name "touchpoint-<device>-<from>-<to>.<ext>" (local dates of the first and last
+ *      answer, FAT-safe characters only; "-2", "-3", ... when the name or its .sha256 exists,
+ *      whatever it is: a file, a folder or a symlink);
+ *   3. stream the rows into a temp file in the same folder, opened with
+ *      O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, hashing (SHA-256) while writing;
+ *   4. fsync, drop the cached pages, read the temp file back and compare its SHA-256;
+ *   5. write "<name>.sha256" (sha256sum format) the same way (temp, fsync, read back);
+ *   6. rename both temps to their names without replacing anything (renameat2 RENAME_NOREPLACE,
+ *      or link + unlink where that is unsupported), fsync the folder, syncfs;
+ *   7. only then store_set_export_cursor() to the last exported seq.
+ * On any error the temp files (and a renamed file whose companion failed) are removed where
+ * possible, the cursor is not moved, and err holds a message a shop employee understands, with
+ * the technical cause in brackets: "the USB stick is full: the export needs 2.1 MB, 1.3 MB free".
+ *
+ * Every file system call goes through an export_fs_ops table so tests inject ENOSPC, EIO, a
+ * removed medium or a planted symlink. Nothing on the target is ever read except the files this
+ * export itself wrote, and no folder is created.
+ *
+ * Thread-safety: export_run uses the store handle it is given; one export per handle at a time.
+ */
+#ifndef TP_EXPORT_H
+#define TP_EXPORT_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include "store.h"
+#include "tp.h"
+
+/* ---- File system operations ----------------------------------------------------------------- */
+
+/* Every call returns what the system call of the same name returns and sets errno the same way.
+ * Paths are names relative to dirfd (the export folder), never with a '/'. */
+typedef struct export_fs_ops {
+    int (*open_dir)(void *ctx, const char *path); /* O_RDONLY|O_DIRECTORY|O_CLOEXEC */
+    int (*openat)(void *ctx, int dirfd, const char *name, int flags, mode_t mode);
+    ssize_t (*write)(void *ctx, int fd, const void *buf, size_t n);
+    ssize_t (*read)(void *ctx, int fd, void *buf, size_t n);
+    int (*fsync)(void *ctx, int fd);
+    int (*drop_cache)(void *ctx, int fd); /* posix_fadvise DONTNEED; errors ignored */
+    int (*close)(void *ctx, int fd);
+    int (*fstatat)(void *ctx, int dirfd, const char *name, struct stat *st); /* no follow */
+    int (*fstatvfs)(void *ctx, int fd, struct statvfs *st);
+    /* Renames from to to in dirfd; fails with EEXIST when to exists (never replaces). */
+    int (*rename_noreplace)(void *ctx, int dirfd, const char *from, const char *to);
+    int (*unlinkat)(void *ctx, int dirfd, const char *name);
+    int (*syncfs)(void *ctx, int fd);
+    void *ctx;
+} export_fs_ops;
+
+/* Returns the real POSIX implementation (static storage). Its rename_noreplace uses renameat2
+ * RENAME_NOREPLACE, falling back to linkat + unlinkat where the file system does not support it,
+ * and, on file systems without hard links (FAT), to a no-follow existence check + renameat. */
+const export_fs_ops *export_fs_posix(void);
+
+/* ---- Running an export ---------------------------------------------------------------------- */
+
+typedef enum export_format {
+    EXPORT_CSV = 0,   /* RFC 4180, CRLF, UTF-8 with BOM, header row */
+    EXPORT_JSONL = 1, /* one JSON object per line (cJSON), LF */
+} export_format;
+
+/* Progress: done of total rows written (called every few thousand rows and at the end). */
+typedef void (*export_progress_fn)(void *ctx, int64_t done, int64_t total);
+
+typedef struct export_options {
+    const char *out_dir; /* existing folder to write into (not created) */
+    export_format format;
+    bool all;                    /* true: every stored answer; false: only seq > export cursor */
+    const char *device_id;       /* required: goes into the file name and the device_id column */
+    const export_fs_ops *fs;     /* NULL: export_fs_posix() */
+    int64_t max_file_bytes;      /* 0: 4 GiB - 1 (FAT's limit); tests set it lower */
+    export_progress_fn progress; /* may be NULL */
+    void *progress_ctx;
+} export_options;
+
+#define EXPORT_NAME_MAX 160
+
+typedef struct export_result {
+    int64_t rows;                /* answers written; 0: nothing to export, no file */
+    int64_t bytes;               /* size of the data file */
+    int64_t first_seq, last_seq; /* seq range written (0 when rows == 0) */
+    int64_t cursor_before, cursor_after;
+    char name[EXPORT_NAME_MAX];        /* "touchpoint-kiosk-01-2026-11-01-2026-11-23.csv" */
+    char sha256_name[EXPORT_NAME_MAX]; /* name + ".sha256" */
+    char sha256_hex[65];
+} export_result;
+
+/* Exports answers from s as described at the top of this file. Returns TP_OK (res filled; when
+ * there is nothing new res->rows is 0 and no file is written), or an error with a message in err
+ * (size errlen, may be NULL): TP_ERR_INVALID (bad options, device id), TP_ERR_NOT_FOUND (no such
+ * folder, or the medium was removed), TP_ERR_READONLY, TP_ERR_DISK_FULL (with the bytes needed),
+ * TP_ERR_TOO_LARGE (over max_file_bytes), TP_ERR_IO (write/fsync/read-back failure), TP_ERR_EXISTS
+ * (no free name), or the store's errors. The store and opt are borrowed; res is the caller's. */
+tp_err export_run(store *s, const export_options *opt, export_result *res, char *err,
+                  size_t errlen);
+
+/* ---- Pieces, public for tests and for the kiosk's file name preview ------------------------- */
+
+/* Appends the CSV header row (with CRLF) to buf (size len); *used in/out. Returns TP_OK or
+ * TP_ERR_TOO_LARGE when it does not fit. */
+tp_err export_csv_header(char *buf, size_t len, size_t *used);
+
+/* Formats one answer as a CSV row (RFC 4180: fields quoted when they hold a comma, quote, CR or LF,
+ * quotes doubled, CRLF at the end) or as a JSON line, appended to buf. device_id and epoch fill
+ * their columns. Returns TP_OK, TP_ERR_TOO_LARGE (does not fit) or TP_ERR_NOMEM (JSON). */
+tp_err export_format_row(export_format f, const store_answer *a, const char *device_id,
+                         const char *epoch, char *buf, size_t len, size_t *used);
+
+/* Appends field to buf quoted as RFC 4180 requires (only when needed). Returns TP_OK or
+ * TP_ERR_TOO_LARGE. */
+tp_err export_csv_field(const char *field, char *buf, size_t len, size_t *used);
+
+/* Writes the FAT-safe base name "touchpoint-<device>-<from>-<to>" (dates YYYY-MM-DD, local time of
+ * from_ms and to_ms) with suffix "-<n>" when n > 1 and the extension ext ("csv") into out. Any
+ * character of device outside [A-Za-z0-9._-] becomes '_'. Returns TP_OK or TP_ERR_TOO_LARGE. */
+tp_err export_file_name(const char *device, int64_t from_ms, int64_t to_ms, int n, const char *ext,
+                        char *out, size_t outlen);
+
+#endif /* TP_EXPORT_H */

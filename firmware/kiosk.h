@@ -1,0 +1,108 @@
+/*
+ * kiosk.h - the kiosk's state machine: screens as a const table of { name, enter, event, draw },
+ * driven by input events and timers on a tp_clock (the system clock, or a virtual clock in
+ * script mode and tests). It knows no SDL: it receives "pressed control X" / "released" / "key"
+ * events, fills a plain ui_screen model (ui.h) for the owner to draw, and records answers in the
+ * store. The owner (kiosk_main.c) owns the loop, the window and the signals.
+ *
+ * Flow: question -> press a rating -> the control is highlighted (owner draws one frame) ->
+ * kiosk_after_frame() records it durably -> follow-up (same session) or thanks -> question.
+ * A failed write goes to the out-of-order screen, which retries every KIOSK_RETRY_MS and never
+ * thanks. Taps during the thank-you are ignored. A rating within repeat_window_s after the end of
+ * the previous thank-you is flagged TP_FLAG_RAPID_REPEAT. The language goes back to the default
+ * after each customer (thanks, follow-up timeout, idle). Holding the staff corner hold_ms opens
+ * the PIN pad; max_attempts wrong PINs lock it for lockout_s; the staff screen leaves by itself
+ * after staff_idle_s.
+ *
+ * Thread-safety: one thread.
+ */
+#ifndef TP_KIOSK_H
+#define TP_KIOSK_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "store.h"
+#include "survey.h"
+#include "tp.h"
+#include "ui.h"
+
+#define KIOSK_RETRY_MS 5000     /* out-of-order: retry the failed write this often */
+#define KIOSK_HOLD_FRAME_MS 100 /* staff-corner hold: redraw the progress ring this often */
+#define KIOSK_MAX_SURVEYS 32    /* survey files offered on the staff screen */
+
+typedef struct kiosk kiosk;
+
+typedef struct kiosk_options {
+    const config *cfg;      /* borrowed; must outlive the kiosk */
+    const tp_clock *clock;  /* borrowed; NULL: tp_clock_system() */
+    FILE *trace;            /* one JSON line per event; NULL: no trace */
+    bool windowed;          /* developer mode: Escape quits */
+    int64_t max_page_count; /* passed to store_open (tests); 0: none */
+} kiosk_options;
+
+/* Loads the configured survey and opens the store (a store that cannot be opened is not fatal:
+ * the kiosk starts on the out-of-order screen and keeps retrying). Returns TP_OK and *out (free
+ * with kiosk_free), or the survey's error (TP_ERR_SURVEY, TP_ERR_NOT_FOUND, ...) / TP_ERR_CONFIG
+ * (bad PIN hash) with the cause in err. */
+tp_err kiosk_new(const kiosk_options *opt, kiosk **out, char *err, size_t errlen);
+
+/* Closes the store and frees everything. NULL is a no-op. */
+void kiosk_free(kiosk *k);
+
+/* What the owner should do after an event. */
+typedef enum kiosk_action {
+    KIOSK_NONE = 0,
+    KIOSK_QUIT = 1, /* leave the loop and exit cleanly (staff exit, windowed Escape) */
+} kiosk_action;
+
+/* A pointer went down on control id (NULL: on no control). */
+kiosk_action kiosk_press(kiosk *k, const char *id);
+
+/* The pointer went up. */
+kiosk_action kiosk_release(kiosk *k);
+
+/* A key or window event by name: "escape", "alt+f4", "ctrl+q", "quit" (SDL_QUIT), "close"
+ * (window close). Ignored in fullscreen (lockdown); with windowed, escape/quit/close quit. */
+kiosk_action kiosk_key(kiosk *k, const char *name);
+
+/* Runs every timer due at the clock's current time. */
+kiosk_action kiosk_tick(kiosk *k);
+
+/* Work that must wait until the highlight of a pressed control is on screen (the durable write).
+ * The owner calls it after presenting a frame. Returns true when it did something. */
+bool kiosk_after_frame(kiosk *k);
+
+/* True when kiosk_after_frame has work queued. */
+bool kiosk_has_deferred(const kiosk *k);
+
+/* Monotonic time (clock->mono_ms) of the next timer, or -1 when none is armed. */
+int64_t kiosk_next_deadline(const kiosk *k);
+
+/* What changed since the last kiosk_model / kiosk_clear_dirty. */
+#define KIOSK_DIRTY_SCREEN 0x1u    /* the model changed: ui_set_screen */
+#define KIOSK_DIRTY_HIGHLIGHT 0x2u /* only the highlight: ui_set_highlight */
+#define KIOSK_DIRTY_HOLD 0x4u      /* only the hold ring: ui_set_hold */
+unsigned kiosk_dirty(const kiosk *k);
+void kiosk_clear_dirty(kiosk *k);
+
+/* Fills *scr with the current screen. Pointers in it are borrowed from k and valid until the
+ * next call on k. */
+void kiosk_model(kiosk *k, ui_screen *scr);
+
+/* Current highlight (NULL: none) and hold progress (< 0: none). */
+const char *kiosk_highlight(const kiosk *k);
+float kiosk_hold_progress(const kiosk *k);
+
+/* Name of the current screen: "question", "followup", "thanks", "out_of_order", "pin",
+ * "staff", "staff_survey". */
+const char *kiosk_screen_name(const kiosk *k);
+
+/* The open store (NULL while it cannot be opened). Borrowed. */
+store *kiosk_store(const kiosk *k);
+
+/* Writes a trace line {"event": event, ...fields} when tracing; fields is a cJSON object or
+ * NULL and is consumed. Used by the owner for its own events (frames, keys, exit). */
+void kiosk_trace(kiosk *k, const char *event, void *cjson_fields);
+
+#endif /* TP_KIOSK_H */

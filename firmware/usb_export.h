@@ -1,0 +1,100 @@
+/*
+ * usb_export.h - the kiosk-side "Export to USB" job: runs the export core (export.h) against a
+ * detected stick (usb.h) and turns the outcome into one sentence a shop employee understands plus
+ * one detailed log line.
+ *
+ * On top of export_run() this adds what only the USB case knows:
+ *   - the stick's mount is checked (by its kernel mount id) after the final syncfs and on every
+ *     failed file system call, so "stick pulled out" (also a lazy unmount, where writes still
+ *     succeed into a detached file system) is told apart from an I/O error, and "safe to remove"
+ *     is never shown for a stick that was detached meanwhile: the export then fails before the
+ *     export cursor moves;
+ *   - when the stick is full, how much more space the export needs;
+ *   - "new since last export" or "everything", CSV and optionally JSON Lines.
+ *
+ * The message texts (English; the staff screen is English-only for now) are the documented ones:
+ *   Done: N answers, safe to remove
+ *   No new answers since the last export. Nothing was written.
+ *   The USB stick is full. The export needs X more free space. ...
+ *   The USB stick is read-only (write-protected). ...
+ *   The USB stick was removed before the export finished. ...
+ *   The USB stick could not be written (input/output error). ...
+ * Every failure ends with "Nothing was marked as exported." because the cursor did not move.
+ *
+ * Thread-safety: one export per store handle at a time; the kiosk runs it on a worker thread and
+ * reads progress through the callback (which runs on that thread).
+ */
+#ifndef TP_USB_EXPORT_H
+#define TP_USB_EXPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "export.h"
+#include "store.h"
+#include "tp.h"
+
+#define USB_FORMAT_CSV 0x1u
+#define USB_FORMAT_JSONL 0x2u
+
+typedef enum usb_export_outcome {
+    USB_EXPORT_DONE = 0,     /* files written, verified, flushed; cursor advanced (mode new) */
+    USB_EXPORT_NOTHING = 1,  /* mode new and no new answers: nothing written */
+    USB_EXPORT_FULL = 2,     /* not enough space (bytes_needed says how much more) */
+    USB_EXPORT_READONLY = 3, /* read-only mount or write-protected stick */
+    USB_EXPORT_REMOVED = 4,  /* the stick was unmounted / pulled out during the export */
+    USB_EXPORT_IO = 5,       /* a write, flush or read-back failed */
+    USB_EXPORT_FAILED = 6,   /* anything else (database, too large, no free name, bug) */
+} usb_export_outcome;
+
+typedef struct usb_export_request {
+    const char *mount_point;     /* the stick's folder (usb_stick.mount_point); required */
+    int mount_id;                /* usb_stick.mount_id; < 0: a plain folder, no mount checks */
+    const char *mountinfo_path;  /* NULL: /proc/self/mountinfo */
+    const char *device_id;       /* required (file names, device_id column) */
+    bool all;                    /* true: everything; false: new since the last export */
+    unsigned formats;            /* USB_FORMAT_* bits; 0: CSV */
+    export_progress_fn progress; /* may be NULL; rows done of total, on the export's thread */
+    void *progress_ctx;
+    const export_fs_ops *fs; /* NULL: export_fs_posix(); tests inject faults */
+    int64_t max_file_bytes;  /* 0: FAT's 4 GiB - 1 */
+} usb_export_request;
+
+#define USB_EXPORT_MAX_FILES 4
+
+typedef struct usb_export_report {
+    usb_export_outcome outcome;
+    tp_err rc;    /* the export core's code (TP_OK when DONE or NOTHING) */
+    int64_t rows; /* answers written (per file; every file has the same rows) */
+    int64_t first_seq, last_seq;
+    int64_t cursor_before, cursor_after;
+    int64_t free_bytes;    /* free space on the stick when the export started; -1 unknown */
+    int64_t bytes_needed;  /* FULL: size of the export; -1 unknown */
+    int64_t bytes_missing; /* FULL: bytes_needed - free_bytes (how much more to free) */
+    int64_t elapsed_ms;
+    size_t n_files;
+    char files[USB_EXPORT_MAX_FILES][EXPORT_NAME_MAX]; /* names written, data and .sha256 */
+    char sha256_hex[65];                               /* SHA-256 of the first data file */
+    char message[384]; /* for the staff screen (see the top of this file) */
+    char log[2048];    /* one line for the log: every figure and the technical cause */
+} usb_export_report;
+
+/* Runs the export described by rq on store s and fills *rep (caller's). Returns TP_OK when the
+ * outcome is DONE or NOTHING, else the export core's error code; in every case rep->message and
+ * rep->log are set. s, rq and the callbacks are borrowed. */
+tp_err usb_export_run(store *s, const usb_export_request *rq, usb_export_report *rep);
+
+/* Parses the `[usb] formats` value: a comma-separated list of "csv" and "jsonl" (spaces around
+ * names allowed, each at most once) into USB_FORMAT_* bits in *out. Returns TP_OK, or
+ * TP_ERR_INVALID (empty, unknown or repeated name) with the cause in err (may be NULL). For
+ * config.c, so the key is checked where the file is read. */
+tp_err usb_export_parse_formats(const char *s, unsigned *out, char *err, size_t errlen);
+
+/* Returns a static name for outcome ("done", "full", ...). */
+const char *usb_export_outcome_name(usb_export_outcome o);
+
+/* Writes a byte count the way the staff screen shows it ("840 KB", "2.1 MB", "1.4 GB";
+ * decimal units, rounded up so "needs" is never understated) into out. */
+void usb_format_bytes(int64_t bytes, char *out, size_t outlen);
+
+#endif /* TP_USB_EXPORT_H */

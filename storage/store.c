@@ -1,0 +1,1019 @@
+/*
+ * store.c - the answer store: opening (pragmas, schema migrations, corrupt-file recovery), the
+ * seq high-water sidecar, error mapping and the statement cache. Recording and reading live in
+ * store_rec.c, statistics and maintenance in store_stats.c.
+ *
+ * Durability choice: WAL with synchronous=FULL. In WAL mode synchronous=NORMAL only syncs the WAL
+ * at checkpoints, so a power cut can lose the last commits even though the call returned; FULL
+ * fsyncs the WAL at every commit, so an answer is on stable storage when store_record_session()
+ * returns, which is the promise of store.h. WAL (rather than a rollback journal) lets the sync
+ * process and the CLI read while the kiosk writes, and a commit costs one fsync of an append.
+ *
+ * The WAL file is kept between connections (SQLITE_FCNTL_PERSIST_WAL): SQLite does not fsync the
+ * folder when it re-creates a WAL, so a deleted-and-recreated WAL could vanish from the folder on
+ * power loss together with its commits. We create it once, fsync the folder, and keep it.
+ *
+ * Integrity check at open: PRAGMA quick_check (every b-tree page, record format and constraint,
+ * but not that indexes match their tables). Measured with 100,000 answers on this project's x86
+ * build machine (tests/bench/bench_store.c): quick_check ~50-60 ms of CPU, integrity_check ~85 ms;
+ * a Raspberry Pi is several times slower and the kiosk must show its first frame within 300 ms,
+ * so quick_check it is (a broken index loses no data and REINDEX repairs it; `touchpoint check`
+ * runs the full integrity_check). A store kept for a long time can grow past what even
+ * quick_check does in time, so the open check has a budget (store_open_check_budget_ms, 250 ms):
+ * when it runs out the open goes on, logs a warning event, and the full check is left to staff.
+ * Corruption met later by any call writes "<db>.suspect"; the next open then checks without a
+ * budget, so a damaged file is still moved aside and recovered at the next start.
+ */
+#include "store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+int store_schema_target = STORE_SCHEMA_LATEST;
+int store_open_check_budget_ms = 250;
+
+/* ---- Statement cache ------------------------------------------------------------------------ */
+
+#define ANSWER_COLS                                                                              \
+    "a.seq, a.uuid, s.uuid, s.survey, s.version, a.q, a.kind, a.val, a.lang, s.store, s.tp, "    \
+    "a.wall, a.mono, a.boot, a.flags, a.state, r.code, r.reason "
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN_IMM] = "BEGIN IMMEDIATE",
+    [ST_BEGIN] = "BEGIN",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_META_SEQ] = "SELECT next_seq, seq_mark FROM meta WHERE id = 1",
+    [ST_META_SET_SEQ] = "UPDATE meta SET next_seq = ?1, seq_mark = ?2, n_pending = n_pending + ?3 "
+                        "WHERE id = 1",
+    [ST_NAME_FIND] = "SELECT id FROM names WHERE name = ?1",
+    [ST_NAME_ADD] = "INSERT INTO names(name) VALUES (?1)",
+    [ST_NAMES_LOAD] = "SELECT id, name FROM names WHERE id > ?1 ORDER BY id",
+    [ST_SESS_FIND] = "SELECT id, survey, version, store, tp FROM sessions WHERE uuid = ?1",
+    [ST_SESS_ADD] = "INSERT INTO sessions(uuid, survey, version, store, tp, n) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_SESS_GROW] = "UPDATE sessions SET n = n + ?2 WHERE id = ?1",
+    [ST_ANS_ADD] = "INSERT INTO answers(seq, uuid, sess, q, kind, val, lang, boot, wall, mono, "
+                   "flags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [ST_ROLLUP_ADD] = "INSERT INTO rollup(bucket, tp, q, kind, val, excl, n) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                      "ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    /* INDEXED BY: the partial index holds only pending rows, so the read never walks the
+     * (possibly million) synced rows that a rowid range scan would visit. */
+    [ST_READ_PENDING] = "SELECT " ANSWER_COLS
+                        "FROM answers AS a INDEXED BY answers_pending "
+                        "JOIN sessions AS s ON s.id = a.sess "
+                        "LEFT JOIN rejects AS r ON r.seq = a.seq "
+                        "WHERE a.state = 0 AND a.seq > ?1 ORDER BY a.seq LIMIT ?2",
+    [ST_READ_RANGE] = "SELECT " ANSWER_COLS
+                      "FROM answers AS a JOIN sessions AS s ON s.id = a.sess "
+                      "LEFT JOIN rejects AS r ON r.seq = a.seq "
+                      "WHERE a.seq > ?1 AND a.seq <= ?2 ORDER BY a.seq",
+    [ST_MARK_SYNCED] = "UPDATE answers SET state = 1 WHERE seq = ?1 AND state = 0",
+    [ST_META_ADD_COUNTS] = "UPDATE meta SET n_pending = n_pending + ?1, n_synced = n_synced + ?2, "
+                           "n_rejected = n_rejected + ?3 WHERE id = 1",
+};
+
+sqlite3_stmt *store_stmt(store *s, enum store_stmt id)
+{
+    if (!s->st[id]) {
+        int rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id],
+                                    NULL);
+        if (rc != SQLITE_OK) {
+            store_sqlfail(s, rc, "preparing a statement");
+            s->st[id] = NULL;
+            return NULL;
+        }
+    } else {
+        sqlite3_reset(s->st[id]);
+        sqlite3_clear_bindings(s->st[id]);
+    }
+    return s->st[id];
+}
+
+/* ---- Errors --------------------------------------------------------------------------------- */
+
+tp_err store_fail(store *s, tp_err rc, const char *fmt, ...)
+{
+    va_list ap;
+    int w = snprintf(s->errmsg, sizeof s->errmsg, "%s: ", s->path);
+    if (w < 0 || (size_t)w >= sizeof s->errmsg)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf(s->errmsg + w, sizeof s->errmsg - (size_t)w, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+tp_err store_map_sqlite(sqlite3 *db, int sqlrc)
+{
+    int err = db ? sqlite3_system_errno(db) : 0;
+    switch (sqlrc & 0xFF) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE: return TP_OK;
+    case SQLITE_FULL: return TP_ERR_DISK_FULL;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH: return TP_ERR_READONLY;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return TP_ERR_LOCKED;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return TP_ERR_CORRUPT;
+    case SQLITE_NOMEM: return TP_ERR_NOMEM;
+    case SQLITE_TOOBIG: return TP_ERR_TOO_LARGE;
+    case SQLITE_IOERR:
+        if (err == ENOSPC || err == EDQUOT || err == EFBIG)
+            return TP_ERR_DISK_FULL;
+        if (err == EROFS || err == EACCES || err == EPERM)
+            return TP_ERR_READONLY;
+        return TP_ERR_IO;
+    case SQLITE_CANTOPEN:
+        if (err == EROFS || err == EACCES || err == EPERM)
+            return TP_ERR_READONLY;
+        if (err == ENOENT || err == ENOTDIR)
+            return TP_ERR_NOT_FOUND;
+        if (err == ENOSPC || err == EDQUOT)
+            return TP_ERR_DISK_FULL;
+        return TP_ERR_IO;
+    default: return TP_ERR_INTERNAL;
+    }
+}
+
+tp_err store_sqlfail(store *s, int sqlrc, const char *what)
+{
+    tp_err rc = store_map_sqlite(s->db, sqlrc);
+    if (rc == TP_OK)
+        rc = TP_ERR_INTERNAL;
+    int err = s->db ? sqlite3_system_errno(s->db) : 0;
+    const char *sqlmsg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(sqlrc);
+    char cause[96] = "";
+    if (err != 0 && (rc == TP_ERR_IO || rc == TP_ERR_DISK_FULL || rc == TP_ERR_READONLY ||
+                     rc == TP_ERR_NOT_FOUND))
+        snprintf(cause, sizeof cause, "; %s", strerror(err));
+    snprintf(s->errmsg, sizeof s->errmsg, "%s: %s: %s (%s%s)", s->path, what, tp_strerror(rc),
+             sqlmsg, cause);
+    if (rc == TP_ERR_CORRUPT)
+        store_mark_suspect(s);
+    return rc;
+}
+
+tp_err store_exec_cached(store *s, enum store_stmt id, const char *what)
+{
+    sqlite3_stmt *st = store_stmt(s, id);
+    if (!st)
+        return TP_ERR_INTERNAL;
+    int rc = sqlite3_step(st);
+    tp_err out = TP_OK;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        out = store_sqlfail(s, rc, what);
+    sqlite3_reset(st);
+    return out;
+}
+
+/* Runs SQL text without results (schema, pragmas). */
+static tp_err exec_sql(store *s, const char *sql, const char *what)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? TP_OK : store_sqlfail(s, rc, what);
+}
+
+/* ---- Transactions --------------------------------------------------------------------------- */
+
+tp_err store_tx_begin(store *s, bool write)
+{
+    if (s->bulk)
+        return TP_OK;
+    return store_exec_cached(s, write ? ST_BEGIN_IMM : ST_BEGIN,
+                             write ? "starting a write transaction" : "starting a read");
+}
+
+tp_err store_tx_commit(store *s)
+{
+    if (s->bulk)
+        return TP_OK;
+    tp_err rc = store_exec_cached(s, ST_COMMIT, "committing");
+    if (rc != TP_OK) {
+        /* Keep the message of the commit failure, not of the rollback. */
+        char keep[TP_ERRMSG_MAX];
+        memcpy(keep, s->errmsg, sizeof keep);
+        store_tx_rollback(s);
+        memcpy(s->errmsg, keep, sizeof keep);
+    }
+    return rc;
+}
+
+void store_tx_rollback(store *s)
+{
+    if (s->bulk)
+        return;
+    /* After SQLITE_FULL or an I/O error SQLite may already have rolled back; then ROLLBACK fails
+     * harmlessly with "no transaction is active". */
+    if (!sqlite3_get_autocommit(s->db)) {
+        sqlite3_stmt *st = store_stmt(s, ST_ROLLBACK);
+        if (st) {
+            sqlite3_step(st);
+            sqlite3_reset(st);
+        }
+    }
+}
+
+/* ---- Small helpers -------------------------------------------------------------------------- */
+
+bool store_uuid_to_blob(const char *str, unsigned char out[16])
+{
+    return tp_uuid_valid(str) && uuid_parse(str, out) == 0;
+}
+
+void store_uuid_from_blob(const void *blob, int len, char out[TP_UUID_STR])
+{
+    if (!blob || len != 16) {
+        out[0] = '\0';
+        return;
+    }
+    uuid_unparse_lower(blob, out);
+}
+
+int64_t store_bucket_of(int64_t wall_ms)
+{
+    int64_t b = wall_ms / STORE_BUCKET_MS;
+    if (wall_ms % STORE_BUCKET_MS < 0)
+        b--;
+    return b;
+}
+
+/* Writes the folder part of path into dir. */
+static void dir_of(const char *path, char *dir, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        tp_strlcpy(dir, ".", len);
+    else if (slash == path)
+        tp_strlcpy(dir, "/", len);
+    else
+        snprintf(dir, len, "%.*s", (int)(slash - path), path);
+}
+
+/* fsync of a folder, so a created or renamed name in it survives a power cut. */
+static int fsync_dir(const char *path)
+{
+    char dir[4096];
+    dir_of(path, dir, sizeof dir);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}
+
+int64_t store_free_bytes(const store *s)
+{
+    char dir[4096];
+    struct statvfs sv;
+    dir_of(s->path, dir, sizeof dir);
+    if (statvfs(dir, &sv) != 0)
+        return -1;
+    return (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
+}
+
+/* ---- Seq high-water sidecar ----------------------------------------------------------------- */
+
+int64_t store_seqmark_read(const char *seqmark_path)
+{
+    char buf[128];
+    FILE *f = fopen(seqmark_path, "re");
+    if (!f)
+        return 0;
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[got] = '\0';
+    /* Format: "touchpoint-seqmark 1\n<highest seq that may have been used>\n". */
+    const char *nl = strchr(buf, '\n');
+    if (strncmp(buf, "touchpoint-seqmark 1\n", 21) != 0 || !nl)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(nl + 1, &end, 10);
+    if (errno != 0 || end == nl + 1 || *end != '\n' || v < 0)
+        return 0;
+    return (int64_t)v;
+}
+
+tp_err store_seqmark_write(store *s, int64_t mark)
+{
+    char tmp[4200];
+    char body[64];
+    int n = snprintf(body, sizeof body, "touchpoint-seqmark 1\n%lld\n", (long long)mark);
+    snprintf(tmp, sizeof tmp, "%s.tmp", s->seqmark_path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        goto fail;
+    if (write(fd, body, (size_t)n) != n || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        errno = e ? e : EIO;
+        goto fail;
+    }
+    if (close(fd) != 0 || rename(tmp, s->seqmark_path) != 0 || fsync_dir(s->seqmark_path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+        goto fail;
+    }
+    return TP_OK;
+fail:;
+    int e = errno;
+    tp_err rc = tp_err_from_errno(e);
+    if (rc == TP_OK || rc == TP_ERR_NOT_FOUND || rc == TP_ERR_INVALID || rc == TP_ERR_BUSY)
+        rc = TP_ERR_IO;
+    return store_fail(s, rc, "writing the seq high-water file %s: %s", s->seqmark_path,
+                      strerror(e));
+}
+
+/* ---- Schema --------------------------------------------------------------------------------- */
+
+/* Version 1: the answers and everything that numbers, syncs and counts them.
+ * - names interns repeated strings (survey, question, choice, store, touchpoint, lang, boot id)
+ *   so an answer row holds small integers: ~100 bytes per answer on disk instead of ~300.
+ * - answers.seq is the INTEGER PRIMARY KEY and comes from meta.next_seq, never from max(rowid),
+ *   so deleting rows (prune) can never lead to a seq being given twice.
+ * - answers_pending is partial (state = 0): the sync batch read and n_pending use it, and it
+ *   shrinks as answers sync instead of indexing every answer forever. No other index on answers:
+ *   nothing looks answers up by id or session.
+ * - rollup holds counts per 15-minute UTC bucket, updated in the same transaction as each answer,
+ *   so a month of statistics reads a few thousand rows instead of a million answers.
+ * - pruned remembers deleted seq ranges so store_find_gaps does not report them as gaps. */
+static const char schema_v1[] =
+    "CREATE TABLE meta ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  epoch TEXT NOT NULL,"
+    "  device_id TEXT,"
+    "  created_ms INTEGER NOT NULL,"
+    "  epoch_first_seq INTEGER NOT NULL,"
+    "  next_seq INTEGER NOT NULL,"
+    "  seq_mark INTEGER NOT NULL,"
+    "  export_cursor INTEGER NOT NULL DEFAULT 0,"
+    "  n_pending INTEGER NOT NULL DEFAULT 0,"
+    "  n_synced INTEGER NOT NULL DEFAULT 0,"
+    "  n_rejected INTEGER NOT NULL DEFAULT 0,"
+    "  recovered_from TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE sessions ("
+    "  id INTEGER PRIMARY KEY, uuid BLOB NOT NULL UNIQUE, survey INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL, store INTEGER NOT NULL, tp INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL);"
+    "CREATE TABLE answers ("
+    "  seq INTEGER PRIMARY KEY, uuid BLOB NOT NULL, sess INTEGER NOT NULL, q INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL, val INTEGER NOT NULL, lang INTEGER NOT NULL, boot INTEGER NOT NULL,"
+    "  wall INTEGER NOT NULL, mono INTEGER NOT NULL, flags INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX answers_pending ON answers(seq) WHERE state = 0;"
+    "CREATE TABLE rejects (seq INTEGER PRIMARY KEY, code TEXT NOT NULL, reason TEXT NOT NULL);"
+    "CREATE TABLE rollup ("
+    "  bucket INTEGER NOT NULL, tp INTEGER NOT NULL, q INTEGER NOT NULL, kind INTEGER NOT NULL,"
+    "  val INTEGER NOT NULL, excl INTEGER NOT NULL, n INTEGER NOT NULL,"
+    "  PRIMARY KEY (bucket, tp, q, kind, val, excl)) WITHOUT ROWID;"
+    "CREATE TABLE pruned (lo INTEGER PRIMARY KEY, hi INTEGER NOT NULL);";
+
+/* Version 2: the event log (recoveries, prunes) and the sync attempt log for the staff screen. */
+static const char schema_v2[] =
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, level TEXT NOT NULL,"
+    "  message TEXT NOT NULL);"
+    "CREATE TABLE sync_log (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, ok INTEGER NOT NULL,"
+    "  http_status INTEGER NOT NULL, sent INTEGER NOT NULL, accepted INTEGER NOT NULL,"
+    "  duplicates INTEGER NOT NULL, rejected INTEGER NOT NULL, message TEXT NOT NULL);";
+
+/* What a fresh database starts with (set by store_open before creating). */
+struct create_info {
+    int64_t first_seq;
+    char recovered_from[4096];
+    char device_id[TP_ID_MAX + 1];
+};
+
+/* Creates the v1 tables and the meta row, and reserves seqs in the sidecar. */
+static tp_err migrate_to_1(store *s, const struct create_info *ci)
+{
+    tp_err rc = exec_sql(s, schema_v1, "creating the schema (version 1)");
+    if (rc != TP_OK)
+        return rc;
+    char epoch[TP_UUID_STR];
+    if (tp_uuid4_new(epoch) != TP_OK)
+        return store_fail(s, TP_ERR_IO, "making the epoch id: getrandom failed");
+    int64_t mark = ci->first_seq - 1 + STORE_SEQMARK_STEP;
+    sqlite3_stmt *st = NULL;
+    int sr = sqlite3_prepare_v2(s->db,
+                                "INSERT INTO meta(id, epoch, device_id, created_ms, "
+                                "epoch_first_seq, next_seq, seq_mark, export_cursor, "
+                                "recovered_from) VALUES (1, ?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)",
+                                -1, &st, NULL);
+    if (sr == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, epoch, -1, SQLITE_TRANSIENT);
+        if (ci->device_id[0])
+            sqlite3_bind_text(st, 2, ci->device_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, s->clock->wall_ms(s->clock->ctx));
+        sqlite3_bind_int64(st, 4, ci->first_seq);
+        sqlite3_bind_int64(st, 5, mark);
+        /* The export cursor of a recovered epoch starts just below its first seq: the answers
+         * before it are in the moved-aside file, not here. */
+        sqlite3_bind_int64(st, 6, ci->first_seq - 1);
+        sqlite3_bind_text(st, 7, ci->recovered_from, -1, SQLITE_TRANSIENT);
+        sr = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (sr != SQLITE_DONE)
+        return store_sqlfail(s, sr, "initialising the meta row");
+    /* Reserve seqs before any can be used: the sidecar must always be >= every used seq. */
+    return store_seqmark_write(s, mark);
+}
+
+static tp_err migrate_to_2(store *s)
+{
+    return exec_sql(s, schema_v2, "migrating the schema to version 2");
+}
+
+/* Reads an integer pragma or single-value query. */
+static tp_err query_int(store *s, const char *sql, int64_t *out, const char *what)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int64(st, 0);
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            *out = 0;
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? TP_OK : store_sqlfail(s, rc, what);
+}
+
+/* Brings the schema to store_schema_target inside one write transaction (so two processes opening
+ * a new file at once cannot both create it). *created is set when the file was new. */
+static tp_err migrate(store *s, const struct create_info *ci, bool *created)
+{
+    int64_t v = 0, n_tables = 0;
+    *created = false;
+    /* The common case, an up-to-date file, needs no write lock: opening must not wait for (or
+     * block) the kiosk's recording. */
+    tp_err rc = query_int(s, "PRAGMA user_version", &v, "reading the schema version");
+    if (rc != TP_OK)
+        return rc;
+    if (v > 0 && v >= store_schema_target && v <= STORE_SCHEMA_LATEST) {
+        s->schema_version = (int)v;
+        return TP_OK;
+    }
+    rc = store_tx_begin(s, true);
+    if (rc != TP_OK)
+        return rc;
+    rc = query_int(s, "PRAGMA user_version", &v, "reading the schema version");
+    if (rc == TP_OK && v > STORE_SCHEMA_LATEST) {
+        rc = store_fail(s, TP_ERR_TOO_NEW,
+                        "schema version %lld is newer than this program's %d; upgrade the program "
+                        "(the file is left untouched)",
+                        (long long)v, STORE_SCHEMA_LATEST);
+        goto out;
+    }
+    if (rc == TP_OK && v == 0) {
+        rc = query_int(s, "SELECT count(*) FROM sqlite_schema", &n_tables, "reading the schema");
+        if (rc == TP_OK && n_tables > 0) {
+            rc = store_fail(s, TP_ERR_INVALID,
+                            "an SQLite database but not a Touchpoint store (user_version 0 with "
+                            "%lld schema objects); refusing to touch it",
+                            (long long)n_tables);
+            goto out;
+        }
+    }
+    for (int64_t step = v + 1; rc == TP_OK && step <= store_schema_target; step++) {
+        if (step == 1) {
+            rc = migrate_to_1(s, ci);
+            *created = true;
+        } else if (step == 2) {
+            rc = migrate_to_2(s);
+        }
+        if (rc == TP_OK) {
+            char sql[64];
+            snprintf(sql, sizeof sql, "PRAGMA user_version = %d", (int)step);
+            rc = exec_sql(s, sql, "setting the schema version");
+        }
+    }
+    if (rc == TP_OK) {
+        s->schema_version = (int)(v > store_schema_target ? v : store_schema_target);
+        return store_tx_commit(s);
+    }
+out:
+    store_tx_rollback(s);
+    return rc;
+}
+
+/* ---- Open ----------------------------------------------------------------------------------- */
+
+static void close_db(store *s)
+{
+    for (int i = 0; i < ST_COUNT; i++) {
+        sqlite3_finalize(s->st[i]);
+        s->st[i] = NULL;
+    }
+    if (s->db)
+        sqlite3_close(s->db);
+    s->db = NULL;
+}
+
+/* Opens the SQLite connection with the pragmas every handle uses. */
+static tp_err open_conn(store *s, const store_options *o, bool readonly)
+{
+    int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(s->path, &s->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        tp_err e = store_sqlfail(s, rc, "opening the database");
+        close_db(s);
+        /* SQLite reports a file it could not create in a read-only folder with the errno of its
+         * last fallback attempt (ENOENT); say what really happened. */
+        char dir[4096];
+        struct stat st;
+        dir_of(s->path, dir, sizeof dir);
+        if (!readonly && stat(s->path, &st) != 0 && stat(dir, &st) == 0 &&
+            faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) != 0) {
+            int en = errno;
+            return store_fail(s, TP_ERR_READONLY,
+                              "cannot create the database: folder %s is not writable (%s)", dir,
+                              strerror(en));
+        }
+        return e;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, o && o->busy_timeout_ms > 0 ? o->busy_timeout_ms : 5000);
+    if (!readonly && sqlite3_db_readonly(s->db, "main") == 1)
+        return store_fail(s, TP_ERR_READONLY,
+                          "the database file cannot be written (read-only file, folder or "
+                          "filesystem; permission denied)");
+    int one = 1;
+    sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
+    return TP_OK;
+}
+
+/* Sets WAL + synchronous=FULL (see the file comment) and the page cap. */
+static tp_err set_pragmas(store *s, const store_options *o, bool readonly)
+{
+    tp_err rc = TP_OK;
+    if (!readonly) {
+        sqlite3_stmt *st = NULL;
+        int sr = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+        if (sr == SQLITE_OK)
+            sr = sqlite3_step(st);
+        if (sr == SQLITE_ROW) {
+            const char *mode = (const char *)sqlite3_column_text(st, 0);
+            if (!mode || strcmp(mode, "wal") != 0)
+                rc = store_fail(s, TP_ERR_IO, "cannot switch to WAL mode (journal mode is %s)",
+                                mode ? mode : "?");
+        } else {
+            rc = store_sqlfail(s, sr, "switching to WAL mode");
+        }
+        sqlite3_finalize(st);
+        if (rc != TP_OK)
+            return rc;
+    }
+    rc = exec_sql(s, "PRAGMA synchronous = FULL", "setting synchronous=FULL");
+    if (rc == TP_OK && o && o->max_page_count > 0) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", (long long)o->max_page_count);
+        rc = exec_sql(s, sql, "setting max_page_count");
+    }
+    return rc;
+}
+
+void store_mark_suspect(store *s)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s.suspect", s->path);
+    int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0)
+        close(fd);
+}
+
+static bool suspect_marked(const store *s)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s.suspect", s->path);
+    return access(p, F_OK) == 0;
+}
+
+void store_clear_suspect(const store *s)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s.suspect", s->path);
+    unlink(p);
+}
+
+/* The open check's watchdog: integrity checks run inside one VM instruction that never calls the
+ * progress handler, but they do honour sqlite3_interrupt(), which is safe from another thread.
+ * After the deadline it interrupts every millisecond until told to stop (a statement clears a
+ * pending interrupt when it starts, so one early interrupt could be lost). */
+struct watchdog {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    int budget_ms;
+    sqlite3 *db;
+};
+
+static void *watchdog_main(void *arg)
+{
+    struct watchdog *w = arg;
+    struct timespec at;
+    clock_gettime(CLOCK_REALTIME, &at);
+    at.tv_sec += w->budget_ms / 1000;
+    at.tv_nsec += (long)(w->budget_ms % 1000) * 1000000L;
+    pthread_mutex_lock(&w->mu);
+    while (!w->done) {
+        if (at.tv_nsec >= 1000000000L) {
+            at.tv_sec++;
+            at.tv_nsec -= 1000000000L;
+        }
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &at) == ETIMEDOUT && !w->done) {
+            sqlite3_interrupt(w->db);
+            at.tv_nsec += 1000000L;
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Runs a check pragma; TP_ERR_CORRUPT with the first problem when it is not "ok". With
+ * budget_ms >= 0 the check stops after that long: *incomplete is set and TP_OK returned. */
+static tp_err run_check(store *s, const char *pragma, int budget_ms, bool *incomplete)
+{
+    sqlite3_stmt *st = NULL;
+    char first[256] = "";
+    int rows = 0;
+    *incomplete = false;
+    struct watchdog w = {.budget_ms = budget_ms, .db = s->db};
+    pthread_t tid;
+    bool watched = false;
+    if (budget_ms >= 0) {
+        pthread_mutex_init(&w.mu, NULL);
+        pthread_cond_init(&w.cv, NULL);
+        watched = pthread_create(&tid, NULL, watchdog_main, &w) == 0;
+    }
+    int sr = sqlite3_prepare_v2(s->db, pragma, -1, &st, NULL);
+    while (sr == SQLITE_OK && (sr = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (rows++ == 0)
+            tp_strlcpy(first, t ? t : "?", sizeof first);
+        sr = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (budget_ms >= 0) {
+        if (watched) {
+            pthread_mutex_lock(&w.mu);
+            w.done = true;
+            pthread_cond_signal(&w.cv);
+            pthread_mutex_unlock(&w.mu);
+            pthread_join(tid, NULL);
+        }
+        pthread_mutex_destroy(&w.mu);
+        pthread_cond_destroy(&w.cv);
+    }
+    if ((sr & 0xFF) == SQLITE_INTERRUPT && budget_ms >= 0) {
+        *incomplete = true;
+        return TP_OK;
+    }
+    if (sr != SQLITE_DONE)
+        return store_sqlfail(s, sr, pragma);
+    if (rows != 1 || strcmp(first, "ok") != 0)
+        return store_fail(s, TP_ERR_CORRUPT, "%s failed: %s%s", pragma, first,
+                          rows > 1 ? " (and more)" : "");
+    return TP_OK;
+}
+
+/* Checks or sets the device id. */
+static tp_err check_device(store *s, const char *device_id, bool readonly)
+{
+    if (!device_id)
+        return TP_OK;
+    sqlite3_stmt *st = NULL;
+    tp_err rc = TP_OK;
+    int sr = sqlite3_prepare_v2(s->db, "SELECT device_id FROM meta WHERE id = 1", -1, &st, NULL);
+    if (sr == SQLITE_OK)
+        sr = sqlite3_step(st);
+    if (sr == SQLITE_ROW) {
+        const char *have = (const char *)sqlite3_column_text(st, 0);
+        if (have && strcmp(have, device_id) != 0)
+            rc = store_fail(s, TP_ERR_INVALID,
+                            "device id mismatch: the database belongs to device '%s', opened as "
+                            "'%s'",
+                            have, device_id);
+        else if (!have && !readonly) {
+            sqlite3_finalize(st);
+            st = NULL;
+            sr = sqlite3_prepare_v2(s->db, "UPDATE meta SET device_id = ?1 WHERE id = 1", -1, &st,
+                                    NULL);
+            if (sr == SQLITE_OK) {
+                sqlite3_bind_text(st, 1, device_id, -1, SQLITE_TRANSIENT);
+                sr = sqlite3_step(st);
+            }
+            if (sr != SQLITE_DONE)
+                rc = store_sqlfail(s, sr, "setting the device id");
+        }
+    } else {
+        rc = store_sqlfail(s, sr == SQLITE_DONE ? SQLITE_CORRUPT : sr, "reading the device id");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Rewrites the sidecar when it is missing or behind the database's reservation (someone deleted
+ * it, or it was restored from an older copy). */
+static tp_err check_seqmark(store *s)
+{
+    int64_t mark = 0;
+    tp_err rc = query_int(s, "SELECT seq_mark FROM meta WHERE id = 1", &mark, "reading seq_mark");
+    if (rc == TP_OK && store_seqmark_read(s->seqmark_path) < mark)
+        rc = store_seqmark_write(s, mark);
+    return rc;
+}
+
+/* Read-write open of an existing or new file. Any corruption comes back as TP_ERR_CORRUPT. */
+static tp_err open_rw(store *s, const store_options *o, const struct create_info *ci,
+                      bool *created)
+{
+    struct stat stt;
+    bool existed = stat(s->path, &stt) == 0 && stt.st_size > 0;
+    tp_err rc = open_conn(s, o, false);
+    if (rc == TP_OK)
+        rc = set_pragmas(s, o, false);
+    bool incomplete = false, suspect = suspect_marked(s);
+    if (rc == TP_OK && existed && (!(o && o->quick_open) || suspect))
+        rc = run_check(s, "PRAGMA quick_check", suspect ? -1 : store_open_check_budget_ms,
+                       &incomplete);
+    if (rc == TP_OK)
+        rc = migrate(s, ci, created);
+    if (rc == TP_OK && !incomplete && (existed || *created))
+        store_clear_suspect(s);
+    if (rc == TP_OK && incomplete && s->schema_version >= 2) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "the integrity check at open stopped after its %d ms budget (large store); "
+                 "run `touchpoint check`",
+                 store_open_check_budget_ms);
+        store_log_event(s, "warn", msg);
+    }
+    if (rc == TP_OK && *created && fsync_dir(s->path) != 0)
+        rc = store_fail(s, tp_err_from_errno(errno), "fsync of the folder failed: %s",
+                        strerror(errno));
+    if (rc == TP_OK)
+        rc = check_device(s, o ? o->device_id : NULL, false);
+    if (rc == TP_OK)
+        rc = check_seqmark(s);
+    return rc;
+}
+
+/* Reads what can be read of a damaged file's numbering: the highest seq it used (from meta and
+ * from the answers, each tolerated to fail) and its device id. */
+static int64_t probe_old_highest(const char *path, char device_id[TP_ID_MAX + 1])
+{
+    sqlite3 *db = NULL;
+    int64_t best = 0;
+    static const char *const probes[] = {"SELECT next_seq - 1 FROM meta WHERE id = 1",
+                                         "SELECT max(seq) FROM answers",
+                                         "SELECT seq FROM answers ORDER BY seq DESC LIMIT 1"};
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+            sqlite3_stmt *st = NULL;
+            if (sqlite3_prepare_v2(db, probes[i], -1, &st, NULL) == SQLITE_OK &&
+                sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > best)
+                best = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, "SELECT device_id FROM meta WHERE id = 1", -1, &st, NULL) ==
+                SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+            tp_id_valid((const char *)sqlite3_column_text(st, 0)))
+            tp_strlcpy(device_id, (const char *)sqlite3_column_text(st, 0), TP_ID_MAX + 1);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return best;
+}
+
+/* Moves path (and its -wal, -shm) aside as path.corrupt-<UTC>; writes the new name to aside. */
+static tp_err move_aside(store *s, char *aside, size_t asidelen)
+{
+    time_t now = (time_t)(s->clock->wall_ms(s->clock->ctx) / 1000);
+    struct tm tm;
+    char stamp[32];
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    struct stat st;
+    for (int i = 0; i < 100; i++) {
+        if (i == 0)
+            snprintf(aside, asidelen, "%s.corrupt-%s", s->path, stamp);
+        else
+            snprintf(aside, asidelen, "%s.corrupt-%s-%d", s->path, stamp, i);
+        if (stat(aside, &st) != 0)
+            break;
+    }
+    /* -wal and -shm first: if we stop half-way the main file is still where SQLite looks. */
+    static const char *const sfx[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < 2; i++) {
+        char from[4200], to[4200];
+        snprintf(from, sizeof from, "%s%s", s->path, sfx[i]);
+        snprintf(to, sizeof to, "%s%s", aside, sfx[i]);
+        if (rename(from, to) != 0 && errno != ENOENT)
+            return store_fail(s, tp_err_from_errno(errno), "moving %s aside as %s: %s", from, to,
+                              strerror(errno));
+    }
+    if (rename(s->path, aside) != 0)
+        return store_fail(s, tp_err_from_errno(errno), "moving the corrupt file aside as %s: %s",
+                          aside, strerror(errno));
+    if (fsync_dir(s->path) != 0)
+        return store_fail(s, tp_err_from_errno(errno), "fsync of the folder failed: %s",
+                          strerror(errno));
+    return TP_OK;
+}
+
+/* Records the recovery in the new database's event log and on stderr. */
+static void report_recovery(store *s, const char *cause, const char *aside, int64_t first_seq,
+                            int64_t old_highest, int64_t mark)
+{
+    char msg[6000];
+    /* The essentials first: the event log keeps 511 bytes of a message. */
+    int w = snprintf(msg, sizeof msg,
+                     "corrupt database moved aside as %s; new epoch starts at seq %lld (old file's "
+                     "highest seq %lld, seq high-water mark %lld); cause: %s",
+                     aside, (long long)first_seq, (long long)old_highest, (long long)mark, cause);
+    if (w < 0)
+        return;
+    fprintf(stderr, "touchpoint store: %s: %s\n", s->path, msg);
+    if (s->schema_version >= 2)
+        store_log_event(s, "error", msg);
+}
+
+/* Frees the handle without touching errmsg ownership. */
+static void free_handle(store *s)
+{
+    if (!s)
+        return;
+    close_db(s);
+    if (s->names) {
+        for (size_t i = 0; i < s->n_names_cap; i++)
+            free(s->names[i]);
+        free(s->names);
+    }
+    free(s->path);
+    free(s->seqmark_path);
+    free(s);
+}
+
+tp_err store_open(const char *path, const store_options *opt, store **out, char *err,
+                  size_t errlen)
+{
+    store *s = NULL;
+    tp_err rc = TP_OK;
+    struct create_info *ci = NULL;
+    if (out)
+        *out = NULL;
+    if (!path || !*path || !out)
+        return tp_errf(err, errlen, TP_ERR_INVALID, "store_open: path and out are required");
+    if (strlen(path) >= 4000)
+        return tp_errf(err, errlen, TP_ERR_INVALID, "%.64s...: path too long", path);
+    if (opt && opt->device_id && !tp_id_valid(opt->device_id))
+        return tp_errf(err, errlen, TP_ERR_INVALID,
+                       "%s: device id '%.80s' is not valid (1-64 of A-Z a-z 0-9 . _ -)", path,
+                       opt->device_id);
+    if (opt && (opt->busy_timeout_ms < 0 || opt->max_page_count < 0 || opt->min_free_bytes < 0))
+        return tp_errf(err, errlen, TP_ERR_INVALID,
+                       "%s: busy_timeout_ms, max_page_count and min_free_bytes must be >= 0",
+                       path);
+
+    s = calloc(1, sizeof *s);
+    ci = calloc(1, sizeof *ci);
+    if (!s || !ci) {
+        rc = tp_errf(err, errlen, TP_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    s->path = strdup(path);
+    s->seqmark_path = malloc(strlen(path) + 16);
+    if (!s->path || !s->seqmark_path) {
+        rc = tp_errf(err, errlen, TP_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    snprintf(s->seqmark_path, strlen(path) + 16, "%s.seqmark", path);
+    s->clock = opt && opt->clock ? opt->clock : tp_clock_system();
+    s->min_free_bytes = opt && opt->min_free_bytes > 0 ? opt->min_free_bytes : 1024 * 1024;
+    s->readonly = opt && opt->readonly;
+
+    if (s->readonly) {
+        /* No recovery and no migration: a reader must never move the kiosk's file. */
+        int64_t v = 0;
+        rc = open_conn(s, opt, true);
+        if (rc == TP_OK)
+            rc = set_pragmas(s, opt, true);
+        if (rc == TP_OK)
+            rc = query_int(s, "PRAGMA user_version", &v, "reading the schema version");
+        if (rc == TP_OK && v > STORE_SCHEMA_LATEST)
+            rc = store_fail(s, TP_ERR_TOO_NEW,
+                            "schema version %lld is newer than this program's %d; upgrade the "
+                            "program",
+                            (long long)v, STORE_SCHEMA_LATEST);
+        else if (rc == TP_OK && v == 0)
+            rc = store_fail(s, TP_ERR_NOT_FOUND, "not an initialised Touchpoint store");
+        bool incomplete = false;
+        if (rc == TP_OK && !(opt && opt->quick_open))
+            rc = run_check(s, "PRAGMA quick_check", store_open_check_budget_ms, &incomplete);
+        if (rc == TP_OK)
+            rc = check_device(s, opt ? opt->device_id : NULL, true);
+        s->schema_version = (int)v;
+        if (rc != TP_OK)
+            tp_errf(err, errlen, rc, "%s", s->errmsg);
+        goto out;
+    }
+
+    ci->first_seq = store_seqmark_read(s->seqmark_path) + 1;
+    if (opt && opt->device_id)
+        tp_strlcpy(ci->device_id, opt->device_id, sizeof ci->device_id);
+    bool created = false;
+    rc = open_rw(s, opt, ci, &created);
+    if (rc == TP_ERR_CORRUPT) {
+        char cause[TP_ERRMSG_MAX];
+        tp_strlcpy(cause, s->errmsg, sizeof cause);
+        close_db(s);
+        int64_t old_highest = probe_old_highest(s->path, ci->device_id);
+        int64_t mark = store_seqmark_read(s->seqmark_path);
+        int64_t highest = old_highest > mark ? old_highest : mark;
+        rc = move_aside(s, ci->recovered_from, sizeof ci->recovered_from);
+        if (rc == TP_OK) {
+            ci->first_seq = highest + 1;
+            rc = open_rw(s, opt, ci, &created);
+        }
+        if (rc == TP_OK) {
+            report_recovery(s, cause, ci->recovered_from, ci->first_seq, old_highest, mark);
+        }
+    } else if (rc == TP_OK && created && ci->first_seq > 1) {
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "new database file, but %s says seqs up to %lld were used before: a new epoch "
+                 "starts at seq %lld",
+                 s->seqmark_path, (long long)(ci->first_seq - 1), (long long)ci->first_seq);
+        if (s->schema_version >= 2)
+            store_log_event(s, "warn", msg);
+    }
+    if (rc != TP_OK)
+        tp_errf(err, errlen, rc, "%s", s->errmsg);
+out:
+    free(ci);
+    if (rc != TP_OK) {
+        free_handle(s);
+        return rc;
+    }
+    *out = s;
+    return TP_OK;
+}
+
+void store_close(store *s)
+{
+    free_handle(s);
+}
+
+const char *store_errmsg(const store *s)
+{
+    return s ? s->errmsg : "";
+}
+
+/* ---- Bulk load (benchmark/test data only) --------------------------------------------------- */
+
+tp_err store_bulk_begin(store *s)
+{
+    tp_err rc = exec_sql(s, "PRAGMA synchronous = OFF", "bulk: synchronous=OFF");
+    if (rc == TP_OK)
+        rc = store_tx_begin(s, true);
+    if (rc == TP_OK)
+        s->bulk = true;
+    return rc;
+}
+
+tp_err store_bulk_end(store *s)
+{
+    s->bulk = false;
+    tp_err rc = store_tx_commit(s);
+    tp_err rc2 = exec_sql(s, "PRAGMA synchronous = FULL", "bulk: synchronous=FULL");
+    return rc != TP_OK ? rc : rc2;
+}

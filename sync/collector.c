@@ -1,0 +1,736 @@
+/*
+ * collector.c - touchpoint-collector's HTTP side (see collector.h): routing, the checks of
+ * POST /v1/batches in order (token 401, media type 415, declared size 413, rate 429, body bound
+ * 413 while receiving, gzip bound 413, JSON 400, device 403, store 503), and the read side.
+ *
+ * A request that is refused before its body arrives still has its body read and thrown away (up
+ * to DRAIN_MAX bytes) so that the client, which is usually still sending, gets the status instead
+ * of a reset connection; beyond DRAIN_MAX the connection is closed.
+ */
+#include "collector.h"
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+#include "collector_auth.h"
+#include "collector_batch.h"
+#include "collector_metrics.h"
+#include "collector_rate.h"
+#include "collector_report.h"
+#include "cstore.h"
+
+#define DRAIN_MAX (64u << 20)
+#define REPORT_MAX_DAYS 1000
+#define GAPS_LISTED 20
+
+/* The dashboard page (sync/dashboard.html), embedded at build time with xxd -i. */
+extern unsigned char sync_dashboard_html[];
+extern unsigned int sync_dashboard_html_len;
+
+struct collector {
+    struct MHD_Daemon *d;
+    cstore *store;
+    cauth *auth;
+    crate *rate;
+    cmetrics *metrics;
+    const tp_clock *clock;
+    char *read_token;
+    int silent_after_s;
+    int retry_after_s;
+    unsigned port;
+    char tz[64];
+};
+
+/* Per-request state of POST /v1/batches. */
+typedef struct req {
+    int64_t t0;
+    int err_status; /* != 0: refused, reply after draining the body */
+    const char *err_code;
+    char err_msg[256];
+    int retry_after;
+    char device[TP_ID_MAX + 1];
+    bool gzip;
+    char *body;
+    size_t len, cap;
+    uint64_t drained;
+} req;
+
+/* ---- Replies --------------------------------------------------------------------------------- */
+
+static enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status,
+                                  const char *ctype, void *body, size_t len,
+                                  enum MHD_ResponseMemoryMode mode, int retry_after)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+    if (!r) {
+        if (mode == MHD_RESPMEM_MUST_FREE)
+            free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", retry_after);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    if (strncmp(ctype, "text/html", 9) == 0)
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'none'; script-src 'unsafe-inline'; style-src "
+                                "'unsafe-inline'; connect-src 'self'; img-src data:");
+    cmetrics_status(c->metrics, status);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_json(collector *c, struct MHD_Connection *conn, int status, char *json,
+                                 int retry_after)
+{
+    static const char nomem[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+    if (!json)
+        return send_reply(c, conn, 500, "application/json", (void *)(uintptr_t)nomem,
+                          sizeof nomem - 1, MHD_RESPMEM_PERSISTENT, 0);
+    return send_reply(c, conn, status, "application/json", json, strlen(json),
+                      MHD_RESPMEM_MUST_FREE, retry_after);
+}
+
+static enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status,
+                                  const char *code, const char *msg, int retry_after)
+{
+    char *text = NULL;
+    cJSON *root = cJSON_CreateObject(), *e = NULL;
+    if (root && (e = cJSON_AddObjectToObject(root, "error")) &&
+        cJSON_AddStringToObject(e, "code", code) && cJSON_AddStringToObject(e, "message", msg))
+        text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return send_json(c, conn, status, text, retry_after);
+}
+
+/* ---- POST /v1/batches ------------------------------------------------------------------------ */
+
+static void refuse(req *r, int status, const char *code, int retry_after, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void refuse(req *r, int status, const char *code, int retry_after, const char *fmt, ...)
+{
+    va_list ap;
+    r->err_status = status;
+    r->err_code = code;
+    r->retry_after = retry_after;
+    va_start(ap, fmt);
+    vsnprintf(r->err_msg, sizeof r->err_msg, fmt, ap);
+    va_end(ap);
+    free(r->body);
+    r->body = NULL;
+    r->len = r->cap = 0;
+}
+
+static int64_t mono_ms(const collector *c)
+{
+    return c->clock->mono_ms(c->clock->ctx);
+}
+
+/* The header checks, in the order the protocol lists them. */
+static void check_headers(collector *c, struct MHD_Connection *conn, req *r)
+{
+    const char *auth =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *ctype =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *cenc =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    const char *clen =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 ||
+        cauth_check(c->auth, auth + 7, mono_ms(c), r->device) != TP_OK) {
+        refuse(r, 401, "unauthenticated", 0, "missing or unknown bearer token");
+        return;
+    }
+    size_t tlen = ctype ? strcspn(ctype, ";") : 0;
+    while (tlen > 0 && ctype[tlen - 1] == ' ')
+        tlen--;
+    if (!ctype || tlen != 16 || strncasecmp(ctype, "application/json", 16) != 0) {
+        refuse(r, 415, "unsupported_media_type", 0, "Content-Type must be application/json");
+        return;
+    }
+    if (cenc && strcasecmp(cenc, "gzip") == 0) {
+        r->gzip = true;
+    } else if (cenc && *cenc && strcasecmp(cenc, "identity") != 0) {
+        refuse(r, 415, "unsupported_media_type", 0, "Content-Encoding must be gzip or none");
+        return;
+    }
+    if (clen) {
+        char *end = NULL;
+        unsigned long long n = strtoull(clen, &end, 10);
+        if (end != clen && n > COLLECTOR_BODY_MAX) {
+            refuse(r, 413, "too_large", 0, "body of %llu bytes, at most %u", n, COLLECTOR_BODY_MAX);
+            return;
+        }
+    }
+    int retry = 0;
+    if (!crate_take(c->rate, r->device, mono_ms(c), &retry))
+        refuse(r, 429, "rate_limited", retry, "device %s sends too fast; retry in %d s", r->device,
+               retry);
+}
+
+static tp_err append_body(req *r, const char *data, size_t n)
+{
+    if (n > COLLECTOR_BODY_MAX - r->len)
+        return TP_ERR_TOO_LARGE;
+    if (r->len + n > r->cap) {
+        size_t cap = r->cap ? r->cap : 64 * 1024;
+        while (cap < r->len + n)
+            cap *= 2;
+        if (cap > COLLECTOR_BODY_MAX)
+            cap = COLLECTOR_BODY_MAX;
+        char *b = realloc(r->body, cap);
+        if (!b)
+            return TP_ERR_NOMEM;
+        r->body = b;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    return TP_OK;
+}
+
+/* Inflates a gzip body with a running bound: more than COLLECTOR_INFLATED_MAX bytes out is a gzip
+ * bomb (TP_ERR_TOO_LARGE) and stops at once. */
+static tp_err gunzip(const char *in, size_t n, char **out, size_t *outlen)
+{
+    z_stream zs;
+    size_t cap = n * 4 < 65536 ? 65536 : n * 4, used = 0;
+    tp_err rc = TP_OK;
+    char *buf = NULL;
+    memset(&zs, 0, sizeof zs);
+    *out = NULL;
+    *outlen = 0;
+    if (cap > COLLECTOR_INFLATED_MAX + 1)
+        cap = COLLECTOR_INFLATED_MAX + 1;
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+        return TP_ERR_NOMEM;
+    buf = malloc(cap);
+    if (!buf) {
+        rc = TP_ERR_NOMEM;
+        goto out;
+    }
+    zs.next_in = (Bytef *)(uintptr_t)in;
+    zs.avail_in = (uInt)n;
+    for (;;) {
+        if (used == cap) {
+            if (cap > COLLECTOR_INFLATED_MAX) {
+                rc = TP_ERR_TOO_LARGE;
+                goto out;
+            }
+            size_t nc = cap * 2 > COLLECTOR_INFLATED_MAX + 1 ? COLLECTOR_INFLATED_MAX + 1 : cap * 2;
+            char *nb = realloc(buf, nc);
+            if (!nb) {
+                rc = TP_ERR_NOMEM;
+                goto out;
+            }
+            buf = nb;
+            cap = nc;
+        }
+        zs.next_out = (Bytef *)buf + used;
+        zs.avail_out = (uInt)(cap - used);
+        int zr = inflate(&zs, Z_NO_FLUSH);
+        used = cap - zs.avail_out;
+        if (used > COLLECTOR_INFLATED_MAX) {
+            rc = TP_ERR_TOO_LARGE;
+            goto out;
+        }
+        if (zr == Z_STREAM_END)
+            break;
+        if (zr != Z_OK && !(zr == Z_BUF_ERROR && zs.avail_out == 0)) {
+            rc = TP_ERR_INVALID;
+            goto out;
+        }
+        if (zs.avail_in == 0 && zs.avail_out != 0) {
+            rc = TP_ERR_INVALID; /* truncated stream */
+            goto out;
+        }
+    }
+out:
+    inflateEnd(&zs);
+    if (rc != TP_OK) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *outlen = used;
+    return TP_OK;
+}
+
+static enum MHD_Result finish_batch(collector *c, struct MHD_Connection *conn, req *r)
+{
+    char err[TP_ERRMSG_MAX];
+    char *plain = NULL, *json = NULL;
+    size_t plain_len = 0;
+    cbatch *b = NULL;
+    unsigned char *outcomes = NULL;
+    int status = 200;
+    uint64_t acc = 0, dup = 0;
+    enum MHD_Result ret;
+    const char *body = r->body;
+    size_t len = r->len;
+
+    if (r->gzip) {
+        tp_err rc = gunzip(r->body, r->len, &plain, &plain_len);
+        if (rc == TP_ERR_TOO_LARGE) {
+            status = 413;
+            ret = send_error(c, conn, 413, "too_large", "body inflates to more than 16 MiB", 0);
+            goto out;
+        }
+        if (rc != TP_OK) {
+            status = rc == TP_ERR_NOMEM ? 500 : 400;
+            ret = send_error(c, conn, status, status == 500 ? "internal" : "malformed",
+                             status == 500 ? "out of memory" : "body is not valid gzip", 0);
+            goto out;
+        }
+        body = plain;
+        len = plain_len;
+    }
+    int64_t received = c->clock->wall_ms(c->clock->ctx);
+    tp_err rc = cbatch_parse(body, len, received, &b, err, sizeof err);
+    if (rc != TP_OK) {
+        status = rc == TP_ERR_TOO_LARGE ? 413 : rc == TP_ERR_INVALID ? 400 : 500;
+        ret = send_error(c, conn, status,
+                         status == 413   ? "too_large"
+                         : status == 400 ? "malformed"
+                                         : "internal",
+                         status == 500 ? tp_strerror(rc) : err, 0);
+        goto out;
+    }
+    if (strcmp(b->device.id, r->device) != 0) {
+        status = 403;
+        snprintf(err, sizeof err, "token belongs to device %s, batch names %s", r->device,
+                 b->device.id);
+        ret = send_error(c, conn, 403, "wrong_device", err, 0);
+        goto out;
+    }
+    outcomes = calloc(b->n_answers ? b->n_answers : 1, 1);
+    if (!outcomes) {
+        status = 500;
+        ret = send_error(c, conn, 500, "internal", "out of memory", 0);
+        goto out;
+    }
+    rc = cstore_ingest(c->store, b, received, outcomes, err, sizeof err);
+    if (rc != TP_OK) {
+        fprintf(stderr, "touchpoint-collector: batch %s of %s not stored: %s\n", b->batch_id,
+                b->device.id, err);
+        status = 503;
+        ret = send_error(c, conn, 503, "store_unavailable", "the store cannot take the batch now",
+                         c->retry_after_s);
+        goto out;
+    }
+    uint64_t conflicts = 0;
+    for (size_t i = 0; i < b->n_answers; i++) {
+        acc += outcomes[i] == CBATCH_ACCEPTED;
+        dup += outcomes[i] == CBATCH_DUPLICATE;
+        conflicts += outcomes[i] == CBATCH_CONFLICT;
+    }
+    for (size_t i = 0; i < b->n_rejects; i++)
+        cmetrics_rejected(c->metrics, b->rejects[i].code, 1);
+    cmetrics_rejected(c->metrics, CBATCH_SEQ_CONFLICT, conflicts);
+    json = cbatch_reply_json(b, outcomes, received);
+    if (!json)
+        status = 500;
+    ret = send_json(c, conn, 200, json, 0);
+out:
+    cmetrics_batch(c->metrics, status, (double)(mono_ms(c) - r->t0), acc, dup);
+    cbatch_free(b);
+    free(outcomes);
+    free(plain);
+    return ret;
+}
+
+static enum MHD_Result handle_batch(collector *c, struct MHD_Connection *conn, const char *upload,
+                                    size_t *upload_size, void **con_cls)
+{
+    req *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        *con_cls = r;
+        r->t0 = mono_ms(c);
+        check_headers(c, conn, r);
+        /* A refused request with a huge declared body is answered at once (and the connection
+         * closed) rather than drained. */
+        const char *clen =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (r->err_status && clen && strtoull(clen, NULL, 10) > DRAIN_MAX) {
+            cmetrics_batch(c->metrics, r->err_status, 0, 0, 0);
+            return send_error(c, conn, r->err_status, r->err_code, r->err_msg, r->retry_after);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (r->err_status) {
+            r->drained += n;
+            return r->drained > DRAIN_MAX ? MHD_NO : MHD_YES;
+        }
+        tp_err rc = append_body(r, upload, n);
+        if (rc == TP_ERR_TOO_LARGE)
+            refuse(r, 413, "too_large", 0, "body larger than %u bytes", COLLECTOR_BODY_MAX);
+        else if (rc != TP_OK)
+            refuse(r, 500, "internal", 0, "out of memory");
+        r->drained = r->len;
+        return MHD_YES;
+    }
+    if (r->err_status) {
+        cmetrics_batch(c->metrics, r->err_status, (double)(mono_ms(c) - r->t0), 0, 0);
+        return send_error(c, conn, r->err_status, r->err_code, r->err_msg, r->retry_after);
+    }
+    return finish_batch(c, conn, r);
+}
+
+static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    req *r = *con_cls;
+    if (r) {
+        free(r->body);
+        free(r);
+        *con_cls = NULL;
+    }
+}
+
+/* ---- Read side ------------------------------------------------------------------------------- */
+
+static bool read_allowed(collector *c, struct MHD_Connection *conn)
+{
+    if (!c->read_token)
+        return true;
+    const char *auth =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    char want[65], got[65];
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || strlen(auth + 7) > CAUTH_TOKEN_MAX)
+        return false;
+    /* Hashes compared, so the comparison takes the same time whatever the lengths. */
+    if (cauth_sha256_hex(c->read_token, strlen(c->read_token), want) != TP_OK ||
+        cauth_sha256_hex(auth + 7, strlen(auth + 7), got) != TP_OK)
+        return false;
+    return cauth_equal_ct(want, got);
+}
+
+static enum MHD_Result handle_report(collector *c, struct MHD_Connection *conn)
+{
+    char err[TP_ERRMSG_MAX], from_s[11], to_s[11];
+    const char *from = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
+    const char *to = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "to");
+    const char *bys = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "by");
+    const char *survey = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "survey");
+    cstore_query q = {0};
+    int64_t from_ms = 0, to_ms = 0;
+
+    if (survey && !*survey)
+        survey = NULL;
+    if (survey && !tp_id_valid(survey))
+        return send_error(c, conn, 400, "malformed", "survey: not a valid id", 0);
+    if (creport_by_parse(bys && *bys ? bys : "day", &q.by) != TP_OK)
+        return send_error(c, conn, 400, "malformed",
+                          "by: expected day, store, touchpoint or device", 0);
+    /* Defaults: the last 30 local days up to today. */
+    int64_t now = c->clock->wall_ms(c->clock->ctx);
+    if (to && *to) {
+        if (tp_parse_date_local(to, &to_ms) != TP_OK)
+            return send_error(c, conn, 400, "malformed", "to: expected YYYY-MM-DD", 0);
+        tp_strlcpy(to_s, to, sizeof to_s);
+    } else {
+        to_ms = tp_local_day_start(now, to_s);
+    }
+    if (from && *from) {
+        if (tp_parse_date_local(from, &from_ms) != TP_OK)
+            return send_error(c, conn, 400, "malformed", "from: expected YYYY-MM-DD", 0);
+        tp_strlcpy(from_s, from, sizeof from_s);
+    } else {
+        from_ms = tp_local_day_start(to_ms - 29LL * 86400000 + 43200000, from_s);
+    }
+    if (from_ms > to_ms)
+        return send_error(c, conn, 400, "malformed", "from is after to", 0);
+    if ((to_ms - from_ms) / 86400000 > REPORT_MAX_DAYS)
+        return send_error(c, conn, 400, "malformed", "at most 1000 days per report", 0);
+    /* `to` is inclusive: the end is the next local midnight (36 h later, then back to the day's
+     * start, which is right across daylight-saving changes). */
+    q.from_ms = from_ms;
+    q.to_ms = tp_local_day_start(to_ms + 36LL * 3600000, NULL);
+    q.survey = survey;
+    creport *r = creport_new(q.by);
+    if (!r)
+        return send_error(c, conn, 500, "internal", "out of memory", 0);
+    tp_err rc = cstore_report(c->store, &q, r, err, sizeof err);
+    if (rc != TP_OK) {
+        creport_free(r);
+        if (rc == TP_ERR_TOO_LARGE)
+            return send_error(c, conn, 413, "too_large", err, 0);
+        fprintf(stderr, "touchpoint-collector: report: %s\n", err);
+        return send_error(c, conn, 503, "store_unavailable", "the store cannot answer now",
+                          c->retry_after_s);
+    }
+    char *json = creport_json(r, from_s, to_s, survey, c->tz);
+    creport_free(r);
+    return send_json(c, conn, 200, json, 0);
+}
+
+static bool add_i64(cJSON *o, const char *name, int64_t v)
+{
+    return cJSON_AddNumberToObject(o, name, (double)v) != NULL;
+}
+
+static cJSON *epoch_json(const cstore_device *d, const cstore_epoch *e, int64_t *missing_total,
+                         int64_t *holes_total)
+{
+    cstore_range gaps[GAPS_LISTED];
+    size_t n_gaps = 0;
+    int64_t missing = 0;
+    int64_t received_max = e->n_ranges ? e->ranges[e->n_ranges - 1].hi : e->first_seq - 1;
+    int64_t last = e->highest_seq > received_max ? e->highest_seq : received_max;
+    cstore_gaps(e->first_seq, last, e->ranges, e->n_ranges, gaps, GAPS_LISTED, &n_gaps, &missing);
+    int64_t tail = last - received_max;
+    if (tail < 0)
+        tail = 0;
+    cJSON *o = cJSON_CreateObject(), *g = NULL;
+    bool ok = o && cJSON_AddStringToObject(o, "epoch", e->epoch) &&
+              cJSON_AddBoolToObject(o, "current", strcmp(e->epoch, d->epoch) == 0) &&
+              add_i64(o, "first_seq", e->first_seq) && add_i64(o, "highest_seq", last) &&
+              add_i64(o, "received_max", received_max) && add_i64(o, "missing", missing) &&
+              add_i64(o, "missing_tail", tail) && add_i64(o, "gap_count", (int64_t)n_gaps) &&
+              add_i64(o, "first_seen_ms", e->first_seen_ms) &&
+              add_i64(o, "last_seen_ms", e->last_seen_ms) &&
+              (g = cJSON_AddArrayToObject(o, "gaps"));
+    for (size_t i = 0; ok && i < n_gaps && i < GAPS_LISTED; i++) {
+        cJSON *pair = cJSON_CreateArray();
+        ok = pair && cJSON_AddItemToArray(g, pair) &&
+             cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)gaps[i].lo)) &&
+             cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)gaps[i].hi));
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    *missing_total += missing;
+    *holes_total += missing - tail;
+    return o;
+}
+
+static enum MHD_Result handle_devices(collector *c, struct MHD_Connection *conn)
+{
+    char err[TP_ERRMSG_MAX];
+    cstore_devices *list = NULL;
+    tp_err rc = cstore_list_devices(c->store, &list, err, sizeof err);
+    if (rc != TP_OK) {
+        fprintf(stderr, "touchpoint-collector: devices: %s\n", err);
+        return send_error(c, conn, 503, "store_unavailable", "the store cannot answer now",
+                          c->retry_after_s);
+    }
+    int64_t now = c->clock->wall_ms(c->clock->ctx);
+    char *text = NULL;
+    cJSON *root = cJSON_CreateObject(), *arr = NULL;
+    bool ok = root && add_i64(root, "now_ms", now) &&
+              add_i64(root, "silent_after_s", c->silent_after_s) &&
+              (arr = cJSON_AddArrayToObject(root, "devices"));
+    for (size_t i = 0; ok && i < list->n; i++) {
+        const cstore_device *d = &list->v[i];
+        cJSON *o = cJSON_CreateObject(), *eps = NULL;
+        char when[40];
+        int64_t missing = 0, holes = 0, pending_tail = 0;
+        tp_format_local(d->last_seen_ms, when, sizeof when);
+        ok = o && cJSON_AddItemToArray(arr, o) && cJSON_AddStringToObject(o, "id", d->id) &&
+             add_i64(o, "last_seen_ms", d->last_seen_ms) &&
+             cJSON_AddStringToObject(o, "last_seen", when) &&
+             add_i64(o, "silent_for_s", (now - d->last_seen_ms) / 1000) &&
+             cJSON_AddBoolToObject(o, "silent",
+                                   now - d->last_seen_ms > (int64_t)c->silent_after_s * 1000) &&
+             add_i64(o, "first_seen_ms", d->first_seen_ms) && add_i64(o, "pending", d->pending) &&
+             add_i64(o, "highest_seq", d->highest_seq) && add_i64(o, "disk_free", d->disk_free) &&
+             cJSON_AddStringToObject(o, "app_version", d->app_version) &&
+             cJSON_AddBoolToObject(o, "clock_trusted", d->clock_trusted) &&
+             add_i64(o, "clock_skew_ms", d->clock_skew_ms) && add_i64(o, "batches", d->batches) &&
+             add_i64(o, "answers", d->answers) && cJSON_AddStringToObject(o, "epoch", d->epoch) &&
+             cJSON_AddStringToObject(o, "boot_id", d->boot_id) &&
+             (eps = cJSON_AddArrayToObject(o, "epochs"));
+        for (size_t e = 0; ok && e < d->n_epochs; e++) {
+            const cstore_epoch *ep = &d->epochs[e];
+            int64_t before = missing, holes_before = holes;
+            cJSON *ej = epoch_json(d, ep, &missing, &holes);
+            ok = ej && cJSON_AddItemToArray(eps, ej);
+            if (ok && strcmp(ep->epoch, d->epoch) == 0)
+                pending_tail = (missing - before) - (holes - holes_before);
+        }
+        /* "gaps": seqs skipped below what arrived, or a missing tail longer than what the device
+         * says it still has pending: answers that will never come. */
+        ok = ok && add_i64(o, "missing", missing) && add_i64(o, "holes", holes) &&
+             cJSON_AddBoolToObject(o, "has_gaps", holes > 0 || pending_tail > d->pending);
+    }
+    if (ok)
+        text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    cstore_devices_free(list);
+    return send_json(c, conn, 200, text, 0);
+}
+
+static enum MHD_Result handle_health(collector *c, struct MHD_Connection *conn)
+{
+    char err[TP_ERRMSG_MAX], body[256];
+    tp_err rc = cstore_ping(c->store, err, sizeof err);
+    if (rc != TP_OK) {
+        fprintf(stderr, "touchpoint-collector: health: %s\n", err);
+        return send_error(c, conn, 503, "store_unavailable", "the store does not answer",
+                          c->retry_after_s);
+    }
+    snprintf(body, sizeof body, "{\"status\":\"ok\",\"store\":\"%s\",\"devices\":%zu}",
+             cstore_kind(c->store), cauth_count(c->auth));
+    return send_json(c, conn, 200, strdup(body), 0);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
+{
+    collector *c = cls;
+    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+    if (strcmp(url, "/v1/batches") == 0) {
+        if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+            return handle_batch(c, conn, upload, upload_size, con_cls);
+        return send_error(c, conn, 405, "method_not_allowed", "use POST", 0);
+    }
+    if (*upload_size > 0) { /* a body on a read request: ignore it */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    bool known = strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0 ||
+                 strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0 ||
+                 strcmp(url, "/v1/report") == 0 || strcmp(url, "/v1/devices") == 0;
+    if (!known)
+        return send_error(c, conn, 404, "not_found", "no such resource", 0);
+    if (!get)
+        return send_error(c, conn, 405, "method_not_allowed", "use GET", 0);
+    if (strcmp(url, "/healthz") == 0)
+        return handle_health(c, conn);
+    if (strcmp(url, "/metrics") == 0) {
+        char *text = cmetrics_render(c->metrics);
+        if (!text)
+            return send_error(c, conn, 500, "internal", "out of memory", 0);
+        return send_reply(c, conn, 200, "text/plain; version=0.0.4; charset=utf-8", text,
+                          strlen(text), MHD_RESPMEM_MUST_FREE, 0);
+    }
+    if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
+        return send_reply(c, conn, 200, "text/html; charset=utf-8", sync_dashboard_html,
+                          sync_dashboard_html_len, MHD_RESPMEM_PERSISTENT, 0);
+    if (!read_allowed(c, conn))
+        return send_error(c, conn, 401, "unauthenticated", "read token required", 0);
+    if (strcmp(url, "/v1/report") == 0)
+        return handle_report(c, conn);
+    return handle_devices(c, conn);
+}
+
+/* ---- Start and stop -------------------------------------------------------------------------- */
+
+static tp_err parse_listen(const char *listen, struct addrinfo **out, char *err, size_t errlen)
+{
+    char host[256];
+    const char *colon = strrchr(listen ? listen : "", ':');
+    if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host || !colon[1])
+        return tp_errf(err, errlen, TP_ERR_INVALID, "--listen '%s': expected HOST:PORT",
+                       listen ? listen : "");
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    char *h = host;
+    if (h[0] == '[' && h[strlen(h) - 1] == ']') {
+        h[strlen(h) - 1] = '\0';
+        h++;
+    }
+    struct addrinfo hints = {.ai_flags = AI_NUMERICSERV | AI_PASSIVE,
+                             .ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM};
+    int g = getaddrinfo(h, colon + 1, &hints, out);
+    if (g != 0)
+        return tp_errf(err, errlen, TP_ERR_INVALID, "--listen '%s': %s", listen, gai_strerror(g));
+    return TP_OK;
+}
+
+tp_err collector_start(const collector_options *opt, collector **out, char *err, size_t errlen)
+{
+    tp_err rc = TP_OK;
+    struct addrinfo *ai = NULL;
+    collector *c = calloc(1, sizeof *c);
+    *out = NULL;
+    if (!c)
+        return TP_ERR_NOMEM;
+    unsigned threads = opt->threads ? opt->threads : 4;
+    c->clock = opt->clock ? opt->clock : tp_clock_system();
+    c->silent_after_s = opt->silent_after_s > 0 ? opt->silent_after_s : 3600;
+    c->retry_after_s = opt->retry_after_s > 0 ? opt->retry_after_s : 5;
+    const char *tz = getenv("TZ");
+    tp_strlcpy(c->tz, tz && *tz ? tz : "localtime", sizeof c->tz);
+    if (opt->read_token && *opt->read_token && !(c->read_token = strdup(opt->read_token))) {
+        rc = TP_ERR_NOMEM;
+        goto out;
+    }
+    if ((rc = parse_listen(opt->listen, &ai, err, errlen)) != TP_OK)
+        goto out;
+    if ((rc = cauth_open(opt->devices_path ? opt->devices_path : "", &c->auth, err, errlen)) !=
+        TP_OK)
+        goto out;
+    c->rate =
+        crate_new(opt->rate_per_s > 0 ? opt->rate_per_s : 5, opt->burst >= 1 ? opt->burst : 30);
+    c->metrics = cmetrics_new();
+    if (!c->rate || !c->metrics) {
+        rc = TP_ERR_NOMEM;
+        goto out;
+    }
+    if ((rc = cstore_open(opt->store_url, threads, &c->store, err, errlen)) != TP_OK)
+        goto out;
+    c->d = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handle,
+                            c, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+                            threads, MHD_OPTION_NOTIFY_COMPLETED, request_done, c,
+                            MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 2000u,
+                            MHD_OPTION_END);
+    if (!c->d) {
+        rc = tp_errf(err, errlen, TP_ERR_NETWORK, "cannot listen on %s (address in use?)",
+                     opt->listen);
+        goto out;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(c->d, MHD_DAEMON_INFO_BIND_PORT);
+    c->port = info ? info->port : 0;
+out:
+    if (ai)
+        freeaddrinfo(ai);
+    if (rc != TP_OK) {
+        collector_stop(c);
+        return rc;
+    }
+    *out = c;
+    return TP_OK;
+}
+
+unsigned collector_port(const collector *c)
+{
+    return c->port;
+}
+
+void collector_stop(collector *c)
+{
+    if (!c)
+        return;
+    if (c->d)
+        MHD_stop_daemon(c->d);
+    cstore_close(c->store);
+    cauth_free(c->auth);
+    crate_free(c->rate);
+    cmetrics_free(c->metrics);
+    free(c->read_token);
+    free(c);
+}

@@ -1,0 +1,47 @@
+/*
+ * collector.h - touchpoint-collector's HTTP server (libmicrohttpd, thread pool).
+ *
+ * Write side: POST /v1/batches (protocol v1, sync/PROTOCOL.md): bearer token, media type, body
+ * bounds (4 MiB as sent, 16 MiB after gzip), per-device rate limit, per-answer validation, one
+ * store transaction per batch, a reply naming every accepted, duplicate and rejected id.
+ * Read side: GET /v1/report, GET /v1/devices, GET /healthz, GET /metrics and the dashboard GET /.
+ * The read side needs no device token; it is meant for loopback or behind the chain's reverse
+ * proxy, optionally guarded by a read token (Authorization: Bearer on /v1/report, /v1/devices).
+ *
+ * Thread-safety: collector_start/stop from one thread; requests are served by the pool.
+ */
+#ifndef TP_COLLECTOR_H
+#define TP_COLLECTOR_H
+
+#include "tp.h"
+
+#define COLLECTOR_BODY_MAX (4u << 20)      /* bytes as sent */
+#define COLLECTOR_INFLATED_MAX (16u << 20) /* bytes after gzip */
+
+typedef struct collector_options {
+    const char *listen;       /* "127.0.0.1:8088"; port 0 picks a free one (collector_port) */
+    const char *store_url;    /* "sqlite:PATH" or "postgresql://..." */
+    const char *devices_path; /* devices file */
+    const char *read_token;   /* NULL: the read side is open */
+    unsigned threads;         /* worker threads (and store connections); 0: 4 */
+    double rate_per_s;        /* batches per second per device; 0: 5 */
+    double burst;             /* bucket size; 0: 30 */
+    int silent_after_s;       /* a device with no batch for longer is "silent"; 0: 3600 */
+    int retry_after_s;        /* Retry-After of 503; 0: 5 */
+    const tp_clock *clock;    /* NULL: system clock */
+} collector_options;
+
+typedef struct collector collector;
+
+/* Opens the store and the devices file and starts serving. Returns TP_OK and *out (stop with
+ * collector_stop), or an error with a message in err (bad listen address, store unavailable,
+ * devices file invalid, port in use). */
+tp_err collector_start(const collector_options *opt, collector **out, char *err, size_t errlen);
+
+/* The port actually listened on. */
+unsigned collector_port(const collector *c);
+
+/* Stops serving (finishing requests in progress), closes the store and frees c. NULL: no-op. */
+void collector_stop(collector *c);
+
+#endif /* TP_COLLECTOR_H */

@@ -1,0 +1,601 @@
+/*
+ * collector_batch.c - parses and validates a protocol-v1 batch (cJSON), applies the clock rule and
+ * builds the reply. Pure: see collector_batch.h.
+ */
+#include "collector_batch.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const code_names[CBATCH_CODE_COUNT] = {
+    "missing_field", "invalid_type", "invalid_id",   "invalid_kind",  "value_out_of_range",
+    "invalid_utf8",  "too_long",     "seq_conflict", "invalid_field",
+};
+
+const char *cbatch_code_name(cbatch_code c)
+{
+    return (unsigned)c < CBATCH_CODE_COUNT ? code_names[c] : "?";
+}
+
+const char *cbatch_time_source_name(cbatch_time_source t)
+{
+    switch (t) {
+    case CBATCH_TIME_DEVICE: return "device";
+    case CBATCH_TIME_CORRECTED: return "corrected";
+    case CBATCH_TIME_UNCORRECTED: return "uncorrected";
+    }
+    return "?";
+}
+
+/* ---- Field checks ----------------------------------------------------------------------------
+ * Each check records the first failure in a vctx (code + message naming the field) and returns
+ * false; later checks on a failed vctx are skipped by the callers' && chains. */
+
+typedef struct vctx {
+    bool failed;
+    cbatch_code code;
+    char msg[CBATCH_MSG_MAX];
+} vctx;
+
+static bool fail(vctx *v, cbatch_code code, const char *field, const char *what)
+{
+    if (!v->failed) {
+        v->failed = true;
+        v->code = code;
+        snprintf(v->msg, sizeof v->msg, "%s: %s", field, what);
+    }
+    return false;
+}
+
+/* The members of one JSON object by key, found in one walk over it (the first of duplicate keys
+ * wins, as in cJSON_GetObjectItemCaseSensitive). Devices send the keys in the documented order,
+ * so each member usually matches the key after the previous one at the first comparison. */
+typedef enum fkey {
+    F_PROTOCOL,
+    F_BATCH_ID,
+    F_DEVICE,
+    F_ANSWERS,
+    F_ID,
+    F_EPOCH,
+    F_EPOCH_FIRST_SEQ,
+    F_APP_VERSION,
+    F_PENDING,
+    F_HIGHEST_SEQ,
+    F_DISK_FREE,
+    F_CLOCK_TRUSTED,
+    F_SENT_WALL_MS,
+    F_SENT_MONO_MS,
+    F_BOOT_ID,
+    F_SEQ,
+    F_SESSION,
+    F_SURVEY,
+    F_SURVEY_VERSION,
+    F_QUESTION,
+    F_KIND,
+    F_VALUE,
+    F_CHOICE,
+    F_LANG,
+    F_STORE,
+    F_TOUCHPOINT,
+    F_WALL_MS,
+    F_MONO_MS,
+    F_FLAGS,
+    F_COUNT
+} fkey;
+
+static const char *const fnames[F_COUNT] = {
+    [F_PROTOCOL] = "protocol",
+    [F_BATCH_ID] = "batch_id",
+    [F_DEVICE] = "device",
+    [F_ANSWERS] = "answers",
+    [F_ID] = "id",
+    [F_EPOCH] = "epoch",
+    [F_EPOCH_FIRST_SEQ] = "epoch_first_seq",
+    [F_APP_VERSION] = "app_version",
+    [F_PENDING] = "pending",
+    [F_HIGHEST_SEQ] = "highest_seq",
+    [F_DISK_FREE] = "disk_free",
+    [F_CLOCK_TRUSTED] = "clock_trusted",
+    [F_SENT_WALL_MS] = "sent_wall_ms",
+    [F_SENT_MONO_MS] = "sent_mono_ms",
+    [F_BOOT_ID] = "boot_id",
+    [F_SEQ] = "seq",
+    [F_SESSION] = "session",
+    [F_SURVEY] = "survey",
+    [F_SURVEY_VERSION] = "survey_version",
+    [F_QUESTION] = "question",
+    [F_KIND] = "kind",
+    [F_VALUE] = "value",
+    [F_CHOICE] = "choice",
+    [F_LANG] = "lang",
+    [F_STORE] = "store",
+    [F_TOUCHPOINT] = "touchpoint",
+    [F_WALL_MS] = "wall_ms",
+    [F_MONO_MS] = "mono_ms",
+    [F_FLAGS] = "flags",
+};
+
+typedef struct slots {
+    const cJSON *v[F_COUNT];
+} slots;
+
+static void collect(slots *s, const cJSON *obj)
+{
+    size_t hint = 0;
+    memset(s, 0, sizeof *s);
+    for (const cJSON *it = obj ? obj->child : NULL; it; it = it->next) {
+        if (!it->string)
+            continue;
+        for (size_t k = 0; k < F_COUNT; k++) {
+            size_t i = (hint + k) % F_COUNT;
+            if (strcmp(fnames[i], it->string) == 0) {
+                if (!s->v[i])
+                    s->v[i] = it;
+                hint = i + 1;
+                break;
+            }
+        }
+    }
+}
+
+/* The field as an item, or NULL (and a missing_field failure when required). JSON null counts as
+ * absent. */
+static cJSON *field(vctx *v, const slots *obj, fkey key, bool required)
+{
+    const char *name = fnames[key];
+    cJSON *it = (cJSON *)obj->v[key];
+    if (it && cJSON_IsNull(it))
+        it = NULL;
+    if (!it && required)
+        fail(v, CBATCH_MISSING_FIELD, name, "missing");
+    return it;
+}
+
+/* Checks an integer field within lo..hi. */
+static bool get_int(vctx *v, const slots *obj, fkey key, int64_t lo, int64_t hi, int64_t *out)
+{
+    const char *name = fnames[key];
+    cJSON *it = field(v, obj, key, true);
+    if (!it)
+        return false;
+    if (!cJSON_IsNumber(it))
+        return fail(v, CBATCH_INVALID_TYPE, name, "not a number");
+    double d = it->valuedouble;
+    if (!isfinite(d) || d != floor(d))
+        return fail(v, CBATCH_INVALID_TYPE, name, "not an integer");
+    if (d < (double)lo || d > (double)hi) {
+        char what[96];
+        snprintf(what, sizeof what, "%.0f not in %lld..%lld", d, (long long)lo, (long long)hi);
+        return fail(v, CBATCH_VALUE_OUT_OF_RANGE, name, what);
+    }
+    *out = (int64_t)d;
+    return true;
+}
+
+static bool get_bool(vctx *v, const slots *obj, fkey key, bool *out)
+{
+    const char *name = fnames[key];
+    cJSON *it = field(v, obj, key, true);
+    if (!it)
+        return false;
+    if (!cJSON_IsBool(it))
+        return fail(v, CBATCH_INVALID_TYPE, name, "not true or false");
+    *out = cJSON_IsTrue(it);
+    return true;
+}
+
+/* A string field: type, UTF-8 and length (maxlen bytes) checked; returns it borrowed. */
+static const char *get_str(vctx *v, const slots *obj, fkey key, bool required, size_t maxlen)
+{
+    const char *name = fnames[key];
+    cJSON *it = field(v, obj, key, required);
+    if (!it)
+        return NULL;
+    if (!cJSON_IsString(it) || !it->valuestring) {
+        fail(v, CBATCH_INVALID_TYPE, name, "not a string");
+        return NULL;
+    }
+    size_t n = strlen(it->valuestring);
+    if (!tp_utf8_valid(it->valuestring, n)) {
+        fail(v, CBATCH_INVALID_UTF8, name, "not valid UTF-8");
+        return NULL;
+    }
+    if (n > maxlen) {
+        char what[64];
+        snprintf(what, sizeof what, "%zu bytes, at most %zu", n, maxlen);
+        fail(v, CBATCH_TOO_LONG, name, what);
+        return NULL;
+    }
+    return it->valuestring;
+}
+
+static bool get_id(vctx *v, const slots *obj, fkey key, char out[TP_ID_MAX + 1])
+{
+    const char *name = fnames[key];
+    const char *s = get_str(v, obj, key, true, TP_ID_MAX);
+    if (!s)
+        return false;
+    if (!tp_id_valid(s))
+        return fail(v, CBATCH_INVALID_ID, name, "not 1-64 characters of A-Z a-z 0-9 . _ -");
+    tp_strlcpy(out, s, TP_ID_MAX + 1);
+    return true;
+}
+
+/* The textual UUID form libuuid's uuid_parse accepts (8-4-4-4-12 hex digits, either case),
+ * checked without its strtoul calls: this runs four times per answer. */
+static bool uuid_text(const char *s)
+{
+    for (int i = 0; i < 36; i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return false;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            return false;
+        }
+    }
+    return s[36] == '\0';
+}
+
+/* A UUID field, stored lowercase so that one id has one spelling. */
+static bool get_uuid(vctx *v, const slots *obj, fkey key, char out[TP_UUID_STR])
+{
+    const char *name = fnames[key];
+    const char *s = get_str(v, obj, key, true, 64);
+    if (!s)
+        return false;
+    if (!uuid_text(s))
+        return fail(v, CBATCH_INVALID_ID, name, "not a UUID");
+    for (int i = 0; i < 36; i++)
+        out[i] = (s[i] >= 'A' && s[i] <= 'F') ? (char)(s[i] - 'A' + 'a') : s[i];
+    out[36] = '\0';
+    return true;
+}
+
+/* ---- Clock rule ------------------------------------------------------------------------------ */
+
+void cbatch_correct_time(const cbatch_device *d, int64_t received_at_ms, cbatch_answer *a)
+{
+    if (a->clock_trusted) {
+        a->at_ms = a->wall_ms;
+        a->time_source = CBATCH_TIME_DEVICE;
+    } else if (strcmp(a->boot_id, d->boot_id) == 0 && a->mono_ms <= d->sent_mono_ms) {
+        a->at_ms = received_at_ms - (d->sent_mono_ms - a->mono_ms);
+        a->time_source = CBATCH_TIME_CORRECTED;
+    } else {
+        a->at_ms = a->wall_ms;
+        a->time_source = CBATCH_TIME_UNCORRECTED;
+    }
+}
+
+/* ---- Answers --------------------------------------------------------------------------------- */
+
+tp_err cbatch_add_reject(cbatch *b, const char *id, int64_t seq, int index, cbatch_code code,
+                         const char *message)
+{
+    if (b->n_rejects == b->cap_rejects) {
+        size_t cap = b->cap_rejects ? b->cap_rejects * 2 : 16;
+        cbatch_reject *r = realloc(b->rejects, cap * sizeof *r);
+        if (!r)
+            return TP_ERR_NOMEM;
+        b->rejects = r;
+        b->cap_rejects = cap;
+    }
+    cbatch_reject *r = &b->rejects[b->n_rejects++];
+    memset(r, 0, sizeof *r);
+    r->has_id = id != NULL;
+    if (id)
+        tp_strlcpy(r->id, id, sizeof r->id);
+    r->seq = seq;
+    r->index = index;
+    r->code = code;
+    tp_strlcpy(r->message, message ? message : "", sizeof r->message);
+    return TP_OK;
+}
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} flag_names[] = {{"rapid_repeat", TP_FLAG_RAPID_REPEAT}, {"button", TP_FLAG_BUTTON}};
+
+static bool get_flags(vctx *v, const slots *obj, unsigned *out)
+{
+    cJSON *it = field(v, obj, F_FLAGS, false);
+    *out = 0;
+    if (!it)
+        return true;
+    if (!cJSON_IsArray(it))
+        return fail(v, CBATCH_INVALID_TYPE, "flags", "not an array");
+    if (cJSON_GetArraySize(it) > 8)
+        return fail(v, CBATCH_TOO_LONG, "flags", "more than 8 flags");
+    const cJSON *f;
+    cJSON_ArrayForEach(f, it)
+    {
+        if (!cJSON_IsString(f) || !f->valuestring)
+            return fail(v, CBATCH_INVALID_TYPE, "flags", "a flag is not a string");
+        unsigned bit = 0;
+        for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++)
+            if (strcmp(f->valuestring, flag_names[i].name) == 0)
+                bit = flag_names[i].bit;
+        if (!bit)
+            return fail(v, CBATCH_INVALID_FIELD, "flags", "unknown flag name");
+        if (*out & bit)
+            return fail(v, CBATCH_INVALID_FIELD, "flags", "a flag is repeated");
+        *out |= bit;
+    }
+    return true;
+}
+
+/* Validates one answer into a. Returns true when valid; else v holds the code and message. */
+static bool parse_answer(vctx *v, const cJSON *obj, const cbatch_device *d, cbatch_answer *a)
+{
+    int64_t n = 0;
+    slots fields;
+    const slots *o = &fields;
+    memset(a, 0, sizeof *a);
+    a->value = -1;
+    if (!cJSON_IsObject(obj))
+        return fail(v, CBATCH_INVALID_TYPE, "answer", "not an object");
+    collect(&fields, obj);
+    if (!get_uuid(v, o, F_ID, a->id))
+        return false;
+    if (!get_int(v, o, F_SEQ, d->epoch_first_seq, CBATCH_MAX_INT, &a->seq))
+        return false;
+    if (!get_uuid(v, o, F_SESSION, a->session) || !get_id(v, o, F_SURVEY, a->survey))
+        return false;
+    if (!get_int(v, o, F_SURVEY_VERSION, 1, 1000000, &n))
+        return false;
+    a->survey_version = (int)n;
+    if (!get_id(v, o, F_QUESTION, a->question))
+        return false;
+
+    const char *kind = get_str(v, o, F_KIND, true, 16);
+    if (!kind)
+        return false;
+    if (tp_kind_parse(kind, &a->kind) != TP_OK)
+        return fail(v, CBATCH_INVALID_KIND, "kind", "not nps, csat, ces, smiley4 or choice");
+    if (a->kind == TP_KIND_CHOICE) {
+        if (field(v, o, F_VALUE, false))
+            return fail(v, CBATCH_VALUE_OUT_OF_RANGE, "value", "must be null for kind choice");
+        if (!get_id(v, o, F_CHOICE, a->choice))
+            return false;
+    } else {
+        int lo = 0, hi = 0;
+        tp_kind_range(a->kind, &lo, &hi);
+        if (!get_int(v, o, F_VALUE, lo, hi, &n)) {
+            if (v->code == CBATCH_VALUE_OUT_OF_RANGE)
+                snprintf(v->msg, sizeof v->msg, "%s value %.0f not in %d..%d", kind,
+                         o->v[F_VALUE]->valuedouble, lo, hi);
+            return false;
+        }
+        a->value = (int)n;
+        if (field(v, o, F_CHOICE, false))
+            return fail(v, CBATCH_INVALID_FIELD, "choice", "must be null for a rating kind");
+    }
+
+    const char *lang = get_str(v, o, F_LANG, true, TP_LANG_MAX);
+    if (!lang)
+        return false;
+    if (!tp_lang_valid(lang))
+        return fail(v, CBATCH_INVALID_FIELD, "lang", "not a language tag");
+    tp_strlcpy(a->lang, lang, sizeof a->lang);
+    if (!get_id(v, o, F_STORE, a->store) || !get_id(v, o, F_TOUCHPOINT, a->touchpoint))
+        return false;
+    if (!get_int(v, o, F_WALL_MS, 0, CBATCH_MAX_MS, &a->wall_ms) ||
+        !get_bool(v, o, F_CLOCK_TRUSTED, &a->clock_trusted) ||
+        !get_int(v, o, F_MONO_MS, 0, CBATCH_MAX_INT, &a->mono_ms) ||
+        !get_uuid(v, o, F_BOOT_ID, a->boot_id) || !get_flags(v, o, &a->flags))
+        return false;
+    return true;
+}
+
+/* ---- Envelope -------------------------------------------------------------------------------- */
+
+static bool parse_device(vctx *v, const slots *root, cbatch_device *d)
+{
+    slots fields;
+    const slots *o = &fields;
+    cJSON *obj = field(v, root, F_DEVICE, true);
+    if (!obj)
+        return false;
+    if (!cJSON_IsObject(obj))
+        return fail(v, CBATCH_INVALID_TYPE, "device", "not an object");
+    collect(&fields, obj);
+    const char *ver;
+    if (!get_id(v, o, F_ID, d->id) || !get_uuid(v, o, F_EPOCH, d->epoch) ||
+        !get_int(v, o, F_EPOCH_FIRST_SEQ, 1, CBATCH_MAX_INT, &d->epoch_first_seq) ||
+        !(ver = get_str(v, o, F_APP_VERSION, true, CBATCH_VERSION_MAX)))
+        return false;
+    if (!*ver)
+        return fail(v, CBATCH_INVALID_FIELD, "app_version", "empty");
+    for (const char *p = ver; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            return fail(v, CBATCH_INVALID_FIELD, "app_version", "not printable ASCII");
+    tp_strlcpy(d->app_version, ver, sizeof d->app_version);
+    return get_int(v, o, F_PENDING, 0, CBATCH_MAX_INT, &d->pending) &&
+           get_int(v, o, F_HIGHEST_SEQ, 0, CBATCH_MAX_INT, &d->highest_seq) &&
+           get_int(v, o, F_DISK_FREE, 0, CBATCH_MAX_INT, &d->disk_free) &&
+           get_bool(v, o, F_CLOCK_TRUSTED, &d->clock_trusted) &&
+           get_int(v, o, F_SENT_WALL_MS, 0, CBATCH_MAX_MS, &d->sent_wall_ms) &&
+           get_int(v, o, F_SENT_MONO_MS, 0, CBATCH_MAX_INT, &d->sent_mono_ms) &&
+           get_uuid(v, o, F_BOOT_ID, d->boot_id);
+}
+
+/* The id and seq of a rejected answer as far as they can be read, for the reply. */
+static void reject_identity(const cJSON *obj, const char **id, int64_t *seq)
+{
+    slots o;
+    *id = NULL;
+    *seq = -1;
+    if (!cJSON_IsObject(obj))
+        return;
+    collect(&o, obj);
+    const cJSON *it = o.v[F_ID];
+    if (cJSON_IsString(it) && it->valuestring && strlen(it->valuestring) <= TP_ID_MAX &&
+        tp_utf8_valid(it->valuestring, strlen(it->valuestring)))
+        *id = it->valuestring;
+    it = o.v[F_SEQ];
+    if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= (double)CBATCH_MAX_INT &&
+        it->valuedouble == floor(it->valuedouble))
+        *seq = (int64_t)it->valuedouble;
+}
+
+tp_err cbatch_parse(const char *json, size_t len, int64_t received_at_ms, cbatch **out, char *err,
+                    size_t errlen)
+{
+    tp_err rc = TP_OK;
+    cJSON *root = NULL;
+    cbatch *b = NULL;
+    vctx v = {0};
+    *out = NULL;
+
+    if (!json || len == 0) {
+        rc = tp_errf(err, errlen, TP_ERR_INVALID, "empty body");
+        goto out;
+    }
+    root = cJSON_ParseWithLengthOpts(json, len, NULL, false);
+    if (!root) {
+        rc = tp_errf(err, errlen, TP_ERR_INVALID, "body is not valid JSON");
+        goto out;
+    }
+    if (!cJSON_IsObject(root)) {
+        rc = tp_errf(err, errlen, TP_ERR_INVALID, "body is not a JSON object");
+        goto out;
+    }
+    b = calloc(1, sizeof *b);
+    if (!b) {
+        rc = TP_ERR_NOMEM;
+        goto out;
+    }
+    int64_t proto = 0;
+    slots top;
+    collect(&top, root);
+    if (!get_int(&v, &top, F_PROTOCOL, 1, 1, &proto) ||
+        !get_uuid(&v, &top, F_BATCH_ID, b->batch_id) || !parse_device(&v, &top, &b->device)) {
+        rc = tp_errf(err, errlen, TP_ERR_INVALID, "%s (%s)", v.msg, cbatch_code_name(v.code));
+        goto out;
+    }
+    const cJSON *answers = top.v[F_ANSWERS];
+    if (!cJSON_IsArray(answers)) {
+        rc = tp_errf(err, errlen, TP_ERR_INVALID, "answers: missing or not an array");
+        goto out;
+    }
+    int count = cJSON_GetArraySize(answers);
+    if (count > CBATCH_MAX_ANSWERS) {
+        rc = tp_errf(err, errlen, TP_ERR_TOO_LARGE, "answers: %d, at most %d", count,
+                     CBATCH_MAX_ANSWERS);
+        goto out;
+    }
+    if (count > 0) {
+        b->answers = calloc((size_t)count, sizeof *b->answers);
+        if (!b->answers) {
+            rc = TP_ERR_NOMEM;
+            goto out;
+        }
+    }
+    const cJSON *o;
+    int index = 0;
+    cJSON_ArrayForEach(o, answers)
+    {
+        vctx av = {0};
+        cbatch_answer *a = &b->answers[b->n_answers];
+        if (parse_answer(&av, o, &b->device, a)) {
+            cbatch_correct_time(&b->device, received_at_ms, a);
+            a->index = index++;
+            b->n_answers++;
+            continue;
+        }
+        const char *id;
+        int64_t seq;
+        reject_identity(o, &id, &seq);
+        if (cbatch_add_reject(b, id, seq, index++, av.code, av.msg) != TP_OK) {
+            rc = TP_ERR_NOMEM;
+            goto out;
+        }
+    }
+out:
+    cJSON_Delete(root);
+    if (rc != TP_OK) {
+        cbatch_free(b);
+        b = NULL;
+    }
+    *out = b;
+    return rc;
+}
+
+void cbatch_free(cbatch *b)
+{
+    if (!b)
+        return;
+    free(b->answers);
+    free(b->rejects);
+    free(b);
+}
+
+/* ---- Reply ----------------------------------------------------------------------------------- */
+
+static bool add_reject_json(cJSON *arr, bool has_id, const char *id, int index, const char *code,
+                            const char *msg)
+{
+    cJSON *r = cJSON_CreateObject();
+    if (!r || !cJSON_AddItemToArray(arr, r))
+        return false;
+    cJSON *idj = has_id ? cJSON_CreateString(id) : cJSON_CreateNull();
+    return idj && cJSON_AddItemToObject(r, "id", idj) &&
+           cJSON_AddNumberToObject(r, "index", index) && cJSON_AddStringToObject(r, "code", code) &&
+           cJSON_AddStringToObject(r, "message", msg);
+}
+
+char *cbatch_reply_json(const cbatch *b, const unsigned char *outcomes, int64_t received_at_ms)
+{
+    char *text = NULL;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *acc = NULL, *dup = NULL, *rej = NULL;
+    if (!root || !cJSON_AddNumberToObject(root, "protocol", 1) ||
+        !cJSON_AddStringToObject(root, "ack", "touchpoint-collector") ||
+        !cJSON_AddStringToObject(root, "batch_id", b->batch_id) ||
+        !cJSON_AddNumberToObject(root, "received_at_ms", (double)received_at_ms) ||
+        !(acc = cJSON_AddArrayToObject(root, "accepted")) ||
+        !(dup = cJSON_AddArrayToObject(root, "duplicates")) ||
+        !(rej = cJSON_AddArrayToObject(root, "rejected")))
+        goto out;
+    for (size_t i = 0; i < b->n_answers; i++) {
+        const cbatch_answer *a = &b->answers[i];
+        cJSON *s;
+        if (outcomes[i] == CBATCH_CONFLICT)
+            continue;
+        if (!(s = cJSON_CreateString(a->id)) ||
+            !cJSON_AddItemToArray(outcomes[i] == CBATCH_DUPLICATE ? dup : acc, s))
+            goto out;
+    }
+    /* Rejections in request order: the parser's (sorted by index already) merged with the
+     * store's seq conflicts (answers are sorted by index too). */
+    size_t i = 0, k = 0;
+    for (;;) {
+        while (i < b->n_answers && outcomes[i] != CBATCH_CONFLICT)
+            i++;
+        bool have_a = i < b->n_answers, have_r = k < b->n_rejects;
+        if (!have_a && !have_r)
+            break;
+        if (have_a && (!have_r || b->answers[i].index < b->rejects[k].index)) {
+            const cbatch_answer *a = &b->answers[i++];
+            char msg[CBATCH_MSG_MAX];
+            snprintf(msg, sizeof msg, "seq %lld of epoch %s is stored with another answer id",
+                     (long long)a->seq, b->device.epoch);
+            if (!add_reject_json(rej, true, a->id, a->index, "seq_conflict", msg))
+                goto out;
+        } else {
+            const cbatch_reject *r = &b->rejects[k++];
+            if (!add_reject_json(rej, r->has_id, r->id, r->index, cbatch_code_name(r->code),
+                                 r->message))
+                goto out;
+        }
+    }
+    text = cJSON_PrintUnformatted(root);
+out:
+    cJSON_Delete(root);
+    return text;
+}

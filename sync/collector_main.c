@@ -1,0 +1,184 @@
+/*
+ * collector_main.c - the touchpoint-collector program: argument parsing, `add-device`, and a
+ * clean stop on SIGINT/SIGTERM (the signals are blocked in every thread and taken with sigwait
+ * in main, so no handler runs inside a worker).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collector.h"
+#include "collector_auth.h"
+
+static void usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: touchpoint-collector --listen HOST:PORT --store sqlite:PATH|postgresql://...\n"
+        "                            --devices FILE [--tz ZONE] [--threads N]\n"
+        "                            [--rate PER_SECOND] [--burst N] [--silent-after SECONDS]\n"
+        "                            [--read-token TOKEN | --read-token-file FILE]\n"
+        "       touchpoint-collector add-device ID --devices FILE\n"
+        "\n"
+        "  --listen        address to serve on (port 0: pick a free port, printed on stdout)\n"
+        "  --store         central store: SQLite file or PostgreSQL connection URL\n"
+        "  --devices       file of 'DEVICE_ID SHA256_HEX_OF_TOKEN' lines (add-device makes them)\n"
+        "  --tz            time zone of report days (default: TZ of the process)\n"
+        "  --threads       HTTP worker threads and store connections (default 4)\n"
+        "  --rate, --burst per-device batch rate limit (default 5/s, burst 30)\n"
+        "  --silent-after  a device with no batch for this long is shown as silent (3600)\n"
+        "  --read-token    require 'Authorization: Bearer TOKEN' on /v1/report and /v1/devices\n"
+        "                  (the dashboard takes it as /#token=...); --read-token-file reads it\n"
+        "                  from a file, which keeps it out of the process list\n");
+}
+
+/* Parses a positive number option. */
+static bool num_arg(const char *name, const char *s, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = s ? strtod(s, &end) : 0;
+    if (!s || errno || end == s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "touchpoint-collector: %s: expected a number in %g..%g\n", name, lo, hi);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static int add_device(int argc, char **argv)
+{
+    const char *id = NULL, *devices = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--devices") == 0 && i + 1 < argc)
+            devices = argv[++i];
+        else if (!id && argv[i][0] != '-')
+            id = argv[i];
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!id || !devices) {
+        usage(stderr);
+        return 2;
+    }
+    char token[64], err[TP_ERRMSG_MAX];
+    tp_err rc = cauth_add_device(devices, id, token, err, sizeof err);
+    if (rc != TP_OK) {
+        fprintf(stderr, "touchpoint-collector: add-device: %s\n", err);
+        return 1;
+    }
+    printf("%s\n", token);
+    fprintf(stderr,
+            "touchpoint-collector: added %s to %s; put the token above in the device's "
+            "[sync] token_file\n",
+            id, devices);
+    return 0;
+}
+
+/* Reads the first line of a token file into out. */
+static bool load_token_file(const char *path, char *out, size_t outlen)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        fprintf(stderr, "touchpoint-collector: %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    bool ok = fgets(out, (int)outlen, f) != NULL;
+    fclose(f);
+    if (ok)
+        out[strcspn(out, "\r\n")] = '\0';
+    if (!ok || !*out)
+        fprintf(stderr, "touchpoint-collector: %s: empty token file\n", path);
+    return ok && *out;
+}
+
+int main(int argc, char **argv)
+{
+    collector_options opt = {0};
+    const char *tz = NULL, *read_token_file = NULL;
+    char read_token[CAUTH_TOKEN_MAX + 2];
+    double v;
+
+    if (argc > 1 && strcmp(argv[1], "add-device") == 0)
+        return add_device(argc, argv);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (!val) {
+            usage(stderr);
+            return 2;
+        }
+        i++;
+        if (strcmp(a, "--listen") == 0)
+            opt.listen = val;
+        else if (strcmp(a, "--store") == 0)
+            opt.store_url = val;
+        else if (strcmp(a, "--devices") == 0)
+            opt.devices_path = val;
+        else if (strcmp(a, "--tz") == 0)
+            tz = val;
+        else if (strcmp(a, "--read-token-file") == 0)
+            read_token_file = val;
+        else if (strcmp(a, "--read-token") == 0)
+            opt.read_token = val;
+        else if (strcmp(a, "--threads") == 0 && num_arg(a, val, 1, 64, &v))
+            opt.threads = (unsigned)v;
+        else if (strcmp(a, "--rate") == 0 && num_arg(a, val, 0.001, 1e6, &v))
+            opt.rate_per_s = v;
+        else if (strcmp(a, "--burst") == 0 && num_arg(a, val, 1, 1e6, &v))
+            opt.burst = v;
+        else if (strcmp(a, "--silent-after") == 0 && num_arg(a, val, 1, 1e8, &v))
+            opt.silent_after_s = (int)v;
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!opt.listen || !opt.store_url || !opt.devices_path) {
+        usage(stderr);
+        return 2;
+    }
+    if (tz) {
+        setenv("TZ", tz, 1);
+    }
+    tzset();
+    if (read_token_file) {
+        if (!load_token_file(read_token_file, read_token, sizeof read_token))
+            return 1;
+        opt.read_token = read_token;
+    }
+
+    /* Block the stop signals before any thread exists, so only sigwait below receives them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    collector *c = NULL;
+    char err[TP_ERRMSG_MAX];
+    tp_err rc = collector_start(&opt, &c, err, sizeof err);
+    if (rc != TP_OK) {
+        fprintf(stderr, "touchpoint-collector: %s\n", err);
+        return 1;
+    }
+    /* Tests start the collector on port 0 and read the port from this line. */
+    printf("touchpoint-collector: listening on port %u (%s store)\n", collector_port(c),
+           opt.store_url[0] == 's' ? "sqlite" : "postgresql");
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "touchpoint-collector: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    collector_stop(c);
+    return 0;
+}

@@ -1,0 +1,29 @@
+/*
+ * collector_rate.h - per-device token bucket rate limit for POST /v1/batches.
+ *
+ * Each device has a bucket of `burst` tokens refilled at `rate` tokens per second; a batch takes
+ * one token; an empty bucket answers 429 with Retry-After (the seconds until a token is back).
+ * The clock is an argument, so tests drive it.
+ *
+ * Thread-safety: crate_take may be called from many threads at once.
+ */
+#ifndef TP_COLLECTOR_RATE_H
+#define TP_COLLECTOR_RATE_H
+
+#include "tp.h"
+
+#define CRATE_MAX_DEVICES 100000
+
+typedef struct crate crate;
+
+/* Returns a new limiter (free with crate_free) or NULL when out of memory or rate <= 0 or
+ * burst < 1. */
+crate *crate_new(double rate_per_s, double burst);
+void crate_free(crate *r);
+
+/* Takes a token for device at now_ms (monotonic). Returns true when allowed; else false and
+ * *retry_after_s (>= 1) is when to come back. Beyond CRATE_MAX_DEVICES distinct devices every
+ * request is allowed (the devices file bounds the ids that reach here). */
+bool crate_take(crate *r, const char *device, int64_t now_ms, int *retry_after_s);
+
+#endif /* TP_COLLECTOR_RATE_H */

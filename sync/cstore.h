@@ -1,0 +1,146 @@
+/*
+ * cstore.h - the collector's central answer store behind one ops table, with two backends:
+ * SQLite (cstore_sqlite.c, "sqlite:PATH") and PostgreSQL (cstore_pg.c, "postgresql://..." or
+ * "postgres://..."). Both keep the same tables:
+ *
+ *   answers     one row per answer id (primary key), unique (device, epoch, seq)
+ *   devices     the last status each device reported
+ *   epochs      per device and epoch: first seq, highest seq reported
+ *   seq_ranges  per device and epoch: the seqs heard of, as merged [lo, hi] ranges
+ *
+ * and the same semantics: ingesting a batch is one transaction; an id already stored is a
+ * duplicate (whatever its other fields); a new id whose (device, epoch, seq) is already stored is
+ * a seq conflict; every seq heard of (accepted, duplicate or rejected with a readable seq) is
+ * merged into seq_ranges, so that gaps are seqs never heard of.
+ *
+ * Thread-safety: a cstore is shared by all the HTTP worker threads; each call takes one of
+ * `pool` connections (blocking while all are busy).
+ */
+#ifndef TP_CSTORE_H
+#define TP_CSTORE_H
+
+#include "collector_batch.h"
+#include "collector_report.h"
+
+typedef struct cstore cstore;
+
+/* Opens the store named by url with up to pool (>= 1) connections, creating or migrating the
+ * schema. Returns TP_OK and *out (free with cstore_close); TP_ERR_INVALID for an unknown url
+ * scheme; TP_ERR_BUSY when the database server is unreachable; TP_ERR_TOO_NEW for a schema made
+ * by a newer collector; other errors with a message in err naming the store and the cause. */
+tp_err cstore_open(const char *url, unsigned pool, cstore **out, char *err, size_t errlen);
+
+/* Closes every connection and frees s. NULL is a no-op. */
+void cstore_close(cstore *s);
+
+/* Returns "sqlite" or "postgresql". */
+const char *cstore_kind(const cstore *s);
+
+/* Stores batch b (validated by cbatch_parse) received at received_at_ms in one transaction and
+ * writes one cbatch_outcome per b->answers[i] into outcomes (n_answers bytes). Also updates the
+ * device's status, its epoch and the seqs heard of. Returns TP_OK, or TP_ERR_BUSY when the store
+ * is unavailable (nothing of the batch is stored; HTTP 503), or another error. */
+tp_err cstore_ingest(cstore *s, const cbatch *b, int64_t received_at_ms, unsigned char *outcomes,
+                     char *err, size_t errlen);
+
+/* Checks the store answers a trivial query. Returns TP_OK or TP_ERR_BUSY (with err). */
+tp_err cstore_ping(cstore *s, char *err, size_t errlen);
+
+/* A report query: answers with from_ms <= at_ms < to_ms, of survey (NULL: all). */
+typedef struct cstore_query {
+    int64_t from_ms, to_ms;
+    const char *survey;
+    creport_by by;
+} cstore_query;
+
+/* Streams the aggregated answers of q into r (for by=day, groups are local days in the process's
+ * TZ). Returns TP_OK, TP_ERR_BUSY (store unavailable) or another error. */
+tp_err cstore_report(cstore *s, const cstore_query *q, creport *r, char *err, size_t errlen);
+
+/* ---- Devices --------------------------------------------------------------------------------- */
+
+typedef struct cstore_range {
+    int64_t lo, hi;
+} cstore_range;
+
+typedef struct cstore_epoch {
+    char epoch[TP_UUID_STR];
+    int64_t first_seq, highest_seq, first_seen_ms, last_seen_ms;
+    cstore_range *ranges; /* seqs heard of, sorted, disjoint, not adjacent */
+    size_t n_ranges, cap_ranges;
+} cstore_epoch;
+
+typedef struct cstore_device {
+    char id[TP_ID_MAX + 1];
+    int64_t first_seen_ms, last_seen_ms, pending, highest_seq, disk_free;
+    int64_t sent_wall_ms, clock_skew_ms, batches, answers;
+    bool clock_trusted;
+    char app_version[CBATCH_VERSION_MAX + 1];
+    char epoch[TP_UUID_STR]; /* the current epoch */
+    char boot_id[TP_UUID_STR];
+    cstore_epoch *epochs;
+    size_t n_epochs, cap_epochs;
+} cstore_device;
+
+typedef struct cstore_devices {
+    cstore_device *v;
+    size_t n, cap;
+} cstore_devices;
+
+/* Reads every device with its epochs and seq ranges into *out (free with cstore_devices_free).
+ * Returns TP_OK, TP_ERR_BUSY or another error. */
+tp_err cstore_list_devices(cstore *s, cstore_devices **out, char *err, size_t errlen);
+void cstore_devices_free(cstore_devices *d);
+
+/* Backend helpers: append a device / an epoch to the last device / a range to the last epoch.
+ * Return the new element or NULL (out of memory). */
+cstore_device *cstore_devices_add(cstore_devices *d);
+cstore_epoch *cstore_device_add_epoch(cstore_device *dev);
+tp_err cstore_epoch_add_range(cstore_epoch *e, int64_t lo, int64_t hi);
+
+/* Finds a device (the list is sorted by id) and, when epoch is not NULL, its epoch. Returns a
+ * borrowed pointer or NULL. */
+cstore_device *cstore_devices_find(cstore_devices *d, const char *id);
+cstore_epoch *cstore_device_find_epoch(cstore_device *dev, const char *epoch);
+
+/* ---- Pure helpers (unit-tested) -------------------------------------------------------------- */
+
+/* Sorts and merges the seqs at seqs (n, modified in place) into disjoint, non-adjacent ranges
+ * written to out (room for n). Returns the number of ranges. */
+size_t cstore_seq_ranges(int64_t *seqs, size_t n, cstore_range *out);
+
+/* Gaps: seqs in [first, last] not covered by ranges (sorted, disjoint). Writes up to max_out gap
+ * ranges to out, sets *n_gaps to the number of gap ranges and *missing to the number of missing
+ * seqs (both counted beyond max_out). */
+void cstore_gaps(int64_t first, int64_t last, const cstore_range *ranges, size_t n_ranges,
+                 cstore_range *out, size_t max_out, size_t *n_gaps, int64_t *missing);
+
+/* The 15-minute bucket the backends group by=day reports on: every time zone's offset is a
+ * multiple of 15 minutes, so a bucket never straddles local midnight. */
+#define CSTORE_DAY_BUCKET_MS 900000
+
+/* ---- Backend interface ----------------------------------------------------------------------- */
+
+typedef struct cstore_ops {
+    const char *name;
+    tp_err (*open)(const char *url, unsigned pool, void **impl, char *err, size_t errlen);
+    void (*close)(void *impl);
+    tp_err (*ingest)(void *impl, const cbatch *b, int64_t received_at_ms, unsigned char *outcomes,
+                     char *err, size_t errlen);
+    tp_err (*ping)(void *impl, char *err, size_t errlen);
+    tp_err (*report)(void *impl, const cstore_query *q, creport *r, char *err, size_t errlen);
+    tp_err (*list_devices)(void *impl, cstore_devices *out, char *err, size_t errlen);
+} cstore_ops;
+
+extern const cstore_ops cstore_sqlite_ops;
+extern const cstore_ops cstore_pg_ops;
+
+/* Seqs a batch makes heard of (answers + rejections with a readable seq >= epoch_first_seq),
+ * merged into ranges. Returns TP_OK and *out (free()), *n; or TP_ERR_NOMEM. */
+tp_err cstore_batch_ranges(const cbatch *b, cstore_range **out, size_t *n);
+
+/* Turns a (bucket or name) key of a report row into the group name: by=day maps the 15-minute
+ * bucket number to its local day "YYYY-MM-DD". out has room for TP_ID_MAX + 1 bytes. */
+void cstore_group_key(creport_by by, const char *raw, char *out, size_t outlen);
+
+#endif /* TP_CSTORE_H */

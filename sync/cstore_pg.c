@@ -1,0 +1,690 @@
+/*
+ * cstore_pg.c - the collector store on PostgreSQL (libpq): a chain's central database.
+ *
+ * Works behind pgbouncer in transaction mode: nothing is kept in the session between
+ * transactions. Every statement goes through PQexecParams (the extended protocol's unnamed
+ * prepared statement, parameters sent apart from the SQL) and never a named prepared statement
+ * that could land on another server connection; the staging table of a batch is a TEMP table
+ * created inside the batch's transaction with ON COMMIT DROP.
+ *
+ * Ingest of one batch is one transaction: lock the device row (so two batches of one device are
+ * serialised), COPY the answers into the staging table, then one INSERT ... SELECT ... ON CONFLICT
+ * DO NOTHING RETURNING id classifies each answer as accepted / duplicate / seq conflict; then the
+ * epoch and the merged seq ranges. Migrations run in a transaction holding an advisory lock, so
+ * several collectors may start at once.
+ *
+ * Connections: a pool with one connection per HTTP worker, made lazily and remade after a failure,
+ * so the collector survives a database restart (requests meanwhile get 503).
+ */
+#include "cstore.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_VERSION 1
+#define MIGRATION_LOCK 0x746f7563 /* "touc": the advisory lock id of migrations */
+
+static const char *const schema_v1 =
+    "CREATE TABLE answers("
+    " id uuid PRIMARY KEY, device text NOT NULL, epoch uuid NOT NULL, seq bigint NOT NULL,"
+    " session uuid NOT NULL, survey text NOT NULL, survey_version integer NOT NULL,"
+    " question text NOT NULL, kind text NOT NULL, value smallint, choice text,"
+    " lang text NOT NULL, store text NOT NULL, touchpoint text NOT NULL,"
+    " wall_ms bigint NOT NULL, clock_trusted boolean NOT NULL, mono_ms bigint NOT NULL,"
+    " boot_id uuid NOT NULL, flags integer NOT NULL, at_ms bigint NOT NULL,"
+    " time_source text NOT NULL, received_at_ms bigint NOT NULL, batch_id uuid NOT NULL,"
+    " UNIQUE(device, epoch, seq));"
+    "CREATE INDEX answers_at ON answers(at_ms);"
+    "CREATE TABLE devices("
+    " id text PRIMARY KEY, first_seen_ms bigint NOT NULL, last_seen_ms bigint NOT NULL,"
+    " app_version text NOT NULL, pending bigint NOT NULL, highest_seq bigint NOT NULL,"
+    " disk_free bigint NOT NULL, clock_trusted boolean NOT NULL, epoch uuid NOT NULL,"
+    " boot_id uuid NOT NULL, sent_wall_ms bigint NOT NULL, clock_skew_ms bigint NOT NULL,"
+    " batches bigint NOT NULL, answers bigint NOT NULL);"
+    "CREATE TABLE epochs("
+    " device text NOT NULL, epoch uuid NOT NULL, first_seq bigint NOT NULL,"
+    " highest_seq bigint NOT NULL, first_seen_ms bigint NOT NULL, last_seen_ms bigint NOT NULL,"
+    " PRIMARY KEY(device, epoch));"
+    "CREATE TABLE seq_ranges("
+    " device text NOT NULL, epoch uuid NOT NULL, lo bigint NOT NULL, hi bigint NOT NULL,"
+    " PRIMARY KEY(device, epoch, lo));";
+
+static const char *const answer_cols =
+    "id, device, epoch, seq, session, survey, survey_version, question, kind, value, choice,"
+    " lang, store, touchpoint, wall_ms, clock_trusted, mono_ms, boot_id, flags, at_ms,"
+    " time_source, received_at_ms, batch_id";
+
+typedef struct pconn {
+    PGconn *c;
+    bool busy;
+} pconn;
+
+typedef struct ppool {
+    char *url;
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    unsigned n;
+    pconn *conns;
+} ppool;
+
+/* ---- Connections ----------------------------------------------------------------------------- */
+
+/* Copies url into err-safe text without the password (user:pass@ -> user@). */
+static void redact(const char *url, char *out, size_t outlen)
+{
+    const char *at = strchr(url, '@'), *scheme = strstr(url, "://");
+    const char *colon = scheme && at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+    if (!colon) {
+        tp_strlcpy(out, url, outlen);
+        return;
+    }
+    snprintf(out, outlen, "%.*s%s", (int)(colon - url), url, at);
+}
+
+/* Whether a failed result means "unavailable, retry later" rather than a bug: a lost
+ * connection, the server shutting down or out of resources, a serialisation failure. */
+static bool transient(PGconn *c, const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (PQstatus(c) != CONNECTION_OK || !state)
+        return true;
+    return strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
+           strncmp(state, "53", 2) == 0 || strcmp(state, "40001") == 0 ||
+           strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0;
+}
+
+static tp_err pg_err(ppool *p, PGconn *c, const PGresult *res, const char *what, char *err,
+                     size_t errlen)
+{
+    char where[256];
+    redact(p->url, where, sizeof where);
+    const char *msg = res ? PQresultErrorMessage(res) : NULL;
+    if (!msg || !*msg)
+        msg = c ? PQerrorMessage(c) : "no connection";
+    tp_errf(err, errlen, TP_ERR_BUSY, "postgresql store %s: %s: %.*s", where, what,
+            (int)strcspn(msg, "\n"), msg);
+    return transient(c, res) ? TP_ERR_BUSY : TP_ERR_IO;
+}
+
+static PGconn *connect_url(const char *url)
+{
+    /* connect_timeout first so that a value in the url overrides it. */
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *vals[] = {"5", "touchpoint-collector", url, NULL};
+    return PQconnectdbParams(keys, vals, 1);
+}
+
+static tp_err ensure_conn(ppool *p, pconn *pc, char *err, size_t errlen)
+{
+    if (pc->c && PQstatus(pc->c) == CONNECTION_OK && PQtransactionStatus(pc->c) == PQTRANS_IDLE)
+        return TP_OK;
+    PQfinish(pc->c);
+    pc->c = connect_url(p->url);
+    if (pc->c && PQstatus(pc->c) == CONNECTION_OK)
+        return TP_OK;
+    char where[256];
+    redact(p->url, where, sizeof where);
+    const char *msg = pc->c ? PQerrorMessage(pc->c) : "out of memory";
+    tp_errf(err, errlen, TP_ERR_BUSY, "postgresql store %s: connect: %.*s", where,
+            (int)strcspn(msg, "\n"), msg);
+    PQfinish(pc->c);
+    pc->c = NULL;
+    return TP_ERR_BUSY;
+}
+
+static pconn *acquire(ppool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        for (unsigned i = 0; i < p->n; i++) {
+            if (!p->conns[i].busy) {
+                p->conns[i].busy = true;
+                pthread_mutex_unlock(&p->lock);
+                return &p->conns[i];
+            }
+        }
+        pthread_cond_wait(&p->freed, &p->lock);
+    }
+}
+
+static void release(ppool *p, pconn *pc)
+{
+    pthread_mutex_lock(&p->lock);
+    pc->busy = false;
+    pthread_cond_signal(&p->freed);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Runs sql with text parameters; returns the result (caller PQclear) or NULL and an error. */
+static PGresult *run(ppool *p, PGconn *c, const char *what, const char *sql, int n,
+                     const char *const *params, ExecStatusType want, tp_err *rc, char *err,
+                     size_t errlen)
+{
+    PGresult *res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) == want)
+        return res;
+    *rc = pg_err(p, c, res, what, err, errlen);
+    PQclear(res);
+    return NULL;
+}
+
+static tp_err run_cmd(ppool *p, PGconn *c, const char *what, const char *sql, int n,
+                      const char *const *params, char *err, size_t errlen)
+{
+    tp_err rc = TP_OK;
+    PGresult *res = run(p, c, what, sql, n, params, PGRES_COMMAND_OK, &rc, err, errlen);
+    PQclear(res);
+    return rc;
+}
+
+static void rollback(PGconn *c)
+{
+    if (c && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE)
+        PQclear(PQexec(c, "ROLLBACK"));
+}
+
+static tp_err migrate(ppool *p, PGconn *c, char *err, size_t errlen)
+{
+    tp_err rc = run_cmd(p, c, "begin", "BEGIN", 0, NULL, err, errlen);
+    PGresult *res = NULL;
+    char lock[64];
+    const char *params[1] = {lock};
+    snprintf(lock, sizeof lock, "%d", MIGRATION_LOCK);
+    if (rc != TP_OK)
+        return rc;
+    res = run(p, c, "migration lock", "SELECT pg_advisory_xact_lock($1::bigint)", 1, params,
+              PGRES_TUPLES_OK, &rc, err, errlen);
+    PQclear(res);
+    if (rc == TP_OK)
+        rc = run_cmd(p, c, "schema_version",
+                     "CREATE TABLE IF NOT EXISTS schema_version(version integer NOT NULL)", 0, NULL,
+                     err, errlen);
+    if (rc != TP_OK)
+        goto out;
+    res = run(p, c, "read schema version", "SELECT coalesce(max(version), 0) FROM schema_version",
+              0, NULL, PGRES_TUPLES_OK, &rc, err, errlen);
+    if (!res)
+        goto out;
+    int version = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if (version > SCHEMA_VERSION) {
+        char where[256];
+        redact(p->url, where, sizeof where);
+        rc = tp_errf(err, errlen, TP_ERR_TOO_NEW,
+                     "postgresql store %s: schema version %d is newer than this collector's %d",
+                     where, version, SCHEMA_VERSION);
+        goto out;
+    }
+    if (version < 1) {
+        /* A multi-statement string has no parameters: PQexec runs it as a simple query. */
+        res = PQexec(c, schema_v1);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = pg_err(p, c, res, "create schema", err, errlen);
+        PQclear(res);
+        if (rc == TP_OK)
+            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (1)", 0, NULL,
+                         err, errlen);
+    }
+out:
+    if (rc == TP_OK)
+        rc = run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
+    else
+        rollback(c);
+    return rc;
+}
+
+static void pg_close(void *impl)
+{
+    ppool *p = impl;
+    if (!p)
+        return;
+    for (unsigned i = 0; i < p->n; i++)
+        PQfinish(p->conns[i].c);
+    free(p->conns);
+    free(p->url);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->freed);
+    free(p);
+}
+
+static tp_err pg_open(const char *url, unsigned pool, void **impl, char *err, size_t errlen)
+{
+    tp_err rc = TP_OK;
+    ppool *p = calloc(1, sizeof *p);
+    *impl = NULL;
+    if (!p)
+        return TP_ERR_NOMEM;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->freed, NULL);
+    p->url = strdup(url);
+    p->conns = calloc(pool, sizeof *p->conns);
+    if (!p->url || !p->conns) {
+        rc = TP_ERR_NOMEM;
+        goto out;
+    }
+    p->n = pool;
+    rc = ensure_conn(p, &p->conns[0], err, errlen);
+    if (rc == TP_OK)
+        rc = migrate(p, p->conns[0].c, err, errlen);
+out:
+    if (rc != TP_OK)
+        pg_close(p);
+    else
+        *impl = p;
+    return rc;
+}
+
+/* ---- Ingest ---------------------------------------------------------------------------------- */
+
+/* Appends s to the COPY text buffer, escaping what COPY's text format treats specially (the
+ * validator already forbids these characters in every field; this is the second line). */
+static void esc(char **w, const char *s)
+{
+    for (; *s; s++) {
+        char ch = *s;
+        if (ch == '\\' || ch == '\t' || ch == '\n' || ch == '\r') {
+            *(*w)++ = '\\';
+            ch = ch == '\t' ? 't' : ch == '\n' ? 'n' : ch == '\r' ? 'r' : '\\';
+        }
+        *(*w)++ = ch;
+    }
+}
+
+/* Appends s (separators and numbers, written by this file) unescaped. */
+static void raw(char **w, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(*w, s, n);
+    *w += n;
+}
+
+/* Room one staged row needs at most: every string escaped (x2) plus numbers and separators. */
+#define COPY_ROW_MAX (2 * (5 * TP_ID_MAX + 5 * TP_UUID_STR + TP_LANG_MAX + 16) + 512)
+
+static void copy_row(char **w, size_t ord, const cbatch *b, const cbatch_answer *a, int64_t recv)
+{
+    char num[160];
+    snprintf(num, sizeof num, "%zu\t", ord);
+    raw(w, num);
+    esc(w, a->id);
+    raw(w, "\t");
+    esc(w, b->device.id);
+    raw(w, "\t");
+    esc(w, b->device.epoch);
+    snprintf(num, sizeof num, "\t%lld\t", (long long)a->seq);
+    raw(w, num);
+    esc(w, a->session);
+    raw(w, "\t");
+    esc(w, a->survey);
+    snprintf(num, sizeof num, "\t%d\t", a->survey_version);
+    raw(w, num);
+    esc(w, a->question);
+    raw(w, "\t");
+    esc(w, tp_kind_name(a->kind));
+    raw(w, "\t");
+    if (a->kind == TP_KIND_CHOICE) {
+        raw(w, "\\N\t");
+        esc(w, a->choice);
+    } else {
+        snprintf(num, sizeof num, "%d\t\\N", a->value);
+        raw(w, num);
+    }
+    raw(w, "\t");
+    esc(w, a->lang);
+    raw(w, "\t");
+    esc(w, a->store);
+    raw(w, "\t");
+    esc(w, a->touchpoint);
+    snprintf(num, sizeof num, "\t%lld\t%s\t%lld\t", (long long)a->wall_ms,
+             a->clock_trusted ? "t" : "f", (long long)a->mono_ms);
+    raw(w, num);
+    esc(w, a->boot_id);
+    snprintf(num, sizeof num, "\t%u\t%lld\t%s\t%lld\t", a->flags, (long long)a->at_ms,
+             cbatch_time_source_name(a->time_source), (long long)recv);
+    raw(w, num);
+    esc(w, b->batch_id);
+    raw(w, "\n");
+}
+
+static tp_err stage_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv, char *err,
+                            size_t errlen)
+{
+    tp_err rc = TP_OK;
+    PGresult *res = PQexec(c, "COPY stage FROM STDIN");
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        rc = pg_err(p, c, res, "copy", err, errlen);
+        PQclear(res);
+        return rc;
+    }
+    PQclear(res);
+    size_t cap = 256 * 1024;
+    char *buf = malloc(cap);
+    size_t used = 0;
+    bool ok = buf != NULL;
+    for (size_t i = 0; ok && i < b->n_answers; i++) {
+        if (cap - used < COPY_ROW_MAX) {
+            ok = PQputCopyData(c, buf, (int)used) == 1;
+            used = 0;
+        }
+        char *w = buf + used;
+        copy_row(&w, i, b, &b->answers[i], recv);
+        used = (size_t)(w - buf);
+    }
+    if (ok && used > 0)
+        ok = PQputCopyData(c, buf, (int)used) == 1;
+    free(buf);
+    if (PQputCopyEnd(c, ok ? NULL : "collector: staging failed") != 1)
+        ok = false;
+    while ((res = PQgetResult(c)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == TP_OK)
+            rc = pg_err(p, c, res, "copy", err, errlen);
+        PQclear(res);
+    }
+    if (!ok && rc == TP_OK)
+        rc = pg_err(p, c, NULL, "copy", err, errlen);
+    return rc;
+}
+
+static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char *outcomes,
+                        char *err, size_t errlen)
+{
+    ppool *p = impl;
+    pconn *pc = acquire(p);
+    PGconn *c = NULL;
+    PGresult *res = NULL;
+    cstore_range *ranges = NULL;
+    size_t n_ranges = 0;
+    const cbatch_device *d = &b->device;
+    char v[12][48];
+    const char *pv[14];
+    int64_t accepted = 0, high = d->highest_seq;
+    tp_err rc = cstore_batch_ranges(b, &ranges, &n_ranges);
+    if (rc == TP_OK)
+        rc = ensure_conn(p, pc, err, errlen);
+    if (rc != TP_OK)
+        goto out;
+    c = pc->c;
+    if ((rc = run_cmd(p, c, "begin", "BEGIN", 0, NULL, err, errlen)) != TP_OK)
+        goto out;
+
+    /* The device row first: its row lock serialises concurrent batches of one device, which
+     * keeps the seq range merge below race-free. answers is fixed up after the insert. */
+    snprintf(v[0], sizeof v[0], "%lld", (long long)recv);
+    snprintf(v[1], sizeof v[1], "%lld", (long long)d->pending);
+    snprintf(v[2], sizeof v[2], "%lld", (long long)d->highest_seq);
+    snprintf(v[3], sizeof v[3], "%lld", (long long)d->disk_free);
+    snprintf(v[4], sizeof v[4], "%lld", (long long)d->sent_wall_ms);
+    snprintf(v[5], sizeof v[5], "%lld", (long long)(d->sent_wall_ms - recv));
+    {
+        const char *params[] = {
+            d->id,    v[0],       d->app_version, v[1], v[2], v[3], d->clock_trusted ? "t" : "f",
+            d->epoch, d->boot_id, v[4],           v[5]};
+        rc = run_cmd(p, c, "update device",
+                     "INSERT INTO devices(id, first_seen_ms, last_seen_ms, app_version, pending,"
+                     " highest_seq, disk_free, clock_trusted, epoch, boot_id, sent_wall_ms,"
+                     " clock_skew_ms, batches, answers) VALUES ($1, $2, $2, $3, $4, $5, $6, $7,"
+                     " $8, $9, $10, $11, 1, 0) ON CONFLICT (id) DO UPDATE SET"
+                     " last_seen_ms = excluded.last_seen_ms, app_version = excluded.app_version,"
+                     " pending = excluded.pending, highest_seq = excluded.highest_seq,"
+                     " disk_free = excluded.disk_free, clock_trusted = excluded.clock_trusted,"
+                     " epoch = excluded.epoch, boot_id = excluded.boot_id,"
+                     " sent_wall_ms = excluded.sent_wall_ms,"
+                     " clock_skew_ms = excluded.clock_skew_ms, batches = devices.batches + 1",
+                     11, params, err, errlen);
+    }
+    if (rc != TP_OK)
+        goto out;
+
+    if (b->n_answers > 0) {
+        rc = run_cmd(p, c, "staging table",
+                     "CREATE TEMP TABLE stage (ord integer NOT NULL, id uuid, device text,"
+                     " epoch uuid, seq bigint, session uuid, survey text, survey_version integer,"
+                     " question text, kind text, value smallint, choice text, lang text,"
+                     " store text, touchpoint text, wall_ms bigint, clock_trusted boolean,"
+                     " mono_ms bigint, boot_id uuid, flags integer, at_ms bigint,"
+                     " time_source text, received_at_ms bigint, batch_id uuid) ON COMMIT DROP",
+                     0, NULL, err, errlen);
+        if (rc == TP_OK)
+            rc = stage_answers(p, c, b, recv, err, errlen);
+        if (rc != TP_OK)
+            goto out;
+        char sql[1536];
+        /* Accepted: inserted by this statement, first row of its id in the batch. Duplicate:
+         * the id was stored before (the outer query sees the snapshot from before the insert)
+         * or by an earlier row of this batch. Otherwise the (device, epoch, seq) is taken. */
+        snprintf(sql, sizeof sql,
+                 "WITH ins AS (INSERT INTO answers (%s) SELECT %s FROM stage ORDER BY ord"
+                 " ON CONFLICT DO NOTHING RETURNING id),"
+                 " s AS (SELECT ord, id, row_number() OVER (PARTITION BY id ORDER BY ord) AS rn"
+                 " FROM stage)"
+                 " SELECT s.ord, CASE WHEN ins.id IS NOT NULL AND s.rn = 1 THEN 0"
+                 " WHEN ins.id IS NOT NULL OR a.id IS NOT NULL THEN 1 ELSE 2 END"
+                 " FROM s LEFT JOIN ins ON ins.id = s.id LEFT JOIN answers a ON a.id = s.id",
+                 answer_cols, answer_cols);
+        res = run(p, c, "insert answers", sql, 0, NULL, PGRES_TUPLES_OK, &rc, err, errlen);
+        if (!res)
+            goto out;
+        memset(outcomes, CBATCH_CONFLICT, b->n_answers);
+        for (int i = 0; i < PQntuples(res); i++) {
+            long ord = strtol(PQgetvalue(res, i, 0), NULL, 10);
+            long oc = strtol(PQgetvalue(res, i, 1), NULL, 10);
+            if (ord >= 0 && (size_t)ord < b->n_answers) {
+                outcomes[ord] = (unsigned char)oc;
+                accepted += oc == CBATCH_ACCEPTED;
+            }
+        }
+        PQclear(res);
+        res = NULL;
+        snprintf(v[6], sizeof v[6], "%lld", (long long)accepted);
+        const char *params[] = {d->id, v[6]};
+        rc = run_cmd(p, c, "count answers",
+                     "UPDATE devices SET answers = answers + $2::bigint WHERE id = $1", 2, params,
+                     err, errlen);
+        if (rc != TP_OK)
+            goto out;
+    }
+
+    if (n_ranges > 0 && ranges[n_ranges - 1].hi > high)
+        high = ranges[n_ranges - 1].hi;
+    snprintf(v[7], sizeof v[7], "%lld", (long long)d->epoch_first_seq);
+    snprintf(v[8], sizeof v[8], "%lld", (long long)high);
+    {
+        const char *params[] = {d->id, d->epoch, v[7], v[8], v[0]};
+        rc = run_cmd(p, c, "update epoch",
+                     "INSERT INTO epochs(device, epoch, first_seq, highest_seq, first_seen_ms,"
+                     " last_seen_ms) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (device, epoch)"
+                     " DO UPDATE SET first_seq = least(epochs.first_seq, excluded.first_seq),"
+                     " highest_seq = greatest(epochs.highest_seq, excluded.highest_seq),"
+                     " last_seen_ms = excluded.last_seen_ms",
+                     5, params, err, errlen);
+    }
+    for (size_t i = 0; rc == TP_OK && i < n_ranges; i++) {
+        snprintf(v[9], sizeof v[9], "%lld", (long long)ranges[i].lo);
+        snprintf(v[10], sizeof v[10], "%lld", (long long)ranges[i].hi);
+        pv[0] = d->id;
+        pv[1] = d->epoch;
+        pv[2] = v[9];
+        pv[3] = v[10];
+        /* The ranges it touches or overlaps are replaced by their union (least/greatest skip
+         * the NULLs of an empty aggregate). */
+        rc = run_cmd(p, c, "merge seq ranges",
+                     "WITH old AS (DELETE FROM seq_ranges WHERE device = $1 AND epoch = $2::uuid"
+                     " AND lo <= $4::bigint + 1 AND hi >= $3::bigint - 1 RETURNING lo, hi)"
+                     " INSERT INTO seq_ranges(device, epoch, lo, hi) SELECT $1, $2::uuid,"
+                     " least($3::bigint, min(lo)), greatest($4::bigint, max(hi)) FROM old",
+                     4, pv, err, errlen);
+    }
+    if (rc == TP_OK)
+        rc = run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
+out:
+    PQclear(res);
+    if (rc != TP_OK)
+        rollback(c);
+    free(ranges);
+    release(p, pc);
+    return rc;
+}
+
+/* ---- Read side ------------------------------------------------------------------------------- */
+
+static tp_err pg_ping(void *impl, char *err, size_t errlen)
+{
+    ppool *p = impl;
+    pconn *pc = acquire(p);
+    tp_err rc = ensure_conn(p, pc, err, errlen);
+    if (rc == TP_OK) {
+        PGresult *res = run(p, pc->c, "health check", "SELECT count(*) FROM schema_version", 0,
+                            NULL, PGRES_TUPLES_OK, &rc, err, errlen);
+        PQclear(res);
+    }
+    release(p, pc);
+    return rc == TP_OK ? TP_OK : TP_ERR_BUSY;
+}
+
+static const char *const group_cols[] = {
+    [CREPORT_BY_DAY] = "(at_ms / 900000)::text",
+    [CREPORT_BY_STORE] = "store",
+    [CREPORT_BY_TOUCHPOINT] = "touchpoint",
+    [CREPORT_BY_DEVICE] = "device",
+};
+
+static tp_err pg_report(void *impl, const cstore_query *q, creport *r, char *err, size_t errlen)
+{
+    ppool *p = impl;
+    pconn *pc = acquire(p);
+    PGresult *res = NULL;
+    char from[32], to[32], sql[512];
+    tp_err rc = ensure_conn(p, pc, err, errlen);
+    if (rc != TP_OK)
+        goto out;
+    snprintf(from, sizeof from, "%lld", (long long)q->from_ms);
+    snprintf(to, sizeof to, "%lld", (long long)q->to_ms);
+    /* The grouping column comes from a fixed table, never from the request. */
+    snprintf(sql, sizeof sql,
+             "SELECT %s, kind, value, choice, time_source = 'uncorrected', count(*)"
+             " FROM answers WHERE at_ms >= $1::bigint AND at_ms < $2::bigint"
+             " AND ($3::text IS NULL OR survey = $3::text) GROUP BY 1, 2, 3, 4, 5",
+             group_cols[q->by]);
+    const char *params[] = {from, to, q->survey};
+    res = run(p, pc->c, "report", sql, 3, params, PGRES_TUPLES_OK, &rc, err, errlen);
+    for (int i = 0; res && rc == TP_OK && i < PQntuples(res); i++) {
+        char key[TP_ID_MAX + 1];
+        tp_kind kind;
+        cstore_group_key(q->by, PQgetvalue(res, i, 0), key, sizeof key);
+        if (tp_kind_parse(PQgetvalue(res, i, 1), &kind) != TP_OK)
+            continue;
+        int value = PQgetisnull(res, i, 2) ? -1 : (int)strtol(PQgetvalue(res, i, 2), NULL, 10);
+        rc = creport_add(r, key, kind, value, PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3),
+                         PQgetvalue(res, i, 4)[0] == 't', strtoll(PQgetvalue(res, i, 5), NULL, 10));
+        if (rc != TP_OK)
+            tp_errf(err, errlen, rc, "report: too many groups");
+    }
+out:
+    PQclear(res);
+    release(p, pc);
+    return rc;
+}
+
+static int64_t ival(const PGresult *res, int row, int col)
+{
+    return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static tp_err pg_list_devices(void *impl, cstore_devices *out, char *err, size_t errlen)
+{
+    ppool *p = impl;
+    pconn *pc = acquire(p);
+    PGresult *res = NULL;
+    PGconn *c = NULL;
+    tp_err rc = ensure_conn(p, pc, err, errlen);
+    if (rc != TP_OK)
+        goto out;
+    c = pc->c;
+    /* One snapshot for the three queries, so ranges match their epochs. */
+    rc = run_cmd(p, c, "begin", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err,
+                 errlen);
+    if (rc != TP_OK)
+        goto out;
+    res = run(p, c, "list devices",
+              "SELECT id, first_seen_ms, last_seen_ms, app_version, pending, highest_seq,"
+              " disk_free, clock_trusted, epoch, boot_id, sent_wall_ms, clock_skew_ms, batches,"
+              " answers FROM devices ORDER BY id COLLATE \"C\"",
+              0, NULL, PGRES_TUPLES_OK, &rc, err, errlen);
+    for (int i = 0; res && i < PQntuples(res); i++) {
+        cstore_device *d = cstore_devices_add(out);
+        if (!d) {
+            rc = TP_ERR_NOMEM;
+            goto out;
+        }
+        tp_strlcpy(d->id, PQgetvalue(res, i, 0), sizeof d->id);
+        d->first_seen_ms = ival(res, i, 1);
+        d->last_seen_ms = ival(res, i, 2);
+        tp_strlcpy(d->app_version, PQgetvalue(res, i, 3), sizeof d->app_version);
+        d->pending = ival(res, i, 4);
+        d->highest_seq = ival(res, i, 5);
+        d->disk_free = ival(res, i, 6);
+        d->clock_trusted = PQgetvalue(res, i, 7)[0] == 't';
+        tp_strlcpy(d->epoch, PQgetvalue(res, i, 8), sizeof d->epoch);
+        tp_strlcpy(d->boot_id, PQgetvalue(res, i, 9), sizeof d->boot_id);
+        d->sent_wall_ms = ival(res, i, 10);
+        d->clock_skew_ms = ival(res, i, 11);
+        d->batches = ival(res, i, 12);
+        d->answers = ival(res, i, 13);
+    }
+    PQclear(res);
+    res = NULL;
+    if (rc != TP_OK)
+        goto out;
+    res = run(p, c, "list epochs",
+              "SELECT device, epoch, first_seq, highest_seq, first_seen_ms, last_seen_ms"
+              " FROM epochs ORDER BY device, first_seen_ms",
+              0, NULL, PGRES_TUPLES_OK, &rc, err, errlen);
+    for (int i = 0; res && i < PQntuples(res); i++) {
+        cstore_device *d = cstore_devices_find(out, PQgetvalue(res, i, 0));
+        cstore_epoch *e = d ? cstore_device_add_epoch(d) : NULL;
+        if (d && !e) {
+            rc = TP_ERR_NOMEM;
+            goto out;
+        }
+        if (!e)
+            continue;
+        tp_strlcpy(e->epoch, PQgetvalue(res, i, 1), sizeof e->epoch);
+        e->first_seq = ival(res, i, 2);
+        e->highest_seq = ival(res, i, 3);
+        e->first_seen_ms = ival(res, i, 4);
+        e->last_seen_ms = ival(res, i, 5);
+    }
+    PQclear(res);
+    res = NULL;
+    if (rc != TP_OK)
+        goto out;
+    res = run(p, c, "list seq ranges",
+              "SELECT device, epoch, lo, hi FROM seq_ranges ORDER BY device, epoch, lo", 0, NULL,
+              PGRES_TUPLES_OK, &rc, err, errlen);
+    for (int i = 0; res && i < PQntuples(res); i++) {
+        cstore_epoch *e = cstore_device_find_epoch(cstore_devices_find(out, PQgetvalue(res, i, 0)),
+                                                   PQgetvalue(res, i, 1));
+        if (e && cstore_epoch_add_range(e, ival(res, i, 2), ival(res, i, 3)) != TP_OK) {
+            rc = TP_ERR_NOMEM;
+            goto out;
+        }
+    }
+out:
+    PQclear(res);
+    rollback(c);
+    release(p, pc);
+    return rc;
+}
+
+const cstore_ops cstore_pg_ops = {
+    .name = "postgresql",
+    .open = pg_open,
+    .close = pg_close,
+    .ingest = pg_ingest,
+    .ping = pg_ping,
+    .report = pg_report,
+    .list_devices = pg_list_devices,
+};

@@ -1,0 +1,608 @@
+/*
+ * cstore_sqlite.c - the collector store on SQLite ("sqlite:PATH"): one shop's embedded default.
+ *
+ * WAL mode with synchronous=FULL: an acknowledged batch is on disk before the reply goes out, as
+ * the device deletes nothing but marks answers synced from that reply. A pool of connections (one
+ * per HTTP worker) lets reports read while a batch is written; writers take the write lock with
+ * BEGIN IMMEDIATE and wait up to the busy timeout, after which the request gets 503.
+ */
+#include "cstore.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_VERSION 1
+#define BUSY_MS 5000
+
+static const char *const schema_v1 =
+    "CREATE TABLE answers("
+    " id TEXT PRIMARY KEY, device TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " session TEXT NOT NULL, survey TEXT NOT NULL, survey_version INTEGER NOT NULL,"
+    " question TEXT NOT NULL, kind TEXT NOT NULL, value INTEGER, choice TEXT,"
+    " lang TEXT NOT NULL, store TEXT NOT NULL, touchpoint TEXT NOT NULL,"
+    " wall_ms INTEGER NOT NULL, clock_trusted INTEGER NOT NULL, mono_ms INTEGER NOT NULL,"
+    " boot_id TEXT NOT NULL, flags INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
+    " time_source TEXT NOT NULL, received_at_ms INTEGER NOT NULL, batch_id TEXT NOT NULL,"
+    " UNIQUE(device, epoch, seq)) WITHOUT ROWID;"
+    "CREATE INDEX answers_at ON answers(at_ms);"
+    "CREATE TABLE devices("
+    " id TEXT PRIMARY KEY, first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
+    " app_version TEXT NOT NULL, pending INTEGER NOT NULL, highest_seq INTEGER NOT NULL,"
+    " disk_free INTEGER NOT NULL, clock_trusted INTEGER NOT NULL, epoch TEXT NOT NULL,"
+    " boot_id TEXT NOT NULL, sent_wall_ms INTEGER NOT NULL, clock_skew_ms INTEGER NOT NULL,"
+    " batches INTEGER NOT NULL, answers INTEGER NOT NULL);"
+    "CREATE TABLE epochs("
+    " device TEXT NOT NULL, epoch TEXT NOT NULL, first_seq INTEGER NOT NULL,"
+    " highest_seq INTEGER NOT NULL, first_seen_ms INTEGER NOT NULL,"
+    " last_seen_ms INTEGER NOT NULL, PRIMARY KEY(device, epoch)) WITHOUT ROWID;"
+    "CREATE TABLE seq_ranges("
+    " device TEXT NOT NULL, epoch TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,"
+    " PRIMARY KEY(device, epoch, lo)) WITHOUT ROWID;";
+
+enum {
+    ST_INSERT,
+    ST_EXISTS,
+    ST_DEVICE,
+    ST_EPOCH,
+    ST_RANGE_FIND,
+    ST_RANGE_DEL,
+    ST_RANGE_ADD,
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_INSERT] = "INSERT INTO answers(id, device, epoch, seq, session, survey, survey_version,"
+                  " question, kind, value, choice, lang, store, touchpoint, wall_ms,"
+                  " clock_trusted, mono_ms, boot_id, flags, at_ms, time_source, received_at_ms,"
+                  " batch_id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
+                  "?17,?18,?19,?20,?21,?22,?23) ON CONFLICT DO NOTHING",
+    [ST_EXISTS] = "SELECT 1 FROM answers WHERE id = ?1",
+    [ST_DEVICE] = "INSERT INTO devices(id, first_seen_ms, last_seen_ms, app_version, pending,"
+                  " highest_seq, disk_free, clock_trusted, epoch, boot_id, sent_wall_ms,"
+                  " clock_skew_ms, batches, answers) VALUES(?1,?2,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
+                  "?11,1,?12) ON CONFLICT(id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms,"
+                  " app_version = excluded.app_version, pending = excluded.pending,"
+                  " highest_seq = excluded.highest_seq, disk_free = excluded.disk_free,"
+                  " clock_trusted = excluded.clock_trusted, epoch = excluded.epoch,"
+                  " boot_id = excluded.boot_id, sent_wall_ms = excluded.sent_wall_ms,"
+                  " clock_skew_ms = excluded.clock_skew_ms, batches = batches + 1,"
+                  " answers = answers + excluded.answers",
+    [ST_EPOCH] = "INSERT INTO epochs(device, epoch, first_seq, highest_seq, first_seen_ms,"
+                 " last_seen_ms) VALUES(?1,?2,?3,?4,?5,?5) ON CONFLICT(device, epoch) DO UPDATE"
+                 " SET first_seq = min(first_seq, excluded.first_seq),"
+                 " highest_seq = max(highest_seq, excluded.highest_seq),"
+                 " last_seen_ms = excluded.last_seen_ms",
+    [ST_RANGE_FIND] = "SELECT min(lo), max(hi) FROM seq_ranges WHERE device = ?1 AND epoch = ?2"
+                      " AND lo <= ?4 + 1 AND hi >= ?3 - 1",
+    [ST_RANGE_DEL] = "DELETE FROM seq_ranges WHERE device = ?1 AND epoch = ?2"
+                     " AND lo <= ?4 + 1 AND hi >= ?3 - 1",
+    [ST_RANGE_ADD] = "INSERT INTO seq_ranges(device, epoch, lo, hi) VALUES(?1,?2,?3,?4)",
+};
+
+typedef struct sconn {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    bool busy;
+} sconn;
+
+typedef struct spool {
+    char path[4096];
+    /* Writers queue here in arrival order instead of spinning in SQLite's busy handler: the
+     * database takes one writer at a time anyway. */
+    pthread_mutex_t write_lock;
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    unsigned n;
+    sconn *conns;
+} spool;
+
+/* Maps a SQLite result to tp_err: lock timeouts and I/O trouble make the store "unavailable"
+ * (HTTP 503 with Retry-After) because a later retry may well succeed. */
+static tp_err map_rc(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW: return TP_OK;
+    case SQLITE_NOMEM: return TP_ERR_NOMEM;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_FULL:
+    case SQLITE_READONLY: return TP_ERR_BUSY;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return TP_ERR_CORRUPT;
+    default: return TP_ERR_IO;
+    }
+}
+
+static tp_err db_err(sqlite3 *db, const char *path, const char *what, int rc, char *err,
+                     size_t errlen)
+{
+    return tp_errf(err, errlen, map_rc(rc) == TP_OK ? TP_ERR_IO : map_rc(rc),
+                   "sqlite store %s: %s: %s", path, what, db ? sqlite3_errmsg(db) : "no handle");
+}
+
+static tp_err exec(sqlite3 *db, const char *path, const char *sql, char *err, size_t errlen)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? TP_OK : db_err(db, path, sql, rc, err, errlen);
+}
+
+/* Creates or migrates the schema (inside one write transaction). */
+static tp_err migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int version = 0;
+    tp_err rc = exec(db, path, "BEGIN IMMEDIATE", err, errlen);
+    if (rc != TP_OK)
+        return rc;
+    rc = exec(db, path, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)", err,
+              errlen);
+    if (rc != TP_OK)
+        goto out;
+    int src = sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &st, NULL);
+    if (src != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+        rc = db_err(db, path, "read schema version", src, err, errlen);
+        goto out;
+    }
+    version = sqlite3_column_int(st, 0);
+    if (version > SCHEMA_VERSION) {
+        rc = tp_errf(err, errlen, TP_ERR_TOO_NEW,
+                     "sqlite store %s: schema version %d is newer than this collector's %d", path,
+                     version, SCHEMA_VERSION);
+        goto out;
+    }
+    if (version < 1) {
+        rc = exec(db, path, schema_v1, err, errlen);
+        if (rc == TP_OK)
+            rc = exec(db, path, "INSERT INTO schema_version VALUES(1)", err, errlen);
+    }
+out:
+    sqlite3_finalize(st);
+    if (rc == TP_OK)
+        rc = exec(db, path, "COMMIT", err, errlen);
+    else
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static void conn_close(sconn *c)
+{
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(c->st[i]);
+    sqlite3_close(c->db);
+    memset(c, 0, sizeof *c);
+}
+
+static tp_err conn_open(spool *p, sconn *c, bool first, char *err, size_t errlen)
+{
+    int rc = sqlite3_open_v2(
+        p->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    tp_err trc;
+    if (rc != SQLITE_OK) {
+        trc = db_err(c->db, p->path, "open", rc, err, errlen);
+        goto fail;
+    }
+    sqlite3_busy_timeout(c->db, BUSY_MS);
+    trc = exec(c->db, p->path,
+               "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;", err,
+               errlen);
+    if (trc == TP_OK && first)
+        trc = migrate(c->db, p->path, err, errlen);
+    for (int i = 0; trc == TP_OK && i < ST_COUNT; i++) {
+        rc = sqlite3_prepare_v3(c->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL);
+        if (rc != SQLITE_OK)
+            trc = db_err(c->db, p->path, "prepare", rc, err, errlen);
+    }
+    if (trc == TP_OK)
+        return TP_OK;
+fail:
+    conn_close(c);
+    return trc;
+}
+
+static void s_close(void *impl)
+{
+    spool *p = impl;
+    if (!p)
+        return;
+    for (unsigned i = 0; i < p->n; i++)
+        conn_close(&p->conns[i]);
+    free(p->conns);
+    pthread_mutex_destroy(&p->lock);
+    pthread_mutex_destroy(&p->write_lock);
+    pthread_cond_destroy(&p->freed);
+    free(p);
+}
+
+static tp_err s_open(const char *path, unsigned pool, void **impl, char *err, size_t errlen)
+{
+    tp_err rc = TP_OK;
+    spool *p = calloc(1, sizeof *p);
+    *impl = NULL;
+    if (!p)
+        return TP_ERR_NOMEM;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_mutex_init(&p->write_lock, NULL);
+    pthread_cond_init(&p->freed, NULL);
+    if (!*path || tp_strlcpy(p->path, path, sizeof p->path) != TP_OK) {
+        rc = tp_errf(err, errlen, TP_ERR_INVALID, "sqlite store: empty or too long path");
+        goto out;
+    }
+    p->conns = calloc(pool, sizeof *p->conns);
+    if (!p->conns) {
+        rc = TP_ERR_NOMEM;
+        goto out;
+    }
+    p->n = pool;
+    for (unsigned i = 0; rc == TP_OK && i < pool; i++)
+        rc = conn_open(p, &p->conns[i], i == 0, err, errlen);
+out:
+    if (rc != TP_OK)
+        s_close(p);
+    else
+        *impl = p;
+    return rc;
+}
+
+static sconn *acquire(spool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        for (unsigned i = 0; i < p->n; i++) {
+            if (!p->conns[i].busy) {
+                p->conns[i].busy = true;
+                pthread_mutex_unlock(&p->lock);
+                return &p->conns[i];
+            }
+        }
+        pthread_cond_wait(&p->freed, &p->lock);
+    }
+}
+
+static void release(spool *p, sconn *c)
+{
+    pthread_mutex_lock(&p->lock);
+    c->busy = false;
+    pthread_cond_signal(&p->freed);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Runs a reset statement that returns no rows (or whose rows are ignored). */
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? SQLITE_DONE : rc;
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static int insert_answer(sconn *c, const cbatch *b, const cbatch_answer *a, int64_t recv,
+                         unsigned char *outcome)
+{
+    sqlite3_stmt *st = c->st[ST_INSERT];
+    const cbatch_device *d = &b->device;
+    sqlite3_clear_bindings(st);
+    bind_text(st, 1, a->id);
+    bind_text(st, 2, d->id);
+    bind_text(st, 3, d->epoch);
+    sqlite3_bind_int64(st, 4, a->seq);
+    bind_text(st, 5, a->session);
+    bind_text(st, 6, a->survey);
+    sqlite3_bind_int(st, 7, a->survey_version);
+    bind_text(st, 8, a->question);
+    bind_text(st, 9, tp_kind_name(a->kind));
+    if (a->kind == TP_KIND_CHOICE)
+        bind_text(st, 11, a->choice);
+    else
+        sqlite3_bind_int(st, 10, a->value);
+    bind_text(st, 12, a->lang);
+    bind_text(st, 13, a->store);
+    bind_text(st, 14, a->touchpoint);
+    sqlite3_bind_int64(st, 15, a->wall_ms);
+    sqlite3_bind_int(st, 16, a->clock_trusted);
+    sqlite3_bind_int64(st, 17, a->mono_ms);
+    bind_text(st, 18, a->boot_id);
+    sqlite3_bind_int(st, 19, (int)a->flags);
+    sqlite3_bind_int64(st, 20, a->at_ms);
+    bind_text(st, 21, cbatch_time_source_name(a->time_source));
+    sqlite3_bind_int64(st, 22, recv);
+    bind_text(st, 23, b->batch_id);
+    int rc = step_done(st);
+    if (rc != SQLITE_DONE)
+        return rc;
+    if (sqlite3_changes(c->db) == 1) {
+        *outcome = CBATCH_ACCEPTED;
+        return SQLITE_DONE;
+    }
+    /* Not inserted: either the id is known (a duplicate, whatever else differs) or another id
+     * holds this device+epoch+seq. */
+    st = c->st[ST_EXISTS];
+    bind_text(st, 1, a->id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return rc;
+    *outcome = rc == SQLITE_ROW ? CBATCH_DUPLICATE : CBATCH_CONFLICT;
+    return SQLITE_DONE;
+}
+
+/* Merges [lo, hi] into the device's seq ranges: the ranges it touches or overlaps are replaced by
+ * their union. */
+static int merge_range(sconn *c, const cbatch_device *d, cstore_range r)
+{
+    sqlite3_stmt *find = c->st[ST_RANGE_FIND], *del = c->st[ST_RANGE_DEL],
+                 *add = c->st[ST_RANGE_ADD];
+    sqlite3_stmt *all[3] = {find, del, add};
+    for (int i = 0; i < 3; i++) {
+        bind_text(all[i], 1, d->id);
+        bind_text(all[i], 2, d->epoch);
+        sqlite3_bind_int64(all[i], 3, r.lo);
+        sqlite3_bind_int64(all[i], 4, r.hi);
+    }
+    int rc = sqlite3_step(find);
+    if (rc == SQLITE_ROW && sqlite3_column_type(find, 0) != SQLITE_NULL) {
+        int64_t lo = sqlite3_column_int64(find, 0), hi = sqlite3_column_int64(find, 1);
+        if (lo < r.lo)
+            r.lo = lo;
+        if (hi > r.hi)
+            r.hi = hi;
+    }
+    sqlite3_reset(find);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return rc;
+    if ((rc = step_done(del)) != SQLITE_DONE)
+        return rc;
+    sqlite3_bind_int64(add, 3, r.lo);
+    sqlite3_bind_int64(add, 4, r.hi);
+    return step_done(add);
+}
+
+static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char *outcomes,
+                       char *err, size_t errlen)
+{
+    spool *p = impl;
+    sconn *c = acquire(p);
+    cstore_range *ranges = NULL;
+    size_t n_ranges = 0;
+    const cbatch_device *d = &b->device;
+    int64_t accepted = 0;
+    const char *what = "begin";
+    tp_err trc = cstore_batch_ranges(b, &ranges, &n_ranges);
+    if (trc != TP_OK)
+        goto out;
+    pthread_mutex_lock(&p->write_lock);
+    int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    what = "insert answers";
+    for (size_t i = 0; rc == SQLITE_OK && i < b->n_answers; i++) {
+        rc = insert_answer(c, b, &b->answers[i], recv, &outcomes[i]);
+        if (rc == SQLITE_DONE) {
+            rc = SQLITE_OK;
+            accepted += outcomes[i] == CBATCH_ACCEPTED;
+        }
+    }
+    if (rc == SQLITE_OK) {
+        what = "update device";
+        sqlite3_stmt *st = c->st[ST_DEVICE];
+        bind_text(st, 1, d->id);
+        sqlite3_bind_int64(st, 2, recv);
+        bind_text(st, 3, d->app_version);
+        sqlite3_bind_int64(st, 4, d->pending);
+        sqlite3_bind_int64(st, 5, d->highest_seq);
+        sqlite3_bind_int64(st, 6, d->disk_free);
+        sqlite3_bind_int(st, 7, d->clock_trusted);
+        bind_text(st, 8, d->epoch);
+        bind_text(st, 9, d->boot_id);
+        sqlite3_bind_int64(st, 10, d->sent_wall_ms);
+        sqlite3_bind_int64(st, 11, d->sent_wall_ms - recv);
+        sqlite3_bind_int64(st, 12, accepted);
+        rc = step_done(st);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    if (rc == SQLITE_OK) {
+        what = "update epoch";
+        sqlite3_stmt *st = c->st[ST_EPOCH];
+        bind_text(st, 1, d->id);
+        bind_text(st, 2, d->epoch);
+        sqlite3_bind_int64(st, 3, d->epoch_first_seq);
+        int64_t high = d->highest_seq;
+        if (n_ranges > 0 && ranges[n_ranges - 1].hi > high)
+            high = ranges[n_ranges - 1].hi;
+        sqlite3_bind_int64(st, 4, high);
+        sqlite3_bind_int64(st, 5, recv);
+        rc = step_done(st);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    what = "merge seq ranges";
+    for (size_t i = 0; rc == SQLITE_OK && i < n_ranges; i++) {
+        rc = merge_range(c, d, ranges[i]);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    if (rc == SQLITE_OK) {
+        what = "commit";
+        rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        trc = db_err(c->db, p->path, what, rc, err, errlen);
+        if (!sqlite3_get_autocommit(c->db))
+            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    pthread_mutex_unlock(&p->write_lock);
+out:
+    free(ranges);
+    release(p, c);
+    return trc;
+}
+
+static tp_err s_ping(void *impl, char *err, size_t errlen)
+{
+    spool *p = impl;
+    sconn *c = acquire(p);
+    sqlite3_stmt *st = NULL;
+    tp_err trc = TP_OK;
+    int rc = sqlite3_prepare_v2(c->db, "SELECT count(*) FROM schema_version", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+        trc = db_err(c->db, p->path, "health check", rc, err, errlen);
+    if (trc != TP_OK && trc != TP_ERR_NOMEM)
+        trc = TP_ERR_BUSY;
+    sqlite3_finalize(st);
+    release(p, c);
+    return trc;
+}
+
+static const char *const group_cols[] = {
+    [CREPORT_BY_DAY] = "CAST(at_ms / 900000 AS TEXT)",
+    [CREPORT_BY_STORE] = "store",
+    [CREPORT_BY_TOUCHPOINT] = "touchpoint",
+    [CREPORT_BY_DEVICE] = "device",
+};
+
+static tp_err s_report(void *impl, const cstore_query *q, creport *r, char *err, size_t errlen)
+{
+    spool *p = impl;
+    sconn *c = acquire(p);
+    sqlite3_stmt *st = NULL;
+    tp_err trc = TP_OK;
+    char sql[512];
+    /* The grouping column comes from a fixed table, never from the request. */
+    snprintf(sql, sizeof sql,
+             "SELECT %s, kind, value, choice, time_source = 'uncorrected', count(*) FROM answers"
+             " WHERE at_ms >= ?1 AND at_ms < ?2 AND (?3 IS NULL OR survey = ?3)"
+             " GROUP BY 1, 2, 3, 4, 5",
+             group_cols[q->by]);
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, q->from_ms);
+        sqlite3_bind_int64(st, 2, q->to_ms);
+        if (q->survey)
+            bind_text(st, 3, q->survey);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && trc == TP_OK) {
+            char key[TP_ID_MAX + 1];
+            tp_kind kind;
+            cstore_group_key(q->by, (const char *)sqlite3_column_text(st, 0), key, sizeof key);
+            if (tp_kind_parse((const char *)sqlite3_column_text(st, 1), &kind) != TP_OK)
+                continue;
+            trc = creport_add(r, key, kind, sqlite3_column_int(st, 2),
+                              (const char *)sqlite3_column_text(st, 3),
+                              sqlite3_column_int(st, 4) != 0, sqlite3_column_int64(st, 5));
+        }
+    }
+    if (trc == TP_OK && rc != SQLITE_DONE)
+        trc = db_err(c->db, p->path, "report", rc, err, errlen);
+    else if (trc != TP_OK)
+        tp_errf(err, errlen, trc, "report: too many groups");
+    sqlite3_finalize(st);
+    release(p, c);
+    return trc;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    return s ? s : "";
+}
+
+static tp_err s_list_devices(void *impl, cstore_devices *out, char *err, size_t errlen)
+{
+    spool *p = impl;
+    sconn *c = acquire(p);
+    sqlite3_stmt *st = NULL;
+    tp_err trc = TP_OK;
+    int rc = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        goto out;
+    rc = sqlite3_prepare_v2(c->db,
+                            "SELECT id, first_seen_ms, last_seen_ms, app_version, pending,"
+                            " highest_seq, disk_free, clock_trusted, epoch, boot_id, sent_wall_ms,"
+                            " clock_skew_ms, batches, answers FROM devices ORDER BY id",
+                            -1, &st, NULL);
+    while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cstore_device *d = cstore_devices_add(out);
+        if (!d) {
+            trc = TP_ERR_NOMEM;
+            goto out;
+        }
+        tp_strlcpy(d->id, col_text(st, 0), sizeof d->id);
+        d->first_seen_ms = sqlite3_column_int64(st, 1);
+        d->last_seen_ms = sqlite3_column_int64(st, 2);
+        tp_strlcpy(d->app_version, col_text(st, 3), sizeof d->app_version);
+        d->pending = sqlite3_column_int64(st, 4);
+        d->highest_seq = sqlite3_column_int64(st, 5);
+        d->disk_free = sqlite3_column_int64(st, 6);
+        d->clock_trusted = sqlite3_column_int(st, 7) != 0;
+        tp_strlcpy(d->epoch, col_text(st, 8), sizeof d->epoch);
+        tp_strlcpy(d->boot_id, col_text(st, 9), sizeof d->boot_id);
+        d->sent_wall_ms = sqlite3_column_int64(st, 10);
+        d->clock_skew_ms = sqlite3_column_int64(st, 11);
+        d->batches = sqlite3_column_int64(st, 12);
+        d->answers = sqlite3_column_int64(st, 13);
+    }
+    if (rc != SQLITE_DONE)
+        goto out;
+    sqlite3_finalize(st);
+    st = NULL;
+    rc = sqlite3_prepare_v2(c->db,
+                            "SELECT device, epoch, first_seq, highest_seq, first_seen_ms,"
+                            " last_seen_ms FROM epochs ORDER BY device, first_seen_ms",
+                            -1, &st, NULL);
+    while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cstore_device *d = cstore_devices_find(out, col_text(st, 0));
+        cstore_epoch *e = d ? cstore_device_add_epoch(d) : NULL;
+        if (d && !e) {
+            trc = TP_ERR_NOMEM;
+            goto out;
+        }
+        if (!e)
+            continue;
+        tp_strlcpy(e->epoch, col_text(st, 1), sizeof e->epoch);
+        e->first_seq = sqlite3_column_int64(st, 2);
+        e->highest_seq = sqlite3_column_int64(st, 3);
+        e->first_seen_ms = sqlite3_column_int64(st, 4);
+        e->last_seen_ms = sqlite3_column_int64(st, 5);
+    }
+    if (rc != SQLITE_DONE)
+        goto out;
+    sqlite3_finalize(st);
+    st = NULL;
+    rc = sqlite3_prepare_v2(
+        c->db, "SELECT device, epoch, lo, hi FROM seq_ranges ORDER BY device, epoch, lo", -1, &st,
+        NULL);
+    while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cstore_epoch *e =
+            cstore_device_find_epoch(cstore_devices_find(out, col_text(st, 0)), col_text(st, 1));
+        if (e && cstore_epoch_add_range(e, sqlite3_column_int64(st, 2),
+                                        sqlite3_column_int64(st, 3)) != TP_OK) {
+            trc = TP_ERR_NOMEM;
+            goto out;
+        }
+    }
+out:
+    if (trc == TP_OK && rc != SQLITE_DONE)
+        trc = db_err(c->db, p->path, "list devices", rc, err, errlen);
+    sqlite3_finalize(st);
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    release(p, c);
+    return trc;
+}
+
+const cstore_ops cstore_sqlite_ops = {
+    .name = "sqlite",
+    .open = s_open,
+    .close = s_close,
+    .ingest = s_ingest,
+    .ping = s_ping,
+    .report = s_report,
+    .list_devices = s_list_devices,
+};

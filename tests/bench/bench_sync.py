@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+"""bench_sync.py - sync performance figures beside the targets of issue 4 section 6.
+
+  1. drain: a device database with a 1,000,000-answer backlog (tests/gen_answers on /dev/shm)
+     synced by `touchpoint sync --once` (batch_max 5000, gzip) straight to a local collector with
+     a SQLite store: seconds (target <= 30 s).
+  2. wire bytes per answer with gzip: a 100,000-answer copy synced through
+     tests/support/faultproxy.py with no faults, which counts every byte each way at the HTTP
+     level (request line, headers, body; TCP/IP overhead not counted). The request side is judged
+     against the target (<= 40 B); both directions are printed too.
+  3. collector ingest into SQLite: 40 pre-built gzip batches of 5,000 answers (10 devices) posted
+     over 4 kept-alive connections: answers/s (target >= 50,000/s).
+  4. collector ingest into PostgreSQL (a real server, tests/support/pgserver.py) of the same
+     batches, and a raw `COPY` of the same rows into a table of the same shape (LIKE answers
+     INCLUDING ALL) in the same run: the ratio collector/COPY (target >= 0.5).
+  5. 500 concurrent devices (asyncio, one kept-alive connection each) each sending 4 batches of
+     100 answers: errors (target 0) and the p50/p99 batch latency.
+Prints `figure: VALUE UNIT what (target: ...; ratio/limit: ...) met|MISSED`. Timing is judged here
+only, never in `make test`. Every server started is stopped in finally blocks.
+Env: BENCH_DRAIN_N (default 1000000) scales figure 1; BENCH_SYNC_ONLY=drain,ingest,concurrent
+picks parts.
+"""
+
+import asyncio
+import gzip
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import faultproxy  # noqa: E402
+import synclib  # noqa: E402
+
+DRAIN_N = int(os.environ.get("BENCH_DRAIN_N", "1000000"))
+WIRE_N = 100000
+failures = []
+
+
+def figure(value, unit, what, target, ratio, met):
+    print("figure: %s %s %s (target: %s; ratio/limit: %s) %s"
+          % (value, unit, what, target, ratio, "met" if met else "MISSED"), flush=True)
+    if not met:
+        failures.append(what)
+
+
+def note(msg):
+    print("  " + msg, flush=True)
+
+
+# ---- synthetic batches for the collector-only figures -----------------------------------------
+
+def make_batches(n_devices, per_device, per_batch, seed=7):
+    """Returns (devices {id: token}, [(token, gzip body, rows)]) where rows are the answers as
+    the collector will store them (for COPY)."""
+    import random
+    rng = random.Random(seed)
+    devices = {}
+    batches = []
+    kinds = [("nps", 0, 10), ("csat", 1, 5), ("ces", 1, 7), ("smiley4", 1, 4)]
+    for d in range(n_devices):
+        dev = "bench-%04d" % d
+        token = uuid.UUID(int=rng.getrandbits(128)).hex + uuid.UUID(int=rng.getrandbits(128)).hex
+        devices[dev] = token
+        epoch = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        boot = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        seq = 0
+        t = 1790000000000 + d * 1000
+        for _ in range(per_device):
+            answers = []
+            for _ in range(per_batch):
+                seq += 1
+                t += rng.randint(1000, 60000)
+                k, lo, hi = kinds[seq % 4]
+                answers.append({
+                    "id": str(uuid.UUID(int=(t << 80) | rng.getrandbits(80))),
+                    "seq": seq, "session": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    "survey": "checkout-nps", "survey_version": 2, "question": "recommend",
+                    "kind": k, "value": rng.randint(lo, hi), "choice": None, "lang": "vi",
+                    "store": "hcm-01", "touchpoint": "exit", "wall_ms": t, "clock_trusted": True,
+                    "mono_ms": 100000 + seq * 1000, "boot_id": boot, "flags": []})
+            body = {"protocol": 1, "batch_id": str(uuid.uuid4()),
+                    "device": {"id": dev, "epoch": epoch, "epoch_first_seq": 1,
+                               "app_version": "bench", "pending": per_batch, "highest_seq": seq,
+                               "disk_free": 10 ** 9, "clock_trusted": True, "sent_wall_ms": t,
+                               "sent_mono_ms": 100000 + seq * 1000 + 5, "boot_id": boot},
+                    "answers": answers}
+            batches.append((token, gzip.compress(json.dumps(body).encode(), 6), dev, epoch,
+                            answers))
+    return devices, batches
+
+
+def write_devices_file(path, devices):
+    """The collector's devices file (PROTOCOL.md section 2: ID SHA256_HEX_OF_TOKEN)."""
+    with open(path, "w") as f:
+        for dev, tok in devices.items():
+            f.write("%s %s\n" % (dev, hashlib.sha256(tok.encode()).hexdigest()))
+
+
+async def post_batches(port, work, conns):
+    """Posts (token, body) items over `conns` kept-alive connections; returns (latencies, errors)."""
+    queue = asyncio.Queue()
+    for w in work:
+        queue.put_nowait(w)
+    lat = []
+    errors = []
+
+    async def worker():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while True:
+                try:
+                    item = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                st, body, dt = await one_post(reader, writer, item[0], item[1])
+                lat.append(dt)
+                if st != 200 or b'"ack":"touchpoint-collector"' not in body.replace(b" ", b""):
+                    errors.append("%d %r" % (st, body[:120]))
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(conns)))
+    return lat, errors
+
+
+async def one_post(reader, writer, token, body):
+    head = ("POST /v1/batches HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+            "Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
+            "Content-Length: %d\r\n\r\n" % (token, len(body))).encode()
+    t0 = time.perf_counter()
+    writer.write(head + body)
+    await writer.drain()
+    status_line = await reader.readline()
+    clen = 0
+    while True:
+        h = await reader.readline()
+        if h in (b"\r\n", b"", b"\n"):
+            break
+        if h.lower().startswith(b"content-length:"):
+            clen = int(h.split(b":")[1])
+    data = await reader.readexactly(clen) if clen else b""
+    dt = time.perf_counter() - t0
+    parts = status_line.split()
+    return (int(parts[1]) if len(parts) > 1 else 0), data, dt
+
+
+def pct(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))] if v else float("nan")
+
+
+# ---- figures --------------------------------------------------------------------------------
+
+def bench_drain(tmp):
+    db = os.path.join(tmp, "backlog.db")
+    t0 = time.monotonic()
+    line = synclib.gen_answers(db, "drain-01", DRAIN_N, seed=3, days=30)
+    note("made the backlog in %.1f s: %s" % (time.monotonic() - t0, line))
+    wire_db = os.path.join(tmp, "wire.db")
+    synclib.gen_answers(wire_db, "wire-01", WIRE_N, seed=4, days=5)
+    devices_file = os.path.join(tmp, "drain-devices.txt")
+    tok = synclib.add_device(devices_file, "drain-01")
+    tok2 = synclib.add_device(devices_file, "wire-01")
+    col = synclib.Collector("sqlite:" + os.path.join(tmp, "drain-central.db"), devices_file, tmp,
+                            extra=["--rate", "1000", "--burst", "1000"], name="drain").start()
+    proxy = None
+    try:
+        conf = synclib.write_device_config(tmp, "drain-01", col.base, tok, batch_max=5000,
+                                           db=db)
+        with open(conf, "a") as f:
+            f.write("batch_max_bytes = 8388608\n")
+        t0 = time.perf_counter()
+        rc, out = synclib.sync_once(db, conf, timeout=600)
+        dt = time.perf_counter() - t0
+        if rc != 0:
+            note("sync --once failed (exit %d): %s" % (rc, out.strip()[-400:]))
+        n = count_central(os.path.join(tmp, "drain-central.db"), "drain-01")
+        figure("%.1f" % dt, "s", "to drain a %d-answer backlog to a local SQLite collector "
+               "(touchpoint sync --once, batch_max 5000, gzip; %d stored; %.0f answers/s)"
+               % (DRAIN_N, n, n / dt if dt else 0), "<= 30 s", "%.2f" % (dt / 30.0),
+               rc == 0 and n == DRAIN_N and dt <= 30.0)
+
+        proxy = faultproxy.FaultProxy(("127.0.0.1", col.port), rate=0.0).start()
+        conf2 = synclib.write_device_config(tmp, "wire-01", "http://127.0.0.1:%d" % proxy.port,
+                                            tok2, batch_max=5000, db=wire_db)
+        with open(conf2, "a") as f:
+            f.write("batch_max_bytes = 8388608\n")
+        rc, out = synclib.sync_once(wire_db, conf2, timeout=300)
+        st = proxy.stats()
+        if rc != 0:
+            note("sync --once through the proxy failed (exit %d): %s" % (rc, out.strip()[-400:]))
+        up = st["bytes_from_clients"] / WIRE_N
+        both = (st["bytes_from_clients"] + st["bytes_to_clients"]) / WIRE_N
+        figure("%.1f" % up, "B/answer", "on the wire client->collector with gzip (%d answers, "
+               "%d requests, request headers included)" % (WIRE_N, st["requests"]),
+               "<= 40", "%.2f" % (up / 40.0), rc == 0 and up <= 40)
+        note("both directions: %.1f B/answer (the reply is not compressed: it lists every "
+             "answer id, ~39 B each, PROTOCOL.md section 6)" % both)
+    finally:
+        if proxy:
+            proxy.stop()
+        col.stop()
+
+
+def count_central(path, dev):
+    import sqlite3
+    con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=30)
+    try:
+        return con.execute("SELECT count(*) FROM answers WHERE device = ?", (dev,)).fetchone()[0]
+    finally:
+        con.close()
+
+
+def ingest(store_url, tmp, name, devices, batches):
+    devices_file = os.path.join(tmp, name + "-devices.txt")
+    write_devices_file(devices_file, devices)
+    col = synclib.Collector(store_url, devices_file, tmp, name=name,
+                            extra=["--rate", "100000", "--burst", "100000"]).start()
+    try:
+        work = [(b[0], b[1]) for b in batches]
+        t0 = time.perf_counter()
+        lat, errors = asyncio.run(post_batches(col.port, work, 4))
+        dt = time.perf_counter() - t0
+    finally:
+        col.stop()
+    n = sum(len(b[4]) for b in batches)
+    return n, dt, errors
+
+
+def bench_ingest_sqlite(tmp, devices, batches):
+    n, dt, errors = ingest("sqlite:" + os.path.join(tmp, "ingest.db"), tmp, "ingest-sqlite",
+                           devices, batches)
+    rate = n / dt
+    figure("%.0f" % rate, "answers/s", "collector ingest into SQLite (%d answers in %d gzip "
+           "batches of %d over 4 connections, %d errors)" % (n, len(batches), len(batches[0][4]),
+                                                             len(errors)),
+           ">= 50000/s", "%.2f" % (rate / 50000.0), rate >= 50000 and not errors)
+    if errors:
+        note("first error: %s" % errors[0])
+
+
+COPY_COLS = ("id", "device", "epoch", "seq", "session", "survey", "survey_version", "question",
+             "kind", "value", "choice", "lang", "store", "touchpoint", "wall_ms", "clock_trusted",
+             "mono_ms", "boot_id", "flags", "at_ms", "time_source", "received_at_ms", "batch_id")
+
+
+def bench_ingest_pg(tmp, devices, batches):
+    pgserver = synclib.load_pgserver()
+    if pgserver is None:
+        figure("n/a", "", "collector ingest into PostgreSQL: tests/support/pgserver.py missing",
+               ">= 0.5 of COPY", "n/a", False)
+        return
+    srv = pgserver.PgServer()
+    try:
+        srv.init().start().create_db()
+        n, dt, errors = ingest(srv.url, tmp, "ingest-pg", devices, batches)
+        rate = n / dt
+        # The same rows, as the collector stored them, COPYed raw into a table of the same shape.
+        out = subprocess.run(["psql", srv.url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                              "CREATE TABLE raw_copy (LIKE answers INCLUDING ALL)", "-c",
+                              "COPY (SELECT %s FROM answers) TO '%s'"
+                              % (", ".join(COPY_COLS), os.path.join(srv.tmp, "rows.copy"))],
+                             capture_output=True, text=True, timeout=300)
+        if out.returncode != 0:
+            raise RuntimeError("psql: %s" % out.stderr.strip())
+        rows_file = os.path.join(srv.tmp, "rows.copy")
+        t0 = time.perf_counter()
+        with open(rows_file, "rb") as f:
+            out = subprocess.run(["psql", srv.url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                                  "COPY raw_copy (%s) FROM STDIN" % ", ".join(COPY_COLS)],
+                                 stdin=f, capture_output=True, text=True, timeout=300)
+        copy_dt = time.perf_counter() - t0
+        if out.returncode != 0:
+            raise RuntimeError("psql COPY: %s" % out.stderr.strip())
+        copied = int(subprocess.run(["psql", srv.url, "-X", "-A", "-t", "-c",
+                                     "SELECT count(*) FROM raw_copy"], capture_output=True,
+                                    text=True, timeout=60).stdout.strip() or 0)
+        copy_rate = copied / copy_dt
+        ratio = rate / copy_rate if copy_rate else 0
+        figure("%.2f" % ratio, "x COPY", "collector ingest into PostgreSQL: %.0f answers/s vs a "
+               "raw COPY of the same %d rows at %.0f rows/s, same run (%d errors)"
+               % (rate, copied, copy_rate, len(errors)), ">= 0.5", "%.2f" % (ratio / 0.5),
+               ratio >= 0.5 and not errors and copied == n)
+        if errors:
+            note("first error: %s" % errors[0])
+    finally:
+        srv.close()
+
+
+def bench_concurrent(tmp):
+    n_dev, per_dev, per_batch = 500, 4, 100
+    devices, batches = make_batches(n_dev, per_dev, per_batch, seed=11)
+    devices_file = os.path.join(tmp, "conc-devices.txt")
+    write_devices_file(devices_file, devices)
+    col = synclib.Collector("sqlite:" + os.path.join(tmp, "conc.db"), devices_file, tmp,
+                            name="concurrent").start()
+    try:
+        by_dev = {}
+        for b in batches:
+            by_dev.setdefault(b[2], []).append((b[0], b[1]))
+
+        async def device(items, start):
+            await start.wait()
+            reader, writer = await asyncio.open_connection("127.0.0.1", col.port)
+            lat, errs = [], []
+            try:
+                for tok, body in items:
+                    st, data, dt = await one_post(reader, writer, tok, body)
+                    lat.append(dt)
+                    if st != 200 or b'"ack":"touchpoint-collector"' not in data:
+                        errs.append("%d %r" % (st, data[:120]))
+            except (OSError, asyncio.IncompleteReadError) as e:
+                errs.append("connection: %s" % e)
+            finally:
+                writer.close()
+            return lat, errs
+
+        async def run_all():
+            start = asyncio.Event()
+            tasks = [asyncio.create_task(device(items, start)) for items in by_dev.values()]
+            await asyncio.sleep(0.2)
+            t0 = time.perf_counter()
+            start.set()
+            res = await asyncio.gather(*tasks)
+            return res, time.perf_counter() - t0
+
+        res, dt = asyncio.run(run_all())
+    finally:
+        col.stop()
+    lat = [x for r in res for x in r[0]]
+    errs = [x for r in res for x in r[1]]
+    p50, p99 = pct(lat, 50) * 1000, pct(lat, 99) * 1000
+    figure("%.0f" % p99, "ms", "p99 batch latency, 500 concurrent devices x %d batches of %d "
+           "answers to a SQLite collector (p50 %.0f ms, %d batches in %.1f s, %d errors)"
+           % (per_dev, per_batch, p50, len(lat), dt, len(errs)), "no errors; p99 printed",
+           "%d errors" % len(errs), not errs and len(lat) == n_dev * per_dev)
+    if errs:
+        note("first error: %s" % errs[0])
+
+
+def main():
+    build = synclib.build_dir()
+    for p in ("touchpoint", "touchpoint-collector", "tests/gen_answers"):
+        if not os.access(os.path.join(build, p), os.X_OK):
+            print("bench_sync: %s/%s is not built" % (build, p))
+            return 1
+    tmp = synclib.scratch_dir("tp-bench-sync-")
+    only = os.environ.get("BENCH_SYNC_ONLY", "")
+    crashed = False
+    try:
+        for name, fn in (("drain", lambda: bench_drain(tmp)),
+                         ("ingest", None), ("concurrent", lambda: bench_concurrent(tmp))):
+            if only and name not in only.split(","):
+                continue
+            try:
+                if name == "ingest":
+                    devices, batches = make_batches(10, 4, 5000)
+                    bench_ingest_sqlite(tmp, devices, batches)
+                    bench_ingest_pg(tmp, devices, batches)
+                else:
+                    fn()
+            except Exception as e:
+                print("bench_sync: %s failed: %s: %s" % (name, type(e).__name__, e), flush=True)
+                crashed = True
+    finally:
+        subprocess.run(["rm", "-rf", tmp])
+    return 1 if crashed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+# tests/fuzz/: libFuzzer targets for the parsers of outside input (clang, ASan + UBSan).
+#
+#   make fuzz                    build every fuzzer into $(BUILD)/fuzz/ and run each for
+#                                FUZZ_TIME seconds (default 60) from the seeds in
+#                                tests/fuzz/corpus/NAME/ (and corpus/batch/, which the reply
+#                                fuzzer also uses); findings go to $(BUILD)/fuzz/artifacts/
+#     fuzz_batch   the collector's batch parser (sync/collector_batch.h cbatch_parse)
+#     fuzz_reply   the client's reply parser (sync/proto.h proto_parse_reply), and the
+#                  collector's reply fed to it
+#   make tests                   also builds the fuzzers; tests/integration/test_fuzz_short.sh runs
+#                                each briefly in `make test`
+#
+# The fuzzers are always built with clang and -fsanitize=fuzzer,address,undefined, whatever SAN
+# says, from their own objects under $(BUILD)/fuzz/obj/. A target is only built when the sources
+# it fuzzes exist, so the tree builds while the sync modules are being written.
+FUZZ_CC    ?= clang
+FUZZ_TIME  ?= 60
+FUZZ_BUILD  = $(BUILD)/fuzz
+FUZZ_PKGS  := libcjson uuid zlib
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -g -O1 -fno-omit-frame-pointer \
+              -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+              -Wall -Wextra -Wno-unused-parameter -MMD -MP \
+              -Istorage -Isync $(call pkg_cflags,$(FUZZ_PKGS))
+FUZZ_LDFLAGS = -pthread -fsanitize=fuzzer,address,undefined
+FUZZ_LIBS    = $(call pkg_libs,$(FUZZ_PKGS)) -lm
+fuzz_obj     = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
+
+FUZZERS :=
+ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
+ifneq ($(wildcard sync/collector_batch.c),)
+FUZZERS += $(FUZZ_BUILD)/fuzz_batch
+$(FUZZ_BUILD)/fuzz_batch: $(call fuzz_obj,tests/fuzz/fuzz_batch.c sync/collector_batch.c \
+                                         storage/tp.c)
+endif
+ifneq ($(wildcard sync/proto.c),)
+ifneq ($(wildcard sync/collector_batch.c),)
+FUZZERS += $(FUZZ_BUILD)/fuzz_reply
+$(FUZZ_BUILD)/fuzz_reply: $(call fuzz_obj,tests/fuzz/fuzz_reply.c sync/proto.c \
+                                         sync/collector_batch.c storage/tp.c)
+endif
+endif
+endif
+TESTS += $(FUZZERS)
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZERS):
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $^ $(FUZZ_LIBS)
+
+# Each fuzzer grows its own working corpus (seeds merged in), so tests/fuzz/corpus stays as is.
+.PHONY: fuzz
+fuzz: $(FUZZERS)
+	@set -e; for f in $(FUZZERS); do \
+	    n=$$(basename $$f); n=$${n#fuzz_}; \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$n $(FUZZ_BUILD)/artifacts; \
+	    echo "fuzz: $$f for $(FUZZ_TIME) s"; \
+	    $$f -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+	        -dict=tests/fuzz/batch.dict -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$n- \
+	        -print_final_stats=1 $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n \
+	        $$([ $$n = batch ] || echo tests/fuzz/corpus/batch); \
+	done

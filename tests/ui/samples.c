@@ -1,0 +1,297 @@
+/*
+ * samples.c - the sample screens of samples.h. Texts are written as the kiosk's demo surveys
+ * would phrase them; ids follow the kiosk's scheme (nps-9, csat-4, reason-wait, lang-en, pin-3).
+ */
+#include <string.h>
+
+#include "samples.h"
+
+static const ui_item langs[] = {
+    {"lang-vi", "Tiếng Việt", 0, UI_STYLE_AUTO},
+    {"lang-en", "English", 0, UI_STYLE_AUTO},
+};
+
+static const ui_item nps[] = {
+    {"nps-0", NULL, 0, 0}, {"nps-1", NULL, 1, 0}, {"nps-2", NULL, 2, 0},   {"nps-3", NULL, 3, 0},
+    {"nps-4", NULL, 4, 0}, {"nps-5", NULL, 5, 0}, {"nps-6", NULL, 6, 0},   {"nps-7", NULL, 7, 0},
+    {"nps-8", NULL, 8, 0}, {"nps-9", NULL, 9, 0}, {"nps-10", NULL, 10, 0},
+};
+
+static const ui_item csat_vi[] = {
+    {"csat-1", "Rất không hài lòng", 1, 0}, {"csat-2", "Không hài lòng", 2, 0},
+    {"csat-3", "Bình thường", 3, 0},        {"csat-4", "Hài lòng", 4, 0},
+    {"csat-5", "Rất hài lòng", 5, 0},
+};
+
+static const ui_item csat_en[] = {
+    {"csat-1", "Very dissatisfied", 1, 0}, {"csat-2", "Dissatisfied", 2, 0},
+    {"csat-3", "Neutral", 3, 0},           {"csat-4", "Satisfied", 4, 0},
+    {"csat-5", "Very satisfied", 5, 0},
+};
+
+static const ui_item ces[] = {
+    {"ces-1", NULL, 1, 0}, {"ces-2", NULL, 2, 0}, {"ces-3", NULL, 3, 0}, {"ces-4", NULL, 4, 0},
+    {"ces-5", NULL, 5, 0}, {"ces-6", NULL, 6, 0}, {"ces-7", NULL, 7, 0},
+};
+
+/* HappyOrNot order: happiest on the left. */
+static const ui_item smiley[] = {
+    {"smiley-4", NULL, 4, 0},
+    {"smiley-3", NULL, 3, 0},
+    {"smiley-2", NULL, 2, 0},
+    {"smiley-1", NULL, 1, 0},
+};
+
+static const ui_item reasons_vi[] = {
+    {"reason-wait", "Phải chờ quá lâu", 0, 0}, {"reason-staff", "Thái độ nhân viên", 0, 0},
+    {"reason-price", "Giá chưa hợp lý", 0, 0}, {"reason-stock", "Không có hàng mình cần", 0, 0},
+    {"reason-other", "Lý do khác", 0, 0},
+};
+
+static const ui_item reasons_en[] = {
+    {"reason-wait", "Waited too long", 0, 0}, {"reason-staff", "Staff attitude", 0, 0},
+    {"reason-price", "Prices", 0, 0},         {"reason-stock", "Item out of stock", 0, 0},
+    {"reason-other", "Something else", 0, 0},
+};
+
+static const ui_item skip_vi[] = {{"reason-skip", "Bỏ qua", 0, 0}};
+static const ui_item skip_en[] = {{"reason-skip", "Skip", 0, 0}};
+
+static const ui_item keys[] = {
+    {"pin-1", "1", 0, 0},     {"pin-2", "2", 0, 0}, {"pin-3", "3", 0, 0},
+    {"pin-4", "4", 0, 0},     {"pin-5", "5", 0, 0}, {"pin-6", "6", 0, 0},
+    {"pin-7", "7", 0, 0},     {"pin-8", "8", 0, 0}, {"pin-9", "9", 0, 0},
+    {"pin-del", "Xoá", 0, 0}, {"pin-0", "0", 0, 0}, {"pin-ok", "OK", 0, UI_STYLE_PRIMARY},
+};
+static const ui_item pin_cancel[] = {{"pin-cancel", "Huỷ", 0, 0}};
+
+static const ui_item staff_items[] = {
+    {"staff-survey-checkout-nps", "Khảo sát: Thanh toán (NPS)", 0, UI_STYLE_SELECTED},
+    {"staff-survey-service-csat", "Khảo sát: Quầy dịch vụ (CSAT)", 0, 0},
+    {"staff-survey-after-ces", "Khảo sát: Sau mua hàng (CES)", 0, 0},
+    {"staff-lang-vi", "Ngôn ngữ mặc định: Tiếng Việt", 0, UI_STYLE_SELECTED},
+    {"staff-lang-en", "Ngôn ngữ mặc định: English", 0, 0},
+    {"staff-exit", "Thoát kiosk", 0, UI_STYLE_DANGER},
+};
+static const ui_item staff_back[] = {{"staff-back", "Quay lại khảo sát", 0, UI_STYLE_PRIMARY}};
+static const char *const staff_lines[] = {
+    "Câu trả lời hôm nay\t42",
+    "NPS hôm nay\t+38",
+    "CSAT hôm nay\t4,3 / 5",
+    "CES hôm nay\t5,6 / 7",
+    "Chờ đồng bộ\t17",
+    "Lần đồng bộ cuối\tlỗi, máy chủ từ chối: 503 store_unavailable (thử lại sau 120 giây)",
+    "Cơ sở dữ liệu\tTốt (12,4 MB)",
+};
+
+const char *const ui_sample_long_vi =
+    "Xin quý khách vui lòng cho chúng tôi biết, dựa trên toàn bộ trải nghiệm mua sắm hôm nay "
+    "từ lúc bước vào cửa hàng, tìm kiếm sản phẩm, được nhân viên tư vấn cho đến khi thanh toán "
+    "và nhận hàng, quý khách có sẵn lòng giới thiệu cửa hàng của chúng tôi cho bạn bè, đồng "
+    "nghiệp và người thân trong gia đình hay không?";
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const ui_sample samples[] = {
+    {"question-nps-vi",
+     {.kind = UI_SCREEN_QUESTION,
+      .scale = TP_KIND_NPS,
+      .prompt = "Bạn có sẵn lòng giới thiệu cửa hàng chúng tôi cho bạn bè và người thân không?",
+      .anchor_low = "Chắc chắn không",
+      .anchor_high = "Chắc chắn có",
+      .items = nps,
+      .n_items = N(nps),
+      .langs = langs,
+      .n_langs = N(langs),
+      .lang = "vi",
+      .staff_corner = true,
+      .hold_progress = -1}},
+    {"question-nps-en",
+     {.kind = UI_SCREEN_QUESTION,
+      .scale = TP_KIND_NPS,
+      .prompt = "How likely are you to recommend us to a friend or colleague?",
+      .anchor_low = "Not at all likely",
+      .anchor_high = "Extremely likely",
+      .items = nps,
+      .n_items = N(nps),
+      .langs = langs,
+      .n_langs = N(langs),
+      .lang = "en",
+      .staff_corner = true,
+      .hold_progress = -1}},
+    {"question-csat-vi",
+     {.kind = UI_SCREEN_QUESTION,
+      .scale = TP_KIND_CSAT,
+      .prompt = "Bạn hài lòng thế nào với dịch vụ của quầy hôm nay?",
+      .items = csat_vi,
+      .n_items = N(csat_vi),
+      .langs = langs,
+      .n_langs = N(langs),
+      .lang = "vi",
+      .staff_corner = true,
+      .hold_progress = -1}},
+    {"question-csat-en",
+     {.kind = UI_SCREEN_QUESTION,
+      .scale = TP_KIND_CSAT,
+      .prompt = "How satisfied are you with our service desk today?",
+      .items = csat_en,
+      .n_items = N(csat_en),
+      .langs = langs,
+      .n_langs = N(langs),
+      .lang = "en",
+      .staff_corner = true,
+      .hold_progress = -1}},
+    {"question-ces-en",
+     {.kind = UI_SCREEN_QUESTION,
+      .scale = TP_KIND_CES,
+      .prompt = "How easy was it to find what you needed today?",
+      .subtitle = "1 = very difficult, 7 = very easy",
+      .anchor_low = "Very difficult",
+      .anchor_high = "Very easy",
+      .items = ces,
+      .n_items = N(ces),
+      .langs = langs,
+      .n_langs = N(langs),
+      .lang = "en",
+      .staff_corner = true,
+      .hold_progress = -1}},
+    {"question-ces-vi",
+     {.kind = UI_SCREEN_QUESTION,
+      .scale = TP_KIND_CES,
+      .prompt = "Hôm nay bạn tìm được thứ mình cần có dễ dàng không?",
+      .anchor_low = "Rất khó",
+      .anchor_high = "Rất dễ",
+      .items = ces,
+      .n_items = N(ces),
+      .langs = langs,
+      .n_langs = N(langs),
+      .lang = "vi",
+      .staff_corner = true,
+      .hold_progress = -1}},
+    {"question-smiley4-vi",
+     {.kind = UI_SCREEN_QUESTION,
+      .scale = TP_KIND_SMILEY4,
+      .prompt = "Bạn thấy trải nghiệm thanh toán hôm nay thế nào?",
+      .items = smiley,
+      .n_items = N(smiley),
+      .langs = langs,
+      .n_langs = N(langs),
+      .lang = "vi",
+      .staff_corner = true,
+      .hold_progress = -1}},
+    {"question-long-vi",
+     {.kind = UI_SCREEN_QUESTION,
+      .scale = TP_KIND_NPS,
+      .prompt = NULL /* set at run time */,
+      .anchor_low = "Hoàn toàn không có khả năng",
+      .anchor_high = "Chắc chắn sẽ giới thiệu",
+      .items = nps,
+      .n_items = N(nps),
+      .langs = langs,
+      .n_langs = N(langs),
+      .lang = "vi",
+      .staff_corner = true,
+      .hold_progress = -1}},
+    {"followup-vi",
+     {.kind = UI_SCREEN_FOLLOWUP,
+      .prompt = "Điều gì khiến bạn chưa hài lòng nhất?",
+      .subtitle = "Chọn một lý do",
+      .items = reasons_vi,
+      .n_items = N(reasons_vi),
+      .langs = langs,
+      .n_langs = N(langs),
+      .lang = "vi",
+      .actions = skip_vi,
+      .n_actions = 1,
+      .staff_corner = true,
+      .hold_progress = -1}},
+    {"followup-en",
+     {.kind = UI_SCREEN_FOLLOWUP,
+      .prompt = "What was the main reason for your score?",
+      .items = reasons_en,
+      .n_items = N(reasons_en),
+      .langs = langs,
+      .n_langs = N(langs),
+      .lang = "en",
+      .actions = skip_en,
+      .n_actions = 1,
+      .staff_corner = true,
+      .hold_progress = -1}},
+    {"thanks-vi",
+     {.kind = UI_SCREEN_THANKS,
+      .message = "Cảm ơn quý khách!",
+      .subtitle = "Ý kiến của bạn giúp chúng tôi phục vụ tốt hơn mỗi ngày.",
+      .staff_corner = true,
+      .hold_progress = -1}},
+    {"thanks-en",
+     {.kind = UI_SCREEN_THANKS,
+      .message = "Thank you!",
+      .subtitle = "Your feedback helps us do better every day.",
+      .staff_corner = true,
+      .hold_progress = -1}},
+    {"out-of-order-vi",
+     {.kind = UI_SCREEN_OUT_OF_ORDER,
+      .message = "Xin lỗi, máy đang tạm ngưng hoạt động",
+      .subtitle = "Vui lòng báo cho nhân viên cửa hàng. Please tell our staff.",
+      .staff_corner = true,
+      .hold_progress = -1}},
+    {"pin-vi",
+     {.kind = UI_SCREEN_PIN,
+      .prompt = "Nhập mã PIN nhân viên",
+      .subtitle = "Sai mã PIN. Còn 3 lần thử.",
+      .items = keys,
+      .n_items = N(keys),
+      .actions = pin_cancel,
+      .n_actions = 1,
+      .pin_len = 2,
+      .pin_max = 6,
+      .hold_progress = -1}},
+    {"staff-vi",
+     {.kind = UI_SCREEN_STAFF,
+      .prompt = "Chế độ nhân viên · kiosk-01",
+      .subtitle = "Cửa hàng hcm-01 · quầy thanh toán",
+      .items = staff_items,
+      .n_items = N(staff_items),
+      .actions = staff_back,
+      .n_actions = 1,
+      .lines = staff_lines,
+      .n_lines = N(staff_lines),
+      .hold_progress = -1}},
+    {"hold-question-vi",
+     {.kind = UI_SCREEN_QUESTION,
+      .scale = TP_KIND_NPS,
+      .prompt = "Bạn có sẵn lòng giới thiệu cửa hàng chúng tôi cho bạn bè và người thân không?",
+      .anchor_low = "Chắc chắn không",
+      .anchor_high = "Chắc chắn có",
+      .items = nps,
+      .n_items = N(nps),
+      .langs = langs,
+      .n_langs = N(langs),
+      .lang = "vi",
+      .staff_corner = true,
+      .hold_progress = 0.6f}},
+};
+
+int ui_sample_count(void)
+{
+    return N(samples);
+}
+
+const ui_sample *ui_sample_get(int i)
+{
+    static ui_sample copy;
+    if (i < 0 || i >= N(samples))
+        return NULL;
+    copy = samples[i];
+    if (strcmp(copy.name, "question-long-vi") == 0)
+        copy.screen.prompt = ui_sample_long_vi;
+    return &copy;
+}
+
+const ui_sample *ui_sample_find(const char *name)
+{
+    for (int i = 0; i < N(samples); i++)
+        if (strcmp(samples[i].name, name) == 0)
+            return ui_sample_get(i);
+    return NULL;
+}

@@ -1,0 +1,316 @@
+/* test_kiosk.c - unit tests of the kiosk state machine (kiosk.c) on a virtual clock, with a real
+ * store in a temporary folder: screen transitions, the model each screen draws, timers, the
+ * deferred write after the highlight frame, rapid-repeat flags, staff hold / PIN / lockout,
+ * lockdown keys. No SDL: the state machine only fills ui_screen models. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "kiosk.h"
+#include "pin.h"
+
+typedef struct fixture {
+    char dir[64];
+    config cfg;
+    tp_vclock vc;
+    kiosk *k;
+} fixture;
+
+static int setup_with(void **state, bool fullscreen)
+{
+    fixture *f = calloc(1, sizeof *f);
+    char path[128], hash[PIN_HASH_MAX], err[512];
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/tp_kiosk_unit_XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(pin_hash_new("2468", 1000, hash, sizeof hash, err, sizeof err), TP_OK);
+    snprintf(path, sizeof path, "%s/kiosk.conf", f->dir);
+    FILE *c = fopen(path, "w");
+    assert_non_null(c);
+    char cwd[512];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    fprintf(c,
+            "[device]\nid = unit\nstore = s1\ntouchpoint = tp1\n"
+            "[survey]\nfile = %s/assets/surveys/checkout-nps.json\n"
+            "[storage]\ndatabase = answers.db\nmin_free_mb = 1\n"
+            "[display]\nfullscreen = %s\n[staff]\npin_hash = %s\n",
+            cwd, fullscreen ? "true" : "false", hash);
+    fclose(c);
+    if (config_load(path, &f->cfg, err, sizeof err) != TP_OK)
+        fail_msg("%s", err);
+    tp_vclock_init(&f->vc, 1763920000000LL);
+    kiosk_options o = {0};
+    o.cfg = &f->cfg;
+    o.clock = &f->vc.clock;
+    o.windowed = !fullscreen;
+    if (kiosk_new(&o, &f->k, err, sizeof err) != TP_OK)
+        fail_msg("%s", err);
+    *state = f;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, false);
+}
+
+static int setup_fullscreen(void **state)
+{
+    return setup_with(state, true);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[160];
+    kiosk_free(f->k);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", f->dir);
+    free(f);
+    return 0;
+}
+
+/* Moves the clock ms forward, firing timers at their own times. */
+static void advance(fixture *f, int64_t ms)
+{
+    int64_t target = f->vc.mono + ms;
+    for (;;) {
+        int64_t d = kiosk_next_deadline(f->k);
+        if (d < 0 || d > target)
+            break;
+        if (d > f->vc.mono)
+            tp_vclock_advance(&f->vc, d - f->vc.mono);
+        kiosk_tick(f->k);
+    }
+    tp_vclock_advance(&f->vc, target - f->vc.mono);
+    kiosk_tick(f->k);
+}
+
+/* A tap as the owner does it: press, (frame), deferred write, release. */
+static void tap(fixture *f, const char *id)
+{
+    kiosk_press(f->k, id);
+    kiosk_after_frame(f->k);
+    kiosk_release(f->k);
+}
+
+static void pending(fixture *f, store_answer *out, size_t max, size_t *n)
+{
+    assert_non_null(kiosk_store(f->k));
+    assert_int_equal(store_read_pending(kiosk_store(f->k), 0, max, out, n), TP_OK);
+}
+
+static void question_model_and_highlight_first(void **state)
+{
+    fixture *f = *state;
+    ui_screen m;
+    assert_string_equal(kiosk_screen_name(f->k), "question");
+    kiosk_model(f->k, &m);
+    assert_int_equal(m.kind, UI_SCREEN_QUESTION);
+    assert_int_equal(m.scale, TP_KIND_NPS);
+    assert_int_equal(m.n_items, 11);
+    assert_string_equal(m.items[0].id, "nps-0");
+    assert_string_equal(m.items[10].id, "nps-10");
+    assert_int_equal(m.items[9].value, 9);
+    assert_int_equal(m.n_langs, 2);
+    assert_string_equal(m.lang, "vi");
+    assert_true(m.staff_corner);
+    assert_non_null(strstr(m.prompt, "giới thiệu"));
+    assert_null(m.highlight);
+
+    kiosk_clear_dirty(f->k);
+    kiosk_press(f->k, "nps-4");
+    /* Before the frame: highlighted, nothing written, still the question. */
+    assert_true(kiosk_dirty(f->k) & KIOSK_DIRTY_HIGHLIGHT);
+    assert_string_equal(kiosk_highlight(f->k), "nps-4");
+    assert_true(kiosk_has_deferred(f->k));
+    store_answer a[4];
+    size_t n = 9;
+    pending(f, a, 4, &n);
+    assert_int_equal(n, 0);
+    assert_string_equal(kiosk_screen_name(f->k), "question");
+    /* After the frame: written, then the follow-up. */
+    assert_true(kiosk_after_frame(f->k));
+    pending(f, a, 4, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(a[0].value, 4);
+    assert_string_equal(kiosk_screen_name(f->k), "followup");
+    kiosk_model(f->k, &m);
+    assert_int_equal(m.kind, UI_SCREEN_FOLLOWUP);
+    assert_int_equal(m.n_items, 6);
+    assert_string_equal(m.items[0].id, "reason-wait");
+    assert_int_equal(m.n_actions, 1);
+    assert_string_equal(m.actions[0].id, "reason-skip");
+    print_message("checked: question model (11 nps items, 2 langs, corner); a press highlights "
+                  "first and writes only after the frame; nps 4 leads to the follow-up model\n");
+}
+
+static void followup_session_and_thanks_timer(void **state)
+{
+    fixture *f = *state;
+    tap(f, "nps-2");
+    tap(f, "reason-price");
+    assert_string_equal(kiosk_screen_name(f->k), "thanks");
+    assert_int_equal(kiosk_next_deadline(f->k), f->vc.mono + 4000);
+    kiosk_press(f->k, "nps-9"); /* ignored during the thank-you */
+    assert_false(kiosk_has_deferred(f->k));
+    advance(f, 3999);
+    assert_string_equal(kiosk_screen_name(f->k), "thanks");
+    advance(f, 1);
+    assert_string_equal(kiosk_screen_name(f->k), "question");
+    store_answer a[4];
+    size_t n = 0;
+    pending(f, a, 4, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(a[0].session_id, a[1].session_id);
+    assert_int_equal(a[1].kind, TP_KIND_CHOICE);
+    assert_string_equal(a[1].choice_id, "price");
+    print_message("checked: follow-up joins the main answer's session; thank-you lasts exactly "
+                  "4000 ms; presses during it do nothing\n");
+}
+
+static void followup_abandoned(void **state)
+{
+    fixture *f = *state;
+    tap(f, "lang-en");
+    tap(f, "nps-1");
+    assert_string_equal(kiosk_screen_name(f->k), "followup");
+    advance(f, 20000);
+    tap(f, "lang-vi"); /* activity restarts the idle timer */
+    tap(f, "lang-en");
+    advance(f, 29999);
+    assert_string_equal(kiosk_screen_name(f->k), "followup");
+    advance(f, 1);
+    assert_string_equal(kiosk_screen_name(f->k), "question");
+    ui_screen m;
+    kiosk_model(f->k, &m);
+    assert_string_equal(m.lang, "vi");
+    print_message("checked: an abandoned follow-up returns to the question after the idle "
+                  "timeout from the last touch, in the default language\n");
+}
+
+static void rapid_repeat(void **state)
+{
+    fixture *f = *state;
+    tap(f, "nps-9");
+    advance(f, 4000);
+    advance(f, 4999);
+    tap(f, "nps-9");
+    advance(f, 4000);
+    advance(f, 5000);
+    tap(f, "nps-9");
+    store_answer a[4];
+    size_t n = 0;
+    pending(f, a, 4, &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(a[0].flags & TP_FLAG_RAPID_REPEAT, 0);
+    assert_int_equal(a[1].flags & TP_FLAG_RAPID_REPEAT, TP_FLAG_RAPID_REPEAT);
+    assert_int_equal(a[2].flags & TP_FLAG_RAPID_REPEAT, 0);
+    print_message("checked: a rating 4999 ms after the thank-you ends is flagged rapid_repeat, "
+                  "5000 ms after is not\n");
+}
+
+static void staff_hold_pin_lockout(void **state)
+{
+    fixture *f = *state;
+    kiosk_press(f->k, "staff-corner");
+    advance(f, 1500);
+    assert_true(kiosk_hold_progress(f->k) > 0.49f && kiosk_hold_progress(f->k) < 0.51f);
+    kiosk_release(f->k);
+    advance(f, 5000);
+    assert_string_equal(kiosk_screen_name(f->k), "question");
+    kiosk_press(f->k, "staff-corner");
+    advance(f, 3000);
+    assert_string_equal(kiosk_screen_name(f->k), "pin");
+    kiosk_release(f->k);
+    for (int i = 0; i < 5; i++) {
+        tap(f, "pin-1");
+        tap(f, "pin-2");
+        tap(f, "pin-3");
+        tap(f, "pin-4");
+        tap(f, "pin-ok");
+    }
+    ui_screen m;
+    kiosk_model(f->k, &m);
+    assert_int_equal(m.kind, UI_SCREEN_PIN);
+    assert_int_equal(m.items[0].style, UI_STYLE_DISABLED);
+    assert_non_null(m.subtitle);
+    assert_non_null(strstr(m.subtitle, "5"));
+    tap(f, "pin-2");
+    tap(f, "pin-4");
+    tap(f, "pin-6");
+    tap(f, "pin-8");
+    tap(f, "pin-ok");
+    assert_string_equal(kiosk_screen_name(f->k), "pin");
+    /* The pad stays locked across leaving it (idle 60 s) until 300 s have passed. */
+    advance(f, 60000);
+    assert_string_equal(kiosk_screen_name(f->k), "question");
+    advance(f, 240000);
+    kiosk_press(f->k, "staff-corner");
+    advance(f, 3000);
+    kiosk_release(f->k);
+    tap(f, "pin-2");
+    tap(f, "pin-4");
+    tap(f, "pin-6");
+    tap(f, "pin-8");
+    tap(f, "pin-del");
+    tap(f, "pin-8");
+    tap(f, "pin-ok");
+    assert_string_equal(kiosk_screen_name(f->k), "staff");
+    kiosk_model(f->k, &m);
+    assert_int_equal(m.kind, UI_SCREEN_STAFF);
+    assert_true(m.n_lines >= 6);
+    bool never = false;
+    for (int i = 0; i < m.n_lines; i++)
+        never = never || strstr(m.lines[i], "chưa bao giờ") != NULL;
+    assert_true(never); /* no sync yet: "never" (vi) */
+    advance(f, 59999);
+    assert_string_equal(kiosk_screen_name(f->k), "staff");
+    advance(f, 1);
+    assert_string_equal(kiosk_screen_name(f->k), "question");
+    print_message("checked: hold progress, early release cancels, 3 s hold opens the PIN pad; 5 "
+                  "wrong PINs lock it (keys disabled) for 300 s even for the right PIN; then "
+                  "the right PIN (with a delete) opens staff, showing 'never synced'; staff "
+                  "leaves after 60 s idle\n");
+}
+
+static void keys_windowed(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(kiosk_key(f->k, "alt+f4"), KIOSK_QUIT);
+    assert_int_equal(kiosk_key(f->k, "escape"), KIOSK_QUIT);
+    print_message("checked: windowed developer mode quits on Escape\n");
+}
+
+static void keys_lockdown(void **state)
+{
+    fixture *f = *state;
+    const char *keys[] = {"escape", "alt+f4", "ctrl+q", "quit", "close"};
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(kiosk_key(f->k, keys[i]), KIOSK_NONE);
+    print_message("checked: fullscreen lockdown ignores Escape, Alt+F4, Ctrl+Q, quit, close\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(question_model_and_highlight_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(followup_session_and_thanks_timer, setup, teardown),
+        cmocka_unit_test_setup_teardown(followup_abandoned, setup, teardown),
+        cmocka_unit_test_setup_teardown(rapid_repeat, setup, teardown),
+        cmocka_unit_test_setup_teardown(staff_hold_pin_lockout, setup, teardown),
+        cmocka_unit_test_setup_teardown(keys_windowed, setup, teardown),
+        cmocka_unit_test_setup_teardown(keys_lockdown, setup_fullscreen, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,187 @@
+/* test_survey.c - unit tests of survey.c: the shipped demo surveys load, every validation error
+ * names the file and the JSON path of the fault, conditions and follow-up selection. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "survey.h"
+
+/* A valid survey; tests replace one fragment at a time to break it. */
+static const char *GOOD =
+    "{\"format\": 1, \"id\": \"t\", \"version\": 3, \"languages\": [\"vi\", \"en\"],"
+    " \"title\": {\"vi\": \"Tiêu đề\", \"en\": \"Title\"},"
+    " \"questions\": ["
+    "  {\"id\": \"recommend\", \"kind\": \"nps\", \"prompt\": {\"vi\": \"Câu hỏi\", \"en\": \"Q\"},"
+    "   \"low_label\": {\"vi\": \"Thấp\", \"en\": \"Low\"},"
+    "   \"high_label\": {\"vi\": \"Cao\", \"en\": \"High\"}},"
+    "  {\"id\": \"reason\", \"kind\": \"choice\", \"prompt\": {\"vi\": \"Vì sao?\", \"en\": "
+    "\"Why?\"},"
+    "   \"when\": {\"question\": \"recommend\", \"op\": \"<=\", \"value\": 6},"
+    "   \"options\": [{\"id\": \"wait\", \"label\": {\"vi\": \"Chờ lâu\", \"en\": \"Wait\"}},"
+    "                {\"id\": \"price\", \"label\": {\"vi\": \"Giá\", \"en\": \"Price\"}},"
+    "                {\"id\": \"other\", \"label\": {\"vi\": \"Khác\", \"en\": \"Other\"}}]}],"
+    " \"thanks\": {\"vi\": \"Cảm ơn!\", \"en\": \"Thanks!\"}}";
+
+/* Replaces the first occurrence of from by to in GOOD, parses, and checks the error text. */
+static void expect_fault(const char *from, const char *to, const char *want)
+{
+    char doc[4096], err[512];
+    const char *at = strstr(GOOD, from);
+    if (!at)
+        fail_msg("fragment '%s' not in GOOD", from);
+    snprintf(doc, sizeof doc, "%.*s%s%s", (int)(at - GOOD), GOOD, to, at + strlen(from));
+    survey *s = NULL;
+    tp_err rc = survey_parse("x.json", doc, strlen(doc), &s, err, sizeof err);
+    if (rc != TP_ERR_SURVEY)
+        fail_msg("'%s' -> '%s': rc %d, want survey error", from, to, rc);
+    assert_null(s);
+    if (strcmp(err, want) != 0 && strncmp(err, want, strlen(want)) != 0)
+        fail_msg("'%s' -> '%s':\n got  '%s'\n want '%s'", from, to, err, want);
+}
+
+static void good_survey_parses(void **state)
+{
+    (void)state;
+    survey *s = NULL;
+    char err[512];
+    assert_int_equal(survey_parse("x.json", GOOD, strlen(GOOD), &s, err, sizeof err), TP_OK);
+    assert_string_equal(s->id, "t");
+    assert_int_equal(s->version, 3);
+    assert_int_equal(s->n_langs, 2);
+    assert_int_equal(s->n_questions, 2);
+    assert_int_equal(s->questions[0].kind, TP_KIND_NPS);
+    assert_true(s->questions[0].has_labels);
+    assert_int_equal(s->questions[1].n_options, 3);
+    assert_string_equal(survey_text_get(s, &s->questions[1].options[0].label, "vi"), "Chờ lâu");
+    assert_string_equal(survey_text_get(s, &s->questions[1].options[0].label, "en"), "Wait");
+    assert_string_equal(survey_text_get(s, &s->thanks, "fr"), "Cảm ơn!"); /* falls back */
+    assert_int_equal(survey_next_followup(s, 0, 6), 1);
+    assert_int_equal(survey_next_followup(s, 0, 0), 1);
+    assert_int_equal(survey_next_followup(s, 0, 7), -1);
+    assert_int_equal(survey_next_followup(s, 1, 3), -1);
+    survey_free(s);
+    survey_free(NULL);
+    print_message("checked: a valid survey parses; texts per language with fallback; follow-up "
+                  "shown for nps <= 6 and not for 7\n");
+}
+
+static void conditions(void **state)
+{
+    (void)state;
+    survey_cond c = {true, 0, SURVEY_OP_LT, 5};
+    assert_true(survey_cond_holds(&c, 4));
+    assert_false(survey_cond_holds(&c, 5));
+    c.op = SURVEY_OP_LE;
+    assert_true(survey_cond_holds(&c, 5));
+    c.op = SURVEY_OP_EQ;
+    assert_true(survey_cond_holds(&c, 5));
+    assert_false(survey_cond_holds(&c, 6));
+    c.op = SURVEY_OP_NE;
+    assert_true(survey_cond_holds(&c, 6));
+    c.op = SURVEY_OP_GE;
+    assert_true(survey_cond_holds(&c, 5));
+    assert_false(survey_cond_holds(&c, 4));
+    c.op = SURVEY_OP_GT;
+    assert_false(survey_cond_holds(&c, 5));
+    c.present = false;
+    assert_true(survey_cond_holds(&c, 0));
+    assert_string_equal(survey_op_name(SURVEY_OP_GE), ">=");
+    print_message("checked: all six condition operators at and around the boundary\n");
+}
+
+static void faults_name_json_path(void **state)
+{
+    (void)state;
+    expect_fault("{\"id\": \"other\", \"label\": {\"vi\": \"Khác\", \"en\": \"Other\"}}",
+                 "{\"id\": \"other\", \"label\": {\"en\": \"Other\"}}",
+                 "x.json: $.questions[1].options[2].label.vi: missing");
+    expect_fault("\"format\": 1", "\"format\": 2", "x.json: $.format: 2 not in 1..1");
+    expect_fault("\"version\": 3", "\"version\": 0", "x.json: $.version: 0 not in 1..1000000");
+    expect_fault("\"version\": 3", "\"version\": 1.5", "x.json: $.version: not a whole number");
+    expect_fault("\"id\": \"t\"", "\"id\": \"t t\"", "x.json: $.id: 't t' is not a valid id");
+    expect_fault("\"kind\": \"nps\"", "\"kind\": \"stars\"",
+                 "x.json: $.questions[0].kind: expected nps");
+    expect_fault("\"kind\": \"nps\"", "\"kind\": \"choice\"",
+                 "x.json: $.questions[0].kind: the first question must be a rating");
+    expect_fault("\"kind\": \"choice\"", "\"kind\": \"csat\"",
+                 "x.json: $.questions[1].kind: follow-up questions must be of kind choice");
+    expect_fault("\"op\": \"<=\"", "\"op\": \"=<\"",
+                 "x.json: $.questions[1].when.op: '=<' is not one of");
+    expect_fault("\"value\": 6", "\"value\": 11",
+                 "x.json: $.questions[1].when.value: 11 not in 0..10");
+    expect_fault("\"question\": \"recommend\"", "\"question\": \"nope\"",
+                 "x.json: $.questions[1].when.question: 'nope' is not an earlier question");
+    expect_fault("\"prompt\": {\"vi\": \"Câu hỏi\", \"en\": \"Q\"}",
+                 "\"prompt\": {\"vi\": \"Câu hỏi\", \"en\": \"Q\", \"fr\": \"Q\"}",
+                 "x.json: $.questions[0].prompt.fr: language not listed in $.languages");
+    expect_fault("\"prompt\": {\"vi\": \"Câu hỏi\", \"en\": \"Q\"}",
+                 "\"prompt\": {\"vi\": \"\", \"en\": \"Q\"}",
+                 "x.json: $.questions[0].prompt.vi: empty");
+    expect_fault("\"prompt\": {\"vi\": \"Câu hỏi\", \"en\": \"Q\"}",
+                 "\"prompt\": {\"vi\": 5, \"en\": \"Q\"}",
+                 "x.json: $.questions[0].prompt.vi: not a string");
+    expect_fault("\"high_label\"", "\"high_lable\"",
+                 "x.json: $.questions[0].high_lable: unknown key");
+    expect_fault("{\"id\": \"price\"", "{\"id\": \"wait\"",
+                 "x.json: $.questions[1].options[1].id: 'wait' is used by an earlier option");
+    expect_fault("\"languages\": [\"vi\", \"en\"]", "\"languages\": [\"vi\", \"vi\"]",
+                 "x.json: $.languages[1]: listed twice");
+    expect_fault("\"thanks\"", "\"thankz\"", "x.json: $.thankz: unknown key");
+    expect_fault("{\"format\"", "[{\"format\"", "x.json: $: not valid JSON");
+    expect_fault(
+        "\"options\": [",
+        "\"options\": [{\"id\": \"a\", \"label\": {\"vi\": \"a\", "
+        "\"en\": \"a\"}}, {\"id\": \"b\", \"label\": {\"vi\": \"a\", \"en\": \"a\"}}, "
+        "{\"id\": \"c\", \"label\": {\"vi\": \"a\", \"en\": \"a\"}}, {\"id\": \"d\", "
+        "\"label\": {\"vi\": \"a\", \"en\": \"a\"}}, {\"id\": \"e\", \"label\": {\"vi\": "
+        "\"a\", \"en\": \"a\"}}, {\"id\": \"f\", \"label\": {\"vi\": \"a\", \"en\": \"a\"}},",
+        "x.json: $.questions[1].options: needs 2 to 8 options");
+    expect_fault("\"Chờ lâu\"", "\"Ch\xff lâu\"",
+                 "x.json: $.questions[1].options[0].label.vi: not valid UTF-8");
+    print_message("checked: 21 kinds of fault each reported as FILE: $.json.path: cause\n");
+}
+
+static void demo_surveys_load(void **state)
+{
+    (void)state;
+    char names[16][SURVEY_PATH_MAX], err[512];
+    size_t n = 0;
+    int kinds_seen = 0;
+    assert_int_equal(survey_list_dir("assets/surveys", names, 16, &n), TP_OK);
+    assert_true(n >= 3);
+    for (size_t i = 0; i < n; i++) {
+        survey *s = NULL;
+        if (survey_load(names[i], &s, err, sizeof err) != TP_OK)
+            fail_msg("%s", err);
+        assert_int_equal(survey_lang_index(s, "vi"), 0);
+        assert_true(survey_lang_index(s, "en") >= 0);
+        kinds_seen |= 1 << s->questions[0].kind;
+        survey_free(s);
+    }
+    assert_int_equal(kinds_seen & 0xf, 0xf); /* nps, csat, ces and smiley4 are all shipped */
+    survey *s = NULL;
+    assert_int_equal(survey_load("assets/surveys/nope.json", &s, err, sizeof err),
+                     TP_ERR_NOT_FOUND);
+    assert_non_null(strstr(err, "nope.json"));
+    assert_int_equal(survey_list_dir("/nonexistent-dir", names, 16, &n), TP_ERR_NOT_FOUND);
+    print_message("checked: every shipped survey in assets/surveys loads, has vi and en, and "
+                  "together they cover nps, csat, ces and smiley4\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(good_survey_parses),
+        cmocka_unit_test(conditions),
+        cmocka_unit_test(faults_name_json_path),
+        cmocka_unit_test(demo_surveys_load),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

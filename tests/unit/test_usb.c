@@ -1,0 +1,743 @@
+/* test_usb.c - unit tests of USB stick detection (usb.c) and the USB export job (usb_export.c):
+ * mountinfo parsing (octal escapes, read-only flags, nested and stacked mounts), detection on a
+ * temporary mount root through inotify and through the real mount table with fusefat on a FAT
+ * image, the staff key file, and the export job's outcomes under injected file system faults. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "export.h"
+#include "store.h"
+#include "usb.h"
+#include "usb_export.h"
+
+/* ---- helpers --------------------------------------------------------------------------------- */
+
+/* Runs argv (NULL-terminated) with output to /dev/null; returns its exit status or -1. */
+static int run(const char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int dn = open("/dev/null", O_WRONLY);
+        if (dn >= 0) {
+            dup2(dn, 1);
+            dup2(dn, 2);
+        }
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    if (waitpid(pid, &st, 0) < 0)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void rm_rf(const char *path)
+{
+    const char *argv[] = {"rm", "-rf", path, NULL};
+    (void)run(argv);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Waits up to ms for usb_fd to be readable. */
+static bool readable(usb *u, int ms)
+{
+    struct pollfd p = {.fd = usb_fd(u), .events = POLLIN};
+    return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+static bool fuse_usable(void)
+{
+    return access("/dev/fuse", R_OK | W_OK) == 0 && access("/usr/bin/fusefat", X_OK) == 0 &&
+           access("/usr/sbin/mkfs.vfat", X_OK) == 0;
+}
+
+/* ---- mountinfo parsing ----------------------------------------------------------------------- */
+
+static const char MOUNTINFO[] =
+    "22 1 8:2 / / rw,relatime shared:1 - ext4 /dev/sda2 rw\n"
+    "30 22 0:25 / /media rw,nosuid shared:5 - tmpfs tmpfs rw,size=1024k\n"
+    /* a label with a space, a tab and a backslash, mounted read-write but superblock ro */
+    "41 30 8:17 / /media/touchpoint-usb-My\\040Stick\\011x\\134y rw,nosuid,nodev,noexec "
+    "shared:7 master:2 - vfat /dev/sdb1 ro,uid=1001,gid=1001\n"
+    /* read-only per mount, no optional fields */
+    "42 30 8:33 / /media/ro-stick ro,nosuid,nodev - exfat /dev/sdc1 rw\n"
+    /* a mount nested inside the read-only stick */
+    "43 42 0:40 / /media/ro-stick/inner rw - tmpfs tmpfs rw\n"
+    /* outside the root, but sharing its prefix */
+    "44 22 8:49 / /media2/usb rw - vfat /dev/sdd1 rw\n"
+    /* malformed: no separator */
+    "45 22 8:50 / /media/bad rw shared:1 vfat /dev/sde1 rw\n"
+    "garbage\n"
+    /* stacked: mounted over 46's mount point later */
+    "46 30 8:65 / /media/stack rw - vfat /dev/sdf1 rw\n"
+    "47 30 8:81 / /media/stack rw - vfat /dev/sdg1 rw,uid=0";
+
+static void mountinfo_parse_escapes_and_flags(void **state)
+{
+    (void)state;
+    usb_mount m[16];
+    size_t n = 0, skipped = 0;
+    assert_int_equal(usb_mountinfo_parse(MOUNTINFO, strlen(MOUNTINFO), m, 16, &n, &skipped), TP_OK);
+    assert_int_equal(n, 8);
+    assert_int_equal(skipped, 2);
+    assert_int_equal(m[2].mount_id, 41);
+    assert_int_equal(m[2].parent_id, 30);
+    assert_string_equal(m[2].mount_point, "/media/touchpoint-usb-My Stick\tx\\y");
+    assert_string_equal(m[2].fstype, "vfat");
+    assert_string_equal(m[2].source, "/dev/sdb1");
+    assert_true(m[2].readonly); /* superblock ro */
+    assert_true(m[3].readonly); /* per-mount ro */
+    assert_string_equal(m[3].fstype, "exfat");
+    assert_false(m[0].readonly);
+    assert_false(m[7].readonly);
+    assert_string_equal(m[7].source, "/dev/sdg1");
+    /* "rw,errors=remount-ro" must not read as ro */
+    const char *tricky = "50 1 0:1 / /media/x rw,relatime - vfat /dev/x rw,errors=remount-ro";
+    assert_int_equal(usb_mountinfo_parse(tricky, strlen(tricky), m, 16, &n, NULL), TP_OK);
+    assert_int_equal(n, 1);
+    assert_false(m[0].readonly);
+    print_message("checked: mountinfo fields, \\040 \\011 \\134 escapes decoded, ro from mount or "
+                  "superblock options (not from errors=remount-ro), malformed lines skipped\n");
+}
+
+static void mountinfo_parse_bounds(void **state)
+{
+    (void)state;
+    usb_mount m[2];
+    size_t n = 0, skipped = 0;
+    /* more lines than room: counted as skipped */
+    assert_int_equal(usb_mountinfo_parse(MOUNTINFO, strlen(MOUNTINFO), m, 2, &n, &skipped), TP_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(skipped, 8);
+    /* a bad escape, a NUL escape, an over-long path, text without newline at the end */
+    char big[USB_PATH_MAX + 64];
+    memset(big, 'a', sizeof big);
+    memcpy(big, "1 1 0:1 / /", 11);
+    big[sizeof big - 1] = '\0';
+    const char *bad[] = {"1 1 0:1 / /media/a\\09 rw - vfat s rw",
+                         "1 1 0:1 / /media/a\\000 rw - vfat s rw",
+                         "1 1 0:1 / media/relative rw - vfat s rw",
+                         "x 1 0:1 / /media/a rw - vfat s rw",
+                         "1 1 0:1 / /media/a rw -",
+                         big};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(usb_mountinfo_parse(bad[i], strlen(bad[i]), m, 2, &n, &skipped), TP_OK);
+        assert_int_equal(n, 0);
+        assert_int_equal(skipped, 1);
+    }
+    assert_int_equal(usb_mountinfo_parse(NULL, 0, m, 2, &n, NULL), TP_ERR_INVALID);
+    print_message("checked: parse is bounded by max, and bad escapes, NUL escapes, relative and "
+                  "over-long paths, non-numeric ids and truncated lines are skipped\n");
+}
+
+static void mountinfo_select_nested_stacked(void **state)
+{
+    (void)state;
+    usb_mount m[16];
+    size_t n = 0, idx[8];
+    assert_int_equal(usb_mountinfo_parse(MOUNTINFO, strlen(MOUNTINFO), m, 16, &n, NULL), TP_OK);
+    size_t k = usb_mountinfo_select(m, n, "/media", idx, 8);
+    assert_int_equal(k, 3);
+    assert_int_equal(m[idx[0]].mount_id, 41);
+    assert_int_equal(m[idx[1]].mount_id, 42); /* 43 is inside 42: not a stick of its own */
+    assert_int_equal(m[idx[2]].mount_id, 47); /* 47 mounted over 46 */
+    /* bounded output */
+    assert_int_equal(usb_mountinfo_select(m, n, "/media", idx, 1), 1);
+    /* the root itself is not a stick; "/" as root takes every other mount point */
+    assert_int_equal(usb_mountinfo_select(m, n, "/media/ro-stick", idx, 8), 1);
+    assert_int_equal(m[idx[0]].mount_id, 43);
+    k = usb_mountinfo_select(m, n, "/", idx, 8);
+    assert_int_equal(k, 2); /* /media (everything else is below it) and /media2/usb */
+    print_message("checked: sticks are mounts strictly below the root, nested mounts belong to "
+                  "their stick, the last of stacked mounts wins, /media2 is not below /media\n");
+}
+
+/* ---- detection ---------------------------------------------------------------------------------
+ */
+
+static void detect_with_inotify_on_temp_root(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/tp-usb-unit-XXXXXX";
+    char root[256], mi[256], stick[300], line[700];
+    usb *u = NULL;
+    usb_event ev[4];
+    size_t n = 99;
+    char err[TP_ERRMSG_MAX];
+    assert_non_null(mkdtemp(dir));
+    snprintf(root, sizeof root, "%s/media", dir);
+    snprintf(mi, sizeof mi, "%s/mountinfo", dir);
+    assert_int_equal(mkdir(root, 0700), 0);
+    write_file(mi, "22 1 8:2 / / rw - ext4 /dev/sda2 rw\n");
+
+    usb_options o = {.mount_root = root, .mountinfo_path = mi};
+    assert_int_equal(usb_open(&o, &u, err, sizeof err), TP_OK);
+    assert_true(readable(u, 0)); /* readable at start: report what is there */
+    assert_int_equal(usb_poll(u, ev, 4, &n), TP_OK);
+    assert_int_equal(n, 0);
+    assert_false(readable(u, 0)); /* drained */
+
+    /* The mount helper makes its folder, then mounts: the folder's inotify event wakes us. */
+    snprintf(stick, sizeof stick, "%s/touchpoint-usb-sdb1", root);
+    snprintf(line, sizeof line,
+             "22 1 8:2 / / rw - ext4 /dev/sda2 rw\n"
+             "61 22 8:17 / %s rw,nosuid,nodev,noexec - vfat /dev/sdb1 rw\n",
+             stick);
+    write_file(mi, line);
+    assert_int_equal(mkdir(stick, 0700), 0);
+    assert_true(readable(u, 2000));
+    assert_int_equal(usb_poll(u, ev, 4, &n), TP_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].kind, USB_EV_ADDED);
+    assert_int_equal(ev[0].stick.mount_id, 61);
+    assert_string_equal(ev[0].stick.mount_point, stick);
+    assert_string_equal(ev[0].stick.name, "touchpoint-usb-sdb1");
+    assert_false(ev[0].stick.readonly);
+    assert_true(ev[0].stick.free_bytes > 0);
+    usb_stick list[2];
+    assert_int_equal(usb_list(u, list, 2), 1);
+
+    /* Nothing changed: an event with the same table reports nothing. */
+    assert_int_equal(usb_poll(u, ev, 4, &n), TP_OK);
+    assert_int_equal(n, 0);
+
+    /* Removal: unmounted, folder removed. */
+    write_file(mi, "22 1 8:2 / / rw - ext4 /dev/sda2 rw\n");
+    assert_int_equal(rmdir(stick), 0);
+    assert_true(readable(u, 2000));
+    assert_int_equal(usb_poll(u, ev, 4, &n), TP_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].kind, USB_EV_REMOVED);
+    assert_int_equal(ev[0].stick.mount_id, 61);
+    assert_int_equal(usb_list(u, list, 2), 0);
+    usb_close(u);
+    usb_close(NULL);
+
+    /* A missing root is a clear error naming it. */
+    snprintf(root, sizeof root, "%s/nope", dir);
+    assert_int_equal(usb_open(&o, &u, err, sizeof err), TP_ERR_NOT_FOUND);
+    assert_non_null(strstr(err, "nope"));
+    rm_rf(dir);
+    print_message("checked: inotify on a temp mount root wakes the fd for a new and a removed "
+                  "stick folder, usb_poll reports ADDED then REMOVED once, missing root named\n");
+}
+
+/* Mounts image at mnt with fusefat; ro selects a read-only mount. */
+static int fuse_mount(const char *image, const char *mnt, bool ro)
+{
+    const char *argv[] = {"fusefat", "-o", ro ? "ro" : "rw+", image, mnt, NULL};
+    return run(argv);
+}
+
+static void fuse_umount(const char *mnt)
+{
+    const char *a3[] = {"fusermount3", "-u", mnt, NULL};
+    const char *a2[] = {"fusermount", "-u", mnt, NULL};
+    if (run(a2) != 0)
+        (void)run(a3);
+}
+
+static void detect_real_fusefat_mount(void **state)
+{
+    (void)state;
+    if (!fuse_usable()) {
+        print_message("skipped: /dev/fuse, fusefat or mkfs.vfat not usable here\n");
+        skip();
+    }
+    char dir[] = "/tmp/tp-usb-unit-XXXXXX";
+    char root[256], img[256], mnt[300];
+    usb *u = NULL;
+    usb_event ev[4];
+    size_t n = 0;
+    char err[TP_ERRMSG_MAX];
+    assert_non_null(mkdtemp(dir));
+    snprintf(root, sizeof root, "%s/media", dir);
+    snprintf(img, sizeof img, "%s/stick.img", dir);
+    snprintf(mnt, sizeof mnt, "%s/touchpoint-usb-test", root);
+    assert_int_equal(mkdir(root, 0700), 0);
+    assert_int_equal(mkdir(mnt, 0700), 0); /* made before watching: no inotify event for it */
+    const char *mkfs[] = {"mkfs.vfat", "-C", img, "4096", NULL};
+    assert_int_equal(run(mkfs), 0);
+
+    usb_options o = {.mount_root = root};
+    assert_int_equal(usb_open(&o, &u, err, sizeof err), TP_OK);
+    assert_int_equal(usb_poll(u, ev, 4, &n), TP_OK);
+    assert_int_equal(n, 0);
+
+    /* Only the mount table can tell about this mount: the folder already existed. */
+    assert_int_equal(fuse_mount(img, mnt, false), 0);
+    assert_true(readable(u, 3000));
+    assert_int_equal(usb_poll(u, ev, 4, &n), TP_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].kind, USB_EV_ADDED);
+    assert_string_equal(ev[0].stick.mount_point, mnt);
+    assert_string_equal(ev[0].stick.fstype, "fuse.fusefat");
+    assert_false(ev[0].stick.readonly);
+    assert_true(ev[0].stick.free_bytes > 3000 * 1024);
+    assert_true(ev[0].stick.total_bytes >= ev[0].stick.free_bytes);
+    int id = ev[0].stick.mount_id;
+    assert_true(usb_still_mounted(NULL, id, mnt));
+    assert_false(usb_still_mounted(NULL, id + 100000, mnt));
+
+    fuse_umount(mnt);
+    assert_true(readable(u, 3000));
+    assert_int_equal(usb_poll(u, ev, 4, &n), TP_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].kind, USB_EV_REMOVED);
+    assert_false(usb_still_mounted(NULL, id, mnt));
+
+    /* A read-only mount is reported as such. */
+    assert_int_equal(fuse_mount(img, mnt, true), 0);
+    assert_true(readable(u, 3000));
+    assert_int_equal(usb_poll(u, ev, 4, &n), TP_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].kind, USB_EV_ADDED);
+    assert_true(ev[0].stick.readonly);
+    fuse_umount(mnt);
+    assert_true(readable(u, 3000));
+    assert_int_equal(usb_poll(u, ev, 4, &n), TP_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].kind, USB_EV_REMOVED);
+    usb_close(u);
+    rm_rf(dir);
+    print_message(
+        "checked: a fusefat FAT mount under the temp root wakes the fd through the "
+        "mount table, reported with type, free space, rw/ro, and its unmount as REMOVED\n");
+}
+
+/* ---- staff key
+ * ----------------------------------------------------------------------------------- */
+
+static void staff_key_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/tp-usb-unit-XXXXXX";
+    char key[300], err[TP_ERRMSG_MAX];
+    const char *hash = "pbkdf2-sha256$120000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+    assert_non_null(mkdtemp(dir));
+    snprintf(key, sizeof key, "%s/%s", dir, USB_STAFF_KEY_FILE);
+
+    assert_int_equal(usb_check_staff_key(dir, hash, err, sizeof err), TP_ERR_NOT_FOUND);
+    char text[256];
+    snprintf(text, sizeof text, "%s\r\n", hash);
+    write_file(key, text);
+    assert_int_equal(usb_check_staff_key(dir, hash, err, sizeof err), TP_OK);
+    assert_int_equal(usb_check_staff_key(dir, "pbkdf2-sha256$120000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNx",
+                                         err, sizeof err),
+                     TP_ERR_AUTH);
+    assert_null(strstr(err, "aGFz")); /* the message never carries the hash */
+    assert_int_equal(usb_check_staff_key(dir, "pbkdf2-sha256", err, sizeof err), TP_ERR_AUTH);
+    assert_int_equal(usb_check_staff_key(dir, "", err, sizeof err), TP_ERR_INVALID);
+    snprintf(text, sizeof text, "%sX\n", hash); /* longer than the hash */
+    write_file(key, text);
+    assert_int_equal(usb_check_staff_key(dir, hash, err, sizeof err), TP_ERR_AUTH);
+
+    /* too large: refused unread */
+    char big[USB_STAFF_KEY_MAX + 2];
+    memset(big, 'k', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    write_file(key, big);
+    assert_int_equal(usb_check_staff_key(dir, hash, err, sizeof err), TP_ERR_TOO_LARGE);
+
+    /* a symlink to a file holding the right key is refused */
+    char real[300];
+    snprintf(real, sizeof real, "%s/real", dir);
+    write_file(real, hash);
+    assert_int_equal(unlink(key), 0);
+    assert_int_equal(symlink(real, key), 0);
+    assert_int_equal(usb_check_staff_key(dir, hash, err, sizeof err), TP_ERR_INVALID);
+    assert_non_null(strstr(err, "symlink"));
+
+    /* a FIFO does not hang the check; a folder is refused */
+    assert_int_equal(unlink(key), 0);
+    assert_int_equal(mkfifo(key, 0600), 0);
+    assert_int_equal(usb_check_staff_key(dir, hash, err, sizeof err), TP_ERR_INVALID);
+    assert_int_equal(unlink(key), 0);
+    assert_int_equal(mkdir(key, 0700), 0);
+    assert_int_equal(usb_check_staff_key(dir, hash, err, sizeof err), TP_ERR_INVALID);
+    rm_rf(dir);
+    print_message("checked: staff key matches with CRLF, wrong/shorter/longer keys refused, too "
+                  "large, symlink, FIFO and folder refused without hanging, hash never logged\n");
+}
+
+/* ---- export job ------------------------------------------------------------------------------ */
+
+static void format_bytes(void **state)
+{
+    (void)state;
+    char b[32];
+    usb_format_bytes(1, b, sizeof b);
+    assert_string_equal(b, "1 KB");
+    usb_format_bytes(840000, b, sizeof b);
+    assert_string_equal(b, "840 KB");
+    usb_format_bytes(2000001, b, sizeof b);
+    assert_string_equal(b, "2.1 MB");
+    usb_format_bytes(INT64_C(1400000000), b, sizeof b);
+    assert_string_equal(b, "1.4 GB");
+    usb_format_bytes(-1, b, sizeof b);
+    assert_string_equal(b, "an unknown amount of");
+    print_message("checked: sizes for staff are decimal units rounded up (never understated)\n");
+}
+
+static void parse_formats(void **state)
+{
+    (void)state;
+    unsigned f = 0;
+    char err[TP_ERRMSG_MAX];
+    assert_int_equal(usb_export_parse_formats("csv", &f, err, sizeof err), TP_OK);
+    assert_int_equal(f, USB_FORMAT_CSV);
+    assert_int_equal(usb_export_parse_formats(" csv , jsonl ", &f, err, sizeof err), TP_OK);
+    assert_int_equal(f, USB_FORMAT_CSV | USB_FORMAT_JSONL);
+    assert_int_equal(usb_export_parse_formats("jsonl", &f, err, sizeof err), TP_OK);
+    assert_int_equal(f, USB_FORMAT_JSONL);
+    const char *bad[] = {"", "csv,", "xlsx", "csv,csv", "csv jsonl", ",csv", NULL};
+    for (size_t i = 0; bad[i]; i++)
+        assert_int_equal(usb_export_parse_formats(bad[i], &f, err, sizeof err), TP_ERR_INVALID);
+    assert_non_null(strstr(err, "formats"));
+    print_message("checked: [usb] formats parses csv, jsonl, both; empty, unknown, repeated and "
+                  "malformed lists are refused with the key named\n");
+}
+
+/* Random damage to a mountinfo text must never crash the parser or overrun its bounds (ASan
+ * checks the memory side in the sanitizer build). */
+static void mountinfo_parse_random_damage(void **state)
+{
+    (void)state;
+    char buf[sizeof MOUNTINFO];
+    usb_mount m[4];
+    size_t idx[4];
+    unsigned seed = 12345;
+    for (int round = 0; round < 3000; round++) {
+        memcpy(buf, MOUNTINFO, sizeof buf);
+        for (int k = 0; k < 1 + round % 8; k++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = (seed >> 8) % (sizeof buf - 1);
+            static const char pool[] = " \\\n-0178ro,/";
+            buf[at] = (char)((seed >> 4) & 1 ? pool[(seed >> 16) % (sizeof pool - 1)]
+                                             : (char)(seed >> 16));
+        }
+        size_t len = (seed >> 3) % sizeof buf, n = 0, skipped = 0;
+        assert_int_equal(usb_mountinfo_parse(buf, len, m, 4, &n, &skipped), TP_OK);
+        assert_true(n <= 4);
+        for (size_t i = 0; i < n; i++)
+            assert_true(strlen(m[i].mount_point) < sizeof m[i].mount_point);
+        assert_true(usb_mountinfo_select(m, n, "/media", idx, 4) <= n);
+    }
+    print_message("checked: 3000 randomly damaged mountinfo texts parse without crash, within "
+                  "bounds\n");
+}
+
+/* Injected faults over the real POSIX ops. */
+typedef struct fault {
+    const export_fs_ops *real;
+    int fail_write_after; /* fail the write call number N (1-based) with fail_errno; 0: never */
+    int fail_errno;
+    int writes;
+    int fail_openat_errno; /* 0: never */
+    const char *unplug_mi; /* at write N, rewrite this mountinfo file without the stick */
+    const char *unplug_text;
+} fault;
+
+static fault g_fault;
+
+static int f_open_dir(void *c, const char *p)
+{
+    return g_fault.real->open_dir(g_fault.real->ctx, p);
+}
+static int f_openat(void *c, int d, const char *n, int fl, mode_t m)
+{
+    if (g_fault.fail_openat_errno && (fl & O_CREAT)) {
+        errno = g_fault.fail_openat_errno;
+        return -1;
+    }
+    return g_fault.real->openat(g_fault.real->ctx, d, n, fl, m);
+}
+static ssize_t f_write(void *c, int fd, const void *b, size_t n)
+{
+    g_fault.writes++;
+    if (g_fault.fail_write_after && g_fault.writes == g_fault.fail_write_after) {
+        if (g_fault.unplug_mi)
+            write_file(g_fault.unplug_mi, g_fault.unplug_text);
+        if (g_fault.fail_errno) {
+            errno = g_fault.fail_errno;
+            return -1;
+        }
+    }
+    return g_fault.real->write(g_fault.real->ctx, fd, b, n);
+}
+static ssize_t f_read(void *c, int fd, void *b, size_t n)
+{
+    return g_fault.real->read(g_fault.real->ctx, fd, b, n);
+}
+static int f_fsync(void *c, int fd)
+{
+    return g_fault.real->fsync(g_fault.real->ctx, fd);
+}
+static int f_drop(void *c, int fd)
+{
+    return g_fault.real->drop_cache(g_fault.real->ctx, fd);
+}
+static int f_close(void *c, int fd)
+{
+    return g_fault.real->close(g_fault.real->ctx, fd);
+}
+static int f_fstatat(void *c, int d, const char *n, struct stat *st)
+{
+    return g_fault.real->fstatat(g_fault.real->ctx, d, n, st);
+}
+static int f_fstatvfs(void *c, int fd, struct statvfs *st)
+{
+    return g_fault.real->fstatvfs(g_fault.real->ctx, fd, st);
+}
+static int f_rename(void *c, int d, const char *a, const char *b)
+{
+    return g_fault.real->rename_noreplace(g_fault.real->ctx, d, a, b);
+}
+static int f_unlinkat(void *c, int d, const char *n)
+{
+    return g_fault.real->unlinkat(g_fault.real->ctx, d, n);
+}
+static int f_syncfs(void *c, int fd)
+{
+    return g_fault.real->syncfs(g_fault.real->ctx, fd);
+}
+
+static const export_fs_ops fault_ops = {
+    .open_dir = f_open_dir,
+    .openat = f_openat,
+    .write = f_write,
+    .read = f_read,
+    .fsync = f_fsync,
+    .drop_cache = f_drop,
+    .close = f_close,
+    .fstatat = f_fstatat,
+    .fstatvfs = f_fstatvfs,
+    .rename_noreplace = f_rename,
+    .unlinkat = f_unlinkat,
+    .syncfs = f_syncfs,
+};
+
+typedef struct fixture {
+    char dir[64];
+    char out[128];
+    char db[128];
+    char mi[128];
+    store *s;
+} fixture;
+
+/* A store with n answers (Vietnamese-free ids; the CSV content is the CLI helper's tests). */
+static void fixture_setup(fixture *fx, int sessions)
+{
+    char err[TP_ERRMSG_MAX];
+    memset(fx, 0, sizeof *fx);
+    /* tmpfs when there is one: the store flushes every session and the disk is shared */
+    snprintf(fx->dir, sizeof fx->dir, "%s/tp-usb-unit-XXXXXX",
+             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->out, sizeof fx->out, "%s/stick", fx->dir);
+    snprintf(fx->db, sizeof fx->db, "%s/answers.db", fx->dir);
+    snprintf(fx->mi, sizeof fx->mi, "%s/mountinfo", fx->dir);
+    assert_int_equal(mkdir(fx->out, 0700), 0);
+    store_options so = {.device_id = "kiosk-01"};
+    assert_int_equal(store_open(fx->db, &so, &fx->s, err, sizeof err), TP_OK);
+    for (int i = 0; i < sessions; i++) {
+        store_answer_in a[2] = {
+            {.question_id = "recommend", .kind = TP_KIND_NPS, .value = i % 11},
+            {.question_id = "why", .kind = TP_KIND_CHOICE, .choice_id = "staff"}};
+        store_session_in in = {.survey_id = "checkout-nps",
+                               .survey_version = 1,
+                               .store_id = "hcm-01",
+                               .touchpoint_id = "exit",
+                               .lang = "vi",
+                               .n_answers = 2,
+                               .answers = a};
+        assert_int_equal(store_record_session(fx->s, &in, NULL, NULL), TP_OK);
+    }
+    char line[512];
+    snprintf(line, sizeof line,
+             "22 1 8:2 / / rw - ext4 /dev/sda2 rw\n"
+             "77 22 8:17 / %s rw,nosuid - vfat /dev/sdb1 rw\n",
+             fx->out);
+    write_file(fx->mi, line);
+}
+
+static void fixture_done(fixture *fx)
+{
+    store_close(fx->s);
+    rm_rf(fx->dir);
+}
+
+/* Number of entries in the folder (the stick must be left as it was after a failure). */
+static int entries(const char *dir)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", dir);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    assert_non_null(p);
+    assert_int_equal(fscanf(p, "%d", &n), 1);
+    pclose(p);
+    return n;
+}
+
+static int64_t cursor(store *s)
+{
+    int64_t c = -1;
+    assert_int_equal(store_get_export_cursor(s, &c), TP_OK);
+    return c;
+}
+
+static void export_done_then_nothing_new(void **state)
+{
+    (void)state;
+    fixture fx;
+    usb_export_report rep;
+    fixture_setup(&fx, 50);
+    usb_export_request rq = {
+        .mount_point = fx.out, .mount_id = 77, .mountinfo_path = fx.mi, .device_id = "kiosk-01"};
+    assert_int_equal(usb_export_run(fx.s, &rq, &rep), TP_OK);
+    assert_int_equal(rep.outcome, USB_EXPORT_DONE);
+    assert_int_equal(rep.rows, 100);
+    assert_string_equal(rep.message, "Done: 100 answers, safe to remove");
+    assert_int_equal(rep.n_files, 2);
+    assert_int_equal(cursor(fx.s), 100);
+    assert_int_equal(entries(fx.out), 2);
+    assert_non_null(strstr(rep.log, "outcome=done"));
+    assert_non_null(strstr(rep.log, "cursor=0->100"));
+    assert_null(strchr(rep.log, '\n'));
+
+    assert_int_equal(usb_export_run(fx.s, &rq, &rep), TP_OK);
+    assert_int_equal(rep.outcome, USB_EXPORT_NOTHING);
+    assert_int_equal(entries(fx.out), 2);
+
+    /* everything, CSV + JSON Lines: two more files each with the .sha256 */
+    rq.all = true;
+    rq.formats = USB_FORMAT_CSV | USB_FORMAT_JSONL;
+    assert_int_equal(usb_export_run(fx.s, &rq, &rep), TP_OK);
+    assert_int_equal(rep.outcome, USB_EXPORT_DONE);
+    assert_int_equal(rep.n_files, 4);
+    assert_non_null(strstr(rep.files[2], ".jsonl"));
+    assert_int_equal(entries(fx.out), 6);
+    fixture_done(&fx);
+    print_message("checked: a USB export says 'Done: 100 answers, safe to remove', moves the "
+                  "cursor, a second 'new' export writes nothing, 'everything' writes CSV+JSONL\n");
+}
+
+static void export_faults_leave_cursor(void **state)
+{
+    (void)state;
+    static const struct {
+        int write_n, err, openat_err;
+        bool unplug;
+        usb_export_outcome want;
+        const char *words;
+    } cases[] = {
+        {3, ENOSPC, 0, false, USB_EXPORT_FULL, "The USB stick is full. The export needs "},
+        {0, 0, EROFS, false, USB_EXPORT_READONLY, "read-only"},
+        {2, EIO, 0, false, USB_EXPORT_IO, "could not be written"},
+        {2, EIO, 0, true, USB_EXPORT_REMOVED, "removed before the export finished"},
+        /* lazy unmount: writes keep working, only the mount table knows */
+        {2, 0, 0, true, USB_EXPORT_REMOVED, "removed before the export finished"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fixture fx;
+        usb_export_report rep;
+        fixture_setup(&fx, 1500);
+        memset(&g_fault, 0, sizeof g_fault);
+        g_fault.real = export_fs_posix();
+        g_fault.fail_write_after = cases[i].write_n;
+        g_fault.fail_errno = cases[i].err;
+        g_fault.fail_openat_errno = cases[i].openat_err;
+        if (cases[i].unplug) {
+            g_fault.unplug_mi = fx.mi;
+            g_fault.unplug_text = "22 1 8:2 / / rw - ext4 /dev/sda2 rw\n";
+        }
+        usb_export_request rq = {.mount_point = fx.out,
+                                 .mount_id = 77,
+                                 .mountinfo_path = fx.mi,
+                                 .device_id = "kiosk-01",
+                                 .fs = &fault_ops};
+        assert_int_not_equal(usb_export_run(fx.s, &rq, &rep), TP_OK);
+        if (rep.outcome != cases[i].want)
+            fail_msg("case %zu: outcome %s, log %s", i, usb_export_outcome_name(rep.outcome),
+                     rep.log);
+        assert_non_null(strstr(rep.message, cases[i].words));
+        assert_non_null(strstr(rep.message, "Nothing was marked as exported."));
+        assert_int_equal(cursor(fx.s), 0);
+        assert_int_equal(entries(fx.out), 0);
+        assert_non_null(strstr(rep.log, "cursor=0->0"));
+        if (cases[i].want == USB_EXPORT_FULL) {
+            /* /tmp had room: the fault came mid-way, so the size is shown, not a shortfall */
+            assert_true(rep.bytes_needed > 1500 * 2 * 50);
+            assert_non_null(strstr(rep.message, "needs about"));
+        }
+        /* the next try, on a good stick, works */
+        if (cases[i].unplug) {
+            char line[512];
+            snprintf(line, sizeof line,
+                     "22 1 8:2 / / rw - ext4 /dev/sda2 rw\n"
+                     "78 22 8:17 / %s rw - vfat /dev/sdb1 rw\n",
+                     fx.out);
+            write_file(fx.mi, line);
+            rq.mount_id = 78;
+        }
+        rq.fs = NULL;
+        assert_int_equal(usb_export_run(fx.s, &rq, &rep), TP_OK);
+        assert_int_equal(rep.outcome, USB_EXPORT_DONE);
+        assert_int_equal(cursor(fx.s), 3000);
+        fixture_done(&fx);
+    }
+    /* a stick already gone before the start */
+    fixture fx;
+    usb_export_report rep;
+    fixture_setup(&fx, 1);
+    usb_export_request rq = {
+        .mount_point = fx.out, .mount_id = 12345, .mountinfo_path = fx.mi, .device_id = "kiosk-01"};
+    assert_int_equal(usb_export_run(fx.s, &rq, &rep), TP_ERR_NOT_FOUND);
+    assert_int_equal(rep.outcome, USB_EXPORT_REMOVED);
+    fixture_done(&fx);
+    print_message("checked: full (with the space needed), read-only, I/O error, pulled stick "
+                  "(EIO, and a lazy unmount caught at syncfs) each give their staff message, "
+                  "leave no file and the cursor at 0, and the next export succeeds\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(mountinfo_parse_escapes_and_flags),
+        cmocka_unit_test(mountinfo_parse_bounds),
+        cmocka_unit_test(mountinfo_select_nested_stacked),
+        cmocka_unit_test(detect_with_inotify_on_temp_root),
+        cmocka_unit_test(detect_real_fusefat_mount),
+        cmocka_unit_test(staff_key_file),
+        cmocka_unit_test(format_bytes),
+        cmocka_unit_test(parse_formats),
+        cmocka_unit_test(mountinfo_parse_random_damage),
+        cmocka_unit_test(export_done_then_nothing_new),
+        cmocka_unit_test(export_faults_leave_cursor),
+    };
+    return cmocka_run_group_tests_name("usb", tests, NULL, NULL);
+}

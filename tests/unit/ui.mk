@@ -1,0 +1,9 @@
+# tests/unit/ui.mk - the ui tests and the sample renderer (tests/ui/).
+UI_TEST_CFLAGS = $(call pkg_cflags,cmocka $(UI_PKGS)) -Itests -Itests/ui
+$(call obj,tests/unit/test_ui.c tests/ui/samples.c tests/ui/render_samples.c): MOD_CFLAGS = $(UI_TEST_CFLAGS)
+
+TESTS += $(BUILD)/tests/test_ui $(BUILD)/tests/ui_samples
+$(BUILD)/tests/test_ui: $(call obj,tests/unit/test_ui.c tests/ui/samples.c) $(UI_LIB) $(STORAGE_LIB)
+TEST_LIBS_test_ui = $(UI_LIBS) $(STORAGE_LIBS)
+$(BUILD)/tests/ui_samples: $(call obj,tests/ui/render_samples.c tests/ui/samples.c) $(UI_LIB) $(STORAGE_LIB)
+TEST_LIBS_ui_samples = $(UI_LIBS) $(STORAGE_LIBS)

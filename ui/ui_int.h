@@ -1,0 +1,219 @@
+/*
+ * ui_int.h - internals of the ui module shared by its files (ui.c: SDL, rendering and the public
+ * API; ui_layout.c: the layout engine, pure geometry; ui_text.c: fonts, word wrap, fitting and the
+ * texture cache; ui_shape.c: anti-aliased shapes rasterized into pixel buffers).
+ *
+ * Only the ui sources, the ui tests and the ui benchmark include this header.
+ */
+#ifndef TP_UI_INT_H
+#define TP_UI_INT_H
+
+#include <SDL.h>
+#include <SDL_ttf.h>
+#include <stdint.h>
+
+#include "ui.h"
+
+/* ---- The copied screen model ---------------------------------------------------------------- */
+
+typedef struct ui_item_c {
+    char id[UI_ID_MAX + 1];
+    char label[UI_TEXT_MAX + 1];
+    int value;
+    ui_style style;
+} ui_item_c;
+
+typedef struct ui_model {
+    ui_screen_kind kind;
+    tp_kind scale;
+    char prompt[UI_TEXT_MAX + 1];
+    char subtitle[UI_TEXT_MAX + 1];
+    char anchor_low[UI_TEXT_MAX + 1];
+    char anchor_high[UI_TEXT_MAX + 1];
+    char message[UI_TEXT_MAX + 1];
+    ui_item_c items[UI_ITEMS_MAX];
+    int n_items;
+    ui_item_c langs[UI_LANGS_MAX];
+    int n_langs;
+    char lang[TP_LANG_MAX + 1];
+    ui_item_c actions[UI_ACTIONS_MAX];
+    int n_actions;
+    char lines[UI_LINES_MAX][UI_TEXT_MAX + 1];
+    int n_lines;
+    int pin_len, pin_max;
+    bool staff_corner;
+    float hold;
+    char highlight[UI_ID_MAX + 1];
+} ui_model;
+
+/* ---- Laid-out widgets ----------------------------------------------------------------------- */
+
+/* What a widget is, for drawing (ui_widget_kind is the coarse public view of it). */
+typedef enum ui_role {
+    UI_ROLE_PROMPT,
+    UI_ROLE_SUBTITLE,
+    UI_ROLE_MESSAGE,
+    UI_ROLE_ANCHOR,
+    UI_ROLE_LINE,      /* staff info line, "key\tvalue" */
+    UI_ROLE_SCALE_BTN, /* nps / ces numbered button */
+    UI_ROLE_FACE,      /* csat / smiley4 face */
+    UI_ROLE_CHIP,      /* follow-up choice */
+    UI_ROLE_KEY,       /* PIN keypad key */
+    UI_ROLE_MENU,      /* staff menu button */
+    UI_ROLE_ACTION,    /* bottom-bar button */
+    UI_ROLE_LANG,      /* language toggle */
+    UI_ROLE_ZONE,      /* staff corner */
+    UI_ROLE_ICON_OK,   /* thanks check mark */
+    UI_ROLE_ICON_WARN, /* out-of-order sign */
+    UI_ROLE_PIN_DOTS,
+} ui_role;
+
+enum { UI_ALIGN_LEFT = 0, UI_ALIGN_CENTER = 1, UI_ALIGN_RIGHT = 2 };
+
+/* Bound on widgets per screen: items + langs + actions + lines + texts + icons + zone. */
+#define UI_WIDGETS_MAX (UI_ITEMS_MAX + UI_LANGS_MAX + UI_ACTIONS_MAX + UI_LINES_MAX + 12)
+
+typedef struct ui_widget {
+    char id[UI_ID_MAX + 1];
+    ui_role role;
+    ui_widget_kind kind;
+    bool interactive;
+    ui_rect rect;     /* the widget (touch target) */
+    ui_rect shape;    /* where its shape is drawn (the face circle, the button body) */
+    ui_rect text_box; /* the box its text must fit in (w = 0: no text) */
+    ui_rect ink;      /* where the text lands */
+    const char *text; /* points into the model (or num) */
+    char num[8];      /* the number of a scale button */
+    int px;           /* font size */
+    int wrap_w;       /* width the text wraps at (<= text_box.w; narrower when balanced) */
+    bool bold;
+    int align; /* UI_ALIGN_* */
+    int lines;
+    bool fits;
+    int value; /* scale value */
+    ui_style style;
+    int key_w, val_w; /* staff line: key column and value column widths (val_w 0: no tab) */
+} ui_widget;
+
+/* Text measuring for the layout engine, so layout stays pure geometry over a measure function. */
+typedef struct ui_measure {
+    /* Width in pixels of the n bytes at s at size px. */
+    int (*width)(void *ctx, const char *s, size_t n, int px, bool bold);
+    /* Height of one line box (ascent + descent) at size px. */
+    int (*height)(void *ctx, int px, bool bold);
+    void *ctx;
+} ui_measure;
+
+/* Line distance for wrapped text: tighter than the font's line skip, still clear of stacked
+ * Vietnamese diacritics. */
+#define UI_LINE_STEP(px) (((px)*5 + 2) / 4)
+
+/* One wrapped line: bytes [off, off + len) of the text. */
+typedef struct ui_line {
+    int off, len, w;
+} ui_line;
+#define UI_WRAP_MAX 24
+
+/* Wraps text at width maxw at size px into lines (at most UI_WRAP_MAX). Breaks at spaces,
+ * honours '\n', breaks inside a word only when the word alone is too wide. Returns the number of
+ * lines, or UI_WRAP_MAX + 1 when more are needed. */
+int ui_wrap(const ui_measure *m, const char *text, int px, bool bold, int maxw, ui_line *lines);
+
+/* Finds the largest size in [min_px, max_px] (stepping down ~6%) at which text wrapped to box.w
+ * fits box.h, with at most max_lines lines (0: any). Sets *px, *n_lines, *bw, *bh (block size).
+ * Returns true if it fits; false with the results at min_px otherwise. */
+bool ui_fit_text(const ui_measure *m, const char *text, bool bold, int box_w, int box_h, int max_px,
+                 int min_px, int max_lines, int *px, int *n_lines, int *bw, int *bh);
+
+/* The layout engine: places every widget of model for a logical screen of w x h pixels.
+ * Pure: the result depends only on its arguments. Returns the number of widgets written to out
+ * (at most UI_WIDGETS_MAX). */
+int ui_layout(const ui_model *model, int w, int h, int dpi, int min_target, const ui_measure *m,
+              ui_widget *out);
+
+/* Whether two rectangles share any pixel; whether inner lies inside outer. */
+bool ui_rect_overlap(ui_rect a, ui_rect b);
+bool ui_rect_inside(ui_rect inner, ui_rect outer);
+
+/* ---- Shapes (ui_shape.c): RGBA pixels, straight alpha, row-major, w*h uint32 ARGB8888 ----- */
+
+typedef struct ui_rgba {
+    uint8_t r, g, b, a;
+} ui_rgba;
+
+/* Each writes into pix (w x h, cleared by the caller to transparent) with anti-aliased edges. */
+void ui_shape_rrect(uint32_t *pix, int w, int h, float radius, ui_rgba fill, float border,
+                    ui_rgba border_col, float shadow);
+/* A face: disc of colour fill; mood -1 (very unhappy) .. +1 (very happy); ink for features. */
+void ui_shape_face(uint32_t *pix, int w, int h, ui_rgba fill, float mood, ui_rgba ink, float ring,
+                   ui_rgba ring_col);
+void ui_shape_check(uint32_t *pix, int w, int h, ui_rgba fill, ui_rgba ink);
+void ui_shape_warn(uint32_t *pix, int w, int h, ui_rgba fill, ui_rgba ink);
+/* progress 0..1 as a ring arc clockwise from 12 o'clock over a faint track. */
+void ui_shape_ring(uint32_t *pix, int w, int h, float progress, ui_rgba col, ui_rgba track);
+/* n dots in a row, the first filled of them solid, the rest outlined. */
+void ui_shape_dots(uint32_t *pix, int w, int h, int n, int filled, ui_rgba col);
+
+/* ---- Fonts and the texture cache (ui_text.c) ------------------------------------------------ */
+
+typedef struct ui_fonts ui_fonts;
+
+/* Loads the regular and bold faces of family through fontconfig into memory and checks that they
+ * provide Vietnamese glyphs. Returns TP_OK and *out (free with ui_fonts_free) or TP_ERR_NOT_FOUND
+ * with the cause in err. */
+tp_err ui_fonts_new(const char *family, ui_fonts **out, char *err, size_t errlen);
+void ui_fonts_free(ui_fonts *f);
+/* Returns the font at size px (opened on first use, kept in a bounded LRU), or NULL. */
+TTF_Font *ui_fonts_get(ui_fonts *f, int px, bool bold);
+/* A measure table reading these fonts. */
+ui_measure ui_fonts_measure(ui_fonts *f);
+/* The file paths fontconfig chose (for error messages and tests). */
+const char *ui_fonts_path(const ui_fonts *f, bool bold);
+
+#define UI_CACHE_MAX 384                  /* textures */
+#define UI_CACHE_BYTES (24 * 1024 * 1024) /* pixel bytes kept */
+
+typedef struct ui_tex {
+    uint64_t hash;
+    char *key;
+    SDL_Texture *tex;
+    int w, h;
+    long bytes;
+    long used; /* frame number of the last use */
+} ui_tex;
+
+typedef struct ui_cache {
+    ui_tex e[UI_CACHE_MAX];
+    int n;
+    long bytes;
+} ui_cache;
+
+/* Destroys every cached texture (ui_free; the benchmark measures cold first frames with it). */
+void ui_cache_clear(ui_cache *c);
+
+/* ---- The handle ----------------------------------------------------------------------------- */
+
+struct ui {
+    SDL_Window *win;
+    SDL_Renderer *ren;
+    SDL_Texture *rot; /* logical-size target when rotated */
+    int rotation, dpi, min_target;
+    int ww, wh; /* window (output) size */
+    int lw, lh; /* logical size */
+    ui_fonts *fonts;
+    ui_cache cache;
+    ui_model model;
+    ui_model scratch; /* validation copy for ui_set_screen */
+    bool have_screen;
+    ui_widget w[UI_WIDGETS_MAX];
+    int nw;
+    ui_stats stats;
+    long frame;
+    char errmsg[TP_ERRMSG_MAX];
+};
+
+/* Draws the current screen into the current render target (logical size). Used by ui_render,
+ * ui_screenshot and the benchmark. Returns TP_OK or an error with u->errmsg set. */
+tp_err ui_draw(ui *u);
+
+#endif /* TP_UI_INT_H */

@@ -1,0 +1,801 @@
+/*
+ * ui_layout.c - the layout engine: places every widget of a screen from the logical window size,
+ * the DPI's minimum touch target and a text measure function. Pure geometry: no SDL state, no
+ * drawing; the same inputs always give the same rectangles, which is what the tests check.
+ *
+ * One set of metrics, derived from the short side s of the screen, drives every screen so they
+ * share margins, spacing and a type scale:
+ *   margin m = 4% of s, gap g = 1.8% of s, bar height = max(touch target, 8.5% of s),
+ *   prompt up to 6.8% of s (shrinking to fit), secondary text ~55% of that.
+ * Each screen is a vertical stack (prompt, subtitle, controls, anchor labels) centred in the
+ * content area between the top bar (staff corner, language toggles) and the bottom action bar.
+ * Scales go in one row when their buttons stay big enough, else in two rows (NPS 0-5 / 6-10);
+ * faces keep their own, larger size cap (HappyOrNot-style big buttons).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ui_int.h"
+
+typedef struct lay {
+    const ui_model *md;
+    const ui_measure *ms;
+    int W, H, s, T, m, g, bar;
+    bool portrait;
+    int top, bottom; /* content area [top, bottom) */
+    int act_top;     /* top of the action bar (bottom margin when none) */
+    ui_widget *out;
+    int n;
+} lay;
+
+static int clampi(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static int maxi(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+static int mini(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+static int pct(int s, double f)
+{
+    return (int)lround((double)s * f);
+}
+
+bool ui_rect_overlap(ui_rect a, ui_rect b)
+{
+    return a.w > 0 && a.h > 0 && b.w > 0 && b.h > 0 && a.x < b.x + b.w && b.x < a.x + a.w &&
+           a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+bool ui_rect_inside(ui_rect in, ui_rect out)
+{
+    return in.x >= out.x && in.y >= out.y && in.x + in.w <= out.x + out.w &&
+           in.y + in.h <= out.y + out.h;
+}
+
+static ui_rect rect(int x, int y, int w, int h)
+{
+    ui_rect r = {x, y, w, h};
+    return r;
+}
+
+static ui_rect inset(ui_rect r, int dx, int dy)
+{
+    return rect(r.x + dx, r.y + dy, maxi(0, r.w - 2 * dx), maxi(0, r.h - 2 * dy));
+}
+
+static ui_widget *add(lay *L, ui_role role, ui_widget_kind kind, const char *id, ui_rect r,
+                      bool interactive)
+{
+    if (L->n >= UI_WIDGETS_MAX)
+        return NULL;
+    ui_widget *w = &L->out[L->n++];
+    memset(w, 0, sizeof *w);
+    tp_strlcpy(w->id, id, sizeof w->id);
+    w->role = role;
+    w->kind = kind;
+    w->rect = r;
+    w->shape = r;
+    w->interactive = interactive;
+    return w;
+}
+
+/* Fits w->text into box (shrinking from max_px to min_px) and places the block by align,
+ * centred vertically. */
+static void fit(lay *L, ui_widget *w, const char *text, ui_rect box, int max_px, int min_px,
+                bool bold, int align, int max_lines)
+{
+    int px, n, bw, bh;
+    if (!w)
+        return;
+    w->text = text;
+    w->text_box = box;
+    w->bold = bold;
+    w->align = align;
+    w->fits =
+        ui_fit_text(L->ms, text, bold, box.w, box.h, max_px, min_px, max_lines, &px, &n, &bw, &bh);
+    w->px = px;
+    w->lines = n;
+    w->wrap_w = box.w;
+    if (w->fits && n >= 2 && n <= UI_WRAP_MAX && align == UI_ALIGN_CENTER) {
+        /* Balance the lines: the narrowest wrap width that keeps the same line count, so a
+         * centred prompt does not end in a one-word widow. */
+        ui_line lines[UI_WRAP_MAX];
+        int lo = box.w / 2, hi = box.w;
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            int k = ui_wrap(L->ms, text, px, bold, mid, lines);
+            bool ok = k == n;
+            for (int i = 0; ok && i < k; i++)
+                ok = lines[i].w <= mid;
+            if (ok)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        w->wrap_w = hi;
+        int k = ui_wrap(L->ms, text, px, bold, hi, lines);
+        bw = 0;
+        for (int i = 0; i < k && i < UI_WRAP_MAX; i++)
+            bw = maxi(bw, lines[i].w);
+    }
+    int x = align == UI_ALIGN_LEFT    ? box.x
+            : align == UI_ALIGN_RIGHT ? box.x + box.w - bw
+                                      : box.x + (box.w - bw) / 2;
+    w->ink = rect(x, box.y + (box.h - bh) / 2, bw, bh);
+}
+
+/* Height a text needs in a box of width bw at up to max_px (shrinking to min_px within max_h). */
+static int text_height(lay *L, const char *text, int bw, int max_h, int max_px, int min_px,
+                       bool bold, int max_lines)
+{
+    int px, n, w, h;
+    ui_fit_text(L->ms, text, bold, bw, max_h, max_px, min_px, max_lines, &px, &n, &w, &h);
+    return mini(h, max_h);
+}
+
+/* A text widget exactly as tall as its text needs at (x, y), width bw, at most max_h. */
+static int text_block(lay *L, ui_role role, const char *id, const char *text, int x, int y, int bw,
+                      int max_h, int max_px, int min_px, bool bold, int align)
+{
+    int h = text_height(L, text, bw, max_h, max_px, min_px, bold, 0);
+    ui_widget *w = add(L, role, UI_WIDGET_TEXT, id, rect(x, y, bw, h), false);
+    fit(L, w, text, rect(x, y, bw, h), max_px, min_px, bold, align, 0);
+    return h;
+}
+
+/* ---- Bars ----------------------------------------------------------------------------------- */
+
+/* A button whose width follows its label: at least the touch target, padded. */
+static int label_width(lay *L, const char *label, int px, bool bold, int h)
+{
+    int tw = L->ms->width(L->ms->ctx, label, strlen(label), px, bold);
+    return maxi(maxi(L->T, h), tw + 2 * maxi(L->g, h / 3));
+}
+
+static void top_bar(lay *L)
+{
+    const ui_model *md = L->md;
+    bool any = md->staff_corner || md->n_langs > 0;
+    L->top = L->m;
+    if (!any)
+        return;
+    if (md->staff_corner) {
+        int z = L->m + L->bar;
+        add(L, UI_ROLE_ZONE, UI_WIDGET_ZONE, "staff-corner", rect(0, 0, z, z), true);
+    }
+    int px = pct(L->bar, 0.34);
+    int x = L->W - L->m;
+    int gap = maxi(4, L->g / 2);
+    for (int i = md->n_langs - 1; i >= 0; i--) {
+        const ui_item_c *it = &md->langs[i];
+        int bw = label_width(L, it->label, px, true, L->bar);
+        x -= bw;
+        ui_widget *w =
+            add(L, UI_ROLE_LANG, UI_WIDGET_TOGGLE, it->id, rect(x, L->m, bw, L->bar), true);
+        if (w) {
+            w->style = it->style;
+            ui_rect box = inset(w->rect, maxi(4, L->bar / 5), maxi(2, L->bar / 8));
+            fit(L, w, it->label, box, px, 10, true, UI_ALIGN_CENTER, 1);
+        }
+        x -= gap;
+    }
+    L->top = L->m + L->bar + L->g;
+}
+
+/* The bottom bar of secondary buttons, right-aligned (left-aligned under the text column of the
+ * landscape PIN screen, where the keypad takes the right side to the bottom). */
+static void action_bar(lay *L, bool left)
+{
+    const ui_model *md = L->md;
+    L->bottom = L->H - L->m;
+    L->act_top = L->bottom;
+    if (md->n_actions == 0)
+        return;
+    int h = L->bar;
+    int px = pct(h, 0.34);
+    int y = L->H - L->m - h;
+    int x = L->W - L->m;
+    int widths[UI_ACTIONS_MAX], total = 0;
+    for (int i = 0; i < md->n_actions; i++) {
+        int bw = mini(label_width(L, md->actions[i].label, px, true, h),
+                      (L->W - 2 * L->m) / md->n_actions);
+        widths[i] = maxi(bw, L->T);
+        total += widths[i] + (i ? L->g : 0);
+    }
+    if (left)
+        x = L->m + total;
+    for (int i = md->n_actions - 1; i >= 0; i--) {
+        const ui_item_c *it = &md->actions[i];
+        int bw = widths[i];
+        x -= bw;
+        ui_widget *w = add(L, UI_ROLE_ACTION, UI_WIDGET_BUTTON, it->id, rect(x, y, bw, h), true);
+        if (w) {
+            w->style = it->style;
+            fit(L, w, it->label, inset(w->rect, maxi(4, h / 4), maxi(2, h / 8)), px, 10, true,
+                UI_ALIGN_CENTER, 2);
+        }
+        x -= L->g;
+    }
+    L->act_top = y;
+    L->bottom = y - L->g;
+}
+
+/* ---- Question: scales ----------------------------------------------------------------------- */
+
+typedef struct plan {
+    int rows, per_row[2];
+    int bw, bh;      /* cell size (the widget) */
+    int d;           /* face diameter */
+    int cap_h;       /* face caption height */
+    int gap, height; /* gap between cells; total height of the rows */
+    int row_w;       /* width of the widest row */
+} plan;
+
+static bool is_face(tp_kind k)
+{
+    return k == TP_KIND_CSAT || k == TP_KIND_SMILEY4;
+}
+
+static bool any_label(const ui_model *md)
+{
+    for (int i = 0; i < md->n_items; i++)
+        if (md->items[i].label[0])
+            return true;
+    return false;
+}
+
+/* Cell width for n items in a row of width aw with gap gap, capped. */
+static int cell_w(int aw, int n, int gap, int cap)
+{
+    return n > 0 ? mini(cap, (aw - (n - 1) * gap) / n) : cap;
+}
+
+static plan scale_plan(lay *L, int avail_h, int cap_px)
+{
+    const ui_model *md = L->md;
+    plan p;
+    memset(&p, 0, sizeof p);
+    int n = md->n_items;
+    bool face = is_face(md->scale);
+    double capf = md->scale == TP_KIND_NPS    ? 0.16
+                  : md->scale == TP_KIND_CES  ? 0.17
+                  : md->scale == TP_KIND_CSAT ? 0.22
+                                              : 0.30;
+    int cap = maxi(L->T, pct(L->s, capf));
+    p.cap_h = face && any_label(md) ? 2 * UI_LINE_STEP(cap_px) : 0;
+    double aspect = face ? 1.0 : md->scale == TP_KIND_NPS ? 1.2 : 1.1; /* height / width */
+    int aw = L->W - 2 * L->m;
+    int gap = L->g;
+    int one = cell_w(aw, n, gap, cap);
+    if (one < L->T) { /* tighten the spacing before giving up the single row */
+        gap = maxi(4, L->g / 2);
+        aw = L->W - 2 * 12;
+        one = cell_w(aw, n, gap, cap);
+    }
+    int n1 = (n + 1) / 2;
+    int two = cell_w(L->W - 2 * L->m, n1, L->g, cap);
+    /* The vertical room bounds the size too. */
+    int one_h = (int)((avail_h - p.cap_h) / aspect);
+    int two_h = (int)((avail_h - p.cap_h * 2 - L->g) / 2 / aspect);
+    one = mini(one, one_h);
+    two = mini(two, two_h);
+    if ((one >= L->T && one * 4 >= two * 3) || n < 2 || two < L->T) {
+        p.rows = 1;
+        p.per_row[0] = n;
+        p.bw = maxi(one, L->T);
+        p.gap = gap;
+    } else {
+        p.rows = 2;
+        p.per_row[0] = n1;
+        p.per_row[1] = n - n1;
+        p.bw = two;
+        p.gap = L->g;
+        aw = L->W - 2 * L->m;
+    }
+    if (face) {
+        p.d = p.bw;
+        p.bh = p.d + p.cap_h;
+        /* A face cell is as wide as the caption room allows, at least the face. */
+        int per = p.per_row[0];
+        int wide = (aw - (per - 1) * p.gap) / per;
+        if (p.cap_h > 0)
+            p.bw = mini(maxi(p.d, wide), p.d * 3 / 2);
+    } else {
+        p.bh = maxi(L->T, (int)(p.bw * aspect));
+    }
+    p.height = p.rows * p.bh + (p.rows - 1) * p.gap;
+    p.row_w = p.per_row[0] * p.bw + (p.per_row[0] - 1) * p.gap;
+    return p;
+}
+
+static void place_scale(lay *L, const plan *p, int y0)
+{
+    const ui_model *md = L->md;
+    bool face = is_face(md->scale);
+    int idx = 0;
+    int cap_px = maxi(14, pct(L->s, 0.034));
+    for (int r = 0; r < p->rows; r++) {
+        int per = p->per_row[r];
+        int rw = per * p->bw + (per - 1) * p->gap;
+        int x = (L->W - rw) / 2;
+        int y = y0 + r * (p->bh + p->gap);
+        for (int i = 0; i < per && idx < md->n_items; i++, idx++) {
+            const ui_item_c *it = &md->items[idx];
+            ui_rect rc = rect(x + i * (p->bw + p->gap), y, p->bw, p->bh);
+            ui_widget *w = add(L, face ? UI_ROLE_FACE : UI_ROLE_SCALE_BTN,
+                               face ? UI_WIDGET_FACE : UI_WIDGET_BUTTON, it->id, rc, true);
+            if (!w)
+                return;
+            w->value = it->value;
+            w->style = it->style;
+            if (face) {
+                w->shape = rect(rc.x + (rc.w - p->d) / 2, rc.y, p->d, p->d);
+                if (it->label[0])
+                    fit(L, w, it->label, rect(rc.x, rc.y + p->d, rc.w, p->cap_h), cap_px, 11, false,
+                        UI_ALIGN_CENTER, 2);
+            } else {
+                const char *label = it->label;
+                if (!label[0]) {
+                    snprintf(w->num, sizeof w->num, "%d", it->value);
+                    label = w->num;
+                }
+                int side = mini(rc.w, rc.h);
+                fit(L, w, label, inset(rc, maxi(3, rc.w / 10), maxi(3, rc.h / 8)), pct(side, 0.42),
+                    10, true, UI_ALIGN_CENTER, 2);
+            }
+        }
+    }
+}
+
+static void layout_question(lay *L)
+{
+    const ui_model *md = L->md;
+    int cw = mini(L->W - 2 * L->m, pct(L->s, 1.5));
+    int cx = (L->W - cw) / 2;
+    int content_h = L->bottom - L->top;
+    int prompt_px = pct(L->s, 0.068), prompt_min = maxi(16, prompt_px * 45 / 100);
+    int sub_px = maxi(16, prompt_px * 62 / 100);
+    int anc_px = maxi(14, pct(L->s, 0.034));
+    bool anchors = md->anchor_low[0] || md->anchor_high[0];
+    int anc_h = anchors ? 2 * UI_LINE_STEP(anc_px) : 0;
+    int big_gap = maxi(L->g * 2, pct(L->s, 0.05));
+
+    /* Room for the controls: everything but a two-line prompt at a modest size. */
+    int prompt_reserve = mini(content_h * 3 / 10, 2 * UI_LINE_STEP(prompt_px * 8 / 10));
+    int ctrl_avail = content_h - prompt_reserve - big_gap - (anchors ? anc_h + L->g : 0);
+    plan p = scale_plan(L, ctrl_avail, anc_px);
+    int anc_total = 0;
+    if (anchors)
+        anc_total = p.rows == 1 ? anc_h + L->g / 2 : 2 * (anc_h + L->g / 2);
+    int ctrl_h = p.height + anc_total;
+
+    int text_room = content_h - ctrl_h - big_gap;
+    int sub_room = md->subtitle[0] ? mini(text_room / 3, 3 * UI_LINE_STEP(sub_px)) : 0;
+    int ph = md->prompt[0] ? text_height(L, md->prompt, cw, text_room - sub_room, prompt_px,
+                                         prompt_min, true, 0)
+                           : 0;
+    int sh = md->subtitle[0] ? text_height(L, md->subtitle, cw, maxi(0, text_room - ph - L->g / 2),
+                                           sub_px, 12, false, 0)
+                             : 0;
+    int total = ph + (sh ? L->g / 2 + sh : 0) + big_gap + ctrl_h;
+    int extra = maxi(0, content_h - total) / 4; /* spare room opens the gap a little */
+    big_gap += extra;
+    total += extra;
+    int y = L->top + maxi(0, (content_h - total) * 45 / 100);
+    if (ph)
+        y += text_block(L, UI_ROLE_PROMPT, "prompt", md->prompt, cx, y, cw, ph, prompt_px,
+                        prompt_min, true, UI_ALIGN_CENTER);
+    if (sh) {
+        y += L->g / 2;
+        y += text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, cx, y, cw, sh, sub_px, 12,
+                        false, UI_ALIGN_CENTER);
+    }
+    y += big_gap;
+    int x0 = (L->W - p.row_w) / 2;
+    if (anchors && p.rows == 2 && md->anchor_low[0]) {
+        ui_widget *w = add(L, UI_ROLE_ANCHOR, UI_WIDGET_TEXT, "anchor-low",
+                           rect(x0, y, p.row_w, anc_h), false);
+        fit(L, w, md->anchor_low, w ? w->rect : rect(0, 0, 0, 0), anc_px, 11, false, UI_ALIGN_LEFT,
+            2);
+        if (w) /* sit on the row below it */
+            w->ink.y = w->rect.y + w->rect.h - w->ink.h;
+    }
+    if (anchors && p.rows == 2)
+        y += anc_h + L->g / 2;
+    place_scale(L, &p, y);
+    y += p.height + L->g / 2;
+    if (!anchors)
+        return;
+    int half = (p.row_w - L->g) / 2;
+    if (p.rows == 1 && md->anchor_low[0]) {
+        ui_widget *w =
+            add(L, UI_ROLE_ANCHOR, UI_WIDGET_TEXT, "anchor-low", rect(x0, y, half, anc_h), false);
+        fit(L, w, md->anchor_low, w ? w->rect : rect(0, 0, 0, 0), anc_px, 11, false, UI_ALIGN_LEFT,
+            2);
+        if (w)
+            w->ink.y = w->rect.y;
+    }
+    if (md->anchor_high[0]) {
+        int hx = p.rows == 1 ? x0 + p.row_w - half : x0;
+        int hw = p.rows == 1 ? half : p.row_w;
+        ui_widget *w =
+            add(L, UI_ROLE_ANCHOR, UI_WIDGET_TEXT, "anchor-high", rect(hx, y, hw, anc_h), false);
+        fit(L, w, md->anchor_high, w ? w->rect : rect(0, 0, 0, 0), anc_px, 11, false,
+            UI_ALIGN_RIGHT, 2);
+        if (w)
+            w->ink.y = w->rect.y;
+    }
+}
+
+/* ---- Follow-up chips, staff menu: a grid of labelled buttons ------------------------------- */
+
+typedef struct grid {
+    int cols, rows, cw, ch;
+} grid;
+
+static grid grid_plan(lay *L, int n, int aw, int ah, int cols, int max_h)
+{
+    grid gr;
+    gr.cols = clampi(cols, 1, maxi(1, n));
+    gr.rows = (n + gr.cols - 1) / gr.cols;
+    gr.cw = (aw - (gr.cols - 1) * L->g) / gr.cols;
+    gr.ch = gr.rows > 0 ? (ah - (gr.rows - 1) * L->g) / gr.rows : 0;
+    gr.ch = clampi(gr.ch, L->T, maxi(L->T, max_h));
+    return gr;
+}
+
+static void place_grid(lay *L, const grid *gr, int x0, int y0, ui_role role, int max_px)
+{
+    const ui_model *md = L->md;
+    for (int i = 0; i < md->n_items; i++) {
+        const ui_item_c *it = &md->items[i];
+        int r = i / gr->cols, c = i % gr->cols;
+        /* A short last row is centred under the others. */
+        int in_row = mini(gr->cols, md->n_items - r * gr->cols);
+        int rw = in_row * gr->cw + (in_row - 1) * L->g;
+        int full = gr->cols * gr->cw + (gr->cols - 1) * L->g;
+        int x = x0 + (full - rw) / 2 + c * (gr->cw + L->g);
+        ui_rect rc = rect(x, y0 + r * (gr->ch + L->g), gr->cw, gr->ch);
+        ui_widget *w = add(L, role, UI_WIDGET_BUTTON, it->id, rc, true);
+        if (!w)
+            return;
+        w->style = it->style;
+        w->value = it->value;
+        int padx = maxi(6, mini(gr->ch / 3, rc.w / 10)), pady = maxi(3, gr->ch / 9);
+        fit(L, w, it->label, inset(rc, padx, pady), max_px, 11, role != UI_ROLE_CHIP,
+            UI_ALIGN_CENTER, 3);
+    }
+}
+
+static void layout_followup(lay *L)
+{
+    const ui_model *md = L->md;
+    int n = md->n_items;
+    int aw = L->W - 2 * L->m;
+    int cw = mini(aw, pct(L->s, 1.5));
+    int content_h = L->bottom - L->top;
+    int prompt_px = pct(L->s, 0.062), prompt_min = maxi(16, prompt_px * 45 / 100);
+    int sub_px = maxi(16, prompt_px * 62 / 100);
+    int big_gap = maxi(L->g * 2, pct(L->s, 0.045));
+    int cols = L->portrait ? (n <= 4 ? 1 : 2) : (n <= 3 ? n : n == 4 ? 2 : n <= 6 ? 3 : 4);
+    int grid_w = L->portrait ? aw : mini(aw, pct(L->W, 0.9));
+    int prompt_reserve = mini(content_h * 3 / 10, 2 * UI_LINE_STEP(prompt_px * 8 / 10));
+    grid gr = grid_plan(L, n, grid_w, content_h - prompt_reserve - big_gap, cols,
+                        pct(L->s, L->portrait ? 0.12 : 0.16));
+    int grid_h = gr.rows * gr.ch + (gr.rows - 1) * L->g;
+    int text_room = content_h - grid_h - big_gap;
+    int sub_room = md->subtitle[0] ? mini(text_room / 3, 3 * UI_LINE_STEP(sub_px)) : 0;
+    int ph = md->prompt[0] ? text_height(L, md->prompt, cw, text_room - sub_room, prompt_px,
+                                         prompt_min, true, 0)
+                           : 0;
+    int sh = md->subtitle[0] ? text_height(L, md->subtitle, cw, maxi(0, text_room - ph - L->g / 2),
+                                           sub_px, 12, false, 0)
+                             : 0;
+    int total = ph + (sh ? L->g / 2 + sh : 0) + big_gap + grid_h;
+    int extra = maxi(0, content_h - total) / 5;
+    big_gap += extra;
+    total += extra;
+    int y = L->top + maxi(0, (content_h - total) * 45 / 100);
+    int cx = (L->W - cw) / 2;
+    if (ph)
+        y += text_block(L, UI_ROLE_PROMPT, "prompt", md->prompt, cx, y, cw, ph, prompt_px,
+                        prompt_min, true, UI_ALIGN_CENTER);
+    if (sh) {
+        y += L->g / 2;
+        y += text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, cx, y, cw, sh, sub_px, 12,
+                        false, UI_ALIGN_CENTER);
+    }
+    y += big_gap;
+    int full = gr.cols * gr.cw + (gr.cols - 1) * L->g;
+    place_grid(L, &gr, (L->W - full) / 2, y, UI_ROLE_CHIP, maxi(16, pct(L->s, 0.042)));
+}
+
+/* ---- Thanks and out of order ----------------------------------------------------------------- */
+
+static void layout_message(lay *L, ui_role icon_role)
+{
+    const ui_model *md = L->md;
+    int content_h = L->bottom - L->top;
+    int cw = mini(L->W - 2 * L->m, pct(L->s, 1.5));
+    int cx = (L->W - cw) / 2;
+    int d = maxi(L->T, pct(L->s, 0.2));
+    int msg_px = pct(L->s, 0.085), sub_px = maxi(14, pct(L->s, 0.045));
+    const char *msg = md->message[0] ? md->message : md->prompt;
+    int room = content_h - d - L->g * 2;
+    int sub_room = md->subtitle[0] ? mini(room / 2, 4 * UI_LINE_STEP(sub_px)) : 0;
+    int mh = msg[0] ? text_height(L, msg, cw, room - sub_room, msg_px, 16, true, 0) : 0;
+    int sh = md->subtitle[0]
+                 ? text_height(L, md->subtitle, cw, maxi(0, room - mh - L->g), sub_px, 12, false, 0)
+                 : 0;
+    int total = d + (mh ? L->g * 2 + mh : 0) + (sh ? L->g + sh : 0);
+    int y = L->top + maxi(0, (content_h - total) * 45 / 100);
+    add(L, icon_role, UI_WIDGET_ICON, "icon", rect((L->W - d) / 2, y, d, d), false);
+    y += d;
+    if (mh) {
+        y += L->g * 2;
+        y += text_block(L, UI_ROLE_MESSAGE, "message", msg, cx, y, cw, mh, msg_px, 16, true,
+                        UI_ALIGN_CENTER);
+    }
+    if (sh) {
+        y += L->g;
+        text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, cx, y, cw, sh, sub_px, 12, false,
+                   UI_ALIGN_CENTER);
+    }
+}
+
+/* ---- PIN pad -------------------------------------------------------------------------------- */
+
+/* Prompt, subtitle and dots stacked in column (x, w), centred in [top, bottom). */
+static void pin_texts(lay *L, int x, int w, int top, int bottom)
+{
+    const ui_model *md = L->md;
+    int room = bottom - top;
+    int p_px = pct(L->s, 0.06), s_px = maxi(14, pct(L->s, 0.036));
+    int dot = clampi(pct(L->s, 0.045), 12, 64);
+    int dots_h = md->pin_max > 0 ? dot : 0;
+    int ph = md->prompt[0] ? text_height(L, md->prompt, w, room / 2, p_px, 14, true, 0) : 0;
+    int sh = md->subtitle[0]
+                 ? text_height(L, md->subtitle, w, maxi(0, room - ph - dots_h - 3 * L->g), s_px, 12,
+                               false, 0)
+                 : 0;
+    int total = ph + (sh ? L->g + sh : 0) + (dots_h ? 2 * L->g + dots_h : 0);
+    int y = top + maxi(0, (room - total) / 2);
+    if (ph)
+        y += text_block(L, UI_ROLE_PROMPT, "prompt", md->prompt, x, y, w, ph, p_px, 14, true,
+                        UI_ALIGN_CENTER);
+    if (sh) {
+        y += L->g;
+        y += text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, x, y, w, sh, s_px, 12, false,
+                        UI_ALIGN_CENTER);
+    }
+    if (dots_h) {
+        y += 2 * L->g;
+        int dw = mini(w, md->pin_max * dot * 2);
+        add(L, UI_ROLE_PIN_DOTS, UI_WIDGET_ICON, "pin-dots", rect(x + (w - dw) / 2, y, dw, dot),
+            false);
+    }
+}
+
+static void place_keys(lay *L, int x0, int y0, int kw, int kh)
+{
+    const ui_model *md = L->md;
+    for (int i = 0; i < md->n_items; i++) {
+        const ui_item_c *it = &md->items[i];
+        ui_rect rc = rect(x0 + (i % 3) * (kw + L->g), y0 + (i / 3) * (kh + L->g), kw, kh);
+        ui_widget *w = add(L, UI_ROLE_KEY, UI_WIDGET_BUTTON, it->id, rc, true);
+        if (!w)
+            return;
+        w->style = it->style;
+        bool digit = strlen(it->label) == 1;
+        int px = pct(mini(kw, kh), digit ? 0.42 : 0.26);
+        fit(L, w, it->label, inset(rc, maxi(4, kw / 10), maxi(3, kh / 10)), px, 10, true,
+            UI_ALIGN_CENTER, 2);
+    }
+}
+
+static void layout_pin(lay *L)
+{
+    const ui_model *md = L->md;
+    int rows = (md->n_items + 2) / 3;
+    int aw = L->W - 2 * L->m;
+    int content_h = L->bottom - L->top;
+    if (rows == 0) {
+        pin_texts(L, L->m, aw, L->top, L->bottom);
+        return;
+    }
+    if (!L->portrait) {
+        int text_bottom = L->bottom;
+        L->bottom = L->H - L->m;
+        content_h = L->bottom - L->top;
+        int right = (aw - L->g * 2) * 55 / 100;
+        int kh = mini((content_h - (rows - 1) * L->g) / rows, pct(L->s, 0.2));
+        kh = maxi(kh, L->T);
+        int kw = mini((right - 2 * L->g) / 3, kh * 3 / 2);
+        kw = maxi(kw, L->T);
+        int pad_w = 3 * kw + 2 * L->g;
+        int pad_h = rows * kh + (rows - 1) * L->g;
+        int px0 = L->W - L->m - right + (right - pad_w) / 2;
+        place_keys(L, px0, L->top + maxi(0, (content_h - pad_h) / 2), kw, kh);
+        int left_w = aw - right - 2 * L->g;
+        pin_texts(L, L->m, left_w, L->top, text_bottom);
+    } else {
+        int text_h = content_h * 30 / 100;
+        int avail = content_h - text_h - L->g * 2;
+        int kh = clampi((avail - (rows - 1) * L->g) / rows, L->T, pct(L->s, 0.2));
+        int kw = clampi((aw - 2 * L->g) / 3, L->T, kh * 3 / 2);
+        int pad_w = 3 * kw + 2 * L->g;
+        int pad_h = rows * kh + (rows - 1) * L->g;
+        int y = L->top + text_h + L->g * 2 + maxi(0, (avail - pad_h) / 3);
+        pin_texts(L, L->m, aw, L->top, L->top + text_h);
+        place_keys(L, (L->W - pad_w) / 2, y, kw, kh);
+    }
+}
+
+/* ---- Staff ---------------------------------------------------------------------------------- */
+
+/* One staff line at size px: "key\tvalue" puts the key left (at most 55% of the row) and the
+ * value right-aligned beside it, each wrapping in its own column; a line without a tab wraps in
+ * the whole row. Sets the column widths and returns the line's text height (0: does not fit). */
+static int line_measure(lay *L, const char *t, int px, int w, int *kw, int *vw)
+{
+    ui_line lines[UI_WRAP_MAX];
+    const char *tab = strchr(t, '\t');
+    int fh = L->ms->height(L->ms->ctx, px, false);
+    int step = UI_LINE_STEP(px);
+    if (!tab) {
+        int n = ui_wrap(L->ms, t, px, false, w, lines);
+        *kw = w;
+        *vw = 0;
+        for (int i = 0; i < n && n <= UI_WRAP_MAX; i++)
+            if (lines[i].w > w)
+                return 0;
+        return n > UI_WRAP_MAX ? 0 : (n - 1) * step + fh;
+    }
+    char key[UI_TEXT_MAX + 1];
+    size_t kl = (size_t)(tab - t);
+    memcpy(key, t, kl);
+    key[kl] = '\0';
+    int full = L->ms->width(L->ms->ctx, key, kl, px, false);
+    *kw = mini(full, w * 55 / 100);
+    *vw = w - *kw - L->g;
+    if (*vw < L->T)
+        return 0;
+    int nk = ui_wrap(L->ms, key, px, false, *kw, lines);
+    for (int i = 0; i < nk && nk <= UI_WRAP_MAX; i++)
+        if (lines[i].w > *kw)
+            return 0;
+    int nv = ui_wrap(L->ms, tab + 1, px, true, *vw, lines);
+    for (int i = 0; i < nv && nv <= UI_WRAP_MAX; i++)
+        if (lines[i].w > *vw)
+            return 0;
+    if (nk > UI_WRAP_MAX || nv > UI_WRAP_MAX)
+        return 0;
+    return (maxi(nk, nv) - 1) * step + fh;
+}
+
+static void place_lines(lay *L, int x, int y, int w, int h)
+{
+    const ui_model *md = L->md;
+    int n = md->n_lines;
+    int heights[UI_LINES_MAX], kws[UI_LINES_MAX], vws[UI_LINES_MAX];
+    if (n == 0)
+        return;
+    int px = maxi(14, pct(L->s, 0.038));
+    bool ok = false;
+    /* One size for every line (a table reads better uniform): the largest at which each line
+     * fits its columns and all rows fit the panel. */
+    for (;;) {
+        int total = 0;
+        ok = true;
+        for (int i = 0; ok && i < n; i++) {
+            heights[i] = line_measure(L, md->lines[i], px, w, &kws[i], &vws[i]);
+            ok = heights[i] > 0;
+            total += heights[i] + pct(px, 0.45);
+        }
+        ok = ok && total <= h;
+        if (ok || px <= 11)
+            break;
+        px--;
+    }
+    int yy = y;
+    for (int i = 0; i < n; i++) {
+        char id[24];
+        snprintf(id, sizeof id, "line-%d", i);
+        int th = heights[i] > 0 ? heights[i] : L->ms->height(L->ms->ctx, px, false);
+        int row = th + pct(px, 0.45);
+        if (yy + row > y + h) /* no room at all: squeeze, and report the misfit */
+            row = maxi(1, y + h - yy);
+        ui_rect rc = rect(x, yy, w, row);
+        ui_widget *wd = add(L, UI_ROLE_LINE, UI_WIDGET_TEXT, id, rc, false);
+        if (!wd)
+            return;
+        wd->text = md->lines[i];
+        wd->text_box = rc;
+        wd->px = px;
+        wd->lines = maxi(1, (th - L->ms->height(L->ms->ctx, px, false)) / UI_LINE_STEP(px) + 1);
+        wd->key_w = kws[i];
+        wd->val_w = vws[i];
+        wd->fits = ok && heights[i] > 0 && th <= row;
+        wd->ink = rect(x, yy + (row - th) / 2, w, mini(th, row));
+        yy += row;
+    }
+}
+
+static void layout_staff(lay *L)
+{
+    const ui_model *md = L->md;
+    int aw = L->W - 2 * L->m;
+    int y = L->top;
+    int t_px = pct(L->s, 0.055);
+    if (md->prompt[0])
+        y += text_block(L, UI_ROLE_PROMPT, "prompt", md->prompt, L->m, y, aw,
+                        (L->bottom - L->top) / 5, t_px, 14, true, UI_ALIGN_LEFT) +
+             L->g / 2;
+    if (md->subtitle[0])
+        y += text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, L->m, y, aw,
+                        (L->bottom - L->top) / 6, maxi(14, t_px * 6 / 10), 12, false,
+                        UI_ALIGN_LEFT) +
+             L->g;
+    y += L->g;
+    int h = L->bottom - y;
+    int n = md->n_items;
+    int menu_px = maxi(14, pct(L->s, 0.036));
+    if (!L->portrait) {
+        int left = md->n_lines > 0 ? (aw - 2 * L->g) * 46 / 100 : 0;
+        int right = aw - left - (left ? 2 * L->g : 0);
+        place_lines(L, L->m, y, left, h);
+        int cols = n > 5 ? 2 : 1;
+        grid gr = grid_plan(L, n, right, h, cols, pct(L->s, 0.13));
+        place_grid(L, &gr, L->W - L->m - right, y, UI_ROLE_MENU, menu_px);
+    } else {
+        int rows = (n + 1) / 2;
+        int menu_h = mini(h * 55 / 100, rows * pct(L->s, 0.14) + (rows - 1) * L->g);
+        int lines_h = h - menu_h - L->g * 2;
+        place_lines(L, L->m, y, aw, lines_h);
+        grid gr = grid_plan(L, n, aw, menu_h, 2, pct(L->s, 0.14));
+        int gh = gr.rows * gr.ch + (gr.rows - 1) * L->g;
+        place_grid(L, &gr, L->m, L->bottom - gh, UI_ROLE_MENU, menu_px);
+    }
+}
+
+/* ---- Entry ---------------------------------------------------------------------------------- */
+
+int ui_layout(const ui_model *md, int w, int h, int dpi, int min_target, const ui_measure *ms,
+              ui_widget *out)
+{
+    lay L;
+    memset(&L, 0, sizeof L);
+    L.md = md;
+    L.ms = ms;
+    L.W = w;
+    L.H = h;
+    L.s = mini(w, h);
+    L.portrait = h > w;
+    L.T = min_target;
+    L.m = clampi(pct(L.s, 0.04), 12, 72);
+    L.g = clampi(pct(L.s, 0.018), 6, 28);
+    L.bar = maxi(L.T, pct(L.s, 0.085));
+    L.out = out;
+    (void)dpi; /* the DPI enters through min_target */
+
+    top_bar(&L);
+    action_bar(&L, md->kind == UI_SCREEN_PIN && !L.portrait);
+    switch (md->kind) {
+    case UI_SCREEN_QUESTION: layout_question(&L); break;
+    case UI_SCREEN_FOLLOWUP: layout_followup(&L); break;
+    case UI_SCREEN_THANKS: layout_message(&L, UI_ROLE_ICON_OK); break;
+    case UI_SCREEN_OUT_OF_ORDER: layout_message(&L, UI_ROLE_ICON_WARN); break;
+    case UI_SCREEN_PIN: layout_pin(&L); break;
+    case UI_SCREEN_STAFF: layout_staff(&L); break;
+    }
+    return L.n;
+}
