@@ -155,7 +155,8 @@ static int record_run(const struct cli_ctx *ctx, int argc, char **argv)
     /* Check each value here too, so the message names the option the user typed. */
     long long ver;
     if (!cli_parse_int(version, 1, 1000000000, &ver))
-        return cli_fail(ctx, CMD, "--survey-version: '%s' is not a whole number >= 1", version);
+        return cli_fail(ctx, CMD, "--survey-version: '%s' is not a whole number in 1..1000000000",
+                        version);
     in.survey_version = (int)ver;
     if (!check_id(ctx, "survey", in.survey_id) || !check_id(ctx, "store", in.store_id) ||
         !check_id(ctx, "touchpoint", in.touchpoint_id))

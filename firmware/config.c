@@ -34,6 +34,7 @@ typedef enum key_type {
     K_PINHASH, /* pbkdf2-sha256$ITER$SALT$HASH */
     K_URL,     /* "" or http(s)://... */
     K_PUBKEY,  /* "" or sha256//BASE64 */
+    K_FORMATS, /* csv | jsonl | csv,jsonl */
 } key_type;
 
 typedef struct key_def {
@@ -84,12 +85,15 @@ static const key_def KEYS[] = {
     {"sync", "connect_timeout_s", K_INT, false, "10", 1, 300, F(sync.connect_timeout_s)},
     {"sync", "low_speed_time_s", K_INT, false, "30", 1, 600, F(sync.low_speed_time_s)},
     {"sync", "backoff_max_s", K_INT, false, "900", 1, 86400, F(sync.backoff_max_s)},
+    {"usb", "mount_root", K_PATH, false, "/media", 0, 0, F(usb.mount_root)},
+    {"usb", "formats", K_FORMATS, false, "csv", 0, 0, F(usb.formats)},
+    {"usb", "staff_key", K_BOOL, false, "false", 0, 0, F(usb.staff_key)},
 };
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
 
-#define N_SECTIONS 8
-static const char *const SECTIONS[N_SECTIONS] = {"device",   "survey", "storage", "display",
-                                                 "language", "timing", "staff",   "sync"};
+#define N_SECTIONS 9
+static const char *const SECTIONS[N_SECTIONS] = {
+    "device", "survey", "storage", "display", "language", "timing", "staff", "sync", "usb"};
 
 typedef struct parse_ctx {
     config *cfg;
@@ -274,6 +278,17 @@ static const char *set_value(parse_ctx *pc, const key_def *d, const char *v)
         tp_strlcpy(field, v, d->size);
         return NULL;
     case K_LANGS: return parse_langs(v, pc->cfg);
+    case K_FORMATS:
+        if (strcmp(v, "csv") == 0)
+            *(unsigned *)field = CONFIG_USB_CSV;
+        else if (strcmp(v, "jsonl") == 0)
+            *(unsigned *)field = CONFIG_USB_JSONL;
+        else if (strcmp(v, "csv,jsonl") == 0 || strcmp(v, "csv, jsonl") == 0 ||
+                 strcmp(v, "jsonl,csv") == 0 || strcmp(v, "jsonl, csv") == 0)
+            *(unsigned *)field = CONFIG_USB_CSV | CONFIG_USB_JSONL;
+        else
+            return "expected csv, jsonl or csv,jsonl";
+        return NULL;
     case K_PINHASH:
         cause = check_pin_hash(v);
         if (cause)

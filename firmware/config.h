@@ -22,6 +22,9 @@
  *   [sync]      url ["": sync off], token_file, interval_s [300], batch_max [500],
  *               batch_max_bytes [262144], gzip [true], ca_file, pinned_pubkey,
  *               connect_timeout_s [10], low_speed_time_s [30], backoff_max_s [900]
+ *   [usb]       mount_root [/media] (where the board mounts sticks; the staff screen offers
+ *               "Export to USB" for a stick below it), formats = csv | jsonl | csv,jsonl [csv],
+ *               staff_key [false] (added by the kiosk for the staff screen's USB export)
  *
  * Thread-safety: config_load is reentrant.
  */
@@ -53,6 +56,16 @@ typedef struct config_sync {
     int backoff_max_s;                  /* 1..86400 */
 } config_sync;
 
+/* [usb]: formats bits (the same values as usb_export.h's USB_FORMAT_*). */
+#define CONFIG_USB_CSV 0x1u
+#define CONFIG_USB_JSONL 0x2u
+
+typedef struct config_usb {
+    char mount_root[CONFIG_PATH_MAX];   /* folder the board mounts sticks below */
+    unsigned formats;                   /* CONFIG_USB_* bits, at least one */
+    bool staff_key;                     /* a stick's touchpoint-staff.key may open staff mode */
+} config_usb;
+
 typedef struct config {
     char path[CONFIG_PATH_MAX];         /* the file this came from */
     /* [device] */
@@ -82,6 +95,8 @@ typedef struct config {
     int hold_ms, max_attempts, lockout_s, staff_idle_s;
     /* [sync] */
     config_sync sync;
+    /* [usb] */
+    config_usb usb;
 } config;
 
 /* Loads and validates path into *out. Returns TP_OK, or TP_ERR_CONFIG / TP_ERR_NOT_FOUND /

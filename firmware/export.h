@@ -13,13 +13,17 @@
  *   3. stream the rows into a temp file in the same folder, opened with
  *      O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, hashing (SHA-256) while writing;
  *   4. fsync, drop the cached pages, read the temp file back and compare its SHA-256;
- *   5. write "<name>.sha256" (sha256sum format) the same way (temp, fsync, read back);
- *   6. rename both temps to their names without replacing anything (renameat2 RENAME_NOREPLACE,
- *      or link + unlink where that is unsupported), fsync the folder, syncfs;
- *   7. only then store_set_export_cursor() to the last exported seq.
+ *   5. rename it to its name without replacing anything (renameat2 RENAME_NOREPLACE, or link +
+ *      unlink where that is unsupported; a name taken meanwhile moves on to the next suffix);
+ *   6. write "<name>.sha256" (sha256sum format) the same way: temp, fsync, read back, rename
+ *      without replacing;
+ *   7. fsync the folder, then syncfs (a stick may be pulled right after "done");
+ *   8. only then store_set_export_cursor() to the last exported seq.
  * On any error the temp files (and a renamed file whose companion failed) are removed where
  * possible, the cursor is not moved, and err holds a message a shop employee understands, with
- * the technical cause in brackets: "the USB stick is full: the export needs 2.1 MB, 1.3 MB free".
+ * the technical cause in brackets: "/media/usb: the drive is full: the export needs about 2.1 MB
+ * (2203648 bytes), 1.3 MB were free (writing .touchpoint-export-1a2b3c4d5e6f.tmp: No space left
+ * on device)". The message starts with the folder; the kiosk maps the code to its own words.
  *
  * Every file system call goes through an export_fs_ops table so tests inject ENOSPC, EIO, a
  * removed medium or a planted symlink. Nothing on the target is ever read except the files this

@@ -28,6 +28,7 @@ typedef enum scr_id {
     S_PIN,
     S_STAFF,
     S_STAFF_SURVEY,
+    S_STAFF_EXPORT,
     S_COUNT
 } scr_id;
 
@@ -129,6 +130,15 @@ struct kiosk {
     char lines[UI_LINES_MAX][LINE_MAX_B];
     int n_lines;
 
+    /* USB export */
+    int n_sticks;
+    usb_stick sticks[KIOSK_MAX_STICKS];
+    bool export_requested; /* waiting for kiosk_take_export */
+    bool export_running;
+    bool export_all;
+    int64_t export_done, export_total;
+    char export_note[TP_ERRMSG_MAX]; /* the last outcome for staff */
+
     /* model storage (rebuilt by draw) */
     ui_screen m;
     ui_item items[UI_ITEMS_MAX], langs[UI_LANGS_MAX], actions[UI_ACTIONS_MAX];
@@ -187,6 +197,11 @@ typedef struct strings {
     const char *switched;
     const char *recovered;
     const char *free;
+    const char *usb_export;
+    const char *export_new;
+    const char *export_all;
+    const char *exporting;
+    const char *usb_removed;
 } strings;
 
 static const strings STRINGS[] = {
@@ -225,6 +240,11 @@ static const strings STRINGS[] = {
         .switched = "Đã đổi khảo sát",
         .recovered = "đã khôi phục từ tệp hỏng",
         .free = "còn trống",
+        .usb_export = "Xuất ra USB",
+        .export_new = "Câu trả lời mới từ lần xuất trước",
+        .export_all = "Tất cả câu trả lời",
+        .exporting = "Đang xuất",
+        .usb_removed = "Đã rút USB.",
     },
     {
         .lang = "en",
@@ -261,6 +281,11 @@ static const strings STRINGS[] = {
         .switched = "Survey switched",
         .recovered = "recovered from a damaged file",
         .free = "free",
+        .usb_export = "Export to USB",
+        .export_new = "New since the last export",
+        .export_all = "Everything",
+        .exporting = "Exporting",
+        .usb_removed = "The USB stick was removed.",
     },
 };
 
@@ -1097,6 +1122,8 @@ static kiosk_action staff_event(kiosk *k, const kev *ev)
         return KIOSK_QUIT;
     } else if (strcmp(ev->id, "staff-survey") == 0) {
         go(k, S_STAFF_SURVEY);
+    } else if (strcmp(ev->id, "staff-export") == 0 && k->n_sticks > 0) {
+        go(k, S_STAFF_EXPORT);
     } else if (strcmp(ev->id, "staff-lang") == 0) {
         /* Cycle the default language through those the survey offers. */
         int cur = 0;
@@ -1133,6 +1160,10 @@ static void staff_draw(kiosk *k)
     add_item(k, "staff-survey", s->switch_survey, 0, UI_STYLE_NEUTRAL);
     snprintf(label, sizeof label, "%s: %s", s->default_lang, lang_name(k->default_lang));
     add_item(k, "staff-lang", label, 0, UI_STYLE_NEUTRAL);
+    if (k->n_sticks > 0) {
+        snprintf(label, sizeof label, "%s (%.100s)", s->usb_export, k->sticks[0].name);
+        add_item(k, "staff-export", label, 0, UI_STYLE_NEUTRAL);
+    }
     add_item(k, "staff-exit", s->exit, 0, UI_STYLE_DANGER);
     add_action(k, "staff-back", s->back_survey, UI_STYLE_PRIMARY);
 }
@@ -1220,6 +1251,73 @@ static void staff_survey_draw(kiosk *k)
     add_action(k, "staff-back", s->back, UI_STYLE_NEUTRAL);
 }
 
+/* staff: export to a USB stick (the owner runs the job; see kiosk_take_export) */
+
+static void staff_export_enter(kiosk *k)
+{
+    arm(k, T_IDLE, (int64_t)k->cfg->staff_idle_s * 1000);
+}
+
+static kiosk_action staff_export_event(kiosk *k, const kev *ev)
+{
+    if (ev->type == EV_TIMER) {
+        if (ev->timer != T_IDLE)
+            return KIOSK_NONE;
+        if (k->export_running || k->export_requested) {
+            /* Never walk away from a running export: its outcome must be seen. */
+            arm(k, T_IDLE, (int64_t)k->cfg->staff_idle_s * 1000);
+            return KIOSK_NONE;
+        }
+        trace_str(k, "timeout", NULL, NULL);
+        leave_staff(k);
+        return KIOSK_NONE;
+    }
+    if (ev->type != EV_PRESS || !ev->id)
+        return KIOSK_NONE;
+    arm(k, T_IDLE, (int64_t)k->cfg->staff_idle_s * 1000);
+    bool busy = k->export_running || k->export_requested;
+    if (strcmp(ev->id, "staff-back") == 0 && !busy) {
+        go(k, S_STAFF);
+    } else if ((strcmp(ev->id, "export-new") == 0 || strcmp(ev->id, "export-all") == 0) && !busy &&
+               k->n_sticks > 0) {
+        k->export_requested = true;
+        k->export_all = strcmp(ev->id, "export-all") == 0;
+        k->export_done = k->export_total = 0;
+        k->export_note[0] = '\0';
+        trace_str(k, "usb_export_start", "mode", k->export_all ? "all" : "new");
+        k->dirty |= KIOSK_DIRTY_SCREEN;
+    }
+    return KIOSK_NONE;
+}
+
+static void staff_export_draw(kiosk *k)
+{
+    const strings *s = strings_for(k->default_lang);
+    bool busy = k->export_running || k->export_requested;
+    ui_style st = busy || k->n_sticks == 0 ? UI_STYLE_DISABLED : UI_STYLE_NEUTRAL;
+    k->m.kind = UI_SCREEN_STAFF;
+    if (k->n_sticks > 0)
+        snprintf(k->prompt, sizeof k->prompt, "%s: %.200s", s->usb_export, k->sticks[0].name);
+    else
+        snprintf(k->prompt, sizeof k->prompt, "%s", s->usb_export);
+    k->m.prompt = k->prompt;
+    if (busy) {
+        if (k->export_total > 0)
+            snprintf(k->subtitle, sizeof k->subtitle, "%s… %lld / %lld", s->exporting,
+                     (long long)k->export_done, (long long)k->export_total);
+        else
+            snprintf(k->subtitle, sizeof k->subtitle, "%s…", s->exporting);
+        k->m.subtitle = k->subtitle;
+    } else if (k->export_note[0]) {
+        k->m.subtitle = k->export_note;
+    } else if (k->n_sticks == 0) {
+        k->m.subtitle = s->usb_removed;
+    }
+    add_item(k, "export-new", s->export_new, 0, st);
+    add_item(k, "export-all", s->export_all, 0, st);
+    add_action(k, "staff-back", s->back, busy ? UI_STYLE_DISABLED : UI_STYLE_NEUTRAL);
+}
+
 static const screen_def SCREENS[S_COUNT] = {
     [S_QUESTION] = {"question", question_enter, question_event, question_draw},
     [S_FOLLOWUP] = {"followup", followup_enter, followup_event, followup_draw},
@@ -1228,6 +1326,7 @@ static const screen_def SCREENS[S_COUNT] = {
     [S_PIN] = {"pin", pin_enter, pin_event, pin_draw},
     [S_STAFF] = {"staff", staff_enter, staff_event, staff_draw},
     [S_STAFF_SURVEY] = {"staff_survey", staff_survey_enter, staff_survey_event, staff_survey_draw},
+    [S_STAFF_EXPORT] = {"staff_export", staff_export_enter, staff_export_event, staff_export_draw},
 };
 
 /* ---- Public API ------------------------------------------------------------------------- */
@@ -1460,4 +1559,68 @@ const char *kiosk_screen_name(const kiosk *k)
 store *kiosk_store(const kiosk *k)
 {
     return k->st;
+}
+
+/* ---- USB export ------------------------------------------------------------------------------ */
+
+void kiosk_set_sticks(kiosk *k, const usb_stick *sticks, size_t n)
+{
+    k->n_sticks = 0;
+    /* Read-only sticks are offered too: the export job explains what is wrong with them. */
+    for (size_t i = 0; i < n && k->n_sticks < KIOSK_MAX_STICKS; i++)
+        k->sticks[k->n_sticks++] = sticks[i];
+    if (k->cur == S_STAFF || k->cur == S_STAFF_EXPORT)
+        k->dirty |= KIOSK_DIRTY_SCREEN;
+}
+
+bool kiosk_take_export(kiosk *k, kiosk_export_req *out)
+{
+    if (!k->export_requested)
+        return false;
+    k->export_requested = false;
+    if (k->n_sticks == 0) {
+        tp_strlcpy(k->export_note, strings_for(k->default_lang)->usb_removed,
+                   sizeof k->export_note);
+        k->dirty |= KIOSK_DIRTY_SCREEN;
+        return false;
+    }
+    k->export_running = true;
+    memset(out, 0, sizeof *out);
+    tp_strlcpy(out->mount_point, k->sticks[0].mount_point, sizeof out->mount_point);
+    out->mount_id = k->sticks[0].mount_id;
+    out->all = k->export_all;
+    return true;
+}
+
+void kiosk_export_progress(kiosk *k, int64_t done, int64_t total)
+{
+    k->export_done = done;
+    k->export_total = total;
+    if (k->cur == S_STAFF_EXPORT)
+        k->dirty |= KIOSK_DIRTY_SCREEN;
+}
+
+void kiosk_export_done(kiosk *k, bool ok, const char *message)
+{
+    (void)ok;
+    k->export_running = false;
+    tp_strlcpy(k->export_note, message ? message : "", sizeof k->export_note);
+    if (k->cur == S_STAFF_EXPORT) {
+        k->dirty |= KIOSK_DIRTY_SCREEN;
+        arm(k, T_IDLE, (int64_t)k->cfg->staff_idle_s * 1000);
+    }
+}
+
+bool kiosk_staff_key(kiosk *k)
+{
+    if (k->cur != S_PIN)
+        return false;
+    explicit_bzero(k->pin, sizeof k->pin);
+    k->pin_len = 0;
+    k->wrong = 0;
+    k->locked_until = 0;
+    trace_str(k, "pin", "result", "usb_key");
+    k->staff_note[0] = '\0';
+    go(k, S_STAFF);
+    return true;
 }

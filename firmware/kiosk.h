@@ -26,10 +26,12 @@
 #include "survey.h"
 #include "tp.h"
 #include "ui.h"
+#include "usb.h"
 
 #define KIOSK_RETRY_MS 5000     /* out-of-order: retry the failed write this often */
 #define KIOSK_HOLD_FRAME_MS 100 /* staff-corner hold: redraw the progress ring this often */
 #define KIOSK_MAX_SURVEYS 32    /* survey files offered on the staff screen */
+#define KIOSK_MAX_STICKS 4      /* USB sticks remembered for the staff screen export */
 
 typedef struct kiosk kiosk;
 
@@ -104,5 +106,34 @@ store *kiosk_store(const kiosk *k);
 /* Writes a trace line {"event": event, ...fields} when tracing; fields is a cJSON object or
  * NULL and is consumed. Used by the owner for its own events (frames, keys, exit). */
 void kiosk_trace(kiosk *k, const char *event, void *cjson_fields);
+
+/* ---- USB export from the staff screen ------------------------------------------------------
+ * The owner watches the sticks (usb.h) and tells the kiosk; when staff press "export", the kiosk
+ * asks the owner (kiosk_take_export) to run the job (usb_export.h) off the state machine, and is
+ * told the progress and the outcome. Staff screens do not time out while a job runs. */
+
+typedef struct kiosk_export_req {
+    char mount_point[USB_PATH_MAX];
+    int mount_id;
+    bool all; /* everything, rather than new since the last export */
+} kiosk_export_req;
+
+/* The sticks now present (copied; the first is the export target). */
+void kiosk_set_sticks(kiosk *k, const usb_stick *sticks, size_t n);
+
+/* Returns true (once) with *out filled when staff asked for an export; the owner then runs it
+ * and must call kiosk_export_done. */
+bool kiosk_take_export(kiosk *k, kiosk_export_req *out);
+
+/* Progress of the running export (rows done of total). */
+void kiosk_export_progress(kiosk *k, int64_t done, int64_t total);
+
+/* The export ended; message is the one sentence for staff (usb_export_report.message). */
+void kiosk_export_done(kiosk *k, bool ok, const char *message);
+
+/* A stick holding the staff key (usb_check_staff_key, [usb] staff_key = true) was seen while the
+ * PIN pad is up: opens the staff screen like the right PIN (and ends a lockout: the key is a
+ * physical token). Returns true when it did. */
+bool kiosk_staff_key(kiosk *k);
 
 #endif /* TP_KIOSK_H */

@@ -23,10 +23,15 @@ ALL_SRCS += $(KIOSK_SRCS)
 PROGRAMS += $(BUILD)/touchpoint-kiosk
 
 $(call obj,$(KIOSK_SRCS)): MOD_CFLAGS = $(call pkg_cflags,$(KIOSK_PKGS) $(TPCONF_PKGS))
-$(BUILD)/touchpoint-kiosk: $(call obj,$(KIOSK_SRCS)) $(TPCONF_LIB) $(UI_LIB) $(STORAGE_LIB)
+# The staff screen's "Export to USB": usb.c + usb_export.c (usb.mk, read after this file, so
+# named literally) on the export core
+# (export.c, built with its flags by cli.mk).
+KIOSK_USB_OBJS := $(call obj,firmware/usb.c firmware/usb_export.c firmware/export.c)
+$(BUILD)/touchpoint-kiosk: $(call obj,$(KIOSK_SRCS)) $(KIOSK_USB_OBJS) $(TPCONF_LIB) $(UI_LIB) \
+    $(STORAGE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(call obj,$(KIOSK_SRCS)) $(TPCONF_LIBS) $(UI_LIBS) $(STORAGE_LIBS) \
-	    $(call pkg_libs,$(KIOSK_PKGS))
+	$(CC) $(LDFLAGS) -o $@ $(call obj,$(KIOSK_SRCS)) $(KIOSK_USB_OBJS) $(TPCONF_LIBS) \
+	    $(UI_LIBS) $(STORAGE_LIBS) $(call pkg_libs,$(KIOSK_PKGS))
 
 # `make run`: packages, build, then the demo (board/run-demo.sh; the lead extends it with the
 # collector and the sync daemon). `make screenshots`: every screen of every demo survey, both

@@ -34,6 +34,8 @@
 #include "kiosk.h"
 #include "script.h"
 #include "ui.h"
+#include "usb.h"
+#include "usb_export.h"
 
 #define EXIT_USAGE 2
 #define EXIT_EXPECT 3
@@ -43,32 +45,58 @@
 typedef struct sigwatch {
     int sfd;          /* signalfd for SIGTERM, SIGINT */
     int stopfd;       /* eventfd: tells the thread to end */
+    int usbfd;        /* usb_fd() or -1: readable when the sticks may have changed */
+    int rearmfd;      /* eventfd: the loop has run usb_poll(), watch usbfd again */
     Uint32 sdl_event; /* registered SDL user event type */
     pthread_t thread;
     bool running;
 } sigwatch;
 
+static void push_user(const sigwatch *w, int code)
+{
+    SDL_Event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = w->sdl_event;
+    ev.user.code = code;
+    SDL_PushEvent(&ev); /* thread-safe; wakes SDL_WaitEventTimeout */
+}
+
+#define WAKE_USB (-1)    /* user event code: the sticks may have changed */
+#define WAKE_EXPORT (-2) /* user event code: the export job progressed or ended */
+
+/* Waits for signals and (while armed) the USB descriptor; turns each into an SDL user event. The
+ * USB descriptor stays readable until the loop calls usb_poll(), so after one wake-up it is not
+ * watched again until the loop re-arms it. */
 static void *sigwatch_main(void *arg)
 {
     sigwatch *w = arg;
-    struct pollfd p[2] = {{w->sfd, POLLIN, 0}, {w->stopfd, POLLIN, 0}};
+    bool usb_armed = w->usbfd >= 0;
     for (;;) {
-        if (poll(p, 2, -1) < 0) {
+        struct pollfd p[4] = {{w->sfd, POLLIN, 0},
+                              {w->stopfd, POLLIN, 0},
+                              {w->rearmfd, POLLIN, 0},
+                              {usb_armed ? w->usbfd : -1, POLLIN, 0}};
+        if (poll(p, 4, -1) < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
         if (p[1].revents)
             break;
+        if (p[2].revents & POLLIN) {
+            uint64_t v;
+            if (read(w->rearmfd, &v, sizeof v) == (ssize_t)sizeof v)
+                usb_armed = w->usbfd >= 0;
+        }
+        if (p[3].revents & (POLLIN | POLLPRI | POLLERR)) {
+            usb_armed = false;
+            push_user(w, WAKE_USB);
+        }
         if (p[0].revents & POLLIN) {
             struct signalfd_siginfo si;
             if (read(w->sfd, &si, sizeof si) != (ssize_t)sizeof si)
                 continue;
-            SDL_Event ev;
-            memset(&ev, 0, sizeof ev);
-            ev.type = w->sdl_event;
-            ev.user.code = (Sint32)si.ssi_signo;
-            SDL_PushEvent(&ev); /* thread-safe; wakes SDL_WaitEventTimeout */
+            push_user(w, (int)si.ssi_signo);
         }
     }
     return NULL;
@@ -91,6 +119,16 @@ typedef struct app {
     struct timespec input_at; /* real time of the last input event */
     bool input_pending;       /* frames since that input report their latency */
     const char *script_name;
+    /* USB sticks and the export job */
+    usb *usb;
+    pthread_t export_thread;
+    bool export_thread_running;
+    pthread_mutex_t export_mu;
+    int64_t export_done, export_total; /* under export_mu */
+    bool export_finished;              /* under export_mu */
+    usb_export_report export_rep;      /* written by the job, read after export_finished */
+    kiosk_export_req export_req;
+    bool key_checked; /* the sticks were checked for a staff key on this PIN pad visit */
 } app;
 
 static int64_t real_us(void)
@@ -124,8 +162,13 @@ static void trace_error(app *a, const char *code, const char *msg)
 /* Brings the window up to date with the state machine: a new screen, a highlight or the hold
  * ring, then one frame; after the frame, the deferred durable write (which may change the
  * screen again, so loop). */
+static void export_start(app *a);
+static void staff_key_check(app *a);
+
 static void present(app *a)
 {
+    export_start(a);
+    staff_key_check(a);
     for (int guard = 0; guard < 16; guard++) {
         unsigned d = kiosk_dirty(a->k);
         if (!d)
@@ -176,9 +219,186 @@ static void handle_action(app *a, kiosk_action act)
         a->quit = true;
 }
 
+/* ---- USB sticks and the export job ------------------------------------------------------ */
+
+/* Re-reads the mount table, tells the kiosk which sticks are there, and re-arms the watcher. */
+static void usb_refresh(app *a)
+{
+    usb_event ev[USB_MAX_STICKS];
+    size_t n = 0;
+    if (!a->usb)
+        return;
+    if (usb_poll(a->usb, ev, USB_MAX_STICKS, &n) != TP_OK)
+        trace_error(a, "usb", usb_errmsg(a->usb));
+    if (n > 0) {
+        usb_stick sticks[USB_MAX_STICKS];
+        size_t ns = usb_list(a->usb, sticks, USB_MAX_STICKS);
+        kiosk_set_sticks(a->k, sticks, ns);
+        a->key_checked = false;
+        for (size_t i = 0; i < n && a->trace; i++) {
+            cJSON *o = cJSON_CreateObject();
+            if (o) {
+                cJSON_AddStringToObject(o, "change",
+                                        ev[i].kind == USB_EV_ADDED ? "added" : "removed");
+                cJSON_AddStringToObject(o, "name", ev[i].stick.name);
+                cJSON_AddStringToObject(o, "mount_point", ev[i].stick.mount_point);
+                cJSON_AddBoolToObject(o, "readonly", ev[i].stick.readonly);
+            }
+            kiosk_trace(a->k, "usb", o);
+        }
+    }
+    if (a->sw.rearmfd >= 0 && !a->scripted) {
+        uint64_t one = 1;
+        if (write(a->sw.rearmfd, &one, sizeof one) != (ssize_t)sizeof one)
+            trace_error(a, "usb", "cannot re-arm the USB watcher");
+    }
+}
+
+/* [usb] staff_key: on the PIN pad, a stick with the staff key opens staff mode. Checked once
+ * per visit of the pad and again when a stick arrives. */
+static void staff_key_check(app *a)
+{
+    if (strcmp(kiosk_screen_name(a->k), "pin") != 0) {
+        a->key_checked = false;
+        return;
+    }
+    if (!a->cfg.usb.staff_key || !a->usb || a->key_checked)
+        return;
+    a->key_checked = true;
+    usb_stick sticks[USB_MAX_STICKS];
+    size_t n = usb_list(a->usb, sticks, USB_MAX_STICKS);
+    for (size_t i = 0; i < n; i++) {
+        char err[TP_ERRMSG_MAX];
+        tp_err rc = usb_check_staff_key(sticks[i].mount_point, a->cfg.pin_hash, err, sizeof err);
+        if (rc == TP_OK) {
+            kiosk_staff_key(a->k);
+            return;
+        }
+        if (rc != TP_ERR_NOT_FOUND)
+            trace_error(a, tp_err_name(rc), err);
+    }
+}
+
+static void export_progress(void *ctx, int64_t done, int64_t total)
+{
+    app *a = ctx;
+    pthread_mutex_lock(&a->export_mu);
+    a->export_done = done;
+    a->export_total = total;
+    pthread_mutex_unlock(&a->export_mu);
+    if (!a->scripted)
+        push_user(&a->sw, WAKE_EXPORT);
+}
+
+/* Runs the export with its own store handle (a handle belongs to one thread). */
+static void kiosk_export_job(app *a)
+{
+    store *s = NULL;
+    char err[TP_ERRMSG_MAX];
+    store_options so = {0};
+    usb_export_report *rep = &a->export_rep;
+    memset(rep, 0, sizeof *rep);
+    so.device_id = a->cfg.device_id;
+    so.clock = a->scripted ? &a->vc.clock : NULL;
+    tp_err rc = store_open(a->cfg.database, &so, &s, err, sizeof err);
+    if (rc != TP_OK) {
+        rep->outcome = USB_EXPORT_FAILED;
+        rep->rc = rc;
+        snprintf(rep->message, sizeof rep->message,
+                 "The answers could not be read (%s). Nothing was marked as exported.",
+                 tp_strerror(rc));
+        snprintf(rep->log, sizeof rep->log, "usb export: outcome=failed cause=%s", err);
+    } else {
+        usb_export_request rq = {0};
+        rq.mount_point = a->export_req.mount_point;
+        rq.mount_id = a->export_req.mount_id;
+        rq.device_id = a->cfg.device_id;
+        rq.all = a->export_req.all;
+        rq.formats = a->cfg.usb.formats;
+        rq.progress = export_progress;
+        rq.progress_ctx = a;
+        usb_export_run(s, &rq, rep);
+    }
+    store_close(s);
+    pthread_mutex_lock(&a->export_mu);
+    a->export_finished = true;
+    pthread_mutex_unlock(&a->export_mu);
+}
+
+static void *export_thread_main(void *arg)
+{
+    app *a = arg;
+    kiosk_export_job(a);
+    push_user(&a->sw, WAKE_EXPORT);
+    return NULL;
+}
+
+/* Hands progress and, at the end, the outcome to the kiosk (main thread). */
+static void export_collect(app *a)
+{
+    pthread_mutex_lock(&a->export_mu);
+    int64_t done = a->export_done, total = a->export_total;
+    bool finished = a->export_finished;
+    pthread_mutex_unlock(&a->export_mu);
+    kiosk_export_progress(a->k, done, total);
+    if (!finished)
+        return;
+    if (a->export_thread_running) {
+        pthread_join(a->export_thread, NULL);
+        a->export_thread_running = false;
+    }
+    a->export_finished = false;
+    const usb_export_report *rep = &a->export_rep;
+    bool ok = rep->outcome == USB_EXPORT_DONE || rep->outcome == USB_EXPORT_NOTHING;
+    kiosk_export_done(a->k, ok, rep->message);
+    fprintf(stderr, "touchpoint-kiosk: %s\n", rep->log);
+    if (a->trace) {
+        cJSON *o = cJSON_CreateObject();
+        if (o) {
+            cJSON_AddStringToObject(o, "outcome", usb_export_outcome_name(rep->outcome));
+            cJSON_AddNumberToObject(o, "rows", (double)rep->rows);
+            cJSON_AddStringToObject(o, "message", rep->message);
+            cJSON *files = cJSON_AddArrayToObject(o, "files");
+            for (size_t i = 0; files && i < rep->n_files; i++)
+                cJSON_AddItemToArray(files, cJSON_CreateString(rep->files[i]));
+        }
+        kiosk_trace(a->k, "usb_export", o);
+    }
+}
+
+/* Starts the job staff asked for: on a worker thread live, inline in script mode (so scripts stay
+ * deterministic on the virtual clock). */
+static void export_start(app *a)
+{
+    if (a->export_thread_running || !kiosk_take_export(a->k, &a->export_req))
+        return;
+    a->export_done = a->export_total = 0;
+    a->export_finished = false;
+    if (a->scripted) {
+        kiosk_export_job(a);
+        export_collect(a);
+        return;
+    }
+    if (pthread_create(&a->export_thread, NULL, export_thread_main, a) == 0) {
+        a->export_thread_running = true;
+    } else {
+        kiosk_export_done(a->k, false,
+                          "The export could not be started. Nothing was marked "
+                          "as exported.");
+    }
+}
+
 /* One SDL event, live or synthesized by the script. */
 static void handle_event(app *a, const SDL_Event *ev)
 {
+    if (ev->type == a->sw.sdl_event && a->sw.sdl_event != 0 && ev->user.code == WAKE_USB) {
+        usb_refresh(a);
+        return;
+    }
+    if (ev->type == a->sw.sdl_event && a->sw.sdl_event != 0 && ev->user.code == WAKE_EXPORT) {
+        export_collect(a);
+        return;
+    }
     if (ev->type == a->sw.sdl_event && a->sw.sdl_event != 0) {
         const char *name = ev->user.code == SIGTERM ? "SIGTERM" : "SIGINT";
         cJSON *o = cJSON_CreateObject();
@@ -338,6 +558,8 @@ static bool run_cmd(app *a, const script_cmd *c)
 {
     ui_widget_info wi;
     int wx, wy;
+    usb_refresh(a); /* scripts see a stick mounted before the command, deterministically */
+    present(a);
     switch (c->op) {
     case SCRIPT_TAP:
         if (ui_widget_find(a->u, c->arg, &wi) != TP_OK || !wi.interactive) {
@@ -484,7 +706,8 @@ int main(int argc, char **argv)
         return 1;
     }
     a->started_us = real_us();
-    a->sw.sfd = a->sw.stopfd = -1;
+    a->sw.sfd = a->sw.stopfd = a->sw.usbfd = a->sw.rearmfd = -1;
+    pthread_mutex_init(&a->export_mu, NULL);
     a->exit_code = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -521,6 +744,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     a->sw.sfd = signalfd(-1, &mask, SFD_CLOEXEC);
     a->sw.stopfd = eventfd(0, EFD_CLOEXEC);
+    a->sw.rearmfd = eventfd(0, EFD_CLOEXEC);
 
     int64_t t_start = a->started_us;
     if (config_load(config_path, &a->cfg, err, sizeof err) != TP_OK) {
@@ -587,6 +811,25 @@ int main(int argc, char **argv)
         SDL_ShowCursor(SDL_DISABLE);
     int64_t t_ui = real_us();
 
+    /* USB sticks for the staff screen's export. No mount root (a laptop, a test) just means no
+     * export button: the kiosk itself must run without it. */
+    usb_options uso = {0};
+    uso.mount_root = a->cfg.usb.mount_root;
+    if (usb_open(&uso, &a->usb, err, sizeof err) != TP_OK) {
+        a->usb = NULL;
+        if (a->trace) {
+            cJSON *o = cJSON_CreateObject();
+            if (o) {
+                cJSON_AddStringToObject(o, "code", "usb");
+                cJSON_AddStringToObject(o, "message", err);
+                cJSON_AddStringToObject(o, "during", "usb_open");
+            }
+            kiosk_trace(a->k, "error", o);
+        }
+    } else {
+        a->sw.usbfd = usb_fd(a->usb);
+    }
+
     a->sw.sdl_event = SDL_RegisterEvents(1);
     if (a->sw.sdl_event == (Uint32)-1)
         a->sw.sdl_event = 0;
@@ -627,6 +870,11 @@ int main(int argc, char **argv)
     }
 
 out:
+    if (a->export_thread_running) {
+        /* A running export finishes (or fails) on its own; wait so its files are complete. */
+        pthread_join(a->export_thread, NULL);
+        a->export_thread_running = false;
+    }
     if (a->sw.running) {
         uint64_t one = 1;
         if (write(a->sw.stopfd, &one, sizeof one) != (ssize_t)sizeof one)
@@ -637,6 +885,10 @@ out:
         close(a->sw.sfd);
     if (a->sw.stopfd >= 0)
         close(a->sw.stopfd);
+    if (a->sw.rearmfd >= 0)
+        close(a->sw.rearmfd);
+    usb_close(a->usb);
+    pthread_mutex_destroy(&a->export_mu);
     kiosk_free(a->k); /* closes the store: every write is complete */
     ui_free(a->u);
     script_free(scr);

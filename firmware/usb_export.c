@@ -236,19 +236,30 @@ static int64_t export_size(store *s, export_format f, const usb_export_request *
 
 /* ---- Wording ------------------------------------------------------------------------------- */
 
-void usb_format_bytes(int64_t bytes, char *out, size_t outlen)
+/* Writes bytes in decimal units, rounded up (what is needed) or down (what is free), so the
+ * staff are never told a stick has more room, or an export needs less, than it does. */
+static void fmt_bytes(int64_t bytes, bool up, char *out, size_t outlen)
 {
+    int64_t unit, r;
+    const char *name;
     if (bytes < 0) {
         snprintf(out, outlen, "an unknown amount of");
-    } else if (bytes < 1000 * 1000) {
-        snprintf(out, outlen, "%" PRId64 " KB", (bytes + 999) / 1000);
-    } else if (bytes < INT64_C(1000) * 1000 * 1000) {
-        int64_t tenths = (bytes + 99999) / 100000; /* rounded up to 0.1 MB */
-        snprintf(out, outlen, "%" PRId64 ".%" PRId64 " MB", tenths / 10, tenths % 10);
-    } else {
-        int64_t tenths = (bytes + INT64_C(99999999)) / INT64_C(100000000);
-        snprintf(out, outlen, "%" PRId64 ".%" PRId64 " GB", tenths / 10, tenths % 10);
+        return;
     }
+    if (bytes < 1000 * 1000) {
+        r = up ? (bytes + 999) / 1000 : bytes / 1000;
+        snprintf(out, outlen, "%" PRId64 " KB", r);
+        return;
+    }
+    unit = bytes < INT64_C(1000) * 1000 * 1000 ? INT64_C(100000) : INT64_C(100000000);
+    name = unit == INT64_C(100000) ? "MB" : "GB";
+    r = up ? (bytes + unit - 1) / unit : bytes / unit; /* tenths */
+    snprintf(out, outlen, "%" PRId64 ".%" PRId64 " %s", r / 10, r % 10, name);
+}
+
+void usb_format_bytes(int64_t bytes, char *out, size_t outlen)
+{
+    fmt_bytes(bytes, true, out, outlen);
 }
 
 tp_err usb_export_parse_formats(const char *s, unsigned *out, char *err, size_t errlen)
@@ -317,7 +328,7 @@ static void set_message(usb_export_report *rep, tp_err rc)
     case USB_EXPORT_FULL:
         if (rep->bytes_missing > 0) {
             usb_format_bytes(rep->bytes_missing, need, sizeof need);
-            usb_format_bytes(rep->free_bytes, freeb, sizeof freeb);
+            fmt_bytes(rep->free_bytes, false, freeb, sizeof freeb);
             snprintf(rep->message, sizeof rep->message,
                      "The USB stick is full. The export needs %s more free space (%s free now). "
                      "Delete files from the stick on a computer, or use a bigger stick." NOT_MARKED,
@@ -501,6 +512,14 @@ out:
         store_get_export_cursor(s, &rep->cursor_after);
     rep->elapsed_ms = now_ms() - t0;
     set_message(rep, rc);
+    if (rc != TP_OK && rep->cursor_after != rep->cursor_before) {
+        /* "everything" as CSV + JSON Lines: the CSV was verified and moved the cursor before the
+         * JSON Lines file failed; say what is true. */
+        char *at = strstr(rep->message, NOT_MARKED);
+        if (at)
+            snprintf(at, sizeof rep->message - (size_t)(at - rep->message), "%s",
+                     "The CSV file on the stick is complete; only the JSON Lines copy failed.");
+    }
     one_line(cause);
     snprintf(rep->log, sizeof rep->log,
              "usb export: outcome=%s rc=%s mount=%s mount_id=%d mode=%s rows=%" PRId64

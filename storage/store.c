@@ -44,8 +44,8 @@ int store_open_check_budget_ms = 250;
 
 /* ---- Statement cache ------------------------------------------------------------------------ */
 
-#define ANSWER_COLS                                                                              \
-    "a.seq, a.uuid, s.uuid, s.survey, s.version, a.q, a.kind, a.val, a.lang, s.store, s.tp, "    \
+#define ANSWER_COLS                                                                                \
+    "a.seq, a.uuid, s.uuid, s.survey, s.version, a.q, a.kind, a.val, a.lang, s.store, s.tp, "      \
     "a.wall, a.mono, a.boot, a.flags, a.state, r.code, r.reason "
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -70,13 +70,11 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "ON CONFLICT DO UPDATE SET n = n + excluded.n",
     /* INDEXED BY: the partial index holds only pending rows, so the read never walks the
      * (possibly million) synced rows that a rowid range scan would visit. */
-    [ST_READ_PENDING] = "SELECT " ANSWER_COLS
-                        "FROM answers AS a INDEXED BY answers_pending "
+    [ST_READ_PENDING] = "SELECT " ANSWER_COLS "FROM answers AS a INDEXED BY answers_pending "
                         "JOIN sessions AS s ON s.id = a.sess "
                         "LEFT JOIN rejects AS r ON r.seq = a.seq "
                         "WHERE a.state = 0 AND a.seq > ?1 ORDER BY a.seq LIMIT ?2",
-    [ST_READ_RANGE] = "SELECT " ANSWER_COLS
-                      "FROM answers AS a JOIN sessions AS s ON s.id = a.sess "
+    [ST_READ_RANGE] = "SELECT " ANSWER_COLS "FROM answers AS a JOIN sessions AS s ON s.id = a.sess "
                       "LEFT JOIN rejects AS r ON r.seq = a.seq "
                       "WHERE a.seq > ?1 AND a.seq <= ?2 ORDER BY a.seq",
     [ST_MARK_SYNCED] = "UPDATE answers SET state = 1 WHERE seq = ?1 AND state = 0",
@@ -440,10 +438,18 @@ static tp_err migrate_to_1(store *s, const struct create_info *ci)
     return store_seqmark_write(s, mark);
 }
 
-static tp_err migrate_to_2(store *s)
+static tp_err migrate_to_2(store *s, const struct create_info *ci)
 {
+    (void)ci;
     return exec_sql(s, schema_v2, "migrating the schema to version 2");
 }
+
+/* The forward migrations: entry i brings a database from user_version i to i + 1. A new
+ * version adds one entry here and bumps STORE_SCHEMA_LATEST; old entries never change. */
+static tp_err (*const migrations[STORE_SCHEMA_LATEST])(store *, const struct create_info *) = {
+    migrate_to_1,
+    migrate_to_2,
+};
 
 /* Reads an integer pragma or single-value query. */
 static tp_err query_int(store *s, const char *sql, int64_t *out, const char *what)
@@ -501,12 +507,9 @@ static tp_err migrate(store *s, const struct create_info *ci, bool *created)
         }
     }
     for (int64_t step = v + 1; rc == TP_OK && step <= store_schema_target; step++) {
-        if (step == 1) {
-            rc = migrate_to_1(s, ci);
+        rc = migrations[step - 1](s, ci);
+        if (step == 1)
             *created = true;
-        } else if (step == 2) {
-            rc = migrate_to_2(s);
-        }
         if (rc == TP_OK) {
             char sql[64];
             snprintf(sql, sizeof sql, "PRAGMA user_version = %d", (int)step);
@@ -663,7 +666,9 @@ static tp_err run_check(store *s, const char *pragma, int budget_ms, bool *incom
     sqlite3_stmt *st = NULL;
     char first[256] = "";
     int rows = 0;
-    *incomplete = false;
+    *incomplete = budget_ms == 0; /* no time at all: the check is skipped */
+    if (budget_ms == 0)
+        return TP_OK;
     struct watchdog w = {.budget_ms = budget_ms, .db = s->db};
     pthread_t tid;
     bool watched = false;
@@ -751,8 +756,7 @@ static tp_err check_seqmark(store *s)
 }
 
 /* Read-write open of an existing or new file. Any corruption comes back as TP_ERR_CORRUPT. */
-static tp_err open_rw(store *s, const store_options *o, const struct create_info *ci,
-                      bool *created)
+static tp_err open_rw(store *s, const store_options *o, const struct create_info *ci, bool *created)
 {
     struct stat stt;
     bool existed = stat(s->path, &stt) == 0 && stt.st_size > 0;
@@ -787,10 +791,15 @@ static tp_err open_rw(store *s, const store_options *o, const struct create_info
 
 /* Reads what can be read of a damaged file's numbering: the highest seq it used (from meta and
  * from the answers, each tolerated to fail) and its device id. */
-static int64_t probe_old_highest(const char *path, char device_id[TP_ID_MAX + 1])
+static int64_t probe_old_highest(const char *path, int64_t mark, char device_id[TP_ID_MAX + 1])
 {
     sqlite3 *db = NULL;
     int64_t best = 0;
+    /* A damaged page can hold any bytes, so a value read from it can be absurd (a rowid of
+     * 0xA5A5...). The sidecar is an upper bound of every seq used (it is reserved ahead before
+     * commit and rewritten at open when behind), so with one, values far above it are garbage;
+     * without one, only values below 2^40 (a trillion answers) are believed. */
+    int64_t limit = mark > 0 ? mark + (1 << 20) : (int64_t)1 << 40;
     static const char *const probes[] = {"SELECT next_seq - 1 FROM meta WHERE id = 1",
                                          "SELECT max(seq) FROM answers",
                                          "SELECT seq FROM answers ORDER BY seq DESC LIMIT 1"};
@@ -798,7 +807,8 @@ static int64_t probe_old_highest(const char *path, char device_id[TP_ID_MAX + 1]
         for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
             sqlite3_stmt *st = NULL;
             if (sqlite3_prepare_v2(db, probes[i], -1, &st, NULL) == SQLITE_OK &&
-                sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > best)
+                sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > best &&
+                sqlite3_column_int64(st, 0) <= limit)
                 best = sqlite3_column_int64(st, 0);
             sqlite3_finalize(st);
         }
@@ -883,8 +893,7 @@ static void free_handle(store *s)
     free(s);
 }
 
-tp_err store_open(const char *path, const store_options *opt, store **out, char *err,
-                  size_t errlen)
+tp_err store_open(const char *path, const store_options *opt, store **out, char *err, size_t errlen)
 {
     store *s = NULL;
     tp_err rc = TP_OK;
@@ -901,8 +910,7 @@ tp_err store_open(const char *path, const store_options *opt, store **out, char 
                        opt->device_id);
     if (opt && (opt->busy_timeout_ms < 0 || opt->max_page_count < 0 || opt->min_free_bytes < 0))
         return tp_errf(err, errlen, TP_ERR_INVALID,
-                       "%s: busy_timeout_ms, max_page_count and min_free_bytes must be >= 0",
-                       path);
+                       "%s: busy_timeout_ms, max_page_count and min_free_bytes must be >= 0", path);
 
     s = calloc(1, sizeof *s);
     ci = calloc(1, sizeof *ci);
@@ -956,8 +964,11 @@ tp_err store_open(const char *path, const store_options *opt, store **out, char 
         char cause[TP_ERRMSG_MAX];
         tp_strlcpy(cause, s->errmsg, sizeof cause);
         close_db(s);
-        int64_t old_highest = probe_old_highest(s->path, ci->device_id);
         int64_t mark = store_seqmark_read(s->seqmark_path);
+        char old_device[TP_ID_MAX + 1] = "";
+        int64_t old_highest = probe_old_highest(s->path, mark, old_device);
+        if (!ci->device_id[0]) /* keep the device's identity when the caller did not say */
+            tp_strlcpy(ci->device_id, old_device, sizeof ci->device_id);
         int64_t highest = old_highest > mark ? old_highest : mark;
         rc = move_aside(s, ci->recovered_from, sizeof ci->recovered_from);
         if (rc == TP_OK) {

@@ -19,8 +19,8 @@
  * Always STORE_SCHEMA_LATEST in production. */
 extern int store_schema_target;
 
-/* Time budget of the quick_check at open, in ms (see store.c); -1: no budget. A variable so
- * tests can make it expire. */
+/* Time budget of the quick_check at open, in ms (see store.c); -1: no budget, 0: skip the
+ * check. A variable so tests can make it run out. */
 extern int store_open_check_budget_ms;
 
 /* Creates "<db>.suspect": corruption was seen, so the next open checks without a budget. */
@@ -40,7 +40,7 @@ void store_clear_suspect(const store *s);
 /* Stored flag bit (answers.flags) for "the wall clock was NTP-synced": kept out of TP_FLAGS_*. */
 #define STORE_FLAG_TRUSTED 0x80u
 
-/* Size limits of logged text. */
+/* Rows kept in the event log and the sync log (the newest). */
 #define STORE_LOG_KEEP 1000
 
 /* Cached prepared statements, one per SQL text in store.c's table. */
@@ -74,14 +74,14 @@ struct store {
     const tp_clock *clock;
     int64_t min_free_bytes;
     bool readonly;
-    bool bulk;                 /* inside store_bulk_begin(): records skip BEGIN/COMMIT */
+    bool bulk; /* inside store_bulk_begin(): records skip BEGIN/COMMIT */
     int schema_version;
     sqlite3_stmt *st[ST_COUNT];
     /* id -> name cache for reads. Names are never changed or deleted once committed, so the
      * cache only ever grows; it is filled from committed rows only (inside read snapshots). */
     char **names;
-    size_t n_names_cap;        /* entries in names[] (index = names.id) */
-    int64_t names_loaded_max;  /* highest names.id loaded */
+    size_t n_names_cap;       /* entries in names[] (index = names.id) */
+    int64_t names_loaded_max; /* highest names.id loaded */
     char errmsg[TP_ERRMSG_MAX];
 };
 

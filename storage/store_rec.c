@@ -101,8 +101,8 @@ static tp_err bad(store *s, const char *field, const char *val, const char *why)
     if (!val)
         return store_fail(s, TP_ERR_INVALID, "record_session: %s is missing; nothing was stored",
                           field);
-    return store_fail(s, TP_ERR_INVALID, "record_session: %s '%.80s' %s; nothing was stored",
-                      field, val, why);
+    return store_fail(s, TP_ERR_INVALID, "record_session: %s '%.80s' %s; nothing was stored", field,
+                      val, why);
 }
 
 static tp_err check_id(store *s, const char *field, const char *v)
@@ -597,8 +597,7 @@ tp_err store_mark_rejected(store *s, int64_t seq, const char *code, const char *
         return store_fail(s, TP_ERR_INVALID, "mark_rejected: code '%.80s' is not a valid id",
                           code ? code : "(null)");
     if (!reason || !tp_utf8_valid(reason, strlen(reason)))
-        return store_fail(s, TP_ERR_INVALID,
-                          "mark_rejected: reason is missing or not valid UTF-8");
+        return store_fail(s, TP_ERR_INVALID, "mark_rejected: reason is missing or not valid UTF-8");
     char why[256];
     utf8_copy(why, reason, sizeof why);
     if ((rc = store_tx_begin(s, true)) != TP_OK)
@@ -617,9 +616,9 @@ tp_err store_mark_rejected(store *s, int64_t seq, const char *code, const char *
     if (sr != SQLITE_ROW && sr != SQLITE_DONE)
         return fail_rollback(s, store_sqlfail(s, sr, "mark_rejected: reading the answer"));
     if (state < 0)
-        return fail_rollback(s, store_fail(s, TP_ERR_NOT_FOUND,
-                                           "mark_rejected: no answer with seq %lld",
-                                           (long long)seq));
+        return fail_rollback(s,
+                             store_fail(s, TP_ERR_NOT_FOUND,
+                                        "mark_rejected: no answer with seq %lld", (long long)seq));
     if (state == STORE_SYNCED)
         return fail_rollback(s, store_fail(s, TP_ERR_INVALID,
                                            "mark_rejected: answer seq %lld is already synced",
@@ -636,8 +635,8 @@ tp_err store_mark_rejected(store *s, int64_t seq, const char *code, const char *
     sqlite3_finalize(st);
     st = NULL;
     if (sr == SQLITE_DONE && state == STORE_PENDING) {
-        sr = sqlite3_prepare_v2(s->db, "UPDATE answers SET state = 2 WHERE seq = ?1", -1, &st,
-                                NULL);
+        sr =
+            sqlite3_prepare_v2(s->db, "UPDATE answers SET state = 2 WHERE seq = ?1", -1, &st, NULL);
         if (sr == SQLITE_OK) {
             sqlite3_bind_int64(st, 1, seq);
             sr = sqlite3_step(st);
@@ -816,8 +815,8 @@ tp_err store_set_export_cursor(store *s, int64_t seq)
                                            "%lld",
                                            (long long)seq, (long long)(next - 1)));
     sqlite3_stmt *st = NULL;
-    int sr = sqlite3_prepare_v2(s->db, "UPDATE meta SET export_cursor = ?1 WHERE id = 1", -1, &st,
-                                NULL);
+    int sr =
+        sqlite3_prepare_v2(s->db, "UPDATE meta SET export_cursor = ?1 WHERE id = 1", -1, &st, NULL);
     if (sr == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, seq);
         sr = sqlite3_step(st);
@@ -837,8 +836,8 @@ tp_err store_log_event(store *s, const char *level, const char *message)
     tp_err rc = need_writable(s, "log_event");
     if (rc != TP_OK)
         return rc;
-    if (!level || (strcmp(level, "info") != 0 && strcmp(level, "warn") != 0 &&
-                   strcmp(level, "error") != 0))
+    if (!level ||
+        (strcmp(level, "info") != 0 && strcmp(level, "warn") != 0 && strcmp(level, "error") != 0))
         return store_fail(s, TP_ERR_INVALID, "log_event: level '%.16s' is not info, warn or error",
                           level ? level : "(null)");
     if (!message || !tp_utf8_valid(message, strlen(message)))

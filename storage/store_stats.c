@@ -105,7 +105,7 @@ tp_err store_get_info(store *s, store_info *out)
     /* Answers above the cursor are never pruned (prune needs exported), and seqs have no holes,
      * so the count is arithmetic. A recovered epoch's cursor starts at epoch_first_seq - 1. */
     int64_t base = out->export_cursor > out->epoch_first_seq - 1 ? out->export_cursor
-                                                                  : out->epoch_first_seq - 1;
+                                                                 : out->epoch_first_seq - 1;
     out->n_not_exported = out->highest_seq > base ? out->highest_seq - base : 0;
     out->db_bytes = file_size(s->path, "") + file_size(s->path, "-wal");
     int64_t fb = store_free_bytes(s);
@@ -136,8 +136,7 @@ tp_err store_check(store *s, bool full)
         if (rows++ == 0 && strcmp(t, "ok") == 0)
             ok = true;
         if (used + 4 < sizeof problems) {
-            int w = snprintf(problems + used, sizeof problems - used, "%s%s", used ? "; " : "",
-                             t);
+            int w = snprintf(problems + used, sizeof problems - used, "%s%s", used ? "; " : "", t);
             if (w > 0)
                 used += (size_t)w < sizeof problems - used ? (size_t)w : sizeof problems - used - 1;
         }
@@ -192,8 +191,7 @@ tp_err store_find_gaps(store *s, int64_t (*gaps)[2], size_t max, size_t *n)
     tp_err rc = store_tx_begin(s, false);
     if (rc != TP_OK)
         return rc;
-    if ((rc = prep(s, "SELECT epoch_first_seq, next_seq FROM meta WHERE id = 1", &meta)) !=
-        TP_OK)
+    if ((rc = prep(s, "SELECT epoch_first_seq, next_seq FROM meta WHERE id = 1", &meta)) != TP_OK)
         goto out;
     if (sqlite3_step(meta) == SQLITE_ROW) {
         first = sqlite3_column_int64(meta, 0);
@@ -298,8 +296,9 @@ static tp_err prune_chunk(store *s, int64_t older_than_ms, struct prune_row *row
     if ((rc = prep(s, "DELETE FROM answers WHERE seq = ?1", &del)) != TP_OK ||
         (rc = prep(s, "UPDATE sessions SET n = n - 1 WHERE id = ?1", &sess)) != TP_OK ||
         (rc = prep(s, "DELETE FROM sessions WHERE id = ?1 AND n <= 0", &sessdel)) != TP_OK ||
-        (rc = prep(s, "DELETE FROM rollup WHERE bucket = ?1 AND tp = ?2 AND q = ?3 AND kind = ?4 "
-                      "AND val = ?5 AND excl = ?6 AND n <= 0",
+        (rc = prep(s,
+                   "DELETE FROM rollup WHERE bucket = ?1 AND tp = ?2 AND q = ?3 AND kind = ?4 "
+                   "AND val = ?5 AND excl = ?6 AND n <= 0",
                    &rolldel)) != TP_OK ||
         (rc = prep(s, "UPDATE pruned SET hi = ?2 WHERE hi = ?1 - 1", &grow)) != TP_OK ||
         (rc = prep(s, "INSERT INTO pruned(lo, hi) VALUES (?1, ?2)", &addr)) != TP_OK ||
@@ -511,9 +510,9 @@ static void finish_row(store_stats_row *r)
     int64_t prom = d[9] + d[10], det = 0;
     for (int v = 0; v <= 6; v++)
         det += d[v];
-    r->nps = r->n_kind[TP_KIND_NPS] > 0 ? pct(prom, r->n_kind[TP_KIND_NPS]) -
-                                              pct(det, r->n_kind[TP_KIND_NPS])
-                                        : NAN;
+    r->nps = r->n_kind[TP_KIND_NPS] > 0
+                 ? pct(prom, r->n_kind[TP_KIND_NPS]) - pct(det, r->n_kind[TP_KIND_NPS])
+                 : NAN;
     r->csat_pct = pct(r->dist_csat[3] + r->dist_csat[4], r->n_kind[TP_KIND_CSAT]);
     int64_t ces_sum = 0, ces_hi = 0;
     for (int v = 1; v <= 7; v++) {
@@ -521,12 +520,10 @@ static void finish_row(store_stats_row *r)
         if (v >= 5)
             ces_hi += r->dist_ces[v - 1];
     }
-    r->ces_mean = r->n_kind[TP_KIND_CES] > 0
-                      ? (double)ces_sum / (double)r->n_kind[TP_KIND_CES]
-                      : NAN;
+    r->ces_mean =
+        r->n_kind[TP_KIND_CES] > 0 ? (double)ces_sum / (double)r->n_kind[TP_KIND_CES] : NAN;
     r->ces_pct_5_7 = pct(ces_hi, r->n_kind[TP_KIND_CES]);
-    r->smiley4_pct_happy = pct(r->dist_smiley4[2] + r->dist_smiley4[3],
-                               r->n_kind[TP_KIND_SMILEY4]);
+    r->smiley4_pct_happy = pct(r->dist_smiley4[2] + r->dist_smiley4[3], r->n_kind[TP_KIND_SMILEY4]);
 }
 
 static void groups_free(struct groups *gs)

@@ -188,6 +188,49 @@ typedef struct shape_req {
     int i1, i2;       /* dots: n, filled */
 } shape_req;
 
+/* Makes a static texture of the w x h ARGB pixels (row pitch in bytes), turned by the panel's
+ * rotation so that drawing it needs a plain copy (no per-frame rotation). NULL on failure. */
+static SDL_Texture *make_tex(ui *u, const uint32_t *pix, int w, int h, int pitch)
+{
+    int tw = w, th = h;
+    uint32_t *rot = NULL;
+    const void *src = pix;
+    int src_pitch = pitch;
+    if (u->rotation != 0) {
+        if (u->rotation != 180)
+            tw = h, th = w;
+        rot = malloc((size_t)w * (size_t)h * sizeof *rot);
+        if (!rot)
+            return NULL;
+        for (int y = 0; y < h; y++) {
+            const uint32_t *row = (const uint32_t *)((const uint8_t *)pix + (size_t)y * pitch);
+            for (int x = 0; x < w; x++) {
+                int dx, dy; /* where logical (x, y) lands, as in ui_to_window */
+                if (u->rotation == 90)
+                    dx = h - 1 - y, dy = x;
+                else if (u->rotation == 180)
+                    dx = w - 1 - x, dy = h - 1 - y;
+                else
+                    dx = y, dy = w - 1 - x;
+                rot[(size_t)dy * (size_t)tw + (size_t)dx] = row[x];
+            }
+        }
+        src = rot;
+        src_pitch = tw * 4;
+    }
+    SDL_Texture *tex =
+        SDL_CreateTexture(u->ren, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STATIC, tw, th);
+    if (tex) {
+        SDL_SetTextureBlendMode(tex, SDL_BLENDMODE_BLEND);
+        if (SDL_UpdateTexture(tex, NULL, src, src_pitch) != 0) {
+            SDL_DestroyTexture(tex);
+            tex = NULL;
+        }
+    }
+    free(rot);
+    return tex;
+}
+
 static ui_tex *shape_tex(ui *u, const shape_req *r)
 {
     char key[160];
@@ -209,11 +252,8 @@ static ui_tex *shape_tex(ui *u, const shape_req *r)
     case SH_RING: ui_shape_ring(pix, r->w, r->h, r->f1, r->a, r->b); break;
     case SH_DOTS: ui_shape_dots(pix, r->w, r->h, r->i1, r->i2, r->a); break;
     }
-    SDL_Texture *tex =
-        SDL_CreateTexture(u->ren, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STATIC, r->w, r->h);
+    SDL_Texture *tex = make_tex(u, pix, r->w, r->h, r->w * 4);
     if (tex) {
-        SDL_SetTextureBlendMode(tex, SDL_BLENDMODE_BLEND);
-        SDL_UpdateTexture(tex, NULL, pix, r->w * 4);
         u->stats.shapes_rasterized++;
         t = cache_put(u, key, h, tex, r->w, r->h);
     }
@@ -221,11 +261,18 @@ static ui_tex *shape_tex(ui *u, const shape_req *r)
     return t;
 }
 
+/* Copies t to the logical position (x, y): mapped to the panel, as its pixels already are. */
 static void copy_tex(ui *u, const ui_tex *t, int x, int y)
 {
     if (!t)
         return;
     SDL_Rect dst = {x, y, t->w, t->h};
+    switch (u->rotation) {
+    case 90: dst = (SDL_Rect){u->lh - y - t->h, x, t->h, t->w}; break;
+    case 180: dst = (SDL_Rect){u->lw - x - t->w, u->lh - y - t->h, t->w, t->h}; break;
+    case 270: dst = (SDL_Rect){y, u->lw - x - t->w, t->h, t->w}; break;
+    default: break;
+    }
     SDL_RenderCopy(u->ren, t->tex, NULL, &dst);
 }
 
@@ -279,11 +326,10 @@ static ui_tex *text_tex(ui *u, const char *text, int px, bool bold, int maxw, in
         SDL_BlitSurface(ls, NULL, block, &dst);
         SDL_FreeSurface(ls);
     }
-    SDL_Texture *tex = SDL_CreateTextureFromSurface(u->ren, block);
+    SDL_Texture *tex = make_tex(u, block->pixels, bw, bh, block->pitch);
     SDL_FreeSurface(block);
     if (!tex)
         return NULL;
-    SDL_SetTextureBlendMode(tex, SDL_BLENDMODE_BLEND);
     u->stats.text_rasterized++;
     return cache_put(u, key, h, tex, bw, bh);
 }
@@ -496,7 +542,7 @@ static void draw_widget(ui *u, const ui_widget *w, bool hl)
 static void draw_hold(ui *u)
 {
     float p = u->model.hold;
-    if (!(p >= 0.0f))
+    if (!(p > 0.0f))
         return;
     ui_rect z = {0, 0, ui_min_target(u), ui_min_target(u)};
     for (int i = 0; i < u->nw; i++)
@@ -535,22 +581,6 @@ static void set_logical(ui *u)
     bool swap = u->rotation == 90 || u->rotation == 270;
     u->lw = swap ? u->wh : u->ww;
     u->lh = swap ? u->ww : u->wh;
-}
-
-static tp_err make_rot_target(ui *u)
-{
-    if (u->rot) {
-        SDL_DestroyTexture(u->rot);
-        u->rot = NULL;
-    }
-    if (u->rotation == 0)
-        return TP_OK;
-    u->rot =
-        SDL_CreateTexture(u->ren, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_TARGET, u->lw, u->lh);
-    if (!u->rot)
-        return fail(u, TP_ERR_UNSUPPORTED, "render: cannot make a %dx%d rotation target: %s", u->lw,
-                    u->lh, SDL_GetError());
-    return TP_OK;
 }
 
 static void relayout(ui *u)
@@ -638,10 +668,6 @@ tp_err ui_new(const ui_options *opt, ui **out, char *err, size_t errlen)
         goto out;
     }
     set_logical(u);
-    if (make_rot_target(u) != TP_OK) {
-        rc = tp_errf(err, errlen, TP_ERR_UNSUPPORTED, "%s", u->errmsg);
-        goto out;
-    }
     *out = u;
     return TP_OK;
 out:
@@ -665,8 +691,6 @@ void ui_free(ui *u)
     if (!u)
         return;
     ui_cache_clear(&u->cache);
-    if (u->rot)
-        SDL_DestroyTexture(u->rot);
     ui_fonts_free(u->fonts);
     SDL_DestroyRenderer(u->ren);
     SDL_DestroyWindow(u->win);
@@ -810,7 +834,7 @@ static tp_err check_model(ui *u, ui_model *m, const ui_screen *s)
     m->pin_len = s->pin_len;
     m->pin_max = s->pin_max;
     m->staff_corner = s->staff_corner;
-    m->hold = s->hold_progress >= 0.0f ? fminf(s->hold_progress, 1.0f) : -1.0f;
+    m->hold = s->hold_progress > 0.0f ? fminf(s->hold_progress, 1.0f) : -1.0f;
     m->highlight[0] = '\0';
     if (s->highlight && s->highlight[0]) {
         if (!model_has_id(m, s->highlight))
@@ -853,7 +877,7 @@ tp_err ui_set_highlight(ui *u, const char *id)
 
 void ui_set_hold(ui *u, float progress)
 {
-    u->model.hold = progress >= 0.0f ? fminf(progress, 1.0f) : -1.0f;
+    u->model.hold = progress > 0.0f ? fminf(progress, 1.0f) : -1.0f;
 }
 
 tp_err ui_window_resized(ui *u)
@@ -861,33 +885,16 @@ tp_err ui_window_resized(ui *u)
     if (SDL_GetRendererOutputSize(u->ren, &u->ww, &u->wh) != 0)
         return fail(u, TP_ERR_UNSUPPORTED, "ui: output size: %s", SDL_GetError());
     set_logical(u);
-    tp_err rc = make_rot_target(u);
     relayout(u);
-    return rc;
+    return TP_OK;
 }
 
 /* ---- Presenting and screenshots ------------------------------------------------------------- */
 
-/* Copies the logical frame in src onto the current target, rotated to the panel. */
-static void present_rotated(ui *u, SDL_Texture *src)
-{
-    SDL_SetRenderDrawColor(u->ren, 0, 0, 0, 255);
-    SDL_RenderClear(u->ren);
-    SDL_Rect dst = {(u->ww - u->lw) / 2, (u->wh - u->lh) / 2, u->lw, u->lh};
-    SDL_RenderCopyEx(u->ren, src, NULL, &dst, (double)u->rotation, NULL, SDL_FLIP_NONE);
-}
-
 tp_err ui_render(ui *u)
 {
-    tp_err rc;
     u->frame++;
-    if (u->rot && SDL_SetRenderTarget(u->ren, u->rot) != 0)
-        return fail(u, TP_ERR_UNSUPPORTED, "render: target: %s", SDL_GetError());
-    rc = ui_draw(u);
-    if (u->rot) {
-        SDL_SetRenderTarget(u->ren, NULL);
-        present_rotated(u, u->rot);
-    }
+    tp_err rc = ui_draw(u);
     if (rc != TP_OK)
         return rc;
     SDL_RenderPresent(u->ren);
@@ -895,62 +902,62 @@ tp_err ui_render(ui *u)
     return TP_OK;
 }
 
-/* Reads the current target (w x h) into a new surface and saves it. */
-static tp_err save_target(ui *u, int w, int h, const char *path)
-{
-    tp_err rc = TP_OK;
-    SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
-    if (!s)
-        return fail(u, TP_ERR_NOMEM, "screenshot %s: %s", path, SDL_GetError());
-    if (SDL_RenderReadPixels(u->ren, NULL, SDL_PIXELFORMAT_ARGB8888, s->pixels, s->pitch) != 0) {
-        rc = fail(u, TP_ERR_UNSUPPORTED, "screenshot %s: read pixels: %s", path, SDL_GetError());
-        goto out;
-    }
-    errno = 0;
-    if (IMG_SavePNG(s, path) != 0) {
-        rc = fail(u, TP_ERR_IO, "screenshot %s: %s%s%s", path, IMG_GetError(), errno ? ": " : "",
-                  errno ? strerror(errno) : "");
-        goto out;
-    }
-out:
-    SDL_FreeSurface(s);
-    return rc;
-}
-
+/* Draws a frame into an offscreen target of the window's size and saves it as PNG: as the
+ * panel shows it (window), or turned back upright to the logical size. */
 static tp_err shot(ui *u, const char *path, bool window)
 {
     tp_err rc = TP_OK;
-    SDL_Texture *lt = NULL, *wt = NULL;
+    SDL_Texture *wt = NULL;
+    SDL_Surface *ws = NULL, *ls = NULL;
     if (!path || !path[0])
         return fail(u, TP_ERR_INVALID, "screenshot: no path");
     u->frame++;
-    lt =
-        SDL_CreateTexture(u->ren, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_TARGET, u->lw, u->lh);
-    if (!lt || SDL_SetRenderTarget(u->ren, lt) != 0) {
-        rc = fail(u, TP_ERR_UNSUPPORTED, "screenshot %s: target: %s", path, SDL_GetError());
-        goto out;
-    }
-    rc = ui_draw(u);
-    if (rc != TP_OK)
-        goto out;
-    if (!window || u->rotation == 0) {
-        rc = save_target(u, u->lw, u->lh, path);
-        goto out;
-    }
     wt =
         SDL_CreateTexture(u->ren, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_TARGET, u->ww, u->wh);
     if (!wt || SDL_SetRenderTarget(u->ren, wt) != 0) {
         rc = fail(u, TP_ERR_UNSUPPORTED, "screenshot %s: target: %s", path, SDL_GetError());
         goto out;
     }
-    present_rotated(u, lt);
-    rc = save_target(u, u->ww, u->wh, path);
+    rc = ui_draw(u);
+    if (rc != TP_OK)
+        goto out;
+    ws = SDL_CreateRGBSurfaceWithFormat(0, u->ww, u->wh, 32, SDL_PIXELFORMAT_ARGB8888);
+    if (!ws) {
+        rc = fail(u, TP_ERR_NOMEM, "screenshot %s: %s", path, SDL_GetError());
+        goto out;
+    }
+    if (SDL_RenderReadPixels(u->ren, NULL, SDL_PIXELFORMAT_ARGB8888, ws->pixels, ws->pitch) != 0) {
+        rc = fail(u, TP_ERR_UNSUPPORTED, "screenshot %s: read pixels: %s", path, SDL_GetError());
+        goto out;
+    }
+    SDL_Surface *save = ws;
+    if (!window && u->rotation != 0) {
+        ls = SDL_CreateRGBSurfaceWithFormat(0, u->lw, u->lh, 32, SDL_PIXELFORMAT_ARGB8888);
+        if (!ls) {
+            rc = fail(u, TP_ERR_NOMEM, "screenshot %s: %s", path, SDL_GetError());
+            goto out;
+        }
+        for (int y = 0; y < u->lh; y++) {
+            uint32_t *row = (uint32_t *)((uint8_t *)ls->pixels + (size_t)y * (size_t)ls->pitch);
+            for (int x = 0; x < u->lw; x++) {
+                int wx, wy;
+                ui_to_window(u, x, y, &wx, &wy);
+                row[x] = *(const uint32_t *)((const uint8_t *)ws->pixels +
+                                             (size_t)wy * (size_t)ws->pitch + (size_t)wx * 4);
+            }
+        }
+        save = ls;
+    }
+    errno = 0;
+    if (IMG_SavePNG(save, path) != 0)
+        rc = fail(u, TP_ERR_IO, "screenshot %s: %s%s%s", path, IMG_GetError(), errno ? ": " : "",
+                  errno ? strerror(errno) : "");
 out:
     SDL_SetRenderTarget(u->ren, NULL);
+    SDL_FreeSurface(ls);
+    SDL_FreeSurface(ws);
     if (wt)
         SDL_DestroyTexture(wt);
-    if (lt)
-        SDL_DestroyTexture(lt);
     return rc;
 }
 

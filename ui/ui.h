@@ -9,9 +9,11 @@
  *
  * Coordinates. "Window" coordinates are the physical panel's pixels, as SDL mouse/touch events
  * report them. With rotation 90/270 the screen is laid out upright in "logical" coordinates
- * (w and h swapped) and rotated when presented. ui_hit() and ui_to_logical() take window
- * coordinates; widget rectangles (ui_widget_info) are logical. Screenshots are logical (upright,
- * what the customer reads).
+ * (w and h swapped); every cached texture is stored turned by the rotation and copied to its
+ * mapped place, so the panel shows the upright frame at no per-frame cost (no full-screen
+ * rotation when presenting). ui_hit() and ui_to_logical() take window coordinates; widget
+ * rectangles (ui_widget_info) are logical. Screenshots are logical (upright, what the customer
+ * reads); ui_screenshot_window() shows the panel as mounted.
  *
  * Drawing. Everything is rasterized once into textures and cached (text keyed by text + size +
  * weight + colour; faces, buttons and icons by shape + size + colour), so a frame is a clear and a
@@ -137,8 +139,9 @@ typedef struct ui_screen {
 
     bool staff_corner;     /* reserve the top-left corner as the invisible hold zone with the id
                             * "staff-corner" (ui_hit returns it; nothing else is placed there) */
-    float hold_progress;   /* < 0 or NaN: no overlay; 0..1: the staff-corner hold is under way,
-                            * drawn as a filling ring in the corner (redraw as it advances) */
+    float hold_progress;   /* <= 0 (a zeroed struct) or NaN: no overlay; (0, 1]: the
+                            * staff-corner hold is under way, drawn as a filling ring in the
+                            * corner (redraw as it advances) */
     const char *highlight; /* id of the control to draw pressed/selected; NULL: none */
 } ui_screen;
 
@@ -153,7 +156,7 @@ tp_err ui_set_screen(ui *u, const ui_screen *scr);
  * TP_ERR_NOT_FOUND when no control has that id (the highlight is then cleared). */
 tp_err ui_set_highlight(ui *u, const char *id);
 
-/* Changes only the hold overlay (< 0: none; clamped to 1). Cheap: no new layout. */
+/* Changes only the hold overlay (<= 0 or NaN: none; clamped to 1). Cheap: no new layout. */
 void ui_set_hold(ui *u, float progress);
 
 /* Re-reads the window size (call on SDL_WINDOWEVENT_SIZE_CHANGED) and lays the screen out again.

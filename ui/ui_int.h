@@ -176,8 +176,8 @@ const char *ui_fonts_path(const ui_fonts *f, bool bold);
 typedef struct ui_tex {
     uint64_t hash;
     char *key;
-    SDL_Texture *tex;
-    int w, h;
+    SDL_Texture *tex; /* pixels already turned by the panel's rotation */
+    int w, h;         /* logical (upright) size */
     long bytes;
     long used; /* frame number of the last use */
 } ui_tex;
@@ -212,8 +212,10 @@ struct ui {
     char errmsg[TP_ERRMSG_MAX];
 };
 
-/* Draws the current screen into the current render target (logical size). Used by ui_render,
- * ui_screenshot and the benchmark. Returns TP_OK or an error with u->errmsg set. */
+/* Draws the current screen into the current render target (window size: with a rotated panel
+ * every texture is stored pre-rotated and placed at its mapped rectangle, so a rotated frame
+ * costs the same as an upright one). Used by ui_render, the screenshots, the tests and the
+ * benchmark. Returns TP_OK or an error with u->errmsg set. */
 tp_err ui_draw(ui *u);
 
 #endif /* TP_UI_INT_H */

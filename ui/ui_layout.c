@@ -425,8 +425,11 @@ static void layout_question(lay *L)
             w->ink.y = w->rect.y;
     }
     if (md->anchor_high[0]) {
+        /* Under the last button: with two rows the second, shorter row ends further left. */
+        int last_w = p.per_row[p.rows - 1] * p.bw + (p.per_row[p.rows - 1] - 1) * p.gap;
+        int last_right = (L->W - last_w) / 2 + last_w;
         int hx = p.rows == 1 ? x0 + p.row_w - half : x0;
-        int hw = p.rows == 1 ? half : p.row_w;
+        int hw = p.rows == 1 ? half : last_right - x0;
         ui_widget *w =
             add(L, UI_ROLE_ANCHOR, UI_WIDGET_TEXT, "anchor-high", rect(hx, y, hw, anc_h), false);
         fit(L, w, md->anchor_high, w ? w->rect : rect(0, 0, 0, 0), anc_px, 11, false,
@@ -456,6 +459,9 @@ static grid grid_plan(lay *L, int n, int aw, int ah, int cols, int max_h)
 static void place_grid(lay *L, const grid *gr, int x0, int y0, ui_role role, int max_px)
 {
     const ui_model *md = L->md;
+    ui_widget *ws[UI_ITEMS_MAX];
+    int common = max_px;
+    bool bold = role != UI_ROLE_CHIP;
     for (int i = 0; i < md->n_items; i++) {
         const ui_item_c *it = &md->items[i];
         int r = i / gr->cols, c = i % gr->cols;
@@ -466,13 +472,28 @@ static void place_grid(lay *L, const grid *gr, int x0, int y0, ui_role role, int
         int x = x0 + (full - rw) / 2 + c * (gr->cw + L->g);
         ui_rect rc = rect(x, y0 + r * (gr->ch + L->g), gr->cw, gr->ch);
         ui_widget *w = add(L, role, UI_WIDGET_BUTTON, it->id, rc, true);
+        ws[i] = w;
         if (!w)
             return;
         w->style = it->style;
         w->value = it->value;
-        int padx = maxi(6, mini(gr->ch / 3, rc.w / 10)), pady = maxi(3, gr->ch / 9);
-        fit(L, w, it->label, inset(rc, padx, pady), max_px, 11, role != UI_ROLE_CHIP,
-            UI_ALIGN_CENTER, 3);
+        int padx = maxi(6, mini(gr->ch / 4, rc.w / 12)), pady = maxi(3, gr->ch / 9);
+        ui_rect box = inset(rc, padx, pady);
+        /* A label reads best on one line: shrink up to a fifth for that before wrapping. */
+        fit(L, w, it->label, box, max_px, maxi(11, max_px * 4 / 5), bold, UI_ALIGN_CENTER, 1);
+        if (!w->fits)
+            fit(L, w, it->label, box, max_px, 11, bold, UI_ALIGN_CENTER, 3);
+        common = mini(common, w->px);
+    }
+    /* One size for every label of the grid, so the buttons read as a set. */
+    for (int i = 0; i < md->n_items; i++) {
+        ui_widget *w = ws[i];
+        if (w->px == common)
+            continue;
+        ui_widget keep = *w;
+        fit(L, w, w->text, w->text_box, common, common, bold, UI_ALIGN_CENTER, 3);
+        if (!w->fits)
+            *w = keep;
     }
 }
 
@@ -486,7 +507,7 @@ static void layout_followup(lay *L)
     int prompt_px = pct(L->s, 0.062), prompt_min = maxi(16, prompt_px * 45 / 100);
     int sub_px = maxi(16, prompt_px * 62 / 100);
     int big_gap = maxi(L->g * 2, pct(L->s, 0.045));
-    int cols = L->portrait ? (n <= 4 ? 1 : 2) : (n <= 3 ? n : n == 4 ? 2 : n <= 6 ? 3 : 4);
+    int cols = L->portrait ? (n <= 6 ? 1 : 2) : (n <= 3 ? n : n == 4 ? 2 : n <= 6 ? 3 : 4);
     int grid_w = L->portrait ? aw : mini(aw, pct(L->W, 0.9));
     int prompt_reserve = mini(content_h * 3 / 10, 2 * UI_LINE_STEP(prompt_px * 8 / 10));
     grid gr = grid_plan(L, n, grid_w, content_h - prompt_reserve - big_gap, cols,
@@ -516,7 +537,7 @@ static void layout_followup(lay *L)
     }
     y += big_gap;
     int full = gr.cols * gr.cw + (gr.cols - 1) * L->g;
-    place_grid(L, &gr, (L->W - full) / 2, y, UI_ROLE_CHIP, maxi(16, pct(L->s, 0.042)));
+    place_grid(L, &gr, (L->W - full) / 2, y, UI_ROLE_CHIP, maxi(16, pct(L->s, 0.05)));
 }
 
 /* ---- Thanks and out of order ----------------------------------------------------------------- */

@@ -7,11 +7,14 @@
  * Runs as root (mount and setuid need it); the parts that need a privilege the machine does not
  * grant are reported as TAP skips, never as passes.
  */
+/* cmocka.h needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* clang-format off */
 #include <cmocka.h>
+/* clang-format on */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +33,7 @@
 #include "store.h"
 #include "store_int.h"
 
-#define CRASH_ROUNDS 220
+#define CRASH_ROUNDS 205
 
 struct fx {
     char dir[64];
@@ -73,9 +76,13 @@ static tp_err record(store *s, int value, store_receipt *r)
 {
     store_answer_in a[2] = {{"recommend", TP_KIND_NPS, value % 11, NULL},
                             {"why", TP_KIND_CHOICE, 0, value % 2 ? "staff" : "price"}};
-    store_session_in in = {.survey_id = "checkout-nps", .survey_version = 2,
-                           .store_id = "hcm-01", .touchpoint_id = "exit", .lang = "vi",
-                           .n_answers = 2, .answers = a};
+    store_session_in in = {.survey_id = "checkout-nps",
+                           .survey_version = 2,
+                           .store_id = "hcm-01",
+                           .touchpoint_id = "exit",
+                           .lang = "vi",
+                           .n_answers = 2,
+                           .answers = a};
     return store_record_session(s, &in, NULL, r);
 }
 
@@ -172,6 +179,7 @@ static void kill9_never_loses_acknowledged_answers(void **state)
     w.ids = calloc((size_t)w.cap, sizeof *w.ids);
     srand(12345);
     int killed_mid = 0, no_ack_rounds = 0;
+    int64_t prev_highest = 0;
     for (int round = 0; round < CRASH_ROUNDS; round++) {
         int p[2];
         assert_int_equal(pipe(p), 0);
@@ -182,11 +190,11 @@ static void kill9_never_loses_acknowledged_answers(void **state)
             crash_child(path, p[1], (unsigned)round * 7919u);
         }
         close(p[1]);
-        /* Kill at a random moment: a third of the rounds within the first 3 ms (start, open,
+        /* Kill at a random moment: half of the rounds within the first 3 ms (start, open,
          * first commit), the others after a random number (1..4) of acknowledged answers plus a
          * random 0..2 ms, so kills land inside commits whatever the machine's speed (the ASan
          * build is several times slower). */
-        int target = rand() % 3 == 0 ? 0 : 1 + rand() % 4;
+        int target = rand() % 2 == 0 ? 0 : 1 + rand() % 4;
         /* Room for everything the child can write before it dies: what we read while waiting
          * plus at most one full pipe (64 KiB) while we sleep. */
         static char buf[256 * 1024];
@@ -244,21 +252,27 @@ static void kill9_never_loses_acknowledged_answers(void **state)
         assert_int_equal(store_get_info(s, &i), TP_OK);
         assert_string_equal(i.recovered_from, "");
         assert_int_equal(i.epoch_first_seq, 1);
+        /* Every 50 rounds (and at the end) walk and compare everything; otherwise the answers
+         * from this round's first acknowledgement on (older ones were compared before, and
+         * find_gaps below proves none vanished). */
+        bool full = round % 50 == 49 || round == CRASH_ROUNDS - 1;
+        int64_t from = full ? 0 : prev_highest; /* this round's answers are all above it */
         w.count = 0;
-        w.prev = 0;
+        w.prev = from;
         w.dup_or_order = false;
-        assert_int_equal(store_foreach_answer(s, 0, -1, walk_cb, &w), TP_OK);
+        assert_int_equal(store_foreach_answer(s, from, -1, walk_cb, &w), TP_OK);
         assert_false(w.dup_or_order);
-        assert_int_equal(w.count, i.highest_seq);
+        assert_int_equal(w.count, i.highest_seq - from);
         assert_true(i.highest_seq < w.cap);
-        for (size_t k = 0; k < n_acks; k++) {
+        for (size_t k = full ? 0 : acks_before; k < n_acks; k++) {
             assert_true(acks[k].seq <= i.highest_seq);
             if (strcmp(w.ids[acks[k].seq], acks[k].id) != 0)
                 fail_msg("round %d: acknowledged seq %lld id %s, stored %s", round,
                          (long long)acks[k].seq, acks[k].id, w.ids[acks[k].seq]);
         }
         assert_contiguous(s);
-        if (round % 50 == 49)
+        prev_highest = i.highest_seq;
+        if (full)
             assert_int_equal(store_check(s, true), TP_OK);
         store_close(s);
     }
@@ -273,9 +287,10 @@ static void kill9_never_loses_acknowledged_answers(void **state)
         assert_true(acks[k].seq != acks[k - 1].seq);
     assert_true(n_acks > 0);
     print_message("checked: %d SIGKILLs of a recording child at random moments (%d before its "
-                  "first acknowledgement: during start, open or the first commit); after each the database opened cleanly without recovery, all %zu "
+                  "first acknowledgement: during start, open or the first commit); after each the "
+                  "database opened cleanly without recovery, all %zu "
                   "acknowledged answers were there with their ids, seqs 1..N with no gap or "
-                  "duplicate; full integrity_check every 50 rounds (database on %s)\n",
+                  "duplicate; full walk + integrity_check every 50 rounds (database on %s)\n",
                   killed_mid, no_ack_rounds, n_acks, on_shm ? "tmpfs /dev/shm" : "disk");
     free(acks);
     free(w.ids);
@@ -542,16 +557,27 @@ static void locked_database(void **state)
 static int64_t make_store(struct fx *f, int n)
 {
     store *s = must_open(f->path, NULL);
-    store_receipt r[2];
-    for (int i = 0; i < n; i++)
-        assert_int_equal(record(s, i, r), TP_OK);
+    /* Sessions of 16 answers: 2n answers with n/8 durable commits (fsyncs are slow here). */
+    store_answer_in a[16];
+    for (int k = 0; k < 16; k++)
+        a[k] = (store_answer_in){"recommend", TP_KIND_NPS, k % 11, NULL};
+    store_session_in in = {.survey_id = "checkout-nps",
+                           .survey_version = 2,
+                           .store_id = "hcm-01",
+                           .touchpoint_id = "exit",
+                           .lang = "vi",
+                           .n_answers = 16,
+                           .answers = a};
+    store_receipt r[16] = {{"", 0}};
+    for (int i = 0; i < n / 8; i++)
+        assert_int_equal(store_record_session(s, &in, NULL, r), TP_OK);
     store_close(s);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
-    return r[1].seq;
+    return r[15].seq;
 }
 
 /* Opens f->path expecting a recovery; checks the outcome and returns the new first seq. */
@@ -585,6 +611,9 @@ static int64_t expect_recovery(struct fx *f, int64_t old_highest, const char *wh
     assert_int_equal(access(i.recovered_from, F_OK), 0);
     /* Numbering continues after everything the old file may have used; a new epoch. */
     assert_true(i.epoch_first_seq > old_highest);
+    /* ...and does not jump absurdly (a damaged page can hold any number): at most the seqmark's
+     * reservation step ahead. */
+    assert_true(i.epoch_first_seq <= old_highest + 2 * 1024 + 1);
     assert_int_equal(i.highest_seq, i.epoch_first_seq - 1);
     store_receipt r[2];
     assert_int_equal(record(s, 1, r), TP_OK);
@@ -729,9 +758,10 @@ static void corruption_found_later_is_recovered_at_next_open(void **state)
     int fd = open(f->path, O_WRONLY);
     unsigned char noise[1024];
     memset(noise, 0xA5, sizeof noise);
-    assert_int_equal(pwrite(fd, noise, sizeof noise, (page - 1) * 4096 + 100), 1024);
+    /* The end of a leaf page holds its cells (free space is in the middle). */
+    assert_int_equal(pwrite(fd, noise, sizeof noise, page * 4096 - 1024 - 16), 1024);
     close(fd);
-    /* A budget too small to finish: the open goes on and says so in the event log. */
+    /* No time for the check (budget 0): the open goes on and says so in the event log. */
     store_open_check_budget_ms = 0;
     store *s = must_open(f->path, NULL);
     store_open_check_budget_ms = 250;

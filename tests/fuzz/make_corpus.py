@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """make_corpus.py - writes the fuzzers' seed corpus (tests/fuzz/corpus/*/): protocol-v1 batch
 bodies (valid, every kind, untrusted clocks, each rejection cause, envelope errors) for
-fuzz_batch, and collector replies (accepted, duplicates, rejected, errors, a captive-portal page)
-for fuzz_reply. Deterministic; rerun after a protocol change: python3 tests/fuzz/make_corpus.py"""
+fuzz_batch, collector replies (accepted, duplicates, rejected, errors, a captive-portal page)
+for fuzz_reply, and byte streams for fuzz_encode. Deterministic; rerun after a protocol change: python3 tests/fuzz/make_corpus.py"""
 
 import json
 import os
@@ -85,6 +85,17 @@ def main():
                 json.dump(obj, f, ensure_ascii=False, separators=(",", ":"))
     with open(os.path.join(HERE, "corpus", "reply", "portal.json"), "w") as f:
         f.write("<!DOCTYPE html><html><body>Accept the terms to continue</body></html>")
+    # fuzz_encode reads its input as a stream of choices: a few shapes to start from.
+    d = os.path.join(HERE, "corpus", "encode")
+    os.makedirs(d, exist_ok=True)
+    import random
+    rng = random.Random(1)
+    seeds = {"zeros": bytes(600), "ones": b"\xff" * 600, "ascending": bytes(range(256)) * 3}
+    for i in range(4):
+        seeds["random%d" % i] = bytes(rng.getrandbits(8) for _ in range(200 + 300 * i))
+    for name, data in seeds.items():
+        with open(os.path.join(d, name + ".bin"), "wb") as f:
+            f.write(data)
     raw = json.dumps(batch([answer(1, survey="SURVEY"), answer(2)])).encode()
     with open(os.path.join(HERE, "corpus", "batch", "invalid_utf8.json"), "wb") as f:
         f.write(raw.replace(b"SURVEY", b"ab\xc3\x28\xed\xa0\x80"))

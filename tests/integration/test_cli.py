@@ -441,8 +441,11 @@ def check_check_and_prune(tmp, db):
            "record on a corrupt file recovers: old file moved aside, recording works",
            f"rc={rc} out={out} err={err} moved={moved}")
     rc, out, err = tp("check", db=bad)
-    report(rc == 0 and "recovered from" in out and "garbage.db.corrupt-" in out,
-           "check reports the recovery (recovered from ...)", f"rc={rc} out={out}")
+    events = out.split("events (newest first):")[-1]
+    report(rc == 0 and "recovered from" in out and "garbage.db.corrupt-" in out and
+           "moved aside" in events,
+           "check reports the recovery (recovered from ..., and the event in the log)",
+           f"rc={rc} out={out}")
 
 
 def check_failures_name_the_file(tmp):

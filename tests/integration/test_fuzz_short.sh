@@ -1,13 +1,13 @@
 #!/bin/sh
 # test_fuzz_short.sh - the short fuzzing run of `make test`: every libFuzzer target built into
 # $TP_BUILD/fuzz/ (tests/fuzz/fuzz.mk) first replays the whole seed corpus (tests/fuzz/corpus/),
-# then fuzzes for FUZZ_SHORT_TIME seconds (default 10) from a scratch copy of it. A crash, a leak,
+# then fuzzes for FUZZ_SHORT_TIME seconds (default 8) from a scratch copy of it. A crash, a leak,
 # undefined behaviour, a timeout or a broken parser promise (the targets abort on those) is a
 # "not ok" naming the saved input. Prints TAP lines. Longer runs: `make fuzz FUZZ_TIME=600`.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 B=${TP_BUILD:-build}
-T=${FUZZ_SHORT_TIME:-10}
+T=${FUZZ_SHORT_TIME:-8}
 n=0
 fails=0
 work=$(mktemp -d)
@@ -19,14 +19,14 @@ tap() { # $1 ok|not ok, $2 text
     [ "$1" = ok ] || fails=$((fails + 1))
 }
 
-for name in batch reply; do
+for name in batch reply encode; do
     f="$B/fuzz/fuzz_$name"
     if [ ! -x "$f" ]; then
         tap "not ok" "fuzz_$name not built at $f (make BUILD=$B tests needs clang and the parser's sources)"
         continue
     fi
     seeds="tests/fuzz/corpus/$name"
-    [ "$name" = batch ] || seeds="$seeds tests/fuzz/corpus/batch"
+    [ "$name" = reply ] && seeds="$seeds tests/fuzz/corpus/batch"
     nseeds=$(ls $seeds | wc -l)
     # 1. Regression: every seed input once.
     # shellcheck disable=SC2086

@@ -388,7 +388,7 @@ def test_out_of_order_full_database():
         con = sqlite3.connect("file:%s?mode=ro" % k.db, uri=True)
         pages = con.execute("PRAGMA page_count").fetchone()[0]
         con.close()
-        rc, tr, err = k.run("tap nps-9\n" + "advance 4000\ntap nps-9\n" * 400 +
+        rc, tr, err = k.run("tap nps-9\n" + "advance 4000\ntap nps-9\n" * 150 +
                             "advance 4000\n", env={"TP_KIOSK_MAX_PAGE_COUNT": str(pages)})
         errs = [e for e in events(tr, "error") if e.get("during") == "record"]
         sc = screens(tr)
@@ -550,6 +550,65 @@ def test_start_errors():
         k.close()
 
 
+def test_usb_export():
+    """Staff screen "Export to USB" onto a real (tmpfs) mount below the configured mount root."""
+    root = tempfile.mkdtemp(prefix="tp_kiosk_media_")
+    stick = os.path.join(root, "touchpoint-usb-1")
+    os.mkdir(stick)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", stick],
+                      capture_output=True).returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        report(True, "# SKIP USB export: cannot mount a tmpfs stick (needs root)")
+        return
+    k = Kiosk(extra="[usb]\nmount_root = %s\n" % root)
+    try:
+        rc, tr, err = k.run(
+            "tap nps-9\nadvance 4000\ntap nps-3\ntap reason-wait\nadvance 4000\n"
+            "hold 5 5 3000\n" + pin_taps(PIN) + "tap staff-export\nexpect-screen staff_export\n"
+            "tap export-new\nscreenshot " + k.dir + "/export.png\ntap export-new\n"
+            "tap staff-back\nexpect-screen staff\n")
+        usb = events(tr, "usb")
+        report(check_run("usb", rc, tr, err) and usb and usb[0]["change"] == "added" and
+               usb[0]["name"] == "touchpoint-usb-1",
+               "a stick mounted below [usb] mount_root is detected and offered on the staff "
+               "screen")
+        ex = events(tr, "usb_export")
+        report(len(ex) == 2 and ex[0]["outcome"] == "done" and ex[0]["rows"] == 3 and
+               "safe to remove" in ex[0]["message"] and ex[1]["outcome"] == "nothing_new",
+               "export-new writes the 3 answers, a second export-new has nothing new (%s)"
+               % [(e["outcome"], e["rows"]) for e in ex])
+        files = sorted(os.listdir(stick))
+        csvs = [f for f in files if f.endswith(".csv")]
+        ok = len(csvs) == 1 and csvs[0] + ".sha256" in files
+        if ok:
+            with open(os.path.join(stick, csvs[0]), "rb") as f:
+                data = f.read()
+            with open(os.path.join(stick, csvs[0] + ".sha256")) as f:
+                ok = f.read().split()[0] == hashlib.sha256(data).hexdigest()
+            import csv
+            import io
+            rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+            ok = ok and len(rows) == 4
+        report(ok, "the stick holds one CSV (header + 3 rows) and its matching .sha256 (%s)"
+               % files)
+        # [usb] staff_key: a stick holding the staff key opens staff mode from the PIN pad.
+        with open(os.path.join(stick, "touchpoint-staff.key"), "w") as f:
+            f.write(HASH + "\n")
+        rc, tr, err = k.run("hold 5 5 3000\nexpect-screen staff\n")
+        report(rc == 2 or events(tr, "expect")[0]["ok"] is False,
+               "without [usb] staff_key = true the key file is not used")
+        with open(k.conf, "a") as f:
+            f.write("staff_key = true\n")
+        rc, tr, err = k.run("hold 5 5 3000\nexpect-screen staff\n")
+        report(check_run("usb key", rc, tr, err) and
+               [e["result"] for e in events(tr, "pin")] == ["usb_key"],
+               "with [usb] staff_key = true the stick's touchpoint-staff.key opens staff mode")
+    finally:
+        subprocess.run(["umount", stick])
+        shutil.rmtree(root, ignore_errors=True)
+        k.close()
+
+
 def test_cli_pin_hash():
     """`touchpoint pin-hash` makes a hash that hashlib verifies and the kiosk accepts."""
     cli = os.path.join(os.path.dirname(KIOSK), "touchpoint")
@@ -593,7 +652,7 @@ def main():
              test_staff_pin, test_pin_lockout, test_staff_switch_survey_and_language,
              test_staff_exit, test_quit_keys, test_out_of_order_full_database,
              test_out_of_order_recovery, test_database_unopenable, test_sigterm,
-             test_start_errors, test_cli_pin_hash]
+             test_start_errors, test_cli_pin_hash, test_usb_export]
     for t in tests:
         try:
             t()

@@ -3,7 +3,8 @@
 
 Ten device databases with 10,000 answers each (tests/gen_answers; 1,500 each in an ASan build)
 are registered with `touchpoint-collector add-device` and sync with `touchpoint --db DB sync
---config CONF --once`, run again and again, through tests/support/faultproxy.py (connections cut
+--config CONF --once`, run again and again (two devices run `sync --daemon` instead),
+through tests/support/faultproxy.py (connections cut
 mid-request and mid-reply, 500 and 503 with Retry-After, delays, truncated replies, batches
 delivered twice, captive-portal pages) to a real collector on a free loopback port, until every
 run ends acknowledged. Meanwhile the collector is SIGKILLed once mid-drain and restarted on the
@@ -114,6 +115,35 @@ def read_pg(url):
 
 KILLED_DEVICES = 3        # devices whose first sync runs are SIGKILLed mid-run
 KILLS_EACH = 2
+DAEMON_DEVICES = 2        # the last devices run `sync --daemon` instead of repeated --once
+
+
+def pending_count(db):
+    """Pending answers of a device database, or -1 when it cannot be read just now (busy)."""
+    try:
+        return sum(1 for a in synclib.dump_answers(db) if a["state"] == "pending")
+    except RuntimeError:
+        return -1
+
+
+def drive_daemon(i, db, conf, deadline, results, workdir):
+    """Runs `sync --daemon` until the device database has nothing pending, then SIGTERMs it: it
+    must drain through the faults with its own backoff and Retry-After handling, and exit 0."""
+    exe = os.path.join(synclib.build_dir(), "touchpoint")
+    proc = synclib.Proc([exe, "--db", db, "sync", "--config", conf, "--daemon"],
+                        os.path.join(workdir, dev_id(i) + "-daemon.log"))
+    left = -1
+    try:
+        while time.monotonic() < deadline and proc.alive():
+            time.sleep(1.0)
+            left = pending_count(db)
+            if left == 0:
+                break
+    finally:
+        rc = proc.stop()
+    ok = left == 0 and rc == 0
+    results[i] = {"ok": ok, "runs": 1, "fails": 0, "kills": 0, "daemon_rc": rc,
+                  "last": "daemon exit %s, %d pending; log: %s" % (rc, left, proc.tail(5))}
 
 
 def drive_device(i, db, conf, deadline, results):
@@ -214,7 +244,11 @@ def run_store(kind, tmp, templates, gen_wall, make_store):
         crasher = threading.Thread(target=crash_collector, args=(collector, proxy, done, crash))
         crasher.start()
         threads = [threading.Thread(target=drive_device, args=(i, dbs[i], confs[i], deadline,
-                                                               results)) for i in range(N_DEV)]
+                                                               results))
+                   for i in range(N_DEV - DAEMON_DEVICES)]
+        threads += [threading.Thread(target=drive_daemon, args=(i, dbs[i], confs[i], deadline,
+                                                                results, workdir))
+                    for i in range(N_DEV - DAEMON_DEVICES, N_DEV)]
         for t in threads:
             t.start()
         for t in threads:
@@ -232,8 +266,10 @@ def run_store(kind, tmp, templates, gen_wall, make_store):
             detail = "; %s last said: %s" % (stuck[0], results[i]["last"].strip()[-300:])
         kills = sum(r.get("kills", 0) for r in results.values())
         tap(not stuck, "%s: %d devices x %d answers synced through the fault proxy in %.1f s "
-            "(%d sync runs, %d ended in a failure, %d SIGKILLed mid-run)%s%s"
-            % (kind, N_DEV, N_ANS, took, runs, fails, kills,
+            "(%d devices by `sync --once` run again and again: %d runs, %d ended in a failure, "
+            "%d SIGKILLed mid-run; %d by `sync --daemon`, which exited 0 on SIGTERM)%s%s"
+            % (kind, N_DEV, N_ANS, took, N_DEV - DAEMON_DEVICES,
+               runs - DAEMON_DEVICES, fails, kills, DAEMON_DEVICES,
                " (scaled down from 10,000 for the ASan build)" if ASAN else "",
                "; not drained: %s%s" % (" ".join(stuck), detail) if stuck else ""))
 

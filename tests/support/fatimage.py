@@ -1,5 +1,5 @@
-"""fatimage.py - real FAT "USB sticks" for tests: a FAT image made by mkfs.vfat, mounted with fusefat
-under a temporary mount root (like /media), read-write or read-only, and always cleaned up.
+"""fatimage.py - real FAT "USB sticks" for tests: a FAT image made by mkfs.vfat, mounted with
+fusefat under a temporary mount root (like /media), read-write or read-only, and always cleaned up.
 
     from fatimage import FatStick, fuse_problem
     why = fuse_problem()            # None when /dev/fuse, fusefat and mkfs.vfat work here

@@ -122,6 +122,9 @@ static void defaults_and_relative_paths(void **state)
     assert_int_equal(c.sync.connect_timeout_s, 10);
     assert_int_equal(c.sync.low_speed_time_s, 30);
     assert_int_equal(c.sync.backoff_max_s, 900);
+    assert_string_equal(c.usb.mount_root, "/media");
+    assert_int_equal(c.usb.formats, CONFIG_USB_CSV);
+    assert_false(c.usb.staff_key);
     assert_string_equal(c.path, path);
     print_message("checked: every default of config.h, relative paths resolved against the "
                   "config folder, survey directory defaults to the survey file's folder\n");
@@ -140,6 +143,7 @@ static void every_key_set(void **state)
                         "interval_s = 60\nbatch_max = 100\nbatch_max_bytes = 65536\ngzip = off\n"
                         "ca_file = ca.pem\npinned_pubkey = sha256//abc=\nconnect_timeout_s = 5\n"
                         "low_speed_time_s = 20\nbackoff_max_s = 600\n"
+                        "[usb]\nmount_root = sticks\nformats = csv,jsonl\nstaff_key = yes\n"
                         "[device]\nstage = before\n";
     /* [device] appears twice: inih merges sections, and stage is set only once. */
     assert_int_equal(load_with(extra, &c, err, sizeof err), TP_OK);
@@ -157,6 +161,11 @@ static void every_key_set(void **state)
     assert_int_equal(c.stage, CONFIG_STAGE_BEFORE);
     assert_string_equal(c.sync.pinned_pubkey, "sha256//abc=");
     assert_int_equal(c.sync.backoff_max_s, 600);
+    char want[256];
+    snprintf(want, sizeof want, "%s/sticks", dir);
+    assert_string_equal(c.usb.mount_root, want);
+    assert_int_equal(c.usb.formats, CONFIG_USB_CSV | CONFIG_USB_JSONL);
+    assert_true(c.usb.staff_key);
     print_message("checked: every key of every type can be set and is parsed\n");
 }
 
@@ -186,6 +195,8 @@ static void errors_name_file_line_key(void **state)
     expect_error("[sync]\ngzip = 2\n", 13, "[sync] gzip: ");
     expect_error("[sync]\nbatch_max = 0\n", 13, "[sync] batch_max: ");
     expect_error("[storage]\nmin_free_mb = lots\n", 13, "[storage] min_free_mb: ");
+    expect_error("[usb]\nformats = xml\n", 13, "[usb] formats: ");
+    expect_error("[usb]\nstaff_key = 2\n", 13, "[usb] staff_key: ");
     expect_error("this is not ini\n", 12, "syntax error");
     print_message("checked: bad values of every type (int, bool, enum, rotation, id, language, "
                   "url, pubkey), unknown key/section, duplicate key, syntax error: all name "

@@ -284,6 +284,54 @@ static void staff_hold_pin_lockout(void **state)
                   "leaves after 60 s idle\n");
 }
 
+static void staff_usb_export(void **state)
+{
+    fixture *f = *state;
+    usb_stick st;
+    kiosk_export_req rq;
+    ui_screen m;
+    memset(&st, 0, sizeof st);
+    snprintf(st.mount_point, sizeof st.mount_point, "/media/touchpoint-usb-1");
+    snprintf(st.name, sizeof st.name, "touchpoint-usb-1");
+    st.mount_id = 77;
+    kiosk_press(f->k, "staff-corner");
+    advance(f, 3000);
+    kiosk_release(f->k);
+    tap(f, "pin-2");
+    tap(f, "pin-4");
+    tap(f, "pin-6");
+    tap(f, "pin-8");
+    tap(f, "pin-ok");
+    tap(f, "staff-export"); /* no stick: no such button, nothing happens */
+    assert_string_equal(kiosk_screen_name(f->k), "staff");
+    kiosk_set_sticks(f->k, &st, 1);
+    tap(f, "staff-export");
+    assert_string_equal(kiosk_screen_name(f->k), "staff_export");
+    assert_false(kiosk_take_export(f->k, &rq));
+    tap(f, "export-all");
+    assert_true(kiosk_take_export(f->k, &rq));
+    assert_false(kiosk_take_export(f->k, &rq)); /* once */
+    assert_true(rq.all);
+    assert_int_equal(rq.mount_id, 77);
+    assert_string_equal(rq.mount_point, "/media/touchpoint-usb-1");
+    kiosk_export_progress(f->k, 5, 10);
+    kiosk_model(f->k, &m);
+    assert_non_null(m.subtitle);
+    assert_non_null(strstr(m.subtitle, "5 / 10"));
+    assert_int_equal(m.items[0].style, UI_STYLE_DISABLED);
+    tap(f, "staff-back"); /* refused while running */
+    advance(f, 120000);   /* and no idle timeout either */
+    assert_string_equal(kiosk_screen_name(f->k), "staff_export");
+    kiosk_export_done(f->k, true, "Done: 10 answers, safe to remove");
+    kiosk_model(f->k, &m);
+    assert_string_equal(m.subtitle, "Done: 10 answers, safe to remove");
+    advance(f, 60000);
+    assert_string_equal(kiosk_screen_name(f->k), "question");
+    print_message("checked: export button only with a stick; export-all hands one request with "
+                  "the stick's mount to the owner; progress shown; back and idle timeout held "
+                  "off while it runs; the outcome sentence shown; idle leaves afterwards\n");
+}
+
 static void keys_windowed(void **state)
 {
     fixture *f = *state;
@@ -309,6 +357,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(followup_abandoned, setup, teardown),
         cmocka_unit_test_setup_teardown(rapid_repeat, setup, teardown),
         cmocka_unit_test_setup_teardown(staff_hold_pin_lockout, setup, teardown),
+        cmocka_unit_test_setup_teardown(staff_usb_export, setup, teardown),
         cmocka_unit_test_setup_teardown(keys_windowed, setup, teardown),
         cmocka_unit_test_setup_teardown(keys_lockdown, setup_fullscreen, teardown),
     };

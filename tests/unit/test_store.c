@@ -3,11 +3,14 @@
  * validation error, numbering, sync state, statistics maths, prune, two handles, schema versions.
  * Fault behaviour (kill -9, disk full, read-only, locked, corrupt files) is in tests/fault/.
  */
+/* cmocka.h needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* clang-format off */
 #include <cmocka.h>
+/* clang-format on */
 
 #include <ftw.h>
 #include <math.h>
@@ -84,17 +87,22 @@ static int teardown(void **state)
 }
 
 /* Records one session of n answers of one kind with the given values; returns the first seq. */
-static int64_t rec(store *s, const char *tp, const char *q, tp_kind kind, const int *vals,
-                   size_t n, unsigned flags)
+static int64_t rec(store *s, const char *tp, const char *q, tp_kind kind, const int *vals, size_t n,
+                   unsigned flags)
 {
     store_answer_in a[STORE_SESSION_MAX_ANSWERS];
     for (size_t i = 0; i < n; i++)
-        a[i] = (store_answer_in){q, kind, kind == TP_KIND_CHOICE ? 0 : vals[i],
-                                 kind == TP_KIND_CHOICE ? (vals[i] == 1 ? "staff" : "price")
-                                                        : NULL};
-    store_session_in in = {.survey_id = "checkout-nps", .survey_version = 2,
-                           .store_id = "hcm-01", .touchpoint_id = tp, .lang = "vi",
-                           .flags = flags, .n_answers = n, .answers = a};
+        a[i] =
+            (store_answer_in){q, kind, kind == TP_KIND_CHOICE ? 0 : vals[i],
+                              kind == TP_KIND_CHOICE ? (vals[i] == 1 ? "staff" : "price") : NULL};
+    store_session_in in = {.survey_id = "checkout-nps",
+                           .survey_version = 2,
+                           .store_id = "hcm-01",
+                           .touchpoint_id = tp,
+                           .lang = "vi",
+                           .flags = flags,
+                           .n_answers = n,
+                           .answers = a};
     store_receipt r[STORE_SESSION_MAX_ANSWERS];
     tp_err rc = store_record_session(s, &in, NULL, r);
     if (rc != TP_OK)
@@ -196,8 +204,13 @@ static void readonly_handle(void **state)
     store_info i = info_of(ro);
     assert_int_equal(i.highest_seq, 1);
     store_answer_in a = {"recommend", TP_KIND_NPS, 9, NULL};
-    store_session_in in = {.survey_id = "s", .survey_version = 1, .store_id = "x",
-                           .touchpoint_id = "t", .lang = "vi", .n_answers = 1, .answers = &a};
+    store_session_in in = {.survey_id = "s",
+                           .survey_version = 1,
+                           .store_id = "x",
+                           .touchpoint_id = "t",
+                           .lang = "vi",
+                           .n_answers = 1,
+                           .answers = &a};
     assert_int_equal(store_record_session(ro, &in, NULL, NULL), TP_ERR_READONLY);
     assert_non_null(strstr(store_errmsg(ro), "read-only"));
     int64_t seq = 1;
@@ -232,9 +245,14 @@ static void record_and_read_every_field(void **state)
     f->vc.is_synced = true;
     store_answer_in a[2] = {{"recommend", TP_KIND_NPS, 9, NULL},
                             {"why", TP_KIND_CHOICE, 0, "staff"}};
-    store_session_in in = {.survey_id = "checkout-nps", .survey_version = 2,
-                           .store_id = "hcm-01", .touchpoint_id = "exit", .lang = "vi",
-                           .flags = TP_FLAG_BUTTON, .n_answers = 2, .answers = a};
+    store_session_in in = {.survey_id = "checkout-nps",
+                           .survey_version = 2,
+                           .store_id = "hcm-01",
+                           .touchpoint_id = "exit",
+                           .lang = "vi",
+                           .flags = TP_FLAG_BUTTON,
+                           .n_answers = 2,
+                           .answers = a};
     char sid[TP_UUID_STR];
     store_receipt r[2];
     assert_int_equal(store_record_session(f->s, &in, sid, r), TP_OK);
@@ -299,7 +317,7 @@ static void record_and_read_every_field(void **state)
 }
 
 struct bad_case {
-    const char *field;      /* substring expected in store_errmsg */
+    const char *field; /* substring expected in store_errmsg */
     store_session_in in;
     store_answer_in a[2];
 };
@@ -307,25 +325,28 @@ struct bad_case {
 static void record_validation_errors(void **state)
 {
     struct fx *f = *state;
-    const store_session_in ok = {.survey_id = "checkout-nps", .survey_version = 2,
-                                 .store_id = "hcm-01", .touchpoint_id = "exit", .lang = "vi",
+    const store_session_in ok = {.survey_id = "checkout-nps",
+                                 .survey_version = 2,
+                                 .store_id = "hcm-01",
+                                 .touchpoint_id = "exit",
+                                 .lang = "vi",
                                  .n_answers = 1};
     const store_answer_in good = {"recommend", TP_KIND_NPS, 9, NULL};
     struct bad_case cases[32];
     size_t nc = 0;
-#define CASE(fieldname, mod_in, mod_a)                                                           \
-    do {                                                                                         \
-        struct bad_case *c = &cases[nc++];                                                       \
-        c->field = fieldname;                                                                    \
-        c->in = ok;                                                                              \
-        c->a[0] = good;                                                                          \
-        c->a[1] = good;                                                                          \
-        store_session_in *in = &c->in;                                                           \
-        store_answer_in *a = c->a;                                                               \
-        (void)in;                                                                                \
-        (void)a;                                                                                 \
-        mod_in;                                                                                  \
-        mod_a;                                                                                   \
+#define CASE(fieldname, mod_in, mod_a)                                                             \
+    do {                                                                                           \
+        struct bad_case *c = &cases[nc++];                                                         \
+        c->field = fieldname;                                                                      \
+        c->in = ok;                                                                                \
+        c->a[0] = good;                                                                            \
+        c->a[1] = good;                                                                            \
+        store_session_in *in = &c->in;                                                             \
+        store_answer_in *a = c->a;                                                                 \
+        (void)in;                                                                                  \
+        (void)a;                                                                                   \
+        mod_in;                                                                                    \
+        mod_a;                                                                                     \
     } while (0)
     CASE("survey_id", in->survey_id = NULL, (void)0);
     CASE("survey_id", in->survey_id = "has space", (void)0);
@@ -391,9 +412,13 @@ static void follow_up_joins_session(void **state)
 {
     struct fx *f = *state;
     store_answer_in a = {"recommend", TP_KIND_NPS, 3, NULL};
-    store_session_in in = {.survey_id = "checkout-nps", .survey_version = 2,
-                           .store_id = "hcm-01", .touchpoint_id = "exit", .lang = "vi",
-                           .n_answers = 1, .answers = &a};
+    store_session_in in = {.survey_id = "checkout-nps",
+                           .survey_version = 2,
+                           .store_id = "hcm-01",
+                           .touchpoint_id = "exit",
+                           .lang = "vi",
+                           .n_answers = 1,
+                           .answers = &a};
     char sid[TP_UUID_STR];
     assert_int_equal(store_record_session(f->s, &in, sid, NULL), TP_OK);
     store_answer_in fu[2] = {{"why", TP_KIND_CHOICE, 0, "price"}, {"effort", TP_KIND_CES, 6, NULL}};
@@ -452,8 +477,13 @@ static void follow_up_joins_session(void **state)
 static tp_err rec_fail_probe(store *s)
 {
     store_answer_in a = {"recommend", TP_KIND_NPS, 11, NULL};
-    store_session_in in = {.survey_id = "s", .survey_version = 1, .store_id = "x",
-                           .touchpoint_id = "t", .lang = "vi", .n_answers = 1, .answers = &a};
+    store_session_in in = {.survey_id = "s",
+                           .survey_version = 1,
+                           .store_id = "x",
+                           .touchpoint_id = "t",
+                           .lang = "vi",
+                           .n_answers = 1,
+                           .answers = &a};
     return store_record_session(s, &in, NULL, NULL);
 }
 
@@ -525,8 +555,8 @@ static void sync_state_transitions(void **state)
     assert_int_equal(store_mark_synced(f->s, NULL, 0, NULL), TP_OK);
     assert_int_equal(store_mark_synced(f->s, NULL, 2, NULL), TP_ERR_INVALID);
 
-    assert_int_equal(store_mark_rejected(f->s, 3, "value_out_of_range", "nps value 11 not in 0..10"),
-                     TP_OK);
+    assert_int_equal(
+        store_mark_rejected(f->s, 3, "value_out_of_range", "nps value 11 not in 0..10"), TP_OK);
     /* Re-rejecting updates the reason; rejecting a synced or unknown answer fails. */
     assert_int_equal(store_mark_rejected(f->s, 3, "invalid_field", "second reason"), TP_OK);
     assert_int_equal(store_mark_rejected(f->s, 1, "invalid_field", "x"), TP_ERR_INVALID);
@@ -767,6 +797,65 @@ static void stats_by_day_across_local_midnight(void **state)
                   "local on 2026-11-23 and 00:00, 00:20 on 2026-11-24; from/to select days\n");
 }
 
+/* Records one answer at the given UTC time. */
+static void rec_at(struct fx *f, const char *utc, int v)
+{
+    struct tm tm = {0};
+    assert_non_null(strptime(utc, "%Y-%m-%dT%H:%M", &tm));
+    f->vc.wall = (int64_t)timegm(&tm) * 1000;
+    rec1(f->s, "exit", "recommend", TP_KIND_NPS, v, 0);
+}
+
+/* Returns the day keys and counts of a by-day query over [from, to) local dates as "k=n,...". */
+static void days_of(store *s, const char *from, const char *to, char *out, size_t len)
+{
+    int64_t f = 0, t = 0;
+    assert_int_equal(tp_parse_date_local(from, &f), TP_OK);
+    assert_int_equal(tp_parse_date_local(to, &t), TP_OK);
+    store_stats_query q = {.from_ms = f, .to_ms = t, .by = STORE_BY_DAY};
+    store_stats_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(store_stats(s, &q, &rows, &n), TP_OK);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t used = strlen(out);
+        snprintf(out + used, len - used, "%s%s=%lld", i ? "," : "", rows[i].key,
+                 (long long)rows[i].n);
+    }
+    store_stats_free(rows);
+}
+
+static void stats_by_day_dst_and_half_hour_zones(void **state)
+{
+    struct fx *f = *state;
+    char got[256];
+    /* Europe/Berlin, 2026-10-25 has 25 hours (CEST -> CET at 03:00 local). */
+    setenv("TZ", "Europe/Berlin", 1);
+    tzset();
+    rec_at(f, "2026-10-24T21:50", 9); /* 23:50 CEST, Oct 24 */
+    rec_at(f, "2026-10-24T22:00", 9); /* 00:00 CEST, Oct 25 */
+    rec_at(f, "2026-10-25T22:45", 9); /* 23:45 CET, Oct 25 (the 25-hour day's last bucket) */
+    rec_at(f, "2026-10-25T23:00", 9); /* 00:00 CET, Oct 26 */
+    days_of(f->s, "2026-10-24", "2026-10-27", got, sizeof got);
+    assert_string_equal(got, "2026-10-24=1,2026-10-25=2,2026-10-26=1");
+    /* Asia/Kolkata, +05:30: a local day starts at hh:30 UTC. */
+    setenv("TZ", "Asia/Kolkata", 1);
+    tzset();
+    rec_at(f, "2026-11-20T18:15", 5); /* 23:45 IST, Nov 20 */
+    rec_at(f, "2026-11-20T18:30", 5); /* 00:00 IST, Nov 21 */
+    days_of(f->s, "2026-11-20", "2026-11-22", got, sizeof got);
+    assert_string_equal(got, "2026-11-20=1,2026-11-21=1");
+    /* Asia/Kathmandu, +05:45: days start at hh:15 UTC, still on a 15-minute bucket. */
+    setenv("TZ", "Asia/Kathmandu", 1);
+    tzset();
+    days_of(f->s, "2026-11-20", "2026-11-22", got, sizeof got);
+    assert_string_equal(got, "2026-11-21=2"); /* 18:15Z and 18:30Z are 00:00, 00:15 NPT */
+    setenv("TZ", "Asia/Ho_Chi_Minh", 1);
+    tzset();
+    print_message("checked: by-day statistics follow local days across the 25-hour DST day in "
+                  "Europe/Berlin and in the +05:30 (Kolkata) and +05:45 (Kathmandu) zones\n");
+}
+
 /* Direct count over the answers (not the rollup), per local day, for comparison. */
 struct direct {
     int64_t day[64];
@@ -809,8 +898,10 @@ static size_t compare_with_direct(store *s, bool include_flagged)
     struct direct *d = calloc(1, sizeof *d);
     d->include_flagged = include_flagged;
     assert_int_equal(store_foreach_answer(s, 0, -1, direct_cb, d), TP_OK);
-    store_stats_query q = {.from_ms = T0 - 60 * DAY_MS, .to_ms = T0 + 60 * DAY_MS,
-                           .by = STORE_BY_DAY, .include_flagged = include_flagged};
+    store_stats_query q = {.from_ms = T0 - 60 * DAY_MS,
+                           .to_ms = T0 + 60 * DAY_MS,
+                           .by = STORE_BY_DAY,
+                           .include_flagged = include_flagged};
     store_stats_row *rows = NULL;
     size_t n = 0;
     assert_int_equal(store_stats(s, &q, &rows, &n), TP_OK);
@@ -843,8 +934,8 @@ static void random_history(struct fx *f, int sessions, unsigned seed)
     srand(seed);
     static const char *const tps[3] = {"exit", "desk", "cafe"};
     for (int i = 0; i < sessions; i++) {
-        f->vc.wall = T0 - 40 * DAY_MS + (int64_t)i * (40 * DAY_MS / sessions) +
-                     (rand() % 3600) * 1000LL;
+        f->vc.wall =
+            T0 - 40 * DAY_MS + (int64_t)i * (40 * DAY_MS / sessions) + (rand() % 3600) * 1000LL;
         tp_kind k = (tp_kind)(rand() % 4);
         int lo, hi;
         tp_kind_range(k, &lo, &hi);
@@ -937,8 +1028,13 @@ static void prune_drops_empty_sessions(void **state)
 {
     struct fx *f = *state;
     store_answer_in a = {"recommend", TP_KIND_NPS, 9, NULL};
-    store_session_in in = {.survey_id = "s", .survey_version = 1, .store_id = "x",
-                           .touchpoint_id = "t", .lang = "vi", .n_answers = 1, .answers = &a};
+    store_session_in in = {.survey_id = "s",
+                           .survey_version = 1,
+                           .store_id = "x",
+                           .touchpoint_id = "t",
+                           .lang = "vi",
+                           .n_answers = 1,
+                           .answers = &a};
     char sid[TP_UUID_STR];
     f->vc.wall = T0 - 10 * DAY_MS;
     assert_int_equal(store_record_session(f->s, &in, sid, NULL), TP_OK);
@@ -1064,8 +1160,13 @@ static void sync_log_and_last_sync(void **state)
     struct fx *f = *state;
     store_sync_result out, ok;
     assert_int_equal(store_last_sync(f->s, &out, &ok), TP_ERR_NOT_FOUND);
-    store_sync_result r = {.at_ms = T0, .ok = true, .http_status = 200, .sent = 10,
-                           .accepted = 8, .duplicates = 1, .rejected = 1};
+    store_sync_result r = {.at_ms = T0,
+                           .ok = true,
+                           .http_status = 200,
+                           .sent = 10,
+                           .accepted = 8,
+                           .duplicates = 1,
+                           .rejected = 1};
     tp_strlcpy(r.message, "ok", sizeof r.message);
     assert_int_equal(store_log_sync(f->s, &r), TP_OK);
     store_sync_result bad = {.at_ms = T0 + 1000, .ok = false, .http_status = 0};
@@ -1152,9 +1253,9 @@ static void find_gaps_and_check_detect_damage(void **state)
     /* Remove answers behind the store's back: a real gap, and counters that no longer match. */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "DELETE FROM answers WHERE seq IN (4, 5, 8)", NULL, NULL,
-                                  NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "DELETE FROM answers WHERE seq IN (4, 5, 8)", NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(store_find_gaps(f->s, gaps, 4, &n), TP_OK);
     assert_int_equal(n, 2);
@@ -1180,8 +1281,13 @@ static void free_space_reserve(void **state)
     char err[TP_ERRMSG_MAX];
     assert_int_equal(store_open(f->path, &o, &f->s, err, sizeof err), TP_OK);
     store_answer_in a = {"recommend", TP_KIND_NPS, 9, NULL};
-    store_session_in in = {.survey_id = "s", .survey_version = 1, .store_id = "x",
-                           .touchpoint_id = "t", .lang = "vi", .n_answers = 1, .answers = &a};
+    store_session_in in = {.survey_id = "s",
+                           .survey_version = 1,
+                           .store_id = "x",
+                           .touchpoint_id = "t",
+                           .lang = "vi",
+                           .n_answers = 1,
+                           .answers = &a};
     assert_int_equal(store_record_session(f->s, &in, NULL, NULL), TP_ERR_DISK_FULL);
     assert_non_null(strstr(store_errmsg(f->s), "reserve"));
     assert_int_equal(info_of(f->s).highest_seq, 0);
@@ -1264,6 +1370,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(export_cursor_never_moves_back, setup, teardown),
         cmocka_unit_test_setup_teardown(stats_math_on_known_data, setup, teardown),
         cmocka_unit_test_setup_teardown(stats_by_day_across_local_midnight, setup, teardown),
+        cmocka_unit_test_setup_teardown(stats_by_day_dst_and_half_hour_zones, setup, teardown),
         cmocka_unit_test_setup_teardown(stats_rollup_equals_direct_count, setup, teardown),
         cmocka_unit_test_setup_teardown(prune_keeps_numbering_and_stats, setup, teardown),
         cmocka_unit_test_setup_teardown(prune_drops_empty_sessions, setup, teardown),

@@ -260,6 +260,25 @@ static void fuse_umount(const char *mnt)
         (void)run(a3);
 }
 
+/* The fusefat test's folder and mount point, so the teardown unmounts even after a failed
+ * assertion (a mount left behind would outlive the test). */
+static char g_fuse_dir[64] = "";
+static char g_fuse_mnt[300] = "";
+static usb *g_fuse_usb = NULL;
+
+static int fuse_teardown(void **state)
+{
+    (void)state;
+    usb_close(g_fuse_usb);
+    g_fuse_usb = NULL;
+    if (g_fuse_mnt[0])
+        fuse_umount(g_fuse_mnt);
+    if (g_fuse_dir[0])
+        rm_rf(g_fuse_dir);
+    g_fuse_mnt[0] = g_fuse_dir[0] = '\0';
+    return 0;
+}
+
 static void detect_real_fusefat_mount(void **state)
 {
     (void)state;
@@ -267,23 +286,24 @@ static void detect_real_fusefat_mount(void **state)
         print_message("skipped: /dev/fuse, fusefat or mkfs.vfat not usable here\n");
         skip();
     }
-    char dir[] = "/tmp/tp-usb-unit-XXXXXX";
-    char root[256], img[256], mnt[300];
-    usb *u = NULL;
+    char root[256], img[256];
+    const char *mnt = g_fuse_mnt;
     usb_event ev[4];
     size_t n = 0;
     char err[TP_ERRMSG_MAX];
-    assert_non_null(mkdtemp(dir));
-    snprintf(root, sizeof root, "%s/media", dir);
-    snprintf(img, sizeof img, "%s/stick.img", dir);
-    snprintf(mnt, sizeof mnt, "%s/touchpoint-usb-test", root);
+    snprintf(g_fuse_dir, sizeof g_fuse_dir, "/tmp/tp-usb-unit-XXXXXX");
+    assert_non_null(mkdtemp(g_fuse_dir));
+    snprintf(root, sizeof root, "%s/media", g_fuse_dir);
+    snprintf(img, sizeof img, "%s/stick.img", g_fuse_dir);
+    snprintf(g_fuse_mnt, sizeof g_fuse_mnt, "%s/touchpoint-usb-test", root);
     assert_int_equal(mkdir(root, 0700), 0);
     assert_int_equal(mkdir(mnt, 0700), 0); /* made before watching: no inotify event for it */
     const char *mkfs[] = {"mkfs.vfat", "-C", img, "4096", NULL};
     assert_int_equal(run(mkfs), 0);
 
     usb_options o = {.mount_root = root};
-    assert_int_equal(usb_open(&o, &u, err, sizeof err), TP_OK);
+    assert_int_equal(usb_open(&o, &g_fuse_usb, err, sizeof err), TP_OK);
+    usb *u = g_fuse_usb;
     assert_int_equal(usb_poll(u, ev, 4, &n), TP_OK);
     assert_int_equal(n, 0);
 
@@ -299,6 +319,17 @@ static void detect_real_fusefat_mount(void **state)
     assert_true(ev[0].stick.free_bytes > 3000 * 1024);
     assert_true(ev[0].stick.total_bytes >= ev[0].stick.free_bytes);
     int id = ev[0].stick.mount_id;
+    /* The mount table's signal is consumed by usb_poll: the fd goes quiet (no busy loop). Other
+     * people's mounts on this machine may wake it again meanwhile; those polls report nothing. */
+    bool quiet = false;
+    for (int i = 0; i < 20 && !quiet; i++) {
+        quiet = !readable(u, 50);
+        if (!quiet) {
+            assert_int_equal(usb_poll(u, ev, 4, &n), TP_OK);
+            assert_int_equal(n, 0);
+        }
+    }
+    assert_true(quiet);
     assert_true(usb_still_mounted(NULL, id, mnt));
     assert_false(usb_still_mounted(NULL, id + 100000, mnt));
 
@@ -321,11 +352,9 @@ static void detect_real_fusefat_mount(void **state)
     assert_int_equal(usb_poll(u, ev, 4, &n), TP_OK);
     assert_int_equal(n, 1);
     assert_int_equal(ev[0].kind, USB_EV_REMOVED);
-    usb_close(u);
-    rm_rf(dir);
-    print_message(
-        "checked: a fusefat FAT mount under the temp root wakes the fd through the "
-        "mount table, reported with type, free space, rw/ro, and its unmount as REMOVED\n");
+    print_message("checked: a fusefat FAT mount under the temp root wakes the fd through the "
+                  "mount table (and is quiet after usb_poll), reported with type, free space, "
+                  "rw/ro, and its unmount as REMOVED\n");
 }
 
 /* ---- staff key
@@ -457,6 +486,8 @@ typedef struct fault {
     int fail_errno;
     int writes;
     int fail_openat_errno; /* 0: never */
+    int fail_openat_n;     /* only the Nth creating open fails (0: every one) */
+    int creates;
     const char *unplug_mi; /* at write N, rewrite this mountinfo file without the stick */
     const char *unplug_text;
 } fault;
@@ -469,7 +500,10 @@ static int f_open_dir(void *c, const char *p)
 }
 static int f_openat(void *c, int d, const char *n, int fl, mode_t m)
 {
-    if (g_fault.fail_openat_errno && (fl & O_CREAT)) {
+    if (fl & O_CREAT)
+        g_fault.creates++;
+    if (g_fault.fail_openat_errno && (fl & O_CREAT) &&
+        (g_fault.fail_openat_n == 0 || g_fault.creates == g_fault.fail_openat_n)) {
         errno = g_fault.fail_openat_errno;
         return -1;
     }
@@ -710,6 +744,31 @@ static void export_faults_leave_cursor(void **state)
         assert_int_equal(cursor(fx.s), 3000);
         fixture_done(&fx);
     }
+    /* everything as CSV + JSON Lines: the JSON Lines file fails after the CSV was verified; the
+     * message must not claim that nothing was marked */
+    {
+        fixture fx;
+        usb_export_report rep;
+        fixture_setup(&fx, 10);
+        memset(&g_fault, 0, sizeof g_fault);
+        g_fault.real = export_fs_posix();
+        g_fault.fail_openat_errno = EIO;
+        g_fault.fail_openat_n = 3; /* CSV temp, CSV .sha256 temp, then the JSON Lines temp */
+        usb_export_request rq = {.mount_point = fx.out,
+                                 .mount_id = 77,
+                                 .mountinfo_path = fx.mi,
+                                 .device_id = "kiosk-01",
+                                 .fs = &fault_ops,
+                                 .all = true,
+                                 .formats = USB_FORMAT_CSV | USB_FORMAT_JSONL};
+        assert_int_equal(usb_export_run(fx.s, &rq, &rep), TP_ERR_IO);
+        assert_int_equal(rep.outcome, USB_EXPORT_IO);
+        assert_int_equal(cursor(fx.s), 20);
+        assert_null(strstr(rep.message, "Nothing was marked"));
+        assert_non_null(strstr(rep.message, "only the JSON Lines copy failed"));
+        assert_int_equal(entries(fx.out), 2);
+        fixture_done(&fx);
+    }
     /* a stick already gone before the start */
     fixture fx;
     usb_export_report rep;
@@ -721,7 +780,8 @@ static void export_faults_leave_cursor(void **state)
     fixture_done(&fx);
     print_message("checked: full (with the space needed), read-only, I/O error, pulled stick "
                   "(EIO, and a lazy unmount caught at syncfs) each give their staff message, "
-                  "leave no file and the cursor at 0, and the next export succeeds\n");
+                  "leave no file and the cursor at 0, and the next export succeeds; a failed JSON "
+                  "Lines copy after a good CSV says so\n");
 }
 
 int main(void)
@@ -731,7 +791,7 @@ int main(void)
         cmocka_unit_test(mountinfo_parse_bounds),
         cmocka_unit_test(mountinfo_select_nested_stacked),
         cmocka_unit_test(detect_with_inotify_on_temp_root),
-        cmocka_unit_test(detect_real_fusefat_mount),
+        cmocka_unit_test_teardown(detect_real_fusefat_mount, fuse_teardown),
         cmocka_unit_test(staff_key_file),
         cmocka_unit_test(format_bytes),
         cmocka_unit_test(parse_formats),
