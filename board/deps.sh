@@ -5,6 +5,7 @@
 # missing the script installs nothing and touches no package list.
 #
 # Usage: board/deps.sh [--check]     --check only lists what is missing (exit 1 if anything is).
+#        board/deps.sh --cross       the aarch64 cross toolchain (board/cross.sh deps).
 set -eu
 
 PKGS="
@@ -21,7 +22,14 @@ libcmocka-dev valgrind python3 libssl-dev
 fusefat dosfstools fuse3
 chromium
 xvfb xauth
+systemd
 "
+
+# --cross: the aarch64 toolchain, qemu and the :arm64 -dev libraries for `make cross` and
+# `make cross-test` (board/cross.sh; only on request, never from `make test`).
+if [ "${1:-}" = "--cross" ]; then
+    exec "$(dirname "$0")/cross.sh" deps
+fi
 
 missing=""
 for p in $PKGS; do

@@ -1,26 +1,177 @@
 #!/bin/sh
-# board/run-demo.sh - the demo behind `make run`: starts the kiosk on assets/demo/kiosk.conf.
+# board/run-demo.sh - the demo behind `make run` (which installs packages and builds first):
+# starts a local collector, the sync daemon and the kiosk on the demo configuration, prints the
+# dashboard URL, and stops all three on Ctrl+C.
 #
-# With a display ($DISPLAY or $WAYLAND_DISPLAY) the kiosk opens windowed (developer mode: Escape
-# quits). Without one it says so, shows how to run it headless, and taps through one customer
-# headless so you can see it work (trace on stdout, screenshots in $BUILD/demo/).
+#   collector  build/touchpoint-collector on 127.0.0.1:8088 (or the next free port), SQLite
+#              store $VAR/collector.db, devices file $VAR/devices.txt, log $VAR/collector.log.
+#              The demo device (demo-kiosk-01) is registered once; its token is kept in
+#              $VAR/demo/sync.token (the config's [sync] token_file) across runs.
+#   sync       build/touchpoint sync --daemon (a round every 30 s; SIGUSR1 = sync now), pid
+#              file $VAR/demo/sync.pid (the config's [sync] pid_file: staff "Sync now").
+#   kiosk      windowed when $DISPLAY or $WAYLAND_DISPLAY is set (Escape quits, which ends the
+#              demo). Without a display: says how to run it (xvfb-run, or headless with a
+#              script), then taps through a few customers headless (answers recorded, staff
+#              "Sync now" tapped) so the dashboard shows data, and keeps serving the dashboard.
 #
-# The demo parts are functions so the demo can grow (collector, sync daemon) around start_kiosk.
-# Usage: BUILD=build board/run-demo.sh
+# The config: assets/demo/kiosk.conf is used as it is when $VAR is the repository's var/ and
+# the port is 8088; otherwise $VAR/kiosk.conf is written from it with absolute paths and the
+# port actually used.
+#
+# Environment: BUILD (default build), TP_VAR_DIR (default <repo>/var), TP_DEMO_PORT (first port
+# tried, default 8088), TP_DEMO_ONCE=1 (tests: after the headless customers, wait until the sync
+# daemon has delivered them, then stop everything and exit 0 instead of serving until Ctrl+C).
 set -eu
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 BUILD=${BUILD:-build}
 KIOSK="$BUILD/touchpoint-kiosk"
-CONF=assets/demo/kiosk.conf
+TP="$BUILD/touchpoint"
+COLLECTOR="$BUILD/touchpoint-collector"
+SRC_CONF=assets/demo/kiosk.conf
+DEVICE=demo-kiosk-01
+PORT0=${TP_DEMO_PORT:-8088}
+ONCE=${TP_DEMO_ONCE:-0}
 
-check_built() {
-    if [ ! -x "$KIOSK" ]; then
-        echo "run: $KIOSK is not built (run: make BUILD=$BUILD all)" >&2
-        exit 1
-    fi
-    mkdir -p var/demo
+VAR=${TP_VAR_DIR:-$ROOT/var}
+mkdir -p "$VAR/demo"
+VAR=$(cd "$VAR" && pwd) # absolute: it goes into a config file
+DEVICES="$VAR/devices.txt"
+TOKEN="$VAR/demo/sync.token"
+PIDFILE="$VAR/demo/sync.pid"
+DB="$VAR/demo/answers.db"
+CLOG="$VAR/collector.log"
+
+COLLECTOR_PID=
+SYNC_PID=
+KIOSK_PID=
+PORT=
+CONF=
+
+say() { echo "run: $*"; }
+die() {
+    echo "run: $*" >&2
+    exit 1
 }
 
+check_built() {
+    for p in "$KIOSK" "$TP" "$COLLECTOR"; do
+        [ -x "$p" ] || die "$p is not built (run: make BUILD=$BUILD all)"
+    done
+    case "$VAR" in
+    *'|'* | *'&'* | *'\'*) die "TP_VAR_DIR=$VAR: a path with | & or \\ cannot go into the config" ;;
+    esac
+}
+
+# Stops whatever was started, kiosk first (it finishes its current write), then the sync daemon
+# (so it does not start a round against a stopped collector), then the collector; waits for
+# each so no process outlives the demo. SIGTERM, not SIGINT: children of a non-interactive
+# shell started with & ignore SIGINT.
+stop_all() {
+    for pid in $KIOSK_PID $SYNC_PID $COLLECTOR_PID; do
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    KIOSK_PID= SYNC_PID= COLLECTOR_PID=
+}
+
+on_signal() {
+    trap - INT TERM
+    echo
+    say "stopping the kiosk, the sync daemon and the collector"
+    stop_all
+    say "stopped"
+    exit 130
+}
+trap on_signal INT TERM
+trap stop_all EXIT
+
+# The device's token: made once by add-device and kept, so the collector's devices file and the
+# token file stay a pair across runs. A devices line without its token file is replaced.
+register_device() {
+    if [ -s "$TOKEN" ] && grep -q "^$DEVICE " "$DEVICES" 2>/dev/null; then
+        say "device $DEVICE already registered ($DEVICES, token in $TOKEN)"
+        return
+    fi
+    if [ -f "$DEVICES" ]; then
+        grep -v "^$DEVICE " "$DEVICES" >"$DEVICES.tmp" || true
+        mv "$DEVICES.tmp" "$DEVICES"
+    fi
+    (umask 077 && "$COLLECTOR" add-device "$DEVICE" --devices "$DEVICES" >"$TOKEN.tmp") ||
+        die "could not register $DEVICE in $DEVICES"
+    mv "$TOKEN.tmp" "$TOKEN"
+    say "registered $DEVICE in $DEVICES; its token is in $TOKEN"
+}
+
+# Starts the collector on PORT0 or the next free port: the collector itself is the probe (no
+# window between checking a port and binding it).
+start_collector() {
+    port=$PORT0
+    last=$((PORT0 + 20))
+    out="$VAR/collector.out"
+    while [ "$port" -le "$last" ]; do
+        : >"$out"
+        "$COLLECTOR" --listen "127.0.0.1:$port" --store "sqlite:$VAR/collector.db" \
+            --devices "$DEVICES" >"$out" 2>>"$CLOG" &
+        COLLECTOR_PID=$!
+        i=0
+        while [ $i -lt 300 ]; do
+            if grep -q 'listening on port' "$out"; then
+                PORT=$port
+                say "collector started (pid $COLLECTOR_PID) on 127.0.0.1:$PORT, store" \
+                    "$VAR/collector.db, log $CLOG"
+                return
+            fi
+            kill -0 "$COLLECTOR_PID" 2>/dev/null || break
+            sleep 0.1
+            i=$((i + 1))
+        done
+        kill -TERM "$COLLECTOR_PID" 2>/dev/null || true
+        wait "$COLLECTOR_PID" 2>/dev/null || true
+        COLLECTOR_PID=
+        if ! tail -n 3 "$CLOG" | grep -qi 'in use'; then
+            tail -n 5 "$CLOG" >&2
+            die "the collector did not start (log: $CLOG)"
+        fi
+        say "port $port is taken, trying $((port + 1))"
+        port=$((port + 1))
+    done
+    die "no free port in $PORT0..$last for the collector"
+}
+
+# The shipped config when it fits as it is; otherwise $VAR/kiosk.conf with absolute paths (a
+# copy's relative paths would resolve against $VAR) and the collector's actual port.
+make_config() {
+    if [ "$VAR" = "$ROOT/var" ] && [ "$PORT" = 8088 ]; then
+        CONF=$SRC_CONF
+        return
+    fi
+    CONF="$VAR/kiosk.conf"
+    sed -e "s|= *\.\./surveys|= $ROOT/assets/surveys|" \
+        -e "s|\.\./\.\./var/|$VAR/|g" \
+        -e "s|^url *=.*|url = http://127.0.0.1:$PORT   ; written by board/run-demo.sh|" \
+        "$SRC_CONF" >"$CONF.tmp"
+    mv "$CONF.tmp" "$CONF"
+    say "wrote $CONF (from $SRC_CONF, collector port $PORT, folder $VAR)"
+}
+
+start_sync() {
+    rm -f "$PIDFILE"
+    "$TP" sync --config "$CONF" --daemon --pid-file "$PIDFILE" --verbose &
+    SYNC_PID=$!
+    # The pid file appears once SIGUSR1 is safe to send (staff "Sync now").
+    i=0
+    while [ ! -s "$PIDFILE" ]; do
+        kill -0 "$SYNC_PID" 2>/dev/null || die "the sync daemon exited (see its messages above)"
+        [ $i -lt 300 ] || die "the sync daemon did not write $PIDFILE"
+        sleep 0.1
+        i=$((i + 1))
+    done
+    say "sync daemon started (pid $SYNC_PID): a round every 30 s, pid file $PIDFILE"
+}
+
+# Customers tapped headless on the virtual clock, then staff mode (demo PIN 2468) and
+# "Sync now", which wakes the sync daemon so the dashboard shows the answers at once.
 headless_demo() {
     out="$BUILD/demo"
     mkdir -p "$out"
@@ -31,35 +182,96 @@ tap nps-4
 screenshot $out/2-followup.png
 tap reason-wait
 screenshot $out/3-thanks.png
-advance 4000
+advance 6000
 tap lang-en
 screenshot $out/4-question-en.png
 tap nps-10
-advance 4000
+advance 6000
+tap nps-9
+advance 6000
+expect-screen question
+hold 5 5 3000
+tap pin-2
+tap pin-4
+tap pin-6
+tap pin-8
+tap pin-ok
+expect-screen staff
+tap staff-sync
+screenshot $out/5-staff.png
+tap staff-back
 expect-screen question
 SCRIPT
-    echo "run: tapping through two customers headless (trace below):"
-    "$KIOSK" --config "$CONF" --headless --script "$script" --trace
-    echo "run: screenshots of that run: $out/*.png; answers in var/demo/answers.db"
+    say "tapping through three customers headless, then staff \"Sync now\" (trace below):"
+    "$KIOSK" --config "$CONF" --headless --script "$script" --trace &
+    KIOSK_PID=$!
+    rc=0
+    wait "$KIOSK_PID" || rc=$?
+    KIOSK_PID=
+    [ "$rc" -eq 0 ] || die "the headless kiosk session failed (exit $rc)"
+    say "screenshots of that session: $out/*.png; answers in $DB"
+}
+
+# Number of answers in the kiosk database not yet acknowledged by the collector.
+pending_count() {
+    "$TP" --db "$DB" check 2>/dev/null | sed -n 's/^answers *\([0-9][0-9]*\) pending.*/\1/p'
+}
+
+wait_delivered() {
+    i=0
+    while [ $i -lt 600 ]; do
+        n=$(pending_count)
+        if [ "$n" = 0 ]; then
+            say "the sync daemon delivered every answer to the collector"
+            return
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    die "answers still pending after 60 s (sync daemon messages above, collector log $CLOG)"
 }
 
 start_kiosk() {
     if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
-        echo "run: starting the kiosk windowed on $CONF"
-        echo "run: tap a number to answer; hold the top-left corner 3 s for staff mode (demo PIN"
-        echo "     2468); Escape quits (in fullscreen it would be ignored)"
-        "$KIOSK" --config "$CONF" --windowed
+        say "starting the kiosk windowed on $CONF"
+        say "tap a number to answer; hold the top-left corner 3 s for staff mode (demo PIN 2468,"
+        say "  \"Sync now\" is there); Escape quits the kiosk and ends the demo; Ctrl+C stops all"
+        "$KIOSK" --config "$CONF" --windowed &
+        KIOSK_PID=$!
+        say "dashboard: http://127.0.0.1:$PORT/"
+        rc=0
+        wait "$KIOSK_PID" || rc=$?
+        KIOSK_PID=
+        say "the kiosk exited (status $rc); stopping the sync daemon and the collector"
         return
     fi
-    echo "run: no display found (neither \$DISPLAY nor \$WAYLAND_DISPLAY is set)."
-    echo "run: to see the kiosk anyway, run it on a virtual X server:"
-    echo "       xvfb-run -a $KIOSK --config $CONF --windowed"
-    echo "     or headless with a script of taps on a virtual clock:"
+    say "no display found (neither \$DISPLAY nor \$WAYLAND_DISPLAY is set), so no kiosk window."
+    say "to see the kiosk, run the demo on a virtual X server:"
+    echo "       xvfb-run -a make run"
+    say "or the kiosk alone, headless, with a script of taps on a virtual clock:"
     echo "       $KIOSK --config $CONF --headless --script FILE --trace"
     echo "     (script lines: tap ID, tap-at X Y, hold X Y MS, advance MS, key NAME,"
-    echo "      screenshot PATH, expect-screen NAME), and 'make screenshots' for every screen."
+    echo "      screenshot PATH, expect-screen NAME; 'make screenshots' renders every screen)"
     headless_demo
+    if [ "$ONCE" = 1 ]; then
+        wait_delivered
+        say "dashboard: http://127.0.0.1:$PORT/"
+        return
+    fi
+    say "dashboard: http://127.0.0.1:$PORT/ (answers show up after each sync round)"
+    say "serving; press Ctrl+C to stop the collector and the sync daemon"
+    # wait (not sleep) so Ctrl+C runs the trap at once.
+    rc=0
+    wait "$COLLECTOR_PID" || rc=$?
+    COLLECTOR_PID=
+    say "the collector exited (status $rc, log $CLOG)"
 }
 
 check_built
+register_device
+start_collector
+make_config
+start_sync
 start_kiosk
+stop_all
+say "stopped"

@@ -14,8 +14,8 @@
 
 static void export_help(FILE *f)
 {
-    fputs("Usage: touchpoint [--db PATH] export --out DIR [--format csv|jsonl] [--all | --new]\n"
-          "           [--device ID]\n"
+    fputs("Usage: touchpoint [--db PATH] export --out DIR [--format csv|jsonl|csv,jsonl]\n"
+          "           [--all | --new] [--device ID]\n"
           "\n"
           "Writes the answers to DIR/touchpoint-<device>-<from>-<to>.<csv|jsonl> (from/to: local\n"
           "dates of the first and last answer; '-2', '-3', ... when that name exists) and beside\n"
@@ -28,10 +28,12 @@ static void export_help(FILE *f)
           "survey_id, survey_version, question_id, kind, value, choice_id, lang, store_id,\n"
           "touchpoint_id, time_utc, time_local, clock_trusted, flags, sync_state.\n"
           "JSON Lines: one object per line with the same fields.\n"
+          "With --format csv,jsonl both files hold exactly the same answers, and the cursor moves\n"
+          "once, after both are verified; if the second fails, the first is removed again.\n"
           "\n"
           "Options:\n"
           "  --out DIR        existing folder to write into (a USB stick's mount point)\n"
-          "  --format F       csv (default) or jsonl\n"
+          "  --format F       csv (default), jsonl, or both: csv,jsonl\n"
           "  --new            only answers not exported before (default)\n"
           "  --all            every answer still in the database\n"
           "  --device ID      device id for the file name and column (default: the database's\n"
@@ -40,11 +42,40 @@ static void export_help(FILE *f)
           "Examples:\n"
           "  touchpoint --db answers.db export --out /media/touchpoint-usb-1\n"
           "  touchpoint export --out /tmp --all --format jsonl\n"
+          "  touchpoint export --out /media/touchpoint-usb-1 --format csv,jsonl\n"
           "\n"
           "Exit status: 0 exported (or nothing new), 1 failed (drive full with the space needed,\n"
           "read-only, removed, I/O error; no partial file is left, the cursor is unmoved), 2 "
           "usage.\n",
           f);
+}
+
+/* Parses "csv", "jsonl" or a comma-separated list of both (each once) into fmts. Returns the
+ * number of formats, or 0 when s is not such a list. */
+static size_t parse_formats(const char *s, export_format fmts[EXPORT_MAX_FORMATS])
+{
+    size_t n = 0;
+    const char *p = s;
+    for (;;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        export_format f;
+        if (len == 3 && strncmp(p, "csv", 3) == 0)
+            f = EXPORT_CSV;
+        else if (len == 5 && strncmp(p, "jsonl", 5) == 0)
+            f = EXPORT_JSONL;
+        else
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            if (fmts[i] == f)
+                return 0;
+        if (n == EXPORT_MAX_FORMATS)
+            return 0;
+        fmts[n++] = f;
+        if (!e)
+            return n;
+        p = e + 1;
+    }
 }
 
 /* The host name with anything outside the id alphabet replaced, for a device id. */
@@ -78,7 +109,10 @@ static int export_run_cmd(const struct cli_ctx *ctx, int argc, char **argv)
         {"all", no_argument, NULL, 'A'},          {"new", no_argument, NULL, 'N'},
         {"device", required_argument, NULL, 'd'}, {NULL, 0, NULL, 0},
     };
-    export_options opt = {.format = EXPORT_CSV};
+    export_options opt = {.format = EXPORT_CSV, .after_seq = -1, .upto_seq = -1};
+    export_format fmts[EXPORT_MAX_FORMATS] = {EXPORT_CSV};
+    size_t n_fmts = 1;
+    export_result res[EXPORT_MAX_FORMATS];
     bool want_all = false, want_new = false;
     const char *device = NULL;
     char devbuf[TP_ID_MAX + 1];
@@ -94,12 +128,9 @@ static int export_run_cmd(const struct cli_ctx *ctx, int argc, char **argv)
         case 'N': want_new = true; break;
         case 'd': device = optarg; break;
         case 'F':
-            if (strcmp(optarg, "csv") == 0)
-                opt.format = EXPORT_CSV;
-            else if (strcmp(optarg, "jsonl") == 0)
-                opt.format = EXPORT_JSONL;
-            else
-                return cli_fail(ctx, CMD, "--format: '%s' is not csv or jsonl", optarg);
+            n_fmts = parse_formats(optarg, fmts);
+            if (n_fmts == 0)
+                return cli_fail(ctx, CMD, "--format: '%s' is not csv, jsonl or csv,jsonl", optarg);
             break;
         default: return cli_bad_option(ctx, CMD, c, argv);
         }
@@ -140,25 +171,28 @@ static int export_run_cmd(const struct cli_ctx *ctx, int argc, char **argv)
     if (isatty(STDERR_FILENO))
         opt.progress = progress;
 
-    export_result res;
-    tp_err trc = export_run(s, &opt, &res, err, sizeof err);
+    /* One core for one or several formats: the same answers in every file, the cursor moved once
+     * after the last one is verified. */
+    tp_err trc = export_run_formats(s, &opt, fmts, n_fmts, res, err, sizeof err);
     if (trc != TP_OK) {
         rc = cli_fail(ctx, CMD, "%s", err);
         goto out;
     }
-    if (res.rows == 0) {
+    if (res[0].rows == 0) {
         printf("nothing %sto export (export cursor at seq %lld)\n", opt.all ? "" : "new ",
-               (long long)res.cursor_before);
+               (long long)res[0].cursor_before);
         goto out;
     }
     const char *dir = opt.out_dir;
     const char *sep = dir[strlen(dir) - 1] == '/' ? "" : "/";
-    printf("exported %lld answers (seq %lld..%lld, %lld bytes) to %s%s%s\n", (long long)res.rows,
-           (long long)res.first_seq, (long long)res.last_seq, (long long)res.bytes, dir, sep,
-           res.name);
-    printf("sha256 %s  %s%s%s\n", res.sha256_hex, dir, sep, res.sha256_name);
-    printf("export cursor %lld -> %lld\n", (long long)res.cursor_before,
-           (long long)res.cursor_after);
+    for (size_t i = 0; i < n_fmts; i++) {
+        printf("exported %lld answers (seq %lld..%lld, %lld bytes) to %s%s%s\n",
+               (long long)res[i].rows, (long long)res[i].first_seq, (long long)res[i].last_seq,
+               (long long)res[i].bytes, dir, sep, res[i].name);
+        printf("sha256 %s  %s%s%s\n", res[i].sha256_hex, dir, sep, res[i].sha256_name);
+    }
+    printf("export cursor %lld -> %lld\n", (long long)res[0].cursor_before,
+           (long long)res[0].cursor_after);
 out:
     free(info);
     store_close(s);

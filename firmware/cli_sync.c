@@ -3,7 +3,10 @@
  * daemon. The work is in sync/uploader.c; this file maps the config file's [sync] section and the
  * command line onto it. Runs as its own process, so a hung network never slows the kiosk's UI.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,7 +23,8 @@
 
 static void sync_help(FILE *f)
 {
-    fputs("Usage: touchpoint [--db PATH] sync --config FILE [--once | --daemon] [--verbose]\n"
+    fputs("Usage: touchpoint [--db PATH] sync --config FILE [--once | --daemon [--pid-file PATH]]\n"
+          "                                 [--verbose]\n"
           "\n"
           "Sends the answers waiting in the database to the collector named by [sync] url, in\n"
           "batches (POST /v1/batches, see sync/PROTOCOL.md). Answers are marked synced only when\n"
@@ -35,6 +39,9 @@ static void sync_help(FILE *f)
           "  --daemon       keep running: a round every [sync] interval_s (+-20%), exponential\n"
           "                 backoff after failures (capped at backoff_max_s), Retry-After\n"
           "                 honoured; SIGUSR1 syncs now, SIGTERM/SIGINT exit cleanly\n"
+          "  --pid-file PATH  with --daemon: write the daemon's pid to PATH (atomically, once\n"
+          "                 SIGUSR1 is safe to send) and remove it on exit; the kiosk's staff\n"
+          "                 \"Sync now\" signals the pid in its [sync] pid_file\n"
           "  --verbose      one line per batch on stderr\n"
           "\n"
           "--db defaults to the config's [storage] database. The bearer token is read from\n"
@@ -44,8 +51,42 @@ static void sync_help(FILE *f)
           "Examples:\n"
           "  touchpoint sync --config /etc/touchpoint/kiosk.conf --once\n"
           "  touchpoint sync --config /etc/touchpoint/kiosk.conf --daemon\n"
-          "  kill -USR1 $(pidof touchpoint)      # sync now\n",
+          "  touchpoint sync --config kiosk.conf --daemon --pid-file /run/touchpoint/sync.pid\n"
+          "  kill -USR1 $(cat /run/touchpoint/sync.pid)      # sync now\n",
           f);
+}
+
+/* Writes "PID\n" to path through a temporary file and rename, so a reader never sees a partial
+ * file. Returns true on success; otherwise err says why. */
+static bool write_pid_file(const char *path, char *err, size_t errlen)
+{
+    char tmp[CONFIG_PATH_MAX + 32], line[32];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        snprintf(err, errlen, "%.300s: path too long", path);
+        return false;
+    }
+    int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "%.300s: %s", tmp, strerror(errno));
+        return false;
+    }
+    bool ok = write(fd, line, (size_t)len) == len && fsync(fd) == 0;
+    int saved = errno;
+    if (close(fd) != 0 && ok) {
+        ok = false;
+        saved = errno;
+    }
+    if (ok && rename(tmp, path) != 0) {
+        ok = false;
+        saved = errno;
+    }
+    if (!ok) {
+        snprintf(err, errlen, "%.300s: %s", path, strerror(saved));
+        unlink(tmp);
+    }
+    return ok;
 }
 
 static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
@@ -55,9 +96,11 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
         {"once", no_argument, NULL, 'o'},
         {"daemon", no_argument, NULL, 'd'},
         {"verbose", no_argument, NULL, 'v'},
+        {"pid-file", required_argument, NULL, 'p'},
         {NULL, 0, NULL, 0},
     };
-    const char *config_path = NULL;
+    const char *config_path = NULL, *pid_file = NULL;
+    bool pid_written = false;
     bool once = false, daemon = false, verbose = false;
     int c, rc = CLI_OK;
     int sigfd = -1;
@@ -73,6 +116,7 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
         case 'o': once = true; break;
         case 'd': daemon = true; break;
         case 'v': verbose = true; break;
+        case 'p': pid_file = optarg; break;
         default: return cli_bad_option(ctx, CMD, c, argv);
         }
     }
@@ -82,6 +126,8 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
         return cli_usage(ctx, CMD, "missing --config FILE");
     if (once && daemon)
         return cli_usage(ctx, CMD, "--once and --daemon exclude each other");
+    if (pid_file && (!daemon || !pid_file[0]))
+        return cli_usage(ctx, CMD, "--pid-file PATH goes with --daemon");
 
     cfg = calloc(1, sizeof *cfg); /* large: fixed-size path fields */
     if (!cfg)
@@ -147,6 +193,15 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
     }
 
     if (daemon) {
+        /* Written only now: SIGUSR1 is blocked (its default action would kill us) and the
+         * uploader is ready, so whoever reads the file may signal at once. */
+        if (pid_file) {
+            if (!write_pid_file(pid_file, err, sizeof err)) {
+                rc = cli_fail(ctx, CMD, "--pid-file %s", err);
+                goto out;
+            }
+            pid_written = true;
+        }
         trc = uploader_run(u, sigfd);
         if (trc != TP_OK)
             rc = cli_fail(ctx, CMD, "%s: %s (%s)", db, tp_strerror(trc), store_errmsg(s));
@@ -168,6 +223,9 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
         rc = cli_fail(ctx, CMD, "%lld answers were not acknowledged and stay pending",
                       (long long)r.left_pending);
 out:
+    if (pid_written && unlink(pid_file) != 0 && errno != ENOENT)
+        fprintf(stderr, "%s: %s: warning: cannot remove %s: %s\n", ctx->prog, CMD, pid_file,
+                strerror(errno));
     explicit_bzero(token, sizeof token);
     uploader_free(u);
     store_close(s);

@@ -35,6 +35,10 @@ typedef enum key_type {
     K_URL,     /* "" or http(s)://... */
     K_PUBKEY,  /* "" or sha256//BASE64 */
     K_FORMATS, /* csv | jsonl | csv,jsonl */
+    K_GPIO_BACKEND, /* none | gpiod | sim */
+    K_GPIO_LINE,    /* "" or an offset or a line name */
+    K_GPIO_BUTTONS, /* comma list of LINE:VALUE */
+    K_HOURS,        /* always | HH:MM-HH:MM */
 } key_type;
 
 typedef struct key_def {
@@ -85,15 +89,35 @@ static const key_def KEYS[] = {
     {"sync", "connect_timeout_s", K_INT, false, "10", 1, 300, F(sync.connect_timeout_s)},
     {"sync", "low_speed_time_s", K_INT, false, "30", 1, 600, F(sync.low_speed_time_s)},
     {"sync", "backoff_max_s", K_INT, false, "900", 1, 86400, F(sync.backoff_max_s)},
+    {"sync", "pid_file", K_PATH, false, "", 0, 0, F(sync.pid_file)},
     {"usb", "mount_root", K_PATH, false, "/media", 0, 0, F(usb.mount_root)},
     {"usb", "formats", K_FORMATS, false, "csv", 0, 0, F(usb.formats)},
     {"usb", "staff_key", K_BOOL, false, "false", 0, 0, F(usb.staff_key)},
+    {"gpio", "backend", K_GPIO_BACKEND, false, "none", 0, 0, F(gpio.backend)},
+    {"gpio", "chip", K_STR, false, "gpiochip0", 0, 0, F(gpio.chip)},
+    {"gpio", "buttons", K_GPIO_BUTTONS, false, "", 0, 0, F(gpio.buttons)},
+    {"gpio", "staff_key_line", K_GPIO_LINE, false, "", 0, 0, F(gpio.staff_key)},
+    {"gpio", "pir_line", K_GPIO_LINE, false, "", 0, 0, F(gpio.pir)},
+    {"gpio", "led_green", K_GPIO_LINE, false, "", 0, 0, F(gpio.led_green)},
+    {"gpio", "led_amber", K_GPIO_LINE, false, "", 0, 0, F(gpio.led_amber)},
+    {"gpio", "led_red", K_GPIO_LINE, false, "", 0, 0, F(gpio.led_red)},
+    {"gpio", "ack_line", K_GPIO_LINE, false, "", 0, 0, F(gpio.ack)},
+    {"gpio", "active_low", K_BOOL, false, "true", 0, 0, F(gpio.active_low)},
+    {"gpio", "debounce_ms", K_INT, false, "30", 0, 1000, F(gpio.debounce_ms)},
+    {"gpio", "stuck_s", K_INT, false, "10", 1, 3600, F(gpio.stuck_s)},
+    {"gpio", "amber_after_s", K_INT, false, "3600", 60, 604800, F(gpio.amber_after_s)},
+    {"power", "open_hours", K_HOURS, false, "always", 0, 0, F(power)},
+    {"power", "dim_after_s", K_INT, false, "300", 0, 86400, F(power.dim_after_s)},
+    {"power", "dim_level", K_INT, false, "10", 0, 100, F(power.dim_level)},
+    {"power", "backlight_dir", K_PATH, false, "/sys/class/backlight", 0, 0,
+     F(power.backlight_dir)},
 };
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
 
-#define N_SECTIONS 9
-static const char *const SECTIONS[N_SECTIONS] = {
-    "device", "survey", "storage", "display", "language", "timing", "staff", "sync", "usb"};
+#define N_SECTIONS 11
+static const char *const SECTIONS[N_SECTIONS] = {"device", "survey", "storage", "display",
+                                                 "language", "timing", "staff", "sync",
+                                                 "usb",    "gpio",   "power"};
 
 typedef struct parse_ctx {
     config *cfg;
@@ -223,6 +247,101 @@ static const char *parse_langs(const char *v, config *cfg)
     return NULL;
 }
 
+/* A GPIO line: an offset 0..1023 or a line name (like GPIO17) of up to 31 characters. */
+static const char *parse_gpio_line(const char *v, size_t len, config_gpio_line *out)
+{
+    memset(out, 0, sizeof *out);
+    out->offset = -1;
+    if (len == 0)
+        return NULL;
+    if (len > CONFIG_GPIO_NAME_MAX)
+        return "line name too long (at most 31 characters)";
+    bool digits = true;
+    for (size_t i = 0; i < len; i++) {
+        char c = v[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || c == '.';
+        if (!ok)
+            return "not a line offset or name (like 17 or GPIO17)";
+        digits = digits && c >= '0' && c <= '9';
+    }
+    memcpy(out->name, v, len);
+    out->name[len] = '\0';
+    if (digits) {
+        long n = 0;
+        if (parse_int(out->name, 0, 1023, &n))
+            return "line offset out of range 0..1023";
+        out->offset = (int)n;
+    }
+    return NULL;
+}
+
+/* buttons = LINE:VALUE, ... (up to CONFIG_GPIO_MAX_BUTTONS, no line twice). */
+static const char *parse_gpio_buttons(const char *v, config_gpio *g)
+{
+    int n = 0;
+    const char *p = v;
+    for (;;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (*p == '\0')
+            break;
+        size_t len = strcspn(p, ", ");
+        const char *colon = memchr(p, ':', len);
+        if (!colon)
+            return "expected LINE:VALUE (like GPIO17:1)";
+        if (n == CONFIG_GPIO_MAX_BUTTONS)
+            return "too many buttons (at most 11)";
+        config_gpio_button *b = &g->buttons[n];
+        const char *cause = parse_gpio_line(p, (size_t)(colon - p), &b->line);
+        if (cause)
+            return cause;
+        if (!b->line.name[0])
+            return "expected LINE:VALUE (like GPIO17:1)";
+        char num[8];
+        size_t nl = len - (size_t)(colon - p) - 1;
+        long val = 0;
+        if (nl == 0 || nl >= sizeof num)
+            return "VALUE must be a whole number 0..10";
+        memcpy(num, colon + 1, nl);
+        num[nl] = '\0';
+        if (parse_int(num, 0, 10, &val))
+            return "VALUE must be a whole number 0..10";
+        b->value = (int)val;
+        for (int i = 0; i < n; i++)
+            if (strcmp(g->buttons[i].line.name, b->line.name) == 0)
+                return "a line is listed twice";
+        n++;
+        p += len;
+    }
+    g->n_buttons = n;
+    return NULL;
+}
+
+/* open_hours = always | HH:MM-HH:MM (local time; the end may be before the start: overnight). */
+static const char *parse_hours(const char *v, config_power *pw)
+{
+    if (strcmp(v, "always") == 0) {
+        pw->always = true;
+        pw->open_min = pw->close_min = 0;
+        return NULL;
+    }
+    int h1, m1, h2, m2;
+    char extra;
+    if (strlen(v) != 11 || sscanf(v, "%2d:%2d-%2d:%2d%c", &h1, &m1, &h2, &m2, &extra) != 4 ||
+        v[2] != ':' || v[5] != '-' || v[8] != ':')
+        return "expected always or HH:MM-HH:MM (like 08:00-22:00)";
+    if (h1 < 0 || h1 > 24 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59 ||
+        (h1 == 24 && m1) || (h2 == 24 && m2))
+        return "hours 00..24 and minutes 00..59";
+    pw->open_min = h1 * 60 + m1;
+    pw->close_min = h2 * 60 + m2;
+    if (pw->open_min == pw->close_min)
+        return "opening and closing times are equal (use always)";
+    pw->always = false;
+    return NULL;
+}
+
 /* Parses value v for key d into the config; returns NULL or the cause. */
 static const char *set_value(parse_ctx *pc, const key_def *d, const char *v)
 {
@@ -289,6 +408,19 @@ static const char *set_value(parse_ctx *pc, const key_def *d, const char *v)
         else
             return "expected csv, jsonl or csv,jsonl";
         return NULL;
+    case K_GPIO_BACKEND:
+        if (strcmp(v, "none") == 0)
+            *(config_gpio_backend *)field = CONFIG_GPIO_NONE;
+        else if (strcmp(v, "gpiod") == 0)
+            *(config_gpio_backend *)field = CONFIG_GPIO_GPIOD;
+        else if (strcmp(v, "sim") == 0)
+            *(config_gpio_backend *)field = CONFIG_GPIO_SIM;
+        else
+            return "expected none, gpiod or sim";
+        return NULL;
+    case K_GPIO_LINE: return parse_gpio_line(v, strlen(v), field);
+    case K_GPIO_BUTTONS: return parse_gpio_buttons(v, &pc->cfg->gpio);
+    case K_HOURS: return parse_hours(v, field);
     case K_PINHASH:
         cause = check_pin_hash(v);
         if (cause)
@@ -510,6 +642,37 @@ tp_err config_load(const char *path, config *out, char *err, size_t errlen)
         fail(pc, pc->seen_line[ki], "sync", "token_file", "missing (required when url is set)");
         rc = pc->rc;
         goto out;
+    }
+    /* [gpio]: one line, one job (a LED on a button's line would read its own output). */
+    const config_gpio_line *gl[CONFIG_GPIO_MAX_BUTTONS + 6];
+    const char *gk[CONFIG_GPIO_MAX_BUTTONS + 6];
+    int ng = 0;
+    for (int i = 0; i < cfg->gpio.n_buttons; i++) {
+        gl[ng] = &cfg->gpio.buttons[i].line;
+        gk[ng++] = "buttons";
+    }
+    const config_gpio_line *single[6] = {&cfg->gpio.staff_key, &cfg->gpio.pir,
+                                         &cfg->gpio.led_green, &cfg->gpio.led_amber,
+                                         &cfg->gpio.led_red,   &cfg->gpio.ack};
+    static const char *const single_key[6] = {"staff_key_line", "pir_line", "led_green",
+                                              "led_amber",      "led_red",  "ack_line"};
+    for (int i = 0; i < 6; i++) {
+        gl[ng] = single[i];
+        gk[ng++] = single_key[i];
+    }
+    for (int i = 0; i < ng; i++) {
+        for (int j = 0; j < i && gl[i]->name[0]; j++) {
+            if (strcmp(gl[i]->name, gl[j]->name) != 0)
+                continue;
+            size_t ki = 0;
+            while (strcmp(KEYS[ki].section, "gpio") != 0 || strcmp(KEYS[ki].key, gk[i]) != 0)
+                ki++;
+            char cause[128];
+            snprintf(cause, sizeof cause, "line %s is also used by %s", gl[i]->name, gk[j]);
+            fail(pc, pc->seen_line[ki], "gpio", gk[i], cause);
+            rc = pc->rc;
+            goto out;
+        }
     }
     *out = *cfg;
 

@@ -21,10 +21,19 @@
  *               max_attempts [5], lockout_s [300], idle_s [60]
  *   [sync]      url ["": sync off], token_file, interval_s [300], batch_max [500],
  *               batch_max_bytes [262144], gzip [true], ca_file, pinned_pubkey,
- *               connect_timeout_s [10], low_speed_time_s [30], backoff_max_s [900]
+ *               connect_timeout_s [10], low_speed_time_s [30], backoff_max_s [900],
+ *               pid_file [""] (the sync daemon's pid file: the staff screen's "Sync now"
+ *               sends SIGUSR1 to that pid; `touchpoint sync --daemon --pid-file`)
  *   [usb]       mount_root [/media] (where the board mounts sticks; the staff screen offers
  *               "Export to USB" for a stick below it), formats = csv | jsonl | csv,jsonl [csv],
  *               staff_key [false] (added by the kiosk for the staff screen's USB export)
+ *   [gpio]      backend = none | gpiod | sim [none], chip [gpiochip0], buttons (comma list of
+ *               LINE:VALUE, up to 11; LINE an offset or a line name like GPIO17, VALUE the
+ *               answer 0..10), staff_key_line, pir_line, led_green, led_amber, led_red,
+ *               ack_line (each an offset or a name; unset: none), active_low [true],
+ *               debounce_ms [30], stuck_s [10], amber_after_s [3600]
+ *   [power]     open_hours = HH:MM-HH:MM | always [always], dim_after_s [300] (0: never),
+ *               dim_level 0..100 [10], backlight_dir [/sys/class/backlight]
  *
  * Thread-safety: config_load is reentrant.
  */
@@ -54,6 +63,7 @@ typedef struct config_sync {
     int connect_timeout_s;              /* 1..300 */
     int low_speed_time_s;               /* 1..600 */
     int backoff_max_s;                  /* 1..86400 */
+    char pid_file[CONFIG_PATH_MAX];     /* "" = none: the staff screen offers no "Sync now" */
 } config_sync;
 
 /* [usb]: formats bits (the same values as usb_export.h's USB_FORMAT_*). */
@@ -65,6 +75,47 @@ typedef struct config_usb {
     unsigned formats;                   /* CONFIG_USB_* bits, at least one */
     bool staff_key;                     /* a stick's touchpoint-staff.key may open staff mode */
 } config_usb;
+
+/* [gpio]: a line is set when name[0] != '\0' (name is the text as written); offset is the
+ * number when the text is a decimal offset, else -1 (resolved by name on the chip). */
+#define CONFIG_GPIO_MAX_BUTTONS 11
+#define CONFIG_GPIO_NAME_MAX 31
+
+typedef enum config_gpio_backend {
+    CONFIG_GPIO_NONE = 0,
+    CONFIG_GPIO_GPIOD = 1,
+    CONFIG_GPIO_SIM = 2,
+} config_gpio_backend;
+
+typedef struct config_gpio_line {
+    int offset;
+    char name[CONFIG_GPIO_NAME_MAX + 1];
+} config_gpio_line;
+
+typedef struct config_gpio_button {
+    config_gpio_line line;
+    int value; /* 0..10: the answer value (on a follow-up: the option number, 1-based) */
+} config_gpio_button;
+
+typedef struct config_gpio {
+    config_gpio_backend backend;
+    char chip[64];
+    int n_buttons;
+    config_gpio_button buttons[CONFIG_GPIO_MAX_BUTTONS];
+    config_gpio_line staff_key, pir, led_green, led_amber, led_red, ack;
+    bool active_low;
+    int debounce_ms;   /* 0..1000 */
+    int stuck_s;       /* 1..3600 */
+    int amber_after_s; /* 60..604800 */
+} config_gpio;
+
+typedef struct config_power {
+    bool always;                        /* open_hours = always */
+    int open_min, close_min;            /* minutes after local midnight; close < open: overnight */
+    int dim_after_s;                    /* 0 (never) or 10..86400 */
+    int dim_level;                      /* 0..100 percent */
+    char backlight_dir[CONFIG_PATH_MAX]; /* sysfs class folder; a missing folder: no backlight */
+} config_power;
 
 typedef struct config {
     char path[CONFIG_PATH_MAX];         /* the file this came from */
@@ -97,6 +148,9 @@ typedef struct config {
     config_sync sync;
     /* [usb] */
     config_usb usb;
+    /* [gpio], [power] */
+    config_gpio gpio;
+    config_power power;
 } config;
 
 /* Loads and validates path into *out. Returns TP_OK, or TP_ERR_CONFIG / TP_ERR_NOT_FOUND /

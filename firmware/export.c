@@ -391,8 +391,9 @@ typedef struct exp_run {
     int64_t max_bytes;
     /* count pass */
     int64_t n_rows, first_seq, last_seq, min_ms, max_ms, est_bytes;
-    int64_t free_bytes;
-    int64_t need_bytes; /* est_bytes rounded up to clusters + a cluster each for .sha256, temp */
+    int64_t free_bytes; /* statvfs before writing; -1 until known */
+    int64_t need_bytes; /* est_bytes rounded up to clusters + EXPORT_SLACK_BYTES (>= 2 clusters) */
+    export_result *res; /* the caller's, for bytes_needed / free_bytes on "full" */
     /* write pass */
     int dirfd;
     int fd;
@@ -432,7 +433,14 @@ static tp_err fs_error(exp_run *r, int e, const char *what, const char *name)
     case ENOSPC:
     case EDQUOT:
         human_bytes(r->need_bytes, need, sizeof need);
-        human_bytes(r->free_bytes, avail, sizeof avail);
+        if (r->free_bytes >= 0)
+            human_bytes(r->free_bytes, avail, sizeof avail);
+        else
+            tp_strlcpy(avail, "an unknown amount", sizeof avail);
+        if (r->res) {
+            r->res->bytes_needed = r->need_bytes;
+            r->res->free_bytes = r->free_bytes;
+        }
         return tp_errf(r->err, r->errlen, TP_ERR_DISK_FULL,
                        "%s: the drive is full: the export needs about %s (%" PRId64
                        " bytes), %s were free (%s %s: %s)",
@@ -478,14 +486,23 @@ static tp_err fs_error(exp_run *r, int e, const char *what, const char *name)
     }
 }
 
+/* Space an export of est bytes takes: whole clusters of blk (0: unknown, assume 4 KiB) plus the
+ * slack for the .sha256 file and the folder, at least two clusters. */
+static int64_t need_of(int64_t est, int64_t blk)
+{
+    if (blk <= 0)
+        blk = EXPORT_BLOCK_DEFAULT;
+    int64_t slack = EXPORT_SLACK_BYTES > 2 * blk ? EXPORT_SLACK_BYTES : 2 * blk;
+    return (est + blk - 1) / blk * blk + slack;
+}
+
 /* A failed write, fsync or close on a full drive does not always say ENOSPC: FUSE FAT drivers
  * answer EPERM, some USB sticks EIO. When the drive has no room left for what remains, the
  * honest message is "full", so check the free space before blaming permissions or hardware. */
 static tp_err write_error(exp_run *r, int e, const char *what, const char *name)
 {
     struct statvfs v;
-    if (e != ENOSPC && e != EDQUOT && e != ENODEV && e != ENXIO && e != ENOTCONN &&
-        r->fs->fstatvfs(r->fs->ctx, r->dirfd, &v) == 0) {
+    if ((e == EPERM || e == EACCES || e == EIO) && r->fs->fstatvfs(r->fs->ctx, r->dirfd, &v) == 0) {
         int64_t blk = v.f_frsize > 0 ? (int64_t)v.f_frsize : EXPORT_BLOCK_DEFAULT;
         int64_t avail = (int64_t)v.f_bavail * blk;
         int64_t left = r->need_bytes - r->written;
@@ -755,7 +772,14 @@ static bool name_taken(exp_run *r, const char *name)
 tp_err export_run(store *s, const export_options *opt, export_result *res, char *err, size_t errlen)
 {
     tp_err rc = TP_OK;
-    exp_run r = {.s = s, .opt = opt, .err = err, .errlen = errlen, .dirfd = -1, .fd = -1};
+    exp_run r = {.s = s,
+                 .opt = opt,
+                 .err = err,
+                 .errlen = errlen,
+                 .dirfd = -1,
+                 .fd = -1,
+                 .free_bytes = -1,
+                 .res = res};
     char tmp[64] = "", shatmp[64] = "", name[EXPORT_NAME_MAX] = "", shaname[EXPORT_NAME_MAX] = "";
     bool tmp_made = false, shatmp_made = false, name_made = false, shaname_made = false;
     store_info *info = NULL;
@@ -766,6 +790,7 @@ tp_err export_run(store *s, const export_options *opt, export_result *res, char 
     if (!s || !opt || !res)
         return tp_errf(err, errlen, TP_ERR_INVALID, "export: missing store, options or result");
     memset(res, 0, sizeof *res);
+    res->bytes_needed = res->free_bytes = -1;
     if (!opt->out_dir || !opt->out_dir[0])
         return tp_errf(err, errlen, TP_ERR_INVALID, "export: no output folder given");
     if (!opt->device_id || !tp_id_valid(opt->device_id))
@@ -792,10 +817,13 @@ tp_err export_run(store *s, const export_options *opt, export_result *res, char 
     }
     tp_strlcpy(r.epoch, info->epoch, sizeof r.epoch);
     res->cursor_before = res->cursor_after = info->export_cursor;
-    int64_t after = opt->all ? 0 : info->export_cursor;
+    int64_t after = opt->after_seq > 0 ? opt->after_seq : opt->all ? 0 : info->export_cursor;
+    int64_t upto = opt->upto_seq > 0 ? opt->upto_seq : -1;
+    if (upto > 0 && upto <= after)
+        goto out; /* an empty range: nothing to export */
 
     /* Pass 1: what will be written, how big, which dates. */
-    rc = store_foreach_answer(s, after, -1, count_cb, &r);
+    rc = store_foreach_answer(s, after, upto, count_cb, &r);
     if (rc != TP_OK) {
         if (r.wrc == TP_OK) /* the store failed, not the formatting */
             tp_errf(err, errlen, rc, "export: reading answers: %s", store_errmsg(s));
@@ -804,7 +832,7 @@ tp_err export_run(store *s, const export_options *opt, export_result *res, char 
     if (r.n_rows == 0)
         goto out; /* nothing to export: no file, cursor as it is */
     r.est_bytes += opt->format == EXPORT_CSV ? 3 + 256 : 0; /* BOM + header */
-    r.need_bytes = r.est_bytes + 2 * EXPORT_BLOCK_DEFAULT;
+    r.need_bytes = need_of(r.est_bytes, EXPORT_BLOCK_DEFAULT);
     if (r.est_bytes > r.max_bytes) {
         char need[32], lim[32];
         human_bytes(r.est_bytes, need, sizeof need);
@@ -836,8 +864,7 @@ tp_err export_run(store *s, const export_options *opt, export_result *res, char 
         goto out;
     }
     r.free_bytes = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
-    int64_t blk = vfs.f_frsize > 0 ? (int64_t)vfs.f_frsize : EXPORT_BLOCK_DEFAULT;
-    r.need_bytes = (r.est_bytes + blk - 1) / blk * blk + 2 * blk;
+    r.need_bytes = need_of(r.est_bytes, vfs.f_frsize > 0 ? (int64_t)vfs.f_frsize : 0);
     if (r.free_bytes < r.need_bytes) {
         rc = fs_error(&r, ENOSPC, "checking free space on", opt->out_dir);
         goto out;
@@ -920,8 +947,8 @@ tp_err export_run(store *s, const export_options *opt, export_result *res, char 
         goto out;
     }
 
-    /* Verified and durable: only now may the cursor move. */
-    if (r.rows_last_seq > info->export_cursor) {
+    /* Verified and durable: only now may the cursor move (the caller's job with keep_cursor). */
+    if (!opt->keep_cursor && r.rows_last_seq > info->export_cursor) {
         rc = store_set_export_cursor(s, r.rows_last_seq);
         if (rc != TP_OK) {
             tp_errf(err, errlen, rc,
@@ -934,6 +961,8 @@ tp_err export_run(store *s, const export_options *opt, export_result *res, char 
     }
     res->rows = r.rows_done;
     res->bytes = data_bytes;
+    res->bytes_needed = r.need_bytes;
+    res->free_bytes = r.free_bytes;
     res->first_seq = r.rows_first_seq;
     res->last_seq = r.rows_last_seq;
     tp_strlcpy(res->name, name, sizeof res->name);
@@ -966,5 +995,165 @@ out:
     EVP_MD_CTX_free(r.md);
     free(r.wbuf);
     free(info);
+    return rc;
+}
+
+/* Removes the data file and .sha256 that an earlier export_run of this call wrote into out_dir
+ * (a later file failed, so this one must go too). Appends to err what could not be removed. */
+static void remove_written(const export_fs_ops *fs, const char *out_dir, const export_result *w,
+                           char *err, size_t errlen)
+{
+    int dirfd = fs->open_dir(fs->ctx, out_dir);
+    const char *left = NULL;
+    if (dirfd < 0) {
+        left = w->name;
+    } else {
+        if (fs->unlinkat(fs->ctx, dirfd, w->sha256_name) != 0 && errno != ENOENT)
+            left = w->sha256_name;
+        if (fs->unlinkat(fs->ctx, dirfd, w->name) != 0 && errno != ENOENT)
+            left = w->name;
+        (void)fs->fsync(fs->ctx, dirfd);
+        (void)fs->close(fs->ctx, dirfd);
+    }
+    if (left && err && errlen) {
+        size_t l = strlen(err);
+        if (l < errlen)
+            snprintf(err + l, errlen - l,
+                     "; could not remove the earlier file %s (it is complete and verified, but "
+                     "the answers were not marked as exported)",
+                     left);
+    }
+}
+
+static const char *format_label(export_format f)
+{
+    return f == EXPORT_JSONL ? "JSON Lines" : "CSV";
+}
+
+/* Progress over several files as one bar: file i of n reports i * total + done of n * total. */
+typedef struct multi_progress {
+    export_progress_fn fn;
+    void *ctx;
+    int64_t i, n;
+} multi_progress;
+
+static void multi_progress_cb(void *ctx, int64_t done, int64_t total)
+{
+    multi_progress *m = ctx;
+    m->fn(m->ctx, m->i * total + done, m->n * total);
+}
+
+tp_err export_run_formats(store *s, const export_options *opt, const export_format *fmts, size_t n,
+                          export_result *res, char *err, size_t errlen)
+{
+    tp_err rc = TP_OK;
+    size_t done = 0; /* files fully written by this call */
+    int64_t cursor0 = 0;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!s || !opt || !fmts || !res || n == 0 || n > EXPORT_MAX_FORMATS)
+        return tp_errf(err, errlen, TP_ERR_INVALID,
+                       "export: missing store, options, formats or results (1-%d formats)",
+                       EXPORT_MAX_FORMATS);
+    for (size_t i = 0; i < n; i++) {
+        memset(&res[i], 0, sizeof res[i]);
+        res[i].bytes_needed = res[i].free_bytes = -1;
+        for (size_t j = 0; j < i; j++)
+            if (fmts[j] == fmts[i])
+                return tp_errf(err, errlen, TP_ERR_INVALID, "export: format %s given twice",
+                               ext_of(fmts[i]));
+    }
+    const export_fs_ops *fs = opt->fs ? opt->fs : export_fs_posix();
+    multi_progress mp = {.fn = opt->progress, .ctx = opt->progress_ctx, .n = (int64_t)n};
+    for (size_t i = 0; i < n; i++) {
+        export_options o = *opt;
+        o.format = fmts[i];
+        o.keep_cursor = true; /* moved once below, after the last file */
+        if (opt->progress) {
+            mp.i = (int64_t)i;
+            o.progress = multi_progress_cb;
+            o.progress_ctx = &mp;
+        }
+        if (i > 0) {
+            /* Exactly the answers of the first file, whatever was recorded or exported since. */
+            o.all = res[0].first_seq <= 1;
+            o.after_seq = res[0].first_seq - 1;
+            o.upto_seq = res[0].last_seq;
+        }
+        rc = export_run(s, &o, &res[i], err, errlen);
+        if (i == 0)
+            cursor0 = res[0].cursor_before;
+        if (rc != TP_OK) {
+            if (rc == TP_ERR_DISK_FULL && done > 0) {
+                /* The files before it are removed again: the export as a whole needs them all,
+                 * measured from the free space before the first. */
+                for (size_t j = 0; j < done; j++)
+                    if (res[j].bytes_needed > 0)
+                        res[i].bytes_needed += res[j].bytes_needed;
+                res[i].free_bytes = res[0].free_bytes;
+                if (err && errlen) {
+                    char msg[TP_ERRMSG_MAX];
+                    char need[32], avail[32];
+                    human_bytes(res[i].bytes_needed, need, sizeof need);
+                    if (res[i].free_bytes >= 0)
+                        human_bytes(res[i].free_bytes, avail, sizeof avail);
+                    else
+                        tp_strlcpy(avail, "an unknown amount", sizeof avail);
+                    snprintf(msg, sizeof msg,
+                             "%s: the drive is full: the %s and %s files need about %s (%" PRId64
+                             " bytes), %s were free [%s]",
+                             opt->out_dir, format_label(fmts[0]), format_label(fmts[i]), need,
+                             res[i].bytes_needed, avail, err);
+                    tp_strlcpy(err, msg, errlen);
+                }
+            }
+            goto out;
+        }
+        if (res[i].rows == 0) {
+            if (i == 0)
+                goto out; /* nothing to export: no file at all */
+            /* The answers of the first file vanished meanwhile (pruned): not the same export. */
+            rc = tp_errf(err, errlen, TP_ERR_INTERNAL,
+                         "export: the answers of seq %" PRId64 "..%" PRId64
+                         " disappeared between the %s and the %s file",
+                         res[0].first_seq, res[0].last_seq, format_label(fmts[0]),
+                         format_label(fmts[i]));
+            goto out;
+        }
+        done++;
+        if (res[i].rows != res[0].rows || res[i].last_seq != res[0].last_seq) {
+            rc = tp_errf(err, errlen, TP_ERR_INTERNAL,
+                         "export: the %s file has %" PRId64 " answers up to seq %" PRId64
+                         ", the %s file %" PRId64 " up to %" PRId64,
+                         format_label(fmts[i]), res[i].rows, res[i].last_seq, format_label(fmts[0]),
+                         res[0].rows, res[0].last_seq);
+            goto out;
+        }
+    }
+
+    /* Every file verified and flushed: now, and only now, the cursor moves, once. */
+    int64_t cur = cursor0;
+    if (!opt->keep_cursor && res[0].last_seq > cursor0) {
+        rc = store_set_export_cursor(s, res[0].last_seq);
+        if (rc != TP_OK) {
+            tp_errf(err, errlen, rc,
+                    "export: the files were written but the export cursor could not be saved, so "
+                    "they were removed: %s",
+                    store_errmsg(s));
+            goto out;
+        }
+        cur = res[0].last_seq;
+    }
+    for (size_t i = 0; i < n; i++)
+        res[i].cursor_after = cur;
+
+out:
+    if (rc != TP_OK) {
+        for (size_t j = 0; j < done; j++)
+            remove_written(fs, opt->out_dir, &res[j], err, errlen);
+        for (size_t i = 0; i < n; i++)
+            res[i].cursor_after = cursor0;
+    }
     return rc;
 }

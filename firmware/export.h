@@ -18,7 +18,8 @@
  *   6. write "<name>.sha256" (sha256sum format) the same way: temp, fsync, read back, rename
  *      without replacing;
  *   7. fsync the folder, then syncfs (a stick may be pulled right after "done");
- *   8. only then store_set_export_cursor() to the last exported seq.
+ *   8. only then store_set_export_cursor() to the last exported seq (unless keep_cursor; with
+ *      several formats export_run_formats() moves it once, after the last file).
  * On any error the temp files (and a renamed file whose companion failed) are removed where
  * possible, the cursor is not moved, and err holds a message a shop employee understands, with
  * the technical cause in brackets: "/media/usb: the drive is full: the export needs about 2.1 MB
@@ -78,6 +79,15 @@ typedef enum export_format {
 /* Progress: done of total rows written (called every few thousand rows and at the end). */
 typedef void (*export_progress_fn)(void *ctx, int64_t done, int64_t total);
 
+/* Free space an export wants beyond its data (rounded up to whole clusters) before it writes
+ * anything: the .sha256 file, directory entries (a FAT folder grows a cluster at a time) and the
+ * file system's own bookkeeping. At least two clusters on file systems with larger clusters.
+ * Public so the kiosk can show the same figure the core checks (export_result.bytes_needed). */
+#define EXPORT_SLACK_BYTES 65536
+
+/* The seq range and cursor options below are zero-initialised in most callers (designated
+ * initialisers), so 0 behaves like -1 ("derive"): seqs start at 1, so "after 0" is what `all`
+ * already says and "up to 0" would be an empty range. */
 typedef struct export_options {
     const char *out_dir; /* existing folder to write into (not created) */
     export_format format;
@@ -87,6 +97,9 @@ typedef struct export_options {
     int64_t max_file_bytes;      /* 0: 4 GiB - 1 (FAT's limit); tests set it lower */
     export_progress_fn progress; /* may be NULL */
     void *progress_ctx;
+    int64_t after_seq; /* > 0: export seq > after_seq (all is then ignored); <= 0 (-1): from all */
+    int64_t upto_seq;  /* > 0: export seq <= upto_seq; <= 0 (-1): the highest seq at the start */
+    bool keep_cursor;  /* true: never move the export cursor (the caller moves it) */
 } export_options;
 
 #define EXPORT_NAME_MAX 160
@@ -96,6 +109,11 @@ typedef struct export_result {
     int64_t bytes;               /* size of the data file */
     int64_t first_seq, last_seq; /* seq range written (0 when rows == 0) */
     int64_t cursor_before, cursor_after;
+    /* Space: set on TP_OK (rows > 0) and on TP_ERR_DISK_FULL; -1 when not known (e.g. the
+     * folder could not be opened). bytes_needed is the data rounded up to clusters plus
+     * EXPORT_SLACK_BYTES (at least two clusters); free_bytes what statvfs said before writing. */
+    int64_t bytes_needed;
+    int64_t free_bytes;
     char name[EXPORT_NAME_MAX];        /* "touchpoint-kiosk-01-2026-11-01-2026-11-23.csv" */
     char sha256_name[EXPORT_NAME_MAX]; /* name + ".sha256" */
     char sha256_hex[65];
@@ -104,11 +122,31 @@ typedef struct export_result {
 /* Exports answers from s as described at the top of this file. Returns TP_OK (res filled; when
  * there is nothing new res->rows is 0 and no file is written), or an error with a message in err
  * (size errlen, may be NULL): TP_ERR_INVALID (bad options, device id), TP_ERR_NOT_FOUND (no such
- * folder, or the medium was removed), TP_ERR_READONLY, TP_ERR_DISK_FULL (with the bytes needed),
- * TP_ERR_TOO_LARGE (over max_file_bytes), TP_ERR_IO (write/fsync/read-back failure), TP_ERR_EXISTS
- * (no free name), or the store's errors. The store and opt are borrowed; res is the caller's. */
+ * folder, or the medium was removed), TP_ERR_READONLY, TP_ERR_DISK_FULL (with the bytes needed,
+ * also in res->bytes_needed / free_bytes), TP_ERR_TOO_LARGE (over max_file_bytes), TP_ERR_IO
+ * (write/fsync/read-back failure), TP_ERR_EXISTS (no free name), or the store's errors. A write,
+ * fsync or close failing with EPERM, EACCES or EIO (what FUSE FAT drivers and some sticks say when
+ * full) counts as TP_ERR_DISK_FULL when statvfs then shows less room than the rest of the export
+ * needs: this check lives here only, callers need not repeat it. The store and opt are borrowed;
+ * res is the caller's. */
 tp_err export_run(store *s, const export_options *opt, export_result *res, char *err,
                   size_t errlen);
+
+#define EXPORT_MAX_FORMATS 2
+
+/* Exports the same answers once per format in fmts (n of them, 1..EXPORT_MAX_FORMATS, no format
+ * twice; opt->format is ignored): the first file fixes the seq range (from opt as in export_run),
+ * every further file covers exactly that range, and the export cursor moves ONCE, after every
+ * file (and its .sha256) is written, read back, renamed and flushed (not at all when
+ * opt->keep_cursor). If any file fails, the files this call already wrote are removed again
+ * (where the drive still allows: err then ends with "; could not remove ..."), the cursor is not
+ * moved, and res[i] of the failed file holds bytes_needed / free_bytes for TP_ERR_DISK_FULL: the
+ * space of all the files (the ones written before it included, as they are removed again) and the
+ * free space before the first. res is an array of n results (caller's), filled per format; each
+ * res[i].cursor_after tells the final cursor. Returns what export_run returns; TP_OK with
+ * res[0].rows == 0 when there is nothing to export (no file written). */
+tp_err export_run_formats(store *s, const export_options *opt, const export_format *fmts, size_t n,
+                          export_result *res, char *err, size_t errlen);
 
 /* ---- Pieces, public for tests and for the kiosk's file name preview ------------------------- */
 

@@ -11,6 +11,8 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -139,6 +141,11 @@ struct kiosk {
     int64_t export_done, export_total;
     char export_note[TP_ERRMSG_MAX]; /* the last outcome for staff */
 
+    /* physical inputs (kiosk_button, kiosk_staff_switch) */
+    unsigned press_flags;          /* flags of the press being handled: TP_FLAG_BUTTON */
+    char hw_status[160]; /* staff line about buttons and lights ("" none) */
+    int64_t n_recorded;            /* answers recorded since kiosk_new */
+
     /* model storage (rebuilt by draw) */
     ui_screen m;
     ui_item items[UI_ITEMS_MAX], langs[UI_LANGS_MAX], actions[UI_ACTIONS_MAX];
@@ -202,6 +209,11 @@ typedef struct strings {
     const char *export_all;
     const char *exporting;
     const char *usb_removed;
+    const char *hw_inputs;
+    const char *sync_now;
+    const char *sync_state;
+    const char *sync_not_running;
+    const char *sync_requested;
 } strings;
 
 static const strings STRINGS[] = {
@@ -245,6 +257,11 @@ static const strings STRINGS[] = {
         .export_all = "Tất cả câu trả lời",
         .exporting = "Đang xuất",
         .usb_removed = "Đã rút USB.",
+        .hw_inputs = "Nút bấm và đèn",
+        .sync_now = "Đồng bộ ngay",
+        .sync_state = "Tiến trình đồng bộ",
+        .sync_not_running = "không chạy",
+        .sync_requested = "Đã yêu cầu đồng bộ ngay",
     },
     {
         .lang = "en",
@@ -286,6 +303,11 @@ static const strings STRINGS[] = {
         .export_all = "Everything",
         .exporting = "Exporting",
         .usb_removed = "The USB stick was removed.",
+        .hw_inputs = "Buttons and lights",
+        .sync_now = "Sync now",
+        .sync_state = "Sync process",
+        .sync_not_running = "not running",
+        .sync_requested = "Sync requested",
     },
 };
 
@@ -536,6 +558,7 @@ static tp_err record(kiosk *k, pending *p)
     if (!p->session[0])
         tp_strlcpy(p->session, session, sizeof p->session);
     tp_strlcpy(k->session, p->session, sizeof k->session);
+    k->n_recorded++;
     if (k->trace) {
         cJSON *o = cJSON_CreateObject();
         if (o) {
@@ -556,6 +579,8 @@ static tp_err record(kiosk *k, pending *p)
             cJSON *flags = cJSON_AddArrayToObject(o, "flags");
             if (flags && (p->flags & TP_FLAG_RAPID_REPEAT))
                 cJSON_AddItemToArray(flags, cJSON_CreateString("rapid_repeat"));
+            if (flags && (p->flags & TP_FLAG_BUTTON))
+                cJSON_AddItemToArray(flags, cJSON_CreateString("button"));
         }
         kiosk_trace(k, "answer", o);
     }
@@ -665,6 +690,7 @@ static kiosk_action question_event(kiosk *k, const kev *ev)
     p->value = v;
     tp_strlcpy(p->lang, k->lang, sizeof p->lang);
     pending_fill(p, k->sv);
+    p->flags |= k->press_flags;
     int64_t t = now(k);
     if (k->last_thanks_end >= 0 && t - k->last_thanks_end < (int64_t)k->cfg->repeat_window_s * 1000)
         p->flags |= TP_FLAG_RAPID_REPEAT;
@@ -744,7 +770,8 @@ static kiosk_action followup_event(kiosk *k, const kev *ev)
         p->value = k->main_value;
         tp_strlcpy(p->lang, k->lang, sizeof p->lang);
         tp_strlcpy(p->session, k->session, sizeof p->session);
-        p->flags = k->session_flags; /* same flags as the session's main answer */
+        /* Same flags as the session's main answer, but "button" is this answer's own. */
+        p->flags = (k->session_flags & ~TP_FLAG_BUTTON) | k->press_flags;
         pending_fill(p, k->sv);
         return KIOSK_NONE;
     }
@@ -1013,6 +1040,67 @@ static void add_line(kiosk *k, const char *key, const char *val)
     k->n_lines++;
 }
 
+/* Reads the sync daemon's pid from [sync] pid_file (written by `touchpoint sync --daemon
+ * --pid-file`) and checks the process exists. Returns the pid, 0 when the file is missing, empty
+ * or names no live process (sync is not running), or -1 with why in err. */
+static long sync_daemon_pid(const kiosk *k, char *err, size_t errlen)
+{
+    char line[32] = "";
+    FILE *f = fopen(k->cfg->sync.pid_file, "re");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "%.200s: %s", k->cfg->sync.pid_file, strerror(errno));
+        return -1;
+    }
+    bool got = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    if (!got)
+        return 0; /* being replaced right now, or empty: nothing to signal */
+    char *end = NULL;
+    errno = 0;
+    long pid = strtol(line, &end, 10);
+    if (errno || end == line || (*end && *end != '\n') || pid <= 1) {
+        snprintf(err, errlen, "%.200s: not a pid", k->cfg->sync.pid_file);
+        return -1;
+    }
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        return 0; /* stale file: the daemon died without removing it */
+    return pid;
+}
+
+/* Staff "Sync now": wakes the sync daemon with SIGUSR1 (it starts a round at once). The outcome
+ * goes to the staff note and the trace. */
+static void staff_sync_now(kiosk *k)
+{
+    const strings *s = strings_for(k->default_lang);
+    char err[TP_ERRMSG_MAX] = "";
+    long pid = sync_daemon_pid(k, err, sizeof err);
+    if (pid > 0 && kill((pid_t)pid, SIGUSR1) != 0) {
+        snprintf(err, sizeof err, "kill %ld: %s", pid, strerror(errno));
+        pid = errno == ESRCH ? 0 : -1;
+    }
+    const char *result = pid > 0 ? "sent" : pid == 0 ? "not_running" : "error";
+    if (pid > 0)
+        tp_strlcpy(k->staff_note, s->sync_requested, sizeof k->staff_note);
+    else if (pid == 0)
+        snprintf(k->staff_note, sizeof k->staff_note, "%s: %s", s->sync_state,
+                 s->sync_not_running);
+    else
+        snprintf(k->staff_note, sizeof k->staff_note, "%s: %.120s", s->sync_failed, err);
+    if (k->trace) {
+        /* The note is what staff read on the screen (the subtitle). */
+        cJSON *o = cJSON_CreateObject();
+        if (o) {
+            cJSON_AddStringToObject(o, "result", result);
+            cJSON_AddStringToObject(o, "note", k->staff_note);
+            if (pid > 0)
+                cJSON_AddNumberToObject(o, "pid", (double)pid);
+        }
+        kiosk_trace(k, "sync_now", o);
+    }
+}
+
 /* Reads today's figures from the database into the staff lines. */
 static void staff_refresh(kiosk *k)
 {
@@ -1021,6 +1109,8 @@ static void staff_refresh(kiosk *k)
     k->n_lines = 0;
     snprintf(v, sizeof v, "%s v%d", k->sv->id, k->sv->version);
     add_line(k, s->survey, v);
+    if (k->hw_status[0])
+        add_line(k, s->hw_inputs, k->hw_status);
     if (ensure_store(k) != TP_OK) {
         snprintf(v, sizeof v, "%s: %.120s", s->db_closed, k->store_err);
         add_line(k, s->database, v);
@@ -1085,6 +1175,14 @@ static void staff_refresh(kiosk *k)
         snprintf(v, sizeof v, "%s: %.120s", s->db_bad, store_errmsg(k->st));
         add_line(k, s->last_sync, v);
     }
+    if (k->cfg->sync.pid_file[0]) {
+        char err[TP_ERRMSG_MAX] = "";
+        long pid = sync_daemon_pid(k, err, sizeof err);
+        if (pid == 0)
+            add_line(k, s->sync_state, s->sync_not_running);
+        else if (pid < 0)
+            add_line(k, s->sync_state, err);
+    }
     rc = store_check(k->st, false);
     if (rc == TP_OK && have_info) {
         fmt_bytes(info.db_bytes, a, sizeof a);
@@ -1124,6 +1222,10 @@ static kiosk_action staff_event(kiosk *k, const kev *ev)
         go(k, S_STAFF_SURVEY);
     } else if (strcmp(ev->id, "staff-export") == 0 && k->n_sticks > 0) {
         go(k, S_STAFF_EXPORT);
+    } else if (strcmp(ev->id, "staff-sync") == 0 && k->cfg->sync.pid_file[0]) {
+        staff_sync_now(k);
+        staff_refresh(k);
+        k->dirty |= KIOSK_DIRTY_SCREEN;
     } else if (strcmp(ev->id, "staff-lang") == 0) {
         /* Cycle the default language through those the survey offers. */
         int cur = 0;
@@ -1164,6 +1266,8 @@ static void staff_draw(kiosk *k)
         snprintf(label, sizeof label, "%s (%.100s)", s->usb_export, k->sticks[0].name);
         add_item(k, "staff-export", label, 0, UI_STYLE_NEUTRAL);
     }
+    if (k->cfg->sync.pid_file[0])
+        add_item(k, "staff-sync", s->sync_now, 0, UI_STYLE_NEUTRAL);
     add_item(k, "staff-exit", s->exit, 0, UI_STYLE_DANGER);
     add_action(k, "staff-back", s->back_survey, UI_STYLE_PRIMARY);
 }
@@ -1623,4 +1727,76 @@ bool kiosk_staff_key(kiosk *k)
     k->staff_note[0] = '\0';
     go(k, S_STAFF);
     return true;
+}
+
+/* ---- Physical inputs ---------------------------------------------------------------------- */
+
+kiosk_action kiosk_button(kiosk *k, int value)
+{
+    char id[UI_ID_MAX + 1] = "";
+    if (k->cur == S_QUESTION && !k->deferred.active) {
+        const survey_question *q = &k->sv->questions[0];
+        int lo = 0, hi = 0;
+        tp_kind_range(q->kind, &lo, &hi);
+        if (value >= lo && value <= hi)
+            snprintf(id, sizeof id, "%s-%d", kind_prefix(q->kind), value);
+    } else if (k->cur == S_FOLLOWUP && !k->deferred.active) {
+        const survey_question *q = &k->sv->questions[k->followup];
+        if (value >= 1 && value <= q->n_options)
+            snprintf(id, sizeof id, "%s-%s", q->id, q->options[value - 1].id);
+    }
+    if (k->trace) {
+        cJSON *o = cJSON_CreateObject();
+        if (o) {
+            cJSON_AddNumberToObject(o, "value", value);
+            cJSON_AddBoolToObject(o, "accepted", id[0] != '\0');
+            if (id[0])
+                cJSON_AddStringToObject(o, "widget", id);
+        }
+        kiosk_trace(k, "button", o);
+    }
+    if (!id[0])
+        return KIOSK_NONE;
+    /* The same path as a tap, with the answer flagged as coming from a button. */
+    k->press_flags = TP_FLAG_BUTTON;
+    kev ev = {EV_PRESS, id, T_COUNT};
+    kiosk_action act = dispatch(k, &ev);
+    k->press_flags = 0;
+    return act;
+}
+
+bool kiosk_staff_switch(kiosk *k)
+{
+    bool customer = k->cur == S_QUESTION || k->cur == S_FOLLOWUP || k->cur == S_THANKS ||
+                    k->cur == S_OOO;
+    trace_str(k, "staff_key", "result", customer ? "pin" : "ignored");
+    if (!customer)
+        return false;
+    /* A write waiting for its frame belongs to the customer: it still happens first. */
+    if (k->deferred.active)
+        kiosk_after_frame(k);
+    if (k->cur != S_QUESTION && k->cur != S_FOLLOWUP && k->cur != S_THANKS && k->cur != S_OOO)
+        return false;
+    hold_cancel(k);
+    disarm(k, T_THANKS);
+    k->staff_return = k->cur == S_OOO ? S_OOO : S_QUESTION;
+    go(k, S_PIN);
+    return true;
+}
+
+void kiosk_set_hw_status(kiosk *k, const char *text)
+{
+    const char *t = text ? text : "";
+    if (strcmp(t, k->hw_status) == 0)
+        return;
+    tp_strlcpy(k->hw_status, t, sizeof k->hw_status);
+    if (k->cur == S_STAFF) {
+        staff_refresh(k);
+        k->dirty |= KIOSK_DIRTY_SCREEN;
+    }
+}
+
+int64_t kiosk_answers_recorded(const kiosk *k)
+{
+    return k->n_recorded;
 }

@@ -136,4 +136,23 @@ void kiosk_export_done(kiosk *k, bool ok, const char *message);
  * physical token). Returns true when it did. */
 bool kiosk_staff_key(kiosk *k);
 
+/* ---- Physical inputs (the owner reads them through gpio.h and calls these) ------------------ */
+
+/* A rating button with answer value: the same path as a tap on that value of the current screen
+ * (question: the rating value; follow-up: option number value, 1-based), flagged TP_FLAG_BUTTON.
+ * Ignored (traced "button" with accepted false) on other screens or for a value the question
+ * does not have. */
+kiosk_action kiosk_button(kiosk *k, int value);
+
+/* The staff key switch was turned on: opens the PIN pad from a customer screen (question,
+ * follow-up, thanks, out of order). Returns true when it did. */
+bool kiosk_staff_switch(kiosk *k);
+
+/* One line for the staff screen about the physical inputs ("" or NULL: none), e.g. a GPIO start-up
+ * error or a stuck button. Copied. */
+void kiosk_set_hw_status(kiosk *k, const char *text);
+
+/* Answers recorded since kiosk_new (the owner pulses the acknowledgement LED on each). */
+int64_t kiosk_answers_recorded(const kiosk *k);
+
 #endif /* TP_KIOSK_H */

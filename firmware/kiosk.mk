@@ -16,8 +16,8 @@ $(TPCONF_LIB): $(call obj,$(TPCONF_SRCS))
 	$(AR) rcs $@ $^
 
 # The program. kiosk.c (state machine) needs no SDL; kiosk_main.c owns the window and the loop.
-KIOSK_PKGS := sdl2 libcjson
-KIOSK_SRCS := firmware/kiosk.c firmware/kiosk_main.c
+KIOSK_PKGS := sdl2 libcjson libsystemd
+KIOSK_SRCS := firmware/kiosk.c firmware/kiosk_main.c firmware/watchdog.c
 KIOSK_CORE_OBJS := $(call obj,firmware/kiosk.c)
 ALL_SRCS += $(KIOSK_SRCS)
 PROGRAMS += $(BUILD)/touchpoint-kiosk
@@ -27,11 +27,11 @@ $(call obj,$(KIOSK_SRCS)): MOD_CFLAGS = $(call pkg_cflags,$(KIOSK_PKGS) $(TPCONF
 # named literally) on the export core
 # (export.c, built with its flags by cli.mk).
 KIOSK_USB_OBJS := $(call obj,firmware/usb.c firmware/usb_export.c firmware/export.c)
-$(BUILD)/touchpoint-kiosk: $(call obj,$(KIOSK_SRCS)) $(KIOSK_USB_OBJS) $(TPCONF_LIB) $(UI_LIB) \
-    $(STORAGE_LIB)
+$(BUILD)/touchpoint-kiosk: $(call obj,$(KIOSK_SRCS)) $(KIOSK_USB_OBJS) $(GPIO_OBJS) $(TPCONF_LIB) \
+    $(UI_LIB) $(STORAGE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(call obj,$(KIOSK_SRCS)) $(KIOSK_USB_OBJS) $(TPCONF_LIBS) \
-	    $(UI_LIBS) $(STORAGE_LIBS) $(call pkg_libs,$(KIOSK_PKGS))
+	$(CC) $(LDFLAGS) -o $@ $(call obj,$(KIOSK_SRCS)) $(KIOSK_USB_OBJS) $(GPIO_OBJS) $(TPCONF_LIBS) \
+	    $(UI_LIBS) $(STORAGE_LIBS) $(GPIO_LIBS) $(call pkg_libs,$(KIOSK_PKGS))
 
 # `make run`: packages, build, then the demo (board/run-demo.sh; the lead extends it with the
 # collector and the sync daemon). `make screenshots`: every screen of every demo survey, both

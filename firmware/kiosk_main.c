@@ -31,11 +31,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "gpio.h"
 #include "kiosk.h"
+#include "power.h"
 #include "script.h"
 #include "ui.h"
 #include "usb.h"
 #include "usb_export.h"
+#include "watchdog.h"
 
 #define EXIT_USAGE 2
 #define EXIT_EXPECT 3
@@ -47,6 +50,7 @@ typedef struct sigwatch {
     int stopfd;       /* eventfd: tells the thread to end */
     int usbfd;        /* usb_fd() or -1: readable when the sticks may have changed */
     int rearmfd;      /* eventfd: the loop has run usb_poll(), watch usbfd again */
+    int gpiofd;       /* gpio_fd() or -1: readable when GPIO edges wait (re-armed likewise) */
     Uint32 sdl_event; /* registered SDL user event type */
     pthread_t thread;
     bool running;
@@ -63,6 +67,7 @@ static void push_user(const sigwatch *w, int code)
 
 #define WAKE_USB (-1)    /* user event code: the sticks may have changed */
 #define WAKE_EXPORT (-2) /* user event code: the export job progressed or ended */
+#define WAKE_GPIO (-3)   /* user event code: GPIO edges wait (gpio_fd readable) */
 
 /* Waits for signals and (while armed) the USB descriptor; turns each into an SDL user event. The
  * USB descriptor stays readable until the loop calls usb_poll(), so after one wake-up it is not
@@ -71,12 +76,14 @@ static void *sigwatch_main(void *arg)
 {
     sigwatch *w = arg;
     bool usb_armed = w->usbfd >= 0;
+    bool gpio_armed = w->gpiofd >= 0;
     for (;;) {
-        struct pollfd p[4] = {{w->sfd, POLLIN, 0},
+        struct pollfd p[5] = {{w->sfd, POLLIN, 0},
                               {w->stopfd, POLLIN, 0},
                               {w->rearmfd, POLLIN, 0},
-                              {usb_armed ? w->usbfd : -1, POLLIN, 0}};
-        if (poll(p, 4, -1) < 0) {
+                              {usb_armed ? w->usbfd : -1, POLLIN, 0},
+                              {gpio_armed ? w->gpiofd : -1, POLLIN, 0}};
+        if (poll(p, 5, -1) < 0) {
             if (errno == EINTR)
                 continue;
             break;
@@ -85,8 +92,14 @@ static void *sigwatch_main(void *arg)
             break;
         if (p[2].revents & POLLIN) {
             uint64_t v;
-            if (read(w->rearmfd, &v, sizeof v) == (ssize_t)sizeof v)
+            if (read(w->rearmfd, &v, sizeof v) == (ssize_t)sizeof v) {
                 usb_armed = w->usbfd >= 0;
+                gpio_armed = w->gpiofd >= 0;
+            }
+        }
+        if (p[4].revents & (POLLIN | POLLPRI | POLLERR)) {
+            gpio_armed = false; /* until the loop has read the edges */
+            push_user(w, WAKE_GPIO);
         }
         if (p[3].revents & (POLLIN | POLLPRI | POLLERR)) {
             usb_armed = false;
@@ -129,6 +142,15 @@ typedef struct app {
     usb_export_report export_rep;      /* written by the job, read after export_finished */
     kiosk_export_req export_req;
     bool key_checked; /* the sticks were checked for a staff key on this PIN pad visit */
+    /* Buttons and lights (gpio.h, NULL: none or failed to open) and screen power (power.h) */
+    gpio *gpio;
+    power *pw;
+    char gpio_err[TP_ERRMSG_MAX]; /* start-up error for the staff screen, "" none */
+    int64_t answers_seen;         /* kiosk_answers_recorded() at the last ack pulse */
+    int64_t led_next;             /* mono ms of the next status LED check */
+    const char *led_screen;       /* screen at the last status LED check */
+    bool swallow_release;         /* the press was a wake-up tap: drop its release too */
+    watchdog *wd;     /* systemd notifications (watchdog.h); no-op outside systemd */
 } app;
 
 static int64_t real_us(void)
@@ -164,11 +186,14 @@ static void trace_error(app *a, const char *code, const char *msg)
  * screen again, so loop). */
 static void export_start(app *a);
 static void staff_key_check(app *a);
+static void led_update(app *a, bool force);
+static void hw_after_frame(app *a);
 
 static void present(app *a)
 {
     export_start(a);
     staff_key_check(a);
+    led_update(a, false);
     for (int guard = 0; guard < 16; guard++) {
         unsigned d = kiosk_dirty(a->k);
         if (!d)
@@ -209,7 +234,13 @@ static void present(app *a)
             }
             kiosk_trace(a->k, "frame", o);
         }
+        if (a->frames == 1) { /* systemd: started once the first frame is on screen */
+            char st[WATCHDOG_STATUS_MAX];
+            snprintf(st, sizeof st, "first frame drawn: %s screen", kiosk_screen_name(a->k));
+            watchdog_ready(a->wd, st);
+        }
         kiosk_after_frame(a->k);
+        hw_after_frame(a);
     }
 }
 
@@ -217,6 +248,253 @@ static void handle_action(app *a, kiosk_action act)
 {
     if (act == KIOSK_QUIT)
         a->quit = true;
+}
+
+/* ---- Buttons, lights and screen power ------------------------------------------------------ */
+
+#define LED_CHECK_MS 60000 /* the sync daemon clears pending answers: re-check the LED this often */
+
+static const tp_clock *app_clock(const app *a)
+{
+    return a->scripted ? &a->vc.clock : tp_clock_system();
+}
+
+static int64_t app_mono(const app *a)
+{
+    const tp_clock *c = app_clock(a);
+    return c->mono_ms(c->ctx);
+}
+
+static void trace_power(app *a, const char *reason)
+{
+    const char *perr = power_errmsg(a->pw);
+    if (perr[0])
+        fprintf(stderr, "touchpoint-kiosk: %s\n", perr);
+    if (!a->trace)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    if (o) {
+        cJSON_AddStringToObject(o, "level", power_level_name(power_get_level(a->pw)));
+        cJSON_AddNumberToObject(o, "percent", power_percent(a->pw));
+        cJSON_AddStringToObject(o, "reason", reason);
+        cJSON_AddStringToObject(o, "backlight", power_backlight(a->pw));
+        if (perr[0])
+            cJSON_AddStringToObject(o, "error", perr);
+    }
+    kiosk_trace(a->k, "power", o);
+}
+
+/* Status LED: red (store failed / out of order), amber (answers waiting too long), green. Checked
+ * when the screen changes, after each answer (force) and every LED_CHECK_MS. */
+static void led_update(app *a, bool force)
+{
+    if (!a->gpio)
+        return;
+    const char *screen = kiosk_screen_name(a->k);
+    int64_t t = app_mono(a);
+    if (!force && screen == a->led_screen && t < a->led_next)
+        return;
+    a->led_screen = screen;
+    a->led_next = t + LED_CHECK_MS;
+    store *st = kiosk_store(a->k);
+    store_info info;
+    int64_t oldest = 0;
+    bool failed = st == NULL;
+    if (st && store_get_info(st, &info) == TP_OK)
+        oldest = info.oldest_pending_ms;
+    else
+        failed = true;
+    const tp_clock *c = app_clock(a);
+    gpio_led before = gpio_status(a->gpio);
+    gpio_led led = gpio_status_for(failed, strcmp(screen, "out_of_order") == 0, oldest,
+                                   c->wall_ms(c->ctx), a->cfg.gpio.amber_after_s);
+    if (gpio_set_status(a->gpio, led) != TP_OK) {
+        fprintf(stderr, "touchpoint-kiosk: %s\n", gpio_errmsg(a->gpio));
+        trace_error(a, "gpio", gpio_errmsg(a->gpio));
+        return;
+    }
+    if (led != before && a->trace) {
+        cJSON *o = cJSON_CreateObject();
+        if (o) {
+            cJSON_AddStringToObject(o, "state", gpio_led_name(led));
+            cJSON_AddBoolToObject(o, "store_failed", failed);
+            cJSON_AddNumberToObject(o, "oldest_pending_ms", (double)oldest);
+        }
+        kiosk_trace(a->k, "led", o);
+    }
+}
+
+/* After a frame: each newly recorded answer gets an acknowledgement pulse. */
+static void hw_after_frame(app *a)
+{
+    int64_t n = kiosk_answers_recorded(a->k);
+    if (n == a->answers_seen)
+        return;
+    a->answers_seen = n;
+    if (!a->gpio)
+        return;
+    if (gpio_pulse_ack(a->gpio) != TP_OK) {
+        trace_error(a, "gpio", gpio_errmsg(a->gpio));
+    } else if (a->trace) {
+        cJSON *o = cJSON_CreateObject();
+        if (o)
+            cJSON_AddNumberToObject(o, "answers", (double)n);
+        kiosk_trace(a->k, "ack", o);
+    }
+    led_update(a, true);
+}
+
+/* The staff screen's line about buttons and lights: the start-up error, or stuck inputs. */
+static void hw_status_update(app *a)
+{
+    char stuck[160], text[200];
+    if (a->gpio_err[0]) {
+        kiosk_set_hw_status(a->k, a->gpio_err);
+    } else if (gpio_stuck(a->gpio, stuck, sizeof stuck) > 0) {
+        snprintf(text, sizeof text, "stuck: %s", stuck);
+        kiosk_set_hw_status(a->k, text);
+    } else {
+        kiosk_set_hw_status(a->k, NULL);
+    }
+}
+
+static const char *gpio_ev_name(gpio_ev_type t)
+{
+    switch (t) {
+    case GPIO_EV_BUTTON: return "press";
+    case GPIO_EV_STAFF_KEY: return "staff_key";
+    case GPIO_EV_PRESENCE: return "presence";
+    case GPIO_EV_STUCK: return "stuck";
+    case GPIO_EV_UNSTUCK: return "unstuck";
+    }
+    return "?";
+}
+
+static void gpio_event_handle(app *a, const gpio_event *e)
+{
+    if (a->trace) {
+        cJSON *o = cJSON_CreateObject();
+        if (o) {
+            cJSON_AddStringToObject(o, "what", gpio_ev_name(e->type));
+            cJSON_AddStringToObject(o, "input", e->label);
+            if (e->type == GPIO_EV_BUTTON) {
+                cJSON_AddNumberToObject(o, "button", e->button);
+                cJSON_AddNumberToObject(o, "value", e->value);
+            }
+        }
+        kiosk_trace(a->k, "gpio", o);
+    }
+    switch (e->type) {
+    case GPIO_EV_BUTTON:
+        mark_input(a);
+        /* A button answers even on a dark screen (it needs no screen), and wakes it. */
+        if (a->pw && power_touch(a->pw))
+            trace_power(a, "button");
+        handle_action(a, kiosk_button(a->k, e->value));
+        present(a); /* like a tap: highlight frame, then the durable write */
+        break;
+    case GPIO_EV_STAFF_KEY:
+        if (a->pw && power_touch(a->pw))
+            trace_power(a, "staff_key");
+        kiosk_staff_switch(a->k);
+        present(a);
+        break;
+    case GPIO_EV_PRESENCE:
+        if (a->pw) {
+            power_level before = power_get_level(a->pw);
+            power_presence(a->pw);
+            if (power_get_level(a->pw) != before)
+                trace_power(a, "presence");
+        }
+        break;
+    case GPIO_EV_STUCK:
+        fprintf(stderr,
+                "touchpoint-kiosk: gpio: %s held for %d s: counted once, ignored until released\n",
+                e->label, a->cfg.gpio.stuck_s);
+        hw_status_update(a);
+        break;
+    case GPIO_EV_UNSTUCK:
+        fprintf(stderr, "touchpoint-kiosk: gpio: %s released\n", e->label);
+        hw_status_update(a);
+        break;
+    }
+}
+
+/* Reads GPIO edges and runs its timers; then lets the watcher thread watch the descriptor again. */
+static void gpio_service(app *a)
+{
+    gpio_event ev[16];
+    size_t n = 0;
+    if (!a->gpio)
+        return;
+    for (int pass = 0; pass < 8 && !a->quit; pass++) {
+        if (gpio_process(a->gpio, ev, 16, &n) != TP_OK) {
+            fprintf(stderr, "touchpoint-kiosk: %s\n", gpio_errmsg(a->gpio));
+            trace_error(a, "gpio", gpio_errmsg(a->gpio));
+        }
+        for (size_t i = 0; i < n && !a->quit; i++)
+            gpio_event_handle(a, &ev[i]);
+        if (n < 16)
+            break;
+    }
+    if (a->sw.rearmfd >= 0 && !a->scripted) {
+        uint64_t one = 1;
+        if (write(a->sw.rearmfd, &one, sizeof one) != (ssize_t)sizeof one)
+            trace_error(a, "gpio", "cannot re-arm the GPIO watcher");
+    }
+}
+
+/* Timers of the hardware side: GPIO (debounce, stuck, ack), screen power, status LED. */
+static void hw_tick(app *a)
+{
+    const char *reason = NULL;
+    gpio_service(a);
+    if (a->pw && power_update(a->pw, &reason))
+        trace_power(a, reason);
+    led_update(a, false);
+}
+
+/* d (a deadline or -1) merged with the hardware side's next deadline. */
+static int64_t hw_deadline(const app *a, int64_t d)
+{
+    int64_t c[3] = {gpio_next_deadline(a->gpio), a->pw ? power_next_deadline(a->pw) : -1,
+                    a->gpio ? a->led_next : -1};
+    for (int i = 0; i < 3; i++)
+        if (c[i] >= 0 && (d < 0 || c[i] < d))
+            d = c[i];
+    return d;
+}
+
+/* Script `press NAME` / `release NAME` on the sim backend. Returns false (exit 3) when there is
+ * no such input. */
+static bool script_gpio(app *a, const script_cmd *c)
+{
+    void *sim = gpio_sim_ctx(a->gpio);
+    int in = sim ? gpio_input_by_name(a->gpio, c->arg) : -1;
+    if (in < 0) {
+        fprintf(stderr, "%s:%d: %s: no GPIO input '%s' (needs [gpio] backend = sim)\n",
+                a->script_name, c->line, script_op_name(c->op), c->arg);
+        trace_error(a, "script", "no such GPIO input");
+        a->exit_code = EXIT_EXPECT;
+        return false;
+    }
+    bool active = c->op == SCRIPT_PRESS;
+    if (gpio_sim_set_input(sim, gpio_input_line(a->gpio, in), active) != TP_OK) {
+        trace_error(a, "script", "simulated GPIO queue full");
+        a->exit_code = 1;
+        return false;
+    }
+    if (a->trace) {
+        cJSON *o = cJSON_CreateObject();
+        if (o) {
+            cJSON_AddStringToObject(o, "name", c->arg);
+            cJSON_AddBoolToObject(o, "active", active);
+        }
+        kiosk_trace(a->k, "sim_input", o);
+    }
+    gpio_service(a);
+    present(a);
+    return true;
 }
 
 /* ---- USB sticks and the export job ------------------------------------------------------ */
@@ -399,6 +677,10 @@ static void handle_event(app *a, const SDL_Event *ev)
         export_collect(a);
         return;
     }
+    if (ev->type == a->sw.sdl_event && a->sw.sdl_event != 0 && ev->user.code == WAKE_GPIO) {
+        gpio_service(a);
+        return;
+    }
     if (ev->type == a->sw.sdl_event && a->sw.sdl_event != 0) {
         const char *name = ev->user.code == SIGTERM ? "SIGTERM" : "SIGINT";
         cJSON *o = cJSON_CreateObject();
@@ -415,11 +697,21 @@ static void handle_event(app *a, const SDL_Event *ev)
         if (ev->button.button != SDL_BUTTON_LEFT)
             break;
         mark_input(a);
+        if (a->pw && power_touch(a->pw)) {
+            /* The wake-up tap only turns the screen on: no answer, no button press. */
+            a->swallow_release = true;
+            trace_power(a, "touch");
+            break;
+        }
         handle_action(a, kiosk_press(a->k, ui_hit(a->u, ev->button.x, ev->button.y)));
         break;
     case SDL_MOUSEBUTTONUP:
         if (ev->button.button != SDL_BUTTON_LEFT)
             break;
+        if (a->swallow_release) {
+            a->swallow_release = false;
+            break;
+        }
         handle_action(a, kiosk_release(a->k));
         break;
     case SDL_KEYDOWN: {
@@ -458,6 +750,53 @@ static void drain_events(app *a)
         handle_event(a, &ev);
 }
 
+/* ---- systemd watchdog -------------------------------------------------------------------- */
+
+/* The health check behind each WATCHDOG=1: the database answers and is writable, the kiosk is not
+ * out of order, and its timers are not long overdue (the state machine is being serviced). */
+static void wd_tick(app *a)
+{
+    watchdog_health h;
+    char text[WATCHDOG_STATUS_MAX];
+    if (!watchdog_due(a->wd))
+        return;
+    watchdog_check_store(kiosk_store(a->k), &h);
+    const char *screen = kiosk_screen_name(a->k);
+    const tp_clock *kc = a->scripted ? &a->vc.clock : tp_clock_system();
+    int64_t d = kiosk_next_deadline(a->k);
+    if (h.ok && strcmp(screen, "out_of_order") == 0) {
+        h.ok = false;
+        tp_strlcpy(h.cause, "out of order (answers cannot be recorded)", sizeof h.cause);
+    } else if (h.ok && d >= 0 && kc->mono_ms(kc->ctx) - d > 10000) {
+        h.ok = false;
+        snprintf(h.cause, sizeof h.cause, "timers overdue by %lld ms",
+                 (long long)(kc->mono_ms(kc->ctx) - d));
+    }
+    if (h.ok) {
+        snprintf(text, sizeof text, "%s screen, %lld answers waiting to sync", screen,
+                 (long long)h.pending);
+        watchdog_status(a->wd, text);
+    }
+    watchdog_tick(a->wd, &h);
+}
+
+/* Script `stall MS`: the loop hangs for MS ms of real time, like a stuck write would. */
+static void stall(app *a, int ms)
+{
+    char text[WATCHDOG_STATUS_MAX];
+    snprintf(text, sizeof text, "stalled by script for %d ms", ms);
+    watchdog_status(a->wd, text);
+    if (a->trace) {
+        cJSON *o = cJSON_CreateObject();
+        if (o)
+            cJSON_AddNumberToObject(o, "ms", ms);
+        kiosk_trace(a->k, "stall", o);
+    }
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
 /* ---- Live loop ------------------------------------------------------------------------------ */
 
 static void run_live(app *a)
@@ -466,6 +805,10 @@ static void run_live(app *a)
     present(a);
     while (!a->quit) {
         int64_t d = kiosk_next_deadline(a->k);
+        int64_t wdd = watchdog_next_deadline(a->wd); /* same clock: the system's mono */
+        if (wdd >= 0 && (d < 0 || wdd < d))
+            d = wdd;
+        d = hw_deadline(a, d); /* GPIO timers, screen power, status LED */
         SDL_Event ev;
         int got;
         if (d < 0) {
@@ -485,8 +828,10 @@ static void run_live(app *a)
         if (a->quit)
             break;
         handle_action(a, kiosk_tick(a->k));
+        hw_tick(a);
         present(a);
         a->input_pending = false;
+        wd_tick(a);
     }
 }
 
@@ -497,18 +842,20 @@ static void advance(app *a, int64_t ms)
 {
     int64_t target = a->vc.mono + ms;
     while (!a->quit) {
-        int64_t d = kiosk_next_deadline(a->k);
+        int64_t d = hw_deadline(a, kiosk_next_deadline(a->k));
         if (d < 0 || d > target)
             break;
         if (d > a->vc.mono)
             tp_vclock_advance(&a->vc, d - a->vc.mono);
         handle_action(a, kiosk_tick(a->k));
+        hw_tick(a);
         present(a);
         drain_events(a);
     }
     if (target > a->vc.mono)
         tp_vclock_advance(&a->vc, target - a->vc.mono);
     handle_action(a, kiosk_tick(a->k));
+    hw_tick(a);
     present(a);
 }
 
@@ -618,8 +965,15 @@ static bool run_cmd(app *a, const script_cmd *c)
         }
         break;
     }
+    case SCRIPT_STALL: stall(a, c->ms); break;
+    case SCRIPT_PRESS:
+    case SCRIPT_RELEASE:
+        if (!script_gpio(a, c))
+            return false;
+        break;
     }
     drain_events(a);
+    wd_tick(a);
     return true;
 }
 
@@ -631,6 +985,24 @@ static void run_script_file(app *a, const script *s)
             return;
 }
 
+/* Under a watchdog the wait for the next script line is the loop's idle wait: it wakes up for
+ * each ping (the main tick) until a line, EOF or an error is there for getline. Returns true. */
+static bool stdin_wait(app *a)
+{
+    const tp_clock *clk = tp_clock_system();
+    while (!a->quit && watchdog_interval_ms(a->wd) > 0) {
+        struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+        int64_t d = watchdog_next_deadline(a->wd);
+        int64_t wait = d < 0 ? -1 : d - clk->mono_ms(clk->ctx);
+        if (d >= 0 && wait < 0)
+            wait = 0;
+        if (poll(&p, 1, wait > 86400000 ? 86400000 : (int)wait) != 0)
+            break;
+        wd_tick(a);
+    }
+    return true;
+}
+
 /* `--script -`: commands are read from stdin as they come, so a test can act between them. */
 static void run_script_stdin(app *a)
 {
@@ -638,7 +1010,11 @@ static void run_script_stdin(app *a)
     size_t cap = 0;
     int lineno = 0;
     present(a);
-    while (!a->quit && getline(&line, &cap, stdin) >= 0) {
+    /* stdin unbuffered under a watchdog, so no line hides in stdio's buffer while poll() waits on
+     * the descriptor (stdin_wait). */
+    if (watchdog_interval_ms(a->wd) > 0)
+        setvbuf(stdin, NULL, _IONBF, 0);
+    while (!a->quit && stdin_wait(a) && getline(&line, &cap, stdin) >= 0) {
         script_cmd c;
         bool is_cmd = false;
         char err[256];
@@ -706,7 +1082,7 @@ int main(int argc, char **argv)
         return 1;
     }
     a->started_us = real_us();
-    a->sw.sfd = a->sw.stopfd = a->sw.usbfd = a->sw.rearmfd = -1;
+    a->sw.sfd = a->sw.stopfd = a->sw.usbfd = a->sw.rearmfd = a->sw.gpiofd = -1;
     pthread_mutex_init(&a->export_mu, NULL);
     a->exit_code = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -792,6 +1168,9 @@ int main(int argc, char **argv)
     }
 
     int64_t t_kiosk = real_us();
+    /* systemd (Type=notify, WatchdogSec=): a malformed WATCHDOG_USEC only turns the pings off. */
+    if (watchdog_new(NULL, &a->wd, err, sizeof err) != TP_OK)
+        fprintf(stderr, "touchpoint-kiosk: %s\n", err);
     SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
     SDL_SetHint(SDL_HINT_VIDEO_MINIMIZE_ON_FOCUS_LOSS, "0");
     ui_options uo = {0};
@@ -830,6 +1209,36 @@ int main(int argc, char **argv)
         a->sw.usbfd = usb_fd(a->usb);
     }
 
+    /* Buttons and lights. A missing chip or a busy line does not stop the kiosk: touch keeps
+     * working, and the cause goes to the journal and the staff screen. */
+    if (a->cfg.gpio.backend != CONFIG_GPIO_NONE) {
+        gpio_options gpo = {0};
+        gpo.cfg = &a->cfg.gpio;
+        gpo.clock = a->scripted ? &a->vc.clock : NULL;
+        if (gpio_open(&gpo, &a->gpio, err, sizeof err) != TP_OK) {
+            a->gpio = NULL;
+            fprintf(stderr, "touchpoint-kiosk: %s; buttons and lights are off, touch works\n", err);
+            tp_strlcpy(a->gpio_err, err, sizeof a->gpio_err);
+            if (a->trace) {
+                cJSON *o = cJSON_CreateObject();
+                if (o) {
+                    cJSON_AddStringToObject(o, "code", "gpio");
+                    cJSON_AddStringToObject(o, "message", err);
+                    cJSON_AddStringToObject(o, "during", "gpio_open");
+                }
+                kiosk_trace(a->k, "error", o);
+            }
+        } else if (!a->scripted) {
+            a->sw.gpiofd = gpio_fd(a->gpio); /* scripts drive the sim lines synchronously */
+        }
+        hw_status_update(a);
+    }
+    if (power_new(&a->cfg.power, a->scripted ? &a->vc.clock : NULL, NULL, &a->pw, err,
+                  sizeof err) != TP_OK) {
+        fprintf(stderr, "touchpoint-kiosk: %s\n", err);
+        a->pw = NULL;
+    }
+
     a->sw.sdl_event = SDL_RegisterEvents(1);
     if (a->sw.sdl_event == (Uint32)-1)
         a->sw.sdl_event = 0;
@@ -855,6 +1264,9 @@ int main(int argc, char **argv)
         }
         kiosk_trace(a->k, "start", o);
     }
+    if (a->pw)
+        trace_power(a, "start");
+    led_update(a, true);
 
     if (scr)
         run_script_file(a, scr);
@@ -888,6 +1300,9 @@ out:
     if (a->sw.rearmfd >= 0)
         close(a->sw.rearmfd);
     usb_close(a->usb);
+    gpio_close(a->gpio); /* outputs low: no stale status light */
+    power_free(a->pw);
+    watchdog_free(a->wd); /* STOPPING=1 */
     pthread_mutex_destroy(&a->export_mu);
     kiosk_free(a->k); /* closes the store: every write is complete */
     ui_free(a->u);

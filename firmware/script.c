@@ -24,6 +24,9 @@ static const op_def OPS[] = {
     {"key", SCRIPT_KEY, "key NAME"},
     {"screenshot", SCRIPT_SCREENSHOT, "screenshot PATH"},
     {"expect-screen", SCRIPT_EXPECT_SCREEN, "expect-screen NAME"},
+    {"stall", SCRIPT_STALL, "stall MS"},
+    {"press", SCRIPT_PRESS, "press NAME"},
+    {"release", SCRIPT_RELEASE, "release NAME"},
 };
 #define N_OPS (sizeof OPS / sizeof OPS[0])
 
@@ -117,8 +120,11 @@ tp_err script_parse_line(const char *file, int lineno, const char *line, script_
     switch (d->op) {
     case SCRIPT_TAP:
     case SCRIPT_KEY:
-    case SCRIPT_EXPECT_SCREEN: want = 1; break;
-    case SCRIPT_ADVANCE: want = 1; break;
+    case SCRIPT_EXPECT_SCREEN:
+    case SCRIPT_PRESS:
+    case SCRIPT_RELEASE: want = 1; break;
+    case SCRIPT_ADVANCE:
+    case SCRIPT_STALL: want = 1; break;
     case SCRIPT_TAP_AT: want = 2; break;
     case SCRIPT_HOLD: want = 3; break;
     case SCRIPT_SCREENSHOT: want = -1; break; /* the rest of the line */
@@ -131,6 +137,8 @@ tp_err script_parse_line(const char *file, int lineno, const char *line, script_
     case SCRIPT_TAP:
     case SCRIPT_KEY:
     case SCRIPT_EXPECT_SCREEN:
+    case SCRIPT_PRESS:
+    case SCRIPT_RELEASE:
         if (len[1] > 64)
             return tp_errf(err, errlen, TP_ERR_INVALID, "%s:%d: %s: argument too long", file,
                            lineno, d->name);
@@ -140,6 +148,9 @@ tp_err script_parse_line(const char *file, int lineno, const char *line, script_
             return tp_errf(err, errlen, TP_ERR_INVALID,
                            "%s:%d: key: unknown key '%s' (escape, alt+f4, ctrl+q, quit, close)",
                            file, lineno, out->arg);
+        if ((d->op == SCRIPT_PRESS || d->op == SCRIPT_RELEASE) && !tp_id_valid(out->arg))
+            return tp_errf(err, errlen, TP_ERR_INVALID, "%s:%d: %s: '%s' is not an input name",
+                           file, lineno, d->name, out->arg);
         if (d->op == SCRIPT_TAP && !tp_id_valid(out->arg))
             return tp_errf(err, errlen, TP_ERR_INVALID, "%s:%d: tap: '%s' is not a widget id", file,
                            lineno, out->arg);
@@ -149,6 +160,12 @@ tp_err script_parse_line(const char *file, int lineno, const char *line, script_
             return tp_errf(err, errlen, TP_ERR_INVALID,
                            "%s:%d: advance: MS must be a whole number 0..%d", file, lineno,
                            SCRIPT_MAX_MS);
+        break;
+    case SCRIPT_STALL:
+        if (!parse_num(tok[1], len[1], 0, SCRIPT_MAX_STALL_MS, &out->ms))
+            return tp_errf(err, errlen, TP_ERR_INVALID,
+                           "%s:%d: stall: MS must be a whole number 0..%d", file, lineno,
+                           SCRIPT_MAX_STALL_MS);
         break;
     case SCRIPT_TAP_AT:
     case SCRIPT_HOLD:

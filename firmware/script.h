@@ -9,6 +9,12 @@
  *   key NAME               a key or window event: escape, alt+f4, ctrl+q, quit, close
  *   screenshot PATH        save the current screen as PNG
  *   expect-screen NAME     fail (exit 3) unless the current screen is NAME
+ *   press NAME             a GPIO input of the sim backend goes active: NAME is a button number
+ *                          (1-based, in [gpio] buttons order), staff, pir, or a line as written
+ *                          in the config (GPIO17)
+ *   release NAME           that input goes inactive
+ *   stall MS               block the main loop MS milliseconds of REAL time (a hang: the
+ *                          systemd watchdog pings stop; MS 0..SCRIPT_MAX_STALL_MS)
  * Numbers are decimal; X, Y 0..65535, MS 0..86400000.
  *
  * Thread-safety: reentrant; a loaded script is read-only.
@@ -22,6 +28,7 @@
 #define SCRIPT_LINE_MAX 1200  /* bytes of one line */
 #define SCRIPT_MAX_CMDS 20000 /* commands in one file */
 #define SCRIPT_MAX_MS 86400000
+#define SCRIPT_MAX_STALL_MS 600000
 
 typedef enum script_op {
     SCRIPT_TAP = 0,
@@ -31,13 +38,16 @@ typedef enum script_op {
     SCRIPT_KEY,
     SCRIPT_SCREENSHOT,
     SCRIPT_EXPECT_SCREEN,
+    SCRIPT_STALL,
+    SCRIPT_PRESS,   /* press NAME: a GPIO input (sim backend) goes active */
+    SCRIPT_RELEASE, /* release NAME: it goes inactive */
 } script_op;
 
 typedef struct script_cmd {
     script_op op;
     int line;                     /* 1-based line in the file */
     int x, y;                     /* tap-at, hold */
-    int ms;                       /* hold, advance */
+    int ms;                       /* hold, advance, stall */
     char arg[SCRIPT_ARG_MAX + 1]; /* tap: widget id; key: name; screenshot: path; expect: name */
 } script_cmd;
 

@@ -1,6 +1,8 @@
 /*
- * usb_export.c - the kiosk's "Export to USB" job over export_run(): a file system ops wrapper that
- * notices a pulled stick, the space estimate for "stick full", and the staff and log wording.
+ * usb_export.c - the kiosk's "Export to USB" job over export_run_formats(): a file system ops
+ * wrapper that notices a pulled stick, and the staff and log wording. The space figures for "stick
+ * full" and the mapping of a full FUSE FAT driver's EPERM to "full" are the export core's
+ * (export.h); they are not repeated here.
  */
 #include "usb_export.h"
 
@@ -14,9 +16,6 @@
 
 #include "usb.h"
 
-/* export.c's EXPORT_SLACK_BYTES (not in export.h): free space it wants beyond the data. */
-#define USB_EXPORT_CORE_RESERVE 65536
-
 /* ---- File system wrapper: every failure asks "is the stick still there?" ------------------- */
 
 typedef struct watch {
@@ -25,7 +24,6 @@ typedef struct watch {
     bool removed;    /* the mount disappeared during the export */
     int first_errno; /* first failing call's errno, and which call */
     const char *first_op;
-    int64_t frsize; /* fragment size seen by fstatvfs (for the space estimate) */
 } watch;
 
 /* Records a failure of op; marks the stick removed when its mount is gone. Keeps errno. */
@@ -64,21 +62,8 @@ static int w_openat(void *ctx, int dirfd, const char *name, int flags, mode_t mo
 
 static ssize_t w_write(void *ctx, int fd, const void *buf, size_t n)
 {
-    ssize_t r = W->base->write(W->base->ctx, fd, buf, n);
-    if (r >= 0)
-        return r;
-    /* Permission is checked when a file is opened, so EPERM/EACCES/EIO on a write to a file we
-     * created is the file system running out of room in its own words (fusefat says EPERM when
-     * no cluster is left): when the free space is below this write, call it ENOSPC so the staff
-     * hear "stick full" rather than "read-only". */
-    int e = errno;
-    struct statvfs v;
-    if ((e == EPERM || e == EACCES || e == EIO) && W->base->fstatvfs(W->base->ctx, fd, &v) == 0 &&
-        (uint64_t)v.f_bavail * v.f_frsize < n)
-        e = ENOSPC;
-    errno = e;
-    failed(W, "write");
-    return r;
+    /* A full FUSE FAT stick answers EPERM: the core re-checks the free space and says "full". */
+    CHECK("write", W->base->write(W->base->ctx, fd, buf, n));
 }
 
 static ssize_t w_read(void *ctx, int fd, void *buf, size_t n)
@@ -112,12 +97,7 @@ static int w_fstatat(void *ctx, int dirfd, const char *name, struct stat *st)
 
 static int w_fstatvfs(void *ctx, int fd, struct statvfs *st)
 {
-    int r = W->base->fstatvfs(W->base->ctx, fd, st);
-    if (r < 0)
-        failed(W, "statvfs");
-    else
-        W->frsize = (int64_t)st->f_frsize;
-    return r;
+    CHECK("statvfs", W->base->fstatvfs(W->base->ctx, fd, st));
 }
 
 static int w_rename(void *ctx, int dirfd, const char *from, const char *to)
@@ -173,66 +153,6 @@ static const export_fs_ops watch_ops = {
     .unlinkat = w_unlinkat,
     .syncfs = w_syncfs,
 };
-
-/* ---- Space estimate ----------------------------------------------------------------------------
- */
-
-typedef struct sizer {
-    export_format format;
-    const char *device_id;
-    const char *epoch;
-    int64_t bytes;
-    char buf[8192];
-} sizer;
-
-static tp_err size_row(const store_answer *a, void *ctx)
-{
-    sizer *z = ctx;
-    size_t used = 0;
-    tp_err rc =
-        export_format_row(z->format, a, z->device_id, z->epoch, z->buf, sizeof z->buf, &used);
-    z->bytes += (int64_t)used;
-    return rc;
-}
-
-static int64_t round_up(int64_t v, int64_t unit)
-{
-    return unit > 1 ? (v + unit - 1) / unit * unit : v;
-}
-
-/* Computes what the export of format f occupies on the stick: the data file as the core writes it
- * (BOM and header for CSV) and its .sha256, each rounded up to whole clusters. -1 when unknown. */
-static int64_t export_size(store *s, export_format f, const usb_export_request *rq, int64_t cluster)
-{
-    store_info info;
-    int64_t after = 0;
-    sizer *z = NULL;
-    int64_t total = -1;
-    if (store_get_info(s, &info) != TP_OK)
-        return -1;
-    if (!rq->all)
-        after = info.export_cursor;
-    z = calloc(1, sizeof *z);
-    if (!z)
-        return -1;
-    z->format = f;
-    z->device_id = rq->device_id;
-    z->epoch = info.epoch;
-    if (f == EXPORT_CSV) {
-        size_t used = 0;
-        if (export_csv_header(z->buf, sizeof z->buf, &used) == TP_OK)
-            z->bytes = 3 + (int64_t)used; /* UTF-8 BOM + header row */
-    }
-    if (store_foreach_answer(s, after, -1, size_row, z) == TP_OK) {
-        /* sha256sum line: 64 hex digits, two spaces, the name, a newline; plus the reserve the
-         * export core keeps free (64 KiB: cluster rounding, directory entries), since it refuses
-         * to start with less. */
-        total = round_up(z->bytes, cluster) + round_up(64 + 2 + EXPORT_NAME_MAX / 2 + 1, cluster) +
-                USB_EXPORT_CORE_RESERVE;
-    }
-    free(z);
-    return total;
-}
 
 /* ---- Wording ------------------------------------------------------------------------------- */
 
@@ -395,21 +315,21 @@ static int64_t now_ms(void)
 tp_err usb_export_run(store *s, const usb_export_request *rq, usb_export_report *rep)
 {
     char cause[TP_ERRMSG_MAX] = "";
-    char note[160] = "";
-    export_result res;
+    export_result res[EXPORT_MAX_FORMATS];
     watch w;
     export_fs_ops ops = watch_ops;
     tp_err rc = TP_OK;
     int64_t t0 = now_ms();
     unsigned formats;
-    export_format fmts[2];
+    export_format fmts[EXPORT_MAX_FORMATS];
     size_t n_fmts = 0;
+    const char *fmt_label = "-";
 
     if (!rep)
         return TP_ERR_INVALID;
     memset(rep, 0, sizeof *rep);
     rep->free_bytes = rep->bytes_needed = -1;
-    memset(&res, 0, sizeof res);
+    memset(res, 0, sizeof res);
     if (!s || !rq || !rq->mount_point || !rq->device_id) {
         rc = tp_errf(cause, sizeof cause, TP_ERR_INVALID, "usb_export_run: missing argument");
         rep->outcome = USB_EXPORT_FAILED;
@@ -418,17 +338,19 @@ tp_err usb_export_run(store *s, const usb_export_request *rq, usb_export_report 
     formats = rq->formats ? rq->formats : USB_FORMAT_CSV;
     if (formats & USB_FORMAT_CSV)
         fmts[n_fmts++] = EXPORT_CSV;
-    if (formats & USB_FORMAT_JSONL) {
-        /* export_run moves the cursor after each file, so a second "new" file would be empty:
-         * in "new" mode JSON Lines waits for a seq-range option in export.h (see the README). */
-        if (rq->all || n_fmts == 0)
-            fmts[n_fmts++] = EXPORT_JSONL;
-        else
-            snprintf(note, sizeof note, " jsonl=skipped(new mode needs export.h seq range)");
+    if (formats & USB_FORMAT_JSONL)
+        fmts[n_fmts++] = EXPORT_JSONL;
+    if (n_fmts == 0) {
+        rc = tp_errf(cause, sizeof cause, TP_ERR_INVALID, "usb_export_run: formats 0x%x unknown",
+                     formats);
+        rep->outcome = USB_EXPORT_FAILED;
+        goto out;
     }
+    fmt_label = n_fmts == 2 ? "csv,jsonl" : fmts[0] == EXPORT_JSONL ? "jsonl" : "csv";
     store_get_export_cursor(s, &rep->cursor_before);
     rep->cursor_after = rep->cursor_before;
     {
+        /* For the log when the core stops before it looks (it measures again before writing). */
         struct statvfs v;
         if (statvfs(rq->mount_point, &v) == 0)
             rep->free_bytes = (int64_t)v.f_bavail * (int64_t)v.f_frsize;
@@ -445,60 +367,65 @@ tp_err usb_export_run(store *s, const usb_export_request *rq, usb_export_report 
     w.base = rq->fs ? rq->fs : export_fs_posix();
     w.rq = rq;
     ops.ctx = &w;
-    for (size_t i = 0; i < n_fmts; i++) {
-        export_options eo = {
-            .out_dir = rq->mount_point,
-            .format = fmts[i],
-            /* The second format must cover the same answers as the first (mode all only). */
-            .all = rq->all,
-            .device_id = rq->device_id,
-            .fs = &ops,
-            .max_file_bytes = rq->max_file_bytes,
-            .progress = rq->progress,
-            .progress_ctx = rq->progress_ctx,
-        };
-        memset(&res, 0, sizeof res);
-        rc = export_run(s, &eo, &res, cause, sizeof cause);
-        if (rc != TP_OK) {
-            if (w.removed ||
-                ((rc == TP_ERR_IO || rc == TP_ERR_NOT_FOUND) && rq->mount_id >= 0 &&
-                 !usb_still_mounted(rq->mountinfo_path, rq->mount_id, rq->mount_point)))
-                rep->outcome = USB_EXPORT_REMOVED;
-            else if (rc == TP_ERR_NOT_FOUND)
-                /* the core's word for a vanished folder or a dead medium (ENODEV, ENOTCONN: a
-                 * FUSE stick whose driver died stays in the mount table) */
-                rep->outcome = USB_EXPORT_REMOVED;
-            else if (rc == TP_ERR_DISK_FULL)
-                rep->outcome = USB_EXPORT_FULL;
-            else if (rc == TP_ERR_READONLY)
-                rep->outcome = USB_EXPORT_READONLY;
-            else if (rc == TP_ERR_IO)
-                rep->outcome = USB_EXPORT_IO;
-            else
-                rep->outcome = USB_EXPORT_FAILED;
-            if (rep->outcome == USB_EXPORT_FULL) {
-                rep->bytes_needed = export_size(s, fmts[i], rq, w.frsize);
-                if (rep->bytes_needed >= 0 && rep->free_bytes >= 0)
-                    rep->bytes_missing = rep->bytes_needed - rep->free_bytes;
-            }
-            break;
+    /* Every format over the same answers; the core moves the cursor once, after the last file is
+     * verified and flushed, and removes the earlier files when a later one fails. */
+    export_options eo = {
+        .out_dir = rq->mount_point,
+        .all = rq->all,
+        .device_id = rq->device_id,
+        .fs = &ops,
+        .max_file_bytes = rq->max_file_bytes,
+        .progress = rq->progress,
+        .progress_ctx = rq->progress_ctx,
+        .after_seq = -1,
+        .upto_seq = -1,
+    };
+    rc = export_run_formats(s, &eo, fmts, n_fmts, res, cause, sizeof cause);
+    if (rc != TP_OK) {
+        if (w.removed || ((rc == TP_ERR_IO || rc == TP_ERR_NOT_FOUND) && rq->mount_id >= 0 &&
+                          !usb_still_mounted(rq->mountinfo_path, rq->mount_id, rq->mount_point)))
+            rep->outcome = USB_EXPORT_REMOVED;
+        else if (rc == TP_ERR_NOT_FOUND)
+            /* the core's word for a vanished folder or a dead medium (ENODEV, ENOTCONN: a FUSE
+             * stick whose driver died stays in the mount table) */
+            rep->outcome = USB_EXPORT_REMOVED;
+        else if (rc == TP_ERR_DISK_FULL)
+            rep->outcome = USB_EXPORT_FULL;
+        else if (rc == TP_ERR_READONLY)
+            rep->outcome = USB_EXPORT_READONLY;
+        else if (rc == TP_ERR_IO)
+            rep->outcome = USB_EXPORT_IO;
+        else
+            rep->outcome = USB_EXPORT_FAILED;
+        if (rep->outcome == USB_EXPORT_FULL) {
+            /* The core's figures; the failed file's result counts the files before it too. */
+            size_t at = 0;
+            for (size_t i = 1; i < n_fmts; i++)
+                if (res[i].bytes_needed > res[at].bytes_needed)
+                    at = i;
+            rep->bytes_needed = res[at].bytes_needed;
+            if (res[at].free_bytes >= 0)
+                rep->free_bytes = res[at].free_bytes;
+            if (rep->bytes_needed >= 0 && rep->free_bytes >= 0)
+                rep->bytes_missing = rep->bytes_needed - rep->free_bytes;
         }
-        if (i == 0) {
-            rep->rows = res.rows;
-            rep->first_seq = res.first_seq;
-            rep->last_seq = res.last_seq;
+    } else {
+        rep->outcome = res[0].rows > 0 ? USB_EXPORT_DONE : USB_EXPORT_NOTHING;
+        rep->rows = res[0].rows;
+        rep->first_seq = res[0].first_seq;
+        rep->last_seq = res[0].last_seq;
+        if (res[0].free_bytes >= 0)
+            rep->free_bytes = res[0].free_bytes;
+        rep->bytes_needed = res[0].bytes_needed;
+        for (size_t i = 0; rep->rows > 0 && i < n_fmts; i++) {
+            if (rep->n_files + 2 > USB_EXPORT_MAX_FILES)
+                break;
+            tp_strlcpy(rep->files[rep->n_files++], res[i].name, EXPORT_NAME_MAX);
+            tp_strlcpy(rep->files[rep->n_files++], res[i].sha256_name, EXPORT_NAME_MAX);
         }
-        if (res.rows == 0)
-            break;
-        if (rep->n_files + 2 <= USB_EXPORT_MAX_FILES) {
-            if (rep->n_files == 0)
-                tp_strlcpy(rep->sha256_hex, res.sha256_hex, sizeof rep->sha256_hex);
-            tp_strlcpy(rep->files[rep->n_files++], res.name, EXPORT_NAME_MAX);
-            tp_strlcpy(rep->files[rep->n_files++], res.sha256_name, EXPORT_NAME_MAX);
-        }
+        if (rep->rows > 0)
+            tp_strlcpy(rep->sha256_hex, res[0].sha256_hex, sizeof rep->sha256_hex);
     }
-    if (rc == TP_OK)
-        rep->outcome = rep->rows > 0 ? USB_EXPORT_DONE : USB_EXPORT_NOTHING;
     if (w.first_op && cause[0] == '\0')
         snprintf(cause, sizeof cause, "%s: %s", w.first_op, strerror(w.first_errno));
     else if (w.first_op) {
@@ -512,24 +439,16 @@ out:
         store_get_export_cursor(s, &rep->cursor_after);
     rep->elapsed_ms = now_ms() - t0;
     set_message(rep, rc);
-    if (rc != TP_OK && rep->cursor_after != rep->cursor_before) {
-        /* "everything" as CSV + JSON Lines: the CSV was verified and moved the cursor before the
-         * JSON Lines file failed; say what is true. */
-        char *at = strstr(rep->message, NOT_MARKED);
-        if (at)
-            snprintf(at, sizeof rep->message - (size_t)(at - rep->message), "%s",
-                     "The CSV file on the stick is complete; only the JSON Lines copy failed.");
-    }
     one_line(cause);
     snprintf(rep->log, sizeof rep->log,
-             "usb export: outcome=%s rc=%s mount=%s mount_id=%d mode=%s rows=%" PRId64
+             "usb export: outcome=%s rc=%s mount=%s mount_id=%d mode=%s formats=%s rows=%" PRId64
              " seq=%" PRId64 "..%" PRId64 " cursor=%" PRId64 "->%" PRId64 " free=%" PRId64
-             " needed=%" PRId64 " file=%s sha256=%s elapsed_ms=%" PRId64 "%s cause=%s",
+             " needed=%" PRId64 " files=%zu file=%s sha256=%s elapsed_ms=%" PRId64 " cause=%s",
              usb_export_outcome_name(rep->outcome), tp_err_name(rc),
              rq && rq->mount_point ? rq->mount_point : "?", rq ? rq->mount_id : -1,
-             rq && rq->all ? "all" : "new", rep->rows, rep->first_seq, rep->last_seq,
+             rq && rq->all ? "all" : "new", fmt_label, rep->rows, rep->first_seq, rep->last_seq,
              rep->cursor_before, rep->cursor_after, rep->free_bytes, rep->bytes_needed,
-             rep->n_files > 0 ? rep->files[0] : "-", rep->n_files > 0 ? rep->sha256_hex : "-",
-             rep->elapsed_ms, note, cause[0] ? cause : "-");
+             rep->n_files, rep->n_files > 0 ? rep->files[0] : "-",
+             rep->n_files > 0 ? rep->sha256_hex : "-", rep->elapsed_ms, cause[0] ? cause : "-");
     return rc;
 }

@@ -685,7 +685,7 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
         TP_OK)
         goto out;
     c->rate =
-        crate_new(opt->rate_per_s > 0 ? opt->rate_per_s : 5, opt->burst >= 1 ? opt->burst : 30);
+        crate_new(opt->rate_per_s > 0 ? opt->rate_per_s : 100, opt->burst >= 1 ? opt->burst : 200);
     c->metrics = cmetrics_new();
     if (!c->rate || !c->metrics) {
         rc = TP_ERR_NOMEM;

@@ -24,8 +24,8 @@ typedef struct collector_options {
     const char *devices_path; /* devices file */
     const char *read_token;   /* NULL: the read side is open */
     unsigned threads;         /* worker threads (and store connections); 0: 4 */
-    double rate_per_s;        /* batches per second per device; 0: 5 */
-    double burst;             /* bucket size; 0: 30 */
+    double rate_per_s;        /* batches per second per device; 0: 100 */
+    double burst;             /* bucket size; 0: 200 */
     int silent_after_s;       /* a device with no batch for longer is "silent"; 0: 3600 */
     int retry_after_s;        /* Retry-After of 503; 0: 5 */
     const tp_clock *clock;    /* NULL: system clock */

@@ -29,7 +29,7 @@ static void usage(FILE *f)
         "  --devices       file of 'DEVICE_ID SHA256_HEX_OF_TOKEN' lines (add-device makes them)\n"
         "  --tz            time zone of report days (default: TZ of the process)\n"
         "  --threads       HTTP worker threads and store connections (default 4)\n"
-        "  --rate, --burst per-device batch rate limit (default 5/s, burst 30)\n"
+        "  --rate, --burst per-device batch rate limit (default 100/s, burst 200)\n"
         "  --silent-after  a device with no batch for this long is shown as silent (3600)\n"
         "  --read-token    require 'Authorization: Bearer TOKEN' on /v1/report and /v1/devices\n"
         "                  (the dashboard takes it as /#token=...); --read-token-file reads it\n"

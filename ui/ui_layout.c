@@ -450,6 +450,13 @@ static grid grid_plan(lay *L, int n, int aw, int ah, int cols, int max_h)
     grid gr;
     gr.cols = clampi(cols, 1, maxi(1, n));
     gr.rows = (n + gr.cols - 1) / gr.cols;
+    /* Many items: more columns until the rows of minimum-height buttons fit the height (while a
+     * column stays at least a touch target wide). */
+    while (gr.cols < n && gr.rows * L->T + (gr.rows - 1) * L->g > ah &&
+           (aw - gr.cols * L->g) / (gr.cols + 1) >= L->T) {
+        gr.cols++;
+        gr.rows = (n + gr.cols - 1) / gr.cols;
+    }
     gr.cw = (aw - (gr.cols - 1) * L->g) / gr.cols;
     gr.ch = gr.rows > 0 ? (ah - (gr.rows - 1) * L->g) / gr.rows : 0;
     gr.ch = clampi(gr.ch, L->T, maxi(L->T, max_h));

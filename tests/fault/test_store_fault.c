@@ -39,6 +39,7 @@ struct fx {
     char dir[64];
     char path[128];
     char mnt[128]; /* a mount point to unmount at teardown, or "" */
+    char shm[64];  /* a folder on /dev/shm to remove at teardown, or "" */
     store *s;
 };
 
@@ -68,6 +69,8 @@ static int teardown(void **state)
     if (f->mnt[0])
         umount2(f->mnt, MNT_DETACH);
     nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    if (f->shm[0])
+        nftw(f->shm, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(f);
     return 0;
 }
@@ -171,6 +174,8 @@ static void kill9_never_loses_acknowledged_answers(void **state)
     char shmdir[64] = "/dev/shm/tp-crash-XXXXXX";
     char path[128];
     bool on_shm = mkdtemp(shmdir) != NULL;
+    if (on_shm) /* removed at teardown, also when an assertion fails */
+        tp_strlcpy(f->shm, shmdir, sizeof f->shm);
     snprintf(path, sizeof path, "%s/answers.db", on_shm ? shmdir : f->dir);
     size_t cap = 1 << 16;
     struct acked *acks = calloc(cap, sizeof *acks);
@@ -294,8 +299,6 @@ static void kill9_never_loses_acknowledged_answers(void **state)
                   killed_mid, no_ack_rounds, n_acks, on_shm ? "tmpfs /dev/shm" : "disk");
     free(acks);
     free(w.ids);
-    if (on_shm)
-        nftw(shmdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- Disk full ------------------------------------------------------------------------------ */

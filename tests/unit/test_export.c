@@ -586,6 +586,8 @@ static void enospc_mid_write(void **state)
     assert_non_null(strstr(err, "needs about"));
     assert_non_null(strstr(err, x->out));
     assert_true(f.written == 1000);
+    assert_true(res.free_bytes > 0);
+    assert_true(res.bytes_needed >= EXPORT_SLACK_BYTES + 1000);
     after_fault(x, 0, 0);
     print_message("checked: ENOSPC after a short write -> disk full with bytes needed (%s); temp "
                   "removed, cursor unmoved, next export ok\n",
@@ -612,8 +614,33 @@ static void eperm_on_full_fat(void **state)
     f.write_limit = 0;
     assert_int_equal(run(x, &f.ops, true, &res, err, sizeof err), TP_ERR_READONLY);
     assert_non_null(strstr(err, "no permission"));
-    print_message("checked: EPERM from a full FAT driver -> 'full' (free space re-checked); EPERM "
-                  "with room left -> permission message\n");
+    /* EACCES and EIO from a full drive say "full" too, with the figures in the result. */
+    const int errs[] = {EACCES, EIO};
+    for (size_t i = 0; i < 2; i++) {
+        fault_init(&f);
+        f.write_errno = errs[i];
+        f.write_limit = 500;
+        f.full_after_write = true;
+        assert_int_equal(run(x, &f.ops, true, &res, err, sizeof err), TP_ERR_DISK_FULL);
+        assert_non_null(strstr(err, "full"));
+        assert_true(res.bytes_needed > 0);
+        assert_true(res.free_bytes > 0);
+    }
+    /* An fsync that fails with EPERM once the drive is full (FUSE writes back at fsync). */
+    fault_init(&f);
+    f.fsync_errno = EPERM;
+    f.fsync_nth = 1;
+    f.vfs_free = 0;
+    f.full_after_write = true;
+    assert_int_equal(run(x, &f.ops, true, &res, err, sizeof err), TP_ERR_DISK_FULL);
+    assert_non_null(strstr(err, "fsync"));
+    int temps = 0;
+    assert_int_equal(dir_count(x, &temps), 2); /* the good export of after_fault above */
+    assert_int_equal(temps, 0);
+    assert_int_equal(cursor(x), highest(x));
+    print_message("checked: EPERM, EACCES, EIO on write and EPERM on fsync from a full drive -> "
+                  "'full' (free space re-checked) with bytes_needed / free_bytes; EPERM with room "
+                  "left -> permission message\n");
 }
 
 static void eio_at_fsync(void **state)
@@ -692,6 +719,11 @@ static void full_before_start(void **state)
     assert_non_null(strstr(err, "needs about"));
     assert_non_null(strstr(err, "4.0 KB were free"));
     assert_int_equal(f.written, 0);
+    assert_int_equal(res.free_bytes, 4096);
+    assert_true(res.bytes_needed > EXPORT_SLACK_BYTES);
+    char want[64];
+    snprintf(want, sizeof want, "(%lld bytes)", (long long)res.bytes_needed);
+    assert_non_null(strstr(err, want));
     after_fault(x, 0, 0);
     print_message("checked: too little free space is reported before writing (%s)\n", err);
 }
@@ -828,6 +860,201 @@ static void missing_folder_and_bad_options(void **state)
                   "are invalid; cursor unmoved\n");
 }
 
+/* ---- Seq ranges and several formats --------------------------------------------------------- */
+
+static void seq_range_and_keep_cursor(void **state)
+{
+    fx *x = *state;
+    export_result res;
+    char err[1024] = "";
+    int64_t hi = highest(x);
+    export_options o = {.out_dir = x->out,
+                        .device_id = "kiosk-01",
+                        .after_seq = 5,
+                        .upto_seq = 9,
+                        .keep_cursor = true};
+    assert_int_equal(export_run(x->s, &o, &res, err, sizeof err), TP_OK);
+    assert_int_equal(res.rows, 4);
+    assert_int_equal(res.first_seq, 6);
+    assert_int_equal(res.last_seq, 9);
+    assert_int_equal(res.cursor_after, 0);
+    assert_int_equal(cursor(x), 0);
+    size_t n = 0;
+    char *data = slurp(x->out, res.name, &n);
+    assert_int_equal(count_lines(data, n), 1 + 4);
+    assert_non_null(strstr(data, "\r\n6,"));
+    assert_non_null(strstr(data, "\r\n9,"));
+    free(data);
+    /* -1 (and 0) derive the range as before: new since the cursor, up to the highest. */
+    o.after_seq = -1;
+    o.upto_seq = -1;
+    o.keep_cursor = false;
+    assert_int_equal(export_run(x->s, &o, &res, err, sizeof err), TP_OK);
+    assert_int_equal(res.rows, hi);
+    assert_int_equal(cursor(x), hi);
+    /* An explicit range below the cursor never moves it back; an empty range writes nothing. */
+    o.after_seq = 2;
+    o.upto_seq = 3;
+    assert_int_equal(export_run(x->s, &o, &res, err, sizeof err), TP_OK);
+    assert_int_equal(res.rows, 1);
+    assert_int_equal(cursor(x), hi);
+    int files = dir_count(x, NULL);
+    o.after_seq = 7;
+    o.upto_seq = 7;
+    assert_int_equal(export_run(x->s, &o, &res, err, sizeof err), TP_OK);
+    assert_int_equal(res.rows, 0);
+    assert_int_equal(dir_count(x, NULL), files);
+    print_message("checked: after_seq/upto_seq export exactly seq 6..9, keep_cursor leaves the "
+                  "cursor; -1 derives new..highest and moves it; a range below the cursor never "
+                  "moves it back; an empty range writes nothing\n");
+}
+
+/* Progress of the formats run: records an answer when the first file is complete (it must not
+ * reach the second file) and checks the cursor has not moved before the last file ends. */
+typedef struct multi_watch {
+    fx *x;
+    int64_t cursor0, last_done, last_total;
+    bool recorded;
+    int calls;
+} multi_watch;
+
+static void multi_progress(void *ctx, int64_t done, int64_t total)
+{
+    multi_watch *m = ctx;
+    m->calls++;
+    assert_true(done <= total);
+    assert_true(done >= m->last_done);
+    m->last_done = done;
+    m->last_total = total;
+    if (done < total)
+        assert_int_equal(cursor(m->x), m->cursor0);
+    if (!m->recorded && done * 2 == total) {
+        record(m->x, 1); /* between the CSV and the JSON Lines file */
+        m->recorded = true;
+    }
+}
+
+static int64_t jsonl_seq(const char *line)
+{
+    cJSON *o = cJSON_Parse(line);
+    assert_non_null(o);
+    int64_t v = (int64_t)cJSON_GetObjectItem(o, "seq")->valuedouble;
+    cJSON_Delete(o);
+    return v;
+}
+
+static void formats_same_range_cursor_once(void **state)
+{
+    fx *x = *state;
+    export_result res[2];
+    char err[1024] = "";
+    int64_t hi = highest(x);
+    /* A first export moves the cursor, so "new" starts in the middle. */
+    export_options o = {.out_dir = x->out, .device_id = "kiosk-01", .upto_seq = 10};
+    assert_int_equal(export_run(x->s, &o, &res[0], err, sizeof err), TP_OK);
+    assert_int_equal(cursor(x), 10);
+    const export_format fmts[2] = {EXPORT_CSV, EXPORT_JSONL};
+    multi_watch m = {.x = x, .cursor0 = 10};
+    export_options mo = {.out_dir = x->out,
+                         .device_id = "kiosk-01",
+                         .format = EXPORT_JSONL, /* ignored */
+                         .progress = multi_progress,
+                         .progress_ctx = &m};
+    assert_int_equal(export_run_formats(x->s, &mo, fmts, 2, res, err, sizeof err), TP_OK);
+    assert_true(m.recorded);
+    assert_int_equal(m.last_done, m.last_total);
+    assert_int_equal(m.last_total, 2 * (hi - 10));
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(res[i].rows, hi - 10);
+        assert_int_equal(res[i].first_seq, 11);
+        assert_int_equal(res[i].last_seq, hi);
+        assert_int_equal(res[i].cursor_before, 10);
+        assert_int_equal(res[i].cursor_after, hi);
+    }
+    assert_non_null(strstr(res[0].name, ".csv"));
+    assert_non_null(strstr(res[1].name, ".jsonl"));
+    assert_int_equal(cursor(x), hi); /* not the answer recorded meanwhile */
+    assert_true(highest(x) > hi);
+    /* The same answers, in the same order, in both files. */
+    size_t cn = 0, jn = 0;
+    char *csvd = slurp(x->out, res[0].name, &cn);
+    char *jsd = slurp(x->out, res[1].name, &jn);
+    assert_int_equal(count_lines(csvd, cn), 1 + (hi - 10));
+    assert_int_equal(count_lines(jsd, jn), hi - 10);
+    char *cl = strstr(csvd, "\r\n") + 2, *jl = jsd;
+    for (int64_t seq = 11; seq <= hi; seq++) {
+        assert_int_equal(strtoll(cl, NULL, 10), seq);
+        assert_int_equal(jsonl_seq(jl), seq);
+        cl = strstr(cl, "\r\n") + 2;
+        jl = strchr(jl, '\n') + 1;
+    }
+    free(csvd);
+    free(jsd);
+    /* Nothing new but the one answer: and a repeated format is refused. */
+    const export_format twice[2] = {EXPORT_CSV, EXPORT_CSV};
+    assert_int_equal(export_run_formats(x->s, &mo, twice, 2, res, err, sizeof err), TP_ERR_INVALID);
+    assert_int_equal(export_run_formats(x->s, &mo, fmts, 0, res, err, sizeof err), TP_ERR_INVALID);
+    mo.progress = NULL;
+    assert_int_equal(export_run_formats(x->s, &mo, fmts, 2, res, err, sizeof err), TP_OK);
+    assert_int_equal(res[0].rows, highest(x) - hi);
+    assert_int_equal(res[1].rows, highest(x) - hi);
+    assert_int_equal(cursor(x), highest(x));
+    assert_int_equal(export_run_formats(x->s, &mo, fmts, 2, res, err, sizeof err), TP_OK);
+    assert_int_equal(res[0].rows, 0);
+    print_message("checked: CSV + JSON Lines in 'new' mode hold exactly seq 11..%lld in the same "
+                  "order; an answer recorded between the files is in neither; the cursor stays "
+                  "at 10 until both are done, then moves once to %lld; progress runs 0..2N as "
+                  "one bar; a repeated or empty format list is refused\n",
+                  (long long)hi, (long long)hi);
+}
+
+static void formats_second_file_fails(void **state)
+{
+    fx *x = *state;
+    export_result res[2];
+    char err[1024] = "";
+    const export_format fmts[2] = {EXPORT_CSV, EXPORT_JSONL};
+    fault f;
+    /* I/O error writing the JSON Lines file: the verified CSV is removed again. */
+    fault_init(&f);
+    f.fsync_errno = EIO;
+    f.fsync_nth = 4; /* 1 CSV temp, 2 its .sha256 temp, 3 the folder, 4 the JSON Lines temp */
+    export_options o = {.out_dir = x->out, .device_id = "kiosk-01", .fs = &f.ops};
+    tp_err rc = export_run_formats(x->s, &o, fmts, 2, res, err, sizeof err);
+    assert_int_equal(rc, TP_ERR_IO);
+    assert_non_null(strstr(err, "fsync")); /* the JSON Lines temp was the one failing */
+    assert_true(f.fsyncs >= 4);            /* + the folder flushes of the clean-up */
+    assert_true(res[0].rows > 0);          /* the CSV had been written ... */
+    assert_int_equal(res[0].cursor_after, 0);
+    int temps = 0;
+    assert_int_equal(dir_count(x, &temps), 0); /* ... and is gone again */
+    assert_int_equal(cursor(x), 0);
+
+    /* The drive fills up at the JSON Lines file: "full" with the space of both files. */
+    fault_init(&f);
+    f.write_errno = ENOSPC;
+    f.write_limit = 0;
+    export_result one;
+    export_options co = {.out_dir = x->out, .device_id = "kiosk-01", .keep_cursor = true};
+    assert_int_equal(export_run(x->s, &co, &one, err, sizeof err), TP_OK); /* the CSV's size */
+    assert_int_equal(cursor(x), 0);
+    int before = dir_count(x, NULL);
+    f.write_limit = one.bytes + 200; /* room for the CSV and its .sha256, not for more */
+    rc = export_run_formats(x->s, &o, fmts, 2, res, err, sizeof err);
+    assert_int_equal(rc, TP_ERR_DISK_FULL);
+    assert_non_null(strstr(err, "the CSV and JSON Lines files need about"));
+    assert_true(res[1].bytes_needed > one.bytes_needed);
+    assert_true(res[1].bytes_needed >= one.bytes_needed + EXPORT_SLACK_BYTES + one.bytes);
+    assert_int_equal(res[1].free_bytes, res[0].free_bytes);
+    assert_int_equal(dir_count(x, &temps), before);
+    assert_int_equal(temps, 0);
+    assert_int_equal(cursor(x), 0);
+    print_message("checked: when the JSON Lines file fails (EIO at fsync, or the drive fills) the "
+                  "CSV already written is removed, the cursor stays, and 'full' counts both "
+                  "files (%s)\n",
+                  err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -849,6 +1076,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(symlink_planted_at_rename, setup, teardown),
         cmocka_unit_test_setup_teardown(checksum_name_taken_at_rename, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_folder_and_bad_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(seq_range_and_keep_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(formats_same_range_cursor_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(formats_second_file_fails, setup, teardown),
     };
     if (!getenv("TZ"))
         setenv("TZ", "Asia/Ho_Chi_Minh", 1);

@@ -49,11 +49,40 @@ static void touch_target_follows_dpi(void **state)
     print_message("checked: at 300 dpi the minimum target is 9 mm = 107 px and NPS still fits\n");
 }
 
+static void many_choices_still_fit(void **state)
+{
+    (void)state;
+    static char ids[24][24], labels[24][40];
+    ui_item items[24];
+    for (int i = 0; i < 24; i++) {
+        snprintf(ids[i], sizeof ids[i], "reason-%d", i);
+        snprintf(labels[i], sizeof labels[i], "Lý do số %d", i + 1);
+        items[i] = (ui_item){ids[i], labels[i], 0, UI_STYLE_AUTO};
+    }
+    ui_screen scr = {.kind = UI_SCREEN_FOLLOWUP,
+                     .prompt = "Điều gì khiến bạn chưa hài lòng nhất?",
+                     .items = items,
+                     .n_items = 24,
+                     .staff_corner = true};
+    for (int s = 0; s < N_SIZES; s++) {
+        ui *u = open_ui(sizes[s][0], sizes[s][1], 0);
+        char what[64];
+        snprintf(what, sizeof what, "24 chips at %dx%d", sizes[s][0], sizes[s][1]);
+        if (ui_set_screen(u, &scr) != TP_OK)
+            fail_msg("%s: %s", what, ui_errmsg(u));
+        check_geometry(u, what);
+        ui_free(u);
+    }
+    print_message("checked: a follow-up with 24 choices gets more columns and still passes every "
+                  "geometry check at all 6 sizes\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(layout_and_pixels_at_every_size),
         cmocka_unit_test(touch_target_follows_dpi),
+        cmocka_unit_test(many_choices_still_fit),
     };
     setenv("SDL_VIDEODRIVER", "offscreen", 0);
     return cmocka_run_group_tests_name("ui layout", tests, setup_dir, teardown_dir);

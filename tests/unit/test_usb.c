@@ -644,6 +644,29 @@ static int64_t cursor(store *s)
     return c;
 }
 
+/* Reads the seq of every row of an export file (CSV: first field after the header; JSON Lines:
+ * the "seq" member) into out (max entries). Returns the number of rows. */
+static int file_seqs(const char *dir, const char *name, bool csv, int64_t *out, int max)
+{
+    char path[512], line[4096];
+    int n = 0;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    if (csv)
+        assert_non_null(fgets(line, sizeof line, f)); /* BOM + header */
+    while (fgets(line, sizeof line, f)) {
+        const char *p = csv ? line : strstr(line, "\"seq\":");
+        assert_non_null(p);
+        if (!csv)
+            p += 6;
+        assert_true(n < max);
+        out[n++] = strtoll(p, NULL, 10);
+    }
+    fclose(f);
+    return n;
+}
+
 static void export_done_then_nothing_new(void **state)
 {
     (void)state;
@@ -675,9 +698,46 @@ static void export_done_then_nothing_new(void **state)
     assert_int_equal(rep.n_files, 4);
     assert_non_null(strstr(rep.files[2], ".jsonl"));
     assert_int_equal(entries(fx.out), 6);
+
+    /* new since the last export, CSV + JSON Lines: both files hold exactly the 6 new answers */
+    for (int i = 0; i < 3; i++) {
+        store_answer_in a[2] = {{.question_id = "recommend", .kind = TP_KIND_NPS, .value = 7},
+                                {.question_id = "why", .kind = TP_KIND_CHOICE, .choice_id = "x"}};
+        store_session_in in = {.survey_id = "checkout-nps",
+                               .survey_version = 1,
+                               .store_id = "hcm-01",
+                               .touchpoint_id = "exit",
+                               .lang = "vi",
+                               .n_answers = 2,
+                               .answers = a};
+        assert_int_equal(store_record_session(fx.s, &in, NULL, NULL), TP_OK);
+    }
+    rq.all = false;
+    assert_int_equal(usb_export_run(fx.s, &rq, &rep), TP_OK);
+    assert_int_equal(rep.outcome, USB_EXPORT_DONE);
+    assert_int_equal(rep.rows, 6);
+    assert_int_equal(rep.n_files, 4);
+    assert_non_null(strstr(rep.files[0], ".csv"));
+    assert_non_null(strstr(rep.files[2], ".jsonl"));
+    assert_non_null(strstr(rep.log, "formats=csv,jsonl"));
+    assert_non_null(strstr(rep.log, "cursor=100->106"));
+    assert_null(strstr(rep.log, "skipped"));
+    assert_int_equal(cursor(fx.s), 106);
+    assert_int_equal(entries(fx.out), 10);
+    int64_t csv_seqs[8], json_seqs[8];
+    assert_int_equal(file_seqs(fx.out, rep.files[0], true, csv_seqs, 8), 6);
+    assert_int_equal(file_seqs(fx.out, rep.files[2], false, json_seqs, 8), 6);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(csv_seqs[i], 101 + i);
+        assert_int_equal(json_seqs[i], 101 + i);
+    }
+    assert_int_equal(usb_export_run(fx.s, &rq, &rep), TP_OK);
+    assert_int_equal(rep.outcome, USB_EXPORT_NOTHING);
     fixture_done(&fx);
     print_message("checked: a USB export says 'Done: 100 answers, safe to remove', moves the "
-                  "cursor, a second 'new' export writes nothing, 'everything' writes CSV+JSONL\n");
+                  "cursor, a second 'new' export writes nothing, 'everything' writes CSV+JSONL, "
+                  "'new' as CSV+JSONL writes both files with the same 6 new answers (seq "
+                  "101..106) and moves the cursor to 106\n");
 }
 
 static void export_faults_leave_cursor(void **state)
@@ -744,9 +804,9 @@ static void export_faults_leave_cursor(void **state)
         assert_int_equal(cursor(fx.s), 3000);
         fixture_done(&fx);
     }
-    /* everything as CSV + JSON Lines: the JSON Lines file fails after the CSV was verified; the
-     * message must not claim that nothing was marked */
-    {
+    /* CSV + JSON Lines: the JSON Lines file fails after the CSV was verified; the CSV is
+     * removed again, nothing is marked, and the next try writes both */
+    for (int mode_all = 0; mode_all <= 1; mode_all++) {
         fixture fx;
         usb_export_report rep;
         fixture_setup(&fx, 10);
@@ -759,14 +819,47 @@ static void export_faults_leave_cursor(void **state)
                                  .mountinfo_path = fx.mi,
                                  .device_id = "kiosk-01",
                                  .fs = &fault_ops,
-                                 .all = true,
+                                 .all = mode_all,
                                  .formats = USB_FORMAT_CSV | USB_FORMAT_JSONL};
         assert_int_equal(usb_export_run(fx.s, &rq, &rep), TP_ERR_IO);
         assert_int_equal(rep.outcome, USB_EXPORT_IO);
+        assert_int_equal(g_fault.creates, 3);
+        assert_int_equal(cursor(fx.s), 0);
+        assert_non_null(strstr(rep.message, "Nothing was marked as exported."));
+        assert_non_null(strstr(rep.log, "cursor=0->0"));
+        assert_int_equal(entries(fx.out), 0);
+        rq.fs = NULL;
+        assert_int_equal(usb_export_run(fx.s, &rq, &rep), TP_OK);
+        assert_int_equal(rep.n_files, 4);
         assert_int_equal(cursor(fx.s), 20);
-        assert_null(strstr(rep.message, "Nothing was marked"));
-        assert_non_null(strstr(rep.message, "only the JSON Lines copy failed"));
-        assert_int_equal(entries(fx.out), 2);
+        assert_int_equal(entries(fx.out), 4);
+        fixture_done(&fx);
+    }
+    /* CSV + JSON Lines on a stick with room for the CSV only: "full", with the space of both */
+    {
+        fixture fx;
+        usb_export_report rep;
+        fixture_setup(&fx, 400);
+        memset(&g_fault, 0, sizeof g_fault);
+        g_fault.real = export_fs_posix();
+        g_fault.fail_openat_errno = ENOSPC;
+        g_fault.fail_openat_n = 3; /* CSV temp, CSV .sha256 temp, then the JSON Lines temp */
+        usb_export_request rq = {.mount_point = fx.out,
+                                 .mount_id = 77,
+                                 .mountinfo_path = fx.mi,
+                                 .device_id = "kiosk-01",
+                                 .fs = &fault_ops,
+                                 .formats = USB_FORMAT_CSV | USB_FORMAT_JSONL};
+        assert_int_equal(usb_export_run(fx.s, &rq, &rep), TP_ERR_DISK_FULL);
+        assert_int_equal(rep.outcome, USB_EXPORT_FULL);
+        assert_int_equal(cursor(fx.s), 0);
+        assert_int_equal(entries(fx.out), 0);
+        /* 800 answers: CSV ~ 210 B and JSON ~ 400 B a row, each + EXPORT_SLACK_BYTES */
+        if (rep.bytes_needed < 800 * 500 + 2 * EXPORT_SLACK_BYTES)
+            fail_msg("bytes_needed %lld does not count both files; log %s",
+                     (long long)rep.bytes_needed, rep.log);
+        assert_non_null(strstr(rep.message, "The USB stick is full."));
+        assert_non_null(strstr(rep.log, "CSV and JSON Lines files need about"));
         fixture_done(&fx);
     }
     /* a stick already gone before the start */
@@ -781,7 +874,8 @@ static void export_faults_leave_cursor(void **state)
     print_message("checked: full (with the space needed), read-only, I/O error, pulled stick "
                   "(EIO, and a lazy unmount caught at syncfs) each give their staff message, "
                   "leave no file and the cursor at 0, and the next export succeeds; a failed JSON "
-                  "Lines copy after a good CSV says so\n");
+                  "Lines copy after a good CSV removes the CSV and marks nothing (new and all); a "
+                  "stick full at the JSON Lines copy reports the space of both files\n");
 }
 
 int main(void)

@@ -1,0 +1,143 @@
+#!/bin/sh
+# The aarch64 (Raspberry Pi 3/4/5, 64-bit Raspberry Pi OS) cross build of Touchpoint on a Debian 12
+# amd64 machine: Debian's gcc-aarch64-linux-gnu, the :arm64 multiarch -dev libraries, and
+# qemu-aarch64-static to run the test programs.
+#
+#   board/cross.sh deps     install the toolchain (board/deps.sh --cross calls this); as root.
+#                           Never removes a package: an :arm64 library whose install would remove
+#                           an amd64 package is skipped and named.
+#   board/cross.sh check    lists what is missing for `make cross` (exit 1 if anything is)
+#   board/cross.sh test B   runs the unit and storage tests of build folder B under qemu
+#                           (`make cross-test` calls it with build/aarch64)
+set -eu
+
+# Libraries the programs link, as Debian -dev packages (the same list as board/deps.sh).
+ARM64_LIBS="libsqlite3-dev uuid-dev libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev libgpiod-dev
+libcurl4-openssl-dev libmicrohttpd-dev libpq-dev libcjson-dev libinih-dev zlib1g-dev libsystemd-dev
+libfontconfig-dev libcmocka-dev libssl-dev"
+HOST_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static"
+
+installed() { # $1 package (with :arch) -> 0 when installed
+    [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = "installed" ]
+}
+
+missing_list() {
+    m=""
+    for p in $HOST_PKGS; do installed "$p" || m="$m $p"; done
+    for p in $ARM64_LIBS; do installed "$p:arm64" || m="$m $p:arm64"; done
+    echo "$m"
+}
+
+deps() {
+    [ "$(id -u)" -eq 0 ] || { echo "cross: run as root (apt-get, dpkg --add-architecture)" >&2; exit 1; }
+    export DEBIAN_FRONTEND=noninteractive
+    m=$(missing_list)
+    if [ -z "$m" ]; then
+        echo "cross: toolchain and :arm64 libraries present"
+        return 0
+    fi
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        echo "cross: dpkg --add-architecture arm64"
+        dpkg --add-architecture arm64
+        apt-get update -q
+    elif ! ls /var/lib/apt/lists/*binary-arm64_Packages* >/dev/null 2>&1; then
+        apt-get update -q
+    fi
+    host=""
+    for p in $HOST_PKGS; do installed "$p" || host="$host $p"; done
+    if [ -n "$host" ]; then
+        # shellcheck disable=SC2086
+        apt-get install -y -q --no-install-recommends $host
+    fi
+    # Each :arm64 library alone, simulated first: a multiarch conflict shows as a removal ("Remv")
+    # of an amd64 package, which would break the native build, so that library is skipped.
+    skipped=""
+    want=""
+    for p in $ARM64_LIBS; do
+        installed "$p:arm64" && continue
+        sim=$(apt-get install -s -q --no-install-recommends "$p:arm64" 2>&1) || {
+            skipped="$skipped $p:arm64(unresolvable)"
+            continue
+        }
+        if echo "$sim" | grep -q '^Remv '; then
+            skipped="$skipped $p:arm64(would remove:$(echo "$sim" | awk '/^Remv /{printf " %s", $2}'))"
+            continue
+        fi
+        want="$want $p:arm64"
+    done
+    if [ -n "$want" ]; then
+        # The set together once more: two libraries fine alone may still conflict together.
+        sim=$(apt-get install -s -q --no-install-recommends $want 2>&1) || sim="Remv unresolvable"
+        if echo "$sim" | grep -q '^Remv '; then
+            for p in $want; do
+                if apt-get install -s -q --no-install-recommends "$p" 2>&1 | grep -q '^Remv '; then
+                    skipped="$skipped $p"
+                else
+                    apt-get install -y -q --no-install-recommends "$p"
+                fi
+            done
+        else
+            # shellcheck disable=SC2086
+            apt-get install -y -q --no-install-recommends $want
+        fi
+    fi
+    if [ -n "$skipped" ]; then
+        echo "cross: NOT installed (multiarch conflicts):$skipped" >&2
+        exit 1
+    fi
+    echo "cross: installed"
+}
+
+check() {
+    m=$(missing_list)
+    if [ -n "$m" ]; then
+        echo "cross: missing:$m (run: sudo board/deps.sh --cross)"
+        exit 1
+    fi
+    echo "cross: toolchain and :arm64 libraries present"
+}
+
+# Runs the non-SDL test programs of build folder $1 under qemu. The SDL tests (ui, kiosk) need a
+# video driver that qemu-user can emulate only slowly; they are left to the native build.
+cross_test() {
+    b=$1
+    command -v qemu-aarch64-static >/dev/null || { echo "cross: qemu-aarch64-static missing" >&2; exit 1; }
+    export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu
+    export CMOCKA_MESSAGE_OUTPUT=TAP TZ="${TZ:-Asia/Ho_Chi_Minh}"
+    pass=0
+    fail=0
+    failed=""
+    log=$(mktemp)
+    trap 'rm -f "$log"' EXIT
+    for t in "$b"/tests/test_*; do
+        [ -x "$t" ] || continue
+        case "$(basename "$t")" in
+            test_ui*|test_kiosk*) continue ;;
+        esac
+        echo "=== $(basename "$t") [aarch64 under qemu]"
+        # The store uses the target's SQLite; the ARM code runs with the :arm64 shared libraries
+        # from multiarch (/usr/lib/aarch64-linux-gnu), found through QEMU_LD_PREFIX's loader.
+        rc=0
+        timeout 900 qemu-aarch64-static -L "$QEMU_LD_PREFIX" "$t" >"$log" 2>&1 || rc=$?
+        cat "$log"
+        ok=$(grep -cE '^ok [0-9]+|^ok -' "$log" || true)
+        nok=$(grep -cE '^not ok' "$log" || true)
+        if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
+            nok=1
+            echo "not ok - $(basename "$t") exited with status $rc"
+        fi
+        pass=$((pass + ok))
+        fail=$((fail + nok))
+        [ "$nok" -eq 0 ] || failed="$failed $(basename "$t")"
+    done
+    [ -z "$failed" ] || echo "failed:$failed"
+    echo "$pass passed, $fail failed (aarch64 under qemu)"
+    [ "$fail" -eq 0 ]
+}
+
+case "${1:-}" in
+    deps) deps ;;
+    check) check ;;
+    test) cross_test "${2:-build/aarch64}" ;;
+    *) echo "usage: board/cross.sh deps|check|test [BUILD]" >&2; exit 2 ;;
+esac

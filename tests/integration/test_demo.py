@@ -1,0 +1,425 @@
+#!/usr/bin/env python3
+"""test_demo.py - the `make run` demo (board/run-demo.sh) end to end, and the staff "Sync now".
+
+1. The demo without a display, in a temporary var folder (TP_VAR_DIR), with its first port taken:
+   it says there is no display and how to run it (xvfb-run, headless script), starts the real
+   collector on the next free port and writes the config for it, registers the demo device, starts
+   the sync daemon (pid file) and a headless kiosk session that records answers and taps staff
+   "Sync now"; GET /v1/report on the collector then shows exactly those answers; SIGINT stops the
+   script and all three processes (none left), and the pid file is removed.
+2. TP_DEMO_ONCE=1 in the same folder: the device is not registered again (same token, one devices
+   line), the script waits for the sync daemon to deliver and exits 0 by itself, nothing left
+   running, nothing pending in the kiosk database.
+3. `touchpoint sync --daemon --pid-file`: the file holds the daemon's pid, SIGUSR1 does not kill
+   it, SIGTERM ends it and removes the file; --pid-file without --daemon is a usage error.
+4. Staff "Sync now" (widget staff-sync) with a fake daemon: a sleeping Python child with a
+   SIGUSR1 handler writes its pid file; the kiosk taps through PIN 2468 to the staff screen and
+   taps staff-sync; the child receives SIGUSR1. With no pid file the kiosk says sync is not
+   running.
+
+Prints TAP. Uses the build folder from $TP_BUILD (default build).
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("TP_BUILD", "build")
+BUILD_ABS = BUILD if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD)
+KIOSK = os.path.join(BUILD_ABS, "touchpoint-kiosk")
+TP = os.path.join(BUILD_ABS, "touchpoint")
+DEMO = os.path.join(ROOT, "board", "run-demo.sh")
+SURVEYS = os.path.join(ROOT, "assets", "surveys")
+DEMO_CONF = os.path.join(ROOT, "assets", "demo", "kiosk.conf")
+PIN = "2468"
+TIMEOUT = 120  # seconds for any one wait (ASan builds are slower)
+
+n_test = 0
+n_fail = 0
+
+
+def report(ok, what):
+    global n_test, n_fail
+    n_test += 1
+    if not ok:
+        n_fail += 1
+    print("%s %d - %s" % ("ok" if ok else "not ok", n_test, what), flush=True)
+
+
+def demo_env(var, port):
+    env = dict(os.environ, BUILD=BUILD, TP_VAR_DIR=var, TP_DEMO_PORT=str(port),
+               SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy")
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    env.pop("TP_DEMO_ONCE", None)
+    return env
+
+
+def default_signals():
+    # SIGINT may be ignored when the tests run in the background; the script must be able to
+    # trap it, and a shell cannot trap a signal ignored on entry.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+class Demo:
+    """board/run-demo.sh in its own process group, its output collected by a thread."""
+
+    def __init__(self, env):
+        self.lines = []
+        self.cond = threading.Condition()
+        self.p = subprocess.Popen(["sh", DEMO], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                  preexec_fn=default_signals)
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self):
+        for line in self.p.stdout:
+            with self.cond:
+                self.lines.append(line.rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.lines.append(None)  # end of output
+            self.cond.notify_all()
+
+    def wait_line(self, pattern, timeout=TIMEOUT):
+        """Returns the match of the first output line matching pattern, or None."""
+        rx = re.compile(pattern)
+        end = time.monotonic() + timeout
+        with self.cond:
+            i = 0
+            while True:
+                while i < len(self.lines):
+                    line = self.lines[i]
+                    if line is None:
+                        return None
+                    m = rx.search(line)
+                    if m:
+                        return m
+                    i += 1
+                left = end - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
+
+    def text(self):
+        with self.cond:
+            return "\n".join(x for x in self.lines if x is not None)
+
+    def kill_all(self):
+        """Failure path: nothing may outlive the test."""
+        try:
+            os.killpg(self.p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.p.wait()
+
+
+def gone(pid):
+    """True when pid no longer exists (or is a zombie of someone else)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.status, json.loads(r.read().decode())
+
+
+def trace_events(text):
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    return out
+
+
+def busy_port():
+    """A listening socket on some free port (the demo must skip it)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    return s, s.getsockname()[1]
+
+
+def test_demo_forever(var):
+    hold, port0 = busy_port()
+    d = Demo(demo_env(var, port0))
+    try:
+        m = d.wait_line(r"dashboard: http://127\.0\.0\.1:(\d+)/ \(answers")
+        report(m is not None, "demo without a display prints the dashboard URL (%s)"
+               % (m.group(0) if m else d.text()[-2000:]))
+        if not m:
+            return
+        port = int(m.group(1))
+        out = d.text()
+        report("no display found" in out and "xvfb-run -a make run" in out and
+               "--headless --script FILE" in out,
+               "no display: says so and shows xvfb-run and the headless script alternative")
+        report(port != port0 and ("port %d is taken" % port0) in out,
+               "first port %d taken: the collector moved on to %d" % (port0, port))
+        conf = os.path.join(var, "kiosk.conf")
+        with open(conf) as f:
+            ctext = f.read()
+        report(("url = http://127.0.0.1:%d" % port) in ctext and
+               os.path.join(var, "demo", "sync.token") in ctext and
+               os.path.join(SURVEYS, "checkout-nps.json") in ctext,
+               "var/kiosk.conf written with the port in use and absolute paths")
+        pids = {}
+        for name, rx in (("collector", r"collector started \(pid (\d+)\)"),
+                         ("sync", r"sync daemon started \(pid (\d+)\)"),
+                         ("kiosk", r"kiosk started headless \(pid (\d+)\)")):
+            pm = re.search(rx, out)
+            pids[name] = int(pm.group(1)) if pm else None
+        report(all(pids.values()), "the demo names the pids of collector, sync and kiosk %s"
+               % pids)
+        pidfile = os.path.join(var, "demo", "sync.pid")
+        try:
+            with open(pidfile) as f:
+                filed = int(f.read().strip())
+        except (OSError, ValueError):
+            filed = None
+        report(filed == pids["sync"] and not gone(pids["sync"]),
+               "sync daemon running, its pid file %s holds its pid" % pidfile)
+        ev = trace_events(out)
+        recorded = [e for e in ev if e.get("event") == "answer"]
+        sync_now = [e for e in ev if e.get("event") == "sync_now"]
+        report(len(recorded) == 4, "the headless kiosk session recorded 4 answers (%d)"
+               % len(recorded))
+        report(len(sync_now) == 1 and sync_now[0].get("result") == "sent" and
+               sync_now[0].get("pid") == pids["sync"],
+               "staff 'Sync now' in the demo signalled the sync daemon %s" % sync_now)
+        # The staff tap woke the daemon: the answers reach the collector well before 30 s, but
+        # the test only waits for them (no timing assertion).
+        rep = None
+        end = time.monotonic() + TIMEOUT
+        while time.monotonic() < end:
+            try:
+                st, rep = get_json("http://127.0.0.1:%d/v1/report" % port)
+                if rep["total"]["n"] >= 4:
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.2)
+        tot = rep["total"] if rep else {}
+        nps = tot.get("nps", {})
+        report(tot.get("n") == 4 and nps.get("n") == 3 and nps.get("promoters") == 2 and
+               nps.get("detractors") == 1 and tot.get("choice", {}).get("counts", {}).get("wait")
+               == 1, "GET /v1/report shows the 4 recorded answers: NPS 4, 10, 9 and reason wait "
+               "(%s)" % json.dumps(tot)[:400])
+        with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=10) as r:
+            page = r.read()
+        report(r.status == 200 and len(page) > 100, "the dashboard page answers at the URL")
+        report(gone(pids["kiosk"]), "the headless kiosk session has ended; the script serves on")
+        os.kill(d.p.pid, signal.SIGINT)
+        try:
+            rc = d.p.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            rc = None
+        d.t.join(10)
+        out = d.text()
+        report(rc == 130 and "run: stopped" in out,
+               "SIGINT: the script stops and exits 130 (rc %s)" % rc)
+        left = [n for n, p in pids.items() if p and not gone(p)]
+        report(not left, "after SIGINT no collector, sync daemon or kiosk is left %s" % left)
+        report(not os.path.exists(pidfile), "the sync daemon removed its pid file on exit")
+    finally:
+        hold.close()
+        if d.p.poll() is None:
+            d.kill_all()
+
+
+def test_demo_once(var):
+    with open(os.path.join(var, "demo", "sync.token")) as f:
+        token_before = f.read()
+    _, port0 = busy_port()  # a port that was free a moment ago; the demo probes from it
+    d = Demo(dict(demo_env(var, port0), TP_DEMO_ONCE="1"))
+    try:
+        rc = d.p.wait(TIMEOUT * 2)
+    except subprocess.TimeoutExpired:
+        rc = None
+    d.t.join(10)
+    out = d.text()
+    report(rc == 0 and "delivered every answer" in out and "run: stopped" in out,
+           "TP_DEMO_ONCE=1: the demo waits for the delivery and exits 0 by itself (rc %s)%s"
+           % (rc, "" if rc == 0 else ": " + out[-1500:]))
+    with open(os.path.join(var, "demo", "sync.token")) as f:
+        token_after = f.read()
+    with open(os.path.join(var, "devices.txt")) as f:
+        lines = [x for x in f.read().splitlines() if x.startswith("demo-kiosk-01 ")]
+    report("already registered" in out and token_after == token_before and len(lines) == 1,
+           "second run keeps the device's token and its single devices line")
+    pids = [int(x) for x in re.findall(r"\(pid (\d+)\)", out)]
+    report(len(pids) == 3 and all(gone(p) for p in pids),
+           "TP_DEMO_ONCE=1: all three processes have exited %s" % pids)
+    db = os.path.join(var, "demo", "answers.db")
+    p = subprocess.run([TP, "--db", db, "check"], capture_output=True, text=True, timeout=TIMEOUT)
+    m = re.search(r"answers\s+(\d+) pending, (\d+) synced", p.stdout)
+    report(m is not None and m.group(1) == "0" and m.group(2) == "8",
+           "kiosk database after two demo runs: 0 pending, 8 synced (%s)"
+           % (m.group(0) if m else p.stdout + p.stderr))
+    if d.p.poll() is None:
+        d.kill_all()
+
+
+def test_pid_file(tmp):
+    conf = os.path.join(tmp, "sync.conf")
+    tok = os.path.join(tmp, "tok")
+    with open(tok, "w") as f:
+        f.write("x" * 43 + "\n")
+    os.chmod(tok, 0o600)
+    with open(DEMO_CONF) as f:
+        text = f.read()
+    text = re.sub(r"(?m)^url *=.*$", "url = http://127.0.0.1:9", text)  # nothing listens
+    text = re.sub(r"(?m)^token_file *=.*$", "token_file = " + tok, text)
+    text = re.sub(r"(?m)^pid_file *=.*$", "pid_file = " + os.path.join(tmp, "unused.pid"), text)
+    text = text.replace("= ../surveys", "= " + SURVEYS)
+    text = text.replace("../../var/demo/", tmp + "/")
+    with open(conf, "w") as f:
+        f.write(text)
+    pidfile = os.path.join(tmp, "sync.pid")
+    p = subprocess.run([TP, "sync", "--config", conf, "--pid-file", pidfile], capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    report(p.returncode == 2 and "--daemon" in p.stderr and not os.path.exists(pidfile),
+           "--pid-file without --daemon: usage error, exit 2 (%s)" % p.stderr.strip()[:200])
+    proc = subprocess.Popen([TP, "sync", "--config", conf, "--daemon", "--pid-file", pidfile],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.monotonic() + TIMEOUT
+        while not os.path.exists(pidfile) and proc.poll() is None and time.monotonic() < end:
+            time.sleep(0.05)
+        try:
+            with open(pidfile) as f:
+                content = f.read()
+        except OSError:
+            content = ""
+        report(content == "%d\n" % proc.pid, "the daemon's pid file holds its pid (%r)" % content)
+        report(not [x for x in os.listdir(tmp) if ".tmp" in x],
+               "no temporary pid file left beside it (written by rename)")
+        os.kill(proc.pid, signal.SIGUSR1)
+        time.sleep(0.5)
+        report(proc.poll() is None, "SIGUSR1 (sync now) does not kill the daemon")
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(TIMEOUT)
+        err = proc.stderr.read()
+        report(rc == 0 and not os.path.exists(pidfile),
+               "SIGTERM: daemon exits 0 and removes its pid file (rc %d%s)"
+               % (rc, "" if rc == 0 else ", " + err[-300:]))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+FAKE = r"""
+import os, signal, sys, time
+pidfile, got = sys.argv[1], sys.argv[2]
+def usr1(sig, frame):
+    with open(got, "a") as f:
+        f.write("usr1\n")
+signal.signal(signal.SIGUSR1, usr1)
+with open(pidfile + ".tmp", "w") as f:
+    f.write("%d\n" % os.getpid())
+os.rename(pidfile + ".tmp", pidfile)
+while True:
+    time.sleep(60)
+"""
+
+
+def run_kiosk(conf, script):
+    path = conf + ".script"
+    with open(path, "w") as f:
+        f.write(script)
+    env = dict(os.environ, SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy")
+    p = subprocess.run([KIOSK, "--config", conf, "--headless", "--script", path, "--trace"],
+                       capture_output=True, text=True, timeout=TIMEOUT, env=env)
+    return p.returncode, trace_events(p.stdout), p.stderr
+
+
+def test_staff_sync(tmp):
+    pidfile = os.path.join(tmp, "fake-sync.pid")
+    got = os.path.join(tmp, "got-usr1")
+    conf = os.path.join(tmp, "kiosk.conf")
+    with open(DEMO_CONF) as f:
+        text = f.read()
+    text = text.replace("= ../surveys", "= " + SURVEYS)
+    text = text.replace("../../var/demo/", tmp + "/")
+    text = re.sub(r"(?m)^pid_file *=.*$", "pid_file = " + pidfile, text)
+    with open(conf, "w") as f:
+        f.write(text)
+    staff = "hold 5 5 3000\n" + "".join("tap pin-%s\n" % c for c in PIN) + "tap pin-ok\n" + \
+        "expect-screen staff\ntap staff-sync\nexpect-screen staff\n"
+    fake = subprocess.Popen([sys.executable, "-c", FAKE, pidfile, got])
+    try:
+        end = time.monotonic() + TIMEOUT
+        while not os.path.exists(pidfile) and time.monotonic() < end:
+            time.sleep(0.05)
+        rc, tr, err = run_kiosk(conf, staff)
+        ev = [e for e in tr if e.get("event") == "sync_now"]
+        report(rc == 0 and len(ev) == 1 and ev[0].get("result") == "sent" and
+               ev[0].get("pid") == fake.pid,
+               "PIN %s, staff screen, tap staff-sync: SIGUSR1 sent to the pid in [sync] pid_file "
+               "(rc %d, %s %s)" % (PIN, rc, ev, err.strip()[-300:]))
+        end = time.monotonic() + TIMEOUT
+        while not os.path.exists(got) and time.monotonic() < end:
+            time.sleep(0.05)
+        with open(got) if os.path.exists(got) else open(os.devnull) as f:
+            received = f.read()
+        report(received == "usr1\n" and fake.poll() is None,
+               "the fake sync daemon received exactly one SIGUSR1 and is still running")
+    finally:
+        fake.kill()
+        fake.wait()
+    os.unlink(pidfile)
+    rc, tr, err = run_kiosk(conf, staff)
+    ev = [e for e in tr if e.get("event") == "sync_now"]
+    report(rc == 0 and len(ev) == 1 and ev[0].get("result") == "not_running" and
+           "not running" in ev[0].get("note", "") or "không chạy" in ev[0].get("note", ""),
+           "no pid file: staff-sync says sync is not running (%s)" % ev)
+    # A stale file (a pid that no longer exists) is "not running" too, not an error.
+    with open(pidfile, "w") as f:
+        f.write("%d\n" % fake.pid)
+    rc, tr, err = run_kiosk(conf, staff)
+    ev = [e for e in tr if e.get("event") == "sync_now"]
+    report(rc == 0 and len(ev) == 1 and ev[0].get("result") == "not_running",
+           "stale pid file (process gone): staff-sync says sync is not running (%s)" % ev)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="tp_demo_")
+    try:
+        var = os.path.join(tmp, "var")
+        os.mkdir(var)
+        test_demo_forever(var)
+        test_demo_once(var)
+        sub = os.path.join(tmp, "pidfile")
+        os.mkdir(sub)
+        test_pid_file(sub)
+        sub = os.path.join(tmp, "staff")
+        os.mkdir(sub)
+        test_staff_sync(sub)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("1..%d" % n_test)
+    return 1 if n_fail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
