@@ -32,9 +32,12 @@ if [ "${1:-}" = "--cross" ]; then
 fi
 
 missing=""
+arch=$(dpkg --print-architecture)
 for p in $PKGS; do
-    st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-    [ "$st" = "installed" ] || missing="$missing $p"
+    # One line per installed architecture (the :arm64 cross libraries add a second one): the
+    # native or arch-all one must be installed.
+    st=$(dpkg-query -W -f='${db:Status-Status} ${Architecture}\n' "$p" 2>/dev/null || true)
+    printf '%s\n' "$st" | grep -Eq "^installed ($arch|all)\$" || missing="$missing $p"
 done
 
 if [ -z "$missing" ]; then

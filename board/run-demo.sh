@@ -97,8 +97,9 @@ register_device() {
         grep -v "^$DEVICE " "$DEVICES" >"$DEVICES.tmp" || true
         mv "$DEVICES.tmp" "$DEVICES"
     fi
-    (umask 077 && "$COLLECTOR" add-device "$DEVICE" --devices "$DEVICES" >"$TOKEN.tmp") ||
-        die "could not register $DEVICE in $DEVICES"
+    # Its "put the token above in..." note goes to the log: the token goes straight to the file.
+    (umask 077 && "$COLLECTOR" add-device "$DEVICE" --devices "$DEVICES" >"$TOKEN.tmp" \
+        2>>"$CLOG") || die "could not register $DEVICE in $DEVICES (log: $CLOG)"
     mv "$TOKEN.tmp" "$TOKEN"
     say "registered $DEVICE in $DEVICES; its token is in $TOKEN"
 }
@@ -182,13 +183,13 @@ tap nps-4
 screenshot $out/2-followup.png
 tap reason-wait
 screenshot $out/3-thanks.png
-advance 6000
+advance 10000
 tap lang-en
 screenshot $out/4-question-en.png
 tap nps-10
-advance 6000
+advance 10000
 tap nps-9
-advance 6000
+advance 10000
 expect-screen question
 hold 5 5 3000
 tap pin-2
@@ -205,6 +206,7 @@ SCRIPT
     say "tapping through three customers headless, then staff \"Sync now\" (trace below):"
     "$KIOSK" --config "$CONF" --headless --script "$script" --trace &
     KIOSK_PID=$!
+    say "kiosk started headless (pid $KIOSK_PID)"
     rc=0
     wait "$KIOSK_PID" || rc=$?
     KIOSK_PID=
@@ -238,6 +240,7 @@ start_kiosk() {
         say "  \"Sync now\" is there); Escape quits the kiosk and ends the demo; Ctrl+C stops all"
         "$KIOSK" --config "$CONF" --windowed &
         KIOSK_PID=$!
+        say "kiosk started windowed (pid $KIOSK_PID)"
         say "dashboard: http://127.0.0.1:$PORT/"
         rc=0
         wait "$KIOSK_PID" || rc=$?

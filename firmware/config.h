@@ -30,7 +30,8 @@
  *   [gpio]      backend = none | gpiod | sim [none], chip [gpiochip0], buttons (comma list of
  *               LINE:VALUE, up to 11; LINE an offset or a line name like GPIO17, VALUE the
  *               answer 0..10), staff_key_line, pir_line, led_green, led_amber, led_red,
- *               ack_line (each an offset or a name; unset: none), active_low [true],
+ *               ack_line (each an offset or a name; unset: none), active_low [true]
+ *               (buttons and key switch; the PIR is active-high),
  *               debounce_ms [30], stuck_s [10], amber_after_s [3600]
  *   [power]     open_hours = HH:MM-HH:MM | always [always], dim_after_s [300] (0: never),
  *               dim_level 0..100 [10], backlight_dir [/sys/class/backlight]

@@ -26,6 +26,7 @@
 #define EXPORT_MAX_SUFFIX 999 /* "-2" .. "-999" before giving up on a name */
 #define EXPORT_TMP_TRIES 8    /* random temp names tried when one exists */
 #define EXPORT_PROGRESS_EVERY 2000
+#define EXPORT_CANCEL_EVERY 64    /* rows between cancel checks: a tap answered within ~1 ms */
 #define EXPORT_BLOCK_DEFAULT 4096 /* cluster size assumed until statvfs tells */
 
 static const char utf8_bom[3] = {'\xEF', '\xBB', '\xBF'};
@@ -404,6 +405,7 @@ typedef struct exp_run {
     EVP_MD_CTX *md;
     const char *cur_name; /* file being written, for messages */
     tp_err wrc;           /* the write pass's error (message already in err) */
+    bool cancelled;       /* opt->cancel said stop: clean up like a failure, then report TP_OK */
 } exp_run;
 
 static const char *ext_of(export_format f)
@@ -579,6 +581,19 @@ static tp_err wput(exp_run *r, const char *p, size_t n)
     return TP_OK;
 }
 
+/* Asks the cancel callback; remembers a yes (with a message for the log) in r. */
+static bool cancel_asked(exp_run *r)
+{
+    if (!r->cancelled && r->opt->cancel && r->opt->cancel(r->opt->cancel_ctx)) {
+        r->cancelled = true;
+        tp_errf(r->err, r->errlen, TP_OK,
+                "%s: export cancelled after %" PRId64 " of %" PRId64
+                " answers; the partial file was removed and nothing was marked as exported",
+                r->opt->out_dir, r->rows_done, r->n_rows);
+    }
+    return r->cancelled;
+}
+
 static tp_err write_cb(const store_answer *a, void *ctx)
 {
     exp_run *r = ctx;
@@ -599,6 +614,8 @@ static tp_err write_cb(const store_answer *a, void *ctx)
     r->rows_last_seq = a->seq;
     if (r->opt->progress && r->rows_done % EXPORT_PROGRESS_EVERY == 0)
         r->opt->progress(r->opt->progress_ctx, r->rows_done, r->n_rows);
+    if (r->rows_done % EXPORT_CANCEL_EVERY == 0 && cancel_asked(r))
+        return r->wrc = TP_ERR_BUSY; /* any error stops the walk; cancelled tells it apart */
     return TP_OK;
 }
 
@@ -890,6 +907,10 @@ tp_err export_run(store *s, const export_options *opt, export_result *res, char 
         goto out;
     if (opt->progress)
         opt->progress(opt->progress_ctx, r.rows_done, r.n_rows);
+    if (cancel_asked(&r)) {
+        rc = TP_ERR_BUSY; /* cleaned up as a failure below, reported as cancelled */
+        goto out;
+    }
 
     /* A free name: neither it nor its .sha256 may exist, whatever they are (file, folder,
      * symlink). The rename itself never replaces, so a name taken meanwhile moves us on. */
@@ -948,7 +969,9 @@ tp_err export_run(store *s, const export_options *opt, export_result *res, char 
     }
 
     /* Verified and durable: only now may the cursor move (the caller's job with keep_cursor). */
-    if (!opt->keep_cursor && r.rows_last_seq > info->export_cursor) {
+    /* A range that starts above the cursor leaves answers unexported in between: no move then. */
+    if (!opt->keep_cursor && after <= info->export_cursor &&
+        r.rows_last_seq > info->export_cursor) {
         rc = store_set_export_cursor(s, r.rows_last_seq);
         if (rc != TP_OK) {
             tp_errf(err, errlen, rc,
@@ -992,6 +1015,15 @@ out:
     }
     if (r.dirfd >= 0)
         (void)r.fs->close(r.fs->ctx, r.dirfd);
+    if (r.cancelled && rc != TP_OK) {
+        /* Staff asked for it: not a failure. Nothing written remains, the cursor is as it was. */
+        int64_t c = res->cursor_before;
+        memset(res, 0, sizeof *res);
+        res->bytes_needed = res->free_bytes = -1;
+        res->cursor_before = res->cursor_after = c;
+        res->cancelled = true;
+        rc = TP_OK;
+    }
     EVP_MD_CTX_free(r.md);
     free(r.wbuf);
     free(info);
@@ -1081,9 +1113,19 @@ tp_err export_run_formats(store *s, const export_options *opt, const export_form
             o.after_seq = res[0].first_seq - 1;
             o.upto_seq = res[0].last_seq;
         }
+        if (i > 0 && opt->cancel && opt->cancel(opt->cancel_ctx)) {
+            res[i].cancelled = true;
+            tp_errf(err, errlen, TP_OK,
+                    "%s: export cancelled before the %s file; the %s file was removed and "
+                    "nothing was marked as exported",
+                    opt->out_dir, format_label(fmts[i]), format_label(fmts[0]));
+            goto out;
+        }
         rc = export_run(s, &o, &res[i], err, errlen);
         if (i == 0)
             cursor0 = res[0].cursor_before;
+        if (rc == TP_OK && res[i].cancelled)
+            goto out;
         if (rc != TP_OK) {
             if (rc == TP_ERR_DISK_FULL && done > 0) {
                 /* The files before it are removed again: the export as a whole needs them all,
@@ -1134,7 +1176,8 @@ tp_err export_run_formats(store *s, const export_options *opt, const export_form
 
     /* Every file verified and flushed: now, and only now, the cursor moves, once. */
     int64_t cur = cursor0;
-    if (!opt->keep_cursor && res[0].last_seq > cursor0) {
+    int64_t after0 = opt->after_seq > 0 ? opt->after_seq : opt->all ? 0 : cursor0;
+    if (!opt->keep_cursor && after0 <= cursor0 && res[0].last_seq > cursor0) {
         rc = store_set_export_cursor(s, res[0].last_seq);
         if (rc != TP_OK) {
             tp_errf(err, errlen, rc,
@@ -1148,12 +1191,21 @@ tp_err export_run_formats(store *s, const export_options *opt, const export_form
     for (size_t i = 0; i < n; i++)
         res[i].cursor_after = cur;
 
-out:
-    if (rc != TP_OK) {
+out:;
+    bool cancelled = false;
+    for (size_t i = 0; i < n; i++)
+        cancelled = cancelled || res[i].cancelled;
+    if (rc != TP_OK || cancelled) {
         for (size_t j = 0; j < done; j++)
             remove_written(fs, opt->out_dir, &res[j], err, errlen);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             res[i].cursor_after = cursor0;
+            if (cancelled) { /* every result tells it: no file of this call remains */
+                res[i].cancelled = true;
+                res[i].rows = 0;
+                res[i].name[0] = res[i].sha256_name[0] = '\0';
+            }
+        }
     }
     return rc;
 }

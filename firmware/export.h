@@ -79,6 +79,12 @@ typedef enum export_format {
 /* Progress: done of total rows written (called every few thousand rows and at the end). */
 typedef void (*export_progress_fn)(void *ctx, int64_t done, int64_t total);
 
+/* Cancel request (staff pressed Cancel): returns true to stop. Asked every 64 rows while writing,
+ * before a verified file gets its name, and between the files of export_run_formats(); runs on
+ * the export's thread. A cancelled export removes its temp and earlier files, leaves the cursor,
+ * and returns TP_OK with export_result.cancelled set and rows 0 (cancelling is not a failure). */
+typedef bool (*export_cancel_fn)(void *ctx);
+
 /* Free space an export wants beyond its data (rounded up to whole clusters) before it writes
  * anything: the .sha256 file, directory entries (a FAT folder grows a cluster at a time) and the
  * file system's own bookkeeping. At least two clusters on file systems with larger clusters.
@@ -100,12 +106,17 @@ typedef struct export_options {
     int64_t after_seq; /* > 0: export seq > after_seq (all is then ignored); <= 0 (-1): from all */
     int64_t upto_seq;  /* > 0: export seq <= upto_seq; <= 0 (-1): the highest seq at the start */
     bool keep_cursor;  /* true: never move the export cursor (the caller moves it) */
+    export_cancel_fn cancel; /* may be NULL */
+    void *cancel_ctx;
+    /* Without keep_cursor the cursor moves to the last seq written only when the range starts
+     * at or below it (after_seq <= cursor): a range above it would skip unexported answers. */
 } export_options;
 
 #define EXPORT_NAME_MAX 160
 
 typedef struct export_result {
     int64_t rows;                /* answers written; 0: nothing to export, no file */
+    bool cancelled;              /* the cancel callback stopped it: no file, cursor unmoved */
     int64_t bytes;               /* size of the data file */
     int64_t first_seq, last_seq; /* seq range written (0 when rows == 0) */
     int64_t cursor_before, cursor_after;

@@ -30,6 +30,7 @@ typedef struct input {
     bool raw;             /* last level the backend reported */
     bool level;           /* debounced level */
     int64_t changed_at;   /* mono ms of the last accepted change; INT64_MIN/2: never */
+    int64_t edge_at;      /* mono ms of the last raw edge */
     int64_t down_since;   /* mono ms the debounced level went active */
     bool stuck;           /* reported stuck, not yet released */
 } input;
@@ -100,6 +101,8 @@ static void add_input(gpio *g, in_kind kind, const config_gpio_line *l, int butt
     memset(in, 0, sizeof *in);
     in->kind = kind;
     in->req = add_req(g, l, false);
+    /* Buttons and key switches close to ground; a PIR module drives its output high. */
+    g->req[in->req].active_low = kind != IN_PIR && g->cfg->active_low;
     in->button = button;
     in->value = value;
     in->cfg_name = l->name;
@@ -242,6 +245,7 @@ static void accept(gpio *g, input *in, bool level, int64_t t)
 static void on_edge(gpio *g, input *in, bool active, int64_t t)
 {
     in->raw = active;
+    in->edge_at = t;
     if (active == in->level)
         return;
     if (t - in->changed_at >= g->cfg->debounce_ms)
@@ -255,8 +259,12 @@ static void timers(gpio *g, int64_t t)
     for (int i = 0; i < g->n_inputs; i++) {
         input *in = &g->in[i];
         int64_t settle = in->changed_at + g->cfg->debounce_ms;
-        if (in->raw != in->level && t >= settle)
-            accept(g, in, in->raw, settle > in->changed_at ? settle : t);
+        if (in->raw != in->level && t >= settle) {
+            accept(g, in, in->raw, settle);
+            /* The line has been still since its last edge: the next window starts there, so a
+             * real press right after a settled glitch is not taken for bounce. */
+            in->changed_at = in->edge_at;
+        }
         /* The PIR stays active while someone stands there: that is not a fault. */
         if (in->level && !in->stuck && in->kind != IN_PIR &&
             t >= in->down_since + (int64_t)g->cfg->stuck_s * 1000) {

@@ -1195,10 +1195,23 @@ static void staff_refresh(kiosk *k)
     add_line(k, s->database, v);
 }
 
+/* Traces the staff screen's info lines (tests read what staff would see). */
+static void trace_staff_lines(kiosk *k)
+{
+    if (!k->trace)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = o ? cJSON_AddArrayToObject(o, "lines") : NULL;
+    for (int i = 0; arr && i < k->n_lines; i++)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(k->lines[i]));
+    kiosk_trace(k, "staff_lines", o);
+}
+
 static void staff_enter(kiosk *k)
 {
     arm(k, T_IDLE, (int64_t)k->cfg->staff_idle_s * 1000);
     staff_refresh(k);
+    trace_staff_lines(k);
 }
 
 static kiosk_action staff_event(kiosk *k, const kev *ev)
@@ -1790,8 +1803,10 @@ void kiosk_set_hw_status(kiosk *k, const char *text)
     if (strcmp(t, k->hw_status) == 0)
         return;
     tp_strlcpy(k->hw_status, t, sizeof k->hw_status);
+    trace_str(k, "hw_status", "text", k->hw_status);
     if (k->cur == S_STAFF) {
         staff_refresh(k);
+        trace_staff_lines(k);
         k->dirty |= KIOSK_DIRTY_SCREEN;
     }
 }

@@ -227,6 +227,7 @@ const char *usb_export_outcome_name(usb_export_outcome o)
     case USB_EXPORT_REMOVED: return "removed";
     case USB_EXPORT_IO: return "io_error";
     case USB_EXPORT_FAILED: return "failed";
+    case USB_EXPORT_CANCELLED: return "cancelled";
     }
     return "unknown";
 }
@@ -275,6 +276,11 @@ static void set_message(usb_export_report *rep, tp_err rc)
         snprintf(rep->message, sizeof rep->message,
                  "The USB stick could not be written (input/output error). Try again, or use "
                  "another stick." NOT_MARKED);
+        return;
+    case USB_EXPORT_CANCELLED:
+        snprintf(rep->message, sizeof rep->message,
+                 "Export cancelled. Nothing was written and nothing was marked as exported; safe "
+                 "to remove.");
         return;
     case USB_EXPORT_FAILED:
         if (rc == TP_ERR_TOO_LARGE)
@@ -377,6 +383,8 @@ tp_err usb_export_run(store *s, const usb_export_request *rq, usb_export_report 
         .max_file_bytes = rq->max_file_bytes,
         .progress = rq->progress,
         .progress_ctx = rq->progress_ctx,
+        .cancel = rq->cancel,
+        .cancel_ctx = rq->cancel_ctx,
         .after_seq = -1,
         .upto_seq = -1,
     };
@@ -409,6 +417,8 @@ tp_err usb_export_run(store *s, const usb_export_request *rq, usb_export_report 
             if (rep->bytes_needed >= 0 && rep->free_bytes >= 0)
                 rep->bytes_missing = rep->bytes_needed - rep->free_bytes;
         }
+    } else if (res[0].cancelled) {
+        rep->outcome = USB_EXPORT_CANCELLED;
     } else {
         rep->outcome = res[0].rows > 0 ? USB_EXPORT_DONE : USB_EXPORT_NOTHING;
         rep->rows = res[0].rows;

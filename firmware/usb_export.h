@@ -19,6 +19,7 @@
  *   The USB stick is read-only (write-protected). ...
  *   The USB stick was removed before the export finished. ...
  *   The USB stick could not be written (input/output error). ...
+ *   Export cancelled. Nothing was written ...
  * Every failure ends with "Nothing was marked as exported." because the cursor did not move.
  *
  * Thread-safety: one export per store handle at a time; the kiosk runs it on a worker thread and
@@ -38,13 +39,14 @@
 #define USB_FORMAT_JSONL 0x2u
 
 typedef enum usb_export_outcome {
-    USB_EXPORT_DONE = 0,     /* files written, verified, flushed; cursor advanced (mode new) */
-    USB_EXPORT_NOTHING = 1,  /* mode new and no new answers: nothing written */
-    USB_EXPORT_FULL = 2,     /* not enough space (bytes_needed says how much more) */
-    USB_EXPORT_READONLY = 3, /* read-only mount or write-protected stick */
-    USB_EXPORT_REMOVED = 4,  /* the stick was unmounted / pulled out during the export */
-    USB_EXPORT_IO = 5,       /* a write, flush or read-back failed */
-    USB_EXPORT_FAILED = 6,   /* anything else (database, too large, no free name, bug) */
+    USB_EXPORT_DONE = 0,      /* files written, verified, flushed; cursor advanced (mode new) */
+    USB_EXPORT_NOTHING = 1,   /* mode new and no new answers: nothing written */
+    USB_EXPORT_FULL = 2,      /* not enough space (bytes_needed says how much more) */
+    USB_EXPORT_READONLY = 3,  /* read-only mount or write-protected stick */
+    USB_EXPORT_REMOVED = 4,   /* the stick was unmounted / pulled out during the export */
+    USB_EXPORT_IO = 5,        /* a write, flush or read-back failed */
+    USB_EXPORT_FAILED = 6,    /* anything else (database, too large, no free name, bug) */
+    USB_EXPORT_CANCELLED = 7, /* the cancel callback asked to stop: nothing left, cursor unmoved */
 } usb_export_outcome;
 
 typedef struct usb_export_request {
@@ -56,6 +58,8 @@ typedef struct usb_export_request {
     unsigned formats;            /* USB_FORMAT_* bits; 0: CSV */
     export_progress_fn progress; /* may be NULL; rows done of total, on the export's thread */
     void *progress_ctx;
+    export_cancel_fn cancel; /* may be NULL; true: stop (staff pressed Cancel), see export.h */
+    void *cancel_ctx;
     const export_fs_ops *fs; /* NULL: export_fs_posix(); tests inject faults */
     int64_t max_file_bytes;  /* 0: FAT's 4 GiB - 1 */
 } usb_export_request;
@@ -80,8 +84,8 @@ typedef struct usb_export_report {
 } usb_export_report;
 
 /* Runs the export described by rq on store s and fills *rep (caller's). Returns TP_OK when the
- * outcome is DONE or NOTHING, else the export core's error code; in every case rep->message and
- * rep->log are set. s, rq and the callbacks are borrowed. */
+ * outcome is DONE, NOTHING or CANCELLED, else the export core's error code; in every case
+ * rep->message and rep->log are set. s, rq and the callbacks are borrowed. */
 tp_err usb_export_run(store *s, const usb_export_request *rq, usb_export_report *rep);
 
 /* Parses the `[usb] formats` value: a comma-separated list of "csv" and "jsonl" (spaces around

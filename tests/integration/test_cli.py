@@ -157,6 +157,10 @@ def check_bad_values(db, outdir):
          ["--from 2026-11-10 is after --to 2026-11-01"]),
         (["export", "--out", outdir, "--format", "xml"], "export --format xml",
          ["--format", "xml"]),
+        (["export", "--out", outdir, "--format", "csv,csv"], "export --format csv,csv",
+         ["--format", "csv,csv"]),
+        (["export", "--out", outdir, "--format", "csv,"], "export --format csv,",
+         ["--format", "csv,"]),
         (["export", "--out", outdir, "--device", "kiosk 1"], "export --device with a space",
          ["--device"]),
         (["prune", "--older-than", "-1"], "prune -1 days", ["--older-than", "-1"]),
@@ -393,6 +397,46 @@ def check_export(db, outdir, total):
            "a failed export leaves the cursor where it was", out)
 
 
+def check_export_both_formats(tmp):
+    """--format csv,jsonl: both files over the same answers, the cursor moved once."""
+    db = os.path.join(tmp, "both.db")
+    outdir = os.path.join(tmp, "both-out")
+    os.mkdir(outdir)
+    for v in (7, 8, 9):
+        record(db, "exit", "recommend=nps:%d" % v)
+    cur = 0
+    for want in ((1, 3), (4, 5)):
+        if want[0] == 4:
+            record(db, "exit", "recommend=nps:1", "reason=choice:wait_time")
+        rc, out, err = tp("export", "--out", outdir, "--new", "--format", "csv,jsonl",
+                          "--device", "kiosk-01", db=db)
+        files = re.findall(
+            r"exported (\d+) answers \(seq (\d+)\.\.(\d+), \d+ bytes\) to (\S+)\n", out)
+        rng = (str(want[1] - want[0] + 1), str(want[0]), str(want[1]))
+        ok = (rc == 0 and len(files) == 2 and files[0][3].endswith(".csv") and
+              files[1][3].endswith(".jsonl") and all(f[:3] == rng for f in files) and
+              f"export cursor {cur} -> {want[1]}\n" in out)
+        if not report(ok, "export --new --format csv,jsonl: a CSV and a JSON Lines file, seq "
+                      f"{want[0]}..{want[1]} in both, cursor {cur} -> {want[1]} once",
+                      f"rc={rc} {out} {err}"):
+            return
+        _, crows = read_csv(files[0][3])
+        jrows = [json.loads(l) for l in open(files[1][3], encoding="utf-8").read().splitlines()]
+        report([int(r[0]) for r in crows[1:]] == [o["seq"] for o in jrows] ==
+               list(range(want[0], want[1] + 1)) and
+               [r[1] for r in crows[1:]] == [o["answer_id"] for o in jrows],
+               f"seq {want[0]}..{want[1]}: both files hold the same answers (seq and answer id)",
+               f"{crows} {jrows}")
+        for f in files:
+            p = subprocess.run(["sha256sum", "-c", os.path.basename(f[3]) + ".sha256"],
+                               cwd=outdir, capture_output=True)
+            report(p.returncode == 0, f"sha256sum -c accepts {os.path.basename(f[3])}.sha256")
+        cur = want[1]
+    rc, out, err = tp("export", "--out", outdir, "--format", "csv,jsonl", db=db)
+    report(rc == 0 and out.startswith("nothing new to export") and len(os.listdir(outdir)) == 8,
+           "export --format csv,jsonl with nothing new writes nothing", f"rc={rc} {out}")
+
+
 def check_check_and_prune(tmp, db):
     rc, out, err = tp("check", db=db)
     ok = (rc == 0 and "integrity        ok" in out and "highest seq      25" in out and
@@ -475,6 +519,7 @@ def main():
                "rejected commands stored nothing")
         total = check_record_and_stats(db, outdir)
         check_export(db, outdir, total)
+        check_export_both_formats(tmp)
         check_check_and_prune(tmp, db)
         check_failures_name_the_file(tmp)
     finally:

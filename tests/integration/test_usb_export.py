@@ -4,7 +4,9 @@ under a temporary mount root), through the kiosk's code path (usb detection + us
 $TP_BUILD/tests/usb_export_driver) and through `touchpoint export --out MOUNTPOINT` (the same core).
 
 Cases: a normal export (CSV parses with the csv module, exact rows, BOM, UTF-8, a Vietnamese mount
-point name, .sha256 matches), "new" exports with only the new answers, a 1 MB stick too small from
+point name, .sha256 matches), "new" exports with only the new answers, formats csv,jsonl in "new"
+mode (both files the same answers, the cursor moved once; a stick with room for the CSV only ends
+"full" with both removed and the cursor unmoved), a 1 MB stick too small from
 the start and one that fills up mid-export, a read-only mount, the stick pulled during the export
 (fusermount -uz, and the FUSE driver killed), an existing file and a planted symlink with the
 target name, the staff key file, and the board's mount helper. Each failure must end with its
@@ -14,6 +16,7 @@ later export on a good stick must succeed. Prints TAP lines. Stdlib only.
 import csv
 import hashlib
 import io
+import json
 import os
 import signal
 import subprocess
@@ -266,6 +269,66 @@ def case_normal(work):
         st.cleanup()
 
 
+def jsonl_seqs(raw):
+    return [json.loads(line)["seq"] for line in raw.decode("utf-8").splitlines()]
+
+
+def case_both_formats_new(work):
+    """[usb] formats = csv,jsonl in "new" mode: both files hold exactly the same answers and the
+    cursor moves once; a stick with room for the CSV but not the JSON Lines copy ends "full" with
+    both files removed and the cursor unmoved."""
+    db = os.path.join(work, "both.db")
+    seed(db, 10, T0, "vi")
+    with fatimage.FatStick(size_kb=8192, name="touchpoint-usb-both") as st:
+        rc, kv, r = drv_export(db, st.mount_root)  # CSV only: the cursor moves to 20
+        old = st.files()
+        seed(db, 7, T0 + DAY_MS, "vi")
+        rc, kv, r = drv_export(db, st.mount_root, "--jsonl")
+        names = st.files()
+        csvs = [n for n in names if n.endswith(".csv") and n not in old]
+        jls = [n for n in names if n.endswith(".jsonl")]
+        ok = rc == 0 and first(kv, "message") == DONE % 14 and len(csvs) == 1 and len(jls) == 1
+        tap(ok, "formats csv,jsonl, new mode: Done with 14 answers, a CSV and a JSON Lines file",
+            "%s %r %s" % (first(kv, "log"), names, r.stderr))
+        if not ok:
+            return
+        crow = [int(x[0]) for x in read_csv(st.read(csvs[0]))[2]]
+        jrow = jsonl_seqs(st.read(jls[0]))
+        tap(crow == list(range(21, 35)) and jrow == crow,
+            "formats csv,jsonl, new mode: both files hold exactly seq 21..34 (not skipped)",
+            "csv %r jsonl %r" % (crow, jrow))
+        sha = st.read(jls[0] + ".sha256").decode()
+        tap(sha == "%s  %s\n" % (hashlib.sha256(st.read(jls[0])).hexdigest(), jls[0]),
+            "formats csv,jsonl: the JSON Lines .sha256 matches", sha)
+        tap(cursor(db)[0] == 34 and "cursor=20->34" in first(kv, "log") and
+            "skipped" not in first(kv, "log"),
+            "formats csv,jsonl: the cursor moved once, 20 -> 34", first(kv, "log"))
+
+    # room for the CSV (about 0.5 MB), not for the JSON Lines copy (about 0.9 MB) as well
+    db = os.path.join(work, "both-full.db")
+    seed(db, 1000, T0, "vi")
+    with fatimage.FatStick(size_kb=1024, name="touchpoint-usb-halfroom") as st:
+        rc, kv, r = drv_export(db, st.mount_root, "--jsonl")
+        failure_checks("csv,jsonl on a stick with room for the CSV only", kv, rc, db, 0,
+                       st.files(), "stick_full", ["The USB stick is full"])
+        log = first(kv, "log")
+        tap("CSV and JSON Lines files need about" in log,
+            "csv,jsonl full: the log names the space both files need", log)
+        r = run([TP, "--db", db, "export", "--out", st.mount_point, "--format", "csv,jsonl"])
+        tap(r.returncode == 1 and "full" in r.stderr and not st.files() and cursor(db)[0] == 0,
+            "csv,jsonl full: `touchpoint export --format csv,jsonl` fails the same way, nothing "
+            "left, cursor 0", r.stderr + repr(st.files()))
+    with fatimage.FatStick(size_kb=32768, name="touchpoint-usb-roomy") as st:
+        rc, kv, r = drv_export(db, st.mount_root, "--jsonl")
+        jls = [n for n in st.files() if n.endswith(".jsonl")]
+        csvs = data_files([n for n in st.files() if n.endswith(".csv")])
+        ok = rc == 0 and len(jls) == 1 and len(csvs) == 1
+        tap(ok and len(jsonl_seqs(st.read(jls[0]))) == 2000 and
+            len(read_csv(st.read(csvs[0]))[2]) == 2000 and cursor(db)[0] == 2000,
+            "csv,jsonl: a later export on a bigger stick writes both with all 2000 answers",
+            first(kv, "log"))
+
+
 def failure_checks(label, kv, rc, db, cur0, names, outcome, words):
     tap(rc == 1 and first(kv, "outcome") == outcome,
         "%s: outcome %s" % (label, outcome), "rc %d, %s" % (rc, first(kv, "log")))
@@ -481,7 +544,7 @@ def main():
         return 0
     work = tempfile.mkdtemp(prefix="tp-usbtest-", dir=fatimage.scratch_dir())
     try:
-        for case in (case_normal, case_full, case_readonly, case_pulled,
+        for case in (case_normal, case_both_formats_new, case_full, case_readonly, case_pulled,
                      case_existing_and_symlink, case_staff_key, case_board):
             try:
                 case(work)

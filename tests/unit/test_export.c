@@ -885,6 +885,11 @@ static void seq_range_and_keep_cursor(void **state)
     assert_non_null(strstr(data, "\r\n6,"));
     assert_non_null(strstr(data, "\r\n9,"));
     free(data);
+    /* Without keep_cursor a range above the cursor does not move it (6..9 written, 1..5 not). */
+    o.keep_cursor = false;
+    assert_int_equal(export_run(x->s, &o, &res, err, sizeof err), TP_OK);
+    assert_int_equal(res.rows, 4);
+    assert_int_equal(cursor(x), 0);
     /* -1 (and 0) derive the range as before: new since the cursor, up to the highest. */
     o.after_seq = -1;
     o.upto_seq = -1;
@@ -905,7 +910,8 @@ static void seq_range_and_keep_cursor(void **state)
     assert_int_equal(res.rows, 0);
     assert_int_equal(dir_count(x, NULL), files);
     print_message("checked: after_seq/upto_seq export exactly seq 6..9, keep_cursor leaves the "
-                  "cursor; -1 derives new..highest and moves it; a range below the cursor never "
+                  "cursor, so does a range above the cursor without it; -1 derives new..highest "
+                  "and moves it; a range below the cursor never "
                   "moves it back; an empty range writes nothing\n");
 }
 
@@ -1055,6 +1061,67 @@ static void formats_second_file_fails(void **state)
                   err);
 }
 
+/* Cancel callback: says stop at its stop_at-th call (1-based). */
+typedef struct canceller {
+    int calls, stop_at;
+} canceller;
+
+static bool cancel_cb(void *ctx)
+{
+    canceller *c = ctx;
+    return ++c->calls >= c->stop_at;
+}
+
+static void cancel_mid_write_before_rename_and_between_files(void **state)
+{
+    fx *x = *state;
+    export_result res[2];
+    char err[1024] = "";
+    for (int i = 0; i < 100; i++)
+        record(x, i); /* well over 64 rows, so the writer asks while writing */
+    int64_t hi = highest(x);
+    assert_true(hi > 128);
+    /* 1: while writing (the check at row 64). */
+    canceller c = {.stop_at = 1};
+    fault f;
+    fault_init(&f);
+    export_options o = {.out_dir = x->out,
+                        .device_id = "kiosk-01",
+                        .fs = &f.ops,
+                        .cancel = cancel_cb,
+                        .cancel_ctx = &c};
+    assert_int_equal(export_run(x->s, &o, &res[0], err, sizeof err), TP_OK);
+    assert_true(res[0].cancelled);
+    assert_int_equal(res[0].rows, 0);
+    assert_int_equal(c.calls, 1);
+    assert_non_null(strstr(err, "cancelled after 64 of"));
+    int temps = 0;
+    assert_int_equal(dir_count(x, &temps), 0);
+    assert_int_equal(cursor(x), 0);
+    /* 2: the file is written and verified, the check before its rename says stop. */
+    c = (canceller){.stop_at = (int)(hi / 64) + 1};
+    assert_int_equal(export_run(x->s, &o, &res[0], err, sizeof err), TP_OK);
+    assert_true(res[0].cancelled);
+    assert_int_equal(c.calls, (int)(hi / 64) + 1);
+    assert_non_null(strstr(err, "partial file was removed"));
+    assert_int_equal(dir_count(x, &temps), 0);
+    assert_int_equal(cursor(x), 0);
+    /* 3: between the CSV and the JSON Lines file: the finished CSV is removed again. */
+    const export_format fmts[2] = {EXPORT_CSV, EXPORT_JSONL};
+    c = (canceller){.stop_at = (int)(hi / 64) + 2};
+    assert_int_equal(export_run_formats(x->s, &o, fmts, 2, res, err, sizeof err), TP_OK);
+    assert_true(res[0].cancelled && res[1].cancelled);
+    assert_int_equal(res[0].rows, 0);
+    assert_int_equal(res[0].cursor_after, 0);
+    assert_non_null(strstr(err, "before the JSON Lines file"));
+    assert_int_equal(dir_count(x, &temps), 0);
+    assert_int_equal(cursor(x), 0);
+    after_fault(x, 0, 0);
+    print_message("checked: a cancel request while writing (row 64), before the rename, and "
+                  "between the CSV and JSON Lines files returns ok+cancelled, leaves no file or "
+                  "temp, keeps the cursor at 0; the next export works\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1079,6 +1146,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(seq_range_and_keep_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(formats_same_range_cursor_once, setup, teardown),
         cmocka_unit_test_setup_teardown(formats_second_file_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(cancel_mid_write_before_rename_and_between_files, setup,
+                                        teardown),
     };
     if (!getenv("TZ"))
         setenv("TZ", "Asia/Ho_Chi_Minh", 1);

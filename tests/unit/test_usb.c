@@ -740,6 +740,12 @@ static void export_done_then_nothing_new(void **state)
                   "101..106) and moves the cursor to 106\n");
 }
 
+static bool cancel_now(void *ctx)
+{
+    (void)ctx;
+    return true;
+}
+
 static void export_faults_leave_cursor(void **state)
 {
     (void)state;
@@ -862,6 +868,25 @@ static void export_faults_leave_cursor(void **state)
         assert_non_null(strstr(rep.log, "CSV and JSON Lines files need about"));
         fixture_done(&fx);
     }
+    /* staff press Cancel during the export: nothing left, nothing marked, and it is not an error */
+    {
+        fixture fx;
+        usb_export_report rep;
+        fixture_setup(&fx, 100);
+        usb_export_request rq = {.mount_point = fx.out,
+                                 .mount_id = 77,
+                                 .mountinfo_path = fx.mi,
+                                 .device_id = "kiosk-01",
+                                 .formats = USB_FORMAT_CSV | USB_FORMAT_JSONL,
+                                 .cancel = cancel_now};
+        assert_int_equal(usb_export_run(fx.s, &rq, &rep), TP_OK);
+        assert_int_equal(rep.outcome, USB_EXPORT_CANCELLED);
+        assert_non_null(strstr(rep.message, "Export cancelled."));
+        assert_non_null(strstr(rep.log, "outcome=cancelled"));
+        assert_int_equal(cursor(fx.s), 0);
+        assert_int_equal(entries(fx.out), 0);
+        fixture_done(&fx);
+    }
     /* a stick already gone before the start */
     fixture fx;
     usb_export_report rep;
@@ -875,7 +900,8 @@ static void export_faults_leave_cursor(void **state)
                   "(EIO, and a lazy unmount caught at syncfs) each give their staff message, "
                   "leave no file and the cursor at 0, and the next export succeeds; a failed JSON "
                   "Lines copy after a good CSV removes the CSV and marks nothing (new and all); a "
-                  "stick full at the JSON Lines copy reports the space of both files\n");
+                  "stick full at the JSON Lines copy reports the space of both files; Cancel "
+                  "leaves nothing and says 'Export cancelled.'\n");
 }
 
 int main(void)
