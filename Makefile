@@ -49,6 +49,7 @@ include storage/module.mk
 -include sync/module.mk
 -include firmware/module.mk
 include tests/module.mk
+-include board/board.mk
 
 all: $(PROGRAMS)
 tests: $(TESTS)

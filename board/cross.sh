@@ -7,6 +7,7 @@
 #                           Never removes a package: an :arm64 library whose install would remove
 #                           an amd64 package is skipped and named.
 #   board/cross.sh check    lists what is missing for `make cross` (exit 1 if anything is)
+#   board/cross.sh pc B     writes B/pkgconfig/*.pc that the :arm64 packages cannot (libpq)
 #   board/cross.sh test B   runs the unit and storage tests of build folder B under qemu
 #                           (`make cross-test` calls it with build/aarch64)
 set -eu
@@ -24,7 +25,12 @@ installed() { # $1 package (with :arch) -> 0 when installed
 missing_list() {
     m=""
     for p in $HOST_PKGS; do installed "$p" || m="$m $p"; done
-    for p in $ARM64_LIBS; do installed "$p:arm64" || m="$m $p:arm64"; done
+    for p in $ARM64_LIBS; do
+        installed "$p:arm64" && continue
+        # libpq: the runtime library stands in for the -dev package (see deps below)
+        [ "$p" = libpq-dev ] && installed libpq5:arm64 && continue
+        m="$m $p:arm64"
+    done
     echo "$m"
 }
 
@@ -81,6 +87,28 @@ deps() {
             apt-get install -y -q --no-install-recommends $want
         fi
     fi
+    # libpq-dev is not Multi-Arch: same in bookworm, so libpq-dev:arm64 would remove the amd64 one.
+    # Its headers are architecture-independent for an LP64 target, so the runtime libpq5:arm64 (at
+    # exactly the amd64 version: multiarch needs equal versions, and an upgrade would touch the
+    # PostgreSQL server others use) plus a pkg-config file that `make cross` writes is enough.
+    case "$skipped" in
+        *libpq-dev:arm64*)
+            v=$(dpkg-query -W -f='${Version}' libpq5 2>/dev/null || true)
+            if ! installed libpq5:arm64 && [ -n "$v" ]; then
+                if apt-get install -s -q --no-install-recommends "libpq5:arm64=$v" 2>&1 |
+                        grep -q '^Remv \|^Inst libpq5 \|^Inst postgresql'; then
+                    echo "cross: libpq5:arm64=$v would change amd64 packages; skipped" >&2
+                else
+                    apt-get install -y -q --no-install-recommends "libpq5:arm64=$v"
+                fi
+            fi
+            if installed libpq5:arm64; then
+                skipped=$(echo "$skipped" | sed 's/ libpq-dev:arm64([^)]*)//')
+                echo "cross: libpq-dev:arm64 conflicts with libpq-dev (amd64); using libpq5:arm64" \
+                    "with the amd64 headers instead"
+            fi
+            ;;
+    esac
     if [ -n "$skipped" ]; then
         echo "cross: NOT installed (multiarch conflicts):$skipped" >&2
         exit 1
@@ -135,9 +163,30 @@ cross_test() {
     [ "$fail" -eq 0 ]
 }
 
+# Writes the pkg-config files `make cross` needs but the :arm64 packages cannot give, into
+# BUILD/pkgconfig: libpq (see deps: the runtime libpq5:arm64 with the amd64 headers, which are the
+# same for an LP64 target; linked by soname since the libpq.so dev link is in libpq-dev).
+pc() {
+    d="$1/pkgconfig"
+    mkdir -p "$d"
+    lib=/usr/lib/aarch64-linux-gnu
+    if [ ! -f "$lib/pkgconfig/libpq.pc" ] && [ -f "$lib/libpq.so.5" ] &&
+            [ -f /usr/include/postgresql/libpq-fe.h ]; then
+        cat >"$d/libpq.pc.tmp" <<PC
+Name: libpq
+Description: PostgreSQL client library (libpq5:arm64 with the amd64 libpq-dev headers)
+Version: $(dpkg-query -W -f='${Version}' libpq5:arm64 2>/dev/null | cut -d- -f1)
+Cflags: -I/usr/include/postgresql
+Libs: -L$lib -l:libpq.so.5
+PC
+        mv "$d/libpq.pc.tmp" "$d/libpq.pc"
+    fi
+}
+
 case "${1:-}" in
     deps) deps ;;
+    pc) pc "${2:-build/aarch64}" ;;
     check) check ;;
     test) cross_test "${2:-build/aarch64}" ;;
-    *) echo "usage: board/cross.sh deps|check|test [BUILD]" >&2; exit 2 ;;
+    *) echo "usage: board/cross.sh deps|check|pc|test [BUILD]" >&2; exit 2 ;;
 esac

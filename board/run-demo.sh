@@ -48,9 +48,10 @@ KIOSK_PID=
 PORT=
 CONF=
 
-say() { echo "run: $*"; }
+# printf, not echo: dash's echo would expand backslashes in paths.
+say() { printf 'run: %s\n' "$*"; }
 die() {
-    echo "run: $*" >&2
+    printf 'run: %s\n' "$*" >&2
     exit 1
 }
 
@@ -59,7 +60,7 @@ check_built() {
         [ -x "$p" ] || die "$p is not built (run: make BUILD=$BUILD all)"
     done
     case "$VAR" in
-    *'|'* | *'&'* | *'\'*) die "TP_VAR_DIR=$VAR: a path with | & or \\ cannot go into the config" ;;
+    *'|'* | *'&'* | *\\*) die "TP_VAR_DIR=$VAR: a path with | & or \\ cannot go into the config" ;;
     esac
 }
 
@@ -70,9 +71,14 @@ check_built() {
 stop_all() {
     for pid in $KIOSK_PID $SYNC_PID $COLLECTOR_PID; do
         kill -TERM "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
+        st=0
+        wait "$pid" 2>/dev/null || st=$?
+        # Each one exits 0 on SIGTERM; anything else (a crash, a sanitizer report) is shown.
+        [ "$st" -eq 0 ] || echo "run: warning: process $pid exited with status $st" >&2
     done
-    KIOSK_PID= SYNC_PID= COLLECTOR_PID=
+    KIOSK_PID=''
+    SYNC_PID=''
+    COLLECTOR_PID=''
 }
 
 on_signal() {

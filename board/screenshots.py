@@ -71,7 +71,9 @@ def job_script(name, doc, lang, size, broken, sp, hashed, tmp):
                 "[display]\nfullscreen = false\nwidth = %s\nheight = %s\n"
                 "[language]\ndefault = %s\navailable = %s\n"
                 "[staff]\npin_hash = %s\n"
-                % (sp, db, w, h, lang, ", ".join(doc["languages"]), hashed))
+                "[sync]\npid_file = %s\n"  # the staff screen then shows "Sync now"
+                % (sp, db, w, h, lang, ", ".join(doc["languages"]), hashed,
+                   os.path.join(tmp, "sync.pid")))
     base = os.path.join(OUT, "%s-%s-%s-" % (name, lang, size))
     if broken:
         return conf, "expect-screen out_of_order\nscreenshot %sout_of_order.png\n" % base, 1

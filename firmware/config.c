@@ -22,19 +22,19 @@
 #define LINE_MAX_BYTES (INI_MAX_LINE - 2)
 
 typedef enum key_type {
-    K_ID,      /* tp_id_valid() string */
-    K_STR,     /* free text, bounded by the field size */
-    K_PATH,    /* a path, resolved against the config file's folder */
-    K_INT,     /* integer within [lo, hi] */
-    K_BOOL,    /* true/false, yes/no, on/off, 1/0 */
-    K_STAGE,   /* before | during | after */
-    K_ROT,     /* 0 | 90 | 180 | 270 */
-    K_LANG,    /* tp_lang_valid() */
-    K_LANGS,   /* comma list of languages */
-    K_PINHASH, /* pbkdf2-sha256$ITER$SALT$HASH */
-    K_URL,     /* "" or http(s)://... */
-    K_PUBKEY,  /* "" or sha256//BASE64 */
-    K_FORMATS, /* csv | jsonl | csv,jsonl */
+    K_ID,           /* tp_id_valid() string */
+    K_STR,          /* free text, bounded by the field size */
+    K_PATH,         /* a path, resolved against the config file's folder */
+    K_INT,          /* integer within [lo, hi] */
+    K_BOOL,         /* true/false, yes/no, on/off, 1/0 */
+    K_STAGE,        /* before | during | after */
+    K_ROT,          /* 0 | 90 | 180 | 270 */
+    K_LANG,         /* tp_lang_valid() */
+    K_LANGS,        /* comma list of languages */
+    K_PINHASH,      /* pbkdf2-sha256$ITER$SALT$HASH */
+    K_URL,          /* "" or http(s)://... */
+    K_PUBKEY,       /* "" or sha256//BASE64 */
+    K_FORMATS,      /* csv | jsonl | csv,jsonl */
     K_GPIO_BACKEND, /* none | gpiod | sim */
     K_GPIO_LINE,    /* "" or an offset or a line name */
     K_GPIO_BUTTONS, /* comma list of LINE:VALUE */
@@ -109,15 +109,14 @@ static const key_def KEYS[] = {
     {"power", "open_hours", K_HOURS, false, "always", 0, 0, F(power)},
     {"power", "dim_after_s", K_INT, false, "300", 0, 86400, F(power.dim_after_s)},
     {"power", "dim_level", K_INT, false, "10", 0, 100, F(power.dim_level)},
-    {"power", "backlight_dir", K_PATH, false, "/sys/class/backlight", 0, 0,
-     F(power.backlight_dir)},
+    {"power", "backlight_dir", K_PATH, false, "/sys/class/backlight", 0, 0, F(power.backlight_dir)},
 };
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
 
 #define N_SECTIONS 11
-static const char *const SECTIONS[N_SECTIONS] = {"device", "survey", "storage", "display",
-                                                 "language", "timing", "staff", "sync",
-                                                 "usb",    "gpio",   "power"};
+static const char *const SECTIONS[N_SECTIONS] = {"device",   "survey", "storage", "display",
+                                                 "language", "timing", "staff",   "sync",
+                                                 "usb",      "gpio",   "power"};
 
 typedef struct parse_ctx {
     config *cfg;

@@ -111,10 +111,10 @@ typedef struct config_gpio {
 } config_gpio;
 
 typedef struct config_power {
-    bool always;                        /* open_hours = always */
-    int open_min, close_min;            /* minutes after local midnight; close < open: overnight */
-    int dim_after_s;                    /* 0 (never) or 10..86400 */
-    int dim_level;                      /* 0..100 percent */
+    bool always;                         /* open_hours = always */
+    int open_min, close_min;             /* minutes after local midnight; close < open: overnight */
+    int dim_after_s;                     /* 0 (never) ..86400 */
+    int dim_level;                       /* 0..100 percent */
     char backlight_dir[CONFIG_PATH_MAX]; /* sysfs class folder; a missing folder: no backlight */
 } config_power;
 

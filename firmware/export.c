@@ -461,7 +461,8 @@ static tp_err fs_error(exp_run *r, int e, const char *what, const char *name)
                        "%s: no permission to write here (%s %s: %s)", dir, what, name, strerror(e));
     case ENODEV:
     case ENXIO:
-    case ENOTCONN:
+    case ENOTCONN:     /* a FUSE stick whose driver died */
+    case ECONNABORTED: /* ... while a request of ours was in flight */
     case ESHUTDOWN:
     case ESTALE:
     case ENOMEDIUM:
@@ -1127,7 +1128,7 @@ tp_err export_run_formats(store *s, const export_options *opt, const export_form
         if (rc == TP_OK && res[i].cancelled)
             goto out;
         if (rc != TP_OK) {
-            if (rc == TP_ERR_DISK_FULL && done > 0) {
+            if (rc == TP_ERR_DISK_FULL && done > 0 && res[i].bytes_needed > 0) {
                 /* The files before it are removed again: the export as a whole needs them all,
                  * measured from the free space before the first. */
                 for (size_t j = 0; j < done; j++)

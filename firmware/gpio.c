@@ -212,8 +212,9 @@ bool gpio_sim_led(gpio *g, gpio_led led)
     void *s = gpio_sim_ctx(g);
     if (!s || led == GPIO_LED_OFF)
         return false;
-    int i = g->out_req[led == GPIO_LED_GREEN ? OUT_GREEN : led == GPIO_LED_AMBER ? OUT_AMBER
-                                                                               : OUT_RED];
+    int i = g->out_req[led == GPIO_LED_GREEN   ? OUT_GREEN
+                       : led == GPIO_LED_AMBER ? OUT_AMBER
+                                               : OUT_RED];
     return i >= 0 && gpio_sim_output(s, i);
 }
 
@@ -317,11 +318,11 @@ int64_t gpio_next_deadline(const gpio *g)
     int64_t d = -1;
     if (!g)
         return -1;
-#define CONSIDER(x)                                                                              \
-    do {                                                                                         \
-        int64_t x_ = (x);                                                                        \
-        if (d < 0 || x_ < d)                                                                     \
-            d = x_;                                                                              \
+#define CONSIDER(x)                                                                                \
+    do {                                                                                           \
+        int64_t x_ = (x);                                                                          \
+        if (d < 0 || x_ < d)                                                                       \
+            d = x_;                                                                                \
     } while (0)
     for (int i = 0; i < g->n_inputs; i++) {
         const input *in = &g->in[i];
@@ -409,8 +410,8 @@ int gpio_stuck(const gpio *g, char *label_out, size_t outlen)
         if (!g->in[i].stuck)
             continue;
         if (label_out && used < outlen) {
-            int w = snprintf(label_out + used, outlen - used, "%s%s", n ? "; " : "",
-                             g->in[i].label);
+            int w =
+                snprintf(label_out + used, outlen - used, "%s%s", n ? "; " : "", g->in[i].label);
             if (w > 0)
                 used += (size_t)w;
         }

@@ -114,11 +114,11 @@ gpio_led gpio_status_for(bool store_failed, bool out_of_order, int64_t oldest_pe
                          int64_t now_wall_ms, int amber_after_s);
 
 typedef enum gpio_ev_type {
-    GPIO_EV_BUTTON = 0,  /* a counted press of rating button .button with .value */
-    GPIO_EV_STAFF_KEY,   /* the staff key switch was turned on */
-    GPIO_EV_PRESENCE,    /* the presence sensor saw someone */
-    GPIO_EV_STUCK,       /* input .input held for stuck_s (reported once) */
-    GPIO_EV_UNSTUCK,     /* a stuck input was released */
+    GPIO_EV_BUTTON = 0, /* a counted press of rating button .button with .value */
+    GPIO_EV_STAFF_KEY,  /* the staff key switch was turned on */
+    GPIO_EV_PRESENCE,   /* the presence sensor saw someone */
+    GPIO_EV_STUCK,      /* input .input held for stuck_s (reported once) */
+    GPIO_EV_UNSTUCK,    /* a stuck input was released */
 } gpio_ev_type;
 
 typedef struct gpio_event {
@@ -131,8 +131,8 @@ typedef struct gpio_event {
 } gpio_event;
 
 typedef struct gpio_options {
-    const config_gpio *cfg;    /* borrowed; must outlive g */
-    const tp_clock *clock;     /* borrowed; NULL: tp_clock_system() */
+    const config_gpio *cfg;     /* borrowed; must outlive g */
+    const tp_clock *clock;      /* borrowed; NULL: tp_clock_system() */
     const struct gpio_ops *ops; /* NULL: by cfg->backend (gpiod or sim) */
 } gpio_options;
 

@@ -89,8 +89,7 @@ static tp_err gd_open(const char *chip, const gpio_line_req *lines, size_t n, co
         struct gpiod_line *l = r->offset >= 0 ? gpiod_chip_get_line(d->chip, (unsigned)r->offset)
                                               : gpiod_chip_find_line(d->chip, r->name);
         if (!l) {
-            rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "gpio: chip %s: no line %s", chip,
-                         r->name);
+            rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "gpio: chip %s: no line %s", chip, r->name);
             goto out;
         }
         int ok;
@@ -105,9 +104,10 @@ static tp_err gd_open(const char *chip, const gpio_line_req *lines, size_t n, co
         if (ok < 0) {
             int e = errno;
             const char *user = gpiod_line_consumer(l);
-            rc = tp_errf(err, errlen, from_errno(e), "gpio: chip %s line %s: cannot request: %s%s%s",
-                         chip, r->name, strerror(e), e == EBUSY && user ? "; used by " : "",
-                         e == EBUSY && user ? user : "");
+            rc =
+                tp_errf(err, errlen, from_errno(e), "gpio: chip %s line %s: cannot request: %s%s%s",
+                        chip, r->name, strerror(e), e == EBUSY && user ? "; used by " : "",
+                        e == EBUSY && user ? user : "");
             goto out;
         }
         d->line[i] = l;
@@ -126,8 +126,8 @@ static tp_err gd_open(const char *chip, const gpio_line_req *lines, size_t n, co
         initial[i] = v == 1;
         struct epoll_event ev = {.events = EPOLLIN | EPOLLPRI, .data.u64 = i};
         if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, gpiod_line_event_get_fd(l), &ev) < 0) {
-            rc = tp_errf(err, errlen, TP_ERR_IO, "gpio: chip %s line %s: epoll: %s", chip,
-                         r->name, strerror(errno));
+            rc = tp_errf(err, errlen, TP_ERR_IO, "gpio: chip %s line %s: epoll: %s", chip, r->name,
+                         strerror(errno));
             goto out;
         }
     }

@@ -41,8 +41,8 @@ static tp_err sim_open(const char *chip, const gpio_line_req *lines, size_t n, c
     for (size_t i = 0; i < n; i++)
         if (strcmp(lines[i].name, "busy") == 0)
             return tp_errf(err, errlen, TP_ERR_BUSY,
-                           "gpio: chip %s line %s: line busy (used by another program, sim)",
-                           chip, lines[i].name);
+                           "gpio: chip %s line %s: line busy (used by another program, sim)", chip,
+                           lines[i].name);
     sim *s = calloc(1, sizeof *s);
     if (!s)
         return tp_errf(err, errlen, TP_ERR_NOMEM, "gpio: out of memory");

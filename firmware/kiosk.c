@@ -142,9 +142,9 @@ struct kiosk {
     char export_note[TP_ERRMSG_MAX]; /* the last outcome for staff */
 
     /* physical inputs (kiosk_button, kiosk_staff_switch) */
-    unsigned press_flags;          /* flags of the press being handled: TP_FLAG_BUTTON */
-    char hw_status[160]; /* staff line about buttons and lights ("" none) */
-    int64_t n_recorded;            /* answers recorded since kiosk_new */
+    unsigned press_flags; /* flags of the press being handled: TP_FLAG_BUTTON */
+    char hw_status[160];  /* staff line about buttons and lights ("" none) */
+    int64_t n_recorded;   /* answers recorded since kiosk_new */
 
     /* model storage (rebuilt by draw) */
     ui_screen m;
@@ -1780,8 +1780,8 @@ kiosk_action kiosk_button(kiosk *k, int value)
 
 bool kiosk_staff_switch(kiosk *k)
 {
-    bool customer = k->cur == S_QUESTION || k->cur == S_FOLLOWUP || k->cur == S_THANKS ||
-                    k->cur == S_OOO;
+    bool customer =
+        k->cur == S_QUESTION || k->cur == S_FOLLOWUP || k->cur == S_THANKS || k->cur == S_OOO;
     trace_str(k, "staff_key", "result", customer ? "pin" : "ignored");
     if (!customer)
         return false;

@@ -14,6 +14,10 @@
  *
  * With --script, input comes from the script and time from a virtual clock (tp_vclock), so tests
  * are instant and deterministic; the same event handler as live input is used.
+ *
+ * Under systemd (watchdog.h): READY=1 after the first frame; WATCHDOG=1 only from the loop's tick
+ * (wd_tick) after a health check, on real time even in script mode; the loop's wait (and the wait
+ * for the next `--script -` line) includes the ping deadline.
  */
 #include <SDL.h>
 #include <cjson/cJSON.h>
@@ -150,7 +154,8 @@ typedef struct app {
     int64_t led_next;             /* mono ms of the next status LED check */
     const char *led_screen;       /* screen at the last status LED check */
     bool swallow_release;         /* the press was a wake-up tap: drop its release too */
-    watchdog *wd;     /* systemd notifications (watchdog.h); no-op outside systemd */
+    bool gpio_woken;              /* the watcher stopped watching the GPIO fd: re-arm it */
+    watchdog *wd;                 /* systemd notifications (watchdog.h); no-op outside systemd */
 } app;
 
 static int64_t real_us(void)
@@ -252,7 +257,7 @@ static void handle_action(app *a, kiosk_action act)
 
 /* ---- Buttons, lights and screen power ------------------------------------------------------ */
 
-#define LED_CHECK_MS 60000 /* the sync daemon clears pending answers: re-check the LED this often */
+#define LED_CHECK_MS 60000 /* the sync daemon clears pending answers: re-check this often */
 
 static const tp_clock *app_clock(const app *a)
 {
@@ -265,9 +270,17 @@ static int64_t app_mono(const app *a)
     return c->mono_ms(c->ctx);
 }
 
-static void trace_power(app *a, const char *reason)
+/* After a screen power level change: without a sysfs backlight (a laptop, an HDMI panel) the
+ * picture itself is darkened; then the journal (errors) and the trace. */
+static void power_changed(app *a, const char *reason)
 {
     const char *perr = power_errmsg(a->pw);
+    bool overlay = !power_backlight(a->pw)[0];
+    if (overlay && a->u) {
+        ui_set_brightness(a->u, power_percent(a->pw));
+        if (ui_render(a->u) != TP_OK)
+            trace_error(a, "ui", ui_errmsg(a->u));
+    }
     if (perr[0])
         fprintf(stderr, "touchpoint-kiosk: %s\n", perr);
     if (!a->trace)
@@ -278,6 +291,7 @@ static void trace_power(app *a, const char *reason)
         cJSON_AddNumberToObject(o, "percent", power_percent(a->pw));
         cJSON_AddStringToObject(o, "reason", reason);
         cJSON_AddStringToObject(o, "backlight", power_backlight(a->pw));
+        cJSON_AddBoolToObject(o, "overlay", overlay);
         if (perr[0])
             cJSON_AddStringToObject(o, "error", perr);
     }
@@ -389,13 +403,13 @@ static void gpio_event_handle(app *a, const gpio_event *e)
         mark_input(a);
         /* A button answers even on a dark screen (it needs no screen), and wakes it. */
         if (a->pw && power_touch(a->pw))
-            trace_power(a, "button");
+            power_changed(a, "button");
         handle_action(a, kiosk_button(a->k, e->value));
         present(a); /* like a tap: highlight frame, then the durable write */
         break;
     case GPIO_EV_STAFF_KEY:
         if (a->pw && power_touch(a->pw))
-            trace_power(a, "staff_key");
+            power_changed(a, "staff_key");
         kiosk_staff_switch(a->k);
         present(a);
         break;
@@ -404,7 +418,7 @@ static void gpio_event_handle(app *a, const gpio_event *e)
             power_level before = power_get_level(a->pw);
             power_presence(a->pw);
             if (power_get_level(a->pw) != before)
-                trace_power(a, "presence");
+                power_changed(a, "presence");
         }
         break;
     case GPIO_EV_STUCK:
@@ -437,8 +451,9 @@ static void gpio_service(app *a)
         if (n < 16)
             break;
     }
-    if (a->sw.rearmfd >= 0 && !a->scripted) {
+    if (a->gpio_woken && a->sw.rearmfd >= 0 && !a->scripted) {
         uint64_t one = 1;
+        a->gpio_woken = false;
         if (write(a->sw.rearmfd, &one, sizeof one) != (ssize_t)sizeof one)
             trace_error(a, "gpio", "cannot re-arm the GPIO watcher");
     }
@@ -450,7 +465,7 @@ static void hw_tick(app *a)
     const char *reason = NULL;
     gpio_service(a);
     if (a->pw && power_update(a->pw, &reason))
-        trace_power(a, reason);
+        power_changed(a, reason);
     led_update(a, false);
 }
 
@@ -678,6 +693,7 @@ static void handle_event(app *a, const SDL_Event *ev)
         return;
     }
     if (ev->type == a->sw.sdl_event && a->sw.sdl_event != 0 && ev->user.code == WAKE_GPIO) {
+        a->gpio_woken = true;
         gpio_service(a);
         return;
     }
@@ -700,7 +716,7 @@ static void handle_event(app *a, const SDL_Event *ev)
         if (a->pw && power_touch(a->pw)) {
             /* The wake-up tap only turns the screen on: no answer, no button press. */
             a->swallow_release = true;
-            trace_power(a, "touch");
+            power_changed(a, "touch");
             break;
         }
         handle_action(a, kiosk_press(a->k, ui_hit(a->u, ev->button.x, ev->button.y)));
@@ -1265,7 +1281,7 @@ int main(int argc, char **argv)
         kiosk_trace(a->k, "start", o);
     }
     if (a->pw)
-        trace_power(a, "start");
+        power_changed(a, "start");
     led_update(a, true);
 
     if (scr)

@@ -21,8 +21,8 @@ struct power {
     power_ops ops;
     bool have_ops;
     power_level level;
-    int64_t last_touch;    /* mono ms */
-    int64_t last_presence; /* mono ms; -1 none */
+    int64_t last_touch;          /* mono ms */
+    int64_t last_presence;       /* mono ms; -1 none */
     char sysfs[CONFIG_PATH_MAX]; /* NAME folder of the backlight; "" none */
     int max_brightness;
     char errmsg[TP_ERRMSG_MAX];
@@ -231,10 +231,9 @@ bool power_update(power *p, const char **reason)
     if (l == p->level)
         return false;
     if (reason)
-        *reason = l == POWER_OFF ? "closed" : l == POWER_DIM ? (open && p->level == POWER_OFF
-                                                                    ? "open"
-                                                                    : "idle")
-                                                             : "open";
+        *reason = l == POWER_OFF   ? "closed"
+                  : l == POWER_DIM ? (open && p->level == POWER_OFF ? "open" : "idle")
+                                   : "open";
     apply(p, l);
     return true;
 }

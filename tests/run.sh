@@ -27,9 +27,11 @@ run_one() { # $1 build, $2 label, rest: command
     b=$1; label=$2; shift 2
     log="$logdir/log"
     echo "=== $label [$b]"
+    t0=$(date +%s)
     TP_BUILD="$b" timeout 900 "$@" >"$log" 2>&1
     rc=$?
     cat "$log"
+    echo "--- $label [$b]: $(($(date +%s) - t0)) s"
     ok=$(grep -cE '^ok [0-9]+|^ok -' "$log")
     nok=$(grep -cE '^not ok' "$log")
     if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then

@@ -880,6 +880,21 @@ void ui_set_hold(ui *u, float progress)
     u->model.hold = progress > 0.0f ? fminf(progress, 1.0f) : -1.0f;
 }
 
+void ui_set_brightness(ui *u, int percent)
+{
+    u->darken = 100 - (percent < 0 ? 0 : percent > 100 ? 100 : percent);
+}
+
+/* The ui_set_brightness overlay over the whole current target. */
+static void draw_darken(ui *u)
+{
+    if (u->darken <= 0)
+        return;
+    SDL_SetRenderDrawBlendMode(u->ren, SDL_BLENDMODE_BLEND);
+    SDL_SetRenderDrawColor(u->ren, 0, 0, 0, (Uint8)(255 * u->darken / 100));
+    SDL_RenderFillRect(u->ren, NULL);
+}
+
 tp_err ui_window_resized(ui *u)
 {
     if (SDL_GetRendererOutputSize(u->ren, &u->ww, &u->wh) != 0)
@@ -897,6 +912,7 @@ tp_err ui_render(ui *u)
     tp_err rc = ui_draw(u);
     if (rc != TP_OK)
         return rc;
+    draw_darken(u);
     SDL_RenderPresent(u->ren);
     u->stats.frames++;
     return TP_OK;
@@ -921,6 +937,8 @@ static tp_err shot(ui *u, const char *path, bool window)
     rc = ui_draw(u);
     if (rc != TP_OK)
         goto out;
+    if (window)
+        draw_darken(u); /* as the panel shows it */
     ws = SDL_CreateRGBSurfaceWithFormat(0, u->ww, u->wh, 32, SDL_PIXELFORMAT_ARGB8888);
     if (!ws) {
         rc = fail(u, TP_ERR_NOMEM, "screenshot %s: %s", path, SDL_GetError());

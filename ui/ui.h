@@ -159,6 +159,11 @@ tp_err ui_set_highlight(ui *u, const char *id);
 /* Changes only the hold overlay (<= 0 or NaN: none; clamped to 1). Cheap: no new layout. */
 void ui_set_hold(ui *u, float progress);
 
+/* Screen brightness without a hardware backlight (the kiosk's screen power): frames presented
+ * by ui_render (and ui_screenshot_window) get a black overlay so that percent (0..100, clamped)
+ * of the picture's light remains; 100 (the start) is no overlay. Cheap: no new layout. */
+void ui_set_brightness(ui *u, int percent);
+
 /* Re-reads the window size (call on SDL_WINDOWEVENT_SIZE_CHANGED) and lays the screen out again.
  * Returns TP_OK or TP_ERR_UNSUPPORTED (the render target could not be re-made). */
 tp_err ui_window_resized(ui *u);

@@ -209,6 +209,7 @@ struct ui {
     int nw;
     ui_stats stats;
     long frame;
+    int darken; /* ui_set_brightness: black overlay, percent 0 (none)..100 (black) */
     char errmsg[TP_ERRMSG_MAX];
 };
 

@@ -134,6 +134,13 @@ def gone(pid):
         return True
 
 
+def check_clean_output(out, what):
+    """Every process exited 0 on its stop signal, and no sanitizer spoke (ASan build)."""
+    bad = [x for x in out.splitlines() if "exited with status" in x or "Sanitizer" in x or
+           "runtime error:" in x]
+    report(not bad, "%s: every process exited 0, no sanitizer report %s" % (what, bad[:3]))
+
+
 def get_json(url):
     with urllib.request.urlopen(url, timeout=10) as r:
         return r.status, json.loads(r.read().decode())
@@ -240,6 +247,7 @@ def test_demo_forever(var):
         left = [n for n, p in pids.items() if p and not gone(p)]
         report(not left, "after SIGINT no collector, sync daemon or kiosk is left %s" % left)
         report(not os.path.exists(pidfile), "the sync daemon removed its pid file on exit")
+        check_clean_output(out, "SIGINT run")
     finally:
         hold.close()
         if d.p.poll() is None:
@@ -260,6 +268,7 @@ def test_demo_once(var):
     report(rc == 0 and "delivered every answer" in out and "run: stopped" in out,
            "TP_DEMO_ONCE=1: the demo waits for the delivery and exits 0 by itself (rc %s)%s"
            % (rc, "" if rc == 0 else ": " + out[-1500:]))
+    check_clean_output(out, "TP_DEMO_ONCE run")
     with open(os.path.join(var, "demo", "sync.token")) as f:
         token_after = f.read()
     with open(os.path.join(var, "devices.txt")) as f:

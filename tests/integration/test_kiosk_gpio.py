@@ -260,6 +260,20 @@ def test_screen_power():
         rc, tr, err = k.run("advance 61000\n")
         report(rc == 0 and read_brightness(root) == 40,
                "dimmed: brightness file written 40 (20%% of 200), got %d" % read_brightness(root))
+        report([e["overlay"] for e in events(tr, "power")] == [False, False],
+               "with a sysfs backlight the picture is not darkened as well")
+    finally:
+        k.close()
+    k = tk.Kiosk(extra=GPIO)
+    try:
+        with open(k.conf, "a") as f:
+            f.write("[power]\ndim_after_s = 60\nbacklight_dir = %s/none\n" % k.dir)
+        rc, tr, err = k.run("advance 61000\ntap nps-5\nexpect-screen question\n")
+        pw = [(e["level"], e["percent"], e["overlay"], e["backlight"]) for e in events(tr, "power")]
+        report(rc == 0 and pw == [("on", 100, True, ""), ("dim", 10, True, ""),
+                                  ("on", 100, True, "")] and not k.answers(),
+               "no backlight: the picture is darkened to 10%% instead, the wake tap records "
+               "nothing (%s)" % pw)
     finally:
         k.close()
 

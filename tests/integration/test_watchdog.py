@@ -313,9 +313,10 @@ def test_unhealthy():
                                 (e.get("event") == "error" and e.get("during") == "record"), i)
             if not done:
                 break
-            if s.wait_trace(lambda e: e.get("event") == "screen" and
-                            e.get("screen") == "out_of_order", 1, timeout=0):
-                ooo = True
+            if s.wait_trace(lambda e: e.get("event") == "error" and e.get("during") == "record",
+                            1, timeout=0):
+                ooo = s.wait_trace(lambda e: e.get("event") == "screen" and
+                                   e.get("screen") == "out_of_order", 1)
                 break
         report(r >= 0 and ooo, "database at its size cap: the kiosk is out of order")
         bad = s.notify.wait_for(lambda m: "watchdog not fed: out of order" in m, start=max(r, 0))

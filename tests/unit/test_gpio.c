@@ -44,7 +44,7 @@ static void cfg_default(config_gpio *c)
     struct {
         config_gpio_line *l;
         int off;
-    } singles[] = {{&c->staff_key, 5}, {&c->pir, 6},     {&c->led_green, 12},
+    } singles[] = {{&c->staff_key, 5},  {&c->pir, 6},      {&c->led_green, 12},
                    {&c->led_amber, 13}, {&c->led_red, 16}, {&c->ack, 19}};
     for (size_t i = 0; i < sizeof singles / sizeof singles[0]; i++) {
         singles[i].l->offset = singles[i].off;
@@ -301,6 +301,94 @@ static void test_open_errors(void **state)
                   "line -> BUSY naming the line, backend none -> INVALID\n");
 }
 
+/* ---- a scripted backend: held at start, read errors, outputs at close ---------------------- */
+
+typedef struct fake {
+    bool initial0;
+    bool fail_read;
+    bool out[GPIO_MAX_LINES];
+    int sets;
+} fake;
+
+static fake the_fake;
+
+static tp_err fake_open(const char *chip, const gpio_line_req *lines, size_t n, const tp_clock *clk,
+                        bool *initial, void **ctx, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        initial[i] = i == 0 && the_fake.initial0;
+    assert_true(lines[0].active_low);  /* button 1: to ground, pull-up */
+    assert_false(lines[4].active_low); /* the PIR drives its output high */
+    *ctx = &the_fake;
+    return TP_OK;
+}
+
+static void fake_close(void *ctx)
+{
+    (void)ctx;
+}
+
+static int fake_fd(void *ctx)
+{
+    return -1;
+}
+
+static tp_err fake_read(void *ctx, gpio_raw *out, size_t max, size_t *n, char *err, size_t errlen)
+{
+    *n = 0;
+    if (the_fake.fail_read)
+        return tp_errf(err, errlen, TP_ERR_IO, "gpio: chip fake line 3: event read: EIO");
+    return TP_OK;
+}
+
+static tp_err fake_set(void *ctx, int i, bool value, char *err, size_t errlen)
+{
+    the_fake.out[i] = value;
+    the_fake.sets++;
+    return TP_OK;
+}
+
+static const struct gpio_ops FAKE = {"fake", fake_open, fake_close, fake_fd, fake_read, fake_set};
+
+static void test_held_at_start_and_errors(void **state)
+{
+    (void)state;
+    tp_vclock vc;
+    tp_vclock_init(&vc, NOON_WALL_MS);
+    config_gpio c;
+    cfg_default(&c);
+    memset(&the_fake, 0, sizeof the_fake);
+    the_fake.initial0 = true;
+    gpio *g = NULL;
+    gpio_options o = {&c, &vc.clock, &FAKE};
+    assert_int_equal(gpio_open(&o, &g, NULL, 0), TP_OK);
+    assert_null(gpio_sim_ctx(g));
+    assert_int_equal(gpio_fd(g), -1);
+    gpio_event ev[4];
+    size_t n = 0;
+    assert_int_equal(gpio_process(g, ev, 4, &n), TP_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(gpio_next_deadline(g), vc.mono + 10000);
+    tp_vclock_advance(&vc, 10000);
+    assert_int_equal(gpio_process(g, ev, 4, &n), TP_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].type, GPIO_EV_STUCK);
+    assert_int_equal(gpio_set_status(g, GPIO_LED_RED), TP_OK);
+    assert_int_equal(gpio_pulse_ack(g), TP_OK);
+    int sets = the_fake.sets;
+    assert_int_equal(gpio_set_status(g, GPIO_LED_RED), TP_OK);
+    assert_int_equal(the_fake.sets, sets); /* unchanged state: lines untouched */
+    the_fake.fail_read = true;
+    assert_int_equal(gpio_process(g, ev, 4, &n), TP_ERR_IO);
+    assert_non_null(strstr(gpio_errmsg(g), "event read"));
+    gpio_close(g);
+    for (int i = 0; i < GPIO_MAX_LINES; i++)
+        assert_false(the_fake.out[i]);
+    print_message("checked: a button already held at start does not count and is reported stuck "
+                  "after 10 s; polarity per input; unchanged LED state writes nothing; a read "
+                  "error is returned with its message; close drives every output low\n");
+}
+
 /* ---- config ---------------------------------------------------------------------------------- */
 
 static const char *BASE = "[device]\nid = k1\nstore = s1\ntouchpoint = t1\n"
@@ -460,9 +548,10 @@ static void test_power_schedule(void **state)
     assert_int_equal(power_get_level(p), POWER_DIM);
     assert_true(power_is_open(&cfg, vc.wall));
     power_free(p);
-    print_message("checked: dims after exactly 300 s idle, the wake tap is reported and restores "
-                  "100%%, PIR keeps it on while open, off at 22:00, PIR ignored when closed, a touch "
-                  "wakes it for 300 s, dimmed again at 08:00\n");
+    print_message(
+        "checked: dims after exactly 300 s idle, the wake tap is reported and restores "
+        "100%%, PIR keeps it on while open, off at 22:00, PIR ignored when closed, a touch "
+        "wakes it for 300 s, dimmed again at 08:00\n");
 }
 
 static void test_power_sysfs(void **state)
@@ -526,6 +615,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mapping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leds, setup, teardown),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_held_at_start_and_errors),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_power_schedule),
         cmocka_unit_test(test_power_sysfs),
