@@ -10,7 +10,8 @@
 #   make cross         every program and test program for aarch64 (Raspberry Pi OS 64-bit) with
 #                      Debian's gcc-aarch64-linux-gnu and the :arm64 libraries, into build/aarch64
 #                      (toolchain: sudo board/deps.sh --cross)
-#   make cross-test    `make cross`, then the unit and storage tests under qemu-aarch64-static
+#   make cross-test    `make cross`, then every test program ($(CROSS_BUILD)/tests/test_*) under
+#                      qemu-aarch64-static (board/cross.sh test)
 #
 # `make test` never needs the cross toolchain.
 

@@ -22,12 +22,13 @@
 
 #define EXPORT_FAT_MAX ((int64_t)4 * 1024 * 1024 * 1024 - 1)
 #define EXPORT_BUF 65536
-#define EXPORT_ROW_MAX 4096   /* one formatted row; ids are bounded, so rows are < 1.5 KiB */
-#define EXPORT_MAX_SUFFIX 999 /* "-2" .. "-999" before giving up on a name */
-#define EXPORT_TMP_TRIES 8    /* random temp names tried when one exists */
-#define EXPORT_PROGRESS_EVERY 2000
-#define EXPORT_CANCEL_EVERY 64    /* rows between cancel checks: a tap answered within ~1 ms */
-#define EXPORT_BLOCK_DEFAULT 4096 /* cluster size assumed until statvfs tells */
+#define EXPORT_ROW_MAX 4096        /* one formatted row; ids are bounded, so rows are < 1.5 KiB */
+#define EXPORT_MAX_SUFFIX 999      /* "-2" .. "-999" before giving up on a name */
+#define EXPORT_TMP_TRIES 8         /* random temp names tried when one exists */
+#define EXPORT_PROGRESS_EVERY 2000 /* rows between progress reports at most ... */
+#define EXPORT_PROGRESS_MIN 25     /* ... and at least (~1 % of the export in between) */
+#define EXPORT_CANCEL_EVERY 64     /* rows between cancel checks: a tap answered within ~1 ms */
+#define EXPORT_BLOCK_DEFAULT 4096  /* cluster size assumed until statvfs tells */
 
 static const char utf8_bom[3] = {'\xEF', '\xBB', '\xBF'};
 
@@ -403,9 +404,10 @@ typedef struct exp_run {
     int64_t written; /* bytes handed to write() successfully */
     int64_t rows_done, rows_first_seq, rows_last_seq;
     EVP_MD_CTX *md;
-    const char *cur_name; /* file being written, for messages */
-    tp_err wrc;           /* the write pass's error (message already in err) */
-    bool cancelled;       /* opt->cancel said stop: clean up like a failure, then report TP_OK */
+    const char *cur_name;   /* file being written, for messages */
+    tp_err wrc;             /* the write pass's error (message already in err) */
+    bool cancelled;         /* opt->cancel said stop: clean up like a failure, then report TP_OK */
+    int64_t progress_every; /* rows between progress reports: ~1 % of the export, bounded */
 } exp_run;
 
 static const char *ext_of(export_format f)
@@ -613,7 +615,7 @@ static tp_err write_cb(const store_answer *a, void *ctx)
         r->rows_first_seq = a->seq;
     r->rows_done++;
     r->rows_last_seq = a->seq;
-    if (r->opt->progress && r->rows_done % EXPORT_PROGRESS_EVERY == 0)
+    if (r->opt->progress && r->rows_done % r->progress_every == 0)
         r->opt->progress(r->opt->progress_ctx, r->rows_done, r->n_rows);
     if (r->rows_done % EXPORT_CANCEL_EVERY == 0 && cancel_asked(r))
         return r->wrc = TP_ERR_BUSY; /* any error stops the walk; cancelled tells it apart */
@@ -849,6 +851,13 @@ tp_err export_run(store *s, const export_options *opt, export_result *res, char 
     }
     if (r.n_rows == 0)
         goto out; /* nothing to export: no file, cursor as it is */
+    /* About 100 reports per export (a smooth bar), never more often than every
+     * EXPORT_PROGRESS_MIN rows nor rarer than every EXPORT_PROGRESS_EVERY. */
+    r.progress_every = r.n_rows / 100;
+    if (r.progress_every < EXPORT_PROGRESS_MIN)
+        r.progress_every = EXPORT_PROGRESS_MIN;
+    if (r.progress_every > EXPORT_PROGRESS_EVERY)
+        r.progress_every = EXPORT_PROGRESS_EVERY;
     r.est_bytes += opt->format == EXPORT_CSV ? 3 + 256 : 0; /* BOM + header */
     r.need_bytes = need_of(r.est_bytes, EXPORT_BLOCK_DEFAULT);
     if (r.est_bytes > r.max_bytes) {

@@ -139,7 +139,10 @@ struct kiosk {
     bool export_running;
     bool export_all;
     int64_t export_done, export_total;
-    char export_note[TP_ERRMSG_MAX]; /* the last outcome for staff */
+    bool export_cancel;                /* staff pressed export-cancel during this export */
+    int64_t export_drawn;              /* rows shown by the last progress redraw (-1: none) */
+    int64_t export_drawn_ms;           /* mono ms of that redraw */
+    char export_note[UI_TEXT_MAX + 1]; /* the last outcome for staff */
 
     /* physical inputs (kiosk_button, kiosk_staff_switch) */
     unsigned press_flags; /* flags of the press being handled: TP_FLAG_BUTTON */
@@ -208,6 +211,8 @@ typedef struct strings {
     const char *export_new;
     const char *export_all;
     const char *exporting;
+    const char *export_cancel;
+    const char *cancelling;
     const char *usb_removed;
     const char *hw_inputs;
     const char *sync_now;
@@ -256,6 +261,8 @@ static const strings STRINGS[] = {
         .export_new = "Câu trả lời mới từ lần xuất trước",
         .export_all = "Tất cả câu trả lời",
         .exporting = "Đang xuất",
+        .export_cancel = "Hủy xuất",
+        .cancelling = "Đang hủy",
         .usb_removed = "Đã rút USB.",
         .hw_inputs = "Nút bấm và đèn",
         .sync_now = "Đồng bộ ngay",
@@ -302,6 +309,8 @@ static const strings STRINGS[] = {
         .export_new = "New since the last export",
         .export_all = "Everything",
         .exporting = "Exporting",
+        .export_cancel = "Cancel export",
+        .cancelling = "Cancelling",
         .usb_removed = "The USB stick was removed.",
         .hw_inputs = "Buttons and lights",
         .sync_now = "Sync now",
@@ -705,11 +714,18 @@ static void question_draw(kiosk *k)
     k->m.kind = UI_SCREEN_QUESTION;
     k->m.scale = q->kind;
     k->m.prompt = survey_text_get(k->sv, &q->prompt, k->lang);
+    /* smiley4 follows the HappyOrNot terminal: happiest on the left (dark green, light green,
+     * light red, dark red; in the portrait 2x2 grid happy first). Values and ids stay. The ui
+     * puts the items in the order given and the first anchor at the left end. */
+    bool happy_first = q->kind == TP_KIND_SMILEY4;
     if (q->has_labels) {
-        k->m.anchor_low = survey_text_get(k->sv, &q->low_label, k->lang);
-        k->m.anchor_high = survey_text_get(k->sv, &q->high_label, k->lang);
+        const char *lo_t = survey_text_get(k->sv, &q->low_label, k->lang);
+        const char *hi_t = survey_text_get(k->sv, &q->high_label, k->lang);
+        k->m.anchor_low = happy_first ? hi_t : lo_t;
+        k->m.anchor_high = happy_first ? lo_t : hi_t;
     }
-    for (int v = lo; v <= hi; v++) {
+    for (int i = 0; i <= hi - lo; i++) {
+        int v = happy_first ? hi - i : lo + i;
         char id[UI_ID_MAX + 1];
         snprintf(id, sizeof id, "%s-%d", kind_prefix(q->kind), v);
         add_item(k, id, NULL, v, UI_STYLE_AUTO);
@@ -1395,11 +1411,19 @@ static kiosk_action staff_export_event(kiosk *k, const kev *ev)
     bool busy = k->export_running || k->export_requested;
     if (strcmp(ev->id, "staff-back") == 0 && !busy) {
         go(k, S_STAFF);
+    } else if (strcmp(ev->id, "export-cancel") == 0 && busy && !k->export_cancel) {
+        /* The owner's cancel callback reads this (kiosk_export_cancelled); the job stops at its
+         * next check, removes what it wrote and reports "cancelled". */
+        k->export_cancel = true;
+        trace_str(k, "usb_export_cancel", NULL, NULL);
+        k->dirty |= KIOSK_DIRTY_SCREEN;
     } else if ((strcmp(ev->id, "export-new") == 0 || strcmp(ev->id, "export-all") == 0) && !busy &&
                k->n_sticks > 0) {
         k->export_requested = true;
         k->export_all = strcmp(ev->id, "export-all") == 0;
         k->export_done = k->export_total = 0;
+        k->export_cancel = false;
+        k->export_drawn = -1;
         k->export_note[0] = '\0';
         trace_str(k, "usb_export_start", "mode", k->export_all ? "all" : "new");
         k->dirty |= KIOSK_DIRTY_SCREEN;
@@ -1419,19 +1443,29 @@ static void staff_export_draw(kiosk *k)
         snprintf(k->prompt, sizeof k->prompt, "%s", s->usb_export);
     k->m.prompt = k->prompt;
     if (busy) {
+        const char *what = k->export_cancel ? s->cancelling : s->exporting;
         if (k->export_total > 0)
-            snprintf(k->subtitle, sizeof k->subtitle, "%s… %lld / %lld", s->exporting,
+            snprintf(k->subtitle, sizeof k->subtitle, "%s… %lld / %lld", what,
                      (long long)k->export_done, (long long)k->export_total);
         else
-            snprintf(k->subtitle, sizeof k->subtitle, "%s…", s->exporting);
+            snprintf(k->subtitle, sizeof k->subtitle, "%s…", what);
         k->m.subtitle = k->subtitle;
     } else if (k->export_note[0]) {
         k->m.subtitle = k->export_note;
     } else if (k->n_sticks == 0) {
         k->m.subtitle = s->usb_removed;
     }
+    /* The bar while the job runs, and where it ended once it has (full after "Done"). */
+    if (busy || (k->export_note[0] && k->export_total > 0)) {
+        k->m.progress_bar = true;
+        k->m.progress =
+            k->export_total > 0 ? (float)((double)k->export_done / (double)k->export_total) : 0.0f;
+    }
     add_item(k, "export-new", s->export_new, 0, st);
     add_item(k, "export-all", s->export_all, 0, st);
+    if (busy)
+        add_action(k, "export-cancel", s->export_cancel,
+                   k->export_cancel ? UI_STYLE_DISABLED : UI_STYLE_DANGER);
     add_action(k, "staff-back", s->back, busy ? UI_STYLE_DISABLED : UI_STYLE_NEUTRAL);
 }
 
@@ -1713,8 +1747,38 @@ void kiosk_export_progress(kiosk *k, int64_t done, int64_t total)
 {
     k->export_done = done;
     k->export_total = total;
+    if (total <= 0) /* nothing to export: no bar, no progress to tell */
+        return;
+    /* Bounded redraws: on the first report, every KIOSK_EXPORT_STEP_PCT % of the rows, every
+     * KIOSK_EXPORT_FRAME_MS, and at the end; a redraw costs a layout and a subtitle texture. */
+    int64_t now = k->clk->mono_ms(k->clk->ctx);
+    int64_t step = total * KIOSK_EXPORT_STEP_PCT / 100;
+    bool due = k->export_drawn < 0 || done >= total || done - k->export_drawn >= step ||
+               now - k->export_drawn_ms >= KIOSK_EXPORT_FRAME_MS;
+    if (!due || done == k->export_drawn)
+        return;
+    k->export_drawn = done;
+    k->export_drawn_ms = now;
+    if (k->trace) {
+        cJSON *o = cJSON_CreateObject();
+        if (o) {
+            cJSON_AddNumberToObject(o, "done", (double)done);
+            cJSON_AddNumberToObject(o, "total", (double)total);
+        }
+        kiosk_trace(k, "export_progress", o);
+    }
     if (k->cur == S_STAFF_EXPORT)
         k->dirty |= KIOSK_DIRTY_SCREEN;
+}
+
+bool kiosk_export_cancelled(const kiosk *k)
+{
+    return k->export_cancel;
+}
+
+const char *kiosk_staff_lang(const kiosk *k)
+{
+    return strings_for(k->default_lang)->lang;
 }
 
 void kiosk_export_done(kiosk *k, bool ok, const char *message)
@@ -1730,15 +1794,29 @@ void kiosk_export_done(kiosk *k, bool ok, const char *message)
 
 bool kiosk_staff_key(kiosk *k)
 {
-    if (k->cur != S_PIN)
+    bool customer =
+        k->cur == S_QUESTION || k->cur == S_FOLLOWUP || k->cur == S_THANKS || k->cur == S_OOO;
+    if (k->cur != S_PIN && !customer)
         return false;
+    if (customer) {
+        /* As the staff key switch: a write waiting for its frame belongs to the customer and
+         * happens first; then the staff screens return to where the customer was. */
+        if (k->deferred.active)
+            kiosk_after_frame(k);
+        if (k->cur != S_QUESTION && k->cur != S_FOLLOWUP && k->cur != S_THANKS && k->cur != S_OOO)
+            return false;
+        hold_cancel(k);
+        disarm(k, T_THANKS);
+        k->staff_return = k->cur == S_OOO ? S_OOO : S_QUESTION;
+    }
     explicit_bzero(k->pin, sizeof k->pin);
     k->pin_len = 0;
     k->wrong = 0;
     k->locked_until = 0;
     trace_str(k, "pin", "result", "usb_key");
     k->staff_note[0] = '\0';
-    go(k, S_STAFF);
+    /* The key stick is also the export target: straight to the export screen. */
+    go(k, k->n_sticks > 0 ? S_STAFF_EXPORT : S_STAFF);
     return true;
 }
 

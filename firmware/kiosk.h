@@ -125,15 +125,28 @@ void kiosk_set_sticks(kiosk *k, const usb_stick *sticks, size_t n);
  * and must call kiosk_export_done. */
 bool kiosk_take_export(kiosk *k, kiosk_export_req *out);
 
-/* Progress of the running export (rows done of total). */
+#define KIOSK_EXPORT_STEP_PCT 2   /* export progress: redraw (and trace) every 2 % of rows */
+#define KIOSK_EXPORT_FRAME_MS 100 /* ... or when this long has passed since the last redraw */
+
+/* Progress of the running export (rows done of total). Redraws the bar at a bounded rate (see
+ * above) and traces {"event":"export_progress","done":N,"total":M} for each redraw. */
 void kiosk_export_progress(kiosk *k, int64_t done, int64_t total);
+
+/* True when staff pressed "export-cancel" during the current export: the owner's
+ * usb_export_request.cancel callback returns it (through a flag the worker thread may read). */
+bool kiosk_export_cancelled(const kiosk *k);
+
+/* The staff screens' language tag ("vi" or "en"): for usb_export_message(). */
+const char *kiosk_staff_lang(const kiosk *k);
 
 /* The export ended; message is the one sentence for staff (usb_export_report.message). */
 void kiosk_export_done(kiosk *k, bool ok, const char *message);
 
-/* A stick holding the staff key (usb_check_staff_key, [usb] staff_key = true) was seen while the
- * PIN pad is up: opens the staff screen like the right PIN (and ends a lockout: the key is a
- * physical token). Returns true when it did. */
+/* A stick holding the staff key (usb_check_staff_key, [usb] staff_key = true) was plugged in on
+ * a customer screen, or is present while the PIN pad is up: opens the staff export screen
+ * directly (the staff menu when no stick is known), like the right PIN, and ends a lockout (the
+ * key is a physical token). Leaving or the staff idle timeout return to the customer screen as
+ * usual. Returns true when it did; false on other screens (staff screens already open). */
 bool kiosk_staff_key(kiosk *k);
 
 /* ---- Physical inputs (the owner reads them through gpio.h and calls these) ------------------ */

@@ -143,6 +143,11 @@ typedef struct app {
     pthread_mutex_t export_mu;
     int64_t export_done, export_total; /* under export_mu */
     bool export_finished;              /* under export_mu */
+    bool export_cancel;                /* under export_mu: staff pressed export-cancel */
+    int64_t shot_rows;                 /* script mode: TP_KIOSK_EXPORT_SHOT's row count (-1) */
+    int64_t cancel_rows;               /* script mode: TP_KIOSK_EXPORT_CANCEL's row count (-1) */
+    bool usb_scanned;                  /* the first usb_refresh (sticks present at start) ran */
+    bool hooks_read;                   /* the TP_KIOSK_EXPORT_* hooks were read (first export) */
     usb_export_report export_rep;      /* written by the job, read after export_finished */
     kiosk_export_req export_req;
     bool key_checked; /* the sticks were checked for a staff key on this PIN pad visit */
@@ -190,12 +195,14 @@ static void trace_error(app *a, const char *code, const char *msg)
  * ring, then one frame; after the frame, the deferred durable write (which may change the
  * screen again, so loop). */
 static void export_start(app *a);
+static void export_cancel_sync(app *a);
 static void staff_key_check(app *a);
 static void led_update(app *a, bool force);
 static void hw_after_frame(app *a);
 
 static void present(app *a)
 {
+    export_cancel_sync(a);
     export_start(a);
     staff_key_check(a);
     led_update(a, false);
@@ -528,6 +535,21 @@ static void usb_refresh(app *a)
         size_t ns = usb_list(a->usb, sticks, USB_MAX_STICKS);
         kiosk_set_sticks(a->k, sticks, ns);
         a->key_checked = false;
+        /* [usb] staff_key: a key stick plugged in (not one left in at start) on a customer
+         * screen opens the staff export screen directly. */
+        for (size_t i = 0; i < n && a->usb_scanned && a->cfg.usb.staff_key; i++) {
+            char err[TP_ERRMSG_MAX];
+            if (ev[i].kind != USB_EV_ADDED)
+                continue;
+            tp_err rc =
+                usb_check_staff_key(ev[i].stick.mount_point, a->cfg.pin_hash, err, sizeof err);
+            if (rc == TP_OK) {
+                kiosk_staff_key(a->k);
+                break;
+            }
+            if (rc != TP_ERR_NOT_FOUND)
+                trace_error(a, tp_err_name(rc), err);
+        }
         for (size_t i = 0; i < n && a->trace; i++) {
             cJSON *o = cJSON_CreateObject();
             if (o) {
@@ -540,6 +562,7 @@ static void usb_refresh(app *a)
             kiosk_trace(a->k, "usb", o);
         }
     }
+    a->usb_scanned = true;
     if (a->sw.rearmfd >= 0 && !a->scripted) {
         uint64_t one = 1;
         if (write(a->sw.rearmfd, &one, sizeof one) != (ssize_t)sizeof one)
@@ -572,6 +595,73 @@ static void staff_key_check(app *a)
     }
 }
 
+/* Copies the kiosk's "cancel pressed" into the flag the job's thread reads (main thread). */
+static void export_cancel_sync(app *a)
+{
+    if (!kiosk_export_cancelled(a->k))
+        return;
+    pthread_mutex_lock(&a->export_mu);
+    a->export_cancel = true;
+    pthread_mutex_unlock(&a->export_mu);
+}
+
+/* usb_export_request.cancel: on the job's thread. */
+static bool export_cancel_cb(void *ctx)
+{
+    app *a = ctx;
+    pthread_mutex_lock(&a->export_mu);
+    bool c = a->export_cancel;
+    pthread_mutex_unlock(&a->export_mu);
+    return c;
+}
+
+/* Script mode runs the job inline, inside one command, so the progress state is shown (and
+ * traced) from here; two test hooks act at a row count: TP_KIOSK_EXPORT_SHOT=PNG@ROWS saves a
+ * screenshot of the export screen once ROWS are done, TP_KIOSK_EXPORT_CANCEL=ROWS taps
+ * "export-cancel" then (the real tap path, so the cancel wiring is what is tested). */
+static void export_progress_scripted(app *a, int64_t done, int64_t total)
+{
+    kiosk_export_progress(a->k, done, total);
+    if (a->cancel_rows >= 0 && done >= a->cancel_rows) {
+        a->cancel_rows = -1;
+        kiosk_press(a->k, "export-cancel");
+        kiosk_release(a->k);
+        export_cancel_sync(a);
+    }
+    present(a);
+    const char *shot = getenv("TP_KIOSK_EXPORT_SHOT");
+    if (a->shot_rows >= 0 && done >= a->shot_rows && shot) {
+        char path[1024];
+        a->shot_rows = -1;
+        tp_strlcpy(path, shot, sizeof path);
+        char *at = strrchr(path, '@');
+        if (at)
+            *at = '\0';
+        if (ui_screenshot(a->u, path) != TP_OK)
+            trace_error(a, "screenshot", ui_errmsg(a->u));
+    }
+}
+
+/* A row count from a test hook's environment variable (after the last '@' when at), or -1. */
+static int64_t hook_rows(const char *name, bool at)
+{
+    const char *v = getenv(name);
+    if (!v)
+        return -1;
+    if (at) {
+        v = strrchr(v, '@');
+        if (!v)
+            return -1;
+        v++;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < 0)
+        return -1;
+    return (int64_t)n;
+}
+
 static void export_progress(void *ctx, int64_t done, int64_t total)
 {
     app *a = ctx;
@@ -579,7 +669,9 @@ static void export_progress(void *ctx, int64_t done, int64_t total)
     a->export_done = done;
     a->export_total = total;
     pthread_mutex_unlock(&a->export_mu);
-    if (!a->scripted)
+    if (a->scripted)
+        export_progress_scripted(a, done, total);
+    else
         push_user(&a->sw, WAKE_EXPORT);
 }
 
@@ -610,6 +702,8 @@ static void kiosk_export_job(app *a)
         rq.formats = a->cfg.usb.formats;
         rq.progress = export_progress;
         rq.progress_ctx = a;
+        rq.cancel = export_cancel_cb;
+        rq.cancel_ctx = a;
         usb_export_run(s, &rq, rep);
     }
     store_close(s);
@@ -642,8 +736,16 @@ static void export_collect(app *a)
     }
     a->export_finished = false;
     const usb_export_report *rep = &a->export_rep;
-    bool ok = rep->outcome == USB_EXPORT_DONE || rep->outcome == USB_EXPORT_NOTHING;
-    kiosk_export_done(a->k, ok, rep->message);
+    /* Cancelled is what staff asked for: its own message, not a failure. */
+    bool ok = rep->outcome == USB_EXPORT_DONE || rep->outcome == USB_EXPORT_NOTHING ||
+              rep->outcome == USB_EXPORT_CANCELLED;
+    /* The staff screen's language; the log line and the trace's "message" stay English. */
+    char shown[sizeof rep->message * 2];
+    if (rep->outcome == USB_EXPORT_FAILED && rep->rc == TP_OK)
+        tp_strlcpy(shown, rep->message, sizeof shown);
+    else
+        usb_export_message(rep, kiosk_staff_lang(a->k), shown, sizeof shown);
+    kiosk_export_done(a->k, ok, shown);
     fprintf(stderr, "touchpoint-kiosk: %s\n", rep->log);
     if (a->trace) {
         cJSON *o = cJSON_CreateObject();
@@ -651,6 +753,8 @@ static void export_collect(app *a)
             cJSON_AddStringToObject(o, "outcome", usb_export_outcome_name(rep->outcome));
             cJSON_AddNumberToObject(o, "rows", (double)rep->rows);
             cJSON_AddStringToObject(o, "message", rep->message);
+            cJSON_AddStringToObject(o, "shown", shown);
+            cJSON_AddStringToObject(o, "lang", kiosk_staff_lang(a->k));
             cJSON *files = cJSON_AddArrayToObject(o, "files");
             for (size_t i = 0; files && i < rep->n_files; i++)
                 cJSON_AddItemToArray(files, cJSON_CreateString(rep->files[i]));
@@ -667,6 +771,14 @@ static void export_start(app *a)
         return;
     a->export_done = a->export_total = 0;
     a->export_finished = false;
+    a->export_cancel = false;
+    if (!a->hooks_read) { /* the test hooks act on the first export of the process only */
+        a->hooks_read = true;
+        a->shot_rows = a->scripted ? hook_rows("TP_KIOSK_EXPORT_SHOT", true) : -1;
+        a->cancel_rows = a->scripted ? hook_rows("TP_KIOSK_EXPORT_CANCEL", false) : -1;
+    } else {
+        a->shot_rows = a->cancel_rows = -1;
+    }
     if (a->scripted) {
         kiosk_export_job(a);
         export_collect(a);
@@ -675,9 +787,15 @@ static void export_start(app *a)
     if (pthread_create(&a->export_thread, NULL, export_thread_main, a) == 0) {
         a->export_thread_running = true;
     } else {
-        kiosk_export_done(a->k, false,
-                          "The export could not be started. Nothing was marked "
-                          "as exported.");
+        /* No thread: the generic failure sentence, in the staff screen's language. */
+        usb_export_report *rep = &a->export_rep;
+        memset(rep, 0, sizeof *rep);
+        rep->outcome = USB_EXPORT_FAILED;
+        rep->rc = TP_ERR_NOMEM;
+        char shown[sizeof rep->message * 2];
+        usb_export_message(rep, kiosk_staff_lang(a->k), shown, sizeof shown);
+        fprintf(stderr, "touchpoint-kiosk: usb export: outcome=failed cause=pthread_create\n");
+        kiosk_export_done(a->k, false, shown);
     }
 }
 

@@ -12,15 +12,18 @@
  *   - when the stick is full, how much more space the export needs;
  *   - "new since last export" or "everything", CSV and optionally JSON Lines.
  *
- * The message texts (English; the staff screen is English-only for now) are the documented ones:
+ * The staff sentences exist in English (usb_export_report.message, the documented texts, and the
+ * log) and Vietnamese (usb_export_message() with lang "vi", for the staff screen's language):
  *   Done: N answers, safe to remove
- *   No new answers since the last export. Nothing was written.
- *   The USB stick is full. The export needs X more free space. ...
+ *       / Xong: N câu trả lời, có thể rút USB ra an toàn.
+ *   No new answers since the last export. Nothing was written; safe to remove.
+ *   The USB stick is full. The export needs X more free space (Y free now). ...
  *   The USB stick is read-only (write-protected). ...
  *   The USB stick was removed before the export finished. ...
  *   The USB stick could not be written (input/output error). ...
- *   Export cancelled. Nothing was written ...
- * Every failure ends with "Nothing was marked as exported." because the cursor did not move.
+ *   Export cancelled. Nothing was written and nothing was marked as exported; safe to remove.
+ * Every failure says "Nothing was marked as exported." ("Chưa có câu trả lời nào được đánh dấu
+ * là đã xuất.") because the cursor did not move.
  *
  * Thread-safety: one export per store handle at a time; the kiosk runs it on a worker thread and
  * reads progress through the callback (which runs on that thread).
@@ -87,6 +90,11 @@ typedef struct usb_export_report {
  * outcome is DONE, NOTHING or CANCELLED, else the export core's error code; in every case
  * rep->message and rep->log are set. s, rq and the callbacks are borrowed. */
 tp_err usb_export_run(store *s, const usb_export_request *rq, usb_export_report *rep);
+
+/* Writes rep's staff sentence (see the top of this file) in lang ("vi": Vietnamese; anything
+ * else, NULL included: English, the same text as rep->message) into out (caller's, truncated to
+ * outlen). Uses rep->outcome, rows, rc and the byte figures. */
+void usb_export_message(const usb_export_report *rep, const char *lang, char *out, size_t outlen);
 
 /* Parses the `[usb] formats` value: a comma-separated list of "csv" and "jsonl" (spaces around
  * names allowed, each at most once) into USB_FORMAT_* bits in *out. Returns TP_OK, or

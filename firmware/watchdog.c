@@ -20,7 +20,7 @@ struct watchdog {
     int64_t timeout_ms;  /* 0: pings off */
     int64_t interval_ms; /* half of timeout_ms */
     bool ready;
-    int64_t next_ms;     /* clock mono of the next due tick */
+    int64_t next_ms; /* clock mono of the next due tick */
     int64_t last_tick_ms;
     int64_t pings, failed;
     bool was_failing;
@@ -210,8 +210,8 @@ void watchdog_check_store(store *s, watchdog_health *h)
         goto out;
     }
     if (access(info->path, W_OK) != 0) {
-        snprintf(h->cause, sizeof h->cause, "the database is not writable: %.160s: %s",
-                 info->path, strerror(errno));
+        snprintf(h->cause, sizeof h->cause, "the database is not writable: %.160s: %s", info->path,
+                 strerror(errno));
         goto out;
     }
     h->ok = true;

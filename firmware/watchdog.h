@@ -31,7 +31,7 @@ typedef struct watchdog_ops {
 } watchdog_ops;
 
 typedef struct watchdog_options {
-    const watchdog_ops *ops; /* borrowed; NULL: sd_notify (libsystemd) */
+    const watchdog_ops *ops; /* copied; NULL: sd_notify (libsystemd) */
     const tp_clock *clock;   /* borrowed; real time, never the script's virtual clock; NULL:
                                 tp_clock_system() */
     int64_t watchdog_us;     /* > 0: this timeout; 0: from the environment (WATCHDOG_USEC and

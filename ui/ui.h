@@ -143,6 +143,10 @@ typedef struct ui_screen {
                             * staff-corner hold is under way, drawn as a filling ring in the
                             * corner (redraw as it advances) */
     const char *highlight; /* id of the control to draw pressed/selected; NULL: none */
+    bool progress_bar;     /* staff: a progress bar "export-progress" (UI_WIDGET_ICON, full
+                            * width under the subtitle, laid out at every size) */
+    float progress;        /* its filled fraction 0..1 (clamped; NaN: 0); drawn quantised to
+                            * 1/200 so a long export caches at most 201 fills */
 } ui_screen;
 
 /* Validates scr and copies everything it needs (texts, items) into u, then lays the screen out
@@ -155,6 +159,10 @@ tp_err ui_set_screen(ui *u, const ui_screen *scr);
 /* Changes only the highlighted control (NULL: none) without a new layout. Returns TP_OK, or
  * TP_ERR_NOT_FOUND when no control has that id (the highlight is then cleared). */
 tp_err ui_set_highlight(ui *u, const char *id);
+
+/* Changes only the progress bar's fill (0..1, clamped; NaN: 0) without a new layout (the bar
+ * must already be on screen through ui_screen.progress_bar). Cheap: redraw as it advances. */
+void ui_set_progress(ui *u, float progress);
 
 /* Changes only the hold overlay (<= 0 or NaN: none; clamped to 1). Cheap: no new layout. */
 void ui_set_hold(ui *u, float progress);
@@ -196,7 +204,8 @@ typedef enum ui_widget_kind {
     UI_WIDGET_BUTTON = 1, /* numbered scale button, chip, key, menu button, action */
     UI_WIDGET_FACE = 2,   /* a csat / smiley4 face (with optional caption) */
     UI_WIDGET_TOGGLE = 3, /* a language toggle */
-    UI_WIDGET_ICON = 4,   /* "icon" on thanks / out-of-order, "pin-dots" (not interactive) */
+    UI_WIDGET_ICON = 4,   /* "icon" on thanks / out-of-order, "pin-dots", "export-progress"
+                           * (not interactive) */
     UI_WIDGET_ZONE = 5,   /* "staff-corner": invisible hold zone (interactive) */
 } ui_widget_kind;
 

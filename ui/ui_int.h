@@ -43,6 +43,8 @@ typedef struct ui_model {
     int pin_len, pin_max;
     bool staff_corner;
     float hold;
+    bool bar;       /* progress bar shown */
+    float progress; /* 0..1 */
     char highlight[UI_ID_MAX + 1];
 } ui_model;
 
@@ -66,6 +68,7 @@ typedef enum ui_role {
     UI_ROLE_ICON_OK,   /* thanks check mark */
     UI_ROLE_ICON_WARN, /* out-of-order sign */
     UI_ROLE_PIN_DOTS,
+    UI_ROLE_PROGRESS, /* staff progress bar "export-progress" */
 } ui_role;
 
 enum { UI_ALIGN_LEFT = 0, UI_ALIGN_CENTER = 1, UI_ALIGN_RIGHT = 2 };

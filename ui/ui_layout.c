@@ -773,6 +773,15 @@ static void layout_staff(lay *L)
                         (L->bottom - L->top) / 6, maxi(14, t_px * 6 / 10), 12, false,
                         UI_ALIGN_LEFT) +
              L->g;
+    if (md->bar) {
+        /* A full-width bar: thick enough to read across the counter, thin next to the menu. */
+        int bh = clampi(pct(L->s, 0.045), 12, 64);
+        ui_widget *wd = add(L, UI_ROLE_PROGRESS, UI_WIDGET_ICON, "export-progress",
+                            rect(L->m, y, aw, bh), false);
+        if (wd)
+            wd->shape = wd->rect;
+        y += bh + L->g;
+    }
     y += L->g;
     int h = L->bottom - y;
     int n = md->n_items;

@@ -213,6 +213,30 @@ def test_each_kind():
             k.close()
 
 
+def test_smiley_happiest_left():
+    """smiley4 is laid out like the HappyOrNot terminal: happiest (4) on the left, very unhappy
+    (1) on the right at 800x480; happy first (top-left) in the 2x2 grid of a 1080x1920 portrait
+    panel. Taps by position record the value under the finger."""
+    for w, h, left, right in ((800, 480, (170, 340), (630, 340)),
+                              (1080, 1920, (370, 1040), (710, 1380))):
+        k = Kiosk(survey="exit-smiley.json")
+        try:
+            with open(k.conf) as f:
+                text = f.read().replace("width = 800\nheight = 480", "width = %d\nheight = %d"
+                                        % (w, h))
+            with open(k.conf, "w") as f:
+                f.write(text)
+            rc, tr, err = k.run("tap-at %d %d\nadvance 4000\ntap-at %d %d\nadvance 4000\n"
+                                "expect-screen question\n" % (left + right))
+            vals = [a["value"] for a in k.answers()]
+            report(check_run("smiley order", rc, tr, err) and vals == [4, 1],
+                   "smiley4 at %dx%d: the %s face records 4 (very happy), the %s one 1 (%s)"
+                   % (w, h, "left" if w > h else "top-left", "right" if w > h else
+                      "bottom-right", vals))
+        finally:
+            k.close()
+
+
 def test_followup_timeout():
     k = Kiosk()
     try:
@@ -591,6 +615,32 @@ def test_usb_export():
             ok = ok and len(rows) == 4
         report(ok, "the stick holds one CSV (header + 3 rows) and its matching .sha256 (%s)"
                % files)
+        prog = events(tr, "export_progress")
+        report(prog and prog[-1]["done"] == 3 and prog[-1]["total"] == 3 and
+               tr.index(prog[-1]) < tr.index(ex[0]),
+               "the export traces export_progress events ending at done == total == 3 before "
+               "its outcome (%s)" % [(e["done"], e["total"]) for e in prog])
+        report(ex[0].get("lang") == "vi" and
+               ex[0].get("shown") == "Xong: 3 câu trả lời, có thể rút USB ra an toàn." and
+               ex[1].get("shown", "").startswith("Không có câu trả lời mới"),
+               "the staff screen says the outcome in its language (vi): %r / %r"
+               % (ex[0].get("shown"), ex[1].get("shown")))
+        # Cancel during the export: the hook taps export-cancel at the first progress report.
+        before = sorted(os.listdir(stick))
+        rc, tr, err = k.run(
+            "hold 5 5 3000\n" + pin_taps(PIN) + "tap staff-export\ntap export-all\n"
+            "expect-screen staff_export\ntap staff-back\nexpect-screen staff\n",
+            env={"TP_KIOSK_EXPORT_CANCEL": "0"})
+        ex = events(tr, "usb_export")
+        report(check_run("usb cancel", rc, tr, err) and len(ex) == 1 and
+               ex[0]["outcome"] == "cancelled" and ex[0]["rows"] == 0 and
+               events(tr, "usb_export_cancel") and
+               ex[0]["message"].startswith("Export cancelled.") and
+               ex[0]["shown"].startswith("Đã hủy xuất.") and "error" not in
+               [e["event"] for e in tr] and sorted(os.listdir(stick)) == before,
+               "export-cancel during 'everything' stops it: outcome cancelled, 'Đã hủy xuất.' "
+               "shown (not a failure), nothing new on the stick (%s)"
+               % [(e["outcome"], e.get("shown")) for e in ex])
         # [usb] staff_key: a stick holding the staff key opens staff mode from the PIN pad.
         with open(os.path.join(stick, "touchpoint-staff.key"), "w") as f:
             f.write(HASH + "\n")
@@ -599,10 +649,12 @@ def test_usb_export():
                "without [usb] staff_key = true the key file is not used")
         with open(k.conf, "a") as f:
             f.write("staff_key = true\n")
-        rc, tr, err = k.run("hold 5 5 3000\nexpect-screen staff\n")
+        rc, tr, err = k.run("hold 5 5 3000\nexpect-screen staff_export\n"
+                            "tap staff-back\nexpect-screen staff\n")
         report(check_run("usb key", rc, tr, err) and
                [e["result"] for e in events(tr, "pin")] == ["usb_key"],
-               "with [usb] staff_key = true the stick's touchpoint-staff.key opens staff mode")
+               "with [usb] staff_key = true the stick's touchpoint-staff.key opens the staff "
+               "export screen from the PIN pad")
     finally:
         subprocess.run(["umount", stick])
         shutil.rmtree(root, ignore_errors=True)
@@ -648,6 +700,7 @@ def main():
         print("1..1\nnot ok 1 - %s is not built" % KIOSK)
         return 1
     tests = [test_followup_shown_and_highlight, test_followup_not_shown_and_skip, test_each_kind,
+             test_smiley_happiest_left,
              test_followup_timeout, test_language_toggle, test_repeat_flag_and_ignored_taps,
              test_staff_pin, test_pin_lockout, test_staff_switch_survey_and_language,
              test_staff_exit, test_quit_keys, test_out_of_order_full_database,

@@ -12,16 +12,23 @@ Cases:
     export cursor moves; answers recorded afterwards (`touchpoint record`, while the kiosk runs)
     are the only rows of the next "new" export; a third "new" says nothing new; "everything"
     writes every row. The stick's mount point has a Vietnamese name with a space. One screenshot
-    of the done screen is saved (TP_USB_KIOSK_SHOT=PATH keeps a copy).
+    of the done screen is saved (TP_USB_KIOSK_SHOT=PATH keeps a copy), and one of the progress
+    state half-way (the kiosk's TP_KIOSK_EXPORT_SHOT hook; TP_USB_KIOSK_PROGRESS_SHOT=PATH keeps a
+    copy); the trace has bounded export_progress events (every 2 %) rising to done == total; the
+    staff screen (Vietnamese by default) shows "Xong: N câu trả lời, có thể rút USB ra an toàn.".
   - failures, each in its own kiosk with a fresh copy of the database: a 1 MB stick that fills
     up mid-export, a read-only mount, the stick unmounted (fusermount -uz) mid-export, an
     existing file and (on a bind-mounted plain folder, since FAT has no symlinks) planted
     symlinks at the target name. Each ends with its documented message, leaves no partial file,
     leaves the export cursor unmoved (`touchpoint check`), and the next export on a good stick
     plugged into the same running kiosk succeeds.
-  - [usb] staff_key = true: a stick holding touchpoint-staff.key opens staff mode without typing
-    the PIN, and the export from there works (with [usb] formats = csv,jsonl: JSON Lines too); a
-    key with another PIN's hash opens nothing.
+  - cancel: "export-cancel" tapped half-way through (the kiosk's TP_KIOSK_EXPORT_CANCEL hook taps
+    it at a row count, through the real tap path) ends "cancelled" with "Đã hủy xuất." shown,
+    leaves nothing on the stick, the cursor unmoved, and the next export works.
+  - [usb] staff_key = true: a stick holding touchpoint-staff.key opens the staff export screen
+    without typing the PIN (from the PIN pad, and directly when plugged in on the survey screen;
+    the idle timeout returns to the survey), and the export from there works (with [usb] formats
+    = csv,jsonl: JSON Lines too); a key with another PIN's hash opens nothing.
 
 "Mid-export" is made deterministic without timing: in script mode the kiosk runs the export
 inline, so the test watches /proc/PID/fd for the export's temp file (open for writing, some bytes
@@ -66,7 +73,8 @@ COLUMNS = ["seq", "answer_id", "session_id", "device_id", "epoch", "survey_id", 
            "question_id", "kind", "value", "choice_id", "lang", "store_id", "touchpoint_id",
            "time_utc", "time_local", "clock_trusted", "flags", "sync_state"]
 DONE = "Done: %d answers, safe to remove"
-# the README's table (usb_export.h's comment still lacks "; safe to remove")
+DONE_VI = "Xong: %d câu trả lời, có thể rút USB ra an toàn."
+NOT_MARKED_VI = "Chưa có câu trả lời nào được đánh dấu là đã xuất."
 NOTHING = "No new answers since the last export. Nothing was written; safe to remove."
 NOT_MARKED = "Nothing was marked as exported."
 
@@ -196,7 +204,7 @@ def export_name_for(db, work):
 class Kiosk:
     """A running touchpoint-kiosk --headless --script - --trace with its own config."""
 
-    def __init__(self, work, db, mount_root, extra=""):
+    def __init__(self, work, db, mount_root, extra="", env=None):
         self.dir = tempfile.mkdtemp(prefix="kiosk-", dir=work)
         self.conf = os.path.join(self.dir, "kiosk.conf")
         with open(self.conf, "w") as f:
@@ -212,7 +220,7 @@ class Kiosk:
         self.err = open(self.errpath, "w")
         self.p = subprocess.Popen([KIOSK, "--config", self.conf, "--headless", "--script", "-",
                                    "--trace"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=self.err, text=True, env=ENV)
+                                  stderr=self.err, text=True, env=dict(ENV, **(env or {})))
         self.trace = []
         self.q = queue.Queue()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -360,6 +368,9 @@ def failure_checks(label, ev, outcome, words, db, cur0, names, keep=()):
         "%s: outcome %s" % (label, outcome), repr(ev))
     tap(all(w in msg for w in words) and NOT_MARKED in msg,
         "%s: the kiosk says %r ... '%s'" % (label, words[0], NOT_MARKED), msg)
+    tap(ev.get("lang") == "vi" and NOT_MARKED_VI in ev.get("shown", "") and
+        ev.get("shown", "").startswith("USB"),
+        "%s: the staff screen shows it in Vietnamese" % label, ev.get("shown"))
     tap(cursor(db) == cur0, "%s: export cursor unmoved (%d)" % (label, cur0), cursor(db))
     left = leftovers(names, keep)
     tap(not left, "%s: no partial or temp file left on the stick" % label, repr(names))
@@ -389,7 +400,8 @@ def case_normal(work, template):
     root = os.path.join(work, "media-normal")
     name = "touchpoint-usb-Thẻ nhớ"  # Vietnamese label with a space (\040 in mountinfo)
     with fatimage.FatStick(size_kb=8192, name=name, mount_root=root) as st:
-        k = Kiosk(work, db, root)
+        pshot = os.path.join(work, "export-progress.png")
+        k = Kiosk(work, db, root, env={"TP_KIOSK_EXPORT_SHOT": "%s@%d" % (pshot, N_SEED // 2)})
         try:
             if not open_export_screen(k, "normal"):
                 return
@@ -402,6 +414,18 @@ def case_normal(work, template):
             tap(ev.get("outcome") == "done" and ev.get("rows") == N_SEED and
                 ev.get("message") == DONE % N_SEED,
                 "'new since last export': the kiosk says '%s'" % (DONE % N_SEED), repr(ev))
+            tap(ev.get("lang") == "vi" and ev.get("shown") == DONE_VI % N_SEED,
+                "the Vietnamese staff screen shows '%s'" % (DONE_VI % N_SEED), ev.get("shown"))
+            prog = [(e.get("done"), e.get("total")) for e in events(k.trace, "export_progress")]
+            tap(prog and prog[-1] == (N_SEED, N_SEED) and 10 <= len(prog) <= 52 and
+                all(t == N_SEED for _, t in prog) and
+                all(a < b for (a, _), (b, _) in zip(prog, prog[1:])),
+                "export_progress events: rising, bounded (%d, every >= 2 %%), ending at %d / %d"
+                % (len(prog), N_SEED, N_SEED), repr(prog))
+            tap(os.path.exists(pshot) and os.path.getsize(pshot) > 1000,
+                "screenshot of the export screen half-way (progress bar) written")
+            if os.environ.get("TP_USB_KIOSK_PROGRESS_SHOT") and os.path.exists(pshot):
+                shutil.copy(pshot, os.environ["TP_USB_KIOSK_PROGRESS_SHOT"])
             shot = os.path.join(k.dir, "export-done.png")
             ok, _ = k.step(["screenshot " + shot], "staff_export")
             tap(ok and os.path.exists(shot) and os.path.getsize(shot) > 1000,
@@ -646,6 +670,37 @@ def case_symlink(work, template):
         run(["umount", mp])
 
 
+def case_cancel(work, template):
+    db = os.path.join(work, "cancel.db")
+    shutil.copy(template, db)
+    root = os.path.join(work, "media-cancel")
+    label = "cancel"
+    with fatimage.FatStick(size_kb=8192, name="touchpoint-usb-cancel", mount_root=root) as st:
+        k = Kiosk(work, db, root, env={"TP_KIOSK_EXPORT_CANCEL": str(N_SEED // 2)})
+        try:
+            if not open_export_screen(k, label):
+                return
+            ev = k.export("export-all")
+            prog = [e.get("done") for e in events(k.trace, "export_progress")]
+            tap(ev.get("outcome") == "cancelled" and ev.get("rows") == 0 and
+                events(k.trace, "usb_export_cancel") and prog and
+                N_SEED // 2 <= prog[-1] < N_SEED and
+                ev.get("message", "").startswith("Export cancelled.") and
+                ev.get("shown", "").startswith("Đã hủy xuất.") and
+                not events(k.trace, "error"),
+                "%s: export-cancel half-way ends 'cancelled', 'Đã hủy xuất.' shown, not an "
+                "error" % label, "%r %r" % (ev, prog))
+            tap(not leftovers(st.files()) and cursor(db) == 0,
+                "%s: nothing left on the stick, cursor unmoved" % label, repr(st.files()))
+            ok, _ = k.step([], "staff_export")
+            ev = k.export("export-new")
+            tap(ok and ev.get("outcome") == "done" and ev.get("message") == DONE % N_SEED and
+                cursor(db) == N_SEED,
+                "%s: the next export works" % label, repr(ev))
+        finally:
+            k.close()
+
+
 def case_staff_key(work, template):
     db = os.path.join(work, "key.db")
     shutil.copy(template, db)
@@ -657,12 +712,11 @@ def case_staff_key(work, template):
             f.write(HASH + "\n")
         try:
             k = Kiosk(work, db, root, extra="staff_key = true\nformats = csv,jsonl\n")
-            ok, _ = k.step(["hold 5 5 3000"], "staff")
+            ok, _ = k.step(["hold 5 5 3000"], "staff_export")
             pins = [e.get("result") for e in events(k.trace, "pin")]
             tap(ok and pins == ["usb_key"],
-                "%s: the stick's touchpoint-staff.key opens staff mode without typing the PIN"
-                % label, "%s %r" % (pins, k.stderr()))
-            ok, _ = k.step(["tap staff-export"], "staff_export")
+                "%s: the stick's touchpoint-staff.key opens the staff export screen without "
+                "typing the PIN" % label, "%s %r" % (pins, k.stderr()))
             ev = k.export("export-new")
             tap(ok and ev.get("outcome") == "done" and ev.get("message") == DONE % N_SEED and
                 cursor(db) == N_SEED,
@@ -684,6 +738,30 @@ def case_staff_key(work, template):
         finally:
             if k:
                 k.close()
+    # a key stick plugged in while the survey is up opens the export screen directly
+    db2 = os.path.join(work, "key2.db")
+    shutil.copy(template, db2)
+    k = None
+    try:
+        k = Kiosk(work, db2, root, extra="staff_key = true\n")
+        ok0, _ = k.step(["tap nps-9", "advance 5000"], "question")
+        with fatimage.FatStick(size_kb=4096, name="touchpoint-usb-key2", mount_root=root) as st:
+            with open(os.path.join(st.mount_point, "touchpoint-staff.key"), "w") as f:
+                f.write(HASH + "\n")
+            ok, _ = k.step([], "staff_export")
+            tap(ok0 and ok and [e.get("result") for e in events(k.trace, "pin")] == ["usb_key"],
+                "%s: a key stick plugged in on the survey screen opens the export screen "
+                "directly (no PIN pad)" % label, k.stderr())
+            ev = k.export("export-new")
+            tap(ev.get("outcome") == "done" and ev.get("message") == DONE % (N_SEED + 1) and
+                cursor(db2) == N_SEED + 1,
+                "%s: the export from there writes all %d answers" % (label, N_SEED + 1),
+                repr(ev))
+            ok, _ = k.step(["advance 200000"], "question")
+            tap(ok, "%s: the staff idle timeout returns to the survey" % label, k.stderr())
+    finally:
+        if k:
+            k.close()
     # a key with another PIN's hash does not open anything
     with fatimage.FatStick(size_kb=4096, name="touchpoint-usb-badkey", mount_root=root) as st:
         with open(os.path.join(st.mount_point, "touchpoint-staff.key"), "w") as f:
@@ -721,7 +799,7 @@ def main():
             print("1..%d" % count)
             return 1
         for case in (case_normal, case_fills_up, case_readonly, case_pulled, case_existing_file,
-                     case_symlink, case_staff_key):
+                     case_symlink, case_cancel, case_staff_key):
             try:
                 case(work, template)
             except Exception as e:  # a crash in one case must not hide the others

@@ -74,6 +74,12 @@ static const ui_item staff_items[] = {
     {"staff-exit", "Thoát kiosk", 0, UI_STYLE_DANGER},
 };
 static const ui_item staff_back[] = {{"staff-back", "Quay lại khảo sát", 0, UI_STYLE_PRIMARY}};
+static const ui_item export_items[] = {
+    {"export-new", "Câu trả lời mới từ lần xuất trước", 0, UI_STYLE_DISABLED},
+    {"export-all", "Tất cả câu trả lời", 0, UI_STYLE_DISABLED},
+};
+static const ui_item export_actions[] = {{"export-cancel", "Hủy xuất", 0, UI_STYLE_DANGER},
+                                         {"staff-back", "Quay lại", 0, UI_STYLE_DISABLED}};
 static const char *const staff_lines[] = {
     "Câu trả lời hôm nay\t42",
     "NPS hôm nay\t+38",
@@ -256,6 +262,17 @@ static const ui_sample samples[] = {
       .n_actions = 1,
       .lines = staff_lines,
       .n_lines = N(staff_lines),
+      .hold_progress = -1}},
+    {"staff-export-progress-vi",
+     {.kind = UI_SCREEN_STAFF,
+      .prompt = "Xuất ra USB: touchpoint-usb-Thẻ nhớ",
+      .subtitle = "Đang xuất… 1250 / 2500",
+      .items = export_items,
+      .n_items = N(export_items),
+      .actions = export_actions,
+      .n_actions = N(export_actions),
+      .progress_bar = true,
+      .progress = 0.5f,
       .hold_progress = -1}},
     {"hold-question-vi",
      {.kind = UI_SCREEN_QUESTION,

@@ -332,6 +332,105 @@ static void staff_usb_export(void **state)
                   "off while it runs; the outcome sentence shown; idle leaves afterwards\n");
 }
 
+/* The dirty flags since the last look, cleared (as the owner does after drawing). */
+static unsigned take_dirty(fixture *f)
+{
+    unsigned d = kiosk_dirty(f->k);
+    kiosk_clear_dirty(f->k);
+    return d;
+}
+
+static void export_progress_cancel_and_key(void **state)
+{
+    fixture *f = *state;
+    usb_stick st;
+    kiosk_export_req rq;
+    ui_screen m;
+    memset(&st, 0, sizeof st);
+    snprintf(st.mount_point, sizeof st.mount_point, "/media/touchpoint-usb-key");
+    snprintf(st.name, sizeof st.name, "touchpoint-usb-key");
+    /* A key stick plugged in on the survey: straight to the export screen, no PIN pad. */
+    assert_string_equal(kiosk_screen_name(f->k), "question");
+    kiosk_set_sticks(f->k, &st, 1);
+    assert_true(kiosk_staff_key(f->k));
+    assert_string_equal(kiosk_screen_name(f->k), "staff_export");
+    assert_false(kiosk_staff_key(f->k)); /* already on a staff screen */
+    kiosk_model(f->k, &m);
+    assert_false(m.progress_bar);
+    tap(f, "export-new");
+    assert_true(kiosk_take_export(f->k, &rq));
+    take_dirty(f);
+    /* Redraws at a bounded rate: the first report, then every 2 % (or 100 ms), then the end. */
+    int redraws = 0;
+    for (int64_t done = 0; done <= 10000; done += 25) {
+        kiosk_export_progress(f->k, done, 10000);
+        if (take_dirty(f) & KIOSK_DIRTY_SCREEN)
+            redraws++;
+    }
+    assert_in_range(redraws, 50, 52);
+    kiosk_export_progress(f->k, 2500, 10000);
+    kiosk_model(f->k, &m);
+    assert_true(m.progress_bar);
+    assert_true(m.progress > 0.249f && m.progress < 0.251f);
+    assert_string_equal(m.actions[0].id, "export-cancel");
+    assert_int_equal(m.actions[0].style, UI_STYLE_DANGER);
+    tp_vclock_advance(&f->vc, 150); /* time also brings a redraw */
+    kiosk_export_progress(f->k, 2501, 10000);
+    assert_true(take_dirty(f) & KIOSK_DIRTY_SCREEN);
+    /* Cancel: the owner's callback sees it; the outcome is shown, not treated as a failure. */
+    assert_false(kiosk_export_cancelled(f->k));
+    tap(f, "export-cancel");
+    assert_true(kiosk_export_cancelled(f->k));
+    kiosk_model(f->k, &m);
+    assert_int_equal(m.actions[0].style, UI_STYLE_DISABLED);
+    kiosk_export_done(f->k, true, "Đã hủy xuất.");
+    kiosk_model(f->k, &m);
+    assert_string_equal(m.subtitle, "Đã hủy xuất.");
+    assert_string_equal(m.actions[0].id, "staff-back");
+    assert_string_equal(kiosk_staff_lang(f->k), "vi");
+    /* The next export starts uncancelled. */
+    tap(f, "export-all");
+    assert_true(kiosk_take_export(f->k, &rq));
+    assert_false(kiosk_export_cancelled(f->k));
+    kiosk_export_done(f->k, true, "Xong");
+    advance(f, 60000); /* staff idle: back to the survey */
+    assert_string_equal(kiosk_screen_name(f->k), "question");
+    print_message("checked: a staff key stick opens staff_export from the survey; the progress "
+                  "bar fraction is in the model; 401 reports over 10000 rows give 50-52 "
+                  "redraws (2 %% steps) and 100 ms brings one; export-cancel (danger) sets the "
+                  "owner's cancel flag and disables itself; the next export is uncancelled; "
+                  "idle returns to the survey\n");
+}
+
+static void smiley_happiest_first(void **state)
+{
+    fixture *f = *state;
+    char path[600], cwd[512], err[512];
+    ui_screen m;
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(path, sizeof path, "%s/assets/surveys/exit-smiley.json", cwd);
+    kiosk_free(f->k);
+    f->k = NULL;
+    tp_strlcpy(f->cfg.survey_file, path, sizeof f->cfg.survey_file);
+    kiosk_options o = {0};
+    o.cfg = &f->cfg;
+    o.clock = &f->vc.clock;
+    o.windowed = true;
+    if (kiosk_new(&o, &f->k, err, sizeof err) != TP_OK)
+        fail_msg("%s", err);
+    kiosk_model(f->k, &m);
+    assert_int_equal(m.scale, TP_KIND_SMILEY4);
+    assert_int_equal(m.n_items, 4);
+    for (int i = 0; i < 4; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "smiley4-%d", 4 - i);
+        assert_string_equal(m.items[i].id, id);
+        assert_int_equal(m.items[i].value, 4 - i);
+    }
+    print_message("checked: smiley4 items go happiest first (smiley4-4 value 4 .. smiley4-1 "
+                  "value 1): HappyOrNot's order, ids and values unchanged\n");
+}
+
 static void keys_windowed(void **state)
 {
     fixture *f = *state;
@@ -358,6 +457,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(rapid_repeat, setup, teardown),
         cmocka_unit_test_setup_teardown(staff_hold_pin_lockout, setup, teardown),
         cmocka_unit_test_setup_teardown(staff_usb_export, setup, teardown),
+        cmocka_unit_test_setup_teardown(export_progress_cancel_and_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(smiley_happiest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(keys_windowed, setup, teardown),
         cmocka_unit_test_setup_teardown(keys_lockdown, setup_fullscreen, teardown),
     };

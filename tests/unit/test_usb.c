@@ -904,9 +904,59 @@ static void export_faults_leave_cursor(void **state)
                   "leaves nothing and says 'Export cancelled.'\n");
 }
 
+/* Every outcome has its staff sentence in English (= rep.message's text) and Vietnamese. */
+static void messages_in_both_languages(void **state)
+{
+    (void)state;
+    static const struct {
+        usb_export_outcome o;
+        tp_err rc;
+        const char *en, *vi;
+    } want[] = {
+        {USB_EXPORT_DONE, TP_OK, "Done: 42 answers, safe to remove",
+         "Xong: 42 câu trả lời, có thể rút USB ra an toàn."},
+        {USB_EXPORT_NOTHING, TP_OK, "No new answers since the last export.",
+         "Không có câu trả lời mới kể từ lần xuất trước."},
+        {USB_EXPORT_FULL, TP_ERR_IO, "The USB stick is full. The export needs 1.3 MB more",
+         "USB đã đầy. Cần thêm 1.3 MB dung lượng trống (hiện còn 640 KB)."},
+        {USB_EXPORT_READONLY, TP_ERR_IO, "The USB stick is read-only", "USB đang bị khóa ghi"},
+        {USB_EXPORT_REMOVED, TP_ERR_IO, "The USB stick was removed", "USB đã bị rút ra"},
+        {USB_EXPORT_IO, TP_ERR_IO, "input/output error", "Không ghi được vào USB (lỗi đọc/ghi)"},
+        {USB_EXPORT_CANCELLED, TP_OK, "Export cancelled.", "Đã hủy xuất."},
+        {USB_EXPORT_FAILED, TP_ERR_EXISTS, "no free file name", "không còn tên tệp trống"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        usb_export_report rep;
+        char en[512], vi[512];
+        memset(&rep, 0, sizeof rep);
+        rep.outcome = want[i].o;
+        rep.rc = want[i].rc;
+        rep.rows = 42;
+        rep.free_bytes = 640000;
+        rep.bytes_needed = 1940000;
+        rep.bytes_missing = 1300000;
+        usb_export_message(&rep, "en", en, sizeof en);
+        usb_export_message(&rep, "vi", vi, sizeof vi);
+        if (!strstr(en, want[i].en) || !strstr(vi, want[i].vi))
+            fail_msg("%s: en '%s' / vi '%s'", usb_export_outcome_name(want[i].o), en, vi);
+        bool failure = want[i].o != USB_EXPORT_DONE && want[i].o != USB_EXPORT_NOTHING &&
+                       want[i].o != USB_EXPORT_CANCELLED;
+        if (failure && (!strstr(en, "Nothing was marked as exported.") ||
+                        !strstr(vi, "Chưa có câu trả lời nào được đánh dấu là đã xuất.")))
+            fail_msg("%s: a failure must say nothing was marked: '%s' / '%s'",
+                     usb_export_outcome_name(want[i].o), en, vi);
+        usb_export_message(&rep, NULL, vi, sizeof vi);
+        assert_string_equal(vi, en); /* no language: English */
+    }
+    print_message("checked: done, nothing new, full (with the space needed), read-only, removed, "
+                  "I/O error, cancelled and failed each have an English and a Vietnamese staff "
+                  "sentence; failures say nothing was marked in both; NULL lang is English\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(messages_in_both_languages),
         cmocka_unit_test(mountinfo_parse_escapes_and_flags),
         cmocka_unit_test(mountinfo_parse_bounds),
         cmocka_unit_test(mountinfo_select_nested_stacked),

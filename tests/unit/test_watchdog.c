@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,14 +38,15 @@ static int count(const rec *r, const char *needle)
     return c;
 }
 
+/* The watchdog keeps a copy of the ops, so ops may live on this stack frame. */
 static watchdog *make(rec *r, tp_vclock *vc, int64_t us)
 {
+    memset(r, 0, sizeof *r);
+    tp_vclock_init(vc, 1763920000000);
     watchdog_ops ops = {rec_notify, r};
     watchdog_options o = {&ops, &vc->clock, us};
     watchdog *w = NULL;
     char err[256];
-    memset(r, 0, sizeof *r);
-    tp_vclock_init(vc, 1763920000000);
     assert_int_equal(watchdog_new(&o, &w, err, sizeof err), TP_OK);
     return w;
 }
@@ -52,7 +54,7 @@ static watchdog *make(rec *r, tp_vclock *vc, int64_t us)
 static void pings_when_due_and_healthy(void **state)
 {
     (void)state;
-    rec r;
+    rec r = {0};
     tp_vclock vc;
     watchdog *w = make(&r, &vc, 400000);
     watchdog_health ok = {.ok = true, .pending = 0};
@@ -83,7 +85,7 @@ static void pings_when_due_and_healthy(void **state)
 static void unhealthy_and_stalled(void **state)
 {
     (void)state;
-    rec r;
+    rec r = {0};
     tp_vclock vc;
     watchdog *w = make(&r, &vc, 400000);
     watchdog_health bad = {.ok = false, .pending = -1};
@@ -104,8 +106,9 @@ static void unhealthy_and_stalled(void **state)
     assert_true(watchdog_tick(w, &ok));
     assert_int_equal(count(&r, "main loop stalled for 2000 ms"), 1);
     watchdog_free(w);
-    print_message("checked: no WATCHDOG=1 while the health check fails (STATUS names the cause "
-                  "once), pings resume when healthy, a stall longer than the timeout is reported\n");
+    print_message(
+        "checked: no WATCHDOG=1 while the health check fails (STATUS names the cause "
+        "once), pings resume when healthy, a stall longer than the timeout is reported\n");
 }
 
 static void environment(void **state)
@@ -159,13 +162,19 @@ static void store_health(void **state)
     assert_true(h.ok);
     assert_int_equal(h.pending, 0);
     store_close(s);
-    char wal[300];
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path);
-    unlink(wal);
-    unlink(path);
-    rmdir(dir);
+    /* The store leaves its database, WAL and seq mark files: remove every file, then the dir. */
+    DIR *dp = opendir(dir);
+    assert_non_null(dp);
+    struct dirent *de;
+    while ((de = readdir(dp)) != NULL) {
+        char f[512];
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        snprintf(f, sizeof f, "%s/%s", dir, de->d_name);
+        unlink(f);
+    }
+    closedir(dp);
+    assert_int_equal(rmdir(dir), 0);
     print_message("checked: the store health check fails without a store and passes on an open, "
                   "writable database with its pending count\n");
 }
