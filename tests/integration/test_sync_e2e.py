@@ -146,15 +146,17 @@ def drive_daemon(i, db, conf, deadline, results, workdir):
                   "last": "daemon exit %s, %d pending; log: %s" % (rc, left, proc.tail(5))}
 
 
-def drive_device(i, db, conf, deadline, results):
+def drive_device(i, db, conf, deadline, results, proxy):
     """Runs `sync --once` until one run ends acknowledged (exit 0) or the deadline passes. The
-    first KILLS_EACH runs of the first KILLED_DEVICES devices are SIGKILLed after 0.3-0.9 s (a
-    power cut mid-batch)."""
+    first KILLS_EACH runs of the first KILLED_DEVICES devices are SIGKILLed at the worst moment
+    (a power cut mid-batch): the collector has stored a batch and the proxy holds its reply back,
+    so the device never hears the acknowledgement and must resend it as a duplicate."""
     runs = fails = kills = 0
     last = ""
     if i < KILLED_DEVICES:
-        for k in range(KILLS_EACH):
-            rc = synclib.sync_once_killed(db, conf, 0.3 + 0.3 * ((i + k) % 3))
+        for _ in range(KILLS_EACH):
+            held = proxy.hold_next(dev_id(i))
+            rc = synclib.sync_once_killed(db, conf, 60, held=held)
             runs += 1
             kills += rc == -9
     while time.monotonic() < deadline:
@@ -174,7 +176,10 @@ def drive_device(i, db, conf, deadline, results):
 def crash_collector(collector, proxy, done, out):
     """Once the collector has acknowledged a few batches, SIGKILLs it and restarts it on the same
     port (the proxy answers 502 meanwhile): what it acknowledged must have been committed."""
-    while not done.is_set() and proxy.stats()["batch_requests_ok"] < 2 * N_DEV:
+    def due():  # after the held batches, so a restart never races a kill
+        st = proxy.stats()
+        return st["batch_requests_ok"] >= 2 * N_DEV and st["held"] >= KILLED_DEVICES * KILLS_EACH
+    while not done.is_set() and not due():
         time.sleep(0.05)
     if done.is_set():
         return
@@ -244,7 +249,7 @@ def run_store(kind, tmp, templates, gen_wall, make_store):
         crasher = threading.Thread(target=crash_collector, args=(collector, proxy, done, crash))
         crasher.start()
         threads = [threading.Thread(target=drive_device, args=(i, dbs[i], confs[i], deadline,
-                                                               results))
+                                                               results, proxy))
                    for i in range(N_DEV - DAEMON_DEVICES)]
         threads += [threading.Thread(target=drive_daemon, args=(i, dbs[i], confs[i], deadline,
                                                                 results, workdir))
@@ -273,7 +278,7 @@ def run_store(kind, tmp, templates, gen_wall, make_store):
                " (scaled down from 10,000 for the ASan build)" if ASAN else "",
                "; not drained: %s%s" % (" ".join(stuck), detail) if stuck else ""))
 
-        tap(crash.get("killed") == -9 and kills >= 1,
+        tap(crash.get("killed") == -9 and kills == KILLED_DEVICES * KILLS_EACH,
             "%s: collector SIGKILLed mid-drain after %s acknowledged batches and restarted on "
             "the same port; %d device sync runs SIGKILLed mid-run%s"
             % (kind, crash.get("at_ok_batches"), kills,

@@ -180,11 +180,12 @@ class FaultProxy:
         self._stats = {"requests": 0, "passed": 0, "forwarded": 0, "upstream_errors": 0,
                        "client_errors": 0, "connections": 0, "bytes_from_clients": 0,
                        "bytes_to_clients": 0, "request_body_bytes": 0, "reply_body_bytes": 0,
-                       "batch_requests_ok": 0}
+                       "batch_requests_ok": 0, "held": 0}
         self._sock = None
         self._thread = None
         self._stopping = False
         self._conns = set()
+        self._holds = {}  # key name -> Event set once a held batch was answered upstream
         self.port = None
 
     # ---- schedule ---------------------------------------------------------------------------
@@ -212,6 +213,20 @@ class FaultProxy:
                 st["run"] = 0
             delay = rng.randint(self.delay_ms[0], self.delay_ms[1])
             return kind, delay
+
+    def hold_next(self, name):
+        """The next batch of key `name` (a key_map value) bypasses the schedule: it is forwarded,
+        the collector answers it, and the reply is held back until the client goes away. Returns
+        an Event set once the collector has answered, so a test can SIGKILL the client at the
+        worst moment (stored upstream, not acknowledged on the device) without guessing a time."""
+        ev = threading.Event()
+        with self._lock:
+            self._holds[name] = ev
+        return ev
+
+    def _take_hold(self, key):
+        with self._lock:
+            return self._holds.pop(self.key_map.get(key, key), None)
 
     def _count(self, name, n=1):
         with self._lock:
@@ -354,13 +369,34 @@ class FaultProxy:
             except OSError:
                 pass
 
+    def _hold_reply(self, conn, up, req, hold):
+        """Forwards req, then keeps the reply until the client closes or resets (at most 60 s)."""
+        try:
+            status, _, _, _, up = self._forward(up, req)
+        except (http.client.HTTPException, OSError):
+            self._count("upstream_errors")
+            hold.set()
+            return False
+        self._count("held")
+        if status == 200:
+            self._count("batch_requests_ok")
+        hold.set()
+        conn.settimeout(60)
+        try:
+            while conn.recv(4096):
+                pass
+        except OSError:
+            pass
+        return False
+
     def _handle(self, conn, rfile, req, up):
         """Handles one request. Returns False when the client connection is finished."""
         self._count("requests")
         self._count("bytes_from_clients", req.head_bytes)
         is_batch = req.method == "POST"
         key = req.header("Authorization") or "anonymous"
-        kind, delay = self._decide(key) if is_batch else (None, 0)
+        hold = self._take_hold(key) if is_batch else None
+        kind, delay = self._decide(key) if is_batch and not hold else (None, 0)
         if self.log:
             self.log("%s %s key=%s fault=%s" % (req.method, req.target,
                                                  hashlib.sha256(key.encode()).hexdigest()[:8],
@@ -408,6 +444,8 @@ class FaultProxy:
             return not close
         if kind == "delay":
             time.sleep(delay / 1000.0)
+        if hold:
+            return self._hold_reply(conn, up, req, hold)
 
         try:
             status, reason, headers, body, up = self._forward(up, req)

@@ -235,15 +235,20 @@ def copy_db(src, dst):
             shutil.copyfile(src + ext, dst + ext)
 
 
-def sync_once_killed(db, conf, after_s, build=None):
-    """Starts `touchpoint ... sync --once` and SIGKILLs it after after_s seconds if it is still
-    running (a power cut or OOM kill mid-batch). Returns its exit status (-9 when killed)."""
+def sync_once_killed(db, conf, after_s, build=None, held=None):
+    """Starts `touchpoint ... sync --once` and SIGKILLs it (a power cut or OOM kill mid-batch):
+    once `held` (a faultproxy hold_next() Event: the collector has stored a batch whose reply is
+    held back) is set, or after after_s seconds. Returns its exit status (-9 when killed)."""
     exe = os.path.join(build or build_dir(), "touchpoint")
     p = subprocess.Popen([exe, "--db", db, "sync", "--config", conf, "--once"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        p.wait(after_s)
-    except subprocess.TimeoutExpired:
+    t_end = time.monotonic() + after_s
+    while p.poll() is None and time.monotonic() < t_end:
+        if held is not None and held.wait(0.02):
+            break
+        if held is None:
+            time.sleep(0.02)
+    if p.poll() is None:
         p.kill()
     return p.wait()
 
