@@ -5,6 +5,9 @@
 #   make run        install, build, start the demo
 #   make bench      performance figures beside their targets
 #   make check      clang-format and cppcheck over the sources
+#   make fuzz       libFuzzer runs of the collector's batch parser and the client's reply parser
+#   make install    the appliance into PREFIX/DESTDIR (board/board.mk)
+#   make cross      every program for aarch64; make cross-test runs the test programs under qemu
 #   make clean
 #
 # Each top-level folder has a module.mk fragment that adds its sources, programs and tests, so

@@ -9,7 +9,7 @@
 #       what $(BUILD) holds without building (tests install a finished build folder).
 #   make cross         every program and test program for aarch64 (Raspberry Pi OS 64-bit) with
 #                      Debian's gcc-aarch64-linux-gnu and the :arm64 libraries, into build/aarch64
-#                      (toolchain: sudo board/deps.sh --cross)
+#                      (installs the toolchain first, as `make test` does: board/deps.sh --cross)
 #   make cross-test    `make cross`, then every test program ($(CROSS_BUILD)/tests/test_*) under
 #                      qemu-aarch64-static (board/cross.sh test)
 #
@@ -67,7 +67,7 @@ CROSS_PKG_CONFIG = env PKG_CONFIG_LIBDIR=$(CROSS_PCDIR):/usr/lib/$(CROSS_TRIPLE)
                    PKG_CONFIG_SYSROOT_DIR= pkg-config
 
 cross:
-	@board/cross.sh check
+	@board/deps.sh --cross
 	board/cross.sh pc $(CROSS_BUILD)
 	$(MAKE) BUILD=$(CROSS_BUILD) SAN=0 CC=$(CROSS_TRIPLE)-gcc AR=$(CROSS_TRIPLE)-ar \
 	    PKG_CONFIG="$(CROSS_PKG_CONFIG)" FUZZ_CC=no-fuzzers-in-cross all tests

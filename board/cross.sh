@@ -3,7 +3,8 @@
 # amd64 machine: Debian's gcc-aarch64-linux-gnu, the :arm64 multiarch -dev libraries, and
 # qemu-aarch64-static to run the test programs.
 #
-#   board/cross.sh deps     install the toolchain (board/deps.sh --cross calls this); as root.
+#   board/cross.sh deps     install the toolchain (board/deps.sh --cross calls this; `make cross`
+#                           calls that); as root. Does nothing, as any user, when all is present.
 #                           Never removes a package: an :arm64 library whose install would remove
 #                           an amd64 package is skipped and named.
 #   board/cross.sh check    lists what is missing for `make cross` (exit 1 if anything is)
@@ -35,13 +36,14 @@ missing_list() {
 }
 
 deps() {
-    [ "$(id -u)" -eq 0 ] || { echo "cross: run as root (apt-get, dpkg --add-architecture)" >&2; exit 1; }
-    export DEBIAN_FRONTEND=noninteractive
     m=$(missing_list)
     if [ -z "$m" ]; then
         echo "cross: toolchain and :arm64 libraries present"
         return 0
     fi
+    echo "cross: missing:$m"
+    [ "$(id -u)" -eq 0 ] || { echo "cross: run as root to install them (apt-get, dpkg --add-architecture)" >&2; exit 1; }
+    export DEBIAN_FRONTEND=noninteractive
     if ! dpkg --print-foreign-architectures | grep -qx arm64; then
         echo "cross: dpkg --add-architecture arm64"
         dpkg --add-architecture arm64

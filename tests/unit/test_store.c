@@ -260,6 +260,8 @@ static void record_and_read_every_field(void **state)
     assert_int_equal(r[1].seq, 2);
     assert_true(is_uuid7(r[0].id) && is_uuid7(r[1].id) && is_uuid7(sid));
     assert_true(strcmp(r[0].id, r[1].id) < 0);
+    /* A new session is named by its first answer (the upload gzips it to a back-reference). */
+    assert_string_equal(sid, r[0].id);
 
     tp_vclock_advance(&f->vc, 1500);
     f->vc.is_synced = false;
@@ -299,6 +301,7 @@ static void record_and_read_every_field(void **state)
     assert_int_equal(out[2].mono_ms, 6500);
     assert_int_equal(out[2].flags, 0);
     assert_string_not_equal(out[2].session_id, sid);
+    assert_string_equal(out[2].session_id, out[2].id);
     /* after_seq and max. */
     assert_int_equal(store_read_pending(f->s, 2, 1, out, &n), TP_OK);
     assert_int_equal(n, 1);
