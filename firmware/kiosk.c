@@ -41,6 +41,7 @@ typedef enum timer_id {
     T_HOLD,       /* staff corner held long enough */
     T_HOLD_FRAME, /* redraw the hold ring */
     T_LOCK,       /* PIN lockout over */
+    T_REFRESH,    /* staff screen: re-read pending answers, last sync, today's figures */
     T_COUNT
 } timer_id;
 
@@ -131,6 +132,7 @@ struct kiosk {
     survey_entry surveys[KIOSK_MAX_SURVEYS];
     char lines[UI_LINES_MAX][LINE_MAX_B];
     int n_lines;
+    char db_line[160]; /* the staff screen's database line, from the last store_check */
 
     /* USB export */
     int n_sticks;
@@ -404,6 +406,7 @@ static void go(kiosk *k, scr_id to)
     k->highlight[0] = '\0';
     k->dirty |= KIOSK_DIRTY_SCREEN;
     disarm(k, T_IDLE);
+    disarm(k, T_REFRESH);
     if (k->trace) {
         cJSON *o = cJSON_CreateObject();
         if (o)
@@ -1117,8 +1120,9 @@ static void staff_sync_now(kiosk *k)
     }
 }
 
-/* Reads today's figures from the database into the staff lines. */
-static void staff_refresh(kiosk *k)
+/* Reads today's figures from the database into the staff lines; check also runs the database's
+ * quick check (slow on a big file, so not on the periodic refresh, which reuses the last result). */
+static void staff_refresh_lines(kiosk *k, bool check)
 {
     const strings *s = strings_for(k->default_lang);
     char v[160], a[48], b[48];
@@ -1199,16 +1203,24 @@ static void staff_refresh(kiosk *k)
         else if (pid < 0)
             add_line(k, s->sync_state, err);
     }
-    rc = store_check(k->st, false);
-    if (rc == TP_OK && have_info) {
-        fmt_bytes(info.db_bytes, a, sizeof a);
-        fmt_bytes(info.free_bytes, b, sizeof b);
-        snprintf(v, sizeof v, "%s (%s, %s %s)%s%s", s->db_ok, a, s->free, b,
-                 info.recovered_from[0] ? ", " : "", info.recovered_from[0] ? s->recovered : "");
-    } else {
-        snprintf(v, sizeof v, "%s: %.120s", s->db_bad, store_errmsg(k->st));
+    if (check || !k->db_line[0]) {
+        rc = store_check(k->st, false);
+        if (rc == TP_OK && have_info) {
+            fmt_bytes(info.db_bytes, a, sizeof a);
+            fmt_bytes(info.free_bytes, b, sizeof b);
+            snprintf(k->db_line, sizeof k->db_line, "%s (%s, %s %s)%s%s", s->db_ok, a, s->free,
+                     b, info.recovered_from[0] ? ", " : "",
+                     info.recovered_from[0] ? s->recovered : "");
+        } else {
+            snprintf(k->db_line, sizeof k->db_line, "%s: %.120s", s->db_bad, store_errmsg(k->st));
+        }
     }
-    add_line(k, s->database, v);
+    add_line(k, s->database, k->db_line);
+}
+
+static void staff_refresh(kiosk *k)
+{
+    staff_refresh_lines(k, true);
 }
 
 /* Traces the staff screen's info lines (tests read what staff would see). */
@@ -1226,8 +1238,27 @@ static void trace_staff_lines(kiosk *k)
 static void staff_enter(kiosk *k)
 {
     arm(k, T_IDLE, (int64_t)k->cfg->staff_idle_s * 1000);
+    arm(k, T_REFRESH, KIOSK_STAFF_REFRESH_MS);
     staff_refresh(k);
     trace_staff_lines(k);
+}
+
+/* The periodic refresh: a sync that finished, or answers recorded by the other process, show up
+ * while staff look at the screen. Redraws only when a line changed. */
+static void staff_tick(kiosk *k)
+{
+    char old[UI_LINES_MAX][LINE_MAX_B];
+    int n_old = k->n_lines;
+    memcpy(old, k->lines, sizeof old);
+    staff_refresh_lines(k, false);
+    bool same = n_old == k->n_lines;
+    for (int i = 0; same && i < n_old; i++)
+        same = strcmp(old[i], k->lines[i]) == 0;
+    if (!same) {
+        trace_staff_lines(k);
+        k->dirty |= KIOSK_DIRTY_SCREEN;
+    }
+    arm(k, T_REFRESH, KIOSK_STAFF_REFRESH_MS);
 }
 
 static kiosk_action staff_event(kiosk *k, const kev *ev)
@@ -1236,6 +1267,8 @@ static kiosk_action staff_event(kiosk *k, const kev *ev)
         if (ev->timer == T_IDLE) {
             trace_str(k, "timeout", NULL, NULL);
             leave_staff(k);
+        } else if (ev->timer == T_REFRESH) {
+            staff_tick(k);
         }
         return KIOSK_NONE;
     }
