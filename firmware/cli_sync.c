@@ -92,12 +92,9 @@ static bool write_pid_file(const char *path, char *err, size_t errlen)
 static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"once", no_argument, NULL, 'o'},
-        {"daemon", no_argument, NULL, 'd'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"pid-file", required_argument, NULL, 'p'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},   {"once", no_argument, NULL, 'o'},
+        {"daemon", no_argument, NULL, 'd'},         {"verbose", no_argument, NULL, 'v'},
+        {"pid-file", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL, *pid_file = NULL;
     bool pid_written = false;

@@ -53,18 +53,18 @@ typedef enum config_stage {
 } config_stage;
 
 typedef struct config_sync {
-    char url[CONFIG_PATH_MAX];          /* "" when sync is off; https:// or http:// */
-    char token_file[CONFIG_PATH_MAX];   /* file holding the device's bearer token */
-    int interval_s;                     /* 5..86400 */
-    int batch_max;                      /* answers per batch, 1..5000 */
-    int batch_max_bytes;                /* 4096..8388608 */
+    char url[CONFIG_PATH_MAX];        /* "" when sync is off; https:// or http:// */
+    char token_file[CONFIG_PATH_MAX]; /* file holding the device's bearer token */
+    int interval_s;                   /* 5..86400 */
+    int batch_max;                    /* answers per batch, 1..5000 */
+    int batch_max_bytes;              /* 4096..8388608 */
     bool gzip;
-    char ca_file[CONFIG_PATH_MAX];      /* "" = system CAs */
-    char pinned_pubkey[256];            /* "" or curl's "sha256//BASE64" form */
-    int connect_timeout_s;              /* 1..300 */
-    int low_speed_time_s;               /* 1..600 */
-    int backoff_max_s;                  /* 1..86400 */
-    char pid_file[CONFIG_PATH_MAX];     /* "" = none: the staff screen offers no "Sync now" */
+    char ca_file[CONFIG_PATH_MAX];  /* "" = system CAs */
+    char pinned_pubkey[256];        /* "" or curl's "sha256//BASE64" form */
+    int connect_timeout_s;          /* 1..300 */
+    int low_speed_time_s;           /* 1..600 */
+    int backoff_max_s;              /* 1..86400 */
+    char pid_file[CONFIG_PATH_MAX]; /* "" = none: the staff screen offers no "Sync now" */
 } config_sync;
 
 /* [usb]: formats bits (the same values as usb_export.h's USB_FORMAT_*). */
@@ -72,9 +72,9 @@ typedef struct config_sync {
 #define CONFIG_USB_JSONL 0x2u
 
 typedef struct config_usb {
-    char mount_root[CONFIG_PATH_MAX];   /* folder the board mounts sticks below */
-    unsigned formats;                   /* CONFIG_USB_* bits, at least one */
-    bool staff_key;                     /* a stick's touchpoint-staff.key may open staff mode */
+    char mount_root[CONFIG_PATH_MAX]; /* folder the board mounts sticks below */
+    unsigned formats;                 /* CONFIG_USB_* bits, at least one */
+    bool staff_key;                   /* a stick's touchpoint-staff.key may open staff mode */
 } config_usb;
 
 /* [gpio]: a line is set when name[0] != '\0' (name is the text as written); offset is the
@@ -119,7 +119,7 @@ typedef struct config_power {
 } config_power;
 
 typedef struct config {
-    char path[CONFIG_PATH_MAX];         /* the file this came from */
+    char path[CONFIG_PATH_MAX]; /* the file this came from */
     /* [device] */
     char device_id[TP_ID_MAX + 1];
     char store_id[TP_ID_MAX + 1];
@@ -133,9 +133,9 @@ typedef struct config {
     int min_free_mb;
     /* [display] */
     bool fullscreen;
-    int width, height;                  /* 320..8192 */
-    int rotation;                       /* 0, 90, 180, 270 */
-    int dpi;                            /* 50..600 */
+    int width, height; /* 320..8192 */
+    int rotation;      /* 0, 90, 180, 270 */
+    int dpi;           /* 50..600 */
     /* [language] */
     char default_lang[TP_LANG_MAX + 1];
     int n_langs;

@@ -1103,8 +1103,7 @@ static void staff_sync_now(kiosk *k)
     if (pid > 0)
         tp_strlcpy(k->staff_note, s->sync_requested, sizeof k->staff_note);
     else if (pid == 0)
-        snprintf(k->staff_note, sizeof k->staff_note, "%s: %s", s->sync_state,
-                 s->sync_not_running);
+        snprintf(k->staff_note, sizeof k->staff_note, "%s: %s", s->sync_state, s->sync_not_running);
     else
         snprintf(k->staff_note, sizeof k->staff_note, "%s: %.120s", s->sync_failed, err);
     if (k->trace) {
@@ -1121,7 +1120,8 @@ static void staff_sync_now(kiosk *k)
 }
 
 /* Reads today's figures from the database into the staff lines; check also runs the database's
- * quick check (slow on a big file, so not on the periodic refresh, which reuses the last result). */
+ * quick check (slow on a big file, so not on the periodic refresh, which reuses the last result).
+ */
 static void staff_refresh_lines(kiosk *k, bool check)
 {
     const strings *s = strings_for(k->default_lang);
@@ -1208,8 +1208,8 @@ static void staff_refresh_lines(kiosk *k, bool check)
         if (rc == TP_OK && have_info) {
             fmt_bytes(info.db_bytes, a, sizeof a);
             fmt_bytes(info.free_bytes, b, sizeof b);
-            snprintf(k->db_line, sizeof k->db_line, "%s (%s, %s %s)%s%s", s->db_ok, a, s->free,
-                     b, info.recovered_from[0] ? ", " : "",
+            snprintf(k->db_line, sizeof k->db_line, "%s (%s, %s %s)%s%s", s->db_ok, a, s->free, b,
+                     info.recovered_from[0] ? ", " : "",
                      info.recovered_from[0] ? s->recovered : "");
         } else {
             snprintf(k->db_line, sizeof k->db_line, "%s: %.120s", s->db_bad, store_errmsg(k->st));

@@ -28,11 +28,11 @@
 #include "ui.h"
 #include "usb.h"
 
-#define KIOSK_RETRY_MS 5000     /* out-of-order: retry the failed write this often */
-#define KIOSK_HOLD_FRAME_MS 100 /* staff-corner hold: redraw the progress ring this often */
+#define KIOSK_RETRY_MS 5000         /* out-of-order: retry the failed write this often */
+#define KIOSK_HOLD_FRAME_MS 100     /* staff-corner hold: redraw the progress ring this often */
 #define KIOSK_STAFF_REFRESH_MS 5000 /* staff screen: re-read sync state and figures this often */
-#define KIOSK_MAX_SURVEYS 32    /* survey files offered on the staff screen */
-#define KIOSK_MAX_STICKS 4      /* USB sticks remembered for the staff screen export */
+#define KIOSK_MAX_SURVEYS 32        /* survey files offered on the staff screen */
+#define KIOSK_MAX_STICKS 4          /* USB sticks remembered for the staff screen export */
 
 typedef struct kiosk kiosk;
 

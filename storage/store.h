@@ -25,13 +25,13 @@ typedef struct store store;
 /* ---- Open and close ------------------------------------------------------------------------- */
 
 typedef struct store_options {
-    const tp_clock *clock;   /* NULL: tp_clock_system() */
-    const char *device_id;   /* NULL: not known (CLI); set on first open, must match later */
-    int busy_timeout_ms;     /* wait this long for another process's lock; 0: 5000 */
-    bool readonly;           /* open without writing (stats, check); no recovery is done */
-    bool quick_open;         /* skip the integrity check at open (benchmarks only) */
-    int64_t max_page_count;  /* > 0: cap the database size in pages (tests simulate a full disk) */
-    int64_t min_free_bytes;  /* refuse to record when the filesystem has less free; 0: 1 MiB */
+    const tp_clock *clock;  /* NULL: tp_clock_system() */
+    const char *device_id;  /* NULL: not known (CLI); set on first open, must match later */
+    int busy_timeout_ms;    /* wait this long for another process's lock; 0: 5000 */
+    bool readonly;          /* open without writing (stats, check); no recovery is done */
+    bool quick_open;        /* skip the integrity check at open (benchmarks only) */
+    int64_t max_page_count; /* > 0: cap the database size in pages (tests simulate a full disk) */
+    int64_t min_free_bytes; /* refuse to record when the filesystem has less free; 0: 1 MiB */
 } store_options;
 
 /* Opens (creating if needed) the database at path and migrates its schema forward.
@@ -58,21 +58,21 @@ const char *store_errmsg(const store *s);
 typedef struct store_answer_in {
     const char *question_id; /* tp_id_valid() */
     tp_kind kind;
-    int value;               /* rating kinds: within tp_kind_range() */
-    const char *choice_id;   /* TP_KIND_CHOICE: tp_id_valid(); otherwise NULL */
+    int value;             /* rating kinds: within tp_kind_range() */
+    const char *choice_id; /* TP_KIND_CHOICE: tp_id_valid(); otherwise NULL */
 } store_answer_in;
 
 #define STORE_SESSION_MAX_ANSWERS 16
 
 typedef struct store_session_in {
-    const char *session_id;  /* NULL: a new session; else an existing session's id (follow-up) */
-    const char *survey_id;   /* tp_id_valid() */
-    int survey_version;      /* >= 1 */
-    const char *store_id;    /* tp_id_valid() */
+    const char *session_id;    /* NULL: a new session; else an existing session's id (follow-up) */
+    const char *survey_id;     /* tp_id_valid() */
+    int survey_version;        /* >= 1 */
+    const char *store_id;      /* tp_id_valid() */
     const char *touchpoint_id; /* tp_id_valid() */
-    const char *lang;        /* tp_lang_valid() */
-    unsigned flags;          /* TP_FLAG_*, applied to every answer of this call */
-    size_t n_answers;        /* 1..STORE_SESSION_MAX_ANSWERS */
+    const char *lang;          /* tp_lang_valid() */
+    unsigned flags;            /* TP_FLAG_*, applied to every answer of this call */
+    size_t n_answers;          /* 1..STORE_SESSION_MAX_ANSWERS */
     const store_answer_in *answers;
 } store_session_in;
 
@@ -116,11 +116,11 @@ typedef struct store_answer {
     char lang[TP_LANG_MAX + 1];
     char store_id[TP_ID_MAX + 1];
     char touchpoint_id[TP_ID_MAX + 1];
-    int64_t wall_ms;               /* UTC ms when recorded, by the device clock */
-    bool clock_trusted;            /* the device clock was NTP-synced then */
-    int64_t mono_ms;               /* ms since boot */
+    int64_t wall_ms;    /* UTC ms when recorded, by the device clock */
+    bool clock_trusted; /* the device clock was NTP-synced then */
+    int64_t mono_ms;    /* ms since boot */
     char boot_id[TP_UUID_STR];
-    unsigned flags;                /* TP_FLAG_* */
+    unsigned flags; /* TP_FLAG_* */
     store_sync_state state;
     char reject_code[TP_ID_MAX + 1]; /* STORE_REJECTED: the collector's error code */
     char reject_reason[256];         /* STORE_REJECTED: its message */
@@ -152,14 +152,14 @@ tp_err store_mark_rejected(store *s, int64_t seq, const char *code, const char *
 
 /* The outcome of one sync attempt, as the staff screen shows it. */
 typedef struct store_sync_result {
-    int64_t at_ms;        /* wall clock when the attempt ended */
-    bool ok;              /* the collector acknowledged the batch */
-    int http_status;      /* 0 when no HTTP reply */
-    int64_t sent;         /* answers sent */
+    int64_t at_ms;   /* wall clock when the attempt ended */
+    bool ok;         /* the collector acknowledged the batch */
+    int http_status; /* 0 when no HTTP reply */
+    int64_t sent;    /* answers sent */
     int64_t accepted;
     int64_t duplicates;
     int64_t rejected;
-    char message[256];    /* "ok", or the cause of the failure */
+    char message[256]; /* "ok", or the cause of the failure */
 } store_sync_result;
 
 /* Appends an attempt to the sync log (the newest 1000 are kept). */
@@ -188,27 +188,27 @@ typedef enum store_group {
 } store_group;
 
 typedef struct store_stats_query {
-    int64_t from_ms;         /* inclusive; a multiple of 15 minutes (local day starts are) */
-    int64_t to_ms;           /* exclusive; a multiple of 15 minutes */
+    int64_t from_ms; /* inclusive; a multiple of 15 minutes (local day starts are) */
+    int64_t to_ms;   /* exclusive; a multiple of 15 minutes */
     store_group by;
-    bool include_flagged;    /* count TP_FLAG_RAPID_REPEAT answers too (default: excluded) */
+    bool include_flagged; /* count TP_FLAG_RAPID_REPEAT answers too (default: excluded) */
 } store_stats_query;
 
 #define STORE_CHOICE_TOP 8
 
 typedef struct store_stats_row {
     char key[TP_ID_MAX + 1];
-    int64_t n;               /* all answers in the group, every kind */
+    int64_t n; /* all answers in the group, every kind */
     int64_t n_kind[TP_KIND_COUNT];
-    double nps;              /* % promoters (9-10) - % detractors (0-6); NAN when no nps answer */
-    double csat_pct;         /* % of csat answers that are 4 or 5; NAN when none */
-    double ces_mean;         /* mean ces value; NAN when none */
-    double ces_pct_5_7;      /* % of ces answers 5..7; NAN when none */
-    double smiley4_pct_happy;/* % of smiley4 answers 3 or 4; NAN when none */
-    int64_t dist_nps[11];    /* [v] = answers with value v */
-    int64_t dist_csat[5];    /* [v-1] */
-    int64_t dist_ces[7];     /* [v-1] */
-    int64_t dist_smiley4[4]; /* [v-1] */
+    double nps;               /* % promoters (9-10) - % detractors (0-6); NAN when no nps answer */
+    double csat_pct;          /* % of csat answers that are 4 or 5; NAN when none */
+    double ces_mean;          /* mean ces value; NAN when none */
+    double ces_pct_5_7;       /* % of ces answers 5..7; NAN when none */
+    double smiley4_pct_happy; /* % of smiley4 answers 3 or 4; NAN when none */
+    int64_t dist_nps[11];     /* [v] = answers with value v */
+    int64_t dist_csat[5];     /* [v-1] */
+    int64_t dist_ces[7];      /* [v-1] */
+    int64_t dist_smiley4[4];  /* [v-1] */
     struct {
         char id[TP_ID_MAX + 1];
         int64_t n;
@@ -230,8 +230,8 @@ typedef struct store_info {
     char device_id[TP_ID_MAX + 1]; /* "" when not set */
     char epoch[TP_UUID_STR];
     int schema_version;
-    int64_t epoch_first_seq;   /* first seq of this epoch (1, or after a recovery more) */
-    int64_t highest_seq;       /* highest seq ever given (0 when none) */
+    int64_t epoch_first_seq; /* first seq of this epoch (1, or after a recovery more) */
+    int64_t highest_seq;     /* highest seq ever given (0 when none) */
     int64_t n_pending, n_synced, n_rejected;
     int64_t export_cursor;
     int64_t n_not_exported;    /* answers with seq > export_cursor */
@@ -259,7 +259,7 @@ tp_err store_prune(store *s, int64_t older_than_ms, int64_t *deleted);
 /* One entry of the database's event log (recoveries, prunes, failures worth showing staff). */
 typedef struct store_event {
     int64_t at_ms;
-    char level[8];         /* "info", "warn", "error" */
+    char level[8]; /* "info", "warn", "error" */
     char message[512];
 } store_event;
 

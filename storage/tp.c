@@ -257,10 +257,22 @@ const tp_clock *tp_clock_system(void)
     return &sys;
 }
 
-static int64_t v_wall(void *ctx) { return ((tp_vclock *)ctx)->wall; }
-static int64_t v_mono(void *ctx) { return ((tp_vclock *)ctx)->mono; }
-static bool v_synced(void *ctx) { return ((tp_vclock *)ctx)->is_synced; }
-static const char *v_boot(void *ctx) { return ((tp_vclock *)ctx)->boot; }
+static int64_t v_wall(void *ctx)
+{
+    return ((tp_vclock *)ctx)->wall;
+}
+static int64_t v_mono(void *ctx)
+{
+    return ((tp_vclock *)ctx)->mono;
+}
+static bool v_synced(void *ctx)
+{
+    return ((tp_vclock *)ctx)->is_synced;
+}
+static const char *v_boot(void *ctx)
+{
+    return ((tp_vclock *)ctx)->boot;
+}
 
 void tp_vclock_init(tp_vclock *vc, int64_t wall_ms)
 {
@@ -301,7 +313,7 @@ static unsigned uuid7_counter;
 
 tp_err tp_uuid7_new(const tp_clock *clk, char out[TP_UUID_STR])
 {
-    uuid_t u;
+    uuid_t u = {0}; /* filled by tp_random_bytes (cppcheck cannot see it) */
     if (!clk)
         clk = tp_clock_system();
     if (tp_random_bytes(u, sizeof u) != TP_OK)
@@ -336,7 +348,7 @@ tp_err tp_uuid7_new(const tp_clock *clk, char out[TP_UUID_STR])
 
 tp_err tp_uuid4_new(char out[TP_UUID_STR])
 {
-    uuid_t u;
+    uuid_t u = {0};
     if (tp_random_bytes(u, sizeof u) != TP_OK)
         return TP_ERR_IO;
     u[6] = (unsigned char)(0x40 | (u[6] & 0x0F));

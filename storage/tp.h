@@ -22,25 +22,25 @@
  * new codes go at the end. tp_strerror() has a case for every code. */
 typedef enum tp_err {
     TP_OK = 0,
-    TP_ERR_NOMEM = 1,       /* an allocation failed */
-    TP_ERR_INVALID = 2,     /* an argument or value is out of range or malformed */
-    TP_ERR_IO = 3,          /* read/write/fsync failed (EIO, removed medium, ...) */
-    TP_ERR_DISK_FULL = 4,   /* no space left (or below the configured reserve) */
-    TP_ERR_READONLY = 5,    /* file or directory cannot be written */
-    TP_ERR_LOCKED = 6,      /* another process holds the database longer than the timeout */
-    TP_ERR_CORRUPT = 7,     /* a database or file failed its integrity check */
-    TP_ERR_TOO_NEW = 8,     /* a database made by a newer version of this program */
-    TP_ERR_NOT_FOUND = 9,   /* no such file, row, session or key */
-    TP_ERR_CONFIG = 10,     /* a configuration file is invalid */
-    TP_ERR_SURVEY = 11,     /* a survey definition is invalid */
-    TP_ERR_NETWORK = 12,    /* connection failed, timed out or was cut */
-    TP_ERR_PROTOCOL = 13,   /* the peer's reply is not what the protocol says */
-    TP_ERR_AUTH = 14,       /* authentication failed (bad token, PIN, certificate) */
-    TP_ERR_BUSY = 15,       /* try again later (rate limited, server unavailable) */
-    TP_ERR_EXISTS = 16,     /* the target already exists and must not be overwritten */
-    TP_ERR_TOO_LARGE = 17,  /* a bound was exceeded (body, batch, string, file size) */
-    TP_ERR_UNSUPPORTED = 18,/* the request is valid but not supported here */
-    TP_ERR_INTERNAL = 19,   /* a bug: an invariant did not hold */
+    TP_ERR_NOMEM = 1,        /* an allocation failed */
+    TP_ERR_INVALID = 2,      /* an argument or value is out of range or malformed */
+    TP_ERR_IO = 3,           /* read/write/fsync failed (EIO, removed medium, ...) */
+    TP_ERR_DISK_FULL = 4,    /* no space left (or below the configured reserve) */
+    TP_ERR_READONLY = 5,     /* file or directory cannot be written */
+    TP_ERR_LOCKED = 6,       /* another process holds the database longer than the timeout */
+    TP_ERR_CORRUPT = 7,      /* a database or file failed its integrity check */
+    TP_ERR_TOO_NEW = 8,      /* a database made by a newer version of this program */
+    TP_ERR_NOT_FOUND = 9,    /* no such file, row, session or key */
+    TP_ERR_CONFIG = 10,      /* a configuration file is invalid */
+    TP_ERR_SURVEY = 11,      /* a survey definition is invalid */
+    TP_ERR_NETWORK = 12,     /* connection failed, timed out or was cut */
+    TP_ERR_PROTOCOL = 13,    /* the peer's reply is not what the protocol says */
+    TP_ERR_AUTH = 14,        /* authentication failed (bad token, PIN, certificate) */
+    TP_ERR_BUSY = 15,        /* try again later (rate limited, server unavailable) */
+    TP_ERR_EXISTS = 16,      /* the target already exists and must not be overwritten */
+    TP_ERR_TOO_LARGE = 17,   /* a bound was exceeded (body, batch, string, file size) */
+    TP_ERR_UNSUPPORTED = 18, /* the request is valid but not supported here */
+    TP_ERR_INTERNAL = 19,    /* a bug: an invariant did not hold */
 } tp_err;
 
 /* Returns a static, human-readable description of rc. Never NULL. */
@@ -49,7 +49,8 @@ const char *tp_strerror(tp_err rc);
 /* Returns a stable, machine-readable name for rc ("disk_full", ...). Never NULL. */
 const char *tp_err_name(tp_err rc);
 
-/* Maps an errno value to the closest tp_err (ENOSPC -> DISK_FULL, EROFS/EACCES -> READONLY, ...). */
+/* Maps an errno value to the closest tp_err (ENOSPC -> DISK_FULL, EROFS/EACCES -> READONLY, ...).
+ */
 tp_err tp_err_from_errno(int errnum);
 
 /* Largest message a module stores for its last error. */
@@ -86,9 +87,9 @@ tp_err tp_kind_range(tp_kind k, int *lo, int *hi);
 #define TP_FLAGS_KNOWN 0x3u
 
 /* Bounds on identifiers and names everywhere (survey, question, choice, store, touchpoint ids). */
-#define TP_ID_MAX 64    /* bytes, excluding NUL */
-#define TP_LANG_MAX 8   /* "vi", "en", "pt-BR" */
-#define TP_UUID_STR 37  /* 36 characters + NUL */
+#define TP_ID_MAX 64   /* bytes, excluding NUL */
+#define TP_LANG_MAX 8  /* "vi", "en", "pt-BR" */
+#define TP_UUID_STR 37 /* 36 characters + NUL */
 
 /* Returns true when s is a valid id: 1..TP_ID_MAX bytes of [A-Za-z0-9._-]. */
 bool tp_id_valid(const char *s);
@@ -104,9 +105,9 @@ bool tp_utf8_valid(const char *s, size_t len);
 /* The outside world's time behind an ops table, so tests and the kiosk's scripted mode run on a
  * virtual clock. */
 typedef struct tp_clock {
-    int64_t (*wall_ms)(void *ctx);  /* UTC milliseconds since the Unix epoch */
-    int64_t (*mono_ms)(void *ctx);  /* milliseconds since boot (CLOCK_BOOTTIME) */
-    bool (*synced)(void *ctx);      /* true when the wall clock is NTP-synchronised */
+    int64_t (*wall_ms)(void *ctx);     /* UTC milliseconds since the Unix epoch */
+    int64_t (*mono_ms)(void *ctx);     /* milliseconds since boot (CLOCK_BOOTTIME) */
+    bool (*synced)(void *ctx);         /* true when the wall clock is NTP-synchronised */
     const char *(*boot_id)(void *ctx); /* this boot's id (36-char UUID string) */
     void *ctx;
 } tp_clock;
@@ -135,7 +136,8 @@ void tp_vclock_advance(tp_vclock *vc, int64_t ms);
 /* Writes a new UUIDv7 (RFC 9562 section 5.7) as 36 lowercase characters + NUL into out, using
  * clk->wall_ms (or the system clock when clk is NULL) and getrandom(). Ids made by one process are
  * strictly increasing even when the clock stands still or steps back (RFC 9562 6.2, method 1: the
- * 12-bit rand_a field is a counter seeded randomly each millisecond). Returns TP_OK or TP_ERR_IO. */
+ * 12-bit rand_a field is a counter seeded randomly each millisecond). Returns TP_OK or TP_ERR_IO.
+ */
 tp_err tp_uuid7_new(const tp_clock *clk, char out[TP_UUID_STR]);
 
 /* Writes a new random UUIDv4 into out. Returns TP_OK or TP_ERR_IO. */

@@ -326,7 +326,8 @@ static void staff_screen_refreshes(void **state)
     assert_string_equal(kiosk_screen_name(f->k), "staff");
     print_message("checked: a sync logged while the staff screen is open shows ('thành công') "
                   "%d ms later with a redraw, and not before; an unchanged refresh does not "
-                  "redraw\n", KIOSK_STAFF_REFRESH_MS);
+                  "redraw\n",
+                  KIOSK_STAFF_REFRESH_MS);
 }
 
 static void staff_usb_export(void **state)

@@ -1,9 +1,9 @@
 /* test_tp.c - unit tests of the base layer: errors, kinds, ids, UTF-8, UUIDv7, time formats. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <stdlib.h>
 #include <string.h>
