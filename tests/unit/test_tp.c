@@ -1,9 +1,12 @@
 /* test_tp.c - unit tests of the base layer: errors, kinds, ids, UTF-8, UUIDv7, time formats. */
-#include <cmocka.h>
+/* cmocka.h needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* clang-format off */
+#include <cmocka.h>
+/* clang-format on */
 
 #include <stdlib.h>
 #include <string.h>
