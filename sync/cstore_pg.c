@@ -8,10 +8,13 @@
  * created inside the batch's transaction with ON COMMIT DROP.
  *
  * Ingest of one batch is one transaction: lock the device row (so two batches of one device are
- * serialised), COPY the answers into the staging table, then one INSERT ... SELECT ... ON CONFLICT
- * DO NOTHING RETURNING id classifies each answer as accepted / duplicate / seq conflict; then the
- * epoch and the merged seq ranges. Migrations run in a transaction holding an advisory lock, so
- * several collectors may start at once.
+ * serialised), then store the answers. A batch of new answers (the common case) is one COPY
+ * straight into answers under a savepoint, as fast as a raw COPY. A batch with stored seqs (sent
+ * again), or whose COPY breaks a unique constraint, goes through the staging table: INSERT ...
+ * SELECT ... ON CONFLICT DO NOTHING RETURNING id, and each answer is classified accepted /
+ * duplicate / seq conflict from the ids that came back (and one lookup of the others). Then the
+ * device's answer count with the epoch, and the merged seq ranges. Migrations run in a transaction
+ * holding an advisory lock, so several collectors may start at once.
  *
  * Connections: a pool with one connection per HTTP worker, made lazily and remade after a failure,
  * so the collector survives a database restart (requests meanwhile get 503).
@@ -304,11 +307,14 @@ static void raw(char **w, const char *s)
 /* Room one staged row needs at most: every string escaped (x2) plus numbers and separators. */
 #define COPY_ROW_MAX (2 * (5 * TP_ID_MAX + 5 * TP_UUID_STR + TP_LANG_MAX + 16) + 512)
 
-static void copy_row(char **w, size_t ord, const cbatch *b, const cbatch_answer *a, int64_t recv)
+/* Writes one COPY text row: answer_cols, preceded by the batch position ord when ord >= 0. */
+static void copy_row(char **w, long ord, const cbatch *b, const cbatch_answer *a, int64_t recv)
 {
     char num[160];
-    snprintf(num, sizeof num, "%zu\t", ord);
-    raw(w, num);
+    if (ord >= 0) {
+        snprintf(num, sizeof num, "%ld\t", ord);
+        raw(w, num);
+    }
     esc(w, a->id);
     raw(w, "\t");
     esc(w, b->device.id);
@@ -349,11 +355,16 @@ static void copy_row(char **w, size_t ord, const cbatch *b, const cbatch_answer 
     raw(w, "\n");
 }
 
-static tp_err stage_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv, char *err,
-                            size_t errlen)
+/* Runs the COPY ... FROM STDIN statement sql and sends every answer of b (with its position
+ * first when with_ord). Returns TP_OK or an error; *unique is set when the COPY failed only
+ * because a row broke a unique constraint (SQLSTATE 23505), which the caller may recover from
+ * with ROLLBACK TO SAVEPOINT. */
+static tp_err copy_answers(ppool *p, PGconn *c, const char *sql, const cbatch *b, int64_t recv,
+                           bool with_ord, bool *unique, char *err, size_t errlen)
 {
     tp_err rc = TP_OK;
-    PGresult *res = PQexec(c, "COPY stage FROM STDIN");
+    *unique = false;
+    PGresult *res = PQexec(c, sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         rc = pg_err(p, c, res, "copy", err, errlen);
         PQclear(res);
@@ -370,7 +381,7 @@ static tp_err stage_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv, 
             used = 0;
         }
         char *w = buf + used;
-        copy_row(&w, i, b, &b->answers[i], recv);
+        copy_row(&w, with_ord ? (long)i : -1, b, &b->answers[i], recv);
         used = (size_t)(w - buf);
     }
     if (ok && used > 0)
@@ -379,12 +390,188 @@ static tp_err stage_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv, 
     if (PQputCopyEnd(c, ok ? NULL : "collector: staging failed") != 1)
         ok = false;
     while ((res = PQgetResult(c)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == TP_OK)
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == TP_OK) {
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            *unique = ok && state && strcmp(state, "23505") == 0;
             rc = pg_err(p, c, res, "copy", err, errlen);
+        }
         PQclear(res);
     }
     if (!ok && rc == TP_OK)
         rc = pg_err(p, c, NULL, "copy", err, errlen);
+    return rc;
+}
+
+/* An answer id borrowed from a PGresult; taken once an answer of the batch has claimed it. */
+typedef struct idref {
+    const char *id;
+    bool taken;
+} idref;
+
+/* Orders idrefs by id (qsort/bsearch). Returns <0, 0 or >0 as strcmp. */
+static int idref_cmp(const void *x, const void *y)
+{
+    return strcmp(((const idref *)x)->id, ((const idref *)y)->id);
+}
+
+/* Sorts the n ids in column 0 of res into a new array (caller frees; NULL when out of memory
+ * and n > 0). The strings are borrowed from res. */
+static idref *sorted_ids(const PGresult *res, size_t n)
+{
+    idref *ids = malloc((n ? n : 1) * sizeof *ids);
+    if (!ids)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = (idref){PQgetvalue(res, (int)i, 0), false};
+    qsort(ids, n, sizeof *ids, idref_cmp);
+    return ids;
+}
+
+/* Returns the element of the sorted ids (n) that holds id (borrowed), or NULL. */
+static idref *find_id(idref *ids, size_t n, const char *id)
+{
+    idref key = {id, false};
+    return n ? bsearch(&key, ids, n, sizeof *ids, idref_cmp) : NULL;
+}
+
+/* The way for a batch that a plain COPY could not take (an id stored before or repeated in the
+ * batch, or a seq taken): stage the answers in a TEMP table and insert them in batch order with
+ * ON CONFLICT DO NOTHING RETURNING id. An answer whose id came back is accepted if it is the
+ * first of its id in the batch and a duplicate otherwise; the ids that did not come back are
+ * looked up in one more query: stored means duplicate (whatever its other fields), else the
+ * (device, epoch, seq) is taken: a conflict. Sets outcomes and *accepted; returns TP_OK or an
+ * error (the transaction is then to be rolled back). */
+static tp_err insert_staged(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
+                            unsigned char *outcomes, int64_t *accepted, char *err, size_t errlen)
+{
+    PGresult *res = NULL, *known = NULL;
+    idref *ins = NULL, *old = NULL;
+    char *list = NULL, sql[1024];
+    size_t n_ins = 0, n_old = 0, n_missing = 0;
+    bool unique;
+    tp_err rc = run_cmd(p, c, "staging table",
+                        "CREATE TEMP TABLE stage (ord integer NOT NULL, id uuid, device text,"
+                        " epoch uuid, seq bigint, session uuid, survey text,"
+                        " survey_version integer, question text, kind text, value smallint,"
+                        " choice text, lang text, store text, touchpoint text, wall_ms bigint,"
+                        " clock_trusted boolean, mono_ms bigint, boot_id uuid, flags integer,"
+                        " at_ms bigint, time_source text, received_at_ms bigint, batch_id uuid)"
+                        " ON COMMIT DROP",
+                        0, NULL, err, errlen);
+    if (rc == TP_OK)
+        rc = copy_answers(p, c, "COPY stage FROM STDIN", b, recv, true, &unique, err, errlen);
+    if (rc != TP_OK)
+        goto out;
+    snprintf(sql, sizeof sql,
+             "INSERT INTO answers (%s) SELECT %s FROM stage ORDER BY ord"
+             " ON CONFLICT DO NOTHING RETURNING id",
+             answer_cols, answer_cols);
+    res = run(p, c, "insert answers", sql, 0, NULL, PGRES_TUPLES_OK, &rc, err, errlen);
+    if (!res)
+        goto out;
+    n_ins = (size_t)PQntuples(res);
+    if (!(ins = sorted_ids(res, n_ins))) {
+        rc = TP_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < b->n_answers; i++) {
+        idref *hit = find_id(ins, n_ins, b->answers[i].id);
+        if (hit && !hit->taken) {
+            hit->taken = true;
+            outcomes[i] = CBATCH_ACCEPTED;
+            (*accepted)++;
+        } else {
+            outcomes[i] = hit ? CBATCH_DUPLICATE : CBATCH_CONFLICT;
+            n_missing += !hit;
+        }
+    }
+    if (n_missing == 0)
+        goto out;
+    /* "{id,id,...}": UUIDs need no quoting in an array literal. */
+    if (!(list = malloc(n_missing * TP_UUID_STR + 3))) {
+        rc = TP_ERR_NOMEM;
+        goto out;
+    }
+    char *w = list;
+    *w++ = '{';
+    for (size_t i = 0; i < b->n_answers; i++) {
+        if (outcomes[i] != CBATCH_CONFLICT)
+            continue;
+        if (w > list + 1)
+            *w++ = ',';
+        raw(&w, b->answers[i].id);
+    }
+    *w++ = '}';
+    *w = '\0';
+    const char *params[] = {list};
+    known = run(p, c, "find stored answers", "SELECT id FROM answers WHERE id = ANY($1::uuid[])", 1,
+                params, PGRES_TUPLES_OK, &rc, err, errlen);
+    if (!known)
+        goto out;
+    n_old = (size_t)PQntuples(known);
+    if (!(old = sorted_ids(known, n_old))) {
+        rc = TP_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < b->n_answers; i++)
+        if (outcomes[i] == CBATCH_CONFLICT && find_id(old, n_old, b->answers[i].id))
+            outcomes[i] = CBATCH_DUPLICATE;
+out:
+    free(list);
+    free(old);
+    free(ins);
+    PQclear(known);
+    PQclear(res);
+    return rc;
+}
+
+/* Stores the answers of b (at least one). The common batch is all new answers: one COPY straight
+ * into answers stores it at the cost of a raw COPY. A batch sent again (its reply was lost) has
+ * stored seqs, which one range probe finds first; it takes insert_staged. So does a batch whose
+ * COPY breaks a unique constraint all the same (an id stored under another seq, an id or seq
+ * repeated in the batch, a concurrent batch of another device with the same id): a savepoint undoes
+ * the COPY. Sets outcomes and *accepted; returns TP_OK or an error (the transaction is then to be
+ * rolled back). */
+static tp_err insert_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
+                             unsigned char *outcomes, int64_t *accepted, char *err, size_t errlen)
+{
+    char sql[512], lo[24], hi[24];
+    bool unique = false, stored;
+    int64_t min = b->answers[0].seq, max = min;
+    for (size_t i = 1; i < b->n_answers; i++) {
+        min = b->answers[i].seq < min ? b->answers[i].seq : min;
+        max = b->answers[i].seq > max ? b->answers[i].seq : max;
+    }
+    snprintf(lo, sizeof lo, "%lld", (long long)min);
+    snprintf(hi, sizeof hi, "%lld", (long long)max);
+    const char *params[] = {b->device.id, b->device.epoch, lo, hi};
+    tp_err rc = TP_OK;
+    PGresult *res =
+        run(p, c, "find stored seqs",
+            "SELECT EXISTS (SELECT 1 FROM answers WHERE device = $1 AND epoch = $2::uuid"
+            " AND seq BETWEEN $3::bigint AND $4::bigint)",
+            4, params, PGRES_TUPLES_OK, &rc, err, errlen);
+    if (!res)
+        return rc;
+    stored = PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 'f';
+    PQclear(res);
+    if (stored)
+        return insert_staged(p, c, b, recv, outcomes, accepted, err, errlen);
+
+    if ((rc = run_cmd(p, c, "savepoint", "SAVEPOINT copy_answers", 0, NULL, err, errlen)) != TP_OK)
+        return rc;
+    snprintf(sql, sizeof sql, "COPY answers (%s) FROM STDIN", answer_cols);
+    rc = copy_answers(p, c, sql, b, recv, false, &unique, err, errlen);
+    if (rc == TP_OK) {
+        memset(outcomes, CBATCH_ACCEPTED, b->n_answers);
+        *accepted = (int64_t)b->n_answers;
+        return run_cmd(p, c, "savepoint", "RELEASE SAVEPOINT copy_answers", 0, NULL, err, errlen);
+    }
+    if (!unique)
+        return rc;
+    rc = run_cmd(p, c, "savepoint", "ROLLBACK TO SAVEPOINT copy_answers", 0, NULL, err, errlen);
+    if (rc == TP_OK)
+        rc = insert_staged(p, c, b, recv, outcomes, accepted, err, errlen);
     return rc;
 }
 
@@ -439,50 +626,7 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
         goto out;
 
     if (b->n_answers > 0) {
-        rc = run_cmd(p, c, "staging table",
-                     "CREATE TEMP TABLE stage (ord integer NOT NULL, id uuid, device text,"
-                     " epoch uuid, seq bigint, session uuid, survey text, survey_version integer,"
-                     " question text, kind text, value smallint, choice text, lang text,"
-                     " store text, touchpoint text, wall_ms bigint, clock_trusted boolean,"
-                     " mono_ms bigint, boot_id uuid, flags integer, at_ms bigint,"
-                     " time_source text, received_at_ms bigint, batch_id uuid) ON COMMIT DROP",
-                     0, NULL, err, errlen);
-        if (rc == TP_OK)
-            rc = stage_answers(p, c, b, recv, err, errlen);
-        if (rc != TP_OK)
-            goto out;
-        char sql[1536];
-        /* Accepted: inserted by this statement, first row of its id in the batch. Duplicate:
-         * the id was stored before (the outer query sees the snapshot from before the insert)
-         * or by an earlier row of this batch. Otherwise the (device, epoch, seq) is taken. */
-        snprintf(sql, sizeof sql,
-                 "WITH ins AS (INSERT INTO answers (%s) SELECT %s FROM stage ORDER BY ord"
-                 " ON CONFLICT DO NOTHING RETURNING id),"
-                 " s AS (SELECT ord, id, row_number() OVER (PARTITION BY id ORDER BY ord) AS rn"
-                 " FROM stage)"
-                 " SELECT s.ord, CASE WHEN ins.id IS NOT NULL AND s.rn = 1 THEN 0"
-                 " WHEN ins.id IS NOT NULL OR a.id IS NOT NULL THEN 1 ELSE 2 END"
-                 " FROM s LEFT JOIN ins ON ins.id = s.id LEFT JOIN answers a ON a.id = s.id",
-                 answer_cols, answer_cols);
-        res = run(p, c, "insert answers", sql, 0, NULL, PGRES_TUPLES_OK, &rc, err, errlen);
-        if (!res)
-            goto out;
-        memset(outcomes, CBATCH_CONFLICT, b->n_answers);
-        for (int i = 0; i < PQntuples(res); i++) {
-            long ord = strtol(PQgetvalue(res, i, 0), NULL, 10);
-            long oc = strtol(PQgetvalue(res, i, 1), NULL, 10);
-            if (ord >= 0 && (size_t)ord < b->n_answers) {
-                outcomes[ord] = (unsigned char)oc;
-                accepted += oc == CBATCH_ACCEPTED;
-            }
-        }
-        PQclear(res);
-        res = NULL;
-        snprintf(v[6], sizeof v[6], "%lld", (long long)accepted);
-        const char *params[] = {d->id, v[6]};
-        rc = run_cmd(p, c, "count answers",
-                     "UPDATE devices SET answers = answers + $2::bigint WHERE id = $1", 2, params,
-                     err, errlen);
+        rc = insert_answers(p, c, b, recv, outcomes, &accepted, err, errlen);
         if (rc != TP_OK)
             goto out;
     }
@@ -491,15 +635,19 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
         high = ranges[n_ranges - 1].hi;
     snprintf(v[7], sizeof v[7], "%lld", (long long)d->epoch_first_seq);
     snprintf(v[8], sizeof v[8], "%lld", (long long)high);
+    snprintf(v[6], sizeof v[6], "%lld", (long long)accepted);
     {
-        const char *params[] = {d->id, d->epoch, v[7], v[8], v[0]};
+        /* The device's answer count (known only now) rides along with the epoch upsert. */
+        const char *params[] = {d->id, d->epoch, v[7], v[8], v[0], v[6]};
         rc = run_cmd(p, c, "update epoch",
-                     "INSERT INTO epochs(device, epoch, first_seq, highest_seq, first_seen_ms,"
+                     "WITH counted AS (UPDATE devices SET answers = answers + $6::bigint"
+                     " WHERE id = $1 AND $6::bigint <> 0)"
+                     " INSERT INTO epochs(device, epoch, first_seq, highest_seq, first_seen_ms,"
                      " last_seen_ms) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (device, epoch)"
                      " DO UPDATE SET first_seq = least(epochs.first_seq, excluded.first_seq),"
                      " highest_seq = greatest(epochs.highest_seq, excluded.highest_seq),"
                      " last_seen_ms = excluded.last_seen_ms",
-                     5, params, err, errlen);
+                     6, params, err, errlen);
     }
     for (size_t i = 0; rc == TP_OK && i < n_ranges; i++) {
         snprintf(v[9], sizeof v[9], "%lld", (long long)ranges[i].lo);
