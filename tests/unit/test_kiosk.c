@@ -284,6 +284,19 @@ static void staff_hold_pin_lockout(void **state)
                   "leaves after 60 s idle\n");
 }
 
+/* Hold the staff corner 3 s, then the right PIN. */
+static void open_staff(fixture *f)
+{
+    kiosk_press(f->k, "staff-corner");
+    advance(f, 3000);
+    kiosk_release(f->k);
+    tap(f, "pin-2");
+    tap(f, "pin-4");
+    tap(f, "pin-6");
+    tap(f, "pin-8");
+    tap(f, "pin-ok");
+}
+
 static bool any_line(kiosk *k, const char *needle)
 {
     ui_screen m;
@@ -299,14 +312,7 @@ static bool any_line(kiosk *k, const char *needle)
 static void staff_screen_refreshes(void **state)
 {
     fixture *f = *state;
-    kiosk_press(f->k, "staff-corner");
-    advance(f, 3000);
-    kiosk_release(f->k);
-    tap(f, "pin-2");
-    tap(f, "pin-4");
-    tap(f, "pin-6");
-    tap(f, "pin-8");
-    tap(f, "pin-ok");
+    open_staff(f);
     assert_string_equal(kiosk_screen_name(f->k), "staff");
     assert_true(any_line(f->k, "chưa bao giờ"));
     store_sync_result r = {.at_ms = f->vc.wall, .ok = true, .http_status = 200};
@@ -340,14 +346,7 @@ static void staff_usb_export(void **state)
     snprintf(st.mount_point, sizeof st.mount_point, "/media/touchpoint-usb-1");
     snprintf(st.name, sizeof st.name, "touchpoint-usb-1");
     st.mount_id = 77;
-    kiosk_press(f->k, "staff-corner");
-    advance(f, 3000);
-    kiosk_release(f->k);
-    tap(f, "pin-2");
-    tap(f, "pin-4");
-    tap(f, "pin-6");
-    tap(f, "pin-8");
-    tap(f, "pin-ok");
+    open_staff(f);
     tap(f, "staff-export"); /* no stick: no such button, nothing happens */
     assert_string_equal(kiosk_screen_name(f->k), "staff");
     kiosk_set_sticks(f->k, &st, 1);
