@@ -83,14 +83,14 @@ typedef struct store_receipt {
 } store_receipt;
 
 /* Records the answers of one customer session in one durable transaction. For a follow-up, pass
- * the session id the first call returned: the new answers join that session (its survey, store and
- * touchpoint must match). Validates every field first (TP_ERR_INVALID names the field; nothing is
- * written). A new session's id is the id of its first answer. On TP_OK the answers are durable,
- * session_id (may be NULL) holds the session's id and receipts (may be NULL; n_answers entries)
- * hold each answer's id and seq.
- * Errors: TP_ERR_INVALID, TP_ERR_NOT_FOUND (unknown session id), TP_ERR_DISK_FULL (also when free
- * space is below store_options.min_free_bytes), TP_ERR_READONLY, TP_ERR_LOCKED, TP_ERR_IO,
- * TP_ERR_CORRUPT. On any error nothing of this call is stored. */
+ * the session id the first call returned: the new answers join that session (its survey and survey
+ * version, store and touchpoint must match). Validates every field first (TP_ERR_INVALID names the
+ * field; nothing is written). A new session's id is the id of its first answer. On TP_OK the
+ * answers are durable, session_id (may be NULL) holds the session's id and receipts (may be NULL;
+ * n_answers entries) hold each answer's id and seq. Errors: TP_ERR_INVALID, TP_ERR_NOT_FOUND
+ * (unknown session id), TP_ERR_DISK_FULL (also when free space is below
+ * store_options.min_free_bytes), TP_ERR_READONLY, TP_ERR_LOCKED, TP_ERR_IO, TP_ERR_CORRUPT. On any
+ * error nothing of this call is stored. */
 tp_err store_record_session(store *s, const store_session_in *in, char session_id[TP_UUID_STR],
                             store_receipt *receipts);
 

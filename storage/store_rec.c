@@ -191,6 +191,11 @@ static tp_err join_session(store *s, const unsigned char blob[16], const store_s
                             "record_session: follow-up survey_id '%s' does not match session "
                             "%s's survey; nothing was stored",
                             in->survey_id, in->session_id);
+        else if (sqlite3_column_int(st, 2) != in->survey_version)
+            rc = store_fail(s, TP_ERR_INVALID,
+                            "record_session: follow-up survey_version %d does not match session "
+                            "%s's version %d; nothing was stored",
+                            in->survey_version, in->session_id, sqlite3_column_int(st, 2));
         else if (sqlite3_column_int64(st, 3) != shop)
             rc = store_fail(s, TP_ERR_INVALID,
                             "record_session: follow-up store_id '%s' does not match session %s's "

@@ -445,15 +445,17 @@ static void follow_up_joins_session(void **state)
     assert_string_equal(out[2].lang, "en");
 
     /* Mismatches are rejected and store nothing. */
-    const char *fields[3] = {"survey_id", "store_id", "touchpoint_id"};
-    for (int k = 0; k < 3; k++) {
+    const char *fields[4] = {"survey_id", "store_id", "touchpoint_id", "survey_version"};
+    for (int k = 0; k < 4; k++) {
         store_session_in bad = in2;
         if (k == 0)
             bad.survey_id = "other-survey";
         else if (k == 1)
             bad.store_id = "hn-02";
-        else
+        else if (k == 2)
             bad.touchpoint_id = "entrance";
+        else
+            bad.survey_version = in2.survey_version + 1;
         assert_int_equal(store_record_session(f->s, &bad, NULL, NULL), TP_ERR_INVALID);
         assert_non_null(strstr(store_errmsg(f->s), fields[k]));
         assert_non_null(strstr(store_errmsg(f->s), "does not match"));
@@ -472,7 +474,7 @@ static void follow_up_joins_session(void **state)
     assert_non_null(strstr(store_errmsg(f->s), "01900000-0000-7000-8000-000000000000"));
     assert_int_equal(info_of(f->s).highest_seq, 4);
     print_message("checked: a follow-up joins its session (same id back, seqs continue); "
-                  "mismatched survey/store/touchpoint -> INVALID naming the field; unknown "
+                  "mismatched survey/version/store/touchpoint -> INVALID naming the field; unknown "
                   "session -> NOT_FOUND; nothing stored on error\n");
 }
 
