@@ -302,7 +302,7 @@ static void message_vi(const usb_export_report *rep, char *out, size_t outlen)
                      "rồi thử lại." NOT_MARKED_VI);
         else
             snprintf(out, outlen,
-                     "Xuất không thành công (%s)." NOT_MARKED_VI
+                     "Xuất không thành công (mã lỗi cho kỹ thuật viên: %s)." NOT_MARKED_VI
                      " Hãy thử lại; nếu vẫn lỗi, hãy gọi kỹ thuật viên.",
                      tp_strerror(rep->rc));
         return;
