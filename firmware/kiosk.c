@@ -1825,23 +1825,31 @@ void kiosk_export_done(kiosk *k, bool ok, const char *message)
     }
 }
 
+/* The screens a customer may be on (the staff key stick and key switch act only there). */
+static bool on_customer_screen(const kiosk *k)
+{
+    return k->cur == S_QUESTION || k->cur == S_FOLLOWUP || k->cur == S_THANKS || k->cur == S_OOO;
+}
+
+/* Leaves the customer flow for the staff screens: a write waiting for its frame belongs to the
+ * customer and happens first; the staff screens then return to where the customer was. Returns
+ * false when that write left the customer screens (nothing else is done then). */
+static bool leave_customer(kiosk *k)
+{
+    if (k->deferred.active)
+        kiosk_after_frame(k);
+    if (!on_customer_screen(k))
+        return false;
+    hold_cancel(k);
+    disarm(k, T_THANKS);
+    k->staff_return = k->cur == S_OOO ? S_OOO : S_QUESTION;
+    return true;
+}
+
 bool kiosk_staff_key(kiosk *k)
 {
-    bool customer =
-        k->cur == S_QUESTION || k->cur == S_FOLLOWUP || k->cur == S_THANKS || k->cur == S_OOO;
-    if (k->cur != S_PIN && !customer)
+    if (k->cur != S_PIN && (!on_customer_screen(k) || !leave_customer(k)))
         return false;
-    if (customer) {
-        /* As the staff key switch: a write waiting for its frame belongs to the customer and
-         * happens first; then the staff screens return to where the customer was. */
-        if (k->deferred.active)
-            kiosk_after_frame(k);
-        if (k->cur != S_QUESTION && k->cur != S_FOLLOWUP && k->cur != S_THANKS && k->cur != S_OOO)
-            return false;
-        hold_cancel(k);
-        disarm(k, T_THANKS);
-        k->staff_return = k->cur == S_OOO ? S_OOO : S_QUESTION;
-    }
     explicit_bzero(k->pin, sizeof k->pin);
     k->pin_len = 0;
     k->wrong = 0;
@@ -1891,19 +1899,10 @@ kiosk_action kiosk_button(kiosk *k, int value)
 
 bool kiosk_staff_switch(kiosk *k)
 {
-    bool customer =
-        k->cur == S_QUESTION || k->cur == S_FOLLOWUP || k->cur == S_THANKS || k->cur == S_OOO;
+    bool customer = on_customer_screen(k);
     trace_str(k, "staff_key", "result", customer ? "pin" : "ignored");
-    if (!customer)
+    if (!customer || !leave_customer(k))
         return false;
-    /* A write waiting for its frame belongs to the customer: it still happens first. */
-    if (k->deferred.active)
-        kiosk_after_frame(k);
-    if (k->cur != S_QUESTION && k->cur != S_FOLLOWUP && k->cur != S_THANKS && k->cur != S_OOO)
-        return false;
-    hold_cancel(k);
-    disarm(k, T_THANKS);
-    k->staff_return = k->cur == S_OOO ? S_OOO : S_QUESTION;
     go(k, S_PIN);
     return true;
 }
