@@ -521,6 +521,21 @@ static bool script_gpio(app *a, const script_cmd *c)
 
 /* ---- USB sticks and the export job ------------------------------------------------------ */
 
+/* [usb] staff_key: when the stick at mount_point holds the staff key, opens staff mode
+ * (kiosk_staff_key) and returns true; a key file that cannot be read is traced. */
+static bool open_by_staff_key(app *a, const char *mount_point)
+{
+    char err[TP_ERRMSG_MAX];
+    tp_err rc = usb_check_staff_key(mount_point, a->cfg.pin_hash, err, sizeof err);
+    if (rc == TP_OK) {
+        kiosk_staff_key(a->k);
+        return true;
+    }
+    if (rc != TP_ERR_NOT_FOUND)
+        trace_error(a, tp_err_name(rc), err);
+    return false;
+}
+
 /* Re-reads the mount table, tells the kiosk which sticks are there, and re-arms the watcher. */
 static void usb_refresh(app *a)
 {
@@ -537,19 +552,9 @@ static void usb_refresh(app *a)
         a->key_checked = false;
         /* [usb] staff_key: a key stick plugged in (not one left in at start) on a customer
          * screen opens the staff export screen directly. */
-        for (size_t i = 0; i < n && a->usb_scanned && a->cfg.usb.staff_key; i++) {
-            char err[TP_ERRMSG_MAX];
-            if (ev[i].kind != USB_EV_ADDED)
-                continue;
-            tp_err rc =
-                usb_check_staff_key(ev[i].stick.mount_point, a->cfg.pin_hash, err, sizeof err);
-            if (rc == TP_OK) {
-                kiosk_staff_key(a->k);
+        for (size_t i = 0; i < n && a->usb_scanned && a->cfg.usb.staff_key; i++)
+            if (ev[i].kind == USB_EV_ADDED && open_by_staff_key(a, ev[i].stick.mount_point))
                 break;
-            }
-            if (rc != TP_ERR_NOT_FOUND)
-                trace_error(a, tp_err_name(rc), err);
-        }
         for (size_t i = 0; i < n && a->trace; i++) {
             cJSON *o = cJSON_CreateObject();
             if (o) {
@@ -583,16 +588,9 @@ static void staff_key_check(app *a)
     a->key_checked = true;
     usb_stick sticks[USB_MAX_STICKS];
     size_t n = usb_list(a->usb, sticks, USB_MAX_STICKS);
-    for (size_t i = 0; i < n; i++) {
-        char err[TP_ERRMSG_MAX];
-        tp_err rc = usb_check_staff_key(sticks[i].mount_point, a->cfg.pin_hash, err, sizeof err);
-        if (rc == TP_OK) {
-            kiosk_staff_key(a->k);
+    for (size_t i = 0; i < n; i++)
+        if (open_by_staff_key(a, sticks[i].mount_point))
             return;
-        }
-        if (rc != TP_ERR_NOT_FOUND)
-            trace_error(a, tp_err_name(rc), err);
-    }
 }
 
 /* Copies the kiosk's "cancel pressed" into the flag the job's thread reads (main thread). */
