@@ -901,11 +901,6 @@ tp_err ui_set_highlight(ui *u, const char *id)
     return TP_OK;
 }
 
-void ui_set_progress(ui *u, float progress)
-{
-    u->model.progress = progress > 0.0f ? fminf(progress, 1.0f) : 0.0f;
-}
-
 void ui_set_hold(ui *u, float progress)
 {
     u->model.hold = progress > 0.0f ? fminf(progress, 1.0f) : -1.0f;

@@ -160,10 +160,6 @@ tp_err ui_set_screen(ui *u, const ui_screen *scr);
  * TP_ERR_NOT_FOUND when no control has that id (the highlight is then cleared). */
 tp_err ui_set_highlight(ui *u, const char *id);
 
-/* Changes only the progress bar's fill (0..1, clamped; NaN: 0) without a new layout (the bar
- * must already be on screen through ui_screen.progress_bar). Cheap: redraw as it advances. */
-void ui_set_progress(ui *u, float progress);
-
 /* Changes only the hold overlay (<= 0 or NaN: none; clamped to 1). Cheap: no new layout. */
 void ui_set_hold(ui *u, float progress);
 

@@ -74,7 +74,8 @@ static void progress_bar_at_every_size(void **state)
                      w.rect.w, w.rect.h, (int)w.kind, sub.rect.y + sub.rect.h);
         const float want[] = {0.25f, 0.0f, 0.5f, 0.999f, 1.0f, 1.7f};
         for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-            ui_set_progress(u, want[i]);
+            scr.progress = want[i];
+            assert_int_equal(ui_set_screen(u, &scr), TP_OK);
             double got = bar_fill(u), exp = want[i] > 1.0f ? 1.0 : want[i];
             /* The rounded ends take a few pixels off the full-colour run. */
             if (got < exp - 0.03 || got > exp + 0.005)
