@@ -336,16 +336,23 @@ static void staff_screen_refreshes(void **state)
                   KIOSK_STAFF_REFRESH_MS);
 }
 
+/* A stick mounted at /media/NAME, as usb_list() reports it. */
+static usb_stick make_stick(const char *name, int mount_id)
+{
+    usb_stick st;
+    memset(&st, 0, sizeof st);
+    snprintf(st.mount_point, sizeof st.mount_point, "/media/%s", name);
+    snprintf(st.name, sizeof st.name, "%s", name);
+    st.mount_id = mount_id;
+    return st;
+}
+
 static void staff_usb_export(void **state)
 {
     fixture *f = *state;
-    usb_stick st;
+    usb_stick st = make_stick("touchpoint-usb-1", 77);
     kiosk_export_req rq;
     ui_screen m;
-    memset(&st, 0, sizeof st);
-    snprintf(st.mount_point, sizeof st.mount_point, "/media/touchpoint-usb-1");
-    snprintf(st.name, sizeof st.name, "touchpoint-usb-1");
-    st.mount_id = 77;
     open_staff(f);
     tap(f, "staff-export"); /* no stick: no such button, nothing happens */
     assert_string_equal(kiosk_screen_name(f->k), "staff");
@@ -388,12 +395,9 @@ static unsigned take_dirty(fixture *f)
 static void export_progress_cancel_and_key(void **state)
 {
     fixture *f = *state;
-    usb_stick st;
+    usb_stick st = make_stick("touchpoint-usb-key", 0);
     kiosk_export_req rq;
     ui_screen m;
-    memset(&st, 0, sizeof st);
-    snprintf(st.mount_point, sizeof st.mount_point, "/media/touchpoint-usb-key");
-    snprintf(st.name, sizeof st.name, "touchpoint-usb-key");
     /* A key stick plugged in on the survey: straight to the export screen, no PIN pad. */
     assert_string_equal(kiosk_screen_name(f->k), "question");
     kiosk_set_sticks(f->k, &st, 1);
