@@ -128,8 +128,9 @@ check() {
 }
 
 # Runs every test program of build folder $1 ($1/tests/test_*: unit, storage, fault, sync, and
-# the SDL ones on the offscreen driver) under qemu; counts TAP lines like tests/run.sh. The
-# Python integration tests need the host's programs and stay with the native build.
+# the SDL ones on the offscreen driver) under qemu, through tests/run.sh (same counting, same
+# summary line). The Python integration tests need the host's programs and stay with the native
+# build.
 cross_test() {
     b=$1
     command -v qemu-aarch64-static >/dev/null || { echo "cross: qemu-aarch64-static missing" >&2; exit 1; }
@@ -147,34 +148,11 @@ cross_test() {
         fi
     fi
     export QEMU_LD_PREFIX
-    export CMOCKA_MESSAGE_OUTPUT=TAP TZ="${TZ:-Asia/Ho_Chi_Minh}"
-    export SDL_VIDEODRIVER=offscreen SDL_AUDIODRIVER=dummy
-    pass=0
-    fail=0
-    failed=""
-    log=$(mktemp)
-    trap 'rm -f "$log"' EXIT
-    for t in "$b"/tests/test_*; do
-        [ -x "$t" ] || continue
-        echo "=== $(basename "$t") [aarch64 under qemu]"
-        # The ARM code runs with the :arm64 shared libraries from multiarch
-        # (/usr/lib/aarch64-linux-gnu), found through QEMU_LD_PREFIX's loader.
-        rc=0
-        timeout 900 qemu-aarch64-static -L "$QEMU_LD_PREFIX" "$t" >"$log" 2>&1 || rc=$?
-        cat "$log"
-        ok=$(grep -cE '^ok [0-9]+|^ok -' "$log" || true)
-        nok=$(grep -cE '^not ok' "$log" || true)
-        if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
-            nok=1
-            echo "not ok - $(basename "$t") exited with status $rc"
-        fi
-        pass=$((pass + ok))
-        fail=$((fail + nok))
-        [ "$nok" -eq 0 ] || failed="$failed $(basename "$t")"
-    done
-    [ -z "$failed" ] || echo "failed:$failed"
-    echo "$pass passed, $fail failed (aarch64 under qemu, QEMU_LD_PREFIX=$QEMU_LD_PREFIX)"
-    [ "$fail" -eq 0 ]
+    # The ARM code runs with the :arm64 shared libraries from multiarch
+    # (/usr/lib/aarch64-linux-gnu), found through QEMU_LD_PREFIX's loader.
+    echo "cross: the test programs of $b under qemu-aarch64-static (QEMU_LD_PREFIX=$QEMU_LD_PREFIX)"
+    TP_TEST_EXEC="qemu-aarch64-static -L $QEMU_LD_PREFIX" TP_TEST_PROGRAMS_ONLY=1 \
+        exec "$(dirname "$0")/../tests/run.sh" "$b"
 }
 
 # Writes the pkg-config files `make cross` needs but the :arm64 packages cannot give, into

@@ -6,6 +6,8 @@
 # "N passed, N failed".
 #
 # Usage: tests/run.sh BUILD [BUILD ...]      TP_TEST_FILTER=substring runs only matching tests.
+# TP_TEST_EXEC="CMD ARGS" runs each compiled test program through CMD (board/cross.sh: qemu), and
+# TP_TEST_PROGRAMS_ONLY=1 skips the integration scripts (they need the host's programs).
 set -u
 cd "$(dirname "$0")/.." || exit 2
 [ $# -gt 0 ] || set -- build
@@ -48,10 +50,11 @@ for b in "$@"; do
     for t in "$b"/tests/test_*; do
         [ -x "$t" ] || continue
         case "$t" in *"${TP_TEST_FILTER:-}"*) ;; *) continue ;; esac
-        run_one "$b" "$(basename "$t")" "$t"
+        # shellcheck disable=SC2086 # TP_TEST_EXEC is a command and its arguments
+        run_one "$b" "$(basename "$t")" ${TP_TEST_EXEC:-} "$t"
     done
     for t in tests/integration/test_*.py tests/integration/test_*.sh; do
-        [ -f "$t" ] || continue
+        [ -f "$t" ] && [ "${TP_TEST_PROGRAMS_ONLY:-0}" != 1 ] || continue
         case "$t" in *"${TP_TEST_FILTER:-}"*) ;; *) continue ;; esac
         case "$t" in
             *.py) run_one "$b" "$(basename "$t")" python3 "$t" ;;
