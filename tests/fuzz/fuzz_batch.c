@@ -1,5 +1,6 @@
 /*
- * fuzz_batch.c - libFuzzer target for the collector's batch parser (sync/collector_batch.h).
+ * fuzz_batch.c - libFuzzer target for the collector's batch parser
+ * (sync/collector/collector_batch.h).
  *
  * Feeds each input to cbatch_parse() as a POST /v1/batches body and, beyond "no crash, no leak,
  * no undefined behaviour" (ASan + UBSan), checks the promises the collector relies on before it

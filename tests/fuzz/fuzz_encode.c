@@ -1,7 +1,7 @@
 /*
  * fuzz_encode.c - libFuzzer target for the other direction of protocol v1: what the sync client
  * encodes (sync/proto.h proto_encode_batch) the collector must read back unchanged
- * (sync/collector_batch.h cbatch_parse).
+ * (sync/collector/collector_batch.h cbatch_parse).
  *
  * The input bytes drive a device block and 1..8 answers that the kiosk's store could hold (ids of
  * 1..64 characters of the id alphabet, lowercase UUIDs, language tags, values in their kind's

@@ -1,5 +1,7 @@
-# Unit tests of the collector (sync/collector*.c, sync/cstore*.c).
+# Unit tests of the collector (sync/collector/): its objects and link line from
+# sync/collector/collector.mk, its headers through COLLECTOR_CFLAGS.
 TESTS += $(BUILD)/tests/test_collector
+$(call obj,tests/unit/test_collector.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
 $(BUILD)/tests/test_collector: $(call obj,tests/unit/test_collector.c) $(COLLECTOR_CORE_OBJS) \
     $(STORAGE_LIB)
 TEST_LIBS_test_collector = $(COLLECTOR_LIBS)

@@ -30,9 +30,9 @@
 #define REPORT_MAX_DAYS 1000
 #define GAPS_LISTED 20
 
-/* The dashboard page (sync/dashboard.html), embedded at build time with xxd -i. */
-extern unsigned char sync_dashboard_html[];
-extern unsigned int sync_dashboard_html_len;
+/* The dashboard page (sync/collector/dashboard.html), embedded at build time with xxd -i. */
+extern unsigned char sync_collector_dashboard_html[];
+extern unsigned int sync_collector_dashboard_html_len;
 
 struct collector {
     struct MHD_Daemon *d;
@@ -627,8 +627,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                           strlen(text), MHD_RESPMEM_MUST_FREE, 0);
     }
     if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
-        return send_reply(c, conn, 200, "text/html; charset=utf-8", sync_dashboard_html,
-                          sync_dashboard_html_len, MHD_RESPMEM_PERSISTENT, 0);
+        return send_reply(c, conn, 200, "text/html; charset=utf-8", sync_collector_dashboard_html,
+                          sync_collector_dashboard_html_len, MHD_RESPMEM_PERSISTENT, 0);
     if (!read_allowed(c, conn))
         return send_error(c, conn, 401, "unauthenticated", "read token required", 0);
     if (strcmp(url, "/v1/report") == 0)
