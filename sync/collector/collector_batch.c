@@ -1,11 +1,20 @@
 /*
  * collector_batch.c - parses and validates a protocol-v1 batch (cJSON), applies the clock rule and
  * builds the reply. Pure: see collector_batch.h.
+ *
+ * cJSON turns every number into a double and ends a string at a decoded U+0000, which loses two
+ * things the protocol depends on: whether a number was written as an integer (9, not 9.0 or 9e0;
+ * and 2^63 - 1 exactly, not rounded) and whether a string held \u0000 ("hcm\u000001" would be
+ * stored as "hcm"). So after cJSON has accepted the text, mark_literals() walks the tree in
+ * document order beside a small scanner over the same text and records, in each item's valueint
+ * (which nothing else here reads): for a number, the offset of its literal in the text; for a
+ * string, 1 when it held \u0000. Integers are then read from their literal, not from the double.
  */
 #include "collector_batch.h"
 
 #include <cjson/cJSON.h>
-#include <math.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +47,8 @@ typedef struct vctx {
     bool failed;
     cbatch_code code;
     char msg[CBATCH_MSG_MAX];
+    const char *src; /* the JSON text the items were parsed from (see mark_literals) */
+    size_t src_len;
 } vctx;
 
 static bool fail(vctx *v, cbatch_code code, const char *field, const char *what)
@@ -154,24 +165,147 @@ static cJSON *field(vctx *v, const slots *obj, fkey key, bool required)
     return it;
 }
 
+/* ---- Literal forms (see the file's opening comment) ------------------------------------------ */
+
+#define LIT_MAX 32 /* bytes of a number literal quoted in a message */
+
+/* A scanner over JSON text that cJSON has accepted: it only needs to find where each value
+ * starts, skip keys (noting a key that holds \u0000) and step over strings and literals. */
+typedef struct lex {
+    const char *s;
+    size_t n, i;
+    bool nul_key;
+} lex;
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Steps over the string at s[i] == '"'; returns the index after its closing quote and sets *nul
+ * when it holds the escape \u0000. */
+static size_t lex_string(const lex *x, size_t i, bool *nul)
+{
+    *nul = false;
+    for (i++; i < x->n && x->s[i] != '"'; i++) {
+        if (x->s[i] != '\\')
+            continue;
+        if (i + 5 < x->n && x->s[i + 1] == 'u' && memcmp(x->s + i + 2, "0000", 4) == 0)
+            *nul = true;
+        i++; /* the escaped character; \uXXXX's hex digits are never a quote */
+    }
+    return i + 1;
+}
+
+/* Moves to the next value and returns its offset (keys are skipped) and *nul for a string. */
+static size_t lex_value(lex *x, bool *nul)
+{
+    *nul = false;
+    for (;;) {
+        while (x->i < x->n && (is_ws(x->s[x->i]) || strchr(",:]}", x->s[x->i])) && x->s[x->i])
+            x->i++;
+        if (x->i >= x->n)
+            return x->n;
+        size_t at = x->i;
+        char c = x->s[at];
+        if (c == '"') {
+            size_t j = lex_string(x, at, nul), k = j;
+            while (k < x->n && is_ws(x->s[k]))
+                k++;
+            x->i = j;
+            if (k < x->n && x->s[k] == ':') { /* a key, not a value */
+                x->nul_key |= *nul;
+                *nul = false;
+                continue;
+            }
+            return at;
+        }
+        if (c == '{' || c == '[')
+            x->i++;
+        else
+            while (x->i < x->n && x->s[x->i] && !is_ws(x->s[x->i]) && !strchr(",:]}", x->s[x->i]))
+                x->i++;
+        return at;
+    }
+}
+
+/* Records each number's literal offset and each string's \u0000 in valueint, in document order
+ * (cJSON keeps children in that order, so the tree's pre-order is the text's value order). */
+static void mark_literals(cJSON *it, lex *x)
+{
+    for (; it; it = it->next) {
+        bool nul = false;
+        size_t at = lex_value(x, &nul);
+        if (cJSON_IsNumber(it))
+            it->valueint = (int)at;
+        else if (cJSON_IsString(it))
+            it->valueint = nul;
+        if (it->child)
+            mark_literals(it->child, x);
+    }
+}
+
+/* Copies the literal of number item it into out (LIT_MAX bytes, cut with "..." when longer) and
+ * returns true when it is written as an integer: -?(0|[1-9][0-9]*), no fraction, no exponent. */
+static bool number_literal(const vctx *v, const cJSON *it, char out[LIT_MAX])
+{
+    size_t at = (size_t)it->valueint, len = 0;
+    if (!v->src || it->valueint < 0 || at >= v->src_len) {
+        snprintf(out, LIT_MAX, "%.17g", it->valuedouble);
+        return false;
+    }
+    const char *p = v->src + at;
+    while (at + len < v->src_len && p[len] && strchr("+-.eE0123456789", p[len]))
+        len++;
+    if (len < LIT_MAX)
+        snprintf(out, LIT_MAX, "%.*s", (int)len, p);
+    else
+        snprintf(out, LIT_MAX, "%.*s...", LIT_MAX - 4, p);
+    size_t i = p[0] == '-';
+    if (i == len || (p[i] == '0' && len > i + 1))
+        return false;
+    for (; i < len; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+    return true;
+}
+
+/* Reads number item it as an exact integer into *out. Returns 1 when written as an integer that
+ * fits int64, 0 when it is not an integer, -1 when it is an integer beyond int64 (lit always set).
+ */
+static int exact_int(const vctx *v, const cJSON *it, char lit[LIT_MAX], int64_t *out)
+{
+    if (!number_literal(v, it, lit))
+        return 0;
+    errno = 0;
+    long long n = strtoll(v->src + it->valueint, NULL, 10);
+    if (errno == ERANGE)
+        return -1;
+    *out = n;
+    return 1;
+}
+
 /* Checks an integer field within lo..hi. */
 static bool get_int(vctx *v, const slots *obj, fkey key, int64_t lo, int64_t hi, int64_t *out)
 {
     const char *name = fnames[key];
     cJSON *it = field(v, obj, key, true);
+    char lit[LIT_MAX], what[96];
+    int64_t n = 0;
     if (!it)
         return false;
     if (!cJSON_IsNumber(it))
         return fail(v, CBATCH_INVALID_TYPE, name, "not a number");
-    double d = it->valuedouble;
-    if (!isfinite(d) || d != floor(d))
-        return fail(v, CBATCH_INVALID_TYPE, name, "not an integer");
-    if (d < (double)lo || d > (double)hi) {
-        char what[96];
-        snprintf(what, sizeof what, "%.0f not in %lld..%lld", d, (long long)lo, (long long)hi);
+    int r = exact_int(v, it, lit, &n);
+    if (r == 0) {
+        snprintf(what, sizeof what, "%s is not an integer", lit);
+        return fail(v, CBATCH_INVALID_TYPE, name, what);
+    }
+    if (r < 0 || n < lo || n > hi) {
+        snprintf(what, sizeof what, "%s not in %lld..%lld", lit, (long long)lo, (long long)hi);
         return fail(v, CBATCH_VALUE_OUT_OF_RANGE, name, what);
     }
-    *out = (int64_t)d;
+    *out = n;
     return true;
 }
 
@@ -199,6 +333,10 @@ static const char *get_str(vctx *v, const slots *obj, fkey key, bool required, s
         return NULL;
     }
     size_t n = strlen(it->valuestring);
+    if (it->valueint) { /* see mark_literals */
+        fail(v, CBATCH_INVALID_UTF8, name, "holds \\u0000");
+        return NULL;
+    }
     if (!tp_utf8_valid(it->valuestring, n)) {
         fail(v, CBATCH_INVALID_UTF8, name, "not valid UTF-8");
         return NULL;
@@ -262,7 +400,8 @@ void cbatch_correct_time(const cbatch_device *d, int64_t received_at_ms, cbatch_
     if (a->clock_trusted) {
         a->at_ms = a->wall_ms;
         a->time_source = CBATCH_TIME_DEVICE;
-    } else if (strcmp(a->boot_id, d->boot_id) == 0 && a->mono_ms <= d->sent_mono_ms) {
+    } else if (strcmp(a->boot_id, d->boot_id) == 0 && a->mono_ms <= d->sent_mono_ms &&
+               d->sent_mono_ms - a->mono_ms <= received_at_ms - CBATCH_MIN_MS) {
         a->at_ms = received_at_ms - (d->sent_mono_ms - a->mono_ms);
         a->time_source = CBATCH_TIME_CORRECTED;
     } else {
@@ -316,6 +455,8 @@ static bool get_flags(vctx *v, const slots *obj, unsigned *out)
     {
         if (!cJSON_IsString(f) || !f->valuestring)
             return fail(v, CBATCH_INVALID_TYPE, "flags", "a flag is not a string");
+        if (f->valueint)
+            return fail(v, CBATCH_INVALID_UTF8, "flags", "a flag holds \\u0000");
         unsigned bit = 0;
         for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++)
             if (strcmp(f->valuestring, flag_names[i].name) == 0)
@@ -366,9 +507,11 @@ static bool parse_answer(vctx *v, const cJSON *obj, const cbatch_device *d, cbat
         int lo = 0, hi = 0;
         tp_kind_range(a->kind, &lo, &hi);
         if (!get_int(v, o, F_VALUE, lo, hi, &n)) {
-            if (v->code == CBATCH_VALUE_OUT_OF_RANGE)
-                snprintf(v->msg, sizeof v->msg, "%s value %.0f not in %d..%d", kind,
-                         o->v[F_VALUE]->valuedouble, lo, hi);
+            char lit[LIT_MAX];
+            if (v->code == CBATCH_VALUE_OUT_OF_RANGE) {
+                number_literal(v, o->v[F_VALUE], lit);
+                snprintf(v->msg, sizeof v->msg, "%s value %s not in %d..%d", kind, lit, lo, hi);
+            }
             return false;
         }
         a->value = (int)n;
@@ -425,22 +568,24 @@ static bool parse_device(vctx *v, const slots *root, cbatch_device *d)
 }
 
 /* The id and seq of a rejected answer as far as they can be read, for the reply. */
-static void reject_identity(const cJSON *obj, const char **id, int64_t *seq)
+static void reject_identity(const vctx *v, const cJSON *obj, const char **id, int64_t *seq)
 {
     slots o;
+    char lit[LIT_MAX];
+    int64_t n = -1;
     *id = NULL;
     *seq = -1;
     if (!cJSON_IsObject(obj))
         return;
     collect(&o, obj);
     const cJSON *it = o.v[F_ID];
-    if (cJSON_IsString(it) && it->valuestring && strlen(it->valuestring) <= TP_ID_MAX &&
+    if (cJSON_IsString(it) && it->valuestring && !it->valueint &&
+        strlen(it->valuestring) <= TP_ID_MAX &&
         tp_utf8_valid(it->valuestring, strlen(it->valuestring)))
         *id = it->valuestring;
     it = o.v[F_SEQ];
-    if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= (double)CBATCH_MAX_INT &&
-        it->valuedouble == floor(it->valuedouble))
-        *seq = (int64_t)it->valuedouble;
+    if (cJSON_IsNumber(it) && exact_int(v, it, lit, &n) == 1 && n >= 0 && n <= CBATCH_MAX_INT)
+        *seq = n;
 }
 
 tp_err cbatch_parse(const char *json, size_t len, int64_t received_at_ms, cbatch **out, char *err,
@@ -456,6 +601,10 @@ tp_err cbatch_parse(const char *json, size_t len, int64_t received_at_ms, cbatch
         rc = tp_errf(err, errlen, TP_ERR_INVALID, "empty body");
         goto out;
     }
+    if (len > INT_MAX) { /* offsets are kept in an int (mark_literals) */
+        rc = tp_errf(err, errlen, TP_ERR_TOO_LARGE, "body of %zu bytes", len);
+        goto out;
+    }
     root = cJSON_ParseWithLengthOpts(json, len, NULL, false);
     if (!root) {
         rc = tp_errf(err, errlen, TP_ERR_INVALID, "body is not valid JSON");
@@ -465,6 +614,14 @@ tp_err cbatch_parse(const char *json, size_t len, int64_t received_at_ms, cbatch
         rc = tp_errf(err, errlen, TP_ERR_INVALID, "body is not a JSON object");
         goto out;
     }
+    lex x = {.s = json, .n = len};
+    mark_literals(root, &x);
+    if (x.nul_key) {
+        rc = tp_errf(err, errlen, TP_ERR_INVALID, "a key holds \\u0000");
+        goto out;
+    }
+    v.src = json;
+    v.src_len = len;
     b = calloc(1, sizeof *b);
     if (!b) {
         rc = TP_ERR_NOMEM;
@@ -500,7 +657,7 @@ tp_err cbatch_parse(const char *json, size_t len, int64_t received_at_ms, cbatch
     int index = 0;
     cJSON_ArrayForEach(o, answers)
     {
-        vctx av = {0};
+        vctx av = {.src = json, .src_len = len};
         cbatch_answer *a = &b->answers[b->n_answers];
         if (parse_answer(&av, o, &b->device, a)) {
             cbatch_correct_time(&b->device, received_at_ms, a);
@@ -510,7 +667,7 @@ tp_err cbatch_parse(const char *json, size_t len, int64_t received_at_ms, cbatch
         }
         const char *id;
         int64_t seq;
-        reject_identity(o, &id, &seq);
+        reject_identity(&av, o, &id, &seq);
         if (cbatch_add_reject(b, id, seq, index++, av.code, av.msg) != TP_OK) {
             rc = TP_ERR_NOMEM;
             goto out;

@@ -19,6 +19,7 @@
 #define CBATCH_VERSION_MAX 32             /* app_version bytes */
 #define CBATCH_MAX_MS 4102444800000LL     /* 2100-01-01: larger wall times are nonsense */
 #define CBATCH_MAX_INT 9007199254740991LL /* 2^53 - 1: exact in a JSON (double) number */
+#define CBATCH_MIN_MS 1577836800000LL     /* 2020-01-01: no corrected time is earlier */
 #define CBATCH_MSG_MAX 160
 
 /* Stable rejection codes (the protocol's names, see cbatch_code_name()). Never renumbered. */
@@ -112,15 +113,17 @@ const char *cbatch_time_source_name(cbatch_time_source t);
 /* Parses and validates the len bytes at json (need not be NUL-terminated) received at
  * received_at_ms (collector clock, UTC ms). Returns TP_OK and *out (free with cbatch_free) even
  * when some or all answers were rejected; TP_ERR_INVALID (HTTP 400, message in err) when the body
- * is not a protocol-v1 batch; TP_ERR_TOO_LARGE when it holds more than CBATCH_MAX_ANSWERS answers;
- * TP_ERR_NOMEM. */
+ * is not a protocol-v1 batch (or a key holds \u0000); TP_ERR_TOO_LARGE when it holds more than
+ * CBATCH_MAX_ANSWERS answers; TP_ERR_NOMEM. Integers must be written as integers (9.0 and 9e0 are
+ * invalid_type) and are read exactly from their text; a string holding \u0000 is invalid_utf8. */
 tp_err cbatch_parse(const char *json, size_t len, int64_t received_at_ms, cbatch **out, char *err,
                     size_t errlen);
 
 /* Applies the protocol's clock rule to one answer given its batch's device block: sets a->at_ms
  * and a->time_source. Pure; cbatch_parse calls it for every accepted answer. An untrusted answer
- * whose mono_ms is later than the device's sent_mono_ms (impossible on one boot) is treated as
- * uncorrected. */
+ * whose mono_ms is later than the device's sent_mono_ms (impossible on one boot), or whose age
+ * sent_mono_ms - mono_ms would put the corrected time before CBATCH_MIN_MS (an absurd monotonic
+ * clock), is not corrected: it keeps wall_ms (0..CBATCH_MAX_MS) and is flagged uncorrected. */
 void cbatch_correct_time(const cbatch_device *d, int64_t received_at_ms, cbatch_answer *a);
 
 /* Appends a rejection of the answer at index to b. Returns TP_OK or TP_ERR_NOMEM. */

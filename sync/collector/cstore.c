@@ -232,6 +232,14 @@ tp_err cstore_batch_ranges(const cbatch *b, cstore_range **out, size_t *n)
     return TP_OK;
 }
 
+tp_err cstore_ranges_refused(const cbatch_device *d, int64_t held, char *err, size_t errlen)
+{
+    return tp_errf(err, errlen, TP_ERR_TOO_LARGE,
+                   "device %s epoch %s: the batch would leave %lld separate seq ranges, at most %d"
+                   " (seqs sent with holes between them)",
+                   d->id, d->epoch, (long long)held, CSTORE_RANGES_MAX);
+}
+
 void cstore_group_key(creport_by by, const char *raw, char *out, size_t outlen)
 {
     if (by == CREPORT_BY_DAY) {

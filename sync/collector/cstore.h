@@ -36,10 +36,17 @@ void cstore_close(cstore *s);
 /* Returns "sqlite" or "postgresql". */
 const char *cstore_kind(const cstore *s);
 
+/* The most seq ranges one device epoch may hold. A device's seqs arrive in order, so its epoch
+ * holds one range plus a few transient holes; tens of thousands of ranges are a broken or hostile
+ * device, whose every batch would otherwise cost the shared store more. */
+#define CSTORE_RANGES_MAX 50000
+
 /* Stores batch b (validated by cbatch_parse) received at received_at_ms in one transaction and
  * writes one cbatch_outcome per b->answers[i] into outcomes (n_answers bytes). Also updates the
- * device's status, its epoch and the seqs heard of. Returns TP_OK, or TP_ERR_BUSY when the store
- * is unavailable (nothing of the batch is stored; HTTP 503), or another error. */
+ * device's status, its epoch and the seqs heard of. Returns TP_OK; TP_ERR_TOO_LARGE when the batch
+ * would leave the device's epoch with more than CSTORE_RANGES_MAX seq ranges (nothing of the
+ * batch is stored; HTTP 409 too_many_gaps); TP_ERR_BUSY when the store is unavailable (nothing of
+ * the batch is stored; HTTP 503); or another error. */
 tp_err cstore_ingest(cstore *s, const cbatch *b, int64_t received_at_ms, unsigned char *outcomes,
                      char *err, size_t errlen);
 
@@ -138,6 +145,10 @@ extern const cstore_ops cstore_pg_ops;
 /* Seqs a batch makes heard of (answers + rejections with a readable seq >= epoch_first_seq),
  * merged into ranges. Returns TP_OK and *out (free()), *n; or TP_ERR_NOMEM. */
 tp_err cstore_batch_ranges(const cbatch *b, cstore_range **out, size_t *n);
+
+/* The refusal of a batch that would leave held (> CSTORE_RANGES_MAX) ranges in d's epoch:
+ * returns TP_ERR_TOO_LARGE with a message naming the device, the epoch and the budget. */
+tp_err cstore_ranges_refused(const cbatch_device *d, int64_t held, char *err, size_t errlen);
 
 /* Turns a (bucket or name) key of a report row into the group name: by=day maps the 15-minute
  * bucket number to its local day "YYYY-MM-DD". out has room for TP_ID_MAX + 1 bytes. */

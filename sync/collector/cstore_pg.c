@@ -575,6 +575,76 @@ static tp_err insert_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
     return rc;
 }
 
+/* The batch's ranges as two PostgreSQL array literals "{lo,...}" and "{hi,...}" in los and his
+ * (tp_buf, freed by the caller). */
+static tp_err range_arrays(const cstore_range *r, size_t n, tp_buf *los, tp_buf *his)
+{
+    tp_err rc = tp_buf_add(los, "{", 1);
+    if (rc == TP_OK)
+        rc = tp_buf_add(his, "{", 1);
+    for (size_t i = 0; rc == TP_OK && i < n; i++) {
+        rc = tp_buf_addf(los, "%s%lld", i ? "," : "", (long long)r[i].lo);
+        if (rc == TP_OK)
+            rc = tp_buf_addf(his, "%s%lld", i ? "," : "", (long long)r[i].hi);
+    }
+    if (rc == TP_OK)
+        rc = tp_buf_add(los, "}", 1);
+    if (rc == TP_OK)
+        rc = tp_buf_add(his, "}", 1);
+    return rc;
+}
+
+/* Merges the batch's ranges (sorted, disjoint, not adjacent) into the device epoch's seq ranges
+ * in one statement, then checks the epoch's range budget. For each new range the old ranges it
+ * touches are the nearest one starting below it (if it reaches lo - 1) and those starting in
+ * [lo, hi + 1]: index probes, O(log n) each, never a scan of the ranges below. Those are deleted
+ * and the union of old and new is inserted back as merged islands (the INSERT reads the DELETE's
+ * RETURNING rows, so the deletion comes first). The device row lock taken at the start of the
+ * batch keeps this race-free. Returns TP_OK, TP_ERR_TOO_LARGE over the budget, or an error. */
+static tp_err merge_ranges(ppool *p, PGconn *c, const cbatch_device *d, const cstore_range *r,
+                           size_t n, char *err, size_t errlen)
+{
+    tp_buf los, his;
+    tp_buf_init(&los, (size_t)64 << 20);
+    tp_buf_init(&his, (size_t)64 << 20);
+    tp_err rc = range_arrays(r, n, &los, &his);
+    if (rc != TP_OK)
+        goto out;
+    const char *params[] = {d->id, d->epoch, los.p, his.p};
+    rc = run_cmd(
+        p, c, "merge seq ranges",
+        "WITH new AS (SELECT lo, hi FROM unnest($3::bigint[], $4::bigint[]) AS t(lo, hi)),"
+        " old AS (SELECT DISTINCT o.lo FROM new n CROSS JOIN LATERAL ("
+        "  (SELECT lo, hi FROM seq_ranges WHERE device = $1 AND epoch = $2::uuid AND lo < n.lo"
+        "   ORDER BY lo DESC LIMIT 1) UNION ALL"
+        "  (SELECT lo, hi FROM seq_ranges WHERE device = $1 AND epoch = $2::uuid"
+        "   AND lo BETWEEN n.lo AND n.hi + 1)) o WHERE o.hi >= n.lo - 1),"
+        " del AS (DELETE FROM seq_ranges s USING old WHERE s.device = $1"
+        "  AND s.epoch = $2::uuid AND s.lo = old.lo RETURNING s.lo, s.hi),"
+        " allr AS (SELECT lo, hi FROM new UNION ALL SELECT lo, hi FROM del),"
+        " marked AS (SELECT lo, hi, CASE WHEN lo <= max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN"
+        "  UNBOUNDED PRECEDING AND 1 PRECEDING) + 1 THEN 0 ELSE 1 END AS start FROM allr),"
+        " grouped AS (SELECT lo, hi, sum(start) OVER (ORDER BY lo, hi) AS g FROM marked)"
+        " INSERT INTO seq_ranges(device, epoch, lo, hi)"
+        " SELECT $1, $2::uuid, min(lo), max(hi) FROM grouped GROUP BY g",
+        4, params, err, errlen);
+    if (rc != TP_OK)
+        goto out;
+    PGresult *res = run(p, c, "count seq ranges",
+                        "SELECT count(*) FROM seq_ranges WHERE device = $1 AND epoch = $2::uuid", 2,
+                        params, PGRES_TUPLES_OK, &rc, err, errlen);
+    if (!res)
+        goto out;
+    long long held = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if (held > CSTORE_RANGES_MAX)
+        rc = cstore_ranges_refused(d, held, err, errlen);
+out:
+    tp_buf_free(&los);
+    tp_buf_free(&his);
+    return rc;
+}
+
 static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char *outcomes,
                         char *err, size_t errlen)
 {
@@ -586,7 +656,6 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
     size_t n_ranges = 0;
     const cbatch_device *d = &b->device;
     char v[12][48];
-    const char *pv[14];
     int64_t accepted = 0, high = d->highest_seq;
     tp_err rc = cstore_batch_ranges(b, &ranges, &n_ranges);
     if (rc == TP_OK)
@@ -649,22 +718,8 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
                      " last_seen_ms = excluded.last_seen_ms",
                      6, params, err, errlen);
     }
-    for (size_t i = 0; rc == TP_OK && i < n_ranges; i++) {
-        snprintf(v[9], sizeof v[9], "%lld", (long long)ranges[i].lo);
-        snprintf(v[10], sizeof v[10], "%lld", (long long)ranges[i].hi);
-        pv[0] = d->id;
-        pv[1] = d->epoch;
-        pv[2] = v[9];
-        pv[3] = v[10];
-        /* The ranges it touches or overlaps are replaced by their union (least/greatest skip
-         * the NULLs of an empty aggregate). */
-        rc = run_cmd(p, c, "merge seq ranges",
-                     "WITH old AS (DELETE FROM seq_ranges WHERE device = $1 AND epoch = $2::uuid"
-                     " AND lo <= $4::bigint + 1 AND hi >= $3::bigint - 1 RETURNING lo, hi)"
-                     " INSERT INTO seq_ranges(device, epoch, lo, hi) SELECT $1, $2::uuid,"
-                     " least($3::bigint, min(lo)), greatest($4::bigint, max(hi)) FROM old",
-                     4, pv, err, errlen);
-    }
+    if (rc == TP_OK && n_ranges > 0)
+        rc = merge_ranges(p, c, d, ranges, n_ranges, err, errlen);
     if (rc == TP_OK)
         rc = run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
 out:

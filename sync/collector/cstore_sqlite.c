@@ -47,9 +47,11 @@ enum {
     ST_EXISTS,
     ST_DEVICE,
     ST_EPOCH,
-    ST_RANGE_FIND,
+    ST_RANGE_PREV,
+    ST_RANGE_UPTO,
     ST_RANGE_DEL,
     ST_RANGE_ADD,
+    ST_RANGE_COUNT,
     ST_COUNT
 };
 
@@ -75,10 +77,15 @@ static const char *const stmt_sql[ST_COUNT] = {
                  " SET first_seq = min(first_seq, excluded.first_seq),"
                  " highest_seq = max(highest_seq, excluded.highest_seq),"
                  " last_seen_ms = excluded.last_seen_ms",
-    [ST_RANGE_FIND] = "SELECT min(lo), max(hi) FROM seq_ranges WHERE device = ?1 AND epoch = ?2"
-                      " AND lo <= ?4 + 1 AND hi >= ?3 - 1",
+    /* The one range below lo that may touch [lo, hi], found by the primary key in O(log n). */
+    [ST_RANGE_PREV] = "SELECT lo, hi FROM seq_ranges WHERE device = ?1 AND epoch = ?2 AND lo < ?3"
+                      " ORDER BY lo DESC LIMIT 1",
+    /* The ranges starting inside [lo, hi + 1]: those it swallows (each is deleted once). */
+    [ST_RANGE_UPTO] = "SELECT max(hi) FROM seq_ranges WHERE device = ?1 AND epoch = ?2"
+                      " AND lo BETWEEN ?3 AND ?4 + 1",
     [ST_RANGE_DEL] = "DELETE FROM seq_ranges WHERE device = ?1 AND epoch = ?2"
-                     " AND lo <= ?4 + 1 AND hi >= ?3 - 1",
+                     " AND lo BETWEEN ?3 AND ?4 + 1",
+    [ST_RANGE_COUNT] = "SELECT count(*) FROM seq_ranges WHERE device = ?1 AND epoch = ?2",
     [ST_RANGE_ADD] = "INSERT INTO seq_ranges(device, epoch, lo, hi) VALUES(?1,?2,?3,?4)",
 };
 
@@ -336,35 +343,62 @@ static int insert_answer(sconn *c, const cbatch *b, const cbatch_answer *a, int6
     return SQLITE_DONE;
 }
 
+static void bind_epoch(sqlite3_stmt *st, const cbatch_device *d)
+{
+    bind_text(st, 1, d->id);
+    bind_text(st, 2, d->epoch);
+}
+
 /* Merges [lo, hi] into the device's seq ranges: the ranges it touches or overlaps are replaced by
- * their union. */
+ * their union. Ranges are disjoint and not adjacent, so at most one of them starts below lo (the
+ * nearest one, if it reaches lo - 1) and the others start in [lo, hi + 1]: every lookup is an
+ * index probe, O(log n) in the epoch's ranges, never a scan of the ranges below. */
 static int merge_range(sconn *c, const cbatch_device *d, cstore_range r)
 {
-    sqlite3_stmt *find = c->st[ST_RANGE_FIND], *del = c->st[ST_RANGE_DEL],
-                 *add = c->st[ST_RANGE_ADD];
-    sqlite3_stmt *all[3] = {find, del, add};
-    for (int i = 0; i < 3; i++) {
-        bind_text(all[i], 1, d->id);
-        bind_text(all[i], 2, d->epoch);
-        sqlite3_bind_int64(all[i], 3, r.lo);
-        sqlite3_bind_int64(all[i], 4, r.hi);
+    sqlite3_stmt *prev = c->st[ST_RANGE_PREV], *upto = c->st[ST_RANGE_UPTO],
+                 *del = c->st[ST_RANGE_DEL], *add = c->st[ST_RANGE_ADD];
+    bind_epoch(prev, d);
+    sqlite3_bind_int64(prev, 3, r.lo);
+    int rc = sqlite3_step(prev);
+    if (rc == SQLITE_ROW && sqlite3_column_int64(prev, 1) >= r.lo - 1) {
+        r.lo = sqlite3_column_int64(prev, 0);
+        if (sqlite3_column_int64(prev, 1) > r.hi)
+            r.hi = sqlite3_column_int64(prev, 1);
     }
-    int rc = sqlite3_step(find);
-    if (rc == SQLITE_ROW && sqlite3_column_type(find, 0) != SQLITE_NULL) {
-        int64_t lo = sqlite3_column_int64(find, 0), hi = sqlite3_column_int64(find, 1);
-        if (lo < r.lo)
-            r.lo = lo;
-        if (hi > r.hi)
-            r.hi = hi;
-    }
-    sqlite3_reset(find);
+    sqlite3_reset(prev);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return rc;
+    bind_epoch(upto, d);
+    sqlite3_bind_int64(upto, 3, r.lo);
+    sqlite3_bind_int64(upto, 4, r.hi);
+    rc = sqlite3_step(upto);
+    if (rc == SQLITE_ROW && sqlite3_column_type(upto, 0) != SQLITE_NULL &&
+        sqlite3_column_int64(upto, 0) > r.hi)
+        r.hi = sqlite3_column_int64(upto, 0);
+    sqlite3_reset(upto);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return rc;
+    bind_epoch(del, d);
+    sqlite3_bind_int64(del, 3, r.lo);
+    sqlite3_bind_int64(del, 4, r.hi);
     if ((rc = step_done(del)) != SQLITE_DONE)
         return rc;
+    bind_epoch(add, d);
     sqlite3_bind_int64(add, 3, r.lo);
     sqlite3_bind_int64(add, 4, r.hi);
     return step_done(add);
+}
+
+/* Counts the epoch's ranges into *n (bounded by CSTORE_RANGES_MAX plus one batch, so this costs
+ * the same whatever the device sends). */
+static int count_ranges(sconn *c, const cbatch_device *d, int64_t *n)
+{
+    sqlite3_stmt *st = c->st[ST_RANGE_COUNT];
+    bind_epoch(st, d);
+    int rc = sqlite3_step(st);
+    *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
 static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char *outcomes,
@@ -427,6 +461,14 @@ static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char 
         rc = merge_range(c, d, ranges[i]);
         rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
     }
+    int64_t held = 0;
+    if (rc == SQLITE_OK && n_ranges > 0)
+        rc = count_ranges(c, d, &held);
+    if (rc == SQLITE_OK && held > CSTORE_RANGES_MAX) {
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        trc = cstore_ranges_refused(d, held, err, errlen);
+        goto unlock;
+    }
     if (rc == SQLITE_OK) {
         what = "commit";
         rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
@@ -436,6 +478,7 @@ static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char 
         if (!sqlite3_get_autocommit(c->db))
             sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     }
+unlock:
     pthread_mutex_unlock(&p->write_lock);
 out:
     free(ranges);

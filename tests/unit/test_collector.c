@@ -169,6 +169,9 @@ static void batch_good_parses_every_field(void **state)
     print_message("checked: a protocol-v1 batch parses into every device and answer field\n");
 }
 
+#define ZEROS10 "0000000000"
+#define ZEROS100 ZEROS10 ZEROS10 ZEROS10 ZEROS10 ZEROS10 ZEROS10 ZEROS10 ZEROS10 ZEROS10 ZEROS10
+
 static void batch_rejects_each_field(void **state)
 {
     (void)state;
@@ -207,7 +210,9 @@ static void batch_rejects_each_field(void **state)
     expect_reject("value", "11", CBATCH_VALUE_OUT_OF_RANGE);
     expect_reject("value", "-1", CBATCH_VALUE_OUT_OF_RANGE);
     expect_reject("seq", "0", CBATCH_VALUE_OUT_OF_RANGE); /* below epoch_first_seq 1 */
-    expect_reject("seq", "1e300", CBATCH_VALUE_OUT_OF_RANGE);
+    /* (was "1e300", which is now invalid_type: an exponent is not an integer; the range check
+     * is kept with an integer literal far beyond int64) */
+    expect_reject("seq", "1" ZEROS100 ZEROS100 ZEROS100, CBATCH_VALUE_OUT_OF_RANGE);
     expect_reject("survey_version", "0", CBATCH_VALUE_OUT_OF_RANGE);
     expect_reject("wall_ms", "-1", CBATCH_VALUE_OUT_OF_RANGE);
     expect_reject("wall_ms", "9999999999999", CBATCH_VALUE_OUT_OF_RANGE);
@@ -383,6 +388,63 @@ static void batch_envelope_errors(void **state)
     free(json);
     print_message("checked: empty, truncated, non-object, wrong protocol, bad batch id, bad "
                   "device, answers not an array -> invalid; 5001 answers -> too large\n");
+}
+
+/* Issue 10 item 4: the literal form of numbers and \u0000 in strings, which cJSON's tree loses. */
+static void batch_strict_edges(void **state)
+{
+    (void)state;
+    expect_reject("value", "9.0", CBATCH_INVALID_TYPE);
+    expect_reject("value", "9e0", CBATCH_INVALID_TYPE);
+    expect_reject("seq", "2.0", CBATCH_INVALID_TYPE);
+    expect_reject("seq", "2E0", CBATCH_INVALID_TYPE);
+    expect_reject("survey_version", "02", CBATCH_INVALID_TYPE);
+    expect_reject("store", "\"hcm\\u000001\"", CBATCH_INVALID_UTF8);
+    expect_reject("survey", "\"\\u0000\"", CBATCH_INVALID_UTF8);
+    expect_reject("flags", "[\"button\\u0000\"]", CBATCH_INVALID_UTF8);
+    /* an escaped backslash, then "u0000": no NUL, just a character ids do not allow */
+    expect_reject("store", "\"hcm\\\\u0000\"", CBATCH_INVALID_ID);
+    expect_accept("value", "-0");
+
+    /* seqs in messages are printed from their text, exactly */
+    cbatch *b = parse_with("seq", "9223372036854775807");
+    assert_int_equal(b->n_rejects, 1);
+    assert_int_equal(b->rejects[0].code, CBATCH_VALUE_OUT_OF_RANGE);
+    assert_non_null(strstr(b->rejects[0].message, "9223372036854775807 not in"));
+    cbatch_free(b);
+    b = parse_with("seq", "9223372036854775808");
+    assert_int_equal(b->rejects[0].code, CBATCH_VALUE_OUT_OF_RANGE);
+    assert_non_null(strstr(b->rejects[0].message, "9223372036854775808 not in"));
+    cbatch_free(b);
+    b = parse_with("seq", "9007199254740993"); /* 2^53 + 1: a double would say ...992 */
+    assert_non_null(strstr(b->rejects[0].message, "9007199254740993 not in"));
+    cbatch_free(b);
+
+    /* a key holding \u0000 spoils the whole batch */
+    char good[2048], *json;
+    answer_json(good, sizeof good, 1, "store", NULL);
+    size_t w = strlen(good);
+    snprintf(good + w - 1, sizeof good - w + 1, ", \"store\\u0000x\": \"hcm-01\"}");
+    json = batch_json(good);
+    char err[256];
+    assert_int_equal(cbatch_parse(json, strlen(json), RECV, &b, err, sizeof err), TP_ERR_INVALID);
+    assert_non_null(strstr(err, "u0000"));
+    free(json);
+
+    /* an absurd monotonic clock is not used to correct the time */
+    cbatch_device d = {.sent_mono_ms = 9007199254740991LL, .sent_wall_ms = 5};
+    tp_strlcpy(d.boot_id, "b0000000-0000-4000-8000-000000000001", sizeof d.boot_id);
+    cbatch_answer a = {.wall_ms = 1763910000000LL, .mono_ms = 1000, .clock_trusted = false};
+    tp_strlcpy(a.boot_id, d.boot_id, sizeof a.boot_id);
+    cbatch_correct_time(&d, RECV, &a);
+    assert_int_equal(a.time_source, CBATCH_TIME_UNCORRECTED);
+    assert_int_equal(a.at_ms, 1763910000000LL);
+    d.sent_mono_ms = 86400000LL * 365 * 5; /* five years up: still corrected */
+    cbatch_correct_time(&d, RECV, &a);
+    assert_int_equal(a.time_source, CBATCH_TIME_CORRECTED);
+    assert_true(a.at_ms >= CBATCH_MIN_MS);
+    print_message("checked: 9.0, 9e0, 2.0, 02 invalid_type; \\u0000 in a value invalid_utf8, in a "
+                  "key malformed; seqs printed exactly; absurd sent_mono_ms left uncorrected\n");
 }
 
 static void clock_rule(void **state)
@@ -770,6 +832,7 @@ int main(void)
         cmocka_unit_test(batch_kind_ranges_and_choice),
         cmocka_unit_test(batch_invalid_utf8_and_identity),
         cmocka_unit_test(batch_envelope_errors),
+        cmocka_unit_test(batch_strict_edges),
         cmocka_unit_test(clock_rule),
         cmocka_unit_test(reply_lists_every_id),
         cmocka_unit_test(nps_adjusted_wald),
