@@ -6,6 +6,10 @@
  * A request that is refused before its body arrives still has its body read and thrown away (up
  * to DRAIN_MAX bytes) so that the client, which is usually still sending, gets the status instead
  * of a reset connection; beyond DRAIN_MAX the connection is closed.
+ *
+ * Floods (see cguard.h): each address holds at most conn_per_ip connections and the daemon at
+ * most conn_max; each request has an absolute deadline for its head and one for its body; bodies
+ * in flight share a byte budget, above which a request is refused 503 busy with Retry-After.
  */
 #include "collector.h"
 
@@ -24,6 +28,7 @@
 #include "collector_metrics.h"
 #include "collector_rate.h"
 #include "collector_report.h"
+#include "cguard.h"
 #include "cstore.h"
 
 #define DRAIN_MAX (64u << 20)
@@ -40,6 +45,7 @@ struct collector {
     cauth *auth;
     crate *rate;
     cmetrics *metrics;
+    cguard *guard;
     const tp_clock *clock;
     char *read_token;
     int silent_after_s;
@@ -57,8 +63,8 @@ typedef struct req {
     int retry_after;
     char device[TP_ID_MAX + 1];
     bool gzip;
-    char *body;
-    size_t len, cap;
+    tp_buf body;
+    size_t held; /* bytes of the body budget taken for body.cap */
     uint64_t drained;
 } req;
 
@@ -117,10 +123,19 @@ static enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int
 
 /* ---- POST /v1/batches ------------------------------------------------------------------------ */
 
-static void refuse(req *r, int status, const char *code, int retry_after, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+static void refuse(collector *c, req *r, int status, const char *code, int retry_after,
+                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-static void refuse(req *r, int status, const char *code, int retry_after, const char *fmt, ...)
+/* Frees the request's body and gives its bytes back to the budget. */
+static void drop_body(collector *c, req *r)
+{
+    tp_buf_free(&r->body);
+    cguard_put_bytes(c->guard, r->held);
+    r->held = 0;
+}
+
+static void refuse(collector *c, req *r, int status, const char *code, int retry_after,
+                   const char *fmt, ...)
 {
     va_list ap;
     r->err_status = status;
@@ -129,9 +144,7 @@ static void refuse(req *r, int status, const char *code, int retry_after, const 
     va_start(ap, fmt);
     vsnprintf(r->err_msg, sizeof r->err_msg, fmt, ap);
     va_end(ap);
-    free(r->body);
-    r->body = NULL;
-    r->len = r->cap = 0;
+    drop_body(c, r);
 }
 
 static int64_t mono_ms(const collector *c)
@@ -152,122 +165,108 @@ static void check_headers(collector *c, struct MHD_Connection *conn, req *r)
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 ||
         cauth_check(c->auth, auth + 7, mono_ms(c), r->device) != TP_OK) {
-        refuse(r, 401, "unauthenticated", 0, "missing or unknown bearer token");
+        refuse(c, r, 401, "unauthenticated", 0, "missing or unknown bearer token");
         return;
     }
     size_t tlen = ctype ? strcspn(ctype, ";") : 0;
     while (tlen > 0 && ctype[tlen - 1] == ' ')
         tlen--;
     if (!ctype || tlen != 16 || strncasecmp(ctype, "application/json", 16) != 0) {
-        refuse(r, 415, "unsupported_media_type", 0, "Content-Type must be application/json");
+        refuse(c, r, 415, "unsupported_media_type", 0, "Content-Type must be application/json");
         return;
     }
     if (cenc && strcasecmp(cenc, "gzip") == 0) {
         r->gzip = true;
     } else if (cenc && *cenc && strcasecmp(cenc, "identity") != 0) {
-        refuse(r, 415, "unsupported_media_type", 0, "Content-Encoding must be gzip or none");
+        refuse(c, r, 415, "unsupported_media_type", 0, "Content-Encoding must be gzip or none");
         return;
     }
     if (clen) {
         char *end = NULL;
         unsigned long long n = strtoull(clen, &end, 10);
         if (end != clen && n > COLLECTOR_BODY_MAX) {
-            refuse(r, 413, "too_large", 0, "body of %llu bytes, at most %u", n, COLLECTOR_BODY_MAX);
+            refuse(c, r, 413, "too_large", 0, "body of %llu bytes, at most %u", n,
+                   COLLECTOR_BODY_MAX);
             return;
         }
     }
     int retry = 0;
     if (!crate_take(c->rate, r->device, mono_ms(c), &retry))
-        refuse(r, 429, "rate_limited", retry, "device %s sends too fast; retry in %d s", r->device,
+        refuse(c, r, 429, "rate_limited", retry, "device %s sends too fast; retry in %d s", r->device,
                retry);
 }
 
-static tp_err append_body(req *r, const char *data, size_t n)
+/* Appends n body bytes, taking what the buffer grows by from the body budget. Returns TP_OK,
+ * TP_ERR_TOO_LARGE (over COLLECTOR_BODY_MAX), TP_ERR_BUSY (over the budget) or TP_ERR_NOMEM. */
+static tp_err append_body(collector *c, req *r, const char *data, size_t n)
 {
-    if (n > COLLECTOR_BODY_MAX - r->len)
-        return TP_ERR_TOO_LARGE;
-    if (r->len + n > r->cap) {
-        size_t cap = r->cap ? r->cap : 64 * 1024;
-        while (cap < r->len + n)
-            cap *= 2;
-        if (cap > COLLECTOR_BODY_MAX)
-            cap = COLLECTOR_BODY_MAX;
-        char *b = realloc(r->body, cap);
-        if (!b)
-            return TP_ERR_NOMEM;
-        r->body = b;
-        r->cap = cap;
-    }
-    memcpy(r->body + r->len, data, n);
-    r->len += n;
+    size_t cap = r->body.cap;
+    tp_err rc = tp_buf_add(&r->body, data, n);
+    if (rc != TP_OK || r->body.cap == cap)
+        return rc;
+    if (!cguard_take_bytes(c->guard, r->body.cap - cap))
+        return TP_ERR_BUSY;
+    r->held += r->body.cap - cap;
     return TP_OK;
 }
 
-/* Inflates a gzip body with a running bound: more than COLLECTOR_INFLATED_MAX bytes out is a gzip
- * bomb (TP_ERR_TOO_LARGE) and stops at once. */
-static tp_err gunzip(const char *in, size_t n, char **out, size_t *outlen)
+/* Inflates a gzip body of exactly one member with a running bound: more than
+ * COLLECTOR_INFLATED_MAX bytes out is a gzip bomb (TP_ERR_TOO_LARGE) and stops at once. Bytes after
+ * the member's end (trailing garbage, or a second member) are TP_ERR_INVALID with a message in
+ * err, as is a corrupt or truncated stream. *out is freed by the caller. */
+static tp_err gunzip(const char *in, size_t n, char **out, size_t *outlen, char *err, size_t errlen)
 {
     z_stream zs;
-    size_t cap = n * 4 < 65536 ? 65536 : n * 4, used = 0;
+    tp_buf buf;
     tp_err rc = TP_OK;
-    char *buf = NULL;
     memset(&zs, 0, sizeof zs);
+    tp_buf_init(&buf, COLLECTOR_INFLATED_MAX + 1);
     *out = NULL;
     *outlen = 0;
-    if (cap > COLLECTOR_INFLATED_MAX + 1)
-        cap = COLLECTOR_INFLATED_MAX + 1;
     if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
         return TP_ERR_NOMEM;
-    buf = malloc(cap);
-    if (!buf) {
-        rc = TP_ERR_NOMEM;
-        goto out;
-    }
     zs.next_in = (Bytef *)(uintptr_t)in;
     zs.avail_in = (uInt)n;
     for (;;) {
-        if (used == cap) {
-            if (cap > COLLECTOR_INFLATED_MAX) {
-                rc = TP_ERR_TOO_LARGE;
-                goto out;
-            }
-            size_t nc = cap * 2 > COLLECTOR_INFLATED_MAX + 1 ? COLLECTOR_INFLATED_MAX + 1 : cap * 2;
-            char *nb = realloc(buf, nc);
-            if (!nb) {
-                rc = TP_ERR_NOMEM;
-                goto out;
-            }
-            buf = nb;
-            cap = nc;
+        size_t room = buf.max - buf.len < 65536 ? buf.max - buf.len : 65536;
+        if (room == 0) {
+            rc = TP_ERR_TOO_LARGE;
+            goto out;
         }
-        zs.next_out = (Bytef *)buf + used;
-        zs.avail_out = (uInt)(cap - used);
+        if ((rc = tp_buf_reserve(&buf, room)) != TP_OK)
+            goto out;
+        zs.next_out = (Bytef *)buf.p + buf.len;
+        zs.avail_out = (uInt)room;
         int zr = inflate(&zs, Z_NO_FLUSH);
-        used = cap - zs.avail_out;
-        if (used > COLLECTOR_INFLATED_MAX) {
+        tp_buf_commit(&buf, room - zs.avail_out);
+        if (buf.len > COLLECTOR_INFLATED_MAX) {
             rc = TP_ERR_TOO_LARGE;
             goto out;
         }
         if (zr == Z_STREAM_END)
             break;
         if (zr != Z_OK && !(zr == Z_BUF_ERROR && zs.avail_out == 0)) {
-            rc = TP_ERR_INVALID;
+            rc = tp_errf(err, errlen, TP_ERR_INVALID, "body is not valid gzip");
             goto out;
         }
         if (zs.avail_in == 0 && zs.avail_out != 0) {
-            rc = TP_ERR_INVALID; /* truncated stream */
+            rc = tp_errf(err, errlen, TP_ERR_INVALID, "body is not valid gzip (truncated)");
             goto out;
         }
     }
+    if (zs.avail_in != 0)
+        rc = tp_errf(err, errlen, TP_ERR_INVALID,
+                     "gzip body has %u bytes after its end (trailing data or a second member)",
+                     zs.avail_in);
 out:
     inflateEnd(&zs);
     if (rc != TP_OK) {
-        free(buf);
+        tp_buf_free(&buf);
         return rc;
     }
-    *out = buf;
-    *outlen = used;
-    return TP_OK;
+    *outlen = buf.len;
+    *out = tp_buf_take(&buf);
+    return *out ? TP_OK : TP_ERR_NOMEM;
 }
 
 static enum MHD_Result finish_batch(collector *c, struct MHD_Connection *conn, req *r)
@@ -280,11 +279,11 @@ static enum MHD_Result finish_batch(collector *c, struct MHD_Connection *conn, r
     int status = 200;
     uint64_t acc = 0, dup = 0;
     enum MHD_Result ret;
-    const char *body = r->body;
-    size_t len = r->len;
+    const char *body = r->body.p;
+    size_t len = r->body.len;
 
     if (r->gzip) {
-        tp_err rc = gunzip(r->body, r->len, &plain, &plain_len);
+        tp_err rc = gunzip(body, len, &plain, &plain_len, err, sizeof err);
         if (rc == TP_ERR_TOO_LARGE) {
             status = 413;
             ret = send_error(c, conn, 413, "too_large", "body inflates to more than 16 MiB", 0);
@@ -293,7 +292,7 @@ static enum MHD_Result finish_batch(collector *c, struct MHD_Connection *conn, r
         if (rc != TP_OK) {
             status = rc == TP_ERR_NOMEM ? 500 : 400;
             ret = send_error(c, conn, status, status == 500 ? "internal" : "malformed",
-                             status == 500 ? "out of memory" : "body is not valid gzip", 0);
+                             status == 500 ? "out of memory" : err, 0);
             goto out;
         }
         body = plain;
@@ -324,6 +323,11 @@ static enum MHD_Result finish_batch(collector *c, struct MHD_Connection *conn, r
         goto out;
     }
     rc = cstore_ingest(c->store, b, received, outcomes, err, sizeof err);
+    if (rc == TP_ERR_TOO_LARGE) {
+        status = 409;
+        ret = send_error(c, conn, 409, "too_many_gaps", err, 0);
+        goto out;
+    }
     if (rc != TP_OK) {
         fprintf(stderr, "touchpoint-collector: batch %s of %s not stored: %s\n", b->batch_id,
                 b->device.id, err);
@@ -363,12 +367,17 @@ static enum MHD_Result handle_batch(collector *c, struct MHD_Connection *conn, c
             return MHD_NO;
         *con_cls = r;
         r->t0 = mono_ms(c);
+        tp_buf_init(&r->body, COLLECTOR_BODY_MAX);
         check_headers(c, conn, r);
         /* A refused request with a huge declared body is answered at once (and the connection
          * closed) rather than drained. */
         const char *clen =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (r->err_status && clen && strtoull(clen, NULL, 10) > DRAIN_MAX) {
+        unsigned long long declared = clen ? strtoull(clen, NULL, 10) : 0;
+        if (!r->err_status && declared > cguard_bytes_free(c->guard))
+            refuse(c, r, 503, "busy", c->retry_after_s,
+                   "too many request bodies in flight; retry in %d s", c->retry_after_s);
+        if (r->err_status && (declared > DRAIN_MAX || r->err_status == 503)) {
             cmetrics_batch(c->metrics, r->err_status, 0, 0, 0);
             return send_error(c, conn, r->err_status, r->err_code, r->err_msg, r->retry_after);
         }
@@ -381,12 +390,15 @@ static enum MHD_Result handle_batch(collector *c, struct MHD_Connection *conn, c
             r->drained += n;
             return r->drained > DRAIN_MAX ? MHD_NO : MHD_YES;
         }
-        tp_err rc = append_body(r, upload, n);
+        tp_err rc = append_body(c, r, upload, n);
         if (rc == TP_ERR_TOO_LARGE)
-            refuse(r, 413, "too_large", 0, "body larger than %u bytes", COLLECTOR_BODY_MAX);
+            refuse(c, r, 413, "too_large", 0, "body larger than %u bytes", COLLECTOR_BODY_MAX);
+        else if (rc == TP_ERR_BUSY)
+            refuse(c, r, 503, "busy", c->retry_after_s,
+                   "too many request bodies in flight; retry in %d s", c->retry_after_s);
         else if (rc != TP_OK)
-            refuse(r, 500, "internal", 0, "out of memory");
-        r->drained = r->len;
+            refuse(c, r, 500, "internal", 0, "out of memory");
+        r->drained = r->body.len;
         return MHD_YES;
     }
     if (r->err_status) {
@@ -396,14 +408,38 @@ static enum MHD_Result handle_batch(collector *c, struct MHD_Connection *conn, c
     return finish_batch(c, conn, r);
 }
 
+static cguard_conn *guard_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
 static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    collector *c = cls;
     req *r = *con_cls;
+    cguard_request_done(c->guard, guard_of(conn));
     if (r) {
-        free(r->body);
+        drop_body(c, r);
         free(r);
         *con_cls = NULL;
+    }
+}
+
+/* Registers each connection with the guard (its socket context) from start to close. */
+static void connection_event(void *cls, struct MHD_Connection *conn, void **socket_context,
+                             enum MHD_ConnectionNotificationCode toe)
+{
+    collector *c = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? cguard_conn_open(c->guard, ci->connect_fd) : NULL;
+    } else {
+        cguard_conn_close(c->guard, *socket_context);
+        *socket_context = NULL;
     }
 }
 
@@ -423,6 +459,24 @@ static bool read_allowed(collector *c, struct MHD_Connection *conn)
         cauth_sha256_hex(auth + 7, strlen(auth + 7), got) != TP_OK)
         return false;
     return cauth_equal_ct(want, got);
+}
+
+/* Parses the report's date parameter name=s as a local day. Returns TP_OK, or TP_ERR_INVALID with
+ * a message in msg that says what is wrong with it. */
+static tp_err parse_day(const char *name, const char *s, int64_t *ms, char *msg, size_t msglen)
+{
+    int y = 0, m = 0, d = 0, used = 0;
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 || used != 10 ||
+        s[4] != '-' || s[7] != '-')
+        return tp_errf(msg, msglen, TP_ERR_INVALID, "%s: '%.16s' is not a date (YYYY-MM-DD)",
+                       name, s);
+    if (y < 1970)
+        return tp_errf(msg, msglen, TP_ERR_INVALID,
+                       "%s: %s is before 1970-01-01, the earliest day a report covers", name, s);
+    if (m < 1 || m > 12 || d < 1 || d > 31 || tp_parse_date_local(s, ms) != TP_OK)
+        return tp_errf(msg, msglen, TP_ERR_INVALID, "%s: %s is not a day of the calendar", name,
+                       s);
+    return TP_OK;
 }
 
 static enum MHD_Result handle_report(collector *c, struct MHD_Connection *conn)
@@ -445,15 +499,15 @@ static enum MHD_Result handle_report(collector *c, struct MHD_Connection *conn)
     /* Defaults: the last 30 local days up to today. */
     int64_t now = c->clock->wall_ms(c->clock->ctx);
     if (to && *to) {
-        if (tp_parse_date_local(to, &to_ms) != TP_OK)
-            return send_error(c, conn, 400, "malformed", "to: expected YYYY-MM-DD", 0);
+        if (parse_day("to", to, &to_ms, err, sizeof err) != TP_OK)
+            return send_error(c, conn, 400, "malformed", err, 0);
         tp_strlcpy(to_s, to, sizeof to_s);
     } else {
         to_ms = tp_local_day_start(now, to_s);
     }
     if (from && *from) {
-        if (tp_parse_date_local(from, &from_ms) != TP_OK)
-            return send_error(c, conn, 400, "malformed", "from: expected YYYY-MM-DD", 0);
+        if (parse_day("from", from, &from_ms, err, sizeof err) != TP_OK)
+            return send_error(c, conn, 400, "malformed", err, 0);
         tp_strlcpy(from_s, from, sizeof from_s);
     } else {
         from_ms = tp_local_day_start(to_ms - 29LL * 86400000 + 43200000, from_s);
@@ -601,6 +655,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 {
     collector *c = cls;
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+    cguard_request_started(c->guard, guard_of(conn));
     if (strcmp(url, "/v1/batches") == 0) {
         if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
             return handle_batch(c, conn, upload, upload_size, con_cls);
@@ -687,17 +742,23 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
     c->rate =
         crate_new(opt->rate_per_s > 0 ? opt->rate_per_s : 100, opt->burst >= 1 ? opt->burst : 200);
     c->metrics = cmetrics_new();
-    if (!c->rate || !c->metrics) {
+    c->guard = cguard_new((int64_t)(opt->head_s ? opt->head_s : COLLECTOR_HEAD_S) * 1000,
+                          (int64_t)(opt->body_s ? opt->body_s : COLLECTOR_BODY_S) * 1000,
+                          (size_t)(opt->bodies_mb ? opt->bodies_mb : COLLECTOR_BODIES_MB) << 20);
+    if (!c->rate || !c->metrics || !c->guard) {
         rc = TP_ERR_NOMEM;
         goto out;
     }
     if ((rc = cstore_open(opt->store_url, threads, &c->store, err, errlen)) != TP_OK)
         goto out;
-    c->d = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handle,
-                            c, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-                            threads, MHD_OPTION_NOTIFY_COMPLETED, request_done, c,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 2000u,
-                            MHD_OPTION_END);
+    /* The idle timeout stays as a backstop; the guard's deadlines are the real bound. */
+    c->d = MHD_start_daemon(
+        MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handle, c,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_NOTIFY_COMPLETED, request_done, c, MHD_OPTION_NOTIFY_CONNECTION,
+        connection_event, c, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT,
+        opt->conn_max ? opt->conn_max : COLLECTOR_CONN_MAX, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        opt->conn_per_ip ? opt->conn_per_ip : COLLECTOR_CONN_PER_IP, MHD_OPTION_END);
     if (!c->d) {
         rc = tp_errf(err, errlen, TP_ERR_NETWORK, "cannot listen on %s (address in use?)",
                      opt->listen);
@@ -731,6 +792,7 @@ void collector_stop(collector *c)
     cauth_free(c->auth);
     crate_free(c->rate);
     cmetrics_free(c->metrics);
+    cguard_free(c->guard);
     free(c->read_token);
     free(c);
 }

@@ -18,6 +18,13 @@
 #define COLLECTOR_BODY_MAX (4u << 20)      /* bytes as sent */
 #define COLLECTOR_INFLATED_MAX (16u << 20) /* bytes after gzip */
 
+/* Flood limits (defaults of the options below; README "Limits"). */
+#define COLLECTOR_CONN_PER_IP 64      /* connections one address may hold */
+#define COLLECTOR_CONN_MAX 4096       /* connections in all */
+#define COLLECTOR_HEAD_S 10           /* seconds for a request's head, however it trickles */
+#define COLLECTOR_BODY_S 60           /* seconds for its body */
+#define COLLECTOR_BODIES_MB 256       /* MiB held by request bodies in flight, all together */
+
 typedef struct collector_options {
     const char *listen;       /* "127.0.0.1:8088"; port 0 picks a free one (collector_port) */
     const char *store_url;    /* "sqlite:PATH" or "postgresql://..." */
@@ -28,6 +35,11 @@ typedef struct collector_options {
     double burst;             /* bucket size; 0: 200 */
     int silent_after_s;       /* a device with no batch for longer is "silent"; 0: 3600 */
     int retry_after_s;        /* Retry-After of 503; 0: 5 */
+    unsigned conn_per_ip;     /* 0: COLLECTOR_CONN_PER_IP */
+    unsigned conn_max;        /* 0: COLLECTOR_CONN_MAX */
+    unsigned head_s;          /* 0: COLLECTOR_HEAD_S */
+    unsigned body_s;          /* 0: COLLECTOR_BODY_S */
+    unsigned bodies_mb;       /* 0: COLLECTOR_BODIES_MB */
     const tp_clock *clock;    /* NULL: system clock */
 } collector_options;
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "collector.h"
@@ -22,6 +23,8 @@ static void usage(FILE *f)
         "                            --devices FILE [--tz ZONE] [--threads N]\n"
         "                            [--rate PER_SECOND] [--burst N] [--silent-after SECONDS]\n"
         "                            [--read-token TOKEN | --read-token-file FILE]\n"
+        "                            [--conn-per-ip N] [--conn-max N] [--head-timeout S]\n"
+        "                            [--body-timeout S] [--bodies-mb MB]\n"
         "       touchpoint-collector add-device ID --devices FILE\n"
         "\n"
         "  --listen        address to serve on (port 0: pick a free port, printed on stdout)\n"
@@ -33,7 +36,13 @@ static void usage(FILE *f)
         "  --silent-after  a device with no batch for this long is shown as silent (3600)\n"
         "  --read-token    require 'Authorization: Bearer TOKEN' on /v1/report and /v1/devices\n"
         "                  (the dashboard takes it as /#token=...); --read-token-file reads it\n"
-        "                  from a file, which keeps it out of the process list\n");
+        "                  from a file, which keeps it out of the process list\n"
+        "  --conn-per-ip   connections one address may hold (default 64)\n"
+        "  --conn-max      connections in all (default 4096)\n"
+        "  --head-timeout  seconds for a request's head, however slowly it trickles (default 10)\n"
+        "  --body-timeout  seconds for a request's body (default 60)\n"
+        "  --bodies-mb     MiB that request bodies in flight may hold together (default 256);\n"
+        "                  above it a batch gets 503 busy with Retry-After\n");
 }
 
 /* Parses a positive number option. */
@@ -138,6 +147,16 @@ int main(int argc, char **argv)
             opt.burst = v;
         else if (strcmp(a, "--silent-after") == 0 && num_arg(a, val, 1, 1e8, &v))
             opt.silent_after_s = (int)v;
+        else if (strcmp(a, "--conn-per-ip") == 0 && num_arg(a, val, 1, 1e5, &v))
+            opt.conn_per_ip = (unsigned)v;
+        else if (strcmp(a, "--conn-max") == 0 && num_arg(a, val, 1, 1e6, &v))
+            opt.conn_max = (unsigned)v;
+        else if (strcmp(a, "--head-timeout") == 0 && num_arg(a, val, 1, 3600, &v))
+            opt.head_s = (unsigned)v;
+        else if (strcmp(a, "--body-timeout") == 0 && num_arg(a, val, 1, 3600, &v))
+            opt.body_s = (unsigned)v;
+        else if (strcmp(a, "--bodies-mb") == 0 && num_arg(a, val, 8, 1e6, &v))
+            opt.bodies_mb = (unsigned)v;
         else {
             usage(stderr);
             return 2;
@@ -164,6 +183,13 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Each connection is a descriptor: take the hard limit, so that --conn-max is what bounds
+     * connections rather than a soft limit of 1024. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
 
     collector *c = NULL;
     char err[TP_ERRMSG_MAX];
