@@ -23,12 +23,12 @@
 #include <strings.h>
 #include <zlib.h>
 
-#include "collector_auth.h"
-#include "collector_batch.h"
-#include "collector_metrics.h"
-#include "collector_rate.h"
-#include "collector_report.h"
+#include "cauth.h"
+#include "cbatch.h"
 #include "cguard.h"
+#include "cmetrics.h"
+#include "crate.h"
+#include "creport.h"
 #include "cstore.h"
 
 #define DRAIN_MAX (64u << 20)
@@ -192,8 +192,8 @@ static void check_headers(collector *c, struct MHD_Connection *conn, req *r)
     }
     int retry = 0;
     if (!crate_take(c->rate, r->device, mono_ms(c), &retry))
-        refuse(c, r, 429, "rate_limited", retry, "device %s sends too fast; retry in %d s", r->device,
-               retry);
+        refuse(c, r, 429, "rate_limited", retry, "device %s sends too fast; retry in %d s",
+               r->device, retry);
 }
 
 /* Appends n body bytes, taking what the buffer grows by from the body budget. Returns TP_OK,
@@ -468,14 +468,13 @@ static tp_err parse_day(const char *name, const char *s, int64_t *ms, char *msg,
     int y = 0, m = 0, d = 0, used = 0;
     if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 || used != 10 ||
         s[4] != '-' || s[7] != '-')
-        return tp_errf(msg, msglen, TP_ERR_INVALID, "%s: '%.16s' is not a date (YYYY-MM-DD)",
-                       name, s);
+        return tp_errf(msg, msglen, TP_ERR_INVALID, "%s: '%.16s' is not a date (YYYY-MM-DD)", name,
+                       s);
     if (y < 1970)
         return tp_errf(msg, msglen, TP_ERR_INVALID,
                        "%s: %s is before 1970-01-01, the earliest day a report covers", name, s);
     if (m < 1 || m > 12 || d < 1 || d > 31 || tp_parse_date_local(s, ms) != TP_OK)
-        return tp_errf(msg, msglen, TP_ERR_INVALID, "%s: %s is not a day of the calendar", name,
-                       s);
+        return tp_errf(msg, msglen, TP_ERR_INVALID, "%s: %s is not a day of the calendar", name, s);
     return TP_OK;
 }
 

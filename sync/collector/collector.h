@@ -19,11 +19,11 @@
 #define COLLECTOR_INFLATED_MAX (16u << 20) /* bytes after gzip */
 
 /* Flood limits (defaults of the options below; README "Limits"). */
-#define COLLECTOR_CONN_PER_IP 64      /* connections one address may hold */
-#define COLLECTOR_CONN_MAX 4096       /* connections in all */
-#define COLLECTOR_HEAD_S 10           /* seconds for a request's head, however it trickles */
-#define COLLECTOR_BODY_S 60           /* seconds for its body */
-#define COLLECTOR_BODIES_MB 256       /* MiB held by request bodies in flight, all together */
+#define COLLECTOR_CONN_PER_IP 64 /* connections one address may hold */
+#define COLLECTOR_CONN_MAX 4096  /* connections in all */
+#define COLLECTOR_HEAD_S 10      /* seconds for a request's head, however it trickles */
+#define COLLECTOR_BODY_S 60      /* seconds for its body */
+#define COLLECTOR_BODIES_MB 256  /* MiB held by request bodies in flight, all together */
 
 typedef struct collector_options {
     const char *listen;       /* "127.0.0.1:8088"; port 0 picks a free one (collector_port) */

@@ -5,9 +5,9 @@
 # what its sources and its tests compile with (-Isync/collector: its headers are not global).
 COLLECTOR_PKGS := libmicrohttpd libcjson libpq sqlite3 zlib libcrypto uuid
 COLLECTOR_DIR  := sync/collector
-COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c collector_batch.c collector_report.c \
-                  collector_auth.c collector_rate.c collector_metrics.c \
-                  cstore.c cstore_sqlite.c cstore_pg.c cguard.c)
+COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c cbatch.c creport.c \
+                  cauth.c crate.c cmetrics.c \
+                  cstore.c cstore_sqlite.c cstore_pg.c cpool.c cguard.c)
 COLLECTOR_MAIN := $(COLLECTOR_DIR)/collector_main.c
 ALL_SRCS       += $(COLLECTOR_SRCS) $(COLLECTOR_MAIN)
 

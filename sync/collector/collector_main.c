@@ -12,8 +12,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "cauth.h"
 #include "collector.h"
-#include "collector_auth.h"
 
 static void usage(FILE *f)
 {

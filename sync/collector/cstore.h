@@ -19,8 +19,8 @@
 #ifndef TP_CSTORE_H
 #define TP_CSTORE_H
 
-#include "collector_batch.h"
-#include "collector_report.h"
+#include "cbatch.h"
+#include "creport.h"
 
 typedef struct cstore cstore;
 

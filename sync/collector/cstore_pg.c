@@ -19,10 +19,10 @@
  * Connections: a pool with one connection per HTTP worker, made lazily and remade after a failure,
  * so the collector survives a database restart (requests meanwhile get 503).
  */
+#include "cpool.h"
 #include "cstore.h"
 
 #include <libpq-fe.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,15 +62,11 @@ static const char *const answer_cols =
 
 typedef struct pconn {
     PGconn *c;
-    bool busy;
 } pconn;
 
 typedef struct ppool {
     char *url;
-    pthread_mutex_t lock;
-    pthread_cond_t freed;
-    unsigned n;
-    pconn *conns;
+    cpool *conns; /* of pconn, one per HTTP worker, connected lazily */
 } ppool;
 
 /* ---- Connections ----------------------------------------------------------------------------- */
@@ -136,29 +132,6 @@ static tp_err ensure_conn(ppool *p, pconn *pc, char *err, size_t errlen)
     PQfinish(pc->c);
     pc->c = NULL;
     return TP_ERR_BUSY;
-}
-
-static pconn *acquire(ppool *p)
-{
-    pthread_mutex_lock(&p->lock);
-    for (;;) {
-        for (unsigned i = 0; i < p->n; i++) {
-            if (!p->conns[i].busy) {
-                p->conns[i].busy = true;
-                pthread_mutex_unlock(&p->lock);
-                return &p->conns[i];
-            }
-        }
-        pthread_cond_wait(&p->freed, &p->lock);
-    }
-}
-
-static void release(ppool *p, pconn *pc)
-{
-    pthread_mutex_lock(&p->lock);
-    pc->busy = false;
-    pthread_cond_signal(&p->freed);
-    pthread_mutex_unlock(&p->lock);
 }
 
 /* Runs sql with text parameters; returns the result (caller PQclear) or NULL and an error. */
@@ -244,12 +217,10 @@ static void pg_close(void *impl)
     ppool *p = impl;
     if (!p)
         return;
-    for (unsigned i = 0; i < p->n; i++)
-        PQfinish(p->conns[i].c);
-    free(p->conns);
+    for (unsigned i = 0; p->conns && i < cpool_size(p->conns); i++)
+        PQfinish(((pconn *)cpool_slot(p->conns, i))->c);
+    cpool_free(p->conns);
     free(p->url);
-    pthread_mutex_destroy(&p->lock);
-    pthread_cond_destroy(&p->freed);
     free(p);
 }
 
@@ -260,18 +231,16 @@ static tp_err pg_open(const char *url, unsigned pool, void **impl, char *err, si
     *impl = NULL;
     if (!p)
         return TP_ERR_NOMEM;
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->freed, NULL);
     p->url = strdup(url);
-    p->conns = calloc(pool, sizeof *p->conns);
+    p->conns = cpool_new(pool, sizeof(pconn));
     if (!p->url || !p->conns) {
         rc = TP_ERR_NOMEM;
         goto out;
     }
-    p->n = pool;
-    rc = ensure_conn(p, &p->conns[0], err, errlen);
+    pconn *first = cpool_slot(p->conns, 0);
+    rc = ensure_conn(p, first, err, errlen);
     if (rc == TP_OK)
-        rc = migrate(p, p->conns[0].c, err, errlen);
+        rc = migrate(p, first->c, err, errlen);
 out:
     if (rc != TP_OK)
         pg_close(p);
@@ -649,7 +618,7 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
                         char *err, size_t errlen)
 {
     ppool *p = impl;
-    pconn *pc = acquire(p);
+    pconn *pc = cpool_acquire(p->conns);
     PGconn *c = NULL;
     PGresult *res = NULL;
     cstore_range *ranges = NULL;
@@ -727,7 +696,7 @@ out:
     if (rc != TP_OK)
         rollback(c);
     free(ranges);
-    release(p, pc);
+    cpool_release(p->conns, pc);
     return rc;
 }
 
@@ -736,14 +705,14 @@ out:
 static tp_err pg_ping(void *impl, char *err, size_t errlen)
 {
     ppool *p = impl;
-    pconn *pc = acquire(p);
+    pconn *pc = cpool_acquire(p->conns);
     tp_err rc = ensure_conn(p, pc, err, errlen);
     if (rc == TP_OK) {
         PGresult *res = run(p, pc->c, "health check", "SELECT count(*) FROM schema_version", 0,
                             NULL, PGRES_TUPLES_OK, &rc, err, errlen);
         PQclear(res);
     }
-    release(p, pc);
+    cpool_release(p->conns, pc);
     return rc == TP_OK ? TP_OK : TP_ERR_BUSY;
 }
 
@@ -757,7 +726,7 @@ static const char *const group_cols[] = {
 static tp_err pg_report(void *impl, const cstore_query *q, creport *r, char *err, size_t errlen)
 {
     ppool *p = impl;
-    pconn *pc = acquire(p);
+    pconn *pc = cpool_acquire(p->conns);
     PGresult *res = NULL;
     char from[32], to[32], sql[512];
     tp_err rc = ensure_conn(p, pc, err, errlen);
@@ -787,7 +756,7 @@ static tp_err pg_report(void *impl, const cstore_query *q, creport *r, char *err
     }
 out:
     PQclear(res);
-    release(p, pc);
+    cpool_release(p->conns, pc);
     return rc;
 }
 
@@ -799,7 +768,7 @@ static int64_t ival(const PGresult *res, int row, int col)
 static tp_err pg_list_devices(void *impl, cstore_devices *out, char *err, size_t errlen)
 {
     ppool *p = impl;
-    pconn *pc = acquire(p);
+    pconn *pc = cpool_acquire(p->conns);
     PGresult *res = NULL;
     PGconn *c = NULL;
     tp_err rc = ensure_conn(p, pc, err, errlen);
@@ -878,7 +847,7 @@ static tp_err pg_list_devices(void *impl, cstore_devices *out, char *err, size_t
 out:
     PQclear(res);
     rollback(c);
-    release(p, pc);
+    cpool_release(p->conns, pc);
     return rc;
 }
 

@@ -6,6 +6,7 @@
  * per HTTP worker) lets reports read while a batch is written; writers take the write lock with
  * BEGIN IMMEDIATE and wait up to the busy timeout, after which the request gets 503.
  */
+#include "cpool.h"
 #include "cstore.h"
 
 #include <pthread.h>
@@ -92,7 +93,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 typedef struct sconn {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
-    bool busy;
 } sconn;
 
 typedef struct spool {
@@ -100,10 +100,7 @@ typedef struct spool {
     /* Writers queue here in arrival order instead of spinning in SQLite's busy handler: the
      * database takes one writer at a time anyway. */
     pthread_mutex_t write_lock;
-    pthread_mutex_t lock;
-    pthread_cond_t freed;
-    unsigned n;
-    sconn *conns;
+    cpool *conns; /* of sconn, one per HTTP worker */
 } spool;
 
 /* Maps a SQLite result to tp_err: lock timeouts and I/O trouble make the store "unavailable"
@@ -218,12 +215,10 @@ static void s_close(void *impl)
     spool *p = impl;
     if (!p)
         return;
-    for (unsigned i = 0; i < p->n; i++)
-        conn_close(&p->conns[i]);
-    free(p->conns);
-    pthread_mutex_destroy(&p->lock);
+    for (unsigned i = 0; p->conns && i < cpool_size(p->conns); i++)
+        conn_close(cpool_slot(p->conns, i));
+    cpool_free(p->conns);
     pthread_mutex_destroy(&p->write_lock);
-    pthread_cond_destroy(&p->freed);
     free(p);
 }
 
@@ -234,50 +229,24 @@ static tp_err s_open(const char *path, unsigned pool, void **impl, char *err, si
     *impl = NULL;
     if (!p)
         return TP_ERR_NOMEM;
-    pthread_mutex_init(&p->lock, NULL);
     pthread_mutex_init(&p->write_lock, NULL);
-    pthread_cond_init(&p->freed, NULL);
     if (!*path || tp_strlcpy(p->path, path, sizeof p->path) != TP_OK) {
         rc = tp_errf(err, errlen, TP_ERR_INVALID, "sqlite store: empty or too long path");
         goto out;
     }
-    p->conns = calloc(pool, sizeof *p->conns);
+    p->conns = cpool_new(pool, sizeof(sconn));
     if (!p->conns) {
         rc = TP_ERR_NOMEM;
         goto out;
     }
-    p->n = pool;
     for (unsigned i = 0; rc == TP_OK && i < pool; i++)
-        rc = conn_open(p, &p->conns[i], i == 0, err, errlen);
+        rc = conn_open(p, cpool_slot(p->conns, i), i == 0, err, errlen);
 out:
     if (rc != TP_OK)
         s_close(p);
     else
         *impl = p;
     return rc;
-}
-
-static sconn *acquire(spool *p)
-{
-    pthread_mutex_lock(&p->lock);
-    for (;;) {
-        for (unsigned i = 0; i < p->n; i++) {
-            if (!p->conns[i].busy) {
-                p->conns[i].busy = true;
-                pthread_mutex_unlock(&p->lock);
-                return &p->conns[i];
-            }
-        }
-        pthread_cond_wait(&p->freed, &p->lock);
-    }
-}
-
-static void release(spool *p, sconn *c)
-{
-    pthread_mutex_lock(&p->lock);
-    c->busy = false;
-    pthread_cond_signal(&p->freed);
-    pthread_mutex_unlock(&p->lock);
 }
 
 /* Runs a reset statement that returns no rows (or whose rows are ignored). */
@@ -405,7 +374,7 @@ static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char 
                        char *err, size_t errlen)
 {
     spool *p = impl;
-    sconn *c = acquire(p);
+    sconn *c = cpool_acquire(p->conns);
     cstore_range *ranges = NULL;
     size_t n_ranges = 0;
     const cbatch_device *d = &b->device;
@@ -482,14 +451,14 @@ unlock:
     pthread_mutex_unlock(&p->write_lock);
 out:
     free(ranges);
-    release(p, c);
+    cpool_release(p->conns, c);
     return trc;
 }
 
 static tp_err s_ping(void *impl, char *err, size_t errlen)
 {
     spool *p = impl;
-    sconn *c = acquire(p);
+    sconn *c = cpool_acquire(p->conns);
     sqlite3_stmt *st = NULL;
     tp_err trc = TP_OK;
     int rc = sqlite3_prepare_v2(c->db, "SELECT count(*) FROM schema_version", -1, &st, NULL);
@@ -500,7 +469,7 @@ static tp_err s_ping(void *impl, char *err, size_t errlen)
     if (trc != TP_OK && trc != TP_ERR_NOMEM)
         trc = TP_ERR_BUSY;
     sqlite3_finalize(st);
-    release(p, c);
+    cpool_release(p->conns, c);
     return trc;
 }
 
@@ -514,7 +483,7 @@ static const char *const group_cols[] = {
 static tp_err s_report(void *impl, const cstore_query *q, creport *r, char *err, size_t errlen)
 {
     spool *p = impl;
-    sconn *c = acquire(p);
+    sconn *c = cpool_acquire(p->conns);
     sqlite3_stmt *st = NULL;
     tp_err trc = TP_OK;
     char sql[512];
@@ -546,7 +515,7 @@ static tp_err s_report(void *impl, const cstore_query *q, creport *r, char *err,
     else if (trc != TP_OK)
         tp_errf(err, errlen, trc, "report: too many groups");
     sqlite3_finalize(st);
-    release(p, c);
+    cpool_release(p->conns, c);
     return trc;
 }
 
@@ -559,7 +528,7 @@ static const char *col_text(sqlite3_stmt *st, int i)
 static tp_err s_list_devices(void *impl, cstore_devices *out, char *err, size_t errlen)
 {
     spool *p = impl;
-    sconn *c = acquire(p);
+    sconn *c = cpool_acquire(p->conns);
     sqlite3_stmt *st = NULL;
     tp_err trc = TP_OK;
     int rc = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
@@ -636,7 +605,7 @@ out:
     sqlite3_finalize(st);
     if (!sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-    release(p, c);
+    cpool_release(p->conns, c);
     return trc;
 }
 

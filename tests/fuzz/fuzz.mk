@@ -4,7 +4,7 @@
 #                                FUZZ_TIME seconds (default 60) from the seeds in
 #                                tests/fuzz/corpus/NAME/ (and corpus/batch/, which the reply
 #                                fuzzer also uses); findings go to $(BUILD)/fuzz/artifacts/
-#     fuzz_batch   the collector's batch parser (sync/collector/collector_batch.h cbatch_parse)
+#     fuzz_batch   the collector's batch parser (sync/collector/cbatch.h cbatch_parse)
 #     fuzz_reply   the client's reply parser (sync/proto.h proto_parse_reply), and the
 #                  collector's reply fed to it
 #     fuzz_encode  store-valid answers encoded by the client (proto_encode_batch) must be read
@@ -29,18 +29,18 @@ fuzz_obj     = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
 
 FUZZERS :=
 ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
-ifneq ($(wildcard sync/collector/collector_batch.c),)
+ifneq ($(wildcard sync/collector/cbatch.c),)
 FUZZERS += $(FUZZ_BUILD)/fuzz_batch
 $(FUZZ_BUILD)/fuzz_batch: $(call fuzz_obj,tests/fuzz/fuzz_batch.c \
-                                         sync/collector/collector_batch.c storage/tp.c)
+                                         sync/collector/cbatch.c storage/tp.c)
 endif
 ifneq ($(wildcard sync/proto.c),)
-ifneq ($(wildcard sync/collector/collector_batch.c),)
+ifneq ($(wildcard sync/collector/cbatch.c),)
 FUZZERS += $(FUZZ_BUILD)/fuzz_reply $(FUZZ_BUILD)/fuzz_encode
 $(FUZZ_BUILD)/fuzz_reply: $(call fuzz_obj,tests/fuzz/fuzz_reply.c sync/proto.c \
-                                         sync/collector/collector_batch.c storage/tp.c)
+                                         sync/collector/cbatch.c storage/tp.c)
 $(FUZZ_BUILD)/fuzz_encode: $(call fuzz_obj,tests/fuzz/fuzz_encode.c sync/proto.c \
-                                          sync/collector/collector_batch.c storage/tp.c)
+                                          sync/collector/cbatch.c storage/tp.c)
 endif
 endif
 endif

@@ -1,6 +1,6 @@
 /*
  * fuzz_batch.c - libFuzzer target for the collector's batch parser
- * (sync/collector/collector_batch.h).
+ * (sync/collector/cbatch.h).
  *
  * Feeds each input to cbatch_parse() as a POST /v1/batches body and, beyond "no crash, no leak,
  * no undefined behaviour" (ASan + UBSan), checks the promises the collector relies on before it
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector_batch.h"
+#include "cbatch.h"
 #include "tp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,7 +1,7 @@
 /*
  * fuzz_encode.c - libFuzzer target for the other direction of protocol v1: what the sync client
  * encodes (sync/proto.h proto_encode_batch) the collector must read back unchanged
- * (sync/collector/collector_batch.h cbatch_parse).
+ * (sync/collector/cbatch.h cbatch_parse).
  *
  * The input bytes drive a device block and 1..8 answers that the kiosk's store could hold (ids of
  * 1..64 characters of the id alphabet, lowercase UUIDs, language tags, values in their kind's
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "collector_batch.h"
+#include "cbatch.h"
 #include "proto.h"
 #include "tp.h"
 

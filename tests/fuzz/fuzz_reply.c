@@ -7,7 +7,7 @@
  *     whatever the bytes, the parser either refuses them with a message or returns indexes that
  *     are inside the batch and name no answer twice - so a hostile or broken reply can never
  *     mark an answer that was not sent, or one answer two ways;
- *  2. as a batch body for the collector's parser (sync/collector/collector_batch.h): when it parses, the
+ *  2. as a batch body for the collector's parser (sync/collector/cbatch.h): when it parses, the
  *     collector's reply for its valid answers (outcomes picked from the input) is fed to the
  *     client's parser, which must accept it and see the same accepted / duplicate / conflict
  *     split - the two halves of protocol v1 agree on every batch the collector accepts.
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector_batch.h"
+#include "cbatch.h"
 #include "proto.h"
 #include "tp.h"
 

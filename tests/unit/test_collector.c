@@ -17,11 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collector_auth.h"
-#include "collector_batch.h"
-#include "collector_metrics.h"
-#include "collector_rate.h"
-#include "collector_report.h"
+#include "cauth.h"
+#include "cbatch.h"
+#include "cmetrics.h"
+#include "crate.h"
+#include "creport.h"
 #include "cstore.h"
 
 #define RECV 1763920001000LL

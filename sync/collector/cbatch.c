@@ -1,6 +1,6 @@
 /*
- * collector_batch.c - parses and validates a protocol-v1 batch (cJSON), applies the clock rule and
- * builds the reply. Pure: see collector_batch.h.
+ * cbatch.c - parses and validates a protocol-v1 batch (cJSON), applies the clock rule and
+ * builds the reply. Pure: see cbatch.h.
  *
  * cJSON turns every number into a double and ends a string at a decoded U+0000, which loses two
  * things the protocol depends on: whether a number was written as an integer (9, not 9.0 or 9e0;
@@ -10,7 +10,7 @@
  * (which nothing else here reads): for a number, the offset of its literal in the text; for a
  * string, 1 when it held \u0000. Integers are then read from their literal, not from the double.
  */
-#include "collector_batch.h"
+#include "cbatch.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

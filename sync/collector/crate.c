@@ -1,7 +1,7 @@
 /*
- * collector_rate.c - token buckets kept in an array sorted by device id (see collector_rate.h).
+ * crate.c - token buckets kept in an array sorted by device id (see crate.h).
  */
-#include "collector_rate.h"
+#include "crate.h"
 
 #include <math.h>
 #include <pthread.h>

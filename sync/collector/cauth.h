@@ -1,5 +1,5 @@
 /*
- * collector_auth.h - device tokens: the devices file, token checks and `add-device`.
+ * cauth.h - device tokens: the devices file, token checks and `add-device`.
  *
  * The devices file holds text lines "DEVICE_ID SHA256_HEX_OF_TOKEN" ('#' starts a comment); the
  * collector never stores a token itself. A bearer token is checked by hashing it (SHA-256,
@@ -9,8 +9,8 @@
  *
  * Thread-safety: cauth_check may be called from many threads at once.
  */
-#ifndef TP_COLLECTOR_AUTH_H
-#define TP_COLLECTOR_AUTH_H
+#ifndef TP_CAUTH_H
+#define TP_CAUTH_H
 
 #include "tp.h"
 
@@ -45,4 +45,4 @@ bool cauth_equal_ct(const char *a, const char *b);
  * already in the file), TP_ERR_CONFIG (the file has a bad line) or an I/O error, with err. */
 tp_err cauth_add_device(const char *path, const char *id, char token[64], char *err, size_t errlen);
 
-#endif /* TP_COLLECTOR_AUTH_H */
+#endif /* TP_CAUTH_H */

@@ -1,5 +1,5 @@
 /*
- * collector_rate.h - per-device token bucket rate limit for POST /v1/batches.
+ * crate.h - per-device token bucket rate limit for POST /v1/batches.
  *
  * Each device has a bucket of `burst` tokens refilled at `rate` tokens per second; a batch takes
  * one token; an empty bucket answers 429 with Retry-After (the seconds until a token is back).
@@ -7,8 +7,8 @@
  *
  * Thread-safety: crate_take may be called from many threads at once.
  */
-#ifndef TP_COLLECTOR_RATE_H
-#define TP_COLLECTOR_RATE_H
+#ifndef TP_CRATE_H
+#define TP_CRATE_H
 
 #include "tp.h"
 
@@ -26,4 +26,4 @@ void crate_free(crate *r);
  * request is allowed (the devices file bounds the ids that reach here). */
 bool crate_take(crate *r, const char *device, int64_t now_ms, int *retry_after_s);
 
-#endif /* TP_COLLECTOR_RATE_H */
+#endif /* TP_CRATE_H */

@@ -1,8 +1,7 @@
 /*
- * collector_auth.c - devices file, token hashing and constant-time checks (see
- * collector_auth.h).
+ * cauth.c - devices file, token hashing and constant-time checks (see cauth.h).
  */
-#include "collector_auth.h"
+#include "cauth.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /*
- * collector_report.h - the read side's arithmetic: NPS with its adjusted-Wald 95% margin of error,
+ * creport.h - the read side's arithmetic: NPS with its adjusted-Wald 95% margin of error,
  * CSAT, CES, smiley4, distributions, and the groups of GET /v1/report.
  *
  * Pure (no I/O): the store streams aggregated counts (group key, kind, value, count) into a
@@ -7,8 +7,8 @@
  *
  * Thread-safety: a creport is used by one thread at a time; the math functions are reentrant.
  */
-#ifndef TP_COLLECTOR_REPORT_H
-#define TP_COLLECTOR_REPORT_H
+#ifndef TP_CREPORT_H
+#define TP_CREPORT_H
 
 #include "tp.h"
 
@@ -70,4 +70,4 @@ tp_err creport_add(creport *r, const char *key, tp_kind kind, int value, const c
 char *creport_json(const creport *r, const char *from, const char *to, const char *survey,
                    const char *tz);
 
-#endif /* TP_COLLECTOR_REPORT_H */
+#endif /* TP_CREPORT_H */

@@ -1,7 +1,7 @@
 /*
- * collector_metrics.c - atomic counters and their Prometheus text (see collector_metrics.h).
+ * cmetrics.c - atomic counters and their Prometheus text (see cmetrics.h).
  */
-#include "collector_metrics.h"
+#include "cmetrics.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>

@@ -1,14 +1,14 @@
 /*
- * collector_metrics.h - the collector's counters and the Prometheus text rendering of GET /metrics.
+ * cmetrics.h - the collector's counters and the Prometheus text rendering of GET /metrics.
  *
  * Counters are C11 atomics: workers bump them without a lock; a scrape reads each one once.
  *
  * Thread-safety: every function may be called from many threads at once.
  */
-#ifndef TP_COLLECTOR_METRICS_H
-#define TP_COLLECTOR_METRICS_H
+#ifndef TP_CMETRICS_H
+#define TP_CMETRICS_H
 
-#include "collector_batch.h"
+#include "cbatch.h"
 
 typedef struct cmetrics cmetrics;
 
@@ -29,4 +29,4 @@ void cmetrics_status(cmetrics *m, int status);
  * NULL when out of memory. */
 char *cmetrics_render(cmetrics *m);
 
-#endif /* TP_COLLECTOR_METRICS_H */
+#endif /* TP_CMETRICS_H */

@@ -1,7 +1,7 @@
 /*
- * collector_report.c - report arithmetic and JSON (see collector_report.h).
+ * creport.c - report arithmetic and JSON (see creport.h).
  */
-#include "collector_report.h"
+#include "creport.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

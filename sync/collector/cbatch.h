@@ -1,5 +1,5 @@
 /*
- * collector_batch.h - the collector's batch parser and validator (protocol v1, POST /v1/batches).
+ * cbatch.h - the collector's batch parser and validator (protocol v1, POST /v1/batches).
  *
  * A pure function of its input: no I/O, no globals, no clock (the receive time is an argument),
  * so the fuzzer (sync/fuzz_*.c) and the unit tests drive it directly. It turns a JSON body into a
@@ -10,8 +10,8 @@
  *
  * Thread-safety: every function is reentrant; a cbatch is used by one thread at a time.
  */
-#ifndef TP_COLLECTOR_BATCH_H
-#define TP_COLLECTOR_BATCH_H
+#ifndef TP_CBATCH_H
+#define TP_CBATCH_H
 
 #include "tp.h"
 
@@ -146,4 +146,4 @@ char *cbatch_reply_json(const cbatch *b, const unsigned char *outcomes, int64_t 
 /* Frees b. NULL is a no-op. */
 void cbatch_free(cbatch *b);
 
-#endif /* TP_COLLECTOR_BATCH_H */
+#endif /* TP_CBATCH_H */
