@@ -114,16 +114,8 @@ static tp_err load(const char *path, cdev **out, size_t *n_out, struct stat *st,
                          CAUTH_MAX_DEVICES);
             goto out;
         }
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            cdev *nv = realloc(v, nc * sizeof *nv);
-            if (!nv) {
-                rc = TP_ERR_NOMEM;
-                goto out;
-            }
-            v = nv;
-            cap = nc;
-        }
+        if ((rc = tp_array_grow((void **)&v, &cap, n + 1, sizeof *v, CAUTH_MAX_DEVICES)) != TP_OK)
+            goto out;
         tp_strlcpy(v[n].id, id, sizeof v[n].id);
         tp_strlcpy(v[n].hash, hx, sizeof v[n].hash);
         n++;
@@ -305,21 +297,8 @@ tp_err cauth_add_device(const char *path, const char *id, char token[64], char *
                 goto out;
             }
         }
-        FILE *f = fopen(path, "re");
-        if (!f || st.st_size > 64 * 1024 * 1024) {
-            if (f)
-                fclose(f);
-            rc = tp_errf(err, errlen, TP_ERR_IO, "devices file %s: cannot read", path);
+        if ((rc = tp_read_file(path, 64u << 20, &old, &old_len, err, errlen)) != TP_OK)
             goto out;
-        }
-        old = malloc((size_t)st.st_size + 1);
-        if (old)
-            old_len = fread(old, 1, (size_t)st.st_size, f);
-        fclose(f);
-        if (!old) {
-            rc = TP_ERR_NOMEM;
-            goto out;
-        }
     }
     if ((rc = tp_random_bytes(rnd, sizeof rnd)) != TP_OK) {
         tp_errf(err, errlen, rc, "getrandom failed");

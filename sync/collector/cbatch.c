@@ -415,14 +415,10 @@ void cbatch_correct_time(const cbatch_device *d, int64_t received_at_ms, cbatch_
 tp_err cbatch_add_reject(cbatch *b, const char *id, int64_t seq, int index, cbatch_code code,
                          const char *message)
 {
-    if (b->n_rejects == b->cap_rejects) {
-        size_t cap = b->cap_rejects ? b->cap_rejects * 2 : 16;
-        cbatch_reject *r = realloc(b->rejects, cap * sizeof *r);
-        if (!r)
-            return TP_ERR_NOMEM;
-        b->rejects = r;
-        b->cap_rejects = cap;
-    }
+    tp_err rc = tp_array_grow((void **)&b->rejects, &b->cap_rejects, b->n_rejects + 1,
+                              sizeof *b->rejects, CBATCH_MAX_ANSWERS);
+    if (rc != TP_OK)
+        return rc;
     cbatch_reject *r = &b->rejects[b->n_rejects++];
     memset(r, 0, sizeof *r);
     r->has_id = id != NULL;

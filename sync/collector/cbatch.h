@@ -126,7 +126,8 @@ tp_err cbatch_parse(const char *json, size_t len, int64_t received_at_ms, cbatch
  * clock), is not corrected: it keeps wall_ms (0..CBATCH_MAX_MS) and is flagged uncorrected. */
 void cbatch_correct_time(const cbatch_device *d, int64_t received_at_ms, cbatch_answer *a);
 
-/* Appends a rejection of the answer at index to b. Returns TP_OK or TP_ERR_NOMEM. */
+/* Appends a rejection of the answer at index to b. Returns TP_OK, TP_ERR_NOMEM, or
+ * TP_ERR_TOO_LARGE beyond CBATCH_MAX_ANSWERS rejections. */
 tp_err cbatch_add_reject(cbatch *b, const char *id, int64_t seq, int index, cbatch_code code,
                          const char *message);
 

@@ -59,14 +59,8 @@ static bucket *find(crate *r, const char *id, int64_t now_ms)
     }
     if (r->n >= CRATE_MAX_DEVICES)
         return NULL;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        bucket *v = realloc(r->v, cap * sizeof *v);
-        if (!v)
-            return NULL;
-        r->v = v;
-        r->cap = cap;
-    }
+    if (tp_array_grow((void **)&r->v, &r->cap, r->n + 1, sizeof *r->v, CRATE_MAX_DEVICES) != TP_OK)
+        return NULL;
     memmove(&r->v[lo + 1], &r->v[lo], (r->n - lo) * sizeof *r->v);
     r->n++;
     bucket *b = &r->v[lo];

@@ -8,27 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void creport_nps_compute(const int64_t dist[11], creport_nps *out)
-{
-    memset(out, 0, sizeof *out);
-    for (int v = 0; v <= 10; v++) {
-        out->n += dist[v];
-        if (v >= 9)
-            out->promoters += dist[v];
-        else if (v >= 7)
-            out->passives += dist[v];
-        else
-            out->detractors += dist[v];
-    }
-    double np = (double)out->n + 3.0;
-    double p = ((double)out->promoters + 0.75) / np;
-    double d = ((double)out->detractors + 0.75) / np;
-    double var = (p + d - (p - d) * (p - d)) / np;
-    out->moe = 100.0 * 1.96 * sqrt(var);
-    if (out->n > 0)
-        out->score = 100.0 * (double)(out->promoters - out->detractors) / (double)out->n;
-}
-
 void creport_rating_compute(const int64_t *dist, int lo, int hi, int top, creport_rating *out)
 {
     double sum = 0;
@@ -120,16 +99,10 @@ static tp_err find_group(creport *r, const char *key, rgroup **out)
         else
             hi = mid;
     }
-    if (r->n >= CREPORT_MAX_GROUPS)
-        return TP_ERR_TOO_LARGE;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        rgroup **g = realloc(r->groups, cap * sizeof *g);
-        if (!g)
-            return TP_ERR_NOMEM;
-        r->groups = g;
-        r->cap = cap;
-    }
+    tp_err rc = tp_array_grow((void **)&r->groups, &r->cap, r->n + 1, sizeof *r->groups,
+                              CREPORT_MAX_GROUPS);
+    if (rc != TP_OK)
+        return rc;
     rgroup *g = calloc(1, sizeof *g);
     if (!g)
         return TP_ERR_NOMEM;
@@ -233,8 +206,8 @@ static cJSON *group_json(const rgroup *g, const char *key)
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    creport_nps nps;
-    creport_nps_compute(g->nps, &nps);
+    tp_nps nps;
+    tp_nps_compute(g->nps, &nps);
     cJSON *nj = NULL, *d = NULL, *cj = NULL, *cc = NULL;
     bool ok = (!key || cJSON_AddStringToObject(o, "key", key)) &&
               cJSON_AddNumberToObject(o, "n", (double)g->n) &&

@@ -12,16 +12,8 @@
 
 #include "tp.h"
 
-/* NPS of a distribution of 0..10 ratings. */
-typedef struct creport_nps {
-    int64_t n, promoters, passives, detractors;
-    double score; /* 100 * (promoters - detractors) / n, from the raw counts; 0 when n == 0 */
-    double moe;   /* 95% margin of error in NPS points, adjusted-Wald (MeasuringU / Rocks) */
-} creport_nps;
-
-/* Computes NPS from dist[0..10]. Adjusted Wald: n' = n + 3, p' = (P + 0.75) / n',
- * d' = (D + 0.75) / n', var = (p' + d' - (p' - d')^2) / n', moe = 100 * 1.96 * sqrt(var). */
-void creport_nps_compute(const int64_t dist[11], creport_nps *out);
+/* NPS and its margin come from the base layer's tp_nps_compute (tp.h), the one NPS computation
+ * of the project. */
 
 /* Rating summaries: n, mean, and the share (percent) of "top" ratings. Returns n. */
 typedef struct creport_rating {

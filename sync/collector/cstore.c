@@ -99,23 +99,14 @@ void cstore_devices_free(cstore_devices *d)
     free(d);
 }
 
-/* Grows an array of elem-sized items to hold one more; returns TP_OK or TP_ERR_NOMEM. */
-static tp_err grow(void **v, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap)
-        return TP_OK;
-    size_t nc = *cap ? *cap * 2 : 8;
-    void *p = realloc(*v, nc * elem);
-    if (!p)
-        return TP_ERR_NOMEM;
-    *v = p;
-    *cap = nc;
-    return TP_OK;
-}
+/* Bounds of what a device listing may hold (tp_array_grow refuses more). */
+#define LIST_MAX_DEVICES (1u << 20)
+#define LIST_MAX_EPOCHS (1u << 16)
+#define LIST_MAX_RANGES (4u * CSTORE_RANGES_MAX)
 
 cstore_device *cstore_devices_add(cstore_devices *d)
 {
-    if (grow((void **)&d->v, &d->cap, d->n, sizeof *d->v) != TP_OK)
+    if (tp_array_grow((void **)&d->v, &d->cap, d->n + 1, sizeof *d->v, LIST_MAX_DEVICES) != TP_OK)
         return NULL;
     cstore_device *dev = &d->v[d->n++];
     memset(dev, 0, sizeof *dev);
@@ -124,7 +115,8 @@ cstore_device *cstore_devices_add(cstore_devices *d)
 
 cstore_epoch *cstore_device_add_epoch(cstore_device *dev)
 {
-    if (grow((void **)&dev->epochs, &dev->cap_epochs, dev->n_epochs, sizeof *dev->epochs) != TP_OK)
+    if (tp_array_grow((void **)&dev->epochs, &dev->cap_epochs, dev->n_epochs + 1,
+                      sizeof *dev->epochs, LIST_MAX_EPOCHS) != TP_OK)
         return NULL;
     cstore_epoch *e = &dev->epochs[dev->n_epochs++];
     memset(e, 0, sizeof *e);
@@ -133,8 +125,10 @@ cstore_epoch *cstore_device_add_epoch(cstore_device *dev)
 
 tp_err cstore_epoch_add_range(cstore_epoch *e, int64_t lo, int64_t hi)
 {
-    if (grow((void **)&e->ranges, &e->cap_ranges, e->n_ranges, sizeof *e->ranges) != TP_OK)
-        return TP_ERR_NOMEM;
+    tp_err rc = tp_array_grow((void **)&e->ranges, &e->cap_ranges, e->n_ranges + 1,
+                              sizeof *e->ranges, LIST_MAX_RANGES);
+    if (rc != TP_OK)
+        return rc;
     e->ranges[e->n_ranges++] = (cstore_range){lo, hi};
     return TP_OK;
 }

@@ -100,7 +100,8 @@ tp_err cstore_list_devices(cstore *s, cstore_devices **out, char *err, size_t er
 void cstore_devices_free(cstore_devices *d);
 
 /* Backend helpers: append a device / an epoch to the last device / a range to the last epoch.
- * Return the new element or NULL (out of memory). */
+ * Return the new element or NULL (out of memory, or over the listing's bound); add_range returns
+ * TP_OK, TP_ERR_NOMEM or TP_ERR_TOO_LARGE. */
 cstore_device *cstore_devices_add(cstore_devices *d);
 cstore_epoch *cstore_device_add_epoch(cstore_device *dev);
 tp_err cstore_epoch_add_range(cstore_epoch *e, int64_t lo, int64_t hi);
