@@ -15,10 +15,16 @@
      INCLUDING ALL) in the same run: the ratio collector/COPY (target >= 0.5).
   5. 500 concurrent devices (asyncio, one kept-alive connection each) each sending 4 batches of
      100 answers: errors (target 0) and the p50/p99 batch latency.
+  6. seq ranges (issue 10 item 3): 20 batches of 5,000 answers with seq step 2 (a hole after each
+     answer) into SQLite and into PostgreSQL: the slowest ingest of the batches stored (target
+     < 1 s each; the ones past the 50,000-range budget are refused 409 and timed too).
+  7. flood (issue 10 item 1): 10 devices x 400 answers drained with `sync --once` while 2,000
+     sockets from 10 loopback addresses trickle a request head, beside the same drain without
+     the flood (target: every device drains, /healthz within 1 s).
 Prints `figure: VALUE UNIT what (target: ...; ratio/limit: ...) met|MISSED`. Timing is judged here
 only, never in `make test`. Every server started is stopped in finally blocks.
-Env: BENCH_DRAIN_N (default 1000000) scales figure 1; BENCH_SYNC_ONLY=drain,ingest,concurrent
-picks parts.
+Env: BENCH_DRAIN_N (default 1000000) scales figure 1; BENCH_SYNC_ONLY=drain,ingest,concurrent,
+ranges,flood picks parts.
 """
 
 import asyncio
@@ -32,8 +38,10 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import faultproxy  # noqa: E402
 import synclib  # noqa: E402
+import test_collector_limits as limits  # noqa: E402  (its run_* helpers, not its checks)
 
 DRAIN_N = int(os.environ.get("BENCH_DRAIN_N", "1000000"))
 WIRE_N = 100000
@@ -401,6 +409,48 @@ def bench_concurrent(tmp):
         note("first error: %s" % errs[0])
 
 
+def bench_ranges(tmp):
+    pgserver = synclib.load_pgserver()
+    srv = pgserver.PgServer() if pgserver and pgserver.available() else None
+    try:
+        if srv:
+            srv.init().start().create_db()
+        for label, url in (("SQLite", "sqlite:" + os.path.join(tmp, "ranges.db")),
+                           ("PostgreSQL", srv.url if srv else None)):
+            if not url:
+                figure("n/a", "", "seq-range ingest into PostgreSQL: no server", "< 1 s", "n/a",
+                       False)
+                continue
+            r = limits.run_ranges(tmp, label.lower(), url)
+            stored = [t for t, st in zip(r["times"], r["statuses"]) if st == 200]
+            refused = [t for t, st in zip(r["times"], r["statuses"]) if st == 409]
+            worst = max(stored or [0.0])
+            figure("%.2f" % worst, "s", "slowest ingest of 5,000 answers with seq step 2 into %s "
+                   "(%d stored: %s s; %d refused 409 at the range budget, slowest %.2f s; another "
+                   "device's batch meanwhile %.2f s)"
+                   % (label, len(stored), " ".join("%.2f" % t for t in stored), len(refused),
+                      max(refused or [0.0]), r["honest"][1] if r["honest"] else -1),
+                   "< 1 s", "%.2f" % worst, bool(stored) and worst < 1.0)
+    finally:
+        if srv:
+            srv.close()
+
+
+def bench_flood(tmp):
+    calm = limits.run_flood(tmp, "calm", 0)
+    hard = limits.run_flood(tmp, "flood", 2000)
+    t_calm = max(x[1] for x in calm["res"])
+    t_hard = max(x[1] for x in hard["res"])
+    bad, slowest, probes = hard["probe"].worst()
+    ok = (all(x[0] == 0 for x in calm["res"] + hard["res"]) and not hard["pending"]
+          and bad == 0 and slowest < 1.0)
+    figure("%.1f" % t_hard, "s", "10 devices x 400 answers drained under 2,000 trickling sockets "
+           "from 10 addresses, beside %.1f s without the flood (/healthz: %d probes, %d failed, "
+           "slowest %.3f s)" % (t_calm, probes, bad, slowest),
+           "every device drains, /healthz < 1 s", "%.2f x calm" % (t_hard / t_calm if t_calm else 0),
+           ok)
+
+
 def main():
     build = synclib.build_dir()
     for p in ("touchpoint", "touchpoint-collector", "tests/gen_answers"):
@@ -412,7 +462,9 @@ def main():
     crashed = False
     try:
         for name, fn in (("drain", lambda: bench_drain(tmp)),
-                         ("ingest", None), ("concurrent", lambda: bench_concurrent(tmp))):
+                         ("ingest", None), ("concurrent", lambda: bench_concurrent(tmp)),
+                         ("ranges", lambda: bench_ranges(tmp)),
+                         ("flood", lambda: bench_flood(tmp))):
             if only and name not in only.split(","):
                 continue
             try:

@@ -113,51 +113,64 @@ def start_collector(workdir, name, store=None):
 
 # ---- 1. connection flood ------------------------------------------------------------------------
 
-def check_flood(workdir):
+def run_flood(workdir, name, sockets, devices_n=10, answers=400):
+    """Drains devices_n device databases of `answers` answers each at once with `touchpoint sync
+    --once` while `sockets` trickling sockets (0: none) flood the collector. Returns a dict: res
+    [(exit status, seconds, output tail)], pending (answers not synced), probe (HealthProbe),
+    trickle (Trickle or None), nofile."""
     soft = flood.raise_nofile(8192)
-    devices, store = start_collector(workdir, "flood")
+    devices, store = start_collector(workdir, name)
     jobs = []
-    for i in range(10):
-        dev = "flood-kiosk-%02d" % i
+    for i in range(devices_n):
+        dev = "%s-kiosk-%02d" % (name, i)
         token = synclib.add_device(devices, dev)
         db = os.path.join(workdir, dev + ".db")
-        synclib.gen_answers(db, dev, 400, seed=100 + i)
+        synclib.gen_answers(db, dev, answers, seed=100 + i)
         jobs.append((dev, db, token))
-    c = synclib.Collector(store, devices, workdir, name="flood").start()
+    c = synclib.Collector(store, devices, workdir, name=name).start()
     trickle = probe = None
     try:
         confs = [(db, synclib.write_device_config(workdir, dev, c.base, token, batch_max=100))
                  for dev, db, token in jobs]
-        trickle = flood.Trickle(c.port, 2000, flood.loopback_addrs(10), every_s=5.0,
-                                max_s=240).start()
-        time.sleep(3)  # the flood is in place before the devices come
+        if sockets:
+            trickle = flood.Trickle(c.port, sockets, flood.loopback_addrs(10), every_s=5.0,
+                                    max_s=240).start()
+            time.sleep(3)  # the flood is in place before the devices come
         probe = flood.HealthProbe(c.port, every_s=0.25, timeout_s=5.0).start()
         res = flood.sync_devices(os.path.join(BUILD, "touchpoint"), confs, timeout=180)
-        time.sleep(12)  # and /healthz keeps answering past the head deadline's first reaping
+        if sockets:
+            time.sleep(12)  # /healthz keeps answering past the head deadline's first reaping
         probe.stop()
-        trickle.stop()
-        failed = [(jobs[i][0], rc, tail) for i, (rc, _, tail) in enumerate(res) if rc != 0]
+        if trickle:
+            trickle.stop()
         pending = sum(1 for _, db, _ in jobs for a in synclib.dump_answers(db)
                       if a["state"] != "synced")
-        tap(not failed and pending == 0,
-            "flood: 10 devices drained 400 answers each in %.1f s while 2,000 sockets from 10 "
-            "addresses trickled a request head (nofile %d; %d connections opened, %d closed by "
-            "the collector)%s" % (max(r[1] for r in res), soft, trickle.opened,
-                                  trickle.closed_by_peer,
-                                  "" if not failed else ": failed %r" % failed[:2]))
-        bad, slowest, count = probe.worst()
-        tap(count > 20 and bad == 0 and slowest < 1.0,
-            "flood: /healthz answered 200 within 1 s throughout (%d probes, %d not 200, slowest "
-            "%.3f s)" % (count, bad, slowest))
-        tap(trickle.closed_by_peer >= 1000,
-            "flood: the collector closed %d trickling connections (head deadline and per-address "
-            "limit)" % trickle.closed_by_peer)
+        return {"res": res, "pending": pending, "probe": probe, "trickle": trickle,
+                "nofile": soft, "names": [j[0] for j in jobs]}
     finally:
         if probe:
             probe.stop()
         if trickle:
             trickle.stop()
         c.stop()
+
+
+def check_flood(workdir):
+    r = run_flood(workdir, "flood", 2000)
+    res, trickle = r["res"], r["trickle"]
+    failed = [(r["names"][i], rc, tail) for i, (rc, _, tail) in enumerate(res) if rc != 0]
+    tap(not failed and r["pending"] == 0,
+        "flood: 10 devices drained 400 answers each in %.1f s while 2,000 sockets from 10 "
+        "addresses trickled a request head (nofile %d; %d connections opened, %d closed by the "
+        "collector)%s" % (max(x[1] for x in res), r["nofile"], trickle.opened,
+                          trickle.closed_by_peer, "" if not failed else ": failed %r" % failed[:2]))
+    bad, slowest, count = r["probe"].worst()
+    tap(count > 20 and bad == 0 and slowest < 1.0,
+        "flood: /healthz answered 200 within 1 s throughout (%d probes, %d not 200, slowest "
+        "%.3f s)" % (count, bad, slowest))
+    tap(trickle.closed_by_peer >= 1000,
+        "flood: the collector closed %d trickling connections (head deadline and per-address "
+        "limit)" % trickle.closed_by_peer)
 
 
 # ---- 2. stalled bodies --------------------------------------------------------------------------
@@ -226,50 +239,59 @@ def check_stalled_bodies(workdir):
 # ---- 3. seq ranges ------------------------------------------------------------------------------
 
 RANGES_MAX = 50000
-TIMES = {}
 
 
-def check_ranges(workdir, label, store):
+def run_ranges(workdir, label, store, batches=20):
+    """Posts `batches` batches of 5,000 answers with seq step 2 for one device (and, after the
+    eleventh, one batch of another device), then a batch filling two holes. Returns a dict:
+    times, statuses, codes (per batch), honest (status, seconds, reply), fill (status, reply),
+    epoch (the device epoch as /v1/devices lists it)."""
     devices, _ = start_collector(workdir, "ranges-" + label)
     token = synclib.add_device(devices, "gappy")
     other = synclib.add_device(devices, "honest")
     c = synclib.Collector(store, devices, workdir, name="ranges-" + label).start()
     try:
         epoch = uid()
-        times, statuses, codes = [], [], []
-        for k in range(20):
+        out = {"times": [], "statuses": [], "codes": [], "honest": None}
+        for k in range(batches):
             answers = [answer(1 + 2 * (k * 5000 + i)) for i in range(5000)]
             body = gzip.compress(json.dumps(batch("gappy", epoch, answers)).encode(), 1)
             t0 = time.monotonic()
             st, _, reply = post(c.port, token, body, encoding="gzip")
-            times.append(time.monotonic() - t0)
-            statuses.append(st)
-            codes.append(error_code(reply) if st != 200 else "")
-            if k == 10:  # meanwhile another device syncs
+            out["times"].append(time.monotonic() - t0)
+            out["statuses"].append(st)
+            out["codes"].append(error_code(reply) if st != 200 else "")
+            if k == 10 or (k == batches - 1 and not out["honest"]):  # another device meanwhile
                 t1 = time.monotonic()
                 hst, _, hrep = post(c.port, other, batch("honest", uid(), [answer(1), answer(2)]))
-                honest = (hst, time.monotonic() - t1, hrep)
-        TIMES[label] = times
-        n_ok = RANGES_MAX // 5000
-        tap(statuses[:n_ok] == [200] * n_ok and statuses[n_ok:] == [409] * (20 - n_ok)
-            and set(codes[n_ok:]) == {"too_many_gaps"},
-            "%s ranges: 20 batches of 5,000 answers with seq step 2: the first %d stored, the rest "
-            "409 too_many_gaps (statuses %s)" % (label, n_ok, sorted(set(statuses))))
-        print("# %s ingest seconds per batch: %s" % (label, " ".join("%.2f" % t for t in times)))
+                out["honest"] = (hst, time.monotonic() - t1, hrep)
         st, _, reply = post(c.port, token, batch("gappy", epoch, [answer(2), answer(4)]))
-        tap(st == 200 and len(reply["accepted"]) == 2,
-            "%s ranges: a batch that fills holes is still taken at the budget (%d)" % (label, st))
-        tap(honest[0] == 200 and len(honest[2]["accepted"]) == 2,
-            "%s ranges: another device's batch was stored meanwhile in %.2f s" %
-            (label, honest[1]))
+        out["fill"] = (st, reply)
         devs = c.get_json("/v1/devices")
         gappy = [d for d in devs["devices"] if d["id"] == "gappy"][0]
-        ep = [e for e in gappy["epochs"] if e["epoch"] == epoch][0]
-        tap(ep["received_max"] == 1 + 2 * (n_ok * 5000 - 1) and ep["gap_count"] == RANGES_MAX - 3,
-            "%s ranges: /v1/devices counts the holes of the stored batches (%d gaps, received "
-            "max %d)" % (label, ep["gap_count"], ep["received_max"]))
+        out["epoch"] = [e for e in gappy["epochs"] if e["epoch"] == epoch][0]
+        return out
     finally:
         c.stop()
+
+
+def check_ranges(workdir, label, store):
+    r = run_ranges(workdir, label, store)
+    statuses, codes, honest, ep = r["statuses"], r["codes"], r["honest"], r["epoch"]
+    n_ok = RANGES_MAX // 5000
+    tap(statuses[:n_ok] == [200] * n_ok and statuses[n_ok:] == [409] * (20 - n_ok)
+        and set(codes[n_ok:]) == {"too_many_gaps"},
+        "%s ranges: 20 batches of 5,000 answers with seq step 2: the first %d stored, the rest "
+        "409 too_many_gaps (statuses %s)" % (label, n_ok, sorted(set(statuses))))
+    print("# %s ingest seconds per batch: %s" % (label, " ".join("%.2f" % t for t in r["times"])))
+    st, reply = r["fill"]
+    tap(st == 200 and len(reply["accepted"]) == 2,
+        "%s ranges: a batch that fills holes is still taken at the budget (%d)" % (label, st))
+    tap(honest[0] == 200 and len(honest[2]["accepted"]) == 2,
+        "%s ranges: another device's batch was stored meanwhile in %.2f s" % (label, honest[1]))
+    tap(ep["received_max"] == 1 + 2 * (n_ok * 5000 - 1) and ep["gap_count"] == RANGES_MAX - 3,
+        "%s ranges: /v1/devices counts the holes of the stored batches (%d gaps, received max %d)"
+        % (label, ep["gap_count"], ep["received_max"]))
 
 
 # ---- 4. protocol edges over HTTP ----------------------------------------------------------------
