@@ -357,6 +357,19 @@ out:
     return ret;
 }
 
+/* A body of a declared length (<= COLLECTOR_BODY_MAX, checked before) is allocated once, at its
+ * size, and taken from the budget before it arrives: no doubling garbage, and a request the budget
+ * cannot take is refused before it sends anything. Returns false when the budget is short (or
+ * memory: then the request is refused the same way). */
+static bool reserve_body(collector *c, req *r, size_t declared)
+{
+    tp_buf_init(&r->body, declared); /* libmicrohttpd reads no more than Content-Length */
+    if (!cguard_take_bytes(c->guard, declared + 1))
+        return false;
+    r->held = declared + 1;
+    return tp_buf_reserve(&r->body, declared) == TP_OK;
+}
+
 static enum MHD_Result handle_batch(collector *c, struct MHD_Connection *conn, const char *upload,
                                     size_t *upload_size, void **con_cls)
 {
@@ -374,7 +387,7 @@ static enum MHD_Result handle_batch(collector *c, struct MHD_Connection *conn, c
         const char *clen =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         unsigned long long declared = clen ? strtoull(clen, NULL, 10) : 0;
-        if (!r->err_status && declared > cguard_bytes_free(c->guard))
+        if (!r->err_status && declared > 0 && !reserve_body(c, r, (size_t)declared))
             refuse(c, r, 503, "busy", c->retry_after_s,
                    "too many request bodies in flight; retry in %d s", c->retry_after_s);
         if (r->err_status && (declared > DRAIN_MAX || r->err_status == 503)) {
