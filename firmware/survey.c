@@ -394,36 +394,13 @@ out:
 
 tp_err survey_load(const char *path, survey **out, char *err, size_t errlen)
 {
-    FILE *f = NULL;
     char *buf = NULL;
-    tp_err rc = TP_OK;
+    size_t n = 0;
 
     *out = NULL;
-    f = fopen(path, "re");
-    if (!f) {
-        int e = errno;
-        return tp_errf(err, errlen, e == ENOENT ? TP_ERR_NOT_FOUND : tp_err_from_errno(e),
-                       "%s: cannot open: %s", path, strerror(e));
-    }
-    buf = malloc(SURVEY_FILE_MAX + 1);
-    if (!buf) {
-        rc = tp_errf(err, errlen, TP_ERR_NOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    size_t n = fread(buf, 1, SURVEY_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        rc = tp_errf(err, errlen, TP_ERR_IO, "%s: read error", path);
-        goto out;
-    }
-    if (n > SURVEY_FILE_MAX) {
-        rc = tp_errf(err, errlen, TP_ERR_TOO_LARGE, "%s: larger than %d bytes", path,
-                     SURVEY_FILE_MAX);
-        goto out;
-    }
-    rc = survey_parse(path, buf, n, out, err, errlen);
-out:
-    if (f)
-        fclose(f);
+    tp_err rc = tp_read_file(path, SURVEY_FILE_MAX, &buf, &n, err, errlen);
+    if (rc == TP_OK)
+        rc = survey_parse(path, buf, n, out, err, errlen);
     free(buf);
     return rc;
 }

@@ -86,7 +86,8 @@ typedef struct survey {
 } survey;
 
 /* Loads and validates the survey file at path. On TP_OK *out is a new survey (free with
- * survey_free). Errors: TP_ERR_NOT_FOUND / TP_ERR_IO (cannot read), TP_ERR_TOO_LARGE (file over
+ * survey_free). Errors: TP_ERR_NOT_FOUND / TP_ERR_IO (cannot read), TP_ERR_INVALID (not a
+ * regular file: a folder or a FIFO is refused, never waited on), TP_ERR_TOO_LARGE (file over
  * SURVEY_FILE_MAX), TP_ERR_SURVEY ("PATH: $.json.path: cause" in err, size errlen, may be NULL). */
 tp_err survey_load(const char *path, survey **out, char *err, size_t errlen);
 

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "survey.h"
 
@@ -208,6 +210,34 @@ static void glyphs_missing_from_font(void **state)
                   "its text and the first missing character as U+XXXX (character)\n");
 }
 
+static void load_is_bounded(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_survey.XXXXXX", path[64], err[512];
+    survey *s = NULL;
+    assert_non_null(mkdtemp(dir));
+    /* A FIFO under a survey's name is refused, not waited on (no writer would ever come). */
+    snprintf(path, sizeof path, "%s/fifo.json", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(survey_load(path, &s, err, sizeof err), TP_ERR_INVALID);
+    assert_null(s);
+    assert_non_null(strstr(err, "fifo.json"));
+    unlink(path);
+    /* One byte over SURVEY_FILE_MAX. */
+    snprintf(path, sizeof path, "%s/big.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i <= SURVEY_FILE_MAX; i++)
+        fputc(' ', f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(survey_load(path, &s, err, sizeof err), TP_ERR_TOO_LARGE);
+    assert_null(s);
+    unlink(path);
+    rmdir(dir);
+    print_message("checked: survey_load refuses a FIFO at once and a file over %d bytes\n",
+                  SURVEY_FILE_MAX);
+}
+
 static void demo_surveys_load(void **state)
 {
     (void)state;
@@ -240,7 +270,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(good_survey_parses),       cmocka_unit_test(conditions),
         cmocka_unit_test(faults_name_json_path),    cmocka_unit_test(demo_surveys_load),
-        cmocka_unit_test(glyphs_missing_from_font),
+        cmocka_unit_test(glyphs_missing_from_font), cmocka_unit_test(load_is_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
