@@ -5,5 +5,5 @@
 #   kiosk.mk  -> $(BUILD)/touchpoint-kiosk  (the SDL survey app) and $(BUILD)/libtpconf.a
 #   usb.mk    -> USB_SRCS                   (USB detection and export; for the kiosk)
 FIRMWARE_FRAGMENTS := firmware/cli.mk firmware/gpio.mk firmware/kiosk.mk firmware/usb.mk
-$(call check_fragments,firmware/module.mk $(FIRMWARE_FRAGMENTS),$(wildcard firmware/*.mk))
+$(call check_fragments,firmware/module.mk $(FIRMWARE_FRAGMENTS),$(wildcard firmware/*.mk firmware/*/*.mk))
 include $(FIRMWARE_FRAGMENTS)
