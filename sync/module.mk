@@ -1,4 +1,7 @@
-# sync/: protocol codec and uploader (client.mk), and the central collector with its stores
-# (collector/collector.mk). Each fragment is named here, so a missing one is a build error.
-include sync/client.mk
-include sync/collector/collector.mk
+# sync/: the sync client and the collector.
+#   client.mk               -> $(BUILD)/libtpsyncclient.a (protocol codec and uploader)
+#   collector/collector.mk  -> $(BUILD)/touchpoint-collector (HTTP server, its stores, report,
+#                              dashboard: everything in sync/collector/)
+SYNC_FRAGMENTS := sync/client.mk sync/collector/collector.mk
+$(call check_fragments,sync/module.mk $(SYNC_FRAGMENTS),$(wildcard sync/*.mk sync/*/*.mk))
+include $(SYNC_FRAGMENTS)

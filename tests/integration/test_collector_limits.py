@@ -35,20 +35,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 import flood  # noqa: E402
 import synclib  # noqa: E402
+from tap import check as tap, count as N, failed as FAILED  # noqa: E402
 
 BUILD = synclib.build_dir()
-N = 0
-FAILED = 0
 BOOT = "0b0b0b0b-0000-4000-8000-000000000001"
-
-
-def tap(ok, what):
-    global N, FAILED
-    N += 1
-    if not ok:
-        FAILED += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", N, what), flush=True)
-    return ok
 
 
 def uid():
