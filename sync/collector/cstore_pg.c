@@ -563,55 +563,70 @@ static tp_err range_arrays(const cstore_range *r, size_t n, tp_buf *los, tp_buf 
     return rc;
 }
 
-/* Merges the batch's ranges (sorted, disjoint, not adjacent) into the device epoch's seq ranges
- * in one statement, then checks the epoch's range budget. For each new range the old ranges it
- * touches are the nearest one starting below it (if it reaches lo - 1) and those starting in
- * [lo, hi + 1]: index probes, O(log n) each, never a scan of the ranges below. Those are deleted
- * and the union of old and new is inserted back as merged islands (the INSERT reads the DELETE's
- * RETURNING rows, so the deletion comes first). The device row lock taken at the start of the
- * batch keeps this race-free. Returns TP_OK, TP_ERR_TOO_LARGE over the budget, or an error. */
-static tp_err merge_ranges(ppool *p, PGconn *c, const cbatch_device *d, const cstore_range *r,
+/* The old ranges that the batch's ranges (new) touch: for each new range, the nearest one
+ * starting below it (if it reaches lo - 1) and those starting in [lo, hi + 1]. Index probes,
+ * O(log n) each, never a scan of the ranges below. Then the union of both as merged islands. */
+#define RANGES_NEW_OLD                                                                             \
+    "WITH new AS (SELECT lo, hi FROM unnest($3::bigint[], $4::bigint[]) AS t(lo, hi)),"            \
+    " old AS (SELECT DISTINCT o.lo, o.hi FROM new n CROSS JOIN LATERAL ("                          \
+    "  (SELECT lo, hi FROM seq_ranges WHERE device = $1 AND epoch = $2::uuid AND lo < n.lo"        \
+    "   ORDER BY lo DESC LIMIT 1) UNION ALL"                                                       \
+    "  (SELECT lo, hi FROM seq_ranges WHERE device = $1 AND epoch = $2::uuid"                      \
+    "   AND lo BETWEEN n.lo AND n.hi + 1)) o WHERE o.hi >= n.lo - 1),"
+#define RANGES_ISLANDS(from)                                                                       \
+    " allr AS (SELECT lo, hi FROM new UNION ALL SELECT lo, hi FROM " from "),"                     \
+    " marked AS (SELECT lo, hi, CASE WHEN lo <= max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN"        \
+    "  UNBOUNDED PRECEDING AND 1 PRECEDING) + 1 THEN 0 ELSE 1 END AS start FROM allr),"            \
+    " grouped AS (SELECT lo, hi, sum(start) OVER (ORDER BY lo, hi) AS g FROM marked)"
+
+/* Checks the epoch's range budget before anything of the batch is written (so a refused batch
+ * leaves no dead rows behind, and costs the same however often it is sent): when the ranges held
+ * plus the batch's could go over CSTORE_RANGES_MAX, counts exactly how many the merge would leave,
+ * read-only. params: device, epoch, the lo and hi arrays. The device row lock makes the count
+ * hold until the merge. Returns TP_OK, TP_ERR_TOO_LARGE over the budget, or an error. */
+static tp_err range_budget(ppool *p, PGconn *c, const cbatch_device *d, const char *const params[4],
                            size_t n, char *err, size_t errlen)
 {
-    tp_buf los, his;
-    tp_buf_init(&los, (size_t)64 << 20);
-    tp_buf_init(&his, (size_t)64 << 20);
-    tp_err rc = range_arrays(r, n, &los, &his);
-    if (rc != TP_OK)
-        goto out;
-    const char *params[] = {d->id, d->epoch, los.p, his.p};
-    rc = run_cmd(
-        p, c, "merge seq ranges",
-        "WITH new AS (SELECT lo, hi FROM unnest($3::bigint[], $4::bigint[]) AS t(lo, hi)),"
-        " old AS (SELECT DISTINCT o.lo FROM new n CROSS JOIN LATERAL ("
-        "  (SELECT lo, hi FROM seq_ranges WHERE device = $1 AND epoch = $2::uuid AND lo < n.lo"
-        "   ORDER BY lo DESC LIMIT 1) UNION ALL"
-        "  (SELECT lo, hi FROM seq_ranges WHERE device = $1 AND epoch = $2::uuid"
-        "   AND lo BETWEEN n.lo AND n.hi + 1)) o WHERE o.hi >= n.lo - 1),"
-        " del AS (DELETE FROM seq_ranges s USING old WHERE s.device = $1"
-        "  AND s.epoch = $2::uuid AND s.lo = old.lo RETURNING s.lo, s.hi),"
-        " allr AS (SELECT lo, hi FROM new UNION ALL SELECT lo, hi FROM del),"
-        " marked AS (SELECT lo, hi, CASE WHEN lo <= max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN"
-        "  UNBOUNDED PRECEDING AND 1 PRECEDING) + 1 THEN 0 ELSE 1 END AS start FROM allr),"
-        " grouped AS (SELECT lo, hi, sum(start) OVER (ORDER BY lo, hi) AS g FROM marked)"
-        " INSERT INTO seq_ranges(device, epoch, lo, hi)"
-        " SELECT $1, $2::uuid, min(lo), max(hi) FROM grouped GROUP BY g",
-        4, params, err, errlen);
-    if (rc != TP_OK)
-        goto out;
+    tp_err rc = TP_OK;
     PGresult *res = run(p, c, "count seq ranges",
                         "SELECT count(*) FROM seq_ranges WHERE device = $1 AND epoch = $2::uuid", 2,
                         params, PGRES_TUPLES_OK, &rc, err, errlen);
     if (!res)
-        goto out;
+        return rc;
     long long held = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
-    if (held > CSTORE_RANGES_MAX)
-        rc = cstore_ranges_refused(d, held, err, errlen);
-out:
-    tp_buf_free(&los);
-    tp_buf_free(&his);
-    return rc;
+    if (held + (long long)n <= CSTORE_RANGES_MAX)
+        return TP_OK;
+    char held_s[24];
+    snprintf(held_s, sizeof held_s, "%lld", held);
+    const char *with_held[] = {params[0], params[1], params[2], params[3], held_s};
+    res = run(p, c, "count merged seq ranges",
+              RANGES_NEW_OLD RANGES_ISLANDS("old") " SELECT $5::bigint - (SELECT count(*) FROM old)"
+                                                   " + (SELECT count(DISTINCT g) FROM grouped)",
+              5, with_held, PGRES_TUPLES_OK, &rc, err, errlen);
+    if (!res)
+        return rc;
+    long long would = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return would > CSTORE_RANGES_MAX ? cstore_ranges_refused(d, would, err, errlen) : TP_OK;
+}
+
+/* Merges the batch's ranges (sorted, disjoint, not adjacent) into the device epoch's seq ranges
+ * in one statement: the old ranges they touch are deleted and the union of old and new is
+ * inserted back as merged islands (the INSERT reads the DELETE's RETURNING rows, so the deletion
+ * comes first). The device row lock taken at the start of the batch keeps this race-free. */
+static tp_err merge_ranges(ppool *p, PGconn *c, const char *const params[4], char *err,
+                           size_t errlen)
+{
+    return run_cmd(
+        p, c, "merge seq ranges",
+        RANGES_NEW_OLD
+        " del AS (DELETE FROM seq_ranges s USING old WHERE s.device = $1"
+        "  AND s.epoch = $2::uuid AND s.lo = old.lo RETURNING s.lo, s.hi)," RANGES_ISLANDS(
+            "del") " INSERT INTO seq_ranges(device, epoch, lo, hi)"
+                   " SELECT $1, $2::uuid, min(lo), max(hi) FROM grouped"
+                   " GROUP BY g",
+        4, params, err, errlen);
 }
 
 static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char *outcomes,
@@ -626,7 +641,13 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
     const cbatch_device *d = &b->device;
     char v[12][48];
     int64_t accepted = 0, high = d->highest_seq;
+    tp_buf los, his;
+    tp_buf_init(&los, (size_t)64 << 20);
+    tp_buf_init(&his, (size_t)64 << 20);
     tp_err rc = cstore_batch_ranges(b, &ranges, &n_ranges);
+    if (rc == TP_OK)
+        rc = range_arrays(ranges, n_ranges, &los, &his);
+    const char *rparams[] = {d->id, d->epoch, los.p, his.p};
     if (rc == TP_OK)
         rc = ensure_conn(p, pc, err, errlen);
     if (rc != TP_OK)
@@ -660,6 +681,8 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
                      " clock_skew_ms = excluded.clock_skew_ms, batches = devices.batches + 1",
                      11, params, err, errlen);
     }
+    if (rc == TP_OK && n_ranges > 0)
+        rc = range_budget(p, c, d, rparams, n_ranges, err, errlen);
     if (rc != TP_OK)
         goto out;
 
@@ -688,13 +711,15 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
                      6, params, err, errlen);
     }
     if (rc == TP_OK && n_ranges > 0)
-        rc = merge_ranges(p, c, d, ranges, n_ranges, err, errlen);
+        rc = merge_ranges(p, c, rparams, err, errlen);
     if (rc == TP_OK)
         rc = run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
 out:
     PQclear(res);
     if (rc != TP_OK)
         rollback(c);
+    tp_buf_free(&los);
+    tp_buf_free(&his);
     free(ranges);
     cpool_release(p->conns, pc);
     return rc;
