@@ -155,9 +155,12 @@ def check_flood(workdir):
         "collector)%s" % (max(x[1] for x in res), r["nofile"], trickle.opened,
                           trickle.closed_by_peer, "" if not failed else ": failed %r" % failed[:2]))
     bad, slowest, count = r["probe"].worst()
-    tap(count > 20 and bad == 0 and slowest < 1.0,
-        "flood: /healthz answered 200 within 1 s throughout (%d probes, %d not 200, slowest "
-        "%.3f s)" % (count, bad, slowest))
+    # The bound is 1 s; the sanitizer build runs the same code several times slower (its workers
+    # wait longer for the store's single writer), so it gets 2 s.
+    bound = 2.0 if synclib.is_asan() else 1.0
+    tap(count > 20 and bad == 0 and slowest < bound,
+        "flood: /healthz answered 200 within %.0f s throughout (%d probes, %d not 200, slowest "
+        "%.3f s)" % (bound, count, bad, slowest))
     tap(trickle.closed_by_peer >= 1000,
         "flood: the collector closed %d trickling connections (head deadline and per-address "
         "limit)" % trickle.closed_by_peer)
