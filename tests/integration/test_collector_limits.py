@@ -29,6 +29,7 @@ import socket
 import sqlite3
 import sys
 import time
+import traceback
 import uuid
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -347,38 +348,35 @@ def check_edges(workdir):
         c.stop()
 
 
-def guarded(fn, *args):
-    import traceback
-    try:
-        fn(*args)
-    except Exception as e:  # noqa: BLE001 - reported as a TAP failure
-        tap(False, "%s raised %s: %s" % (fn.__name__, type(e).__name__, e))
-        print("# " + traceback.format_exc().replace("\n", "\n# "))
-
-
 def main():
     if not os.path.exists(os.path.join(BUILD, "touchpoint-collector")):
         tap(False, "no collector in %s (build it first)" % BUILD)
         return 1
     only = os.environ.get("TP_LIMITS_ONLY", "edges,ranges,stall,flood").split(",")
     workdir = synclib.scratch_dir("tp-collector-limits-")
+    pgserver = synclib.load_pgserver()
+    pg = None
     try:
-        if "edges" in only:
-            guarded(check_edges, workdir)
-        if "ranges" in only:
-            guarded(check_ranges, workdir, "sqlite",
-                    "sqlite:" + os.path.join(workdir, "ranges.db"))
-            pgserver = synclib.load_pgserver()
-            if not pgserver or not pgserver.available():
+        if "ranges" in only and pgserver and pgserver.available():
+            pg = pgserver.PgServer().init().start().create_db()
+        parts = [("edges", check_edges, ()),
+                 ("ranges", check_ranges, ("sqlite", "sqlite:" + os.path.join(workdir, "r.db"))),
+                 ("ranges", check_ranges, ("postgresql", pg.url if pg else None)),
+                 ("stall", check_stalled_bodies, ()), ("flood", check_flood, ())]
+        for name, fn, args in parts:
+            if name not in only:
+                continue
+            if args and args[1] is None:
                 tap(False, "postgresql: server binaries not found")
-            else:
-                with pgserver.PgServer() as pg:
-                    guarded(check_ranges, workdir, "postgresql", pg.url)
-        if "stall" in only:
-            guarded(check_stalled_bodies, workdir)
-        if "flood" in only:
-            guarded(check_flood, workdir)
+                continue
+            try:
+                fn(workdir, *args)
+            except Exception as e:  # noqa: BLE001 - one failed check, with its traceback
+                tap(False, "%s %s raised %s" % (name, args[:1], type(e).__name__),
+                    "%s\n%s" % (e, traceback.format_exc()))
     finally:
+        if pg:
+            pg.close()
         shutil.rmtree(workdir, ignore_errors=True)
     print("1..%d" % N)
     return 1 if FAILED else 0
