@@ -13,7 +13,7 @@ static const double lat_bounds[] = {1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 
 #define N_BOUNDS (sizeof lat_bounds / sizeof lat_bounds[0])
 
 /* HTTP statuses counted one by one; anything else lands in "other". */
-static const int statuses[] = {200, 400, 401, 403, 404, 405, 413, 415, 429, 500, 503};
+static const int statuses[] = {200, 400, 401, 403, 404, 405, 409, 413, 415, 429, 500, 503};
 #define N_STATUS (sizeof statuses / sizeof statuses[0])
 
 struct cmetrics {
@@ -24,6 +24,7 @@ struct cmetrics {
     atomic_uint_fast64_t lat_bucket[N_BOUNDS + 1];
     atomic_uint_fast64_t lat_count;
     atomic_uint_fast64_t lat_sum_us;
+    atomic_uint_fast64_t body_bytes, expired; /* set from the guard (cmetrics_guard) */
 };
 
 cmetrics *cmetrics_new(void)
@@ -69,25 +70,20 @@ void cmetrics_status(cmetrics *m, int status)
     atomic_fetch_add(&m->http[status_slot(status)], 1);
 }
 
-/* A bounded text buffer; on overflow the output is dropped (NULL), never cut. */
-typedef struct tbuf {
-    char *p;
-    size_t n, cap;
-    bool bad;
-} tbuf;
+/* Appends to the page; a failure (over RENDER_MAX or out of memory) is kept in *rc and makes
+ * later calls no-ops, so the page is dropped whole, never cut. */
+#define RENDER_MAX (64u << 10)
 
-__attribute__((format(printf, 2, 3))) static void put(tbuf *t, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void put(tp_buf *t, tp_err *rc, const char *fmt, ...)
 {
-    if (t->bad)
+    if (*rc != TP_OK)
         return;
+    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    int w = vsnprintf(t->p + t->n, t->cap - t->n, fmt, ap);
+    int w = vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (w < 0 || (size_t)w >= t->cap - t->n)
-        t->bad = true;
-    else
-        t->n += (size_t)w;
+    *rc = w < 0 || (size_t)w >= sizeof line ? TP_ERR_TOO_LARGE : tp_buf_add(t, line, (size_t)w);
 }
 
 static unsigned long long ld(atomic_uint_fast64_t *a)
@@ -97,57 +93,77 @@ static unsigned long long ld(atomic_uint_fast64_t *a)
 
 char *cmetrics_render(cmetrics *m)
 {
-    tbuf t = {malloc(16384), 0, 16384, false};
-    if (!t.p)
-        return NULL;
-    put(&t, "# HELP touchpoint_batches_total Batch requests (POST /v1/batches) by HTTP status.\n"
-            "# TYPE touchpoint_batches_total counter\n");
+    tp_buf t;
+    tp_err rc = TP_OK;
+    tp_buf_init(&t, RENDER_MAX);
+    put(&t, &rc,
+        "# HELP touchpoint_batches_total Batch requests (POST /v1/batches) by HTTP status.\n"
+        "# TYPE touchpoint_batches_total counter\n");
     for (size_t i = 0; i <= N_STATUS; i++) {
         if (i < N_STATUS)
-            put(&t, "touchpoint_batches_total{status=\"%d\"} %llu\n", statuses[i],
+            put(&t, &rc, "touchpoint_batches_total{status=\"%d\"} %llu\n", statuses[i],
                 ld(&m->batches[i]));
         else
-            put(&t, "touchpoint_batches_total{status=\"other\"} %llu\n", ld(&m->batches[i]));
+            put(&t, &rc, "touchpoint_batches_total{status=\"other\"} %llu\n", ld(&m->batches[i]));
     }
-    put(&t,
+    put(&t, &rc,
         "# HELP touchpoint_answers_accepted_total Answers stored for the first time.\n"
         "# TYPE touchpoint_answers_accepted_total counter\n"
         "touchpoint_answers_accepted_total %llu\n",
         ld(&m->accepted));
-    put(&t,
+    put(&t, &rc,
         "# HELP touchpoint_answers_duplicate_total Answers received again (already stored).\n"
         "# TYPE touchpoint_answers_duplicate_total counter\n"
         "touchpoint_answers_duplicate_total %llu\n",
         ld(&m->duplicates));
-    put(&t, "# HELP touchpoint_answers_rejected_total Answers rejected, by code.\n"
-            "# TYPE touchpoint_answers_rejected_total counter\n");
+    put(&t, &rc,
+        "# HELP touchpoint_answers_rejected_total Answers rejected, by code.\n"
+        "# TYPE touchpoint_answers_rejected_total counter\n");
     for (int c = 0; c < CBATCH_CODE_COUNT; c++)
-        put(&t, "touchpoint_answers_rejected_total{code=\"%s\"} %llu\n",
+        put(&t, &rc, "touchpoint_answers_rejected_total{code=\"%s\"} %llu\n",
             cbatch_code_name((cbatch_code)c), ld(&m->rejected[c]));
-    put(&t, "# HELP touchpoint_http_responses_total HTTP responses by status.\n"
-            "# TYPE touchpoint_http_responses_total counter\n");
+    put(&t, &rc,
+        "# HELP touchpoint_http_responses_total HTTP responses by status.\n"
+        "# TYPE touchpoint_http_responses_total counter\n");
     for (size_t i = 0; i <= N_STATUS; i++) {
         if (i < N_STATUS)
-            put(&t, "touchpoint_http_responses_total{status=\"%d\"} %llu\n", statuses[i],
+            put(&t, &rc, "touchpoint_http_responses_total{status=\"%d\"} %llu\n", statuses[i],
                 ld(&m->http[i]));
         else
-            put(&t, "touchpoint_http_responses_total{status=\"other\"} %llu\n", ld(&m->http[i]));
+            put(&t, &rc, "touchpoint_http_responses_total{status=\"other\"} %llu\n",
+                ld(&m->http[i]));
     }
-    put(&t, "# HELP touchpoint_batch_duration_seconds Time from request headers to reply.\n"
-            "# TYPE touchpoint_batch_duration_seconds histogram\n");
+    put(&t, &rc,
+        "# HELP touchpoint_batch_duration_seconds Time from request headers to reply.\n"
+        "# TYPE touchpoint_batch_duration_seconds histogram\n");
     unsigned long long cum = 0;
     for (size_t b = 0; b < N_BOUNDS; b++) {
         cum += ld(&m->lat_bucket[b]);
-        put(&t, "touchpoint_batch_duration_seconds_bucket{le=\"%g\"} %llu\n",
+        put(&t, &rc, "touchpoint_batch_duration_seconds_bucket{le=\"%g\"} %llu\n",
             lat_bounds[b] / 1000.0, cum);
     }
     cum += ld(&m->lat_bucket[N_BOUNDS]);
-    put(&t, "touchpoint_batch_duration_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
-    put(&t, "touchpoint_batch_duration_seconds_sum %.6f\n", (double)ld(&m->lat_sum_us) / 1e6);
-    put(&t, "touchpoint_batch_duration_seconds_count %llu\n", ld(&m->lat_count));
-    if (t.bad) {
-        free(t.p);
+    put(&t, &rc, "touchpoint_batch_duration_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
+    put(&t, &rc, "touchpoint_batch_duration_seconds_sum %.6f\n", (double)ld(&m->lat_sum_us) / 1e6);
+    put(&t, &rc, "touchpoint_batch_duration_seconds_count %llu\n", ld(&m->lat_count));
+    put(&t, &rc,
+        "# HELP touchpoint_body_bytes_in_flight Bytes held by request bodies being received.\n"
+        "# TYPE touchpoint_body_bytes_in_flight gauge\n"
+        "touchpoint_body_bytes_in_flight %llu\n"
+        "# HELP touchpoint_connections_expired_total Connections closed past their head or body "
+        "deadline.\n"
+        "# TYPE touchpoint_connections_expired_total counter\n"
+        "touchpoint_connections_expired_total %llu\n",
+        ld(&m->body_bytes), ld(&m->expired));
+    if (rc != TP_OK) {
+        tp_buf_free(&t);
         return NULL;
     }
-    return t.p;
+    return tp_buf_take(&t);
+}
+
+void cmetrics_guard(cmetrics *m, uint64_t body_bytes, uint64_t expired)
+{
+    atomic_store(&m->body_bytes, body_bytes);
+    atomic_store(&m->expired, expired);
 }

@@ -24,6 +24,9 @@ void cmetrics_batch(cmetrics *m, int status, double latency_ms, uint64_t accepte
 void cmetrics_rejected(cmetrics *m, cbatch_code code, uint64_t n);
 /* Any HTTP response with status. */
 void cmetrics_status(cmetrics *m, int status);
+/* The flood guard's figures at this moment: bytes held by bodies in flight (a gauge) and
+ * connections closed past a deadline so far (a counter). */
+void cmetrics_guard(cmetrics *m, uint64_t body_bytes, uint64_t expired);
 
 /* Renders the Prometheus text exposition format (version 0.0.4). Returns a string to free() or
  * NULL when out of memory. */

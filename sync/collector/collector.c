@@ -687,6 +687,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (strcmp(url, "/healthz") == 0)
         return handle_health(c, conn);
     if (strcmp(url, "/metrics") == 0) {
+        cmetrics_guard(c->metrics, cguard_bytes_used(c->guard), cguard_expired(c->guard));
         char *text = cmetrics_render(c->metrics);
         if (!text)
             return send_error(c, conn, 500, "internal", "out of memory", 0);

@@ -137,7 +137,7 @@ def run_flood(workdir, name, sockets, devices_n=10, answers=400):
         pending = sum(1 for _, db, _ in jobs for a in synclib.dump_answers(db)
                       if a["state"] != "synced")
         return {"res": res, "pending": pending, "probe": probe, "trickle": trickle,
-                "nofile": soft, "names": [j[0] for j in jobs]}
+                "nofile": soft, "names": [j[0] for j in jobs], "metrics": c.metrics()}
     finally:
         if probe:
             probe.stop()
@@ -162,9 +162,10 @@ def check_flood(workdir):
     tap(count > 20 and bad == 0 and slowest < bound,
         "flood: /healthz answered 200 within %.0f s throughout (%d probes, %d not 200, slowest "
         "%.3f s)" % (bound, count, bad, slowest))
-    tap(trickle.closed_by_peer >= 1000,
-        "flood: the collector closed %d trickling connections (head deadline and per-address "
-        "limit)" % trickle.closed_by_peer)
+    expired = r["metrics"].get("touchpoint_connections_expired_total", 0)
+    tap(trickle.closed_by_peer >= 1000 and expired > 0,
+        "flood: the collector closed %d trickling connections (per-address limit, and %d past "
+        "their head deadline in /metrics)" % (trickle.closed_by_peer, expired))
 
 
 # ---- 2. stalled bodies --------------------------------------------------------------------------
