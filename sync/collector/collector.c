@@ -41,6 +41,8 @@ extern unsigned int sync_collector_dashboard_html_len;
 
 struct collector {
     struct MHD_Daemon *d;
+    struct MHD_Daemon *health; /* the /healthz-only listener, or NULL */
+    unsigned health_port;
     cstore *store;
     cauth *auth;
     crate *rate;
@@ -704,6 +706,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return handle_devices(c, conn);
 }
 
+/* The /healthz-only listener: its own thread, so a monitor is answered even while every worker
+ * of the main listener is busy with batches, and a store connection kept for it (cstore_ping). */
+static enum MHD_Result handle_health_only(void *cls, struct MHD_Connection *conn, const char *url,
+                                          const char *method, const char *version,
+                                          const char *upload, size_t *upload_size, void **con_cls)
+{
+    collector *c = cls;
+    cguard_request_started(c->guard, guard_of(conn));
+    if (*upload_size > 0) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (strcmp(url, "/healthz") != 0)
+        return send_error(c, conn, 404, "not_found", "this listener serves /healthz only", 0);
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+        return send_error(c, conn, 405, "method_not_allowed", "use GET", 0);
+    return handle_health(c, conn);
+}
+
 /* ---- Start and stop -------------------------------------------------------------------------- */
 
 static tp_err parse_listen(const char *listen, struct addrinfo **out, char *err, size_t errlen)
@@ -779,6 +800,25 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(c->d, MHD_DAEMON_INFO_BIND_PORT);
     c->port = info ? info->port : 0;
+    if (opt->health_listen && *opt->health_listen) {
+        freeaddrinfo(ai);
+        ai = NULL;
+        if ((rc = parse_listen(opt->health_listen, &ai, err, errlen)) != TP_OK)
+            goto out;
+        c->health = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+                                     handle_health_only, c, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                                     MHD_OPTION_NOTIFY_COMPLETED, request_done, c,
+                                     MHD_OPTION_NOTIFY_CONNECTION, connection_event, c,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, 5u, MHD_OPTION_CONNECTION_LIMIT,
+                                     64u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 8u, MHD_OPTION_END);
+        if (!c->health) {
+            rc = tp_errf(err, errlen, TP_ERR_NETWORK, "cannot listen on %s (address in use?)",
+                         opt->health_listen);
+            goto out;
+        }
+        info = MHD_get_daemon_info(c->health, MHD_DAEMON_INFO_BIND_PORT);
+        c->health_port = info ? info->port : 0;
+    }
 out:
     if (ai)
         freeaddrinfo(ai);
@@ -795,10 +835,17 @@ unsigned collector_port(const collector *c)
     return c->port;
 }
 
+unsigned collector_health_port(const collector *c)
+{
+    return c->health_port;
+}
+
 void collector_stop(collector *c)
 {
     if (!c)
         return;
+    if (c->health)
+        MHD_stop_daemon(c->health);
     if (c->d)
         MHD_stop_daemon(c->d);
     cstore_close(c->store);

@@ -26,21 +26,23 @@
 #define COLLECTOR_BODIES_MB 256  /* MiB held by request bodies in flight, all together */
 
 typedef struct collector_options {
-    const char *listen;       /* "127.0.0.1:8088"; port 0 picks a free one (collector_port) */
-    const char *store_url;    /* "sqlite:PATH" or "postgresql://..." */
-    const char *devices_path; /* devices file */
-    const char *read_token;   /* NULL: the read side is open */
-    unsigned threads;         /* worker threads (and store connections); 0: 4 */
-    double rate_per_s;        /* batches per second per device; 0: 100 */
-    double burst;             /* bucket size; 0: 200 */
-    int silent_after_s;       /* a device with no batch for longer is "silent"; 0: 3600 */
-    int retry_after_s;        /* Retry-After of 503; 0: 5 */
-    unsigned conn_per_ip;     /* 0: COLLECTOR_CONN_PER_IP */
-    unsigned conn_max;        /* 0: COLLECTOR_CONN_MAX */
-    unsigned head_s;          /* 0: COLLECTOR_HEAD_S */
-    unsigned body_s;          /* 0: COLLECTOR_BODY_S */
-    unsigned bodies_mb;       /* 0: COLLECTOR_BODIES_MB */
-    const tp_clock *clock;    /* NULL: system clock */
+    const char *listen;        /* "127.0.0.1:8088"; port 0 picks a free one (collector_port) */
+    const char *store_url;     /* "sqlite:PATH" or "postgresql://..." */
+    const char *devices_path;  /* devices file */
+    const char *read_token;    /* NULL: the read side is open */
+    unsigned threads;          /* worker threads (and store connections); 0: 4 */
+    double rate_per_s;         /* batches per second per device; 0: 100 */
+    double burst;              /* bucket size; 0: 200 */
+    int silent_after_s;        /* a device with no batch for longer is "silent"; 0: 3600 */
+    int retry_after_s;         /* Retry-After of 503; 0: 5 */
+    unsigned conn_per_ip;      /* 0: COLLECTOR_CONN_PER_IP */
+    unsigned conn_max;         /* 0: COLLECTOR_CONN_MAX */
+    unsigned head_s;           /* 0: COLLECTOR_HEAD_S */
+    unsigned body_s;           /* 0: COLLECTOR_BODY_S */
+    unsigned bodies_mb;        /* 0: COLLECTOR_BODIES_MB */
+    const char *health_listen; /* "HOST:PORT" of a listener serving only /healthz, with its own
+                                  thread and limits, for monitors; NULL: none */
+    const tp_clock *clock;     /* NULL: system clock */
 } collector_options;
 
 typedef struct collector collector;
@@ -52,6 +54,9 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
 
 /* The port actually listened on. */
 unsigned collector_port(const collector *c);
+
+/* The port of the /healthz-only listener, 0 when there is none. */
+unsigned collector_health_port(const collector *c);
 
 /* Stops serving (finishing requests in progress), closes the store and frees c. NULL: no-op. */
 void collector_stop(collector *c);

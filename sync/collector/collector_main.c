@@ -24,7 +24,8 @@ static void usage(FILE *f)
         "                            [--rate PER_SECOND] [--burst N] [--silent-after SECONDS]\n"
         "                            [--read-token TOKEN | --read-token-file FILE]\n"
         "                            [--conn-per-ip N] [--conn-max N] [--head-timeout S]\n"
-        "                            [--body-timeout S] [--bodies-mb MB]\n"
+        "                            [--body-timeout S] [--bodies-mb MB] [--health-listen "
+        "HOST:PORT]\n"
         "       touchpoint-collector add-device ID --devices FILE\n"
         "\n"
         "  --listen        address to serve on (port 0: pick a free port, printed on stdout)\n"
@@ -42,7 +43,9 @@ static void usage(FILE *f)
         "  --head-timeout  seconds for a request's head, however slowly it trickles (default 10)\n"
         "  --body-timeout  seconds for a request's body (default 60)\n"
         "  --bodies-mb     MiB that request bodies in flight may hold together (default 256);\n"
-        "                  above it a batch gets 503 busy with Retry-After\n");
+        "                  above it a batch gets 503 busy with Retry-After\n"
+        "  --health-listen a second address serving only /healthz, on its own thread and store\n"
+        "                  connection, for monitors (port 0: pick one, printed on stdout)\n");
 }
 
 /* Parses a positive number option. */
@@ -157,6 +160,8 @@ int main(int argc, char **argv)
             opt.body_s = (unsigned)v;
         else if (strcmp(a, "--bodies-mb") == 0 && num_arg(a, val, 8, 1e6, &v))
             opt.bodies_mb = (unsigned)v;
+        else if (strcmp(a, "--health-listen") == 0)
+            opt.health_listen = val;
         else {
             usage(stderr);
             return 2;
@@ -201,6 +206,8 @@ int main(int argc, char **argv)
     /* Tests start the collector on port 0 and read the port from this line. */
     printf("touchpoint-collector: listening on port %u (%s store)\n", collector_port(c),
            opt.store_url[0] == 's' ? "sqlite" : "postgresql");
+    if (collector_health_port(c))
+        printf("touchpoint-collector: /healthz also on port %u\n", collector_health_port(c));
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);

@@ -22,10 +22,10 @@ cpool *cpool_new(unsigned n, size_t elem)
     cpool *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
-    p->n = n;
+    p->n = n + 1; /* the last one is the spare */
     p->elem = elem;
-    p->busy = calloc(n, sizeof *p->busy);
-    p->slots = calloc(n, elem);
+    p->busy = calloc(p->n, sizeof *p->busy);
+    p->slots = calloc(p->n, elem);
     if (!p->busy || !p->slots) {
         free(p->busy);
         free(p->slots);
@@ -58,11 +58,12 @@ void *cpool_slot(cpool *p, unsigned i)
     return p->slots + (size_t)i * p->elem;
 }
 
-void *cpool_acquire(cpool *p)
+/* Takes a free slot among [from, to), waiting while all are busy. */
+static void *take(cpool *p, unsigned from, unsigned to)
 {
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        for (unsigned i = 0; i < p->n; i++) {
+        for (unsigned i = from; i < to; i++) {
             if (!p->busy[i]) {
                 p->busy[i] = true;
                 pthread_mutex_unlock(&p->lock);
@@ -73,11 +74,21 @@ void *cpool_acquire(cpool *p)
     }
 }
 
+void *cpool_acquire(cpool *p)
+{
+    return take(p, 0, p->n - 1);
+}
+
+void *cpool_acquire_spare(cpool *p)
+{
+    return take(p, p->n - 1, p->n);
+}
+
 void cpool_release(cpool *p, void *slot)
 {
     size_t i = (size_t)((unsigned char *)slot - p->slots) / p->elem;
     pthread_mutex_lock(&p->lock);
     p->busy[i] = false;
-    pthread_cond_signal(&p->freed);
+    pthread_cond_broadcast(&p->freed); /* a worker and a health check may both be waiting */
     pthread_mutex_unlock(&p->lock);
 }

@@ -24,10 +24,11 @@
 
 typedef struct cstore cstore;
 
-/* Opens the store named by url with up to pool (>= 1) connections, creating or migrating the
- * schema. Returns TP_OK and *out (free with cstore_close); TP_ERR_INVALID for an unknown url
- * scheme; TP_ERR_BUSY when the database server is unreachable; TP_ERR_TOO_NEW for a schema made
- * by a newer collector; other errors with a message in err naming the store and the cause. */
+/* Opens the store named by url with up to pool (>= 1) connections (and one more kept for
+ * cstore_ping), creating or migrating the schema. Returns TP_OK and *out (free with cstore_close);
+ * TP_ERR_INVALID for an unknown url scheme; TP_ERR_BUSY when the database server is unreachable;
+ * TP_ERR_TOO_NEW for a schema made by a newer collector; other errors with a message in err naming
+ * the store and the cause. */
 tp_err cstore_open(const char *url, unsigned pool, cstore **out, char *err, size_t errlen);
 
 /* Closes every connection and frees s. NULL is a no-op. */
@@ -50,7 +51,8 @@ const char *cstore_kind(const cstore *s);
 tp_err cstore_ingest(cstore *s, const cbatch *b, int64_t received_at_ms, unsigned char *outcomes,
                      char *err, size_t errlen);
 
-/* Checks the store answers a trivial query. Returns TP_OK or TP_ERR_BUSY (with err). */
+/* Checks the store answers a trivial query, on a connection kept for it (a health check does not
+ * wait for the workers' connections). Returns TP_OK or TP_ERR_BUSY (with err). */
 tp_err cstore_ping(cstore *s, char *err, size_t errlen);
 
 /* A report query: answers with from_ms <= at_ms < to_ms, of survey (NULL: all). */

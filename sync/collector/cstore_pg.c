@@ -730,7 +730,7 @@ out:
 static tp_err pg_ping(void *impl, char *err, size_t errlen)
 {
     ppool *p = impl;
-    pconn *pc = cpool_acquire(p->conns);
+    pconn *pc = cpool_acquire_spare(p->conns);
     tp_err rc = ensure_conn(p, pc, err, errlen);
     if (rc == TP_OK) {
         PGresult *res = run(p, pc->c, "health check", "SELECT count(*) FROM schema_version", 0,

@@ -239,7 +239,7 @@ static tp_err s_open(const char *path, unsigned pool, void **impl, char *err, si
         rc = TP_ERR_NOMEM;
         goto out;
     }
-    for (unsigned i = 0; rc == TP_OK && i < pool; i++)
+    for (unsigned i = 0; rc == TP_OK && i < cpool_size(p->conns); i++)
         rc = conn_open(p, cpool_slot(p->conns, i), i == 0, err, errlen);
 out:
     if (rc != TP_OK)
@@ -458,7 +458,7 @@ out:
 static tp_err s_ping(void *impl, char *err, size_t errlen)
 {
     spool *p = impl;
-    sconn *c = cpool_acquire(p->conns);
+    sconn *c = cpool_acquire_spare(p->conns);
     sqlite3_stmt *st = NULL;
     tp_err trc = TP_OK;
     int rc = sqlite3_prepare_v2(c->db, "SELECT count(*) FROM schema_version", -1, &st, NULL);

@@ -118,9 +118,12 @@ def run_flood(workdir, name, sockets, devices_n=10, answers=400):
         db = os.path.join(workdir, dev + ".db")
         synclib.gen_answers(db, dev, answers, seed=100 + i)
         jobs.append((dev, db, token))
-    c = synclib.Collector(store, devices, workdir, name=name).start()
-    trickle = probe = None
+    c = synclib.Collector(store, devices, workdir, name=name,
+                          extra=["--health-listen", "127.0.0.1:0"]).start()
+    trickle = probe = probe2 = None
     try:
+        with open(c.proc.log_path) as f:
+            health_port = int(f.read().split("/healthz also on port ")[1].split()[0])
         confs = [(db, synclib.write_device_config(workdir, dev, c.base, token, batch_max=100))
                  for dev, db, token in jobs]
         if sockets:
@@ -128,19 +131,23 @@ def run_flood(workdir, name, sockets, devices_n=10, answers=400):
                                     max_s=240).start()
             time.sleep(3)  # the flood is in place before the devices come
         probe = flood.HealthProbe(c.port, every_s=0.25, timeout_s=5.0).start()
+        probe2 = flood.HealthProbe(health_port, every_s=0.25, timeout_s=5.0).start()
         res = flood.sync_devices(os.path.join(BUILD, "touchpoint"), confs, timeout=180)
         if sockets:
             time.sleep(12)  # /healthz keeps answering past the head deadline's first reaping
         probe.stop()
+        probe2.stop()
         if trickle:
             trickle.stop()
         pending = sum(1 for _, db, _ in jobs for a in synclib.dump_answers(db)
                       if a["state"] != "synced")
-        return {"res": res, "pending": pending, "probe": probe, "trickle": trickle,
+        return {"res": res, "pending": pending, "probe": probe, "probe2": probe2,
+                "trickle": trickle,
                 "nofile": soft, "names": [j[0] for j in jobs], "metrics": c.metrics()}
     finally:
-        if probe:
-            probe.stop()
+        for p in (probe, probe2):
+            if p:
+                p.stop()
         if trickle:
             trickle.stop()
         c.stop()
@@ -162,6 +169,10 @@ def check_flood(workdir):
     tap(count > 20 and bad == 0 and slowest < bound,
         "flood: /healthz answered 200 within %.0f s throughout (%d probes, %d not 200, slowest "
         "%.3f s)" % (bound, count, bad, slowest))
+    bad, slowest, count = r["probe2"].worst()
+    tap(count > 20 and bad == 0 and slowest < 1.0,
+        "flood: the /healthz-only listener (--health-listen) answered 200 within 1 s throughout "
+        "(%d probes, %d not 200, slowest %.3f s)" % (count, bad, slowest))
     expired = r["metrics"].get("touchpoint_connections_expired_total", 0)
     tap(trickle.closed_by_peer >= 1000 and expired > 0,
         "flood: the collector closed %d trickling connections (per-address limit, and %d past "
