@@ -15,11 +15,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cauth.h"
 #include "cbatch.h"
+#include "cguard.h"
 #include "cmetrics.h"
+#include "cpool.h"
 #include "crate.h"
 #include "creport.h"
 #include "cstore.h"
@@ -824,6 +828,108 @@ static void sqlite_store_semantics(void **state)
                   "1-6, device status and counts, report by day and survey filter, reopen\n");
 }
 
+/* ---- Flood guard and connection pool --------------------------------------------------------- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* True when the peer of fd has been shut down (a read returns 0 at once). */
+static bool peer_shut(int fd)
+{
+    char c;
+    return recv(fd, &c, 1, MSG_DONTWAIT) == 0;
+}
+
+/* Waits up to max_ms for the peer of fd to be shut down; returns the time it was seen, or -1. */
+static int64_t wait_shut(int fd, int64_t max_ms)
+{
+    int64_t end = now_ms() + max_ms;
+    while (now_ms() < end) {
+        if (peer_shut(fd))
+            return now_ms();
+        sleep_ms(10);
+    }
+    return -1;
+}
+
+static void guard_deadlines_and_budget(void **state)
+{
+    (void)state;
+    cguard *g = cguard_new(300, 1500, 1000);
+    assert_non_null(g);
+    /* the budget: taken, refused over it, given back */
+    assert_true(cguard_take_bytes(g, 600));
+    assert_false(cguard_take_bytes(g, 401));
+    assert_true(cguard_take_bytes(g, 400));
+    assert_int_equal(cguard_bytes_free(g), 0);
+    cguard_put_bytes(g, 1000);
+    assert_int_equal(cguard_bytes_used(g), 0);
+
+    /* head 300 ms and body 1500 ms, absolute: bytes (later calls) do not renew them */
+    int head[2], body[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, head), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, body), 0);
+    int64_t t0 = now_ms();
+    cguard_conn *h = cguard_conn_open(g, head[0]);
+    cguard_conn *b = cguard_conn_open(g, body[0]);
+    assert_non_null(h);
+    assert_non_null(b);
+    cguard_request_started(g, b); /* b's head arrived: 1500 ms for its body from now */
+    assert_false(peer_shut(head[1]));
+    sleep_ms(100);
+    cguard_request_started(g, b); /* more body bytes: changes nothing */
+    int64_t t_head = wait_shut(head[1], 5000);
+    assert_true(t_head >= t0 + 300);
+    if (now_ms() < t0 + 1400)
+        assert_false(peer_shut(body[1]));
+    int64_t t_body = wait_shut(body[1], 10000);
+    assert_true(t_body >= t0 + 1500);
+    assert_int_equal(cguard_expired(g), 2);
+    cguard_conn_close(g, h);
+    cguard_conn_close(g, b);
+    for (int i = 0; i < 2; i++) {
+        close(head[i]);
+        close(body[i]);
+    }
+    cguard_free(g);
+    cguard_free(NULL);
+    print_message("checked: body budget taken and refused over it; head and body deadlines are "
+                  "absolute (a trickle does not renew them); expired connections counted\n");
+}
+
+static void pool_keeps_a_spare(void **state)
+{
+    (void)state;
+    cpool *p = cpool_new(2, sizeof(int));
+    assert_non_null(p);
+    assert_int_equal(cpool_size(p), 3);
+    int *a = cpool_acquire(p), *b = cpool_acquire(p);
+    assert_true(a != b);
+    int *spare = cpool_acquire_spare(p); /* both workers' slots are busy: the spare is free */
+    assert_ptr_equal(spare, cpool_slot(p, 2));
+    assert_true(spare != a && spare != b);
+    cpool_release(p, spare);
+    cpool_release(p, a);
+    int *again = cpool_acquire(p);
+    assert_ptr_equal(again, a); /* a worker never gets the spare */
+    cpool_release(p, again);
+    cpool_release(p, b);
+    cpool_free(p);
+    cpool_free(NULL);
+    print_message("checked: the pool hands out its worker slots and keeps one spare for health "
+                  "checks\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -843,6 +949,8 @@ int main(void)
         cmocka_unit_test(rate_limit_bucket),
         cmocka_unit_test(metrics_text),
         cmocka_unit_test(sqlite_store_semantics),
+        cmocka_unit_test(guard_deadlines_and_budget),
+        cmocka_unit_test(pool_keeps_a_spare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
