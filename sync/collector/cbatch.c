@@ -188,6 +188,8 @@ static size_t lex_string(const lex *x, size_t i, bool *nul)
 {
     *nul = false;
     for (i++; i < x->n && x->s[i] != '"'; i++) {
+        if (x->s[i] == '\0') /* a raw NUL byte ends cJSON's copy just the same */
+            *nul = true;
         if (x->s[i] != '\\')
             continue;
         if (i + 5 < x->n && x->s[i + 1] == 'u' && memcmp(x->s + i + 2, "0000", 4) == 0)

@@ -424,6 +424,27 @@ static void batch_strict_edges(void **state)
     assert_non_null(strstr(b->rejects[0].message, "9007199254740993 not in"));
     cbatch_free(b);
 
+    /* a raw NUL byte inside a string is refused the same way */
+    {
+        char one[2048], two[2048], both[4200];
+        answer_json(one, sizeof one, 1, NULL, NULL);
+        answer_json(two, sizeof two, 2, "store", "\"hcmZ01\"");
+        snprintf(both, sizeof both, "%s, %s", one, two);
+        char *raw = batch_json(both);
+        size_t n = strlen(raw);
+        char *z = strstr(raw, "Z01");
+        assert_non_null(z);
+        *z = '\0';
+        char e2[256];
+        cbatch *rb = NULL;
+        assert_int_equal(cbatch_parse(raw, n, RECV, &rb, e2, sizeof e2), TP_OK);
+        assert_int_equal(rb->n_answers, 1);
+        assert_int_equal(rb->n_rejects, 1);
+        assert_int_equal(rb->rejects[0].code, CBATCH_INVALID_UTF8);
+        cbatch_free(rb);
+        free(raw);
+    }
+
     /* a key holding \u0000 spoils the whole batch */
     char good[2048], *json;
     answer_json(good, sizeof good, 1, "store", NULL);
