@@ -20,7 +20,6 @@
  * for the next `--script -` line) includes the ping deadline.
  */
 #include <SDL.h>
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -39,6 +38,7 @@
 #include "kiosk.h"
 #include "power.h"
 #include "script.h"
+#include "trace.h"
 #include "ui.h"
 #include "usb.h"
 #include "usb_export.h"
@@ -127,7 +127,7 @@ typedef struct app {
     ui *u;
     tp_vclock vc;
     bool scripted;
-    FILE *trace;
+    trace *tr; /* NULL: no --trace */
     sigwatch sw;
     bool quit;
     int exit_code;
@@ -157,10 +157,11 @@ typedef struct app {
     char gpio_err[TP_ERRMSG_MAX]; /* start-up error for the staff screen, "" none */
     int64_t answers_seen;         /* kiosk_answers_recorded() at the last ack pulse */
     int64_t led_next;             /* mono ms of the next status LED check */
-    const char *led_screen;       /* screen at the last status LED check */
+    kiosk_screen led_screen;      /* screen at the last status LED check */
     bool swallow_release;         /* the press was a wake-up tap: drop its release too */
     bool gpio_woken;              /* the watcher stopped watching the GPIO fd: re-arm it */
     watchdog *wd;                 /* systemd notifications (watchdog.h); no-op outside systemd */
+    kiosk_work work;              /* the state machine's work, done by do_work */
 } app;
 
 static int64_t real_us(void)
@@ -183,12 +184,14 @@ static void mark_input(app *a)
 
 static void trace_error(app *a, const char *code, const char *msg)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (o) {
-        cJSON_AddStringToObject(o, "code", code);
-        cJSON_AddStringToObject(o, "message", msg);
-    }
-    kiosk_trace(a->k, "error", o);
+    trace_event(a->tr, "error", TRACE_STR("code", code), TRACE_STR("message", msg), TRACE_END);
+}
+
+static kiosk_screen screen_of(const app *a)
+{
+    kiosk_status st;
+    kiosk_status_get(a->k, &st);
+    return st.screen;
 }
 
 /* Brings the window up to date with the state machine: a new screen, a highlight or the hold
@@ -200,13 +203,17 @@ static void staff_key_check(app *a);
 static void led_update(app *a, bool force);
 static void hw_after_frame(app *a);
 
+static void do_work(app *a);
+
 static void present(app *a)
 {
+    do_work(a);
     export_cancel_sync(a);
     export_start(a);
     staff_key_check(a);
     led_update(a, false);
     for (int guard = 0; guard < 16; guard++) {
+        do_work(a);
         unsigned d = kiosk_dirty(a->k);
         if (!d)
             return;
@@ -214,7 +221,8 @@ static void present(app *a)
             ui_screen scr;
             kiosk_model(a->k, &scr);
             if (ui_set_screen(a->u, &scr) != TP_OK) {
-                fprintf(stderr, "touchpoint-kiosk: screen %s: %s\n", kiosk_screen_name(a->k),
+                fprintf(stderr, "touchpoint-kiosk: screen %s: %s\n",
+                        kiosk_screen_label(screen_of(a)),
                         ui_errmsg(a->u));
                 trace_error(a, "ui", ui_errmsg(a->u));
             }
@@ -228,27 +236,17 @@ static void present(app *a)
         if (ui_render(a->u) != TP_OK)
             trace_error(a, "ui", ui_errmsg(a->u));
         a->frames++;
-        if (a->trace) {
-            cJSON *o = cJSON_CreateObject();
-            if (o) {
-                cJSON_AddNumberToObject(o, "n", (double)a->frames);
-                const char *h = kiosk_highlight(a->k);
-                if (h)
-                    cJSON_AddStringToObject(o, "highlight", h);
-                else
-                    cJSON_AddNullToObject(o, "highlight");
-                if (a->frames == 1)
-                    cJSON_AddNumberToObject(o, "since_main_ms",
-                                            (double)(real_us() - a->started_us) / 1000);
-                if (a->input_pending)
-                    cJSON_AddNumberToObject(o, "latency_us",
-                                            (double)(real_us() - ts_us(&a->input_at)));
-            }
-            kiosk_trace(a->k, "frame", o);
-        }
+        trace_event(a->tr, "frame", TRACE_NUM("n", a->frames),
+                    TRACE_STR("highlight", kiosk_highlight(a->k)),
+                    TRACE_NUM_IF(a->frames == 1, "since_main_ms",
+                                 (double)(real_us() - a->started_us) / 1000),
+                    TRACE_NUM_IF(a->input_pending, "latency_us",
+                                 (double)(real_us() - ts_us(&a->input_at))),
+                    TRACE_END);
         if (a->frames == 1) { /* systemd: started once the first frame is on screen */
             char st[WATCHDOG_STATUS_MAX];
-            snprintf(st, sizeof st, "first frame drawn: %s screen", kiosk_screen_name(a->k));
+            snprintf(st, sizeof st, "first frame drawn: %s screen",
+                     kiosk_screen_label(screen_of(a)));
             watchdog_ready(a->wd, st);
         }
         kiosk_after_frame(a->k);
@@ -256,10 +254,103 @@ static void present(app *a)
     }
 }
 
+/* ---- Work the state machine asks of its owner ------------------------------------------------ */
+
+/* Reads the sync daemon's pid from pid_file (written by `touchpoint sync --daemon --pid-file`) and
+ * sends it sig (0: only checks that it lives). Returns the pid, 0 when the file is missing, empty
+ * or names no live process (sync is not running), or -1 with why in err.
+ * Replaced by sync_wake() at merge. */
+static long wake_sync(const char *pid_file, int sig, char *err, size_t errlen)
+{
+    char line[32] = "";
+    FILE *f = fopen(pid_file, "re");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "%.200s: %s", pid_file, strerror(errno));
+        return -1;
+    }
+    bool got = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    if (!got)
+        return 0; /* being replaced right now, or empty: nothing to signal */
+    char *end = NULL;
+    errno = 0;
+    long pid = strtol(line, &end, 10);
+    if (errno || end == line || (*end && *end != '\n') || pid <= 1) {
+        snprintf(err, errlen, "%.200s: not a pid", pid_file);
+        return -1;
+    }
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        return 0; /* stale file: the daemon died without removing it */
+    if (sig && kill((pid_t)pid, sig) != 0) {
+        snprintf(err, errlen, "kill %ld: %s", pid, strerror(errno));
+        return errno == ESRCH ? 0 : -1;
+    }
+    return pid;
+}
+
+/* The surveys of folder dir that load (a broken file must not take the kiosk down), labelled
+ * "Title (id)" in lang, into out (KIOSK_MAX_SURVEYS entries). Returns how many. */
+static int survey_scan(const char *dir, const char *lang, kiosk_survey_entry *out)
+{
+    char(*names)[SURVEY_PATH_MAX] = calloc(KIOSK_MAX_SURVEYS, SURVEY_PATH_MAX);
+    size_t n = 0;
+    int got = 0;
+    if (!names || survey_list_dir(dir, names, KIOSK_MAX_SURVEYS, &n) != TP_OK)
+        n = 0;
+    for (size_t i = 0; i < n; i++) {
+        survey *sv = NULL;
+        kiosk_survey_entry *e = &out[got];
+        if (survey_load(names[i], &sv, NULL, 0) != TP_OK)
+            continue;
+        tp_strlcpy(e->path, names[i], sizeof e->path);
+        int w = snprintf(e->label, sizeof e->label, "%.90s (%s)",
+                         survey_text_get(sv, &sv->title, lang), sv->id);
+        if (w < 0)
+            tp_strlcpy(e->label, sv->id, sizeof e->label);
+        got++;
+        survey_free(sv);
+    }
+    free(names);
+    return got;
+}
+
+/* The staff screens' outside work, done here so the state machine does no I/O of its own: the
+ * database quick check, the sync daemon's state, the survey folder. */
+static void do_work(app *a)
+{
+    unsigned w = kiosk_take_work(a->k);
+    if (!w)
+        return;
+    kiosk_work *r = &a->work;
+    r->done = w;
+    if (w & KIOSK_WORK_DB_CHECK)
+        r->db_rc = store_check(kiosk_store(a->k), false);
+    if (w & KIOSK_WORK_SYNC_STATE) {
+        r->sync_err[0] = '\0';
+        r->sync_pid = a->cfg.sync.pid_file[0]
+                          ? wake_sync(a->cfg.sync.pid_file, 0, r->sync_err, sizeof r->sync_err)
+                          : 1;
+    }
+    if (w & KIOSK_WORK_SURVEYS) {
+        kiosk_status st;
+        kiosk_status_get(a->k, &st);
+        r->n_surveys = survey_scan(a->cfg.survey_dir, st.default_lang, r->surveys);
+    }
+    kiosk_work_done(a->k, r);
+}
+
 static void handle_action(app *a, kiosk_action act)
 {
-    if (act == KIOSK_QUIT)
+    if (act == KIOSK_QUIT) {
         a->quit = true;
+    } else if (act == KIOSK_SYNC_NOW) {
+        /* Staff "Sync now": SIGUSR1 starts a sync round at once. */
+        char err[TP_ERRMSG_MAX] = "";
+        long pid = wake_sync(a->cfg.sync.pid_file, SIGUSR1, err, sizeof err);
+        kiosk_sync_woken(a->k, pid, err);
+    }
 }
 
 /* ---- Buttons, lights and screen power ------------------------------------------------------ */
@@ -290,19 +381,10 @@ static void power_changed(app *a, const char *reason)
     }
     if (perr[0])
         fprintf(stderr, "touchpoint-kiosk: %s\n", perr);
-    if (!a->trace)
-        return;
-    cJSON *o = cJSON_CreateObject();
-    if (o) {
-        cJSON_AddStringToObject(o, "level", power_level_name(power_get_level(a->pw)));
-        cJSON_AddNumberToObject(o, "percent", power_percent(a->pw));
-        cJSON_AddStringToObject(o, "reason", reason);
-        cJSON_AddStringToObject(o, "backlight", power_backlight(a->pw));
-        cJSON_AddBoolToObject(o, "overlay", overlay);
-        if (perr[0])
-            cJSON_AddStringToObject(o, "error", perr);
-    }
-    kiosk_trace(a->k, "power", o);
+    trace_event(a->tr, "power", TRACE_STR("level", power_level_name(power_get_level(a->pw))),
+                TRACE_NUM("percent", power_percent(a->pw)), TRACE_STR("reason", reason),
+                TRACE_STR("backlight", power_backlight(a->pw)), TRACE_BOOL("overlay", overlay),
+                TRACE_STR_IF(perr[0], "error", perr), TRACE_END);
 }
 
 /* Status LED: red (store failed / out of order), amber (answers waiting too long), green. Checked
@@ -311,7 +393,7 @@ static void led_update(app *a, bool force)
 {
     if (!a->gpio)
         return;
-    const char *screen = kiosk_screen_name(a->k);
+    kiosk_screen screen = screen_of(a);
     int64_t t = app_mono(a);
     if (!force && screen == a->led_screen && t < a->led_next)
         return;
@@ -327,28 +409,25 @@ static void led_update(app *a, bool force)
         failed = true;
     const tp_clock *c = app_clock(a);
     gpio_led before = gpio_status(a->gpio);
-    gpio_led led = gpio_status_for(failed, strcmp(screen, "out_of_order") == 0, oldest,
+    gpio_led led = gpio_status_for(failed, screen == KIOSK_SCREEN_OUT_OF_ORDER, oldest,
                                    c->wall_ms(c->ctx), a->cfg.gpio.amber_after_s);
     if (gpio_set_status(a->gpio, led) != TP_OK) {
         fprintf(stderr, "touchpoint-kiosk: %s\n", gpio_errmsg(a->gpio));
         trace_error(a, "gpio", gpio_errmsg(a->gpio));
         return;
     }
-    if (led != before && a->trace) {
-        cJSON *o = cJSON_CreateObject();
-        if (o) {
-            cJSON_AddStringToObject(o, "state", gpio_led_name(led));
-            cJSON_AddBoolToObject(o, "store_failed", failed);
-            cJSON_AddNumberToObject(o, "oldest_pending_ms", (double)oldest);
-        }
-        kiosk_trace(a->k, "led", o);
-    }
+    if (led != before)
+        trace_event(a->tr, "led", TRACE_STR("state", gpio_led_name(led)),
+                    TRACE_BOOL("store_failed", failed), TRACE_NUM("oldest_pending_ms", oldest),
+                    TRACE_END);
 }
 
 /* After a frame: each newly recorded answer gets an acknowledgement pulse. */
 static void hw_after_frame(app *a)
 {
-    int64_t n = kiosk_answers_recorded(a->k);
+    kiosk_status st;
+    kiosk_status_get(a->k, &st);
+    int64_t n = st.answers_recorded;
     if (n == a->answers_seen)
         return;
     a->answers_seen = n;
@@ -356,11 +435,8 @@ static void hw_after_frame(app *a)
         return;
     if (gpio_pulse_ack(a->gpio) != TP_OK) {
         trace_error(a, "gpio", gpio_errmsg(a->gpio));
-    } else if (a->trace) {
-        cJSON *o = cJSON_CreateObject();
-        if (o)
-            cJSON_AddNumberToObject(o, "answers", (double)n);
-        kiosk_trace(a->k, "ack", o);
+    } else {
+        trace_event(a->tr, "ack", TRACE_NUM("answers", n), TRACE_END);
     }
     led_update(a, true);
 }
@@ -393,18 +469,10 @@ static const char *gpio_ev_name(gpio_ev_type t)
 
 static void gpio_event_handle(app *a, const gpio_event *e)
 {
-    if (a->trace) {
-        cJSON *o = cJSON_CreateObject();
-        if (o) {
-            cJSON_AddStringToObject(o, "what", gpio_ev_name(e->type));
-            cJSON_AddStringToObject(o, "input", e->label);
-            if (e->type == GPIO_EV_BUTTON) {
-                cJSON_AddNumberToObject(o, "button", e->button);
-                cJSON_AddNumberToObject(o, "value", e->value);
-            }
-        }
-        kiosk_trace(a->k, "gpio", o);
-    }
+    bool button = e->type == GPIO_EV_BUTTON;
+    trace_event(a->tr, "gpio", TRACE_STR("what", gpio_ev_name(e->type)),
+                TRACE_STR("input", e->label), TRACE_NUM_IF(button, "button", e->button),
+                TRACE_NUM_IF(button, "value", e->value), TRACE_END);
     switch (e->type) {
     case GPIO_EV_BUTTON:
         mark_input(a);
@@ -506,14 +574,8 @@ static bool script_gpio(app *a, const script_cmd *c)
         a->exit_code = 1;
         return false;
     }
-    if (a->trace) {
-        cJSON *o = cJSON_CreateObject();
-        if (o) {
-            cJSON_AddStringToObject(o, "name", c->arg);
-            cJSON_AddBoolToObject(o, "active", active);
-        }
-        kiosk_trace(a->k, "sim_input", o);
-    }
+    trace_event(a->tr, "sim_input", TRACE_STR("name", c->arg), TRACE_BOOL("active", active),
+                TRACE_END);
     gpio_service(a);
     present(a);
     return true;
@@ -555,17 +617,12 @@ static void usb_refresh(app *a)
         for (size_t i = 0; i < n && a->usb_scanned && a->cfg.usb.staff_key; i++)
             if (ev[i].kind == USB_EV_ADDED && open_by_staff_key(a, ev[i].stick.mount_point))
                 break;
-        for (size_t i = 0; i < n && a->trace; i++) {
-            cJSON *o = cJSON_CreateObject();
-            if (o) {
-                cJSON_AddStringToObject(o, "change",
-                                        ev[i].kind == USB_EV_ADDED ? "added" : "removed");
-                cJSON_AddStringToObject(o, "name", ev[i].stick.name);
-                cJSON_AddStringToObject(o, "mount_point", ev[i].stick.mount_point);
-                cJSON_AddBoolToObject(o, "readonly", ev[i].stick.readonly);
-            }
-            kiosk_trace(a->k, "usb", o);
-        }
+        for (size_t i = 0; i < n; i++)
+            trace_event(a->tr, "usb",
+                        TRACE_STR("change", ev[i].kind == USB_EV_ADDED ? "added" : "removed"),
+                        TRACE_STR("name", ev[i].stick.name),
+                        TRACE_STR("mount_point", ev[i].stick.mount_point),
+                        TRACE_BOOL("readonly", ev[i].stick.readonly), TRACE_END);
     }
     a->usb_scanned = true;
     if (a->sw.rearmfd >= 0 && !a->scripted) {
@@ -579,7 +636,9 @@ static void usb_refresh(app *a)
  * per visit of the pad and again when a stick arrives. */
 static void staff_key_check(app *a)
 {
-    if (strcmp(kiosk_screen_name(a->k), "pin") != 0) {
+    kiosk_status st;
+    kiosk_status_get(a->k, &st);
+    if (!st.pin_pad) {
         a->key_checked = false;
         return;
     }
@@ -734,6 +793,8 @@ static void export_collect(app *a)
     }
     a->export_finished = false;
     const usb_export_report *rep = &a->export_rep;
+    kiosk_status st;
+    kiosk_status_get(a->k, &st);
     /* Cancelled is what staff asked for: its own message, not a failure. */
     bool ok = rep->outcome == USB_EXPORT_DONE || rep->outcome == USB_EXPORT_NOTHING ||
               rep->outcome == USB_EXPORT_CANCELLED;
@@ -742,23 +803,16 @@ static void export_collect(app *a)
     if (rep->outcome == USB_EXPORT_FAILED && rep->rc == TP_OK)
         tp_strlcpy(shown, rep->message, sizeof shown);
     else
-        usb_export_message(rep, kiosk_staff_lang(a->k), shown, sizeof shown);
+        usb_export_message(rep, st.staff_lang, shown, sizeof shown);
     kiosk_export_done(a->k, ok, shown);
     fprintf(stderr, "touchpoint-kiosk: %s\n", rep->log);
-    if (a->trace) {
-        cJSON *o = cJSON_CreateObject();
-        if (o) {
-            cJSON_AddStringToObject(o, "outcome", usb_export_outcome_name(rep->outcome));
-            cJSON_AddNumberToObject(o, "rows", (double)rep->rows);
-            cJSON_AddStringToObject(o, "message", rep->message);
-            cJSON_AddStringToObject(o, "shown", shown);
-            cJSON_AddStringToObject(o, "lang", kiosk_staff_lang(a->k));
-            cJSON *files = cJSON_AddArrayToObject(o, "files");
-            for (size_t i = 0; files && i < rep->n_files; i++)
-                cJSON_AddItemToArray(files, cJSON_CreateString(rep->files[i]));
-        }
-        kiosk_trace(a->k, "usb_export", o);
-    }
+    const char *files[USB_EXPORT_MAX_FILES];
+    for (size_t i = 0; i < rep->n_files; i++)
+        files[i] = rep->files[i];
+    trace_event(a->tr, "usb_export", TRACE_STR("outcome", usb_export_outcome_name(rep->outcome)),
+                TRACE_NUM("rows", rep->rows), TRACE_STR("message", rep->message),
+                TRACE_STR("shown", shown), TRACE_STR("lang", st.staff_lang),
+                TRACE_STRS("files", files, rep->n_files), TRACE_END);
 }
 
 /* Starts the job staff asked for: on a worker thread live, inline in script mode (so scripts stay
@@ -791,7 +845,9 @@ static void export_start(app *a)
         rep->outcome = USB_EXPORT_FAILED;
         rep->rc = TP_ERR_NOMEM;
         char shown[sizeof rep->message * 2];
-        usb_export_message(rep, kiosk_staff_lang(a->k), shown, sizeof shown);
+        kiosk_status st;
+        kiosk_status_get(a->k, &st);
+        usb_export_message(rep, st.staff_lang, shown, sizeof shown);
         fprintf(stderr, "touchpoint-kiosk: usb export: outcome=failed cause=pthread_create\n");
         kiosk_export_done(a->k, false, shown);
     }
@@ -815,12 +871,8 @@ static void handle_event(app *a, const SDL_Event *ev)
     }
     if (ev->type == a->sw.sdl_event && a->sw.sdl_event != 0) {
         const char *name = ev->user.code == SIGTERM ? "SIGTERM" : "SIGINT";
-        cJSON *o = cJSON_CreateObject();
-        if (o) {
-            cJSON_AddStringToObject(o, "reason", "signal");
-            cJSON_AddStringToObject(o, "signal", name);
-        }
-        kiosk_trace(a->k, "exit", o);
+        trace_event(a->tr, "exit", TRACE_STR("reason", "signal"), TRACE_STR("signal", name),
+                    TRACE_END);
         a->quit = true;
         return;
     }
@@ -893,10 +945,10 @@ static void wd_tick(app *a)
     if (!watchdog_due(a->wd))
         return;
     watchdog_check_store(kiosk_store(a->k), &h);
-    const char *screen = kiosk_screen_name(a->k);
+    kiosk_screen screen = screen_of(a);
     const tp_clock *kc = a->scripted ? &a->vc.clock : tp_clock_system();
     int64_t d = kiosk_next_deadline(a->k);
-    if (h.ok && strcmp(screen, "out_of_order") == 0) {
+    if (h.ok && screen == KIOSK_SCREEN_OUT_OF_ORDER) {
         h.ok = false;
         tp_strlcpy(h.cause, "out of order (answers cannot be recorded)", sizeof h.cause);
     } else if (h.ok && d >= 0 && kc->mono_ms(kc->ctx) - d > 10000) {
@@ -905,7 +957,8 @@ static void wd_tick(app *a)
                  (long long)(kc->mono_ms(kc->ctx) - d));
     }
     if (h.ok) {
-        snprintf(text, sizeof text, "%s screen, %lld answers waiting to sync", screen,
+        snprintf(text, sizeof text, "%s screen, %lld answers waiting to sync",
+                 kiosk_screen_label(screen),
                  (long long)h.pending);
         watchdog_status(a->wd, text);
     }
@@ -918,12 +971,7 @@ static void stall(app *a, int ms)
     char text[WATCHDOG_STATUS_MAX];
     snprintf(text, sizeof text, "stalled by script for %d ms", ms);
     watchdog_status(a->wd, text);
-    if (a->trace) {
-        cJSON *o = cJSON_CreateObject();
-        if (o)
-            cJSON_AddNumberToObject(o, "ms", ms);
-        kiosk_trace(a->k, "stall", o);
-    }
+    trace_event(a->tr, "stall", TRACE_NUM("ms", ms), TRACE_END);
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
@@ -1043,7 +1091,7 @@ static bool run_cmd(app *a, const script_cmd *c)
     case SCRIPT_TAP:
         if (ui_widget_find(a->u, c->arg, &wi) != TP_OK || !wi.interactive) {
             fprintf(stderr, "%s:%d: tap: no control '%s' on screen %s\n", a->script_name, c->line,
-                    c->arg, kiosk_screen_name(a->k));
+                    c->arg, kiosk_screen_label(screen_of(a)));
             trace_error(a, "script", "no such control");
             a->exit_code = EXIT_EXPECT;
             return false;
@@ -1071,27 +1119,15 @@ static bool run_cmd(app *a, const script_cmd *c)
             a->exit_code = 1;
             return false;
         }
-        if (a->trace) {
-            cJSON *o = cJSON_CreateObject();
-            if (o)
-                cJSON_AddStringToObject(o, "path", c->arg);
-            kiosk_trace(a->k, "screenshot", o);
-        }
+        trace_event(a->tr, "screenshot", TRACE_STR("path", c->arg), TRACE_END);
         break;
     case SCRIPT_EXPECT_SCREEN: {
-        bool ok = strcmp(kiosk_screen_name(a->k), c->arg) == 0;
-        if (a->trace) {
-            cJSON *o = cJSON_CreateObject();
-            if (o) {
-                cJSON_AddStringToObject(o, "want", c->arg);
-                cJSON_AddBoolToObject(o, "ok", ok);
-                cJSON_AddNumberToObject(o, "line", c->line);
-            }
-            kiosk_trace(a->k, "expect", o);
-        }
+        bool ok = kiosk_screen_parse(c->arg) == screen_of(a);
+        trace_event(a->tr, "expect", TRACE_STR("want", c->arg), TRACE_BOOL("ok", ok),
+                    TRACE_NUM("line", c->line), TRACE_END);
         if (!ok) {
             fprintf(stderr, "%s:%d: expect-screen: expected %s, the screen is %s\n", a->script_name,
-                    c->line, c->arg, kiosk_screen_name(a->k));
+                    c->line, c->arg, kiosk_screen_label(screen_of(a)));
             a->exit_code = EXIT_EXPECT;
             return false;
         }
@@ -1203,7 +1239,7 @@ int main(int argc, char **argv)
     };
     app *a = calloc(1, sizeof *a);
     const char *config_path = NULL, *script_path = NULL;
-    bool windowed = false, headless = false, trace = false;
+    bool windowed = false, headless = false, tracing = false;
     int size_w = 0, size_h = 0;
     script *scr = NULL;
     char err[TP_ERRMSG_MAX * 2];
@@ -1214,6 +1250,7 @@ int main(int argc, char **argv)
         return 1;
     }
     a->started_us = real_us();
+    a->led_screen = KIOSK_SCREEN_COUNT; /* no LED check yet */
     a->sw.sfd = a->sw.stopfd = a->sw.usbfd = a->sw.rearmfd = a->sw.gpiofd = -1;
     pthread_mutex_init(&a->export_mu, NULL);
     a->exit_code = 0;
@@ -1223,7 +1260,7 @@ int main(int argc, char **argv)
         case 'w': windowed = true; break;
         case 'H': headless = true; break;
         case 's': script_path = optarg; break;
-        case 't': trace = true; break;
+        case 't': tracing = true; break;
         case 'S':
             if (!parse_size(optarg, &size_w, &size_h)) {
                 fprintf(stderr, "touchpoint-kiosk: --size: '%s' is not WxH (320..8192)\n", optarg);
@@ -1275,19 +1312,19 @@ int main(int argc, char **argv)
     }
     a->script_name = script_path;
     a->scripted = script_path != NULL;
-    if (trace) {
-        a->trace = stdout;
-        setvbuf(stdout, NULL, _IOLBF, 0);
-    }
     if (a->scripted) {
         const tp_clock *sys = tp_clock_system();
         tp_vclock_init(&a->vc, sys->wall_ms(sys->ctx));
+    }
+    if (tracing) {
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        a->tr = trace_new(stdout, app_clock(a));
     }
 
     kiosk_options ko = {0};
     ko.cfg = &a->cfg;
     ko.clock = a->scripted ? &a->vc.clock : NULL;
-    ko.trace = a->trace;
+    ko.trace = a->tr;
     ko.windowed = !a->cfg.fullscreen;
     const char *mpc = getenv("TP_KIOSK_MAX_PAGE_COUNT"); /* tests: simulate a full database */
     if (mpc && *mpc)
@@ -1328,15 +1365,8 @@ int main(int argc, char **argv)
     uso.mount_root = a->cfg.usb.mount_root;
     if (usb_open(&uso, &a->usb, err, sizeof err) != TP_OK) {
         a->usb = NULL;
-        if (a->trace) {
-            cJSON *o = cJSON_CreateObject();
-            if (o) {
-                cJSON_AddStringToObject(o, "code", "usb");
-                cJSON_AddStringToObject(o, "message", err);
-                cJSON_AddStringToObject(o, "during", "usb_open");
-            }
-            kiosk_trace(a->k, "error", o);
-        }
+        trace_event(a->tr, "error", TRACE_STR("code", "usb"), TRACE_STR("message", err),
+                    TRACE_STR("during", "usb_open"), TRACE_END);
     } else {
         a->sw.usbfd = usb_fd(a->usb);
     }
@@ -1351,15 +1381,8 @@ int main(int argc, char **argv)
             a->gpio = NULL;
             fprintf(stderr, "touchpoint-kiosk: %s; buttons and lights are off, touch works\n", err);
             tp_strlcpy(a->gpio_err, err, sizeof a->gpio_err);
-            if (a->trace) {
-                cJSON *o = cJSON_CreateObject();
-                if (o) {
-                    cJSON_AddStringToObject(o, "code", "gpio");
-                    cJSON_AddStringToObject(o, "message", err);
-                    cJSON_AddStringToObject(o, "during", "gpio_open");
-                }
-                kiosk_trace(a->k, "error", o);
-            }
+            trace_event(a->tr, "error", TRACE_STR("code", "gpio"), TRACE_STR("message", err),
+                        TRACE_STR("during", "gpio_open"), TRACE_END);
         } else if (!a->scripted) {
             a->sw.gpiofd = gpio_fd(a->gpio); /* scripts drive the sim lines synchronously */
         }
@@ -1378,24 +1401,16 @@ int main(int argc, char **argv)
         pthread_create(&a->sw.thread, NULL, sigwatch_main, &a->sw) == 0)
         a->sw.running = true;
 
-    if (a->trace) {
-        cJSON *o = cJSON_CreateObject();
-        int lw = 0, lh = 0;
-        ui_logical_size(a->u, &lw, &lh);
-        if (o) {
-            cJSON_AddStringToObject(o, "device", a->cfg.device_id);
-            cJSON_AddStringToObject(o, "database", a->cfg.database);
-            cJSON_AddNumberToObject(o, "width", lw);
-            cJSON_AddNumberToObject(o, "height", lh);
-            cJSON_AddBoolToObject(o, "fullscreen", a->cfg.fullscreen);
-            cJSON_AddBoolToObject(o, "scripted", a->scripted);
-            /* Where start-up time goes (config + survey, store open, window + fonts). */
-            cJSON_AddNumberToObject(o, "config_ms", (double)(t_config - t_start) / 1000);
-            cJSON_AddNumberToObject(o, "kiosk_ms", (double)(t_kiosk - t_config) / 1000);
-            cJSON_AddNumberToObject(o, "ui_ms", (double)(t_ui - t_kiosk) / 1000);
-        }
-        kiosk_trace(a->k, "start", o);
-    }
+    int lw = 0, lh = 0;
+    ui_logical_size(a->u, &lw, &lh);
+    /* Where start-up time goes (config + survey, store open, window + fonts). */
+    trace_event(a->tr, "start", TRACE_STR("device", a->cfg.device_id),
+                TRACE_STR("database", a->cfg.database), TRACE_NUM("width", lw),
+                TRACE_NUM("height", lh), TRACE_BOOL("fullscreen", a->cfg.fullscreen),
+                TRACE_BOOL("scripted", a->scripted),
+                TRACE_NUM("config_ms", (double)(t_config - t_start) / 1000),
+                TRACE_NUM("kiosk_ms", (double)(t_kiosk - t_config) / 1000),
+                TRACE_NUM("ui_ms", (double)(t_ui - t_kiosk) / 1000), TRACE_END);
     if (a->pw)
         power_changed(a, "start");
     led_update(a, true);
@@ -1406,12 +1421,8 @@ int main(int argc, char **argv)
         run_script_stdin(a);
     else
         run_live(a);
-    if (a->scripted && a->exit_code == 0 && !a->quit) {
-        cJSON *o = cJSON_CreateObject();
-        if (o)
-            cJSON_AddStringToObject(o, "reason", "script_end");
-        kiosk_trace(a->k, "exit", o);
-    }
+    if (a->scripted && a->exit_code == 0 && !a->quit)
+        trace_event(a->tr, "exit", TRACE_STR("reason", "script_end"), TRACE_END);
 
 out:
     if (a->export_thread_running) {
@@ -1438,6 +1449,7 @@ out:
     pthread_mutex_destroy(&a->export_mu);
     kiosk_free(a->k); /* closes the store: every write is complete */
     ui_free(a->u);
+    trace_free(a->tr);
     script_free(scr);
     int rc = a->exit_code;
     free(a);

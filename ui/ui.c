@@ -486,7 +486,8 @@ static void draw_line(ui *u, const ui_widget *w)
     memcpy(key, w->text, kl);
     key[kl] = '\0';
     ui_tex *k = text_tex(u, key, w->px, false, w->key_w, UI_ALIGN_LEFT, C_SOFT);
-    ui_tex *v = text_tex(u, tab + 1, w->px, true, w->val_w, UI_ALIGN_RIGHT, C_INK);
+    bool warn = w->value >= 0 && w->value < UI_LINES_MAX && (u->model.warn_lines >> w->value) & 1u;
+    ui_tex *v = text_tex(u, tab + 1, w->px, true, w->val_w, UI_ALIGN_RIGHT, warn ? C_DANGER : C_INK);
     copy_tex(u, k, w->ink.x, w->ink.y);
     if (v)
         copy_tex(u, v, w->text_box.x + w->text_box.w - v->w, w->ink.y);
@@ -852,6 +853,7 @@ static tp_err check_model(ui *u, ui_model *m, const ui_screen *s)
             return rc;
     }
     m->n_lines = s->n_lines;
+    m->warn_lines = s->warn_lines;
     if (s->pin_max < 0 || s->pin_max > UI_PIN_MAX || s->pin_len < 0 || s->pin_len > s->pin_max)
         return fail(u, TP_ERR_INVALID, "ui_set_screen: pin_len %d / pin_max %d out of range",
                     s->pin_len, s->pin_max);

@@ -134,6 +134,7 @@ typedef struct ui_screen {
     const char *const *lines; /* staff info lines ("Answers today: 42"); "Key\tValue" draws the
                                * value right-aligned in a second column */
     int n_lines;              /* 0..UI_LINES_MAX */
+    unsigned warn_lines;      /* bit i: the value of lines[i] in the warning colour */
     int pin_len;              /* PIN screen: digits entered (filled dots) */
     int pin_max;              /* PIN screen: dots shown (0: no dots), <= UI_PIN_MAX */
 

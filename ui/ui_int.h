@@ -40,6 +40,7 @@ typedef struct ui_model {
     int n_actions;
     char lines[UI_LINES_MAX][UI_TEXT_MAX + 1];
     int n_lines;
+    unsigned warn_lines; /* bit i: lines[i]'s value in the warning colour */
     int pin_len, pin_max;
     bool staff_corner;
     float hold;

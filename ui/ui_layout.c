@@ -747,6 +747,7 @@ static void place_lines(lay *L, int x, int y, int w, int h)
         if (!wd)
             return;
         wd->text = md->lines[i];
+        wd->value = i; /* the line's index (its warning bit) */
         wd->text_box = rc;
         wd->px = px;
         wd->lines = maxi(1, (th - L->ms->height(L->ms->ctx, px, false)) / UI_LINE_STEP(px) + 1);
