@@ -8,11 +8,14 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "usb.h"
 
@@ -555,4 +558,172 @@ out:
              rep->n_files, rep->n_files > 0 ? rep->files[0] : "-",
              rep->n_files > 0 ? rep->sha256_hex : "-", rep->elapsed_ms, cause[0] ? cause : "-");
     return rc;
+}
+
+/* ---- The job ------------------------------------------------------------------------------- */
+
+struct usb_export_job {
+    usb_export_job_options o;
+    char mount_point[USB_PATH_MAX];
+    int wakefd;
+    pthread_t thread;
+    bool thread_running;
+    pthread_mutex_t mu;
+    int64_t done, total;   /* under mu */
+    bool finished;         /* under mu */
+    bool cancel;           /* under mu */
+    usb_export_report rep; /* written by the job, read after finished */
+};
+
+static void job_wake(usb_export_job *j)
+{
+    uint64_t one = 1;
+    if (write(j->wakefd, &one, sizeof one) != (ssize_t)sizeof one)
+        (void)0; /* the counter is full: the loop is woken anyway */
+}
+
+static void job_progress(void *ctx, int64_t done, int64_t total)
+{
+    usb_export_job *j = ctx;
+    pthread_mutex_lock(&j->mu);
+    j->done = done;
+    j->total = total;
+    pthread_mutex_unlock(&j->mu);
+    if (j->o.progress)
+        j->o.progress(j->o.progress_ctx, done, total);
+    else
+        job_wake(j);
+}
+
+static bool job_cancelled(void *ctx)
+{
+    usb_export_job *j = ctx;
+    pthread_mutex_lock(&j->mu);
+    bool c = j->cancel;
+    pthread_mutex_unlock(&j->mu);
+    return c;
+}
+
+/* The export with the job's own store handle (a handle belongs to one thread). */
+void usb_export_job_run(usb_export_job *j)
+{
+    store *s = NULL;
+    char err[TP_ERRMSG_MAX];
+    store_options so = {0};
+    usb_export_report *rep = &j->rep;
+    memset(rep, 0, sizeof *rep);
+    so.device_id = j->o.device_id;
+    so.clock = j->o.clock;
+    tp_err rc = store_open(j->o.database, &so, &s, err, sizeof err);
+    if (rc != TP_OK) {
+        rep->outcome = USB_EXPORT_FAILED;
+        rep->rc = rc;
+        snprintf(rep->message, sizeof rep->message,
+                 "The answers could not be read (%s). Nothing was marked as exported.",
+                 tp_strerror(rc));
+        snprintf(rep->log, sizeof rep->log, "usb export: outcome=failed cause=%s", err);
+    } else {
+        usb_export_request rq = {0};
+        rq.mount_point = j->mount_point;
+        rq.mount_id = j->o.mount_id;
+        rq.device_id = j->o.device_id;
+        rq.all = j->o.all;
+        rq.formats = j->o.formats;
+        rq.progress = job_progress;
+        rq.progress_ctx = j;
+        rq.cancel = job_cancelled;
+        rq.cancel_ctx = j;
+        usb_export_run(s, &rq, rep);
+    }
+    store_close(s);
+    pthread_mutex_lock(&j->mu);
+    j->finished = true;
+    pthread_mutex_unlock(&j->mu);
+    job_wake(j);
+}
+
+static void *job_main(void *arg)
+{
+    usb_export_job_run(arg);
+    return NULL;
+}
+
+tp_err usb_export_job_new(const usb_export_job_options *o, usb_export_job **out, char *err,
+                          size_t errlen)
+{
+    *out = NULL;
+    usb_export_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return tp_errf(err, errlen, TP_ERR_NOMEM, "usb export: out of memory");
+    j->o = *o;
+    tp_strlcpy(j->mount_point, o->mount_point ? o->mount_point : "", sizeof j->mount_point);
+    j->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (j->wakefd < 0) {
+        free(j);
+        return tp_errf(err, errlen, TP_ERR_IO, "usb export: eventfd: %s", strerror(errno));
+    }
+    pthread_mutex_init(&j->mu, NULL);
+    *out = j;
+    return TP_OK;
+}
+
+tp_err usb_export_job_start(usb_export_job *j)
+{
+    if (pthread_create(&j->thread, NULL, job_main, j) == 0) {
+        j->thread_running = true;
+        return TP_OK;
+    }
+    memset(&j->rep, 0, sizeof j->rep);
+    j->rep.outcome = USB_EXPORT_FAILED;
+    j->rep.rc = TP_ERR_NOMEM;
+    set_message(&j->rep);
+    snprintf(j->rep.log, sizeof j->rep.log, "usb export: outcome=failed cause=pthread_create");
+    pthread_mutex_lock(&j->mu);
+    j->finished = true;
+    pthread_mutex_unlock(&j->mu);
+    job_wake(j);
+    return TP_ERR_NOMEM;
+}
+
+int usb_export_job_fd(const usb_export_job *j)
+{
+    return j->wakefd;
+}
+
+bool usb_export_job_poll(usb_export_job *j, int64_t *done, int64_t *total, usb_export_report *rep)
+{
+    uint64_t v;
+    if (read(j->wakefd, &v, sizeof v) < 0)
+        (void)0; /* EAGAIN: nothing new, the figures below are still right */
+    pthread_mutex_lock(&j->mu);
+    *done = j->done;
+    *total = j->total;
+    bool finished = j->finished;
+    pthread_mutex_unlock(&j->mu);
+    if (!finished)
+        return false;
+    if (j->thread_running) {
+        pthread_join(j->thread, NULL);
+        j->thread_running = false;
+    }
+    *rep = j->rep;
+    return true;
+}
+
+void usb_export_job_cancel(usb_export_job *j)
+{
+    pthread_mutex_lock(&j->mu);
+    j->cancel = true;
+    pthread_mutex_unlock(&j->mu);
+}
+
+void usb_export_job_free(usb_export_job *j)
+{
+    if (!j)
+        return;
+    if (j->thread_running)
+        pthread_join(j->thread, NULL);
+    pthread_mutex_destroy(&j->mu);
+    close(j->wakefd);
+    free(j);
 }
