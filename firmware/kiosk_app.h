@@ -1,6 +1,7 @@
 /*
  * kiosk_app.h - the touchpoint-kiosk program's own state (struct app) and the functions its files
- * share: kiosk_main.c (options, main, signals, the live loop, drawing), kiosk_hw.c (buttons,
+ * share: kiosk_main.c (options, main, the live loop, drawing), kiosk_signal.c (the watcher
+ * thread: signals and wake-ups), kiosk_hw.c (buttons,
  * lights, screen power), kiosk_usb.c (sticks and the export job), kiosk_work.c (the work the
  * state machine asks of its owner), kiosk_script.c (the script runner and its test hooks).
  * Nothing outside the program includes it.
@@ -26,6 +27,7 @@
 
 #define EXIT_USAGE 2
 #define EXIT_EXPECT 3
+#define EXIT_DISPLAY_LOST 4 /* the X server went away under the kiosk */
 
 #define WAKE_USB (-1)    /* user event code: the sticks may have changed */
 #define WAKE_EXPORT (-2) /* user event code: the export job progressed or ended */
@@ -94,6 +96,9 @@ void mark_input(app *a);
 void trace_error(app *a, const char *code, const char *msg);
 kiosk_screen screen_of(const app *a);
 const tp_clock *app_clock(const app *a);
+
+/* kiosk_signal.c */
+void *sigwatch_main(void *arg); /* the watcher thread: pthread_create(..., sigwatch_main, &a->sw) */
 void rearm_watcher(app *a, const char *what);
 
 /* kiosk_hw.c */
