@@ -440,6 +440,10 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    /* A write to a dead peer (the X server's socket, a closed trace reader) fails with EPIPE
+     * where it is made, rather than killing the kiosk with SIGPIPE: a lost display then reaches
+     * lost_display() and ends with its message. */
+    signal(SIGPIPE, SIG_IGN);
     /* Signals first, before any thread exists, so every thread inherits the blocked mask. */
     sigset_t mask;
     sigemptyset(&mask);
