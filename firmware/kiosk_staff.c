@@ -152,16 +152,6 @@ static void fmt_local_hm(int64_t wall_ms, char *out, size_t outlen)
         tp_strlcpy(out, "?", outlen);
 }
 
-static void fmt_bytes(int64_t b, char *out, size_t outlen)
-{
-    if (b >= (int64_t)1 << 30)
-        snprintf(out, outlen, "%.1f GB", (double)b / (1 << 30));
-    else if (b >= 1 << 20)
-        snprintf(out, outlen, "%.1f MB", (double)b / (1 << 20));
-    else
-        snprintf(out, outlen, "%.0f kB", (double)b / 1024);
-}
-
 static void add_line(kiosk *k, const char *key, const char *val)
 {
     if (k->n_lines >= UI_LINES_MAX)
@@ -279,8 +269,8 @@ static void staff_refresh_lines(kiosk *k)
     if (k->db_fresh) {
         k->db_fresh = false;
         if (k->db_rc == TP_OK && have_info) {
-            fmt_bytes(info.db_bytes, a, sizeof a);
-            fmt_bytes(info.free_bytes, b, sizeof b);
+            tp_format_bytes(info.db_bytes, true, a, sizeof a);    /* never understated */
+            tp_format_bytes(info.free_bytes, false, b, sizeof b); /* never overstated */
             snprintf(k->db_line, sizeof k->db_line, "%s (%s, %s %s)%s%s", s->db_ok, a, s->free, b,
                      info.recovered_from[0] ? ", " : "",
                      info.recovered_from[0] ? s->recovered : "");

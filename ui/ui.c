@@ -348,7 +348,13 @@ static void draw_text(ui *u, const ui_widget *w, ui_rgba col)
 static ui_rgba scale_fill(tp_kind k, int v)
 {
     switch (k) {
-    case TP_KIND_NPS: return v <= 6 ? C_RED : v <= 8 ? C_AMBER : C_GREEN;
+    case TP_KIND_NPS: /* the bands of the base layer's NPS (tp.h): one definition */
+        switch (tp_nps_band_of(v)) {
+        case TP_NPS_DETRACTOR: return C_RED;
+        case TP_NPS_PASSIVE: return C_AMBER;
+        case TP_NPS_PROMOTER: return C_GREEN;
+        }
+        return C_GREEN;
     case TP_KIND_CES: {
         /* 1 (very hard) .. 7 (very easy): pale to full accent. */
         float t = (float)(v - 1) / 6.0f;
@@ -390,7 +396,7 @@ static void button_colors(const ui_widget *w, tp_kind scale, bool selected, bool
     else
         *fill = C_WHITE, *border = C_LINE;
     if (w->role == UI_ROLE_SCALE_BTN && st == UI_STYLE_AUTO && scale == TP_KIND_NPS &&
-        w->value >= 7 && w->value <= 8)
+        tp_nps_band_of(w->value) == TP_NPS_PASSIVE)
         *text = C_AMBER_INK;
     else if (st == UI_STYLE_DISABLED)
         *text = C_DISABLED_INK;
