@@ -127,6 +127,45 @@ def screens(trace):
     return [e["screen"] for e in events(trace, "screen")]
 
 
+class Stdin:
+    """A kiosk fed by `--script -`, so a test can act between commands (hold a lock, fill a
+    disk). step() sends commands and an expect-screen, collects the trace into self.trace up to
+    that expectation, and returns whether it held."""
+
+    def __init__(self, k):
+        self.trace = []
+        self.proc = subprocess.Popen([KIOSK, "--config", k.conf, "--headless", "--script", "-",
+                                      "--trace"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=ENV)
+
+    def step(self, cmds, want):
+        for c in cmds:
+            self.proc.stdin.write(c + "\n")
+        self.proc.stdin.write("expect-screen %s\n" % want)
+        self.proc.stdin.flush()
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                return False
+            e = json.loads(line)
+            self.trace.append(e)
+            if e["event"] == "expect":
+                return e["ok"]
+
+    def finish(self):
+        """Ends the script (EOF) and returns (exit status, stderr)."""
+        self.proc.stdin.close()
+        self.proc.wait(timeout=TIMEOUT)
+        return self.proc.returncode, self.proc.stderr.read()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
 def check_run(what, rc, trace, err, want_rc=0):
     ok = rc == want_rc and not events(trace, "unparsable")
     if not ok:
@@ -440,26 +479,11 @@ def test_out_of_order_recovery():
         report(True, "# SKIP out-of-order recovery: cannot mount a tmpfs (needs root)")
         return
     k = Kiosk(db_dir=mnt)
-    proc = None
+    ks = None
     try:
-        proc = subprocess.Popen([KIOSK, "--config", k.conf, "--headless", "--script", "-",
-                                 "--trace"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=ENV)
-        tr = []
-
-        def step(cmds, want):
-            for c in cmds:
-                proc.stdin.write(c + "\n")
-            proc.stdin.write("expect-screen %s\n" % want)
-            proc.stdin.flush()
-            while True:
-                line = proc.stdout.readline()
-                if not line:
-                    return False
-                e = json.loads(line)
-                tr.append(e)
-                if e["event"] == "expect":
-                    return e["ok"]
+        ks = Stdin(k)
+        tr = ks.trace
+        step = ks.step
 
         ok = step(["tap nps-9"], "thanks") and step(["advance 4000"], "question")
         st = os.statvfs(mnt)
@@ -484,19 +508,14 @@ def test_out_of_order_recovery():
                rec[0]["value"] == 4,
                "space freed: the next retry stores the pending nps 4 and returns to the question")
         ok3 = step(["tap nps-10"], "thanks")
-        proc.stdin.close()
-        proc.wait(timeout=TIMEOUT)
+        rc, _ = ks.finish()
         db = k.answers()
-        report(ok3 and proc.returncode == 0 and [a["value"] for a in db] == [9, 4, 10],
+        report(ok3 and rc == 0 and [a["value"] for a in db] == [9, 4, 10],
                "database holds 9, 4 (the retried answer) and 10 (%s)"
                % [a["value"] for a in db])
     finally:
-        if proc and proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc:
-            proc.stdout.close()
-            proc.stderr.close()
+        if ks:
+            ks.close()
         subprocess.run(["umount", mnt])
         os.rmdir(mnt)
         k.close()

@@ -12,25 +12,13 @@ user (no tmpfs, no root):
 
 Prints TAP. Uses the build folder from $TP_BUILD (default build).
 """
-import json
 import os
 import sqlite3
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_kiosk import ENV, KIOSK, PIN, TIMEOUT, Kiosk, events, pin_taps  # noqa: E402
-
-n_test = 0
-n_fail = 0
-
-
-def report(ok, what):
-    global n_test, n_fail
-    n_test += 1
-    if not ok:
-        n_fail += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n_test, what), flush=True)
+import test_kiosk as tk  # noqa: E402
+from test_kiosk import KIOSK, PIN, Kiosk, Stdin, events, pin_taps, report  # noqa: E402
 
 
 def ooo_lines(err):
@@ -112,27 +100,12 @@ def test_below_reserve_at_start():
 
 def test_locked_while_running():
     k = Kiosk()
-    proc = None
+    ks = None
     con = None
     try:
-        proc = subprocess.Popen([KIOSK, "--config", k.conf, "--headless", "--script", "-",
-                                 "--trace"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=ENV)
-        tr = []
-
-        def step(cmds, want):
-            for c in cmds:
-                proc.stdin.write(c + "\n")
-            proc.stdin.write("expect-screen %s\n" % want)
-            proc.stdin.flush()
-            while True:
-                line = proc.stdout.readline()
-                if not line:
-                    return False
-                e = json.loads(line)
-                tr.append(e)
-                if e["event"] == "expect":
-                    return e["ok"]
+        ks = Stdin(k)
+        tr = ks.trace
+        step = ks.step
 
         ok = step(["tap nps-9"], "thanks") and step(["advance 4000"], "question")
         con = sqlite3.connect(k.db, timeout=30, isolation_level=None)
@@ -167,11 +140,9 @@ def test_locked_while_running():
         report(red_bad > red_ok + 50,
                "the cause is drawn in the warning colour (%d red pixels on the staff screen, %d "
                "once good: only the exit button)" % (red_bad, red_ok))
-        proc.stdin.close()
-        proc.wait(timeout=TIMEOUT)
-        err = proc.stderr.read()
+        rc, err = ks.finish()
         into, out = ooo_lines(err), back_lines(err)
-        report(proc.returncode == 0 and len(into) == 1 and k.db in into[0] and
+        report(rc == 0 and len(into) == 1 and k.db in into[0] and
                "lock" in into[0].lower(),
                "going out of order while running: one stderr line with the cause and the file "
                "(%s)" % into)
@@ -182,12 +153,8 @@ def test_locked_while_running():
     finally:
         if con:
             con.close()
-        if proc and proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc:
-            proc.stdout.close()
-            proc.stderr.close()
+        if ks:
+            ks.close()
         k.close()
 
 
@@ -197,8 +164,8 @@ def main():
         return 0
     test_below_reserve_at_start()
     test_locked_while_running()
-    print("1..%d" % n_test)
-    return 1 if n_fail else 0
+    print("1..%d" % tk.n_test)
+    return 1 if tk.n_fail else 0
 
 
 if __name__ == "__main__":

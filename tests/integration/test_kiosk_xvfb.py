@@ -16,18 +16,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_kiosk import KIOSK, Kiosk  # noqa: E402
-
-n_test = 0
-n_fail = 0
-
-
-def report(ok, what):
-    global n_test, n_fail
-    n_test += 1
-    if not ok:
-        n_fail += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n_test, what), flush=True)
+import test_kiosk as tk  # noqa: E402
+from test_kiosk import KIOSK, Kiosk, report  # noqa: E402
 
 
 def start_xvfb():
@@ -103,8 +93,8 @@ def main():
         return 0
     run_case("X server killed, then Ctrl+C (SIGINT)", True)
     run_case("X server killed under a running kiosk", False)
-    print("1..%d" % n_test)
-    return 1 if n_fail else 0
+    print("1..%d" % tk.n_test)
+    return 1 if tk.n_fail else 0
 
 
 if __name__ == "__main__":
