@@ -22,10 +22,14 @@
 #include "kiosk_int.h"
 
 static const char *const SCREEN_LABEL[S_COUNT] = {
-    [S_QUESTION] = "question",         [S_FOLLOWUP] = "followup",
-    [S_THANKS] = "thanks",             [S_OOO] = "out_of_order",
-    [S_PIN] = "pin",                   [S_STAFF] = "staff",
-    [S_STAFF_SURVEY] = "staff_survey", [S_STAFF_EXPORT] = "staff_export",
+    [S_QUESTION] = "question",
+    [S_FOLLOWUP] = "followup",
+    [S_THANKS] = "thanks",
+    [S_OOO] = "out_of_order",
+    [S_PIN] = "pin",
+    [S_STAFF] = "staff",
+    [S_STAFF_SURVEY] = "staff_survey",
+    [S_STAFF_EXPORT] = "staff_export",
 };
 
 const char *kiosk_screen_label(kiosk_screen s)
@@ -183,7 +187,8 @@ static void set_cause(kiosk *k, const char *cause)
         fprintf(stderr, "touchpoint-kiosk: out of order (database %s): %s\n", k->cfg->database,
                 k->ooo_cause);
     else if (was && !is)
-        fprintf(stderr, "touchpoint-kiosk: back in order (database %s): answers are recorded again\n",
+        fprintf(stderr,
+                "touchpoint-kiosk: back in order (database %s): answers are recorded again\n",
                 k->cfg->database);
 }
 
@@ -197,7 +202,8 @@ static tp_err check_reserve(kiosk *k)
     char cause[TP_ERRMSG_MAX];
     snprintf(cause, sizeof cause,
              "only %lld bytes free on the filesystem, below the reserve of %lld; nothing can be "
-             "stored", (long long)info.free_bytes, (long long)reserve_bytes(k));
+             "stored",
+             (long long)info.free_bytes, (long long)reserve_bytes(k));
     trace_event(k->tr, "error", TRACE_STR("code", tp_err_name(TP_ERR_DISK_FULL)),
                 TRACE_STR("message", cause), TRACE_STR("during", "reserve"), TRACE_END);
     set_cause(k, cause);
@@ -372,7 +378,8 @@ static kiosk_action question_event(kiosk *k, const kev *ev)
     int v;
     int lo = 0, hi = 0;
     tp_kind_range(q->kind, &lo, &hi);
-    if (!kiosk_id_number(ev->id, tp_kind_name(q->kind), &v) || v < lo || v > hi || k->deferred.active)
+    if (!kiosk_id_number(ev->id, tp_kind_name(q->kind), &v) || v < lo || v > hi ||
+        k->deferred.active)
         return KIOSK_NONE;
     /* Highlight now; the owner draws it, then kiosk_after_frame() records. */
     tp_strlcpy(k->highlight, ev->id, sizeof k->highlight);
@@ -467,7 +474,8 @@ static void followup_draw(kiosk *k)
     for (int i = 0; i < q->n_options; i++) {
         char id[UI_ID_MAX + 1];
         snprintf(id, sizeof id, "%s-%s", q->id, q->options[i].id);
-        kiosk_add_item(k, id, survey_text_get(k->sv, &q->options[i].label, k->lang), 0, UI_STYLE_NEUTRAL);
+        kiosk_add_item(k, id, survey_text_get(k->sv, &q->options[i].label, k->lang), 0,
+                       UI_STYLE_NEUTRAL);
     }
     char skip[UI_ID_MAX + 1];
     snprintf(skip, sizeof skip, "%s-skip", q->id);
@@ -675,8 +683,8 @@ kiosk_action kiosk_key(kiosk *k, const char *name)
     bool quit = k->windowed && (strcmp(name, "escape") == 0 || strcmp(name, "quit") == 0 ||
                                 strcmp(name, "close") == 0 || strcmp(name, "alt+f4") == 0 ||
                                 strcmp(name, "ctrl+q") == 0);
-    trace_event(k->tr, "key", TRACE_STR("key", name), TRACE_STR("action", quit ? "quit" : "ignored"),
-                TRACE_END);
+    trace_event(k->tr, "key", TRACE_STR("key", name),
+                TRACE_STR("action", quit ? "quit" : "ignored"), TRACE_END);
     return quit ? KIOSK_QUIT : KIOSK_NONE;
 }
 

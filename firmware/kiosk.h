@@ -153,11 +153,11 @@ typedef struct kiosk_survey_entry {
 } kiosk_survey_entry;
 
 typedef struct kiosk_work {
-    unsigned done;  /* KIOSK_WORK_* bits filled below */
-    tp_err db_rc;   /* DB_CHECK: store_check's result */
-    long sync_pid;  /* SYNC_STATE: > 0 running, 0 not running, -1 unknown (sync_err says why) */
+    unsigned done; /* KIOSK_WORK_* bits filled below */
+    tp_err db_rc;  /* DB_CHECK: store_check's result */
+    long sync_pid; /* SYNC_STATE: > 0 running, 0 not running, -1 unknown (sync_err says why) */
     char sync_err[TP_ERRMSG_MAX];
-    int n_surveys;  /* SURVEYS */
+    int n_surveys; /* SURVEYS */
     kiosk_survey_entry surveys[KIOSK_MAX_SURVEYS];
 } kiosk_work;
 

@@ -36,13 +36,13 @@
 /* ---- Signals -------------------------------------------------------------------------------- */
 
 typedef struct sigwatch {
-    int sfd;          /* signalfd for SIGTERM, SIGINT */
-    int stopfd;       /* eventfd: tells the thread to end */
-    int usbfd;        /* usb_fd() or -1: readable when the sticks may have changed */
-    int rearmfd;      /* eventfd: the loop has run usb_poll(), watch usbfd again */
-    int gpiofd;       /* gpio_fd() or -1: readable when GPIO edges wait (re-armed likewise) */
+    int sfd;              /* signalfd for SIGTERM, SIGINT */
+    int stopfd;           /* eventfd: tells the thread to end */
+    int usbfd;            /* usb_fd() or -1: readable when the sticks may have changed */
+    int rearmfd;          /* eventfd: the loop has run usb_poll(), watch usbfd again */
+    int gpiofd;           /* gpio_fd() or -1: readable when GPIO edges wait (re-armed likewise) */
     _Atomic int exportfd; /* usb_export_job_fd() of the running export or -1 (re-armed likewise) */
-    Uint32 sdl_event; /* registered SDL user event type */
+    Uint32 sdl_event;     /* registered SDL user event type */
     pthread_t thread;
     bool running;
 } sigwatch;
@@ -66,11 +66,11 @@ typedef struct app {
     const char *script_name;
     /* USB sticks and the export job */
     usb *usb;
-    usb_export_job *job;               /* the running export (NULL: none) */
-    int64_t shot_rows;                 /* script mode: TP_KIOSK_EXPORT_SHOT's row count (-1) */
-    int64_t cancel_rows;               /* script mode: TP_KIOSK_EXPORT_CANCEL's row count (-1) */
-    bool usb_scanned;                  /* the first usb_refresh (sticks present at start) ran */
-    bool hooks_read;                   /* the TP_KIOSK_EXPORT_* hooks were read (first export) */
+    usb_export_job *job; /* the running export (NULL: none) */
+    int64_t shot_rows;   /* script mode: TP_KIOSK_EXPORT_SHOT's row count (-1) */
+    int64_t cancel_rows; /* script mode: TP_KIOSK_EXPORT_CANCEL's row count (-1) */
+    bool usb_scanned;    /* the first usb_refresh (sticks present at start) ran */
+    bool hooks_read;     /* the TP_KIOSK_EXPORT_* hooks were read (first export) */
     kiosk_export_req export_req;
     bool key_checked; /* the sticks were checked for a staff key on this PIN pad visit */
     /* Buttons and lights (gpio.h, NULL: none or failed to open) and screen power (power.h) */

@@ -93,8 +93,8 @@ struct kiosk {
     int64_t last_thanks_end; /* mono ms; -1 = none yet */
     pending deferred, retry;
     char highlight[UI_ID_MAX + 1];
-    int64_t hold_start; /* -1: no hold */
-    bool holding;       /* pointer is down on the staff corner */
+    int64_t hold_start;            /* -1: no hold */
+    bool holding;                  /* pointer is down on the staff corner */
     char ooo_cause[TP_ERRMSG_MAX]; /* why answers cannot be recorded ("" when they can) */
 
     /* staff */
@@ -109,7 +109,7 @@ struct kiosk {
     kiosk_survey_entry surveys[KIOSK_MAX_SURVEYS];
     char lines[UI_LINES_MAX][LINE_MAX_B];
     int n_lines;
-    unsigned warn_lines;             /* bit i: line i in the warning colour */
+    unsigned warn_lines;                         /* bit i: line i in the warning colour */
     char lines_before[UI_LINES_MAX][LINE_MAX_B]; /* LINES_IF_CHANGED: the lines before */
     int n_lines_before;
     lines_trace lines_trace; /* for the next kiosk_work_done */

@@ -125,8 +125,7 @@ void present(app *a)
             kiosk_model(a->k, &scr);
             if (ui_set_screen(a->u, &scr) != TP_OK) {
                 fprintf(stderr, "touchpoint-kiosk: screen %s: %s\n",
-                        kiosk_screen_label(screen_of(a)),
-                        ui_errmsg(a->u));
+                        kiosk_screen_label(screen_of(a)), ui_errmsg(a->u));
                 trace_error(a, "ui", ui_errmsg(a->u));
             }
         } else {
@@ -139,13 +138,13 @@ void present(app *a)
         if (ui_render(a->u) != TP_OK)
             trace_error(a, "ui", ui_errmsg(a->u));
         a->frames++;
-        trace_event(a->tr, "frame", TRACE_NUM("n", a->frames),
-                    TRACE_STR("highlight", kiosk_highlight(a->k)),
-                    TRACE_NUM_IF(a->frames == 1, "since_main_ms",
-                                 (double)(real_us() - a->started_us) / 1000),
-                    TRACE_NUM_IF(a->input_pending, "latency_us",
-                                 (double)(real_us() - ts_us(&a->input_at))),
-                    TRACE_END);
+        trace_event(
+            a->tr, "frame", TRACE_NUM("n", a->frames),
+            TRACE_STR("highlight", kiosk_highlight(a->k)),
+            TRACE_NUM_IF(a->frames == 1, "since_main_ms",
+                         (double)(real_us() - a->started_us) / 1000),
+            TRACE_NUM_IF(a->input_pending, "latency_us", (double)(real_us() - ts_us(&a->input_at))),
+            TRACE_END);
         if (a->frames == 1) { /* systemd: started once the first frame is on screen */
             char st[WATCHDOG_STATUS_MAX];
             snprintf(st, sizeof st, "first frame drawn: %s screen",
@@ -157,9 +156,6 @@ void present(app *a)
     }
 }
 
-
-
-
 void handle_action(app *a, kiosk_action act)
 {
     if (act == KIOSK_QUIT) {
@@ -169,36 +165,12 @@ void handle_action(app *a, kiosk_action act)
     }
 }
 
-/* ---- Buttons, lights and screen power ------------------------------------------------------ */
-
+/* ---- Clock -------------------------------------------------------------------------------- */
 
 const tp_clock *app_clock(const app *a)
 {
     return a->scripted ? &a->vc.clock : tp_clock_system();
 }
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 /* One SDL event, live or synthesized by the script. */
 void handle_event(app *a, const SDL_Event *ev)
@@ -305,13 +277,11 @@ void wd_tick(app *a)
     }
     if (h.ok) {
         snprintf(text, sizeof text, "%s screen, %lld answers waiting to sync",
-                 kiosk_screen_label(screen),
-                 (long long)h.pending);
+                 kiosk_screen_label(screen), (long long)h.pending);
         watchdog_status(a->wd, text);
     }
     watchdog_tick(a->wd, &h);
 }
-
 
 /* ---- Live loop ------------------------------------------------------------------------------ */
 
@@ -350,13 +320,6 @@ static void run_live(app *a)
         wd_tick(a);
     }
 }
-
-
-
-
-
-
-
 
 /* ---- main ----------------------------------------------------------------------------------- */
 
@@ -607,7 +570,7 @@ out:
     gpio_close(a->gpio); /* outputs low: no stale status light */
     power_free(a->pw);
     watchdog_free(a->wd); /* STOPPING=1 */
-    kiosk_free(a->k); /* closes the store: every write is complete */
+    kiosk_free(a->k);     /* closes the store: every write is complete */
     ui_free(a->u);
     trace_free(a->tr);
     script_free(scr);

@@ -22,7 +22,6 @@ static void push_user(const sigwatch *w, int code)
     SDL_PushEvent(&ev); /* thread-safe; wakes SDL_WaitEventTimeout */
 }
 
-
 /* Waits for signals and (while armed) the USB, GPIO and export descriptors; turns each into an
  * SDL user event. A descriptor stays readable until the loop has read it, so after one wake-up it
  * is not watched again until the loop re-arms it (rearm_watcher). */

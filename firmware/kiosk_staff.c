@@ -104,8 +104,8 @@ kiosk_action kiosk_pin_event(kiosk *k, const kev *ev)
                         TRACE_NUM("attempts", k->wrong), TRACE_NUM("until", k->locked_until),
                         TRACE_END);
         } else {
-            trace_event(k->tr, "pin", TRACE_STR("result", "wrong"),
-                        TRACE_NUM("attempts", k->wrong), TRACE_END);
+            trace_event(k->tr, "pin", TRACE_STR("result", "wrong"), TRACE_NUM("attempts", k->wrong),
+                        TRACE_END);
         }
     }
     return KIOSK_NONE;
@@ -172,8 +172,7 @@ void kiosk_sync_woken(kiosk *k, long pid, const char *err)
     else if (pid == 0)
         snprintf(k->staff_note, sizeof k->staff_note, "%s: %s", s->sync_state, s->sync_not_running);
     else
-        snprintf(k->staff_note, sizeof k->staff_note, "%s: %.120s", s->sync_failed,
-                 err ? err : "");
+        snprintf(k->staff_note, sizeof k->staff_note, "%s: %.120s", s->sync_failed, err ? err : "");
     /* The note is what staff read on the screen (the subtitle). */
     trace_event(k->tr, "sync_now", TRACE_STR("result", result), TRACE_STR("note", k->staff_note),
                 TRACE_NUM_IF(pid > 0, "pid", pid), TRACE_END);
@@ -487,7 +486,8 @@ void kiosk_staff_survey_draw(kiosk *k)
         char id[24];
         snprintf(id, sizeof id, "survey-%d", i);
         bool current = strcmp(k->surveys[i].path, k->sv->path) == 0;
-        kiosk_add_item(k, id, k->surveys[i].label, 0, current ? UI_STYLE_SELECTED : UI_STYLE_NEUTRAL);
+        kiosk_add_item(k, id, k->surveys[i].label, 0,
+                       current ? UI_STYLE_SELECTED : UI_STYLE_NEUTRAL);
     }
     kiosk_add_action(k, "staff-back", s->back, UI_STYLE_NEUTRAL);
 }
@@ -562,7 +562,7 @@ void kiosk_staff_export_draw(kiosk *k)
     kiosk_add_item(k, "export-all", s->export_all, 0, st);
     if (busy)
         kiosk_add_action(k, "export-cancel", s->export_cancel,
-                   k->export_cancel ? UI_STYLE_DISABLED : UI_STYLE_DANGER);
+                         k->export_cancel ? UI_STYLE_DISABLED : UI_STYLE_DANGER);
     kiosk_add_action(k, "staff-back", s->back, busy ? UI_STYLE_DISABLED : UI_STYLE_NEUTRAL);
 }
 

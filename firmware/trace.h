@@ -45,13 +45,12 @@ enum {
 #define TRACE_NULL(k) TRACE_K_NULL, (const char *)(k)
 #define TRACE_STRS(k, a, n) TRACE_K_STRS, (const char *)(k), (const char *const *)(a), (size_t)(n)
 /* The field only when c is true. */
-#define TRACE_STR_IF(c, k, v) ((c) ? TRACE_K_STR : TRACE_K_SKIP_STR), (const char *)(k), \
-                              (const char *)(v)
-#define TRACE_NUM_IF(c, k, v) ((c) ? TRACE_K_NUM : TRACE_K_SKIP_NUM), (const char *)(k), \
-                              (double)(v)
+#define TRACE_STR_IF(c, k, v)                                                                      \
+    ((c) ? TRACE_K_STR : TRACE_K_SKIP_STR), (const char *)(k), (const char *)(v)
+#define TRACE_NUM_IF(c, k, v) ((c) ? TRACE_K_NUM : TRACE_K_SKIP_NUM), (const char *)(k), (double)(v)
 /* null instead of the number when n is true. */
-#define TRACE_NUM_OR_NULL(n, k, v) ((n) ? TRACE_K_NULL_NUM : TRACE_K_NUM), (const char *)(k), \
-                                   (double)(v)
+#define TRACE_NUM_OR_NULL(n, k, v)                                                                 \
+    ((n) ? TRACE_K_NULL_NUM : TRACE_K_NUM), (const char *)(k), (double)(v)
 #define TRACE_END TRACE_K_END
 
 /* A trace writing to out (borrowed, flushed after each line) with "t" from clock (borrowed; NULL:

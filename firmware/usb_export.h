@@ -104,13 +104,13 @@ void usb_export_message(const usb_export_report *rep, const char *lang, char *ou
 typedef struct usb_export_job usb_export_job;
 
 typedef struct usb_export_job_options {
-    const char *database;       /* the store file; the job opens its own handle (borrowed) */
-    const char *device_id;      /* store_options.device_id and the request's (borrowed) */
-    const tp_clock *clock;      /* store_options.clock (borrowed; NULL: the system clock) */
-    const char *mount_point;    /* copied */
-    int mount_id;               /* usb_export_request.mount_id */
-    bool all;                   /* usb_export_request.all */
-    unsigned formats;           /* usb_export_request.formats */
+    const char *database;        /* the store file; the job opens its own handle (borrowed) */
+    const char *device_id;       /* store_options.device_id and the request's (borrowed) */
+    const tp_clock *clock;       /* store_options.clock (borrowed; NULL: the system clock) */
+    const char *mount_point;     /* copied */
+    int mount_id;                /* usb_export_request.mount_id */
+    bool all;                    /* usb_export_request.all */
+    unsigned formats;            /* usb_export_request.formats */
     export_progress_fn progress; /* usb_export_job_run only: rows as they go, on that thread */
     void *progress_ctx;
 } usb_export_job_options;

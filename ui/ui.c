@@ -493,7 +493,8 @@ static void draw_line(ui *u, const ui_widget *w)
     key[kl] = '\0';
     ui_tex *k = text_tex(u, key, w->px, false, w->key_w, UI_ALIGN_LEFT, C_SOFT);
     bool warn = w->value >= 0 && w->value < UI_LINES_MAX && (u->model.warn_lines >> w->value) & 1u;
-    ui_tex *v = text_tex(u, tab + 1, w->px, true, w->val_w, UI_ALIGN_RIGHT, warn ? C_DANGER : C_INK);
+    ui_tex *v =
+        text_tex(u, tab + 1, w->px, true, w->val_w, UI_ALIGN_RIGHT, warn ? C_DANGER : C_INK);
     copy_tex(u, k, w->ink.x, w->ink.y);
     if (v)
         copy_tex(u, v, w->text_box.x + w->text_box.w - v->w, w->ink.y);
