@@ -16,31 +16,19 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
 import test_kiosk as tk  # noqa: E402
+from bench_kiosk import start_xvfb  # noqa: E402  (Xvfb -displayfd: a free display number)
 from test_kiosk import KIOSK, Kiosk, report  # noqa: E402
-
-
-def start_xvfb():
-    """Xvfb on a display number it picks itself (-displayfd): no fixed number to collide on."""
-    r, w = os.pipe()
-    x = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1024x768x24",
-                          "-nolisten", "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    os.close(w)
-    num = b""
-    deadline = time.time() + 20
-    while time.time() < deadline and not num.endswith(b"\n"):
-        ch = os.read(r, 1)
-        if not ch:
-            break
-        num += ch
-    os.close(r)
-    return x, ":" + num.decode().strip()
 
 
 def run_case(what, send_sigint):
     k = Kiosk()
     x, disp = start_xvfb()
+    if not x:
+        report(False, "%s: Xvfb did not start" % what)
+        k.close()
+        return
     proc = None
     try:
         env = dict(os.environ, DISPLAY=disp, SDL_VIDEODRIVER="x11", SDL_AUDIODRIVER="dummy")
