@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The commands, in the order `touchpoint --help` lists them. Weak entries (commands of other
- * modules) are NULL when their file is not linked in and are skipped. */
+/* The commands, in the order `touchpoint --help` lists them. */
 static const struct cli_cmd *const commands[] = {
     &cli_cmd_record, &cli_cmd_stats, &cli_cmd_export, &cli_cmd_check,
     &cli_cmd_prune,  &cli_cmd_sync,  &cli_cmd_pin,
@@ -113,7 +112,7 @@ int cli_store_fail(const struct cli_ctx *ctx, const char *cmd, store *s, tp_err 
 static const struct cli_cmd *find_command(const char *name)
 {
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (commands[i] && strcmp(commands[i]->name, name) == 0)
+        if (strcmp(commands[i]->name, name) == 0)
             return commands[i];
     return NULL;
 }
@@ -132,8 +131,7 @@ static void global_help(FILE *f)
           "Commands:\n",
           f);
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (commands[i])
-            fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
     fputs("\nExit status: 0 ok, 1 failure (the message names the file or field and the cause),\n"
           "2 usage error (unknown command or option, missing or malformed argument).\n",
           f);

@@ -8,10 +8,8 @@
  * message names the field or the file and the cause), CLI_USAGE 2 (unknown command or option, a
  * missing or malformed argument).
  *
- * Adding a command: write firmware/cli_<name>.c (firmware/cli.mk picks up every cli*.c), declare
- * its struct below and add it to the table in cli.c. The sync and pin commands are declared weak
- * and are already in the table: they appear as soon as firmware/cli_sync.c / firmware/cli_pin.c
- * define `cli_cmd_sync` / `cli_cmd_pin`, without touching cli.c.
+ * Adding a command: write firmware/cli_<name>.c, add it to CLI_SRCS in firmware/cli.mk, declare
+ * its struct below and add it to the table in cli.c.
  */
 #ifndef TP_CLI_H
 #define TP_CLI_H
@@ -45,9 +43,8 @@ extern const struct cli_cmd cli_cmd_stats;
 extern const struct cli_cmd cli_cmd_export;
 extern const struct cli_cmd cli_cmd_check;
 extern const struct cli_cmd cli_cmd_prune;
-/* Provided by other modules' files when they are built in (see the top of this file). */
-extern const struct cli_cmd cli_cmd_sync __attribute__((weak));
-extern const struct cli_cmd cli_cmd_pin __attribute__((weak));
+extern const struct cli_cmd cli_cmd_sync;
+extern const struct cli_cmd cli_cmd_pin;
 
 /* Runs the whole command line (main() calls this). Returns the exit code. */
 int cli_main(int argc, char **argv);

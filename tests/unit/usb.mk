@@ -1,8 +1,8 @@
 # tests/unit/usb.mk - unit test of USB detection and the USB export job (test_usb), and the
 # driver program the integration test and the benchmark use (usb_export_driver: runs usb
 # detection + usb_export against a mount root, like the kiosk will).
-USB_TEST_DEPS = $(call obj,firmware/usb.c firmware/usb_export.c firmware/export.c) $(STORAGE_LIB)
-USB_TEST_LIBS = $(STORAGE_LIBS) $(call pkg_libs,libcjson libcrypto)
+USB_TEST_DEPS = $(call obj,firmware/usb.c firmware/usb_export.c) $(EXPORT_LIB) $(STORAGE_LIB)
+USB_TEST_LIBS = $(EXPORT_LIBS) $(STORAGE_LIBS)
 
 TESTS += $(BUILD)/tests/test_usb $(BUILD)/tests/usb_export_driver
 $(BUILD)/tests/test_usb: $(call obj,tests/unit/test_usb.c) $(USB_TEST_DEPS)
