@@ -14,6 +14,7 @@
 #ifndef TP_CLI_H
 #define TP_CLI_H
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -69,11 +70,22 @@ int cli_open_store(const struct cli_ctx *ctx, const char *cmd, bool readonly, st
  * "<db>: <cause> (<message>)". Returns CLI_FAIL. */
 int cli_store_fail(const struct cli_ctx *ctx, const char *cmd, store *s, tp_err rc);
 
-/* Parses a whole decimal integer in [lo, hi]. Returns false for anything else. */
+/* Parses a whole decimal integer in [lo, hi]: digits with an optional leading '-', nothing
+ * else (no spaces, no '+'). Returns false for anything else. */
 bool cli_parse_int(const char *s, long long lo, long long hi, long long *out);
 
-/* Reports an unknown option or missing argument the way getopt_long saw it (optopt/argv) and
- * returns CLI_USAGE. Commands call it for getopt_long's '?' and ':' results. */
+/* getopt_long(argc, argv, ":" short, opts, NULL) for commands, with one rule added: an option
+ * given twice is an error, except those whose val is in repeatable (a string of vals, like "af"
+ * for --answer and --flag; NULL: none). Returns the option's val, -1 at the end, '?' / ':' as
+ * getopt_long does, or CLI_OPT_TWICE for a repeat; hand the last three to cli_bad_option. The
+ * "seen" state starts afresh whenever optind is 0 (as cli.c sets it before each command). */
+#define CLI_OPT_TWICE 0x7ffe
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts,
+               const char *repeatable);
+
+/* Reports an unknown option, a missing argument or an option given twice, the way cli_getopt
+ * saw it (optopt/argv), and returns CLI_USAGE. Commands call it for cli_getopt's '?', ':' and
+ * CLI_OPT_TWICE results. */
 int cli_bad_option(const struct cli_ctx *ctx, const char *cmd, int c, char **argv);
 
 #endif /* TP_CLI_H */

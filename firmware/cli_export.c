@@ -121,7 +121,7 @@ static int export_run_cmd(const struct cli_ctx *ctx, int argc, char **argv)
     store_info *info = NULL;
     int rc = CLI_OK, c;
 
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'o': opt.out_dir = optarg; break;
         case 'A': want_all = true; break;
@@ -139,6 +139,8 @@ static int export_run_cmd(const struct cli_ctx *ctx, int argc, char **argv)
         return cli_usage(ctx, CMD, "unexpected argument '%s'", argv[optind]);
     if (!opt.out_dir)
         return cli_usage(ctx, CMD, "missing --out DIR");
+    if (!opt.out_dir[0])
+        return cli_usage(ctx, CMD, "--out: no output folder given");
     if (want_all && want_new)
         return cli_usage(ctx, CMD, "--all and --new exclude each other");
     opt.all = want_all;
@@ -175,7 +177,10 @@ static int export_run_cmd(const struct cli_ctx *ctx, int argc, char **argv)
      * after the last one is verified. */
     tp_err trc = export_run_formats(s, &opt, fmts, n_fmts, res, err, sizeof err);
     if (trc != TP_OK) {
-        rc = cli_fail(ctx, CMD, "%s", err);
+        /* The core's own messages start with "export: " when they name no folder; the command
+         * name is already in front of them. */
+        const char *m = strncmp(err, CMD ": ", sizeof CMD + 1) == 0 ? err + sizeof CMD + 1 : err;
+        rc = cli_fail(ctx, CMD, "%s", m);
         goto out;
     }
     if (res[0].rows == 0) {

@@ -76,7 +76,7 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
     char token[UPLOADER_TOKEN_MAX] = "";
     char err[TP_ERRMSG_MAX] = "", warn[TP_ERRMSG_MAX] = "";
 
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config_path = optarg; break;
         case 'o': once = true; break;
