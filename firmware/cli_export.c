@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config.h"
 #include "export.h"
 
 #define CMD "export"
@@ -50,32 +51,38 @@ static void export_help(FILE *f)
           f);
 }
 
-/* Parses "csv", "jsonl" or a comma-separated list of both (each once) into fmts. Returns the
- * number of formats, or 0 when s is not such a list. */
+typedef struct format_list {
+    export_format f[EXPORT_MAX_FORMATS];
+    size_t n;
+} format_list;
+
+static const char *format_item(void *ctx, const char *s, size_t len)
+{
+    format_list *l = ctx;
+    export_format f;
+    if (len == 3 && strncmp(s, "csv", 3) == 0)
+        f = EXPORT_CSV;
+    else if (len == 5 && strncmp(s, "jsonl", 5) == 0)
+        f = EXPORT_JSONL;
+    else
+        return "unknown format";
+    for (size_t i = 0; i < l->n; i++)
+        if (l->f[i] == f)
+            return "format twice";
+    l->f[l->n++] = f; /* two distinct formats at most: fits */
+    return NULL;
+}
+
+/* Parses "csv", "jsonl" or a comma-separated list of both (each once, in the order given) into
+ * fmts with config.h's list tokenizer. Returns the number of formats, or 0 when s is not such a
+ * list. */
 static size_t parse_formats(const char *s, export_format fmts[EXPORT_MAX_FORMATS])
 {
-    size_t n = 0;
-    const char *p = s;
-    for (;;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        export_format f;
-        if (len == 3 && strncmp(p, "csv", 3) == 0)
-            f = EXPORT_CSV;
-        else if (len == 5 && strncmp(p, "jsonl", 5) == 0)
-            f = EXPORT_JSONL;
-        else
-            return 0;
-        for (size_t i = 0; i < n; i++)
-            if (fmts[i] == f)
-                return 0;
-        if (n == EXPORT_MAX_FORMATS)
-            return 0;
-        fmts[n++] = f;
-        if (!e)
-            return n;
-        p = e + 1;
-    }
+    format_list l = {.n = 0};
+    if (config_list_each(s, format_item, &l) || l.n == 0)
+        return 0;
+    memcpy(fmts, l.f, l.n * sizeof l.f[0]);
+    return l.n;
 }
 
 /* The host name with anything outside the id alphabet replaced, for a device id. */
