@@ -79,6 +79,10 @@ static const char *format_item(void *ctx, const char *s, size_t len)
 static size_t parse_formats(const char *s, export_format fmts[EXPORT_MAX_FORMATS])
 {
     format_list l = {.n = 0};
+    size_t len = strlen(s);
+    /* On the command line an empty item ("csv," or "csv,,jsonl") is a typo, not a layout. */
+    if (len == 0 || s[0] == ',' || s[len - 1] == ',' || strstr(s, ",,"))
+        return 0;
     if (config_list_each(s, format_item, &l) || l.n == 0)
         return 0;
     memcpy(fmts, l.f, l.n * sizeof l.f[0]);
