@@ -70,18 +70,6 @@ typedef struct exp_run {
     int64_t data_bytes;
 } exp_run;
 
-static void human_bytes(int64_t b, char *out, size_t outlen)
-{
-    if (b >= 1024 * 1024 * 1024)
-        snprintf(out, outlen, "%.1f GB", (double)b / (1024.0 * 1024 * 1024));
-    else if (b >= 1024 * 1024)
-        snprintf(out, outlen, "%.1f MB", (double)b / (1024.0 * 1024));
-    else if (b >= 1024)
-        snprintf(out, outlen, "%.1f KB", (double)b / 1024.0);
-    else
-        snprintf(out, outlen, "%" PRId64 " bytes", b);
-}
-
 /* Turns a failed file system call into a message for a shop employee, with the details in
  * brackets. what: "writing", "creating", ...; name: the file or folder. */
 static tp_err fs_error(exp_run *r, int e, const char *what, const char *name)
@@ -91,9 +79,9 @@ static tp_err fs_error(exp_run *r, int e, const char *what, const char *name)
     switch (e) {
     case ENOSPC:
     case EDQUOT:
-        human_bytes(r->need_bytes, need, sizeof need);
+        tp_format_bytes(r->need_bytes, true, need, sizeof need);
         if (r->free_bytes >= 0)
-            human_bytes(r->free_bytes, avail, sizeof avail);
+            tp_format_bytes(r->free_bytes, false, avail, sizeof avail);
         else
             tp_strlcpy(avail, "an unknown amount", sizeof avail);
         if (r->res) {
@@ -223,7 +211,7 @@ static tp_err wput(exp_run *r, const char *p, size_t n)
 {
     if (r->written + (int64_t)r->wused + (int64_t)n > r->max_bytes) {
         char lim[32];
-        human_bytes(r->max_bytes, lim, sizeof lim);
+        tp_format_bytes(r->max_bytes, false, lim, sizeof lim);
         return r->wrc = tp_errf(r->err, r->errlen, TP_ERR_TOO_LARGE,
                                 "%s: the export is larger than the %s a file may have on a FAT "
                                 "drive; export new answers more often (%s)",
@@ -468,8 +456,8 @@ static tp_err phase_count(exp_run *r)
     r->need_bytes = need_of(r->est_bytes, EXPORT_BLOCK_DEFAULT);
     if (r->est_bytes > r->max_bytes) {
         char need[32], lim[32];
-        human_bytes(r->est_bytes, need, sizeof need);
-        human_bytes(r->max_bytes, lim, sizeof lim);
+        tp_format_bytes(r->est_bytes, true, need, sizeof need);
+        tp_format_bytes(r->max_bytes, false, lim, sizeof lim);
         return tp_errf(r->err, r->errlen, TP_ERR_TOO_LARGE,
                        "%s: the export would be %s, more than the %s a file may have on a FAT "
                        "drive; export new answers more often",
@@ -814,9 +802,9 @@ tp_err export_run_formats(store *s, const export_options *opt, const export_form
                 if (err && errlen) {
                     char msg[TP_ERRMSG_MAX];
                     char need[32], avail[32];
-                    human_bytes(res[i].bytes_needed, need, sizeof need);
+                    tp_format_bytes(res[i].bytes_needed, true, need, sizeof need);
                     if (res[i].free_bytes >= 0)
-                        human_bytes(res[i].free_bytes, avail, sizeof avail);
+                        tp_format_bytes(res[i].free_bytes, false, avail, sizeof avail);
                     else
                         tp_strlcpy(avail, "an unknown amount", sizeof avail);
                     snprintf(msg, sizeof msg,

@@ -3,4 +3,4 @@
 TESTS += $(BUILD)/tests/test_gpio
 $(BUILD)/tests/test_gpio: $(OBJ)/tests/unit/test_gpio.o $(GPIO_OBJS) $(BUILD)/libtpconf.a \
     $(call obj,storage/tp.c)
-TEST_LIBS_test_gpio = $(GPIO_LIBS) $(TPCONF_LIBS) $(call pkg_libs,uuid)
+TEST_LIBS_test_gpio = $(GPIO_LIBS) $(TPCONF_LIBS) $(call pkg_libs,uuid) -lm
