@@ -544,6 +544,24 @@ def check_strict_arguments(tmp):
            "--answer and --flag may still be given several times", f"rc={rc} {out} {err}")
 
 
+def check_readme_text_limit():
+    """Issue 10 item 9: the README gives the length limit of survey texts (prompts), the same
+    number survey.h enforces and survey.c's message states."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    with open(os.path.join(root, "firmware", "survey.h"), encoding="utf-8") as f:
+        m = re.search(r"#define SURVEY_TEXT_MAX (\d+)", f.read())
+    limit = m.group(1) if m else "?"
+    with open(os.path.join(root, "firmware", "survey.c"), encoding="utf-8") as f:
+        survey_c = f.read()
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    section = readme.split("### Surveys", 1)[-1].split("\n### ", 1)[0]
+    report(m is not None and f"{limit} bytes" in section and "prompt" in section and
+           f"at most {limit} bytes" in survey_c,
+           f"the README's survey section gives the text length limit ({limit} bytes)",
+           f"limit={limit}")
+
+
 def main():
     if not os.access(TP, os.X_OK):
         report(False, f"{TP} exists", "build it first (make BUILD=... all)")
@@ -565,6 +583,7 @@ def main():
         check_check_and_prune(tmp, db)
         check_failures_name_the_file(tmp)
         check_strict_arguments(tmp)
+        check_readme_text_limit()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"1..{n_test}")
