@@ -56,21 +56,22 @@ typedef struct format_list {
     size_t n;
 } format_list;
 
+/* One item of --format: a format's extension (export_format_ext), each at most once. */
 static const char *format_item(void *ctx, const char *s, size_t len)
 {
     format_list *l = ctx;
-    export_format f;
-    if (len == 3 && strncmp(s, "csv", 3) == 0)
-        f = EXPORT_CSV;
-    else if (len == 5 && strncmp(s, "jsonl", 5) == 0)
-        f = EXPORT_JSONL;
-    else
-        return "unknown format";
-    for (size_t i = 0; i < l->n; i++)
-        if (l->f[i] == f)
-            return "format twice";
-    l->f[l->n++] = f; /* two distinct formats at most: fits */
-    return NULL;
+    static const export_format all[] = {EXPORT_CSV, EXPORT_JSONL};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+        const char *ext = export_format_ext(all[k]);
+        if (strlen(ext) != len || strncmp(s, ext, len) != 0)
+            continue;
+        for (size_t i = 0; i < l->n; i++)
+            if (l->f[i] == all[k])
+                return "format twice";
+        l->f[l->n++] = all[k]; /* each format once: at most EXPORT_MAX_FORMATS */
+        return NULL;
+    }
+    return "unknown format";
 }
 
 /* Parses "csv", "jsonl" or a comma-separated list of both (each once, in the order given) into
