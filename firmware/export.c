@@ -32,7 +32,6 @@
 
 static const char utf8_bom[3] = {'\xEF', '\xBB', '\xBF'};
 
-
 /* ---- Export run ----------------------------------------------------------------------------- */
 
 typedef struct exp_run {
@@ -530,8 +529,7 @@ static tp_err phase_rename(exp_run *r)
                            EXPORT_MAX_SUFFIX, r->name);
         if (export_file_name(opt->device_id, r->min_ms, r->max_ms, n,
                              export_format_ext(opt->format), r->name, sizeof r->name) != TP_OK ||
-            snprintf(r->shaname, sizeof r->shaname, "%s.sha256", r->name) >=
-                (int)sizeof r->shaname)
+            snprintf(r->shaname, sizeof r->shaname, "%s.sha256", r->name) >= (int)sizeof r->shaname)
             return tp_errf(r->err, r->errlen, TP_ERR_TOO_LARGE, "export: file name too long");
         if (name_taken(r, r->name) || name_taken(r, r->shaname))
             continue;
@@ -810,8 +808,8 @@ tp_err export_run_formats(store *s, const export_options *opt, const export_form
                     snprintf(msg, sizeof msg,
                              "%s: the drive is full: the %s and %s files need about %s (%" PRId64
                              " bytes), %s were free [%s]",
-                             opt->out_dir, export_format_label(fmts[0]), export_format_label(fmts[i]), need,
-                             res[i].bytes_needed, avail, err);
+                             opt->out_dir, export_format_label(fmts[0]),
+                             export_format_label(fmts[i]), need, res[i].bytes_needed, avail, err);
                     tp_strlcpy(err, msg, errlen);
                 }
             }
@@ -833,8 +831,8 @@ tp_err export_run_formats(store *s, const export_options *opt, const export_form
             rc = tp_errf(err, errlen, TP_ERR_INTERNAL,
                          "export: the %s file has %" PRId64 " answers up to seq %" PRId64
                          ", the %s file %" PRId64 " up to %" PRId64,
-                         export_format_label(fmts[i]), res[i].rows, res[i].last_seq, export_format_label(fmts[0]),
-                         res[0].rows, res[0].last_seq);
+                         export_format_label(fmts[i]), res[i].rows, res[i].last_seq,
+                         export_format_label(fmts[0]), res[0].rows, res[0].last_seq);
             goto out;
         }
     }

@@ -132,4 +132,3 @@ const export_fs_ops *export_fs_posix(void)
 {
     return &posix_ops;
 }
-

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PIDFILE_TRIES 5 /* opens retried when the holder removed the file as we locked it */
-#define PIDFILE_BUSY_TRIES 5 /* a reader's brief shared lock is waited out this many times ... */
+#define PIDFILE_TRIES 5         /* opens retried when the holder removed the file as we locked it */
+#define PIDFILE_BUSY_TRIES 5    /* a reader's brief shared lock is waited out this many times ... */
 #define PIDFILE_BUSY_WAIT_MS 20 /* ... this long each */
 
 struct pidfile {
@@ -83,8 +83,8 @@ static tp_err open_regular(const char *path, bool create, bool *created, int *fd
     if (lstat(path, &st) != 0) {
         int e = errno;
         if (e != ENOENT || !create)
-            return tp_errf(err, errlen, e == ENOENT ? TP_ERR_NOT_FOUND : TP_ERR_IO, "%s: %s",
-                           path, strerror(e));
+            return tp_errf(err, errlen, e == ENOENT ? TP_ERR_NOT_FOUND : TP_ERR_IO, "%s: %s", path,
+                           strerror(e));
         *fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (*fd >= 0) {
             *created = true;
@@ -105,8 +105,7 @@ static tp_err open_regular(const char *path, bool create, bool *created, int *fd
     *fd = open(path, (create ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (*fd < 0) {
         int e = errno;
-        return tp_errf(err, errlen, tp_err_from_errno(e), "%s: cannot open: %s", path,
-                       strerror(e));
+        return tp_errf(err, errlen, tp_err_from_errno(e), "%s: cannot open: %s", path, strerror(e));
     }
     if (fstat(*fd, &fst) != 0 || !S_ISREG(fst.st_mode) || fst.st_ino != st.st_ino ||
         fst.st_dev != st.st_dev) {
@@ -271,8 +270,7 @@ tp_err pidfile_holder(const char *path, pid_t *pid, char *err, size_t errlen)
                      "%s: stale (process %ld no longer holds it): sync is not running", path,
                      (long)p);
     } else if (rc == TP_OK && errno != EWOULDBLOCK) {
-        rc = tp_errf(err, errlen, TP_ERR_IO, "%s: cannot test the lock: %s", path,
-                     strerror(errno));
+        rc = tp_errf(err, errlen, TP_ERR_IO, "%s: cannot test the lock: %s", path, strerror(errno));
     }
     close(fd);
     if (rc == TP_OK)

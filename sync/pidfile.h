@@ -14,10 +14,10 @@
  * a second daemon on the same database refuses to start even with another or no --pid-file.
  *
  * What is never touched: a path that is not a regular file (symlink, FIFO, folder, device), or a
- * regular file holding anything but a pid (a config file given by mistake). An empty file is
- * taken (a daemon killed between creating and writing it leaves one; nothing is lost by it). Such a file is left
- * byte-identical, with its mtime. On release the file is removed only when it is still the one we
- * locked and still holds our pid.
+ * regular file holding anything but a pid (a config file given by mistake); such a file is left
+ * byte-identical, with its mtime. An empty file is taken (a daemon killed between creating and
+ * writing it leaves one; nothing is lost by it). On release the file is removed only when it is
+ * still the one we locked and still holds our pid.
  *
  * Thread-safety: a pidfile handle is used by one thread; pidfile_holder and sync_wake are
  * reentrant.

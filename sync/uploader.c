@@ -258,7 +258,7 @@ tp_err uploader_new(const uploader_options *opt, store *s, uploader **out, char 
     tp_strlcpy(u->app_version, ver, sizeof u->app_version);
     u->batch_max = (size_t)(opt->batch_max > 0 ? opt->batch_max : UPLOADER_DEFAULT_BATCH_MAX);
     u->batch_max_bytes = (size_t)(opt->batch_max_bytes > 0 ? opt->batch_max_bytes
-                                                         : UPLOADER_DEFAULT_BATCH_MAX_BYTES);
+                                                           : UPLOADER_DEFAULT_BATCH_MAX_BYTES);
     u->gzip = !opt->no_gzip;
     u->interval_s = opt->interval_s > 0 ? opt->interval_s : UPLOADER_DEFAULT_INTERVAL_S;
     u->backoff_max_s = opt->backoff_max_s > 0 ? opt->backoff_max_s : UPLOADER_DEFAULT_BACKOFF_MAX_S;
@@ -315,8 +315,10 @@ tp_err uploader_new(const uploader_options *opt, store *s, uploader **out, char 
     char agent[64];
     snprintf(agent, sizeof agent, "touchpoint-sync/%s", u->app_version);
     CURL *c = u->curl;
-    long cto = opt->connect_timeout_s > 0 ? opt->connect_timeout_s : UPLOADER_DEFAULT_CONNECT_TIMEOUT_S;
-    long lst = opt->low_speed_time_s > 0 ? opt->low_speed_time_s : UPLOADER_DEFAULT_LOW_SPEED_TIME_S;
+    long cto =
+        opt->connect_timeout_s > 0 ? opt->connect_timeout_s : UPLOADER_DEFAULT_CONNECT_TIMEOUT_S;
+    long lst =
+        opt->low_speed_time_s > 0 ? opt->low_speed_time_s : UPLOADER_DEFAULT_LOW_SPEED_TIME_S;
     long lsl = opt->low_speed_limit > 0 ? opt->low_speed_limit : 16;
     /* Proxies: libcurl reads http_proxy/https_proxy/no_proxy itself; nothing here turns it off.
      * Redirects are not followed: a captive portal's 302 is a failure, not a new target. */

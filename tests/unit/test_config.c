@@ -285,13 +285,15 @@ static void comma_lists(void **state)
     assert_int_equal(c.n_langs, 2);
     assert_string_equal(c.langs[0], "en");
     assert_string_equal(c.langs[1], "vi");
-    expect_error("[language]\navailable = vi, vi\n", 13, "[language] available: 'vi, vi': "
-                                                         "language listed twice");
+    expect_error("[language]\navailable = vi, vi\n", 13,
+                 "[language] available: 'vi, vi': "
+                 "language listed twice");
     expect_error("[language]\navailable = ,\n", 13, "[language] available: ',': no language");
     assert_int_equal(load_with("[gpio]\nbuttons = 5:0, GPIO6:10\n", &c, err, sizeof err), TP_OK);
     assert_int_equal(c.gpio.n_buttons, 2);
     assert_int_equal(c.gpio.buttons[1].value, 10);
-    expect_error("[gpio]\nbuttons = 5:0, 5:1\n", 13, "[gpio] buttons: '5:0, 5:1': a line is listed");
+    expect_error("[gpio]\nbuttons = 5:0, 5:1\n", 13,
+                 "[gpio] buttons: '5:0, 5:1': a line is listed");
     print_message("checked: formats, languages and buttons through one tokenizer: spaces and "
                   "empty items, repeats and unknown items refused\n");
 }
@@ -303,20 +305,18 @@ static void survey_languages(void **state)
     config c;
     char err[512];
     const char survey_langs[2][TP_LANG_MAX + 1] = {"vi", "en"};
-    assert_int_equal(load_with("[language]\navailable = vi, en, fr\n", &c, err, sizeof err),
-                     TP_OK);
-    assert_int_equal(config_check_survey_langs(&c, "checkout.json", survey_langs, 2, err,
-                                               sizeof err),
-                     TP_ERR_CONFIG);
+    assert_int_equal(load_with("[language]\navailable = vi, en, fr\n", &c, err, sizeof err), TP_OK);
+    assert_int_equal(
+        config_check_survey_langs(&c, "checkout.json", survey_langs, 2, err, sizeof err),
+        TP_ERR_CONFIG);
     char want[512];
     snprintf(want, sizeof want,
              "%s: [language] available: 'fr' is not a language of checkout.json (it has vi, en)",
              path);
     assert_string_equal(err, want);
     assert_int_equal(load_with("[language]\navailable = en, vi\n", &c, err, sizeof err), TP_OK);
-    assert_int_equal(config_check_survey_langs(&c, "checkout.json", survey_langs, 2, err,
-                                               sizeof err),
-                     TP_OK);
+    assert_int_equal(
+        config_check_survey_langs(&c, "checkout.json", survey_langs, 2, err, sizeof err), TP_OK);
     const char only_vi[1][TP_LANG_MAX + 1] = {"vi"};
     assert_int_equal(config_check_survey_langs(&c, "x.json", only_vi, 1, err, sizeof err),
                      TP_ERR_CONFIG);
