@@ -1,9 +1,13 @@
 # tests/unit/cli.mk - unit tests of the export core ($(EXPORT_LIB): export.c, export_format.c,
 # export_fs.c) against the real store, and of the sync daemon's pid file (sync/pidfile.c, in the
 # sync client library).
-TESTS += $(BUILD)/tests/test_export
-$(BUILD)/tests/test_export: $(call obj,tests/unit/test_export.c) $(EXPORT_LIB) $(STORAGE_LIB)
-TEST_LIBS_test_export = $(EXPORT_LIBS) $(STORAGE_LIBS)
+# test_export (single files, faults) and test_export_multi (export_run_formats, cancel) share
+# the fixture export_fixture.c (temp store, fault-injecting file system ops).
+EXPORT_TESTS := test_export test_export_multi
+TESTS += $(foreach t,$(EXPORT_TESTS),$(BUILD)/tests/$(t))
+$(foreach t,$(EXPORT_TESTS),$(BUILD)/tests/$(t)): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o \
+    $(OBJ)/tests/unit/export_fixture.o $(EXPORT_LIB) $(STORAGE_LIB)
+$(foreach t,$(EXPORT_TESTS),$(eval TEST_LIBS_$(t) = $$(EXPORT_LIBS) $$(STORAGE_LIBS)))
 
 TESTS += $(BUILD)/tests/test_pidfile
 $(BUILD)/tests/test_pidfile: $(call obj,tests/unit/test_pidfile.c) $(SYNC_CLIENT_LIB) $(STORAGE_LIB)
