@@ -132,7 +132,8 @@ typedef struct parse_ctx {
     config *cfg;
     const char *path;
     char dir[CONFIG_PATH_MAX]; /* folder of the config file, for relative paths */
-    FILE *f;
+    char *text;                /* the whole file (tp_read_file) */
+    size_t len, pos;
     int line;              /* number of the line inih is working on */
     int seen_line[N_KEYS]; /* line where each key was set; 0 = not set */
     int section_line[N_SECTIONS];
@@ -536,7 +537,8 @@ static char *read_line(char *str, int num, void *stream)
     int c;
     int len = 0;
     bool any = false;
-    while ((c = fgetc(pc->f)) != EOF) {
+    while (pc->pos < pc->len) {
+        c = (unsigned char)pc->text[pc->pos++];
         any = true;
         if (c == '\n')
             break;
@@ -592,11 +594,19 @@ tp_err config_load(const char *path, config *out, char *err, size_t errlen)
         pc->dir[dl] = '\0';
     }
 
-    pc->f = fopen(path, "re");
-    if (!pc->f) {
-        int e = errno;
-        tp_err frc = e == ENOENT ? TP_ERR_NOT_FOUND : TP_ERR_IO;
-        rc = tp_errf(err, errlen, frc, "%s:0: cannot open: %s", path, strerror(e));
+    /* Bounded, and a FIFO or a folder named as the config cannot hang or fool the reader. */
+    char rmsg[TP_ERRMSG_MAX];
+    tp_err frc = tp_read_file(path, CONFIG_FILE_MAX, &pc->text, &pc->len, rmsg, sizeof rmsg);
+    if (frc != TP_OK) {
+        size_t pl = strlen(path);
+        const char *why = strncmp(rmsg, path, pl) == 0 && rmsg[pl] == ':' ? rmsg + pl + 1 : rmsg;
+        while (*why == ' ')
+            why++;
+        if (frc == TP_ERR_INVALID || frc == TP_ERR_TOO_LARGE)
+            frc = TP_ERR_CONFIG;
+        else if (frc != TP_ERR_NOT_FOUND)
+            frc = TP_ERR_IO;
+        rc = tp_errf(err, errlen, frc, "%s:0: cannot open: %s", path, why);
         goto out;
     }
 
@@ -711,8 +721,8 @@ tp_err config_load(const char *path, config *out, char *err, size_t errlen)
     *out = *cfg;
 
 out:
-    if (pc && pc->f)
-        fclose(pc->f);
+    if (pc)
+        free(pc->text);
     free(pc);
     free(cfg);
     return rc;

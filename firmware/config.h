@@ -44,6 +44,7 @@
 #include "tp.h"
 
 #define CONFIG_PATH_MAX 1024
+#define CONFIG_FILE_MAX (256 * 1024) /* bytes of config file read at most */
 #define CONFIG_MAX_LANGS 4
 
 typedef enum config_stage {
@@ -161,8 +162,9 @@ typedef struct config {
 typedef const char *(*config_item_fn)(void *ctx, const char *s, size_t len);
 const char *config_list_each(const char *v, config_item_fn item, void *ctx);
 
-/* Loads and validates path into *out. Returns TP_OK, or TP_ERR_CONFIG / TP_ERR_NOT_FOUND /
- * TP_ERR_IO with "FILE:LINE: [section] key: cause" in err (size errlen, may be NULL). */
+/* Loads and validates path (a regular file of at most CONFIG_FILE_MAX bytes) into *out. Returns
+ * TP_OK, or TP_ERR_CONFIG / TP_ERR_NOT_FOUND / TP_ERR_IO with "FILE:LINE: [section] key: cause"
+ * in err (size errlen, may be NULL). */
 tp_err config_load(const char *path, config *out, char *err, size_t errlen);
 
 /* Checks the config against the survey it is used with: every language of [language] available

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -325,6 +326,26 @@ static void survey_languages(void **state)
                   "the survey's languages\n");
 }
 
+/* The file is read with tp_read_file: a FIFO or a folder named as the config is refused at once
+ * (it would hang or fail later), a missing file is not_found. */
+static void config_file_kinds(void **state)
+{
+    (void)state;
+    config c;
+    char err[512], fifo[160];
+    snprintf(fifo, sizeof fifo, "%s/fifo.conf", dir);
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    assert_int_equal(config_load(fifo, &c, err, sizeof err), TP_ERR_CONFIG);
+    assert_non_null(strstr(err, "fifo.conf:0: cannot open: "));
+    unlink(fifo);
+    assert_int_equal(config_load(dir, &c, err, sizeof err), TP_ERR_CONFIG);
+    snprintf(fifo, sizeof fifo, "%s/absent.conf", dir);
+    assert_int_equal(config_load(fifo, &c, err, sizeof err), TP_ERR_NOT_FOUND);
+    assert_non_null(strstr(err, "absent.conf:0: cannot open: "));
+    print_message("checked: a FIFO and a folder are refused without blocking, a missing file is "
+                  "not_found, each naming the file\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +356,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(missing_required_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(comma_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(survey_languages, setup, teardown),
+        cmocka_unit_test_setup_teardown(config_file_kinds, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
