@@ -371,14 +371,7 @@ static void token_file(void **state)
 
 int main(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    /* The tests talk to loopback servers; a proxy from the caller's environment must not
-     * interfere (proxy_from_environment sets its own). */
-    static const char *const proxy_vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY",
-                                             "all_proxy",  "ALL_PROXY",   "no_proxy",
-                                             "NO_PROXY"};
-    for (size_t i = 0; i < sizeof proxy_vars / sizeof proxy_vars[0]; i++)
-        unsetenv(proxy_vars[i]);
+    fx_environment();
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
     const struct CMUnitTest tests[] = {
         T(accept_all_over_one_connection),

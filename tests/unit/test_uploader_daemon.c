@@ -294,14 +294,7 @@ static void daemon_wakes_on_usr1_and_stops_on_term(void **state)
 
 int main(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    /* The tests talk to loopback servers; a proxy from the caller's environment must not
-     * interfere (proxy_from_environment sets its own). */
-    static const char *const proxy_vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY",
-                                             "all_proxy",  "ALL_PROXY",   "no_proxy",
-                                             "NO_PROXY"};
-    for (size_t i = 0; i < sizeof proxy_vars / sizeof proxy_vars[0]; i++)
-        unsetenv(proxy_vars[i]);
+    fx_environment();
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
     const struct CMUnitTest tests[] = {
         T(tls_verification_and_pinning),

@@ -436,3 +436,15 @@ void expect_last_sync(fx *f, bool ok, int status, const char *msg_part)
         fail_msg("last sync: ok %d http %d \"%s\"; expected ok %d http %d \"...%s...\"", last.ok,
                  last.http_status, last.message, ok, status, msg_part);
 }
+
+void fx_environment(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    /* The tests talk to loopback servers; a proxy from the caller's environment must not
+     * interfere (proxy_from_environment sets its own). */
+    static const char *const proxy_vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY",
+                                             "all_proxy",  "ALL_PROXY",   "no_proxy",
+                                             "NO_PROXY"};
+    for (size_t i = 0; i < sizeof proxy_vars / sizeof proxy_vars[0]; i++)
+        unsetenv(proxy_vars[i]);
+}

@@ -96,5 +96,7 @@ store_info info_of(fx *f);
 void expect_last_sync(fx *f, bool ok, int status, const char *msg_part);
 int fx_setup(void **state);
 int fx_teardown(void **state);
+/* For main(): SIGPIPE ignored, proxy variables of the caller's environment removed. */
+void fx_environment(void);
 
 #endif /* TP_UPLOADER_FIXTURE_H */
