@@ -17,6 +17,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tap import check as report, count as n_test, failed as n_fail  # noqa: E402
+
 BUILD = os.environ.get("TP_BUILD", "build")
 TP = os.path.join(BUILD, "touchpoint")
 ENV = dict(os.environ)
@@ -30,21 +33,6 @@ COLUMNS = ["seq", "answer_id", "session_id", "device_id", "epoch", "survey_id", 
            "time_utc", "time_local", "clock_trusted", "flags", "sync_state"]
 CRLF = b"\r\n"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-
-n_test = 0
-n_fail = 0
-
-
-def report(ok, what, detail=""):
-    global n_test, n_fail
-    n_test += 1
-    if ok:
-        print(f"ok {n_test} - {what}")
-    else:
-        n_fail += 1
-        print(f"not ok {n_test} - {what}: {detail}")
-    sys.stdout.flush()
-    return ok
 
 
 def tp(*args, db=None, env=None):

@@ -1,6 +1,6 @@
-# tests/unit/cli.mk - unit tests of the export core ($(EXPORT_LIB): export.c, export_format.c,
-# export_fs.c) against the real store, and of the sync daemon's pid file (sync/pidfile.c, in the
-# sync client library).
+# tests/unit/cli.mk - unit tests of the export core against the real store: they link the export
+# core of firmware/cli.mk ($(EXPORT_LIBS): export.c, export_format.c, export_fs.c) and the store
+# ($(STORAGE_LIBS)); and of the sync daemon's pid file (sync/pidfile.c, in $(SYNC_CLIENT_LIBS)).
 # test_export (single files, faults) and test_export_multi (export_run_formats, cancel) share
 # the fixture export_fixture.c (temp store, fault-injecting file system ops).
 EXPORT_TESTS := test_export test_export_multi
