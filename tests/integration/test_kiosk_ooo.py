@@ -17,8 +17,9 @@ import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_kiosk as tk  # noqa: E402
-from test_kiosk import KIOSK, PIN, Kiosk, Stdin, events, pin_taps, report  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tap import check as report, count as n_test, failed as n_fail  # noqa: E402
+from test_kiosk import KIOSK, PIN, Kiosk, Stdin, events, pin_taps  # noqa: E402
 
 
 def ooo_lines(err):
@@ -164,8 +165,8 @@ def main():
         return 0
     test_below_reserve_at_start()
     test_locked_while_running()
-    print("1..%d" % tk.n_test)
-    return 1 if tk.n_fail else 0
+    print("1..%d" % n_test)
+    return 1 if n_fail else 0
 
 
 if __name__ == "__main__":
