@@ -93,7 +93,8 @@ tp_err usb_export_run(store *s, const usb_export_request *rq, usb_export_report 
 
 /* Writes rep's staff sentence (see the top of this file) in lang ("vi": Vietnamese; anything
  * else, NULL included: English, the same text as rep->message) into out (caller's, truncated to
- * outlen). Uses rep->outcome, rows, rc and the byte figures. */
+ * outlen). Uses rep->outcome, rows, rc and the byte figures. Defined in kiosk_text.c, beside the
+ * kiosk's other sentences; whoever links usb_export.o links kiosk_text.o. */
 void usb_export_message(const usb_export_report *rep, const char *lang, char *out, size_t outlen);
 
 /* ---- The job: one export off the caller's loop ----------------------------------------------
@@ -151,7 +152,7 @@ tp_err usb_export_parse_formats(const char *s, unsigned *out, char *err, size_t 
 const char *usb_export_outcome_name(usb_export_outcome o);
 
 /* Writes a byte count the way the staff screen shows it ("840 KB", "2.1 MB", "1.4 GB";
- * decimal units, rounded up so "needs" is never understated) into out. */
+ * decimal units, rounded up so "needs" is never understated) into out. Defined in kiosk_text.c. */
 void usb_format_bytes(int64_t bytes, char *out, size_t outlen);
 
 #endif /* TP_USB_EXPORT_H */

@@ -2,8 +2,8 @@
 # mount table parser (test_usb_mountinfo), and the driver program the integration test and the
 # benchmark use (usb_export_driver: runs usb detection + usb_export against a mount root, like the
 # kiosk does). They link the objects of firmware/usb.mk (USB_SRCS), the export core of
-# firmware/cli.mk (EXPORT_LIBS) and the store.
-USB_TEST_DEPS = $(call obj,$(USB_SRCS)) $(EXPORT_LIB) $(STORAGE_LIB)
+# firmware/cli.mk (EXPORT_LIBS) and the store, with the export's sentences (kiosk_text.o).
+USB_TEST_DEPS = $(call obj,$(USB_SRCS) firmware/kiosk_text.c) $(EXPORT_LIB) $(STORAGE_LIB)
 USB_TEST_LIBS = $(EXPORT_LIBS) $(STORAGE_LIBS)
 
 TESTS += $(BUILD)/tests/test_usb $(BUILD)/tests/test_usb_mountinfo $(BUILD)/tests/usb_export_driver
