@@ -105,33 +105,30 @@ def test_locked_while_running():
     con = None
     try:
         ks = Stdin(k)
-        tr = ks.trace
-        step = ks.step
-
-        ok = step(["tap nps-9"], "thanks") and step(["advance 4000"], "question")
+        ok = ks.step(["tap nps-9"], "thanks") and ks.step(["advance 4000"], "question")
         con = sqlite3.connect(k.db, timeout=30, isolation_level=None)
         con.execute("BEGIN EXCLUSIVE")
-        ok = ok and step(["tap nps-4"], "out_of_order")
+        ok = ok and ks.step(["tap nps-4"], "out_of_order")
         shot = os.path.join(k.dir, "staff-ooo.png")
-        n = len(tr)
-        ok = ok and step(["hold 5 5 3000"] + pin_taps(PIN).split("\n")[:-1] +
+        n = len(ks.trace)
+        ok = ok and ks.step(["hold 5 5 3000"] + pin_taps(PIN).split("\n")[:-1] +
                          ["screenshot " + shot], "staff")
-        staff = [e for e in tr[n:] if e["event"] == "staff_lines"]
+        staff = [e for e in ks.trace[n:] if e["event"] == "staff_lines"]
         db_line = [ln for ln in (staff[-1]["lines"] if staff else []) if ln.startswith("Database")
                    or ln.startswith("Cơ sở dữ liệu")]
         report(ok and db_line and "locked" in db_line[0].lower() and "tốt" not in db_line[0],
                "staff screen during out of order: the database line gives the cause, not 'good' "
                "(%s)" % db_line)
-        ok = ok and step(["tap staff-back"], "out_of_order")
+        ok = ok and ks.step(["tap staff-back"], "out_of_order")
         con.execute("ROLLBACK")
         con.close()
         con = None
-        ok = ok and step(["advance 5000"], "question")
-        n = len(tr)
+        ok = ok and ks.step(["advance 5000"], "question")
+        n = len(ks.trace)
         shot2 = os.path.join(k.dir, "staff-ok.png")
-        ok = ok and step(["hold 5 5 3000"] + pin_taps(PIN).split("\n")[:-1] +
+        ok = ok and ks.step(["hold 5 5 3000"] + pin_taps(PIN).split("\n")[:-1] +
                          ["screenshot " + shot2], "staff")
-        staff = [e for e in tr[n:] if e["event"] == "staff_lines"]
+        staff = [e for e in ks.trace[n:] if e["event"] == "staff_lines"]
         db_line = [ln for ln in (staff[-1]["lines"] if staff else []) if ln.startswith("Database")
                    or ln.startswith("Cơ sở dữ liệu")]
         report(ok and db_line and "tốt" in db_line[0],
