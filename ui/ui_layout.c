@@ -105,28 +105,6 @@ static void fit(lay *L, ui_widget *w, const char *text, ui_rect box, int max_px,
     w->px = px;
     w->lines = n;
     w->wrap_w = box.w;
-    if (w->fits && n >= 2 && n <= UI_WRAP_MAX && align == UI_ALIGN_CENTER) {
-        /* Balance the lines: the narrowest wrap width that keeps the same line count, so a
-         * centred prompt does not end in a one-word widow. */
-        ui_line lines[UI_WRAP_MAX];
-        int lo = box.w / 2, hi = box.w;
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            int k = ui_wrap(L->ms, text, px, bold, mid, lines);
-            bool ok = k == n;
-            for (int i = 0; ok && i < k; i++)
-                ok = lines[i].w <= mid;
-            if (ok)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
-        w->wrap_w = hi;
-        int k = ui_wrap(L->ms, text, px, bold, hi, lines);
-        bw = 0;
-        for (int i = 0; i < k && i < UI_WRAP_MAX; i++)
-            bw = maxi(bw, lines[i].w);
-    }
     int x = align == UI_ALIGN_LEFT    ? box.x
             : align == UI_ALIGN_RIGHT ? box.x + box.w - bw
                                       : box.x + (box.w - bw) / 2;
