@@ -112,9 +112,11 @@ typedef struct ui_measure {
  * Vietnamese diacritics. */
 #define UI_LINE_STEP(px) (((px)*5 + 2) / 4)
 
-/* One wrapped line: bytes [off, off + len) of the text. */
+/* One wrapped line: bytes [off, off + len) of the text; split: it ends inside a word or
+ * no-break group that was too wide for the line on its own. */
 typedef struct ui_line {
     int off, len, w;
+    bool split;
 } ui_line;
 #define UI_WRAP_MAX 24
 
@@ -129,7 +131,8 @@ typedef struct ui_line {
 int ui_wrap(const ui_measure *m, const char *text, int px, bool bold, int maxw, ui_line *lines);
 
 /* Finds the largest size in [min_px, max_px] (stepping down ~6%) at which text wrapped to box.w
- * fits box.h, with at most max_lines lines (0: any). Sets *px, *n_lines, *bw, *bh (block size).
+ * fits box.h, with at most max_lines lines (0: any), splitting no word or no-break group (a split
+ * is accepted only at min_px). Sets *px, *n_lines, *bw, *bh (block size).
  * Returns true if it fits; false with the results at min_px otherwise. */
 bool ui_fit_text(const ui_measure *m, const char *text, bool bold, int box_w, int box_h, int max_px,
                  int min_px, int max_lines, int *px, int *n_lines, int *bw, int *bh);

@@ -394,6 +394,7 @@ static void balance(const ui_measure *m, const char *text, size_t p0, size_t pen
         out[l - 1].off = (int)ns[i];
         out[l - 1].len = (int)(we[j] - ns[i]);
         out[l - 1].w = m->width(m->ctx, text + ns[i], we[j] - ns[i], px, bold);
+        out[l - 1].split = false;
         if (out[l - 1].w > maxw)
             return;
         j = i;
@@ -429,7 +430,8 @@ int ui_wrap(const ui_measure *m, const char *text, int px, bool bold, int maxw, 
                 bestw = w;
                 q = skip_spaces(text, we, pend);
             }
-            if (best == p) {
+            bool cut = best == p;
+            if (cut) {
                 /* The first group alone is too wide: split it at a no-break space, else between
                  * characters. */
                 best = split_group(m, text, p, next_break(text, p, pend), px, bold, maxw, &bestw);
@@ -440,6 +442,7 @@ int ui_wrap(const ui_measure *m, const char *text, int px, bool bold, int maxw, 
             lines[n].off = (int)p;
             lines[n].len = (int)(best - p);
             lines[n].w = bestw;
+            lines[n].split = cut;
             n++;
             p = skip_spaces(text, best, pend);
             if (is_nbsp(text, p, pend) && split) /* a split group: its space is not drawn */
@@ -451,6 +454,7 @@ int ui_wrap(const ui_measure *m, const char *text, int px, bool bold, int maxw, 
             lines[n].off = (int)pos;
             lines[n].len = 0;
             lines[n].w = 0;
+            lines[n].split = false;
             n++;
         } else if (!split && n - first >= 2) {
             balance(m, text, skip_spaces(text, pos, pend), pend, px, bold, maxw, lines + first,
@@ -465,7 +469,7 @@ int ui_wrap(const ui_measure *m, const char *text, int px, bool bold, int maxw, 
 
 /* Size and line count of text wrapped at box_w and px; returns whether it fits box. */
 static bool try_fit(const ui_measure *m, const char *text, bool bold, int box_w, int box_h, int px,
-                    int max_lines, int *n_lines, int *bw, int *bh)
+                    int max_lines, bool may_split, int *n_lines, int *bw, int *bh)
 {
     ui_line lines[UI_WRAP_MAX];
     int n = ui_wrap(m, text, px, bold, box_w, lines);
@@ -476,6 +480,7 @@ static bool try_fit(const ui_measure *m, const char *text, bool bold, int box_w,
     for (int i = 0; i < n; i++) {
         if (lines[i].w > w)
             w = lines[i].w;
+        ok = ok && (may_split || !lines[i].split);
     }
     int h = (n - 1) * UI_LINE_STEP(px) + m->height(m->ctx, px, bold);
     *n_lines = n;
@@ -493,7 +498,8 @@ bool ui_fit_text(const ui_measure *m, const char *text, bool bold, int box_w, in
         max_px = min_px;
     int p = max_px;
     for (;;) {
-        if (try_fit(m, text, bold, box_w, box_h, p, max_lines, n_lines, bw, bh)) {
+        /* A word or no-break group is split only at the smallest size. */
+        if (try_fit(m, text, bold, box_w, box_h, p, max_lines, p <= min_px, n_lines, bw, bh)) {
             *px = p;
             return true;
         }

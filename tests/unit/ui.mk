@@ -14,3 +14,13 @@ TEST_LIBS_test_ui_render = $(UI_LIBS) $(STORAGE_LIBS)
 $(BUILD)/tests/ui_samples: $(call obj,tests/ui/render_samples.c tests/ui/samples.c) $(UI_LIB) \
                            $(STORAGE_LIB)
 TEST_LIBS_ui_samples = $(UI_LIBS) $(STORAGE_LIBS)
+# Line breaking of the shipped surveys: reads assets/surveys through survey.c (libtpconf).
+UI_TEST_SRCS += tests/unit/test_ui_text.c tests/unit/test_ui_look.c
+$(call obj,tests/unit/test_ui_text.c tests/unit/test_ui_look.c): MOD_CFLAGS = $(UI_TEST_CFLAGS)
+TESTS += $(BUILD)/tests/test_ui_text $(BUILD)/tests/test_ui_look
+$(BUILD)/tests/test_ui_text: $(call obj,tests/unit/test_ui_text.c tests/ui/samples.c) $(UI_LIB) \
+                             $(BUILD)/libtpconf.a $(STORAGE_LIB)
+TEST_LIBS_test_ui_text = $(UI_LIBS) $(TPCONF_LIBS) $(STORAGE_LIBS)
+$(BUILD)/tests/test_ui_look: $(call obj,tests/unit/test_ui_look.c tests/ui/samples.c) $(UI_LIB) \
+                             $(STORAGE_LIB)
+TEST_LIBS_test_ui_look = $(UI_LIBS) $(STORAGE_LIBS)
