@@ -52,29 +52,37 @@ static int check_gaps(ui *u, int dpi, const char *what)
     return least;
 }
 
+/* The density of a typical panel of each size (diagonal pixels / diagonal inches): 7" 800x480
+ * and 1024x600, 10.1" 1280x800, 21.5" 1920x1080 (and portrait), 7" 600x1024; as
+ * board/screenshots.py renders them. */
+static const int panel_dpi[] = {133, 170, 149, 102, 102, 170};
+
 static void controls_2mm_apart(void **state)
 {
     (void)state;
-    static const int dpis[] = {96, 133};
+    static const int dpis[] = {96, 133, 0}; /* 0: the size's own panel */
     int screens = 0;
+    assert_int_equal(sizeof panel_dpi / sizeof panel_dpi[0], N_SIZES);
     for (size_t d = 0; d < sizeof dpis / sizeof dpis[0]; d++)
         for (int s = 0; s < N_SIZES; s++) {
-            ui *u = open_dpi(sizes[s][0], sizes[s][1], dpis[d]);
+            int dpi = dpis[d] ? dpis[d] : panel_dpi[s];
+            ui *u = open_dpi(sizes[s][0], sizes[s][1], dpi);
             for (int i = 0; i < ui_sample_count(); i++) {
                 const ui_sample *smp = ui_sample_get(i);
                 char what[160];
                 snprintf(what, sizeof what, "%s at %dx%d, %d dpi", smp->name, sizes[s][0],
-                         sizes[s][1], dpis[d]);
+                         sizes[s][1], dpi);
                 if (ui_set_screen(u, &smp->screen) != TP_OK)
                     fail_msg("%s: %s", what, ui_errmsg(u));
                 check_geometry(u, what);
-                check_gaps(u, dpis[d], what);
+                check_gaps(u, dpi, what);
                 screens++;
             }
             ui_free(u);
         }
-    print_message("checked: %d screens (every kind and scale, 6 sizes, 96 and 133 dpi): every two "
-                  "controls at least 2 mm apart, geometry clean\n",
+    print_message("checked: %d screens (every kind and scale, 6 sizes, at 96 and 133 dpi and at "
+                  "each size's own panel density): every two controls at least 2 mm apart, "
+                  "geometry clean\n",
                   screens);
 }
 
