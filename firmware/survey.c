@@ -211,8 +211,8 @@ static tp_err parse_look(vctx *v, const cJSON *q, const char *jpath, survey_ques
     out->scale_style = SURVEY_SCALE_NEUTRAL;
     if (st && !numbered)
         return bad(v, p, "only nps and ces questions have a scale style");
-    if (st && (!cJSON_IsString(st) ||
-               (strcmp(st->valuestring, "neutral") != 0 && strcmp(st->valuestring, "traffic") != 0)))
+    if (st && (!cJSON_IsString(st) || (strcmp(st->valuestring, "neutral") != 0 &&
+                                       strcmp(st->valuestring, "traffic") != 0)))
         return bad(v, p, "expected \"neutral\" or \"traffic\"");
     if (st && strcmp(st->valuestring, "traffic") == 0)
         out->scale_style = SURVEY_SCALE_TRAFFIC;

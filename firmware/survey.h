@@ -80,12 +80,15 @@ typedef struct survey_question {
     survey_text prompt;
     bool has_labels; /* low_label/high_label given */
     survey_text low_label, high_label;
-    survey_scale_style scale_style; /* nps / ces */
-    bool has_value_labels;          /* csat / smiley4: "labels" given */
-    survey_text value_labels[SURVEY_MAX_VALUE_LABELS]; /* caption of value v at [v - low] */
     survey_cond when; /* follow-ups only */
     int n_options;    /* choice only */
     survey_option options[SURVEY_MAX_OPTIONS];
+
+    /* How the main question looks (survey_parse fills the defaults). */
+    survey_scale_style scale_style; /* nps / ces */
+    bool has_value_labels;          /* csat / smiley4: "labels" given */
+    /* csat / smiley4: the caption of value v at [v - low] */
+    survey_text value_labels[SURVEY_MAX_VALUE_LABELS];
 } survey_question;
 
 typedef struct survey {

@@ -378,7 +378,8 @@ static ui_rgba scale_fill(tp_kind k, int v)
         if (v >= 5)
             a = (ui_rgba){34, 126, 124, 255}, b = C_ACCENT, t = (float)(v - 5) / 2.0f;
         t = t < 0 ? 0 : t > 1 ? 1 : t;
-        ui_rgba c = {(uint8_t)lroundf(a.r + (b.r - a.r) * t), (uint8_t)lroundf(a.g + (b.g - a.g) * t),
+        ui_rgba c = {(uint8_t)lroundf(a.r + (b.r - a.r) * t),
+                     (uint8_t)lroundf(a.g + (b.g - a.g) * t),
                      (uint8_t)lroundf(a.b + (b.b - a.b) * t), 255};
         return c;
     }
@@ -408,21 +409,24 @@ ui_look ui_theme_look(ui_role role, ui_style st, int value, tp_kind scale, ui_sc
         if (pressed)
             l.fill = shade(l.fill, 0.85f);
         /* The disc's own outline: a dark tone of its colour, so a pale face still stands out. */
-        l.border = pressed ? C_INK : st == UI_STYLE_DISABLED ? C_DISABLED_LINE : shade(l.fill, 0.55f);
+        l.border = pressed                   ? C_INK
+                   : st == UI_STYLE_DISABLED ? C_DISABLED_LINE
+                                             : shade(l.fill, 0.55f);
         l.mark = ink_on(l.fill);
         l.text_bg = pressed ? C_ACCENT_SOFT : l.bg; /* a pressed captioned face lights its tile */
         l.text = pressed ? C_INK : C_SOFT;
         return l;
     }
     if (role == UI_ROLE_PROGRESS) {
-        l.fill = C_WHITE, l.border = C_BORDER, l.text = C_INK, l.text_bg = l.fill, l.mark = C_ACCENT;
+        l.fill = C_WHITE, l.border = C_BORDER, l.text = C_INK, l.text_bg = l.fill,
+        l.mark = C_ACCENT;
         return l;
     }
     if (role == UI_ROLE_SCALE_BTN && st == UI_STYLE_AUTO && ss == UI_SCALE_TRAFFIC) {
         l.fill = scale_fill(scale, value);
-        l.border = scale == TP_KIND_CES ? C_ACCENT
+        l.border = scale == TP_KIND_CES                                              ? C_ACCENT
                    : scale == TP_KIND_NPS && tp_nps_band_of(value) == TP_NPS_PASSIVE ? C_AMBER_LINE
-                                                                                      : l.fill;
+                                                                                     : l.fill;
         l.text = scale == TP_KIND_NPS && tp_nps_band_of(value) == TP_NPS_PASSIVE ? C_AMBER_INK
                                                                                  : ink_on(l.fill);
     } else if (st == UI_STYLE_PRIMARY) {
@@ -499,8 +503,17 @@ static void draw_face(ui *u, const ui_widget *w, bool hl)
                           0};
         copy_tex(u, shape_tex(u, &card), w->rect.x, w->rect.y);
     }
-    shape_req r = {SH_FACE, w->shape.w, w->shape.h, l.fill, l.mark, l.border,
-                   face_mood(u->model.scale, w->value), ring, 0, 0, 0};
+    shape_req r = {SH_FACE,
+                   w->shape.w,
+                   w->shape.h,
+                   l.fill,
+                   l.mark,
+                   l.border,
+                   face_mood(u->model.scale, w->value),
+                   ring,
+                   0,
+                   0,
+                   0};
     copy_tex(u, shape_tex(u, &r), w->shape.x, w->shape.y);
     draw_text(u, w, l.text);
 }
@@ -575,7 +588,7 @@ static void draw_widget(ui *u, const ui_widget *w, bool hl)
     case UI_ROLE_ZONE: break; /* invisible; the hold ring is drawn last, on top */
     case UI_ROLE_ICON_OK: {
         shape_req r = {SH_CHECK, w->rect.w, w->rect.h, C_OK_GREEN, C_WHITE, {0, 0, 0, 0},
-                       0,        0,         0,         0,       0};
+                       0,        0,         0,         0,          0};
         copy_tex(u, shape_tex(u, &r), w->rect.x, w->rect.y);
         break;
     }
@@ -834,7 +847,8 @@ static tp_err check_model(ui *u, ui_model *m, const ui_screen *s)
     m->kind = s->kind;
     m->scale = s->scale;
     if ((int)s->scale_style < UI_SCALE_NEUTRAL || (int)s->scale_style > UI_SCALE_TRAFFIC)
-        return fail(u, TP_ERR_INVALID, "ui_set_screen: scale_style %d unknown", (int)s->scale_style);
+        return fail(u, TP_ERR_INVALID, "ui_set_screen: scale_style %d unknown",
+                    (int)s->scale_style);
     m->scale_style = s->scale_style;
     bool question = s->kind == UI_SCREEN_QUESTION;
     if (question && ((int)s->scale < 0 || s->scale > TP_KIND_SMILEY4))

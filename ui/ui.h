@@ -122,12 +122,14 @@ typedef struct ui_item {
 typedef struct ui_screen {
     ui_screen_kind kind;
     tp_kind scale;           /* UI_SCREEN_QUESTION: which scale the items form (not CHOICE) */
-    ui_scale_style scale_style; /* question, nps / ces: neutral (0) or traffic colours */
     const char *prompt;      /* the question / title; NULL: none */
     const char *subtitle;    /* smaller text under the prompt (or under the thanks message) */
     const char *anchor_low;  /* question: label at the scale's low end ("Not at all likely") */
     const char *anchor_high; /* question: label at the high end ("Extremely likely") */
     const char *message;     /* thanks / out-of-order: the big message ("Cảm ơn quý khách!") */
+
+    /* question, nps / ces: UI_SCALE_NEUTRAL (0, a zeroed struct) or UI_SCALE_TRAFFIC colours */
+    ui_scale_style scale_style;
 
     const ui_item *items;     /* the main controls in reading order: scale items (question), chips
                                * (followup), keypad keys row-major 3 per row (pin: 1..9, then e.g.

@@ -414,8 +414,8 @@ static void layout_question(lay *L)
     if (anchors && p.rows == 2 && md->anchor_low[0]) {
         ui_widget *w = add(L, UI_ROLE_ANCHOR, UI_WIDGET_TEXT, "anchor-low",
                            rect(x0, y, p.row_w, anc_h), false);
-        fit(L, w, md->anchor_low, w ? w->rect : rect(0, 0, 0, 0), anc_px, anc_min, false, UI_ALIGN_LEFT,
-            2);
+        fit(L, w, md->anchor_low, w ? w->rect : rect(0, 0, 0, 0), anc_px, anc_min, false,
+            UI_ALIGN_LEFT, 2);
         if (w) /* sit on the row below it */
             w->ink.y = w->rect.y + w->rect.h - w->ink.h;
     }
@@ -429,8 +429,8 @@ static void layout_question(lay *L)
     if (p.rows == 1 && md->anchor_low[0]) {
         ui_widget *w =
             add(L, UI_ROLE_ANCHOR, UI_WIDGET_TEXT, "anchor-low", rect(x0, y, half, anc_h), false);
-        fit(L, w, md->anchor_low, w ? w->rect : rect(0, 0, 0, 0), anc_px, anc_min, false, UI_ALIGN_LEFT,
-            2);
+        fit(L, w, md->anchor_low, w ? w->rect : rect(0, 0, 0, 0), anc_px, anc_min, false,
+            UI_ALIGN_LEFT, 2);
         if (w)
             w->ink.y = w->rect.y;
     }

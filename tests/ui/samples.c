@@ -120,8 +120,8 @@ static const ui_sample samples[] = {
      {.kind = UI_SCREEN_QUESTION,
       .scale = TP_KIND_NPS,
       .scale_style = UI_SCALE_TRAFFIC,
-      .prompt = "Bạn có sẵn lòng giới" NBSP "thiệu cửa" NBSP "hàng chúng" NBSP
-                "tôi cho bạn" NBSP "bè không?",
+      .prompt = "Bạn có sẵn lòng giới" NBSP "thiệu cửa" NBSP "hàng chúng" NBSP "tôi cho bạn" NBSP
+                "bè không?",
       .anchor_low = "Chắc" NBSP "chắn không",
       .anchor_high = "Chắc" NBSP "chắn có",
       .items = nps,

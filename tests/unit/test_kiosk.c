@@ -471,7 +471,7 @@ static void smiley_unhappiest_first(void **state)
     assert_int_equal(m.scale, TP_KIND_SMILEY4);
     assert_int_equal(m.n_items, 4);
     for (int i = 0; i < 4; i++) {
-        char id[16];
+        char id[24];
         snprintf(id, sizeof id, "smiley4-%d", i + 1);
         assert_string_equal(m.items[i].id, id);
         assert_int_equal(m.items[i].value, i + 1);

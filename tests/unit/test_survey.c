@@ -168,7 +168,8 @@ static void look_fields(void **state)
     survey_free(s);
     expect_fault(hl, "\"high_label\": {\"vi\": \"Cao\", \"en\": \"High\"}, \"scale_style\": 1",
                  "x.json: $.questions[0].scale_style: expected \"neutral\" or \"traffic\"");
-    expect_fault(hl, "\"high_label\": {\"vi\": \"Cao\", \"en\": \"High\"}, \"scale_style\": \"red\"",
+    expect_fault(hl,
+                 "\"high_label\": {\"vi\": \"Cao\", \"en\": \"High\"}, \"scale_style\": \"red\"",
                  "x.json: $.questions[0].scale_style: expected \"neutral\" or \"traffic\"");
     expect_fault(hl,
                  "\"high_label\": {\"vi\": \"Cao\", \"en\": \"High\"}, \"labels\": {\"1\": "
@@ -214,7 +215,8 @@ static void look_fields(void **state)
         char d2[4096];
         const char *f = strstr(doc, bad[i].from);
         assert_non_null(f);
-        snprintf(d2, sizeof d2, "%.*s%s%s", (int)(f - doc), doc, bad[i].to, f + strlen(bad[i].from));
+        snprintf(d2, sizeof d2, "%.*s%s%s", (int)(f - doc), doc, bad[i].to,
+                 f + strlen(bad[i].from));
         assert_int_equal(survey_parse("x.json", d2, strlen(d2), &s, err, sizeof err),
                          TP_ERR_SURVEY);
         if (strncmp(err, bad[i].want, strlen(bad[i].want)) != 0)
@@ -262,10 +264,8 @@ static void demo_surveys_load(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(good_survey_parses),
-        cmocka_unit_test(conditions),
-        cmocka_unit_test(faults_name_json_path),
-        cmocka_unit_test(demo_surveys_load),
+        cmocka_unit_test(good_survey_parses),    cmocka_unit_test(conditions),
+        cmocka_unit_test(faults_name_json_path), cmocka_unit_test(demo_surveys_load),
         cmocka_unit_test(look_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

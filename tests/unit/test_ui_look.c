@@ -44,8 +44,8 @@ static int check_gaps(ui *u, int dpi, const char *what)
                 continue;
             int c = clearance(a.rect, b.rect);
             if (c < need)
-                fail_msg("%s: %s and %s are %d px apart (2 mm at %d dpi = %d px)", what, a.id,
-                         b.id, c, dpi, need);
+                fail_msg("%s: %s and %s are %d px apart (2 mm at %d dpi = %d px)", what, a.id, b.id,
+                         c, dpi, need);
             least = c < least ? c : least;
         }
     }
@@ -107,8 +107,8 @@ static void end_labels_and_button_height(void **state)
             assert_int_equal(ui_widget_find(u, "anchor-low", &lo), TP_OK);
             assert_int_equal(ui_widget_find(u, "anchor-high", &hi), TP_OK);
             if (lo.font_px * 10 < p.font_px * 6 || hi.font_px * 10 < p.font_px * 6)
-                fail_msg("%s: end labels %d / %d px, prompt %d px (want >= 60%%)", what,
-                         lo.font_px, hi.font_px, p.font_px);
+                fail_msg("%s: end labels %d / %d px, prompt %d px (want >= 60%%)", what, lo.font_px,
+                         hi.font_px, p.font_px);
             /* Spare height goes into the buttons: either they reach their tallest shape (1.6
              * times as tall as wide) or at most 15% of the panel stays empty below the lowest
              * widget (it was about 20% at 800x480). */
@@ -189,8 +189,8 @@ static void portrait_lists_start_under_prompt(void **state)
 
 /* ---- Contrast ---------------------------------------------------------------------------- */
 
-static const ui_role controls[] = {UI_ROLE_SCALE_BTN, UI_ROLE_FACE, UI_ROLE_CHIP,
-                                   UI_ROLE_KEY,       UI_ROLE_MENU, UI_ROLE_ACTION,
+static const ui_role controls[] = {UI_ROLE_SCALE_BTN, UI_ROLE_FACE,    UI_ROLE_CHIP,
+                                   UI_ROLE_KEY,       UI_ROLE_MENU,    UI_ROLE_ACTION,
                                    UI_ROLE_LANG,      UI_ROLE_PROGRESS};
 
 static void contrast_every_kind_and_state(void **state)
@@ -232,8 +232,8 @@ static void contrast_every_kind_and_state(void **state)
                                                  "selected %d pressed %d: boundary %.2f:1, text "
                                                  "%.2f:1, face features %.2f:1",
                                                  (int)role, st, tp_kind_name(scale), ss, v,
-                                                 ui_screen_kind_name((ui_screen_kind)kind), sel,
-                                                 pr, edge, text, mark);
+                                                 ui_screen_kind_name((ui_screen_kind)kind), sel, pr,
+                                                 edge, text, mark);
                                     worst_edge = fmin(worst_edge, edge);
                                     worst_text = fmin(worst_text, text);
                                     looks++;

@@ -67,7 +67,8 @@ static void wrap_rules(void **state)
     expect_wrap("Chạm để góp ý – chỉ 5 giây", 150, "Chạm để góp ý –|chỉ 5 giây");
     expect_wrap("Chạm để góp ý – chỉ 5 giây", 130, "Chạm để|góp ý –|chỉ 5 giây");
     expect_wrap("aaaa bbbb ?", 90, "aaaa|bbbb ?");
-    /* Balanced: the same two lines, the widest as narrow as it can be (greedy "aa bb cc dd|eee"). */
+    /* Balanced: the same two lines, the widest as narrow as it can be (greedy "aa bb cc dd|eee").
+     */
     expect_wrap("aa bb cc dd eee", 120, "aa bb cc|dd eee");
     /* A break after punctuation wins when it costs at most an eighth more width... */
     expect_wrap("aaaaa bbbb, ccc ddddd", 160, "aaaaa bbbb,|ccc ddddd");
@@ -89,7 +90,7 @@ static void wrap_rules(void **state)
 /* Groups that must never be split, as the shipped texts write them: each must appear joined by
  * U+00A0, never with a plain space. */
 static const char *const groups[] = {
-    "cửa hàng", "Cửa hàng", "giới thiệu", "chúng tôi", "Chúng tôi", "hỗ trợ", "món hàng",
+    "cửa hàng", "Cửa hàng", "giới thiệu", "chúng tôi", "Chúng tôi", "hỗ trợ",     "món hàng",
     "mua sắm",  "bạn bè",   "hài lòng",   "dịch vụ",   "nhân viên", "khách hàng", "thanh toán",
     "Vui lòng", "dễ dàng",  "khó khăn",   "chắc chắn", "Chắc chắn", "sạch sẽ",    "cảm thấy",
     "hôm nay",  "thế nào",  "cải thiện",  "Cảm ơn",    "góp ý",     "mức nào",
@@ -233,9 +234,9 @@ static void shipped_surveys_break_cleanly(void **state)
                     char cids[SURVEY_MAX_OPTIONS][UI_ID_MAX + 1];
                     for (int o = 0; o < c->n_options; o++) {
                         snprintf(cids[o], sizeof cids[o], "%s-%s", c->id, c->options[o].id);
-                        chips[o] = (ui_item){cids[o],
-                                             survey_text_get(sv, &c->options[o].label, lang), 0,
-                                             UI_STYLE_AUTO};
+                        chips[o] =
+                            (ui_item){cids[o], survey_text_get(sv, &c->options[o].label, lang), 0,
+                                      UI_STYLE_AUTO};
                         check_groups(names[f], chips[o].label);
                     }
                     ui_screen fs = {.kind = UI_SCREEN_FOLLOWUP,
