@@ -406,21 +406,21 @@ static void question_draw(kiosk *k)
     k->m.kind = UI_SCREEN_QUESTION;
     k->m.scale = q->kind;
     k->m.prompt = survey_text_get(k->sv, &q->prompt, k->lang);
-    /* smiley4 follows the HappyOrNot terminal: happiest on the left (dark green, light green,
-     * light red, dark red; in the portrait 2x2 grid happy first). Values and ids stay. The ui
-     * puts the items in the order given and the first anchor at the left end. */
-    bool happy_first = q->kind == TP_KIND_SMILEY4;
+    /* Every scale, faces included, runs from its lowest value on the left to its highest on the
+     * right (README "Layout and look": one direction across the product). */
+    k->m.scale_style = q->scale_style == SURVEY_SCALE_TRAFFIC ? UI_SCALE_TRAFFIC : UI_SCALE_NEUTRAL;
     if (q->has_labels) {
-        const char *lo_t = survey_text_get(k->sv, &q->low_label, k->lang);
-        const char *hi_t = survey_text_get(k->sv, &q->high_label, k->lang);
-        k->m.anchor_low = happy_first ? hi_t : lo_t;
-        k->m.anchor_high = happy_first ? lo_t : hi_t;
+        k->m.anchor_low = survey_text_get(k->sv, &q->low_label, k->lang);
+        k->m.anchor_high = survey_text_get(k->sv, &q->high_label, k->lang);
     }
-    for (int i = 0; i <= hi - lo; i++) {
-        int v = happy_first ? hi - i : lo + i;
+    for (int v = lo; v <= hi; v++) {
         char id[UI_ID_MAX + 1];
         snprintf(id, sizeof id, "%s-%d", tp_kind_name(q->kind), v);
-        kiosk_add_item(k, id, NULL, v, UI_STYLE_AUTO);
+        kiosk_add_item(k, id,
+                       q->has_value_labels
+                           ? survey_text_get(k->sv, &q->value_labels[v - lo], k->lang)
+                           : NULL,
+                       v, UI_STYLE_AUTO);
     }
     set_lang_items(k);
     k->m.staff_corner = true;

@@ -237,10 +237,10 @@ def test_each_kind():
             k.close()
 
 
-def test_smiley_happiest_left():
-    """smiley4 is laid out like the HappyOrNot terminal: happiest (4) on the left, very unhappy
-    (1) on the right at 800x480; happy first (top-left) in the 2x2 grid of a 1080x1920 portrait
-    panel. Taps by position record the value under the finger."""
+def test_smiley_unhappiest_left():
+    """smiley4 runs like every scale of the product: very unhappy (1) on the left, very happy (4)
+    on the right at 800x480; very unhappy first (top-left) in the 2x2 grid of a 1080x1920
+    portrait panel. Taps by position record the value under the finger."""
     for w, h, left, right in ((800, 480, (170, 340), (630, 340)),
                               (1080, 1920, (370, 1040), (710, 1380))):
         k = Kiosk(survey="exit-smiley.json")
@@ -253,8 +253,8 @@ def test_smiley_happiest_left():
             rc, tr, err = k.run("tap-at %d %d\nadvance 4000\ntap-at %d %d\nadvance 4000\n"
                                 "expect-screen question\n" % (left + right))
             vals = [a["value"] for a in k.answers()]
-            report(check_run("smiley order", rc, tr, err) and vals == [4, 1],
-                   "smiley4 at %dx%d: the %s face records 4 (very happy), the %s one 1 (%s)"
+            report(check_run("smiley order", rc, tr, err) and vals == [1, 4],
+                   "smiley4 at %dx%d: the %s face records 1 (very unhappy), the %s one 4 (%s)"
                    % (w, h, "left" if w > h else "top-left", "right" if w > h else
                       "bottom-right", vals))
         finally:
@@ -703,7 +703,7 @@ def main():
         print("1..1\nnot ok 1 - %s is not built" % KIOSK)
         return 1
     tests = [test_followup_shown_and_highlight, test_followup_not_shown_and_skip, test_each_kind,
-             test_smiley_happiest_left,
+             test_smiley_unhappiest_left,
              test_followup_timeout, test_language_toggle, test_repeat_flag_and_ignored_taps,
              test_staff_pin, test_pin_lockout, test_staff_switch_survey_and_language,
              test_staff_exit, test_quit_keys, test_out_of_order_full_database,

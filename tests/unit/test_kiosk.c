@@ -137,7 +137,7 @@ static void question_model_and_highlight_first(void **state)
     assert_int_equal(m.n_langs, 2);
     assert_string_equal(m.lang, "vi");
     assert_true(m.staff_corner);
-    assert_non_null(strstr(m.prompt, "giới thiệu"));
+    assert_non_null(strstr(m.prompt, "giới\u00a0thiệu"));
     assert_null(m.highlight);
 
     kiosk_clear_dirty(f->k);
@@ -463,7 +463,7 @@ static void export_progress_cancel_and_key(void **state)
                   "idle returns to the survey\n");
 }
 
-static void smiley_happiest_first(void **state)
+static void smiley_unhappiest_first(void **state)
 {
     fixture *f = *state;
     char path[600], cwd[512], err[512];
@@ -483,13 +483,13 @@ static void smiley_happiest_first(void **state)
     assert_int_equal(m.scale, TP_KIND_SMILEY4);
     assert_int_equal(m.n_items, 4);
     for (int i = 0; i < 4; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "smiley4-%d", 4 - i);
+        char id[24];
+        snprintf(id, sizeof id, "smiley4-%d", i + 1);
         assert_string_equal(m.items[i].id, id);
-        assert_int_equal(m.items[i].value, 4 - i);
+        assert_int_equal(m.items[i].value, i + 1);
     }
-    print_message("checked: smiley4 items go happiest first (smiley4-4 value 4 .. smiley4-1 "
-                  "value 1): HappyOrNot's order, ids and values unchanged\n");
+    print_message("checked: smiley4 items go unhappiest first (smiley4-1 value 1 .. smiley4-4 "
+                  "value 4): the product's one face order, ids and values unchanged\n");
 }
 
 static void keys_windowed(void **state)
@@ -520,7 +520,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(staff_screen_refreshes, setup, teardown),
         cmocka_unit_test_setup_teardown(staff_usb_export, setup, teardown),
         cmocka_unit_test_setup_teardown(export_progress_cancel_and_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(smiley_happiest_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(smiley_unhappiest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(keys_windowed, setup, teardown),
         cmocka_unit_test_setup_teardown(keys_lockdown, setup_fullscreen, teardown),
     };
