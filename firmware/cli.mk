@@ -30,7 +30,7 @@ $(call obj,$(CLI_SRCS)): MOD_CFLAGS = $(call pkg_cflags,$(CLI_PKGS))
 
 PROGRAMS += $(BUILD)/touchpoint
 $(BUILD)/touchpoint: $(call obj,$(CLI_SRCS)) $(EXPORT_LIB) $(BUILD)/libtpconf.a \
-                     $(SYNC_CLIENT_LIB) $(STORAGE_LIB)
+                     $(SYNC_CLIENT_LIB) $(SYNC_PID_LIB) $(STORAGE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(call obj,$(CLI_SRCS)) $(EXPORT_LIBS) $(TPCONF_LIBS) \
 	    $(SYNC_CLIENT_LIBS) $(STORAGE_LIBS) $(call pkg_libs,$(CLI_PKGS))

@@ -34,12 +34,13 @@ $(call obj,$(KIOSK_SRCS)): MOD_CFLAGS = $(call pkg_cflags,$(KIOSK_PKGS) $(TPCONF
 
 # touchpoint-kiosk links: its own objects; usb.o and usb_export.o (usb.mk, read after this file,
 # so named here) on the export core $(EXPORT_LIB) (cli.mk); $(GPIO_OBJS) (gpio.mk: buttons,
-# lights, screen power); libtpconf.a; the ui and storage libraries.
+# lights, screen power); libtpconf.a; the sync daemon's pid file ($(SYNC_PID_LIB), client.mk: "Sync
+# now"); the ui and storage libraries.
 KIOSK_LINK := $(call obj,$(KIOSK_SRCS) firmware/usb.c firmware/usb_export.c) $(GPIO_OBJS) \
-              $(EXPORT_LIB) $(TPCONF_LIB) $(UI_LIB) $(STORAGE_LIB)
+              $(EXPORT_LIB) $(TPCONF_LIB) $(SYNC_PID_LIB) $(UI_LIB) $(STORAGE_LIB)
 $(BUILD)/touchpoint-kiosk: $(KIOSK_LINK)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(EXPORT_LIBS) $(TPCONF_LIBS) $(UI_LIBS) \
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(EXPORT_LIBS) $(TPCONF_LIBS) $(SYNC_PID_LIBS) $(UI_LIBS) \
 	    $(STORAGE_LIBS) $(GPIO_LIBS) $(call pkg_libs,$(KIOSK_PKGS))
 
 # `make run`: packages, build, then the demo (board/run-demo.sh). `make screenshots`: every

@@ -3,46 +3,25 @@
  * "Sync now" action), done here so the state machine does no I/O of its own: the database quick
  * check, the sync daemon's state and wake-up, the survey folder scan.
  */
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kiosk_app.h"
+#include "pidfile.h"
 
-/* Reads the sync daemon's pid from pid_file (written by `touchpoint sync --daemon --pid-file`) and
- * sends it sig (0: only checks that it lives). Returns the pid, 0 when the file is missing, empty
- * or names no live process (sync is not running), or -1 with why in err.
- * Replaced by sync_wake() at merge. */
-static long wake_sync(const char *pid_file, int sig, char *err, size_t errlen)
+/* The sync daemon's state through its pid file (sync/pidfile.h: the lock, not the number, says
+ * whether it runs), sending it SIGUSR1 when wake is set. Returns the daemon's pid, 0 when sync is
+ * not running (no file, or nobody holds it), or -1 with why in err. */
+static long sync_state(const char *pid_file, bool wake, char *err, size_t errlen)
 {
-    char line[32] = "";
-    FILE *f = fopen(pid_file, "re");
-    if (!f) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, errlen, "%.200s: %s", pid_file, strerror(errno));
-        return -1;
-    }
-    bool got = fgets(line, sizeof line, f) != NULL;
-    fclose(f);
-    if (!got)
-        return 0; /* being replaced right now, or empty: nothing to signal */
-    char *end = NULL;
-    errno = 0;
-    long pid = strtol(line, &end, 10);
-    if (errno || end == line || (*end && *end != '\n') || pid <= 1) {
-        snprintf(err, errlen, "%.200s: not a pid", pid_file);
-        return -1;
-    }
-    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
-        return 0; /* stale file: the daemon died without removing it */
-    if (sig && kill((pid_t)pid, sig) != 0) {
-        snprintf(err, errlen, "kill %ld: %s", pid, strerror(errno));
-        return errno == ESRCH ? 0 : -1;
-    }
-    return pid;
+    pid_t pid = 0;
+    tp_err rc = pidfile_holder(pid_file, &pid, err, errlen);
+    if (rc == TP_OK && wake)
+        rc = sync_wake(pid_file, err, errlen);
+    if (rc == TP_ERR_NOT_FOUND)
+        return 0;
+    return rc == TP_OK ? (long)pid : -1;
 }
 
 /* The surveys of folder dir that load (a broken file must not take the kiosk down), labelled
@@ -85,7 +64,7 @@ void do_work(app *a)
     if (w & KIOSK_WORK_SYNC_STATE) {
         r->sync_err[0] = '\0';
         r->sync_pid = a->cfg.sync.pid_file[0]
-                          ? wake_sync(a->cfg.sync.pid_file, 0, r->sync_err, sizeof r->sync_err)
+                          ? sync_state(a->cfg.sync.pid_file, false, r->sync_err, sizeof r->sync_err)
                           : 1;
     }
     if (w & KIOSK_WORK_SURVEYS) {
@@ -100,6 +79,6 @@ void do_work(app *a)
 void sync_now(app *a)
 {
     char err[TP_ERRMSG_MAX] = "";
-    long pid = wake_sync(a->cfg.sync.pid_file, SIGUSR1, err, sizeof err);
+    long pid = sync_state(a->cfg.sync.pid_file, true, err, sizeof err);
     kiosk_sync_woken(a->k, pid, err);
 }
