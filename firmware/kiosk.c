@@ -589,7 +589,7 @@ tp_err kiosk_new(const kiosk_options *opt, kiosk **out, char *err, size_t errlen
     k->hold_start = -1;
     k->followup = -1;
     k->sync_pid = 1; /* not known yet: no line until the owner has looked */
-    rc = survey_load(opt->cfg->survey_file, &k->sv, err, errlen);
+    rc = kiosk_load_survey(k, opt->cfg->survey_file, &k->sv, err, errlen);
     if (rc != TP_OK)
         goto out;
     tp_strlcpy(k->default_lang, opt->cfg->default_lang, sizeof k->default_lang);
@@ -615,6 +615,30 @@ tp_err kiosk_new(const kiosk_options *opt, kiosk **out, char *err, size_t errlen
 out:
     kiosk_free(k);
     return rc;
+}
+
+/* Loads a survey the kiosk may show: it parses, offers every configured language, and (once the
+ * owner has given the font's check) the font can draw every text. */
+tp_err kiosk_load_survey(const kiosk *k, const char *path, survey **out, char *err, size_t errlen)
+{
+    tp_err rc = survey_load(path, out, err, errlen);
+    if (rc == TP_OK)
+        rc = config_check_survey_langs(k->cfg, path, (*out)->langs, (*out)->n_langs, err, errlen);
+    if (rc == TP_OK && k->has_glyph)
+        rc = survey_check_glyphs(*out, k->has_glyph, k->glyph_ctx, err, errlen);
+    if (rc != TP_OK && *out) {
+        survey_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+tp_err kiosk_check_glyphs(kiosk *k, survey_glyph_fn has_glyph, void *ctx, char *err,
+                          size_t errlen)
+{
+    k->has_glyph = has_glyph;
+    k->glyph_ctx = ctx;
+    return has_glyph ? survey_check_glyphs(k->sv, has_glyph, ctx, err, errlen) : TP_OK;
 }
 
 void kiosk_free(kiosk *k)

@@ -58,6 +58,13 @@ tp_err kiosk_new(const kiosk_options *opt, kiosk **out, char *err, size_t errlen
 /* Closes the store and frees everything. NULL is a no-op. */
 void kiosk_free(kiosk *k);
 
+/* Gives the kiosk the font's glyph check (the ui's ui_font_has_glyph and its handle, which must
+ * outlive the kiosk) and checks the running survey with it; every survey loaded later (the staff
+ * survey switch) is checked too. Returns TP_OK, or TP_ERR_SURVEY with the text's JSON path and
+ * the first character the font lacks in err. */
+tp_err kiosk_check_glyphs(kiosk *k, survey_glyph_fn has_glyph, void *ctx, char *err,
+                          size_t errlen);
+
 /* What the owner should do after an event. */
 typedef enum kiosk_action {
     KIOSK_NONE = 0,

@@ -77,6 +77,8 @@ struct kiosk {
     store *st;
     char store_err[TP_ERRMSG_MAX];
     survey *sv;
+    survey_glyph_fn has_glyph; /* the font's glyph check (kiosk_check_glyphs); NULL: none yet */
+    void *glyph_ctx;
 
     scr_id cur;
     int64_t timers[T_COUNT]; /* mono ms; -1 = off */
@@ -173,6 +175,7 @@ void kiosk_disarm(kiosk *k, timer_id t);
 void kiosk_go(kiosk *k, scr_id to);
 void kiosk_reset_customer(kiosk *k);
 bool kiosk_lang_offered(const kiosk *k, const char *lang);
+tp_err kiosk_load_survey(const kiosk *k, const char *path, survey **out, char *err, size_t errlen);
 bool kiosk_id_number(const char *id, const char *prefix, int *n);
 void kiosk_add_item(kiosk *k, const char *id, const char *label, int value, ui_style style);
 void kiosk_add_action(kiosk *k, const char *id, const char *label, ui_style style);

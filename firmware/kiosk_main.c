@@ -482,6 +482,11 @@ int main(int argc, char **argv)
         goto out;
     }
     guard_display(a);
+    if (kiosk_check_glyphs(a->k, ui_font_has_glyph, a->u, err, sizeof err) != TP_OK) {
+        fprintf(stderr, "touchpoint-kiosk: %s\n", err);
+        a->exit_code = EXIT_USAGE;
+        goto out;
+    }
     if (a->cfg.fullscreen)
         SDL_ShowCursor(SDL_DISABLE);
     int64_t t_ui = real_us();

@@ -453,7 +453,7 @@ kiosk_action kiosk_staff_survey_event(kiosk *k, const kev *ev)
     } else if (kiosk_id_number(ev->id, "survey", &i) && i < k->n_surveys) {
         survey *sv = NULL;
         char err[TP_ERRMSG_MAX];
-        if (survey_load(k->surveys[i].path, &sv, err, sizeof err) != TP_OK) {
+        if (kiosk_load_survey(k, k->surveys[i].path, &sv, err, sizeof err) != TP_OK) {
             tp_strlcpy(k->staff_note, err, sizeof k->staff_note);
             trace_event(k->tr, "error", TRACE_STR("message", err), TRACE_END);
             kiosk_go(k, S_STAFF);
