@@ -32,6 +32,8 @@ typedef struct store_options {
     bool quick_open;        /* skip the integrity check at open (benchmarks only) */
     int64_t max_page_count; /* > 0: cap the database size in pages (tests simulate a full disk) */
     int64_t min_free_bytes; /* refuse to record when the filesystem has less free; 0: 1 MiB */
+    const char *vfs;        /* SQLite VFS name, must outlive the handle; NULL: SQLite's default.
+                             * For tests (tests/fault registers a fault-injecting VFS). */
 } store_options;
 
 /* Opens (creating if needed) the database at path and migrates its schema forward.

@@ -18,15 +18,6 @@
 
 /* ---- Helpers -------------------------------------------------------------------------------- */
 
-static tp_err fail_rollback(store *s, tp_err rc)
-{
-    char keep[TP_ERRMSG_MAX];
-    memcpy(keep, s->errmsg, sizeof keep);
-    store_tx_rollback(s);
-    memcpy(s->errmsg, keep, sizeof keep);
-    return rc;
-}
-
 static tp_err prep(store *s, const char *sql, sqlite3_stmt **st)
 {
     int sr = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
@@ -67,7 +58,7 @@ tp_err store_get_info(store *s, store_info *out)
                    "SELECT epoch, device_id, next_seq, epoch_first_seq, export_cursor, n_pending, "
                    "n_synced, n_rejected, recovered_from FROM meta WHERE id = 1",
                    &st)) != TP_OK)
-        return fail_rollback(s, rc);
+        return store_fail_rollback(s, rc);
     int sr = sqlite3_step(st);
     if (sr == SQLITE_ROW) {
         const char *e = (const char *)sqlite3_column_text(st, 0);
@@ -86,19 +77,19 @@ tp_err store_get_info(store *s, store_info *out)
     sqlite3_finalize(st);
     st = NULL;
     if (sr != SQLITE_ROW)
-        return fail_rollback(
+        return store_fail_rollback(
             s, store_sqlfail(s, sr == SQLITE_DONE ? SQLITE_CORRUPT : sr, "get_info: meta row"));
     if ((rc = prep(s,
                    "SELECT wall FROM answers INDEXED BY answers_pending WHERE state = 0 "
                    "ORDER BY seq LIMIT 1",
                    &st)) != TP_OK)
-        return fail_rollback(s, rc);
+        return store_fail_rollback(s, rc);
     sr = sqlite3_step(st);
     if (sr == SQLITE_ROW)
         out->oldest_pending_ms = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     if (sr != SQLITE_ROW && sr != SQLITE_DONE)
-        return fail_rollback(s, store_sqlfail(s, sr, "get_info: oldest pending"));
+        return store_fail_rollback(s, store_sqlfail(s, sr, "get_info: oldest pending"));
     rc = store_tx_commit(s);
     if (rc != TP_OK)
         return rc;
@@ -243,7 +234,7 @@ out:
     sqlite3_finalize(pr);
     if (rc == TP_OK)
         return store_tx_commit(s);
-    return fail_rollback(s, rc);
+    return store_fail_rollback(s, rc);
 }
 
 /* ---- Prune ---------------------------------------------------------------------------------- */
@@ -386,7 +377,7 @@ out:
     sqlite3_finalize(meta);
     if (rc != TP_OK) {
         *done = 0;
-        return fail_rollback(s, rc);
+        return store_fail_rollback(s, rc);
     }
     return store_tx_commit(s);
 }
@@ -664,7 +655,7 @@ out:
     if (rc == TP_OK) {
         rc = store_tx_commit(s);
     } else {
-        fail_rollback(s, rc);
+        store_fail_rollback(s, rc);
     }
     if (rc == TP_OK) {
         *rows = out;

@@ -478,7 +478,10 @@ def check_check_and_prune(tmp, db):
            f"rc={rc} out={out[-300:]} err={err}")
 
     # Recording into the garbage file recovers: the file is moved aside, a new epoch starts,
-    # and check reports the recovery.
+    # and check reports the recovery. Its seq sidecar marks it as a store of ours (a damaged
+    # one); without it the file is refused untouched (check_not_ours).
+    with open(bad + ".seqmark", "w") as f:
+        f.write("touchpoint-seqmark 1\n0\n")
     rc, out, err = record(bad, "exit", "recommend=nps:9")
     moved = [f for f in os.listdir(tmp) if f.startswith("garbage.db.corrupt-")]
     report(rc == 0 and "seq 1 " in out and len(moved) == 1,
