@@ -1,16 +1,23 @@
 /*
- * tp.c - base layer: error names, kinds, the system and virtual clocks, UUIDv7, strings, time.
+ * tp.c - base layer: error names, kinds, the system and virtual clocks, UUIDv7, strings, time,
+ * byte sizes, NPS, bounded buffers and the bounded file reader.
  */
 #include "tp.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/timex.h>
 #include <time.h>
+#include <unistd.h>
 #include <uuid/uuid.h>
 
 /* ---- Errors --------------------------------------------------------------------------------- */
@@ -446,4 +453,237 @@ int64_t tp_local_day_start(int64_t ms, char day[11])
     tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
     tm.tm_isdst = -1;
     return (int64_t)mktime(&tm) * 1000;
+}
+
+/* ---- Sizes ---------------------------------------------------------------------------------- */
+
+void tp_format_bytes(int64_t bytes, bool round_up, char *out, size_t outlen)
+{
+    if (bytes < 0) {
+        snprintf(out, outlen, "?");
+        return;
+    }
+    if (bytes < 1000) {
+        snprintf(out, outlen, "%" PRId64 " B", bytes);
+        return;
+    }
+    if (bytes < INT64_C(1000) * 1000) {
+        int64_t k = round_up ? (bytes + 999) / 1000 : bytes / 1000;
+        if (k < 1000) {
+            snprintf(out, outlen, "%" PRId64 " kB", k);
+            return;
+        }
+    }
+    /* Tenths of the unit, in integers so rounding is exact and the direction is ours. */
+    int64_t unit = bytes < INT64_C(1000) * 1000 * 1000 ? INT64_C(100000) : INT64_C(100000000);
+    const char *name = unit == INT64_C(100000) ? "MB" : "GB";
+    int64_t r = round_up ? bytes / unit + (bytes % unit != 0) : bytes / unit;
+    if (unit == INT64_C(100000) && r >= 10000) { /* 999.95 MB rounded up reads as GB */
+        unit = INT64_C(100000000);
+        name = "GB";
+        r = round_up ? bytes / unit + (bytes % unit != 0) : bytes / unit;
+    }
+    snprintf(out, outlen, "%" PRId64 ".%" PRId64 " %s", r / 10, r % 10, name);
+}
+
+/* ---- NPS ------------------------------------------------------------------------------------ */
+
+tp_nps_band tp_nps_band_of(int v)
+{
+    return v >= 9 ? TP_NPS_PROMOTER : v >= 7 ? TP_NPS_PASSIVE : TP_NPS_DETRACTOR;
+}
+
+void tp_nps_compute(const int64_t dist[11], tp_nps *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int v = 0; v <= 10; v++) {
+        out->n += dist[v];
+        switch (tp_nps_band_of(v)) {
+        case TP_NPS_PROMOTER: out->promoters += dist[v]; break;
+        case TP_NPS_PASSIVE: out->passives += dist[v]; break;
+        case TP_NPS_DETRACTOR: out->detractors += dist[v]; break;
+        }
+    }
+    double np = (double)out->n + 3.0;
+    double p = ((double)out->promoters + 0.75) / np;
+    double d = ((double)out->detractors + 0.75) / np;
+    double var = (p + d - (p - d) * (p - d)) / np;
+    out->moe = 100.0 * 1.96 * sqrt(var);
+    if (out->n > 0)
+        out->score = 100.0 * (double)(out->promoters - out->detractors) / (double)out->n;
+}
+
+/* ---- Growable buffers ----------------------------------------------------------------------- */
+
+void tp_buf_init(tp_buf *b, size_t max)
+{
+    b->p = NULL;
+    b->len = b->cap = 0;
+    b->max = max;
+}
+
+tp_err tp_buf_reserve(tp_buf *b, size_t n)
+{
+    if (n > b->max || b->len > b->max - n)
+        return TP_ERR_TOO_LARGE;
+    size_t need = b->len + n + 1; /* + NUL */
+    if (need <= b->cap)
+        return TP_OK;
+    size_t nc = b->cap ? b->cap : 64;
+    while (nc < need)
+        nc = nc > SIZE_MAX / 2 ? need : nc * 2;
+    if (nc > b->max + 1)
+        nc = b->max + 1; /* never more than the maximum needs */
+    char *np = realloc(b->p, nc);
+    if (!np)
+        return TP_ERR_NOMEM;
+    b->p = np;
+    b->cap = nc;
+    b->p[b->len] = '\0';
+    return TP_OK;
+}
+
+void tp_buf_commit(tp_buf *b, size_t n)
+{
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+tp_err tp_buf_add(tp_buf *b, const void *data, size_t n)
+{
+    tp_err rc = tp_buf_reserve(b, n);
+    if (rc != TP_OK)
+        return rc;
+    if (n)
+        memcpy(b->p + b->len, data, n);
+    tp_buf_commit(b, n);
+    return TP_OK;
+}
+
+tp_err tp_buf_addf(tp_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return TP_ERR_INVALID;
+    tp_err rc = tp_buf_reserve(b, (size_t)n);
+    if (rc != TP_OK)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    tp_buf_commit(b, (size_t)n);
+    return TP_OK;
+}
+
+void tp_buf_reset(tp_buf *b)
+{
+    b->len = 0;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
+char *tp_buf_take(tp_buf *b)
+{
+    char *p = b->p ? b->p : strdup("");
+    b->p = NULL;
+    b->len = b->cap = 0;
+    return p;
+}
+
+void tp_buf_free(tp_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+tp_err tp_array_grow(void **arr, size_t *cap, size_t need, size_t elem, size_t max_items)
+{
+    if (need <= *cap)
+        return TP_OK;
+    if (need > max_items || elem == 0 || need > SIZE_MAX / elem)
+        return TP_ERR_TOO_LARGE;
+    size_t nc = *cap ? *cap : 8;
+    while (nc < need)
+        nc = nc > SIZE_MAX / 2 ? need : nc * 2;
+    if (nc > max_items)
+        nc = max_items;
+    if (nc > SIZE_MAX / elem)
+        nc = need;
+    void *p = realloc(*arr, nc * elem);
+    if (!p)
+        return TP_ERR_NOMEM;
+    *arr = p;
+    *cap = nc;
+    return TP_OK;
+}
+
+/* ---- Files ---------------------------------------------------------------------------------- */
+
+tp_err tp_read_file(const char *path, size_t max, char **out, size_t *out_len, char *err,
+                    size_t errlen)
+{
+    struct stat st;
+    tp_buf b;
+    tp_err rc;
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        int e = errno;
+        return tp_errf(err, errlen, e == ENOENT ? TP_ERR_NOT_FOUND : tp_err_from_errno(e), "%s: %s",
+                       path, strerror(e));
+    }
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return tp_errf(err, errlen, tp_err_from_errno(e), "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return tp_errf(err, errlen, TP_ERR_INVALID, "%s: not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > (uint64_t)max) {
+        close(fd);
+        return tp_errf(err, errlen, TP_ERR_TOO_LARGE,
+                       "%s: %" PRId64 " bytes, more than the %zu allowed", path,
+                       (int64_t)st.st_size, max);
+    }
+    tp_buf_init(&b, max);
+    for (;;) { /* the size can change under us: read to EOF, within max */
+        rc = tp_buf_reserve(&b, 4096 < max - b.len ? 4096 : max - b.len);
+        if (rc == TP_OK && b.len == max) {
+            char probe;
+            ssize_t n = read(fd, &probe, 1);
+            if (n == 0)
+                break;
+            rc = n > 0 ? TP_ERR_TOO_LARGE : tp_err_from_errno(errno);
+        }
+        if (rc != TP_OK) {
+            close(fd);
+            tp_buf_free(&b);
+            return tp_errf(err, errlen, rc, "%s: %s", path,
+                           rc == TP_ERR_TOO_LARGE ? "larger than allowed" : tp_strerror(rc));
+        }
+        size_t room = b.cap - b.len - 1;
+        ssize_t n = read(fd, b.p + b.len, room);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            tp_buf_free(&b);
+            return tp_errf(err, errlen, tp_err_from_errno(e), "%s: %s", path, strerror(e));
+        }
+        if (n == 0)
+            break;
+        tp_buf_commit(&b, (size_t)n);
+    }
+    close(fd);
+    if (out_len)
+        *out_len = b.len;
+    *out = tp_buf_take(&b);
+    return *out ? TP_OK : tp_errf(err, errlen, TP_ERR_NOMEM, "%s: out of memory", path);
 }

@@ -1,6 +1,6 @@
 /*
- * tp.h - the project's base layer: one error enum, answer kinds, the clock ops table, UUIDv7 ids
- * and small string/time helpers.
+ * tp.h - the project's base layer: one error enum, answer kinds, the clock ops table, UUIDv7 ids,
+ * small string/time helpers, byte sizes, NPS arithmetic, bounded buffers and a bounded file reader.
  *
  * Every other module (storage, ui, sync, firmware) includes this header; it includes nothing of
  * theirs. It lives in storage/ because storage is the bottom of the call graph ("calls go down
@@ -167,5 +167,93 @@ tp_err tp_parse_date_local(const char *s, int64_t *out_ms);
 /* Returns local midnight (TZ) of the day containing ms, and writes that day as "YYYY-MM-DD"
  * into day (11 bytes) when day is not NULL. */
 int64_t tp_local_day_start(int64_t ms, char day[11]);
+
+/* ---- Sizes ---------------------------------------------------------------------------------- */
+
+/* Formats a byte count for people, in decimal SI units as USB sticks and disks are labelled
+ * (1 kB = 1000 B): "512 B", "12 kB", "3.4 MB", "15.9 GB". Above 1 kB the figure is rounded to
+ * the unit shown: down when round_up is false (free space is never overstated), up when true (a
+ * size needed is never understated). A negative count is written as "?". One convention for every
+ * message, so the staff screen, the CLI and the USB messages describe the same stick alike. */
+void tp_format_bytes(int64_t bytes, bool round_up, char *out, size_t outlen);
+
+/* ---- NPS ------------------------------------------------------------------------------------ */
+
+/* The three NPS bands of a 0..10 rating. */
+typedef enum tp_nps_band {
+    TP_NPS_DETRACTOR = 0, /* 0..6 */
+    TP_NPS_PASSIVE = 1,   /* 7..8 */
+    TP_NPS_PROMOTER = 2,  /* 9..10 */
+} tp_nps_band;
+
+/* Returns the band of rating v (values outside 0..10 are clamped). */
+tp_nps_band tp_nps_band_of(int v);
+
+/* NPS of a distribution of 0..10 ratings. */
+typedef struct tp_nps {
+    int64_t n, promoters, passives, detractors;
+    double score; /* 100 * (promoters - detractors) / n, from the raw counts; 0 when n == 0 */
+    double moe;   /* 95% margin of error in NPS points, adjusted-Wald (MeasuringU / Rocks) */
+} tp_nps;
+
+/* Computes NPS from dist[0..10] (dist[v] = how many ratings of v). Adjusted Wald: n' = n + 3,
+ * p' = (P + 0.75) / n', d' = (D + 0.75) / n', var = (p' + d' - (p' - d')^2) / n',
+ * moe = 100 * 1.96 * sqrt(var); the margin is defined (and wide) even for n == 0. */
+void tp_nps_compute(const int64_t dist[11], tp_nps *out);
+
+/* ---- Growable buffers with a maximum (after curl's dynbuf) ---------------------------------- */
+
+/* A byte buffer that grows by doubling up to max bytes (content, excluding the NUL it always
+ * keeps after the content). Zero-initialise with tp_buf_init; the buffer owns p until
+ * tp_buf_take or tp_buf_free. */
+typedef struct tp_buf {
+    char *p;    /* the content, NUL-terminated; NULL until the first add */
+    size_t len; /* bytes of content */
+    size_t cap; /* bytes allocated */
+    size_t max; /* largest len allowed */
+} tp_buf;
+
+/* Sets b empty with the given maximum length. Allocates nothing. */
+void tp_buf_init(tp_buf *b, size_t max);
+
+/* Appends n bytes. Returns TP_OK, TP_ERR_TOO_LARGE (len + n > max; b unchanged) or
+ * TP_ERR_NOMEM (b unchanged). */
+tp_err tp_buf_add(tp_buf *b, const void *data, size_t n);
+
+/* Appends a formatted string; same returns as tp_buf_add. */
+tp_err tp_buf_addf(tp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Makes room for n more bytes without changing the content; same returns as tp_buf_add. The
+ * caller may then write up to n bytes at p + len and call tp_buf_commit. */
+tp_err tp_buf_reserve(tp_buf *b, size_t n);
+
+/* Adds n bytes written after tp_buf_reserve(b, >= n) to the content and re-terminates it. */
+void tp_buf_commit(tp_buf *b, size_t n);
+
+/* Empties b, keeping its allocation. */
+void tp_buf_reset(tp_buf *b);
+
+/* Returns the content (caller frees with free(); never NULL on TP_OK: an empty buffer gives an
+ * allocated ""), or NULL when out of memory; b is left empty. */
+char *tp_buf_take(tp_buf *b);
+
+/* Frees b's allocation and leaves it empty (max kept). */
+void tp_buf_free(tp_buf *b);
+
+/* Grows the array *arr of elem-sized items so that it holds at least need items, doubling its
+ * capacity *cap (from 8). Returns TP_OK, TP_ERR_TOO_LARGE when need > max_items, or TP_ERR_NOMEM;
+ * on error *arr and *cap are unchanged. Free *arr with free(). */
+tp_err tp_array_grow(void **arr, size_t *cap, size_t need, size_t elem, size_t max_items);
+
+/* ---- Files ---------------------------------------------------------------------------------- */
+
+/* Reads the whole regular file at path into a new NUL-terminated buffer (*out, caller frees; the
+ * length without the NUL in *out_len when out_len is not NULL). Refuses a file larger than max
+ * bytes (TP_ERR_TOO_LARGE) and anything that is not a regular file, such as a folder or a FIFO
+ * (TP_ERR_INVALID); TP_ERR_NOT_FOUND when it does not exist, or the tp_err of the errno. The file
+ * is opened O_NONBLOCK and checked with fstat before reading, so a FIFO cannot hang the caller.
+ * err (may be NULL) gets a message naming the file and the cause. */
+tp_err tp_read_file(const char *path, size_t max, char **out, size_t *out_len, char *err,
+                    size_t errlen);
 
 #endif /* TP_H */
