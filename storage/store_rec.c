@@ -14,6 +14,9 @@
 
 /* ---- Names cache ---------------------------------------------------------------------------- */
 
+/* Names ids are rowids from 1; a wild one (a damaged page) is not worth a huge array. */
+#define STORE_NAMES_MAX 100000000
+
 /* Loads names with id > names_loaded_max into the cache. */
 static tp_err names_reload(store *s)
 {
@@ -26,21 +29,18 @@ static tp_err names_reload(store *s)
     while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         const char *name = (const char *)sqlite3_column_text(st, 1);
-        if (id <= 0 || id > 100000000)
-            continue; /* ids are rowids from 1; a wild one is not worth a huge array */
-        if ((size_t)id >= s->n_names_cap) {
-            size_t cap = s->n_names_cap ? s->n_names_cap : 64;
-            while (cap <= (size_t)id)
-                cap *= 2;
-            char **grown = realloc(s->names, cap * sizeof *grown);
-            if (!grown) {
-                rc = store_fail(s, TP_ERR_NOMEM, "out of memory loading names");
-                break;
-            }
-            memset(grown + s->n_names_cap, 0, (cap - s->n_names_cap) * sizeof *grown);
-            s->names = grown;
-            s->n_names_cap = cap;
+        if (id <= 0 || id > STORE_NAMES_MAX)
+            continue;
+        size_t had = s->n_names_cap;
+        void *arr = s->names;
+        rc = tp_array_grow(&arr, &s->n_names_cap, (size_t)id + 1, sizeof *s->names,
+                           STORE_NAMES_MAX + 1);
+        s->names = arr;
+        if (rc != TP_OK) {
+            rc = store_fail(s, TP_ERR_NOMEM, "out of memory loading names");
+            break;
         }
+        memset(s->names + had, 0, (s->n_names_cap - had) * sizeof *s->names);
         free(s->names[id]);
         s->names[id] = strdup(name ? name : "");
         if (!s->names[id]) {

@@ -427,6 +427,11 @@ struct group {
     size_t n_ch, cap_ch;
 };
 
+/* Bounds of one statistics query: groups (days, touchpoints or questions in the range) and
+ * distinct choice ids per group. Far above any real survey; past them the query fails. */
+#define STATS_MAX_GROUPS 1000000
+#define STATS_MAX_CHOICES 100000
+
 struct groups {
     struct group *g;
     size_t n, cap;
@@ -442,14 +447,11 @@ static struct group *group_get(struct groups *gs, int64_t gkey)
             gs->last = i;
             return &gs->g[i];
         }
-    if (gs->n == gs->cap) {
-        size_t cap = gs->cap ? gs->cap * 2 : 32;
-        struct group *g = realloc(gs->g, cap * sizeof *g);
-        if (!g)
-            return NULL;
-        gs->g = g;
-        gs->cap = cap;
-    }
+    void *arr = gs->g;
+    tp_err rc = tp_array_grow(&arr, &gs->cap, gs->n + 1, sizeof *gs->g, STATS_MAX_GROUPS);
+    gs->g = arr;
+    if (rc != TP_OK)
+        return NULL;
     struct group *g = &gs->g[gs->n];
     memset(g, 0, sizeof *g);
     g->gkey = gkey;
@@ -464,14 +466,11 @@ static bool choice_add(struct group *g, int64_t id, int64_t n)
             g->ch[i].n += n;
             return true;
         }
-    if (g->n_ch == g->cap_ch) {
-        size_t cap = g->cap_ch ? g->cap_ch * 2 : 8;
-        struct choice_count *c = realloc(g->ch, cap * sizeof *c);
-        if (!c)
-            return false;
-        g->ch = c;
-        g->cap_ch = cap;
-    }
+    void *arr = g->ch;
+    tp_err rc = tp_array_grow(&arr, &g->cap_ch, g->n_ch + 1, sizeof *g->ch, STATS_MAX_CHOICES);
+    g->ch = arr;
+    if (rc != TP_OK)
+        return false;
     g->ch[g->n_ch++] = (struct choice_count){id, n};
     return true;
 }
@@ -497,13 +496,9 @@ static double pct(int64_t part, int64_t all)
 /* Derives the percentages and means of a row from its distributions. */
 static void finish_row(store_stats_row *r)
 {
-    const int64_t *d = r->dist_nps;
-    int64_t prom = d[9] + d[10], det = 0;
-    for (int v = 0; v <= 6; v++)
-        det += d[v];
-    r->nps = r->n_kind[TP_KIND_NPS] > 0
-                 ? pct(prom, r->n_kind[TP_KIND_NPS]) - pct(det, r->n_kind[TP_KIND_NPS])
-                 : NAN;
+    tp_nps nps;
+    tp_nps_compute(r->dist_nps, &nps);
+    r->nps = nps.n > 0 ? nps.score : NAN;
     r->csat_pct = pct(r->dist_csat[3] + r->dist_csat[4], r->n_kind[TP_KIND_CSAT]);
     int64_t ces_sum = 0, ces_hi = 0;
     for (int v = 1; v <= 7; v++) {

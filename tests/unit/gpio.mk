@@ -2,5 +2,5 @@
 # sim backend and the libgpiod backend's error path), its config keys and screen power.
 TESTS += $(BUILD)/tests/test_gpio
 $(BUILD)/tests/test_gpio: $(OBJ)/tests/unit/test_gpio.o $(GPIO_OBJS) $(BUILD)/libtpconf.a \
-    $(call obj,storage/tp.c)
-TEST_LIBS_test_gpio = $(GPIO_LIBS) $(TPCONF_LIBS) $(call pkg_libs,uuid)
+    $(TPBASE_LIB)
+TEST_LIBS_test_gpio = $(GPIO_LIBS) $(TPCONF_LIBS) $(TPBASE_LIBS)
