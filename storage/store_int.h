@@ -49,6 +49,10 @@ bool store_suspect_marked(const store *s);
 /* Stored flag bit (answers.flags) for "the wall clock was NTP-synced": kept out of TP_FLAGS_*. */
 #define STORE_FLAG_TRUSTED 0x80u
 
+/* journal_size_limit: a WAL restarted while the store is open is cut back to this many bytes, and
+ * the last connection to close truncates it to 0 (see store.c). */
+#define STORE_WAL_LIMIT_SQL "4194304"
+
 /* Rows kept in the event log and the sync log (the newest). */
 #define STORE_LOG_KEEP 1000
 
