@@ -240,26 +240,102 @@ static void close_db(store *s)
 }
 
 /* Opens the SQLite connection with the pragmas every handle uses. */
+/* Writes "file:<path>?<query>" with the path percent-encoded where a URI needs it. */
+static void uri_of(const char *path, const char *query, char *out, size_t len)
+{
+    size_t w = (size_t)snprintf(out, len, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p && w + 4 < len; p++) {
+        if (*p == '%' || *p == '?' || *p == '#' || *p <= ' ' || *p >= 0x7F)
+            w += (size_t)snprintf(out + w, len - w, "%%%02X", *p);
+        else
+            out[w++] = (char)*p;
+    }
+    snprintf(out + w, len - w, "?%s", query);
+}
+
+/* A reader must create and change nothing (`touchpoint check` on any file): a read-only SQLite
+ * connection would otherwise create a missing -wal, and a -shm (or write read marks into one).
+ * With both present, the -shm is mapped read-only (SQLite reads the WAL into private memory
+ * when no writer keeps the -shm valid); with no -wal, every committed page is in the main file
+ * (a store's -wal is kept, see above, so a missing one was deleted or not copied), which is read
+ * as immutable. A -wal without its -shm (a copied pair) is read the ordinary way, which creates
+ * the -shm: the WAL must be read and SQLite has no other way to index it. */
+static void readonly_uri(const store *s, char *uri, size_t len)
+{
+    char p[4200];
+    bool wal, shm;
+    snprintf(p, sizeof p, "%s-wal", s->path);
+    wal = access(p, F_OK) == 0;
+    snprintf(p, sizeof p, "%s-shm", s->path);
+    shm = access(p, F_OK) == 0;
+    uri_of(s->path, !wal ? "mode=ro&immutable=1" : shm ? "mode=ro&readonly_shm=1" : "mode=ro",
+           uri, len);
+}
+
+/* Why a database that does not exist could not be created, when the folder is to blame: its
+ * folder exists but is not writable, or it is missing and the nearest folder above it is on a
+ * read-only file system (so creating it cannot work either). Returns TP_ERR_READONLY with the
+ * message, or TP_OK when the folder is not the cause. */
+static tp_err explain_create_failure(store *s)
+{
+    char dir[4096];
+    struct stat st;
+    struct statvfs sv;
+    store_dir_of(s->path, dir, sizeof dir);
+    if (stat(dir, &st) == 0) {
+        if (faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) == 0)
+            return TP_OK;
+        int en = errno;
+        return store_fail(s, TP_ERR_READONLY,
+                          "cannot create the database: folder %s is not writable (%s)", dir,
+                          strerror(en));
+    }
+    while (stat(dir, &st) != 0 && errno == ENOENT && strcmp(dir, "/") != 0 &&
+           strcmp(dir, ".") != 0) {
+        char up[4096];
+        store_dir_of(dir, up, sizeof up);
+        tp_strlcpy(dir, up, sizeof dir);
+    }
+    if (statvfs(dir, &sv) != 0 || !(sv.f_flag & ST_RDONLY))
+        return TP_OK;
+    store_dir_of(s->path, dir, sizeof dir);
+    return store_fail(s, TP_ERR_READONLY,
+                      "cannot create the database: folder %s does not exist and cannot be made "
+                      "there (%s)",
+                      dir, strerror(EROFS));
+}
+
+/* True when the main file is in WAL mode (header bytes 18 and 19 are 2) but its -wal is gone. */
+static bool wal_missing(const store *s)
+{
+    unsigned char h[20];
+    char p[4200];
+    int fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return false;
+    bool wal_mode = read(fd, h, sizeof h) == (ssize_t)sizeof h && h[18] == 2 && h[19] == 2;
+    close(fd);
+    snprintf(p, sizeof p, "%s-wal", s->path);
+    return wal_mode && access(p, F_OK) != 0;
+}
+
 static tp_err open_conn(store *s, const store_options *o, bool readonly)
 {
-    int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+    int flags = (readonly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
+                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                 SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(s->path, &s->db, flags, s->vfs);
+    char uri[13000];
+    if (readonly)
+        readonly_uri(s, uri, sizeof uri);
+    int rc = sqlite3_open_v2(readonly ? uri : s->path, &s->db, flags, s->vfs);
     if (rc != SQLITE_OK) {
         tp_err e = store_sqlfail(s, rc, "opening the database");
         close_db(s);
         /* SQLite reports a file it could not create in a read-only folder with the errno of its
          * last fallback attempt (ENOENT); say what really happened. */
-        char dir[4096];
         struct stat st;
-        store_dir_of(s->path, dir, sizeof dir);
-        if (!readonly && stat(s->path, &st) != 0 && stat(dir, &st) == 0 &&
-            faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) != 0) {
-            int en = errno;
-            return store_fail(s, TP_ERR_READONLY,
-                              "cannot create the database: folder %s is not writable (%s)", dir,
-                              strerror(en));
-        }
+        if (!readonly && stat(s->path, &st) != 0 && explain_create_failure(s) != TP_OK)
+            return TP_ERR_READONLY;
         return e;
     }
     sqlite3_extended_result_codes(s->db, 1);
@@ -542,6 +618,11 @@ tp_err store_open(const char *path, const store_options *opt, store **out, char 
                             "schema version %lld is newer than this program's %d; upgrade the "
                             "program",
                             (long long)v, STORE_SCHEMA_LATEST);
+        else if (rc == TP_OK && v == 0 && wal_missing(s))
+            rc = store_fail(s, TP_ERR_NOT_FOUND,
+                            "the WAL file %s-wal is missing: this store's data is in it (the "
+                            "main file holds none yet); copy or restore the -wal beside it",
+                            s->path);
         else if (rc == TP_OK && v == 0)
             rc = store_fail(s, TP_ERR_NOT_FOUND, "not an initialised Touchpoint store");
         bool incomplete = false;
