@@ -602,7 +602,8 @@ tp_err store_open(const char *path, const store_options *opt, store **out, char 
     snprintf(s->seqmark_path, strlen(path) + 16, "%s.seqmark", path);
     s->clock = opt && opt->clock ? opt->clock : tp_clock_system();
     s->vfs = opt ? opt->vfs : NULL;
-    s->min_free_bytes = opt && opt->min_free_bytes > 0 ? opt->min_free_bytes : 1024 * 1024;
+    s->min_free_floor = !(opt && opt->min_free_bytes > 0);
+    s->min_free_bytes = s->min_free_floor ? STORE_MIN_FREE_FLOOR : opt->min_free_bytes;
     s->readonly = opt && opt->readonly;
 
     if (s->readonly) {

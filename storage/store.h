@@ -31,7 +31,8 @@ typedef struct store_options {
     bool readonly;          /* open without writing (stats, check); no recovery is done */
     bool quick_open;        /* skip the integrity check at open (benchmarks only) */
     int64_t max_page_count; /* > 0: cap the database size in pages (tests simulate a full disk) */
-    int64_t min_free_bytes; /* refuse to record when the filesystem has less free; 0: 1 MiB */
+    int64_t min_free_bytes; /* refuse to record when the filesystem has less free; 0: the
+                             * store's minimum reserve, 1 MiB (see STORE_MIN_FREE_FLOOR) */
     const char *vfs;        /* SQLite VFS name, must outlive the handle; NULL: SQLite's default.
                              * For tests (tests/fault registers a fault-injecting VFS). */
 } store_options;

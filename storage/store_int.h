@@ -49,6 +49,12 @@ bool store_suspect_marked(const store *s);
 /* Stored flag bit (answers.flags) for "the wall clock was NTP-synced": kept out of TP_FLAGS_*. */
 #define STORE_FLAG_TRUSTED 0x80u
 
+/* The free-space reserve when none is given (store_options.min_free_bytes = 0, so also the
+ * kiosk's min_free_mb = 0): a commit needs room for its WAL frames and the checkpoint, and the
+ * seq sidecar is rewritten through a temp file; failing those half-way is what the reserve
+ * avoids, so it never drops to nothing. */
+#define STORE_MIN_FREE_FLOOR (1024 * 1024)
+
 /* journal_size_limit: a WAL restarted while the store is open is cut back to this many bytes, and
  * the last connection to close truncates it to 0 (see store.c). */
 #define STORE_WAL_LIMIT_SQL "4194304"
@@ -87,6 +93,7 @@ struct store {
     const tp_clock *clock;
     const char *vfs; /* SQLite VFS name (borrowed from store_options); NULL: the default */
     int64_t min_free_bytes;
+    bool min_free_floor; /* min_free_bytes is the 1 MiB minimum (none was given) */
     bool readonly;
     bool bulk; /* inside store_bulk_begin(): records skip BEGIN/COMMIT */
     int schema_version;

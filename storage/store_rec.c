@@ -241,8 +241,11 @@ tp_err store_record_session(store *s, const store_session_in *in, char session_i
     if (free_b >= 0 && free_b < s->min_free_bytes)
         return store_fail(s, TP_ERR_DISK_FULL,
                           "record_session: only %lld bytes free on the filesystem, below the "
-                          "reserve of %lld; nothing was stored",
-                          (long long)free_b, (long long)s->min_free_bytes);
+                          "reserve of %lld%s; nothing was stored",
+                          (long long)free_b, (long long)s->min_free_bytes,
+                          s->min_free_floor ? " (the store's minimum, kept even when the "
+                                              "configured reserve is 0)"
+                                            : "");
 
     const tp_clock *c = s->clock;
     int64_t wall = c->wall_ms(c->ctx);

@@ -619,6 +619,28 @@ def check_missing_folder_on_readonly_fs(tmp):
         subprocess.run(["umount", "-l", mnt], capture_output=True)
 
 
+def check_reserve_floor(tmp):
+    """Issue 10.9: with no reserve configured (the CLI; the kiosk's min_free_mb = 0) the store
+    keeps its 1 MiB minimum and says so. Needs a 1 MiB tmpfs (root); a TAP skip otherwise."""
+    global n_test
+    mnt = os.path.join(tmp, "tiny")
+    os.mkdir(mnt)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt],
+                       capture_output=True)
+    if p.returncode != 0:
+        n_test += 1
+        print(f"ok {n_test} # skip 1 MiB tmpfs not mountable here (needs root)")
+        return
+    try:
+        rc, out, err = record(os.path.join(mnt, "answers.db"), "exit", "recommend=nps:9")
+        report(rc == 1 and "below the reserve of 1048576" in err and
+               "minimum, kept even when the configured reserve is 0" in err,
+               "no reserve configured on a disk with < 1 MiB free: refused, and the message "
+               "says the 1 MiB minimum is kept even for a reserve of 0", f"rc={rc} err={err}")
+    finally:
+        subprocess.run(["umount", "-l", mnt], capture_output=True)
+
+
 def main():
     if not os.access(TP, os.X_OK):
         report(False, f"{TP} exists", "build it first (make BUILD=... all)")
@@ -643,6 +665,7 @@ def main():
         check_readonly_commands_change_nothing(tmp, db)
         check_missing_wal(tmp)
         check_missing_folder_on_readonly_fs(tmp)
+        check_reserve_floor(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"1..{n_test}")
