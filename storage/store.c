@@ -147,7 +147,8 @@ static tp_err migrate_to_2(store *s, const struct store_create_info *ci)
 
 /* The forward migrations: entry i brings a database from user_version i to i + 1. A new
  * version adds one entry here and bumps STORE_SCHEMA_LATEST; old entries never change. */
-static tp_err (*const migrations[STORE_SCHEMA_LATEST])(store *, const struct store_create_info *) = {
+static tp_err (*const migrations[STORE_SCHEMA_LATEST])(store *,
+                                                       const struct store_create_info *) = {
     migrate_to_1,
     migrate_to_2,
 };
@@ -268,7 +269,10 @@ static void readonly_uri(const store *s, char *uri, size_t len)
     wal = access(p, F_OK) == 0;
     snprintf(p, sizeof p, "%s-shm", s->path);
     shm = access(p, F_OK) == 0;
-    uri_of(s->path, !wal ? "mode=ro&immutable=1" : shm ? "mode=ro&readonly_shm=1" : "mode=ro",
+    uri_of(s->path,
+           !wal  ? "mode=ro&immutable=1"
+           : shm ? "mode=ro&readonly_shm=1"
+                 : "mode=ro",
            uri, len);
 }
 
@@ -517,7 +521,8 @@ static tp_err check_seqmark(store *s)
 }
 
 /* Read-write open of an existing or new file. Any corruption comes back as TP_ERR_CORRUPT. */
-static tp_err open_rw(store *s, const store_options *o, const struct store_create_info *ci, bool *created)
+static tp_err open_rw(store *s, const store_options *o, const struct store_create_info *ci,
+                      bool *created)
 {
     struct stat stt;
     bool existed = stat(s->path, &stt) == 0 && stt.st_size > 0;

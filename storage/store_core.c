@@ -291,23 +291,22 @@ int64_t store_free_bytes(const store *s)
 
 int64_t store_seqmark_read(const char *seqmark_path)
 {
-    char buf[128];
-    FILE *f = fopen(seqmark_path, "re");
-    if (!f)
+    char *buf = NULL;
+    /* The file is two short lines; anything much longer is not ours. */
+    if (tp_read_file(seqmark_path, 128, &buf, NULL, NULL, 0) != TP_OK)
         return 0;
-    size_t got = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[got] = '\0';
     /* Format: "touchpoint-seqmark 1\n<highest seq that may have been used>\n". */
     const char *nl = strchr(buf, '\n');
-    if (strncmp(buf, "touchpoint-seqmark 1\n", 21) != 0 || !nl)
-        return 0;
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(nl + 1, &end, 10);
-    if (errno != 0 || end == nl + 1 || *end != '\n' || v < 0)
-        return 0;
-    return (int64_t)v;
+    long long v = -1;
+    if (strncmp(buf, "touchpoint-seqmark 1\n", 21) == 0 && nl) {
+        char *end = NULL;
+        errno = 0;
+        v = strtoll(nl + 1, &end, 10);
+        if (errno != 0 || end == nl + 1 || *end != '\n')
+            v = -1;
+    }
+    free(buf);
+    return v < 0 ? 0 : (int64_t)v;
 }
 
 tp_err store_seqmark_write(store *s, int64_t mark)
@@ -326,7 +325,8 @@ tp_err store_seqmark_write(store *s, int64_t mark)
         errno = e ? e : EIO;
         goto fail;
     }
-    if (close(fd) != 0 || rename(tmp, s->seqmark_path) != 0 || store_fsync_dir(s->seqmark_path) != 0) {
+    if (close(fd) != 0 || rename(tmp, s->seqmark_path) != 0 ||
+        store_fsync_dir(s->seqmark_path) != 0) {
         int e = errno;
         unlink(tmp);
         errno = e;
@@ -341,7 +341,6 @@ fail:;
     return store_fail(s, rc, "writing the seq high-water file %s: %s", s->seqmark_path,
                       strerror(e));
 }
-
 
 /* ---- Suspect marker ------------------------------------------------------------------------- */
 

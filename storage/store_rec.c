@@ -586,13 +586,13 @@ tp_err store_mark_rejected(store *s, int64_t seq, const char *code, const char *
     if (sr != SQLITE_ROW && sr != SQLITE_DONE)
         return store_fail_rollback(s, store_sqlfail(s, sr, "mark_rejected: reading the answer"));
     if (state < 0)
-        return store_fail_rollback(s,
-                             store_fail(s, TP_ERR_NOT_FOUND,
-                                        "mark_rejected: no answer with seq %lld", (long long)seq));
+        return store_fail_rollback(s, store_fail(s, TP_ERR_NOT_FOUND,
+                                                 "mark_rejected: no answer with seq %lld",
+                                                 (long long)seq));
     if (state == STORE_SYNCED)
         return store_fail_rollback(s, store_fail(s, TP_ERR_INVALID,
-                                           "mark_rejected: answer seq %lld is already synced",
-                                           (long long)seq));
+                                                 "mark_rejected: answer seq %lld is already synced",
+                                                 (long long)seq));
     sr = sqlite3_prepare_v2(s->db,
                             "INSERT OR REPLACE INTO rejects(seq, code, reason) VALUES (?1, ?2, ?3)",
                             -1, &st, NULL);
@@ -659,15 +659,16 @@ tp_err store_set_export_cursor(store *s, int64_t seq)
         (rc = meta_int(s, "SELECT next_seq FROM meta WHERE id = 1", &next)) != TP_OK)
         return store_fail_rollback(s, rc);
     if (seq < cur)
-        return store_fail_rollback(s, store_fail(s, TP_ERR_INVALID,
-                                           "set_export_cursor: %lld is below the current cursor "
-                                           "%lld (the cursor never moves back)",
-                                           (long long)seq, (long long)cur));
+        return store_fail_rollback(s,
+                                   store_fail(s, TP_ERR_INVALID,
+                                              "set_export_cursor: %lld is below the current cursor "
+                                              "%lld (the cursor never moves back)",
+                                              (long long)seq, (long long)cur));
     if (seq > next - 1)
         return store_fail_rollback(s, store_fail(s, TP_ERR_INVALID,
-                                           "set_export_cursor: %lld is above the highest seq "
-                                           "%lld",
-                                           (long long)seq, (long long)(next - 1)));
+                                                 "set_export_cursor: %lld is above the highest seq "
+                                                 "%lld",
+                                                 (long long)seq, (long long)(next - 1)));
     sqlite3_stmt *st = NULL;
     int sr =
         sqlite3_prepare_v2(s->db, "UPDATE meta SET export_cursor = ?1 WHERE id = 1", -1, &st, NULL);

@@ -20,10 +20,10 @@
 struct undo {
     struct undo *prev; /* older entry */
     char *path;
-    sqlite3_int64 off;     /* where the write went (truncate: the new size) */
+    sqlite3_int64 off;      /* where the write went (truncate: the new size) */
     sqlite3_int64 old_size; /* the file's size before it */
-    int len;               /* bytes of old content saved in data */
-    unsigned char data[];  /* the content the write overwrote (within the old size) */
+    int len;                /* bytes of old content saved in data */
+    unsigned char data[];   /* the content the write overwrote (within the old size) */
 };
 
 static struct {
@@ -87,8 +87,8 @@ static void undo_save(struct ffile *f, sqlite3_int64 off, sqlite3_int64 len)
     u->off = off;
     u->old_size = size;
     u->len = (int)keep;
-    if (!u->path || (keep > 0 && f->real->pMethods->xRead(f->real, u->data, (int)keep, off) !=
-                                     SQLITE_OK)) {
+    if (!u->path ||
+        (keep > 0 && f->real->pMethods->xRead(f->real, u->data, (int)keep, off) != SQLITE_OK)) {
         free(u->path);
         free(u);
         return;
@@ -234,10 +234,9 @@ static int f_unfetch(sqlite3_file *pf, sqlite3_int64 off, void *p)
 }
 
 static const sqlite3_io_methods f_methods = {
-    3,           f_close,         f_read,        f_write,     f_truncate, f_sync,
-    f_size,      f_lock,          f_unlock,      f_check_lock, f_control, f_sector,
-    f_devchar,   f_shm_map,       f_shm_lock,    f_shm_barrier, f_shm_unmap, f_fetch,
-    f_unfetch,
+    3,          f_close,       f_read,       f_write,   f_truncate, f_sync,    f_size,
+    f_lock,     f_unlock,      f_check_lock, f_control, f_sector,   f_devchar, f_shm_map,
+    f_shm_lock, f_shm_barrier, f_shm_unmap,  f_fetch,   f_unfetch,
 };
 
 static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int flags, int *out)

@@ -2,9 +2,10 @@
  * test_store_vfs.c - storage faults without root, the way SQLite tests itself: the store is opened
  * through faultvfs (tests/fault/faultvfs.h), and for each of store_record_session, store_prune
  * and store_set_export_cursor the failing call N is moved over every read, write and sync the
- * operation makes, and then onto the first one after it returned. Each N is run four times: the call fails once with ENOSPC, EIO or EROFS (the
- * process lives on), and a power cut at that call (it and all later I/O fail, then every write
- * not yet synced is undone). After each run the store is reopened normally and must show:
+ * operation makes, and then onto the first one after it returned. Each N is run four times: the
+ * call fails once with ENOSPC, EIO or EROFS (the process lives on), and a power cut at that call
+ * (it and all later I/O fail, then every write not yet synced is undone). After each run the store
+ * is reopened normally and must show:
  *   - the operation failed cleanly (a disk-full / read-only / I/O error naming the file) or
  *     succeeded; no recovery from a "corrupt" file was needed; integrity_check is ok;
  *   - no acknowledged answer lost (the six recorded before, and the new one when the call said
@@ -280,8 +281,7 @@ static void sweep(void **state, enum op op)
                 if (rc != TP_ERR_DISK_FULL && rc != TP_ERR_READONLY && rc != TP_ERR_IO)
                     fail_msg("%s: failed with %s: %s", what, tp_strerror(rc), store_errmsg(s));
                 if (!strstr(store_errmsg(s), f->path))
-                    fail_msg("%s: the message does not name the file: %s", what,
-                             store_errmsg(s));
+                    fail_msg("%s: the message does not name the file: %s", what, store_errmsg(s));
             } else {
                 succeeded++;
             }

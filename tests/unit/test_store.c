@@ -1321,6 +1321,14 @@ static void short_lived_writers_bound_the_wal(void **state)
     struct fx *f = *state;
     store_close(f->s);
     f->s = NULL;
+    /* On /dev/shm when there is one: the WAL's growth does not depend on fsync, and 2,000
+     * writers x 3 fsyncs on a busy disk would make this test slow. */
+    char shm[64] = "/dev/shm/tp-wal-XXXXXX";
+    if (mkdtemp(shm)) {
+        rm_tree(f->dir);
+        tp_strlcpy(f->dir, shm, sizeof f->dir);
+        snprintf(f->path, sizeof f->path, "%s/answers.db", f->dir);
+    }
     char wal[160];
     snprintf(wal, sizeof wal, "%s-wal", f->path);
     enum { WRITERS = 2000, SAMPLE = 100 };
