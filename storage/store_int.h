@@ -5,7 +5,8 @@
  *   store_stats.c   statistics, info, check, gaps, prune
  *   store_recover.c moving a damaged store aside (only ever a file that was ours)
  *   store_log.c     the event log and the sync log
- *   store_core.c    statement cache, errors, transactions, helpers, seq sidecar, suspect marker
+ *   store_core.c    statement cache, errors, transactions, names cache, helpers, seq sidecar,
+ *                   suspect marker
  * Not for other modules: they use store.h only. Tests may include it for the schema hook and the
  * bulk-load fast path used to generate benchmark data.
  */

@@ -1,6 +1,6 @@
 /*
- * store_rec.c - recording sessions, reading answers, sync state, the export cursor and the
- * event / sync logs of the answer store.
+ * store_rec.c - recording sessions, reading answers, sync state and the export cursor of the
+ * answer store (the logs are in store_log.c, the names cache in store_core.c).
  *
  * The recording transaction is kept lean because the customer waits for it: cached prepared
  * statements, one BEGIN IMMEDIATE ... COMMIT (one WAL fsync), one statvfs for the free-space
@@ -11,87 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- Names cache ---------------------------------------------------------------------------- */
-
-/* Names ids are rowids from 1; a wild one (a damaged page) is not worth a huge array. */
-#define STORE_NAMES_MAX 100000000
-
-/* Loads names with id > names_loaded_max into the cache. */
-static tp_err names_reload(store *s)
-{
-    sqlite3_stmt *st = store_stmt(s, ST_NAMES_LOAD);
-    if (!st)
-        return TP_ERR_INTERNAL;
-    sqlite3_bind_int64(st, 1, s->names_loaded_max);
-    int sr;
-    tp_err rc = TP_OK;
-    while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        const char *name = (const char *)sqlite3_column_text(st, 1);
-        if (id <= 0 || id > STORE_NAMES_MAX)
-            continue;
-        size_t had = s->n_names_cap;
-        void *arr = s->names;
-        rc = tp_array_grow(&arr, &s->n_names_cap, (size_t)id + 1, sizeof *s->names,
-                           STORE_NAMES_MAX + 1);
-        s->names = arr;
-        if (rc != TP_OK) {
-            rc = store_fail(s, TP_ERR_NOMEM, "out of memory loading names");
-            break;
-        }
-        memset(s->names + had, 0, (s->n_names_cap - had) * sizeof *s->names);
-        free(s->names[id]);
-        s->names[id] = strdup(name ? name : "");
-        if (!s->names[id]) {
-            rc = store_fail(s, TP_ERR_NOMEM, "out of memory loading names");
-            break;
-        }
-        s->names_loaded_max = id;
-    }
-    if (rc == TP_OK && sr != SQLITE_DONE)
-        rc = store_sqlfail(s, sr, "loading names");
-    sqlite3_reset(st);
-    return rc;
-}
-
-const char *store_name_get(store *s, int64_t id)
-{
-    if (id <= 0)
-        return "";
-    if (id > s->names_loaded_max)
-        names_reload(s);
-    if ((size_t)id < s->n_names_cap && s->names[id])
-        return s->names[id];
-    return "";
-}
-
-tp_err store_name_intern(store *s, const char *name, int64_t *id)
-{
-    sqlite3_stmt *st = store_stmt(s, ST_NAME_FIND);
-    if (!st)
-        return TP_ERR_INTERNAL;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int sr = sqlite3_step(st);
-    if (sr == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        return TP_OK;
-    }
-    sqlite3_reset(st);
-    if (sr != SQLITE_DONE)
-        return store_sqlfail(s, sr, "looking up a name");
-    st = store_stmt(s, ST_NAME_ADD);
-    if (!st)
-        return TP_ERR_INTERNAL;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sr = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (sr != SQLITE_DONE)
-        return store_sqlfail(s, sr, "storing a name");
-    *id = sqlite3_last_insert_rowid(s->db);
-    return TP_OK;
-}
 
 /* ---- Validation ----------------------------------------------------------------------------- */
 
