@@ -10,8 +10,10 @@
 #   make cross      every program for aarch64; make cross-test runs the test programs under qemu
 #   make clean
 #
-# Each top-level folder has a module.mk fragment that adds its sources, programs and tests, so
-# modules grow without editing this file.
+# Each top-level folder has a module.mk that includes its fragments by name; each fragment says
+# what its programs and libraries are built from and what they link. A listed fragment that is
+# missing stops the build, and so does a fragment that its module.mk does not list
+# (check_fragments), so no program is ever left out silently.
 
 BUILD      ?= build
 SAN        ?= 0
@@ -40,6 +42,11 @@ pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 OBJ := $(BUILD)/obj
 obj  = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
+# Stops make when a folder holds a fragment its module.mk does not list:
+# $(call check_fragments,LISTED FRAGMENTS AND module.mk ITSELF,FRAGMENTS FOUND)
+check_fragments = $(if $(filter-out $(1),$(2)),$(error $(filter-out $(1),$(2)): not listed in \
+                    its module.mk, so nothing it declares would be built))
+
 PROGRAMS :=
 TESTS    :=
 ALL_SRCS :=
@@ -48,11 +55,11 @@ ALL_SRCS :=
 all:
 
 include storage/module.mk
--include ui/module.mk
--include sync/module.mk
--include firmware/module.mk
+include ui/module.mk
+include sync/module.mk
+include firmware/module.mk
 include tests/module.mk
--include board/board.mk
+include board/board.mk
 
 all: $(PROGRAMS)
 tests: $(TESTS)

@@ -394,37 +394,85 @@ out:
 
 tp_err survey_load(const char *path, survey **out, char *err, size_t errlen)
 {
-    FILE *f = NULL;
     char *buf = NULL;
-    tp_err rc = TP_OK;
+    size_t n = 0;
 
     *out = NULL;
-    f = fopen(path, "re");
-    if (!f) {
-        int e = errno;
-        return tp_errf(err, errlen, e == ENOENT ? TP_ERR_NOT_FOUND : tp_err_from_errno(e),
-                       "%s: cannot open: %s", path, strerror(e));
-    }
-    buf = malloc(SURVEY_FILE_MAX + 1);
-    if (!buf) {
-        rc = tp_errf(err, errlen, TP_ERR_NOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    size_t n = fread(buf, 1, SURVEY_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        rc = tp_errf(err, errlen, TP_ERR_IO, "%s: read error", path);
-        goto out;
-    }
-    if (n > SURVEY_FILE_MAX) {
-        rc = tp_errf(err, errlen, TP_ERR_TOO_LARGE, "%s: larger than %d bytes", path,
-                     SURVEY_FILE_MAX);
-        goto out;
-    }
-    rc = survey_parse(path, buf, n, out, err, errlen);
-out:
-    if (f)
-        fclose(f);
+    tp_err rc = tp_read_file(path, SURVEY_FILE_MAX, &buf, &n, err, errlen);
+    if (rc == TP_OK)
+        rc = survey_parse(path, buf, n, out, err, errlen);
     free(buf);
+    return rc;
+}
+
+/* Decodes the UTF-8 character at *p (the text is valid UTF-8: survey_parse checked it) and moves
+ * *p past it. */
+static uint32_t utf8_take(const char **p)
+{
+    const unsigned char *u = (const unsigned char *)*p;
+    int n = u[0] < 0x80 ? 1 : u[0] < 0xE0 ? 2 : u[0] < 0xF0 ? 3 : 4;
+    uint32_t c = n == 1 ? u[0] : u[0] & (0x3Fu >> (n - 1));
+    for (int i = 1; i < n; i++)
+        c = c << 6 | (u[i] & 0x3Fu);
+    *p += n;
+    return c;
+}
+
+/* What survey_check_glyphs asks, and where it reports. */
+typedef struct gctx {
+    const survey *s;
+    survey_glyph_fn has_glyph;
+    void *ctx;
+    char *err;
+    size_t errlen;
+} gctx;
+
+/* Checks every language of one text; jpath names the text, without the language. */
+static tp_err check_text(const gctx *g, const survey_text *t, const char *jpath)
+{
+    for (int i = 0; i < g->s->n_langs; i++) {
+        for (const char *p = t->t[i]; *p;) {
+            const char *at = p;
+            uint32_t c = utf8_take(&p);
+            if (c < 0x20 || c == 0x7F || g->has_glyph(g->ctx, c))
+                continue;
+            return tp_errf(g->err, g->errlen, TP_ERR_SURVEY,
+                           "%s: %s.%s: character U+%04X (%.*s) is not in the font", g->s->path,
+                           jpath, g->s->langs[i], (unsigned)c, (int)(p - at), at);
+        }
+    }
+    return TP_OK;
+}
+
+tp_err survey_check_glyphs(const survey *s, survey_glyph_fn has_glyph, void *ctx, char *err,
+                           size_t errlen)
+{
+    const gctx g = {s, has_glyph, ctx, err, errlen};
+    char qp[JPATH_MAX], p[JPATH_MAX];
+    tp_err rc = check_text(&g, &s->title, "$.title");
+    for (int q = 0; q < s->n_questions && rc == TP_OK; q++) {
+        const survey_question *sq = &s->questions[q];
+        jp_idx(qp, "$.questions", q);
+        jp_key(p, qp, "prompt");
+        rc = check_text(&g, &sq->prompt, p);
+        if (rc == TP_OK && sq->has_labels) {
+            jp_key(p, qp, "low_label");
+            rc = check_text(&g, &sq->low_label, p);
+        }
+        if (rc == TP_OK && sq->has_labels) {
+            jp_key(p, qp, "high_label");
+            rc = check_text(&g, &sq->high_label, p);
+        }
+        for (int o = 0; o < sq->n_options && rc == TP_OK; o++) {
+            char op[JPATH_MAX];
+            jp_key(p, qp, "options");
+            jp_idx(op, p, o);
+            jp_key(p, op, "label");
+            rc = check_text(&g, &sq->options[o].label, p);
+        }
+    }
+    if (rc == TP_OK)
+        rc = check_text(&g, &s->thanks, "$.thanks");
     return rc;
 }
 

@@ -86,7 +86,8 @@ typedef struct survey {
 } survey;
 
 /* Loads and validates the survey file at path. On TP_OK *out is a new survey (free with
- * survey_free). Errors: TP_ERR_NOT_FOUND / TP_ERR_IO (cannot read), TP_ERR_TOO_LARGE (file over
+ * survey_free). Errors: TP_ERR_NOT_FOUND / TP_ERR_IO (cannot read), TP_ERR_INVALID (not a
+ * regular file: a folder or a FIFO is refused, never waited on), TP_ERR_TOO_LARGE (file over
  * SURVEY_FILE_MAX), TP_ERR_SURVEY ("PATH: $.json.path: cause" in err, size errlen, may be NULL). */
 tp_err survey_load(const char *path, survey **out, char *err, size_t errlen);
 
@@ -94,6 +95,19 @@ tp_err survey_load(const char *path, survey **out, char *err, size_t errlen);
  * survey_load. */
 tp_err survey_parse(const char *path, const char *json, size_t len, survey **out, char *err,
                     size_t errlen);
+
+/* The font's answer to "can this character be drawn?" (ui_font_has_glyph in the kiosk). */
+typedef bool (*survey_glyph_fn)(void *ctx, uint32_t codepoint);
+
+/* Checks that has_glyph(ctx, c) holds for every character of every text the kiosk shows from s
+ * (title, prompts, scale labels, option labels, thanks; every language), so that a text the font
+ * cannot draw (an emoji, CJK) is refused at load instead of drawn as boxes. Control characters
+ * (line breaks) are not drawn and not asked about. Returns TP_OK, or TP_ERR_SURVEY with the first
+ * missing character in err: "PATH: $.questions[1].options[0].label.en: character U+1F600 (...) is
+ * not in the font". Calls nothing but has_glyph, so it needs no SDL; thread-safety is
+ * has_glyph's. */
+tp_err survey_check_glyphs(const survey *s, survey_glyph_fn has_glyph, void *ctx, char *err,
+                           size_t errlen);
 
 /* Frees a survey. NULL is a no-op. */
 void survey_free(survey *s);

@@ -664,7 +664,7 @@ tp_err ui_new(const ui_options *opt, ui **out, char *err, size_t errlen)
         goto out;
     }
     ttf = true;
-    rc = ui_fonts_new(opt->font_family ? opt->font_family : "Noto Sans", &u->fonts, err, errlen);
+    rc = ui_fonts_new(opt->font_family ? opt->font_family : UI_FONT_FAMILY, &u->fonts, err, errlen);
     if (rc != TP_OK)
         goto out;
     Uint32 flags = SDL_WINDOW_SHOWN;

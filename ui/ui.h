@@ -19,7 +19,8 @@
  * weight + colour; faces, buttons and icons by shape + size + colour), so a frame is a clear and a
  * list of texture copies. Faces and rounded shapes are drawn with analytic anti-aliasing (signed
  * distance per pixel), so they are crisp at every size. Fonts are found through fontconfig
- * (default "Noto Sans"); a font without Vietnamese glyphs is refused at ui_new().
+ * (default "Noto Sans", from the Debian package fonts-noto-core); a font without Vietnamese glyphs
+ * is refused at ui_new(). ui_font_has_glyph() says which characters the font can draw.
  *
  * Events. ui does not read SDL events: the kiosk owns the event loop (SDL_WaitEventTimeout) and
  * passes touch/mouse positions to ui_hit(). Call ui_window_resized() on a size-change event.
@@ -64,8 +65,9 @@ typedef struct ui_options {
 /* Initialises SDL video, SDL_ttf and SDL_image, finds the font through fontconfig (regular and
  * bold), opens the window and renderer. With headless, sets the offscreen driver first (the
  * caller need not set SDL_VIDEODRIVER). Returns TP_OK and *out (free with ui_free), or
- * TP_ERR_INVALID (bad rotation/size), TP_ERR_NOT_FOUND (no font for the family, or the font lacks
- * Vietnamese glyphs), TP_ERR_UNSUPPORTED (no video driver / renderer) with the cause in err. */
+ * TP_ERR_INVALID (bad rotation/size), TP_ERR_NOT_FOUND (no font for the family, naming the Debian
+ * package of the default one; or the font lacks Vietnamese glyphs), TP_ERR_UNSUPPORTED (no video
+ * driver / renderer) with the cause in err. */
 tp_err ui_new(const ui_options *opt, ui **out, char *err, size_t errlen);
 
 /* Frees every texture and font, closes the window and shuts SDL down. NULL is a no-op. */
@@ -73,6 +75,12 @@ void ui_free(ui *u);
 
 /* Returns the message of the last failed call on u, or "". Borrowed until the next call. */
 const char *ui_errmsg(const ui *u);
+
+/* Returns true when the fonts u draws with (regular and bold; there is no fallback font) both
+ * provide a glyph for codepoint, false when it would be drawn as a box. u is a ui * given as
+ * void * so that this is the predicate survey_check_glyphs() takes:
+ *   survey_check_glyphs(sv, ui_font_has_glyph, u, err, errlen). Same thread as every ui call. */
+bool ui_font_has_glyph(void *u, uint32_t codepoint);
 
 /* ---- The screen model (plain data; the caller owns it, ui copies it) ------------------------ */
 

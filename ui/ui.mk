@@ -1,5 +1,13 @@
 # ui/ui.mk - the ui library: layout, text, shapes, rendering, hit-testing (SDL2, SDL2_ttf,
-# SDL2_image, fontconfig). Exports UI_LIB (the archive) and UI_LIBS (its link line).
+# SDL2_image, fontconfig) on the base layer (storage/tp.c; ui never touches SQLite).
+#   UI_LIB   $(BUILD)/libtpui.a, from ui/*.c
+#   UI_LIBS  its whole link line: UI_LIB, the base layer (TPBASE_LIBS) and the SDL libraries.
+#            Prerequisites of a program that links it: $(UI_LIB) $(TPBASE_LIB).
+
+# removed at merge: storage/module.mk (branch storage) defines the base layer's own library.
+TPBASE_LIB  ?= $(STORAGE_LIB)
+TPBASE_LIBS ?= $(STORAGE_LIBS)
+
 UI_PKGS := sdl2 SDL2_ttf SDL2_image fontconfig
 UI_SRCS := $(wildcard ui/*.c)
 UI_LIB  := $(BUILD)/libtpui.a
@@ -9,4 +17,4 @@ $(call obj,$(UI_SRCS)): MOD_CFLAGS = $(call pkg_cflags,$(UI_PKGS))
 $(UI_LIB): $(call obj,$(UI_SRCS))
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
-UI_LIBS = $(UI_LIB) $(call pkg_libs,$(UI_PKGS)) -lm
+UI_LIBS = $(UI_LIB) $(TPBASE_LIBS) $(call pkg_libs,$(UI_PKGS)) -lm

@@ -161,6 +161,9 @@ void ui_shape_dots(uint32_t *pix, int w, int h, int n, int filled, ui_rgba col);
 
 typedef struct ui_fonts ui_fonts;
 
+#define UI_FONT_FAMILY "Noto Sans"        /* the default family */
+#define UI_FONT_PACKAGE "fonts-noto-core" /* the Debian package that ships it (dpkg -S) */
+
 /* Loads the regular and bold faces of family through fontconfig into memory and checks that they
  * provide Vietnamese glyphs. Returns TP_OK and *out (free with ui_fonts_free) or TP_ERR_NOT_FOUND
  * with the cause in err. */
@@ -172,6 +175,8 @@ TTF_Font *ui_fonts_get(ui_fonts *f, int px, bool bold);
 ui_measure ui_fonts_measure(ui_fonts *f);
 /* The file paths fontconfig chose (for error messages and tests). */
 const char *ui_fonts_path(const ui_fonts *f, bool bold);
+/* Returns true when both faces provide a glyph for codepoint. */
+bool ui_fonts_has_glyph(ui_fonts *f, uint32_t codepoint);
 
 #define UI_CACHE_MAX 384                  /* textures */
 #define UI_CACHE_BYTES (24 * 1024 * 1024) /* pixel bytes kept */

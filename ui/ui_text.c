@@ -32,6 +32,14 @@ struct ui_fonts {
 /* Vietnamese letters that must exist in the font (precomposed, with stacked diacritics). */
 static const uint32_t vi_probe[] = {0x1EA5, 0x1EA1, 0x1EDF, 0x01B0, 0x0111, 0x1EC7, 0x1EF9};
 
+/* What a message about a missing font adds: the Debian package of the default family (a kiosk
+ * built on a bare image lacks it; another family's package is not ours to name). */
+static const char *package_hint(const char *family)
+{
+    return strcmp(family, UI_FONT_FAMILY) == 0 ? "; install the Debian package " UI_FONT_PACKAGE
+                                               : "";
+}
+
 /* Finds the file of family at weight through fontconfig. Returns TP_OK or TP_ERR_NOT_FOUND. */
 static tp_err fc_find(FcConfig *cfg, const char *family, int weight, char *out, size_t outlen,
                       char *err, size_t errlen)
@@ -55,16 +63,15 @@ static tp_err fc_find(FcConfig *cfg, const char *family, int weight, char *out, 
     match = FcFontMatch(cfg, pat, &res);
     if (!match || res != FcResultMatch ||
         FcPatternGetString(match, FC_FILE, 0, &file) != FcResultMatch) {
-        rc =
-            tp_errf(err, errlen, TP_ERR_NOT_FOUND, "fontconfig: no font for family \"%s\"", family);
+        rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "fontconfig: no font for family \"%s\"%s",
+                     family, package_hint(family));
         goto out;
     }
     if (FcPatternGetString(match, FC_FAMILY, 0, &got_family) != FcResultMatch ||
         strcasecmp((const char *)got_family, family) != 0) {
         rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND,
-                     "fontconfig: family \"%s\" is not installed (closest: %s; install "
-                     "fonts-noto-core)",
-                     family, got_family ? (const char *)got_family : "none");
+                     "fontconfig: family \"%s\" is not installed (closest: %s)%s", family,
+                     got_family ? (const char *)got_family : "none", package_hint(family));
         goto out;
     }
     if (FcPatternGetCharSet(match, FC_CHARSET, 0, &cs) == FcResultMatch) {
@@ -116,14 +123,16 @@ tp_err ui_fonts_new(const char *family, ui_fonts **out, char *err, size_t errlen
     for (int i = 0; i < 2; i++) {
         f->data[i] = SDL_LoadFile(f->path[i], &f->size[i]);
         if (!f->data[i]) {
-            rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "font %s: %s", f->path[i], SDL_GetError());
+            rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "font %s: %s%s", f->path[i], SDL_GetError(),
+                         package_hint(family));
             goto out;
         }
     }
     for (int b = 0; b < 2; b++) {
         TTF_Font *probe = ui_fonts_get(f, 24, b == 1);
         if (!probe) {
-            rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "font %s: %s", f->path[b], TTF_GetError());
+            rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "font %s: %s%s", f->path[b], TTF_GetError(),
+                         package_hint(family));
             goto out;
         }
         for (size_t i = 0; i < sizeof vi_probe / sizeof vi_probe[0]; i++) {
@@ -159,6 +168,22 @@ void ui_fonts_free(ui_fonts *f)
 const char *ui_fonts_path(const ui_fonts *f, bool bold)
 {
     return f->path[bold ? 1 : 0];
+}
+
+bool ui_fonts_has_glyph(ui_fonts *f, uint32_t codepoint)
+{
+    /* The character map does not depend on the size: any open size answers. */
+    for (int b = 0; b < 2; b++) {
+        TTF_Font *font = ui_fonts_get(f, 24, b == 1);
+        if (!font || !TTF_GlyphIsProvided32(font, codepoint))
+            return false;
+    }
+    return true;
+}
+
+bool ui_font_has_glyph(void *u, uint32_t codepoint)
+{
+    return ui_fonts_has_glyph(((ui *)u)->fonts, codepoint);
 }
 
 TTF_Font *ui_fonts_get(ui_fonts *f, int px, bool bold)

@@ -17,6 +17,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tap import check as report, count as n_test, failed as n_fail  # noqa: E402
+
 BUILD = os.environ.get("TP_BUILD", "build")
 TP = os.path.join(BUILD, "touchpoint")
 ENV = dict(os.environ)
@@ -30,21 +33,6 @@ COLUMNS = ["seq", "answer_id", "session_id", "device_id", "epoch", "survey_id", 
            "time_utc", "time_local", "clock_trusted", "flags", "sync_state"]
 CRLF = b"\r\n"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-
-n_test = 0
-n_fail = 0
-
-
-def report(ok, what, detail=""):
-    global n_test, n_fail
-    n_test += 1
-    if ok:
-        print(f"ok {n_test} - {what}")
-    else:
-        n_fail += 1
-        print(f"not ok {n_test} - {what}: {detail}")
-    sys.stdout.flush()
-    return ok
 
 
 def tp(*args, db=None, env=None):
@@ -604,9 +592,8 @@ def check_missing_folder_on_readonly_fs(tmp):
     p = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", mnt],
                        capture_output=True)
     if p.returncode != 0:
-        global n_test
-        n_test += 1
-        print(f"ok {n_test} # skip read-only tmpfs not mountable here (needs root)")
+        report(True, "missing folder on a read-only file system # SKIP read-only tmpfs not "
+               "mountable here (needs root)")
         return
     try:
         path = os.path.join(mnt, "touchpoint", "answers.db")
@@ -622,14 +609,13 @@ def check_missing_folder_on_readonly_fs(tmp):
 def check_reserve_floor(tmp):
     """Issue 10.9: with no reserve configured (the CLI; the kiosk's min_free_mb = 0) the store
     keeps its 1 MiB minimum and says so. Needs a 1 MiB tmpfs (root); a TAP skip otherwise."""
-    global n_test
     mnt = os.path.join(tmp, "tiny")
     os.mkdir(mnt)
     p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt],
                        capture_output=True)
     if p.returncode != 0:
-        n_test += 1
-        print(f"ok {n_test} # skip 1 MiB tmpfs not mountable here (needs root)")
+        report(True, "the 1 MiB minimum reserve # SKIP 1 MiB tmpfs not mountable here (needs "
+               "root)")
         return
     try:
         rc, out, err = record(os.path.join(mnt, "answers.db"), "exit", "recommend=nps:9")

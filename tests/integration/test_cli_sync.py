@@ -17,27 +17,13 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 import synclib  # noqa: E402
+from tap import check as report, count as n_test, failed as n_fail  # noqa: E402
 
 BUILD = synclib.build_dir()
 TP = os.path.join(BUILD, "touchpoint")
 ENV = dict(os.environ)
 ENV.setdefault("TZ", "Asia/Ho_Chi_Minh")
 ENV.pop("TOUCHPOINT_DB", None)
-
-n_test = 0
-n_fail = 0
-
-
-def report(ok, what, detail=""):
-    global n_test, n_fail
-    n_test += 1
-    if ok:
-        print(f"ok {n_test} - {what}")
-    else:
-        n_fail += 1
-        print(f"not ok {n_test} - {what}: {detail}")
-    sys.stdout.flush()
-    return ok
 
 
 def tp(db, *args):

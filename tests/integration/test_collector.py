@@ -24,20 +24,10 @@ import uuid
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 import pgserver  # noqa: E402
+from tap import check as tap, count as N, failed as FAILED  # noqa: E402
 
 BUILD = os.path.join(ROOT, os.environ.get("TP_BUILD", "build"))
 EXE = os.path.join(BUILD, "touchpoint-collector")
-N = 0
-FAILED = 0
-
-
-def tap(ok, what):
-    global N, FAILED
-    N += 1
-    if not ok:
-        FAILED += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", N, what), flush=True)
-    return ok
 
 
 # ---- the collector process ----------------------------------------------------------------------

@@ -33,6 +33,9 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tap import check as report, count as n_test, failed as n_fail  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("TP_BUILD", "build")
 BUILD_ABS = BUILD if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD)
@@ -43,17 +46,6 @@ SURVEYS = os.path.join(ROOT, "assets", "surveys")
 DEMO_CONF = os.path.join(ROOT, "assets", "demo", "kiosk.conf")
 PIN = "2468"
 TIMEOUT = 120  # seconds for any one wait (ASan builds are slower)
-
-n_test = 0
-n_fail = 0
-
-
-def report(ok, what):
-    global n_test, n_fail
-    n_test += 1
-    if not ok:
-        n_fail += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n_test, what), flush=True)
 
 
 def demo_env(var, port):

@@ -7,11 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 B=${TP_BUILD:-build}
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" -eq 0 ]; then ok "$2"; else nok "$2"; fi; }
+. tests/support/tap.sh
 d=$(mktemp -d /tmp/tp_install_XXXXXX)
 trap 'rm -rf "$d"' EXIT INT TERM
 

@@ -12,7 +12,6 @@ errors for a bad config or survey.
 
 Prints TAP. Uses the build folder from $TP_BUILD (default build).
 """
-import base64
 import hashlib
 import json
 import os
@@ -25,6 +24,10 @@ import tempfile
 import time
 import uuid
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tap import check as report, count as n_test, failed as n_fail  # noqa: E402
+from pinhash import pin_hash, pin_matches  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("TP_BUILD", "build")
 KIOSK = os.path.join(ROOT, BUILD, "touchpoint-kiosk") if not os.path.isabs(BUILD) else \
@@ -34,24 +37,6 @@ PIN = "2468"
 TIMEOUT = 120  # seconds per kiosk run (ASan builds are slower)
 
 ENV = dict(os.environ, SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy")
-
-n_test = 0
-n_fail = 0
-
-
-def report(ok, what):
-    global n_test, n_fail
-    n_test += 1
-    if not ok:
-        n_fail += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n_test, what), flush=True)
-
-
-def pin_hash(pin, iterations=1000):
-    salt = os.urandom(16)
-    key = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, iterations, 32)
-    return "pbkdf2-sha256$%d$%s$%s" % (iterations, base64.b64encode(salt).decode(),
-                                       base64.b64encode(key).decode())
 
 
 HASH = pin_hash(PIN)
@@ -674,8 +659,7 @@ def test_cli_pin_hash():
     ok = p.returncode == 0 and len(parts) == 4 and parts[0] == "pbkdf2-sha256" and \
         parts[1] == "1000"
     if ok:
-        key = hashlib.pbkdf2_hmac("sha256", b"1357", base64.b64decode(parts[2]), 1000, 32)
-        ok = base64.b64decode(parts[3]) == key
+        ok = pin_matches("1357", h)
     report(ok, "touchpoint pin-hash prints pbkdf2-sha256$1000$SALT$HASH that hashlib verifies")
     p2 = subprocess.run([cli, "pin-hash"], input="12ab\n", capture_output=True, text=True,
                         timeout=TIMEOUT)

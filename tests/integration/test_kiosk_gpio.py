@@ -18,7 +18,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import test_kiosk as tk  # noqa: E402  (the Kiosk harness: config, run, database reader)
+from tap import check as report, count as n_test, failed as n_fail  # noqa: E402
 
 PIN = tk.PIN
 TP_FLAG_BUTTON = 0x2
@@ -26,17 +28,6 @@ TP_FLAG_BUTTON = 0x2
 GPIO = ("[gpio]\nbackend = sim\nbuttons = GPIO17:10, GPIO27:9, 22:3\nstaff_key_line = 5\n"
         "pir_line = 6\nled_green = 12\nled_amber = 13\nled_red = 16\nack_line = 19\n"
         "stuck_s = 10\namber_after_s = 60\n")
-
-n_test = 0
-n_fail = 0
-
-
-def report(ok, what):
-    global n_test, n_fail
-    n_test += 1
-    if not ok:
-        n_fail += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n_test, what), flush=True)
 
 
 events = tk.events

@@ -34,6 +34,7 @@ import traceback
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import faultproxy  # noqa: E402
 import synclib  # noqa: E402
+from tap import check as tap, failed as _failed  # noqa: E402
 
 N_DEV = 10
 ASAN = synclib.is_asan()
@@ -43,18 +44,6 @@ TAIL = 100                # answers per device recorded "this boot, clock unset"
 DRAIN_TIMEOUT = 240 if ASAN else 120
 FAULT_RATE = 0.3
 SEED = 20261123
-
-_n = 0
-_failed = 0
-
-
-def tap(ok, what):
-    global _n, _failed
-    _n += 1
-    if not ok:
-        _failed += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", _n, what), flush=True)
-    return ok
 
 
 def dev_id(i):

@@ -13,15 +13,7 @@ import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import faultproxy  # noqa: E402
-
-N = 0
-
-
-def tap(ok, what):
-    global N
-    N += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", N, what), flush=True)
-    return ok
+from tap import check as tap  # noqa: E402
 
 
 class Upstream(http.server.ThreadingHTTPServer):

@@ -8,11 +8,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 B=${TP_BUILD:-build}
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" -eq 0 ]; then ok "$2"; else nok "$2"; fi; }
+. tests/support/tap.sh
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
     echo "ok 1 - # SKIP systemd-analyze not installed (board/deps.sh installs systemd)"

@@ -27,6 +27,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 import fatimage  # noqa: E402
+from tap import check as tap, count, failed  # noqa: E402
 
 BUILD = os.environ.get("TP_BUILD", "build")
 B = BUILD if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD)
@@ -42,21 +43,6 @@ COLUMNS = ["seq", "answer_id", "session_id", "device_id", "epoch", "survey_id", 
            "time_utc", "time_local", "clock_trusted", "flags", "sync_state"]
 DONE = "Done: %d answers, safe to remove"
 NOT_MARKED = "Nothing was marked as exported."
-
-count = 0
-failed = 0
-
-
-def tap(ok, what, why=""):
-    global count, failed
-    count += 1
-    if ok:
-        print("ok %d - %s" % (count, what))
-    else:
-        failed += 1
-        print("not ok %d - %s%s" % (count, what, (": " + why) if why else ""))
-    sys.stdout.flush()
-    return ok
 
 
 def run(cmd, timeout=120, **kw):

@@ -36,7 +36,6 @@ written), stops the kiosk with SIGSTOP, fills / unmounts the stick, and lets it 
 
 Prints TAP lines. Stdlib only. Build folder from $TP_BUILD (default build).
 """
-import base64
 import csv
 import hashlib
 import io
@@ -55,6 +54,8 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 import fatimage  # noqa: E402
+from tap import check as tap, count, failed  # noqa: E402
+from pinhash import pin_hash  # noqa: E402
 
 BUILD = os.environ.get("TP_BUILD", "build")
 B = BUILD if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD)
@@ -78,31 +79,9 @@ NOT_MARKED_VI = "Chưa có câu trả lời nào được đánh dấu là đã 
 NOTHING = "No new answers since the last export. Nothing was written; safe to remove."
 NOT_MARKED = "Nothing was marked as exported."
 
-count = 0
-failed = 0
-
-
-def tap(ok, what, why=""):
-    global count, failed
-    count += 1
-    if ok:
-        print("ok %d - %s" % (count, what))
-    else:
-        failed += 1
-        print("not ok %d - %s%s" % (count, what, (": " + str(why)[:1500]) if why else ""))
-    sys.stdout.flush()
-    return ok
-
 
 def run(cmd, timeout=300, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=timeout, **kw)
-
-
-def pin_hash(pin, iterations=1000):
-    salt = os.urandom(16)
-    key = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, iterations, 32)
-    return "pbkdf2-sha256$%d$%s$%s" % (iterations, base64.b64encode(salt).decode(),
-                                       base64.b64encode(key).decode())
 
 
 HASH = pin_hash(PIN)

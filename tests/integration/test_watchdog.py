@@ -15,8 +15,6 @@ arrive, and measures only gaps that a real sleep guarantees.
 
 Prints TAP. Uses the build folder from $TP_BUILD (default build).
 """
-import base64
-import hashlib
 import json
 import os
 import shutil
@@ -29,6 +27,10 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tap import check as report, count as n_test, failed as n_fail  # noqa: E402
+from pinhash import pin_hash  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("TP_BUILD", "build")
 KIOSK = os.path.join(BUILD if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD),
@@ -38,23 +40,9 @@ WATCHDOG_USEC = 400000  # 400 ms: pings every 200 ms
 WAIT = 60               # seconds to wait for something that must come (ASan is slow)
 
 # The staff PIN is required by the config; any valid hash does (2468, few iterations).
-_SALT = b"touchpoint-wd-te"
-PIN_HASH = "pbkdf2-sha256$1000$%s$%s" % (
-    base64.b64encode(_SALT).decode(),
-    base64.b64encode(hashlib.pbkdf2_hmac("sha256", b"2468", _SALT, 1000, 32)).decode())
+PIN_HASH = pin_hash("2468", salt=b"touchpoint-wd-te")
 
 ENV = dict(os.environ, SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy")
-
-n_test = 0
-n_fail = 0
-
-
-def report(ok, what):
-    global n_test, n_fail
-    n_test += 1
-    if not ok:
-        n_fail += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n_test, what), flush=True)
 
 
 class Notify:

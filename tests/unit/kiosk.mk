@@ -3,8 +3,8 @@
 KIOSK_UNIT := config survey pin script
 TESTS += $(foreach t,$(KIOSK_UNIT),$(BUILD)/tests/test_$(t))
 $(foreach t,$(KIOSK_UNIT),$(BUILD)/tests/test_$(t)): $(BUILD)/tests/test_%: \
-    $(OBJ)/tests/unit/test_%.o $(BUILD)/libtpconf.a $(TPBASE_LIB)
-$(foreach t,$(KIOSK_UNIT),$(eval TEST_LIBS_test_$(t) = $$(TPCONF_LIBS) $$(TPBASE_LIBS)))
+    $(OBJ)/tests/unit/test_%.o $(BUILD)/libtpconf.a $(call obj,storage/tp.c)
+$(foreach t,$(KIOSK_UNIT),$(eval TEST_LIBS_test_$(t) = $$(TPCONF_LIBS) $$(call pkg_libs,uuid) -lm))
 
 # The state machine, with a real store (no SDL: it only fills ui_screen models).
 TESTS += $(BUILD)/tests/test_kiosk

@@ -1,5 +1,6 @@
 /* test_survey.c - unit tests of survey.c: the shipped demo surveys load, every validation error
- * names the file and the JSON path of the fault, conditions and follow-up selection. */
+ * names the file and the JSON path of the fault, conditions and follow-up selection, and the
+ * check of every display text against the font (with a test font). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "survey.h"
 
@@ -148,6 +151,93 @@ static void faults_name_json_path(void **state)
     print_message("checked: 21 kinds of fault each reported as FILE: $.json.path: cause\n");
 }
 
+/* A font with Latin and Vietnamese letters only (no emoji, no CJK); counts what it was asked. */
+static bool latin_font(void *ctx, uint32_t c)
+{
+    int *asked = ctx;
+    (*asked)++;
+    return c < 0x2000;
+}
+
+/* Replaces from by to in GOOD, parses (must succeed) and runs the glyph check into err. */
+static tp_err glyph_check(const char *from, const char *to, int *asked, char *err, size_t errlen)
+{
+    char doc[4096];
+    const char *at = strstr(GOOD, from);
+    if (!at)
+        fail_msg("fragment '%s' not in GOOD", from);
+    snprintf(doc, sizeof doc, "%.*s%s%s", (int)(at - GOOD), GOOD, to, at + strlen(from));
+    survey *s = NULL;
+    if (survey_parse("x.json", doc, strlen(doc), &s, err, errlen) != TP_OK)
+        fail_msg("'%s' -> '%s': %s", from, to, err);
+    *asked = 0;
+    tp_err rc = survey_check_glyphs(s, latin_font, asked, err, errlen);
+    survey_free(s);
+    return rc;
+}
+
+static void glyphs_missing_from_font(void **state)
+{
+    (void)state;
+    char err[512];
+    int asked = 0;
+    assert_int_equal(glyph_check("\"Q\"", "\"Q\"", &asked, err, sizeof err), TP_OK);
+    /* Every character of every text in both languages, spaces included: */
+    assert_int_equal(asked, 87);
+    assert_int_equal(glyph_check("\"Wait\"", "\"Wait \xf0\x9f\x98\x80\xf0\x9f\x98\x81\"", &asked,
+                                 err, sizeof err),
+                     TP_ERR_SURVEY);
+    assert_string_equal(err, "x.json: $.questions[1].options[0].label.en: character U+1F600 "
+                             "(\xf0\x9f\x98\x80) is not in the font");
+    assert_int_equal(
+        glyph_check("\"Cảm ơn!\"", "\"Cảm ơn \xe8\xb0\xa2\xe8\xb0\xa2\"", &asked, err, sizeof err),
+        TP_ERR_SURVEY);
+    assert_string_equal(err,
+                        "x.json: $.thanks.vi: character U+8C22 (\xe8\xb0\xa2) is not in the font");
+    assert_int_equal(glyph_check("\"High\"", "\"\xe2\x98\x85\"", &asked, err, sizeof err),
+                     TP_ERR_SURVEY);
+    assert_string_equal(err, "x.json: $.questions[0].high_label.en: character U+2605 "
+                             "(\xe2\x98\x85) is not in the font");
+    assert_int_equal(glyph_check("\"Title\"", "\"T\\u4e00\"", &asked, err, sizeof err),
+                     TP_ERR_SURVEY);
+    assert_string_equal(err,
+                        "x.json: $.title.en: character U+4E00 (\xe4\xb8\x80) is not in the font");
+    /* A line break is not drawn, so not asked about. */
+    assert_int_equal(glyph_check("\"Q\"", "\"Q\\nR\"", &asked, err, sizeof err), TP_OK);
+    assert_int_equal(asked, 88);
+    print_message("checked: every display text is asked about, character by character; an emoji, "
+                  "a CJK or a symbol character the font lacks is refused with the JSON path of "
+                  "its text and the first missing character as U+XXXX (character)\n");
+}
+
+static void load_is_bounded(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_survey.XXXXXX", path[64], err[512];
+    survey *s = NULL;
+    assert_non_null(mkdtemp(dir));
+    /* A FIFO under a survey's name is refused, not waited on (no writer would ever come). */
+    snprintf(path, sizeof path, "%s/fifo.json", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(survey_load(path, &s, err, sizeof err), TP_ERR_INVALID);
+    assert_null(s);
+    assert_non_null(strstr(err, "fifo.json"));
+    unlink(path);
+    /* One byte over SURVEY_FILE_MAX. */
+    snprintf(path, sizeof path, "%s/big.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i <= SURVEY_FILE_MAX; i++)
+        fputc(' ', f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(survey_load(path, &s, err, sizeof err), TP_ERR_TOO_LARGE);
+    assert_null(s);
+    unlink(path);
+    rmdir(dir);
+    print_message("checked: survey_load refuses a FIFO at once and a file over %d bytes\n",
+                  SURVEY_FILE_MAX);
+}
+
 static void demo_surveys_load(void **state)
 {
     (void)state;
@@ -178,10 +268,9 @@ static void demo_surveys_load(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(good_survey_parses),
-        cmocka_unit_test(conditions),
-        cmocka_unit_test(faults_name_json_path),
-        cmocka_unit_test(demo_surveys_load),
+        cmocka_unit_test(good_survey_parses),       cmocka_unit_test(conditions),
+        cmocka_unit_test(faults_name_json_path),    cmocka_unit_test(demo_surveys_load),
+        cmocka_unit_test(glyphs_missing_from_font), cmocka_unit_test(load_is_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

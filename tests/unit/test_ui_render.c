@@ -2,11 +2,16 @@
  * test_ui_render.c - unit tests of ui rendering and input: the highlight changes exactly the
  * highlighted control and shows in the next frame, hit-testing maps touch points to ids with the
  * panel rotated 0/90/180/270, long Vietnamese prompts wrap and shrink, Vietnamese glyphs render,
- * screenshots round-trip through PNG, bad screen models are refused, and texts and shapes are
- * rasterized once.
+ * ui_font_has_glyph tells Vietnamese letters from emoji and CJK, a missing font names its Debian
+ * package, screenshots round-trip through PNG, bad screen models are refused, and texts and shapes
+ * are rasterized once.
  *
  * Runs on SDL's offscreen driver with the software renderer: no display needed.
  */
+#include <fontconfig/fontconfig.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include "uitest.h"
 
 /* ---- Highlight ------------------------------------------------------------------------------ */
@@ -229,6 +234,74 @@ static void vietnamese_glyphs_render(void **state)
                   "không hài lòng ... Ữ ỹ\" has a glyph, and \"Rất\" renders differently from "
                   "\"Rat\" (%ld pixels)\n",
                   diff);
+}
+
+/* ---- What the font can draw ------------------------------------------------------------------ */
+
+static void font_has_glyph_for_surveys(void **state)
+{
+    (void)state;
+    ui *u = open_ui(800, 480, 0);
+    const char *vi = "Rất không hài lòng Cảm ơn quý khách Đồng ý Ở Ữ ỹ ư ơ đ Ặ ẵ";
+    for (const char *p = vi; *p;) {
+        uint32_t cp = next_cp(&p);
+        if (!ui_font_has_glyph(u, cp))
+            fail_msg("ui_font_has_glyph says the font lacks U+%04X", (unsigned)cp);
+    }
+    /* An emoji (grinning face, thumbs up) and CJK (one, thanks) are drawn as boxes. */
+    static const uint32_t missing[] = {0x1F600, 0x1F44D, 0x4E00, 0x8C22};
+    for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++)
+        if (ui_font_has_glyph(u, missing[i]))
+            fail_msg("ui_font_has_glyph says the font has U+%04X", (unsigned)missing[i]);
+    ui_free(u);
+    print_message("checked: ui_font_has_glyph is true for every Vietnamese letter of a sample and "
+                  "false for two emoji and two CJK characters, in the real font\n");
+}
+
+static void missing_font_names_its_package(void **state)
+{
+    (void)state;
+    /* A fontconfig that knows no font (an empty folder), like an image without the font
+     * package. In a child: fontconfig's configuration is process-wide. */
+    char dir[300], conf[320], got[600] = "";
+    snprintf(dir, sizeof dir, "%s/nofonts", tmpdir);
+    snprintf(conf, sizeof conf, "%s/fonts.conf", tmpdir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "<?xml version=\"1.0\"?>\n<fontconfig><dir>%s</dir><cachedir>%s</cachedir>"
+            "</fontconfig>\n",
+            dir, dir);
+    assert_int_equal(fclose(f), 0);
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char err[512] = "";
+        ui *v = NULL;
+        ui_options opt = {.headless = true};
+        close(fd[0]);
+        setenv("FONTCONFIG_FILE", conf, 1);
+        if (!FcInitReinitialize())
+            snprintf(err, sizeof err, "FcInitReinitialize failed");
+        else if (ui_new(&opt, &v, err, sizeof err) == TP_OK)
+            snprintf(err, sizeof err, "ui_new found a font");
+        _exit(write(fd[1], err, strlen(err)) < 0);
+    }
+    close(fd[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof got - 1 && (r = read(fd[0], got + n, sizeof got - 1 - n)) > 0)
+        n += (size_t)r;
+    got[n] = '\0';
+    close(fd[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!strstr(got, "\"Noto Sans\"") || !strstr(got, "Debian package fonts-noto-core"))
+        fail_msg("missing font: \"%s\"", got);
+    print_message("checked: without the font, ui_new says: %s\n", got);
 }
 
 /* ---- Screenshots, validation, cache -----------------------------------------------------------
@@ -471,6 +544,8 @@ int main(void)
         cmocka_unit_test(hit_testing_with_rotation),
         cmocka_unit_test(long_vietnamese_prompt_wraps_and_shrinks),
         cmocka_unit_test(vietnamese_glyphs_render),
+        cmocka_unit_test(font_has_glyph_for_surveys),
+        cmocka_unit_test(missing_font_names_its_package),
         cmocka_unit_test(screenshot_round_trip),
         cmocka_unit_test(screen_model_validation),
         cmocka_unit_test(text_rasterized_once),

@@ -1,7 +1,8 @@
 # tests/unit/usb.mk - unit test of USB detection and the USB export job (test_usb), and the
 # driver program the integration test and the benchmark use (usb_export_driver: runs usb
-# detection + usb_export against a mount root, like the kiosk will).
-USB_TEST_DEPS = $(call obj,firmware/usb.c firmware/usb_export.c firmware/export.c) $(STORAGE_LIB)
+# detection + usb_export against a mount root, like the kiosk does). Both link the objects of
+# firmware/usb.mk (USB_SRCS) and the export core of firmware/cli.mk (EXPORT_SRCS), and the store.
+USB_TEST_DEPS = $(call obj,$(USB_SRCS) $(EXPORT_SRCS)) $(STORAGE_LIB)
 USB_TEST_LIBS = $(STORAGE_LIBS) $(call pkg_libs,libcjson libcrypto)
 
 TESTS += $(BUILD)/tests/test_usb $(BUILD)/tests/usb_export_driver
