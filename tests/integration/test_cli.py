@@ -584,47 +584,45 @@ def check_missing_wal(tmp):
            f"{sorted(snapshot(copy))}")
 
 
-def check_missing_folder_on_readonly_fs(tmp):
-    """Issue 10.9: a database folder missing on a read-only file system says read-only, not
-    "not found". Needs a read-only mount (root); reported as a TAP skip otherwise."""
-    mnt = os.path.join(tmp, "rofs")
+def on_tmpfs(tmp, name, options, what, check):
+    """Runs check(mount point) on a fresh tmpfs mounted with options, then unmounts it. Mounting
+    needs root: without it the check is reported as a TAP skip, never as a pass."""
+    mnt = os.path.join(tmp, name)
     os.mkdir(mnt)
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", mnt],
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", mnt],
                        capture_output=True)
     if p.returncode != 0:
-        report(True, "missing folder on a read-only file system # SKIP read-only tmpfs not "
-               "mountable here (needs root)")
+        report(True, f"{what} # SKIP a tmpfs ({options}) is not mountable here (needs root)")
         return
     try:
+        check(mnt)
+    finally:
+        subprocess.run(["umount", "-l", mnt], capture_output=True)
+
+
+def check_missing_folder_on_readonly_fs(tmp):
+    """Issue 10.9: a database folder missing on a read-only file system says read-only, not
+    "not found"."""
+    def check(mnt):
         path = os.path.join(mnt, "touchpoint", "answers.db")
         rc, out, err = record(path, "exit", "recommend=nps:9")
         report(rc == 1 and "read-only" in err and "not found" not in err and
                os.path.join(mnt, "touchpoint") in err,
                "record into a missing folder on a read-only file system: exit 1, says "
                "read-only (not 'not found') and names the folder", f"rc={rc} err={err}")
-    finally:
-        subprocess.run(["umount", "-l", mnt], capture_output=True)
+    on_tmpfs(tmp, "rofs", "ro,size=1m", "missing folder on a read-only file system", check)
 
 
 def check_reserve_floor(tmp):
     """Issue 10.9: with no reserve configured (the CLI; the kiosk's min_free_mb = 0) the store
-    keeps its 1 MiB minimum and says so. Needs a 1 MiB tmpfs (root); a TAP skip otherwise."""
-    mnt = os.path.join(tmp, "tiny")
-    os.mkdir(mnt)
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt],
-                       capture_output=True)
-    if p.returncode != 0:
-        report(True, "the 1 MiB minimum reserve # SKIP 1 MiB tmpfs not mountable here (needs "
-               "root)")
-        return
-    try:
+    keeps its 1 MiB minimum and says so."""
+    def check(mnt):
         rc, out, err = record(os.path.join(mnt, "answers.db"), "exit", "recommend=nps:9")
         report(rc == 1 and "below the reserve of 1048576" in err and
                "minimum, kept even when the configured reserve is 0" in err,
                "no reserve configured on a disk with < 1 MiB free: refused, and the message "
                "says the 1 MiB minimum is kept even for a reserve of 0", f"rc={rc} err={err}")
-    finally:
-        subprocess.run(["umount", "-l", mnt], capture_output=True)
+    on_tmpfs(tmp, "tiny", "size=1m", "the 1 MiB minimum reserve", check)
 
 
 def main():
