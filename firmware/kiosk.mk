@@ -24,14 +24,13 @@ PROGRAMS += $(BUILD)/touchpoint-kiosk
 
 $(call obj,$(KIOSK_SRCS)): MOD_CFLAGS = $(call pkg_cflags,$(KIOSK_PKGS) $(TPCONF_PKGS))
 # The staff screen's "Export to USB": usb.c + usb_export.c (usb.mk, read after this file, so
-# named literally) on the export core
-# (export.c, built with its flags by cli.mk).
-KIOSK_USB_OBJS := $(call obj,firmware/usb.c firmware/usb_export.c firmware/export.c)
-$(BUILD)/touchpoint-kiosk: $(call obj,$(KIOSK_SRCS)) $(KIOSK_USB_OBJS) $(GPIO_OBJS) $(TPCONF_LIB) \
-    $(UI_LIB) $(STORAGE_LIB)
+# named literally) on the export core $(EXPORT_LIB) (cli.mk).
+KIOSK_USB_OBJS := $(call obj,firmware/usb.c firmware/usb_export.c)
+$(BUILD)/touchpoint-kiosk: $(call obj,$(KIOSK_SRCS)) $(KIOSK_USB_OBJS) $(GPIO_OBJS) $(EXPORT_LIB) \
+    $(TPCONF_LIB) $(UI_LIB) $(STORAGE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(call obj,$(KIOSK_SRCS)) $(KIOSK_USB_OBJS) $(GPIO_OBJS) $(TPCONF_LIBS) \
-	    $(UI_LIBS) $(STORAGE_LIBS) $(GPIO_LIBS) $(call pkg_libs,$(KIOSK_PKGS))
+	$(CC) $(LDFLAGS) -o $@ $(call obj,$(KIOSK_SRCS)) $(KIOSK_USB_OBJS) $(GPIO_OBJS) $(EXPORT_LIBS) \
+	    $(TPCONF_LIBS) $(UI_LIBS) $(STORAGE_LIBS) $(GPIO_LIBS) $(call pkg_libs,$(KIOSK_PKGS))
 
 # `make run`: packages, build, then the demo (board/run-demo.sh; the lead extends it with the
 # collector and the sync daemon). `make screenshots`: every screen of every demo survey, both

@@ -1,7 +1,8 @@
-# sync/client.mk - the sync client: protocol codec (proto) and uploader (libcurl), as
-# $(SYNC_CLIENT_LIB). Programs link $(SYNC_CLIENT_LIBS) followed by $(STORAGE_LIBS).
+# sync/client.mk - the sync client: protocol codec (proto), uploader (libcurl) and the daemon's
+# pid file and "Sync now" wake-up (pidfile), as $(SYNC_CLIENT_LIB). Programs link
+# $(SYNC_CLIENT_LIBS) followed by $(STORAGE_LIBS).
 SYNC_CLIENT_PKGS := libcurl libcjson zlib
-SYNC_CLIENT_SRCS := sync/proto.c sync/uploader.c
+SYNC_CLIENT_SRCS := sync/proto.c sync/uploader.c sync/pidfile.c
 SYNC_CLIENT_LIB  := $(BUILD)/libtpsyncclient.a
 ALL_SRCS         += $(SYNC_CLIENT_SRCS)
 

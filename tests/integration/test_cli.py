@@ -625,6 +625,66 @@ def check_reserve_floor(tmp):
     on_tmpfs(tmp, "tiny", "size=1m", "the 1 MiB minimum reserve", check)
 
 
+def check_strict_arguments(tmp):
+    """Issue 10 item 9: export --out "" says so once, a value with a space is refused, and an
+    option given twice is a usage error in every command (one helper, cli_getopt)."""
+    db = os.path.join(tmp, "strict.db")
+    rc, out, err = record(db, "exit", "recommend=nps:9")
+    rc, out, err = tp("export", "--out", "", db=db)
+    report(rc == 2 and err.count("no output folder given") == 1 and "export: export:" not in err
+           and out == "", 'export --out "": usage error saying "no output folder given" once',
+           f"rc={rc} err={err!r}")
+    for value in (" 5", "+5", "5 "):
+        rc, out, err = record(db, "exit", f"recommend=nps:{value}")
+        report(rc == 1 and "is not a whole number" in err and out == "",
+               f"--answer recommend=nps:{value!r} is refused", f"rc={rc} out={out} err={err}")
+    rc, out, err = tp("check", db=db)
+    report("highest seq      1" in out, "the refused answers stored nothing", out)
+    conf = os.path.join(tmp, "none.conf")
+    twice = [
+        ("global --db", ["--db", db], []),
+        ("record --survey", ["record", "--survey", "a", "--survey", "b", "--survey-version",
+                             "1", "--store", "s", "--touchpoint", "t", "--lang", "vi",
+                             "--answer", "q=nps:1"], []),
+        ("stats --from", ["stats", "--from", "2026-01-01", "--from", "2026-01-02"], []),
+        ("stats --json", ["stats", "--json", "--json"], []),
+        ("export --out", ["export", "--out", tmp, "--out", tmp], []),
+        ("export --all", ["export", "--out", tmp, "--all", "--all"], []),
+        ("check --quick", ["check", "--quick", "--quick"], []),
+        ("prune --older-than", ["prune", "--older-than", "0", "--older-than", "5"], []),
+        ("sync --config", ["sync", "--config", conf, "--config", conf], []),
+        ("pin-hash --iterations", ["pin-hash", "--iterations", "20000", "--iterations",
+                                   "30000"], []),
+    ]
+    for label, args, _ in twice:
+        rc, out, err = tp(*args, db=db)
+        report(rc == 2 and "given twice" in err and out == "",
+               f"{label} given twice: usage error (exit 2) naming the option",
+               f"rc={rc} out={out[:200]} err={err[:300]}")
+    rc, out, err = record(db, "exit", "recommend=nps:3", "reason=choice:wait",
+                          extra=("--flag", "button", "--flag", "rapid_repeat"))
+    report(rc == 0 and out.count("\nanswer ") == 2,
+           "--answer and --flag may still be given several times", f"rc={rc} {out} {err}")
+
+
+def check_readme_text_limit():
+    """Issue 10 item 9: the README gives the length limit of survey texts (prompts), the same
+    number survey.h enforces and survey.c's message states."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    with open(os.path.join(root, "firmware", "survey.h"), encoding="utf-8") as f:
+        m = re.search(r"#define SURVEY_TEXT_MAX (\d+)", f.read())
+    limit = m.group(1) if m else "?"
+    with open(os.path.join(root, "firmware", "survey.c"), encoding="utf-8") as f:
+        survey_c = f.read()
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    section = readme.split("### Surveys", 1)[-1].split("\n### ", 1)[0]
+    report(m is not None and f"{limit} bytes" in section and "prompt" in section and
+           f"at most {limit} bytes" in survey_c,
+           f"the README's survey section gives the text length limit ({limit} bytes)",
+           f"limit={limit}")
+
+
 def main():
     if not os.access(TP, os.X_OK):
         report(False, f"{TP} exists", "build it first (make BUILD=... all)")
@@ -650,6 +710,8 @@ def main():
         check_missing_wal(tmp)
         check_missing_folder_on_readonly_fs(tmp)
         check_reserve_floor(tmp)
+        check_strict_arguments(tmp)
+        check_readme_text_limit()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"1..{n_test}")
