@@ -376,7 +376,11 @@ static void bench_writers(const char *dir)
 {
     enum { WRITERS = 2000, SAMPLE = 100 };
     char path[PATH_MAX], wal[PATH_MAX + 8];
-    snprintf(path, sizeof path, "%.3000s/writers.db", dir);
+    /* On /dev/shm when there is one: what is measured is the open's work, not fsync latency,
+     * which on a busy disk would make 2,000 processes take minutes. */
+    char shm[64] = "/dev/shm/tp-bench-XXXXXX";
+    bool on_shm = mkdtemp(shm) != NULL;
+    snprintf(path, sizeof path, "%.3000s/writers.db", on_shm ? shm : dir);
     snprintf(wal, sizeof wal, "%.3500s-wal", path);
     static double t_open[WRITERS];
     int64_t wal_max = 0;
@@ -419,6 +423,8 @@ static void bench_writers(const char *dir)
            "4096 kB; limit/ratio: database %.1f kB)",
            (double)wal_max / 1e3, (double)file_size(path) / 1e3);
     verdict(wal_max <= 4 * 1024 * 1024);
+    if (on_shm)
+        nftw(shm, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int main(int argc, char **argv)
