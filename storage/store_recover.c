@@ -25,19 +25,24 @@ tp_err store_recover_check_ours(store *s)
     int fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return TP_OK; /* missing or unreadable: the open itself says why */
-    ssize_t got = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0
-                      ? read(fd, head, sizeof head)
-                      : 0;
+    bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    ssize_t got = regular && st.st_size > 0 ? read(fd, head, sizeof head) : 0;
     close(fd);
-    /* Empty files hold nothing to lose (SQLite makes a database in one); the sidecar is checked
-     * last so the common case costs no second stat. */
-    if (got == 0 || (got == (ssize_t)sizeof head && memcmp(head, sqlite_magic, sizeof head) == 0) ||
-        access(s->seqmark_path, F_OK) == 0)
+    /* An empty file holds nothing to lose (SQLite makes a database in one); a FIFO, device or
+     * folder was never ours. The sidecar is checked last so the common case costs no stat. */
+    if ((regular && got == 0) ||
+        (got == (ssize_t)sizeof head && memcmp(head, sqlite_magic, sizeof head) == 0) ||
+        (regular && access(s->seqmark_path, F_OK) == 0))
         return TP_OK;
-    snprintf(s->errmsg, sizeof s->errmsg,
-             "%s is not a Touchpoint database; refusing to touch it (it has no SQLite header and "
-             "there is no %s beside it)",
-             s->path, s->seqmark_path);
+    if (!regular)
+        snprintf(s->errmsg, sizeof s->errmsg,
+                 "%s is not a Touchpoint database; refusing to touch it (not a regular file)",
+                 s->path);
+    else
+        snprintf(s->errmsg, sizeof s->errmsg,
+                 "%s is not a Touchpoint database; refusing to touch it (it has no SQLite header "
+                 "and there is no %s beside it)",
+                 s->path, s->seqmark_path);
     return TP_ERR_INVALID;
 }
 
