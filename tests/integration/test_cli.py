@@ -466,7 +466,10 @@ def check_check_and_prune(tmp, db):
            f"rc={rc} out={out[-300:]} err={err}")
 
     # Recording into the garbage file recovers: the file is moved aside, a new epoch starts,
-    # and check reports the recovery.
+    # and check reports the recovery. Its seq sidecar marks it as a store of ours (a damaged
+    # one); without it the file is refused untouched (check_not_ours).
+    with open(bad + ".seqmark", "w") as f:
+        f.write("touchpoint-seqmark 1\n0\n")
     rc, out, err = record(bad, "exit", "recommend=nps:9")
     moved = [f for f in os.listdir(tmp) if f.startswith("garbage.db.corrupt-")]
     report(rc == 0 and "seq 1 " in out and len(moved) == 1,
@@ -488,6 +491,138 @@ def check_failures_name_the_file(tmp):
     rc, out, err = tp("stats", db=os.path.join(tmp, "absent.db"))
     report(rc == 1 and "absent.db" in err, "stats on a missing database -> exit 1 naming it",
            f"rc={rc} err={err}")
+
+
+def snapshot(folder):
+    """Every name in folder (recursively) with its bytes and mtime, to prove nothing changed."""
+    snap = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            p = os.path.join(root, name)
+            st = os.lstat(p)
+            data = b""
+            if os.path.isfile(p) and not os.path.islink(p):
+                with open(p, "rb") as f:
+                    data = f.read()
+            snap[os.path.relpath(p, folder)] = (st.st_mtime_ns, st.st_size,
+                                                hashlib.sha256(data).hexdigest())
+    return snap
+
+
+def check_not_ours(tmp):
+    """Issue 10.5: a file that was never a Touchpoint store is refused, untouched."""
+    folder = os.path.join(tmp, "notours")
+    os.mkdir(folder)
+    victim = os.path.join(folder, "passwd")
+    shutil.copyfile("/etc/passwd", victim)
+    before = snapshot(folder)
+    rc, out, err = record(victim, "exit", "recommend=nps:9")
+    report(rc == 1 and victim in err and
+           "is not a Touchpoint database; refusing to touch it" in err and out == "",
+           "record --db <a copy of /etc/passwd>: exit 1, 'is not a Touchpoint database; "
+           "refusing to touch it' naming the file", f"rc={rc} out={out} err={err}")
+    report(snapshot(folder) == before,
+           "the text file is byte-identical and nothing was renamed or created beside it",
+           f"{before} -> {snapshot(folder)}")
+    for cmd in (["check"], ["check", "--quick"], ["stats"], ["stats", "--json"]):
+        rc, out, err = tp(*cmd, db=victim)
+        report(rc == 1 and victim in err and snapshot(folder) == before,
+               f"{' '.join(cmd)} on it: exit 1 naming it, and nothing created or changed "
+               "(no .suspect, -wal, -shm)", f"rc={rc} err={err} {snapshot(folder)}")
+
+
+def check_readonly_commands_change_nothing(tmp, db):
+    """Issue 10.6: check and stats are read-only: the folder listing, every file's bytes and
+    mtime stay as they were (the store's -wal and -shm included)."""
+    folder = os.path.dirname(db)
+    time.sleep(0.05)  # mtimes are ns: any write from here on shows
+    before = snapshot(folder)
+    for cmd in (["check"], ["check", "--quick"], ["stats"], ["stats", "--json"],
+                ["stats", "--by", "day"]):
+        rc, out, err = tp(*cmd, db=db)
+        after = snapshot(folder)
+        changed = {k: (before.get(k), after.get(k)) for k in set(before) | set(after)
+                   if before.get(k) != after.get(k)}
+        report(rc == 0 and not changed,
+               f"{' '.join(cmd)} on a healthy store creates and changes nothing",
+               f"rc={rc} err={err} changed={changed}")
+    # A store folder holding only the main file (the -wal, -shm not copied): still nothing made.
+    copy = os.path.join(tmp, "copy-main-only")
+    os.mkdir(copy)
+    shutil.copyfile(db, os.path.join(copy, "answers.db"))
+    before = snapshot(copy)
+    rc, out, err = tp("check", db=os.path.join(copy, "answers.db"))
+    report(rc == 0 and snapshot(copy) == before,
+           "check on a store without its -wal and -shm creates neither",
+           f"rc={rc} err={err} {sorted(snapshot(copy))}")
+
+
+def check_missing_wal(tmp):
+    """Issue 10.9: a store whose data is only in its -wal, copied without it: check says the WAL
+    file is missing (not "not an initialised Touchpoint store")."""
+    import sqlite3
+    folder = os.path.join(tmp, "walonly")
+    os.mkdir(folder)
+    db = os.path.join(folder, "answers.db")
+    # Another connection keeps the store open, as a running kiosk does, so the recording
+    # process is not the last to close and its commits stay in the -wal.
+    held = sqlite3.connect(db)
+    held.execute("PRAGMA journal_mode = WAL").fetchall()
+    held.execute("SELECT count(*) FROM sqlite_master").fetchall()
+    rc, out, err = record(db, "exit", "recommend=nps:9")
+    copy = os.path.join(tmp, "walonly-copy")
+    os.mkdir(copy)
+    shutil.copyfile(db, os.path.join(copy, "answers.db"))
+    shutil.copyfile(db + ".seqmark", os.path.join(copy, "answers.db.seqmark"))
+    held.close()
+    before = snapshot(copy)
+    rc, out, err = tp("check", db=os.path.join(copy, "answers.db"))
+    report(rc == 1 and "answers.db-wal is missing" in err and "WAL file" in err,
+           "check on a store whose data is only in a missing -wal: exit 1, 'the WAL file "
+           "...-wal is missing'", f"rc={rc} out={out} err={err}")
+    report(snapshot(copy) == before, "... and creates nothing (no -wal, -shm)",
+           f"{sorted(snapshot(copy))}")
+
+
+def on_tmpfs(tmp, name, options, what, check):
+    """Runs check(mount point) on a fresh tmpfs mounted with options, then unmounts it. Mounting
+    needs root: without it the check is reported as a TAP skip, never as a pass."""
+    mnt = os.path.join(tmp, name)
+    os.mkdir(mnt)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", mnt],
+                       capture_output=True)
+    if p.returncode != 0:
+        report(True, f"{what} # SKIP a tmpfs ({options}) is not mountable here (needs root)")
+        return
+    try:
+        check(mnt)
+    finally:
+        subprocess.run(["umount", "-l", mnt], capture_output=True)
+
+
+def check_missing_folder_on_readonly_fs(tmp):
+    """Issue 10.9: a database folder missing on a read-only file system says read-only, not
+    "not found"."""
+    def check(mnt):
+        path = os.path.join(mnt, "touchpoint", "answers.db")
+        rc, out, err = record(path, "exit", "recommend=nps:9")
+        report(rc == 1 and "read-only" in err and "not found" not in err and
+               os.path.join(mnt, "touchpoint") in err,
+               "record into a missing folder on a read-only file system: exit 1, says "
+               "read-only (not 'not found') and names the folder", f"rc={rc} err={err}")
+    on_tmpfs(tmp, "rofs", "ro,size=1m", "missing folder on a read-only file system", check)
+
+
+def check_reserve_floor(tmp):
+    """Issue 10.9: with no reserve configured (the CLI; the kiosk's min_free_mb = 0) the store
+    keeps its 1 MiB minimum and says so."""
+    def check(mnt):
+        rc, out, err = record(os.path.join(mnt, "answers.db"), "exit", "recommend=nps:9")
+        report(rc == 1 and "below the reserve of 1048576" in err and
+               "minimum, kept even when the configured reserve is 0" in err,
+               "no reserve configured on a disk with < 1 MiB free: refused, and the message "
+               "says the 1 MiB minimum is kept even for a reserve of 0", f"rc={rc} err={err}")
+    on_tmpfs(tmp, "tiny", "size=1m", "the 1 MiB minimum reserve", check)
 
 
 def check_strict_arguments(tmp):
@@ -570,6 +705,11 @@ def main():
         check_export_both_formats(tmp)
         check_check_and_prune(tmp, db)
         check_failures_name_the_file(tmp)
+        check_not_ours(tmp)
+        check_readonly_commands_change_nothing(tmp, db)
+        check_missing_wal(tmp)
+        check_missing_folder_on_readonly_fs(tmp)
+        check_reserve_floor(tmp)
         check_strict_arguments(tmp)
         check_readme_text_limit()
     finally:
