@@ -21,6 +21,11 @@ BUILD = os.environ.get("BUILD", "build")
 KIOSK = os.path.join(ROOT, BUILD, "touchpoint-kiosk")
 OUT = os.path.join(ROOT, BUILD, "screenshots")
 SIZES = ["800x480", "1024x600", "1280x800", "1920x1080", "1080x1920", "600x1024"]
+# The density of a typical panel of each size (diagonal pixels / diagonal inches): 7" 800x480
+# (the official Pi panel) and 1024x600, 10.1" 1280x800, 21.5" 1920x1080, 7" 600x1024. The ui
+# sizes its 9 mm targets and 2 mm gaps from it (test_ui_look checks the same pairs).
+PANEL_DPI = {"800x480": 133, "1024x600": 170, "1280x800": 149, "1920x1080": 102,
+             "1080x1920": 102, "600x1024": 170}
 FIRST = {"nps": 3, "csat": 1, "ces": 2, "smiley4": 1}  # values that trigger a follow-up
 
 
@@ -68,11 +73,11 @@ def job_script(name, doc, lang, size, broken, sp, hashed, tmp):
     with open(conf, "w") as f:
         f.write("[device]\nid = shots\nstore = hcm-q1\ntouchpoint = checkout\n"
                 "[survey]\nfile = %s\n[storage]\ndatabase = %s\n"
-                "[display]\nfullscreen = false\nwidth = %s\nheight = %s\n"
+                "[display]\nfullscreen = false\nwidth = %s\nheight = %s\ndpi = %d\n"
                 "[language]\ndefault = %s\navailable = %s\n"
                 "[staff]\npin_hash = %s\n"
                 "[sync]\npid_file = %s\n"  # the staff screen then shows "Sync now"
-                % (sp, db, w, h, lang, ", ".join(doc["languages"]), hashed,
+                % (sp, db, w, h, PANEL_DPI[size], lang, ", ".join(doc["languages"]), hashed,
                    os.path.join(tmp, "sync.pid")))
     base = os.path.join(OUT, "%s-%s-%s-" % (name, lang, size))
     if broken:

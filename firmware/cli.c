@@ -5,13 +5,11 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The commands, in the order `touchpoint --help` lists them. Weak entries (commands of other
- * modules) are NULL when their file is not linked in and are skipped. */
+/* The commands, in the order `touchpoint --help` lists them. */
 static const struct cli_cmd *const commands[] = {
     &cli_cmd_record, &cli_cmd_stats, &cli_cmd_export, &cli_cmd_check,
     &cli_cmd_prune,  &cli_cmd_sync,  &cli_cmd_pin,
@@ -47,9 +45,38 @@ int cli_fail(const struct cli_ctx *ctx, const char *cmd, const char *fmt, ...)
     return CLI_FAIL;
 }
 
+/* Options seen so far in this parse, by val (every val of our tables is below 256). */
+static unsigned char opt_seen[256];
+static const char *opt_twice; /* the option given twice, for cli_bad_option */
+
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts,
+               const char *repeatable)
+{
+    if (optind == 0)
+        memset(opt_seen, 0, sizeof opt_seen);
+    int idx = -1;
+    int c = getopt_long(argc, argv, shortopts, opts, &idx);
+    if (c < 0 || c >= (int)sizeof opt_seen || c == '?' || c == ':')
+        return c;
+    if (repeatable && strchr(repeatable, c))
+        return c;
+    if (opt_seen[c]) {
+        opt_twice = idx >= 0 ? opts[idx].name : NULL;
+        if (!opt_twice) /* a short option: find its long name */
+            for (const struct option *o = opts; o->name && !opt_twice; o++)
+                if (o->val == c)
+                    opt_twice = o->name;
+        return CLI_OPT_TWICE;
+    }
+    opt_seen[c] = 1;
+    return c;
+}
+
 int cli_bad_option(const struct cli_ctx *ctx, const char *cmd, int c, char **argv)
 {
     const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    if (c == CLI_OPT_TWICE)
+        return cli_usage(ctx, cmd, "option '--%s' given twice", opt_twice ? opt_twice : "?");
     if (c == ':')
         return cli_usage(ctx, cmd, "option '%s' needs a value", arg);
     if (optopt && optopt < 256 && optopt != '?')
@@ -60,7 +87,8 @@ int cli_bad_option(const struct cli_ctx *ctx, const char *cmd, int c, char **arg
 bool cli_parse_int(const char *s, long long lo, long long hi, long long *out)
 {
     char *end = NULL;
-    if (!s || !*s)
+    /* strtoll alone would take " 5" and "+5": a value is digits, as the help says. */
+    if (!s || !(*s == '-' || (*s >= '0' && *s <= '9')))
         return false;
     errno = 0;
     long long v = strtoll(s, &end, 10);
@@ -113,7 +141,7 @@ int cli_store_fail(const struct cli_ctx *ctx, const char *cmd, store *s, tp_err 
 static const struct cli_cmd *find_command(const char *name)
 {
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (commands[i] && strcmp(commands[i]->name, name) == 0)
+        if (strcmp(commands[i]->name, name) == 0)
             return commands[i];
     return NULL;
 }
@@ -132,8 +160,7 @@ static void global_help(FILE *f)
           "Commands:\n",
           f);
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (commands[i])
-            fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
     fputs("\nExit status: 0 ok, 1 failure (the message names the file or field and the cause),\n"
           "2 usage error (unknown command or option, missing or malformed argument).\n",
           f);
@@ -151,7 +178,7 @@ int cli_main(int argc, char **argv)
     opterr = 0;
     optind = 0;
     /* '+': stop at the command name; the command parses its own options. */
-    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "+:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': ctx.db_path = optarg; break;
         case 'h': global_help(stdout); return CLI_OK;

@@ -8,14 +8,13 @@
  * message names the field or the file and the cause), CLI_USAGE 2 (unknown command or option, a
  * missing or malformed argument).
  *
- * Adding a command: write firmware/cli_<name>.c (firmware/cli.mk picks up every cli*.c), declare
- * its struct below and add it to the table in cli.c. The sync and pin commands are declared weak
- * and are already in the table: they appear as soon as firmware/cli_sync.c / firmware/cli_pin.c
- * define `cli_cmd_sync` / `cli_cmd_pin`, without touching cli.c.
+ * Adding a command: write firmware/cli_<name>.c, add it to CLI_SRCS in firmware/cli.mk, declare
+ * its struct below and add it to the table in cli.c.
  */
 #ifndef TP_CLI_H
 #define TP_CLI_H
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -45,9 +44,8 @@ extern const struct cli_cmd cli_cmd_stats;
 extern const struct cli_cmd cli_cmd_export;
 extern const struct cli_cmd cli_cmd_check;
 extern const struct cli_cmd cli_cmd_prune;
-/* Provided by other modules' files when they are built in (see the top of this file). */
-extern const struct cli_cmd cli_cmd_sync __attribute__((weak));
-extern const struct cli_cmd cli_cmd_pin __attribute__((weak));
+extern const struct cli_cmd cli_cmd_sync;
+extern const struct cli_cmd cli_cmd_pin;
 
 /* Runs the whole command line (main() calls this). Returns the exit code. */
 int cli_main(int argc, char **argv);
@@ -72,11 +70,22 @@ int cli_open_store(const struct cli_ctx *ctx, const char *cmd, bool readonly, st
  * "<db>: <cause> (<message>)". Returns CLI_FAIL. */
 int cli_store_fail(const struct cli_ctx *ctx, const char *cmd, store *s, tp_err rc);
 
-/* Parses a whole decimal integer in [lo, hi]. Returns false for anything else. */
+/* Parses a whole decimal integer in [lo, hi]: digits with an optional leading '-', nothing
+ * else (no spaces, no '+'). Returns false for anything else. */
 bool cli_parse_int(const char *s, long long lo, long long hi, long long *out);
 
-/* Reports an unknown option or missing argument the way getopt_long saw it (optopt/argv) and
- * returns CLI_USAGE. Commands call it for getopt_long's '?' and ':' results. */
+/* getopt_long(argc, argv, ":" short, opts, NULL) for commands, with one rule added: an option
+ * given twice is an error, except those whose val is in repeatable (a string of vals, like "af"
+ * for --answer and --flag; NULL: none). Returns the option's val, -1 at the end, '?' / ':' as
+ * getopt_long does, or CLI_OPT_TWICE for a repeat; hand the last three to cli_bad_option. The
+ * "seen" state starts afresh whenever optind is 0 (as cli.c sets it before each command). */
+#define CLI_OPT_TWICE 0x7ffe
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts,
+               const char *repeatable);
+
+/* Reports an unknown option, a missing argument or an option given twice, the way cli_getopt
+ * saw it (optopt/argv), and returns CLI_USAGE. Commands call it for cli_getopt's '?', ':' and
+ * CLI_OPT_TWICE results. */
 int cli_bad_option(const struct cli_ctx *ctx, const char *cmd, int c, char **argv);
 
 #endif /* TP_CLI_H */

@@ -1,26 +1,36 @@
-# firmware/cli.mk - the staff/admin CLI $(BUILD)/touchpoint and the export core (export.c).
+# firmware/cli.mk - the staff/admin CLI $(BUILD)/touchpoint and the export core library.
 #
-# Every firmware/cli*.c is a command (cli.c holds the table; cli_sync.c and cli_pin.c come from
-# the sync and kiosk fragments' owners and need no edit here). Linked in only when a command
-# needs them, so a library still being written elsewhere cannot break this program:
-#   $(BUILD)/libtpconf.a (firmware/kiosk.mk: config, pin) when cli_pin.c or cli_sync.c exists,
-#   $(SYNC_CLIENT_LIBS) (sync/client.mk) when cli_sync.c exists.
-# export.o is also linked by the kiosk (usb_export.c), so its flags are set here for everyone.
-CLI_SRCS    := $(wildcard firmware/cli*.c)
-EXPORT_SRCS := firmware/export.c
-CLI_PKGS    = libcjson libcrypto inih $(if $(CLI_SYNC),$(SYNC_CLIENT_PKGS))
-ALL_SRCS    += $(CLI_SRCS) $(EXPORT_SRCS)
+# $(EXPORT_LIB) (libtpexport.a): export.c (the phases of an export), export_format.c (CSV/JSON
+# Lines rows and file names) and export_fs.c (the POSIX file system table). Both the CLI and the
+# kiosk (usb_export.c) link $(EXPORT_LIBS) followed by $(STORAGE_LIBS).
+EXPORT_PKGS := libcjson libcrypto
+EXPORT_SRCS := firmware/export.c firmware/export_format.c firmware/export_fs.c
+EXPORT_LIB  := $(BUILD)/libtpexport.a
+EXPORT_LIBS  = $(EXPORT_LIB) $(call pkg_libs,$(EXPORT_PKGS))
+ALL_SRCS    += $(EXPORT_SRCS)
 
-# kiosk.mk is read after this file, so its library is named by its literal path.
-CLI_TPCONF := $(if $(wildcard firmware/cli_pin.c firmware/cli_sync.c),$(if \
-                  $(wildcard firmware/kiosk.mk),$(BUILD)/libtpconf.a))
-CLI_SYNC   := $(if $(wildcard firmware/cli_sync.c),$(SYNC_CLIENT_LIB))
+$(call obj,$(EXPORT_SRCS)): MOD_CFLAGS = $(call pkg_cflags,$(EXPORT_PKGS))
+$(EXPORT_LIB): $(call obj,$(EXPORT_SRCS))
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
 
-$(call obj,$(CLI_SRCS) $(EXPORT_SRCS)): MOD_CFLAGS = $(call pkg_cflags,$(CLI_PKGS))
+# The program: cli.c holds the command table, each cli_<name>.c one command. It links
+#   the export core  $(EXPORT_LIBS)            (export),
+#   libtpconf        $(TPCONF_LIBS), kiosk.mk  (config.c for sync, pin.c for pin-hash),
+#   the sync client  $(SYNC_CLIENT_LIBS)       (sync: uploader, pid file),
+#   the store        $(STORAGE_LIBS).
+# kiosk.mk is read after this file: its library is named by its path in the prerequisites (the
+# recipe, expanded when it runs, may use $(TPCONF_LIBS)).
+CLI_SRCS := firmware/cli.c firmware/cli_record.c firmware/cli_stats.c firmware/cli_export.c \
+            firmware/cli_check.c firmware/cli_prune.c firmware/cli_sync.c firmware/cli_pin.c
+CLI_PKGS := libcjson libcrypto inih $(SYNC_CLIENT_PKGS)
+ALL_SRCS += $(CLI_SRCS)
+
+$(call obj,$(CLI_SRCS)): MOD_CFLAGS = $(call pkg_cflags,$(CLI_PKGS))
 
 PROGRAMS += $(BUILD)/touchpoint
-$(BUILD)/touchpoint: $(call obj,$(CLI_SRCS) $(EXPORT_SRCS)) $(CLI_TPCONF) $(CLI_SYNC) \
-                     $(STORAGE_LIB)
+$(BUILD)/touchpoint: $(call obj,$(CLI_SRCS)) $(EXPORT_LIB) $(BUILD)/libtpconf.a \
+                     $(SYNC_CLIENT_LIB) $(SYNC_PID_LIB) $(STORAGE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(CLI_TPCONF) $(if $(CLI_SYNC),$(SYNC_CLIENT_LIBS)) \
-	    $(STORAGE_LIBS) $(call pkg_libs,$(CLI_PKGS))
+	$(CC) $(LDFLAGS) -o $@ $(call obj,$(CLI_SRCS)) $(EXPORT_LIBS) $(TPCONF_LIBS) \
+	    $(SYNC_CLIENT_LIBS) $(STORAGE_LIBS) $(call pkg_libs,$(CLI_PKGS))

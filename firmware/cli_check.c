@@ -76,7 +76,7 @@ static int check_run(const struct cli_ctx *ctx, int argc, char **argv)
     store_event *ev = NULL;
     int64_t(*gaps)[2] = NULL;
 
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'q': quick = true; break;
         default: return cli_bad_option(ctx, CMD, c, argv);

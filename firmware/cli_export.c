@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config.h"
 #include "export.h"
 
 #define CMD "export"
@@ -50,32 +51,43 @@ static void export_help(FILE *f)
           f);
 }
 
-/* Parses "csv", "jsonl" or a comma-separated list of both (each once) into fmts. Returns the
- * number of formats, or 0 when s is not such a list. */
+typedef struct format_list {
+    export_format f[EXPORT_MAX_FORMATS];
+    size_t n;
+} format_list;
+
+/* One item of --format: a format's extension (export_format_ext), each at most once. */
+static const char *format_item(void *ctx, const char *s, size_t len)
+{
+    format_list *l = ctx;
+    static const export_format all[] = {EXPORT_CSV, EXPORT_JSONL};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+        const char *ext = export_format_ext(all[k]);
+        if (strlen(ext) != len || strncmp(s, ext, len) != 0)
+            continue;
+        for (size_t i = 0; i < l->n; i++)
+            if (l->f[i] == all[k])
+                return "format twice";
+        l->f[l->n++] = all[k]; /* each format once: at most EXPORT_MAX_FORMATS */
+        return NULL;
+    }
+    return "unknown format";
+}
+
+/* Parses "csv", "jsonl" or a comma-separated list of both (each once, in the order given) into
+ * fmts with config.h's list tokenizer. Returns the number of formats, or 0 when s is not such a
+ * list. */
 static size_t parse_formats(const char *s, export_format fmts[EXPORT_MAX_FORMATS])
 {
-    size_t n = 0;
-    const char *p = s;
-    for (;;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        export_format f;
-        if (len == 3 && strncmp(p, "csv", 3) == 0)
-            f = EXPORT_CSV;
-        else if (len == 5 && strncmp(p, "jsonl", 5) == 0)
-            f = EXPORT_JSONL;
-        else
-            return 0;
-        for (size_t i = 0; i < n; i++)
-            if (fmts[i] == f)
-                return 0;
-        if (n == EXPORT_MAX_FORMATS)
-            return 0;
-        fmts[n++] = f;
-        if (!e)
-            return n;
-        p = e + 1;
-    }
+    format_list l = {.n = 0};
+    size_t len = strlen(s);
+    /* On the command line an empty item ("csv," or "csv,,jsonl") is a typo, not a layout. */
+    if (len == 0 || s[0] == ',' || s[len - 1] == ',' || strstr(s, ",,"))
+        return 0;
+    if (config_list_each(s, format_item, &l) || l.n == 0)
+        return 0;
+    memcpy(fmts, l.f, l.n * sizeof l.f[0]);
+    return l.n;
 }
 
 /* The host name with anything outside the id alphabet replaced, for a device id. */
@@ -121,7 +133,7 @@ static int export_run_cmd(const struct cli_ctx *ctx, int argc, char **argv)
     store_info *info = NULL;
     int rc = CLI_OK, c;
 
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'o': opt.out_dir = optarg; break;
         case 'A': want_all = true; break;
@@ -139,6 +151,8 @@ static int export_run_cmd(const struct cli_ctx *ctx, int argc, char **argv)
         return cli_usage(ctx, CMD, "unexpected argument '%s'", argv[optind]);
     if (!opt.out_dir)
         return cli_usage(ctx, CMD, "missing --out DIR");
+    if (!opt.out_dir[0])
+        return cli_usage(ctx, CMD, "--out: no output folder given");
     if (want_all && want_new)
         return cli_usage(ctx, CMD, "--all and --new exclude each other");
     opt.all = want_all;
@@ -175,7 +189,10 @@ static int export_run_cmd(const struct cli_ctx *ctx, int argc, char **argv)
      * after the last one is verified. */
     tp_err trc = export_run_formats(s, &opt, fmts, n_fmts, res, err, sizeof err);
     if (trc != TP_OK) {
-        rc = cli_fail(ctx, CMD, "%s", err);
+        /* The core's own messages start with "export: " when they name no folder; the command
+         * name is already in front of them. */
+        const char *m = strncmp(err, CMD ": ", sizeof CMD + 1) == 0 ? err + sizeof CMD + 1 : err;
+        rc = cli_fail(ctx, CMD, "%s", m);
         goto out;
     }
     if (res[0].rows == 0) {

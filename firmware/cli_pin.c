@@ -62,7 +62,7 @@ static int pin_run(const struct cli_ctx *ctx, int argc, char **argv)
     };
     long long iterations = PIN_DEFAULT_ITERATIONS;
     int c;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
             if (!cli_parse_int(optarg, PIN_MIN_ITERATIONS, PIN_MAX_ITERATIONS, &iterations))

@@ -35,7 +35,7 @@ static int prune_run(const struct cli_ctx *ctx, int argc, char **argv)
     int rc, c;
     store *s = NULL;
 
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'o': days_s = optarg; break;
         default: return cli_bad_option(ctx, CMD, c, argv);

@@ -116,7 +116,7 @@ static int record_run(const struct cli_ctx *ctx, int argc, char **argv)
     store *s = NULL;
     int rc = CLI_OK, c;
 
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":", opts, "af")) != -1) {
         switch (c) {
         case 's': in.survey_id = optarg; break;
         case 'v': version = optarg; break;

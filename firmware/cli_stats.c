@@ -207,7 +207,7 @@ static int stats_run(const struct cli_ctx *ctx, int argc, char **argv)
     size_t n = 0, n_total = 0;
     int rc = CLI_OK, c;
 
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'f': from_s = optarg; break;
         case 't': to_s = optarg; break;

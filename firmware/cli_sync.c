@@ -3,8 +3,6 @@
  * daemon. The work is in sync/uploader.c; this file maps the config file's [sync] section and the
  * command line onto it. Runs as its own process, so a hung network never slows the kiosk's UI.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +11,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "pidfile.h"
 #include "uploader.h"
 
 #define CMD "sync"
@@ -39,9 +38,12 @@ static void sync_help(FILE *f)
           "  --daemon       keep running: a round every [sync] interval_s (+-20%), exponential\n"
           "                 backoff after failures (capped at backoff_max_s), Retry-After\n"
           "                 honoured; SIGUSR1 syncs now, SIGTERM/SIGINT exit cleanly\n"
-          "  --pid-file PATH  with --daemon: write the daemon's pid to PATH (atomically, once\n"
-          "                 SIGUSR1 is safe to send) and remove it on exit; the kiosk's staff\n"
-          "                 \"Sync now\" signals the pid in its [sync] pid_file\n"
+          "  --pid-file PATH  with --daemon: hold PATH (locked) with the daemon's pid, written\n"
+          "                 once SIGUSR1 is safe to send, removed on exit if it still holds\n"
+          "                 our pid; the kiosk's staff \"Sync now\" signals the pid in its\n"
+          "                 [sync] pid_file. PATH must be missing, empty or hold only a pid:\n"
+          "                 anything else is refused and left untouched. A second daemon on\n"
+          "                 the same pid file or database (lock DB.sync.lock) refuses to start\n"
           "  --verbose      one line per batch on stderr\n"
           "\n"
           "--db defaults to the config's [storage] database. The bearer token is read from\n"
@@ -56,39 +58,6 @@ static void sync_help(FILE *f)
           f);
 }
 
-/* Writes "PID\n" to path through a temporary file and rename, so a reader never sees a partial
- * file. Returns true on success; otherwise err says why. */
-static bool write_pid_file(const char *path, char *err, size_t errlen)
-{
-    char tmp[CONFIG_PATH_MAX + 32], line[32];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        snprintf(err, errlen, "%.300s: path too long", path);
-        return false;
-    }
-    int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "%.300s: %s", tmp, strerror(errno));
-        return false;
-    }
-    bool ok = write(fd, line, (size_t)len) == len && fsync(fd) == 0;
-    int saved = errno;
-    if (close(fd) != 0 && ok) {
-        ok = false;
-        saved = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = false;
-        saved = errno;
-    }
-    if (!ok) {
-        snprintf(err, errlen, "%.300s: %s", path, strerror(saved));
-        unlink(tmp);
-    }
-    return ok;
-}
-
 static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -97,7 +66,7 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
         {"pid-file", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL, *pid_file = NULL;
-    bool pid_written = false;
+    pidfile *pf = NULL, *db_lock = NULL;
     bool once = false, daemon = false, verbose = false;
     int c, rc = CLI_OK;
     int sigfd = -1;
@@ -107,7 +76,7 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
     char token[UPLOADER_TOKEN_MAX] = "";
     char err[TP_ERRMSG_MAX] = "", warn[TP_ERRMSG_MAX] = "";
 
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config_path = optarg; break;
         case 'o': once = true; break;
@@ -159,6 +128,20 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
     }
 
     const char *db = ctx->db_path && ctx->db_path[0] ? ctx->db_path : cfg->database;
+    if (daemon) {
+        /* One daemon per database, whatever pid file each was given (or none). */
+        char lock_path[CONFIG_PATH_MAX + 16];
+        if (snprintf(lock_path, sizeof lock_path, "%s.sync.lock", db) >= (int)sizeof lock_path) {
+            rc = cli_fail(ctx, CMD, "%s: path too long", db);
+            goto out;
+        }
+        trc = pidfile_acquire(lock_path, &db_lock, err, sizeof err);
+        if (trc != TP_OK) {
+            rc = cli_fail(ctx, CMD, "%s%s; not starting", err,
+                          trc == TP_ERR_BUSY ? " on this database" : "");
+            goto out;
+        }
+    }
     store_options so = {.device_id = cfg->device_id};
     trc = store_open(db, &so, &s, err, sizeof err);
     if (trc != TP_OK) {
@@ -193,11 +176,11 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
         /* Written only now: SIGUSR1 is blocked (its default action would kill us) and the
          * uploader is ready, so whoever reads the file may signal at once. */
         if (pid_file) {
-            if (!write_pid_file(pid_file, err, sizeof err)) {
-                rc = cli_fail(ctx, CMD, "--pid-file %s", err);
+            trc = pidfile_acquire(pid_file, &pf, err, sizeof err);
+            if (trc != TP_OK) {
+                rc = cli_fail(ctx, CMD, "--pid-file %s; not starting", err);
                 goto out;
             }
-            pid_written = true;
         }
         trc = uploader_run(u, sigfd);
         if (trc != TP_OK)
@@ -220,9 +203,8 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
         rc = cli_fail(ctx, CMD, "%lld answers were not acknowledged and stay pending",
                       (long long)r.left_pending);
 out:
-    if (pid_written && unlink(pid_file) != 0 && errno != ENOENT)
-        fprintf(stderr, "%s: %s: warning: cannot remove %s: %s\n", ctx->prog, CMD, pid_file,
-                strerror(errno));
+    pidfile_release(pf);
+    pidfile_release(db_lock);
     explicit_bzero(token, sizeof token);
     uploader_free(u);
     store_close(s);

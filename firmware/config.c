@@ -8,6 +8,7 @@
  * us reject over-long lines instead of letting inih split them silently.
  */
 #include "config.h"
+#include "uploader.h" /* UPLOADER_DEFAULT_*: the [sync] defaults */
 
 #include <errno.h>
 #include <ini.h>
@@ -53,6 +54,9 @@ typedef struct key_def {
 } key_def;
 
 #define F(field) offsetof(config, field), sizeof(((config *)0)->field)
+/* A number macro as the default's text: the [sync] defaults are the uploader's, written once. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static const key_def KEYS[] = {
     {"device", "id", K_ID, true, NULL, 0, 0, F(device_id)},
@@ -80,15 +84,21 @@ static const key_def KEYS[] = {
     {"staff", "idle_s", K_INT, false, "60", 5, 3600, F(staff_idle_s)},
     {"sync", "url", K_URL, false, "", 0, 0, F(sync.url)},
     {"sync", "token_file", K_PATH, false, "", 0, 0, F(sync.token_file)},
-    {"sync", "interval_s", K_INT, false, "300", 5, 86400, F(sync.interval_s)},
-    {"sync", "batch_max", K_INT, false, "500", 1, 5000, F(sync.batch_max)},
-    {"sync", "batch_max_bytes", K_INT, false, "262144", 4096, 8388608, F(sync.batch_max_bytes)},
+    {"sync", "interval_s", K_INT, false, STR(UPLOADER_DEFAULT_INTERVAL_S), 5, 86400,
+     F(sync.interval_s)},
+    {"sync", "batch_max", K_INT, false, STR(UPLOADER_DEFAULT_BATCH_MAX), 1, 5000,
+     F(sync.batch_max)},
+    {"sync", "batch_max_bytes", K_INT, false, STR(UPLOADER_DEFAULT_BATCH_MAX_BYTES), 4096, 8388608,
+     F(sync.batch_max_bytes)},
     {"sync", "gzip", K_BOOL, false, "true", 0, 0, F(sync.gzip)},
     {"sync", "ca_file", K_PATH, false, "", 0, 0, F(sync.ca_file)},
     {"sync", "pinned_pubkey", K_PUBKEY, false, "", 0, 0, F(sync.pinned_pubkey)},
-    {"sync", "connect_timeout_s", K_INT, false, "10", 1, 300, F(sync.connect_timeout_s)},
-    {"sync", "low_speed_time_s", K_INT, false, "30", 1, 600, F(sync.low_speed_time_s)},
-    {"sync", "backoff_max_s", K_INT, false, "900", 1, 86400, F(sync.backoff_max_s)},
+    {"sync", "connect_timeout_s", K_INT, false, STR(UPLOADER_DEFAULT_CONNECT_TIMEOUT_S), 1, 300,
+     F(sync.connect_timeout_s)},
+    {"sync", "low_speed_time_s", K_INT, false, STR(UPLOADER_DEFAULT_LOW_SPEED_TIME_S), 1, 600,
+     F(sync.low_speed_time_s)},
+    {"sync", "backoff_max_s", K_INT, false, STR(UPLOADER_DEFAULT_BACKOFF_MAX_S), 1, 86400,
+     F(sync.backoff_max_s)},
     {"sync", "pid_file", K_PATH, false, "", 0, 0, F(sync.pid_file)},
     {"usb", "mount_root", K_PATH, false, "/media", 0, 0, F(usb.mount_root)},
     {"usb", "formats", K_FORMATS, false, "csv", 0, 0, F(usb.formats)},
@@ -122,7 +132,8 @@ typedef struct parse_ctx {
     config *cfg;
     const char *path;
     char dir[CONFIG_PATH_MAX]; /* folder of the config file, for relative paths */
-    FILE *f;
+    char *text;                /* the whole file (tp_read_file) */
+    size_t len, pos;
     int line;              /* number of the line inih is working on */
     int seen_line[N_KEYS]; /* line where each key was set; 0 = not set */
     int section_line[N_SECTIONS];
@@ -215,35 +226,72 @@ static const char *resolve_path(const parse_ctx *pc, const char *v, char *out, s
     return NULL;
 }
 
-static const char *parse_langs(const char *v, config *cfg)
+const char *config_list_each(const char *v, config_item_fn item, void *ctx)
 {
-    int n = 0;
     const char *p = v;
     for (;;) {
         while (*p == ' ' || *p == ',')
             p++;
         if (*p == '\0')
-            break;
+            return NULL;
         size_t len = strcspn(p, ", ");
-        char tok[TP_LANG_MAX + 2];
-        if (len > TP_LANG_MAX)
-            return "not a language tag (like vi or en)";
-        memcpy(tok, p, len);
-        tok[len] = '\0';
+        const char *cause = item(ctx, p, len);
+        if (cause)
+            return cause;
         p += len;
-        if (!tp_lang_valid(tok))
-            return "not a language tag (like vi or en)";
-        if (n == CONFIG_MAX_LANGS)
-            return "too many languages (at most 4)";
-        for (int i = 0; i < n; i++)
-            if (strcmp(cfg->langs[i], tok) == 0)
-                return "language listed twice";
-        tp_strlcpy(cfg->langs[n++], tok, sizeof cfg->langs[0]);
     }
-    if (n == 0)
-        return "no language listed";
-    cfg->n_langs = n;
+}
+
+static const char *lang_item(void *ctx, const char *s, size_t len)
+{
+    config *cfg = ctx;
+    char tok[TP_LANG_MAX + 2];
+    if (len > TP_LANG_MAX)
+        return "not a language tag (like vi or en)";
+    memcpy(tok, s, len);
+    tok[len] = '\0';
+    if (!tp_lang_valid(tok))
+        return "not a language tag (like vi or en)";
+    if (cfg->n_langs == CONFIG_MAX_LANGS)
+        return "too many languages (at most 4)";
+    for (int i = 0; i < cfg->n_langs; i++)
+        if (strcmp(cfg->langs[i], tok) == 0)
+            return "language listed twice";
+    tp_strlcpy(cfg->langs[cfg->n_langs++], tok, sizeof cfg->langs[0]);
     return NULL;
+}
+
+static const char *parse_langs(const char *v, config *cfg)
+{
+    cfg->n_langs = 0;
+    const char *cause = config_list_each(v, lang_item, cfg);
+    if (!cause && cfg->n_langs == 0)
+        cause = "no language listed";
+    return cause;
+}
+
+static const char *format_item(void *ctx, const char *s, size_t len)
+{
+    unsigned *bits = ctx, bit;
+    if (len == 3 && memcmp(s, "csv", 3) == 0)
+        bit = CONFIG_USB_CSV;
+    else if (len == 5 && memcmp(s, "jsonl", 5) == 0)
+        bit = CONFIG_USB_JSONL;
+    else
+        return "expected csv, jsonl or csv,jsonl";
+    if (*bits & bit)
+        return "a format is listed twice";
+    *bits |= bit;
+    return NULL;
+}
+
+static const char *parse_formats(const char *v, unsigned *bits)
+{
+    *bits = 0;
+    const char *cause = config_list_each(v, format_item, bits);
+    if (!cause && *bits == 0)
+        cause = "expected csv, jsonl or csv,jsonl";
+    return cause;
 }
 
 /* A GPIO line: an offset 0..1023 or a line name (like GPIO17) of up to 31 characters. */
@@ -275,46 +323,44 @@ static const char *parse_gpio_line(const char *v, size_t len, config_gpio_line *
     return NULL;
 }
 
-/* buttons = LINE:VALUE, ... (up to CONFIG_GPIO_MAX_BUTTONS, no line twice). */
+/* One LINE:VALUE of buttons (up to CONFIG_GPIO_MAX_BUTTONS, no line twice). */
+static const char *button_item(void *ctx, const char *p, size_t len)
+{
+    config_gpio *g = ctx;
+    int n = g->n_buttons;
+    const char *colon = memchr(p, ':', len);
+    if (!colon)
+        return "expected LINE:VALUE (like GPIO17:1)";
+    if (n == CONFIG_GPIO_MAX_BUTTONS)
+        return "too many buttons (at most 11)";
+    config_gpio_button *b = &g->buttons[n];
+    const char *cause = parse_gpio_line(p, (size_t)(colon - p), &b->line);
+    if (cause)
+        return cause;
+    if (!b->line.name[0])
+        return "expected LINE:VALUE (like GPIO17:1)";
+    char num[8];
+    size_t nl = len - (size_t)(colon - p) - 1;
+    long val = 0;
+    if (nl == 0 || nl >= sizeof num)
+        return "VALUE must be a whole number 0..10";
+    memcpy(num, colon + 1, nl);
+    num[nl] = '\0';
+    if (parse_int(num, 0, 10, &val))
+        return "VALUE must be a whole number 0..10";
+    b->value = (int)val;
+    for (int i = 0; i < n; i++)
+        if (strcmp(g->buttons[i].line.name, b->line.name) == 0)
+            return "a line is listed twice";
+    g->n_buttons = n + 1;
+    return NULL;
+}
+
+/* buttons = LINE:VALUE, ... */
 static const char *parse_gpio_buttons(const char *v, config_gpio *g)
 {
-    int n = 0;
-    const char *p = v;
-    for (;;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p == '\0')
-            break;
-        size_t len = strcspn(p, ", ");
-        const char *colon = memchr(p, ':', len);
-        if (!colon)
-            return "expected LINE:VALUE (like GPIO17:1)";
-        if (n == CONFIG_GPIO_MAX_BUTTONS)
-            return "too many buttons (at most 11)";
-        config_gpio_button *b = &g->buttons[n];
-        const char *cause = parse_gpio_line(p, (size_t)(colon - p), &b->line);
-        if (cause)
-            return cause;
-        if (!b->line.name[0])
-            return "expected LINE:VALUE (like GPIO17:1)";
-        char num[8];
-        size_t nl = len - (size_t)(colon - p) - 1;
-        long val = 0;
-        if (nl == 0 || nl >= sizeof num)
-            return "VALUE must be a whole number 0..10";
-        memcpy(num, colon + 1, nl);
-        num[nl] = '\0';
-        if (parse_int(num, 0, 10, &val))
-            return "VALUE must be a whole number 0..10";
-        b->value = (int)val;
-        for (int i = 0; i < n; i++)
-            if (strcmp(g->buttons[i].line.name, b->line.name) == 0)
-                return "a line is listed twice";
-        n++;
-        p += len;
-    }
-    g->n_buttons = n;
-    return NULL;
+    g->n_buttons = 0;
+    return config_list_each(v, button_item, g);
 }
 
 /* open_hours = always | HH:MM-HH:MM (local time; the end may be before the start: overnight). */
@@ -396,17 +442,7 @@ static const char *set_value(parse_ctx *pc, const key_def *d, const char *v)
         tp_strlcpy(field, v, d->size);
         return NULL;
     case K_LANGS: return parse_langs(v, pc->cfg);
-    case K_FORMATS:
-        if (strcmp(v, "csv") == 0)
-            *(unsigned *)field = CONFIG_USB_CSV;
-        else if (strcmp(v, "jsonl") == 0)
-            *(unsigned *)field = CONFIG_USB_JSONL;
-        else if (strcmp(v, "csv,jsonl") == 0 || strcmp(v, "csv, jsonl") == 0 ||
-                 strcmp(v, "jsonl,csv") == 0 || strcmp(v, "jsonl, csv") == 0)
-            *(unsigned *)field = CONFIG_USB_CSV | CONFIG_USB_JSONL;
-        else
-            return "expected csv, jsonl or csv,jsonl";
-        return NULL;
+    case K_FORMATS: return parse_formats(v, field);
     case K_GPIO_BACKEND:
         if (strcmp(v, "none") == 0)
             *(config_gpio_backend *)field = CONFIG_GPIO_NONE;
@@ -501,7 +537,8 @@ static char *read_line(char *str, int num, void *stream)
     int c;
     int len = 0;
     bool any = false;
-    while ((c = fgetc(pc->f)) != EOF) {
+    while (pc->pos < pc->len) {
+        c = (unsigned char)pc->text[pc->pos++];
         any = true;
         if (c == '\n')
             break;
@@ -557,11 +594,19 @@ tp_err config_load(const char *path, config *out, char *err, size_t errlen)
         pc->dir[dl] = '\0';
     }
 
-    pc->f = fopen(path, "re");
-    if (!pc->f) {
-        int e = errno;
-        tp_err frc = e == ENOENT ? TP_ERR_NOT_FOUND : TP_ERR_IO;
-        rc = tp_errf(err, errlen, frc, "%s:0: cannot open: %s", path, strerror(e));
+    /* Bounded, and a FIFO or a folder named as the config cannot hang or fool the reader. */
+    char rmsg[TP_ERRMSG_MAX];
+    tp_err frc = tp_read_file(path, CONFIG_FILE_MAX, &pc->text, &pc->len, rmsg, sizeof rmsg);
+    if (frc != TP_OK) {
+        size_t pl = strlen(path);
+        const char *why = strncmp(rmsg, path, pl) == 0 && rmsg[pl] == ':' ? rmsg + pl + 1 : rmsg;
+        while (*why == ' ')
+            why++;
+        if (frc == TP_ERR_INVALID || frc == TP_ERR_TOO_LARGE)
+            frc = TP_ERR_CONFIG;
+        else if (frc != TP_ERR_NOT_FOUND)
+            frc = TP_ERR_IO;
+        rc = tp_errf(err, errlen, frc, "%s:0: cannot open: %s", path, why);
         goto out;
     }
 
@@ -676,9 +721,35 @@ tp_err config_load(const char *path, config *out, char *err, size_t errlen)
     *out = *cfg;
 
 out:
-    if (pc && pc->f)
-        fclose(pc->f);
+    if (pc)
+        free(pc->text);
     free(pc);
     free(cfg);
     return rc;
+}
+
+tp_err config_check_survey_langs(const config *cfg, const char *survey_path,
+                                 const char (*langs)[TP_LANG_MAX + 1], int n_langs, char *err,
+                                 size_t errlen)
+{
+    for (int i = 0; i < cfg->n_langs; i++) {
+        bool found = false;
+        for (int j = 0; j < n_langs && !found; j++)
+            found = strcmp(cfg->langs[i], langs[j]) == 0;
+        if (found)
+            continue;
+        char has[CONFIG_MAX_LANGS * (TP_LANG_MAX + 2) + 8] = "";
+        size_t used = 0;
+        for (int j = 0; j < n_langs; j++) {
+            int w = snprintf(has + used, sizeof has - used, "%s%s", j ? ", " : "", langs[j]);
+            if (w < 0 || (size_t)w >= sizeof has - used)
+                break;
+            used += (size_t)w;
+        }
+        return tp_errf(err, errlen, TP_ERR_CONFIG,
+                       "%s: [language] available: '%s' is not a language of %s (it has %s)",
+                       cfg->path, cfg->langs[i], survey_path ? survey_path : "the survey",
+                       n_langs ? has : "none");
+    }
+    return TP_OK;
 }

@@ -44,6 +44,7 @@
 #include "tp.h"
 
 #define CONFIG_PATH_MAX 1024
+#define CONFIG_FILE_MAX (256 * 1024) /* bytes of config file read at most */
 #define CONFIG_MAX_LANGS 4
 
 typedef enum config_stage {
@@ -154,8 +155,27 @@ typedef struct config {
     config_power power;
 } config;
 
-/* Loads and validates path into *out. Returns TP_OK, or TP_ERR_CONFIG / TP_ERR_NOT_FOUND /
- * TP_ERR_IO with "FILE:LINE: [section] key: cause" in err (size errlen, may be NULL). */
+/* The one comma-list tokenizer (config values like "vi, en" and the CLI's --format csv,jsonl):
+ * calls item(ctx, s, len) for each item of v, in order; items are separated by commas and/or
+ * spaces, empty items are skipped, s is not NUL-terminated at len. Returns NULL when every item
+ * was fine, else the first cause item returned (a static string). */
+typedef const char *(*config_item_fn)(void *ctx, const char *s, size_t len);
+const char *config_list_each(const char *v, config_item_fn item, void *ctx);
+
+/* Loads and validates path (a regular file of at most CONFIG_FILE_MAX bytes) into *out. Returns
+ * TP_OK, or TP_ERR_CONFIG / TP_ERR_NOT_FOUND / TP_ERR_IO with "FILE:LINE: [section] key: cause"
+ * in err (size errlen, may be NULL). */
 tp_err config_load(const char *path, config *out, char *err, size_t errlen);
+
+/* Checks the config against the survey it is used with: every language of [language] available
+ * must be one of the survey's langs (n_langs of them; survey.h's survey.langs). A language the
+ * survey lacks would silently never be offered (a typo like "fr" for a survey in vi and en).
+ * survey_path names the survey in the message. Returns TP_OK or TP_ERR_CONFIG with
+ * "CONFIG: [language] available: 'fr' is not a language of SURVEY (it has vi, en)" in err.
+ * Call it wherever a config and a survey are combined (the kiosk at start and on a survey
+ * switch). */
+tp_err config_check_survey_langs(const config *cfg, const char *survey_path,
+                                 const char (*langs)[TP_LANG_MAX + 1], int n_langs, char *err,
+                                 size_t errlen);
 
 #endif /* TP_CONFIG_H */

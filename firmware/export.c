@@ -1,7 +1,8 @@
 /*
- * export.c - the export core (export.h): count, name, stream with SHA-256, fsync, read back,
- * rename without replacing, then advance the cursor. Used by `touchpoint export` and the kiosk's
- * USB export.
+ * export.c - the export core (export.h) as five phases over one exp_run: count (rows, size, free
+ * space), write with SHA-256, verify (read back), rename without replacing (data file, then its
+ * .sha256, then flush), advance the cursor. Used by `touchpoint export` and the kiosk's USB
+ * export; rows and names come from export_format.c, file system calls from export_fs.c.
  *
  * Why two passes over the answers: the file name carries the dates of the first and last answer,
  * and the free-space and FAT size checks need the size, all before the first byte is written.
@@ -10,7 +11,6 @@
  */
 #include "export.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -31,354 +31,6 @@
 #define EXPORT_BLOCK_DEFAULT 4096  /* cluster size assumed until statvfs tells */
 
 static const char utf8_bom[3] = {'\xEF', '\xBB', '\xBF'};
-
-static const char *const csv_columns[] = {
-    "seq",        "answer_id",      "session_id",  "device_id",     "epoch",
-    "survey_id",  "survey_version", "question_id", "kind",          "value",
-    "choice_id",  "lang",           "store_id",    "touchpoint_id", "time_utc",
-    "time_local", "clock_trusted",  "flags",       "sync_state",
-};
-
-/* ---- POSIX file system operations ----------------------------------------------------------- */
-
-static int px_open_dir(void *ctx, const char *path)
-{
-    (void)ctx;
-    return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
-
-static int px_openat(void *ctx, int dirfd, const char *name, int flags, mode_t mode)
-{
-    (void)ctx;
-    return openat(dirfd, name, flags, mode);
-}
-
-static ssize_t px_write(void *ctx, int fd, const void *buf, size_t n)
-{
-    (void)ctx;
-    return write(fd, buf, n);
-}
-
-static ssize_t px_read(void *ctx, int fd, void *buf, size_t n)
-{
-    (void)ctx;
-    return read(fd, buf, n);
-}
-
-static int px_fsync(void *ctx, int fd)
-{
-    (void)ctx;
-    return fsync(fd);
-}
-
-static int px_drop_cache(void *ctx, int fd)
-{
-    (void)ctx;
-    /* So the read-back comes from the medium, not from the page cache we just filled. */
-    return posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-}
-
-static int px_close(void *ctx, int fd)
-{
-    (void)ctx;
-    return close(fd);
-}
-
-static int px_fstatat(void *ctx, int dirfd, const char *name, struct stat *st)
-{
-    (void)ctx;
-    return fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW);
-}
-
-static int px_fstatvfs(void *ctx, int fd, struct statvfs *st)
-{
-    (void)ctx;
-    return fstatvfs(fd, st);
-}
-
-static int px_rename_noreplace(void *ctx, int dirfd, const char *from, const char *to)
-{
-    (void)ctx;
-    if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
-        return 0;
-    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP && errno != EOPNOTSUPP)
-        return -1;
-    /* No RENAME_NOREPLACE here (FUSE, older kernels): a hard link never replaces either. */
-    if (linkat(dirfd, from, dirfd, to, 0) == 0) {
-        (void)unlinkat(dirfd, from, 0);
-        return 0;
-    }
-    if (errno == EEXIST)
-        return -1;
-    if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP && errno != ENOSYS &&
-        errno != EMLINK)
-        return -1;
-    /* FAT has no hard links: check, then rename. The window between the two is the best this
-     * file system allows; the name was also checked free before writing. */
-    struct stat st;
-    if (fstatat(dirfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        errno = EEXIST;
-        return -1;
-    }
-    if (errno != ENOENT)
-        return -1;
-    return renameat(dirfd, from, dirfd, to);
-}
-
-static int px_unlinkat(void *ctx, int dirfd, const char *name)
-{
-    (void)ctx;
-    return unlinkat(dirfd, name, 0);
-}
-
-static int px_syncfs(void *ctx, int fd)
-{
-    (void)ctx;
-    return syncfs(fd);
-}
-
-static const export_fs_ops posix_ops = {
-    .open_dir = px_open_dir,
-    .openat = px_openat,
-    .write = px_write,
-    .read = px_read,
-    .fsync = px_fsync,
-    .drop_cache = px_drop_cache,
-    .close = px_close,
-    .fstatat = px_fstatat,
-    .fstatvfs = px_fstatvfs,
-    .rename_noreplace = px_rename_noreplace,
-    .unlinkat = px_unlinkat,
-    .syncfs = px_syncfs,
-    .ctx = NULL,
-};
-
-const export_fs_ops *export_fs_posix(void)
-{
-    return &posix_ops;
-}
-
-/* ---- Formatting ----------------------------------------------------------------------------- */
-
-static tp_err buf_put(char *buf, size_t len, size_t *used, const char *s, size_t n)
-{
-    if (*used + n >= len) /* keep room for a NUL so buffers stay printable */
-        return TP_ERR_TOO_LARGE;
-    memcpy(buf + *used, s, n);
-    *used += n;
-    buf[*used] = '\0';
-    return TP_OK;
-}
-
-tp_err export_csv_field(const char *field, char *buf, size_t len, size_t *used)
-{
-    if (!field)
-        field = "";
-    if (!strpbrk(field, ",\"\r\n"))
-        return buf_put(buf, len, used, field, strlen(field));
-    tp_err rc = buf_put(buf, len, used, "\"", 1);
-    for (const char *p = field; rc == TP_OK && *p; p++) {
-        if (*p == '"')
-            rc = buf_put(buf, len, used, "\"\"", 2);
-        else
-            rc = buf_put(buf, len, used, p, 1);
-    }
-    if (rc == TP_OK)
-        rc = buf_put(buf, len, used, "\"", 1);
-    return rc;
-}
-
-tp_err export_csv_header(char *buf, size_t len, size_t *used)
-{
-    tp_err rc = TP_OK;
-    size_t ncol = sizeof csv_columns / sizeof csv_columns[0];
-    for (size_t i = 0; rc == TP_OK && i < ncol; i++) {
-        if (i > 0)
-            rc = buf_put(buf, len, used, ",", 1);
-        if (rc == TP_OK)
-            rc = export_csv_field(csv_columns[i], buf, len, used);
-    }
-    if (rc == TP_OK)
-        rc = buf_put(buf, len, used, "\r\n", 2);
-    return rc;
-}
-
-static const char *state_name(store_sync_state st)
-{
-    switch (st) {
-    case STORE_PENDING: return "pending";
-    case STORE_SYNCED: return "synced";
-    case STORE_REJECTED: return "rejected";
-    }
-    return "unknown";
-}
-
-/* Flags as names joined by ';' ("" when none); unknown bits as "0x..". */
-static void flags_text(unsigned flags, char *out, size_t outlen)
-{
-    size_t used = 0;
-    out[0] = '\0';
-    if (flags & TP_FLAG_RAPID_REPEAT)
-        (void)buf_put(out, outlen, &used, "rapid_repeat", 12);
-    if (flags & TP_FLAG_BUTTON) {
-        if (used)
-            (void)buf_put(out, outlen, &used, ";", 1);
-        (void)buf_put(out, outlen, &used, "button", 6);
-    }
-    if (flags & ~TP_FLAGS_KNOWN) {
-        char hex[16];
-        int n = snprintf(hex, sizeof hex, "%s0x%x", used ? ";" : "", flags & ~TP_FLAGS_KNOWN);
-        if (n > 0 && (size_t)n < sizeof hex)
-            (void)buf_put(out, outlen, &used, hex, (size_t)n);
-    }
-}
-
-static tp_err csv_row(const store_answer *a, const char *device_id, const char *epoch, char *buf,
-                      size_t len, size_t *used)
-{
-    char seq[24], ver[16], value[16] = "", utc[40], local[48], flags[64];
-    snprintf(seq, sizeof seq, "%" PRId64, a->seq);
-    snprintf(ver, sizeof ver, "%d", a->survey_version);
-    if (a->kind != TP_KIND_CHOICE)
-        snprintf(value, sizeof value, "%d", a->value);
-    tp_format_utc(a->wall_ms, utc, sizeof utc);
-    tp_format_local(a->wall_ms, local, sizeof local);
-    flags_text(a->flags, flags, sizeof flags);
-    const char *fields[] = {
-        seq,
-        a->id,
-        a->session_id,
-        device_id,
-        epoch,
-        a->survey_id,
-        ver,
-        a->question_id,
-        tp_kind_name(a->kind),
-        value,
-        a->kind == TP_KIND_CHOICE ? a->choice_id : "",
-        a->lang,
-        a->store_id,
-        a->touchpoint_id,
-        utc,
-        local,
-        a->clock_trusted ? "true" : "false",
-        flags,
-        state_name(a->state),
-    };
-    tp_err rc = TP_OK;
-    size_t nf = sizeof fields / sizeof fields[0];
-    for (size_t i = 0; rc == TP_OK && i < nf; i++) {
-        if (i > 0)
-            rc = buf_put(buf, len, used, ",", 1);
-        if (rc == TP_OK)
-            rc = export_csv_field(fields[i], buf, len, used);
-    }
-    if (rc == TP_OK)
-        rc = buf_put(buf, len, used, "\r\n", 2);
-    return rc;
-}
-
-static tp_err json_row(const store_answer *a, const char *device_id, const char *epoch, char *buf,
-                       size_t len, size_t *used)
-{
-    char utc[40], local[48];
-    tp_err rc = TP_ERR_NOMEM;
-    cJSON *o = cJSON_CreateObject();
-    cJSON *fl = NULL;
-    if (!o)
-        goto out;
-    tp_format_utc(a->wall_ms, utc, sizeof utc);
-    tp_format_local(a->wall_ms, local, sizeof local);
-    bool ok = cJSON_AddNumberToObject(o, "seq", (double)a->seq) &&
-              cJSON_AddStringToObject(o, "answer_id", a->id) &&
-              cJSON_AddStringToObject(o, "session_id", a->session_id) &&
-              cJSON_AddStringToObject(o, "device_id", device_id) &&
-              cJSON_AddStringToObject(o, "epoch", epoch) &&
-              cJSON_AddStringToObject(o, "survey_id", a->survey_id) &&
-              cJSON_AddNumberToObject(o, "survey_version", a->survey_version) &&
-              cJSON_AddStringToObject(o, "question_id", a->question_id) &&
-              cJSON_AddStringToObject(o, "kind", tp_kind_name(a->kind));
-    if (ok)
-        ok = a->kind == TP_KIND_CHOICE ? cJSON_AddNullToObject(o, "value") != NULL
-                                       : cJSON_AddNumberToObject(o, "value", a->value) != NULL;
-    if (ok)
-        ok = a->kind == TP_KIND_CHOICE
-                 ? cJSON_AddStringToObject(o, "choice_id", a->choice_id) != NULL
-                 : cJSON_AddNullToObject(o, "choice_id") != NULL;
-    ok = ok && cJSON_AddStringToObject(o, "lang", a->lang) &&
-         cJSON_AddStringToObject(o, "store_id", a->store_id) &&
-         cJSON_AddStringToObject(o, "touchpoint_id", a->touchpoint_id) &&
-         cJSON_AddStringToObject(o, "time_utc", utc) &&
-         cJSON_AddStringToObject(o, "time_local", local) &&
-         cJSON_AddBoolToObject(o, "clock_trusted", a->clock_trusted);
-    if (!ok)
-        goto out;
-    fl = cJSON_AddArrayToObject(o, "flags");
-    if (!fl)
-        goto out;
-    if (a->flags & TP_FLAG_RAPID_REPEAT) {
-        cJSON *x = cJSON_CreateString("rapid_repeat");
-        if (!x || !cJSON_AddItemToArray(fl, x)) {
-            cJSON_Delete(x);
-            goto out;
-        }
-    }
-    if (a->flags & TP_FLAG_BUTTON) {
-        cJSON *x = cJSON_CreateString("button");
-        if (!x || !cJSON_AddItemToArray(fl, x)) {
-            cJSON_Delete(x);
-            goto out;
-        }
-    }
-    if (!cJSON_AddStringToObject(o, "sync_state", state_name(a->state)))
-        goto out;
-    /* cJSON asks for 5 spare bytes because it estimates number widths; keep 1 more for '\n'. */
-    if (*used + 8 >= len) {
-        rc = TP_ERR_TOO_LARGE;
-        goto out;
-    }
-    if (!cJSON_PrintPreallocated(o, buf + *used, (int)(len - *used - 2), 0)) {
-        rc = TP_ERR_TOO_LARGE;
-        goto out;
-    }
-    *used += strlen(buf + *used);
-    rc = buf_put(buf, len, used, "\n", 1);
-out:
-    cJSON_Delete(o);
-    return rc;
-}
-
-tp_err export_format_row(export_format f, const store_answer *a, const char *device_id,
-                         const char *epoch, char *buf, size_t len, size_t *used)
-{
-    if (f == EXPORT_JSONL)
-        return json_row(a, device_id, epoch, buf, len, used);
-    return csv_row(a, device_id, epoch, buf, len, used);
-}
-
-tp_err export_file_name(const char *device, int64_t from_ms, int64_t to_ms, int n, const char *ext,
-                        char *out, size_t outlen)
-{
-    char dev[TP_ID_MAX + 1], d1[11], d2[11], suffix[16] = "";
-    size_t i = 0;
-    for (; device && device[i] && i < TP_ID_MAX; i++) {
-        char c = device[i];
-        bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
-        dev[i] = safe ? c : '_';
-    }
-    dev[i] = '\0';
-    if (i == 0)
-        tp_strlcpy(dev, "device", sizeof dev);
-    (void)tp_local_day_start(from_ms, d1);
-    (void)tp_local_day_start(to_ms, d2);
-    if (n > 1)
-        snprintf(suffix, sizeof suffix, "-%d", n);
-    int w = snprintf(out, outlen, "touchpoint-%s-%s-%s%s.%s", dev, d1, d2, suffix, ext);
-    if (w < 0 || (size_t)w >= outlen)
-        return TP_ERR_TOO_LARGE;
-    return TP_OK;
-}
 
 /* ---- Export run ----------------------------------------------------------------------------- */
 
@@ -408,24 +60,14 @@ typedef struct exp_run {
     tp_err wrc;             /* the write pass's error (message already in err) */
     bool cancelled;         /* opt->cancel said stop: clean up like a failure, then report TP_OK */
     int64_t progress_every; /* rows between progress reports: ~1 % of the export, bounded */
+    int64_t after, upto;    /* the seq range: after < seq <= upto (upto -1: the highest) */
+    /* names and state of the files this export made, for the phases and undo_files() */
+    char tmp[64], shatmp[64], name[EXPORT_NAME_MAX], shaname[EXPORT_NAME_MAX];
+    bool tmp_made, shatmp_made, name_made, shaname_made;
+    unsigned char sum[32]; /* SHA-256 of the data file */
+    char hex[65];
+    int64_t data_bytes;
 } exp_run;
-
-static const char *ext_of(export_format f)
-{
-    return f == EXPORT_JSONL ? "jsonl" : "csv";
-}
-
-static void human_bytes(int64_t b, char *out, size_t outlen)
-{
-    if (b >= 1024 * 1024 * 1024)
-        snprintf(out, outlen, "%.1f GB", (double)b / (1024.0 * 1024 * 1024));
-    else if (b >= 1024 * 1024)
-        snprintf(out, outlen, "%.1f MB", (double)b / (1024.0 * 1024));
-    else if (b >= 1024)
-        snprintf(out, outlen, "%.1f KB", (double)b / 1024.0);
-    else
-        snprintf(out, outlen, "%" PRId64 " bytes", b);
-}
 
 /* Turns a failed file system call into a message for a shop employee, with the details in
  * brackets. what: "writing", "creating", ...; name: the file or folder. */
@@ -436,9 +78,9 @@ static tp_err fs_error(exp_run *r, int e, const char *what, const char *name)
     switch (e) {
     case ENOSPC:
     case EDQUOT:
-        human_bytes(r->need_bytes, need, sizeof need);
+        tp_format_bytes(r->need_bytes, true, need, sizeof need);
         if (r->free_bytes >= 0)
-            human_bytes(r->free_bytes, avail, sizeof avail);
+            tp_format_bytes(r->free_bytes, false, avail, sizeof avail);
         else
             tp_strlcpy(avail, "an unknown amount", sizeof avail);
         if (r->res) {
@@ -568,7 +210,7 @@ static tp_err wput(exp_run *r, const char *p, size_t n)
 {
     if (r->written + (int64_t)r->wused + (int64_t)n > r->max_bytes) {
         char lim[32];
-        human_bytes(r->max_bytes, lim, sizeof lim);
+        tp_format_bytes(r->max_bytes, false, lim, sizeof lim);
         return r->wrc = tp_errf(r->err, r->errlen, TP_ERR_TOO_LARGE,
                                 "%s: the export is larger than the %s a file may have on a FAT "
                                 "drive; export new answers more often (%s)",
@@ -789,6 +431,190 @@ static bool name_taken(exp_run *r, const char *name)
     return errno != ENOENT; /* unsure (EACCES, EIO): treat as taken, never overwrite */
 }
 
+/* Phase 1, count: what will be written, how big, which dates; then the folder and its free
+ * space. TP_OK with r->n_rows == 0 when there is nothing to export. */
+static tp_err phase_count(exp_run *r)
+{
+    const export_options *opt = r->opt;
+    tp_err rc = store_foreach_answer(r->s, r->after, r->upto, count_cb, r);
+    if (rc != TP_OK) {
+        if (r->wrc == TP_OK) /* the store failed, not the formatting */
+            tp_errf(r->err, r->errlen, rc, "export: reading answers: %s", store_errmsg(r->s));
+        return rc;
+    }
+    if (r->n_rows == 0)
+        return TP_OK; /* nothing to export: no file, cursor as it is */
+    /* About 100 reports per export (a smooth bar), never more often than every
+     * EXPORT_PROGRESS_MIN rows nor rarer than every EXPORT_PROGRESS_EVERY. */
+    r->progress_every = r->n_rows / 100;
+    if (r->progress_every < EXPORT_PROGRESS_MIN)
+        r->progress_every = EXPORT_PROGRESS_MIN;
+    if (r->progress_every > EXPORT_PROGRESS_EVERY)
+        r->progress_every = EXPORT_PROGRESS_EVERY;
+    r->est_bytes += opt->format == EXPORT_CSV ? 3 + 256 : 0; /* BOM + header */
+    r->need_bytes = need_of(r->est_bytes, EXPORT_BLOCK_DEFAULT);
+    if (r->est_bytes > r->max_bytes) {
+        char need[32], lim[32];
+        tp_format_bytes(r->est_bytes, true, need, sizeof need);
+        tp_format_bytes(r->max_bytes, false, lim, sizeof lim);
+        return tp_errf(r->err, r->errlen, TP_ERR_TOO_LARGE,
+                       "%s: the export would be %s, more than the %s a file may have on a FAT "
+                       "drive; export new answers more often",
+                       opt->out_dir, need, lim);
+    }
+
+    r->dirfd = r->fs->open_dir(r->fs->ctx, opt->out_dir);
+    if (r->dirfd < 0) {
+        int e = errno;
+        if (e == ENOENT || e == ENOTDIR)
+            return tp_errf(r->err, r->errlen, TP_ERR_NOT_FOUND, "%s: no such folder (%s)",
+                           opt->out_dir, strerror(e));
+        return fs_error(r, e, "opening folder", opt->out_dir);
+    }
+    struct statvfs vfs;
+    if (r->fs->fstatvfs(r->fs->ctx, r->dirfd, &vfs) != 0)
+        return fs_error(r, errno, "checking free space on", opt->out_dir);
+    if (vfs.f_flag & ST_RDONLY)
+        return fs_error(r, EROFS, "checking", opt->out_dir);
+    r->free_bytes = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
+    r->need_bytes = need_of(r->est_bytes, vfs.f_frsize > 0 ? (int64_t)vfs.f_frsize : 0);
+    if (r->free_bytes < r->need_bytes)
+        return fs_error(r, ENOSPC, "checking free space on", opt->out_dir);
+    return TP_OK;
+}
+
+/* Phase 2, write: the data file under a temp name, hashed (SHA-256) while written, fsynced. */
+static tp_err phase_write(exp_run *r)
+{
+    tp_err rc = create_temp(r, r->tmp, sizeof r->tmp, &r->fd);
+    if (rc != TP_OK)
+        return rc;
+    r->tmp_made = true;
+    r->cur_name = r->tmp;
+    rc = write_data(r, r->after, r->sum);
+    if (rc != TP_OK) {
+        (void)r->fs->close(r->fs->ctx, r->fd);
+        r->fd = -1;
+        return rc;
+    }
+    r->data_bytes = r->written;
+    return finish_file(r, r->tmp);
+}
+
+/* Phase 3, verify: the temp file read back from the medium matches the hash; last chance to
+ * cancel before the file gets its name. */
+static tp_err phase_verify(exp_run *r)
+{
+    tp_err rc = verify_file(r, r->tmp, r->data_bytes, r->sum);
+    if (rc != TP_OK)
+        return rc;
+    if (r->opt->progress)
+        r->opt->progress(r->opt->progress_ctx, r->rows_done, r->n_rows);
+    if (cancel_asked(r))
+        return TP_ERR_BUSY; /* cleaned up as a failure, reported as cancelled */
+    return TP_OK;
+}
+
+/* Phase 4, rename: the data file to a free name, its .sha256 beside it the same safe way, then
+ * the folder and the whole file system flushed (a stick may be pulled right after). */
+static tp_err phase_rename(exp_run *r)
+{
+    const export_options *opt = r->opt;
+    /* A free name: neither it nor its .sha256 may exist, whatever they are (file, folder,
+     * symlink). The rename itself never replaces, so a name taken meanwhile moves us on. */
+    for (int n = 1;; n++) {
+        if (n > EXPORT_MAX_SUFFIX)
+            return tp_errf(r->err, r->errlen, TP_ERR_EXISTS,
+                           "%s: no free file name (tried %d names like %s)", opt->out_dir,
+                           EXPORT_MAX_SUFFIX, r->name);
+        if (export_file_name(opt->device_id, r->min_ms, r->max_ms, n,
+                             export_format_ext(opt->format), r->name, sizeof r->name) != TP_OK ||
+            snprintf(r->shaname, sizeof r->shaname, "%s.sha256", r->name) >= (int)sizeof r->shaname)
+            return tp_errf(r->err, r->errlen, TP_ERR_TOO_LARGE, "export: file name too long");
+        if (name_taken(r, r->name) || name_taken(r, r->shaname))
+            continue;
+        if (r->fs->rename_noreplace(r->fs->ctx, r->dirfd, r->tmp, r->name) == 0)
+            break;
+        if (errno != EEXIST)
+            return fs_error(r, errno, "renaming to", r->name);
+    }
+    r->tmp_made = false;
+    r->name_made = true;
+
+    char line[EXPORT_NAME_MAX + 80];
+    hex_of(r->sum, 32, r->hex);
+    int ll = snprintf(line, sizeof line, "%s  %s\n", r->hex, r->name);
+    if (ll < 0 || (size_t)ll >= sizeof line)
+        return tp_errf(r->err, r->errlen, TP_ERR_INTERNAL, "export: checksum line too long");
+    tp_err rc = write_small(r, line, (size_t)ll, r->shatmp, sizeof r->shatmp, &r->shatmp_made);
+    if (rc != TP_OK)
+        return rc;
+    if (r->fs->rename_noreplace(r->fs->ctx, r->dirfd, r->shatmp, r->shaname) != 0)
+        return fs_error(r, errno, "renaming to", r->shaname);
+    r->shatmp_made = false;
+    r->shaname_made = true;
+
+    if (r->fs->fsync(r->fs->ctx, r->dirfd) != 0)
+        return fs_error(r, errno, "flushing folder", opt->out_dir);
+    if (r->fs->syncfs && r->fs->syncfs(r->fs->ctx, r->dirfd) != 0)
+        return fs_error(r, errno, "flushing drive", opt->out_dir);
+    return TP_OK;
+}
+
+/* Phase 5, advance the cursor: verified and durable, only now may it move (the caller's job
+ * with keep_cursor). A range that starts above the cursor leaves answers unexported in between:
+ * no move then. Fills the result. */
+static tp_err phase_cursor(exp_run *r)
+{
+    export_result *res = r->res;
+    int64_t cursor = res->cursor_before;
+    if (!r->opt->keep_cursor && r->after <= cursor && r->rows_last_seq > cursor) {
+        tp_err rc = store_set_export_cursor(r->s, r->rows_last_seq);
+        if (rc != TP_OK)
+            return tp_errf(r->err, r->errlen, rc,
+                           "export: the file was written but the export cursor could "
+                           "not be saved, so it was removed: %s",
+                           store_errmsg(r->s));
+        res->cursor_after = r->rows_last_seq;
+    }
+    res->rows = r->rows_done;
+    res->bytes = r->data_bytes;
+    res->bytes_needed = r->need_bytes;
+    res->free_bytes = r->free_bytes;
+    res->first_seq = r->rows_first_seq;
+    res->last_seq = r->rows_last_seq;
+    tp_strlcpy(res->name, r->name, sizeof res->name);
+    tp_strlcpy(res->sha256_name, r->shaname, sizeof res->sha256_name);
+    tp_strlcpy(res->sha256_hex, r->hex, sizeof res->sha256_hex);
+    return TP_OK;
+}
+
+/* After a failure or a cancel: removes what this export made (a removed stick may refuse: err
+ * says so). */
+static void undo_files(exp_run *r)
+{
+    const char *left = NULL;
+    const struct {
+        bool made;
+        const char *name;
+    } made[] = {
+        {r->tmp_made, r->tmp},
+        {r->shatmp_made, r->shatmp},
+        {r->shaname_made, r->shaname},
+        {r->name_made, r->name},
+    };
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
+        if (made[i].made && r->fs->unlinkat(r->fs->ctx, r->dirfd, made[i].name) != 0 &&
+            errno != ENOENT)
+            left = made[i].name;
+    if (left && r->err && r->errlen) {
+        size_t l = strlen(r->err);
+        if (l < r->errlen)
+            snprintf(r->err + l, r->errlen - l, "; could not remove the partial file %s", left);
+    }
+    (void)r->fs->fsync(r->fs->ctx, r->dirfd);
+}
+
 tp_err export_run(store *s, const export_options *opt, export_result *res, char *err, size_t errlen)
 {
     tp_err rc = TP_OK;
@@ -800,10 +626,7 @@ tp_err export_run(store *s, const export_options *opt, export_result *res, char 
                  .fd = -1,
                  .free_bytes = -1,
                  .res = res};
-    char tmp[64] = "", shatmp[64] = "", name[EXPORT_NAME_MAX] = "", shaname[EXPORT_NAME_MAX] = "";
-    bool tmp_made = false, shatmp_made = false, name_made = false, shaname_made = false;
     store_info *info = NULL;
-    unsigned char sum[32];
 
     if (err && errlen)
         err[0] = '\0';
@@ -837,192 +660,27 @@ tp_err export_run(store *s, const export_options *opt, export_result *res, char 
     }
     tp_strlcpy(r.epoch, info->epoch, sizeof r.epoch);
     res->cursor_before = res->cursor_after = info->export_cursor;
-    int64_t after = opt->after_seq > 0 ? opt->after_seq : opt->all ? 0 : info->export_cursor;
-    int64_t upto = opt->upto_seq > 0 ? opt->upto_seq : -1;
-    if (upto > 0 && upto <= after)
+    r.after = opt->after_seq > 0 ? opt->after_seq : opt->all ? 0 : info->export_cursor;
+    r.upto = opt->upto_seq > 0 ? opt->upto_seq : -1;
+    if (r.upto > 0 && r.upto <= r.after)
         goto out; /* an empty range: nothing to export */
 
-    /* Pass 1: what will be written, how big, which dates. */
-    rc = store_foreach_answer(s, after, upto, count_cb, &r);
-    if (rc != TP_OK) {
-        if (r.wrc == TP_OK) /* the store failed, not the formatting */
-            tp_errf(err, errlen, rc, "export: reading answers: %s", store_errmsg(s));
+    rc = phase_count(&r);
+    if (rc != TP_OK || r.n_rows == 0)
         goto out;
-    }
-    if (r.n_rows == 0)
-        goto out; /* nothing to export: no file, cursor as it is */
-    /* About 100 reports per export (a smooth bar), never more often than every
-     * EXPORT_PROGRESS_MIN rows nor rarer than every EXPORT_PROGRESS_EVERY. */
-    r.progress_every = r.n_rows / 100;
-    if (r.progress_every < EXPORT_PROGRESS_MIN)
-        r.progress_every = EXPORT_PROGRESS_MIN;
-    if (r.progress_every > EXPORT_PROGRESS_EVERY)
-        r.progress_every = EXPORT_PROGRESS_EVERY;
-    r.est_bytes += opt->format == EXPORT_CSV ? 3 + 256 : 0; /* BOM + header */
-    r.need_bytes = need_of(r.est_bytes, EXPORT_BLOCK_DEFAULT);
-    if (r.est_bytes > r.max_bytes) {
-        char need[32], lim[32];
-        human_bytes(r.est_bytes, need, sizeof need);
-        human_bytes(r.max_bytes, lim, sizeof lim);
-        rc = tp_errf(err, errlen, TP_ERR_TOO_LARGE,
-                     "%s: the export would be %s, more than the %s a file may have on a FAT "
-                     "drive; export new answers more often",
-                     opt->out_dir, need, lim);
-        goto out;
-    }
-
-    r.dirfd = r.fs->open_dir(r.fs->ctx, opt->out_dir);
-    if (r.dirfd < 0) {
-        int e = errno;
-        if (e == ENOENT || e == ENOTDIR)
-            rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "%s: no such folder (%s)", opt->out_dir,
-                         strerror(e));
-        else
-            rc = fs_error(&r, e, "opening folder", opt->out_dir);
-        goto out;
-    }
-    struct statvfs vfs;
-    if (r.fs->fstatvfs(r.fs->ctx, r.dirfd, &vfs) != 0) {
-        rc = fs_error(&r, errno, "checking free space on", opt->out_dir);
-        goto out;
-    }
-    if (vfs.f_flag & ST_RDONLY) {
-        rc = fs_error(&r, EROFS, "checking", opt->out_dir);
-        goto out;
-    }
-    r.free_bytes = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
-    r.need_bytes = need_of(r.est_bytes, vfs.f_frsize > 0 ? (int64_t)vfs.f_frsize : 0);
-    if (r.free_bytes < r.need_bytes) {
-        rc = fs_error(&r, ENOSPC, "checking free space on", opt->out_dir);
-        goto out;
-    }
-
-    /* Pass 2: the data file under a temp name. */
-    rc = create_temp(&r, tmp, sizeof tmp, &r.fd);
-    if (rc != TP_OK)
-        goto out;
-    tmp_made = true;
-    r.cur_name = tmp;
-    rc = write_data(&r, after, sum);
-    if (rc != TP_OK) {
-        (void)r.fs->close(r.fs->ctx, r.fd);
-        r.fd = -1;
-        goto out;
-    }
-    int64_t data_bytes = r.written;
-    rc = finish_file(&r, tmp);
+    rc = phase_write(&r);
     if (rc == TP_OK)
-        rc = verify_file(&r, tmp, data_bytes, sum);
-    if (rc != TP_OK)
-        goto out;
-    if (opt->progress)
-        opt->progress(opt->progress_ctx, r.rows_done, r.n_rows);
-    if (cancel_asked(&r)) {
-        rc = TP_ERR_BUSY; /* cleaned up as a failure below, reported as cancelled */
-        goto out;
-    }
-
-    /* A free name: neither it nor its .sha256 may exist, whatever they are (file, folder,
-     * symlink). The rename itself never replaces, so a name taken meanwhile moves us on. */
-    int n = 1;
-    for (;; n++) {
-        if (n > EXPORT_MAX_SUFFIX) {
-            rc = tp_errf(err, errlen, TP_ERR_EXISTS,
-                         "%s: no free file name (tried %d names like %s)", opt->out_dir,
-                         EXPORT_MAX_SUFFIX, name);
-            goto out;
-        }
-        if (export_file_name(opt->device_id, r.min_ms, r.max_ms, n, ext_of(opt->format), name,
-                             sizeof name) != TP_OK ||
-            snprintf(shaname, sizeof shaname, "%s.sha256", name) >= (int)sizeof shaname) {
-            rc = tp_errf(err, errlen, TP_ERR_TOO_LARGE, "export: file name too long");
-            goto out;
-        }
-        if (name_taken(&r, name) || name_taken(&r, shaname))
-            continue;
-        if (r.fs->rename_noreplace(r.fs->ctx, r.dirfd, tmp, name) == 0)
-            break;
-        if (errno != EEXIST) {
-            rc = fs_error(&r, errno, "renaming to", name);
-            goto out;
-        }
-    }
-    tmp_made = false;
-    name_made = true;
-
-    /* The checksum file, the same safe way. */
-    char hex[65], line[EXPORT_NAME_MAX + 80];
-    hex_of(sum, 32, hex);
-    int ll = snprintf(line, sizeof line, "%s  %s\n", hex, name);
-    if (ll < 0 || (size_t)ll >= sizeof line) {
-        rc = tp_errf(err, errlen, TP_ERR_INTERNAL, "export: checksum line too long");
-        goto out;
-    }
-    rc = write_small(&r, line, (size_t)ll, shatmp, sizeof shatmp, &shatmp_made);
-    if (rc != TP_OK)
-        goto out;
-    if (r.fs->rename_noreplace(r.fs->ctx, r.dirfd, shatmp, shaname) != 0) {
-        rc = fs_error(&r, errno, "renaming to", shaname);
-        goto out;
-    }
-    shatmp_made = false;
-    shaname_made = true;
-
-    /* Make the names durable, then the whole file system (a stick may be pulled right after). */
-    if (r.fs->fsync(r.fs->ctx, r.dirfd) != 0) {
-        rc = fs_error(&r, errno, "flushing folder", opt->out_dir);
-        goto out;
-    }
-    if (r.fs->syncfs && r.fs->syncfs(r.fs->ctx, r.dirfd) != 0) {
-        rc = fs_error(&r, errno, "flushing drive", opt->out_dir);
-        goto out;
-    }
-
-    /* Verified and durable: only now may the cursor move (the caller's job with keep_cursor). */
-    /* A range that starts above the cursor leaves answers unexported in between: no move then. */
-    if (!opt->keep_cursor && after <= info->export_cursor &&
-        r.rows_last_seq > info->export_cursor) {
-        rc = store_set_export_cursor(s, r.rows_last_seq);
-        if (rc != TP_OK) {
-            tp_errf(err, errlen, rc,
-                    "export: the file was written but the export cursor could "
-                    "not be saved, so it was removed: %s",
-                    store_errmsg(s));
-            goto out;
-        }
-        res->cursor_after = r.rows_last_seq;
-    }
-    res->rows = r.rows_done;
-    res->bytes = data_bytes;
-    res->bytes_needed = r.need_bytes;
-    res->free_bytes = r.free_bytes;
-    res->first_seq = r.rows_first_seq;
-    res->last_seq = r.rows_last_seq;
-    tp_strlcpy(res->name, name, sizeof res->name);
-    tp_strlcpy(res->sha256_name, shaname, sizeof res->sha256_name);
-    tp_strlcpy(res->sha256_hex, hex, sizeof res->sha256_hex);
+        rc = phase_verify(&r);
+    if (rc == TP_OK)
+        rc = phase_rename(&r);
+    if (rc == TP_OK)
+        rc = phase_cursor(&r);
 
 out:
     if (r.fd >= 0)
         (void)r.fs->close(r.fs->ctx, r.fd);
-    if (rc != TP_OK && r.dirfd >= 0) {
-        /* Remove what this export made; a removed stick may refuse, say so. */
-        const char *left = NULL;
-        if (tmp_made && r.fs->unlinkat(r.fs->ctx, r.dirfd, tmp) != 0 && errno != ENOENT)
-            left = tmp;
-        if (shatmp_made && r.fs->unlinkat(r.fs->ctx, r.dirfd, shatmp) != 0 && errno != ENOENT)
-            left = shatmp;
-        if (shaname_made && r.fs->unlinkat(r.fs->ctx, r.dirfd, shaname) != 0 && errno != ENOENT)
-            left = shaname;
-        if (name_made && r.fs->unlinkat(r.fs->ctx, r.dirfd, name) != 0 && errno != ENOENT)
-            left = name;
-        if (left && err && errlen) {
-            size_t l = strlen(err);
-            if (l < errlen)
-                snprintf(err + l, errlen - l, "; could not remove the partial file %s", left);
-        }
-        (void)r.fs->fsync(r.fs->ctx, r.dirfd);
-    }
+    if (rc != TP_OK && r.dirfd >= 0)
+        undo_files(&r);
     if (r.dirfd >= 0)
         (void)r.fs->close(r.fs->ctx, r.dirfd);
     if (r.cancelled && rc != TP_OK) {
@@ -1067,11 +725,6 @@ static void remove_written(const export_fs_ops *fs, const char *out_dir, const e
     }
 }
 
-static const char *format_label(export_format f)
-{
-    return f == EXPORT_JSONL ? "JSON Lines" : "CSV";
-}
-
 /* Progress over several files as one bar: file i of n reports i * total + done of n * total. */
 typedef struct multi_progress {
     export_progress_fn fn;
@@ -1104,7 +757,7 @@ tp_err export_run_formats(store *s, const export_options *opt, const export_form
         for (size_t j = 0; j < i; j++)
             if (fmts[j] == fmts[i])
                 return tp_errf(err, errlen, TP_ERR_INVALID, "export: format %s given twice",
-                               ext_of(fmts[i]));
+                               export_format_ext(fmts[i]));
     }
     const export_fs_ops *fs = opt->fs ? opt->fs : export_fs_posix();
     multi_progress mp = {.fn = opt->progress, .ctx = opt->progress_ctx, .n = (int64_t)n};
@@ -1128,7 +781,7 @@ tp_err export_run_formats(store *s, const export_options *opt, const export_form
             tp_errf(err, errlen, TP_OK,
                     "%s: export cancelled before the %s file; the %s file was removed and "
                     "nothing was marked as exported",
-                    opt->out_dir, format_label(fmts[i]), format_label(fmts[0]));
+                    opt->out_dir, export_format_label(fmts[i]), export_format_label(fmts[0]));
             goto out;
         }
         rc = export_run(s, &o, &res[i], err, errlen);
@@ -1147,16 +800,16 @@ tp_err export_run_formats(store *s, const export_options *opt, const export_form
                 if (err && errlen) {
                     char msg[TP_ERRMSG_MAX];
                     char need[32], avail[32];
-                    human_bytes(res[i].bytes_needed, need, sizeof need);
+                    tp_format_bytes(res[i].bytes_needed, true, need, sizeof need);
                     if (res[i].free_bytes >= 0)
-                        human_bytes(res[i].free_bytes, avail, sizeof avail);
+                        tp_format_bytes(res[i].free_bytes, false, avail, sizeof avail);
                     else
                         tp_strlcpy(avail, "an unknown amount", sizeof avail);
                     snprintf(msg, sizeof msg,
                              "%s: the drive is full: the %s and %s files need about %s (%" PRId64
                              " bytes), %s were free [%s]",
-                             opt->out_dir, format_label(fmts[0]), format_label(fmts[i]), need,
-                             res[i].bytes_needed, avail, err);
+                             opt->out_dir, export_format_label(fmts[0]),
+                             export_format_label(fmts[i]), need, res[i].bytes_needed, avail, err);
                     tp_strlcpy(err, msg, errlen);
                 }
             }
@@ -1169,8 +822,8 @@ tp_err export_run_formats(store *s, const export_options *opt, const export_form
             rc = tp_errf(err, errlen, TP_ERR_INTERNAL,
                          "export: the answers of seq %" PRId64 "..%" PRId64
                          " disappeared between the %s and the %s file",
-                         res[0].first_seq, res[0].last_seq, format_label(fmts[0]),
-                         format_label(fmts[i]));
+                         res[0].first_seq, res[0].last_seq, export_format_label(fmts[0]),
+                         export_format_label(fmts[i]));
             goto out;
         }
         done++;
@@ -1178,8 +831,8 @@ tp_err export_run_formats(store *s, const export_options *opt, const export_form
             rc = tp_errf(err, errlen, TP_ERR_INTERNAL,
                          "export: the %s file has %" PRId64 " answers up to seq %" PRId64
                          ", the %s file %" PRId64 " up to %" PRId64,
-                         format_label(fmts[i]), res[i].rows, res[i].last_seq, format_label(fmts[0]),
-                         res[0].rows, res[0].last_seq);
+                         export_format_label(fmts[i]), res[i].rows, res[i].last_seq,
+                         export_format_label(fmts[0]), res[0].rows, res[0].last_seq);
             goto out;
         }
     }

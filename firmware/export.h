@@ -26,6 +26,10 @@
  * (2203648 bytes), 1.3 MB were free (writing .touchpoint-export-1a2b3c4d5e6f.tmp: No space left
  * on device)". The message starts with the folder; the kiosk maps the code to its own words.
  *
+ * export_run() runs these as five phases (export.c): count (1, 2's inputs), write with SHA-256
+ * (3), verify (4), rename (2, 5, 6, 7) and advance the cursor (8). The pure formatting (rows,
+ * header, file name) is export_format.c, the real file system export_fs.c.
+ *
  * Every file system call goes through an export_fs_ops table so tests inject ENOSPC, EIO, a
  * removed medium or a planted symlink. Nothing on the target is ever read except the files this
  * export itself wrote, and no folder is created.
@@ -174,6 +178,11 @@ tp_err export_format_row(export_format f, const store_answer *a, const char *dev
 /* Appends field to buf quoted as RFC 4180 requires (only when needed). Returns TP_OK or
  * TP_ERR_TOO_LARGE. */
 tp_err export_csv_field(const char *field, char *buf, size_t len, size_t *used);
+
+/* The file extension of f ("csv", "jsonl") and its name for people ("CSV", "JSON Lines").
+ * Static strings. */
+const char *export_format_ext(export_format f);
+const char *export_format_label(export_format f);
 
 /* Writes the FAT-safe base name "touchpoint-<device>-<from>-<to>" (dates YYYY-MM-DD, local time of
  * from_ms and to_ms) with suffix "-<n>" when n > 1 and the extension ext ("csv") into out. Any

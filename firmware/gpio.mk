@@ -1,7 +1,8 @@
 # firmware/gpio.mk - the kiosk's physical buttons and lights (gpio.c: debounce, stuck buttons,
 # status LED; gpio_sim.c: simulated lines for tests and scripts; gpio_gpiod.c: libgpiod 1.6, the
-# only file that calls libgpiod) and screen power (power.c). Linked into touchpoint-kiosk by
-# kiosk.mk (read after this file) through $(GPIO_OBJS) and $(GPIO_LIBS).
+# only file that calls libgpiod) and screen power (power.c).
+#
+# $(GPIO_OBJS) and $(GPIO_LIBS) are linked by touchpoint-kiosk (kiosk.mk) and test_gpio.
 GPIO_PKGS := libgpiod
 GPIO_SRCS := firmware/gpio.c firmware/gpio_sim.c firmware/gpio_gpiod.c firmware/power.c
 GPIO_OBJS := $(call obj,$(GPIO_SRCS))

@@ -14,6 +14,10 @@
  * the PIN pad; max_attempts wrong PINs lock it for lockout_s; the staff screen leaves by itself
  * after staff_idle_s.
  *
+ * An answer that cannot be recorded (or a store that cannot be opened, or free space already below
+ * the reserve at start) puts the kiosk out of order; each transition into and out of it is
+ * written once to stderr (the journal) with the cause and the file.
+ *
  * Thread-safety: one thread.
  */
 #ifndef TP_KIOSK_H
@@ -25,6 +29,7 @@
 #include "store.h"
 #include "survey.h"
 #include "tp.h"
+#include "trace.h"
 #include "ui.h"
 #include "usb.h"
 
@@ -39,7 +44,7 @@ typedef struct kiosk kiosk;
 typedef struct kiosk_options {
     const config *cfg;      /* borrowed; must outlive the kiosk */
     const tp_clock *clock;  /* borrowed; NULL: tp_clock_system() */
-    FILE *trace;            /* one JSON line per event; NULL: no trace */
+    trace *trace;           /* borrowed (main owns it); NULL: no trace */
     bool windowed;          /* developer mode: Escape quits */
     int64_t max_page_count; /* passed to store_open (tests); 0: none */
 } kiosk_options;
@@ -53,11 +58,51 @@ tp_err kiosk_new(const kiosk_options *opt, kiosk **out, char *err, size_t errlen
 /* Closes the store and frees everything. NULL is a no-op. */
 void kiosk_free(kiosk *k);
 
+/* Gives the kiosk the font's glyph check (the ui's ui_font_has_glyph and its handle, which must
+ * outlive the kiosk) and checks the running survey with it; every survey loaded later (the staff
+ * survey switch) is checked too. Returns TP_OK, or TP_ERR_SURVEY with the text's JSON path and
+ * the first character the font lacks in err. */
+tp_err kiosk_check_glyphs(kiosk *k, survey_glyph_fn has_glyph, void *ctx, char *err,
+                          size_t errlen);
+
 /* What the owner should do after an event. */
 typedef enum kiosk_action {
     KIOSK_NONE = 0,
-    KIOSK_QUIT = 1, /* leave the loop and exit cleanly (staff exit, windowed Escape) */
+    KIOSK_QUIT = 1,     /* leave the loop and exit cleanly (staff exit, windowed Escape) */
+    KIOSK_SYNC_NOW = 2, /* staff pressed "Sync now": wake the sync daemon, then kiosk_sync_woken */
 } kiosk_action;
+
+/* The screens. */
+typedef enum kiosk_screen {
+    KIOSK_SCREEN_QUESTION = 0,
+    KIOSK_SCREEN_FOLLOWUP,
+    KIOSK_SCREEN_THANKS,
+    KIOSK_SCREEN_OUT_OF_ORDER,
+    KIOSK_SCREEN_PIN,
+    KIOSK_SCREEN_STAFF,
+    KIOSK_SCREEN_STAFF_SURVEY,
+    KIOSK_SCREEN_STAFF_EXPORT,
+    KIOSK_SCREEN_COUNT
+} kiosk_screen;
+
+/* Returns the static name of s ("question", "followup", "thanks", "out_of_order", "pin", "staff",
+ * "staff_survey", "staff_export"), as the trace and the scripts' expect-screen spell it. */
+const char *kiosk_screen_label(kiosk_screen s);
+
+/* Returns the screen called name, or KIOSK_SCREEN_COUNT when there is none. */
+kiosk_screen kiosk_screen_parse(const char *name);
+
+typedef struct kiosk_status {
+    kiosk_screen screen;
+    bool out_of_order;        /* answers cannot be recorded (the out-of-order screen) */
+    bool pin_pad;             /* the PIN pad is up */
+    const char *staff_lang;   /* the staff screens' language, "vi" or "en" (static) */
+    const char *default_lang; /* the customers' default language (borrowed until the next call) */
+    int64_t answers_recorded; /* since kiosk_new (the owner pulses the acknowledgement LED) */
+} kiosk_status;
+
+/* Fills *out with where the kiosk is. */
+void kiosk_status_get(const kiosk *k, kiosk_status *out);
 
 /* A pointer went down on control id (NULL: on no control). */
 kiosk_action kiosk_press(kiosk *k, const char *id);
@@ -97,16 +142,41 @@ void kiosk_model(kiosk *k, ui_screen *scr);
 const char *kiosk_highlight(const kiosk *k);
 float kiosk_hold_progress(const kiosk *k);
 
-/* Name of the current screen: "question", "followup", "thanks", "out_of_order", "pin",
- * "staff", "staff_survey". */
-const char *kiosk_screen_name(const kiosk *k);
-
 /* The open store (NULL while it cannot be opened). Borrowed. */
 store *kiosk_store(const kiosk *k);
 
-/* Writes a trace line {"event": event, ...fields} when tracing; fields is a cJSON object or
- * NULL and is consumed. Used by the owner for its own events (frames, keys, exit). */
-void kiosk_trace(kiosk *k, const char *event, void *cjson_fields);
+/* ---- Work for the owner ---------------------------------------------------------------------
+ * The state machine does no I/O besides recording: slow or outside work the staff screens need
+ * is asked of the owner, which takes it (kiosk_take_work), does it off the state machine and
+ * hands the result back (kiosk_work_done) before it draws. */
+
+#define KIOSK_WORK_DB_CHECK 0x1u   /* store_check(kiosk_store(k), false) for the database line */
+#define KIOSK_WORK_SYNC_STATE 0x2u /* is the sync daemon running ([sync] pid_file) */
+#define KIOSK_WORK_SURVEYS 0x4u    /* the surveys of [survey] folder that load, with labels */
+
+typedef struct kiosk_survey_entry {
+    char path[SURVEY_PATH_MAX];
+    char label[160]; /* "Title (id)" in the staff language */
+} kiosk_survey_entry;
+
+typedef struct kiosk_work {
+    unsigned done; /* KIOSK_WORK_* bits filled below */
+    tp_err db_rc;  /* DB_CHECK: store_check's result */
+    long sync_pid; /* SYNC_STATE: > 0 running, 0 not running, -1 unknown (sync_err says why) */
+    char sync_err[TP_ERRMSG_MAX];
+    int n_surveys; /* SURVEYS */
+    kiosk_survey_entry surveys[KIOSK_MAX_SURVEYS];
+} kiosk_work;
+
+/* Returns the KIOSK_WORK_* bits asked since the last call (0: none) and forgets them. */
+unsigned kiosk_take_work(kiosk *k);
+
+/* The results of taken work (copied). Rebuilds the staff lines and redraws when they change. */
+void kiosk_work_done(kiosk *k, const kiosk_work *w);
+
+/* The outcome of KIOSK_SYNC_NOW: pid > 0 the daemon was woken, 0 it is not running, -1 error
+ * (err says why). Shown to staff and traced. */
+void kiosk_sync_woken(kiosk *k, long pid, const char *err);
 
 /* ---- USB export from the staff screen ------------------------------------------------------
  * The owner watches the sticks (usb.h) and tells the kiosk; when staff press "export", the kiosk
@@ -137,9 +207,6 @@ void kiosk_export_progress(kiosk *k, int64_t done, int64_t total);
  * usb_export_request.cancel callback returns it (through a flag the worker thread may read). */
 bool kiosk_export_cancelled(const kiosk *k);
 
-/* The staff screens' language tag ("vi" or "en"): for usb_export_message(). */
-const char *kiosk_staff_lang(const kiosk *k);
-
 /* The export ended; message is the one sentence for staff (usb_export_report.message). */
 void kiosk_export_done(kiosk *k, bool ok, const char *message);
 
@@ -165,8 +232,5 @@ bool kiosk_staff_switch(kiosk *k);
 /* One line for the staff screen about the physical inputs ("" or NULL: none), e.g. a GPIO start-up
  * error or a stuck button. Copied. */
 void kiosk_set_hw_status(kiosk *k, const char *text);
-
-/* Answers recorded since kiosk_new (the owner pulses the acknowledgement LED on each). */
-int64_t kiosk_answers_recorded(const kiosk *k);
 
 #endif /* TP_KIOSK_H */

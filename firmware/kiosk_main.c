@@ -12,156 +12,68 @@
  * SDL's own signal handlers are turned off, so no signal becomes an SDL_QUIT that lockdown would
  * ignore.
  *
- * With --script, input comes from the script and time from a virtual clock (tp_vclock), so tests
- * are instant and deterministic; the same event handler as live input is used.
+ * With --script (kiosk_script.c), input comes from the script and time from a virtual clock
+ * (tp_vclock), so tests are instant and deterministic; the same event handler as live input is
+ * used. The hardware side is kiosk_hw.c, the USB side kiosk_usb.c, the watcher thread
+ * kiosk_signal.c, the state machine's outside work kiosk_work.c.
  *
  * Under systemd (watchdog.h): READY=1 after the first frame; WATCHDOG=1 only from the loop's tick
  * (wd_tick) after a health check, on real time even in script mode; the loop's wait (and the wait
  * for the next `--script -` line) includes the ping deadline.
  */
-#include <SDL.h>
-#include <cjson/cJSON.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "gpio.h"
-#include "kiosk.h"
-#include "power.h"
-#include "script.h"
-#include "ui.h"
-#include "usb.h"
-#include "usb_export.h"
-#include "watchdog.h"
+#include "kiosk_app.h"
 
-#define EXIT_USAGE 2
-#define EXIT_EXPECT 3
+/* ---- A lost display ------------------------------------------------------------------------ */
 
-/* ---- Signals -------------------------------------------------------------------------------- */
+static app *lost_display_app; /* for the handler below, which Xlib calls without a context */
 
-typedef struct sigwatch {
-    int sfd;          /* signalfd for SIGTERM, SIGINT */
-    int stopfd;       /* eventfd: tells the thread to end */
-    int usbfd;        /* usb_fd() or -1: readable when the sticks may have changed */
-    int rearmfd;      /* eventfd: the loop has run usb_poll(), watch usbfd again */
-    int gpiofd;       /* gpio_fd() or -1: readable when GPIO edges wait (re-armed likewise) */
-    Uint32 sdl_event; /* registered SDL user event type */
-    pthread_t thread;
-    bool running;
-} sigwatch;
-
-static void push_user(const sigwatch *w, int code)
+/* Xlib's I/O error handler: the X server is gone (killed, or ended first by the Ctrl+C that is
+ * also ending us). Xlib's default handler calls exit(), whose exit handlers crash (SIGSEGV) with
+ * libraries SDL has unloaded and threads still running. Every recorded answer is already durable
+ * (each write is synchronous), so say why and leave at once with a status. */
+static int lost_display(void *display)
 {
-    SDL_Event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = w->sdl_event;
-    ev.user.code = code;
-    SDL_PushEvent(&ev); /* thread-safe; wakes SDL_WaitEventTimeout */
+    app *a = lost_display_app;
+    (void)display;
+    if (a)
+        trace_event(a->tr, "exit", TRACE_STR("reason", "display_lost"), TRACE_END);
+    fprintf(stderr, "touchpoint-kiosk: display: the connection to the X server was lost (the X "
+                    "server ended); exiting\n");
+    fflush(NULL);
+    _exit(EXIT_DISPLAY_LOST);
 }
 
-#define WAKE_USB (-1)    /* user event code: the sticks may have changed */
-#define WAKE_EXPORT (-2) /* user event code: the export job progressed or ended */
-#define WAKE_GPIO (-3)   /* user event code: GPIO edges wait (gpio_fd readable) */
-
-/* Waits for signals and (while armed) the USB descriptor; turns each into an SDL user event. The
- * USB descriptor stays readable until the loop calls usb_poll(), so after one wake-up it is not
- * watched again until the loop re-arms it. */
-static void *sigwatch_main(void *arg)
+/* Installs lost_display when SDL drives an X display (libX11 already loaded by SDL's x11 driver;
+ * the kiosk does not link libX11 itself). */
+static void guard_display(app *a)
 {
-    sigwatch *w = arg;
-    bool usb_armed = w->usbfd >= 0;
-    bool gpio_armed = w->gpiofd >= 0;
-    for (;;) {
-        struct pollfd p[5] = {{w->sfd, POLLIN, 0},
-                              {w->stopfd, POLLIN, 0},
-                              {w->rearmfd, POLLIN, 0},
-                              {usb_armed ? w->usbfd : -1, POLLIN, 0},
-                              {gpio_armed ? w->gpiofd : -1, POLLIN, 0}};
-        if (poll(p, 5, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (p[1].revents)
-            break;
-        if (p[2].revents & POLLIN) {
-            uint64_t v;
-            if (read(w->rearmfd, &v, sizeof v) == (ssize_t)sizeof v) {
-                usb_armed = w->usbfd >= 0;
-                gpio_armed = w->gpiofd >= 0;
-            }
-        }
-        if (p[4].revents & (POLLIN | POLLPRI | POLLERR)) {
-            gpio_armed = false; /* until the loop has read the edges */
-            push_user(w, WAKE_GPIO);
-        }
-        if (p[3].revents & (POLLIN | POLLPRI | POLLERR)) {
-            usb_armed = false;
-            push_user(w, WAKE_USB);
-        }
-        if (p[0].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            if (read(w->sfd, &si, sizeof si) != (ssize_t)sizeof si)
-                continue;
-            push_user(w, (int)si.ssi_signo);
-        }
+    const char *drv = SDL_GetCurrentVideoDriver();
+    if (!drv || strcmp(drv, "x11") != 0)
+        return;
+    void *x11 = dlopen("libX11.so.6", RTLD_LAZY | RTLD_NOLOAD);
+    if (!x11)
+        return;
+    typedef int (*io_handler)(void *);
+    io_handler (*set_handler)(io_handler) = NULL;
+    *(void **)&set_handler = dlsym(x11, "XSetIOErrorHandler");
+    if (set_handler) {
+        lost_display_app = a;
+        set_handler(lost_display);
     }
-    return NULL;
+    dlclose(x11); /* NOLOAD took a reference; SDL keeps its own */
 }
-
-/* ---- The program's state ------------------------------------------------------------------ */
-
-typedef struct app {
-    config cfg;
-    kiosk *k;
-    ui *u;
-    tp_vclock vc;
-    bool scripted;
-    FILE *trace;
-    sigwatch sw;
-    bool quit;
-    int exit_code;
-    long frames;
-    int64_t started_us;       /* real time main() began */
-    struct timespec input_at; /* real time of the last input event */
-    bool input_pending;       /* frames since that input report their latency */
-    const char *script_name;
-    /* USB sticks and the export job */
-    usb *usb;
-    pthread_t export_thread;
-    bool export_thread_running;
-    pthread_mutex_t export_mu;
-    int64_t export_done, export_total; /* under export_mu */
-    bool export_finished;              /* under export_mu */
-    bool export_cancel;                /* under export_mu: staff pressed export-cancel */
-    int64_t shot_rows;                 /* script mode: TP_KIOSK_EXPORT_SHOT's row count (-1) */
-    int64_t cancel_rows;               /* script mode: TP_KIOSK_EXPORT_CANCEL's row count (-1) */
-    bool usb_scanned;                  /* the first usb_refresh (sticks present at start) ran */
-    bool hooks_read;                   /* the TP_KIOSK_EXPORT_* hooks were read (first export) */
-    usb_export_report export_rep;      /* written by the job, read after export_finished */
-    kiosk_export_req export_req;
-    bool key_checked; /* the sticks were checked for a staff key on this PIN pad visit */
-    /* Buttons and lights (gpio.h, NULL: none or failed to open) and screen power (power.h) */
-    gpio *gpio;
-    power *pw;
-    char gpio_err[TP_ERRMSG_MAX]; /* start-up error for the staff screen, "" none */
-    int64_t answers_seen;         /* kiosk_answers_recorded() at the last ack pulse */
-    int64_t led_next;             /* mono ms of the next status LED check */
-    const char *led_screen;       /* screen at the last status LED check */
-    bool swallow_release;         /* the press was a wake-up tap: drop its release too */
-    bool gpio_woken;              /* the watcher stopped watching the GPIO fd: re-arm it */
-    watchdog *wd;                 /* systemd notifications (watchdog.h); no-op outside systemd */
-} app;
 
 static int64_t real_us(void)
 {
@@ -175,38 +87,36 @@ static int64_t ts_us(const struct timespec *ts)
     return (int64_t)ts->tv_sec * 1000000 + ts->tv_nsec / 1000;
 }
 
-static void mark_input(app *a)
+void mark_input(app *a)
 {
     clock_gettime(CLOCK_MONOTONIC, &a->input_at);
     a->input_pending = true;
 }
 
-static void trace_error(app *a, const char *code, const char *msg)
+void trace_error(app *a, const char *code, const char *msg)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (o) {
-        cJSON_AddStringToObject(o, "code", code);
-        cJSON_AddStringToObject(o, "message", msg);
-    }
-    kiosk_trace(a->k, "error", o);
+    trace_event(a->tr, "error", TRACE_STR("code", code), TRACE_STR("message", msg), TRACE_END);
+}
+
+kiosk_screen screen_of(const app *a)
+{
+    kiosk_status st;
+    kiosk_status_get(a->k, &st);
+    return st.screen;
 }
 
 /* Brings the window up to date with the state machine: a new screen, a highlight or the hold
  * ring, then one frame; after the frame, the deferred durable write (which may change the
  * screen again, so loop). */
-static void export_start(app *a);
-static void export_cancel_sync(app *a);
-static void staff_key_check(app *a);
-static void led_update(app *a, bool force);
-static void hw_after_frame(app *a);
-
-static void present(app *a)
+void present(app *a)
 {
+    do_work(a);
     export_cancel_sync(a);
     export_start(a);
     staff_key_check(a);
     led_update(a, false);
     for (int guard = 0; guard < 16; guard++) {
+        do_work(a);
         unsigned d = kiosk_dirty(a->k);
         if (!d)
             return;
@@ -214,8 +124,8 @@ static void present(app *a)
             ui_screen scr;
             kiosk_model(a->k, &scr);
             if (ui_set_screen(a->u, &scr) != TP_OK) {
-                fprintf(stderr, "touchpoint-kiosk: screen %s: %s\n", kiosk_screen_name(a->k),
-                        ui_errmsg(a->u));
+                fprintf(stderr, "touchpoint-kiosk: screen %s: %s\n",
+                        kiosk_screen_label(screen_of(a)), ui_errmsg(a->u));
                 trace_error(a, "ui", ui_errmsg(a->u));
             }
         } else {
@@ -228,27 +138,17 @@ static void present(app *a)
         if (ui_render(a->u) != TP_OK)
             trace_error(a, "ui", ui_errmsg(a->u));
         a->frames++;
-        if (a->trace) {
-            cJSON *o = cJSON_CreateObject();
-            if (o) {
-                cJSON_AddNumberToObject(o, "n", (double)a->frames);
-                const char *h = kiosk_highlight(a->k);
-                if (h)
-                    cJSON_AddStringToObject(o, "highlight", h);
-                else
-                    cJSON_AddNullToObject(o, "highlight");
-                if (a->frames == 1)
-                    cJSON_AddNumberToObject(o, "since_main_ms",
-                                            (double)(real_us() - a->started_us) / 1000);
-                if (a->input_pending)
-                    cJSON_AddNumberToObject(o, "latency_us",
-                                            (double)(real_us() - ts_us(&a->input_at)));
-            }
-            kiosk_trace(a->k, "frame", o);
-        }
+        trace_event(
+            a->tr, "frame", TRACE_NUM("n", a->frames),
+            TRACE_STR("highlight", kiosk_highlight(a->k)),
+            TRACE_NUM_IF(a->frames == 1, "since_main_ms",
+                         (double)(real_us() - a->started_us) / 1000),
+            TRACE_NUM_IF(a->input_pending, "latency_us", (double)(real_us() - ts_us(&a->input_at))),
+            TRACE_END);
         if (a->frames == 1) { /* systemd: started once the first frame is on screen */
             char st[WATCHDOG_STATUS_MAX];
-            snprintf(st, sizeof st, "first frame drawn: %s screen", kiosk_screen_name(a->k));
+            snprintf(st, sizeof st, "first frame drawn: %s screen",
+                     kiosk_screen_label(screen_of(a)));
             watchdog_ready(a->wd, st);
         }
         kiosk_after_frame(a->k);
@@ -256,549 +156,24 @@ static void present(app *a)
     }
 }
 
-static void handle_action(app *a, kiosk_action act)
+void handle_action(app *a, kiosk_action act)
 {
-    if (act == KIOSK_QUIT)
+    if (act == KIOSK_QUIT) {
         a->quit = true;
+    } else if (act == KIOSK_SYNC_NOW) {
+        sync_now(a);
+    }
 }
 
-/* ---- Buttons, lights and screen power ------------------------------------------------------ */
+/* ---- Clock -------------------------------------------------------------------------------- */
 
-#define LED_CHECK_MS 60000 /* the sync daemon clears pending answers: re-check this often */
-
-static const tp_clock *app_clock(const app *a)
+const tp_clock *app_clock(const app *a)
 {
     return a->scripted ? &a->vc.clock : tp_clock_system();
 }
 
-static int64_t app_mono(const app *a)
-{
-    const tp_clock *c = app_clock(a);
-    return c->mono_ms(c->ctx);
-}
-
-/* After a screen power level change: without a sysfs backlight (a laptop, an HDMI panel) the
- * picture itself is darkened; then the journal (errors) and the trace. */
-static void power_changed(app *a, const char *reason)
-{
-    const char *perr = power_errmsg(a->pw);
-    bool overlay = !power_backlight(a->pw)[0];
-    if (overlay && a->u) {
-        ui_set_brightness(a->u, power_percent(a->pw));
-        if (ui_render(a->u) != TP_OK)
-            trace_error(a, "ui", ui_errmsg(a->u));
-    }
-    if (perr[0])
-        fprintf(stderr, "touchpoint-kiosk: %s\n", perr);
-    if (!a->trace)
-        return;
-    cJSON *o = cJSON_CreateObject();
-    if (o) {
-        cJSON_AddStringToObject(o, "level", power_level_name(power_get_level(a->pw)));
-        cJSON_AddNumberToObject(o, "percent", power_percent(a->pw));
-        cJSON_AddStringToObject(o, "reason", reason);
-        cJSON_AddStringToObject(o, "backlight", power_backlight(a->pw));
-        cJSON_AddBoolToObject(o, "overlay", overlay);
-        if (perr[0])
-            cJSON_AddStringToObject(o, "error", perr);
-    }
-    kiosk_trace(a->k, "power", o);
-}
-
-/* Status LED: red (store failed / out of order), amber (answers waiting too long), green. Checked
- * when the screen changes, after each answer (force) and every LED_CHECK_MS. */
-static void led_update(app *a, bool force)
-{
-    if (!a->gpio)
-        return;
-    const char *screen = kiosk_screen_name(a->k);
-    int64_t t = app_mono(a);
-    if (!force && screen == a->led_screen && t < a->led_next)
-        return;
-    a->led_screen = screen;
-    a->led_next = t + LED_CHECK_MS;
-    store *st = kiosk_store(a->k);
-    store_info info;
-    int64_t oldest = 0;
-    bool failed = st == NULL;
-    if (st && store_get_info(st, &info) == TP_OK)
-        oldest = info.oldest_pending_ms;
-    else
-        failed = true;
-    const tp_clock *c = app_clock(a);
-    gpio_led before = gpio_status(a->gpio);
-    gpio_led led = gpio_status_for(failed, strcmp(screen, "out_of_order") == 0, oldest,
-                                   c->wall_ms(c->ctx), a->cfg.gpio.amber_after_s);
-    if (gpio_set_status(a->gpio, led) != TP_OK) {
-        fprintf(stderr, "touchpoint-kiosk: %s\n", gpio_errmsg(a->gpio));
-        trace_error(a, "gpio", gpio_errmsg(a->gpio));
-        return;
-    }
-    if (led != before && a->trace) {
-        cJSON *o = cJSON_CreateObject();
-        if (o) {
-            cJSON_AddStringToObject(o, "state", gpio_led_name(led));
-            cJSON_AddBoolToObject(o, "store_failed", failed);
-            cJSON_AddNumberToObject(o, "oldest_pending_ms", (double)oldest);
-        }
-        kiosk_trace(a->k, "led", o);
-    }
-}
-
-/* After a frame: each newly recorded answer gets an acknowledgement pulse. */
-static void hw_after_frame(app *a)
-{
-    int64_t n = kiosk_answers_recorded(a->k);
-    if (n == a->answers_seen)
-        return;
-    a->answers_seen = n;
-    if (!a->gpio)
-        return;
-    if (gpio_pulse_ack(a->gpio) != TP_OK) {
-        trace_error(a, "gpio", gpio_errmsg(a->gpio));
-    } else if (a->trace) {
-        cJSON *o = cJSON_CreateObject();
-        if (o)
-            cJSON_AddNumberToObject(o, "answers", (double)n);
-        kiosk_trace(a->k, "ack", o);
-    }
-    led_update(a, true);
-}
-
-/* The staff screen's line about buttons and lights: the start-up error, or stuck inputs. */
-static void hw_status_update(app *a)
-{
-    char stuck[160], text[200];
-    if (a->gpio_err[0]) {
-        kiosk_set_hw_status(a->k, a->gpio_err);
-    } else if (gpio_stuck(a->gpio, stuck, sizeof stuck) > 0) {
-        snprintf(text, sizeof text, "stuck: %s", stuck);
-        kiosk_set_hw_status(a->k, text);
-    } else {
-        kiosk_set_hw_status(a->k, NULL);
-    }
-}
-
-static const char *gpio_ev_name(gpio_ev_type t)
-{
-    switch (t) {
-    case GPIO_EV_BUTTON: return "press";
-    case GPIO_EV_STAFF_KEY: return "staff_key";
-    case GPIO_EV_PRESENCE: return "presence";
-    case GPIO_EV_STUCK: return "stuck";
-    case GPIO_EV_UNSTUCK: return "unstuck";
-    }
-    return "?";
-}
-
-static void gpio_event_handle(app *a, const gpio_event *e)
-{
-    if (a->trace) {
-        cJSON *o = cJSON_CreateObject();
-        if (o) {
-            cJSON_AddStringToObject(o, "what", gpio_ev_name(e->type));
-            cJSON_AddStringToObject(o, "input", e->label);
-            if (e->type == GPIO_EV_BUTTON) {
-                cJSON_AddNumberToObject(o, "button", e->button);
-                cJSON_AddNumberToObject(o, "value", e->value);
-            }
-        }
-        kiosk_trace(a->k, "gpio", o);
-    }
-    switch (e->type) {
-    case GPIO_EV_BUTTON:
-        mark_input(a);
-        /* A button answers even on a dark screen (it needs no screen), and wakes it. */
-        if (a->pw && power_touch(a->pw))
-            power_changed(a, "button");
-        handle_action(a, kiosk_button(a->k, e->value));
-        present(a); /* like a tap: highlight frame, then the durable write */
-        break;
-    case GPIO_EV_STAFF_KEY:
-        if (a->pw && power_touch(a->pw))
-            power_changed(a, "staff_key");
-        kiosk_staff_switch(a->k);
-        present(a);
-        break;
-    case GPIO_EV_PRESENCE:
-        if (a->pw) {
-            power_level before = power_get_level(a->pw);
-            power_presence(a->pw);
-            if (power_get_level(a->pw) != before)
-                power_changed(a, "presence");
-        }
-        break;
-    case GPIO_EV_STUCK:
-        fprintf(stderr,
-                "touchpoint-kiosk: gpio: %s held for %d s: counted once, ignored until released\n",
-                e->label, a->cfg.gpio.stuck_s);
-        hw_status_update(a);
-        break;
-    case GPIO_EV_UNSTUCK:
-        fprintf(stderr, "touchpoint-kiosk: gpio: %s released\n", e->label);
-        hw_status_update(a);
-        break;
-    }
-}
-
-/* Reads GPIO edges and runs its timers; then lets the watcher thread watch the descriptor again. */
-static void gpio_service(app *a)
-{
-    gpio_event ev[16];
-    size_t n = 0;
-    if (!a->gpio)
-        return;
-    for (int pass = 0; pass < 8 && !a->quit; pass++) {
-        if (gpio_process(a->gpio, ev, 16, &n) != TP_OK) {
-            fprintf(stderr, "touchpoint-kiosk: %s\n", gpio_errmsg(a->gpio));
-            trace_error(a, "gpio", gpio_errmsg(a->gpio));
-        }
-        for (size_t i = 0; i < n && !a->quit; i++)
-            gpio_event_handle(a, &ev[i]);
-        if (n < 16)
-            break;
-    }
-    if (a->gpio_woken && a->sw.rearmfd >= 0 && !a->scripted) {
-        uint64_t one = 1;
-        a->gpio_woken = false;
-        if (write(a->sw.rearmfd, &one, sizeof one) != (ssize_t)sizeof one)
-            trace_error(a, "gpio", "cannot re-arm the GPIO watcher");
-    }
-}
-
-/* Timers of the hardware side: GPIO (debounce, stuck, ack), screen power, status LED. */
-static void hw_tick(app *a)
-{
-    const char *reason = NULL;
-    gpio_service(a);
-    if (a->pw && power_update(a->pw, &reason))
-        power_changed(a, reason);
-    led_update(a, false);
-}
-
-/* d (a deadline or -1) merged with the hardware side's next deadline. */
-static int64_t hw_deadline(const app *a, int64_t d)
-{
-    int64_t c[3] = {gpio_next_deadline(a->gpio), a->pw ? power_next_deadline(a->pw) : -1,
-                    a->gpio ? a->led_next : -1};
-    for (int i = 0; i < 3; i++)
-        if (c[i] >= 0 && (d < 0 || c[i] < d))
-            d = c[i];
-    return d;
-}
-
-/* Script `press NAME` / `release NAME` on the sim backend. Returns false (exit 3) when there is
- * no such input. */
-static bool script_gpio(app *a, const script_cmd *c)
-{
-    void *sim = gpio_sim_ctx(a->gpio);
-    int in = sim ? gpio_input_by_name(a->gpio, c->arg) : -1;
-    if (in < 0) {
-        fprintf(stderr, "%s:%d: %s: no GPIO input '%s' (needs [gpio] backend = sim)\n",
-                a->script_name, c->line, script_op_name(c->op), c->arg);
-        trace_error(a, "script", "no such GPIO input");
-        a->exit_code = EXIT_EXPECT;
-        return false;
-    }
-    bool active = c->op == SCRIPT_PRESS;
-    if (gpio_sim_set_input(sim, gpio_input_line(a->gpio, in), active) != TP_OK) {
-        trace_error(a, "script", "simulated GPIO queue full");
-        a->exit_code = 1;
-        return false;
-    }
-    if (a->trace) {
-        cJSON *o = cJSON_CreateObject();
-        if (o) {
-            cJSON_AddStringToObject(o, "name", c->arg);
-            cJSON_AddBoolToObject(o, "active", active);
-        }
-        kiosk_trace(a->k, "sim_input", o);
-    }
-    gpio_service(a);
-    present(a);
-    return true;
-}
-
-/* ---- USB sticks and the export job ------------------------------------------------------ */
-
-/* [usb] staff_key: when the stick at mount_point holds the staff key, opens staff mode
- * (kiosk_staff_key) and returns true; a key file that cannot be read is traced. */
-static bool open_by_staff_key(app *a, const char *mount_point)
-{
-    char err[TP_ERRMSG_MAX];
-    tp_err rc = usb_check_staff_key(mount_point, a->cfg.pin_hash, err, sizeof err);
-    if (rc == TP_OK) {
-        kiosk_staff_key(a->k);
-        return true;
-    }
-    if (rc != TP_ERR_NOT_FOUND)
-        trace_error(a, tp_err_name(rc), err);
-    return false;
-}
-
-/* Re-reads the mount table, tells the kiosk which sticks are there, and re-arms the watcher. */
-static void usb_refresh(app *a)
-{
-    usb_event ev[USB_MAX_STICKS];
-    size_t n = 0;
-    if (!a->usb)
-        return;
-    if (usb_poll(a->usb, ev, USB_MAX_STICKS, &n) != TP_OK)
-        trace_error(a, "usb", usb_errmsg(a->usb));
-    if (n > 0) {
-        usb_stick sticks[USB_MAX_STICKS];
-        size_t ns = usb_list(a->usb, sticks, USB_MAX_STICKS);
-        kiosk_set_sticks(a->k, sticks, ns);
-        a->key_checked = false;
-        /* [usb] staff_key: a key stick plugged in (not one left in at start) on a customer
-         * screen opens the staff export screen directly. */
-        for (size_t i = 0; i < n && a->usb_scanned && a->cfg.usb.staff_key; i++)
-            if (ev[i].kind == USB_EV_ADDED && open_by_staff_key(a, ev[i].stick.mount_point))
-                break;
-        for (size_t i = 0; i < n && a->trace; i++) {
-            cJSON *o = cJSON_CreateObject();
-            if (o) {
-                cJSON_AddStringToObject(o, "change",
-                                        ev[i].kind == USB_EV_ADDED ? "added" : "removed");
-                cJSON_AddStringToObject(o, "name", ev[i].stick.name);
-                cJSON_AddStringToObject(o, "mount_point", ev[i].stick.mount_point);
-                cJSON_AddBoolToObject(o, "readonly", ev[i].stick.readonly);
-            }
-            kiosk_trace(a->k, "usb", o);
-        }
-    }
-    a->usb_scanned = true;
-    if (a->sw.rearmfd >= 0 && !a->scripted) {
-        uint64_t one = 1;
-        if (write(a->sw.rearmfd, &one, sizeof one) != (ssize_t)sizeof one)
-            trace_error(a, "usb", "cannot re-arm the USB watcher");
-    }
-}
-
-/* [usb] staff_key: on the PIN pad, a stick with the staff key opens staff mode. Checked once
- * per visit of the pad and again when a stick arrives. */
-static void staff_key_check(app *a)
-{
-    if (strcmp(kiosk_screen_name(a->k), "pin") != 0) {
-        a->key_checked = false;
-        return;
-    }
-    if (!a->cfg.usb.staff_key || !a->usb || a->key_checked)
-        return;
-    a->key_checked = true;
-    usb_stick sticks[USB_MAX_STICKS];
-    size_t n = usb_list(a->usb, sticks, USB_MAX_STICKS);
-    for (size_t i = 0; i < n; i++)
-        if (open_by_staff_key(a, sticks[i].mount_point))
-            return;
-}
-
-/* Copies the kiosk's "cancel pressed" into the flag the job's thread reads (main thread). */
-static void export_cancel_sync(app *a)
-{
-    if (!kiosk_export_cancelled(a->k))
-        return;
-    pthread_mutex_lock(&a->export_mu);
-    a->export_cancel = true;
-    pthread_mutex_unlock(&a->export_mu);
-}
-
-/* usb_export_request.cancel: on the job's thread. */
-static bool export_cancel_cb(void *ctx)
-{
-    app *a = ctx;
-    pthread_mutex_lock(&a->export_mu);
-    bool c = a->export_cancel;
-    pthread_mutex_unlock(&a->export_mu);
-    return c;
-}
-
-/* Script mode runs the job inline, inside one command, so the progress state is shown (and
- * traced) from here; two test hooks act at a row count: TP_KIOSK_EXPORT_SHOT=PNG@ROWS saves a
- * screenshot of the export screen once ROWS are done, TP_KIOSK_EXPORT_CANCEL=ROWS taps
- * "export-cancel" then (the real tap path, so the cancel wiring is what is tested). */
-static void export_progress_scripted(app *a, int64_t done, int64_t total)
-{
-    kiosk_export_progress(a->k, done, total);
-    if (a->cancel_rows >= 0 && done >= a->cancel_rows) {
-        a->cancel_rows = -1;
-        kiosk_press(a->k, "export-cancel");
-        kiosk_release(a->k);
-        export_cancel_sync(a);
-    }
-    present(a);
-    const char *shot = getenv("TP_KIOSK_EXPORT_SHOT");
-    if (a->shot_rows >= 0 && done >= a->shot_rows && shot) {
-        char path[1024];
-        a->shot_rows = -1;
-        tp_strlcpy(path, shot, sizeof path);
-        char *at = strrchr(path, '@');
-        if (at)
-            *at = '\0';
-        if (ui_screenshot(a->u, path) != TP_OK)
-            trace_error(a, "screenshot", ui_errmsg(a->u));
-    }
-}
-
-/* A row count from a test hook's environment variable (after the last '@' when at), or -1. */
-static int64_t hook_rows(const char *name, bool at)
-{
-    const char *v = getenv(name);
-    if (!v)
-        return -1;
-    if (at) {
-        v = strrchr(v, '@');
-        if (!v)
-            return -1;
-        v++;
-    }
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || end == v || *end || n < 0)
-        return -1;
-    return (int64_t)n;
-}
-
-static void export_progress(void *ctx, int64_t done, int64_t total)
-{
-    app *a = ctx;
-    pthread_mutex_lock(&a->export_mu);
-    a->export_done = done;
-    a->export_total = total;
-    pthread_mutex_unlock(&a->export_mu);
-    if (a->scripted)
-        export_progress_scripted(a, done, total);
-    else
-        push_user(&a->sw, WAKE_EXPORT);
-}
-
-/* Runs the export with its own store handle (a handle belongs to one thread). */
-static void kiosk_export_job(app *a)
-{
-    store *s = NULL;
-    char err[TP_ERRMSG_MAX];
-    store_options so = {0};
-    usb_export_report *rep = &a->export_rep;
-    memset(rep, 0, sizeof *rep);
-    so.device_id = a->cfg.device_id;
-    so.clock = a->scripted ? &a->vc.clock : NULL;
-    tp_err rc = store_open(a->cfg.database, &so, &s, err, sizeof err);
-    if (rc != TP_OK) {
-        rep->outcome = USB_EXPORT_FAILED;
-        rep->rc = rc;
-        snprintf(rep->message, sizeof rep->message,
-                 "The answers could not be read (%s). Nothing was marked as exported.",
-                 tp_strerror(rc));
-        snprintf(rep->log, sizeof rep->log, "usb export: outcome=failed cause=%s", err);
-    } else {
-        usb_export_request rq = {0};
-        rq.mount_point = a->export_req.mount_point;
-        rq.mount_id = a->export_req.mount_id;
-        rq.device_id = a->cfg.device_id;
-        rq.all = a->export_req.all;
-        rq.formats = a->cfg.usb.formats;
-        rq.progress = export_progress;
-        rq.progress_ctx = a;
-        rq.cancel = export_cancel_cb;
-        rq.cancel_ctx = a;
-        usb_export_run(s, &rq, rep);
-    }
-    store_close(s);
-    pthread_mutex_lock(&a->export_mu);
-    a->export_finished = true;
-    pthread_mutex_unlock(&a->export_mu);
-}
-
-static void *export_thread_main(void *arg)
-{
-    app *a = arg;
-    kiosk_export_job(a);
-    push_user(&a->sw, WAKE_EXPORT);
-    return NULL;
-}
-
-/* Hands progress and, at the end, the outcome to the kiosk (main thread). */
-static void export_collect(app *a)
-{
-    pthread_mutex_lock(&a->export_mu);
-    int64_t done = a->export_done, total = a->export_total;
-    bool finished = a->export_finished;
-    pthread_mutex_unlock(&a->export_mu);
-    kiosk_export_progress(a->k, done, total);
-    if (!finished)
-        return;
-    if (a->export_thread_running) {
-        pthread_join(a->export_thread, NULL);
-        a->export_thread_running = false;
-    }
-    a->export_finished = false;
-    const usb_export_report *rep = &a->export_rep;
-    /* Cancelled is what staff asked for: its own message, not a failure. */
-    bool ok = rep->outcome == USB_EXPORT_DONE || rep->outcome == USB_EXPORT_NOTHING ||
-              rep->outcome == USB_EXPORT_CANCELLED;
-    /* The staff screen's language; the log line and the trace's "message" stay English. */
-    char shown[sizeof rep->message * 2];
-    if (rep->outcome == USB_EXPORT_FAILED && rep->rc == TP_OK)
-        tp_strlcpy(shown, rep->message, sizeof shown);
-    else
-        usb_export_message(rep, kiosk_staff_lang(a->k), shown, sizeof shown);
-    kiosk_export_done(a->k, ok, shown);
-    fprintf(stderr, "touchpoint-kiosk: %s\n", rep->log);
-    if (a->trace) {
-        cJSON *o = cJSON_CreateObject();
-        if (o) {
-            cJSON_AddStringToObject(o, "outcome", usb_export_outcome_name(rep->outcome));
-            cJSON_AddNumberToObject(o, "rows", (double)rep->rows);
-            cJSON_AddStringToObject(o, "message", rep->message);
-            cJSON_AddStringToObject(o, "shown", shown);
-            cJSON_AddStringToObject(o, "lang", kiosk_staff_lang(a->k));
-            cJSON *files = cJSON_AddArrayToObject(o, "files");
-            for (size_t i = 0; files && i < rep->n_files; i++)
-                cJSON_AddItemToArray(files, cJSON_CreateString(rep->files[i]));
-        }
-        kiosk_trace(a->k, "usb_export", o);
-    }
-}
-
-/* Starts the job staff asked for: on a worker thread live, inline in script mode (so scripts stay
- * deterministic on the virtual clock). */
-static void export_start(app *a)
-{
-    if (a->export_thread_running || !kiosk_take_export(a->k, &a->export_req))
-        return;
-    a->export_done = a->export_total = 0;
-    a->export_finished = false;
-    a->export_cancel = false;
-    if (!a->hooks_read) { /* the test hooks act on the first export of the process only */
-        a->hooks_read = true;
-        a->shot_rows = a->scripted ? hook_rows("TP_KIOSK_EXPORT_SHOT", true) : -1;
-        a->cancel_rows = a->scripted ? hook_rows("TP_KIOSK_EXPORT_CANCEL", false) : -1;
-    } else {
-        a->shot_rows = a->cancel_rows = -1;
-    }
-    if (a->scripted) {
-        kiosk_export_job(a);
-        export_collect(a);
-        return;
-    }
-    if (pthread_create(&a->export_thread, NULL, export_thread_main, a) == 0) {
-        a->export_thread_running = true;
-    } else {
-        /* No thread: the generic failure sentence, in the staff screen's language. */
-        usb_export_report *rep = &a->export_rep;
-        memset(rep, 0, sizeof *rep);
-        rep->outcome = USB_EXPORT_FAILED;
-        rep->rc = TP_ERR_NOMEM;
-        char shown[sizeof rep->message * 2];
-        usb_export_message(rep, kiosk_staff_lang(a->k), shown, sizeof shown);
-        fprintf(stderr, "touchpoint-kiosk: usb export: outcome=failed cause=pthread_create\n");
-        kiosk_export_done(a->k, false, shown);
-    }
-}
-
 /* One SDL event, live or synthesized by the script. */
-static void handle_event(app *a, const SDL_Event *ev)
+void handle_event(app *a, const SDL_Event *ev)
 {
     if (ev->type == a->sw.sdl_event && a->sw.sdl_event != 0 && ev->user.code == WAKE_USB) {
         usb_refresh(a);
@@ -815,12 +190,8 @@ static void handle_event(app *a, const SDL_Event *ev)
     }
     if (ev->type == a->sw.sdl_event && a->sw.sdl_event != 0) {
         const char *name = ev->user.code == SIGTERM ? "SIGTERM" : "SIGINT";
-        cJSON *o = cJSON_CreateObject();
-        if (o) {
-            cJSON_AddStringToObject(o, "reason", "signal");
-            cJSON_AddStringToObject(o, "signal", name);
-        }
-        kiosk_trace(a->k, "exit", o);
+        trace_event(a->tr, "exit", TRACE_STR("reason", "signal"), TRACE_STR("signal", name),
+                    TRACE_END);
         a->quit = true;
         return;
     }
@@ -875,7 +246,7 @@ static void handle_event(app *a, const SDL_Event *ev)
     }
 }
 
-static void drain_events(app *a)
+void drain_events(app *a)
 {
     SDL_Event ev;
     while (!a->quit && SDL_PollEvent(&ev))
@@ -886,17 +257,17 @@ static void drain_events(app *a)
 
 /* The health check behind each WATCHDOG=1: the database answers and is writable, the kiosk is not
  * out of order, and its timers are not long overdue (the state machine is being serviced). */
-static void wd_tick(app *a)
+void wd_tick(app *a)
 {
     watchdog_health h;
     char text[WATCHDOG_STATUS_MAX];
     if (!watchdog_due(a->wd))
         return;
     watchdog_check_store(kiosk_store(a->k), &h);
-    const char *screen = kiosk_screen_name(a->k);
+    kiosk_screen screen = screen_of(a);
     const tp_clock *kc = a->scripted ? &a->vc.clock : tp_clock_system();
     int64_t d = kiosk_next_deadline(a->k);
-    if (h.ok && strcmp(screen, "out_of_order") == 0) {
+    if (h.ok && screen == KIOSK_SCREEN_OUT_OF_ORDER) {
         h.ok = false;
         tp_strlcpy(h.cause, "out of order (answers cannot be recorded)", sizeof h.cause);
     } else if (h.ok && d >= 0 && kc->mono_ms(kc->ctx) - d > 10000) {
@@ -905,28 +276,11 @@ static void wd_tick(app *a)
                  (long long)(kc->mono_ms(kc->ctx) - d));
     }
     if (h.ok) {
-        snprintf(text, sizeof text, "%s screen, %lld answers waiting to sync", screen,
-                 (long long)h.pending);
+        snprintf(text, sizeof text, "%s screen, %lld answers waiting to sync",
+                 kiosk_screen_label(screen), (long long)h.pending);
         watchdog_status(a->wd, text);
     }
     watchdog_tick(a->wd, &h);
-}
-
-/* Script `stall MS`: the loop hangs for MS ms of real time, like a stuck write would. */
-static void stall(app *a, int ms)
-{
-    char text[WATCHDOG_STATUS_MAX];
-    snprintf(text, sizeof text, "stalled by script for %d ms", ms);
-    watchdog_status(a->wd, text);
-    if (a->trace) {
-        cJSON *o = cJSON_CreateObject();
-        if (o)
-            cJSON_AddNumberToObject(o, "ms", ms);
-        kiosk_trace(a->k, "stall", o);
-    }
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 /* ---- Live loop ------------------------------------------------------------------------------ */
@@ -965,202 +319,6 @@ static void run_live(app *a)
         a->input_pending = false;
         wd_tick(a);
     }
-}
-
-/* ---- Scripted run on the virtual clock ------------------------------------------------------- */
-
-/* Moves the virtual clock forward ms, firing each timer at its own time. */
-static void advance(app *a, int64_t ms)
-{
-    int64_t target = a->vc.mono + ms;
-    while (!a->quit) {
-        int64_t d = hw_deadline(a, kiosk_next_deadline(a->k));
-        if (d < 0 || d > target)
-            break;
-        if (d > a->vc.mono)
-            tp_vclock_advance(&a->vc, d - a->vc.mono);
-        handle_action(a, kiosk_tick(a->k));
-        hw_tick(a);
-        present(a);
-        drain_events(a);
-    }
-    if (target > a->vc.mono)
-        tp_vclock_advance(&a->vc, target - a->vc.mono);
-    handle_action(a, kiosk_tick(a->k));
-    hw_tick(a);
-    present(a);
-}
-
-static void synth_mouse(app *a, Uint32 type, int x, int y)
-{
-    SDL_Event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = type;
-    ev.button.button = SDL_BUTTON_LEFT;
-    ev.button.state = type == SDL_MOUSEBUTTONDOWN ? SDL_PRESSED : SDL_RELEASED;
-    ev.button.clicks = 1;
-    ev.button.x = x;
-    ev.button.y = y;
-    handle_event(a, &ev);
-    present(a);
-    a->input_pending = false;
-}
-
-static void synth_key(app *a, const char *name)
-{
-    SDL_Event ev;
-    memset(&ev, 0, sizeof ev);
-    if (strcmp(name, "quit") == 0) {
-        ev.type = SDL_QUIT;
-    } else if (strcmp(name, "close") == 0) {
-        ev.type = SDL_WINDOWEVENT;
-        ev.window.event = SDL_WINDOWEVENT_CLOSE;
-    } else {
-        ev.type = SDL_KEYDOWN;
-        ev.key.state = SDL_PRESSED;
-        if (strcmp(name, "escape") == 0) {
-            ev.key.keysym.sym = SDLK_ESCAPE;
-        } else if (strcmp(name, "alt+f4") == 0) {
-            ev.key.keysym.sym = SDLK_F4;
-            ev.key.keysym.mod = KMOD_LALT;
-        } else {
-            ev.key.keysym.sym = SDLK_q;
-            ev.key.keysym.mod = KMOD_LCTRL;
-        }
-    }
-    handle_event(a, &ev);
-    present(a);
-}
-
-/* Runs one command. Returns false when the script must stop (failed expectation or error). */
-static bool run_cmd(app *a, const script_cmd *c)
-{
-    ui_widget_info wi;
-    int wx, wy;
-    usb_refresh(a); /* scripts see a stick mounted before the command, deterministically */
-    present(a);
-    switch (c->op) {
-    case SCRIPT_TAP:
-        if (ui_widget_find(a->u, c->arg, &wi) != TP_OK || !wi.interactive) {
-            fprintf(stderr, "%s:%d: tap: no control '%s' on screen %s\n", a->script_name, c->line,
-                    c->arg, kiosk_screen_name(a->k));
-            trace_error(a, "script", "no such control");
-            a->exit_code = EXIT_EXPECT;
-            return false;
-        }
-        ui_to_window(a->u, wi.rect.x + wi.rect.w / 2, wi.rect.y + wi.rect.h / 2, &wx, &wy);
-        synth_mouse(a, SDL_MOUSEBUTTONDOWN, wx, wy);
-        synth_mouse(a, SDL_MOUSEBUTTONUP, wx, wy);
-        break;
-    case SCRIPT_TAP_AT:
-        synth_mouse(a, SDL_MOUSEBUTTONDOWN, c->x, c->y);
-        synth_mouse(a, SDL_MOUSEBUTTONUP, c->x, c->y);
-        break;
-    case SCRIPT_HOLD:
-        synth_mouse(a, SDL_MOUSEBUTTONDOWN, c->x, c->y);
-        advance(a, c->ms);
-        synth_mouse(a, SDL_MOUSEBUTTONUP, c->x, c->y);
-        break;
-    case SCRIPT_ADVANCE: advance(a, c->ms); break;
-    case SCRIPT_KEY: synth_key(a, c->arg); break;
-    case SCRIPT_SCREENSHOT:
-        present(a);
-        if (ui_screenshot(a->u, c->arg) != TP_OK) {
-            fprintf(stderr, "%s:%d: screenshot: %s\n", a->script_name, c->line, ui_errmsg(a->u));
-            trace_error(a, "screenshot", ui_errmsg(a->u));
-            a->exit_code = 1;
-            return false;
-        }
-        if (a->trace) {
-            cJSON *o = cJSON_CreateObject();
-            if (o)
-                cJSON_AddStringToObject(o, "path", c->arg);
-            kiosk_trace(a->k, "screenshot", o);
-        }
-        break;
-    case SCRIPT_EXPECT_SCREEN: {
-        bool ok = strcmp(kiosk_screen_name(a->k), c->arg) == 0;
-        if (a->trace) {
-            cJSON *o = cJSON_CreateObject();
-            if (o) {
-                cJSON_AddStringToObject(o, "want", c->arg);
-                cJSON_AddBoolToObject(o, "ok", ok);
-                cJSON_AddNumberToObject(o, "line", c->line);
-            }
-            kiosk_trace(a->k, "expect", o);
-        }
-        if (!ok) {
-            fprintf(stderr, "%s:%d: expect-screen: expected %s, the screen is %s\n", a->script_name,
-                    c->line, c->arg, kiosk_screen_name(a->k));
-            a->exit_code = EXIT_EXPECT;
-            return false;
-        }
-        break;
-    }
-    case SCRIPT_STALL: stall(a, c->ms); break;
-    case SCRIPT_PRESS:
-    case SCRIPT_RELEASE:
-        if (!script_gpio(a, c))
-            return false;
-        break;
-    }
-    drain_events(a);
-    wd_tick(a);
-    return true;
-}
-
-static void run_script_file(app *a, const script *s)
-{
-    present(a);
-    for (size_t i = 0; i < s->n && !a->quit; i++)
-        if (!run_cmd(a, &s->cmds[i]))
-            return;
-}
-
-/* Under a watchdog the wait for the next script line is the loop's idle wait: it wakes up for
- * each ping (the main tick) until a line, EOF or an error is there for getline. Returns true. */
-static bool stdin_wait(app *a)
-{
-    const tp_clock *clk = tp_clock_system();
-    while (!a->quit && watchdog_interval_ms(a->wd) > 0) {
-        struct pollfd p = {STDIN_FILENO, POLLIN, 0};
-        int64_t d = watchdog_next_deadline(a->wd);
-        int64_t wait = d < 0 ? -1 : d - clk->mono_ms(clk->ctx);
-        if (d >= 0 && wait < 0)
-            wait = 0;
-        if (poll(&p, 1, wait > 86400000 ? 86400000 : (int)wait) != 0)
-            break;
-        wd_tick(a);
-    }
-    return true;
-}
-
-/* `--script -`: commands are read from stdin as they come, so a test can act between them. */
-static void run_script_stdin(app *a)
-{
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0;
-    present(a);
-    /* stdin unbuffered under a watchdog, so no line hides in stdio's buffer while poll() waits on
-     * the descriptor (stdin_wait). */
-    if (watchdog_interval_ms(a->wd) > 0)
-        setvbuf(stdin, NULL, _IONBF, 0);
-    while (!a->quit && stdin_wait(a) && getline(&line, &cap, stdin) >= 0) {
-        script_cmd c;
-        bool is_cmd = false;
-        char err[256];
-        lineno++;
-        if (script_parse_line("-", lineno, line, &c, &is_cmd, err, sizeof err) != TP_OK) {
-            fprintf(stderr, "touchpoint-kiosk: %s\n", err);
-            a->exit_code = EXIT_USAGE;
-            break;
-        }
-        if (is_cmd && !run_cmd(a, &c))
-            break;
-        drain_events(a);
-    }
-    free(line);
 }
 
 /* ---- main ----------------------------------------------------------------------------------- */
@@ -1203,7 +361,7 @@ int main(int argc, char **argv)
     };
     app *a = calloc(1, sizeof *a);
     const char *config_path = NULL, *script_path = NULL;
-    bool windowed = false, headless = false, trace = false;
+    bool windowed = false, headless = false, tracing = false;
     int size_w = 0, size_h = 0;
     script *scr = NULL;
     char err[TP_ERRMSG_MAX * 2];
@@ -1214,8 +372,9 @@ int main(int argc, char **argv)
         return 1;
     }
     a->started_us = real_us();
+    a->led_screen = KIOSK_SCREEN_COUNT; /* no LED check yet */
     a->sw.sfd = a->sw.stopfd = a->sw.usbfd = a->sw.rearmfd = a->sw.gpiofd = -1;
-    pthread_mutex_init(&a->export_mu, NULL);
+    a->sw.exportfd = -1;
     a->exit_code = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -1223,7 +382,7 @@ int main(int argc, char **argv)
         case 'w': windowed = true; break;
         case 'H': headless = true; break;
         case 's': script_path = optarg; break;
-        case 't': trace = true; break;
+        case 't': tracing = true; break;
         case 'S':
             if (!parse_size(optarg, &size_w, &size_h)) {
                 fprintf(stderr, "touchpoint-kiosk: --size: '%s' is not WxH (320..8192)\n", optarg);
@@ -1244,6 +403,10 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    /* A write to a dead peer (the X server's socket, a closed trace reader) fails with EPIPE
+     * where it is made, rather than killing the kiosk with SIGPIPE: a lost display then reaches
+     * lost_display() and ends with its message. */
+    signal(SIGPIPE, SIG_IGN);
     /* Signals first, before any thread exists, so every thread inherits the blocked mask. */
     sigset_t mask;
     sigemptyset(&mask);
@@ -1275,19 +438,19 @@ int main(int argc, char **argv)
     }
     a->script_name = script_path;
     a->scripted = script_path != NULL;
-    if (trace) {
-        a->trace = stdout;
-        setvbuf(stdout, NULL, _IOLBF, 0);
-    }
     if (a->scripted) {
         const tp_clock *sys = tp_clock_system();
         tp_vclock_init(&a->vc, sys->wall_ms(sys->ctx));
+    }
+    if (tracing) {
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        a->tr = trace_new(stdout, app_clock(a));
     }
 
     kiosk_options ko = {0};
     ko.cfg = &a->cfg;
     ko.clock = a->scripted ? &a->vc.clock : NULL;
-    ko.trace = a->trace;
+    ko.trace = a->tr;
     ko.windowed = !a->cfg.fullscreen;
     const char *mpc = getenv("TP_KIOSK_MAX_PAGE_COUNT"); /* tests: simulate a full database */
     if (mpc && *mpc)
@@ -1318,6 +481,12 @@ int main(int argc, char **argv)
         a->exit_code = 1;
         goto out;
     }
+    guard_display(a);
+    if (kiosk_check_glyphs(a->k, ui_font_has_glyph, a->u, err, sizeof err) != TP_OK) {
+        fprintf(stderr, "touchpoint-kiosk: %s\n", err);
+        a->exit_code = EXIT_USAGE;
+        goto out;
+    }
     if (a->cfg.fullscreen)
         SDL_ShowCursor(SDL_DISABLE);
     int64_t t_ui = real_us();
@@ -1328,15 +497,8 @@ int main(int argc, char **argv)
     uso.mount_root = a->cfg.usb.mount_root;
     if (usb_open(&uso, &a->usb, err, sizeof err) != TP_OK) {
         a->usb = NULL;
-        if (a->trace) {
-            cJSON *o = cJSON_CreateObject();
-            if (o) {
-                cJSON_AddStringToObject(o, "code", "usb");
-                cJSON_AddStringToObject(o, "message", err);
-                cJSON_AddStringToObject(o, "during", "usb_open");
-            }
-            kiosk_trace(a->k, "error", o);
-        }
+        trace_event(a->tr, "error", TRACE_STR("code", "usb"), TRACE_STR("message", err),
+                    TRACE_STR("during", "usb_open"), TRACE_END);
     } else {
         a->sw.usbfd = usb_fd(a->usb);
     }
@@ -1351,15 +513,8 @@ int main(int argc, char **argv)
             a->gpio = NULL;
             fprintf(stderr, "touchpoint-kiosk: %s; buttons and lights are off, touch works\n", err);
             tp_strlcpy(a->gpio_err, err, sizeof a->gpio_err);
-            if (a->trace) {
-                cJSON *o = cJSON_CreateObject();
-                if (o) {
-                    cJSON_AddStringToObject(o, "code", "gpio");
-                    cJSON_AddStringToObject(o, "message", err);
-                    cJSON_AddStringToObject(o, "during", "gpio_open");
-                }
-                kiosk_trace(a->k, "error", o);
-            }
+            trace_event(a->tr, "error", TRACE_STR("code", "gpio"), TRACE_STR("message", err),
+                        TRACE_STR("during", "gpio_open"), TRACE_END);
         } else if (!a->scripted) {
             a->sw.gpiofd = gpio_fd(a->gpio); /* scripts drive the sim lines synchronously */
         }
@@ -1378,24 +533,16 @@ int main(int argc, char **argv)
         pthread_create(&a->sw.thread, NULL, sigwatch_main, &a->sw) == 0)
         a->sw.running = true;
 
-    if (a->trace) {
-        cJSON *o = cJSON_CreateObject();
-        int lw = 0, lh = 0;
-        ui_logical_size(a->u, &lw, &lh);
-        if (o) {
-            cJSON_AddStringToObject(o, "device", a->cfg.device_id);
-            cJSON_AddStringToObject(o, "database", a->cfg.database);
-            cJSON_AddNumberToObject(o, "width", lw);
-            cJSON_AddNumberToObject(o, "height", lh);
-            cJSON_AddBoolToObject(o, "fullscreen", a->cfg.fullscreen);
-            cJSON_AddBoolToObject(o, "scripted", a->scripted);
-            /* Where start-up time goes (config + survey, store open, window + fonts). */
-            cJSON_AddNumberToObject(o, "config_ms", (double)(t_config - t_start) / 1000);
-            cJSON_AddNumberToObject(o, "kiosk_ms", (double)(t_kiosk - t_config) / 1000);
-            cJSON_AddNumberToObject(o, "ui_ms", (double)(t_ui - t_kiosk) / 1000);
-        }
-        kiosk_trace(a->k, "start", o);
-    }
+    int lw = 0, lh = 0;
+    ui_logical_size(a->u, &lw, &lh);
+    /* Where start-up time goes (config + survey, store open, window + fonts). */
+    trace_event(a->tr, "start", TRACE_STR("device", a->cfg.device_id),
+                TRACE_STR("database", a->cfg.database), TRACE_NUM("width", lw),
+                TRACE_NUM("height", lh), TRACE_BOOL("fullscreen", a->cfg.fullscreen),
+                TRACE_BOOL("scripted", a->scripted),
+                TRACE_NUM("config_ms", (double)(t_config - t_start) / 1000),
+                TRACE_NUM("kiosk_ms", (double)(t_kiosk - t_config) / 1000),
+                TRACE_NUM("ui_ms", (double)(t_ui - t_kiosk) / 1000), TRACE_END);
     if (a->pw)
         power_changed(a, "start");
     led_update(a, true);
@@ -1406,19 +553,12 @@ int main(int argc, char **argv)
         run_script_stdin(a);
     else
         run_live(a);
-    if (a->scripted && a->exit_code == 0 && !a->quit) {
-        cJSON *o = cJSON_CreateObject();
-        if (o)
-            cJSON_AddStringToObject(o, "reason", "script_end");
-        kiosk_trace(a->k, "exit", o);
-    }
+    if (a->scripted && a->exit_code == 0 && !a->quit)
+        trace_event(a->tr, "exit", TRACE_STR("reason", "script_end"), TRACE_END);
 
 out:
-    if (a->export_thread_running) {
-        /* A running export finishes (or fails) on its own; wait so its files are complete. */
-        pthread_join(a->export_thread, NULL);
-        a->export_thread_running = false;
-    }
+    /* A running export finishes (or fails) on its own; wait so its files are complete. */
+    usb_export_job_free(a->job);
     if (a->sw.running) {
         uint64_t one = 1;
         if (write(a->sw.stopfd, &one, sizeof one) != (ssize_t)sizeof one)
@@ -1435,9 +575,9 @@ out:
     gpio_close(a->gpio); /* outputs low: no stale status light */
     power_free(a->pw);
     watchdog_free(a->wd); /* STOPPING=1 */
-    pthread_mutex_destroy(&a->export_mu);
-    kiosk_free(a->k); /* closes the store: every write is complete */
+    kiosk_free(a->k);     /* closes the store: every write is complete */
     ui_free(a->u);
+    trace_free(a->tr);
     script_free(scr);
     int rc = a->exit_code;
     free(a);

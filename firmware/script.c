@@ -247,15 +247,10 @@ tp_err script_parse(const char *file, const char *text, size_t len, script **out
                          lineno, SCRIPT_MAX_CMDS);
             goto out;
         }
-        if (s->n == cap) {
-            size_t ncap = cap ? cap * 2 : 32;
-            script_cmd *nc = realloc(s->cmds, ncap * sizeof *nc);
-            if (!nc) {
-                rc = tp_errf(err, errlen, TP_ERR_NOMEM, "%s: out of memory", file);
-                goto out;
-            }
-            s->cmds = nc;
-            cap = ncap;
+        if (tp_array_grow((void **)&s->cmds, &cap, s->n + 1, sizeof *s->cmds, SCRIPT_MAX_CMDS) !=
+            TP_OK) {
+            rc = tp_errf(err, errlen, TP_ERR_NOMEM, "%s: out of memory", file);
+            goto out;
         }
         s->cmds[s->n++] = cmd;
     }
@@ -269,48 +264,13 @@ out:
 
 tp_err script_load(const char *path, script **out, char *err, size_t errlen)
 {
-    FILE *f = NULL;
     char *buf = NULL;
-    size_t cap = 0, n = 0;
-    tp_err rc = TP_OK;
-    const size_t max = (size_t)SCRIPT_MAX_CMDS * 64;
-
+    size_t n = 0;
     *out = NULL;
-    f = fopen(path, "re");
-    if (!f) {
-        int e = errno;
-        return tp_errf(err, errlen, e == ENOENT ? TP_ERR_NOT_FOUND : TP_ERR_IO,
-                       "%s: cannot open: %s", path, strerror(e));
-    }
-    for (;;) {
-        if (n == cap) {
-            if (cap >= max) {
-                rc = tp_errf(err, errlen, TP_ERR_TOO_LARGE, "%s: script too large", path);
-                goto out;
-            }
-            size_t ncap = cap ? cap * 2 : 4096;
-            char *nb = realloc(buf, ncap);
-            if (!nb) {
-                rc = tp_errf(err, errlen, TP_ERR_NOMEM, "%s: out of memory", path);
-                goto out;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                rc = tp_errf(err, errlen, TP_ERR_IO, "%s: read error", path);
-                goto out;
-            }
-            break;
-        }
-    }
-    rc = script_parse(path, buf ? buf : "", n, out, err, errlen);
-out:
-    if (f)
-        fclose(f);
+    /* Bounded: a script never needs more than about 64 bytes per command. */
+    tp_err rc = tp_read_file(path, (size_t)SCRIPT_MAX_CMDS * 64, &buf, &n, err, errlen);
+    if (rc == TP_OK)
+        rc = script_parse(path, buf, n, out, err, errlen);
     free(buf);
     return rc;
 }

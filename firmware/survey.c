@@ -197,10 +197,60 @@ static tp_err parse_when(vctx *v, const cJSON *w, const char *jpath, int qi, sur
     return TP_OK;
 }
 
+/* "scale_style" (nps, ces) and the per-value captions "labels" (csat, smiley4): how the main
+ * question looks, both optional. */
+static tp_err parse_look(vctx *v, const cJSON *q, const char *jpath, survey_question *out)
+{
+    char p[JPATH_MAX], lp[JPATH_MAX], key[8];
+    tp_err rc;
+    bool numbered = out->kind == TP_KIND_NPS || out->kind == TP_KIND_CES;
+    bool faces = out->kind == TP_KIND_CSAT || out->kind == TP_KIND_SMILEY4;
+
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(q, "scale_style");
+    jp_key(p, jpath, "scale_style");
+    out->scale_style = SURVEY_SCALE_NEUTRAL;
+    if (st && !numbered)
+        return bad(v, p, "only nps and ces questions have a scale style");
+    if (st && (!cJSON_IsString(st) || (strcmp(st->valuestring, "neutral") != 0 &&
+                                       strcmp(st->valuestring, "traffic") != 0)))
+        return bad(v, p, "expected \"neutral\" or \"traffic\"");
+    if (st && strcmp(st->valuestring, "traffic") == 0)
+        out->scale_style = SURVEY_SCALE_TRAFFIC;
+
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(q, "labels");
+    jp_key(p, jpath, "labels");
+    out->has_value_labels = false;
+    if (!labels)
+        return TP_OK;
+    if (!faces)
+        return bad(v, p, "only csat and smiley4 questions have a label per value");
+    if (!cJSON_IsObject(labels))
+        return bad(v, p, "not an object of captions per value (\"1\": {...}, ...)");
+    int lo = 0, hi = 0;
+    tp_kind_range(out->kind, &lo, &hi);
+    const cJSON *it = NULL;
+    cJSON_ArrayForEach(it, labels)
+    {
+        char *end = NULL;
+        long val = strtol(it->string, &end, 10);
+        if (!it->string[0] || *end || val < lo || val > hi) {
+            jp_key(lp, p, it->string);
+            return bad(v, lp, "not a value of the scale (%d..%d)", lo, hi);
+        }
+    }
+    for (int val = lo; val <= hi; val++) {
+        snprintf(key, sizeof key, "%d", val);
+        if ((rc = get_text(v, labels, p, key, true, &out->value_labels[val - lo], NULL)) != TP_OK)
+            return rc;
+    }
+    out->has_value_labels = true;
+    return TP_OK;
+}
+
 static tp_err parse_question(vctx *v, const cJSON *q, const char *jpath, int qi)
 {
-    static const char *const keys[] = {"id",         "kind", "prompt",  "low_label",
-                                       "high_label", "when", "options", NULL};
+    static const char *const keys[] = {"id",   "kind",    "prompt",      "low_label", "high_label",
+                                       "when", "options", "scale_style", "labels",    NULL};
     survey_question *out = &v->s->questions[qi];
     char p[JPATH_MAX];
     tp_err rc;
@@ -244,6 +294,8 @@ static tp_err parse_question(vctx *v, const cJSON *q, const char *jpath, int qi)
         return bad(v, p, "only nps and ces questions have scale labels");
     }
     out->has_labels = has_low;
+    if ((rc = parse_look(v, q, jpath, out)) != TP_OK)
+        return rc;
 
     const cJSON *when = cJSON_GetObjectItemCaseSensitive(q, "when");
     jp_key(p, jpath, "when");

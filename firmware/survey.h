@@ -10,7 +10,10 @@
  *    "title": {"vi": "...", "en": "..."},
  *    "questions": [
  *      {"id": "recommend", "kind": "nps", "prompt": {...},
- *       "low_label": {...}, "high_label": {...}},            (labels optional; nps/ces only)
+ *       "low_label": {...}, "high_label": {...},             (labels optional; nps/ces only)
+ *       "scale_style": "neutral"},                           (nps/ces; or "traffic"; optional)
+ *      {"id": "felt", "kind": "csat", "prompt": {...},       (faces: a caption per value,
+ *       "labels": {"1": {...}, ..., "5": {...}}},             optional, all values or none)
  *      {"id": "reason", "kind": "choice", "prompt": {...},
  *       "when": {"question": "recommend", "op": "<=", "value": 6},
  *       "options": [{"id": "wait", "label": {...}}, ...]}],  (2..SURVEY_MAX_OPTIONS options)
@@ -35,6 +38,7 @@
 #define SURVEY_TEXT_MAX 400          /* bytes of UTF-8 per text, excluding NUL */
 #define SURVEY_FILE_MAX (256 * 1024) /* bytes */
 #define SURVEY_PATH_MAX 1024
+#define SURVEY_MAX_VALUE_LABELS 5 /* csat 1..5, smiley4 1..4 */
 
 /* One text in every language of the survey: t[i] is in survey.langs[i]. */
 typedef struct survey_text {
@@ -62,6 +66,14 @@ typedef struct survey_option {
     survey_text label;
 } survey_option;
 
+/* How a numbered scale (nps, ces) is coloured. Neutral: one colour for every value, the number
+ * is the label and the end labels carry the meaning (the default). Traffic: nps red / amber /
+ * green by the NPS bands, ces a gradient (the look before neutral became the default). */
+typedef enum survey_scale_style {
+    SURVEY_SCALE_NEUTRAL = 0,
+    SURVEY_SCALE_TRAFFIC = 1,
+} survey_scale_style;
+
 typedef struct survey_question {
     char id[TP_ID_MAX + 1];
     tp_kind kind;
@@ -71,6 +83,12 @@ typedef struct survey_question {
     survey_cond when; /* follow-ups only */
     int n_options;    /* choice only */
     survey_option options[SURVEY_MAX_OPTIONS];
+
+    /* How the main question looks (survey_parse fills the defaults). */
+    survey_scale_style scale_style; /* nps / ces */
+    bool has_value_labels;          /* csat / smiley4: "labels" given */
+    /* csat / smiley4: the caption of value v at [v - low] */
+    survey_text value_labels[SURVEY_MAX_VALUE_LABELS];
 } survey_question;
 
 typedef struct survey {

@@ -27,6 +27,7 @@
 #define DEFAULT_MOUNTINFO "/proc/self/mountinfo"
 /* Mounts below the root kept per scan before picking sticks (nested and stacked ones included). */
 #define SCAN_MAX (USB_MAX_STICKS * 4)
+#define USB_READ_CHUNK 16384 /* bytes read per call from the mount table */
 
 struct usb {
     char root[PATH_MAX];
@@ -233,47 +234,46 @@ size_t usb_mountinfo_select(const usb_mount *mounts, size_t n, const char *root,
 
 /* ---- Reading the mount table -------------------------------------------------------------- */
 
-/* Reads the whole of fd (from offset 0) into a new NUL-terminated buffer (*out, free()). */
+/* Reads the whole of fd (from offset 0) into a new NUL-terminated buffer (*out, free()), at most
+ * USB_MOUNTINFO_MAX - 1 bytes. (tp_read_file opens a path; this reads the fd kept open for
+ * polling, so it grows a tp_buf itself.) */
 static tp_err read_all(int fd, char **out, size_t *len)
 {
-    size_t cap = 16384, n = 0;
-    char *buf = NULL;
+    tp_buf b;
+    tp_err rc = TP_OK;
     *out = NULL;
+    tp_buf_init(&b, USB_MOUNTINFO_MAX - 1);
     if (lseek(fd, 0, SEEK_SET) < 0)
         return tp_err_from_errno(errno);
-    buf = malloc(cap);
-    if (!buf)
-        return TP_ERR_NOMEM;
     for (;;) {
-        if (n + 1 >= cap) {
-            if (cap >= USB_MOUNTINFO_MAX) {
-                free(buf);
-                return TP_ERR_TOO_LARGE;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return TP_ERR_NOMEM;
-            }
-            buf = nb;
-            cap *= 2;
+        size_t room = b.max - b.len;
+        if (room == 0) {
+            rc = TP_ERR_TOO_LARGE;
+            goto out;
         }
-        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (room > USB_READ_CHUNK)
+            room = USB_READ_CHUNK;
+        rc = tp_buf_reserve(&b, room);
+        if (rc != TP_OK)
+            goto out;
+        ssize_t r = read(fd, b.p + b.len, room);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            int e = errno;
-            free(buf);
-            return tp_err_from_errno(e);
+            rc = tp_err_from_errno(errno);
+            goto out;
         }
         if (r == 0)
             break;
-        n += (size_t)r;
+        tp_buf_commit(&b, (size_t)r);
     }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return TP_OK;
+    *len = b.len;
+    *out = tp_buf_take(&b);
+    if (!*out)
+        rc = TP_ERR_NOMEM;
+out:
+    tp_buf_free(&b);
+    return rc;
 }
 
 /* Reads the mount table at fd and fills sticks (USB_MAX_STICKS) with the current sticks. */

@@ -1,18 +1,23 @@
 /*
  * usb_export.c - the kiosk's "Export to USB" job over export_run_formats(): a file system ops
- * wrapper that notices a pulled stick, and the staff and log wording. The space figures for "stick
- * full" and the mapping of a full FUSE FAT driver's EPERM to "full" are the export core's
- * (export.h); they are not repeated here.
+ * wrapper that notices a pulled stick, the log wording, and the job API (a worker thread woken
+ * through an eventfd). The staff sentences (usb_export_message, usb_format_bytes) are in
+ * kiosk_text.c with every other sentence the kiosk shows. The space figures for "stick full" and
+ * the mapping of a full FUSE FAT driver's EPERM to "full" are the export core's (export.h); they
+ * are not repeated here.
  */
 #include "usb_export.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "usb.h"
 
@@ -156,32 +161,6 @@ static const export_fs_ops watch_ops = {
 
 /* ---- Wording ------------------------------------------------------------------------------- */
 
-/* Writes bytes in decimal units, rounded up (what is needed) or down (what is free), so the
- * staff are never told a stick has more room, or an export needs less, than it does. */
-static void fmt_bytes(int64_t bytes, bool up, char *out, size_t outlen)
-{
-    int64_t unit, r;
-    const char *name;
-    if (bytes < 0) {
-        snprintf(out, outlen, "an unknown amount of");
-        return;
-    }
-    if (bytes < 1000 * 1000) {
-        r = up ? (bytes + 999) / 1000 : bytes / 1000;
-        snprintf(out, outlen, "%" PRId64 " KB", r);
-        return;
-    }
-    unit = bytes < INT64_C(1000) * 1000 * 1000 ? INT64_C(100000) : INT64_C(100000000);
-    name = unit == INT64_C(100000) ? "MB" : "GB";
-    r = up ? (bytes + unit - 1) / unit : bytes / unit; /* tenths */
-    snprintf(out, outlen, "%" PRId64 ".%" PRId64 " %s", r / 10, r % 10, name);
-}
-
-void usb_format_bytes(int64_t bytes, char *out, size_t outlen)
-{
-    fmt_bytes(bytes, true, out, outlen);
-}
-
 tp_err usb_export_parse_formats(const char *s, unsigned *out, char *err, size_t errlen)
 {
     unsigned bits = 0;
@@ -232,166 +211,10 @@ const char *usb_export_outcome_name(usb_export_outcome o)
     return "unknown";
 }
 
-#define NOT_MARKED " Nothing was marked as exported."
-#define NOT_MARKED_VI " Chưa có câu trả lời nào được đánh dấu là đã xuất."
-
-/* The Vietnamese staff sentences (usb_export_message with lang "vi"). */
-static void message_vi(const usb_export_report *rep, char *out, size_t outlen)
-{
-    char need[32], freeb[32];
-    switch (rep->outcome) {
-    case USB_EXPORT_DONE:
-        snprintf(out, outlen, "Xong: %" PRId64 " câu trả lời, có thể rút USB ra an toàn.",
-                 rep->rows);
-        return;
-    case USB_EXPORT_NOTHING:
-        snprintf(out, outlen,
-                 "Không có câu trả lời mới kể từ lần xuất trước. Không ghi gì; có thể rút USB ra "
-                 "an toàn.");
-        return;
-    case USB_EXPORT_FULL:
-        if (rep->bytes_missing > 0) {
-            usb_format_bytes(rep->bytes_missing, need, sizeof need);
-            if (rep->free_bytes >= 0)
-                fmt_bytes(rep->free_bytes, false, freeb, sizeof freeb);
-            else
-                tp_strlcpy(freeb, "không rõ", sizeof freeb);
-            snprintf(out, outlen,
-                     "USB đã đầy. Cần thêm %s dung lượng trống (hiện còn %s). Hãy xóa bớt tệp "
-                     "trên USB bằng máy tính, hoặc dùng USB lớn hơn." NOT_MARKED_VI,
-                     need, freeb);
-        } else if (rep->bytes_needed >= 0) {
-            usb_format_bytes(rep->bytes_needed, need, sizeof need);
-            snprintf(out, outlen,
-                     "USB đã đầy. Cần khoảng %s dung lượng trống. Hãy xóa bớt tệp trên USB bằng "
-                     "máy tính, hoặc dùng USB lớn hơn." NOT_MARKED_VI,
-                     need);
-        } else {
-            snprintf(out, outlen,
-                     "USB đã đầy. Hãy xóa bớt tệp trên USB bằng máy tính, hoặc dùng USB lớn "
-                     "hơn." NOT_MARKED_VI);
-        }
-        return;
-    case USB_EXPORT_READONLY:
-        snprintf(out, outlen,
-                 "USB đang bị khóa ghi (chỉ đọc). Gạt công tắc khóa trên USB để mở, hoặc dùng "
-                 "USB khác." NOT_MARKED_VI);
-        return;
-    case USB_EXPORT_REMOVED:
-        snprintf(out, outlen,
-                 "USB đã bị rút ra trước khi xuất xong." NOT_MARKED_VI " Hãy cắm lại và xuất lại.");
-        return;
-    case USB_EXPORT_IO:
-        snprintf(out, outlen,
-                 "Không ghi được vào USB (lỗi đọc/ghi). Hãy thử lại, hoặc dùng USB "
-                 "khác." NOT_MARKED_VI);
-        return;
-    case USB_EXPORT_CANCELLED:
-        snprintf(out, outlen,
-                 "Đã hủy xuất. Không ghi gì và chưa đánh dấu câu trả lời nào là đã xuất; có thể "
-                 "rút USB ra an toàn.");
-        return;
-    case USB_EXPORT_FAILED:
-        if (rep->rc == TP_ERR_TOO_LARGE)
-            snprintf(out, outlen,
-                     "Dữ liệu xuất quá lớn cho một tệp trên USB (tối đa 4 GB)." NOT_MARKED_VI
-                     " Hãy gọi kỹ thuật viên.");
-        else if (rep->rc == TP_ERR_EXISTS)
-            snprintf(out, outlen,
-                     "Trên USB không còn tên tệp trống. Hãy xóa các tệp xuất cũ bằng máy tính "
-                     "rồi thử lại." NOT_MARKED_VI);
-        else
-            snprintf(out, outlen,
-                     "Xuất không thành công (mã lỗi cho kỹ thuật viên: %s)." NOT_MARKED_VI
-                     " Hãy thử lại; nếu vẫn lỗi, hãy gọi kỹ thuật viên.",
-                     tp_strerror(rep->rc));
-        return;
-    }
-    snprintf(out, outlen, "?");
-}
-
-/* The English staff sentences (the documented ones; also usb_export_report.message). */
-static void message_en(const usb_export_report *rep, char *out, size_t outlen)
-{
-    char need[32], freeb[32];
-    tp_err rc = rep->rc;
-    switch (rep->outcome) {
-    case USB_EXPORT_DONE:
-        snprintf(out, outlen, "Done: %" PRId64 " answer%s, safe to remove", rep->rows,
-                 rep->rows == 1 ? "" : "s");
-        return;
-    case USB_EXPORT_NOTHING:
-        snprintf(out, outlen,
-                 "No new answers since the last export. Nothing was written; safe to remove.");
-        return;
-    case USB_EXPORT_FULL:
-        if (rep->bytes_missing > 0) {
-            usb_format_bytes(rep->bytes_missing, need, sizeof need);
-            fmt_bytes(rep->free_bytes, false, freeb, sizeof freeb);
-            snprintf(out, outlen,
-                     "The USB stick is full. The export needs %s more free space (%s free now). "
-                     "Delete files from the stick on a computer, or use a bigger stick." NOT_MARKED,
-                     need, freeb);
-        } else {
-            usb_format_bytes(rep->bytes_needed, need, sizeof need);
-            snprintf(out, outlen,
-                     "The USB stick is full. The export needs about %s of free space. Delete "
-                     "files from the stick on a computer, or use a bigger stick." NOT_MARKED,
-                     need);
-        }
-        return;
-    case USB_EXPORT_READONLY:
-        snprintf(out, outlen,
-                 "The USB stick is read-only (write-protected). Slide its lock switch to unlock "
-                 "it, or use another stick." NOT_MARKED);
-        return;
-    case USB_EXPORT_REMOVED:
-        snprintf(out, outlen,
-                 "The USB stick was removed before the export finished." NOT_MARKED
-                 " Plug it in again and export again.");
-        return;
-    case USB_EXPORT_IO:
-        snprintf(out, outlen,
-                 "The USB stick could not be written (input/output error). Try again, or use "
-                 "another stick." NOT_MARKED);
-        return;
-    case USB_EXPORT_CANCELLED:
-        snprintf(out, outlen,
-                 "Export cancelled. Nothing was written and nothing was marked as exported; safe "
-                 "to remove.");
-        return;
-    case USB_EXPORT_FAILED:
-        if (rc == TP_ERR_TOO_LARGE)
-            snprintf(out, outlen,
-                     "The export is too big for one file on a USB stick (4 GB at most)." NOT_MARKED
-                     " Please call the technician.");
-        else if (rc == TP_ERR_EXISTS)
-            snprintf(out, outlen,
-                     "There is no free file name left on the USB stick. Delete old export files "
-                     "from it on a computer, then try again." NOT_MARKED);
-        else
-            snprintf(out, outlen,
-                     "The export did not work (%s)." NOT_MARKED
-                     " Try again; if it fails again, please call the technician.",
-                     tp_strerror(rc));
-        return;
-    }
-    snprintf(out, outlen, "?");
-}
-
-void usb_export_message(const usb_export_report *rep, const char *lang, char *out, size_t outlen)
-{
-    if (!out || outlen == 0)
-        return;
-    if (lang && strcmp(lang, "vi") == 0)
-        message_vi(rep, out, outlen);
-    else
-        message_en(rep, out, outlen);
-}
-
+/* The English sentence (the documented one), from kiosk_text.c with the kiosk's other texts. */
 static void set_message(usb_export_report *rep)
 {
-    message_en(rep, rep->message, sizeof rep->message);
+    usb_export_message(rep, "en", rep->message, sizeof rep->message);
 }
 
 /* Replaces control characters (a message from below may carry a newline) so the log stays one
@@ -555,4 +378,172 @@ out:
              rep->n_files, rep->n_files > 0 ? rep->files[0] : "-",
              rep->n_files > 0 ? rep->sha256_hex : "-", rep->elapsed_ms, cause[0] ? cause : "-");
     return rc;
+}
+
+/* ---- The job ------------------------------------------------------------------------------- */
+
+struct usb_export_job {
+    usb_export_job_options o;
+    char mount_point[USB_PATH_MAX];
+    int wakefd;
+    pthread_t thread;
+    bool thread_running;
+    pthread_mutex_t mu;
+    int64_t done, total;   /* under mu */
+    bool finished;         /* under mu */
+    bool cancel;           /* under mu */
+    usb_export_report rep; /* written by the job, read after finished */
+};
+
+static void job_wake(usb_export_job *j)
+{
+    uint64_t one = 1;
+    if (write(j->wakefd, &one, sizeof one) != (ssize_t)sizeof one)
+        (void)0; /* the counter is full: the loop is woken anyway */
+}
+
+static void job_progress(void *ctx, int64_t done, int64_t total)
+{
+    usb_export_job *j = ctx;
+    pthread_mutex_lock(&j->mu);
+    j->done = done;
+    j->total = total;
+    pthread_mutex_unlock(&j->mu);
+    if (j->o.progress)
+        j->o.progress(j->o.progress_ctx, done, total);
+    else
+        job_wake(j);
+}
+
+static bool job_cancelled(void *ctx)
+{
+    usb_export_job *j = ctx;
+    pthread_mutex_lock(&j->mu);
+    bool c = j->cancel;
+    pthread_mutex_unlock(&j->mu);
+    return c;
+}
+
+/* The export with the job's own store handle (a handle belongs to one thread). */
+void usb_export_job_run(usb_export_job *j)
+{
+    store *s = NULL;
+    char err[TP_ERRMSG_MAX];
+    store_options so = {0};
+    usb_export_report *rep = &j->rep;
+    memset(rep, 0, sizeof *rep);
+    so.device_id = j->o.device_id;
+    so.clock = j->o.clock;
+    tp_err rc = store_open(j->o.database, &so, &s, err, sizeof err);
+    if (rc != TP_OK) {
+        rep->outcome = USB_EXPORT_FAILED;
+        rep->rc = rc;
+        snprintf(rep->message, sizeof rep->message,
+                 "The answers could not be read (%s). Nothing was marked as exported.",
+                 tp_strerror(rc));
+        snprintf(rep->log, sizeof rep->log, "usb export: outcome=failed cause=%s", err);
+    } else {
+        usb_export_request rq = {0};
+        rq.mount_point = j->mount_point;
+        rq.mount_id = j->o.mount_id;
+        rq.device_id = j->o.device_id;
+        rq.all = j->o.all;
+        rq.formats = j->o.formats;
+        rq.progress = job_progress;
+        rq.progress_ctx = j;
+        rq.cancel = job_cancelled;
+        rq.cancel_ctx = j;
+        usb_export_run(s, &rq, rep);
+    }
+    store_close(s);
+    pthread_mutex_lock(&j->mu);
+    j->finished = true;
+    pthread_mutex_unlock(&j->mu);
+    job_wake(j);
+}
+
+static void *job_main(void *arg)
+{
+    usb_export_job_run(arg);
+    return NULL;
+}
+
+tp_err usb_export_job_new(const usb_export_job_options *o, usb_export_job **out, char *err,
+                          size_t errlen)
+{
+    *out = NULL;
+    usb_export_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return tp_errf(err, errlen, TP_ERR_NOMEM, "usb export: out of memory");
+    j->o = *o;
+    tp_strlcpy(j->mount_point, o->mount_point ? o->mount_point : "", sizeof j->mount_point);
+    j->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (j->wakefd < 0) {
+        free(j);
+        return tp_errf(err, errlen, TP_ERR_IO, "usb export: eventfd: %s", strerror(errno));
+    }
+    pthread_mutex_init(&j->mu, NULL);
+    *out = j;
+    return TP_OK;
+}
+
+tp_err usb_export_job_start(usb_export_job *j)
+{
+    if (pthread_create(&j->thread, NULL, job_main, j) == 0) {
+        j->thread_running = true;
+        return TP_OK;
+    }
+    memset(&j->rep, 0, sizeof j->rep);
+    j->rep.outcome = USB_EXPORT_FAILED;
+    j->rep.rc = TP_ERR_NOMEM;
+    set_message(&j->rep);
+    snprintf(j->rep.log, sizeof j->rep.log, "usb export: outcome=failed cause=pthread_create");
+    pthread_mutex_lock(&j->mu);
+    j->finished = true;
+    pthread_mutex_unlock(&j->mu);
+    job_wake(j);
+    return TP_ERR_NOMEM;
+}
+
+int usb_export_job_fd(const usb_export_job *j)
+{
+    return j->wakefd;
+}
+
+bool usb_export_job_poll(usb_export_job *j, int64_t *done, int64_t *total, usb_export_report *rep)
+{
+    uint64_t v;
+    if (read(j->wakefd, &v, sizeof v) < 0)
+        (void)0; /* EAGAIN: nothing new, the figures below are still right */
+    pthread_mutex_lock(&j->mu);
+    *done = j->done;
+    *total = j->total;
+    bool finished = j->finished;
+    pthread_mutex_unlock(&j->mu);
+    if (!finished)
+        return false;
+    if (j->thread_running) {
+        pthread_join(j->thread, NULL);
+        j->thread_running = false;
+    }
+    *rep = j->rep;
+    return true;
+}
+
+void usb_export_job_cancel(usb_export_job *j)
+{
+    pthread_mutex_lock(&j->mu);
+    j->cancel = true;
+    pthread_mutex_unlock(&j->mu);
+}
+
+void usb_export_job_free(usb_export_job *j)
+{
+    if (!j)
+        return;
+    if (j->thread_running)
+        pthread_join(j->thread, NULL);
+    pthread_mutex_destroy(&j->mu);
+    close(j->wakefd);
+    free(j);
 }

@@ -25,8 +25,8 @@
  * Every failure says "Nothing was marked as exported." ("Chưa có câu trả lời nào được đánh dấu
  * là đã xuất.") because the cursor did not move.
  *
- * Thread-safety: one export per store handle at a time; the kiosk runs it on a worker thread and
- * reads progress through the callback (which runs on that thread).
+ * Thread-safety: one export per store handle at a time. The job API (usb_export_job_*) runs it
+ * on a worker thread with its own store handle and wakes the caller's loop through an eventfd.
  */
 #ifndef TP_USB_EXPORT_H
 #define TP_USB_EXPORT_H
@@ -93,8 +93,54 @@ tp_err usb_export_run(store *s, const usb_export_request *rq, usb_export_report 
 
 /* Writes rep's staff sentence (see the top of this file) in lang ("vi": Vietnamese; anything
  * else, NULL included: English, the same text as rep->message) into out (caller's, truncated to
- * outlen). Uses rep->outcome, rows, rc and the byte figures. */
+ * outlen). Uses rep->outcome, rows, rc and the byte figures. Defined in kiosk_text.c, beside the
+ * kiosk's other sentences; whoever links usb_export.o links kiosk_text.o. */
 void usb_export_message(const usb_export_report *rep, const char *lang, char *out, size_t outlen);
+
+/* ---- The job: one export off the caller's loop ----------------------------------------------
+ * usb_export_job_new, then usb_export_job_start (a worker thread; the loop waits on
+ * usb_export_job_fd and calls usb_export_job_poll) or usb_export_job_run (inline on the caller's
+ * thread: scripts stay deterministic); usb_export_job_cancel from the loop; usb_export_job_free. */
+
+typedef struct usb_export_job usb_export_job;
+
+typedef struct usb_export_job_options {
+    const char *database;        /* the store file; the job opens its own handle (borrowed) */
+    const char *device_id;       /* store_options.device_id and the request's (borrowed) */
+    const tp_clock *clock;       /* store_options.clock (borrowed; NULL: the system clock) */
+    const char *mount_point;     /* copied */
+    int mount_id;                /* usb_export_request.mount_id */
+    bool all;                    /* usb_export_request.all */
+    unsigned formats;            /* usb_export_request.formats */
+    export_progress_fn progress; /* usb_export_job_run only: rows as they go, on that thread */
+    void *progress_ctx;
+} usb_export_job_options;
+
+/* A job for o (copied; the borrowed strings must outlive the job). Returns TP_OK and *out (free
+ * with usb_export_job_free), or TP_ERR_NOMEM / TP_ERR_IO (no eventfd) with the cause in err. */
+tp_err usb_export_job_new(const usb_export_job_options *o, usb_export_job **out, char *err,
+                          size_t errlen);
+
+/* Starts the job on a worker thread. Returns TP_OK, or TP_ERR_NOMEM when no thread can be made
+ * (the job then holds a FAILED report for usb_export_job_poll). */
+tp_err usb_export_job_start(usb_export_job *j);
+
+/* Runs the job on the caller's thread, calling o->progress as rows go. */
+void usb_export_job_run(usb_export_job *j);
+
+/* The wake fd (an eventfd): readable when progress or the end waits for usb_export_job_poll. */
+int usb_export_job_fd(const usb_export_job *j);
+
+/* Reads the wake fd and the progress (rows done of total). Returns true once the job has ended:
+ * *rep is then filled and the thread is joined. Loop thread. */
+bool usb_export_job_poll(usb_export_job *j, int64_t *done, int64_t *total, usb_export_report *rep);
+
+/* Asks the job to stop at its next check (it removes what it wrote and reports CANCELLED).
+ * Thread-safe. */
+void usb_export_job_cancel(usb_export_job *j);
+
+/* Waits for a running job to end (its files must be complete), then frees it. NULL is a no-op. */
+void usb_export_job_free(usb_export_job *j);
 
 /* Parses the `[usb] formats` value: a comma-separated list of "csv" and "jsonl" (spaces around
  * names allowed, each at most once) into USB_FORMAT_* bits in *out. Returns TP_OK, or
@@ -106,7 +152,7 @@ tp_err usb_export_parse_formats(const char *s, unsigned *out, char *err, size_t 
 const char *usb_export_outcome_name(usb_export_outcome o);
 
 /* Writes a byte count the way the staff screen shows it ("840 KB", "2.1 MB", "1.4 GB";
- * decimal units, rounded up so "needs" is never understated) into out. */
+ * decimal units, rounded up so "needs" is never understated) into out. Defined in kiosk_text.c. */
 void usb_format_bytes(int64_t bytes, char *out, size_t outlen);
 
 #endif /* TP_USB_EXPORT_H */

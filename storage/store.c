@@ -1,7 +1,8 @@
 /*
- * store.c - the answer store: opening (pragmas, schema migrations, corrupt-file recovery), the
- * seq high-water sidecar, error mapping and the statement cache. Recording and reading live in
- * store_rec.c, statistics and maintenance in store_stats.c.
+ * store.c - the answer store: opening (pragmas, schema migrations, the integrity check at open)
+ * and closing. Recording and reading live in store_rec.c, statistics and maintenance in
+ * store_stats.c, recovery from a damaged file in store_recover.c, the logs in store_log.c, and
+ * what they all share (statement cache, errors, transactions, seq sidecar) in store_core.c.
  *
  * Durability choice: WAL with synchronous=FULL. In WAL mode synchronous=NORMAL only syncs the WAL
  * at checkpoints, so a power cut can lose the last commits even though the call returned; FULL
@@ -12,6 +13,10 @@
  * The WAL file is kept between connections (SQLITE_FCNTL_PERSIST_WAL): SQLite does not fsync the
  * folder when it re-creates a WAL, so a deleted-and-recreated WAL could vanish from the folder on
  * power loss together with its commits. We create it once, fsync the folder, and keep it.
+ * Kept, but bounded: PRAGMA journal_size_limit makes the last connection to close truncate the
+ * checkpointed log to 0 bytes (the name stays in the folder, which is what persisting is for).
+ * Without it every short-lived writer (`touchpoint record`) appended ~25 kB to a log that was
+ * never restarted: 51 MB after 2,000 of them, and each open recovered all of it.
  *
  * Integrity check at open: PRAGMA quick_check (every b-tree page, record format and constraint,
  * but not that indexes match their tables). Measured with 100,000 answers on this project's x86
@@ -22,7 +27,10 @@
  * quick_check does in time, so the open check has a budget (store_open_check_budget_ms, 250 ms):
  * when it runs out the open goes on, logs a warning event, and the full check is left to staff.
  * Corruption met later by any call writes "<db>.suspect"; the next open then checks without a
- * budget, so a damaged file is still moved aside and recovered at the next start.
+ * budget, so a damaged file is still moved aside and recovered at the next start
+ * (store_recover.c).
+ *
+ * The other store files: store_int.h lists them and the order they call each other in.
  */
 #include "store_int.h"
 
@@ -41,306 +49,6 @@
 
 int store_schema_target = STORE_SCHEMA_LATEST;
 int store_open_check_budget_ms = 250;
-
-/* ---- Statement cache ------------------------------------------------------------------------ */
-
-#define ANSWER_COLS                                                                                \
-    "a.seq, a.uuid, s.uuid, s.survey, s.version, a.q, a.kind, a.val, a.lang, s.store, s.tp, "      \
-    "a.wall, a.mono, a.boot, a.flags, a.state, r.code, r.reason "
-
-static const char *const stmt_sql[ST_COUNT] = {
-    [ST_BEGIN_IMM] = "BEGIN IMMEDIATE",
-    [ST_BEGIN] = "BEGIN",
-    [ST_COMMIT] = "COMMIT",
-    [ST_ROLLBACK] = "ROLLBACK",
-    [ST_META_SEQ] = "SELECT next_seq, seq_mark FROM meta WHERE id = 1",
-    [ST_META_SET_SEQ] = "UPDATE meta SET next_seq = ?1, seq_mark = ?2, n_pending = n_pending + ?3 "
-                        "WHERE id = 1",
-    [ST_NAME_FIND] = "SELECT id FROM names WHERE name = ?1",
-    [ST_NAME_ADD] = "INSERT INTO names(name) VALUES (?1)",
-    [ST_NAMES_LOAD] = "SELECT id, name FROM names WHERE id > ?1 ORDER BY id",
-    [ST_SESS_FIND] = "SELECT id, survey, version, store, tp FROM sessions WHERE uuid = ?1",
-    [ST_SESS_ADD] = "INSERT INTO sessions(uuid, survey, version, store, tp, n) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_SESS_GROW] = "UPDATE sessions SET n = n + ?2 WHERE id = ?1",
-    [ST_ANS_ADD] = "INSERT INTO answers(seq, uuid, sess, q, kind, val, lang, boot, wall, mono, "
-                   "flags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    [ST_ROLLUP_ADD] = "INSERT INTO rollup(bucket, tp, q, kind, val, excl, n) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-                      "ON CONFLICT DO UPDATE SET n = n + excluded.n",
-    /* INDEXED BY: the partial index holds only pending rows, so the read never walks the
-     * (possibly million) synced rows that a rowid range scan would visit. */
-    [ST_READ_PENDING] = "SELECT " ANSWER_COLS "FROM answers AS a INDEXED BY answers_pending "
-                        "JOIN sessions AS s ON s.id = a.sess "
-                        "LEFT JOIN rejects AS r ON r.seq = a.seq "
-                        "WHERE a.state = 0 AND a.seq > ?1 ORDER BY a.seq LIMIT ?2",
-    [ST_READ_RANGE] = "SELECT " ANSWER_COLS "FROM answers AS a JOIN sessions AS s ON s.id = a.sess "
-                      "LEFT JOIN rejects AS r ON r.seq = a.seq "
-                      "WHERE a.seq > ?1 AND a.seq <= ?2 ORDER BY a.seq",
-    [ST_MARK_SYNCED] = "UPDATE answers SET state = 1 WHERE seq = ?1 AND state = 0",
-    [ST_META_ADD_COUNTS] = "UPDATE meta SET n_pending = n_pending + ?1, n_synced = n_synced + ?2, "
-                           "n_rejected = n_rejected + ?3 WHERE id = 1",
-};
-
-sqlite3_stmt *store_stmt(store *s, enum store_stmt id)
-{
-    if (!s->st[id]) {
-        int rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id],
-                                    NULL);
-        if (rc != SQLITE_OK) {
-            store_sqlfail(s, rc, "preparing a statement");
-            s->st[id] = NULL;
-            return NULL;
-        }
-    } else {
-        sqlite3_reset(s->st[id]);
-        sqlite3_clear_bindings(s->st[id]);
-    }
-    return s->st[id];
-}
-
-/* ---- Errors --------------------------------------------------------------------------------- */
-
-tp_err store_fail(store *s, tp_err rc, const char *fmt, ...)
-{
-    va_list ap;
-    int w = snprintf(s->errmsg, sizeof s->errmsg, "%s: ", s->path);
-    if (w < 0 || (size_t)w >= sizeof s->errmsg)
-        return rc;
-    va_start(ap, fmt);
-    vsnprintf(s->errmsg + w, sizeof s->errmsg - (size_t)w, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-tp_err store_map_sqlite(sqlite3 *db, int sqlrc)
-{
-    int err = db ? sqlite3_system_errno(db) : 0;
-    switch (sqlrc & 0xFF) {
-    case SQLITE_OK:
-    case SQLITE_ROW:
-    case SQLITE_DONE: return TP_OK;
-    case SQLITE_FULL: return TP_ERR_DISK_FULL;
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-    case SQLITE_AUTH: return TP_ERR_READONLY;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED: return TP_ERR_LOCKED;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return TP_ERR_CORRUPT;
-    case SQLITE_NOMEM: return TP_ERR_NOMEM;
-    case SQLITE_TOOBIG: return TP_ERR_TOO_LARGE;
-    case SQLITE_IOERR:
-        if (err == ENOSPC || err == EDQUOT || err == EFBIG)
-            return TP_ERR_DISK_FULL;
-        if (err == EROFS || err == EACCES || err == EPERM)
-            return TP_ERR_READONLY;
-        return TP_ERR_IO;
-    case SQLITE_CANTOPEN:
-        if (err == EROFS || err == EACCES || err == EPERM)
-            return TP_ERR_READONLY;
-        if (err == ENOENT || err == ENOTDIR)
-            return TP_ERR_NOT_FOUND;
-        if (err == ENOSPC || err == EDQUOT)
-            return TP_ERR_DISK_FULL;
-        return TP_ERR_IO;
-    default: return TP_ERR_INTERNAL;
-    }
-}
-
-tp_err store_sqlfail(store *s, int sqlrc, const char *what)
-{
-    tp_err rc = store_map_sqlite(s->db, sqlrc);
-    if (rc == TP_OK)
-        rc = TP_ERR_INTERNAL;
-    int err = s->db ? sqlite3_system_errno(s->db) : 0;
-    const char *sqlmsg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(sqlrc);
-    char cause[96] = "";
-    if (err != 0 && (rc == TP_ERR_IO || rc == TP_ERR_DISK_FULL || rc == TP_ERR_READONLY ||
-                     rc == TP_ERR_NOT_FOUND))
-        snprintf(cause, sizeof cause, "; %s", strerror(err));
-    snprintf(s->errmsg, sizeof s->errmsg, "%s: %s: %s (%s%s)", s->path, what, tp_strerror(rc),
-             sqlmsg, cause);
-    if (rc == TP_ERR_CORRUPT)
-        store_mark_suspect(s);
-    return rc;
-}
-
-tp_err store_exec_cached(store *s, enum store_stmt id, const char *what)
-{
-    sqlite3_stmt *st = store_stmt(s, id);
-    if (!st)
-        return TP_ERR_INTERNAL;
-    int rc = sqlite3_step(st);
-    tp_err out = TP_OK;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        out = store_sqlfail(s, rc, what);
-    sqlite3_reset(st);
-    return out;
-}
-
-/* Runs SQL text without results (schema, pragmas). */
-static tp_err exec_sql(store *s, const char *sql, const char *what)
-{
-    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? TP_OK : store_sqlfail(s, rc, what);
-}
-
-/* ---- Transactions --------------------------------------------------------------------------- */
-
-tp_err store_tx_begin(store *s, bool write)
-{
-    if (s->bulk)
-        return TP_OK;
-    return store_exec_cached(s, write ? ST_BEGIN_IMM : ST_BEGIN,
-                             write ? "starting a write transaction" : "starting a read");
-}
-
-tp_err store_tx_commit(store *s)
-{
-    if (s->bulk)
-        return TP_OK;
-    tp_err rc = store_exec_cached(s, ST_COMMIT, "committing");
-    if (rc != TP_OK) {
-        /* Keep the message of the commit failure, not of the rollback. */
-        char keep[TP_ERRMSG_MAX];
-        memcpy(keep, s->errmsg, sizeof keep);
-        store_tx_rollback(s);
-        memcpy(s->errmsg, keep, sizeof keep);
-    }
-    return rc;
-}
-
-void store_tx_rollback(store *s)
-{
-    if (s->bulk)
-        return;
-    /* After SQLITE_FULL or an I/O error SQLite may already have rolled back; then ROLLBACK fails
-     * harmlessly with "no transaction is active". */
-    if (!sqlite3_get_autocommit(s->db)) {
-        sqlite3_stmt *st = store_stmt(s, ST_ROLLBACK);
-        if (st) {
-            sqlite3_step(st);
-            sqlite3_reset(st);
-        }
-    }
-}
-
-/* ---- Small helpers -------------------------------------------------------------------------- */
-
-bool store_uuid_to_blob(const char *str, unsigned char out[16])
-{
-    return tp_uuid_valid(str) && uuid_parse(str, out) == 0;
-}
-
-void store_uuid_from_blob(const void *blob, int len, char out[TP_UUID_STR])
-{
-    if (!blob || len != 16) {
-        out[0] = '\0';
-        return;
-    }
-    uuid_unparse_lower(blob, out);
-}
-
-int64_t store_bucket_of(int64_t wall_ms)
-{
-    int64_t b = wall_ms / STORE_BUCKET_MS;
-    if (wall_ms % STORE_BUCKET_MS < 0)
-        b--;
-    return b;
-}
-
-/* Writes the folder part of path into dir. */
-static void dir_of(const char *path, char *dir, size_t len)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        tp_strlcpy(dir, ".", len);
-    else if (slash == path)
-        tp_strlcpy(dir, "/", len);
-    else
-        snprintf(dir, len, "%.*s", (int)(slash - path), path);
-}
-
-/* fsync of a folder, so a created or renamed name in it survives a power cut. */
-static int fsync_dir(const char *path)
-{
-    char dir[4096];
-    dir_of(path, dir, sizeof dir);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return rc;
-}
-
-int64_t store_free_bytes(const store *s)
-{
-    char dir[4096];
-    struct statvfs sv;
-    dir_of(s->path, dir, sizeof dir);
-    if (statvfs(dir, &sv) != 0)
-        return -1;
-    return (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
-}
-
-/* ---- Seq high-water sidecar ----------------------------------------------------------------- */
-
-int64_t store_seqmark_read(const char *seqmark_path)
-{
-    char buf[128];
-    FILE *f = fopen(seqmark_path, "re");
-    if (!f)
-        return 0;
-    size_t got = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[got] = '\0';
-    /* Format: "touchpoint-seqmark 1\n<highest seq that may have been used>\n". */
-    const char *nl = strchr(buf, '\n');
-    if (strncmp(buf, "touchpoint-seqmark 1\n", 21) != 0 || !nl)
-        return 0;
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(nl + 1, &end, 10);
-    if (errno != 0 || end == nl + 1 || *end != '\n' || v < 0)
-        return 0;
-    return (int64_t)v;
-}
-
-tp_err store_seqmark_write(store *s, int64_t mark)
-{
-    char tmp[4200];
-    char body[64];
-    int n = snprintf(body, sizeof body, "touchpoint-seqmark 1\n%lld\n", (long long)mark);
-    snprintf(tmp, sizeof tmp, "%s.tmp", s->seqmark_path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        goto fail;
-    if (write(fd, body, (size_t)n) != n || fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        errno = e ? e : EIO;
-        goto fail;
-    }
-    if (close(fd) != 0 || rename(tmp, s->seqmark_path) != 0 || fsync_dir(s->seqmark_path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        errno = e;
-        goto fail;
-    }
-    return TP_OK;
-fail:;
-    int e = errno;
-    tp_err rc = tp_err_from_errno(e);
-    if (rc == TP_OK || rc == TP_ERR_NOT_FOUND || rc == TP_ERR_INVALID || rc == TP_ERR_BUSY)
-        rc = TP_ERR_IO;
-    return store_fail(s, rc, "writing the seq high-water file %s: %s", s->seqmark_path,
-                      strerror(e));
-}
 
 /* ---- Schema --------------------------------------------------------------------------------- */
 
@@ -395,17 +103,10 @@ static const char schema_v2[] =
     "  http_status INTEGER NOT NULL, sent INTEGER NOT NULL, accepted INTEGER NOT NULL,"
     "  duplicates INTEGER NOT NULL, rejected INTEGER NOT NULL, message TEXT NOT NULL);";
 
-/* What a fresh database starts with (set by store_open before creating). */
-struct create_info {
-    int64_t first_seq;
-    char recovered_from[4096];
-    char device_id[TP_ID_MAX + 1];
-};
-
 /* Creates the v1 tables and the meta row, and reserves seqs in the sidecar. */
-static tp_err migrate_to_1(store *s, const struct create_info *ci)
+static tp_err migrate_to_1(store *s, const struct store_create_info *ci)
 {
-    tp_err rc = exec_sql(s, schema_v1, "creating the schema (version 1)");
+    tp_err rc = store_exec_sql(s, schema_v1, "creating the schema (version 1)");
     if (rc != TP_OK)
         return rc;
     char epoch[TP_UUID_STR];
@@ -438,15 +139,16 @@ static tp_err migrate_to_1(store *s, const struct create_info *ci)
     return store_seqmark_write(s, mark);
 }
 
-static tp_err migrate_to_2(store *s, const struct create_info *ci)
+static tp_err migrate_to_2(store *s, const struct store_create_info *ci)
 {
     (void)ci;
-    return exec_sql(s, schema_v2, "migrating the schema to version 2");
+    return store_exec_sql(s, schema_v2, "migrating the schema to version 2");
 }
 
 /* The forward migrations: entry i brings a database from user_version i to i + 1. A new
  * version adds one entry here and bumps STORE_SCHEMA_LATEST; old entries never change. */
-static tp_err (*const migrations[STORE_SCHEMA_LATEST])(store *, const struct create_info *) = {
+static tp_err (*const migrations[STORE_SCHEMA_LATEST])(store *,
+                                                       const struct store_create_info *) = {
     migrate_to_1,
     migrate_to_2,
 };
@@ -472,7 +174,7 @@ static tp_err query_int(store *s, const char *sql, int64_t *out, const char *wha
 
 /* Brings the schema to store_schema_target inside one write transaction (so two processes opening
  * a new file at once cannot both create it). *created is set when the file was new. */
-static tp_err migrate(store *s, const struct create_info *ci, bool *created)
+static tp_err migrate(store *s, const struct store_create_info *ci, bool *created)
 {
     int64_t v = 0, n_tables = 0;
     *created = false;
@@ -513,7 +215,7 @@ static tp_err migrate(store *s, const struct create_info *ci, bool *created)
         if (rc == TP_OK) {
             char sql[64];
             snprintf(sql, sizeof sql, "PRAGMA user_version = %d", (int)step);
-            rc = exec_sql(s, sql, "setting the schema version");
+            rc = store_exec_sql(s, sql, "setting the schema version");
         }
     }
     if (rc == TP_OK) {
@@ -539,26 +241,105 @@ static void close_db(store *s)
 }
 
 /* Opens the SQLite connection with the pragmas every handle uses. */
+/* Writes "file:<path>?<query>" with the path percent-encoded where a URI needs it. */
+static void uri_of(const char *path, const char *query, char *out, size_t len)
+{
+    size_t w = (size_t)snprintf(out, len, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p && w + 4 < len; p++) {
+        if (*p == '%' || *p == '?' || *p == '#' || *p <= ' ' || *p >= 0x7F)
+            w += (size_t)snprintf(out + w, len - w, "%%%02X", *p);
+        else
+            out[w++] = (char)*p;
+    }
+    snprintf(out + w, len - w, "?%s", query);
+}
+
+/* A reader must create and change nothing (`touchpoint check` on any file): a read-only SQLite
+ * connection would otherwise create a missing -wal, and a -shm (or write read marks into one).
+ * With both present, the -shm is mapped read-only (SQLite reads the WAL into private memory
+ * when no writer keeps the -shm valid); with no -wal, every committed page is in the main file
+ * (a store's -wal is kept, see above, so a missing one was deleted or not copied), which is read
+ * as immutable. A -wal without its -shm (a copied pair) is read the ordinary way, which creates
+ * the -shm: the WAL must be read and SQLite has no other way to index it. */
+static void readonly_uri(const store *s, char *uri, size_t len)
+{
+    char p[4200];
+    bool wal, shm;
+    snprintf(p, sizeof p, "%s-wal", s->path);
+    wal = access(p, F_OK) == 0;
+    snprintf(p, sizeof p, "%s-shm", s->path);
+    shm = access(p, F_OK) == 0;
+    uri_of(s->path,
+           !wal  ? "mode=ro&immutable=1"
+           : shm ? "mode=ro&readonly_shm=1"
+                 : "mode=ro",
+           uri, len);
+}
+
+/* Why a database that does not exist could not be created, when the folder is to blame: its
+ * folder exists but is not writable, or it is missing and the nearest folder above it is on a
+ * read-only file system (so creating it cannot work either). Returns TP_ERR_READONLY with the
+ * message, or TP_OK when the folder is not the cause. */
+static tp_err explain_create_failure(store *s)
+{
+    char dir[4096];
+    struct stat st;
+    struct statvfs sv;
+    store_dir_of(s->path, dir, sizeof dir);
+    if (stat(dir, &st) == 0) {
+        if (faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) == 0)
+            return TP_OK;
+        int en = errno;
+        return store_fail(s, TP_ERR_READONLY,
+                          "cannot create the database: folder %s is not writable (%s)", dir,
+                          strerror(en));
+    }
+    while (stat(dir, &st) != 0 && errno == ENOENT && strcmp(dir, "/") != 0 &&
+           strcmp(dir, ".") != 0) {
+        char up[4096];
+        store_dir_of(dir, up, sizeof up);
+        tp_strlcpy(dir, up, sizeof dir);
+    }
+    if (statvfs(dir, &sv) != 0 || !(sv.f_flag & ST_RDONLY))
+        return TP_OK;
+    store_dir_of(s->path, dir, sizeof dir);
+    return store_fail(s, TP_ERR_READONLY,
+                      "cannot create the database: folder %s does not exist and cannot be made "
+                      "there (%s)",
+                      dir, strerror(EROFS));
+}
+
+/* True when the main file is in WAL mode (header bytes 18 and 19 are 2) but its -wal is gone. */
+static bool wal_missing(const store *s)
+{
+    unsigned char h[20];
+    char p[4200];
+    int fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return false;
+    bool wal_mode = read(fd, h, sizeof h) == (ssize_t)sizeof h && h[18] == 2 && h[19] == 2;
+    close(fd);
+    snprintf(p, sizeof p, "%s-wal", s->path);
+    return wal_mode && access(p, F_OK) != 0;
+}
+
 static tp_err open_conn(store *s, const store_options *o, bool readonly)
 {
-    int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+    int flags = (readonly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
+                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                 SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(s->path, &s->db, flags, NULL);
+    char uri[13000];
+    if (readonly)
+        readonly_uri(s, uri, sizeof uri);
+    int rc = sqlite3_open_v2(readonly ? uri : s->path, &s->db, flags, s->vfs);
     if (rc != SQLITE_OK) {
         tp_err e = store_sqlfail(s, rc, "opening the database");
         close_db(s);
         /* SQLite reports a file it could not create in a read-only folder with the errno of its
          * last fallback attempt (ENOENT); say what really happened. */
-        char dir[4096];
         struct stat st;
-        dir_of(s->path, dir, sizeof dir);
-        if (!readonly && stat(s->path, &st) != 0 && stat(dir, &st) == 0 &&
-            faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) != 0) {
-            int en = errno;
-            return store_fail(s, TP_ERR_READONLY,
-                              "cannot create the database: folder %s is not writable (%s)", dir,
-                              strerror(en));
-        }
+        if (!readonly && stat(s->path, &st) != 0 && explain_create_failure(s) != TP_OK)
+            return TP_ERR_READONLY;
         return e;
     }
     sqlite3_extended_result_codes(s->db, 1);
@@ -593,43 +374,27 @@ static tp_err set_pragmas(store *s, const store_options *o, bool readonly)
         if (rc != TP_OK)
             return rc;
     }
-    rc = exec_sql(s, "PRAGMA synchronous = FULL", "setting synchronous=FULL");
+    rc = store_exec_sql(s, "PRAGMA synchronous = FULL", "setting synchronous=FULL");
+    /* The bound of the kept WAL (see the file comment): with a limit set, the last connection to
+     * close truncates the checkpointed log to 0 bytes instead of leaving it for the next process
+     * to recover and append to, and a log restarted while open is cut back to the limit. */
+    if (rc == TP_OK && !readonly)
+        rc = store_exec_sql(s, "PRAGMA journal_size_limit = " STORE_WAL_LIMIT_SQL,
+                            "setting journal_size_limit");
     if (rc == TP_OK && o && o->max_page_count > 0) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", (long long)o->max_page_count);
-        rc = exec_sql(s, sql, "setting max_page_count");
+        rc = store_exec_sql(s, sql, "setting max_page_count");
     }
     return rc;
 }
 
-void store_mark_suspect(store *s)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s.suspect", s->path);
-    int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd >= 0)
-        close(fd);
-}
-
-static bool suspect_marked(const store *s)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s.suspect", s->path);
-    return access(p, F_OK) == 0;
-}
-
-void store_clear_suspect(const store *s)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s.suspect", s->path);
-    unlink(p);
-}
-
-/* The open check's watchdog: integrity checks run inside one VM instruction that never calls the
- * progress handler, but they do honour sqlite3_interrupt(), which is safe from another thread.
- * After the deadline it interrupts every millisecond until told to stop (a statement clears a
- * pending interrupt when it starts, so one early interrupt could be lost). */
-struct watchdog {
+/* The open check's budget timer (named apart from firmware/watchdog.c, the systemd watchdog):
+ * integrity checks run inside one VM instruction that never calls the progress handler, but they
+ * do honour sqlite3_interrupt(), which is safe from another thread. After the deadline it
+ * interrupts every millisecond until told to stop (a statement clears a pending interrupt when
+ * it starts, so one early interrupt could be lost). */
+struct check_timer {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool done;
@@ -637,9 +402,9 @@ struct watchdog {
     sqlite3 *db;
 };
 
-static void *watchdog_main(void *arg)
+static void *check_timer_main(void *arg)
 {
-    struct watchdog *w = arg;
+    struct check_timer *w = arg;
     struct timespec at;
     clock_gettime(CLOCK_REALTIME, &at);
     at.tv_sec += w->budget_ms / 1000;
@@ -669,13 +434,13 @@ static tp_err run_check(store *s, const char *pragma, int budget_ms, bool *incom
     *incomplete = budget_ms == 0; /* no time at all: the check is skipped */
     if (budget_ms == 0)
         return TP_OK;
-    struct watchdog w = {.budget_ms = budget_ms, .db = s->db};
+    struct check_timer w = {.budget_ms = budget_ms, .db = s->db};
     pthread_t tid;
     bool watched = false;
     if (budget_ms >= 0) {
         pthread_mutex_init(&w.mu, NULL);
         pthread_cond_init(&w.cv, NULL);
-        watched = pthread_create(&tid, NULL, watchdog_main, &w) == 0;
+        watched = pthread_create(&tid, NULL, check_timer_main, &w) == 0;
     }
     int sr = sqlite3_prepare_v2(s->db, pragma, -1, &st, NULL);
     while (sr == SQLITE_OK && (sr = sqlite3_step(st)) == SQLITE_ROW) {
@@ -756,14 +521,15 @@ static tp_err check_seqmark(store *s)
 }
 
 /* Read-write open of an existing or new file. Any corruption comes back as TP_ERR_CORRUPT. */
-static tp_err open_rw(store *s, const store_options *o, const struct create_info *ci, bool *created)
+static tp_err open_rw(store *s, const store_options *o, const struct store_create_info *ci,
+                      bool *created)
 {
     struct stat stt;
     bool existed = stat(s->path, &stt) == 0 && stt.st_size > 0;
     tp_err rc = open_conn(s, o, false);
     if (rc == TP_OK)
         rc = set_pragmas(s, o, false);
-    bool incomplete = false, suspect = suspect_marked(s);
+    bool incomplete = false, suspect = store_suspect_marked(s);
     if (rc == TP_OK && existed && (!(o && o->quick_open) || suspect))
         rc = run_check(s, "PRAGMA quick_check", suspect ? -1 : store_open_check_budget_ms,
                        &incomplete);
@@ -779,7 +545,7 @@ static tp_err open_rw(store *s, const store_options *o, const struct create_info
                  store_open_check_budget_ms);
         store_log_event(s, "warn", msg);
     }
-    if (rc == TP_OK && *created && fsync_dir(s->path) != 0)
+    if (rc == TP_OK && *created && store_fsync_dir(s->path) != 0)
         rc = store_fail(s, tp_err_from_errno(errno), "fsync of the folder failed: %s",
                         strerror(errno));
     if (rc == TP_OK)
@@ -787,94 +553,6 @@ static tp_err open_rw(store *s, const store_options *o, const struct create_info
     if (rc == TP_OK)
         rc = check_seqmark(s);
     return rc;
-}
-
-/* Reads what can be read of a damaged file's numbering: the highest seq it used (from meta and
- * from the answers, each tolerated to fail) and its device id. */
-static int64_t probe_old_highest(const char *path, int64_t mark, char device_id[TP_ID_MAX + 1])
-{
-    sqlite3 *db = NULL;
-    int64_t best = 0;
-    /* A damaged page can hold any bytes, so a value read from it can be absurd (a rowid of
-     * 0xA5A5...). The sidecar is an upper bound of every seq used (it is reserved ahead before
-     * commit and rewritten at open when behind), so with one, values far above it are garbage;
-     * without one, only values below 2^40 (a trillion answers) are believed. */
-    int64_t limit = mark > 0 ? mark + (1 << 20) : (int64_t)1 << 40;
-    static const char *const probes[] = {"SELECT next_seq - 1 FROM meta WHERE id = 1",
-                                         "SELECT max(seq) FROM answers",
-                                         "SELECT seq FROM answers ORDER BY seq DESC LIMIT 1"};
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
-            sqlite3_stmt *st = NULL;
-            if (sqlite3_prepare_v2(db, probes[i], -1, &st, NULL) == SQLITE_OK &&
-                sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > best &&
-                sqlite3_column_int64(st, 0) <= limit)
-                best = sqlite3_column_int64(st, 0);
-            sqlite3_finalize(st);
-        }
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(db, "SELECT device_id FROM meta WHERE id = 1", -1, &st, NULL) ==
-                SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
-            tp_id_valid((const char *)sqlite3_column_text(st, 0)))
-            tp_strlcpy(device_id, (const char *)sqlite3_column_text(st, 0), TP_ID_MAX + 1);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return best;
-}
-
-/* Moves path (and its -wal, -shm) aside as path.corrupt-<UTC>; writes the new name to aside. */
-static tp_err move_aside(store *s, char *aside, size_t asidelen)
-{
-    time_t now = (time_t)(s->clock->wall_ms(s->clock->ctx) / 1000);
-    struct tm tm;
-    char stamp[32];
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    struct stat st;
-    for (int i = 0; i < 100; i++) {
-        if (i == 0)
-            snprintf(aside, asidelen, "%s.corrupt-%s", s->path, stamp);
-        else
-            snprintf(aside, asidelen, "%s.corrupt-%s-%d", s->path, stamp, i);
-        if (stat(aside, &st) != 0)
-            break;
-    }
-    /* -wal and -shm first: if we stop half-way the main file is still where SQLite looks. */
-    static const char *const sfx[] = {"-wal", "-shm"};
-    for (size_t i = 0; i < 2; i++) {
-        char from[4200], to[4200];
-        snprintf(from, sizeof from, "%s%s", s->path, sfx[i]);
-        snprintf(to, sizeof to, "%s%s", aside, sfx[i]);
-        if (rename(from, to) != 0 && errno != ENOENT)
-            return store_fail(s, tp_err_from_errno(errno), "moving %s aside as %s: %s", from, to,
-                              strerror(errno));
-    }
-    if (rename(s->path, aside) != 0)
-        return store_fail(s, tp_err_from_errno(errno), "moving the corrupt file aside as %s: %s",
-                          aside, strerror(errno));
-    if (fsync_dir(s->path) != 0)
-        return store_fail(s, tp_err_from_errno(errno), "fsync of the folder failed: %s",
-                          strerror(errno));
-    return TP_OK;
-}
-
-/* Records the recovery in the new database's event log and on stderr. */
-static void report_recovery(store *s, const char *cause, const char *aside, int64_t first_seq,
-                            int64_t old_highest, int64_t mark)
-{
-    char msg[6000];
-    /* The essentials first: the event log keeps 511 bytes of a message. */
-    int w = snprintf(msg, sizeof msg,
-                     "corrupt database moved aside as %s; new epoch starts at seq %lld (old file's "
-                     "highest seq %lld, seq high-water mark %lld); cause: %s",
-                     aside, (long long)first_seq, (long long)old_highest, (long long)mark, cause);
-    if (w < 0)
-        return;
-    fprintf(stderr, "touchpoint store: %s: %s\n", s->path, msg);
-    if (s->schema_version >= 2)
-        store_log_event(s, "error", msg);
 }
 
 /* Frees the handle without touching errmsg ownership. */
@@ -897,7 +575,8 @@ tp_err store_open(const char *path, const store_options *opt, store **out, char 
 {
     store *s = NULL;
     tp_err rc = TP_OK;
-    struct create_info *ci = NULL;
+    struct store_create_info *ci = NULL;
+    struct store_recovery *rec = NULL;
     if (out)
         *out = NULL;
     if (!path || !*path || !out)
@@ -914,7 +593,8 @@ tp_err store_open(const char *path, const store_options *opt, store **out, char 
 
     s = calloc(1, sizeof *s);
     ci = calloc(1, sizeof *ci);
-    if (!s || !ci) {
+    rec = calloc(1, sizeof *rec);
+    if (!s || !ci || !rec) {
         rc = tp_errf(err, errlen, TP_ERR_NOMEM, "%s: out of memory", path);
         goto out;
     }
@@ -926,7 +606,9 @@ tp_err store_open(const char *path, const store_options *opt, store **out, char 
     }
     snprintf(s->seqmark_path, strlen(path) + 16, "%s.seqmark", path);
     s->clock = opt && opt->clock ? opt->clock : tp_clock_system();
-    s->min_free_bytes = opt && opt->min_free_bytes > 0 ? opt->min_free_bytes : 1024 * 1024;
+    s->vfs = opt ? opt->vfs : NULL;
+    s->min_free_floor = !(opt && opt->min_free_bytes > 0);
+    s->min_free_bytes = s->min_free_floor ? STORE_MIN_FREE_FLOOR : opt->min_free_bytes;
     s->readonly = opt && opt->readonly;
 
     if (s->readonly) {
@@ -942,6 +624,11 @@ tp_err store_open(const char *path, const store_options *opt, store **out, char 
                             "schema version %lld is newer than this program's %d; upgrade the "
                             "program",
                             (long long)v, STORE_SCHEMA_LATEST);
+        else if (rc == TP_OK && v == 0 && wal_missing(s))
+            rc = store_fail(s, TP_ERR_NOT_FOUND,
+                            "the WAL file %s-wal is missing: this store's data is in it (the "
+                            "main file holds none yet); copy or restore the -wal beside it",
+                            s->path);
         else if (rc == TP_OK && v == 0)
             rc = store_fail(s, TP_ERR_NOT_FOUND, "not an initialised Touchpoint store");
         bool incomplete = false;
@@ -959,25 +646,16 @@ tp_err store_open(const char *path, const store_options *opt, store **out, char 
     if (opt && opt->device_id)
         tp_strlcpy(ci->device_id, opt->device_id, sizeof ci->device_id);
     bool created = false;
-    rc = open_rw(s, opt, ci, &created);
+    rc = store_recover_check_ours(s);
+    if (rc == TP_OK)
+        rc = open_rw(s, opt, ci, &created);
     if (rc == TP_ERR_CORRUPT) {
-        char cause[TP_ERRMSG_MAX];
-        tp_strlcpy(cause, s->errmsg, sizeof cause);
         close_db(s);
-        int64_t mark = store_seqmark_read(s->seqmark_path);
-        char old_device[TP_ID_MAX + 1] = "";
-        int64_t old_highest = probe_old_highest(s->path, mark, old_device);
-        if (!ci->device_id[0]) /* keep the device's identity when the caller did not say */
-            tp_strlcpy(ci->device_id, old_device, sizeof ci->device_id);
-        int64_t highest = old_highest > mark ? old_highest : mark;
-        rc = move_aside(s, ci->recovered_from, sizeof ci->recovered_from);
-        if (rc == TP_OK) {
-            ci->first_seq = highest + 1;
+        rc = store_recover_aside(s, ci, rec);
+        if (rc == TP_OK)
             rc = open_rw(s, opt, ci, &created);
-        }
-        if (rc == TP_OK) {
-            report_recovery(s, cause, ci->recovered_from, ci->first_seq, old_highest, mark);
-        }
+        if (rc == TP_OK)
+            store_recover_report(rec, s);
     } else if (rc == TP_OK && created && ci->first_seq > 1) {
         char msg[256];
         snprintf(msg, sizeof msg,
@@ -991,6 +669,7 @@ tp_err store_open(const char *path, const store_options *opt, store **out, char 
         tp_errf(err, errlen, rc, "%s", s->errmsg);
 out:
     free(ci);
+    free(rec);
     if (rc != TP_OK) {
         free_handle(s);
         return rc;
@@ -1013,7 +692,7 @@ const char *store_errmsg(const store *s)
 
 tp_err store_bulk_begin(store *s)
 {
-    tp_err rc = exec_sql(s, "PRAGMA synchronous = OFF", "bulk: synchronous=OFF");
+    tp_err rc = store_exec_sql(s, "PRAGMA synchronous = OFF", "bulk: synchronous=OFF");
     if (rc == TP_OK)
         rc = store_tx_begin(s, true);
     if (rc == TP_OK)
@@ -1025,6 +704,6 @@ tp_err store_bulk_end(store *s)
 {
     s->bulk = false;
     tp_err rc = store_tx_commit(s);
-    tp_err rc2 = exec_sql(s, "PRAGMA synchronous = FULL", "bulk: synchronous=FULL");
+    tp_err rc2 = store_exec_sql(s, "PRAGMA synchronous = FULL", "bulk: synchronous=FULL");
     return rc != TP_OK ? rc : rc2;
 }

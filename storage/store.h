@@ -28,21 +28,30 @@ typedef struct store_options {
     const tp_clock *clock;  /* NULL: tp_clock_system() */
     const char *device_id;  /* NULL: not known (CLI); set on first open, must match later */
     int busy_timeout_ms;    /* wait this long for another process's lock; 0: 5000 */
-    bool readonly;          /* open without writing (stats, check); no recovery is done */
+    bool readonly;          /* open without writing (stats, check): no recovery, and no file is
+                             * created or changed (not even a -wal, -shm or .suspect) */
     bool quick_open;        /* skip the integrity check at open (benchmarks only) */
     int64_t max_page_count; /* > 0: cap the database size in pages (tests simulate a full disk) */
-    int64_t min_free_bytes; /* refuse to record when the filesystem has less free; 0: 1 MiB */
+    int64_t min_free_bytes; /* refuse to record when the filesystem has less free; 0: the
+                             * store's minimum reserve, 1 MiB (see STORE_MIN_FREE_FLOOR) */
+    const char *vfs;        /* SQLite VFS name, must outlive the handle; NULL: SQLite's default.
+                             * For tests (tests/fault registers a fault-injecting VFS). */
 } store_options;
 
 /* Opens (creating if needed) the database at path and migrates its schema forward.
- * A file that is not a database or fails the integrity check is moved aside as
+ * A file that was never a Touchpoint store (no SQLite header and no "<path>.seqmark" beside it,
+ * e.g. a mistyped --db) is refused with TP_ERR_INVALID ("... is not a Touchpoint database;
+ * refusing to touch it"): nothing is renamed or created. A store file that is not a database
+ * or fails the integrity check is moved aside as
  * "<path>.corrupt-<UTC time>" (never deleted), a fresh database is made whose seq continues after
  * the highest seq recoverable from the old file, a new epoch starts, and the event is written to
  * stderr and to the database's event log (store_info().recovered_from, store_events()).
  * Returns TP_OK and *out (free with store_close), or an error with a message naming the file and
  * the cause in err (size errlen, may be NULL): TP_ERR_TOO_NEW (schema from a newer program),
- * TP_ERR_READONLY, TP_ERR_DISK_FULL, TP_ERR_LOCKED, TP_ERR_CORRUPT (readonly open of a corrupt
- * file), TP_ERR_INVALID (device id mismatch), TP_ERR_IO. opt may be NULL for defaults. */
+ * TP_ERR_READONLY (also a missing folder on a read-only file system), TP_ERR_DISK_FULL,
+ * TP_ERR_LOCKED, TP_ERR_CORRUPT (readonly open of a corrupt file), TP_ERR_INVALID (device id
+ * mismatch, not a Touchpoint store), TP_ERR_NOT_FOUND (readonly open of a missing file, or of a
+ * store whose data is in a missing -wal), TP_ERR_IO. opt may be NULL for defaults. */
 tp_err store_open(const char *path, const store_options *opt, store **out, char *err,
                   size_t errlen);
 

@@ -1,6 +1,6 @@
 /*
- * store_rec.c - recording sessions, reading answers, sync state, the export cursor and the
- * event / sync logs of the answer store.
+ * store_rec.c - recording sessions, reading answers, sync state and the export cursor of the
+ * answer store (the logs are in store_log.c, the names cache in store_core.c).
  *
  * The recording transaction is kept lean because the customer waits for it: cached prepared
  * statements, one BEGIN IMMEDIATE ... COMMIT (one WAL fsync), one statvfs for the free-space
@@ -11,87 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- Names cache ---------------------------------------------------------------------------- */
-
-/* Loads names with id > names_loaded_max into the cache. */
-static tp_err names_reload(store *s)
-{
-    sqlite3_stmt *st = store_stmt(s, ST_NAMES_LOAD);
-    if (!st)
-        return TP_ERR_INTERNAL;
-    sqlite3_bind_int64(st, 1, s->names_loaded_max);
-    int sr;
-    tp_err rc = TP_OK;
-    while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        const char *name = (const char *)sqlite3_column_text(st, 1);
-        if (id <= 0 || id > 100000000)
-            continue; /* ids are rowids from 1; a wild one is not worth a huge array */
-        if ((size_t)id >= s->n_names_cap) {
-            size_t cap = s->n_names_cap ? s->n_names_cap : 64;
-            while (cap <= (size_t)id)
-                cap *= 2;
-            char **grown = realloc(s->names, cap * sizeof *grown);
-            if (!grown) {
-                rc = store_fail(s, TP_ERR_NOMEM, "out of memory loading names");
-                break;
-            }
-            memset(grown + s->n_names_cap, 0, (cap - s->n_names_cap) * sizeof *grown);
-            s->names = grown;
-            s->n_names_cap = cap;
-        }
-        free(s->names[id]);
-        s->names[id] = strdup(name ? name : "");
-        if (!s->names[id]) {
-            rc = store_fail(s, TP_ERR_NOMEM, "out of memory loading names");
-            break;
-        }
-        s->names_loaded_max = id;
-    }
-    if (rc == TP_OK && sr != SQLITE_DONE)
-        rc = store_sqlfail(s, sr, "loading names");
-    sqlite3_reset(st);
-    return rc;
-}
-
-const char *store_name_get(store *s, int64_t id)
-{
-    if (id <= 0)
-        return "";
-    if (id > s->names_loaded_max)
-        names_reload(s);
-    if ((size_t)id < s->n_names_cap && s->names[id])
-        return s->names[id];
-    return "";
-}
-
-tp_err store_name_intern(store *s, const char *name, int64_t *id)
-{
-    sqlite3_stmt *st = store_stmt(s, ST_NAME_FIND);
-    if (!st)
-        return TP_ERR_INTERNAL;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int sr = sqlite3_step(st);
-    if (sr == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        return TP_OK;
-    }
-    sqlite3_reset(st);
-    if (sr != SQLITE_DONE)
-        return store_sqlfail(s, sr, "looking up a name");
-    st = store_stmt(s, ST_NAME_ADD);
-    if (!st)
-        return TP_ERR_INTERNAL;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sr = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (sr != SQLITE_DONE)
-        return store_sqlfail(s, sr, "storing a name");
-    *id = sqlite3_last_insert_rowid(s->db);
-    return TP_OK;
-}
 
 /* ---- Validation ----------------------------------------------------------------------------- */
 
@@ -241,8 +160,11 @@ tp_err store_record_session(store *s, const store_session_in *in, char session_i
     if (free_b >= 0 && free_b < s->min_free_bytes)
         return store_fail(s, TP_ERR_DISK_FULL,
                           "record_session: only %lld bytes free on the filesystem, below the "
-                          "reserve of %lld; nothing was stored",
-                          (long long)free_b, (long long)s->min_free_bytes);
+                          "reserve of %lld%s; nothing was stored",
+                          (long long)free_b, (long long)s->min_free_bytes,
+                          s->min_free_floor ? " (the store's minimum, kept even when the "
+                                              "configured reserve is 0)"
+                                            : "");
 
     const tp_clock *c = s->clock;
     int64_t wall = c->wall_ms(c->ctx);
@@ -396,12 +318,8 @@ tp_err store_record_session(store *s, const store_session_in *in, char session_i
 
 internal:
     rc = TP_ERR_INTERNAL;
-fail:;
-    char keep[TP_ERRMSG_MAX];
-    memcpy(keep, s->errmsg, sizeof keep);
-    store_tx_rollback(s);
-    memcpy(s->errmsg, keep, sizeof keep);
-    return rc;
+fail:
+    return store_fail_rollback(s, rc);
 }
 
 /* ---- Reading -------------------------------------------------------------------------------- */
@@ -507,35 +425,12 @@ tp_err store_foreach_answer(store *s, int64_t after_seq, int64_t upto_seq, store
         rc = store_sqlfail(s, sr, "reading answers");
     sqlite3_reset(st);
 out:
-    if (rc == TP_OK) {
-        rc = store_tx_commit(s);
-    } else {
-        char keep[TP_ERRMSG_MAX];
-        memcpy(keep, s->errmsg, sizeof keep);
-        store_tx_rollback(s);
-        memcpy(s->errmsg, keep, sizeof keep);
-    }
+    rc = rc == TP_OK ? store_tx_commit(s) : store_fail_rollback(s, rc);
     free(a);
     return rc;
 }
 
 /* ---- Sync state ----------------------------------------------------------------------------- */
-
-static tp_err need_writable(store *s, const char *what)
-{
-    if (s->readonly)
-        return store_fail(s, TP_ERR_READONLY, "%s: the store was opened read-only", what);
-    return TP_OK;
-}
-
-static tp_err fail_rollback(store *s, tp_err rc)
-{
-    char keep[TP_ERRMSG_MAX];
-    memcpy(keep, s->errmsg, sizeof keep);
-    store_tx_rollback(s);
-    memcpy(s->errmsg, keep, sizeof keep);
-    return rc;
-}
 
 static tp_err add_counts(store *s, int64_t pending, int64_t synced, int64_t rejected)
 {
@@ -556,7 +451,7 @@ tp_err store_mark_synced(store *s, const int64_t *seqs, size_t n, size_t *change
         *changed = 0;
     if (n > 0 && !seqs)
         return store_fail(s, TP_ERR_INVALID, "mark_synced: seqs is NULL");
-    tp_err rc = need_writable(s, "mark_synced");
+    tp_err rc = store_need_writable(s, "mark_synced");
     if (rc != TP_OK || n == 0)
         return rc;
     size_t total = 0;
@@ -565,14 +460,14 @@ tp_err store_mark_synced(store *s, const int64_t *seqs, size_t n, size_t *change
     for (size_t i = 0; i < n; i++) {
         sqlite3_stmt *st = store_stmt(s, ST_MARK_SYNCED);
         if (!st)
-            return fail_rollback(s, TP_ERR_INTERNAL);
+            return store_fail_rollback(s, TP_ERR_INTERNAL);
         sqlite3_bind_int64(st, 1, seqs[i]);
         if ((rc = step_done(s, st, "marking answers synced")) != TP_OK)
-            return fail_rollback(s, rc);
+            return store_fail_rollback(s, rc);
         total += (size_t)sqlite3_changes(s->db);
     }
     if (total > 0 && (rc = add_counts(s, -(int64_t)total, (int64_t)total, 0)) != TP_OK)
-        return fail_rollback(s, rc);
+        return store_fail_rollback(s, rc);
     if ((rc = store_tx_commit(s)) != TP_OK)
         return rc;
     if (changed)
@@ -580,24 +475,11 @@ tp_err store_mark_synced(store *s, const int64_t *seqs, size_t n, size_t *change
     return TP_OK;
 }
 
-/* Copies at most max-1 bytes of a valid UTF-8 string without cutting a character. */
-static void utf8_copy(char *dst, const char *src, size_t max)
-{
-    size_t n = strlen(src);
-    if (n >= max) {
-        n = max - 1;
-        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-            n--;
-    }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 tp_err store_mark_rejected(store *s, int64_t seq, const char *code, const char *reason)
 {
     if (!s)
         return TP_ERR_INVALID;
-    tp_err rc = need_writable(s, "mark_rejected");
+    tp_err rc = store_need_writable(s, "mark_rejected");
     if (rc != TP_OK)
         return rc;
     if (!code || !tp_id_valid(code))
@@ -606,7 +488,7 @@ tp_err store_mark_rejected(store *s, int64_t seq, const char *code, const char *
     if (!reason || !tp_utf8_valid(reason, strlen(reason)))
         return store_fail(s, TP_ERR_INVALID, "mark_rejected: reason is missing or not valid UTF-8");
     char why[256];
-    utf8_copy(why, reason, sizeof why);
+    store_utf8_copy(why, reason, sizeof why);
     if ((rc = store_tx_begin(s, true)) != TP_OK)
         return rc;
     sqlite3_stmt *st = NULL;
@@ -621,15 +503,15 @@ tp_err store_mark_rejected(store *s, int64_t seq, const char *code, const char *
     sqlite3_finalize(st);
     st = NULL;
     if (sr != SQLITE_ROW && sr != SQLITE_DONE)
-        return fail_rollback(s, store_sqlfail(s, sr, "mark_rejected: reading the answer"));
+        return store_fail_rollback(s, store_sqlfail(s, sr, "mark_rejected: reading the answer"));
     if (state < 0)
-        return fail_rollback(s,
-                             store_fail(s, TP_ERR_NOT_FOUND,
-                                        "mark_rejected: no answer with seq %lld", (long long)seq));
+        return store_fail_rollback(s, store_fail(s, TP_ERR_NOT_FOUND,
+                                                 "mark_rejected: no answer with seq %lld",
+                                                 (long long)seq));
     if (state == STORE_SYNCED)
-        return fail_rollback(s, store_fail(s, TP_ERR_INVALID,
-                                           "mark_rejected: answer seq %lld is already synced",
-                                           (long long)seq));
+        return store_fail_rollback(s, store_fail(s, TP_ERR_INVALID,
+                                                 "mark_rejected: answer seq %lld is already synced",
+                                                 (long long)seq));
     sr = sqlite3_prepare_v2(s->db,
                             "INSERT OR REPLACE INTO rejects(seq, code, reason) VALUES (?1, ?2, ?3)",
                             -1, &st, NULL);
@@ -650,127 +532,11 @@ tp_err store_mark_rejected(store *s, int64_t seq, const char *code, const char *
         }
         sqlite3_finalize(st);
         if (sr == SQLITE_DONE && (rc = add_counts(s, -1, 0, 1)) != TP_OK)
-            return fail_rollback(s, rc);
+            return store_fail_rollback(s, rc);
     }
     if (sr != SQLITE_DONE)
-        return fail_rollback(s, store_sqlfail(s, sr, "mark_rejected"));
+        return store_fail_rollback(s, store_sqlfail(s, sr, "mark_rejected"));
     return store_tx_commit(s);
-}
-
-/* ---- Sync log ------------------------------------------------------------------------------- */
-
-/* Runs a prepared INSERT then trims the table to the newest STORE_LOG_KEEP rows. */
-static tp_err insert_and_trim(store *s, sqlite3_stmt *ins, const char *table, const char *what)
-{
-    tp_err rc = store_tx_begin(s, true);
-    if (rc != TP_OK)
-        return rc;
-    int sr = sqlite3_step(ins);
-    if (sr != SQLITE_DONE)
-        return fail_rollback(s, store_sqlfail(s, sr, what));
-    char sql[128];
-    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id <= ?1", table);
-    sqlite3_stmt *st = NULL;
-    sr = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    if (sr == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, sqlite3_last_insert_rowid(s->db) - STORE_LOG_KEEP);
-        sr = sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
-    if (sr != SQLITE_DONE)
-        return fail_rollback(s, store_sqlfail(s, sr, what));
-    return store_tx_commit(s);
-}
-
-tp_err store_log_sync(store *s, const store_sync_result *r)
-{
-    if (!s)
-        return TP_ERR_INVALID;
-    tp_err rc = need_writable(s, "log_sync");
-    if (rc != TP_OK)
-        return rc;
-    if (!r)
-        return store_fail(s, TP_ERR_INVALID, "log_sync: no result given");
-    if (r->sent < 0 || r->accepted < 0 || r->duplicates < 0 || r->rejected < 0 ||
-        r->http_status < 0 || r->http_status > 999)
-        return store_fail(s, TP_ERR_INVALID,
-                          "log_sync: counts must be >= 0 and http_status 0..999");
-    size_t mlen = strnlen(r->message, sizeof r->message);
-    if (mlen == sizeof r->message || !tp_utf8_valid(r->message, mlen))
-        return store_fail(s, TP_ERR_INVALID,
-                          "log_sync: message is not a NUL-terminated UTF-8 string");
-    sqlite3_stmt *st = NULL;
-    int sr = sqlite3_prepare_v2(s->db,
-                                "INSERT INTO sync_log(at_ms, ok, http_status, sent, accepted, "
-                                "duplicates, rejected, message) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-                                -1, &st, NULL);
-    if (sr != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return store_sqlfail(s, sr, "log_sync");
-    }
-    sqlite3_bind_int64(st, 1, r->at_ms);
-    sqlite3_bind_int(st, 2, r->ok ? 1 : 0);
-    sqlite3_bind_int(st, 3, r->http_status);
-    sqlite3_bind_int64(st, 4, r->sent);
-    sqlite3_bind_int64(st, 5, r->accepted);
-    sqlite3_bind_int64(st, 6, r->duplicates);
-    sqlite3_bind_int64(st, 7, r->rejected);
-    sqlite3_bind_text(st, 8, r->message, (int)mlen, SQLITE_STATIC);
-    rc = insert_and_trim(s, st, "sync_log", "log_sync");
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* Reads one sync_log row by query; TP_ERR_NOT_FOUND when none. */
-static tp_err read_sync(store *s, const char *sql, store_sync_result *out)
-{
-    sqlite3_stmt *st = NULL;
-    int sr = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    tp_err rc = TP_OK;
-    memset(out, 0, sizeof *out);
-    if (sr == SQLITE_OK)
-        sr = sqlite3_step(st);
-    if (sr == SQLITE_ROW) {
-        out->at_ms = sqlite3_column_int64(st, 0);
-        out->ok = sqlite3_column_int(st, 1) != 0;
-        out->http_status = sqlite3_column_int(st, 2);
-        out->sent = sqlite3_column_int64(st, 3);
-        out->accepted = sqlite3_column_int64(st, 4);
-        out->duplicates = sqlite3_column_int64(st, 5);
-        out->rejected = sqlite3_column_int64(st, 6);
-        const char *m = (const char *)sqlite3_column_text(st, 7);
-        utf8_copy(out->message, m ? m : "", sizeof out->message);
-    } else if (sr == SQLITE_DONE) {
-        rc = TP_ERR_NOT_FOUND;
-    } else {
-        rc = store_sqlfail(s, sr, "reading the sync log");
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-tp_err store_last_sync(store *s, store_sync_result *out, store_sync_result *last_ok)
-{
-    if (!s)
-        return TP_ERR_INVALID;
-    if (!out)
-        return store_fail(s, TP_ERR_INVALID, "last_sync: out is required");
-    static const char cols[] = "SELECT at_ms, ok, http_status, sent, accepted, duplicates, "
-                               "rejected, message FROM sync_log ";
-    char sql[256];
-    snprintf(sql, sizeof sql, "%sORDER BY id DESC LIMIT 1", cols);
-    tp_err rc = read_sync(s, sql, out);
-    if (rc == TP_ERR_NOT_FOUND)
-        store_fail(s, rc, "last_sync: no sync attempt yet");
-    if (rc == TP_OK && last_ok) {
-        snprintf(sql, sizeof sql, "%sWHERE ok = 1 ORDER BY id DESC LIMIT 1", cols);
-        tp_err r2 = read_sync(s, sql, last_ok);
-        if (r2 != TP_OK && r2 != TP_ERR_NOT_FOUND)
-            return r2;
-    } else if (last_ok) {
-        memset(last_ok, 0, sizeof *last_ok);
-    }
-    return rc;
 }
 
 /* ---- Export cursor -------------------------------------------------------------------------- */
@@ -802,7 +568,7 @@ tp_err store_set_export_cursor(store *s, int64_t seq)
 {
     if (!s)
         return TP_ERR_INVALID;
-    tp_err rc = need_writable(s, "set_export_cursor");
+    tp_err rc = store_need_writable(s, "set_export_cursor");
     if (rc != TP_OK)
         return rc;
     int64_t cur = 0, next = 0;
@@ -810,17 +576,18 @@ tp_err store_set_export_cursor(store *s, int64_t seq)
         return rc;
     if ((rc = meta_int(s, "SELECT export_cursor FROM meta WHERE id = 1", &cur)) != TP_OK ||
         (rc = meta_int(s, "SELECT next_seq FROM meta WHERE id = 1", &next)) != TP_OK)
-        return fail_rollback(s, rc);
+        return store_fail_rollback(s, rc);
     if (seq < cur)
-        return fail_rollback(s, store_fail(s, TP_ERR_INVALID,
-                                           "set_export_cursor: %lld is below the current cursor "
-                                           "%lld (the cursor never moves back)",
-                                           (long long)seq, (long long)cur));
+        return store_fail_rollback(s,
+                                   store_fail(s, TP_ERR_INVALID,
+                                              "set_export_cursor: %lld is below the current cursor "
+                                              "%lld (the cursor never moves back)",
+                                              (long long)seq, (long long)cur));
     if (seq > next - 1)
-        return fail_rollback(s, store_fail(s, TP_ERR_INVALID,
-                                           "set_export_cursor: %lld is above the highest seq "
-                                           "%lld",
-                                           (long long)seq, (long long)(next - 1)));
+        return store_fail_rollback(s, store_fail(s, TP_ERR_INVALID,
+                                                 "set_export_cursor: %lld is above the highest seq "
+                                                 "%lld",
+                                                 (long long)seq, (long long)(next - 1)));
     sqlite3_stmt *st = NULL;
     int sr =
         sqlite3_prepare_v2(s->db, "UPDATE meta SET export_cursor = ?1 WHERE id = 1", -1, &st, NULL);
@@ -830,68 +597,6 @@ tp_err store_set_export_cursor(store *s, int64_t seq)
     }
     sqlite3_finalize(st);
     if (sr != SQLITE_DONE)
-        return fail_rollback(s, store_sqlfail(s, sr, "set_export_cursor"));
+        return store_fail_rollback(s, store_sqlfail(s, sr, "set_export_cursor"));
     return store_tx_commit(s);
-}
-
-/* ---- Event log ------------------------------------------------------------------------------ */
-
-tp_err store_log_event(store *s, const char *level, const char *message)
-{
-    if (!s)
-        return TP_ERR_INVALID;
-    tp_err rc = need_writable(s, "log_event");
-    if (rc != TP_OK)
-        return rc;
-    if (!level ||
-        (strcmp(level, "info") != 0 && strcmp(level, "warn") != 0 && strcmp(level, "error") != 0))
-        return store_fail(s, TP_ERR_INVALID, "log_event: level '%.16s' is not info, warn or error",
-                          level ? level : "(null)");
-    if (!message || !tp_utf8_valid(message, strlen(message)))
-        return store_fail(s, TP_ERR_INVALID, "log_event: message is missing or not valid UTF-8");
-    char msg[512];
-    utf8_copy(msg, message, sizeof msg);
-    sqlite3_stmt *st = NULL;
-    int sr = sqlite3_prepare_v2(
-        s->db, "INSERT INTO events(at_ms, level, message) VALUES (?1, ?2, ?3)", -1, &st, NULL);
-    if (sr != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return store_sqlfail(s, sr, "log_event");
-    }
-    sqlite3_bind_int64(st, 1, s->clock->wall_ms(s->clock->ctx));
-    sqlite3_bind_text(st, 2, level, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, msg, -1, SQLITE_STATIC);
-    rc = insert_and_trim(s, st, "events", "log_event");
-    sqlite3_finalize(st);
-    return rc;
-}
-
-tp_err store_events(store *s, store_event *out, size_t max, size_t *n)
-{
-    if (!s)
-        return TP_ERR_INVALID;
-    if (!n || (max > 0 && !out))
-        return store_fail(s, TP_ERR_INVALID, "events: out and n are required");
-    *n = 0;
-    sqlite3_stmt *st = NULL;
-    int sr = sqlite3_prepare_v2(
-        s->db, "SELECT at_ms, level, message FROM events ORDER BY id DESC LIMIT ?1", -1, &st, NULL);
-    if (sr == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, max > INT32_MAX ? INT32_MAX : (int64_t)max);
-        while ((sr = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
-            store_event *e = &out[(*n)++];
-            memset(e, 0, sizeof *e);
-            e->at_ms = sqlite3_column_int64(st, 0);
-            const char *lv = (const char *)sqlite3_column_text(st, 1);
-            const char *m = (const char *)sqlite3_column_text(st, 2);
-            tp_strlcpy(e->level, lv ? lv : "", sizeof e->level);
-            utf8_copy(e->message, m ? m : "", sizeof e->message);
-        }
-    }
-    sqlite3_finalize(st);
-    if (sr != SQLITE_DONE && sr != SQLITE_ROW) {
-        *n = 0;
-        return store_sqlfail(s, sr, "reading the event log");
-    }
-    return TP_OK;
 }

@@ -18,15 +18,6 @@
 
 /* ---- Helpers -------------------------------------------------------------------------------- */
 
-static tp_err fail_rollback(store *s, tp_err rc)
-{
-    char keep[TP_ERRMSG_MAX];
-    memcpy(keep, s->errmsg, sizeof keep);
-    store_tx_rollback(s);
-    memcpy(s->errmsg, keep, sizeof keep);
-    return rc;
-}
-
 static tp_err prep(store *s, const char *sql, sqlite3_stmt **st)
 {
     int sr = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
@@ -67,7 +58,7 @@ tp_err store_get_info(store *s, store_info *out)
                    "SELECT epoch, device_id, next_seq, epoch_first_seq, export_cursor, n_pending, "
                    "n_synced, n_rejected, recovered_from FROM meta WHERE id = 1",
                    &st)) != TP_OK)
-        return fail_rollback(s, rc);
+        return store_fail_rollback(s, rc);
     int sr = sqlite3_step(st);
     if (sr == SQLITE_ROW) {
         const char *e = (const char *)sqlite3_column_text(st, 0);
@@ -86,19 +77,19 @@ tp_err store_get_info(store *s, store_info *out)
     sqlite3_finalize(st);
     st = NULL;
     if (sr != SQLITE_ROW)
-        return fail_rollback(
+        return store_fail_rollback(
             s, store_sqlfail(s, sr == SQLITE_DONE ? SQLITE_CORRUPT : sr, "get_info: meta row"));
     if ((rc = prep(s,
                    "SELECT wall FROM answers INDEXED BY answers_pending WHERE state = 0 "
                    "ORDER BY seq LIMIT 1",
                    &st)) != TP_OK)
-        return fail_rollback(s, rc);
+        return store_fail_rollback(s, rc);
     sr = sqlite3_step(st);
     if (sr == SQLITE_ROW)
         out->oldest_pending_ms = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     if (sr != SQLITE_ROW && sr != SQLITE_DONE)
-        return fail_rollback(s, store_sqlfail(s, sr, "get_info: oldest pending"));
+        return store_fail_rollback(s, store_sqlfail(s, sr, "get_info: oldest pending"));
     rc = store_tx_commit(s);
     if (rc != TP_OK)
         return rc;
@@ -243,7 +234,7 @@ out:
     sqlite3_finalize(pr);
     if (rc == TP_OK)
         return store_tx_commit(s);
-    return fail_rollback(s, rc);
+    return store_fail_rollback(s, rc);
 }
 
 /* ---- Prune ---------------------------------------------------------------------------------- */
@@ -386,7 +377,7 @@ out:
     sqlite3_finalize(meta);
     if (rc != TP_OK) {
         *done = 0;
-        return fail_rollback(s, rc);
+        return store_fail_rollback(s, rc);
     }
     return store_tx_commit(s);
 }
@@ -436,6 +427,11 @@ struct group {
     size_t n_ch, cap_ch;
 };
 
+/* Bounds of one statistics query: groups (days, touchpoints or questions in the range) and
+ * distinct choice ids per group. Far above any real survey; past them the query fails. */
+#define STATS_MAX_GROUPS 1000000
+#define STATS_MAX_CHOICES 100000
+
 struct groups {
     struct group *g;
     size_t n, cap;
@@ -451,14 +447,11 @@ static struct group *group_get(struct groups *gs, int64_t gkey)
             gs->last = i;
             return &gs->g[i];
         }
-    if (gs->n == gs->cap) {
-        size_t cap = gs->cap ? gs->cap * 2 : 32;
-        struct group *g = realloc(gs->g, cap * sizeof *g);
-        if (!g)
-            return NULL;
-        gs->g = g;
-        gs->cap = cap;
-    }
+    void *arr = gs->g;
+    tp_err rc = tp_array_grow(&arr, &gs->cap, gs->n + 1, sizeof *gs->g, STATS_MAX_GROUPS);
+    gs->g = arr;
+    if (rc != TP_OK)
+        return NULL;
     struct group *g = &gs->g[gs->n];
     memset(g, 0, sizeof *g);
     g->gkey = gkey;
@@ -473,14 +466,11 @@ static bool choice_add(struct group *g, int64_t id, int64_t n)
             g->ch[i].n += n;
             return true;
         }
-    if (g->n_ch == g->cap_ch) {
-        size_t cap = g->cap_ch ? g->cap_ch * 2 : 8;
-        struct choice_count *c = realloc(g->ch, cap * sizeof *c);
-        if (!c)
-            return false;
-        g->ch = c;
-        g->cap_ch = cap;
-    }
+    void *arr = g->ch;
+    tp_err rc = tp_array_grow(&arr, &g->cap_ch, g->n_ch + 1, sizeof *g->ch, STATS_MAX_CHOICES);
+    g->ch = arr;
+    if (rc != TP_OK)
+        return false;
     g->ch[g->n_ch++] = (struct choice_count){id, n};
     return true;
 }
@@ -506,13 +496,9 @@ static double pct(int64_t part, int64_t all)
 /* Derives the percentages and means of a row from its distributions. */
 static void finish_row(store_stats_row *r)
 {
-    const int64_t *d = r->dist_nps;
-    int64_t prom = d[9] + d[10], det = 0;
-    for (int v = 0; v <= 6; v++)
-        det += d[v];
-    r->nps = r->n_kind[TP_KIND_NPS] > 0
-                 ? pct(prom, r->n_kind[TP_KIND_NPS]) - pct(det, r->n_kind[TP_KIND_NPS])
-                 : NAN;
+    tp_nps nps;
+    tp_nps_compute(r->dist_nps, &nps);
+    r->nps = nps.n > 0 ? nps.score : NAN;
     r->csat_pct = pct(r->dist_csat[3] + r->dist_csat[4], r->n_kind[TP_KIND_CSAT]);
     int64_t ces_sum = 0, ces_hi = 0;
     for (int v = 1; v <= 7; v++) {
@@ -664,7 +650,7 @@ out:
     if (rc == TP_OK) {
         rc = store_tx_commit(s);
     } else {
-        fail_rollback(s, rc);
+        store_fail_rollback(s, rc);
     }
     if (rc == TP_OK) {
         *rows = out;

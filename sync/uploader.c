@@ -121,8 +121,9 @@ tp_err uploader_read_token(const char *path, char *out, size_t outlen, char *war
                            char *err, size_t errlen)
 {
     tp_err rc = TP_OK;
-    int fd = -1;
-    char buf[UPLOADER_TOKEN_MAX * 4];
+    char *buf = NULL;
+    size_t len = 0;
+    char cause[TP_ERRMSG_MAX] = "";
     if (warn && warnlen)
         warn[0] = '\0';
     if (!out || outlen < 2)
@@ -130,47 +131,26 @@ tp_err uploader_read_token(const char *path, char *out, size_t outlen, char *war
     out[0] = '\0';
     if (!path || !*path)
         return tp_errf(err, errlen, TP_ERR_CONFIG, "[sync] token_file is not set");
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        rc = e == ENOENT ? TP_ERR_NOT_FOUND : tp_err_from_errno(e);
+    rc = tp_read_file(path, UPLOADER_TOKEN_MAX * 4 - 1, &buf, &len, cause, sizeof cause);
+    if (rc == TP_ERR_NOT_FOUND || rc == TP_ERR_READONLY || rc == TP_ERR_IO)
         return tp_errf(err, errlen, rc,
-                       "%s: cannot open the token file: %s (make one with "
-                       "`touchpoint-collector add-device ID` and store the token it prints)",
-                       path, strerror(e));
-    }
+                       "%s (make one with `touchpoint-collector add-device ID` and store the token "
+                       "it prints)",
+                       cause);
+    if (rc == TP_ERR_INVALID)
+        return tp_errf(err, errlen, TP_ERR_CONFIG, "%s: the token file is not a regular file",
+                       path);
+    if (rc == TP_ERR_TOO_LARGE)
+        return tp_errf(err, errlen, TP_ERR_CONFIG, "%s: the token file is larger than %d bytes",
+                       path, UPLOADER_TOKEN_MAX * 4 - 1);
+    if (rc != TP_OK)
+        return tp_errf(err, errlen, rc, "%s", cause);
     struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        rc = tp_errf(err, errlen, TP_ERR_IO, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        rc = tp_errf(err, errlen, TP_ERR_CONFIG, "%s: the token file is not a regular file", path);
-        goto out;
-    }
-    if ((sb.st_mode & (S_IROTH | S_IWOTH)) && warn && warnlen)
+    if (stat(path, &sb) == 0 && (sb.st_mode & (S_IROTH | S_IWOTH)) && warn && warnlen)
         snprintf(warn, warnlen,
                  "%s: the token file can be read or written by any user (mode %03o); "
                  "run chmod 600 %s",
                  path, (unsigned)(sb.st_mode & 0777), path);
-    size_t len = 0;
-    for (;;) {
-        ssize_t k = read(fd, buf + len, sizeof buf - len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            rc = tp_errf(err, errlen, TP_ERR_IO, "%s: read: %s", path, strerror(errno));
-            goto out;
-        }
-        if (k == 0)
-            break;
-        len += (size_t)k;
-        if (len == sizeof buf) {
-            rc = tp_errf(err, errlen, TP_ERR_CONFIG, "%s: the token file is larger than %zu bytes",
-                         path, sizeof buf - 1);
-            goto out;
-        }
-    }
     size_t a = 0, b = len;
     while (a < b && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\r' || buf[a] == '\n'))
         a++;
@@ -197,9 +177,8 @@ tp_err uploader_read_token(const char *path, char *out, size_t outlen, char *war
     memcpy(out, buf + a, b - a);
     out[b - a] = '\0';
 out:
-    explicit_bzero(buf, sizeof buf);
-    if (fd >= 0)
-        close(fd);
+    explicit_bzero(buf, len);
+    free(buf);
     return rc;
 }
 
@@ -277,11 +256,12 @@ tp_err uploader_new(const uploader_options *opt, store *s, uploader **out, char 
     u->st = s;
     tp_strlcpy(u->device_id, opt->device_id, sizeof u->device_id);
     tp_strlcpy(u->app_version, ver, sizeof u->app_version);
-    u->batch_max = (size_t)(opt->batch_max > 0 ? opt->batch_max : 500);
-    u->batch_max_bytes = (size_t)(opt->batch_max_bytes > 0 ? opt->batch_max_bytes : 262144);
+    u->batch_max = (size_t)(opt->batch_max > 0 ? opt->batch_max : UPLOADER_DEFAULT_BATCH_MAX);
+    u->batch_max_bytes = (size_t)(opt->batch_max_bytes > 0 ? opt->batch_max_bytes
+                                                           : UPLOADER_DEFAULT_BATCH_MAX_BYTES);
     u->gzip = !opt->no_gzip;
-    u->interval_s = opt->interval_s > 0 ? opt->interval_s : 300;
-    u->backoff_max_s = opt->backoff_max_s > 0 ? opt->backoff_max_s : 900;
+    u->interval_s = opt->interval_s > 0 ? opt->interval_s : UPLOADER_DEFAULT_INTERVAL_S;
+    u->backoff_max_s = opt->backoff_max_s > 0 ? opt->backoff_max_s : UPLOADER_DEFAULT_BACKOFF_MAX_S;
     u->backoff_base_ms = opt->backoff_base_ms > 0 ? opt->backoff_base_ms : 5000;
     u->clock = opt->clock ? opt->clock : tp_clock_system();
     u->log = opt->log;
@@ -335,8 +315,10 @@ tp_err uploader_new(const uploader_options *opt, store *s, uploader **out, char 
     char agent[64];
     snprintf(agent, sizeof agent, "touchpoint-sync/%s", u->app_version);
     CURL *c = u->curl;
-    long cto = opt->connect_timeout_s > 0 ? opt->connect_timeout_s : 10;
-    long lst = opt->low_speed_time_s > 0 ? opt->low_speed_time_s : 30;
+    long cto =
+        opt->connect_timeout_s > 0 ? opt->connect_timeout_s : UPLOADER_DEFAULT_CONNECT_TIMEOUT_S;
+    long lst =
+        opt->low_speed_time_s > 0 ? opt->low_speed_time_s : UPLOADER_DEFAULT_LOW_SPEED_TIME_S;
     long lsl = opt->low_speed_limit > 0 ? opt->low_speed_limit : 16;
     /* Proxies: libcurl reads http_proxy/https_proxy/no_proxy itself; nothing here turns it off.
      * Redirects are not followed: a captive portal's 302 is a failure, not a new target. */

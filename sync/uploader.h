@@ -26,24 +26,34 @@ typedef struct uploader uploader;
 
 #define UPLOADER_TOKEN_MAX 256
 
+/* The defaults of the [sync] keys, written once: uploader_new() takes them for zero options and
+ * firmware/config.c for keys the config file leaves out. */
+#define UPLOADER_DEFAULT_INTERVAL_S 300
+#define UPLOADER_DEFAULT_BATCH_MAX 500
+#define UPLOADER_DEFAULT_BATCH_MAX_BYTES 262144
+#define UPLOADER_DEFAULT_CONNECT_TIMEOUT_S 10
+#define UPLOADER_DEFAULT_LOW_SPEED_TIME_S 30
+#define UPLOADER_DEFAULT_BACKOFF_MAX_S 900
+
 /* Mirror of the config's [sync] section plus what the device knows about itself. Strings are
- * copied by uploader_new(); the options need not outlive it. Zero values take the defaults. */
+ * copied by uploader_new(); the options need not outlive it. Zero values take the defaults
+ * (UPLOADER_DEFAULT_* above, [in brackets] below for the others). */
 typedef struct uploader_options {
     const char *url;           /* collector base URL (http:// or https://); "/v1/batches" is
                                 * appended unless the URL already ends with it. Required. */
     const char *token;         /* bearer token (see uploader_read_token). Required. */
     const char *device_id;     /* tp_id_valid(). Required. */
     const char *app_version;   /* NULL: "0.1.0" */
-    int interval_s;            /* daemon interval between rounds [300] */
-    int batch_max;             /* answers per batch, 1..5000 [500] */
-    int batch_max_bytes;       /* JSON bytes per batch before gzip [262144] */
+    int interval_s;            /* daemon interval between rounds */
+    int batch_max;             /* answers per batch, 1..5000 */
+    int batch_max_bytes;       /* JSON bytes per batch before gzip */
     bool no_gzip;              /* send the JSON uncompressed (config gzip = false) */
     const char *ca_file;       /* NULL/"": system CAs */
     const char *pinned_pubkey; /* NULL/"": no pin; else curl's "sha256//BASE64" or a PEM/DER file */
-    int connect_timeout_s;     /* [10] */
-    int low_speed_time_s;      /* a transfer slower than low_speed_limit for this long fails [30] */
+    int connect_timeout_s;     /* seconds to connect */
+    int low_speed_time_s;      /* a transfer slower than low_speed_limit this long fails */
     int low_speed_limit;       /* bytes/s [16] */
-    int backoff_max_s;         /* cap of the backoff after failures [900] */
+    int backoff_max_s;         /* cap of the backoff after failures */
     int backoff_base_ms;       /* first backoff ceiling [5000] */
     uint64_t rng_seed;         /* 0: seeded from getrandom (tests pass a fixed seed) */
     const tp_clock *clock;     /* times sent to the collector; NULL: tp_clock_system() */

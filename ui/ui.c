@@ -13,29 +13,38 @@
 
 #include "ui_int.h"
 
-/* ---- Theme: a calm warm background, dark ink, one teal accent ------------------------------ */
+/* ---- Theme: a calm warm background, dark ink, one teal accent ------------------------------
+ *
+ * Contrast (WCAG 2.1): every control's boundary (its fill, or its outline when the fill is light)
+ * is at least 3:1 against the screen behind it (1.4.11), every label at least 4.5:1 against what
+ * it sits on (1.4.3), in every state: normal, selected, pressed, disabled. test_ui_look checks
+ * the ratios for every widget kind and state through ui_theme_look(). Numbered scales are neutral
+ * by default (white keys, the number is the label); "traffic" keeps the coloured look. */
 
 static const ui_rgba C_BG = {245, 243, 238, 255};
 static const ui_rgba C_BG_STAFF = {236, 240, 244, 255};
 static const ui_rgba C_INK = {29, 39, 51, 255};
 static const ui_rgba C_SOFT = {84, 94, 108, 255};
 static const ui_rgba C_WHITE = {255, 255, 255, 255};
-static const ui_rgba C_LINE = {212, 216, 223, 255};
+static const ui_rgba C_BORDER = {110, 118, 130, 255}; /* 4:1 on both backgrounds */
 static const ui_rgba C_ACCENT = {14, 110, 110, 255};
 static const ui_rgba C_ACCENT_SOFT = {221, 240, 238, 255};
 static const ui_rgba C_DANGER = {196, 52, 52, 255};
 static const ui_rgba C_DISABLED = {234, 236, 240, 255};
-static const ui_rgba C_DISABLED_INK = {150, 158, 170, 255};
-static const ui_rgba C_RED = {224, 72, 75, 255};
+static const ui_rgba C_DISABLED_LINE = {128, 136, 148, 255};
+static const ui_rgba C_DISABLED_INK = {92, 100, 112, 255};
+static const ui_rgba C_RED = {204, 48, 54, 255};
 static const ui_rgba C_AMBER = {242, 169, 59, 255};
+static const ui_rgba C_AMBER_LINE = {150, 100, 20, 255};
 static const ui_rgba C_AMBER_INK = {59, 37, 0, 255};
-static const ui_rgba C_GREEN = {34, 139, 84, 255};
+static const ui_rgba C_GREEN = {25, 125, 72, 255};
+static const ui_rgba C_OK_GREEN = {34, 139, 84, 255}; /* the thank-you check mark */
 
 static const ui_rgba C_CSAT[5] = {
     {224, 72, 75, 255},  {240, 138, 60, 255}, {242, 192, 75, 255},
     {156, 203, 91, 255}, {34, 139, 84, 255},
 };
-/* HappyOrNot order of colours: 1 dark red, 2 light red, 3 light green, 4 dark green. */
+/* smiley4 by value: 1 dark red, 2 light red, 3 light green, 4 dark green. */
 static const ui_rgba C_SMILEY[4] = {
     {190, 40, 44, 255},
     {240, 124, 114, 255},
@@ -49,15 +58,23 @@ static ui_rgba shade(ui_rgba c, float f)
     return o;
 }
 
-static float luma(ui_rgba c)
+static double lin(uint8_t v)
 {
-    return (0.2126f * c.r + 0.7152f * c.g + 0.0722f * c.b) / 255.0f;
+    double c = v / 255.0;
+    return c <= 0.03928 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4);
 }
 
-/* Ink that reads on fill: white on dark fills, dark ink on light ones. */
+double ui_contrast(ui_rgba a, ui_rgba b)
+{
+    double la = 0.2126 * lin(a.r) + 0.7152 * lin(a.g) + 0.0722 * lin(a.b);
+    double lb = 0.2126 * lin(b.r) + 0.7152 * lin(b.g) + 0.0722 * lin(b.b);
+    return la > lb ? (la + 0.05) / (lb + 0.05) : (lb + 0.05) / (la + 0.05);
+}
+
+/* Ink that reads on fill: white or the dark ink, whichever contrasts more. */
 static ui_rgba ink_on(ui_rgba fill)
 {
-    return luma(fill) < 0.5f ? C_WHITE : C_INK;
+    return ui_contrast(C_WHITE, fill) >= ui_contrast(C_INK, fill) ? C_WHITE : C_INK;
 }
 
 static uint32_t rgba_u32(ui_rgba c)
@@ -345,15 +362,25 @@ static void draw_text(ui *u, const ui_widget *w, ui_rgba col)
 
 /* ---- Drawing widgets ------------------------------------------------------------------------ */
 
+/* Fill of a traffic-style numbered button, or of a face, by value. */
 static ui_rgba scale_fill(tp_kind k, int v)
 {
     switch (k) {
-    case TP_KIND_NPS: return v <= 6 ? C_RED : v <= 8 ? C_AMBER : C_GREEN;
+    case TP_KIND_NPS: {
+        tp_nps_band b = tp_nps_band_of(v);
+        return b == TP_NPS_DETRACTOR ? C_RED : b == TP_NPS_PASSIVE ? C_AMBER : C_GREEN;
+    }
     case TP_KIND_CES: {
-        /* 1 (very hard) .. 7 (very easy): pale to full accent. */
-        float t = (float)(v - 1) / 6.0f;
-        ui_rgba c = {(uint8_t)(226 + (14 - 226) * t), (uint8_t)(240 + (110 - 240) * t),
-                     (uint8_t)(238 + (110 - 238) * t), 255};
+        /* 1 (very hard) .. 7 (very easy): pale to full accent, skipping the middle tones on
+         * which neither dark nor white ink reaches 4.5:1. */
+        ui_rgba a = {226, 240, 238, 255}, b = {150, 204, 200, 255};
+        float t = (float)(v - 1) / 3.0f;
+        if (v >= 5)
+            a = (ui_rgba){34, 126, 124, 255}, b = C_ACCENT, t = (float)(v - 5) / 2.0f;
+        t = t < 0 ? 0 : t > 1 ? 1 : t;
+        ui_rgba c = {(uint8_t)lroundf(a.r + (b.r - a.r) * t),
+                     (uint8_t)lroundf(a.g + (b.g - a.g) * t),
+                     (uint8_t)lroundf(a.b + (b.b - a.b) * t), 255};
         return c;
     }
     case TP_KIND_CSAT: return C_CSAT[v < 1 ? 0 : v > 5 ? 4 : v - 1];
@@ -372,57 +399,78 @@ static float face_mood(tp_kind k, int v)
     return ((float)(v < 1 ? 1 : v > 5 ? 5 : v) - 3.0f) / 2.0f;
 }
 
-/* Fill, border and text colours of a button by style; hl: the highlighted (pressed) look. */
-static void button_colors(const ui_widget *w, tp_kind scale, bool selected, bool hl, ui_rgba *fill,
-                          ui_rgba *border, ui_rgba *text)
+ui_look ui_theme_look(ui_role role, ui_style st, int value, tp_kind scale, ui_scale_style ss,
+                      ui_screen_kind screen, bool selected, bool pressed)
 {
-    ui_style st = w->style;
-    if (st == UI_STYLE_AUTO && w->role == UI_ROLE_SCALE_BTN)
-        *fill = scale_fill(scale, w->value), *border = *fill;
-    else if (st == UI_STYLE_PRIMARY)
-        *fill = C_ACCENT, *border = C_ACCENT;
-    else if (st == UI_STYLE_DANGER)
-        *fill = C_DANGER, *border = C_DANGER;
-    else if (st == UI_STYLE_DISABLED)
-        *fill = C_DISABLED, *border = C_DISABLED;
-    else if (st == UI_STYLE_SELECTED || selected)
-        *fill = C_ACCENT_SOFT, *border = C_ACCENT;
-    else
-        *fill = C_WHITE, *border = C_LINE;
-    if (w->role == UI_ROLE_SCALE_BTN && st == UI_STYLE_AUTO && scale == TP_KIND_NPS &&
-        w->value >= 7 && w->value <= 8)
-        *text = C_AMBER_INK;
-    else if (st == UI_STYLE_DISABLED)
-        *text = C_DISABLED_INK;
-    else if (st == UI_STYLE_SELECTED || selected)
-        *text = C_ACCENT;
-    else
-        *text = ink_on(*fill);
-    if (hl) {
-        if (st == UI_STYLE_AUTO && w->role == UI_ROLE_SCALE_BTN) {
-            *fill = shade(*fill, 0.8f);
-            *border = C_INK;
-        } else {
-            *fill = shade(st == UI_STYLE_NEUTRAL || st == UI_STYLE_AUTO ? C_ACCENT : *fill, 0.85f);
-            *border = C_INK;
-        }
-        *text = ink_on(*fill);
+    ui_look l;
+    l.bg = screen == UI_SCREEN_STAFF || screen == UI_SCREEN_PIN ? C_BG_STAFF : C_BG;
+    if (role == UI_ROLE_FACE) {
+        l.fill = st == UI_STYLE_DISABLED ? C_DISABLED : scale_fill(scale, value);
+        if (pressed)
+            l.fill = shade(l.fill, 0.85f);
+        /* The disc's own outline: a dark tone of its colour, so a pale face still stands out. */
+        l.border = pressed                   ? C_INK
+                   : st == UI_STYLE_DISABLED ? C_DISABLED_LINE
+                                             : shade(l.fill, 0.55f);
+        l.mark = ink_on(l.fill);
+        l.text_bg = pressed ? C_ACCENT_SOFT : l.bg; /* a pressed captioned face lights its tile */
+        l.text = pressed ? C_INK : C_SOFT;
+        return l;
     }
+    if (role == UI_ROLE_PROGRESS) {
+        l.fill = C_WHITE, l.border = C_BORDER, l.text = C_INK, l.text_bg = l.fill,
+        l.mark = C_ACCENT;
+        return l;
+    }
+    if (role == UI_ROLE_SCALE_BTN && st == UI_STYLE_AUTO && ss == UI_SCALE_TRAFFIC) {
+        l.fill = scale_fill(scale, value);
+        l.border = scale == TP_KIND_CES                                              ? C_ACCENT
+                   : scale == TP_KIND_NPS && tp_nps_band_of(value) == TP_NPS_PASSIVE ? C_AMBER_LINE
+                                                                                     : l.fill;
+        l.text = scale == TP_KIND_NPS && tp_nps_band_of(value) == TP_NPS_PASSIVE ? C_AMBER_INK
+                                                                                 : ink_on(l.fill);
+    } else if (st == UI_STYLE_PRIMARY) {
+        l.fill = C_ACCENT, l.border = C_ACCENT, l.text = C_WHITE;
+    } else if (st == UI_STYLE_DANGER) {
+        l.fill = C_DANGER, l.border = C_DANGER, l.text = C_WHITE;
+    } else if (st == UI_STYLE_DISABLED) {
+        l.fill = C_DISABLED, l.border = C_DISABLED_LINE, l.text = C_DISABLED_INK;
+    } else if (st == UI_STYLE_SELECTED || selected) {
+        l.fill = C_ACCENT_SOFT, l.border = C_ACCENT, l.text = C_ACCENT;
+    } else { /* neutral: chips, keys, menu buttons, the neutral scale */
+        l.fill = C_WHITE, l.border = C_BORDER, l.text = C_INK;
+    }
+    if (pressed) {
+        bool light = st == UI_STYLE_NEUTRAL || st == UI_STYLE_AUTO || st == UI_STYLE_SELECTED;
+        bool colored = role == UI_ROLE_SCALE_BTN && st == UI_STYLE_AUTO && ss == UI_SCALE_TRAFFIC;
+        l.fill = colored ? shade(l.fill, 0.8f) : shade(light ? C_ACCENT : l.fill, 0.85f);
+        l.border = C_INK;
+        l.text = ink_on(l.fill);
+    }
+    l.text_bg = l.fill;
+    l.mark = l.text;
+    return l;
+}
+
+static ui_look widget_look(const ui *u, const ui_widget *w, bool selected, bool hl)
+{
+    const ui_model *md = &u->model;
+    return ui_theme_look(w->role, w->style, w->value, md->scale, md->scale_style, md->kind,
+                         selected, hl);
 }
 
 static void draw_button(ui *u, const ui_widget *w, bool hl, bool selected, float radius_f)
 {
-    ui_rgba fill, border, text;
-    button_colors(w, u->model.scale, selected, hl, &fill, &border, &text);
+    ui_look l = widget_look(u, w, selected, hl);
     int side = w->rect.w < w->rect.h ? w->rect.w : w->rect.h;
     float shadow = hl ? 0.0f : fmaxf(2.0f, roundf((float)side * 0.04f));
-    float bw = hl ? fmaxf(3.0f, roundf((float)side * 0.05f)) : fmaxf(1.5f, (float)side / 60.0f);
-    bool solid = memcmp(&fill, &border, sizeof fill) == 0 && !hl;
+    float bw = hl ? fmaxf(3.0f, roundf((float)side * 0.05f)) : fmaxf(2.0f, (float)side / 50.0f);
+    bool solid = memcmp(&l.fill, &l.border, sizeof l.fill) == 0 && !hl;
     shape_req r = {SH_RRECT,
                    w->rect.w,
                    w->rect.h,
-                   fill,
-                   border,
+                   l.fill,
+                   l.border,
                    {0, 0, 0, 0},
                    radius_f < 0 ? (float)side / 2.0f : roundf((float)side * radius_f),
                    solid ? 0.0f : bw,
@@ -432,23 +480,20 @@ static void draw_button(ui *u, const ui_widget *w, bool hl, bool selected, float
     ui_tex *t = shape_tex(u, &r);
     /* Pressed: the body moves down into its shadow strip. */
     copy_tex(u, t, w->rect.x, w->rect.y);
-    draw_text(u, w, text);
+    draw_text(u, w, l.text);
 }
 
 static void draw_face(ui *u, const ui_widget *w, bool hl)
 {
-    ui_rgba fill = scale_fill(u->model.scale, w->value);
-    if (w->style == UI_STYLE_DISABLED)
-        fill = C_DISABLED;
-    float ring = hl ? fmaxf(3.0f, roundf((float)w->shape.w * 0.04f)) : 0.0f;
-    if (hl)
-        fill = shade(fill, 0.85f);
+    ui_look l = widget_look(u, w, false, hl);
+    float ring = hl ? fmaxf(3.0f, roundf((float)w->shape.w * 0.04f))
+                    : -fmaxf(2.0f, roundf((float)w->shape.w * 0.02f));
     if (hl && w->text && w->text[0]) { /* a captioned face: its whole tile lights up */
         int side = w->rect.w < w->rect.h ? w->rect.w : w->rect.h;
         shape_req card = {SH_RRECT,
                           w->rect.w,
                           w->rect.h,
-                          C_ACCENT_SOFT,
+                          l.text_bg,
                           C_ACCENT,
                           {0, 0, 0, 0},
                           roundf((float)side * 0.18f),
@@ -461,16 +506,16 @@ static void draw_face(ui *u, const ui_widget *w, bool hl)
     shape_req r = {SH_FACE,
                    w->shape.w,
                    w->shape.h,
-                   fill,
-                   ink_on(fill),
-                   C_INK,
+                   l.fill,
+                   l.mark,
+                   l.border,
                    face_mood(u->model.scale, w->value),
                    ring,
                    0,
                    0,
                    0};
     copy_tex(u, shape_tex(u, &r), w->shape.x, w->shape.y);
-    draw_text(u, w, hl ? C_INK : C_SOFT);
+    draw_text(u, w, l.text);
 }
 
 static void draw_line(ui *u, const ui_widget *w)
@@ -486,7 +531,9 @@ static void draw_line(ui *u, const ui_widget *w)
     memcpy(key, w->text, kl);
     key[kl] = '\0';
     ui_tex *k = text_tex(u, key, w->px, false, w->key_w, UI_ALIGN_LEFT, C_SOFT);
-    ui_tex *v = text_tex(u, tab + 1, w->px, true, w->val_w, UI_ALIGN_RIGHT, C_INK);
+    bool warn = w->value >= 0 && w->value < UI_LINES_MAX && (u->model.warn_lines >> w->value) & 1u;
+    ui_tex *v =
+        text_tex(u, tab + 1, w->px, true, w->val_w, UI_ALIGN_RIGHT, warn ? C_DANGER : C_INK);
     copy_tex(u, k, w->ink.x, w->ink.y);
     if (v)
         copy_tex(u, v, w->text_box.x + w->text_box.w - v->w, w->ink.y);
@@ -499,7 +546,7 @@ static void draw_progress(ui *u, const ui_widget *w)
     float radius = (float)w->rect.h / 2.0f;
     shape_req track = {SH_RRECT,  w->rect.w,
                        w->rect.h, C_WHITE,
-                       C_LINE,    {0, 0, 0, 0},
+                       C_BORDER,  {0, 0, 0, 0},
                        radius,    fmaxf(1.5f, (float)w->rect.h / 12.0f),
                        0,         0,
                        0};
@@ -542,8 +589,8 @@ static void draw_widget(ui *u, const ui_widget *w, bool hl)
     }
     case UI_ROLE_ZONE: break; /* invisible; the hold ring is drawn last, on top */
     case UI_ROLE_ICON_OK: {
-        shape_req r = {SH_CHECK, w->rect.w, w->rect.h, C_GREEN, C_WHITE, {0, 0, 0, 0},
-                       0,        0,         0,         0,       0};
+        shape_req r = {SH_CHECK, w->rect.w, w->rect.h, C_OK_GREEN, C_WHITE, {0, 0, 0, 0},
+                       0,        0,         0,         0,          0};
         copy_tex(u, shape_tex(u, &r), w->rect.x, w->rect.y);
         break;
     }
@@ -801,6 +848,10 @@ static tp_err check_model(ui *u, ui_model *m, const ui_screen *s)
         return fail(u, TP_ERR_INVALID, "ui_set_screen: kind %d unknown", (int)s->kind);
     m->kind = s->kind;
     m->scale = s->scale;
+    if ((int)s->scale_style < UI_SCALE_NEUTRAL || (int)s->scale_style > UI_SCALE_TRAFFIC)
+        return fail(u, TP_ERR_INVALID, "ui_set_screen: scale_style %d unknown",
+                    (int)s->scale_style);
+    m->scale_style = s->scale_style;
     bool question = s->kind == UI_SCREEN_QUESTION;
     if (question && ((int)s->scale < 0 || s->scale > TP_KIND_SMILEY4))
         return fail(u, TP_ERR_INVALID, "ui_set_screen: scale %d is not a rating kind",
@@ -852,6 +903,7 @@ static tp_err check_model(ui *u, ui_model *m, const ui_screen *s)
             return rc;
     }
     m->n_lines = s->n_lines;
+    m->warn_lines = s->warn_lines;
     if (s->pin_max < 0 || s->pin_max > UI_PIN_MAX || s->pin_len < 0 || s->pin_len > s->pin_max)
         return fail(u, TP_ERR_INVALID, "ui_set_screen: pin_len %d / pin_max %d out of range",
                     s->pin_len, s->pin_max);
@@ -1102,6 +1154,43 @@ tp_err ui_widget_find(const ui *u, const char *id, ui_widget_info *out)
         if (strcmp(u->w[i].id, id) == 0)
             return ui_widget_get(u, i, out);
     return TP_ERR_NOT_FOUND;
+}
+
+tp_err ui_widget_line(const ui *u, const char *id, int i, char *out, size_t outlen)
+{
+    const ui_widget *w = NULL;
+    for (int k = 0; id && k < u->nw && !w; k++)
+        if (strcmp(u->w[k].id, id) == 0)
+            w = &u->w[k];
+    if (!w || !w->text || !w->text[0] || w->px <= 0 || i < 0)
+        return TP_ERR_NOT_FOUND;
+    ui_measure ms = ui_fonts_measure(u->fonts);
+    ui_line lines[UI_WRAP_MAX];
+    const char *t = w->text, *tab = w->role == UI_ROLE_LINE ? strchr(t, '\t') : NULL;
+    char key[UI_TEXT_MAX + 1];
+    int maxw = w->role == UI_ROLE_LINE ? w->key_w : w->wrap_w;
+    if (tab) { /* the key column first, then the value column (drawn bold) */
+        memcpy(key, t, (size_t)(tab - t));
+        key[tab - t] = '\0';
+        t = key;
+    }
+    int n = ui_wrap(&ms, t, w->px, w->bold, maxw, lines);
+    n = n > UI_WRAP_MAX ? UI_WRAP_MAX : n;
+    if (i >= n && tab) {
+        i -= n;
+        t = tab + 1;
+        n = ui_wrap(&ms, t, w->px, true, w->val_w, lines);
+        n = n > UI_WRAP_MAX ? UI_WRAP_MAX : n;
+    }
+    if (i >= n)
+        return TP_ERR_NOT_FOUND;
+    size_t len = (size_t)lines[i].len;
+    if (outlen == 0)
+        return TP_ERR_TOO_LARGE;
+    size_t cp = len < outlen ? len : outlen - 1;
+    memcpy(out, t + lines[i].off, cp);
+    out[cp] = '\0';
+    return cp < len ? TP_ERR_TOO_LARGE : TP_OK;
 }
 
 void ui_window_size(const ui *u, int *w, int *h)

@@ -97,9 +97,17 @@ typedef enum ui_screen_kind {
 /* Returns "question", "followup", "thanks", "out_of_order", "pin", "staff"; "?" if invalid. */
 const char *ui_screen_kind_name(ui_screen_kind k);
 
-/* How a control looks. UI_STYLE_AUTO derives it from the screen: a scale item is coloured by its
- * value and the scale (nps red 0-6 / amber 7-8 / green 9-10, csat and smiley4 faces by value, ces
- * a neutral gradient), a chip, key or menu button is neutral. */
+/* How a numbered scale (nps, ces) is coloured. Neutral (the default, a zeroed ui_screen): one
+ * colour for every value, the number is the label and the end labels carry the meaning.
+ * Traffic: nps red 0-6 / amber 7-8 / green 9-10 (tp_nps_band_of), ces a pale-to-teal gradient. */
+typedef enum ui_scale_style {
+    UI_SCALE_NEUTRAL = 0,
+    UI_SCALE_TRAFFIC = 1,
+} ui_scale_style;
+
+/* How a control looks. UI_STYLE_AUTO derives it from the screen: a numbered scale item by the
+ * scale style, a csat or smiley4 face coloured by its value, a chip, key or menu button
+ * neutral. */
 typedef enum ui_style {
     UI_STYLE_AUTO = 0,
     UI_STYLE_NEUTRAL = 1,  /* light button, dark text */
@@ -112,7 +120,8 @@ typedef enum ui_style {
 typedef struct ui_item {
     const char *id;    /* stable id, 1..UI_ID_MAX of [A-Za-z0-9._-] ("nps-9", "pin-ok") */
     const char *label; /* text shown; NULL or "" on a scale item: the value's number (nps,
-                        * ces) or no caption (faces); on a face: a caption under the face */
+                        * ces) or no caption (faces); on a face: a caption under the face
+                        * (the survey's words for that value: "Rất hài lòng") */
     int value;         /* rating value for scale items (nps 0-10, csat 1-5, ces 1-7,
                         * smiley4 1-4: 1 very unhappy .. 4 very happy); ignored elsewhere */
     ui_style style;
@@ -126,6 +135,9 @@ typedef struct ui_screen {
     const char *anchor_low;  /* question: label at the scale's low end ("Not at all likely") */
     const char *anchor_high; /* question: label at the high end ("Extremely likely") */
     const char *message;     /* thanks / out-of-order: the big message ("Cảm ơn quý khách!") */
+
+    /* question, nps / ces: UI_SCALE_NEUTRAL (0, a zeroed struct) or UI_SCALE_TRAFFIC colours */
+    ui_scale_style scale_style;
 
     const ui_item *items;     /* the main controls in reading order: scale items (question), chips
                                * (followup), keypad keys row-major 3 per row (pin: 1..9, then e.g.
@@ -142,6 +154,7 @@ typedef struct ui_screen {
     const char *const *lines; /* staff info lines ("Answers today: 42"); "Key\tValue" draws the
                                * value right-aligned in a second column */
     int n_lines;              /* 0..UI_LINES_MAX */
+    unsigned warn_lines;      /* bit i: the value of lines[i] in the warning colour */
     int pin_len;              /* PIN screen: digits entered (filled dots) */
     int pin_max;              /* PIN screen: dots shown (0: no dots), <= UI_PIN_MAX */
 
@@ -233,6 +246,13 @@ tp_err ui_widget_get(const ui *u, int i, ui_widget_info *out);
 
 /* Finds the widget with that id. Returns TP_OK or TP_ERR_NOT_FOUND. */
 tp_err ui_widget_find(const ui *u, const char *id, ui_widget_info *out);
+
+/* Copies line i (0-based, reading order) of widget id's laid-out text into out (outlen bytes,
+ * NUL-terminated): the lines exactly as the wrapper broke them at the widget's font size, so
+ * tests can check where texts break. A staff line "key\tvalue" gives the key's lines, then the
+ * value's. Returns TP_OK, TP_ERR_NOT_FOUND (no such widget, no text, or fewer lines) or
+ * TP_ERR_TOO_LARGE (out too small; out holds as much as fits). */
+tp_err ui_widget_line(const ui *u, const char *id, int i, char *out, size_t outlen);
 
 /* Returns the id of the interactive widget under window point (x, y), or NULL for none (a gap,
  * a text, outside the window). Borrowed until the next ui_set_screen / ui_free. */

@@ -4,10 +4,6 @@
 #   UI_LIBS  its whole link line: UI_LIB, the base layer (TPBASE_LIBS) and the SDL libraries.
 #            Prerequisites of a program that links it: $(UI_LIB) $(TPBASE_LIB).
 
-# removed at merge: storage/module.mk (branch storage) defines the base layer's own library.
-TPBASE_LIB  ?= $(STORAGE_LIB)
-TPBASE_LIBS ?= $(STORAGE_LIBS)
-
 UI_PKGS := sdl2 SDL2_ttf SDL2_image fontconfig
 UI_SRCS := $(wildcard ui/*.c)
 UI_LIB  := $(BUILD)/libtpui.a

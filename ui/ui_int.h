@@ -26,6 +26,7 @@ typedef struct ui_item_c {
 typedef struct ui_model {
     ui_screen_kind kind;
     tp_kind scale;
+    ui_scale_style scale_style;
     char prompt[UI_TEXT_MAX + 1];
     char subtitle[UI_TEXT_MAX + 1];
     char anchor_low[UI_TEXT_MAX + 1];
@@ -40,6 +41,7 @@ typedef struct ui_model {
     int n_actions;
     char lines[UI_LINES_MAX][UI_TEXT_MAX + 1];
     int n_lines;
+    unsigned warn_lines; /* bit i: lines[i]'s value in the warning colour */
     int pin_len, pin_max;
     bool staff_corner;
     float hold;
@@ -88,7 +90,7 @@ typedef struct ui_widget {
     const char *text; /* points into the model (or num) */
     char num[8];      /* the number of a scale button */
     int px;           /* font size */
-    int wrap_w;       /* width the text wraps at (<= text_box.w; narrower when balanced) */
+    int wrap_w;       /* width the text wraps at (text_box.w; ui_wrap balances the lines) */
     bool bold;
     int align; /* UI_ALIGN_* */
     int lines;
@@ -111,19 +113,27 @@ typedef struct ui_measure {
  * Vietnamese diacritics. */
 #define UI_LINE_STEP(px) (((px)*5 + 2) / 4)
 
-/* One wrapped line: bytes [off, off + len) of the text. */
+/* One wrapped line: bytes [off, off + len) of the text; split: it ends inside a word or
+ * no-break group that was too wide for the line on its own. */
 typedef struct ui_line {
     int off, len, w;
+    bool split;
 } ui_line;
 #define UI_WRAP_MAX 24
 
-/* Wraps text at width maxw at size px into lines (at most UI_WRAP_MAX). Breaks at spaces,
- * honours '\n', breaks inside a word only when the word alone is too wide. Returns the number of
- * lines, or UI_WRAP_MAX + 1 when more are needed. */
+/* Wraps text at width maxw at size px into lines (at most UI_WRAP_MAX). Breaks at runs of ASCII
+ * spaces only: U+00A0 (no-break space, drawn as a space) keeps a group such as "cửa hàng"
+ * together, and no line starts with a punctuation mark (",", ".", ":", "?", "–", ...: the space
+ * before one is no break). Honours '\n'. With the fewest lines that fit, the lines are balanced
+ * (the breaking whose widest line is narrowest), preferring breaks after punctuation when that
+ * widens the widest line by at most an eighth. A group wider than maxw is split at a no-break
+ * space that fits, else between characters. Returns the number of lines, or UI_WRAP_MAX + 1
+ * when more are needed. */
 int ui_wrap(const ui_measure *m, const char *text, int px, bool bold, int maxw, ui_line *lines);
 
 /* Finds the largest size in [min_px, max_px] (stepping down ~6%) at which text wrapped to box.w
- * fits box.h, with at most max_lines lines (0: any). Sets *px, *n_lines, *bw, *bh (block size).
+ * fits box.h, with at most max_lines lines (0: any), splitting no word or no-break group (a split
+ * is accepted only at min_px). Sets *px, *n_lines, *bw, *bh (block size).
  * Returns true if it fits; false with the results at min_px otherwise. */
 bool ui_fit_text(const ui_measure *m, const char *text, bool bold, int box_w, int box_h, int max_px,
                  int min_px, int max_lines, int *px, int *n_lines, int *bw, int *bh);
@@ -147,7 +157,9 @@ typedef struct ui_rgba {
 /* Each writes into pix (w x h, cleared by the caller to transparent) with anti-aliased edges. */
 void ui_shape_rrect(uint32_t *pix, int w, int h, float radius, ui_rgba fill, float border,
                     ui_rgba border_col, float shadow);
-/* A face: disc of colour fill; mood -1 (very unhappy) .. +1 (very happy); ink for features. */
+/* A face: disc of colour fill; mood -1 (very unhappy) .. +1 (very happy); ink for features.
+ * ring > 0: a highlight ring of that width in ring_col with a gap; ring < 0: an outline of width
+ * -ring in ring_col on the disc's edge. */
 void ui_shape_face(uint32_t *pix, int w, int h, ui_rgba fill, float mood, ui_rgba ink, float ring,
                    ui_rgba ring_col);
 void ui_shape_check(uint32_t *pix, int w, int h, ui_rgba fill, ui_rgba ink);
@@ -156,6 +168,27 @@ void ui_shape_warn(uint32_t *pix, int w, int h, ui_rgba fill, ui_rgba ink);
 void ui_shape_ring(uint32_t *pix, int w, int h, float progress, ui_rgba col, ui_rgba track);
 /* n dots in a row, the first filled of them solid, the rest outlined. */
 void ui_shape_dots(uint32_t *pix, int w, int h, int n, int filled, ui_rgba col);
+
+/* ---- Theme (ui.c) --------------------------------------------------------------------------- */
+
+/* The colours one control is drawn with. */
+typedef struct ui_look {
+    ui_rgba bg;      /* the screen behind the control */
+    ui_rgba fill;    /* its body: button fill, face disc */
+    ui_rgba border;  /* its outline (equal to fill: none drawn) */
+    ui_rgba text;    /* its label */
+    ui_rgba text_bg; /* what the label sits on: the fill; a face's caption: bg or the lit tile */
+    ui_rgba mark;    /* a face's eyes and mouth (buttons: the label colour) */
+} ui_look;
+
+/* The theme's colours for a control of role with style st (value, scale and scale style for
+ * scale items; screen picks the background), selected (the current language) and pressed
+ * (highlighted). Drawing uses it, and the contrast test reads it. */
+ui_look ui_theme_look(ui_role role, ui_style st, int value, tp_kind scale, ui_scale_style ss,
+                      ui_screen_kind screen, bool selected, bool pressed);
+
+/* WCAG 2.1 contrast ratio of two colours (alpha ignored): 1 .. 21. */
+double ui_contrast(ui_rgba a, ui_rgba b);
 
 /* ---- Fonts and the texture cache (ui_text.c) ------------------------------------------------ */
 

@@ -22,6 +22,7 @@ typedef struct lay {
     const ui_model *md;
     const ui_measure *ms;
     int W, H, s, T, m, g, bar;
+    int g2; /* 2 mm at the panel's DPI: the least room between two controls */
     bool portrait;
     int top, bottom; /* content area [top, bottom) */
     int act_top;     /* top of the action bar (bottom margin when none) */
@@ -105,28 +106,6 @@ static void fit(lay *L, ui_widget *w, const char *text, ui_rect box, int max_px,
     w->px = px;
     w->lines = n;
     w->wrap_w = box.w;
-    if (w->fits && n >= 2 && n <= UI_WRAP_MAX && align == UI_ALIGN_CENTER) {
-        /* Balance the lines: the narrowest wrap width that keeps the same line count, so a
-         * centred prompt does not end in a one-word widow. */
-        ui_line lines[UI_WRAP_MAX];
-        int lo = box.w / 2, hi = box.w;
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            int k = ui_wrap(L->ms, text, px, bold, mid, lines);
-            bool ok = k == n;
-            for (int i = 0; ok && i < k; i++)
-                ok = lines[i].w <= mid;
-            if (ok)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
-        w->wrap_w = hi;
-        int k = ui_wrap(L->ms, text, px, bold, hi, lines);
-        bw = 0;
-        for (int i = 0; i < k && i < UI_WRAP_MAX; i++)
-            bw = maxi(bw, lines[i].w);
-    }
     int x = align == UI_ALIGN_LEFT    ? box.x
             : align == UI_ALIGN_RIGHT ? box.x + box.w - bw
                                       : box.x + (box.w - bw) / 2;
@@ -174,7 +153,7 @@ static void top_bar(lay *L)
     }
     int px = pct(L->bar, 0.34);
     int x = L->W - L->m;
-    int gap = maxi(4, L->g / 2);
+    int gap = maxi(L->g2, L->g / 2);
     for (int i = md->n_langs - 1; i >= 0; i--) {
         const ui_item_c *it = &md->langs[i];
         int bw = label_width(L, it->label, px, true, L->bar);
@@ -276,8 +255,8 @@ static plan scale_plan(lay *L, int avail_h, int cap_px)
     int aw = L->W - 2 * L->m;
     int gap = L->g;
     int one = cell_w(aw, n, gap, cap);
-    if (one < L->T) { /* tighten the spacing before giving up the single row */
-        gap = maxi(4, L->g / 2);
+    if (one < L->T) { /* tighten the spacing (never under 2 mm) before giving up the single row */
+        gap = maxi(L->g2, L->g / 2);
         aw = L->W - 2 * 12;
         one = cell_w(aw, n, gap, cap);
     }
@@ -364,15 +343,31 @@ static void layout_question(lay *L)
     int content_h = L->bottom - L->top;
     int prompt_px = pct(L->s, 0.068), prompt_min = maxi(16, prompt_px * 45 / 100);
     int sub_px = maxi(16, prompt_px * 62 / 100);
-    int anc_px = maxi(14, pct(L->s, 0.034));
+    /* End labels carry the scale's meaning (the buttons are plain numbers): at least 60% of
+     * the prompt's size. Face captions keep the smaller caption size. */
+    int anc_px = maxi(14, (prompt_px * 6 + 9) / 10), cap_px = maxi(14, pct(L->s, 0.034));
     bool anchors = md->anchor_low[0] || md->anchor_high[0];
     int anc_h = anchors ? 2 * UI_LINE_STEP(anc_px) : 0;
     int big_gap = maxi(L->g * 2, pct(L->s, 0.05));
 
     /* Room for the controls: everything but a two-line prompt at a modest size. */
     int prompt_reserve = mini(content_h * 3 / 10, 2 * UI_LINE_STEP(prompt_px * 8 / 10));
-    int ctrl_avail = content_h - prompt_reserve - big_gap - (anchors ? anc_h + L->g : 0);
-    plan p = scale_plan(L, ctrl_avail, anc_px);
+    int ctrl_avail = content_h - prompt_reserve - big_gap;
+    plan p = scale_plan(L, ctrl_avail - (anchors ? anc_h + L->g : 0), cap_px);
+    if (anchors) {
+        /* End labels that fit one line at their size reserve one line; the scale may then get
+         * the height saved (its rows only widen with more room, so the labels still fit). */
+        int aw = p.rows == 1 ? (p.row_w - L->g) / 2 : p.row_w;
+        int need = maxi(text_height(L, md->anchor_low, aw, anc_h, anc_px, anc_px, false, 2),
+                        text_height(L, md->anchor_high, aw, anc_h, anc_px, anc_px, false, 2));
+        if (need < anc_h) {
+            plan q = scale_plan(L, ctrl_avail - need - L->g, cap_px);
+            if (q.rows == p.rows && q.row_w >= p.row_w) {
+                p = q;
+                anc_h = need;
+            }
+        }
+    }
     int anc_total = 0;
     if (anchors)
         anc_total = p.rows == 1 ? anc_h + L->g / 2 : 2 * (anc_h + L->g / 2);
@@ -387,13 +382,28 @@ static void layout_question(lay *L)
                                            sub_px, 12, false, 0)
                              : 0;
     int total = ph + (sh ? L->g / 2 + sh : 0) + big_gap + ctrl_h;
+    if (!is_face(md->scale) && content_h > total) {
+        /* Numbered buttons grow into 2/3 of the spare height (up to 1.6 times their width): a
+         * taller target is easier to hit than empty panel. */
+        int grow = mini((content_h - total) * 2 / 3 / p.rows, p.bw * 8 / 5 - p.bh);
+        if (grow > 0) {
+            p.bh += grow;
+            p.height += grow * p.rows;
+            total += grow * p.rows;
+        }
+    }
     int extra = maxi(0, content_h - total) / 4; /* spare room opens the gap a little */
     big_gap += extra;
     total += extra;
     int y = L->top + maxi(0, (content_h - total) * 45 / 100);
-    if (ph)
+    int prompt_got = prompt_px;
+    if (ph) {
         y += text_block(L, UI_ROLE_PROMPT, "prompt", md->prompt, cx, y, cw, ph, prompt_px,
                         prompt_min, true, UI_ALIGN_CENTER);
+        if (L->n > 0 && L->out[L->n - 1].role == UI_ROLE_PROMPT)
+            prompt_got = L->out[L->n - 1].px;
+    }
+    int anc_min = mini(anc_px, maxi(11, (prompt_got * 6 + 9) / 10));
     if (sh) {
         y += L->g / 2;
         y += text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, cx, y, cw, sh, sub_px, 12,
@@ -404,8 +414,8 @@ static void layout_question(lay *L)
     if (anchors && p.rows == 2 && md->anchor_low[0]) {
         ui_widget *w = add(L, UI_ROLE_ANCHOR, UI_WIDGET_TEXT, "anchor-low",
                            rect(x0, y, p.row_w, anc_h), false);
-        fit(L, w, md->anchor_low, w ? w->rect : rect(0, 0, 0, 0), anc_px, 11, false, UI_ALIGN_LEFT,
-            2);
+        fit(L, w, md->anchor_low, w ? w->rect : rect(0, 0, 0, 0), anc_px, anc_min, false,
+            UI_ALIGN_LEFT, 2);
         if (w) /* sit on the row below it */
             w->ink.y = w->rect.y + w->rect.h - w->ink.h;
     }
@@ -419,8 +429,8 @@ static void layout_question(lay *L)
     if (p.rows == 1 && md->anchor_low[0]) {
         ui_widget *w =
             add(L, UI_ROLE_ANCHOR, UI_WIDGET_TEXT, "anchor-low", rect(x0, y, half, anc_h), false);
-        fit(L, w, md->anchor_low, w ? w->rect : rect(0, 0, 0, 0), anc_px, 11, false, UI_ALIGN_LEFT,
-            2);
+        fit(L, w, md->anchor_low, w ? w->rect : rect(0, 0, 0, 0), anc_px, anc_min, false,
+            UI_ALIGN_LEFT, 2);
         if (w)
             w->ink.y = w->rect.y;
     }
@@ -432,7 +442,7 @@ static void layout_question(lay *L)
         int hw = p.rows == 1 ? half : last_right - x0;
         ui_widget *w =
             add(L, UI_ROLE_ANCHOR, UI_WIDGET_TEXT, "anchor-high", rect(hx, y, hw, anc_h), false);
-        fit(L, w, md->anchor_high, w ? w->rect : rect(0, 0, 0, 0), anc_px, 11, false,
+        fit(L, w, md->anchor_high, w ? w->rect : rect(0, 0, 0, 0), anc_px, anc_min, false,
             UI_ALIGN_RIGHT, 2);
         if (w)
             w->ink.y = w->rect.y;
@@ -532,7 +542,9 @@ static void layout_followup(lay *L)
     int extra = maxi(0, content_h - total) / 5;
     big_gap += extra;
     total += extra;
-    int y = L->top + maxi(0, (content_h - total) * 45 / 100);
+    /* Portrait: the list starts under the prompt near the top, not centred down a tall panel. */
+    int y = L->top + maxi(0, L->portrait ? mini(content_h - total, big_gap)
+                                         : (content_h - total) * 45 / 100);
     int cx = (L->W - cw) / 2;
     if (ph)
         y += text_block(L, UI_ROLE_PROMPT, "prompt", md->prompt, cx, y, cw, ph, prompt_px,
@@ -710,13 +722,14 @@ static int line_measure(lay *L, const char *t, int px, int w, int *kw, int *vw)
     return (maxi(nk, nv) - 1) * step + fh;
 }
 
-static void place_lines(lay *L, int x, int y, int w, int h)
+/* Places the staff lines from y in w x h; returns the height they take. */
+static int place_lines(lay *L, int x, int y, int w, int h)
 {
     const ui_model *md = L->md;
     int n = md->n_lines;
     int heights[UI_LINES_MAX], kws[UI_LINES_MAX], vws[UI_LINES_MAX];
     if (n == 0)
-        return;
+        return 0;
     int px = maxi(14, pct(L->s, 0.038));
     bool ok = false;
     /* One size for every line (a table reads better uniform): the largest at which each line
@@ -745,8 +758,9 @@ static void place_lines(lay *L, int x, int y, int w, int h)
         ui_rect rc = rect(x, yy, w, row);
         ui_widget *wd = add(L, UI_ROLE_LINE, UI_WIDGET_TEXT, id, rc, false);
         if (!wd)
-            return;
+            return yy - y;
         wd->text = md->lines[i];
+        wd->value = i; /* the line's index (its warning bit) */
         wd->text_box = rc;
         wd->px = px;
         wd->lines = maxi(1, (th - L->ms->height(L->ms->ctx, px, false)) / UI_LINE_STEP(px) + 1);
@@ -756,6 +770,7 @@ static void place_lines(lay *L, int x, int y, int w, int h)
         wd->ink = rect(x, yy + (row - th) / 2, w, mini(th, row));
         yy += row;
     }
+    return yy - y;
 }
 
 static void layout_staff(lay *L)
@@ -797,10 +812,11 @@ static void layout_staff(lay *L)
         int rows = (n + 1) / 2;
         int menu_h = mini(h * 55 / 100, rows * pct(L->s, 0.14) + (rows - 1) * L->g);
         int lines_h = h - menu_h - L->g * 2;
-        place_lines(L, L->m, y, aw, lines_h);
+        int used = place_lines(L, L->m, y, aw, lines_h);
         grid gr = grid_plan(L, n, aw, menu_h, 2, pct(L->s, 0.14));
-        int gh = gr.rows * gr.ch + (gr.rows - 1) * L->g;
-        place_grid(L, &gr, L->m, L->bottom - gh, UI_ROLE_MENU, menu_px);
+        /* The menu follows the text (a list starts under its title, not at the far end of a
+         * tall panel). */
+        place_grid(L, &gr, L->m, y + (used > 0 ? used + L->g * 2 : 0), UI_ROLE_MENU, menu_px);
     }
 }
 
@@ -819,10 +835,12 @@ int ui_layout(const ui_model *md, int w, int h, int dpi, int min_target, const u
     L.portrait = h > w;
     L.T = min_target;
     L.m = clampi(pct(L.s, 0.04), 12, 72);
-    L.g = clampi(pct(L.s, 0.018), 6, 28);
+    /* A thumb between two targets must not land on the wrong one: at least 2 mm between
+     * adjacent controls at the panel's real density (the touch target enters as min_target). */
+    L.g2 = (int)ceil(2.0 * (dpi > 0 ? dpi : 96) / 25.4);
+    L.g = maxi(clampi(pct(L.s, 0.018), 6, 28), L.g2);
     L.bar = maxi(L.T, pct(L.s, 0.085));
     L.out = out;
-    (void)dpi; /* the DPI enters through min_target */
 
     top_bar(&L);
     action_bar(&L, md->kind == UI_SCREEN_PIN && !L.portrait);

@@ -134,8 +134,10 @@ void ui_shape_face(uint32_t *pix, int w, int h, ui_rgba fill, float mood, ui_rgb
 {
     float cx = (float)w / 2.0f, cy = (float)h / 2.0f;
     float outer = fminf(cx, cy) - 0.5f;
-    /* With a ring (highlight) the disc shrinks to leave a gap the size of the ring. */
+    /* With a ring (highlight) the disc shrinks to leave a gap the size of the ring; a negative
+     * ring is an outline of that width on the disc's own edge (its boundary against the screen). */
     float r = ring > 0 ? outer - ring * 2.0f : outer;
+    float edge = ring < 0 ? -ring : 0.0f;
     float eye_dx = 0.34f * r, eye_y = cy - 0.2f * r, eye_r = 0.095f * r;
     float mouth_y = cy + 0.3f * r - mood * 0.08f * r, mouth_w = 0.42f * r;
     float sag = mood * 0.2f * r, stroke = 0.06f * r;
@@ -147,6 +149,8 @@ void ui_shape_face(uint32_t *pix, int w, int h, ui_rgba fill, float mood, ui_rgb
             if (ring > 0)
                 over(&acc, ring_col, cover(fmaxf(dc, -(dc + ring))));
             over(&acc, fill, cover(sd_circle(fx, fy, cx, cy, r)));
+            if (edge > 0)
+                over(&acc, ring_col, cover(fmaxf(dc, -(dc + edge))));
             float de = fminf(sd_circle(fx, fy, cx - eye_dx, eye_y, eye_r),
                              sd_circle(fx, fy, cx + eye_dx, eye_y, eye_r));
             over(&acc, ink, cover(de));

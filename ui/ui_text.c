@@ -255,6 +255,178 @@ static size_t utf8_next(const char *s, size_t i, size_t end)
     return i;
 }
 
+/* U+00A0 NO-BREAK SPACE in UTF-8: it glues a group ("cửa hàng") and is drawn as a space. */
+static bool is_nbsp(const char *s, size_t i, size_t end)
+{
+    return i + 1 < end && (unsigned char)s[i] == 0xC2 && (unsigned char)s[i + 1] == 0xA0;
+}
+
+/* Whether the character at i is a mark that must not begin a line (",", ".", "?", "–", ...):
+ * the space before it is no break opportunity. */
+static bool no_line_start(const char *s, size_t i, size_t end)
+{
+    if (i >= end)
+        return false;
+    if (s[i] != '\0' && strchr(",.:;?!)%", s[i]))
+        return true;
+    /* U+2013 EN DASH, U+2014 EM DASH, U+2026 HORIZONTAL ELLIPSIS */
+    return i + 2 < end && (unsigned char)s[i] == 0xE2 && (unsigned char)s[i + 1] == 0x80 &&
+           ((unsigned char)s[i + 2] == 0x93 || (unsigned char)s[i + 2] == 0x94 ||
+            (unsigned char)s[i + 2] == 0xA6);
+}
+
+/* Whether the text [.., e) ends in punctuation a line may end after: ",", ".", ":", ";", "?",
+ * "!", "–", "—". A break there reads as a pause, so the balancer prefers it. */
+static bool ends_in_punct(const char *s, size_t b, size_t e)
+{
+    if (e > b && strchr(",.:;?!", s[e - 1]))
+        return true;
+    return e >= b + 3 && (unsigned char)s[e - 3] == 0xE2 && (unsigned char)s[e - 2] == 0x80 &&
+           ((unsigned char)s[e - 1] == 0x93 || (unsigned char)s[e - 1] == 0x94);
+}
+
+/* Start of the first break opportunity at or after q in [.., pend): a run of ASCII spaces that is
+ * followed by a character allowed to start a line. Returns pend when there is none. */
+static size_t next_break(const char *s, size_t q, size_t pend)
+{
+    while (q < pend) {
+        if (s[q] != ' ') {
+            q++;
+            continue;
+        }
+        size_t j = q;
+        while (j < pend && s[j] == ' ')
+            j++;
+        if (j < pend && !no_line_start(s, j, pend))
+            return q;
+        q = j;
+    }
+    return pend;
+}
+
+static size_t skip_spaces(const char *s, size_t q, size_t pend)
+{
+    while (q < pend && s[q] == ' ')
+        q++;
+    return q;
+}
+
+/* The first line of a group [p, we) too wide for maxw: up to the last no-break space that still
+ * fits, else as many characters as fit (at least one, so the caller always advances). Sets *w. */
+static size_t split_group(const ui_measure *m, const char *text, size_t p, size_t we, int px,
+                          bool bold, int maxw, int *w)
+{
+    size_t best = 0;
+    for (size_t i = p; i < we; i = utf8_next(text, i, we)) {
+        if (!is_nbsp(text, i, we) || i == p)
+            continue;
+        int cw = m->width(m->ctx, text + p, i - p, px, bold);
+        if (cw > maxw)
+            break;
+        best = i;
+        *w = cw;
+    }
+    if (best > p)
+        return best;
+    size_t c = utf8_next(text, p, we);
+    best = c;
+    *w = m->width(m->ctx, text + p, c - p, px, bold);
+    while (c < we) {
+        size_t nc = utf8_next(text, c, we);
+        int cw = m->width(m->ctx, text + p, nc - p, px, bold);
+        if (cw > maxw)
+            break;
+        best = nc;
+        *w = cw;
+        c = nc;
+    }
+    return best;
+}
+
+#define BAL_MAX 80 /* break opportunities one paragraph may have for balancing */
+
+typedef struct bal {
+    int punct;  /* breaks after punctuation so far (more is better) */
+    int widest; /* widest line so far (less is better) */
+    int from;   /* previous break index, -1: none */
+} bal;
+
+/* Re-breaks the k greedy lines of one paragraph [p0, pend) into k lines that are as even as
+ * possible, preferring breaks after punctuation while the widest line stays within an eighth of
+ * the most even breaking. Widths are estimated from prefix widths (one measure per opportunity)
+ * and the result is measured exactly; lines[] is only replaced when every line fits maxw. */
+static void balance(const ui_measure *m, const char *text, size_t p0, size_t pend, int px,
+                    bool bold, int maxw, ui_line *lines, int k)
+{
+    size_t we[BAL_MAX + 2], ns[BAL_MAX + 2]; /* word end before, next line start after */
+    int xe[BAL_MAX + 2], xs[BAL_MAX + 2];    /* prefix widths up to we / ns */
+    bool pu[BAL_MAX + 2];
+    int c = 0;
+    ns[0] = p0, xs[0] = 0, pu[0] = false;
+    c = 1;
+    for (size_t q = next_break(text, p0, pend); q < pend; q = next_break(text, q, pend)) {
+        if (c > BAL_MAX)
+            return;
+        we[c] = q;
+        ns[c] = skip_spaces(text, q, pend);
+        xe[c] = m->width(m->ctx, text + p0, q - p0, px, bold);
+        xs[c] = m->width(m->ctx, text + p0, ns[c] - p0, px, bold);
+        pu[c] = ends_in_punct(text, p0, q);
+        q = ns[c];
+        c++;
+    }
+    size_t e = pend;
+    while (e > p0 && text[e - 1] == ' ')
+        e--;
+    we[c] = e;
+    xe[c] = m->width(m->ctx, text + p0, e - p0, px, bold);
+    pu[c] = false;
+    int n = c + 1; /* points 0 (start) .. c (end) */
+    if (k < 2 || k > n - 1)
+        return;
+    static const bal none = {-1, 1 << 30, -1};
+    bal dp[UI_WRAP_MAX + 1][BAL_MAX + 2];
+    int limit = maxw;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int l = 0; l <= k; l++)
+            for (int j = 0; j < n; j++)
+                dp[l][j] = none;
+        dp[0][0] = (bal){0, 0, -1};
+        for (int l = 1; l <= k; l++)
+            for (int j = 1; j < n; j++)
+                for (int i = 0; i < j; i++) {
+                    if (dp[l - 1][i].punct < 0)
+                        continue;
+                    int w = xe[j] - xs[i];
+                    if (w > limit)
+                        continue;
+                    bal b = {dp[l - 1][i].punct + (pass && j < c && pu[j] ? 1 : 0),
+                             dp[l - 1][i].widest > w ? dp[l - 1][i].widest : w, i};
+                    bal *d = &dp[l][j];
+                    if (b.punct > d->punct || (b.punct == d->punct && b.widest < d->widest))
+                        *d = b;
+                }
+        if (dp[k][c].punct < 0)
+            return;
+        if (pass == 0) /* the most even breaking sets how far a pause may stretch a line */
+            limit = dp[k][c].widest + dp[k][c].widest / 8 < maxw
+                        ? dp[k][c].widest + dp[k][c].widest / 8
+                        : maxw;
+    }
+    ui_line out[UI_WRAP_MAX];
+    for (int l = k, j = c; l > 0; l--) {
+        int i = dp[l][j].from;
+        out[l - 1].off = (int)ns[i];
+        out[l - 1].len = (int)(we[j] - ns[i]);
+        out[l - 1].w = m->width(m->ctx, text + ns[i], we[j] - ns[i], px, bold);
+        out[l - 1].split = false;
+        if (out[l - 1].w > maxw)
+            return;
+        j = i;
+    }
+    memcpy(lines, out, (size_t)k * sizeof *out);
+}
+
 int ui_wrap(const ui_measure *m, const char *text, int px, bool bold, int maxw, ui_line *lines)
 {
     int n = 0;
@@ -264,61 +436,54 @@ int ui_wrap(const ui_measure *m, const char *text, int px, bool bold, int maxw, 
         size_t pend = pos;
         while (pend < len && text[pend] != '\n')
             pend++;
-        size_t p = pos;
-        bool any = false;
+        size_t p = skip_spaces(text, pos, pend);
+        int first = n;
+        bool split = false;
         while (p < pend) {
-            while (p < pend && text[p] == ' ')
-                p++;
-            if (p >= pend)
-                break;
             size_t best = p, q = p;
             int bestw = 0;
-            /* Grow the line a word at a time while it fits. */
+            /* Grow the line a word (or no-break group) at a time while it fits. */
             while (q < pend) {
-                size_t we = q;
-                while (we < pend && text[we] != ' ')
-                    we++;
-                int w = m->width(m->ctx, text + p, we - p, px, bold);
+                size_t we = next_break(text, q, pend);
+                size_t end = we;
+                while (end > p && text[end - 1] == ' ')
+                    end--;
+                int w = m->width(m->ctx, text + p, end - p, px, bold);
                 if (w > maxw)
                     break;
-                best = we;
+                best = end;
                 bestw = w;
-                q = we;
-                while (q < pend && text[q] == ' ')
-                    q++;
+                q = skip_spaces(text, we, pend);
             }
-            if (best == p) {
-                /* The first word alone is too wide: break it between characters, keeping at
-                 * least one character so the loop always advances. */
-                size_t c = utf8_next(text, p, pend);
-                best = c;
-                bestw = m->width(m->ctx, text + p, c - p, px, bold);
-                while (c < pend && text[c] != ' ') {
-                    size_t nc = utf8_next(text, c, pend);
-                    int w = m->width(m->ctx, text + p, nc - p, px, bold);
-                    if (w > maxw)
-                        break;
-                    best = nc;
-                    bestw = w;
-                    c = nc;
-                }
+            bool cut = best == p;
+            if (cut) {
+                /* The first group alone is too wide: split it at a no-break space, else between
+                 * characters. */
+                best = split_group(m, text, p, next_break(text, p, pend), px, bold, maxw, &bestw);
+                split = true;
             }
             if (n >= UI_WRAP_MAX)
                 return UI_WRAP_MAX + 1;
             lines[n].off = (int)p;
             lines[n].len = (int)(best - p);
             lines[n].w = bestw;
+            lines[n].split = cut;
             n++;
-            any = true;
-            p = best;
+            p = skip_spaces(text, best, pend);
+            if (is_nbsp(text, p, pend) && split) /* a split group: its space is not drawn */
+                p += 2;
         }
-        if (!any) { /* an empty paragraph still takes a line */
+        if (n == first) { /* an empty paragraph still takes a line */
             if (n >= UI_WRAP_MAX)
                 return UI_WRAP_MAX + 1;
             lines[n].off = (int)pos;
             lines[n].len = 0;
             lines[n].w = 0;
+            lines[n].split = false;
             n++;
+        } else if (!split && n - first >= 2) {
+            balance(m, text, skip_spaces(text, pos, pend), pend, px, bold, maxw, lines + first,
+                    n - first);
         }
         if (pend >= len)
             break;
@@ -329,7 +494,7 @@ int ui_wrap(const ui_measure *m, const char *text, int px, bool bold, int maxw, 
 
 /* Size and line count of text wrapped at box_w and px; returns whether it fits box. */
 static bool try_fit(const ui_measure *m, const char *text, bool bold, int box_w, int box_h, int px,
-                    int max_lines, int *n_lines, int *bw, int *bh)
+                    int max_lines, bool may_split, int *n_lines, int *bw, int *bh)
 {
     ui_line lines[UI_WRAP_MAX];
     int n = ui_wrap(m, text, px, bold, box_w, lines);
@@ -340,6 +505,7 @@ static bool try_fit(const ui_measure *m, const char *text, bool bold, int box_w,
     for (int i = 0; i < n; i++) {
         if (lines[i].w > w)
             w = lines[i].w;
+        ok = ok && (may_split || !lines[i].split);
     }
     int h = (n - 1) * UI_LINE_STEP(px) + m->height(m->ctx, px, bold);
     *n_lines = n;
@@ -357,7 +523,8 @@ bool ui_fit_text(const ui_measure *m, const char *text, bool bold, int box_w, in
         max_px = min_px;
     int p = max_px;
     for (;;) {
-        if (try_fit(m, text, bold, box_w, box_h, p, max_lines, n_lines, bw, bh)) {
+        /* A word or no-break group is split only at the smallest size. */
+        if (try_fit(m, text, bold, box_w, box_h, p, max_lines, p <= min_px, n_lines, bw, bh)) {
             *px = p;
             return true;
         }

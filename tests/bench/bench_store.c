@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -275,7 +276,7 @@ static void bench_size_and_open(const char *dir)
            om, qm, fm);
     verdict(om < 300.0);
 
-    /* The budget running out: the watchdog interrupts the check and the open goes on. */
+    /* The budget running out: the check timer interrupts the check and the open goes on. */
     store_open_check_budget_ms = 5;
     double t0 = now_ms();
     store *s = open_or_die(path, NULL);
@@ -367,6 +368,65 @@ static void bench_million(const char *dir)
     store_close(s);
 }
 
+/* ---- 5. short-lived writers ------------------------------------------------------------------ */
+
+/* 2,000 processes that each open the store, record one session and exit (`touchpoint record`
+ * from a script): the -wal stays bounded and the open does not slow down with their number. */
+static void bench_writers(const char *dir)
+{
+    enum { WRITERS = 2000, SAMPLE = 100 };
+    char path[PATH_MAX], wal[PATH_MAX + 8];
+    /* On /dev/shm when there is one: what is measured is the open's work, not fsync latency,
+     * which on a busy disk would make 2,000 processes take minutes. */
+    char shm[64] = "/dev/shm/tp-bench-XXXXXX";
+    bool on_shm = mkdtemp(shm) != NULL;
+    snprintf(path, sizeof path, "%.3000s/writers.db", on_shm ? shm : dir);
+    snprintf(wal, sizeof wal, "%.3500s-wal", path);
+    static double t_open[WRITERS];
+    int64_t wal_max = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        int fds[2];
+        if (pipe(fds) != 0)
+            die("pipe", "writers");
+        pid_t pid = fork();
+        if (pid < 0)
+            die("fork", "writers");
+        if (pid == 0) {
+            close(fds[0]);
+            store_options o = {.device_id = "bench-01"};
+            double t0 = now_ms();
+            store *s = open_or_die(path, &o);
+            double t = now_ms() - t0;
+            store_answer_in a[2];
+            store_session_in in;
+            session_of((unsigned)i, a, &in);
+            if (store_record_session(s, &in, NULL, NULL) != TP_OK)
+                die("record", store_errmsg(s));
+            store_close(s);
+            _exit(write(fds[1], &t, sizeof t) == (ssize_t)sizeof t ? 0 : 1);
+        }
+        close(fds[1]);
+        int st = 0;
+        if (read(fds[0], &t_open[i], sizeof t_open[i]) != (ssize_t)sizeof t_open[i] ||
+            waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            die("writer", "a writer process failed");
+        close(fds[0]);
+        if (file_size(wal) > wal_max)
+            wal_max = file_size(wal);
+    }
+    double first = pctl(t_open, SAMPLE, 0.5), last = pctl(t_open + WRITERS - SAMPLE, SAMPLE, 0.5);
+    printf("figure: %.2f ms store_open after 2,000 short-lived writer processes (target: no growth "
+           "with their number; limit/ratio: %.2f ms after the first 100, %.2f x)",
+           last, first, last / first);
+    verdict(last <= 2.0 * first + 0.5);
+    printf("figure: %.1f kB largest -wal left by 2,000 short-lived writer processes (target: <= "
+           "4096 kB; limit/ratio: database %.1f kB)",
+           (double)wal_max / 1e3, (double)file_size(path) / 1e3);
+    verdict(wal_max <= 4 * 1024 * 1024);
+    if (on_shm)
+        nftw(shm, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -386,6 +446,8 @@ int main(int argc, char **argv)
         bench_size_and_open(dir);
     if (!only || strstr(only, "million"))
         bench_million(dir);
+    if (!only || strstr(only, "writers"))
+        bench_writers(dir);
     if (!getenv("TP_BENCH_KEEP")) /* keep the files for a look with sqlite3 */
         nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return 0;

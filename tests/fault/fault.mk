@@ -1,4 +1,11 @@
-# Fault tests of the answer store: kill -9, disk full, read-only, locked, corrupt files.
-TESTS += $(BUILD)/tests/test_store_fault
+# Fault tests of the answer store.
+#   test_store_fault  real processes and filesystems: kill -9, disk full, read-only, locked,
+#                     corrupt files (root for the mounts; what is not permitted is a TAP skip)
+#   test_store_vfs    every I/O call of a record, a prune and an export-cursor move failed in
+#                     turn through faultvfs.c, a fault-injecting SQLite VFS (any user)
+TESTS += $(BUILD)/tests/test_store_fault $(BUILD)/tests/test_store_vfs
 $(BUILD)/tests/test_store_fault: $(call obj,tests/fault/test_store_fault.c) $(STORAGE_LIB)
 TEST_LIBS_test_store_fault = $(STORAGE_LIBS)
+$(BUILD)/tests/test_store_vfs: $(call obj,tests/fault/test_store_vfs.c tests/fault/faultvfs.c) \
+    $(STORAGE_LIB)
+TEST_LIBS_test_store_vfs = $(STORAGE_LIBS)

@@ -466,7 +466,10 @@ def check_check_and_prune(tmp, db):
            f"rc={rc} out={out[-300:]} err={err}")
 
     # Recording into the garbage file recovers: the file is moved aside, a new epoch starts,
-    # and check reports the recovery.
+    # and check reports the recovery. Its seq sidecar marks it as a store of ours (a damaged
+    # one); without it the file is refused untouched (check_not_ours).
+    with open(bad + ".seqmark", "w") as f:
+        f.write("touchpoint-seqmark 1\n0\n")
     rc, out, err = record(bad, "exit", "recommend=nps:9")
     moved = [f for f in os.listdir(tmp) if f.startswith("garbage.db.corrupt-")]
     report(rc == 0 and "seq 1 " in out and len(moved) == 1,
@@ -490,6 +493,198 @@ def check_failures_name_the_file(tmp):
            f"rc={rc} err={err}")
 
 
+def snapshot(folder):
+    """Every name in folder (recursively) with its bytes and mtime, to prove nothing changed."""
+    snap = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            p = os.path.join(root, name)
+            st = os.lstat(p)
+            data = b""
+            if os.path.isfile(p) and not os.path.islink(p):
+                with open(p, "rb") as f:
+                    data = f.read()
+            snap[os.path.relpath(p, folder)] = (st.st_mtime_ns, st.st_size,
+                                                hashlib.sha256(data).hexdigest())
+    return snap
+
+
+def check_not_ours(tmp):
+    """Issue 10.5: a file that was never a Touchpoint store is refused, untouched."""
+    folder = os.path.join(tmp, "notours")
+    os.mkdir(folder)
+    victim = os.path.join(folder, "passwd")
+    shutil.copyfile("/etc/passwd", victim)
+    before = snapshot(folder)
+    rc, out, err = record(victim, "exit", "recommend=nps:9")
+    report(rc == 1 and victim in err and
+           "is not a Touchpoint database; refusing to touch it" in err and out == "",
+           "record --db <a copy of /etc/passwd>: exit 1, 'is not a Touchpoint database; "
+           "refusing to touch it' naming the file", f"rc={rc} out={out} err={err}")
+    report(snapshot(folder) == before,
+           "the text file is byte-identical and nothing was renamed or created beside it",
+           f"{before} -> {snapshot(folder)}")
+    for cmd in (["check"], ["check", "--quick"], ["stats"], ["stats", "--json"]):
+        rc, out, err = tp(*cmd, db=victim)
+        report(rc == 1 and victim in err and snapshot(folder) == before,
+               f"{' '.join(cmd)} on it: exit 1 naming it, and nothing created or changed "
+               "(no .suspect, -wal, -shm)", f"rc={rc} err={err} {snapshot(folder)}")
+
+
+def check_readonly_commands_change_nothing(tmp, db):
+    """Issue 10.6: check and stats are read-only: the folder listing, every file's bytes and
+    mtime stay as they were (the store's -wal and -shm included)."""
+    folder = os.path.dirname(db)
+    time.sleep(0.05)  # mtimes are ns: any write from here on shows
+    before = snapshot(folder)
+    for cmd in (["check"], ["check", "--quick"], ["stats"], ["stats", "--json"],
+                ["stats", "--by", "day"]):
+        rc, out, err = tp(*cmd, db=db)
+        after = snapshot(folder)
+        changed = {k: (before.get(k), after.get(k)) for k in set(before) | set(after)
+                   if before.get(k) != after.get(k)}
+        report(rc == 0 and not changed,
+               f"{' '.join(cmd)} on a healthy store creates and changes nothing",
+               f"rc={rc} err={err} changed={changed}")
+    # A store folder holding only the main file (the -wal, -shm not copied): still nothing made.
+    copy = os.path.join(tmp, "copy-main-only")
+    os.mkdir(copy)
+    shutil.copyfile(db, os.path.join(copy, "answers.db"))
+    before = snapshot(copy)
+    rc, out, err = tp("check", db=os.path.join(copy, "answers.db"))
+    report(rc == 0 and snapshot(copy) == before,
+           "check on a store without its -wal and -shm creates neither",
+           f"rc={rc} err={err} {sorted(snapshot(copy))}")
+
+
+def check_missing_wal(tmp):
+    """Issue 10.9: a store whose data is only in its -wal, copied without it: check says the WAL
+    file is missing (not "not an initialised Touchpoint store")."""
+    import sqlite3
+    folder = os.path.join(tmp, "walonly")
+    os.mkdir(folder)
+    db = os.path.join(folder, "answers.db")
+    # Another connection keeps the store open, as a running kiosk does, so the recording
+    # process is not the last to close and its commits stay in the -wal.
+    held = sqlite3.connect(db)
+    held.execute("PRAGMA journal_mode = WAL").fetchall()
+    held.execute("SELECT count(*) FROM sqlite_master").fetchall()
+    rc, out, err = record(db, "exit", "recommend=nps:9")
+    copy = os.path.join(tmp, "walonly-copy")
+    os.mkdir(copy)
+    shutil.copyfile(db, os.path.join(copy, "answers.db"))
+    shutil.copyfile(db + ".seqmark", os.path.join(copy, "answers.db.seqmark"))
+    held.close()
+    before = snapshot(copy)
+    rc, out, err = tp("check", db=os.path.join(copy, "answers.db"))
+    report(rc == 1 and "answers.db-wal is missing" in err and "WAL file" in err,
+           "check on a store whose data is only in a missing -wal: exit 1, 'the WAL file "
+           "...-wal is missing'", f"rc={rc} out={out} err={err}")
+    report(snapshot(copy) == before, "... and creates nothing (no -wal, -shm)",
+           f"{sorted(snapshot(copy))}")
+
+
+def on_tmpfs(tmp, name, options, what, check):
+    """Runs check(mount point) on a fresh tmpfs mounted with options, then unmounts it. Mounting
+    needs root: without it the check is reported as a TAP skip, never as a pass."""
+    mnt = os.path.join(tmp, name)
+    os.mkdir(mnt)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", mnt],
+                       capture_output=True)
+    if p.returncode != 0:
+        report(True, f"{what} # SKIP a tmpfs ({options}) is not mountable here (needs root)")
+        return
+    try:
+        check(mnt)
+    finally:
+        subprocess.run(["umount", "-l", mnt], capture_output=True)
+
+
+def check_missing_folder_on_readonly_fs(tmp):
+    """Issue 10.9: a database folder missing on a read-only file system says read-only, not
+    "not found"."""
+    def check(mnt):
+        path = os.path.join(mnt, "touchpoint", "answers.db")
+        rc, out, err = record(path, "exit", "recommend=nps:9")
+        report(rc == 1 and "read-only" in err and "not found" not in err and
+               os.path.join(mnt, "touchpoint") in err,
+               "record into a missing folder on a read-only file system: exit 1, says "
+               "read-only (not 'not found') and names the folder", f"rc={rc} err={err}")
+    on_tmpfs(tmp, "rofs", "ro,size=1m", "missing folder on a read-only file system", check)
+
+
+def check_reserve_floor(tmp):
+    """Issue 10.9: with no reserve configured (the CLI; the kiosk's min_free_mb = 0) the store
+    keeps its 1 MiB minimum and says so."""
+    def check(mnt):
+        rc, out, err = record(os.path.join(mnt, "answers.db"), "exit", "recommend=nps:9")
+        report(rc == 1 and "below the reserve of 1048576" in err and
+               "minimum, kept even when the configured reserve is 0" in err,
+               "no reserve configured on a disk with < 1 MiB free: refused, and the message "
+               "says the 1 MiB minimum is kept even for a reserve of 0", f"rc={rc} err={err}")
+    on_tmpfs(tmp, "tiny", "size=1m", "the 1 MiB minimum reserve", check)
+
+
+def check_strict_arguments(tmp):
+    """Issue 10 item 9: export --out "" says so once, a value with a space is refused, and an
+    option given twice is a usage error in every command (one helper, cli_getopt)."""
+    db = os.path.join(tmp, "strict.db")
+    rc, out, err = record(db, "exit", "recommend=nps:9")
+    rc, out, err = tp("export", "--out", "", db=db)
+    report(rc == 2 and err.count("no output folder given") == 1 and "export: export:" not in err
+           and out == "", 'export --out "": usage error saying "no output folder given" once',
+           f"rc={rc} err={err!r}")
+    for value in (" 5", "+5", "5 "):
+        rc, out, err = record(db, "exit", f"recommend=nps:{value}")
+        report(rc == 1 and "is not a whole number" in err and out == "",
+               f"--answer recommend=nps:{value!r} is refused", f"rc={rc} out={out} err={err}")
+    rc, out, err = tp("check", db=db)
+    report("highest seq      1" in out, "the refused answers stored nothing", out)
+    conf = os.path.join(tmp, "none.conf")
+    twice = [
+        ("global --db", ["--db", db], []),
+        ("record --survey", ["record", "--survey", "a", "--survey", "b", "--survey-version",
+                             "1", "--store", "s", "--touchpoint", "t", "--lang", "vi",
+                             "--answer", "q=nps:1"], []),
+        ("stats --from", ["stats", "--from", "2026-01-01", "--from", "2026-01-02"], []),
+        ("stats --json", ["stats", "--json", "--json"], []),
+        ("export --out", ["export", "--out", tmp, "--out", tmp], []),
+        ("export --all", ["export", "--out", tmp, "--all", "--all"], []),
+        ("check --quick", ["check", "--quick", "--quick"], []),
+        ("prune --older-than", ["prune", "--older-than", "0", "--older-than", "5"], []),
+        ("sync --config", ["sync", "--config", conf, "--config", conf], []),
+        ("pin-hash --iterations", ["pin-hash", "--iterations", "20000", "--iterations",
+                                   "30000"], []),
+    ]
+    for label, args, _ in twice:
+        rc, out, err = tp(*args, db=db)
+        report(rc == 2 and "given twice" in err and out == "",
+               f"{label} given twice: usage error (exit 2) naming the option",
+               f"rc={rc} out={out[:200]} err={err[:300]}")
+    rc, out, err = record(db, "exit", "recommend=nps:3", "reason=choice:wait",
+                          extra=("--flag", "button", "--flag", "rapid_repeat"))
+    report(rc == 0 and out.count("\nanswer ") == 2,
+           "--answer and --flag may still be given several times", f"rc={rc} {out} {err}")
+
+
+def check_readme_text_limit():
+    """Issue 10 item 9: the README gives the length limit of survey texts (prompts), the same
+    number survey.h enforces and survey.c's message states."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    with open(os.path.join(root, "firmware", "survey.h"), encoding="utf-8") as f:
+        m = re.search(r"#define SURVEY_TEXT_MAX (\d+)", f.read())
+    limit = m.group(1) if m else "?"
+    with open(os.path.join(root, "firmware", "survey.c"), encoding="utf-8") as f:
+        survey_c = f.read()
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    section = readme.split("### Surveys", 1)[-1].split("\n### ", 1)[0]
+    report(m is not None and f"{limit} bytes" in section and "prompt" in section and
+           f"at most {limit} bytes" in survey_c,
+           f"the README's survey section gives the text length limit ({limit} bytes)",
+           f"limit={limit}")
+
+
 def main():
     if not os.access(TP, os.X_OK):
         report(False, f"{TP} exists", "build it first (make BUILD=... all)")
@@ -510,6 +705,13 @@ def main():
         check_export_both_formats(tmp)
         check_check_and_prune(tmp, db)
         check_failures_name_the_file(tmp)
+        check_not_ours(tmp)
+        check_readonly_commands_change_nothing(tmp, db)
+        check_missing_wal(tmp)
+        check_missing_folder_on_readonly_fs(tmp)
+        check_reserve_floor(tmp)
+        check_strict_arguments(tmp)
+        check_readme_text_limit()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"1..{n_test}")

@@ -3,13 +3,18 @@
 collector: `touchpoint check` after a real `touchpoint sync` (counts by state, last sync, a
 quarantined answer with the collector's seq_conflict reason), and `touchpoint prune` (keeps
 answers that are not exported or not synced, deletes synced + exported ones, no seq gap, seq
-never reused, stats and export no longer see pruned answers). The collector runs on a free
-loopback port (tests/support/synclib.py) and is always stopped. Prints TAP lines."""
+never reused, stats and export no longer see pruned answers), and the sync daemon's pid file and
+database lock (a pid file path naming a config file is refused and left byte-identical; a second
+daemon on the same pid file or the same database refuses, naming the first one's pid; the first
+one's pid file stays; on exit the file is removed only if it still holds our pid). The collector
+runs on a free loopback port (tests/support/synclib.py) and is always stopped. Prints TAP
+lines."""
 
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -44,6 +49,133 @@ def record(db, value):
 def field(out, label):
     m = re.search(r"^" + re.escape(label) + r"\s+(.*)$", out, re.M)
     return m.group(1) if m else ""
+
+
+def read_text(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def wait_for(cond, timeout=15.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+class Daemon:
+    """touchpoint sync --daemon [--pid-file PATH], always stopped."""
+
+    def __init__(self, db, conf, pid_file=None):
+        args = [TP, "--db", db, "sync", "--config", conf, "--daemon"]
+        if pid_file:
+            args += ["--pid-file", pid_file]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=ENV)
+
+    def refused(self, timeout=20):
+        """Waits for the process to end. Returns (rc, stderr); rc None when still running."""
+        try:
+            _, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None, ""
+        return self.proc.returncode, err.decode("utf-8", "replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.communicate()
+        return self.proc.returncode
+
+
+def test_daemon_pid_file(work, db, conf):
+    """Issue 10 item 7: the pid file is ours or refused, one daemon per pid file and database."""
+    # A pid file path that names (a copy of) the config: refused, the file untouched.
+    victim = os.path.join(work, "kiosk-copy.ini")
+    shutil.copyfile(conf, victim)
+    before = open(victim, "rb").read()
+    mtime = os.stat(victim).st_mtime_ns
+    d = Daemon(db, conf, victim)
+    rc, err = d.refused()
+    if rc is None:
+        d.stop()
+    report(rc == 1 and "is not a pid file" in err and "refusing to touch it" in err and
+           open(victim, "rb").read() == before and os.stat(victim).st_mtime_ns == mtime,
+           "--pid-file naming a copy of the config: refused, the file byte-identical",
+           f"rc={rc} {err.strip()[:300]}")
+
+    pid_file = os.path.join(work, "sync.pid")
+    first = Daemon(db, conf, pid_file)
+    try:
+        mine = str(first.proc.pid)
+        ok = wait_for(lambda: (read_text(pid_file) or "").strip() == mine)
+        report(ok, "the first daemon holds the pid file with its pid",
+               f"file={read_text(pid_file)!r} pid={mine}")
+
+        # Same pid file (and database): refused, naming the holder.
+        second = Daemon(db, conf, pid_file)
+        rc, err = second.refused()
+        if rc is None:
+            second.stop()
+        report(rc == 1 and f"process {mine}" in err and "another sync daemon is running" in err,
+               "a second daemon on the same pid file refuses with the first one's pid",
+               f"rc={rc} {err.strip()[:300]}")
+        report((read_text(pid_file) or "").strip() == mine and first.proc.poll() is None,
+               "after the second daemon exits, the first one's pid file is still there and "
+               "it still runs", f"file={read_text(pid_file)!r}")
+
+        # Same database, another pid file or none: refused by the lock beside the database.
+        other = os.path.join(work, "other.pid")
+        for label, pf in (("another pid file", other), ("no pid file", None)):
+            third = Daemon(db, conf, pf)
+            rc, err = third.refused()
+            if rc is None:
+                third.stop()
+            report(rc == 1 and f"process {mine}" in err and "on this database" in err and
+                   (pf is None or not os.path.exists(pf)),
+                   f"a second daemon on the same database with {label} refuses "
+                   "(lock beside the database), naming the first one's pid",
+                   f"rc={rc} {err.strip()[:300]}")
+        report((read_text(pid_file) or "").strip() == mine,
+               "the first daemon's pid file survives the refused daemons",
+               f"file={read_text(pid_file)!r}")
+    finally:
+        rc = first.stop()
+    report(rc == 0 and not os.path.exists(pid_file) and
+           not os.path.exists(db + ".sync.lock"),
+           "SIGTERM: the daemon exits 0 and removes its pid file and database lock",
+           f"rc={rc} exists={os.path.exists(pid_file)}")
+
+    # Removed only if it still holds our pid: a file rewritten meanwhile stays.
+    d = Daemon(db, conf, pid_file)
+    try:
+        ok = wait_for(lambda: (read_text(pid_file) or "").strip() == str(d.proc.pid))
+        with open(pid_file, "r+") as f:  # someone else's pid now (the same inode)
+            f.write("999999\n")
+            f.truncate()
+    finally:
+        rc = d.stop()
+    report(ok and rc == 0 and read_text(pid_file) == "999999\n",
+           "on exit a pid file that no longer holds our pid is left alone",
+           f"rc={rc} file={read_text(pid_file)!r}")
+    # A stale file of a dead daemon (only a pid, nobody holds it) is taken over.
+    d = Daemon(db, conf, pid_file)
+    try:
+        ok = wait_for(lambda: (read_text(pid_file) or "").strip() == str(d.proc.pid))
+    finally:
+        rc = d.stop()
+    report(ok and rc == 0 and not os.path.exists(pid_file),
+           "a stale pid file (only a pid, not locked) is taken over and removed on exit",
+           f"rc={rc} file={read_text(pid_file)!r}")
 
 
 def main():
@@ -127,6 +259,8 @@ def main():
         rc, out, err = tp(db, "export", "--out", usb, "--all", "--format", "jsonl")
         report(rc == 0 and "exported 2 answers (seq 7..8," in out,
                "export --all after prune has the 2 remaining answers", f"{out} {err}")
+
+        test_daemon_pid_file(work, db, conf)
     except Exception as e:  # a broken helper program: one failure with the cause, not a crash
         report(False, "the sync + prune scenario ran", repr(e))
     finally:

@@ -336,8 +336,11 @@ def usr1(sig, frame):
     with open(got, "a") as f:
         f.write("usr1\n")
 signal.signal(signal.SIGUSR1, usr1)
-with open(pidfile + ".tmp", "w") as f:
-    f.write("%d\n" % os.getpid())
+import fcntl
+# Like the real daemon (sync/pidfile.h): the pid file is locked for the holder's whole life.
+fd = os.open(pidfile + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, b"%d\n" % os.getpid())
 os.rename(pidfile + ".tmp", pidfile)
 while True:
     time.sleep(60)

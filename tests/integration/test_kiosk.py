@@ -112,6 +112,45 @@ def screens(trace):
     return [e["screen"] for e in events(trace, "screen")]
 
 
+class Stdin:
+    """A kiosk fed by `--script -`, so a test can act between commands (hold a lock, fill a
+    disk). step() sends commands and an expect-screen, collects the trace into self.trace up to
+    that expectation, and returns whether it held."""
+
+    def __init__(self, k):
+        self.trace = []
+        self.proc = subprocess.Popen([KIOSK, "--config", k.conf, "--headless", "--script", "-",
+                                      "--trace"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=ENV)
+
+    def step(self, cmds, want):
+        for c in cmds:
+            self.proc.stdin.write(c + "\n")
+        self.proc.stdin.write("expect-screen %s\n" % want)
+        self.proc.stdin.flush()
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                return False
+            e = json.loads(line)
+            self.trace.append(e)
+            if e["event"] == "expect":
+                return e["ok"]
+
+    def finish(self):
+        """Ends the script (EOF) and returns (exit status, stderr)."""
+        self.proc.stdin.close()
+        self.proc.wait(timeout=TIMEOUT)
+        return self.proc.returncode, self.proc.stderr.read()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
 def check_run(what, rc, trace, err, want_rc=0):
     ok = rc == want_rc and not events(trace, "unparsable")
     if not ok:
@@ -198,10 +237,10 @@ def test_each_kind():
             k.close()
 
 
-def test_smiley_happiest_left():
-    """smiley4 is laid out like the HappyOrNot terminal: happiest (4) on the left, very unhappy
-    (1) on the right at 800x480; happy first (top-left) in the 2x2 grid of a 1080x1920 portrait
-    panel. Taps by position record the value under the finger."""
+def test_smiley_unhappiest_left():
+    """smiley4 runs like every scale of the product: very unhappy (1) on the left, very happy (4)
+    on the right at 800x480; very unhappy first (top-left) in the 2x2 grid of a 1080x1920
+    portrait panel. Taps by position record the value under the finger."""
     for w, h, left, right in ((800, 480, (170, 340), (630, 340)),
                               (1080, 1920, (370, 1040), (710, 1380))):
         k = Kiosk(survey="exit-smiley.json")
@@ -214,8 +253,8 @@ def test_smiley_happiest_left():
             rc, tr, err = k.run("tap-at %d %d\nadvance 4000\ntap-at %d %d\nadvance 4000\n"
                                 "expect-screen question\n" % (left + right))
             vals = [a["value"] for a in k.answers()]
-            report(check_run("smiley order", rc, tr, err) and vals == [4, 1],
-                   "smiley4 at %dx%d: the %s face records 4 (very happy), the %s one 1 (%s)"
+            report(check_run("smiley order", rc, tr, err) and vals == [1, 4],
+                   "smiley4 at %dx%d: the %s face records 1 (very unhappy), the %s one 4 (%s)"
                    % (w, h, "left" if w > h else "top-left", "right" if w > h else
                       "bottom-right", vals))
         finally:
@@ -425,26 +464,11 @@ def test_out_of_order_recovery():
         report(True, "# SKIP out-of-order recovery: cannot mount a tmpfs (needs root)")
         return
     k = Kiosk(db_dir=mnt)
-    proc = None
+    ks = None
     try:
-        proc = subprocess.Popen([KIOSK, "--config", k.conf, "--headless", "--script", "-",
-                                 "--trace"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=ENV)
-        tr = []
-
-        def step(cmds, want):
-            for c in cmds:
-                proc.stdin.write(c + "\n")
-            proc.stdin.write("expect-screen %s\n" % want)
-            proc.stdin.flush()
-            while True:
-                line = proc.stdout.readline()
-                if not line:
-                    return False
-                e = json.loads(line)
-                tr.append(e)
-                if e["event"] == "expect":
-                    return e["ok"]
+        ks = Stdin(k)
+        tr = ks.trace
+        step = ks.step
 
         ok = step(["tap nps-9"], "thanks") and step(["advance 4000"], "question")
         st = os.statvfs(mnt)
@@ -469,19 +493,14 @@ def test_out_of_order_recovery():
                rec[0]["value"] == 4,
                "space freed: the next retry stores the pending nps 4 and returns to the question")
         ok3 = step(["tap nps-10"], "thanks")
-        proc.stdin.close()
-        proc.wait(timeout=TIMEOUT)
+        rc, _ = ks.finish()
         db = k.answers()
-        report(ok3 and proc.returncode == 0 and [a["value"] for a in db] == [9, 4, 10],
+        report(ok3 and rc == 0 and [a["value"] for a in db] == [9, 4, 10],
                "database holds 9, 4 (the retried answer) and 10 (%s)"
                % [a["value"] for a in db])
     finally:
-        if proc and proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc:
-            proc.stdout.close()
-            proc.stderr.close()
+        if ks:
+            ks.close()
         subprocess.run(["umount", mnt])
         os.rmdir(mnt)
         k.close()
@@ -684,7 +703,7 @@ def main():
         print("1..1\nnot ok 1 - %s is not built" % KIOSK)
         return 1
     tests = [test_followup_shown_and_highlight, test_followup_not_shown_and_skip, test_each_kind,
-             test_smiley_happiest_left,
+             test_smiley_unhappiest_left,
              test_followup_timeout, test_language_toggle, test_repeat_flag_and_ignored_taps,
              test_staff_pin, test_pin_lockout, test_staff_switch_survey_and_language,
              test_staff_exit, test_quit_keys, test_out_of_order_full_database,

@@ -6,6 +6,9 @@
 
 #include "samples.h"
 
+/* U+00A0 NO-BREAK SPACE: joins a Vietnamese group the wrapper must not split. */
+#define NBSP "\u00a0"
+
 static const ui_item langs[] = {
     {"lang-vi", "Tiếng Việt", 0, UI_STYLE_AUTO},
     {"lang-en", "English", 0, UI_STYLE_AUTO},
@@ -34,12 +37,12 @@ static const ui_item ces[] = {
     {"ces-5", NULL, 5, 0}, {"ces-6", NULL, 6, 0}, {"ces-7", NULL, 7, 0},
 };
 
-/* HappyOrNot order: happiest on the left. */
+/* The product's one order for faces: unhappiest on the left, like every other scale. */
 static const ui_item smiley[] = {
-    {"smiley-4", NULL, 4, 0},
-    {"smiley-3", NULL, 3, 0},
-    {"smiley-2", NULL, 2, 0},
     {"smiley-1", NULL, 1, 0},
+    {"smiley-2", NULL, 2, 0},
+    {"smiley-3", NULL, 3, 0},
+    {"smiley-4", NULL, 4, 0},
 };
 
 static const ui_item reasons_vi[] = {
@@ -102,14 +105,44 @@ static const ui_sample samples[] = {
     {"question-nps-vi",
      {.kind = UI_SCREEN_QUESTION,
       .scale = TP_KIND_NPS,
-      .prompt = "Bạn có sẵn lòng giới thiệu cửa hàng chúng tôi cho bạn bè và người thân không?",
-      .anchor_low = "Chắc chắn không",
-      .anchor_high = "Chắc chắn có",
+      .prompt = "Bạn có sẵn" NBSP "lòng giới" NBSP "thiệu cửa" NBSP "hàng chúng" NBSP
+                "tôi cho bạn" NBSP "bè và người" NBSP "thân không?",
+      .anchor_low = "Chắc" NBSP "chắn không",
+      .anchor_high = "Chắc" NBSP "chắn có",
       .items = nps,
       .n_items = N(nps),
       .langs = langs,
       .n_langs = N(langs),
       .lang = "vi",
+      .staff_corner = true,
+      .hold_progress = -1}},
+    {"question-nps-traffic-vi",
+     {.kind = UI_SCREEN_QUESTION,
+      .scale = TP_KIND_NPS,
+      .scale_style = UI_SCALE_TRAFFIC,
+      .prompt = "Bạn có sẵn lòng giới" NBSP "thiệu cửa" NBSP "hàng chúng" NBSP "tôi cho bạn" NBSP
+                "bè không?",
+      .anchor_low = "Chắc" NBSP "chắn không",
+      .anchor_high = "Chắc" NBSP "chắn có",
+      .items = nps,
+      .n_items = N(nps),
+      .langs = langs,
+      .n_langs = N(langs),
+      .lang = "vi",
+      .staff_corner = true,
+      .hold_progress = -1}},
+    {"question-ces-traffic-en",
+     {.kind = UI_SCREEN_QUESTION,
+      .scale = TP_KIND_CES,
+      .scale_style = UI_SCALE_TRAFFIC,
+      .prompt = "How easy was it to find what you needed today?",
+      .anchor_low = "Very difficult",
+      .anchor_high = "Very easy",
+      .items = ces,
+      .n_items = N(ces),
+      .langs = langs,
+      .n_langs = N(langs),
+      .lang = "en",
       .staff_corner = true,
       .hold_progress = -1}},
     {"question-nps-en",
@@ -277,9 +310,10 @@ static const ui_sample samples[] = {
     {"hold-question-vi",
      {.kind = UI_SCREEN_QUESTION,
       .scale = TP_KIND_NPS,
-      .prompt = "Bạn có sẵn lòng giới thiệu cửa hàng chúng tôi cho bạn bè và người thân không?",
-      .anchor_low = "Chắc chắn không",
-      .anchor_high = "Chắc chắn có",
+      .prompt = "Bạn có sẵn" NBSP "lòng giới" NBSP "thiệu cửa" NBSP "hàng chúng" NBSP
+                "tôi cho bạn" NBSP "bè và người" NBSP "thân không?",
+      .anchor_low = "Chắc" NBSP "chắn không",
+      .anchor_high = "Chắc" NBSP "chắn có",
       .items = nps,
       .n_items = N(nps),
       .langs = langs,

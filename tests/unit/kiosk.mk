@@ -8,6 +8,6 @@ $(foreach t,$(KIOSK_UNIT),$(eval TEST_LIBS_test_$(t) = $$(TPCONF_LIBS) $$(call p
 
 # The state machine, with a real store (no SDL: it only fills ui_screen models).
 TESTS += $(BUILD)/tests/test_kiosk
-$(BUILD)/tests/test_kiosk: $(OBJ)/tests/unit/test_kiosk.o $(OBJ)/firmware/kiosk.o \
+$(BUILD)/tests/test_kiosk: $(OBJ)/tests/unit/test_kiosk.o $(KIOSK_CORE_OBJS) \
     $(BUILD)/libtpconf.a $(STORAGE_LIB)
 TEST_LIBS_test_kiosk = $(TPCONF_LIBS) $(STORAGE_LIBS) $(call pkg_libs,libcjson)

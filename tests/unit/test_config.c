@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -256,6 +257,95 @@ static void missing_required_keys(void **state)
                   "is NOT_FOUND with its name\n");
 }
 
+/* The one comma-list tokenizer behind available, formats and buttons. */
+static void comma_lists(void **state)
+{
+    (void)state;
+    config c;
+    char err[512];
+    static const struct {
+        const char *v;
+        unsigned want;
+    } fmts[] = {
+        {"csv", CONFIG_USB_CSV},
+        {"jsonl", CONFIG_USB_JSONL},
+        {"csv,jsonl", CONFIG_USB_CSV | CONFIG_USB_JSONL},
+        {"jsonl, csv", CONFIG_USB_CSV | CONFIG_USB_JSONL},
+        {"csv ,jsonl", CONFIG_USB_CSV | CONFIG_USB_JSONL},
+    };
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+        char extra[128];
+        snprintf(extra, sizeof extra, "[usb]\nformats = %s\n", fmts[i].v);
+        assert_int_equal(load_with(extra, &c, err, sizeof err), TP_OK);
+        assert_int_equal(c.usb.formats, fmts[i].want);
+    }
+    expect_error("[usb]\nformats = csv,csv\n", 13, "[usb] formats: 'csv,csv': a format is listed");
+    expect_error("[usb]\nformats = csv,xml\n", 13, "[usb] formats: ");
+    expect_error("[usb]\nformats = ,\n", 13, "[usb] formats: ");
+    assert_int_equal(load_with("[language]\navailable = en , vi,\n", &c, err, sizeof err), TP_OK);
+    assert_int_equal(c.n_langs, 2);
+    assert_string_equal(c.langs[0], "en");
+    assert_string_equal(c.langs[1], "vi");
+    expect_error("[language]\navailable = vi, vi\n", 13,
+                 "[language] available: 'vi, vi': "
+                 "language listed twice");
+    expect_error("[language]\navailable = ,\n", 13, "[language] available: ',': no language");
+    assert_int_equal(load_with("[gpio]\nbuttons = 5:0, GPIO6:10\n", &c, err, sizeof err), TP_OK);
+    assert_int_equal(c.gpio.n_buttons, 2);
+    assert_int_equal(c.gpio.buttons[1].value, 10);
+    expect_error("[gpio]\nbuttons = 5:0, 5:1\n", 13,
+                 "[gpio] buttons: '5:0, 5:1': a line is listed");
+    print_message("checked: formats, languages and buttons through one tokenizer: spaces and "
+                  "empty items, repeats and unknown items refused\n");
+}
+
+/* Issue 10 item 9: available = vi, en, fr with a survey in vi and en is refused. */
+static void survey_languages(void **state)
+{
+    (void)state;
+    config c;
+    char err[512];
+    const char survey_langs[2][TP_LANG_MAX + 1] = {"vi", "en"};
+    assert_int_equal(load_with("[language]\navailable = vi, en, fr\n", &c, err, sizeof err), TP_OK);
+    assert_int_equal(
+        config_check_survey_langs(&c, "checkout.json", survey_langs, 2, err, sizeof err),
+        TP_ERR_CONFIG);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: [language] available: 'fr' is not a language of checkout.json (it has vi, en)",
+             path);
+    assert_string_equal(err, want);
+    assert_int_equal(load_with("[language]\navailable = en, vi\n", &c, err, sizeof err), TP_OK);
+    assert_int_equal(
+        config_check_survey_langs(&c, "checkout.json", survey_langs, 2, err, sizeof err), TP_OK);
+    const char only_vi[1][TP_LANG_MAX + 1] = {"vi"};
+    assert_int_equal(config_check_survey_langs(&c, "x.json", only_vi, 1, err, sizeof err),
+                     TP_ERR_CONFIG);
+    assert_non_null(strstr(err, "'en' is not a language of x.json (it has vi)"));
+    print_message("checked: a configured language the survey lacks is refused, naming it and "
+                  "the survey's languages\n");
+}
+
+/* The file is read with tp_read_file: a FIFO or a folder named as the config is refused at once
+ * (it would hang or fail later), a missing file is not_found. */
+static void config_file_kinds(void **state)
+{
+    (void)state;
+    config c;
+    char err[512], fifo[160];
+    snprintf(fifo, sizeof fifo, "%s/fifo.conf", dir);
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    assert_int_equal(config_load(fifo, &c, err, sizeof err), TP_ERR_CONFIG);
+    assert_non_null(strstr(err, "fifo.conf:0: cannot open: "));
+    unlink(fifo);
+    assert_int_equal(config_load(dir, &c, err, sizeof err), TP_ERR_CONFIG);
+    snprintf(fifo, sizeof fifo, "%s/absent.conf", dir);
+    assert_int_equal(config_load(fifo, &c, err, sizeof err), TP_ERR_NOT_FOUND);
+    assert_non_null(strstr(err, "absent.conf:0: cannot open: "));
+    print_message("checked: a FIFO and a folder are refused without blocking, a missing file is "
+                  "not_found, each naming the file\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +354,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(errors_name_file_line_key, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_strings_and_pin_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_required_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(comma_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(survey_languages, setup, teardown),
+        cmocka_unit_test_setup_teardown(config_file_kinds, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

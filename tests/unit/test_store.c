@@ -1300,6 +1300,161 @@ static void free_space_reserve(void **state)
                   "writing, message names the reserve; nothing stored\n");
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int64_t size_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+/* 2,000 writers that each open, record once and close (the `touchpoint record` pattern). The WAL
+ * is kept between connections (see store.c), so without a bound it grew about 25 kB per writer
+ * (51 MB after 2,000) and every open recovered that whole log. */
+static void short_lived_writers_bound_the_wal(void **state)
+{
+    struct fx *f = *state;
+    store_close(f->s);
+    f->s = NULL;
+    /* On /dev/shm when there is one: the WAL's growth does not depend on fsync, and 2,000
+     * writers x 3 fsyncs on a busy disk would make this test slow. */
+    char shm[64] = "/dev/shm/tp-wal-XXXXXX";
+    if (mkdtemp(shm)) {
+        rm_tree(f->dir);
+        tp_strlcpy(f->dir, shm, sizeof f->dir);
+        snprintf(f->path, sizeof f->path, "%s/answers.db", f->dir);
+    }
+    char wal[160];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    enum { WRITERS = 2000, SAMPLE = 100 };
+    double first = 0, last = 0;
+    int64_t wal_max = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        char err[TP_ERRMSG_MAX] = "";
+        store_options o = {.clock = &f->vc.clock, .device_id = "kiosk-01", .quick_open = true};
+        store *s = NULL;
+        double t = now_ms();
+        assert_int_equal(store_open(f->path, &o, &s, err, sizeof err), TP_OK);
+        t = now_ms() - t;
+        if (i < SAMPLE)
+            first += t;
+        else if (i >= WRITERS - SAMPLE)
+            last += t;
+        rec1(s, "exit", "recommend", TP_KIND_NPS, i % 11, 0);
+        store_close(s);
+        int64_t w = size_of(wal);
+        if (w > wal_max)
+            wal_max = w;
+    }
+    f->s = open_at(f, "kiosk-01");
+    assert_int_equal(info_of(f->s).highest_seq, WRITERS);
+    assert_int_equal(store_check(f->s, true), TP_OK);
+    print_message("figure: open of a store written by N earlier processes: %.2f ms (N < %d), "
+                  "%.2f ms (N >= %d)\n",
+                  first / SAMPLE, SAMPLE, last / SAMPLE, WRITERS - SAMPLE);
+    print_message("figure: largest -wal after a writer closed: %lld bytes\n", (long long)wal_max);
+    assert_true(size_of(wal) >= 0); /* kept (see store.c), only bounded */
+    assert_true(wal_max <= 4 * 1024 * 1024);
+    print_message("checked: %d open-record-close writers leave the -wal at most 4 MiB (largest "
+                  "%lld bytes); the file is kept; all %d answers there, integrity_check ok\n",
+                  WRITERS, (long long)wal_max, WRITERS);
+}
+
+/* Names, sizes and mtimes of every entry of dir, one line each, into out. */
+static void listing(const char *dir, char *out, size_t len)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "cd '%s' && stat -c '%%n %%s %%Y.%%y' -- * | sort", dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, len - 1, p);
+    out[got] = '\0';
+    pclose(p);
+}
+
+/* A reader creates and changes nothing, also where the path needs URI escaping (%, ?, #). */
+static void readonly_open_changes_nothing(void **state)
+{
+    struct fx *f = *state;
+    store_close(f->s);
+    f->s = NULL;
+    char dir[128], path[160];
+    snprintf(dir, sizeof dir, "%s/a%%20b?c#d", f->dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/answers.db", dir);
+    store_options o = {.clock = &f->vc.clock};
+    char err[TP_ERRMSG_MAX] = "", before[4096], after[4096];
+    store *s = NULL;
+    assert_int_equal(store_open(path, &o, &s, err, sizeof err), TP_OK);
+    rec1(s, "exit", "recommend", TP_KIND_NPS, 9, 0);
+    store_close(s);
+    listing(dir, before, sizeof before);
+    usleep(20000); /* a write from here on would show in the mtimes */
+    o.readonly = true;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(store_open(path, &o, &s, err, sizeof err), TP_OK);
+        assert_int_equal(info_of(s).highest_seq, 1);
+        assert_int_equal(store_check(s, true), TP_OK);
+        store_close(s);
+        listing(dir, after, sizeof after);
+        assert_string_equal(before, after);
+        /* Second round: without the -wal and -shm (a copy of the main file alone). */
+        char p[200];
+        snprintf(p, sizeof p, "%s-wal", path);
+        unlink(p);
+        snprintf(p, sizeof p, "%s-shm", path);
+        unlink(p);
+        listing(dir, before, sizeof before);
+    }
+    print_message("checked: read-only opens, info and integrity_check change no name, size or "
+                  "mtime in the folder (with and without -wal/-shm; a path with %%, ? and #)\n");
+}
+
+/* A file that was never a store is refused untouched; with our sidecar it is recovered. */
+static void refuses_a_file_that_is_not_ours(void **state)
+{
+    struct fx *f = *state;
+    store_close(f->s);
+    f->s = NULL;
+    char dir[128], path[160], before[4096], after[4096], err[TP_ERRMSG_MAX] = "";
+    snprintf(dir, sizeof dir, "%s/other", f->dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/kiosk.conf", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("[storage]\ndatabase = kiosk.conf\n", fp);
+    fclose(fp);
+    listing(dir, before, sizeof before);
+    store_options o = {.clock = &f->vc.clock};
+    store *s = NULL;
+    assert_int_equal(store_open(path, &o, &s, err, sizeof err), TP_ERR_INVALID);
+    assert_null(s);
+    assert_non_null(strstr(err, "is not a Touchpoint database; refusing to touch it"));
+    assert_non_null(strstr(err, path));
+    listing(dir, after, sizeof after);
+    assert_string_equal(before, after);
+    /* The same bytes with our sidecar beside them: a damaged store of ours, moved aside. */
+    char mark[200];
+    snprintf(mark, sizeof mark, "%s.seqmark", path);
+    fp = fopen(mark, "w");
+    assert_non_null(fp);
+    fputs("touchpoint-seqmark 1\n40\n", fp);
+    fclose(fp);
+    assert_int_equal(store_open(path, &o, &s, err, sizeof err), TP_OK);
+    store_info i = info_of(s);
+    assert_non_null(strstr(i.recovered_from, "kiosk.conf.corrupt-"));
+    assert_int_equal(i.epoch_first_seq, 41);
+    store_close(s);
+    print_message("checked: a text file without our sidecar -> TP_ERR_INVALID 'is not a "
+                  "Touchpoint database; refusing to touch it', folder unchanged; with the sidecar "
+                  "it is moved aside and numbering continues after its mark\n");
+}
+
 static void deleted_database_never_reuses_seqs(void **state)
 {
     struct fx *f = *state;
@@ -1386,6 +1541,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(event_log, setup, teardown),
         cmocka_unit_test_setup_teardown(find_gaps_and_check_detect_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(free_space_reserve, setup, teardown),
+        cmocka_unit_test_setup_teardown(short_lived_writers_bound_the_wal, setup, teardown),
+        cmocka_unit_test_setup_teardown(readonly_open_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(refuses_a_file_that_is_not_ours, setup, teardown),
         cmocka_unit_test_setup_teardown(deleted_database_never_reuses_seqs, setup, teardown),
         cmocka_unit_test_setup_teardown(null_handle_calls, setup, teardown),
     };

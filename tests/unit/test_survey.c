@@ -238,6 +238,92 @@ static void load_is_bounded(void **state)
                   SURVEY_FILE_MAX);
 }
 
+/* "scale_style" (nps, ces) and "labels" (a caption per value of csat and smiley4). */
+static void look_fields(void **state)
+{
+    (void)state;
+    char doc[4096], err[512];
+    survey *s = NULL;
+    assert_int_equal(survey_parse("x.json", GOOD, strlen(GOOD), &s, err, sizeof err), TP_OK);
+    assert_int_equal(s->questions[0].scale_style, SURVEY_SCALE_NEUTRAL); /* the default */
+    assert_false(s->questions[0].has_value_labels);
+    survey_free(s);
+    const char *hl = "\"high_label\": {\"vi\": \"Cao\", \"en\": \"High\"}";
+    const char *at = strstr(GOOD, hl);
+    assert_non_null(at);
+    snprintf(doc, sizeof doc, "%.*s%s, \"scale_style\": \"traffic\"%s", (int)(at - GOOD), GOOD, hl,
+             at + strlen(hl));
+    assert_int_equal(survey_parse("x.json", doc, strlen(doc), &s, err, sizeof err), TP_OK);
+    assert_int_equal(s->questions[0].scale_style, SURVEY_SCALE_TRAFFIC);
+    survey_free(s);
+    expect_fault(hl, "\"high_label\": {\"vi\": \"Cao\", \"en\": \"High\"}, \"scale_style\": 1",
+                 "x.json: $.questions[0].scale_style: expected \"neutral\" or \"traffic\"");
+    expect_fault(hl,
+                 "\"high_label\": {\"vi\": \"Cao\", \"en\": \"High\"}, \"scale_style\": \"red\"",
+                 "x.json: $.questions[0].scale_style: expected \"neutral\" or \"traffic\"");
+    expect_fault(hl,
+                 "\"high_label\": {\"vi\": \"Cao\", \"en\": \"High\"}, \"labels\": {\"1\": "
+                 "{\"vi\": \"a\", \"en\": \"a\"}}",
+                 "x.json: $.questions[0].labels: only csat and smiley4 questions have a label "
+                 "per value");
+    /* A csat main question with its five captions. */
+    static const char *const csat5 =
+        "\"kind\": \"csat\", \"labels\": {\"1\": {\"vi\": \"Rất không hài lòng\", \"en\": "
+        "\"Very dissatisfied\"}, \"2\": {\"vi\": \"b\", \"en\": \"b\"}, \"3\": {\"vi\": \"c\", "
+        "\"en\": \"c\"}, \"4\": {\"vi\": \"d\", \"en\": \"d\"}, \"5\": {\"vi\": \"Rất hài lòng\", "
+        "\"en\": \"Very satisfied\"}}";
+    const char *low = "\"kind\": \"nps\", \"prompt\": {\"vi\": \"Câu hỏi\", \"en\": \"Q\"},"
+                      "   \"low_label\": {\"vi\": \"Thấp\", \"en\": \"Low\"},"
+                      "   \"high_label\": {\"vi\": \"Cao\", \"en\": \"High\"}";
+    at = strstr(GOOD, low);
+    assert_non_null(at);
+    snprintf(doc, sizeof doc, "%.*s%s, \"prompt\": {\"vi\": \"Câu hỏi\", \"en\": \"Q\"}%s",
+             (int)(at - GOOD), GOOD, csat5, at + strlen(low));
+    char *six = strstr(doc, "\"value\": 6"); /* the follow-up's condition, on the 1..5 scale */
+    assert_non_null(six);
+    six[9] = '2';
+    if (survey_parse("x.json", doc, strlen(doc), &s, err, sizeof err) != TP_OK)
+        fail_msg("%s", err);
+    assert_true(s->questions[0].has_value_labels);
+    assert_string_equal(survey_text_get(s, &s->questions[0].value_labels[0], "vi"),
+                        "Rất không hài lòng");
+    assert_string_equal(survey_text_get(s, &s->questions[0].value_labels[4], "en"),
+                        "Very satisfied");
+    survey_free(s);
+    /* Faults in the captions: a value missing, a value off the scale, a language missing. */
+    const struct {
+        const char *from, *to, *want;
+    } bad[] = {
+        {"\"3\": {\"vi\": \"c\", \"en\": \"c\"}, ", "", "x.json: $.questions[0].labels.3: missing"},
+        {"\"3\":", "\"6\":", "x.json: $.questions[0].labels.6: not a value of the scale (1..5)"},
+        {"\"3\": {\"vi\": \"c\", \"en\": \"c\"}", "\"3\": {\"vi\": \"c\"}",
+         "x.json: $.questions[0].labels.3.en: missing"},
+        {strchr(csat5, '{'), "[]",
+         "x.json: $.questions[0].labels: not an object of captions per value"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char d2[4096];
+        const char *f = strstr(doc, bad[i].from);
+        assert_non_null(f);
+        snprintf(d2, sizeof d2, "%.*s%s%s", (int)(f - doc), doc, bad[i].to,
+                 f + strlen(bad[i].from));
+        assert_int_equal(survey_parse("x.json", d2, strlen(d2), &s, err, sizeof err),
+                         TP_ERR_SURVEY);
+        if (strncmp(err, bad[i].want, strlen(bad[i].want)) != 0)
+            fail_msg("got '%s', want '%s'", err, bad[i].want);
+    }
+    /* The shipped service desk survey captions its faces in both languages. */
+    assert_int_equal(survey_load("assets/surveys/service-csat.json", &s, err, sizeof err), TP_OK);
+    assert_true(s->questions[0].has_value_labels);
+    assert_string_equal(survey_text_get(s, &s->questions[0].value_labels[4], "en"),
+                        "Very satisfied");
+    survey_free(s);
+    print_message("checked: scale_style defaults to neutral, \"traffic\" parses, other values and "
+                  "labels on nps are refused; csat captions per value parse, a missing or "
+                  "off-scale value or language is named by its JSON path; service-csat has "
+                  "them\n");
+}
+
 static void demo_surveys_load(void **state)
 {
     (void)state;
@@ -271,6 +357,7 @@ int main(void)
         cmocka_unit_test(good_survey_parses),       cmocka_unit_test(conditions),
         cmocka_unit_test(faults_name_json_path),    cmocka_unit_test(demo_surveys_load),
         cmocka_unit_test(glyphs_missing_from_font), cmocka_unit_test(load_is_bounded),
+        cmocka_unit_test(look_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

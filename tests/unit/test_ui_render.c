@@ -102,7 +102,7 @@ static void hit_testing_with_rotation(void **state)
             assert_int_equal(lw, 480);
             assert_int_equal(lh, 800);
         }
-        set_sample(u, "question-nps-vi");
+        set_sample(u, "question-nps-traffic-vi"); /* nps-0 red: the pixel check below */
         check_geometry(u, "rotated nps");
         for (int i = 0; i < ui_widget_count(u); i++) {
             ui_widget_info w;

@@ -1,0 +1,324 @@
+/*
+ * kiosk_text.c - every sentence the kiosk itself shows, in Vietnamese and English (the survey
+ * brings its own texts): the screens' strings, the PIN pad's notes, and the USB export's
+ * outcomes (usb_export_message and its byte figures, declared in usb_export.h). One place, so a
+ * translator reads one file and the two languages cannot drift apart unnoticed.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kiosk_int.h"
+
+static const strings STRINGS[] = {
+    {
+        .lang = "vi",
+        .lang_name = "Tiếng Việt",
+        .skip = "Bỏ qua",
+        .ooo_msg = "Xin lỗi, máy đang tạm ngưng.",
+        .ooo_sub = "Vui lòng báo nhân viên.",
+        .pin_prompt = "Nhập mã PIN nhân viên",
+        .pin_cancel = "Hủy",
+        .pin_del = "Xóa",
+        .staff_title = "Chế độ nhân viên",
+        .answers_today = "Câu trả lời hôm nay",
+        .nps_today = "NPS hôm nay",
+        .csat_today = "CSAT hôm nay",
+        .ces_today = "CES hôm nay",
+        .smiley_today = "Mặt cười hôm nay",
+        .pending = "Chờ đồng bộ",
+        .last_sync = "Đồng bộ gần nhất",
+        .never = "chưa bao giờ",
+        .sync_ok = "thành công",
+        .sync_failed = "lỗi",
+        .database = "Cơ sở dữ liệu",
+        .db_ok = "tốt",
+        .db_bad = "LỖI",
+        .db_closed = "chưa mở được",
+        .survey = "Khảo sát",
+        .switch_survey = "Đổi khảo sát",
+        .default_lang = "Ngôn ngữ mặc định",
+        .exit = "Thoát kiosk",
+        .back_survey = "Quay lại khảo sát",
+        .choose_survey = "Chọn khảo sát",
+        .back = "Quay lại",
+        .none = "chưa có",
+        .switched = "Đã đổi khảo sát",
+        .recovered = "đã khôi phục từ tệp hỏng",
+        .free = "còn trống",
+        .usb_export = "Xuất ra USB",
+        .export_new = "Câu trả lời mới từ lần xuất trước",
+        .export_all = "Tất cả câu trả lời",
+        .exporting = "Đang xuất",
+        .export_cancel = "Hủy xuất",
+        .cancelling = "Đang hủy",
+        .usb_removed = "Đã rút USB.",
+        .hw_inputs = "Nút bấm và đèn",
+        .sync_now = "Đồng bộ ngay",
+        .sync_state = "Tiến trình đồng bộ",
+        .sync_not_running = "không chạy",
+        .sync_requested = "Đã yêu cầu đồng bộ ngay",
+    },
+    {
+        .lang = "en",
+        .lang_name = "English",
+        .skip = "Skip",
+        .ooo_msg = "Sorry, this kiosk is out of order.",
+        .ooo_sub = "Please tell our staff.",
+        .pin_prompt = "Enter staff PIN",
+        .pin_cancel = "Cancel",
+        .pin_del = "Delete",
+        .staff_title = "Staff mode",
+        .answers_today = "Answers today",
+        .nps_today = "NPS today",
+        .csat_today = "CSAT today",
+        .ces_today = "CES today",
+        .smiley_today = "Smileys today",
+        .pending = "Pending sync",
+        .last_sync = "Last sync",
+        .never = "never",
+        .sync_ok = "ok",
+        .sync_failed = "failed",
+        .database = "Database",
+        .db_ok = "OK",
+        .db_bad = "ERROR",
+        .db_closed = "not open",
+        .survey = "Survey",
+        .switch_survey = "Switch survey",
+        .default_lang = "Default language",
+        .exit = "Exit kiosk",
+        .back_survey = "Back to survey",
+        .choose_survey = "Choose survey",
+        .back = "Back",
+        .none = "none yet",
+        .switched = "Survey switched",
+        .recovered = "recovered from a damaged file",
+        .free = "free",
+        .usb_export = "Export to USB",
+        .export_new = "New since the last export",
+        .export_all = "Everything",
+        .exporting = "Exporting",
+        .export_cancel = "Cancel export",
+        .cancelling = "Cancelling",
+        .usb_removed = "The USB stick was removed.",
+        .hw_inputs = "Buttons and lights",
+        .sync_now = "Sync now",
+        .sync_state = "Sync process",
+        .sync_not_running = "not running",
+        .sync_requested = "Sync requested",
+    },
+};
+
+const strings *kiosk_strings(const char *lang)
+{
+    for (size_t i = 0; i < sizeof STRINGS / sizeof STRINGS[0]; i++)
+        if (strcmp(STRINGS[i].lang, lang) == 0)
+            return &STRINGS[i];
+    return &STRINGS[1];
+}
+
+const char *kiosk_lang_name(const char *lang)
+{
+    for (size_t i = 0; i < sizeof STRINGS / sizeof STRINGS[0]; i++)
+        if (strcmp(STRINGS[i].lang, lang) == 0)
+            return STRINGS[i].lang_name;
+    return lang;
+}
+
+void kiosk_pin_note(const char *lang, bool locked, int n, char *out, size_t outlen)
+{
+    bool vi = strcmp(kiosk_strings(lang)->lang, "vi") == 0;
+    if (locked && vi)
+        snprintf(out, outlen, "Đã khóa do nhập sai nhiều lần. Thử lại sau %d phút.", n);
+    else if (locked)
+        snprintf(out, outlen, "Locked after too many wrong PINs. Try again in %d min.", n);
+    else if (vi)
+        snprintf(out, outlen, "Sai mã PIN. Còn %d lần thử.", n);
+    else
+        snprintf(out, outlen, "Wrong PIN. %d attempts left.", n);
+}
+
+/* ---- USB export outcomes (usb_export.h) ----------------------------------------------------- */
+
+/* Writes bytes in decimal units, rounded up (what is needed) or down (what is free), so the
+ * staff are never told a stick has more room, or an export needs less, than it does. */
+static void fmt_bytes(int64_t bytes, bool up, char *out, size_t outlen)
+{
+    int64_t unit, r;
+    const char *name;
+    if (bytes < 0) {
+        snprintf(out, outlen, "an unknown amount of");
+        return;
+    }
+    if (bytes < 1000 * 1000) {
+        r = up ? (bytes + 999) / 1000 : bytes / 1000;
+        snprintf(out, outlen, "%" PRId64 " KB", r);
+        return;
+    }
+    unit = bytes < INT64_C(1000) * 1000 * 1000 ? INT64_C(100000) : INT64_C(100000000);
+    name = unit == INT64_C(100000) ? "MB" : "GB";
+    r = up ? (bytes + unit - 1) / unit : bytes / unit; /* tenths */
+    snprintf(out, outlen, "%" PRId64 ".%" PRId64 " %s", r / 10, r % 10, name);
+}
+
+void usb_format_bytes(int64_t bytes, char *out, size_t outlen)
+{
+    fmt_bytes(bytes, true, out, outlen);
+}
+
+#define NOT_MARKED " Nothing was marked as exported."
+#define NOT_MARKED_VI " Chưa có câu trả lời nào được đánh dấu là đã xuất."
+
+/* The Vietnamese staff sentences (usb_export_message with lang "vi"). */
+static void message_vi(const usb_export_report *rep, char *out, size_t outlen)
+{
+    char need[32], freeb[32];
+    switch (rep->outcome) {
+    case USB_EXPORT_DONE:
+        snprintf(out, outlen, "Xong: %" PRId64 " câu trả lời, có thể rút USB ra an toàn.",
+                 rep->rows);
+        return;
+    case USB_EXPORT_NOTHING:
+        snprintf(out, outlen,
+                 "Không có câu trả lời mới kể từ lần xuất trước. Không ghi gì; có thể rút USB ra "
+                 "an toàn.");
+        return;
+    case USB_EXPORT_FULL:
+        if (rep->bytes_missing > 0) {
+            usb_format_bytes(rep->bytes_missing, need, sizeof need);
+            if (rep->free_bytes >= 0)
+                fmt_bytes(rep->free_bytes, false, freeb, sizeof freeb);
+            else
+                tp_strlcpy(freeb, "không rõ", sizeof freeb);
+            snprintf(out, outlen,
+                     "USB đã đầy. Cần thêm %s dung lượng trống (hiện còn %s). Hãy xóa bớt tệp "
+                     "trên USB bằng máy tính, hoặc dùng USB lớn hơn." NOT_MARKED_VI,
+                     need, freeb);
+        } else if (rep->bytes_needed >= 0) {
+            usb_format_bytes(rep->bytes_needed, need, sizeof need);
+            snprintf(out, outlen,
+                     "USB đã đầy. Cần khoảng %s dung lượng trống. Hãy xóa bớt tệp trên USB bằng "
+                     "máy tính, hoặc dùng USB lớn hơn." NOT_MARKED_VI,
+                     need);
+        } else {
+            snprintf(out, outlen,
+                     "USB đã đầy. Hãy xóa bớt tệp trên USB bằng máy tính, hoặc dùng USB lớn "
+                     "hơn." NOT_MARKED_VI);
+        }
+        return;
+    case USB_EXPORT_READONLY:
+        snprintf(out, outlen,
+                 "USB đang bị khóa ghi (chỉ đọc). Gạt công tắc khóa trên USB để mở, hoặc dùng "
+                 "USB khác." NOT_MARKED_VI);
+        return;
+    case USB_EXPORT_REMOVED:
+        snprintf(out, outlen,
+                 "USB đã bị rút ra trước khi xuất xong." NOT_MARKED_VI " Hãy cắm lại và xuất lại.");
+        return;
+    case USB_EXPORT_IO:
+        snprintf(out, outlen,
+                 "Không ghi được vào USB (lỗi đọc/ghi). Hãy thử lại, hoặc dùng USB "
+                 "khác." NOT_MARKED_VI);
+        return;
+    case USB_EXPORT_CANCELLED:
+        snprintf(out, outlen,
+                 "Đã hủy xuất. Không ghi gì và chưa đánh dấu câu trả lời nào là đã xuất; có thể "
+                 "rút USB ra an toàn.");
+        return;
+    case USB_EXPORT_FAILED:
+        if (rep->rc == TP_ERR_TOO_LARGE)
+            snprintf(out, outlen,
+                     "Dữ liệu xuất quá lớn cho một tệp trên USB (tối đa 4 GB)." NOT_MARKED_VI
+                     " Hãy gọi kỹ thuật viên.");
+        else if (rep->rc == TP_ERR_EXISTS)
+            snprintf(out, outlen,
+                     "Trên USB không còn tên tệp trống. Hãy xóa các tệp xuất cũ bằng máy tính "
+                     "rồi thử lại." NOT_MARKED_VI);
+        else
+            snprintf(out, outlen,
+                     "Xuất không thành công (mã lỗi cho kỹ thuật viên: %s)." NOT_MARKED_VI
+                     " Hãy thử lại; nếu vẫn lỗi, hãy gọi kỹ thuật viên.",
+                     tp_strerror(rep->rc));
+        return;
+    }
+    snprintf(out, outlen, "?");
+}
+
+/* The English staff sentences (the documented ones; also usb_export_report.message). */
+static void message_en(const usb_export_report *rep, char *out, size_t outlen)
+{
+    char need[32], freeb[32];
+    tp_err rc = rep->rc;
+    switch (rep->outcome) {
+    case USB_EXPORT_DONE:
+        snprintf(out, outlen, "Done: %" PRId64 " answer%s, safe to remove", rep->rows,
+                 rep->rows == 1 ? "" : "s");
+        return;
+    case USB_EXPORT_NOTHING:
+        snprintf(out, outlen,
+                 "No new answers since the last export. Nothing was written; safe to remove.");
+        return;
+    case USB_EXPORT_FULL:
+        if (rep->bytes_missing > 0) {
+            usb_format_bytes(rep->bytes_missing, need, sizeof need);
+            fmt_bytes(rep->free_bytes, false, freeb, sizeof freeb);
+            snprintf(out, outlen,
+                     "The USB stick is full. The export needs %s more free space (%s free now). "
+                     "Delete files from the stick on a computer, or use a bigger stick." NOT_MARKED,
+                     need, freeb);
+        } else {
+            usb_format_bytes(rep->bytes_needed, need, sizeof need);
+            snprintf(out, outlen,
+                     "The USB stick is full. The export needs about %s of free space. Delete "
+                     "files from the stick on a computer, or use a bigger stick." NOT_MARKED,
+                     need);
+        }
+        return;
+    case USB_EXPORT_READONLY:
+        snprintf(out, outlen,
+                 "The USB stick is read-only (write-protected). Slide its lock switch to unlock "
+                 "it, or use another stick." NOT_MARKED);
+        return;
+    case USB_EXPORT_REMOVED:
+        snprintf(out, outlen,
+                 "The USB stick was removed before the export finished." NOT_MARKED
+                 " Plug it in again and export again.");
+        return;
+    case USB_EXPORT_IO:
+        snprintf(out, outlen,
+                 "The USB stick could not be written (input/output error). Try again, or use "
+                 "another stick." NOT_MARKED);
+        return;
+    case USB_EXPORT_CANCELLED:
+        snprintf(out, outlen,
+                 "Export cancelled. Nothing was written and nothing was marked as exported; safe "
+                 "to remove.");
+        return;
+    case USB_EXPORT_FAILED:
+        if (rc == TP_ERR_TOO_LARGE)
+            snprintf(out, outlen,
+                     "The export is too big for one file on a USB stick (4 GB at most)." NOT_MARKED
+                     " Please call the technician.");
+        else if (rc == TP_ERR_EXISTS)
+            snprintf(out, outlen,
+                     "There is no free file name left on the USB stick. Delete old export files "
+                     "from it on a computer, then try again." NOT_MARKED);
+        else
+            snprintf(out, outlen,
+                     "The export did not work (%s)." NOT_MARKED
+                     " Try again; if it fails again, please call the technician.",
+                     tp_strerror(rc));
+        return;
+    }
+    snprintf(out, outlen, "?");
+}
+
+void usb_export_message(const usb_export_report *rep, const char *lang, char *out, size_t outlen)
+{
+    if (!out || outlen == 0)
+        return;
+    if (lang && strcmp(lang, "vi") == 0)
+        message_vi(rep, out, outlen);
+    else
+        message_en(rep, out, outlen);
+}

@@ -1,0 +1,295 @@
+/*
+ * test_ui_look.c - what a customer's thumb and eye meet: at least 2 mm between adjacent controls
+ * at the configured DPI on every sample screen at the six sizes, end labels at least 60% of the
+ * prompt, numbered buttons grown into spare height, portrait lists under their prompt, the
+ * neutral scale by default, and the contrast of every widget kind and state (WCAG 2.1: 3:1 for a
+ * control's boundary, 4.5:1 for text) computed from the theme.
+ */
+#include <math.h>
+
+#include "uitest.h"
+
+static ui *open_dpi(int w, int h, int dpi)
+{
+    char err[512] = "";
+    ui *u = NULL;
+    ui_options opt = {.width = w, .height = h, .dpi = dpi, .headless = true};
+    if (ui_new(&opt, &u, err, sizeof err) != TP_OK)
+        fail_msg("ui_new %dx%d %d dpi: %s", w, h, dpi, err);
+    return u;
+}
+
+/* Room between two rectangles: the larger of the horizontal and vertical clearances. */
+static int clearance(ui_rect a, ui_rect b)
+{
+    int dx = b.x - (a.x + a.w) > a.x - (b.x + b.w) ? b.x - (a.x + a.w) : a.x - (b.x + b.w);
+    int dy = b.y - (a.y + a.h) > a.y - (b.y + b.h) ? b.y - (a.y + a.h) : a.y - (b.y + b.h);
+    return dx > dy ? dx : dy;
+}
+
+/* Every two visible controls are at least 2 mm apart (the invisible staff corner excepted: it
+ * is a hold zone, not a target one aims at). Returns the smallest clearance seen. */
+static int check_gaps(ui *u, int dpi, const char *what)
+{
+    int need = (int)ceil(2.0 * dpi / 25.4), least = 1 << 30;
+    for (int i = 0; i < ui_widget_count(u); i++) {
+        ui_widget_info a;
+        ui_widget_get(u, i, &a);
+        if (!a.interactive || a.kind == UI_WIDGET_ZONE)
+            continue;
+        for (int j = i + 1; j < ui_widget_count(u); j++) {
+            ui_widget_info b;
+            ui_widget_get(u, j, &b);
+            if (!b.interactive || b.kind == UI_WIDGET_ZONE)
+                continue;
+            int c = clearance(a.rect, b.rect);
+            if (c < need)
+                fail_msg("%s: %s and %s are %d px apart (2 mm at %d dpi = %d px)", what, a.id, b.id,
+                         c, dpi, need);
+            least = c < least ? c : least;
+        }
+    }
+    return least;
+}
+
+/* The density of a typical panel of each size (diagonal pixels / diagonal inches): 7" 800x480
+ * and 1024x600, 10.1" 1280x800, 21.5" 1920x1080 (and portrait), 7" 600x1024; as
+ * board/screenshots.py renders them. */
+static const int panel_dpi[] = {133, 170, 149, 102, 102, 170};
+
+static void controls_2mm_apart(void **state)
+{
+    (void)state;
+    static const int dpis[] = {96, 133, 0}; /* 0: the size's own panel */
+    int screens = 0;
+    assert_int_equal(sizeof panel_dpi / sizeof panel_dpi[0], N_SIZES);
+    for (size_t d = 0; d < sizeof dpis / sizeof dpis[0]; d++)
+        for (int s = 0; s < N_SIZES; s++) {
+            int dpi = dpis[d] ? dpis[d] : panel_dpi[s];
+            ui *u = open_dpi(sizes[s][0], sizes[s][1], dpi);
+            for (int i = 0; i < ui_sample_count(); i++) {
+                const ui_sample *smp = ui_sample_get(i);
+                char what[160];
+                snprintf(what, sizeof what, "%s at %dx%d, %d dpi", smp->name, sizes[s][0],
+                         sizes[s][1], dpi);
+                if (ui_set_screen(u, &smp->screen) != TP_OK)
+                    fail_msg("%s: %s", what, ui_errmsg(u));
+                check_geometry(u, what);
+                check_gaps(u, dpi, what);
+                screens++;
+            }
+            ui_free(u);
+        }
+    print_message("checked: %d screens (every kind and scale, 6 sizes, at 96 and 133 dpi and at "
+                  "each size's own panel density): every two controls at least 2 mm apart, "
+                  "geometry clean\n",
+                  screens);
+}
+
+static void end_labels_and_button_height(void **state)
+{
+    (void)state;
+    int checked = 0;
+    for (int s = 0; s < N_SIZES; s++) {
+        ui *u = open_dpi(sizes[s][0], sizes[s][1], 133);
+        int lw, lh;
+        ui_logical_size(u, &lw, &lh);
+        for (int i = 0; i < ui_sample_count(); i++) {
+            const ui_sample *smp = ui_sample_get(i);
+            const ui_screen *scr = &smp->screen;
+            if (scr->kind != UI_SCREEN_QUESTION || !scr->anchor_low)
+                continue;
+            char what[160];
+            snprintf(what, sizeof what, "%s at %dx%d", smp->name, sizes[s][0], sizes[s][1]);
+            assert_int_equal(ui_set_screen(u, scr), TP_OK);
+            ui_widget_info p, lo, hi, b;
+            assert_int_equal(ui_widget_find(u, "prompt", &p), TP_OK);
+            assert_int_equal(ui_widget_find(u, "anchor-low", &lo), TP_OK);
+            assert_int_equal(ui_widget_find(u, "anchor-high", &hi), TP_OK);
+            if (lo.font_px * 10 < p.font_px * 6 || hi.font_px * 10 < p.font_px * 6)
+                fail_msg("%s: end labels %d / %d px, prompt %d px (want >= 60%%)", what, lo.font_px,
+                         hi.font_px, p.font_px);
+            /* Spare height goes into the buttons: either they reach their tallest shape (1.6
+             * times as tall as wide) or at most 15% of the panel stays empty below the lowest
+             * widget (it was about 20% at 800x480). */
+            int bottom = 0;
+            ui_widget_info first = {0};
+            for (int k = 0; k < ui_widget_count(u); k++) {
+                ui_widget_get(u, k, &b);
+                if (b.rect.y + b.rect.h > bottom)
+                    bottom = b.rect.y + b.rect.h;
+                if (b.kind == UI_WIDGET_BUTTON && !first.id && strcmp(b.id, "lang-vi") != 0 &&
+                    strcmp(b.id, "lang-en") != 0)
+                    first = b;
+            }
+            assert_non_null(first.id);
+            bool tallest = first.rect.h * 5 >= first.rect.w * 8 - 5;
+            if (!tallest && (lh - bottom) * 100 > lh * 15)
+                fail_msg("%s: %d px (%d%%) empty under the scale, %s is %dx%d", what, lh - bottom,
+                         (lh - bottom) * 100 / lh, first.id, first.rect.w, first.rect.h);
+            checked++;
+        }
+        ui_free(u);
+    }
+    print_message("checked: %d scale screens at 6 sizes: end labels >= 60%% of the prompt's "
+                  "size; buttons grown to 1.6 times their width or at most 15%% of the height left "
+                  "empty under the scale\n",
+                  checked);
+}
+
+/* The first item starts right under the prompt (or the title's text) in portrait. */
+static void portrait_lists_start_under_prompt(void **state)
+{
+    (void)state;
+    static const int port[][2] = {{1080, 1920}, {600, 1024}};
+    static const char *const names[] = {"followup-vi", "followup-en", "staff-vi"};
+    static const ui_item surveys[] = {
+        {"staff-survey-a", "Khảo sát tại quầy thanh toán (checkout-nps)", 0, UI_STYLE_SELECTED},
+        {"staff-survey-b", "Lối ra (exit-smiley)", 0, 0},
+        {"staff-survey-c", "Sau khi mua hàng (purchase-ces)", 0, 0},
+        {"staff-survey-d", "Quầy dịch vụ khách hàng (service-csat)", 0, 0},
+    };
+    static const ui_item back[] = {{"staff-back", "Quay lại", 0, 0}};
+    ui_screen choose = {.kind = UI_SCREEN_STAFF,
+                        .prompt = "Chọn khảo sát",
+                        .items = surveys,
+                        .n_items = 4,
+                        .actions = back,
+                        .n_actions = 1};
+    for (int s = 0; s < 2; s++) {
+        ui *u = open_dpi(port[s][0], port[s][1], 133);
+        for (int i = 0; i < 4; i++) {
+            const ui_screen *scr = i < 3 ? &ui_sample_find(names[i])->screen : &choose;
+            char what[128];
+            snprintf(what, sizeof what, "%s at %dx%d", i < 3 ? names[i] : "staff survey switch",
+                     port[s][0], port[s][1]);
+            assert_int_equal(ui_set_screen(u, scr), TP_OK);
+            check_geometry(u, what);
+            int text_bottom = 0, first = 1 << 30;
+            for (int k = 0; k < ui_widget_count(u); k++) {
+                ui_widget_info w;
+                ui_widget_get(u, k, &w);
+                if (w.kind == UI_WIDGET_TEXT && w.rect.y + w.rect.h > text_bottom)
+                    text_bottom = w.rect.y + w.rect.h;
+                if (w.kind == UI_WIDGET_BUTTON && strcmp(w.id, "staff-back") != 0 &&
+                    strcmp(w.id, "reason-skip") != 0 && w.rect.y < first)
+                    first = w.rect.y;
+            }
+            int room = port[s][1] / 10;
+            if (first - text_bottom > room || first > port[s][1] / 2)
+                fail_msg("%s: the list starts at y=%d, %d px under the text (ends at %d)", what,
+                         first, first - text_bottom, text_bottom);
+        }
+        ui_free(u);
+    }
+    print_message("checked: in portrait (1080x1920, 600x1024) follow-up chips, the staff menu and "
+                  "the survey switch start within a tenth of the height under their text, in the "
+                  "upper half\n");
+}
+
+/* ---- Contrast ---------------------------------------------------------------------------- */
+
+static const ui_role controls[] = {UI_ROLE_SCALE_BTN, UI_ROLE_FACE,    UI_ROLE_CHIP,
+                                   UI_ROLE_KEY,       UI_ROLE_MENU,    UI_ROLE_ACTION,
+                                   UI_ROLE_LANG,      UI_ROLE_PROGRESS};
+
+static void contrast_every_kind_and_state(void **state)
+{
+    (void)state;
+    int looks = 0;
+    double worst_edge = 99, worst_text = 99;
+    for (size_t r = 0; r < sizeof controls / sizeof controls[0]; r++) {
+        ui_role role = controls[r];
+        bool scale_role = role == UI_ROLE_SCALE_BTN || role == UI_ROLE_FACE;
+        for (int kind = 0; kind < UI_SCREEN_KIND_COUNT; kind++)
+            for (int k = 0; k <= TP_KIND_SMILEY4; k++) {
+                tp_kind scale = (tp_kind)k;
+                if (scale == TP_KIND_CHOICE || (!scale_role && scale != TP_KIND_NPS))
+                    continue;
+                if (role == UI_ROLE_FACE && scale != TP_KIND_CSAT && scale != TP_KIND_SMILEY4)
+                    continue;
+                if (role == UI_ROLE_SCALE_BTN && scale != TP_KIND_NPS && scale != TP_KIND_CES)
+                    continue;
+                int lo = 0, hi = 0;
+                tp_kind_range(scale, &lo, &hi);
+                if (!scale_role)
+                    lo = hi = 0;
+                for (int ss = UI_SCALE_NEUTRAL; ss <= UI_SCALE_TRAFFIC; ss++)
+                    for (int st = UI_STYLE_AUTO; st <= UI_STYLE_DISABLED; st++)
+                        for (int v = lo; v <= hi; v++)
+                            for (int sel = 0; sel < 2; sel++)
+                                for (int pr = 0; pr < 2; pr++) {
+                                    ui_look l = ui_theme_look(role, (ui_style)st, v, scale,
+                                                              (ui_scale_style)ss,
+                                                              (ui_screen_kind)kind, sel, pr);
+                                    double edge = fmax(ui_contrast(l.fill, l.bg),
+                                                       ui_contrast(l.border, l.bg));
+                                    double text = ui_contrast(l.text, l.text_bg);
+                                    double mark = ui_contrast(l.mark, l.fill);
+                                    if (edge < 3.0 || text < 4.5 ||
+                                        (role == UI_ROLE_FACE && mark < 3.0))
+                                        fail_msg("role %d style %d scale %s/%d value %d screen %s "
+                                                 "selected %d pressed %d: boundary %.2f:1, text "
+                                                 "%.2f:1, face features %.2f:1",
+                                                 (int)role, st, tp_kind_name(scale), ss, v,
+                                                 ui_screen_kind_name((ui_screen_kind)kind), sel, pr,
+                                                 edge, text, mark);
+                                    worst_edge = fmin(worst_edge, edge);
+                                    worst_text = fmin(worst_text, text);
+                                    looks++;
+                                }
+            }
+    }
+    print_message("checked: %d looks (scale buttons, faces, chips, keys, menu, actions, toggles, "
+                  "progress bar; every style, value, scale style, screen; normal/selected and "
+                  "pressed): boundary >= 3:1 (worst %.2f), text >= 4.5:1 (worst %.2f), face "
+                  "features >= 3:1\n",
+                  looks, worst_edge, worst_text);
+}
+
+/* The default scale is neutral: every NPS button is drawn the same (only its number differs);
+ * traffic colours them by band. */
+static void neutral_scale_by_default(void **state)
+{
+    (void)state;
+    ui *u = open_ui(800, 480, 0);
+    const char *names[] = {"question-nps-vi", "question-nps-traffic-vi"};
+    for (int t = 0; t < 2; t++) {
+        set_sample(u, names[t]);
+        image im = grab(u);
+        uint32_t fills[11];
+        for (int v = 0; v <= 10; v++) {
+            char id[16];
+            ui_widget_info w;
+            snprintf(id, sizeof id, "nps-%d", v);
+            assert_int_equal(ui_widget_find(u, id, &w), TP_OK);
+            fills[v] = pix(&im, w.rect.x + w.rect.w / 6, w.rect.y + w.rect.h / 2);
+        }
+        free(im.px);
+        bool same = true;
+        for (int v = 1; v <= 10; v++)
+            same = same && fills[v] == fills[0];
+        if (t == 0 && !same)
+            fail_msg("neutral nps: buttons differ in colour (0: %06x, 10: %06x)",
+                     (unsigned)fills[0], (unsigned)fills[10]);
+        if (t == 1 && (fills[6] == fills[7] || fills[8] == fills[9] || fills[0] != fills[6]))
+            fail_msg("traffic nps: bands not coloured (%06x %06x %06x)", (unsigned)fills[0],
+                     (unsigned)fills[7], (unsigned)fills[9]);
+    }
+    ui_free(u);
+    print_message("checked: NPS buttons share one colour by default; scale_style traffic colours "
+                  "0-6, 7-8 and 9-10 apart\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(controls_2mm_apart),
+        cmocka_unit_test(end_labels_and_button_height),
+        cmocka_unit_test(portrait_lists_start_under_prompt),
+        cmocka_unit_test(contrast_every_kind_and_state),
+        cmocka_unit_test(neutral_scale_by_default),
+    };
+    setenv("SDL_VIDEODRIVER", "offscreen", 0);
+    return cmocka_run_group_tests_name("ui look", tests, setup_dir, teardown_dir);
+}
