@@ -416,11 +416,10 @@ static void question_draw(kiosk *k)
     for (int v = lo; v <= hi; v++) {
         char id[UI_ID_MAX + 1];
         snprintf(id, sizeof id, "%s-%d", tp_kind_name(q->kind), v);
-        kiosk_add_item(k, id,
-                       q->has_value_labels
-                           ? survey_text_get(k->sv, &q->value_labels[v - lo], k->lang)
-                           : NULL,
-                       v, UI_STYLE_AUTO);
+        kiosk_add_item(
+            k, id,
+            q->has_value_labels ? survey_text_get(k->sv, &q->value_labels[v - lo], k->lang) : NULL,
+            v, UI_STYLE_AUTO);
     }
     set_lang_items(k);
     k->m.staff_corner = true;
@@ -633,8 +632,7 @@ tp_err kiosk_load_survey(const kiosk *k, const char *path, survey **out, char *e
     return rc;
 }
 
-tp_err kiosk_check_glyphs(kiosk *k, survey_glyph_fn has_glyph, void *ctx, char *err,
-                          size_t errlen)
+tp_err kiosk_check_glyphs(kiosk *k, survey_glyph_fn has_glyph, void *ctx, char *err, size_t errlen)
 {
     k->has_glyph = has_glyph;
     k->glyph_ctx = ctx;

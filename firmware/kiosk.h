@@ -62,8 +62,7 @@ void kiosk_free(kiosk *k);
  * outlive the kiosk) and checks the running survey with it; every survey loaded later (the staff
  * survey switch) is checked too. Returns TP_OK, or TP_ERR_SURVEY with the text's JSON path and
  * the first character the font lacks in err. */
-tp_err kiosk_check_glyphs(kiosk *k, survey_glyph_fn has_glyph, void *ctx, char *err,
-                          size_t errlen);
+tp_err kiosk_check_glyphs(kiosk *k, survey_glyph_fn has_glyph, void *ctx, char *err, size_t errlen);
 
 /* What the owner should do after an event. */
 typedef enum kiosk_action {

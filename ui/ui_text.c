@@ -413,7 +413,7 @@ static void balance(const ui_measure *m, const char *text, size_t p0, size_t pen
                         ? dp[k][c].widest + dp[k][c].widest / 8
                         : maxw;
     }
-    ui_line out[UI_WRAP_MAX];
+    ui_line out[UI_WRAP_MAX] = {{0}}; /* (filled from the end below; zeroed for cppcheck) */
     for (int l = k, j = c; l > 0; l--) {
         int i = dp[l][j].from;
         out[l - 1].off = (int)ns[i];

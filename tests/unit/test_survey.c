@@ -354,9 +354,12 @@ static void demo_surveys_load(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(good_survey_parses),       cmocka_unit_test(conditions),
-        cmocka_unit_test(faults_name_json_path),    cmocka_unit_test(demo_surveys_load),
-        cmocka_unit_test(glyphs_missing_from_font), cmocka_unit_test(load_is_bounded),
+        cmocka_unit_test(good_survey_parses),
+        cmocka_unit_test(conditions),
+        cmocka_unit_test(faults_name_json_path),
+        cmocka_unit_test(demo_surveys_load),
+        cmocka_unit_test(glyphs_missing_from_font),
+        cmocka_unit_test(load_is_bounded),
         cmocka_unit_test(look_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
