@@ -1,7 +1,7 @@
 /*
  * store_fixture.h - what the answer store's tests share: tests/unit/test_store.c,
  * test_store_stats.c, test_store_files.c and tests/fault/test_store_fault.c, test_store_vfs.c.
- * Built into $(BUILD)/tests/libstorefixture.a (tests/support/support.mk); link it with
+ * Built into $(BUILD)/libtpstorefixture.a (tests/support/support.mk); link it with
  * $(STORE_FIXTURE_LIBS).
  *
  * Helpers that fail the running cmocka test when something they need does not work (a temp
