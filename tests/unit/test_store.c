@@ -6,13 +6,11 @@
  * foreign and deleted files) in test_store_files.c, all on tests/support/store_fixture.h. Fault
  * behaviour (kill -9, disk full, read-only, locked, corrupt files) is in tests/fault/.
  */
-#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "store_int.h"

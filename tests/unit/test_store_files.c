@@ -4,7 +4,6 @@
  * bound under short-lived writers, read-only opens that change nothing, files that are not ours
  * and a deleted database.
  */
-#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>

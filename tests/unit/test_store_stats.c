@@ -4,13 +4,10 @@
  * rollup against a direct count over the answers, and what prune deletes and keeps.
  */
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "store_int.h"
 #include "support/store_fixture.h"
