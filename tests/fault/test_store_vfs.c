@@ -74,13 +74,13 @@ static void copy_file(const char *from, const char *to)
 /* The work folder gets a fresh copy of the baseline store. */
 static void fresh_copy(struct fx *f)
 {
-    static const char *const sfx[] = {"", "-wal", ".seqmark"};
+    static const char *const suffix[] = {"", "-wal", ".seqmark"};
     sfx_rm_tree(f->work);
     assert_int_equal(mkdir(f->work, 0755), 0);
     for (size_t i = 0; i < 3; i++) {
         char a[200], b[200];
-        snprintf(a, sizeof a, "%s/answers.db%s", f->tmpl, sfx[i]);
-        snprintf(b, sizeof b, "%s%s", f->path, sfx[i]);
+        snprintf(a, sizeof a, "%s/answers.db%s", f->tmpl, suffix[i]);
+        snprintf(b, sizeof b, "%s%s", f->path, suffix[i]);
         copy_file(a, b);
     }
 }
