@@ -9,7 +9,8 @@
 #       what $(BUILD) holds without building (tests install a finished build folder).
 #   make cross         every program and test program for aarch64 (Raspberry Pi OS 64-bit) with
 #                      Debian's gcc-aarch64-linux-gnu and the :arm64 libraries, into build/aarch64
-#                      (installs the toolchain first, as `make test` does: board/deps.sh --cross)
+#                      (installs the toolchain first, as `make test` does: board/deps.sh --cross);
+#                      not the fuzzers (FUZZ=0, tests/fuzz/fuzz.mk: libFuzzer is a host tool)
 #   make cross-test    `make cross`, then every test program ($(CROSS_BUILD)/tests/test_*) under
 #                      qemu-aarch64-static (board/cross.sh test)
 #
@@ -22,10 +23,13 @@ TP_DATADIR  = $(PREFIX)/share/touchpoint
 TP_LIBEXEC  = $(PREFIX)/libexec/touchpoint
 TP_DOCDIR   = $(PREFIX)/share/doc/touchpoint
 
+# What `make install` takes from board/ besides the watchdog drop-in and the example config: the
+# units, the udev rules and the USB mount helper (BOARD_MOUNT, to $(TP_LIBEXEC)).
 BOARD_UNITS := board/systemd/touchpoint-kiosk.service board/systemd/touchpoint-sync.service \
                board/systemd/touchpoint-collector.service \
-               $(wildcard board/systemd/touchpoint-usb-mount@.service)
-BOARD_RULES := $(wildcard board/udev/*.rules)
+               board/systemd/touchpoint-usb-mount@.service
+BOARD_RULES := board/udev/90-touchpoint-devices.rules board/udev/99-touchpoint-usb.rules
+BOARD_MOUNT := board/systemd/touchpoint-usb-mount
 # Rewrites the /usr/local paths of units, rules and the example config for PREFIX.
 BOARD_SED   := sed -e 's|/usr/local/|$(PREFIX)/|g'
 
@@ -45,8 +49,7 @@ install: $(if $(INSTALL_NOBUILD),,$(PROGRAMS))
 	    $(BOARD_SED) $$f > $(DESTDIR)$(UDEVDIR)/$${f##*/} && \
 	    chmod 0644 $(DESTDIR)$(UDEVDIR)/$${f##*/} || exit 1; \
 	done
-	if [ -f board/systemd/touchpoint-usb-mount ]; then \
-	    install -m 0755 board/systemd/touchpoint-usb-mount $(DESTDIR)$(TP_LIBEXEC)/; fi
+	install -m 0755 $(BOARD_MOUNT) $(DESTDIR)$(TP_LIBEXEC)/
 	install -m 0644 board/systemd/system.conf.d/touchpoint-watchdog.conf \
 	    $(DESTDIR)$(TP_DATADIR)/board/
 	$(BOARD_SED) board/kiosk.conf > $(DESTDIR)$(TP_DATADIR)/kiosk.conf.example
@@ -70,7 +73,7 @@ cross:
 	@board/deps.sh --cross
 	board/cross.sh pc $(CROSS_BUILD)
 	$(MAKE) BUILD=$(CROSS_BUILD) SAN=0 CC=$(CROSS_TRIPLE)-gcc AR=$(CROSS_TRIPLE)-ar \
-	    PKG_CONFIG="$(CROSS_PKG_CONFIG)" FUZZ_CC=no-fuzzers-in-cross all tests
+	    PKG_CONFIG="$(CROSS_PKG_CONFIG)" FUZZ=0 all tests
 	@file $(CROSS_BUILD)/touchpoint-kiosk | grep -q 'ARM aarch64' && \
 	    echo "cross: programs in $(CROSS_BUILD)/ are aarch64"
 

@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -30,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store.h"
 #include "store_int.h"
+#include "support/store_fixture.h"
 
 #define CRASH_ROUNDS 205
 
@@ -43,19 +42,10 @@ struct fx {
     store *s;
 };
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/tp-fault-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    sfx_temp_dir(f->dir, sizeof f->dir, "fault");
     chmod(f->dir, 0755);
     snprintf(f->path, sizeof f->path, "%s/answers.db", f->dir);
     *state = f;
@@ -68,35 +58,11 @@ static int teardown(void **state)
     store_close(f->s);
     if (f->mnt[0])
         umount2(f->mnt, MNT_DETACH);
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    sfx_rm_tree(f->dir);
     if (f->shm[0])
-        nftw(f->shm, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        sfx_rm_tree(f->shm);
     free(f);
     return 0;
-}
-
-static tp_err record(store *s, int value, store_receipt *r)
-{
-    store_answer_in a[2] = {{"recommend", TP_KIND_NPS, value % 11, NULL},
-                            {"why", TP_KIND_CHOICE, 0, value % 2 ? "staff" : "price"}};
-    store_session_in in = {.survey_id = "checkout-nps",
-                           .survey_version = 2,
-                           .store_id = "hcm-01",
-                           .touchpoint_id = "exit",
-                           .lang = "vi",
-                           .n_answers = 2,
-                           .answers = a};
-    return store_record_session(s, &in, NULL, r);
-}
-
-static store *must_open(const char *path, const store_options *o)
-{
-    char err[TP_ERRMSG_MAX] = "";
-    store *s = NULL;
-    tp_err rc = store_open(path, o, &s, err, sizeof err);
-    if (rc != TP_OK)
-        fail_msg("store_open(%s): %s", path, err);
-    return s;
 }
 
 /* Every seq from epoch_first_seq to highest_seq exists exactly once and no gap is reported. */
@@ -119,25 +85,6 @@ struct acked {
     char id[TP_UUID_STR];
 };
 
-struct walk {
-    char (*ids)[TP_UUID_STR]; /* indexed by seq */
-    int64_t cap;
-    int64_t count, prev;
-    bool dup_or_order;
-};
-
-static tp_err walk_cb(const store_answer *a, void *ctx)
-{
-    struct walk *w = ctx;
-    if (a->seq <= w->prev)
-        w->dup_or_order = true;
-    w->prev = a->seq;
-    w->count++;
-    if (a->seq < w->cap)
-        memcpy(w->ids[a->seq], a->id, TP_UUID_STR);
-    return TP_OK;
-}
-
 /* The child: records sessions forever, printing "seq id" for each answer after the call
  * returned TP_OK (that is, after the answer is durable). */
 static void crash_child(const char *path, int fd, unsigned seed)
@@ -150,7 +97,7 @@ static void crash_child(const char *path, int fd, unsigned seed)
     }
     for (unsigned i = 0;; i++) {
         store_receipt r[2];
-        if (record(s, (int)(seed + i), r) != TP_OK) {
+        if (sfx_record(s, (int)(seed + i), 2, r) != TP_OK) {
             dprintf(fd, "E %s\n", store_errmsg(s));
             _exit(4);
         }
@@ -180,7 +127,7 @@ static void kill9_never_loses_acknowledged_answers(void **state)
     size_t cap = 1 << 16;
     struct acked *acks = calloc(cap, sizeof *acks);
     size_t n_acks = 0;
-    struct walk w = {.cap = 1 << 17};
+    struct sfx_walk w = {.cap = 1 << 17};
     w.ids = calloc((size_t)w.cap, sizeof *w.ids);
     srand(12345);
     int killed_mid = 0, no_ack_rounds = 0;
@@ -252,7 +199,7 @@ static void kill9_never_loses_acknowledged_answers(void **state)
 
         /* The database opens cleanly (quick_check passes, no recovery), every acknowledged
          * answer is there with its id, and seqs are 1..highest with no gap or duplicate. */
-        store *s = must_open(path, NULL);
+        store *s = sfx_open(path, NULL);
         store_info i;
         assert_int_equal(store_get_info(s, &i), TP_OK);
         assert_string_equal(i.recovered_from, "");
@@ -265,7 +212,7 @@ static void kill9_never_loses_acknowledged_answers(void **state)
         w.count = 0;
         w.prev = from;
         w.dup_or_order = false;
-        assert_int_equal(store_foreach_answer(s, from, -1, walk_cb, &w), TP_OK);
+        assert_int_equal(store_foreach_answer(s, from, -1, sfx_walk_cb, &w), TP_OK);
         assert_false(w.dup_or_order);
         assert_int_equal(w.count, i.highest_seq - from);
         assert_true(i.highest_seq < w.cap);
@@ -306,9 +253,9 @@ static void kill9_never_loses_acknowledged_answers(void **state)
 static void disk_full_max_page_count(void **state)
 {
     struct fx *f = *state;
-    f->s = must_open(f->path, NULL);
+    f->s = sfx_open(f->path, NULL);
     store_receipt r[2];
-    assert_int_equal(record(f->s, 1, r), TP_OK);
+    assert_int_equal(sfx_record(f->s, 1, 2, r), TP_OK);
     store_close(f->s);
     /* A cap a few pages above the current size: the store fills up after some sessions. */
     sqlite3 *db = NULL;
@@ -320,12 +267,12 @@ static void disk_full_max_page_count(void **state)
     sqlite3_finalize(st);
     sqlite3_close(db);
     store_options o = {.max_page_count = pages + 3};
-    f->s = must_open(f->path, &o);
+    f->s = sfx_open(f->path, &o);
     int64_t last_ok = r[1].seq;
     tp_err rc = TP_OK;
     int sessions = 0;
     for (int i = 0; i < 100000 && rc == TP_OK; i++) {
-        rc = record(f->s, i, r);
+        rc = sfx_record(f->s, i, 2, r);
         if (rc == TP_OK) {
             last_ok = r[1].seq;
             sessions++;
@@ -342,11 +289,11 @@ static void disk_full_max_page_count(void **state)
     assert_int_equal(store_check(f->s, true), TP_OK);
     assert_contiguous(f->s);
     /* A second attempt fails the same way (no half state). */
-    assert_int_equal(record(f->s, 5, r), TP_ERR_DISK_FULL);
+    assert_int_equal(sfx_record(f->s, 5, 2, r), TP_ERR_DISK_FULL);
     store_close(f->s);
     /* With room again, numbering continues at +1. */
-    f->s = must_open(f->path, NULL);
-    assert_int_equal(record(f->s, 5, r), TP_OK);
+    f->s = sfx_open(f->path, NULL);
+    assert_int_equal(sfx_record(f->s, 5, 2, r), TP_OK);
     assert_int_equal(r[0].seq, last_ok + 1);
     assert_contiguous(f->s);
     print_message("checked: max_page_count = page_count+3: after %d sessions record returns "
@@ -368,14 +315,14 @@ static void disk_full_tmpfs(void **state)
     char path[200];
     snprintf(path, sizeof path, "%s/answers.db", mnt);
     /* The default 1 MiB reserve refuses at once on a 1 MiB filesystem. */
-    store *s = must_open(path, NULL);
+    store *s = sfx_open(path, NULL);
     store_receipt r[2];
-    assert_int_equal(record(s, 1, r), TP_ERR_DISK_FULL);
+    assert_int_equal(sfx_record(s, 1, 2, r), TP_ERR_DISK_FULL);
     assert_non_null(strstr(store_errmsg(s), "reserve"));
     store_close(s);
     /* With a tiny reserve, fill the filesystem for real: SQLite hits ENOSPC. */
     store_options o = {.min_free_bytes = 1};
-    s = must_open(path, &o);
+    s = sfx_open(path, &o);
     tp_err rc = TP_OK;
     int64_t last_ok = 0;
     int sessions = 0;
@@ -395,7 +342,7 @@ static void disk_full_tmpfs(void **state)
     }
     close(fd);
     for (int i = 0; i < 100000 && rc == TP_OK; i++) {
-        rc = record(s, i, r);
+        rc = sfx_record(s, i, 2, r);
         if (rc == TP_OK) {
             last_ok = r[1].seq;
             sessions++;
@@ -408,13 +355,13 @@ static void disk_full_tmpfs(void **state)
     store_close(s);
     /* Free space, reopen: consistent and numbering continues. */
     assert_int_equal(unlink(filler), 0);
-    s = must_open(path, &o);
+    s = sfx_open(path, &o);
     store_info i;
     assert_int_equal(store_get_info(s, &i), TP_OK);
     assert_int_equal(i.highest_seq, last_ok);
     assert_int_equal(store_check(s, true), TP_OK);
     assert_contiguous(s);
-    assert_int_equal(record(s, 1, r), TP_OK);
+    assert_int_equal(sfx_record(s, 1, 2, r), TP_OK);
     assert_int_equal(r[0].seq, last_ok + 1);
     store_close(s);
     (void)stt;
@@ -452,9 +399,9 @@ static void readonly_child(const char *newpath, const char *oldpath)
 static void readonly_folder(void **state)
 {
     struct fx *f = *state;
-    f->s = must_open(f->path, NULL);
+    f->s = sfx_open(f->path, NULL);
     store_receipt r[2];
-    assert_int_equal(record(f->s, 1, r), TP_OK);
+    assert_int_equal(sfx_record(f->s, 1, 2, r), TP_OK);
     store_close(f->s);
     f->s = NULL;
     char newpath[200];
@@ -501,7 +448,7 @@ static void readonly_folder(void **state)
         assert_int_equal(store_open(rpath, NULL, &s, err, sizeof err), TP_ERR_READONLY);
         /* The original is untouched and still fine. */
     }
-    f->s = must_open(f->path, NULL);
+    f->s = sfx_open(f->path, NULL);
     store_info i;
     assert_int_equal(store_get_info(f->s, &i), TP_OK);
     assert_int_equal(i.highest_seq, 2);
@@ -517,14 +464,14 @@ static void locked_database(void **state)
 {
     struct fx *f = *state;
     store_options o = {.busy_timeout_ms = 150};
-    f->s = must_open(f->path, &o);
+    f->s = sfx_open(f->path, &o);
     store_receipt r[2];
-    assert_int_equal(record(f->s, 1, r), TP_OK);
+    assert_int_equal(sfx_record(f->s, 1, 2, r), TP_OK);
     /* Another process-like connection holds the write lock. */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(record(f->s, 2, r), TP_ERR_LOCKED);
+    assert_int_equal(sfx_record(f->s, 2, 2, r), TP_ERR_LOCKED);
     const char *m = store_errmsg(f->s);
     assert_non_null(strstr(m, f->path));
     assert_non_null(strstr(m, "locked"));
@@ -543,7 +490,7 @@ static void locked_database(void **state)
     store_close(s2);
     assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-    assert_int_equal(record(f->s, 3, r), TP_OK);
+    assert_int_equal(sfx_record(f->s, 3, 2, r), TP_OK);
     assert_int_equal(r[0].seq, 3);
     assert_int_equal(store_check(f->s, true), TP_OK);
     assert_contiguous(f->s);
@@ -559,7 +506,7 @@ static void locked_database(void **state)
  * everything. Returns the highest seq. */
 static int64_t make_store(struct fx *f, int n)
 {
-    store *s = must_open(f->path, NULL);
+    store *s = sfx_open(f->path, NULL);
     /* Sessions of 16 answers: 2n answers with n/8 durable commits (fsyncs are slow here). */
     store_answer_in a[16];
     for (int k = 0; k < 16; k++)
@@ -619,7 +566,7 @@ static int64_t expect_recovery(struct fx *f, int64_t old_highest, const char *wh
     assert_true(i.epoch_first_seq <= old_highest + 2 * 1024 + 1);
     assert_int_equal(i.highest_seq, i.epoch_first_seq - 1);
     store_receipt r[2];
-    assert_int_equal(record(s, 1, r), TP_OK);
+    assert_int_equal(sfx_record(s, 1, 2, r), TP_OK);
     assert_int_equal(r[0].seq, i.epoch_first_seq);
     assert_contiguous(s);
     assert_int_equal(store_check(s, true), TP_OK);
@@ -638,7 +585,7 @@ static int64_t expect_recovery(struct fx *f, int64_t old_highest, const char *wh
     assert_non_null(strstr(line, "moved aside"));
     /* A second open is normal (no new recovery). */
     store_close(s);
-    f->s = must_open(f->path, NULL);
+    f->s = sfx_open(f->path, NULL);
     store_info j;
     assert_int_equal(store_get_info(f->s, &j), TP_OK);
     assert_string_equal(j.recovered_from, i.recovered_from);
@@ -650,7 +597,7 @@ static void corrupt_garbage_file(void **state)
 {
     struct fx *f = *state;
     int64_t hi = make_store(f, 20);
-    store *old = must_open(f->path, NULL);
+    store *old = sfx_open(f->path, NULL);
     store_info oi;
     assert_int_equal(store_get_info(old, &oi), TP_OK);
     store_close(old);
@@ -766,7 +713,7 @@ static void corruption_found_later_is_recovered_at_next_open(void **state)
     close(fd);
     /* No time for the check (budget 0): the open goes on and says so in the event log. */
     store_open_check_budget_ms = 0;
-    store *s = must_open(f->path, NULL);
+    store *s = sfx_open(f->path, NULL);
     store_open_check_budget_ms = 250;
     store_event ev[2];
     size_t n = 0;
@@ -774,8 +721,8 @@ static void corruption_found_later_is_recovered_at_next_open(void **state)
     assert_true(n >= 1);
     assert_non_null(strstr(ev[0].message, "budget"));
     /* Reading every answer runs into the damage: TP_ERR_CORRUPT, and the file is marked. */
-    struct walk w = {.cap = 0};
-    assert_int_equal(store_foreach_answer(s, 0, -1, walk_cb, &w), TP_ERR_CORRUPT);
+    struct sfx_walk w = {.cap = 0};
+    assert_int_equal(store_foreach_answer(s, 0, -1, sfx_walk_cb, &w), TP_ERR_CORRUPT);
     assert_non_null(strstr(store_errmsg(s), f->path));
     store_close(s);
     char mark[200];

@@ -24,7 +24,6 @@
 /* clang-format on */
 
 #include <errno.h>
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +32,9 @@
 #include <unistd.h>
 
 #include "faultvfs.h"
-#include "store.h"
+#include "support/store_fixture.h"
 
-/* 2026-11-23T10:00:00Z; the six baseline answers are recorded then, the prune cuts an hour on. */
-#define T0 1795428000000LL
+/* The six baseline answers are recorded at T0 (store_fixture.h), the prune cuts an hour on. */
 #define BASE_N 6
 #define SYNCED_N 3
 
@@ -51,36 +49,11 @@ struct fx {
     char ids[BASE_N + 1][TP_UUID_STR]; /* baseline answer ids by seq */
 };
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+/* Opens path on f's clock through the SQLite VFS named vfs (NULL: the default) or fails. */
+static store *open_vfs(struct fx *f, const char *path, const char *vfs)
 {
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static tp_err record(store *s, int value, store_receipt *r)
-{
-    store_answer_in a = {"recommend", TP_KIND_NPS, value % 11, NULL};
-    store_session_in in = {.survey_id = "checkout-nps",
-                           .survey_version = 2,
-                           .store_id = "hcm-01",
-                           .touchpoint_id = "exit",
-                           .lang = "vi",
-                           .n_answers = 1,
-                           .answers = &a};
-    return store_record_session(s, &in, NULL, r);
-}
-
-static store *must_open(struct fx *f, const char *path, const char *vfs)
-{
-    char err[TP_ERRMSG_MAX] = "";
     store_options o = {.clock = &f->vc.clock, .device_id = "kiosk-01", .vfs = vfs};
-    store *s = NULL;
-    tp_err rc = store_open(path, &o, &s, err, sizeof err);
-    if (rc != TP_OK)
-        fail_msg("store_open(%s): %s", path, err);
-    return s;
+    return sfx_open(path, &o);
 }
 
 static void copy_file(const char *from, const char *to)
@@ -101,13 +74,13 @@ static void copy_file(const char *from, const char *to)
 /* The work folder gets a fresh copy of the baseline store. */
 static void fresh_copy(struct fx *f)
 {
-    static const char *const sfx[] = {"", "-wal", ".seqmark"};
-    nftw(f->work, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    static const char *const suffix[] = {"", "-wal", ".seqmark"};
+    sfx_rm_tree(f->work);
     assert_int_equal(mkdir(f->work, 0755), 0);
     for (size_t i = 0; i < 3; i++) {
         char a[200], b[200];
-        snprintf(a, sizeof a, "%s/answers.db%s", f->tmpl, sfx[i]);
-        snprintf(b, sizeof b, "%s%s", f->path, sfx[i]);
+        snprintf(a, sizeof a, "%s/answers.db%s", f->tmpl, suffix[i]);
+        snprintf(b, sizeof b, "%s%s", f->path, suffix[i]);
         copy_file(a, b);
     }
 }
@@ -116,8 +89,7 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     assert_int_equal(faultvfs_register(), SQLITE_OK);
-    snprintf(f->dir, sizeof f->dir, "/tmp/tp-vfs-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    sfx_temp_dir(f->dir, sizeof f->dir, "vfs");
     snprintf(f->tmpl, sizeof f->tmpl, "%s/template", f->dir);
     snprintf(f->work, sizeof f->work, "%s/work", f->dir);
     snprintf(f->path, sizeof f->path, "%s/answers.db", f->work);
@@ -127,10 +99,10 @@ static int setup(void **state)
     /* Baseline: six answers; 1..3 synced and exported (prunable once an hour old). */
     char p[200];
     snprintf(p, sizeof p, "%s/answers.db", f->tmpl);
-    store *s = must_open(f, p, NULL);
+    store *s = open_vfs(f, p, NULL);
     for (int i = 1; i <= BASE_N; i++) {
         store_receipt r;
-        assert_int_equal(record(s, i, &r), TP_OK);
+        assert_int_equal(sfx_record(s, i, 1, &r), TP_OK);
         assert_int_equal(r.seq, i);
         memcpy(f->ids[i], r.id, TP_UUID_STR);
     }
@@ -138,7 +110,7 @@ static int setup(void **state)
     assert_int_equal(store_mark_synced(s, seqs, SYNCED_N, NULL), TP_OK);
     assert_int_equal(store_set_export_cursor(s, SYNCED_N), TP_OK);
     store_close(s);
-    f->vc.wall += 2 * 3600000LL;
+    f->vc.wall += 2 * HOUR_MS;
     *state = f;
     return 0;
 }
@@ -147,7 +119,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     faultvfs_disarm();
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    sfx_rm_tree(f->dir);
     free(f);
     return 0;
 }
@@ -157,29 +129,11 @@ static tp_err run_op(struct fx *f, enum op op, store *s, store_receipt *acked)
 {
     int64_t deleted = 0;
     switch (op) {
-    case OP_RECORD: return record(s, 9, acked);
-    case OP_PRUNE: return store_prune(s, f->vc.wall - 3600000LL, &deleted);
+    case OP_RECORD: return sfx_record(s, 9, 1, acked);
+    case OP_PRUNE: return store_prune(s, f->vc.wall - HOUR_MS, &deleted);
     case OP_CURSOR: return store_set_export_cursor(s, 5);
     }
     return TP_ERR_INTERNAL;
-}
-
-struct seen {
-    char ids[BASE_N + 3][TP_UUID_STR];
-    int64_t count, prev;
-    bool order_or_dup;
-};
-
-static tp_err seen_cb(const store_answer *a, void *ctx)
-{
-    struct seen *w = ctx;
-    if (a->seq <= w->prev)
-        w->order_or_dup = true;
-    w->prev = a->seq;
-    w->count++;
-    if (a->seq > 0 && a->seq < BASE_N + 3)
-        memcpy(w->ids[a->seq], a->id, TP_UUID_STR);
-    return TP_OK;
 }
 
 /* Reopens normally and checks everything the file comment lists; rc is what the operation
@@ -187,7 +141,7 @@ static tp_err seen_cb(const store_answer *a, void *ctx)
 static void verify(struct fx *f, enum op op, tp_err rc, const store_receipt *acked,
                    const char *what)
 {
-    store *s = must_open(f, f->path, NULL);
+    store *s = open_vfs(f, f->path, NULL);
     store_info i;
     assert_int_equal(store_get_info(s, &i), TP_OK);
     if (i.recovered_from[0])
@@ -195,9 +149,10 @@ static void verify(struct fx *f, enum op op, tp_err rc, const store_receipt *ack
     if (store_check(s, true) != TP_OK)
         fail_msg("%s: integrity_check: %s", what, store_errmsg(s));
 
-    struct seen w = {.prev = 0};
-    assert_int_equal(store_foreach_answer(s, 0, -1, seen_cb, &w), TP_OK);
-    if (w.order_or_dup)
+    char ids[BASE_N + 3][TP_UUID_STR] = {{0}};
+    struct sfx_walk w = {.ids = ids, .cap = BASE_N + 3};
+    assert_int_equal(store_foreach_answer(s, 0, -1, sfx_walk_cb, &w), TP_OK);
+    if (w.dup_or_order)
         fail_msg("%s: a seq repeats or is out of order", what);
     int64_t gaps[4][2];
     size_t ng = 9;
@@ -209,7 +164,7 @@ static void verify(struct fx *f, enum op op, tp_err rc, const store_receipt *ack
      * acknowledged prune). */
     int kept_old = 0;
     for (int q = 1; q <= BASE_N; q++) {
-        bool there = strcmp(w.ids[q], f->ids[q]) == 0;
+        bool there = strcmp(ids[q], f->ids[q]) == 0;
         if (q <= SYNCED_N)
             kept_old += there;
         else if (!there)
@@ -223,7 +178,7 @@ static void verify(struct fx *f, enum op op, tp_err rc, const store_receipt *ack
     if (op == OP_PRUNE && rc == TP_OK && kept_old != 0)
         fail_msg("%s: an acknowledged prune is undone", what);
     if (op == OP_RECORD && rc == TP_OK &&
-        (acked->seq != BASE_N + 1 || strcmp(w.ids[acked->seq], acked->id) != 0))
+        (acked->seq != BASE_N + 1 || strcmp(ids[acked->seq], acked->id) != 0))
         fail_msg("%s: the acknowledged answer (seq %lld) is lost", what, (long long)acked->seq);
     int64_t cursor = -1;
     assert_int_equal(store_get_export_cursor(s, &cursor), TP_OK);
@@ -235,7 +190,7 @@ static void verify(struct fx *f, enum op op, tp_err rc, const store_receipt *ack
     /* The next answer is numbered after every seq ever given. */
     store_receipt next;
     assert_int_equal(store_get_info(s, &i), TP_OK);
-    assert_int_equal(record(s, 1, &next), TP_OK);
+    assert_int_equal(sfx_record(s, 1, 1, &next), TP_OK);
     if (next.seq != i.highest_seq + 1 || next.seq <= BASE_N ||
         (op == OP_RECORD && rc == TP_OK && next.seq <= acked->seq))
         fail_msg("%s: next seq %lld after highest %lld", what, (long long)next.seq,
@@ -249,7 +204,7 @@ static void sweep(void **state, enum op op)
     static const int errs[] = {ENOSPC, EIO, EROFS};
     /* Count the operation's I/O calls. */
     fresh_copy(f);
-    store *s = must_open(f, f->path, FAULTVFS_NAME);
+    store *s = open_vfs(f, f->path, FAULTVFS_NAME);
     store_receipt acked;
     faultvfs_arm(0, 0, false);
     assert_int_equal(run_op(f, op, s, &acked), TP_OK);
@@ -270,7 +225,7 @@ static void sweep(void **state, enum op op)
             snprintf(what, sizeof what, "%s, I/O call %ld of %ld%s, %s", op_name[op], n, calls,
                      n > calls ? " (after it returned)" : "", cut ? "power cut" : strerror(err));
             fresh_copy(f);
-            s = must_open(f, f->path, FAULTVFS_NAME);
+            s = open_vfs(f, f->path, FAULTVFS_NAME);
             memset(&acked, 0, sizeof acked);
             faultvfs_arm(n, err, cut);
             tp_err rc = run_op(f, op, s, &acked);

@@ -12,13 +12,22 @@
 #   make tests                   also builds the fuzzers; tests/integration/test_fuzz_short.sh runs
 #                                each briefly in `make test`
 #
-# The fuzzers are always built with clang and -fsanitize=fuzzer,address,undefined, whatever SAN
-# says, from their own objects under $(BUILD)/fuzz/obj/. A target is only built when the sources
-# it fuzzes exist, so the tree builds while the sync modules are being written.
+# What each fuzzer is built from; all three link cJSON, zlib, libuuid and libm:
+#     fuzz_batch   tests/fuzz/fuzz_batch.c, sync/collector/cbatch.c, the base layer ($(TPBASE_SRCS))
+#     fuzz_reply   tests/fuzz/fuzz_reply.c, sync/proto.c, sync/collector/cbatch.c, the base layer
+#     fuzz_encode  tests/fuzz/fuzz_encode.c, sync/proto.c, sync/collector/cbatch.c, the base layer
+#
+# The fuzzers are built with clang (board/deps.sh installs it) and -fsanitize=fuzzer,address,
+# undefined, whatever SAN says. libFuzzer steers by the coverage of the code under test, so the
+# sources above are compiled here a second time with that instrumentation, into
+# $(BUILD)/fuzz/obj/, and those objects are linked only into the fuzzers (the owners' libraries
+# and COLLECTOR_CORE_OBJS are built with $(CC), without coverage). `make cross` sets FUZZ=0:
+# libFuzzer is a host tool, so the aarch64 `make tests` leaves the fuzzers out.
+FUZZ       ?= 1
 FUZZ_CC    ?= clang
 FUZZ_TIME  ?= 60
 FUZZ_BUILD  = $(BUILD)/fuzz
-FUZZ_PKGS  := libcjson uuid zlib
+FUZZ_PKGS  := libcjson zlib $(TPBASE_PKGS)
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -g -O1 -fno-omit-frame-pointer \
               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
               -Wall -Wextra -Wno-unused-parameter -MMD -MP \
@@ -27,24 +36,15 @@ FUZZ_LDFLAGS = -pthread -fsanitize=fuzzer,address,undefined
 FUZZ_LIBS    = $(call pkg_libs,$(FUZZ_PKGS)) -lm
 fuzz_obj     = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
 
-FUZZERS :=
-ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
-ifneq ($(wildcard sync/collector/cbatch.c),)
-FUZZERS += $(FUZZ_BUILD)/fuzz_batch
-$(FUZZ_BUILD)/fuzz_batch: $(call fuzz_obj,tests/fuzz/fuzz_batch.c \
-                                         sync/collector/cbatch.c storage/tp.c)
-endif
-ifneq ($(wildcard sync/proto.c),)
-ifneq ($(wildcard sync/collector/cbatch.c),)
-FUZZERS += $(FUZZ_BUILD)/fuzz_reply $(FUZZ_BUILD)/fuzz_encode
-$(FUZZ_BUILD)/fuzz_reply: $(call fuzz_obj,tests/fuzz/fuzz_reply.c sync/proto.c \
-                                         sync/collector/cbatch.c storage/tp.c)
-$(FUZZ_BUILD)/fuzz_encode: $(call fuzz_obj,tests/fuzz/fuzz_encode.c sync/proto.c \
-                                          sync/collector/cbatch.c storage/tp.c)
-endif
-endif
-endif
+FUZZ_BATCH_SRCS := sync/collector/cbatch.c $(TPBASE_SRCS)
+FUZZ_PROTO_SRCS := sync/proto.c $(FUZZ_BATCH_SRCS)
+FUZZERS := $(FUZZ_BUILD)/fuzz_batch $(FUZZ_BUILD)/fuzz_reply $(FUZZ_BUILD)/fuzz_encode
+$(FUZZ_BUILD)/fuzz_batch:  $(call fuzz_obj,tests/fuzz/fuzz_batch.c $(FUZZ_BATCH_SRCS))
+$(FUZZ_BUILD)/fuzz_reply:  $(call fuzz_obj,tests/fuzz/fuzz_reply.c $(FUZZ_PROTO_SRCS))
+$(FUZZ_BUILD)/fuzz_encode: $(call fuzz_obj,tests/fuzz/fuzz_encode.c $(FUZZ_PROTO_SRCS))
+ifeq ($(FUZZ),1)
 TESTS += $(FUZZERS)
+endif
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)

@@ -48,7 +48,9 @@ make -s install INSTALL_NOBUILD=1 BUILD="$B" DESTDIR="$r" PREFIX=/opt/tp >"$d/lo
 check $? "a second make install keeps the existing /etc/touchpoint/kiosk.conf"
 
 # The example config is valid: the real kiosk loads it (paths moved into the temp tree, GPIO
-# off since this machine has no such chip) and starts headless.
+# off since this machine has no such chip) and starts headless with an empty script (a regular
+# file: scripts are read with tp_read_file, which refuses /dev/null).
+: >"$d/empty.script"
 sed -e "s|/opt/tp/share/touchpoint/surveys|$r/opt/tp/share/touchpoint/surveys|" \
     -e "s|/var/lib/touchpoint/answers.db|$d/answers.db|" -e 's|^backend = gpiod|backend = none|' \
     "$r/opt/tp/share/touchpoint/kiosk.conf.example" >"$d/kiosk.conf"
