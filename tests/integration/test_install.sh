@@ -54,7 +54,6 @@ check $? "a second make install keeps the existing /etc/touchpoint/kiosk.conf"
 sed -e "s|/opt/tp/share/touchpoint/surveys|$r/opt/tp/share/touchpoint/surveys|" \
     -e "s|/var/lib/touchpoint/answers.db|$d/answers.db|" -e 's|^backend = gpiod|backend = none|' \
     "$r/opt/tp/share/touchpoint/kiosk.conf.example" >"$d/kiosk.conf"
-: >"$d/empty.script" # an empty script: start, then stop (scripts are regular files only)
 out=$(SDL_VIDEODRIVER=offscreen "$B/touchpoint-kiosk" --config "$d/kiosk.conf" --headless \
       --script "$d/empty.script" 2>&1)
 rc=$?
