@@ -549,11 +549,10 @@ bool usb_still_mounted(const char *mountinfo_path, int mount_id, const char *mou
 
 tp_err usb_check_staff_key(const char *mount_point, const char *pin_hash, char *err, size_t errlen)
 {
-    char buf[USB_STAFF_KEY_MAX + 1];
+    char name[USB_PATH_MAX], *buf = NULL;
     int dfd = -1, fd = -1;
     tp_err rc = TP_OK;
-    struct stat st;
-    size_t len = 0;
+    size_t len = 0, got = 0;
     if (!mount_point || !pin_hash || !pin_hash[0])
         return tp_errf(err, errlen, TP_ERR_INVALID, "staff key: no mount point or no PIN hash");
     dfd = open(mount_point, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -577,36 +576,11 @@ tp_err usb_check_staff_key(const char *mount_point, const char *pin_hash, char *
                          mount_point, USB_STAFF_KEY_FILE, strerror(e));
         goto out;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = tp_errf(err, errlen, TP_ERR_INVALID, "staff key: %s/%s is not a regular file",
-                     mount_point, USB_STAFF_KEY_FILE);
+    /* The base layer's bounded reader: regular files only, refused unread above the limit. */
+    snprintf(name, sizeof name, "staff key: %s/%s", mount_point, USB_STAFF_KEY_FILE);
+    if ((rc = tp_read_fd(fd, name, USB_STAFF_KEY_MAX, &buf, &got, err, errlen)) != TP_OK)
         goto out;
-    }
-    if (st.st_size > USB_STAFF_KEY_MAX) {
-        rc = tp_errf(err, errlen, TP_ERR_TOO_LARGE,
-                     "staff key: %s/%s is %lld bytes (at most %d), refused unread", mount_point,
-                     USB_STAFF_KEY_FILE, (long long)st.st_size, USB_STAFF_KEY_MAX);
-        goto out;
-    }
-    /* Read at most one byte more than allowed: the file may grow after fstat. */
-    while (len < sizeof buf) {
-        ssize_t r = read(fd, buf + len, sizeof buf - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = tp_errf(err, errlen, TP_ERR_IO, "staff key: reading %s/%s: %s", mount_point,
-                         USB_STAFF_KEY_FILE, strerror(errno));
-            goto out;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-    }
-    if (len > USB_STAFF_KEY_MAX) {
-        rc = tp_errf(err, errlen, TP_ERR_TOO_LARGE, "staff key: %s/%s grew beyond %d bytes",
-                     mount_point, USB_STAFF_KEY_FILE, USB_STAFF_KEY_MAX);
-        goto out;
-    }
+    len = got;
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
                        buf[len - 1] == '\t'))
         len--;
@@ -619,7 +593,10 @@ tp_err usb_check_staff_key(const char *mount_point, const char *pin_hash, char *
         rc = tp_errf(err, errlen, TP_ERR_AUTH, "staff key: %s/%s does not match this device",
                      mount_point, USB_STAFF_KEY_FILE);
 out:
-    explicit_bzero(buf, sizeof buf);
+    if (buf) {
+        explicit_bzero(buf, got); /* the whole key as read, trimmed or not */
+        free(buf);
+    }
     if (fd >= 0)
         close(fd);
     if (dfd >= 0)

@@ -623,34 +623,23 @@ tp_err tp_array_grow(void **arr, size_t *cap, size_t need, size_t elem, size_t m
 
 /* ---- Files ---------------------------------------------------------------------------------- */
 
-tp_err tp_read_file(const char *path, size_t max, char **out, size_t *out_len, char *err,
-                    size_t errlen)
+tp_err tp_read_fd(int fd, const char *name, size_t max, char **out, size_t *out_len, char *err,
+                  size_t errlen)
 {
     struct stat st;
     tp_buf b;
     tp_err rc;
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        int e = errno;
-        return tp_errf(err, errlen, e == ENOENT ? TP_ERR_NOT_FOUND : tp_err_from_errno(e), "%s: %s",
-                       path, strerror(e));
-    }
     if (fstat(fd, &st) != 0) {
         int e = errno;
-        close(fd);
-        return tp_errf(err, errlen, tp_err_from_errno(e), "%s: %s", path, strerror(e));
+        return tp_errf(err, errlen, tp_err_from_errno(e), "%s: %s", name, strerror(e));
     }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return tp_errf(err, errlen, TP_ERR_INVALID, "%s: not a regular file", path);
-    }
-    if ((uint64_t)st.st_size > (uint64_t)max) {
-        close(fd);
+    if (!S_ISREG(st.st_mode))
+        return tp_errf(err, errlen, TP_ERR_INVALID, "%s: not a regular file", name);
+    if ((uint64_t)st.st_size > (uint64_t)max)
         return tp_errf(err, errlen, TP_ERR_TOO_LARGE,
-                       "%s: %" PRId64 " bytes, more than the %zu allowed", path,
+                       "%s: %" PRId64 " bytes, more than the %zu allowed", name,
                        (int64_t)st.st_size, max);
-    }
     tp_buf_init(&b, max);
     for (;;) { /* the size can change under us: read to EOF, within max */
         rc = tp_buf_reserve(&b, 4096 < max - b.len ? 4096 : max - b.len);
@@ -662,10 +651,10 @@ tp_err tp_read_file(const char *path, size_t max, char **out, size_t *out_len, c
             rc = n > 0 ? TP_ERR_TOO_LARGE : tp_err_from_errno(errno);
         }
         if (rc != TP_OK) {
-            close(fd);
             tp_buf_free(&b);
-            return tp_errf(err, errlen, rc, "%s: %s", path,
-                           rc == TP_ERR_TOO_LARGE ? "larger than allowed" : tp_strerror(rc));
+            return tp_errf(err, errlen, rc, "%s: %s", name,
+                           rc == TP_ERR_TOO_LARGE ? "grew beyond the size allowed"
+                                                  : tp_strerror(rc));
         }
         size_t room = b.cap - b.len - 1;
         ssize_t n = read(fd, b.p + b.len, room);
@@ -673,17 +662,30 @@ tp_err tp_read_file(const char *path, size_t max, char **out, size_t *out_len, c
             continue;
         if (n < 0) {
             int e = errno;
-            close(fd);
             tp_buf_free(&b);
-            return tp_errf(err, errlen, tp_err_from_errno(e), "%s: %s", path, strerror(e));
+            return tp_errf(err, errlen, tp_err_from_errno(e), "%s: %s", name, strerror(e));
         }
         if (n == 0)
             break;
         tp_buf_commit(&b, (size_t)n);
     }
-    close(fd);
     if (out_len)
         *out_len = b.len;
     *out = tp_buf_take(&b);
-    return *out ? TP_OK : tp_errf(err, errlen, TP_ERR_NOMEM, "%s: out of memory", path);
+    return *out ? TP_OK : tp_errf(err, errlen, TP_ERR_NOMEM, "%s: out of memory", name);
+}
+
+tp_err tp_read_file(const char *path, size_t max, char **out, size_t *out_len, char *err,
+                    size_t errlen)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        int e = errno;
+        return tp_errf(err, errlen, e == ENOENT ? TP_ERR_NOT_FOUND : tp_err_from_errno(e), "%s: %s",
+                       path, strerror(e));
+    }
+    tp_err rc = tp_read_fd(fd, path, max, out, out_len, err, errlen);
+    close(fd);
+    return rc;
 }

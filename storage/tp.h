@@ -256,4 +256,10 @@ tp_err tp_array_grow(void **arr, size_t *cap, size_t need, size_t elem, size_t m
 tp_err tp_read_file(const char *path, size_t max, char **out, size_t *out_len, char *err,
                     size_t errlen);
 
+/* The same read from an open file descriptor (not closed here), for callers that open the file
+ * their own way (openat with O_NOFOLLOW below an untrusted folder, such as a USB stick); name is
+ * the file's name in err. Returns as tp_read_file, without TP_ERR_NOT_FOUND. */
+tp_err tp_read_fd(int fd, const char *name, size_t max, char **out, size_t *out_len, char *err,
+                  size_t errlen);
+
 #endif /* TP_H */
