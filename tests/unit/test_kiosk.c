@@ -284,7 +284,7 @@ static void staff_hold_pin_lockout(void **state)
     assert_true(m.n_lines >= 6);
     bool never = false;
     for (int i = 0; i < m.n_lines; i++)
-        never = never || strstr(m.lines[i], "chưa bao giờ") != NULL;
+        never = never || strstr(m.lines[i], "chưa bao\u00a0giờ") != NULL;
     assert_true(never); /* no sync yet: "never" (vi) */
     advance(f, 59999);
     assert_int_equal(screen(f), KIOSK_SCREEN_STAFF);
@@ -326,18 +326,18 @@ static void staff_screen_refreshes(void **state)
     fixture *f = *state;
     open_staff(f);
     assert_int_equal(screen(f), KIOSK_SCREEN_STAFF);
-    assert_true(any_line(f->k, "chưa bao giờ"));
+    assert_true(any_line(f->k, "chưa bao\u00a0giờ"));
     store_sync_result r = {.at_ms = f->vc.wall, .ok = true, .http_status = 200};
     tp_strlcpy(r.message, "ok", sizeof r.message);
     assert_int_equal(store_log_sync(kiosk_store(f->k), &r), TP_OK);
     kiosk_clear_dirty(f->k);
     advance(f, KIOSK_STAFF_REFRESH_MS - 1);
     assert_false(kiosk_dirty(f->k) & KIOSK_DIRTY_SCREEN);
-    assert_true(any_line(f->k, "chưa bao giờ"));
+    assert_true(any_line(f->k, "chưa bao\u00a0giờ"));
     advance(f, 1);
     assert_true(kiosk_dirty(f->k) & KIOSK_DIRTY_SCREEN);
-    assert_true(any_line(f->k, "thành công"));
-    assert_false(any_line(f->k, "chưa bao giờ"));
+    assert_true(any_line(f->k, "thành\u00a0công"));
+    assert_false(any_line(f->k, "chưa bao\u00a0giờ"));
     kiosk_clear_dirty(f->k);
     advance(f, KIOSK_STAFF_REFRESH_MS); /* nothing changed: no redraw */
     assert_false(kiosk_dirty(f->k) & KIOSK_DIRTY_SCREEN);
