@@ -30,6 +30,7 @@ static const char *const SCREEN_LABEL[S_COUNT] = {
     [S_STAFF] = "staff",
     [S_STAFF_SURVEY] = "staff_survey",
     [S_STAFF_EXPORT] = "staff_export",
+    [S_STAFF_EXIT] = "staff_exit",
 };
 
 const char *kiosk_screen_label(kiosk_screen s)
@@ -416,11 +417,10 @@ static void question_draw(kiosk *k)
     for (int v = lo; v <= hi; v++) {
         char id[UI_ID_MAX + 1];
         snprintf(id, sizeof id, "%s-%d", tp_kind_name(q->kind), v);
-        kiosk_add_item(k, id,
-                       q->has_value_labels
-                           ? survey_text_get(k->sv, &q->value_labels[v - lo], k->lang)
-                           : NULL,
-                       v, UI_STYLE_AUTO);
+        kiosk_add_item(
+            k, id,
+            q->has_value_labels ? survey_text_get(k->sv, &q->value_labels[v - lo], k->lang) : NULL,
+            v, UI_STYLE_AUTO);
     }
     set_lang_items(k);
     k->m.staff_corner = true;
@@ -562,6 +562,7 @@ static const screen_def SCREENS[S_COUNT] = {
                         kiosk_staff_survey_draw},
     [S_STAFF_EXPORT] = {IDLE_STAFF, kiosk_export_busy, NULL, kiosk_staff_export_event,
                         kiosk_staff_export_draw},
+    [S_STAFF_EXIT] = {IDLE_STAFF, NULL, NULL, kiosk_staff_exit_event, kiosk_staff_exit_draw},
 };
 
 /* ---- Public API ------------------------------------------------------------------------- */
@@ -633,8 +634,7 @@ tp_err kiosk_load_survey(const kiosk *k, const char *path, survey **out, char *e
     return rc;
 }
 
-tp_err kiosk_check_glyphs(kiosk *k, survey_glyph_fn has_glyph, void *ctx, char *err,
-                          size_t errlen)
+tp_err kiosk_check_glyphs(kiosk *k, survey_glyph_fn has_glyph, void *ctx, char *err, size_t errlen)
 {
     k->has_glyph = has_glyph;
     k->glyph_ctx = ctx;

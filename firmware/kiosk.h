@@ -62,8 +62,7 @@ void kiosk_free(kiosk *k);
  * outlive the kiosk) and checks the running survey with it; every survey loaded later (the staff
  * survey switch) is checked too. Returns TP_OK, or TP_ERR_SURVEY with the text's JSON path and
  * the first character the font lacks in err. */
-tp_err kiosk_check_glyphs(kiosk *k, survey_glyph_fn has_glyph, void *ctx, char *err,
-                          size_t errlen);
+tp_err kiosk_check_glyphs(kiosk *k, survey_glyph_fn has_glyph, void *ctx, char *err, size_t errlen);
 
 /* What the owner should do after an event. */
 typedef enum kiosk_action {
@@ -82,11 +81,13 @@ typedef enum kiosk_screen {
     KIOSK_SCREEN_STAFF,
     KIOSK_SCREEN_STAFF_SURVEY,
     KIOSK_SCREEN_STAFF_EXPORT,
+    KIOSK_SCREEN_STAFF_EXIT, /* "exit kiosk?": the confirmation before the kiosk ends */
     KIOSK_SCREEN_COUNT
 } kiosk_screen;
 
 /* Returns the static name of s ("question", "followup", "thanks", "out_of_order", "pin", "staff",
- * "staff_survey", "staff_export"), as the trace and the scripts' expect-screen spell it. */
+ * "staff_survey", "staff_export", "staff_exit"), as the trace and the scripts' expect-screen spell
+ * it. */
 const char *kiosk_screen_label(kiosk_screen s);
 
 /* Returns the screen called name, or KIOSK_SCREEN_COUNT when there is none. */

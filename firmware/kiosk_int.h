@@ -23,6 +23,7 @@ typedef kiosk_screen scr_id;
 #define S_STAFF KIOSK_SCREEN_STAFF
 #define S_STAFF_SURVEY KIOSK_SCREEN_STAFF_SURVEY
 #define S_STAFF_EXPORT KIOSK_SCREEN_STAFF_EXPORT
+#define S_STAFF_EXIT KIOSK_SCREEN_STAFF_EXIT
 #define S_COUNT KIOSK_SCREEN_COUNT
 
 typedef enum timer_id {
@@ -118,6 +119,7 @@ struct kiosk {
     char db_line[160];       /* the staff screen's database line, from the last store_check */
     tp_err db_rc;            /* the owner's last store_check (kiosk_work.db_rc) */
     bool db_fresh;           /* db_rc is new: rebuild db_line from it */
+    bool db_warn;            /* db_line needs attention (bad, low disk, recovered) */
     long sync_pid;           /* the owner's last look at the sync daemon (kiosk_work.sync_pid) */
     char sync_err[TP_ERRMSG_MAX];
 
@@ -195,6 +197,8 @@ void kiosk_staff_survey_draw(kiosk *k);
 bool kiosk_export_busy(const kiosk *k);
 kiosk_action kiosk_staff_export_event(kiosk *k, const kev *ev);
 void kiosk_staff_export_draw(kiosk *k);
+kiosk_action kiosk_staff_exit_event(kiosk *k, const kev *ev);
+void kiosk_staff_exit_draw(kiosk *k);
 /* Leaves staff mode for where the customer was (the question or out of order). */
 void kiosk_leave_staff(kiosk *k);
 /* Rebuilds the staff lines now and asks the owner for work; lt: how to trace them after. */
@@ -248,11 +252,20 @@ typedef struct strings {
     const char *sync_state;
     const char *sync_not_running;
     const char *sync_requested;
+    const char *customers_today;
+    const char *happy;        /* smiley4: the share of happy faces ("62% happy") */
+    const char *exit_title;   /* the exit confirmation's question */
+    const char *exit_sub;     /* ... and what it means */
+    const char *exit_confirm; /* its button that ends the kiosk */
+    const char *warn_waiting; /* pending answers: "waiting over" (+ minutes) */
+    const char *minutes;      /* "min" */
+    const char *warn_disk;    /* the database line: free space below twice the reserve */
 } strings;
 
 /* The sentences in lang ("vi" or "en"; anything else: English). Static. */
 const strings *kiosk_strings(const char *lang);
-/* The PIN pad's subtitle in lang: locked for n more minutes (locked), else n attempts left. */
+/* The PIN pad's subtitle in lang (shown in the warning colour): locked for n more minutes
+ * (locked), else a wrong PIN with n attempts left ("Sai mã PIN – còn 3 lần thử"). */
 void kiosk_pin_note(const char *lang, bool locked, int n, char *out, size_t outlen);
 /* The name of lang in that language ("Tiếng Việt"), or lang itself. Static or borrowed. */
 const char *kiosk_lang_name(const char *lang);

@@ -58,6 +58,14 @@ static const strings STRINGS[] = {
         .sync_state = "Tiến\u00a0trình đồng\u00a0bộ",
         .sync_not_running = "không chạy",
         .sync_requested = "Đã yêu\u00a0cầu đồng\u00a0bộ ngay",
+        .customers_today = "Khách hôm\u00a0nay",
+        .happy = "vui\u00a0vẻ",
+        .exit_title = "Thoát kiosk?",
+        .exit_sub = "Khách hàng sẽ không góp\u00a0ý được cho đến khi kiosk được mở\u00a0lại.",
+        .exit_confirm = "Thoát kiosk",
+        .warn_waiting = "chờ quá",
+        .minutes = "phút",
+        .warn_disk = "ổ\u00a0đĩa sắp\u00a0đầy",
     },
     {
         .lang = "en",
@@ -106,6 +114,14 @@ static const strings STRINGS[] = {
         .sync_state = "Sync process",
         .sync_not_running = "not running",
         .sync_requested = "Sync requested",
+        .customers_today = "Customers today",
+        .happy = "happy",
+        .exit_title = "Exit the kiosk?",
+        .exit_sub = "Customers cannot give feedback until the kiosk is started again.",
+        .exit_confirm = "Exit kiosk",
+        .warn_waiting = "waiting over",
+        .minutes = "min",
+        .warn_disk = "disk nearly full",
     },
 };
 
@@ -133,9 +149,9 @@ void kiosk_pin_note(const char *lang, bool locked, int n, char *out, size_t outl
     else if (locked)
         snprintf(out, outlen, "Locked after too many wrong PINs. Try again in %d min.", n);
     else if (vi)
-        snprintf(out, outlen, "Sai mã\u00a0PIN. Còn %d lần thử.", n);
+        snprintf(out, outlen, "Sai mã\u00a0PIN – còn %d lần thử", n);
     else
-        snprintf(out, outlen, "Wrong PIN. %d attempts left.", n);
+        snprintf(out, outlen, "Wrong PIN – %d attempt%s left", n, n == 1 ? "" : "s");
 }
 
 /* ---- USB export outcomes (usb_export.h) ----------------------------------------------------- */

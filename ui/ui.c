@@ -452,6 +452,14 @@ ui_look ui_theme_look(ui_role role, ui_style st, int value, tp_kind scale, ui_sc
     return l;
 }
 
+ui_rgba ui_theme_text(ui_role role, ui_screen_kind screen, bool warn, ui_rgba *bg)
+{
+    *bg = screen == UI_SCREEN_STAFF || screen == UI_SCREEN_PIN ? C_BG_STAFF : C_BG;
+    if (warn)
+        return C_DANGER;
+    return role == UI_ROLE_SUBTITLE || role == UI_ROLE_ANCHOR ? C_SOFT : C_INK;
+}
+
 static ui_look widget_look(const ui *u, const ui_widget *w, bool selected, bool hl)
 {
     const ui_model *md = &u->model;
@@ -567,9 +575,14 @@ static void draw_widget(ui *u, const ui_widget *w, bool hl)
     const ui_model *md = &u->model;
     switch (w->role) {
     case UI_ROLE_PROMPT:
-    case UI_ROLE_MESSAGE: draw_text(u, w, C_INK); break;
+    case UI_ROLE_MESSAGE:
     case UI_ROLE_SUBTITLE:
-    case UI_ROLE_ANCHOR: draw_text(u, w, C_SOFT); break;
+    case UI_ROLE_ANCHOR: {
+        ui_rgba bg;
+        bool warn = w->role == UI_ROLE_SUBTITLE && md->subtitle_warn;
+        draw_text(u, w, ui_theme_text(w->role, md->kind, warn, &bg));
+        break;
+    }
     case UI_ROLE_LINE: draw_line(u, w); break;
     case UI_ROLE_SCALE_BTN: draw_button(u, w, hl, false, 0.16f); break;
     case UI_ROLE_FACE: draw_face(u, w, hl); break;
@@ -904,6 +917,7 @@ static tp_err check_model(ui *u, ui_model *m, const ui_screen *s)
     }
     m->n_lines = s->n_lines;
     m->warn_lines = s->warn_lines;
+    m->subtitle_warn = s->subtitle_warn;
     if (s->pin_max < 0 || s->pin_max > UI_PIN_MAX || s->pin_len < 0 || s->pin_len > s->pin_max)
         return fail(u, TP_ERR_INVALID, "ui_set_screen: pin_len %d / pin_max %d out of range",
                     s->pin_len, s->pin_max);

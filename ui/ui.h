@@ -132,6 +132,7 @@ typedef struct ui_screen {
     tp_kind scale;           /* UI_SCREEN_QUESTION: which scale the items form (not CHOICE) */
     const char *prompt;      /* the question / title; NULL: none */
     const char *subtitle;    /* smaller text under the prompt (or under the thanks message) */
+    bool subtitle_warn;      /* the subtitle in the warning colour (a wrong PIN, a refusal) */
     const char *anchor_low;  /* question: label at the scale's low end ("Not at all likely") */
     const char *anchor_high; /* question: label at the high end ("Extremely likely") */
     const char *message;     /* thanks / out-of-order: the big message ("Cảm ơn quý khách!") */
@@ -141,15 +142,17 @@ typedef struct ui_screen {
 
     const ui_item *items;     /* the main controls in reading order: scale items (question), chips
                                * (followup), keypad keys row-major 3 per row (pin: 1..9, then e.g.
-                               * "pin-del", "pin-0", "pin-ok"), menu buttons (staff) */
+                               * "pin-del", "pin-0", "pin-ok"; a last key alone on its row, e.g.
+                               * "pin-cancel", spans the keypad's width), menu buttons (staff) */
     int n_items;              /* 0..UI_ITEMS_MAX */
     const ui_item *langs;     /* language toggles, shown top-right on customer screens; ids like
                                * "lang-vi", labels like "VI" / "Tiếng Việt" */
     int n_langs;              /* 0..UI_LANGS_MAX */
     const char *lang;         /* current language tag: the toggle whose id is "lang-<lang>" is
                                * drawn as selected; NULL: none */
-    const ui_item *actions;   /* secondary buttons in a bottom bar ("reason-skip", "pin-cancel",
-                               * "staff-back") */
+    const ui_item *actions;   /* secondary buttons in a bottom bar ("reason-skip", "staff-back"),
+                               * right-aligned; a UI_STYLE_DANGER one ("staff-exit") sits alone
+                               * at the left end, away from the others */
     int n_actions;            /* 0..UI_ACTIONS_MAX */
     const char *const *lines; /* staff info lines ("Answers today: 42"); "Key\tValue" draws the
                                * value right-aligned in a second column */

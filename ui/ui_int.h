@@ -29,6 +29,7 @@ typedef struct ui_model {
     ui_scale_style scale_style;
     char prompt[UI_TEXT_MAX + 1];
     char subtitle[UI_TEXT_MAX + 1];
+    bool subtitle_warn; /* the subtitle in the warning colour */
     char anchor_low[UI_TEXT_MAX + 1];
     char anchor_high[UI_TEXT_MAX + 1];
     char message[UI_TEXT_MAX + 1];
@@ -186,6 +187,11 @@ typedef struct ui_look {
  * (highlighted). Drawing uses it, and the contrast test reads it. */
 ui_look ui_theme_look(ui_role role, ui_style st, int value, tp_kind scale, ui_scale_style ss,
                       ui_screen_kind screen, bool selected, bool pressed);
+
+/* The colour of a text of role (prompt, subtitle, message, anchor, line; warn: the warning
+ * colour of a wrong PIN or a staff warning) on a screen of kind, with its background in *bg.
+ * Drawing uses it, and the contrast test reads it. */
+ui_rgba ui_theme_text(ui_role role, ui_screen_kind screen, bool warn, ui_rgba *bg);
 
 /* WCAG 2.1 contrast ratio of two colours (alpha ignored): 1 .. 21. */
 double ui_contrast(ui_rgba a, ui_rgba b);

@@ -395,10 +395,20 @@ def test_staff_exit():
     k = Kiosk(fullscreen=True)
     try:
         rc, tr, err = k.run("hold 5 5 3000\n" + pin_taps(PIN) + "tap staff-exit\n"
+                            "expect-screen staff_exit\ntap staff-back\nexpect-screen staff\n"
+                            "tap staff-exit\nexpect-screen staff_exit\n")
+        report(rc == 0 and not [e for e in events(tr, "exit") if e.get("reason") == "staff"] and
+               [e["ok"] for e in events(tr, "expect")] == [True, True, True],
+               "staff 'exit kiosk' asks first: a confirmation screen, whose 'back' returns to "
+               "the staff screen without ending")
+        rc, tr, err = k.run("hold 5 5 3000\n" + pin_taps(PIN) + "tap staff-exit\n"
+                            "expect-screen staff_exit\ntap exit-confirm\n"
                             "expect-screen question\n")
         ex = events(tr, "exit")
-        report(rc == 0 and ex and ex[-1]["reason"] == "staff" and not events(tr, "expect"),
-               "staff 'exit kiosk' ends the program cleanly (exit 0) even in fullscreen")
+        report(rc == 0 and ex and ex[-1]["reason"] == "staff" and
+               len(events(tr, "expect")) == 1,
+               "staff 'exit kiosk', confirmed, ends the program cleanly (exit 0) even in "
+               "fullscreen")
     finally:
         k.close()
 

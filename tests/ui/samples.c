@@ -65,8 +65,8 @@ static const ui_item keys[] = {
     {"pin-4", "4", 0, 0},     {"pin-5", "5", 0, 0}, {"pin-6", "6", 0, 0},
     {"pin-7", "7", 0, 0},     {"pin-8", "8", 0, 0}, {"pin-9", "9", 0, 0},
     {"pin-del", "Xoá", 0, 0}, {"pin-0", "0", 0, 0}, {"pin-ok", "OK", 0, UI_STYLE_PRIMARY},
+    {"pin-cancel", "Huỷ", 0, 0}, /* alone on the last row: spans the keypad */
 };
-static const ui_item pin_cancel[] = {{"pin-cancel", "Huỷ", 0, 0}};
 
 static const ui_item staff_items[] = {
     {"staff-survey-checkout-nps", "Khảo sát: Thanh toán (NPS)", 0, UI_STYLE_SELECTED},
@@ -74,9 +74,12 @@ static const ui_item staff_items[] = {
     {"staff-survey-after-ces", "Khảo sát: Sau mua hàng (CES)", 0, 0},
     {"staff-lang-vi", "Ngôn ngữ mặc định: Tiếng Việt", 0, UI_STYLE_SELECTED},
     {"staff-lang-en", "Ngôn ngữ mặc định: English", 0, 0},
-    {"staff-exit", "Thoát kiosk", 0, UI_STYLE_DANGER},
+    {"staff-sync", "Đồng" NBSP "bộ ngay", 0, 0},
 };
-static const ui_item staff_back[] = {{"staff-back", "Quay lại khảo sát", 0, UI_STYLE_PRIMARY}};
+static const ui_item staff_back[] = {{"staff-exit", "Thoát kiosk", 0, UI_STYLE_DANGER},
+                                     {"staff-back", "Quay lại khảo sát", 0, UI_STYLE_PRIMARY}};
+static const ui_item exit_actions[] = {{"exit-confirm", "Thoát kiosk", 0, UI_STYLE_DANGER},
+                                       {"staff-back", "Quay" NBSP "lại", 0, UI_STYLE_PRIMARY}};
 static const ui_item export_items[] = {
     {"export-new", "Câu trả lời mới từ lần xuất trước", 0, UI_STYLE_DISABLED},
     {"export-all", "Tất cả câu trả lời", 0, UI_STYLE_DISABLED},
@@ -277,11 +280,10 @@ static const ui_sample samples[] = {
     {"pin-vi",
      {.kind = UI_SCREEN_PIN,
       .prompt = "Nhập mã PIN nhân viên",
-      .subtitle = "Sai mã PIN. Còn 3 lần thử.",
+      .subtitle = "Sai mã" NBSP "PIN – còn 3 lần thử",
+      .subtitle_warn = true,
       .items = keys,
       .n_items = N(keys),
-      .actions = pin_cancel,
-      .n_actions = 1,
       .pin_len = 2,
       .pin_max = 6,
       .hold_progress = -1}},
@@ -292,9 +294,16 @@ static const ui_sample samples[] = {
       .items = staff_items,
       .n_items = N(staff_items),
       .actions = staff_back,
-      .n_actions = 1,
+      .n_actions = N(staff_back),
       .lines = staff_lines,
       .n_lines = N(staff_lines),
+      .hold_progress = -1}},
+    {"staff-exit-vi",
+     {.kind = UI_SCREEN_STAFF,
+      .prompt = "Thoát kiosk?",
+      .subtitle = "Khách hàng sẽ không góp" NBSP "ý được cho đến khi kiosk được mở" NBSP "lại.",
+      .actions = exit_actions,
+      .n_actions = N(exit_actions),
       .hold_progress = -1}},
     {"staff-export-progress-vi",
      {.kind = UI_SCREEN_STAFF,
