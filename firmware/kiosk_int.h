@@ -34,6 +34,8 @@ typedef enum timer_id {
     T_HOLD_FRAME, /* redraw the hold ring */
     T_LOCK,       /* PIN lockout over */
     T_REFRESH,    /* staff screen: re-read pending answers, last sync, today's figures */
+    T_ATTRACT,    /* question: nobody for [power] dim_after_s: the attract state */
+    T_ANIM,       /* thanks: the next animation frame (entry, countdown ring) */
     T_COUNT
 } timer_id;
 
@@ -99,6 +101,8 @@ struct kiosk {
     int64_t hold_start;            /* -1: no hold */
     bool holding;                  /* pointer is down on the staff corner */
     char ooo_cause[TP_ERRMSG_MAX]; /* why answers cannot be recorded ("" when they can) */
+    bool attract;                  /* question: the attract state (logo, invitation) is shown */
+    int64_t anim_start;            /* thanks: mono ms the screen came up */
 
     /* staff */
     char pin[PIN_MAX_DIGITS + 1];
@@ -259,6 +263,7 @@ typedef struct strings {
     const char *exit_confirm; /* its button that ends the kiosk */
     const char *warn_waiting; /* pending answers: "waiting over" (+ minutes) */
     const char *minutes;      /* "min" */
+    const char *invite;       /* the attract state's invitation */
     const char *warn_disk;    /* the database line: free space below twice the reserve */
 } strings;
 

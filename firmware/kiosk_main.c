@@ -133,6 +133,11 @@ void present(app *a)
                 ui_set_highlight(a->u, kiosk_highlight(a->k));
             if (d & KIOSK_DIRTY_HOLD)
                 ui_set_hold(a->u, kiosk_hold_progress(a->k));
+            if (d & KIOSK_DIRTY_ANIM) {
+                float an, cd;
+                kiosk_anim(a->k, &an, &cd);
+                ui_set_anim(a->u, an, cd);
+            }
         }
         kiosk_clear_dirty(a->k);
         if (ui_render(a->u) != TP_OK)
@@ -476,7 +481,14 @@ int main(int argc, char **argv)
     uo.dpi = a->cfg.dpi;
     uo.headless = headless;
     uo.title = "Touchpoint";
-    if (ui_new(&uo, &a->u, err, sizeof err) != TP_OK) {
+    uo.logo = a->cfg.brand.logo[0] ? a->cfg.brand.logo : NULL;
+    uo.accent = a->cfg.brand.accent;
+    tp_err urc = ui_new(&uo, &a->u, err, sizeof err);
+    if (urc == TP_ERR_CONFIG) { /* [brand]: a logo it cannot decode, an unreadable accent */
+        fprintf(stderr, "touchpoint-kiosk: %s: [brand]: %s\n", a->cfg.path, err);
+        a->exit_code = EXIT_USAGE;
+        goto out;
+    } else if (urc != TP_OK) {
         fprintf(stderr, "touchpoint-kiosk: display: %s\n", err);
         a->exit_code = 1;
         goto out;
@@ -520,7 +532,12 @@ int main(int argc, char **argv)
         }
         hw_status_update(a);
     }
-    if (power_new(&a->cfg.power, a->scripted ? &a->vc.clock : NULL, NULL, &a->pw, err,
+    /* With the attract state, being alone is the kiosk's own business (kiosk.c T_ATTRACT): the
+     * screen stays lit and only the opening hours dim or darken it. */
+    a->power_cfg = a->cfg.power;
+    if (a->cfg.brand.attract)
+        a->power_cfg.dim_after_s = 0;
+    if (power_new(&a->power_cfg, a->scripted ? &a->vc.clock : NULL, NULL, &a->pw, err,
                   sizeof err) != TP_OK) {
         fprintf(stderr, "touchpoint-kiosk: %s\n", err);
         a->pw = NULL;

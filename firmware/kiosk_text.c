@@ -65,6 +65,7 @@ static const strings STRINGS[] = {
         .exit_confirm = "Thoát kiosk",
         .warn_waiting = "chờ quá",
         .minutes = "phút",
+        .invite = "Chạm để góp\u00a0ý – chỉ 5\u00a0giây",
         .warn_disk = "ổ\u00a0đĩa sắp\u00a0đầy",
     },
     {
@@ -121,6 +122,7 @@ static const strings STRINGS[] = {
         .exit_confirm = "Exit kiosk",
         .warn_waiting = "waiting over",
         .minutes = "min",
+        .invite = "Tap to tell us – 5\u00a0seconds",
         .warn_disk = "disk nearly full",
     },
 };

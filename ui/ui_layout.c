@@ -350,9 +350,43 @@ static void place_scale(lay *L, const plan *p, int y0)
     }
 }
 
+/* The attract band above the question: the logo (aspect kept) and, beside it, the store's name
+ * and the invitation in the accent colour. Moves L->top under it. */
+static void attract_band(lay *L)
+{
+    const ui_model *md = L->md;
+    int aw = L->W - 2 * L->m;
+    int bh = maxi(L->bar, pct(L->s, 0.14));
+    int x = L->m;
+    if (md->logo_w > 0 && md->logo_h > 0) {
+        int lh = bh, lw = (int)((long)lh * md->logo_w / md->logo_h);
+        if (lw > aw / 3) {
+            lw = aw / 3;
+            lh = (int)((long)lw * md->logo_h / md->logo_w);
+        }
+        add(L, UI_ROLE_LOGO, UI_WIDGET_ICON, "logo", rect(x, L->top + (bh - lh) / 2, lw, lh),
+            false);
+        x += lw + 2 * L->g;
+    }
+    int tw = L->W - L->m - x;
+    int inv_px = pct(L->s, 0.06), name_px = maxi(14, pct(L->s, 0.034));
+    int nh =
+        md->brand_name[0] ? text_height(L, md->brand_name, tw, bh / 3, name_px, 12, false, 1) : 0;
+    int ih = text_height(L, md->invite, tw, bh - nh, inv_px, 14, true, 2);
+    int y = L->top + maxi(0, (bh - nh - ih) / 2);
+    if (nh)
+        y += text_block(L, UI_ROLE_SUBTITLE, "brand-name", md->brand_name, x, y, tw, nh, name_px,
+                        12, false, UI_ALIGN_LEFT);
+    text_block(L, UI_ROLE_INVITE, "invite", md->invite, x, y, tw, ih, inv_px, 14, true,
+               UI_ALIGN_LEFT);
+    L->top += bh + L->g;
+}
+
 static void layout_question(lay *L)
 {
     const ui_model *md = L->md;
+    if (md->invite[0])
+        attract_band(L);
     int cw = mini(L->W - 2 * L->m, pct(L->s, 1.5));
     int cx = (L->W - cw) / 2;
     int content_h = L->bottom - L->top;
@@ -583,6 +617,13 @@ static void layout_followup(lay *L)
 static void layout_message(lay *L, ui_role icon_role)
 {
     const ui_model *md = L->md;
+    if (icon_role == UI_ROLE_ICON_OK && md->countdown > 0.0f) {
+        /* The ring counting down to the next customer, centred under everything else. */
+        int rd = maxi(L->T * 2 / 3, pct(L->s, 0.08));
+        add(L, UI_ROLE_RING, UI_WIDGET_ICON, "next-ring",
+            rect((L->W - rd) / 2, L->bottom - rd, rd, rd), false);
+        L->bottom -= rd + L->g;
+    }
     int content_h = L->bottom - L->top;
     int cw = mini(L->W - 2 * L->m, pct(L->s, 1.5));
     int cx = (L->W - cw) / 2;

@@ -173,7 +173,8 @@ static void followup_session_and_thanks_timer(void **state)
     tap(f, "nps-2");
     tap(f, "reason-price");
     assert_int_equal(screen(f), KIOSK_SCREEN_THANKS);
-    assert_int_equal(kiosk_next_deadline(f->k), f->vc.mono + 4000);
+    /* The next timer is the entry animation's frame; the thank-you's 4 s end is checked below. */
+    assert_int_equal(kiosk_next_deadline(f->k), f->vc.mono + KIOSK_ANIM_FRAME_MS);
     kiosk_press(f->k, "nps-9"); /* ignored during the thank-you */
     assert_false(kiosk_has_deferred(f->k));
     advance(f, 3999);
@@ -619,6 +620,84 @@ static void pin_wrong_in_warning_colour(void **state)
                   "reads 'Sai mã PIN – còn 4 lần thử' in the warning colour\n");
 }
 
+/* Issue 11 item 7: after [power] dim_after_s (300 s) without anyone the question shows the
+ * attract band (invitation, brand); any press ends it and still counts. */
+static void attract_after_idle(void **state)
+{
+    fixture *f = *state;
+    ui_screen m;
+    advance(f, 299999);
+    kiosk_model(f->k, &m);
+    assert_null(m.invite);
+    assert_int_equal(kiosk_next_deadline(f->k), f->vc.mono + 1);
+    advance(f, 1);
+    assert_true(kiosk_dirty(f->k) & KIOSK_DIRTY_SCREEN);
+    kiosk_model(f->k, &m);
+    assert_int_equal(m.kind, UI_SCREEN_QUESTION);
+    assert_non_null(m.invite);
+    assert_string_equal(m.invite, "Chạm để góp\u00a0ý – chỉ 5\u00a0giây");
+    assert_int_equal(m.n_items, 11); /* the question stays, lit and usable */
+    kiosk_press(f->k, "lang-en");
+    kiosk_release(f->k);
+    kiosk_model(f->k, &m);
+    assert_null(m.invite);
+    advance(f, 400000); /* again (the language went back to vi on its own idle meanwhile) */
+    kiosk_model(f->k, &m);
+    assert_non_null(m.invite);
+    tap(f, "nps-9"); /* a tap during the attract state is an answer */
+    assert_int_equal(screen(f), KIOSK_SCREEN_THANKS);
+    store_answer a[2];
+    size_t n = 0;
+    pending(f, a, 2, &n);
+    assert_int_equal(n, 1);
+    print_message("checked: the attract state comes exactly at dim_after_s on the question, with "
+                  "the invitation and the scale still there; a press ends it, and a rating tap "
+                  "in it is recorded\n");
+}
+
+/* Issue 11 item 7: the thank-you animates only while it moves, at most 30 frames a second, and
+ * nothing is scheduled once it is over (the loop sleeps). */
+static void thanks_animation_frames(void **state)
+{
+    fixture *f = *state;
+    ui_screen m;
+    float an, cd;
+    tap(f, "nps-9");
+    assert_int_equal(screen(f), KIOSK_SCREEN_THANKS);
+    kiosk_model(f->k, &m);
+    assert_true(m.anim < 0.01f && m.countdown > 0.99f);
+    int frames = 0, entry_frames = 0;
+    int64_t t0 = f->vc.mono, last = t0;
+    while (screen(f) == KIOSK_SCREEN_THANKS) {
+        int64_t d = kiosk_next_deadline(f->k);
+        assert_true(d > last);
+        tp_vclock_advance(&f->vc, d - f->vc.mono);
+        kiosk_clear_dirty(f->k);
+        kiosk_tick(f->k);
+        if (screen(f) != KIOSK_SCREEN_THANKS)
+            break;
+        assert_true(kiosk_dirty(f->k) & KIOSK_DIRTY_ANIM);
+        assert_true(d - last >= 1000 / 30); /* <= 30 frames per second */
+        kiosk_anim(f->k, &an, &cd);
+        if (d - t0 <= KIOSK_ANIM_ENTRY_MS)
+            entry_frames++;
+        if (d - t0 == 2 * KIOSK_ANIM_FRAME_MS * 3) /* on the way: half grown */
+            assert_true(an > 0.4f && an < 0.6f);
+        frames++;
+        last = d;
+    }
+    assert_int_equal(f->vc.mono - t0, 4000);
+    assert_true(entry_frames >= 10 && frames <= 12 + 40);
+    kiosk_anim(f->k, &an, &cd);
+    assert_true(an == 1.0f && cd == 0.0f);
+    /* Back on the question: the next wake-up is the attract timer, minutes away. */
+    assert_int_equal(kiosk_next_deadline(f->k), f->vc.mono + 300000);
+    print_message("checked: the thank-you draws %d animation frames in 4 s (%d in the 400 ms "
+                  "entry), never faster than 30 per second; after it no timer is due before "
+                  "the attract state\n",
+                  frames, entry_frames);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -630,6 +709,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(staff_screen_refreshes, setup, teardown),
         cmocka_unit_test_setup_teardown(staff_screen_trusted, setup, teardown),
         cmocka_unit_test_setup_teardown(pin_wrong_in_warning_colour, setup, teardown),
+        cmocka_unit_test_setup_teardown(attract_after_idle, setup, teardown),
+        cmocka_unit_test_setup_teardown(thanks_animation_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(staff_usb_export, setup, teardown),
         cmocka_unit_test_setup_teardown(export_progress_cancel_and_key, setup, teardown),
         cmocka_unit_test_setup_teardown(smiley_unhappiest_first, setup, teardown),
