@@ -350,36 +350,52 @@ static void place_scale(lay *L, const plan *p, int y0)
     }
 }
 
-/* The attract band above the question: the logo (aspect kept) and, beside it, the store's name
- * and the invitation in the accent colour. Moves L->top under it. */
+/* The attract band: the logo (aspect kept) and, beside it, the store's name and the invitation
+ * in the accent colour. Landscape: in the top bar's row, between the staff corner and the
+ * language toggles (the question keeps all its height); portrait (height to spare): a band of
+ * its own above the prompt, moving L->top under it. */
 static void attract_band(lay *L)
 {
     const ui_model *md = L->md;
-    int aw = L->W - 2 * L->m;
-    int bh = maxi(L->bar, pct(L->s, 0.14));
-    int x = L->m;
+    int x = L->m, right = L->W - L->m, y0, bh;
+    if (!L->portrait) {
+        if (md->staff_corner)
+            x = L->m + L->bar + L->g;
+        for (int i = 0; i < L->n; i++)
+            if (L->out[i].role == UI_ROLE_LANG && L->out[i].rect.x - L->g < right)
+                right = L->out[i].rect.x - 2 * L->g;
+        y0 = L->m;
+        bh = L->bar;
+    } else {
+        y0 = L->top;
+        bh = maxi(L->bar, pct(L->s, 0.16));
+    }
+    int aw = right - x;
+    if (aw < L->T)
+        return;
     if (md->logo_w > 0 && md->logo_h > 0) {
         int lh = bh, lw = (int)((long)lh * md->logo_w / md->logo_h);
         if (lw > aw / 3) {
             lw = aw / 3;
             lh = (int)((long)lw * md->logo_h / md->logo_w);
         }
-        add(L, UI_ROLE_LOGO, UI_WIDGET_ICON, "logo", rect(x, L->top + (bh - lh) / 2, lw, lh),
-            false);
-        x += lw + 2 * L->g;
+        add(L, UI_ROLE_LOGO, UI_WIDGET_ICON, "logo", rect(x, y0 + (bh - lh) / 2, lw, lh), false);
+        x += lw + L->g;
     }
-    int tw = L->W - L->m - x;
-    int inv_px = pct(L->s, 0.06), name_px = maxi(14, pct(L->s, 0.034));
+    int tw = right - x;
+    int inv_px = L->portrait ? pct(L->s, 0.06) : maxi(14, pct(bh, 0.42));
+    int name_px = L->portrait ? maxi(14, pct(L->s, 0.034)) : maxi(12, pct(bh, 0.26));
     int nh =
-        md->brand_name[0] ? text_height(L, md->brand_name, tw, bh / 3, name_px, 12, false, 1) : 0;
-    int ih = text_height(L, md->invite, tw, bh - nh, inv_px, 14, true, 2);
-    int y = L->top + maxi(0, (bh - nh - ih) / 2);
+        md->brand_name[0] ? text_height(L, md->brand_name, tw, bh / 3, name_px, 11, false, 1) : 0;
+    int ih = text_height(L, md->invite, tw, bh - nh, inv_px, 12, true, 2);
+    int y = y0 + maxi(0, (bh - nh - ih) / 2);
     if (nh)
         y += text_block(L, UI_ROLE_SUBTITLE, "brand-name", md->brand_name, x, y, tw, nh, name_px,
-                        12, false, UI_ALIGN_LEFT);
-    text_block(L, UI_ROLE_INVITE, "invite", md->invite, x, y, tw, ih, inv_px, 14, true,
+                        11, false, UI_ALIGN_LEFT);
+    text_block(L, UI_ROLE_INVITE, "invite", md->invite, x, y, tw, ih, inv_px, 12, true,
                UI_ALIGN_LEFT);
-    L->top += bh + L->g;
+    if (L->portrait)
+        L->top += bh + L->g;
 }
 
 static void layout_question(lay *L)

@@ -61,10 +61,10 @@ static const ui_item skip_vi[] = {{"reason-skip", "Bỏ qua", 0, 0}};
 static const ui_item skip_en[] = {{"reason-skip", "Skip", 0, 0}};
 
 static const ui_item keys[] = {
-    {"pin-1", "1", 0, 0},     {"pin-2", "2", 0, 0}, {"pin-3", "3", 0, 0},
-    {"pin-4", "4", 0, 0},     {"pin-5", "5", 0, 0}, {"pin-6", "6", 0, 0},
-    {"pin-7", "7", 0, 0},     {"pin-8", "8", 0, 0}, {"pin-9", "9", 0, 0},
-    {"pin-del", "Xoá", 0, 0}, {"pin-0", "0", 0, 0}, {"pin-ok", "OK", 0, UI_STYLE_PRIMARY},
+    {"pin-1", "1", 0, 0},        {"pin-2", "2", 0, 0}, {"pin-3", "3", 0, 0},
+    {"pin-4", "4", 0, 0},        {"pin-5", "5", 0, 0}, {"pin-6", "6", 0, 0},
+    {"pin-7", "7", 0, 0},        {"pin-8", "8", 0, 0}, {"pin-9", "9", 0, 0},
+    {"pin-del", "Xoá", 0, 0},    {"pin-0", "0", 0, 0}, {"pin-ok", "OK", 0, UI_STYLE_PRIMARY},
     {"pin-cancel", "Huỷ", 0, 0}, /* alone on the last row: spans the keypad */
 };
 
@@ -118,6 +118,30 @@ static const ui_sample samples[] = {
       .n_langs = N(langs),
       .lang = "vi",
       .staff_corner = true,
+      .hold_progress = -1}},
+    {"attract-nps-vi",
+     {.kind = UI_SCREEN_QUESTION,
+      .scale = TP_KIND_NPS,
+      .prompt = "Bạn có sẵn" NBSP "lòng giới" NBSP "thiệu cửa" NBSP "hàng chúng" NBSP
+                "tôi cho bạn" NBSP "bè và người" NBSP "thân không?",
+      .anchor_low = "Chắc" NBSP "chắn không",
+      .anchor_high = "Chắc" NBSP "chắn có",
+      .items = nps,
+      .n_items = N(nps),
+      .langs = langs,
+      .n_langs = N(langs),
+      .lang = "vi",
+      .staff_corner = true,
+      .invite = "Chạm để góp" NBSP "ý – chỉ 5" NBSP "giây",
+      .brand_name = "Cửa hàng Quận 1",
+      .hold_progress = -1}},
+    {"thanks-ring-vi",
+     {.kind = UI_SCREEN_THANKS,
+      .message = "Cảm ơn quý khách!",
+      .subtitle = "Ý kiến của bạn giúp chúng tôi phục vụ tốt hơn mỗi ngày.",
+      .staff_corner = true,
+      .anim = 0.5f,
+      .countdown = 0.5f,
       .hold_progress = -1}},
     {"question-nps-traffic-vi",
      {.kind = UI_SCREEN_QUESTION,

@@ -364,6 +364,82 @@ static void staff_buttons_and_exit_apart(void **state)
                   worst);
 }
 
+/* Issue 11 item 7: the attract band (logo, store name, invitation) and the thank-you's ring are
+ * laid out at every size inside the screen, apart from everything else, texts fitting; the logo
+ * keeps its aspect; the invitation reads >= 4.5:1 and the ring >= 3:1; a logo that cannot be
+ * decoded or an accent too pale is refused at start with the reason. */
+static void brand_attract_and_ring(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    for (int s = 0; s < N_SIZES; s++) {
+        ui *u = NULL;
+        ui_options opt = {.width = sizes[s][0],
+                          .height = sizes[s][1],
+                          .dpi = panel_dpi[s],
+                          .headless = true,
+                          .logo = "assets/brand/logo.svg",
+                          .accent = "#0E6E6E"};
+        if (ui_new(&opt, &u, err, sizeof err) != TP_OK)
+            fail_msg("ui_new with the demo logo: %s", err);
+        char what[64];
+        snprintf(what, sizeof what, "attract at %dx%d", sizes[s][0], sizes[s][1]);
+        set_sample(u, "attract-nps-vi");
+        check_geometry(u, what);
+        check_gaps(u, panel_dpi[s], what);
+        ui_widget_info logo, inv, name, prompt;
+        assert_true(find_widget(u, "logo", &logo) && find_widget(u, "invite", &inv) &&
+                    find_widget(u, "brand-name", &name) && find_widget(u, "prompt", &prompt));
+        if (abs(logo.rect.w - logo.rect.h) > 1) /* the demo logo is square */
+            fail_msg("%s: logo %dx%d lost its aspect", what, logo.rect.w, logo.rect.h);
+        if (logo.rect.h < ui_min_target(u) / 2 || inv.rect.y + inv.rect.h > prompt.rect.y)
+            fail_msg("%s: logo %d px high, invitation ends at %d, prompt starts at %d", what,
+                     logo.rect.h, inv.rect.y + inv.rect.h, prompt.rect.y);
+        image im = grab(u); /* the logo is drawn: its teal body where the SVG has it */
+        uint32_t c = pix(&im, logo.rect.x + logo.rect.w / 2, logo.rect.y + logo.rect.h * 40 / 240);
+        free(im.px);
+        if (abs((int)(c >> 16) - 14) > 12 || abs((int)((c >> 8) & 255) - 110) > 12 ||
+            abs((int)(c & 255) - 110) > 12)
+            fail_msg("%s: the logo's pixel is #%06X, not the SVG's teal", what, (unsigned)c);
+        snprintf(what, sizeof what, "thanks ring at %dx%d", sizes[s][0], sizes[s][1]);
+        set_sample(u, "thanks-ring-vi");
+        check_geometry(u, what);
+        ui_widget_info ring;
+        assert_true(find_widget(u, "next-ring", &ring));
+        if (ring.rect.w < ui_min_target(u) / 2)
+            fail_msg("%s: ring %d px", what, ring.rect.w);
+        ui_free(u);
+    }
+    ui_rgba bg;
+    ui_theme_text(UI_ROLE_INVITE, UI_SCREEN_QUESTION, false, &bg);
+    double inv_c = ui_contrast(ui_theme_accent(), bg);
+    ui_theme_text(UI_ROLE_MESSAGE, UI_SCREEN_THANKS, false, &bg);
+    double ring_c = ui_contrast(ui_theme_accent(), bg);
+    if (inv_c < 4.5 || ring_c < 3.0)
+        fail_msg("accent: invitation %.2f:1, ring %.2f:1", inv_c, ring_c);
+    ui *u = NULL;
+    ui_options pale = {.headless = true, .accent = "#9FD8D8"};
+    assert_int_equal(ui_new(&pale, &u, err, sizeof err), TP_ERR_CONFIG);
+    assert_non_null(strstr(err, "4.5:1"));
+    ui_options bad = {.headless = true, .accent = "teal"};
+    assert_int_equal(ui_new(&bad, &u, err, sizeof err), TP_ERR_CONFIG);
+    char junk[300];
+    snprintf(junk, sizeof junk, "%s/not-a-logo.png", tmpdir);
+    FILE *f = fopen(junk, "w");
+    assert_non_null(f);
+    fputs("this is not a PNG\n", f);
+    fclose(f);
+    ui_options broken = {.headless = true, .logo = junk};
+    assert_int_equal(ui_new(&broken, &u, err, sizeof err), TP_ERR_CONFIG);
+    assert_non_null(strstr(err, "not-a-logo.png: cannot decode"));
+    assert_null(u);
+    print_message("checked: at 6 sizes the attract band (SVG logo square, store name, "
+                  "invitation above the prompt) and the thank-you ring lie inside the screen, "
+                  "overlap nothing, texts fit, controls 2 mm apart; invitation %.2f:1, ring "
+                  "%.2f:1; a pale accent, a non-colour and an undecodable logo are refused\n",
+                  inv_c, ring_c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +449,7 @@ int main(void)
         cmocka_unit_test(contrast_every_kind_and_state),
         cmocka_unit_test(neutral_scale_by_default),
         cmocka_unit_test(staff_buttons_and_exit_apart),
+        cmocka_unit_test(brand_attract_and_ring),
     };
     setenv("SDL_VIDEODRIVER", "offscreen", 0);
     return cmocka_run_group_tests_name("ui look", tests, setup_dir, teardown_dir);
