@@ -86,6 +86,22 @@ static const ui_item export_items[] = {
 };
 static const ui_item export_actions[] = {{"export-cancel", "Hủy xuất", 0, UI_STYLE_DANGER},
                                          {"staff-back", "Quay lại", 0, UI_STYLE_DISABLED}};
+static const ui_item export_idle_vi[] = {
+    {"export-new", "Câu" NBSP "trả" NBSP "lời mới từ lần xuất trước", 0, UI_STYLE_NEUTRAL},
+    {"export-all", "Tất" NBSP "cả câu trả" NBSP "lời", 0, UI_STYLE_NEUTRAL},
+};
+static const ui_item export_idle_en[] = {
+    {"export-new", "New since the last export", 0, UI_STYLE_NEUTRAL},
+    {"export-all", "Everything", 0, UI_STYLE_NEUTRAL},
+};
+static const ui_item export_busy_en[] = {
+    {"export-new", "New since the last export", 0, UI_STYLE_DISABLED},
+    {"export-all", "Everything", 0, UI_STYLE_DISABLED},
+};
+static const ui_item back_vi[] = {{"staff-back", "Quay" NBSP "lại", 0, UI_STYLE_NEUTRAL}};
+static const ui_item back_en[] = {{"staff-back", "Back", 0, UI_STYLE_NEUTRAL}};
+static const ui_item export_actions_en[] = {{"export-cancel", "Cancel export", 0, UI_STYLE_DANGER},
+                                            {"staff-back", "Back", 0, UI_STYLE_DISABLED}};
 static const char *const staff_lines[] = {
     "Câu trả lời hôm nay\t42",
     "NPS hôm nay\t+38",
@@ -339,6 +355,62 @@ static const ui_sample samples[] = {
       .n_actions = N(export_actions),
       .progress_bar = true,
       .progress = 0.5f,
+      .hold_progress = -1}},
+    /* The export screen as the kiosk draws it (kiosk_staff_export_draw, kiosk_text.c). */
+    {"staff-export-progress-en",
+     {.kind = UI_SCREEN_STAFF,
+      .prompt = "Export to USB: touchpoint-usb-Thẻ nhớ",
+      .subtitle = "Exporting… 1250 / 2500",
+      .items = export_busy_en,
+      .n_items = N(export_busy_en),
+      .actions = export_actions_en,
+      .n_actions = N(export_actions_en),
+      .progress_bar = true,
+      .progress = 0.5f,
+      .hold_progress = -1}},
+    {"staff-export-done-vi",
+     {.kind = UI_SCREEN_STAFF,
+      .prompt = "Xuất ra USB: touchpoint-usb-Thẻ nhớ",
+      .subtitle = "Xong: 2500 câu trả" NBSP "lời, có" NBSP "thể rút USB ra an" NBSP "toàn.",
+      .items = export_idle_vi,
+      .n_items = N(export_idle_vi),
+      .actions = back_vi,
+      .n_actions = N(back_vi),
+      .progress_bar = true,
+      .progress = 1.0f,
+      .hold_progress = -1}},
+    {"staff-export-done-en",
+     {.kind = UI_SCREEN_STAFF,
+      .prompt = "Export to USB: touchpoint-usb-Thẻ nhớ",
+      .subtitle = "Done: 2500 answers, safe to remove",
+      .items = export_idle_en,
+      .n_items = N(export_idle_en),
+      .actions = back_en,
+      .n_actions = N(back_en),
+      .progress_bar = true,
+      .progress = 1.0f,
+      .hold_progress = -1}},
+    {"staff-export-failed-vi",
+     {.kind = UI_SCREEN_STAFF,
+      .prompt = "Xuất ra USB: touchpoint-usb-Thẻ nhớ",
+      .subtitle = "USB đã đầy. Cần thêm 1.3 MB dung" NBSP "lượng trống (hiện còn 640 kB). Hãy "
+                  "xóa bớt tệp trên USB bằng máy" NBSP "tính, hoặc dùng USB lớn" NBSP "hơn. "
+                  "Chưa có câu trả" NBSP "lời nào được đánh" NBSP "dấu là đã xuất.",
+      .items = export_idle_vi,
+      .n_items = N(export_idle_vi),
+      .actions = back_vi,
+      .n_actions = N(back_vi),
+      .hold_progress = -1}},
+    {"staff-export-failed-en",
+     {.kind = UI_SCREEN_STAFF,
+      .prompt = "Export to USB: touchpoint-usb-Thẻ nhớ",
+      .subtitle = "The USB stick is full. The export needs 1.3 MB more free space (640 kB free "
+                  "now). Delete files from the stick on a computer, or use a bigger stick. "
+                  "Nothing was marked as exported.",
+      .items = export_idle_en,
+      .n_items = N(export_idle_en),
+      .actions = back_en,
+      .n_actions = N(back_en),
       .hold_progress = -1}},
     {"hold-question-vi",
      {.kind = UI_SCREEN_QUESTION,
