@@ -341,7 +341,8 @@ static void trace_staff_lines(kiosk *k)
 {
     for (int i = 0; i < k->n_lines; i++)
         k->line_ptrs[i] = k->lines[i];
-    trace_event(k->tr, "staff_lines", TRACE_STRS("lines", k->line_ptrs, k->n_lines), TRACE_END);
+    trace_event(k->tr, "staff_lines", TRACE_STRS("lines", k->line_ptrs, k->n_lines),
+                TRACE_NUM("warn", (double)k->warn_lines), TRACE_END);
 }
 
 static bool same_lines(const kiosk *k, char (*old)[LINE_MAX_B], int n_old)
