@@ -19,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* Longest line accepted (bytes, without the newline); inih's own buffer is INI_MAX_LINE. */
 #define LINE_MAX_BYTES (INI_MAX_LINE - 2)
@@ -497,21 +495,17 @@ static int brand_line(const parse_ctx *pc, const char *key)
     return pc->section_line[N_SECTIONS - 1];
 }
 
-/* [brand]: a logo file that exists and is PNG or SVG (the ui decodes it at start and says so if
- * it cannot), an accent "#RRGGBB", a display name of valid UTF-8. Returns pc->rc. */
+/* [brand]: a logo named .png or .svg, an accent "#RRGGBB", a display name of valid UTF-8.
+ * Whether the logo file is there and decodes is the kiosk's check at start (ui_new: exit 2
+ * naming the file), not every reader's: the sync daemon and the CLI share this file and must not
+ * stop over a picture. Returns pc->rc. */
 static tp_err brand_check(parse_ctx *pc)
 {
     const config_brand *b = &pc->cfg->brand;
-    char cause[CONFIG_PATH_MAX + 64];
     if (b->logo[0]) {
         const char *dot = strrchr(b->logo, '.');
-        struct stat st;
         if (!dot || (strcasecmp(dot, ".png") != 0 && strcasecmp(dot, ".svg") != 0))
             fail(pc, brand_line(pc, "logo"), "brand", "logo", "must be a .png or .svg file");
-        else if (stat(b->logo, &st) != 0 || !S_ISREG(st.st_mode) || access(b->logo, R_OK) != 0) {
-            snprintf(cause, sizeof cause, "cannot read %s (%s)", b->logo, strerror(errno));
-            fail(pc, brand_line(pc, "logo"), "brand", "logo", cause);
-        }
     }
     bool hex = strlen(b->accent) == 7 && b->accent[0] == '#';
     for (int i = 1; hex && i < 7; i++)

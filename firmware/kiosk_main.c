@@ -493,7 +493,18 @@ int main(int argc, char **argv)
     uo.logo = a->cfg.brand.logo[0] ? a->cfg.brand.logo : NULL;
     uo.accent = a->cfg.brand.accent;
     tp_err urc = ui_new(&uo, &a->u, err, sizeof err);
-    if (urc == TP_ERR_CONFIG) { /* [brand]: a logo it cannot decode, an unreadable accent */
+    if (urc == TP_ERR_CONFIG && uo.logo) {
+        /* A logo that is missing or no picture must not keep customers from the survey (like a
+         * missing GPIO chip): said once, on stderr (the journal) and in the trace, then the
+         * kiosk runs without it. An accent too pale is still refused below. */
+        fprintf(stderr, "touchpoint-kiosk: %s: [brand] logo: %s (running without the logo)\n",
+                a->cfg.path, err);
+        trace_event(a->tr, "error", TRACE_STR("code", "logo"), TRACE_STR("message", err),
+                    TRACE_END);
+        uo.logo = NULL;
+        urc = ui_new(&uo, &a->u, err, sizeof err);
+    }
+    if (urc == TP_ERR_CONFIG) { /* [brand] accent unreadable on the background */
         fprintf(stderr, "touchpoint-kiosk: %s: [brand]: %s\n", a->cfg.path, err);
         a->exit_code = EXIT_USAGE;
         goto out;

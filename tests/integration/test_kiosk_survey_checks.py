@@ -98,10 +98,42 @@ def test_emoji_staff_switch():
         k.close()
 
 
+def test_brand_refused():
+    """[brand]: an accent too pale to read stops the kiosk at start with exit 2 and a message
+    naming the config file and the cause; a logo that is missing or not a picture is said the
+    same way on stderr, and the kiosk runs without it (a picture must not keep customers from
+    the survey)."""
+    k = Kiosk()
+    try:
+        junk = os.path.join(k.dir, "logo.png")
+        with open(junk, "w") as f:
+            f.write("not a picture\n")
+        for extra, want, want_rc, what in (
+                ("[brand]\nlogo = %s\n" % os.path.join(k.dir, "missing.svg"),
+                 "[brand] logo: ui: logo %s: cannot decode" % os.path.join(k.dir, "missing.svg"),
+                 0, "a missing logo: said, then the kiosk runs without it"),
+                ("[brand]\nlogo = %s\n" % junk, "[brand] logo: ui: logo %s: cannot decode" % junk,
+                 0, "a logo that is no picture: said, then the kiosk runs without it"),
+                ("[brand]\naccent = #A0E0E0\n", "[brand]: ui: accent #A0E0E0 reads", 2,
+                 "a pale accent: exit 2")):
+            with open(k.conf) as f:
+                base = f.read().split("[brand]")[0]
+            with open(k.conf, "w") as f:
+                f.write(base + extra)
+            rc, tr, err = k.run("expect-screen question\n")
+            report(rc == want_rc and "%s: %s" % (k.conf, want) in err and
+                   (want_rc != 0 or [e["ok"] for e in events(tr, "expect")] == [True]),
+                   "%s; the message names the config, the file and the cause (%s)" %
+                   (what, err.strip()))
+    finally:
+        k.close()
+
+
 def main():
     test_missing_language()
     test_emoji_at_start()
     test_emoji_staff_switch()
+    test_brand_refused()
     print("1..%d" % n_test)
     return 1 if n_fail else 0
 
