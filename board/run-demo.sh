@@ -155,6 +155,7 @@ make_config() {
     fi
     CONF="$VAR/kiosk.conf"
     sed -e "s|= *\.\./surveys|= $ROOT/assets/surveys|" \
+        -e "s|= *\.\./brand/|= $ROOT/assets/brand/|" \
         -e "s|\.\./\.\./var/|$VAR/|g" \
         -e "s|^url *=.*|url = http://127.0.0.1:$PORT   ; written by board/run-demo.sh|" \
         "$SRC_CONF" >"$CONF.tmp"

@@ -2,8 +2,13 @@
 """board/screenshots.py - `make screenshots`: renders every screen of every demo survey, in both
 languages, at the six panel sizes, by running the real kiosk headless with generated scripts.
 
-Output: $BUILD/screenshots/<survey>-<lang>-<WxH>-<screen>.png (screens: question, followup when
-the survey has one, thanks, pin, pin-wrong, staff, staff_survey, out_of_order).
+Output: $BUILD/screenshots/<survey>-<lang>-<WxH>-<screen>.png (screens: question, attract (the
+idle invitation with the demo brand), pressed (the rating just tapped, as drawn for its one
+frame), followup when the survey has one, thanks-half (half-way through the entry animation),
+thanks (the ring counting down), pin, pin-wrong, staff, staff_survey, staff_exit (the exit
+confirmation), out_of_order), and the export screen (running, done, failed) in both languages
+from the ui's sample screens (tests/ui/samples.c, as kiosk_staff_export_draw builds them; a real
+export needs a USB stick): $BUILD/screenshots/samples/staff-export-*-<WxH>.png.
 Usage: BUILD=build python3 board/screenshots.py [survey-name-filter]
 """
 import base64
@@ -19,6 +24,9 @@ import tempfile
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BUILD = os.environ.get("BUILD", "build")
 KIOSK = os.path.join(ROOT, BUILD, "touchpoint-kiosk")
+SAMPLES = os.path.join(ROOT, BUILD, "tests", "ui_samples")
+LOGO = os.path.join(ROOT, "assets", "brand", "logo.svg")
+BRAND = {"vi": "Cửa hàng Quận 1", "en": "District 1 store"}
 OUT = os.path.join(ROOT, BUILD, "screenshots")
 SIZES = ["800x480", "1024x600", "1280x800", "1920x1080", "1080x1920", "600x1024"]
 # The density of a typical panel of each size (diagonal pixels / diagonal inches): 7" 800x480
@@ -50,11 +58,13 @@ def followup_tap(doc):
     return None, None
 
 
-def run(conf, script, tmp):
+def run(conf, script, tmp, press_shot=None):
     path = os.path.join(tmp, "s.script")
     with open(path, "w") as f:
         f.write(script)
     env = dict(os.environ, SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy")
+    if press_shot:
+        env["TP_KIOSK_PRESS_SHOT"] = press_shot  # the pressed rating's one frame
     p = subprocess.run([KIOSK, "--config", conf, "--headless", "--script", path],
                        capture_output=True, text=True, env=env, timeout=300)
     if p.returncode != 0:
@@ -77,13 +87,16 @@ def job_script(name, doc, lang, size, broken, sp, hashed, tmp):
                 "[language]\ndefault = %s\navailable = %s\n"
                 "[staff]\npin_hash = %s\n"
                 "[sync]\npid_file = %s\n"  # the staff screen then shows "Sync now"
+                "[power]\ndim_after_s = 60\n"  # the attract state a minute after start
+                "[brand]\nlogo = %s\nname = %s\n"
                 % (sp, db, w, h, PANEL_DPI[size], lang, ", ".join(doc["languages"]), hashed,
-                   os.path.join(tmp, "sync.pid")))
+                   os.path.join(tmp, "sync.pid"), LOGO, BRAND.get(lang, BRAND["en"])))
     base = os.path.join(OUT, "%s-%s-%s-" % (name, lang, size))
     if broken:
         return conf, "expect-screen out_of_order\nscreenshot %sout_of_order.png\n" % base, 1
-    n = 6
+    n = 10
     s = "screenshot %squestion.png\n" % base
+    s += "advance 60000\nexpect-screen question\nscreenshot %sattract.png\n" % base
     if fq is not None:
         s += "tap %s-%d\nexpect-screen followup\n" % (kind, fval)
         s += "screenshot %sfollowup.png\n" % base
@@ -91,7 +104,9 @@ def job_script(name, doc, lang, size, broken, sp, hashed, tmp):
         n += 1
     else:
         s += "tap %s-%d\n" % (kind, FIRST[kind])
-    s += "expect-screen thanks\nscreenshot %sthanks.png\n" % base
+    s += "expect-screen thanks\n"
+    s += "advance 200\nscreenshot %sthanks-half.png\n" % base
+    s += "advance 1000\nscreenshot %sthanks.png\n" % base
     s += "advance 10000\nhold 5 5 3000\nexpect-screen pin\n"
     s += "screenshot %spin.png\n" % base
     s += "tap pin-1\ntap pin-1\ntap pin-ok\n"
@@ -101,6 +116,8 @@ def job_script(name, doc, lang, size, broken, sp, hashed, tmp):
     s += "screenshot %sstaff.png\n" % base
     s += "tap staff-survey\nexpect-screen staff_survey\n"
     s += "screenshot %sstaff_survey.png\n" % base
+    s += "tap staff-back\nexpect-screen staff\ntap staff-exit\nexpect-screen staff_exit\n"
+    s += "screenshot %sstaff_exit.png\ntap staff-back\nexpect-screen staff\n" % base
     return conf, s, n
 
 
@@ -127,14 +144,30 @@ def main():
     def one(job):
         with tempfile.TemporaryDirectory(prefix="tp_shots_") as tmp:
             conf, script, n = job_script(*job, hashed, tmp)
-            return n if run(conf, script, tmp) else -1
+            name, _, lang, size, broken, _ = job
+            press = None if broken else os.path.join(OUT, "%s-%s-%s-pressed.png" %
+                                                     (name, lang, size))
+            return n if run(conf, script, tmp, press) else -1
 
     # Two at a time: the machine is shared, and each run is one short process.
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
         results = list(ex.map(one, jobs))
     ok = all(r >= 0 for r in results)
-    print("screenshots: %d PNGs from %d runs in %s%s"
-          % (sum(r for r in results if r > 0), len(jobs), OUT, "" if ok else " (with failures)"))
+    # The export screen's states (running, done, failed), vi and en, from the ui's samples.
+    n_samples = 0
+    if os.access(SAMPLES, os.X_OK):
+        sdir = os.path.join(OUT, "samples")
+        os.makedirs(sdir, exist_ok=True)
+        p = subprocess.run([SAMPLES, sdir] + SIZES, capture_output=True, text=True,
+                           env=dict(os.environ, SDL_VIDEODRIVER="offscreen"), timeout=600)
+        ok = ok and p.returncode == 0
+        n_samples = len(glob.glob(os.path.join(sdir, "*.png")))
+    else:
+        sys.stderr.write("screenshots: %s is not built (make tests): no export samples\n" %
+                         SAMPLES)
+    print("screenshots: %d PNGs from %d runs and %d sample PNGs in %s%s"
+          % (sum(r for r in results if r > 0), len(jobs), n_samples, OUT,
+             "" if ok else " (with failures)"))
     return 0 if ok else 1
 
 

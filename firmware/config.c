@@ -10,6 +10,7 @@
 #include "config.h"
 #include "uploader.h" /* UPLOADER_DEFAULT_*: the [sync] defaults */
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -120,13 +121,17 @@ static const key_def KEYS[] = {
     {"power", "dim_after_s", K_INT, false, "300", 0, 86400, F(power.dim_after_s)},
     {"power", "dim_level", K_INT, false, "10", 0, 100, F(power.dim_level)},
     {"power", "backlight_dir", K_PATH, false, "/sys/class/backlight", 0, 0, F(power.backlight_dir)},
+    {"brand", "logo", K_PATH, false, "", 0, 0, F(brand.logo)},
+    {"brand", "accent", K_STR, false, "#0E6E6E", 0, 0, F(brand.accent)},
+    {"brand", "name", K_STR, false, "", 0, 0, F(brand.name)},
+    {"brand", "attract", K_BOOL, false, "true", 0, 0, F(brand.attract)},
 };
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
 
-#define N_SECTIONS 11
+#define N_SECTIONS 12
 static const char *const SECTIONS[N_SECTIONS] = {"device",   "survey", "storage", "display",
                                                  "language", "timing", "staff",   "sync",
-                                                 "usb",      "gpio",   "power"};
+                                                 "usb",      "gpio",   "power",   "brand"};
 
 typedef struct parse_ctx {
     config *cfg;
@@ -480,6 +485,38 @@ static void fail(parse_ctx *pc, int line, const char *section, const char *key, 
                 cause);
 }
 
+/* The line of [brand] key (or of the section), for a message. */
+static int brand_line(const parse_ctx *pc, const char *key)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(KEYS[i].section, "brand") == 0 && strcmp(KEYS[i].key, key) == 0 &&
+            pc->seen_line[i])
+            return pc->seen_line[i];
+    return pc->section_line[N_SECTIONS - 1];
+}
+
+/* [brand]: a logo named .png or .svg, an accent "#RRGGBB", a display name of valid UTF-8.
+ * Whether the logo file is there and decodes is the kiosk's check at start (ui_new: exit 2
+ * naming the file), not every reader's: the sync daemon and the CLI share this file and must not
+ * stop over a picture. Returns pc->rc. */
+static tp_err brand_check(parse_ctx *pc)
+{
+    const config_brand *b = &pc->cfg->brand;
+    if (b->logo[0]) {
+        const char *dot = strrchr(b->logo, '.');
+        if (!dot || (strcasecmp(dot, ".png") != 0 && strcasecmp(dot, ".svg") != 0))
+            fail(pc, brand_line(pc, "logo"), "brand", "logo", "must be a .png or .svg file");
+    }
+    bool hex = strlen(b->accent) == 7 && b->accent[0] == '#';
+    for (int i = 1; hex && i < 7; i++)
+        hex = isxdigit((unsigned char)b->accent[i]) != 0;
+    if (!hex)
+        fail(pc, brand_line(pc, "accent"), "brand", "accent", "not a colour #RRGGBB");
+    if (!tp_utf8_valid(b->name, strlen(b->name)))
+        fail(pc, brand_line(pc, "name"), "brand", "name", "not valid UTF-8");
+    return pc->rc;
+}
+
 static int section_index(const char *section)
 {
     for (int i = 0; i < N_SECTIONS; i++)
@@ -676,6 +713,10 @@ tp_err config_load(const char *path, config *out, char *err, size_t errlen)
         int at =
             pc->seen_line[ki] ? pc->seen_line[ki] : pc->section_line[section_index("language")];
         fail(pc, at, "language", "default", "not one of [language] available");
+        rc = pc->rc;
+        goto out;
+    }
+    if (brand_check(pc) != TP_OK) {
         rc = pc->rc;
         goto out;
     }

@@ -33,6 +33,10 @@
  *               ack_line (each an offset or a name; unset: none), active_low [true]
  *               (buttons and key switch; the PIR is active-high),
  *               debounce_ms [30], stuck_s [10], amber_after_s [3600]
+ *   [brand]     logo (a PNG or SVG file, drawn through SDL2_image) [none], accent (#RRGGBB: the
+ *               invitation's colour, at least 4.5:1 on the customer background) [#0E6E6E], name
+ *               (the store's display name, <= 60 bytes) [none], attract [true] (after
+ *               [power] dim_after_s without anyone: the attract state instead of dimming)
  *   [power]     open_hours = HH:MM-HH:MM | always [always], dim_after_s [300] (0: never),
  *               dim_level 0..100 [10], backlight_dir [/sys/class/backlight]
  *
@@ -119,6 +123,16 @@ typedef struct config_power {
     char backlight_dir[CONFIG_PATH_MAX]; /* sysfs class folder; a missing folder: no backlight */
 } config_power;
 
+#define CONFIG_BRAND_NAME_MAX 60
+
+/* [brand]: how the kiosk presents the store (the attract state). */
+typedef struct config_brand {
+    char logo[CONFIG_PATH_MAX];           /* "" none; .png or .svg */
+    char accent[8];                       /* "#RRGGBB" */
+    char name[CONFIG_BRAND_NAME_MAX + 1]; /* "" none */
+    bool attract;                         /* idle: attract state instead of an idle dim */
+} config_brand;
+
 typedef struct config {
     char path[CONFIG_PATH_MAX]; /* the file this came from */
     /* [device] */
@@ -153,6 +167,7 @@ typedef struct config {
     /* [gpio], [power] */
     config_gpio gpio;
     config_power power;
+    config_brand brand;
 } config;
 
 /* The one comma-list tokenizer (config values like "vi, en" and the CLI's --format csv,jsonl):

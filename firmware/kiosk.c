@@ -30,6 +30,7 @@ static const char *const SCREEN_LABEL[S_COUNT] = {
     [S_STAFF] = "staff",
     [S_STAFF_SURVEY] = "staff_survey",
     [S_STAFF_EXPORT] = "staff_export",
+    [S_STAFF_EXIT] = "staff_exit",
 };
 
 const char *kiosk_screen_label(kiosk_screen s)
@@ -91,6 +92,9 @@ void kiosk_go(kiosk *k, scr_id to)
     k->dirty |= KIOSK_DIRTY_SCREEN;
     kiosk_disarm(k, T_IDLE);
     kiosk_disarm(k, T_REFRESH);
+    kiosk_disarm(k, T_ATTRACT);
+    kiosk_disarm(k, T_ANIM);
+    k->attract = false;
     trace_set_screen(k->tr, SCREEN_LABEL[to]);
     trace_event(k->tr, "screen", TRACE_STR("from", SCREEN_LABEL[from]), TRACE_END);
     if (SCREENS[to].idle == IDLE_CUSTOMER || SCREENS[to].idle == IDLE_STAFF)
@@ -358,14 +362,29 @@ void kiosk_add_action(kiosk *k, const char *id, const char *label, ui_style styl
 
 /* question */
 
+/* After [power] dim_after_s without anyone on the question, the attract state ([brand] attract;
+ * the owner then keeps the screen lit instead of dimming it). */
+static void arm_attract(kiosk *k)
+{
+    if (k->cfg->brand.attract && k->cfg->power.dim_after_s > 0)
+        kiosk_arm(k, T_ATTRACT, (int64_t)k->cfg->power.dim_after_s * 1000);
+}
+
 static void question_enter(kiosk *k)
 {
     k->deferred.active = false;
+    arm_attract(k);
 }
 
 static kiosk_action question_event(kiosk *k, const kev *ev)
 {
     const survey_question *q = &k->sv->questions[0];
+    if (ev->type == EV_TIMER && ev->timer == T_ATTRACT && !k->attract) {
+        k->attract = true;
+        k->dirty |= KIOSK_DIRTY_SCREEN;
+        trace_event(k->tr, "attract", TRACE_BOOL("on", true), TRACE_END);
+        return KIOSK_NONE;
+    }
     if (ev->type != EV_PRESS)
         return KIOSK_NONE;
     if (press_lang(k, ev->id)) {
@@ -405,6 +424,10 @@ static void question_draw(kiosk *k)
     tp_kind_range(q->kind, &lo, &hi);
     k->m.kind = UI_SCREEN_QUESTION;
     k->m.scale = q->kind;
+    if (k->attract) {
+        k->m.invite = kiosk_strings(k->lang)->invite;
+        k->m.brand_name = k->cfg->brand.name;
+    }
     k->m.prompt = survey_text_get(k->sv, &q->prompt, k->lang);
     /* Every scale, faces included, runs from its lowest value on the left to its highest on the
      * right (README "Layout and look": one direction across the product). */
@@ -488,11 +511,34 @@ static void followup_draw(kiosk *k)
 static void thanks_enter(kiosk *k)
 {
     kiosk_arm(k, T_THANKS, (int64_t)k->cfg->thankyou_s * 1000);
+    k->anim_start = kiosk_now(k);
+    kiosk_arm(k, T_ANIM, KIOSK_ANIM_FRAME_MS);
+}
+
+void kiosk_anim(const kiosk *k, float *anim, float *countdown)
+{
+    *anim = 1.0f;
+    *countdown = 0.0f;
+    if (k->cur != S_THANKS)
+        return;
+    int64_t now = kiosk_now(k), total = (int64_t)k->cfg->thankyou_s * 1000;
+    float a = (float)(now - k->anim_start) / (float)KIOSK_ANIM_ENTRY_MS;
+    *anim = a < 0.0f ? 0.0f : a > 1.0f ? 1.0f : a;
+    if (k->timers[T_THANKS] >= 0 && total > 0) {
+        float c = (float)(k->timers[T_THANKS] - now) / (float)total;
+        *countdown = c < 0.001f ? 0.001f : c > 1.0f ? 1.0f : c;
+    }
 }
 
 static kiosk_action thanks_event(kiosk *k, const kev *ev)
 {
-    if (ev->type == EV_TIMER && ev->timer == T_THANKS) {
+    if (ev->type == EV_TIMER && ev->timer == T_ANIM) {
+        /* Frames only while something moves: the entry at <= 30 fps, then the ring. */
+        k->dirty |= KIOSK_DIRTY_ANIM;
+        bool entry = kiosk_now(k) - k->anim_start < KIOSK_ANIM_ENTRY_MS;
+        if (k->timers[T_THANKS] >= 0)
+            kiosk_arm(k, T_ANIM, entry ? KIOSK_ANIM_FRAME_MS : KIOSK_RING_FRAME_MS);
+    } else if (ev->type == EV_TIMER && ev->timer == T_THANKS) {
         k->last_thanks_end = kiosk_now(k);
         kiosk_reset_customer(k);
     } else if (ev->type == EV_PRESS) {
@@ -505,6 +551,7 @@ static void thanks_draw(kiosk *k)
 {
     k->m.kind = UI_SCREEN_THANKS;
     k->m.message = survey_text_get(k->sv, &k->sv->thanks, k->lang);
+    kiosk_anim(k, &k->m.anim, &k->m.countdown);
 }
 
 /* out of order */
@@ -561,6 +608,7 @@ static const screen_def SCREENS[S_COUNT] = {
                         kiosk_staff_survey_draw},
     [S_STAFF_EXPORT] = {IDLE_STAFF, kiosk_export_busy, NULL, kiosk_staff_export_event,
                         kiosk_staff_export_draw},
+    [S_STAFF_EXIT] = {IDLE_STAFF, NULL, NULL, kiosk_staff_exit_event, kiosk_staff_exit_draw},
 };
 
 /* ---- Public API ------------------------------------------------------------------------- */
@@ -683,6 +731,16 @@ static bool has_corner(const kiosk *k)
 
 kiosk_action kiosk_press(kiosk *k, const char *id)
 {
+    if (k->cur == S_QUESTION) {
+        /* Someone is here: the attract state gives way to the plain question (the press still
+         * counts), and the wait starts again. */
+        if (k->attract) {
+            k->attract = false;
+            k->dirty |= KIOSK_DIRTY_SCREEN;
+            trace_event(k->tr, "attract", TRACE_BOOL("on", false), TRACE_END);
+        }
+        arm_attract(k);
+    }
     if (id && strcmp(id, "staff-corner") == 0) {
         if (has_corner(k))
             hold_start(k);

@@ -81,11 +81,13 @@ typedef enum kiosk_screen {
     KIOSK_SCREEN_STAFF,
     KIOSK_SCREEN_STAFF_SURVEY,
     KIOSK_SCREEN_STAFF_EXPORT,
+    KIOSK_SCREEN_STAFF_EXIT, /* "exit kiosk?": the confirmation before the kiosk ends */
     KIOSK_SCREEN_COUNT
 } kiosk_screen;
 
 /* Returns the static name of s ("question", "followup", "thanks", "out_of_order", "pin", "staff",
- * "staff_survey", "staff_export"), as the trace and the scripts' expect-screen spell it. */
+ * "staff_survey", "staff_export", "staff_exit"), as the trace and the scripts' expect-screen spell
+ * it. */
 const char *kiosk_screen_label(kiosk_screen s);
 
 /* Returns the screen called name, or KIOSK_SCREEN_COUNT when there is none. */
@@ -130,12 +132,24 @@ int64_t kiosk_next_deadline(const kiosk *k);
 #define KIOSK_DIRTY_SCREEN 0x1u    /* the model changed: ui_set_screen */
 #define KIOSK_DIRTY_HIGHLIGHT 0x2u /* only the highlight: ui_set_highlight */
 #define KIOSK_DIRTY_HOLD 0x4u      /* only the hold ring: ui_set_hold */
+#define KIOSK_DIRTY_ANIM 0x8u      /* only the thank-you's animation: ui_set_anim */
 unsigned kiosk_dirty(const kiosk *k);
 void kiosk_clear_dirty(kiosk *k);
 
 /* Fills *scr with the current screen. Pointers in it are borrowed from k and valid until the
  * next call on k. */
 void kiosk_model(kiosk *k, ui_screen *scr);
+
+/* The thank-you's animation now: *anim the entry's progress 0..1 (1: still), *countdown the
+ * fraction of the wait left before the next customer (0 elsewhere). */
+void kiosk_anim(const kiosk *k, float *anim, float *countdown);
+
+/* Thank-you animation timing: the entry lasts KIOSK_ANIM_ENTRY_MS drawn every KIOSK_ANIM_FRAME_MS
+ * (30 frames per second at most); then the countdown ring moves every KIOSK_RING_FRAME_MS. No
+ * other screen animates, so the loop otherwise sleeps until input or a timer. */
+#define KIOSK_ANIM_ENTRY_MS 400
+#define KIOSK_ANIM_FRAME_MS 34
+#define KIOSK_RING_FRAME_MS 100
 
 /* Current highlight (NULL: none) and hold progress (< 0: none). */
 const char *kiosk_highlight(const kiosk *k);

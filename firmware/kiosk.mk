@@ -50,5 +50,5 @@ run: deps
 	$(MAKE) BUILD=$(BUILD) all
 	BUILD=$(BUILD) board/run-demo.sh
 
-screenshots: $(BUILD)/touchpoint-kiosk
+screenshots: $(BUILD)/touchpoint-kiosk $(BUILD)/tests/ui_samples
 	BUILD=$(BUILD) python3 board/screenshots.py

@@ -76,6 +76,8 @@ typedef struct app {
     /* Buttons and lights (gpio.h, NULL: none or failed to open) and screen power (power.h) */
     gpio *gpio;
     power *pw;
+    config_power power_cfg;       /* [power] as power_new sees it (no idle dim with attract) */
+    bool press_shot_done;         /* TP_KIOSK_PRESS_SHOT written (screenshots) */
     char gpio_err[TP_ERRMSG_MAX]; /* start-up error for the staff screen, "" none */
     int64_t answers_seen;         /* kiosk_answers_recorded() at the last ack pulse */
     int64_t led_next;             /* mono ms of the next status LED check */

@@ -23,6 +23,7 @@ typedef kiosk_screen scr_id;
 #define S_STAFF KIOSK_SCREEN_STAFF
 #define S_STAFF_SURVEY KIOSK_SCREEN_STAFF_SURVEY
 #define S_STAFF_EXPORT KIOSK_SCREEN_STAFF_EXPORT
+#define S_STAFF_EXIT KIOSK_SCREEN_STAFF_EXIT
 #define S_COUNT KIOSK_SCREEN_COUNT
 
 typedef enum timer_id {
@@ -33,6 +34,8 @@ typedef enum timer_id {
     T_HOLD_FRAME, /* redraw the hold ring */
     T_LOCK,       /* PIN lockout over */
     T_REFRESH,    /* staff screen: re-read pending answers, last sync, today's figures */
+    T_ATTRACT,    /* question: nobody for [power] dim_after_s: the attract state */
+    T_ANIM,       /* thanks: the next animation frame (entry, countdown ring) */
     T_COUNT
 } timer_id;
 
@@ -98,6 +101,8 @@ struct kiosk {
     int64_t hold_start;            /* -1: no hold */
     bool holding;                  /* pointer is down on the staff corner */
     char ooo_cause[TP_ERRMSG_MAX]; /* why answers cannot be recorded ("" when they can) */
+    bool attract;                  /* question: the attract state (logo, invitation) is shown */
+    int64_t anim_start;            /* thanks: mono ms the screen came up */
 
     /* staff */
     char pin[PIN_MAX_DIGITS + 1];
@@ -118,6 +123,7 @@ struct kiosk {
     char db_line[160];       /* the staff screen's database line, from the last store_check */
     tp_err db_rc;            /* the owner's last store_check (kiosk_work.db_rc) */
     bool db_fresh;           /* db_rc is new: rebuild db_line from it */
+    bool db_warn;            /* db_line needs attention (bad, low disk, recovered) */
     long sync_pid;           /* the owner's last look at the sync daemon (kiosk_work.sync_pid) */
     char sync_err[TP_ERRMSG_MAX];
 
@@ -195,6 +201,8 @@ void kiosk_staff_survey_draw(kiosk *k);
 bool kiosk_export_busy(const kiosk *k);
 kiosk_action kiosk_staff_export_event(kiosk *k, const kev *ev);
 void kiosk_staff_export_draw(kiosk *k);
+kiosk_action kiosk_staff_exit_event(kiosk *k, const kev *ev);
+void kiosk_staff_exit_draw(kiosk *k);
 /* Leaves staff mode for where the customer was (the question or out of order). */
 void kiosk_leave_staff(kiosk *k);
 /* Rebuilds the staff lines now and asks the owner for work; lt: how to trace them after. */
@@ -248,11 +256,21 @@ typedef struct strings {
     const char *sync_state;
     const char *sync_not_running;
     const char *sync_requested;
+    const char *customers_today;
+    const char *happy;        /* smiley4: the share of happy faces ("62% happy") */
+    const char *exit_title;   /* the exit confirmation's question */
+    const char *exit_sub;     /* ... and what it means */
+    const char *exit_confirm; /* its button that ends the kiosk */
+    const char *warn_waiting; /* pending answers: "waiting over" (+ minutes) */
+    const char *minutes;      /* "min" */
+    const char *invite;       /* the attract state's invitation */
+    const char *warn_disk;    /* the database line: free space below twice the reserve */
 } strings;
 
 /* The sentences in lang ("vi" or "en"; anything else: English). Static. */
 const strings *kiosk_strings(const char *lang);
-/* The PIN pad's subtitle in lang: locked for n more minutes (locked), else n attempts left. */
+/* The PIN pad's subtitle in lang (shown in the warning colour): locked for n more minutes
+ * (locked), else a wrong PIN with n attempts left ("Sai mã PIN – còn 3 lần thử"). */
 void kiosk_pin_note(const char *lang, bool locked, int n, char *out, size_t outlen);
 /* The name of lang in that language ("Tiếng Việt"), or lang itself. Static or borrowed. */
 const char *kiosk_lang_name(const char *lang);

@@ -133,6 +133,11 @@ void present(app *a)
                 ui_set_highlight(a->u, kiosk_highlight(a->k));
             if (d & KIOSK_DIRTY_HOLD)
                 ui_set_hold(a->u, kiosk_hold_progress(a->k));
+            if (d & KIOSK_DIRTY_ANIM) {
+                float an, cd;
+                kiosk_anim(a->k, &an, &cd);
+                ui_set_anim(a->u, an, cd);
+            }
         }
         kiosk_clear_dirty(a->k);
         if (ui_render(a->u) != TP_OK)
@@ -150,6 +155,15 @@ void present(app *a)
             snprintf(st, sizeof st, "first frame drawn: %s screen",
                      kiosk_screen_label(screen_of(a)));
             watchdog_ready(a->wd, st);
+        }
+        /* Screenshots (board/screenshots.py): the pressed state lives for one frame, before the
+         * deferred write moves on, so it is saved here, once, when TP_KIOSK_PRESS_SHOT names a
+         * file. */
+        const char *ps = a->scripted ? getenv("TP_KIOSK_PRESS_SHOT") : NULL;
+        if (ps && ps[0] && !a->press_shot_done && kiosk_has_deferred(a->k)) {
+            a->press_shot_done = true;
+            if (ui_screenshot(a->u, ps) != TP_OK)
+                trace_error(a, "ui", ui_errmsg(a->u));
         }
         kiosk_after_frame(a->k);
         hw_after_frame(a);
@@ -476,7 +490,25 @@ int main(int argc, char **argv)
     uo.dpi = a->cfg.dpi;
     uo.headless = headless;
     uo.title = "Touchpoint";
-    if (ui_new(&uo, &a->u, err, sizeof err) != TP_OK) {
+    uo.logo = a->cfg.brand.logo[0] ? a->cfg.brand.logo : NULL;
+    uo.accent = a->cfg.brand.accent;
+    tp_err urc = ui_new(&uo, &a->u, err, sizeof err);
+    if (urc == TP_ERR_CONFIG && uo.logo) {
+        /* A logo that is missing or no picture must not keep customers from the survey (like a
+         * missing GPIO chip): said once, on stderr (the journal) and in the trace, then the
+         * kiosk runs without it. An accent too pale is still refused below. */
+        fprintf(stderr, "touchpoint-kiosk: %s: [brand] logo: %s (running without the logo)\n",
+                a->cfg.path, err);
+        trace_event(a->tr, "error", TRACE_STR("code", "logo"), TRACE_STR("message", err),
+                    TRACE_END);
+        uo.logo = NULL;
+        urc = ui_new(&uo, &a->u, err, sizeof err);
+    }
+    if (urc == TP_ERR_CONFIG) { /* [brand] accent unreadable on the background */
+        fprintf(stderr, "touchpoint-kiosk: %s: [brand]: %s\n", a->cfg.path, err);
+        a->exit_code = EXIT_USAGE;
+        goto out;
+    } else if (urc != TP_OK) {
         fprintf(stderr, "touchpoint-kiosk: display: %s\n", err);
         a->exit_code = 1;
         goto out;
@@ -520,7 +552,12 @@ int main(int argc, char **argv)
         }
         hw_status_update(a);
     }
-    if (power_new(&a->cfg.power, a->scripted ? &a->vc.clock : NULL, NULL, &a->pw, err,
+    /* With the attract state, being alone is the kiosk's own business (kiosk.c T_ATTRACT): the
+     * screen stays lit and only the opening hours dim or darken it. */
+    a->power_cfg = a->cfg.power;
+    if (a->cfg.brand.attract)
+        a->power_cfg.dim_after_s = 0;
+    if (power_new(&a->power_cfg, a->scripted ? &a->vc.clock : NULL, NULL, &a->pw, err,
                   sizeof err) != TP_OK) {
         fprintf(stderr, "touchpoint-kiosk: %s\n", err);
         a->pw = NULL;

@@ -123,10 +123,12 @@ void kiosk_pin_draw(kiosk *k)
         int min = (int)((left + 59999) / 60000);
         kiosk_pin_note(s->lang, true, min, k->subtitle, sizeof k->subtitle);
         k->m.subtitle = k->subtitle;
+        k->m.subtitle_warn = true;
     } else if (k->pin_wrong_shown) {
         int left = k->cfg->max_attempts - k->wrong;
         kiosk_pin_note(s->lang, false, left, k->subtitle, sizeof k->subtitle);
         k->m.subtitle = k->subtitle;
+        k->m.subtitle_warn = true;
     }
     for (int d = 1; d <= 9; d++) {
         char id[16], label[16];
@@ -137,7 +139,9 @@ void kiosk_pin_draw(kiosk *k)
     kiosk_add_item(k, "pin-del", s->pin_del, 0, st);
     kiosk_add_item(k, "pin-0", "0", 0, st);
     kiosk_add_item(k, "pin-ok", "OK", 0, locked ? UI_STYLE_DISABLED : UI_STYLE_PRIMARY);
-    kiosk_add_action(k, "pin-cancel", s->pin_cancel, UI_STYLE_NEUTRAL);
+    /* Cancel closes the keypad block (a last key alone on its row spans it), where the hand
+     * already is, instead of a bar button far away. */
+    kiosk_add_item(k, "pin-cancel", s->pin_cancel, 0, UI_STYLE_NEUTRAL);
     k->m.pin_len = k->pin_len;
     k->m.pin_max = k->pin_len > 4 ? k->pin_len : 4;
 }
@@ -160,6 +164,14 @@ static void add_line(kiosk *k, const char *key, const char *val)
     if (snprintf(k->lines[k->n_lines], LINE_MAX_B, "%s\t%s", key, val) < 0)
         k->lines[k->n_lines][0] = '\0';
     k->n_lines++;
+}
+
+/* A line that needs staff attention: drawn in the warning colour (its value says why). */
+static void warn_line(kiosk *k, const char *key, const char *val)
+{
+    if (k->n_lines < UI_LINES_MAX)
+        k->warn_lines |= 1u << k->n_lines;
+    add_line(k, key, val);
 }
 
 /* The outcome of "Sync now" (the owner woke the daemon): the staff note and the trace. */
@@ -188,16 +200,22 @@ static void staff_refresh_lines(kiosk *k)
 {
     const strings *s = kiosk_strings(k->default_lang);
     char v[160], a[48], b[48];
+    bool kinds[TP_KIND_COUNT] = {false};
+    for (int q = 0; q < k->sv->n_questions; q++)
+        kinds[k->sv->questions[q].kind] = true;
     k->n_lines = 0;
     k->warn_lines = 0;
-    snprintf(v, sizeof v, "%s v%d", k->sv->id, k->sv->version);
+    snprintf(v, sizeof v, "%.120s (v%d)", survey_text_get(k->sv, &k->sv->title, k->default_lang),
+             k->sv->version);
     add_line(k, s->survey, v);
-    if (k->hw_status[0])
-        add_line(k, s->hw_inputs, k->hw_status);
+    if (k->hw_status[0]) {
+        /* A stuck input ("stuck: ...") or hardware that did not start: the customer cannot
+         * use the button, so the line is a warning. */
+        warn_line(k, s->hw_inputs, k->hw_status);
+    }
     if (kiosk_ensure_store(k) != TP_OK) {
         snprintf(v, sizeof v, "%s: %.120s", s->db_closed, k->store_err);
-        k->warn_lines |= 1u << k->n_lines;
-        add_line(k, s->database, v);
+        warn_line(k, s->database, v);
         return;
     }
     int64_t wall = k->clk->wall_ms(k->clk->ctx);
@@ -208,41 +226,65 @@ static void staff_refresh_lines(kiosk *k)
     size_t n = 0;
     if (store_stats(k->st, &q, &rows, &n) == TP_OK) {
         const store_stats_row *r = n > 0 ? &rows[0] : NULL;
+        /* A customer's session holds one rating (the first question) and its follow-up choices,
+         * so the ratings count the customers. */
+        int64_t customers = r ? r->n - r->n_kind[TP_KIND_CHOICE] : 0;
+        snprintf(v, sizeof v, "%lld", (long long)customers);
+        add_line(k, s->customers_today, v);
         snprintf(v, sizeof v, "%lld", r ? (long long)r->n : 0LL);
         add_line(k, s->answers_today, v);
-        if (r && r->n_kind[TP_KIND_NPS] > 0)
-            snprintf(v, sizeof v, "%+.0f (n=%lld)", r->nps, (long long)r->n_kind[TP_KIND_NPS]);
-        else
-            tp_strlcpy(v, s->none, sizeof v);
-        add_line(k, s->nps_today, v);
-        if (r && r->n_kind[TP_KIND_CSAT] > 0)
-            snprintf(v, sizeof v, "%.0f%% (n=%lld)", r->csat_pct,
-                     (long long)r->n_kind[TP_KIND_CSAT]);
-        else
-            tp_strlcpy(v, s->none, sizeof v);
-        add_line(k, s->csat_today, v);
-        if (r && r->n_kind[TP_KIND_CES] > 0)
-            snprintf(v, sizeof v, "%.1f / 7 (n=%lld)", r->ces_mean,
-                     (long long)r->n_kind[TP_KIND_CES]);
-        else
-            tp_strlcpy(v, s->none, sizeof v);
-        add_line(k, s->ces_today, v);
-        if (r && r->n_kind[TP_KIND_SMILEY4] > 0) {
-            snprintf(v, sizeof v, "%.0f%% :) (n=%lld)", r->smiley4_pct_happy,
-                     (long long)r->n_kind[TP_KIND_SMILEY4]);
+        /* Only the figures of kinds the running survey asks. */
+        if (kinds[TP_KIND_NPS]) {
+            if (r && r->n_kind[TP_KIND_NPS] > 0)
+                snprintf(v, sizeof v, "%+.0f (n=%lld)", r->nps, (long long)r->n_kind[TP_KIND_NPS]);
+            else
+                tp_strlcpy(v, s->none, sizeof v);
+            add_line(k, s->nps_today, v);
+        }
+        if (kinds[TP_KIND_CSAT]) {
+            if (r && r->n_kind[TP_KIND_CSAT] > 0)
+                snprintf(v, sizeof v, "%.0f%% (n=%lld)", r->csat_pct,
+                         (long long)r->n_kind[TP_KIND_CSAT]);
+            else
+                tp_strlcpy(v, s->none, sizeof v);
+            add_line(k, s->csat_today, v);
+        }
+        if (kinds[TP_KIND_CES]) {
+            if (r && r->n_kind[TP_KIND_CES] > 0)
+                snprintf(v, sizeof v, "%.1f / 7 (n=%lld)", r->ces_mean,
+                         (long long)r->n_kind[TP_KIND_CES]);
+            else
+                tp_strlcpy(v, s->none, sizeof v);
+            add_line(k, s->ces_today, v);
+        }
+        if (kinds[TP_KIND_SMILEY4]) {
+            if (r && r->n_kind[TP_KIND_SMILEY4] > 0)
+                snprintf(v, sizeof v, "%.0f%% %s (n=%lld)", r->smiley4_pct_happy, s->happy,
+                         (long long)r->n_kind[TP_KIND_SMILEY4]);
+            else
+                tp_strlcpy(v, s->none, sizeof v);
             add_line(k, s->smiley_today, v);
         }
     } else {
         snprintf(v, sizeof v, "%s: %.120s", s->db_bad, store_errmsg(k->st));
-        add_line(k, s->answers_today, v);
+        warn_line(k, s->answers_today, v);
     }
     store_stats_free(rows);
 
     store_info info;
     bool have_info = store_get_info(k->st, &info) == TP_OK;
     if (have_info) {
+        int amber_s = k->cfg->gpio.amber_after_s;
         snprintf(v, sizeof v, "%lld", (long long)info.n_pending);
-        add_line(k, s->pending, v);
+        if (info.n_pending > 0 && info.oldest_pending_ms > 0 &&
+            wall - info.oldest_pending_ms > (int64_t)amber_s * 1000) {
+            size_t l = strlen(v);
+            snprintf(v + l, sizeof v - l, " \u2013 %s %d\u00a0%s", s->warn_waiting, amber_s / 60,
+                     s->minutes);
+            warn_line(k, s->pending, v);
+        } else {
+            add_line(k, s->pending, v);
+        }
     }
     store_sync_result last, last_ok;
     tp_err rc = store_last_sync(k->st, &last, &last_ok);
@@ -250,37 +292,45 @@ static void staff_refresh_lines(kiosk *k)
         add_line(k, s->last_sync, s->never);
     } else if (rc == TP_OK) {
         fmt_local_hm(last.at_ms, a, sizeof a);
-        if (last.ok)
+        if (last.ok) {
             snprintf(v, sizeof v, "%s, %s", a, s->sync_ok);
-        else
+            add_line(k, s->last_sync, v);
+        } else {
             snprintf(v, sizeof v, "%s, %s: %.80s", a, s->sync_failed, last.message);
-        add_line(k, s->last_sync, v);
+            warn_line(k, s->last_sync, v);
+        }
     } else {
         snprintf(v, sizeof v, "%s: %.120s", s->db_bad, store_errmsg(k->st));
-        add_line(k, s->last_sync, v);
+        warn_line(k, s->last_sync, v);
     }
     if (k->cfg->sync.pid_file[0]) {
         if (k->sync_pid == 0)
-            add_line(k, s->sync_state, s->sync_not_running);
+            warn_line(k, s->sync_state, s->sync_not_running);
         else if (k->sync_pid == -1)
-            add_line(k, s->sync_state, k->sync_err);
+            warn_line(k, s->sync_state, k->sync_err);
     }
     if (k->db_fresh) {
         k->db_fresh = false;
+        k->db_warn = true;
         if (k->db_rc == TP_OK && have_info) {
+            int64_t reserve = (int64_t)k->cfg->min_free_mb * 1024 * 1024;
+            bool low = info.free_bytes >= 0 && info.free_bytes < 2 * reserve;
             tp_format_bytes(info.db_bytes, true, a, sizeof a);    /* never understated */
             tp_format_bytes(info.free_bytes, false, b, sizeof b); /* never overstated */
-            snprintf(k->db_line, sizeof k->db_line, "%s (%s, %s %s)%s%s", s->db_ok, a, s->free, b,
+            snprintf(k->db_line, sizeof k->db_line, "%s (%s, %s %s)%s%s%s%s", s->db_ok, a, s->free,
+                     b, low ? " \u2013 " : "", low ? s->warn_disk : "",
                      info.recovered_from[0] ? ", " : "",
                      info.recovered_from[0] ? s->recovered : "");
+            k->db_warn = low || info.recovered_from[0];
         } else {
             snprintf(k->db_line, sizeof k->db_line, "%s: %.120s", s->db_bad, store_errmsg(k->st));
         }
     }
     if (k->ooo_cause[0]) {
         snprintf(v, sizeof v, "%s: %.150s", s->db_bad, k->ooo_cause);
-        k->warn_lines |= 1u << k->n_lines;
-        add_line(k, s->database, v);
+        warn_line(k, s->database, v);
+    } else if (k->db_warn) {
+        warn_line(k, s->database, k->db_line);
     } else {
         add_line(k, s->database, k->db_line);
     }
@@ -291,7 +341,8 @@ static void trace_staff_lines(kiosk *k)
 {
     for (int i = 0; i < k->n_lines; i++)
         k->line_ptrs[i] = k->lines[i];
-    trace_event(k->tr, "staff_lines", TRACE_STRS("lines", k->line_ptrs, k->n_lines), TRACE_END);
+    trace_event(k->tr, "staff_lines", TRACE_STRS("lines", k->line_ptrs, k->n_lines),
+                TRACE_NUM("warn", (double)k->warn_lines), TRACE_END);
 }
 
 static bool same_lines(const kiosk *k, char (*old)[LINE_MAX_B], int n_old)
@@ -379,8 +430,7 @@ kiosk_action kiosk_staff_event(kiosk *k, const kev *ev)
     if (strcmp(ev->id, "staff-back") == 0) {
         kiosk_leave_staff(k);
     } else if (strcmp(ev->id, "staff-exit") == 0) {
-        trace_event(k->tr, "exit", TRACE_STR("reason", "staff"), TRACE_END);
-        return KIOSK_QUIT;
+        kiosk_go(k, S_STAFF_EXIT); /* ends only after the confirmation */
     } else if (strcmp(ev->id, "staff-survey") == 0) {
         kiosk_go(k, S_STAFF_SURVEY);
     } else if (strcmp(ev->id, "staff-export") == 0 && k->n_sticks > 0) {
@@ -431,8 +481,35 @@ void kiosk_staff_draw(kiosk *k)
     }
     if (k->cfg->sync.pid_file[0])
         kiosk_add_item(k, "staff-sync", s->sync_now, 0, UI_STYLE_NEUTRAL);
-    kiosk_add_item(k, "staff-exit", s->exit, 0, UI_STYLE_DANGER);
+    /* Exit sits in the bottom bar's far end (the ui puts a danger action there), away from
+     * "Sync now" and "Back", and asks first (S_STAFF_EXIT). */
+    kiosk_add_action(k, "staff-exit", s->exit, UI_STYLE_DANGER);
     kiosk_add_action(k, "staff-back", s->back_survey, UI_STYLE_PRIMARY);
+}
+
+/* staff: "exit the kiosk?" */
+
+kiosk_action kiosk_staff_exit_event(kiosk *k, const kev *ev)
+{
+    if (ev->type != EV_PRESS)
+        return KIOSK_NONE;
+    if (strcmp(ev->id, "exit-confirm") == 0) {
+        trace_event(k->tr, "exit", TRACE_STR("reason", "staff"), TRACE_END);
+        return KIOSK_QUIT;
+    }
+    if (strcmp(ev->id, "staff-back") == 0)
+        kiosk_go(k, S_STAFF);
+    return KIOSK_NONE;
+}
+
+void kiosk_staff_exit_draw(kiosk *k)
+{
+    const strings *s = kiosk_strings(k->default_lang);
+    k->m.kind = UI_SCREEN_STAFF;
+    k->m.prompt = s->exit_title;
+    k->m.subtitle = s->exit_sub;
+    kiosk_add_action(k, "exit-confirm", s->exit_confirm, UI_STYLE_DANGER);
+    kiosk_add_action(k, "staff-back", s->back, UI_STYLE_PRIMARY);
 }
 
 /* staff: choose a survey */

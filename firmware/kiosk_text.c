@@ -13,51 +13,60 @@
 static const strings STRINGS[] = {
     {
         .lang = "vi",
-        .lang_name = "Tiếng Việt",
-        .skip = "Bỏ qua",
-        .ooo_msg = "Xin lỗi, máy đang tạm ngưng.",
-        .ooo_sub = "Vui lòng báo nhân viên.",
-        .pin_prompt = "Nhập mã PIN nhân viên",
+        .lang_name = "Tiếng\u00a0Việt",
+        .skip = "Bỏ\u00a0qua",
+        .ooo_msg = "Xin\u00a0lỗi, máy đang tạm\u00a0ngưng.",
+        .ooo_sub = "Vui\u00a0lòng báo nhân\u00a0viên.",
+        .pin_prompt = "Nhập mã\u00a0PIN nhân\u00a0viên",
         .pin_cancel = "Hủy",
         .pin_del = "Xóa",
-        .staff_title = "Chế độ nhân viên",
-        .answers_today = "Câu trả lời hôm nay",
-        .nps_today = "NPS hôm nay",
-        .csat_today = "CSAT hôm nay",
-        .ces_today = "CES hôm nay",
-        .smiley_today = "Mặt cười hôm nay",
-        .pending = "Chờ đồng bộ",
-        .last_sync = "Đồng bộ gần nhất",
-        .never = "chưa bao giờ",
-        .sync_ok = "thành công",
+        .staff_title = "Chế\u00a0độ nhân\u00a0viên",
+        .answers_today = "Câu trả\u00a0lời hôm\u00a0nay",
+        .nps_today = "NPS hôm\u00a0nay",
+        .csat_today = "CSAT hôm\u00a0nay",
+        .ces_today = "CES hôm\u00a0nay",
+        .smiley_today = "Mặt\u00a0cười hôm\u00a0nay",
+        .pending = "Chờ đồng\u00a0bộ",
+        .last_sync = "Đồng\u00a0bộ gần\u00a0nhất",
+        .never = "chưa bao\u00a0giờ",
+        .sync_ok = "thành\u00a0công",
         .sync_failed = "lỗi",
-        .database = "Cơ sở dữ liệu",
+        .database = "Cơ\u00a0sở dữ\u00a0liệu",
         .db_ok = "tốt",
         .db_bad = "LỖI",
         .db_closed = "chưa mở được",
-        .survey = "Khảo sát",
-        .switch_survey = "Đổi khảo sát",
-        .default_lang = "Ngôn ngữ mặc định",
+        .survey = "Khảo\u00a0sát",
+        .switch_survey = "Đổi khảo\u00a0sát",
+        .default_lang = "Ngôn\u00a0ngữ mặc\u00a0định",
         .exit = "Thoát kiosk",
-        .back_survey = "Quay lại khảo sát",
-        .choose_survey = "Chọn khảo sát",
-        .back = "Quay lại",
+        .back_survey = "Quay\u00a0lại khảo\u00a0sát",
+        .choose_survey = "Chọn khảo\u00a0sát",
+        .back = "Quay\u00a0lại",
         .none = "chưa có",
-        .switched = "Đã đổi khảo sát",
-        .recovered = "đã khôi phục từ tệp hỏng",
-        .free = "còn trống",
+        .switched = "Đã đổi khảo\u00a0sát",
+        .recovered = "đã khôi\u00a0phục từ tệp hỏng",
+        .free = "còn\u00a0trống",
         .usb_export = "Xuất ra USB",
-        .export_new = "Câu trả lời mới từ lần xuất trước",
-        .export_all = "Tất cả câu trả lời",
+        .export_new = "Câu trả\u00a0lời mới từ lần xuất trước",
+        .export_all = "Tất\u00a0cả câu trả\u00a0lời",
         .exporting = "Đang xuất",
         .export_cancel = "Hủy xuất",
         .cancelling = "Đang hủy",
         .usb_removed = "Đã rút USB.",
-        .hw_inputs = "Nút bấm và đèn",
-        .sync_now = "Đồng bộ ngay",
-        .sync_state = "Tiến trình đồng bộ",
+        .hw_inputs = "Nút\u00a0bấm và đèn",
+        .sync_now = "Đồng\u00a0bộ ngay",
+        .sync_state = "Tiến\u00a0trình đồng\u00a0bộ",
         .sync_not_running = "không chạy",
-        .sync_requested = "Đã yêu cầu đồng bộ ngay",
+        .sync_requested = "Đã yêu\u00a0cầu đồng\u00a0bộ ngay",
+        .customers_today = "Khách hôm\u00a0nay",
+        .happy = "vui\u00a0vẻ",
+        .exit_title = "Thoát kiosk?",
+        .exit_sub = "Khách hàng sẽ không góp\u00a0ý được cho đến khi kiosk được mở\u00a0lại.",
+        .exit_confirm = "Thoát kiosk",
+        .warn_waiting = "chờ quá",
+        .minutes = "phút",
+        .invite = "Chạm để góp\u00a0ý – chỉ 5\u00a0giây",
+        .warn_disk = "ổ\u00a0đĩa sắp\u00a0đầy",
     },
     {
         .lang = "en",
@@ -106,6 +115,15 @@ static const strings STRINGS[] = {
         .sync_state = "Sync process",
         .sync_not_running = "not running",
         .sync_requested = "Sync requested",
+        .customers_today = "Customers today",
+        .happy = "happy",
+        .exit_title = "Exit the kiosk?",
+        .exit_sub = "Customers cannot give feedback until the kiosk is started again.",
+        .exit_confirm = "Exit kiosk",
+        .warn_waiting = "waiting over",
+        .minutes = "min",
+        .invite = "Tap to tell us – 5\u00a0seconds",
+        .warn_disk = "disk nearly full",
     },
 };
 
@@ -129,36 +147,26 @@ void kiosk_pin_note(const char *lang, bool locked, int n, char *out, size_t outl
 {
     bool vi = strcmp(kiosk_strings(lang)->lang, "vi") == 0;
     if (locked && vi)
-        snprintf(out, outlen, "Đã khóa do nhập sai nhiều lần. Thử lại sau %d phút.", n);
+        snprintf(out, outlen, "Đã khóa do nhập sai nhiều lần. Thử\u00a0lại sau %d phút.", n);
     else if (locked)
         snprintf(out, outlen, "Locked after too many wrong PINs. Try again in %d min.", n);
     else if (vi)
-        snprintf(out, outlen, "Sai mã PIN. Còn %d lần thử.", n);
+        snprintf(out, outlen, "Sai mã\u00a0PIN – còn %d lần thử", n);
     else
-        snprintf(out, outlen, "Wrong PIN. %d attempts left.", n);
+        snprintf(out, outlen, "Wrong PIN – %d attempt%s left", n, n == 1 ? "" : "s");
 }
 
 /* ---- USB export outcomes (usb_export.h) ----------------------------------------------------- */
 
-/* Writes bytes in decimal units, rounded up (what is needed) or down (what is free), so the
- * staff are never told a stick has more room, or an export needs less, than it does. */
+/* The product's one byte-size convention (tp_format_bytes: decimal kB/MB/GB), rounded up for
+ * what is needed and down for what is free, so the staff are never told a stick has more room, or
+ * an export needs less, than it does. */
 static void fmt_bytes(int64_t bytes, bool up, char *out, size_t outlen)
 {
-    int64_t unit, r;
-    const char *name;
-    if (bytes < 0) {
+    if (bytes < 0)
         snprintf(out, outlen, "an unknown amount of");
-        return;
-    }
-    if (bytes < 1000 * 1000) {
-        r = up ? (bytes + 999) / 1000 : bytes / 1000;
-        snprintf(out, outlen, "%" PRId64 " KB", r);
-        return;
-    }
-    unit = bytes < INT64_C(1000) * 1000 * 1000 ? INT64_C(100000) : INT64_C(100000000);
-    name = unit == INT64_C(100000) ? "MB" : "GB";
-    r = up ? (bytes + unit - 1) / unit : bytes / unit; /* tenths */
-    snprintf(out, outlen, "%" PRId64 ".%" PRId64 " %s", r / 10, r % 10, name);
+    else
+        tp_format_bytes(bytes, up, out, outlen);
 }
 
 void usb_format_bytes(int64_t bytes, char *out, size_t outlen)
@@ -167,7 +175,7 @@ void usb_format_bytes(int64_t bytes, char *out, size_t outlen)
 }
 
 #define NOT_MARKED " Nothing was marked as exported."
-#define NOT_MARKED_VI " Chưa có câu trả lời nào được đánh dấu là đã xuất."
+#define NOT_MARKED_VI " Chưa có câu trả\u00a0lời nào được đánh\u00a0dấu là đã xuất."
 
 /* The Vietnamese staff sentences (usb_export_message with lang "vi"). */
 static void message_vi(const usb_export_report *rep, char *out, size_t outlen)
@@ -175,13 +183,15 @@ static void message_vi(const usb_export_report *rep, char *out, size_t outlen)
     char need[32], freeb[32];
     switch (rep->outcome) {
     case USB_EXPORT_DONE:
-        snprintf(out, outlen, "Xong: %" PRId64 " câu trả lời, có thể rút USB ra an toàn.",
+        snprintf(out, outlen,
+                 "Xong: %" PRId64 " câu trả\u00a0lời, có\u00a0thể rút USB ra an\u00a0toàn.",
                  rep->rows);
         return;
     case USB_EXPORT_NOTHING:
         snprintf(out, outlen,
-                 "Không có câu trả lời mới kể từ lần xuất trước. Không ghi gì; có thể rút USB ra "
-                 "an toàn.");
+                 "Không có câu trả\u00a0lời mới kể\u00a0từ lần xuất trước. Không ghi gì; "
+                 "có\u00a0thể rút USB ra "
+                 "an\u00a0toàn.");
         return;
     case USB_EXPORT_FULL:
         if (rep->bytes_missing > 0) {
@@ -189,55 +199,61 @@ static void message_vi(const usb_export_report *rep, char *out, size_t outlen)
             if (rep->free_bytes >= 0)
                 fmt_bytes(rep->free_bytes, false, freeb, sizeof freeb);
             else
-                tp_strlcpy(freeb, "không rõ", sizeof freeb);
+                tp_strlcpy(freeb, "không\u00a0rõ", sizeof freeb);
             snprintf(out, outlen,
-                     "USB đã đầy. Cần thêm %s dung lượng trống (hiện còn %s). Hãy xóa bớt tệp "
-                     "trên USB bằng máy tính, hoặc dùng USB lớn hơn." NOT_MARKED_VI,
+                     "USB đã đầy. Cần thêm %s dung\u00a0lượng trống (hiện còn %s). Hãy xóa bớt tệp "
+                     "trên USB bằng máy\u00a0tính, hoặc dùng USB lớn\u00a0hơn." NOT_MARKED_VI,
                      need, freeb);
         } else if (rep->bytes_needed >= 0) {
             usb_format_bytes(rep->bytes_needed, need, sizeof need);
-            snprintf(out, outlen,
-                     "USB đã đầy. Cần khoảng %s dung lượng trống. Hãy xóa bớt tệp trên USB bằng "
-                     "máy tính, hoặc dùng USB lớn hơn." NOT_MARKED_VI,
-                     need);
+            snprintf(
+                out, outlen,
+                "USB đã đầy. Cần khoảng %s dung\u00a0lượng trống. Hãy xóa bớt tệp trên USB bằng "
+                "máy\u00a0tính, hoặc dùng USB lớn\u00a0hơn." NOT_MARKED_VI,
+                need);
         } else {
             snprintf(out, outlen,
-                     "USB đã đầy. Hãy xóa bớt tệp trên USB bằng máy tính, hoặc dùng USB lớn "
+                     "USB đã đầy. Hãy xóa bớt tệp trên USB bằng máy\u00a0tính, hoặc dùng USB lớn "
                      "hơn." NOT_MARKED_VI);
         }
         return;
     case USB_EXPORT_READONLY:
         snprintf(out, outlen,
-                 "USB đang bị khóa ghi (chỉ đọc). Gạt công tắc khóa trên USB để mở, hoặc dùng "
+                 "USB đang bị khóa\u00a0ghi (chỉ\u00a0đọc). Gạt công\u00a0tắc khóa trên USB để mở, "
+                 "hoặc dùng "
                  "USB khác." NOT_MARKED_VI);
         return;
     case USB_EXPORT_REMOVED:
         snprintf(out, outlen,
-                 "USB đã bị rút ra trước khi xuất xong." NOT_MARKED_VI " Hãy cắm lại và xuất lại.");
+                 "USB đã bị rút ra trước khi xuất xong." NOT_MARKED_VI
+                 " Hãy cắm\u00a0lại và xuất\u00a0lại.");
         return;
     case USB_EXPORT_IO:
         snprintf(out, outlen,
-                 "Không ghi được vào USB (lỗi đọc/ghi). Hãy thử lại, hoặc dùng USB "
+                 "Không ghi được vào USB (lỗi đọc/ghi). Hãy thử\u00a0lại, hoặc dùng USB "
                  "khác." NOT_MARKED_VI);
         return;
     case USB_EXPORT_CANCELLED:
         snprintf(out, outlen,
-                 "Đã hủy xuất. Không ghi gì và chưa đánh dấu câu trả lời nào là đã xuất; có thể "
-                 "rút USB ra an toàn.");
+                 "Đã hủy xuất. Không ghi gì và chưa đánh\u00a0dấu câu trả\u00a0lời nào là đã xuất; "
+                 "có\u00a0thể "
+                 "rút USB ra an\u00a0toàn.");
         return;
     case USB_EXPORT_FAILED:
         if (rep->rc == TP_ERR_TOO_LARGE)
             snprintf(out, outlen,
-                     "Dữ liệu xuất quá lớn cho một tệp trên USB (tối đa 4 GB)." NOT_MARKED_VI
-                     " Hãy gọi kỹ thuật viên.");
+                     "Dữ\u00a0liệu xuất quá\u00a0lớn cho một tệp trên USB (tối\u00a0đa 4 "
+                     "GB)." NOT_MARKED_VI " Hãy gọi kỹ\u00a0thuật\u00a0viên.");
         else if (rep->rc == TP_ERR_EXISTS)
-            snprintf(out, outlen,
-                     "Trên USB không còn tên tệp trống. Hãy xóa các tệp xuất cũ bằng máy tính "
-                     "rồi thử lại." NOT_MARKED_VI);
+            snprintf(
+                out, outlen,
+                "Trên USB không còn tên\u00a0tệp trống. Hãy xóa các tệp xuất cũ bằng máy\u00a0tính "
+                "rồi thử\u00a0lại." NOT_MARKED_VI);
         else
             snprintf(out, outlen,
-                     "Xuất không thành công (mã lỗi cho kỹ thuật viên: %s)." NOT_MARKED_VI
-                     " Hãy thử lại; nếu vẫn lỗi, hãy gọi kỹ thuật viên.",
+                     "Xuất không thành\u00a0công (mã\u00a0lỗi cho kỹ\u00a0thuật\u00a0viên: "
+                     "%s)." NOT_MARKED_VI
+                     " Hãy thử\u00a0lại; nếu vẫn lỗi, hãy gọi kỹ\u00a0thuật\u00a0viên.",
                      tp_strerror(rep->rc));
         return;
     }

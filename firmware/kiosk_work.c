@@ -25,7 +25,8 @@ static long sync_state(const char *pid_file, bool wake, char *err, size_t errlen
 }
 
 /* The surveys of folder dir that load (a broken file must not take the kiosk down), labelled
- * "Title (id)" in lang, into out (KIOSK_MAX_SURVEYS entries). Returns how many. */
+ * "Title (v1)" in lang (staff know a survey by its title, not its file id), into out
+ * (KIOSK_MAX_SURVEYS entries). Returns how many. */
 static int survey_scan(const char *dir, const char *lang, kiosk_survey_entry *out)
 {
     char(*names)[SURVEY_PATH_MAX] = calloc(KIOSK_MAX_SURVEYS, SURVEY_PATH_MAX);
@@ -39,8 +40,8 @@ static int survey_scan(const char *dir, const char *lang, kiosk_survey_entry *ou
         if (survey_load(names[i], &sv, NULL, 0) != TP_OK)
             continue;
         tp_strlcpy(e->path, names[i], sizeof e->path);
-        int w = snprintf(e->label, sizeof e->label, "%.90s (%s)",
-                         survey_text_get(sv, &sv->title, lang), sv->id);
+        int w = snprintf(e->label, sizeof e->label, "%.90s (v%d)",
+                         survey_text_get(sv, &sv->title, lang), sv->version);
         if (w < 0)
             tp_strlcpy(e->label, sv->id, sizeof e->label);
         got++;

@@ -452,6 +452,38 @@ ui_look ui_theme_look(ui_role role, ui_style st, int value, tp_kind scale, ui_sc
     return l;
 }
 
+ui_rgba ui_theme_text(ui_role role, ui_screen_kind screen, bool warn, ui_rgba *bg)
+{
+    *bg = screen == UI_SCREEN_STAFF || screen == UI_SCREEN_PIN ? C_BG_STAFF : C_BG;
+    if (warn)
+        return C_DANGER;
+    return role == UI_ROLE_SUBTITLE || role == UI_ROLE_ANCHOR ? C_SOFT : C_INK;
+}
+
+ui_rgba ui_theme_accent(void)
+{
+    return C_ACCENT;
+}
+
+bool ui_parse_rgb(const char *s, ui_rgba *out)
+{
+    unsigned v = 0;
+    if (!s || strlen(s) != 7 || s[0] != '#')
+        return false;
+    for (int i = 1; i < 7; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return false;
+        v = v * 16 + (unsigned)d;
+    }
+    *out = (ui_rgba){(Uint8)(v >> 16), (Uint8)(v >> 8), (Uint8)v, 255};
+    return true;
+}
+
 static ui_look widget_look(const ui *u, const ui_widget *w, bool selected, bool hl)
 {
     const ui_model *md = &u->model;
@@ -562,14 +594,21 @@ static void draw_progress(ui *u, const ui_widget *w)
     copy_tex(u, shape_tex(u, &fill), w->rect.x, w->rect.y);
 }
 
+static void draw_logo(ui *u, const ui_widget *w);
+
 static void draw_widget(ui *u, const ui_widget *w, bool hl)
 {
     const ui_model *md = &u->model;
     switch (w->role) {
     case UI_ROLE_PROMPT:
-    case UI_ROLE_MESSAGE: draw_text(u, w, C_INK); break;
+    case UI_ROLE_MESSAGE:
     case UI_ROLE_SUBTITLE:
-    case UI_ROLE_ANCHOR: draw_text(u, w, C_SOFT); break;
+    case UI_ROLE_ANCHOR: {
+        ui_rgba bg;
+        bool warn = w->role == UI_ROLE_SUBTITLE && md->subtitle_warn;
+        draw_text(u, w, ui_theme_text(w->role, md->kind, warn, &bg));
+        break;
+    }
     case UI_ROLE_LINE: draw_line(u, w); break;
     case UI_ROLE_SCALE_BTN: draw_button(u, w, hl, false, 0.16f); break;
     case UI_ROLE_FACE: draw_face(u, w, hl); break;
@@ -589,11 +628,27 @@ static void draw_widget(ui *u, const ui_widget *w, bool hl)
     }
     case UI_ROLE_ZONE: break; /* invisible; the hold ring is drawn last, on top */
     case UI_ROLE_ICON_OK: {
-        shape_req r = {SH_CHECK, w->rect.w, w->rect.h, C_OK_GREEN, C_WHITE, {0, 0, 0, 0},
-                       0,        0,         0,         0,          0};
+        /* Entry animation: the mark grows from half size with an ease-out, in 12 steps (so at
+         * most 12 cached sizes). */
+        float a = roundf(md->anim * 12.0f) / 12.0f;
+        float e = 1.0f - (1.0f - a) * (1.0f - a);
+        int d = (int)lroundf((float)w->rect.w * (0.5f + 0.5f * e));
+        shape_req r = {SH_CHECK, d, d, C_OK_GREEN, C_WHITE, {0, 0, 0, 0}, 0, 0, 0, 0, 0};
+        copy_tex(u, shape_tex(u, &r), w->rect.x + (w->rect.w - d) / 2,
+                 w->rect.y + (w->rect.h - d) / 2);
+        break;
+    }
+    case UI_ROLE_RING: {
+        if (!(md->countdown > 0.0f))
+            break;
+        float q = roundf(md->countdown * 100.0f) / 100.0f; /* at most 101 cached rings */
+        shape_req r = {SH_RING, w->rect.w, w->rect.h, u->accent, {29, 39, 51, 40}, {0, 0, 0, 0}, q,
+                       0,       0,         0,         0};
         copy_tex(u, shape_tex(u, &r), w->rect.x, w->rect.y);
         break;
     }
+    case UI_ROLE_LOGO: draw_logo(u, w); break;
+    case UI_ROLE_INVITE: draw_text(u, w, u->accent); break;
     case UI_ROLE_ICON_WARN: {
         shape_req r = {SH_WARN, w->rect.w, w->rect.h, C_AMBER, C_INK, {0, 0, 0, 0}, 0, 0, 0, 0, 0};
         copy_tex(u, shape_tex(u, &r), w->rect.x, w->rect.y);
@@ -607,6 +662,31 @@ static void draw_widget(ui *u, const ui_widget *w, bool hl)
         break;
     }
     }
+}
+
+/* The logo, scaled once to its place (aspect kept by the layout) and cached like a shape. */
+static void draw_logo(ui *u, const ui_widget *w)
+{
+    if (!u->logo || w->rect.w < 1 || w->rect.h < 1)
+        return;
+    char key[64];
+    snprintf(key, sizeof key, "LOGO|%dx%d", w->rect.w, w->rect.h);
+    uint64_t h = fnv(key);
+    ui_tex *t = cache_find(u, key, h);
+    if (!t) {
+        SDL_Surface *s =
+            SDL_CreateRGBSurfaceWithFormat(0, w->rect.w, w->rect.h, 32, SDL_PIXELFORMAT_ARGB8888);
+        if (!s)
+            return;
+        SDL_SetSurfaceBlendMode(u->logo, SDL_BLENDMODE_NONE);
+        if (SDL_BlitScaled(u->logo, NULL, s, NULL) == 0) {
+            SDL_Texture *tex = make_tex(u, (const uint32_t *)s->pixels, s->w, s->h, s->pitch);
+            if (tex)
+                t = cache_put(u, key, h, tex, s->w, s->h);
+        }
+        SDL_FreeSurface(s);
+    }
+    copy_tex(u, t, w->rect.x, w->rect.y);
 }
 
 /* The hold ring: inside the staff corner (or the top-left target square without one). */
@@ -691,6 +771,23 @@ tp_err ui_new(const ui_options *opt, ui **out, char *err, size_t errlen)
     int mm9 = (int)ceil(9.0 * u->dpi / 25.4);
     u->min_target = mm9 > 64 ? mm9 : 64;
     u->model.hold = -1.0f;
+    u->accent = C_ACCENT;
+    if (opt->accent && opt->accent[0]) {
+        if (!ui_parse_rgb(opt->accent, &u->accent)) {
+            free(u);
+            return tp_errf(err, errlen, TP_ERR_CONFIG, "ui: accent \"%s\" is not #RRGGBB",
+                           opt->accent);
+        }
+        /* The invitation is text in this colour on the customer background (WCAG AA). */
+        if (ui_contrast(u->accent, C_BG) < 4.5) {
+            double c = ui_contrast(u->accent, C_BG);
+            free(u);
+            return tp_errf(err, errlen, TP_ERR_CONFIG,
+                           "ui: accent %s reads %.2f:1 on the background #F5F3EE; text needs "
+                           "4.5:1 (choose a darker colour)",
+                           opt->accent, c);
+        }
+    }
 
     /* Hints are set before every SDL_Init because SDL_Quit clears them. Without
      * FRAMEBUFFER_ACCELERATION=0 the software renderer's window surface would be backed by an
@@ -738,11 +835,25 @@ tp_err ui_new(const ui_options *opt, ui **out, char *err, size_t errlen)
         rc = tp_errf(err, errlen, TP_ERR_UNSUPPORTED, "ui: output size: %s", SDL_GetError());
         goto out;
     }
+    if (opt->logo && opt->logo[0]) {
+        /* Decoded once (PNG, or SVG rasterised at its own size); scaled to its place later. */
+        SDL_Surface *img = IMG_Load(opt->logo);
+        if (img) {
+            u->logo = SDL_ConvertSurfaceFormat(img, SDL_PIXELFORMAT_ARGB8888, 0);
+            SDL_FreeSurface(img);
+        }
+        if (!u->logo || u->logo->w < 1 || u->logo->h < 1) {
+            rc = tp_errf(err, errlen, TP_ERR_CONFIG, "ui: logo %s: cannot decode it (%s)",
+                         opt->logo, IMG_GetError());
+            goto out;
+        }
+    }
     set_logical(u);
     *out = u;
     return TP_OK;
 out:
     if (u) {
+        SDL_FreeSurface(u->logo);
         ui_fonts_free(u->fonts);
         if (u->ren)
             SDL_DestroyRenderer(u->ren);
@@ -763,6 +874,7 @@ void ui_free(ui *u)
         return;
     ui_cache_clear(&u->cache);
     ui_fonts_free(u->fonts);
+    SDL_FreeSurface(u->logo);
     SDL_DestroyRenderer(u->ren);
     SDL_DestroyWindow(u->win);
     free(u);
@@ -774,8 +886,8 @@ void ui_free(ui *u)
 /* ---- The model ------------------------------------------------------------------------------ */
 
 static const char *const reserved_ids[] = {
-    "prompt",      "subtitle", "message",  "anchor-low",
-    "anchor-high", "icon",     "pin-dots", "staff-corner",
+    "prompt",   "subtitle",     "message", "anchor-low", "anchor-high", "icon",
+    "pin-dots", "staff-corner", "logo",    "invite",     "brand-name",  "next-ring",
 };
 
 static tp_err copy_text(ui *u, char *dst, const char *src, const char *field)
@@ -904,6 +1016,7 @@ static tp_err check_model(ui *u, ui_model *m, const ui_screen *s)
     }
     m->n_lines = s->n_lines;
     m->warn_lines = s->warn_lines;
+    m->subtitle_warn = s->subtitle_warn;
     if (s->pin_max < 0 || s->pin_max > UI_PIN_MAX || s->pin_len < 0 || s->pin_len > s->pin_max)
         return fail(u, TP_ERR_INVALID, "ui_set_screen: pin_len %d / pin_max %d out of range",
                     s->pin_len, s->pin_max);
@@ -913,6 +1026,13 @@ static tp_err check_model(ui *u, ui_model *m, const ui_screen *s)
     m->hold = s->hold_progress > 0.0f ? fminf(s->hold_progress, 1.0f) : -1.0f;
     m->bar = s->progress_bar;
     m->progress = s->progress > 0.0f ? fminf(s->progress, 1.0f) : 0.0f;
+    if ((rc = copy_text(u, m->invite, s->invite, "invite")) ||
+        (rc = copy_text(u, m->brand_name, s->brand_name, "brand_name")))
+        return rc;
+    m->logo_w = u->logo && m->invite[0] ? u->logo->w : 0;
+    m->logo_h = u->logo && m->invite[0] ? u->logo->h : 0;
+    m->anim = s->anim > 0.0f && s->anim < 1.0f ? s->anim : 1.0f;
+    m->countdown = s->countdown > 0.0f ? fminf(s->countdown, 1.0f) : 0.0f;
     m->highlight[0] = '\0';
     if (s->highlight && s->highlight[0]) {
         if (!model_has_id(m, s->highlight))
@@ -951,6 +1071,14 @@ tp_err ui_set_highlight(ui *u, const char *id)
     }
     tp_strlcpy(u->model.highlight, id, sizeof u->model.highlight);
     return TP_OK;
+}
+
+void ui_set_anim(ui *u, float anim, float countdown)
+{
+    u->model.anim = anim > 0.0f && anim < 1.0f ? anim : 1.0f;
+    /* A ring placed by the layout stays; one not placed is not drawn. */
+    if (u->model.countdown > 0.0f)
+        u->model.countdown = countdown > 0.001f ? fminf(countdown, 1.0f) : 0.001f;
 }
 
 void ui_set_hold(ui *u, float progress)

@@ -60,6 +60,9 @@ typedef struct ui_options {
     bool software;           /* use the software renderer even with a display (benchmarks) */
     const char *font_family; /* fontconfig family; NULL: "Noto Sans" */
     const char *title;       /* window title; NULL: "Touchpoint" */
+    const char *logo;        /* the brand's logo, a PNG or SVG file (SDL2_image); NULL: none */
+    const char *accent;      /* the brand's colour "#RRGGBB" for the invitation and the ring;
+                              * NULL: the theme's; it must be 4.5:1 on the customer background */
 } ui_options;
 
 /* Initialises SDL video, SDL_ttf and SDL_image, finds the font through fontconfig (regular and
@@ -67,7 +70,8 @@ typedef struct ui_options {
  * caller need not set SDL_VIDEODRIVER). Returns TP_OK and *out (free with ui_free), or
  * TP_ERR_INVALID (bad rotation/size), TP_ERR_NOT_FOUND (no font for the family, naming the Debian
  * package of the default one; or the font lacks Vietnamese glyphs), TP_ERR_UNSUPPORTED (no video
- * driver / renderer) with the cause in err. */
+ * driver / renderer), TP_ERR_CONFIG (a logo that cannot be decoded, an accent that is not
+ * #RRGGBB or reads below 4.5:1 on the background) with the cause in err. */
 tp_err ui_new(const ui_options *opt, ui **out, char *err, size_t errlen);
 
 /* Frees every texture and font, closes the window and shuts SDL down. NULL is a no-op. */
@@ -132,6 +136,7 @@ typedef struct ui_screen {
     tp_kind scale;           /* UI_SCREEN_QUESTION: which scale the items form (not CHOICE) */
     const char *prompt;      /* the question / title; NULL: none */
     const char *subtitle;    /* smaller text under the prompt (or under the thanks message) */
+    bool subtitle_warn;      /* the subtitle in the warning colour (a wrong PIN, a refusal) */
     const char *anchor_low;  /* question: label at the scale's low end ("Not at all likely") */
     const char *anchor_high; /* question: label at the high end ("Extremely likely") */
     const char *message;     /* thanks / out-of-order: the big message ("Cảm ơn quý khách!") */
@@ -141,15 +146,17 @@ typedef struct ui_screen {
 
     const ui_item *items;     /* the main controls in reading order: scale items (question), chips
                                * (followup), keypad keys row-major 3 per row (pin: 1..9, then e.g.
-                               * "pin-del", "pin-0", "pin-ok"), menu buttons (staff) */
+                               * "pin-del", "pin-0", "pin-ok"; a last key alone on its row, e.g.
+                               * "pin-cancel", spans the keypad's width), menu buttons (staff) */
     int n_items;              /* 0..UI_ITEMS_MAX */
     const ui_item *langs;     /* language toggles, shown top-right on customer screens; ids like
                                * "lang-vi", labels like "VI" / "Tiếng Việt" */
     int n_langs;              /* 0..UI_LANGS_MAX */
     const char *lang;         /* current language tag: the toggle whose id is "lang-<lang>" is
                                * drawn as selected; NULL: none */
-    const ui_item *actions;   /* secondary buttons in a bottom bar ("reason-skip", "pin-cancel",
-                               * "staff-back") */
+    const ui_item *actions;   /* secondary buttons in a bottom bar ("reason-skip", "staff-back"),
+                               * right-aligned; a UI_STYLE_DANGER one ("staff-exit") sits alone
+                               * at the left end, away from the others */
     int n_actions;            /* 0..UI_ACTIONS_MAX */
     const char *const *lines; /* staff info lines ("Answers today: 42"); "Key\tValue" draws the
                                * value right-aligned in a second column */
@@ -158,16 +165,24 @@ typedef struct ui_screen {
     int pin_len;              /* PIN screen: digits entered (filled dots) */
     int pin_max;              /* PIN screen: dots shown (0: no dots), <= UI_PIN_MAX */
 
-    bool staff_corner;     /* reserve the top-left corner as the invisible hold zone with the id
-                            * "staff-corner" (ui_hit returns it; nothing else is placed there) */
-    float hold_progress;   /* <= 0 (a zeroed struct) or NaN: no overlay; (0, 1]: the
-                            * staff-corner hold is under way, drawn as a filling ring in the
-                            * corner (redraw as it advances) */
-    const char *highlight; /* id of the control to draw pressed/selected; NULL: none */
-    bool progress_bar;     /* staff: a progress bar "export-progress" (UI_WIDGET_ICON, full
-                            * width under the subtitle, laid out at every size) */
-    float progress;        /* its filled fraction 0..1 (clamped; NaN: 0); drawn quantised to
-                            * 1/200 so a long export caches at most 201 fills */
+    bool staff_corner;      /* reserve the top-left corner as the invisible hold zone with the id
+                             * "staff-corner" (ui_hit returns it; nothing else is placed there) */
+    float hold_progress;    /* <= 0 (a zeroed struct) or NaN: no overlay; (0, 1]: the
+                             * staff-corner hold is under way, drawn as a filling ring in the
+                             * corner (redraw as it advances) */
+    const char *highlight;  /* id of the control to draw pressed/selected; NULL: none */
+    bool progress_bar;      /* staff: a progress bar "export-progress" (UI_WIDGET_ICON, full
+                             * width under the subtitle, laid out at every size) */
+    float progress;         /* its filled fraction 0..1 (clamped; NaN: 0); drawn quantised to
+                             * 1/200 so a long export caches at most 201 fills */
+    const char *invite;     /* question: the attract state's invitation ("Tap to tell us – 5
+                             * seconds"), in a band above the prompt with the logo ("logo") and
+                             * brand_name; NULL: no band */
+    const char *brand_name; /* the store's name in that band; NULL: none */
+    float anim;             /* thanks: the entry animation's progress (0 < anim < 1: the check
+                             * mark grows in); otherwise still. Change it with ui_set_anim */
+    float countdown;        /* thanks: > 0 places a ring "next-ring" showing the fraction of
+                             * the wait left before the next customer (ui_set_anim) */
 } ui_screen;
 
 /* Validates scr and copies everything it needs (texts, items) into u, then lays the screen out
@@ -180,6 +195,10 @@ tp_err ui_set_screen(ui *u, const ui_screen *scr);
 /* Changes only the highlighted control (NULL: none) without a new layout. Returns TP_OK, or
  * TP_ERR_NOT_FOUND when no control has that id (the highlight is then cleared). */
 tp_err ui_set_highlight(ui *u, const char *id);
+
+/* Changes only the thank-you's animation values (see ui_screen.anim, countdown; both drawn
+ * quantised, so the cache stays bounded). Cheap: no new layout. */
+void ui_set_anim(ui *u, float anim, float countdown);
 
 /* Changes only the hold overlay (<= 0 or NaN: none; clamped to 1). Cheap: no new layout. */
 void ui_set_hold(ui *u, float progress);

@@ -29,6 +29,7 @@ typedef struct ui_model {
     ui_scale_style scale_style;
     char prompt[UI_TEXT_MAX + 1];
     char subtitle[UI_TEXT_MAX + 1];
+    bool subtitle_warn; /* the subtitle in the warning colour */
     char anchor_low[UI_TEXT_MAX + 1];
     char anchor_high[UI_TEXT_MAX + 1];
     char message[UI_TEXT_MAX + 1];
@@ -48,6 +49,11 @@ typedef struct ui_model {
     bool bar;       /* progress bar shown */
     float progress; /* 0..1 */
     char highlight[UI_ID_MAX + 1];
+    char invite[UI_TEXT_MAX + 1]; /* attract band ("" none) */
+    char brand_name[UI_TEXT_MAX + 1];
+    int logo_w, logo_h; /* the logo's size (0: none), for its place in the band */
+    float anim;         /* thanks entry animation 0..1 */
+    float countdown;    /* thanks ring: fraction left (<= 0: no ring) */
 } ui_model;
 
 /* ---- Laid-out widgets ----------------------------------------------------------------------- */
@@ -71,6 +77,9 @@ typedef enum ui_role {
     UI_ROLE_ICON_WARN, /* out-of-order sign */
     UI_ROLE_PIN_DOTS,
     UI_ROLE_PROGRESS, /* staff progress bar "export-progress" */
+    UI_ROLE_LOGO,     /* the brand's logo (attract band) */
+    UI_ROLE_INVITE,   /* the attract invitation, in the accent colour */
+    UI_ROLE_RING,     /* thanks: the countdown ring to the next customer */
 } ui_role;
 
 enum { UI_ALIGN_LEFT = 0, UI_ALIGN_CENTER = 1, UI_ALIGN_RIGHT = 2 };
@@ -187,6 +196,17 @@ typedef struct ui_look {
 ui_look ui_theme_look(ui_role role, ui_style st, int value, tp_kind scale, ui_scale_style ss,
                       ui_screen_kind screen, bool selected, bool pressed);
 
+/* The colour of a text of role (prompt, subtitle, message, anchor, line; warn: the warning
+ * colour of a wrong PIN or a staff warning) on a screen of kind, with its background in *bg.
+ * Drawing uses it, and the contrast test reads it. */
+ui_rgba ui_theme_text(ui_role role, ui_screen_kind screen, bool warn, ui_rgba *bg);
+
+/* The theme's accent (the brand's colour when none is configured). */
+ui_rgba ui_theme_accent(void);
+
+/* Parses "#RRGGBB" into *out. Returns false when s is not that. */
+bool ui_parse_rgb(const char *s, ui_rgba *out);
+
 /* WCAG 2.1 contrast ratio of two colours (alpha ignored): 1 .. 21. */
 double ui_contrast(ui_rgba a, ui_rgba b);
 
@@ -250,7 +270,9 @@ struct ui {
     int nw;
     ui_stats stats;
     long frame;
-    int darken; /* ui_set_brightness: black overlay, percent 0 (none)..100 (black) */
+    int darken;        /* ui_set_brightness: black overlay, percent 0 (none)..100 (black) */
+    SDL_Surface *logo; /* the brand's logo, ARGB8888 (NULL: none) */
+    ui_rgba accent;    /* the invitation's and the ring's colour */
     char errmsg[TP_ERRMSG_MAX];
 };
 

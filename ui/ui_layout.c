@@ -170,6 +170,13 @@ static void top_bar(lay *L)
     L->top = L->m + L->bar + L->g;
 }
 
+/* The text size of every button on a staff screen (menu and bar alike), so the staff screens
+ * read as one set at a given window size. */
+static int staff_button_px(const lay *L)
+{
+    return maxi(14, pct(L->s, 0.034));
+}
+
 /* The bottom bar of secondary buttons, right-aligned (left-aligned under the text column of the
  * landscape PIN screen, where the keypad takes the right side to the bottom). */
 static void action_bar(lay *L, bool left)
@@ -180,7 +187,7 @@ static void action_bar(lay *L, bool left)
     if (md->n_actions == 0)
         return;
     int h = L->bar;
-    int px = pct(h, 0.34);
+    int px = md->kind == UI_SCREEN_STAFF ? staff_button_px(L) : pct(h, 0.34);
     int y = L->H - L->m - h;
     int x = L->W - L->m;
     int widths[UI_ACTIONS_MAX], total = 0;
@@ -195,14 +202,22 @@ static void action_bar(lay *L, bool left)
     for (int i = md->n_actions - 1; i >= 0; i--) {
         const ui_item_c *it = &md->actions[i];
         int bw = widths[i];
-        x -= bw;
-        ui_widget *w = add(L, UI_ROLE_ACTION, UI_WIDGET_BUTTON, it->id, rect(x, y, bw, h), true);
+        /* A dangerous action ("exit kiosk") sits alone at the far end, where a hurried tap
+         * meant for "back" cannot land. */
+        bool apart = it->style == UI_STYLE_DANGER && md->n_actions > 1 && !left;
+        int bx = apart ? L->m : x - bw;
+        ui_widget *w = add(L, UI_ROLE_ACTION, UI_WIDGET_BUTTON, it->id, rect(bx, y, bw, h), true);
         if (w) {
             w->style = it->style;
-            fit(L, w, it->label, inset(w->rect, maxi(4, h / 4), maxi(2, h / 8)), px, 10, true,
-                UI_ALIGN_CENTER, 2);
+            ui_rect box = inset(w->rect, maxi(4, h / 4), maxi(2, h / 8));
+            /* Staff screens: one text size for every button (wrap rather than shrink). */
+            if (md->kind == UI_SCREEN_STAFF)
+                fit(L, w, it->label, box, px, px, true, UI_ALIGN_CENTER, 2);
+            if (md->kind != UI_SCREEN_STAFF || !w->fits)
+                fit(L, w, it->label, box, px, 10, true, UI_ALIGN_CENTER, 2);
         }
-        x -= L->g;
+        if (!apart)
+            x = bx - L->g;
     }
     L->act_top = y;
     L->bottom = y - L->g;
@@ -335,9 +350,59 @@ static void place_scale(lay *L, const plan *p, int y0)
     }
 }
 
+/* The attract band: the logo (aspect kept) and, beside it, the store's name and the invitation
+ * in the accent colour. Landscape: in the top bar's row, between the staff corner and the
+ * language toggles (the question keeps all its height); portrait (height to spare): a band of
+ * its own above the prompt, moving L->top under it. */
+static void attract_band(lay *L)
+{
+    const ui_model *md = L->md;
+    int x = L->m, right = L->W - L->m, y0, bh;
+    if (!L->portrait) {
+        if (md->staff_corner)
+            x = L->m + L->bar + L->g;
+        for (int i = 0; i < L->n; i++)
+            if (L->out[i].role == UI_ROLE_LANG && L->out[i].rect.x - L->g < right)
+                right = L->out[i].rect.x - 2 * L->g;
+        y0 = L->m;
+        bh = L->bar;
+    } else {
+        y0 = L->top;
+        bh = maxi(L->bar, pct(L->s, 0.16));
+    }
+    int aw = right - x;
+    if (aw < L->T)
+        return;
+    if (md->logo_w > 0 && md->logo_h > 0) {
+        int lh = bh, lw = (int)((long)lh * md->logo_w / md->logo_h);
+        if (lw > aw / 3) {
+            lw = aw / 3;
+            lh = (int)((long)lw * md->logo_h / md->logo_w);
+        }
+        add(L, UI_ROLE_LOGO, UI_WIDGET_ICON, "logo", rect(x, y0 + (bh - lh) / 2, lw, lh), false);
+        x += lw + L->g;
+    }
+    int tw = right - x;
+    int inv_px = L->portrait ? pct(L->s, 0.06) : maxi(14, pct(bh, 0.42));
+    int name_px = L->portrait ? maxi(14, pct(L->s, 0.034)) : maxi(12, pct(bh, 0.26));
+    int nh =
+        md->brand_name[0] ? text_height(L, md->brand_name, tw, bh / 3, name_px, 11, false, 1) : 0;
+    int ih = text_height(L, md->invite, tw, bh - nh, inv_px, 12, true, 2);
+    int y = y0 + maxi(0, (bh - nh - ih) / 2);
+    if (nh)
+        y += text_block(L, UI_ROLE_SUBTITLE, "brand-name", md->brand_name, x, y, tw, nh, name_px,
+                        11, false, UI_ALIGN_LEFT);
+    text_block(L, UI_ROLE_INVITE, "invite", md->invite, x, y, tw, ih, inv_px, 12, true,
+               UI_ALIGN_LEFT);
+    if (L->portrait)
+        L->top += bh + L->g;
+}
+
 static void layout_question(lay *L)
 {
     const ui_model *md = L->md;
+    if (md->invite[0])
+        attract_band(L);
     int cw = mini(L->W - 2 * L->m, pct(L->s, 1.5));
     int cx = (L->W - cw) / 2;
     int content_h = L->bottom - L->top;
@@ -496,8 +561,12 @@ static void place_grid(lay *L, const grid *gr, int x0, int y0, ui_role role, int
         w->value = it->value;
         int padx = maxi(6, mini(gr->ch / 4, rc.w / 12)), pady = maxi(3, gr->ch / 9);
         ui_rect box = inset(rc, padx, pady);
-        /* A label reads best on one line: shrink up to a fifth for that before wrapping. */
-        fit(L, w, it->label, box, max_px, maxi(11, max_px * 4 / 5), bold, UI_ALIGN_CENTER, 1);
+        /* A label reads best on one line: shrink up to a fifth for that before wrapping (staff
+         * menus keep the size and wrap, so their buttons match the other staff screens'). */
+        if (role == UI_ROLE_MENU)
+            fit(L, w, it->label, box, max_px, max_px, bold, UI_ALIGN_CENTER, 3);
+        else
+            fit(L, w, it->label, box, max_px, maxi(11, max_px * 4 / 5), bold, UI_ALIGN_CENTER, 1);
         if (!w->fits)
             fit(L, w, it->label, box, max_px, 11, bold, UI_ALIGN_CENTER, 3);
         common = mini(common, w->px);
@@ -564,6 +633,13 @@ static void layout_followup(lay *L)
 static void layout_message(lay *L, ui_role icon_role)
 {
     const ui_model *md = L->md;
+    if (icon_role == UI_ROLE_ICON_OK && md->countdown > 0.0f) {
+        /* The ring counting down to the next customer, centred under everything else. */
+        int rd = maxi(L->T * 2 / 3, pct(L->s, 0.08));
+        add(L, UI_ROLE_RING, UI_WIDGET_ICON, "next-ring",
+            rect((L->W - rd) / 2, L->bottom - rd, rd, rd), false);
+        L->bottom -= rd + L->g;
+    }
     int content_h = L->bottom - L->top;
     int cw = mini(L->W - 2 * L->m, pct(L->s, 1.5));
     int cx = (L->W - cw) / 2;
@@ -631,6 +707,8 @@ static void place_keys(lay *L, int x0, int y0, int kw, int kh)
     for (int i = 0; i < md->n_items; i++) {
         const ui_item_c *it = &md->items[i];
         ui_rect rc = rect(x0 + (i % 3) * (kw + L->g), y0 + (i / 3) * (kh + L->g), kw, kh);
+        if (i == md->n_items - 1 && i % 3 == 0) /* alone on its row ("pin-cancel"): full width */
+            rc.w = 3 * kw + 2 * L->g;
         ui_widget *w = add(L, UI_ROLE_KEY, UI_WIDGET_BUTTON, it->id, rc, true);
         if (!w)
             return;
@@ -800,7 +878,7 @@ static void layout_staff(lay *L)
     y += L->g;
     int h = L->bottom - y;
     int n = md->n_items;
-    int menu_px = maxi(14, pct(L->s, 0.036));
+    int menu_px = staff_button_px(L);
     if (!L->portrait) {
         int left = md->n_lines > 0 ? (aw - 2 * L->g) * 46 / 100 : 0;
         int right = aw - left - (left ? 2 * L->g : 0);

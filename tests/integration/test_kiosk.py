@@ -395,10 +395,20 @@ def test_staff_exit():
     k = Kiosk(fullscreen=True)
     try:
         rc, tr, err = k.run("hold 5 5 3000\n" + pin_taps(PIN) + "tap staff-exit\n"
+                            "expect-screen staff_exit\ntap staff-back\nexpect-screen staff\n"
+                            "tap staff-exit\nexpect-screen staff_exit\n")
+        report(rc == 0 and not [e for e in events(tr, "exit") if e.get("reason") == "staff"] and
+               [e["ok"] for e in events(tr, "expect")] == [True, True, True],
+               "staff 'exit kiosk' asks first: a confirmation screen, whose 'back' returns to "
+               "the staff screen without ending")
+        rc, tr, err = k.run("hold 5 5 3000\n" + pin_taps(PIN) + "tap staff-exit\n"
+                            "expect-screen staff_exit\ntap exit-confirm\n"
                             "expect-screen question\n")
         ex = events(tr, "exit")
-        report(rc == 0 and ex and ex[-1]["reason"] == "staff" and not events(tr, "expect"),
-               "staff 'exit kiosk' ends the program cleanly (exit 0) even in fullscreen")
+        report(rc == 0 and ex and ex[-1]["reason"] == "staff" and
+               len(events(tr, "expect")) == 1,
+               "staff 'exit kiosk', confirmed, ends the program cleanly (exit 0) even in "
+               "fullscreen")
     finally:
         k.close()
 
@@ -625,8 +635,10 @@ def test_usb_export():
                "the export traces export_progress events ending at done == total == 3 before "
                "its outcome (%s)" % [(e["done"], e["total"]) for e in prog])
         report(ex[0].get("lang") == "vi" and
-               ex[0].get("shown") == "Xong: 3 câu trả lời, có thể rút USB ra an toàn." and
-               ex[1].get("shown", "").startswith("Không có câu trả lời mới"),
+               ex[0].get("shown", "").replace("\u00a0", " ") ==
+               "Xong: 3 câu trả lời, có thể rút USB ra an toàn." and
+               ex[1].get("shown", "").replace("\u00a0", " ").startswith(
+                   "Không có câu trả lời mới"),
                "the staff screen says the outcome in its language (vi): %r / %r"
                % (ex[0].get("shown"), ex[1].get("shown")))
         # Cancel during the export: the hook taps export-cancel at the first progress report.

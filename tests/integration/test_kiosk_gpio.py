@@ -218,7 +218,7 @@ def test_screen_power():
         root = backlight(k.dir)
         with open(k.conf, "a") as f:
             f.write("[power]\nopen_hours = %s-%s\ndim_after_s = 60\ndim_level = 20\n"
-                    "backlight_dir = %s\n" % (start, end, root))
+                    "backlight_dir = %s\n[brand]\nattract = false\n" % (start, end, root))
         rc, tr, err = k.run("advance 59000\nexpect-screen question\nadvance 1000\n"
                             "tap nps-9\nexpect-screen question\n"
                             "tap nps-9\nexpect-screen thanks\nadvance 4000\n"
@@ -247,7 +247,8 @@ def test_screen_power():
     try:
         root = backlight(k.dir)
         with open(k.conf, "a") as f:
-            f.write("[power]\ndim_after_s = 60\ndim_level = 20\nbacklight_dir = %s\n" % root)
+            f.write("[power]\ndim_after_s = 60\ndim_level = 20\nbacklight_dir = %s\n"
+                    "[brand]\nattract = false\n" % root)
         rc, tr, err = k.run("advance 61000\n")
         report(rc == 0 and read_brightness(root) == 40,
                "dimmed: brightness file written 40 (20%% of 200), got %d" % read_brightness(root))
@@ -258,7 +259,8 @@ def test_screen_power():
     k = tk.Kiosk(extra=GPIO)
     try:
         with open(k.conf, "a") as f:
-            f.write("[power]\ndim_after_s = 60\nbacklight_dir = %s/none\n" % k.dir)
+            f.write("[power]\ndim_after_s = 60\nbacklight_dir = %s/none\n[brand]\nattract = false\n"
+                    % k.dir)
         rc, tr, err = k.run("advance 61000\ntap nps-5\nexpect-screen question\n")
         pw = [(e["level"], e["percent"], e["overlay"], e["backlight"]) for e in events(tr, "power")]
         report(rc == 0 and pw == [("on", 100, True, ""), ("dim", 10, True, ""),
@@ -269,12 +271,44 @@ def test_screen_power():
         k.close()
 
 
+def test_attract_instead_of_dim():
+    """Issue 11 item 7: with [brand] attract (the default), dim_after_s alone brings the attract
+    state and the screen stays lit; the opening hours still darken it; a touch ends the attract
+    state and is not swallowed as a wake-up."""
+    now = datetime.datetime.now()
+    start = (now - datetime.timedelta(hours=1)).strftime("%H:%M")
+    end = (now + datetime.timedelta(minutes=10)).strftime("%H:%M")
+    k = tk.Kiosk(extra=GPIO)
+    try:
+        root = backlight(k.dir)
+        with open(k.conf, "a") as f:
+            f.write("[power]\nopen_hours = %s-%s\ndim_after_s = 60\ndim_level = 20\n"
+                    "backlight_dir = %s\n" % (start, end, root))
+        rc, tr, err = k.run("advance 60000\nexpect-screen question\ntap nps-9\n"
+                            "expect-screen thanks\nadvance 4000\nadvance 900000\n")
+        report(tk.check_run("attract", rc, tr, err), "attract script exit 0")
+        at = [(e["t"], e["on"]) for e in events(tr, "attract")]
+        pw = [(e["level"], e["reason"]) for e in events(tr, "power")]
+        report(at[:2] == [(60000, True), (60000, False)],
+               "the attract state came exactly 60 s after start and the tap ended it (%s)" % at)
+        report(("dim", "idle") not in pw and pw[0] == ("on", "start") and
+               ("off", "closed") in pw,
+               "no idle dim (the screen stays lit), the closing time still turns it off (%s)" %
+               pw)
+        report([a["value"] for a in k.answers()] == [9],
+               "the tap during the attract state was an answer, not a wake-up (%s)" %
+               [a["value"] for a in k.answers()])
+    finally:
+        k.close()
+
+
 def main():
     if not os.access(tk.KIOSK, os.X_OK):
         print("1..1\nnot ok 1 - %s is not built" % tk.KIOSK)
         return 1
     tests = [test_press_records_mapped_value, test_followup_and_ignored, test_bounce_counts_once,
-             test_stuck_button, test_leds, test_gpio_start_errors, test_screen_power]
+             test_stuck_button, test_leds, test_gpio_start_errors, test_screen_power,
+             test_attract_instead_of_dim]
     for t in tests:
         try:
             t()

@@ -115,7 +115,7 @@ def test_locked_while_running():
                          ["screenshot " + shot], "staff")
         staff = [e for e in ks.trace[n:] if e["event"] == "staff_lines"]
         db_line = [ln for ln in (staff[-1]["lines"] if staff else []) if ln.startswith("Database")
-                   or ln.startswith("Cơ sở dữ liệu")]
+                   or ln.replace("\u00a0", " ").startswith("Cơ sở dữ liệu")]
         report(ok and db_line and "locked" in db_line[0].lower() and "tốt" not in db_line[0],
                "staff screen during out of order: the database line gives the cause, not 'good' "
                "(%s)" % db_line)
@@ -130,7 +130,7 @@ def test_locked_while_running():
                          ["screenshot " + shot2], "staff")
         staff = [e for e in ks.trace[n:] if e["event"] == "staff_lines"]
         db_line = [ln for ln in (staff[-1]["lines"] if staff else []) if ln.startswith("Database")
-                   or ln.startswith("Cơ sở dữ liệu")]
+                   or ln.replace("\u00a0", " ").startswith("Cơ sở dữ liệu")]
         report(ok and db_line and "tốt" in db_line[0],
                "after a write succeeded the database line is good again (%s)" % db_line)
         red_bad = red_pixels(shot) if os.path.exists(shot) else 0
@@ -156,12 +156,68 @@ def test_locked_while_running():
         k.close()
 
 
+def test_low_disk_warning():
+    """Issue 11 item 8: free space below twice [storage] min_free_mb (but above it, so answers
+    are still recorded) puts the staff screen's database line in the warning colour with the
+    reason; with room to spare every line is plain."""
+    import subprocess
+    import tempfile
+    mnt = tempfile.mkdtemp(prefix="tp_lowdisk_")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt],
+                      capture_output=True).returncode != 0:
+        os.rmdir(mnt)
+        report(True, "# SKIP low-disk warning: cannot mount a tmpfs (needs root)")
+        return
+    k = Kiosk(db_dir=mnt)
+    ks = None
+    try:
+        with open(k.conf) as f:
+            conf = f.read().replace("min_free_mb = 1\n", "min_free_mb = 2\n")
+        with open(k.conf, "w") as f:
+            f.write(conf)
+        ks = Stdin(k)
+        ok = ks.step(["tap nps-9"], "thanks") and ks.step(["advance 4000"], "question")
+        n = len(ks.trace)
+        ok = ok and ks.step(["hold 5 5 3000"] + pin_taps(PIN).split("\n")[:-1], "staff")
+        staff = [e for e in ks.trace[n:] if e["event"] == "staff_lines"]
+        report(ok and staff and staff[-1]["warn"] == 0,
+               "plenty of room (8 MB tmpfs, reserve 2 MB): every staff line plain (%s)" %
+               (staff[-1] if staff else None))
+        ok = ok and ks.step(["tap staff-back"], "question")
+        st = os.statvfs(mnt)
+        free = st.f_bavail * st.f_frsize
+        with open(os.path.join(mnt, "filler"), "wb") as f:
+            f.write(b"\0" * max(0, free - 3 * 1024 * 1024))  # 3 MiB left: < 2 x 2 MiB
+        ok = ok and ks.step(["tap nps-8"], "thanks") and ks.step(["advance 4000"], "question")
+        n = len(ks.trace)
+        ok = ok and ks.step(["hold 5 5 3000"] + pin_taps(PIN).split("\n")[:-1], "staff")
+        staff = [e for e in ks.trace[n:] if e["event"] == "staff_lines"]
+        lines = staff[-1]["lines"] if staff else []
+        idx = [i for i, ln in enumerate(lines)
+               if ln.replace("\u00a0", " ").startswith("Cơ sở dữ liệu")]
+        report(ok and idx and "ổ đĩa sắp đầy" in lines[idx[0]].replace("\u00a0", " ") and
+               staff[-1]["warn"] == 1 << idx[0],
+               "3 MB left with a 2 MB reserve: the database line warns 'ổ đĩa sắp đầy', in the "
+               "warning colour, the only one (%s, warn %s)" %
+               (lines[idx[0]] if idx else lines, staff[-1]["warn"] if staff else None))
+        rc, err = ks.finish()
+        report(rc == 0 and [a["value"] for a in k.answers()] == [9, 8],
+               "answers are still recorded above the reserve")
+    finally:
+        if ks:
+            ks.close()
+        subprocess.run(["umount", mnt])
+        os.rmdir(mnt)
+        k.close()
+
+
 def main():
     if not os.path.exists(KIOSK):
         print("1..0 # SKIP %s not built" % KIOSK)
         return 0
     test_below_reserve_at_start()
     test_locked_while_running()
+    test_low_disk_warning()
     print("1..%d" % n_test)
     return 1 if n_fail else 0
 

@@ -336,7 +336,7 @@ def case_full(work):
         failure_checks("1 MB stick, export too big", kv, rc, db, 0, st.files(), "stick_full",
                        ["The USB stick is full", "more free space"])
         msg = first(kv, "message")
-        tap(" MB more free space" in msg or " KB more free space" in msg,
+        tap(" MB more free space" in msg or " kB more free space" in msg,
             "1 MB stick: the message says how much more space is needed", msg)
         r = run([TP, "--db", db, "export", "--out", st.mount_point])
         tap(r.returncode == 1 and "full" in r.stderr and not st.files() and cursor(db)[0] == 0,

@@ -76,6 +76,11 @@ COLUMNS = ["seq", "answer_id", "session_id", "device_id", "epoch", "survey_id", 
 DONE = "Done: %d answers, safe to remove"
 DONE_VI = "Xong: %d câu trả lời, có thể rút USB ra an toàn."
 NOT_MARKED_VI = "Chưa có câu trả lời nào được đánh dấu là đã xuất."
+
+
+def shown(ev):
+    """The sentence the staff screen showed, its no-break spaces (U+00A0) read as spaces."""
+    return ev.get("shown", "").replace("\u00a0", " ")
 NOTHING = "No new answers since the last export. Nothing was written; safe to remove."
 NOT_MARKED = "Nothing was marked as exported."
 
@@ -347,9 +352,9 @@ def failure_checks(label, ev, outcome, words, db, cur0, names, keep=()):
         "%s: outcome %s" % (label, outcome), repr(ev))
     tap(all(w in msg for w in words) and NOT_MARKED in msg,
         "%s: the kiosk says %r ... '%s'" % (label, words[0], NOT_MARKED), msg)
-    tap(ev.get("lang") == "vi" and NOT_MARKED_VI in ev.get("shown", "") and
-        ev.get("shown", "").startswith("USB"),
-        "%s: the staff screen shows it in Vietnamese" % label, ev.get("shown"))
+    tap(ev.get("lang") == "vi" and NOT_MARKED_VI in shown(ev) and
+        shown(ev).startswith("USB"),
+        "%s: the staff screen shows it in Vietnamese" % label, shown(ev))
     tap(cursor(db) == cur0, "%s: export cursor unmoved (%d)" % (label, cur0), cursor(db))
     left = leftovers(names, keep)
     tap(not left, "%s: no partial or temp file left on the stick" % label, repr(names))
@@ -393,8 +398,8 @@ def case_normal(work, template):
             tap(ev.get("outcome") == "done" and ev.get("rows") == N_SEED and
                 ev.get("message") == DONE % N_SEED,
                 "'new since last export': the kiosk says '%s'" % (DONE % N_SEED), repr(ev))
-            tap(ev.get("lang") == "vi" and ev.get("shown") == DONE_VI % N_SEED,
-                "the Vietnamese staff screen shows '%s'" % (DONE_VI % N_SEED), ev.get("shown"))
+            tap(ev.get("lang") == "vi" and shown(ev) == DONE_VI % N_SEED,
+                "the Vietnamese staff screen shows '%s'" % (DONE_VI % N_SEED), shown(ev))
             prog = [(e.get("done"), e.get("total")) for e in events(k.trace, "export_progress")]
             tap(prog and prog[-1] == (N_SEED, N_SEED) and 10 <= len(prog) <= 52 and
                 all(t == N_SEED for _, t in prog) and
@@ -665,7 +670,7 @@ def case_cancel(work, template):
                 events(k.trace, "usb_export_cancel") and prog and
                 N_SEED // 2 <= prog[-1] < N_SEED and
                 ev.get("message", "").startswith("Export cancelled.") and
-                ev.get("shown", "").startswith("Đã hủy xuất.") and
+                shown(ev).startswith("Đã hủy xuất.") and
                 not events(k.trace, "error"),
                 "%s: export-cancel half-way ends 'cancelled', 'Đã hủy xuất.' shown, not an "
                 "error" % label, "%r %r" % (ev, prog))

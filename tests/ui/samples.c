@@ -61,12 +61,12 @@ static const ui_item skip_vi[] = {{"reason-skip", "Bỏ qua", 0, 0}};
 static const ui_item skip_en[] = {{"reason-skip", "Skip", 0, 0}};
 
 static const ui_item keys[] = {
-    {"pin-1", "1", 0, 0},     {"pin-2", "2", 0, 0}, {"pin-3", "3", 0, 0},
-    {"pin-4", "4", 0, 0},     {"pin-5", "5", 0, 0}, {"pin-6", "6", 0, 0},
-    {"pin-7", "7", 0, 0},     {"pin-8", "8", 0, 0}, {"pin-9", "9", 0, 0},
-    {"pin-del", "Xoá", 0, 0}, {"pin-0", "0", 0, 0}, {"pin-ok", "OK", 0, UI_STYLE_PRIMARY},
+    {"pin-1", "1", 0, 0},        {"pin-2", "2", 0, 0}, {"pin-3", "3", 0, 0},
+    {"pin-4", "4", 0, 0},        {"pin-5", "5", 0, 0}, {"pin-6", "6", 0, 0},
+    {"pin-7", "7", 0, 0},        {"pin-8", "8", 0, 0}, {"pin-9", "9", 0, 0},
+    {"pin-del", "Xoá", 0, 0},    {"pin-0", "0", 0, 0}, {"pin-ok", "OK", 0, UI_STYLE_PRIMARY},
+    {"pin-cancel", "Huỷ", 0, 0}, /* alone on the last row: spans the keypad */
 };
-static const ui_item pin_cancel[] = {{"pin-cancel", "Huỷ", 0, 0}};
 
 static const ui_item staff_items[] = {
     {"staff-survey-checkout-nps", "Khảo sát: Thanh toán (NPS)", 0, UI_STYLE_SELECTED},
@@ -74,15 +74,34 @@ static const ui_item staff_items[] = {
     {"staff-survey-after-ces", "Khảo sát: Sau mua hàng (CES)", 0, 0},
     {"staff-lang-vi", "Ngôn ngữ mặc định: Tiếng Việt", 0, UI_STYLE_SELECTED},
     {"staff-lang-en", "Ngôn ngữ mặc định: English", 0, 0},
-    {"staff-exit", "Thoát kiosk", 0, UI_STYLE_DANGER},
+    {"staff-sync", "Đồng" NBSP "bộ ngay", 0, 0},
 };
-static const ui_item staff_back[] = {{"staff-back", "Quay lại khảo sát", 0, UI_STYLE_PRIMARY}};
+static const ui_item staff_back[] = {{"staff-exit", "Thoát kiosk", 0, UI_STYLE_DANGER},
+                                     {"staff-back", "Quay lại khảo sát", 0, UI_STYLE_PRIMARY}};
+static const ui_item exit_actions[] = {{"exit-confirm", "Thoát kiosk", 0, UI_STYLE_DANGER},
+                                       {"staff-back", "Quay" NBSP "lại", 0, UI_STYLE_PRIMARY}};
 static const ui_item export_items[] = {
     {"export-new", "Câu trả lời mới từ lần xuất trước", 0, UI_STYLE_DISABLED},
     {"export-all", "Tất cả câu trả lời", 0, UI_STYLE_DISABLED},
 };
 static const ui_item export_actions[] = {{"export-cancel", "Hủy xuất", 0, UI_STYLE_DANGER},
                                          {"staff-back", "Quay lại", 0, UI_STYLE_DISABLED}};
+static const ui_item export_idle_vi[] = {
+    {"export-new", "Câu" NBSP "trả" NBSP "lời mới từ lần xuất trước", 0, UI_STYLE_NEUTRAL},
+    {"export-all", "Tất" NBSP "cả câu trả" NBSP "lời", 0, UI_STYLE_NEUTRAL},
+};
+static const ui_item export_idle_en[] = {
+    {"export-new", "New since the last export", 0, UI_STYLE_NEUTRAL},
+    {"export-all", "Everything", 0, UI_STYLE_NEUTRAL},
+};
+static const ui_item export_busy_en[] = {
+    {"export-new", "New since the last export", 0, UI_STYLE_DISABLED},
+    {"export-all", "Everything", 0, UI_STYLE_DISABLED},
+};
+static const ui_item back_vi[] = {{"staff-back", "Quay" NBSP "lại", 0, UI_STYLE_NEUTRAL}};
+static const ui_item back_en[] = {{"staff-back", "Back", 0, UI_STYLE_NEUTRAL}};
+static const ui_item export_actions_en[] = {{"export-cancel", "Cancel export", 0, UI_STYLE_DANGER},
+                                            {"staff-back", "Back", 0, UI_STYLE_DISABLED}};
 static const char *const staff_lines[] = {
     "Câu trả lời hôm nay\t42",
     "NPS hôm nay\t+38",
@@ -115,6 +134,30 @@ static const ui_sample samples[] = {
       .n_langs = N(langs),
       .lang = "vi",
       .staff_corner = true,
+      .hold_progress = -1}},
+    {"attract-nps-vi",
+     {.kind = UI_SCREEN_QUESTION,
+      .scale = TP_KIND_NPS,
+      .prompt = "Bạn có sẵn" NBSP "lòng giới" NBSP "thiệu cửa" NBSP "hàng chúng" NBSP
+                "tôi cho bạn" NBSP "bè và người" NBSP "thân không?",
+      .anchor_low = "Chắc" NBSP "chắn không",
+      .anchor_high = "Chắc" NBSP "chắn có",
+      .items = nps,
+      .n_items = N(nps),
+      .langs = langs,
+      .n_langs = N(langs),
+      .lang = "vi",
+      .staff_corner = true,
+      .invite = "Chạm để góp" NBSP "ý – chỉ 5" NBSP "giây",
+      .brand_name = "Cửa hàng Quận 1",
+      .hold_progress = -1}},
+    {"thanks-ring-vi",
+     {.kind = UI_SCREEN_THANKS,
+      .message = "Cảm ơn quý khách!",
+      .subtitle = "Ý kiến của bạn giúp chúng tôi phục vụ tốt hơn mỗi ngày.",
+      .staff_corner = true,
+      .anim = 0.5f,
+      .countdown = 0.5f,
       .hold_progress = -1}},
     {"question-nps-traffic-vi",
      {.kind = UI_SCREEN_QUESTION,
@@ -277,11 +320,10 @@ static const ui_sample samples[] = {
     {"pin-vi",
      {.kind = UI_SCREEN_PIN,
       .prompt = "Nhập mã PIN nhân viên",
-      .subtitle = "Sai mã PIN. Còn 3 lần thử.",
+      .subtitle = "Sai mã" NBSP "PIN – còn 3 lần thử",
+      .subtitle_warn = true,
       .items = keys,
       .n_items = N(keys),
-      .actions = pin_cancel,
-      .n_actions = 1,
       .pin_len = 2,
       .pin_max = 6,
       .hold_progress = -1}},
@@ -292,9 +334,16 @@ static const ui_sample samples[] = {
       .items = staff_items,
       .n_items = N(staff_items),
       .actions = staff_back,
-      .n_actions = 1,
+      .n_actions = N(staff_back),
       .lines = staff_lines,
       .n_lines = N(staff_lines),
+      .hold_progress = -1}},
+    {"staff-exit-vi",
+     {.kind = UI_SCREEN_STAFF,
+      .prompt = "Thoát kiosk?",
+      .subtitle = "Khách hàng sẽ không góp" NBSP "ý được cho đến khi kiosk được mở" NBSP "lại.",
+      .actions = exit_actions,
+      .n_actions = N(exit_actions),
       .hold_progress = -1}},
     {"staff-export-progress-vi",
      {.kind = UI_SCREEN_STAFF,
@@ -306,6 +355,62 @@ static const ui_sample samples[] = {
       .n_actions = N(export_actions),
       .progress_bar = true,
       .progress = 0.5f,
+      .hold_progress = -1}},
+    /* The export screen as the kiosk draws it (kiosk_staff_export_draw, kiosk_text.c). */
+    {"staff-export-progress-en",
+     {.kind = UI_SCREEN_STAFF,
+      .prompt = "Export to USB: touchpoint-usb-Thẻ nhớ",
+      .subtitle = "Exporting… 1250 / 2500",
+      .items = export_busy_en,
+      .n_items = N(export_busy_en),
+      .actions = export_actions_en,
+      .n_actions = N(export_actions_en),
+      .progress_bar = true,
+      .progress = 0.5f,
+      .hold_progress = -1}},
+    {"staff-export-done-vi",
+     {.kind = UI_SCREEN_STAFF,
+      .prompt = "Xuất ra USB: touchpoint-usb-Thẻ nhớ",
+      .subtitle = "Xong: 2500 câu trả" NBSP "lời, có" NBSP "thể rút USB ra an" NBSP "toàn.",
+      .items = export_idle_vi,
+      .n_items = N(export_idle_vi),
+      .actions = back_vi,
+      .n_actions = N(back_vi),
+      .progress_bar = true,
+      .progress = 1.0f,
+      .hold_progress = -1}},
+    {"staff-export-done-en",
+     {.kind = UI_SCREEN_STAFF,
+      .prompt = "Export to USB: touchpoint-usb-Thẻ nhớ",
+      .subtitle = "Done: 2500 answers, safe to remove",
+      .items = export_idle_en,
+      .n_items = N(export_idle_en),
+      .actions = back_en,
+      .n_actions = N(back_en),
+      .progress_bar = true,
+      .progress = 1.0f,
+      .hold_progress = -1}},
+    {"staff-export-failed-vi",
+     {.kind = UI_SCREEN_STAFF,
+      .prompt = "Xuất ra USB: touchpoint-usb-Thẻ nhớ",
+      .subtitle = "USB đã đầy. Cần thêm 1.3 MB dung" NBSP "lượng trống (hiện còn 640 kB). Hãy "
+                  "xóa bớt tệp trên USB bằng máy" NBSP "tính, hoặc dùng USB lớn" NBSP "hơn. "
+                  "Chưa có câu trả" NBSP "lời nào được đánh" NBSP "dấu là đã xuất.",
+      .items = export_idle_vi,
+      .n_items = N(export_idle_vi),
+      .actions = back_vi,
+      .n_actions = N(back_vi),
+      .hold_progress = -1}},
+    {"staff-export-failed-en",
+     {.kind = UI_SCREEN_STAFF,
+      .prompt = "Export to USB: touchpoint-usb-Thẻ nhớ",
+      .subtitle = "The USB stick is full. The export needs 1.3 MB more free space (640 kB free "
+                  "now). Delete files from the stick on a computer, or use a bigger stick. "
+                  "Nothing was marked as exported.",
+      .items = export_idle_en,
+      .n_items = N(export_idle_en),
+      .actions = back_en,
+      .n_actions = N(back_en),
       .hold_progress = -1}},
     {"hold-question-vi",
      {.kind = UI_SCREEN_QUESTION,

@@ -346,6 +346,48 @@ static void config_file_kinds(void **state)
                   "not_found, each naming the file\n");
 }
 
+/* [brand]: defaults, a logo resolved against the file's folder, and clear errors. */
+static void brand_section(void **state)
+{
+    (void)state;
+    config c;
+    char err[512], logo[160], extra[512];
+    assert_int_equal(load_with("", &c, err, sizeof err), TP_OK);
+    assert_string_equal(c.brand.logo, "");
+    assert_string_equal(c.brand.accent, "#0E6E6E");
+    assert_string_equal(c.brand.name, "");
+    assert_true(c.brand.attract);
+    snprintf(logo, sizeof logo, "%s/logo.svg", dir);
+    FILE *f = fopen(logo, "w");
+    assert_non_null(f);
+    fputs("<svg xmlns='http://www.w3.org/2000/svg' width='4' height='4'/>\n", f);
+    fclose(f);
+    assert_int_equal(load_with("[brand]\nlogo = logo.svg\naccent = #1a2B3c\nname = Cửa hàng "
+                               "Quận 1\nattract = false\n",
+                               &c, err, sizeof err),
+                     TP_OK);
+    assert_string_equal(c.brand.logo, logo);
+    assert_string_equal(c.brand.accent, "#1a2B3c");
+    assert_string_equal(c.brand.name, "Cửa hàng Quận 1");
+    assert_false(c.brand.attract);
+    unlink(logo);
+    expect_error("[brand]\nlogo = logo.gif\n", 13, "[brand] logo: must be a .png or .svg file");
+    snprintf(extra, sizeof extra, "[brand]\nlogo = missing.png\n"); /* the kiosk checks the file */
+    assert_int_equal(load_with(extra, &c, err, sizeof err), TP_OK);
+    expect_error("[brand]\naccent = teal\n", 13, "[brand] accent: not a colour #RRGGBB");
+    expect_error("[brand]\naccent = #12345G\n", 13, "[brand] accent: not a colour #RRGGBB");
+    expect_error("[brand]\nname = \xff\xfe\n", 13, "[brand] name: not valid UTF-8");
+    expect_error("[brand]\nname = "
+                 "0123456789012345678901234567890123456789012345678901234567890123\n",
+                 13, "[brand] name: ");
+    expect_error("[brand]\nattract = sometimes\n", 13, "[brand] attract: ");
+    print_message(
+        "checked: [brand] defaults (no logo, #0E6E6E, attract on); a logo resolved "
+        "against the config's folder (a missing file is the kiosk's error, not the config's); a "
+        "wrong extension, a bad accent, "
+        "a name not UTF-8 or too long each name file:line: [brand] key\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +399,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(comma_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(survey_languages, setup, teardown),
         cmocka_unit_test_setup_teardown(config_file_kinds, setup, teardown),
+        cmocka_unit_test_setup_teardown(brand_section, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -173,7 +173,8 @@ static void followup_session_and_thanks_timer(void **state)
     tap(f, "nps-2");
     tap(f, "reason-price");
     assert_int_equal(screen(f), KIOSK_SCREEN_THANKS);
-    assert_int_equal(kiosk_next_deadline(f->k), f->vc.mono + 4000);
+    /* The next timer is the entry animation's frame; the thank-you's 4 s end is checked below. */
+    assert_int_equal(kiosk_next_deadline(f->k), f->vc.mono + KIOSK_ANIM_FRAME_MS);
     kiosk_press(f->k, "nps-9"); /* ignored during the thank-you */
     assert_false(kiosk_has_deferred(f->k));
     advance(f, 3999);
@@ -284,7 +285,7 @@ static void staff_hold_pin_lockout(void **state)
     assert_true(m.n_lines >= 6);
     bool never = false;
     for (int i = 0; i < m.n_lines; i++)
-        never = never || strstr(m.lines[i], "chưa bao giờ") != NULL;
+        never = never || strstr(m.lines[i], "chưa bao\u00a0giờ") != NULL;
     assert_true(never); /* no sync yet: "never" (vi) */
     advance(f, 59999);
     assert_int_equal(screen(f), KIOSK_SCREEN_STAFF);
@@ -326,18 +327,18 @@ static void staff_screen_refreshes(void **state)
     fixture *f = *state;
     open_staff(f);
     assert_int_equal(screen(f), KIOSK_SCREEN_STAFF);
-    assert_true(any_line(f->k, "chưa bao giờ"));
+    assert_true(any_line(f->k, "chưa bao\u00a0giờ"));
     store_sync_result r = {.at_ms = f->vc.wall, .ok = true, .http_status = 200};
     tp_strlcpy(r.message, "ok", sizeof r.message);
     assert_int_equal(store_log_sync(kiosk_store(f->k), &r), TP_OK);
     kiosk_clear_dirty(f->k);
     advance(f, KIOSK_STAFF_REFRESH_MS - 1);
     assert_false(kiosk_dirty(f->k) & KIOSK_DIRTY_SCREEN);
-    assert_true(any_line(f->k, "chưa bao giờ"));
+    assert_true(any_line(f->k, "chưa bao\u00a0giờ"));
     advance(f, 1);
     assert_true(kiosk_dirty(f->k) & KIOSK_DIRTY_SCREEN);
-    assert_true(any_line(f->k, "thành công"));
-    assert_false(any_line(f->k, "chưa bao giờ"));
+    assert_true(any_line(f->k, "thành\u00a0công"));
+    assert_false(any_line(f->k, "chưa bao\u00a0giờ"));
     kiosk_clear_dirty(f->k);
     advance(f, KIOSK_STAFF_REFRESH_MS); /* nothing changed: no redraw */
     assert_false(kiosk_dirty(f->k) & KIOSK_DIRTY_SCREEN);
@@ -509,6 +510,194 @@ static void keys_lockdown(void **state)
     print_message("checked: fullscreen lockdown ignores Escape, Alt+F4, Ctrl+Q, quit, close\n");
 }
 
+/* The index of the staff line whose key starts with key, or -1. */
+static int line_of(const ui_screen *m, const char *key)
+{
+    for (int i = 0; i < m->n_lines; i++)
+        if (strncmp(m->lines[i], key, strlen(key)) == 0)
+            return i;
+    return -1;
+}
+
+/* Issue 11 item 8: the survey's title, customers beside answers, only the running survey's
+ * metrics, no ":)", warnings in the warning colour with a reason and healthy lines plain, "exit"
+ * apart and confirmed. */
+static void staff_screen_trusted(void **state)
+{
+    fixture *f = *state;
+    ui_screen m;
+    tap(f, "nps-3"); /* one customer: a rating and a follow-up choice */
+    assert_int_equal(screen(f), KIOSK_SCREEN_FOLLOWUP);
+    kiosk_model(f->k, &m);
+    tap(f, m.items[0].id);
+    assert_int_equal(screen(f), KIOSK_SCREEN_THANKS);
+    advance(f, 10000);
+    open_staff(f);
+    assert_int_equal(screen(f), KIOSK_SCREEN_STAFF);
+    kiosk_work w = {.done = KIOSK_WORK_DB_CHECK, .db_rc = TP_OK};
+    kiosk_work_done(f->k, &w);
+    kiosk_model(f->k, &m);
+    int sv = line_of(&m, "Khảo\u00a0sát\t");
+    assert_true(sv >= 0);
+    assert_string_equal(m.lines[sv], "Khảo\u00a0sát\tKhảo\u00a0sát tại quầy thanh\u00a0toán (v1)");
+    int cu = line_of(&m, "Khách hôm\u00a0nay\t"),
+        an = line_of(&m, "Câu trả\u00a0lời hôm\u00a0nay\t");
+    assert_true(cu >= 0 && an == cu + 1);
+    assert_string_equal(strchr(m.lines[cu], '\t'), "\t1");
+    assert_string_equal(strchr(m.lines[an], '\t'), "\t2");
+    assert_true(line_of(&m, "NPS hôm\u00a0nay\t") >= 0);
+    assert_int_equal(line_of(&m, "CSAT"), -1); /* checkout-nps asks no csat, ces, smiley */
+    assert_int_equal(line_of(&m, "CES"), -1);
+    assert_int_equal(line_of(&m, "Mặt\u00a0cười"), -1);
+    for (int i = 0; i < m.n_lines; i++)
+        assert_null(strstr(m.lines[i], ":)"));
+    assert_int_equal(m.warn_lines, 0); /* all healthy: every line plain */
+    /* Exit kiosk: not among the menu buttons next to "Sync now", but a danger action that the
+     * ui sets apart from "Back". */
+    for (int i = 0; i < m.n_items; i++)
+        assert_string_not_equal(m.items[i].id, "staff-exit");
+    assert_int_equal(m.n_actions, 2);
+    assert_string_equal(m.actions[0].id, "staff-exit");
+    assert_int_equal(m.actions[0].style, UI_STYLE_DANGER);
+
+    /* Warnings: a stuck button, a failed last sync, answers waiting past amber_after_s. */
+    kiosk_set_hw_status(f->k, "stuck: button 1");
+    store_sync_result r = {.at_ms = f->vc.wall, .ok = false, .http_status = 503};
+    tp_strlcpy(r.message, "server said 503", sizeof r.message);
+    assert_int_equal(store_log_sync(kiosk_store(f->k), &r), TP_OK);
+    tp_vclock_advance(&f->vc, (int64_t)f->cfg.gpio.amber_after_s * 1000 + 1000);
+    tap(f, "staff-lang");
+    tap(f, "staff-lang"); /* back to vi; each press rebuilds the lines */
+    kiosk_model(f->k, &m);
+    int hw = line_of(&m, "Nút\u00a0bấm"), ls = line_of(&m, "Đồng\u00a0bộ gần\u00a0nhất"),
+        pe = line_of(&m, "Chờ đồng\u00a0bộ");
+    assert_true(hw >= 0 && ls >= 0 && pe >= 0);
+    assert_non_null(strstr(m.lines[hw], "stuck: button 1"));
+    assert_non_null(strstr(m.lines[ls], "lỗi: server said 503"));
+    assert_non_null(strstr(m.lines[pe], "2 \u2013 chờ quá"));
+    assert_int_equal(m.warn_lines, (1u << hw) | (1u << ls) | (1u << pe));
+
+    /* Exit asks first. */
+    tap(f, "staff-exit");
+    assert_int_equal(screen(f), KIOSK_SCREEN_STAFF_EXIT);
+    kiosk_model(f->k, &m);
+    assert_int_equal(m.n_actions, 2);
+    assert_string_equal(m.actions[0].id, "exit-confirm");
+    assert_int_equal(kiosk_press(f->k, "staff-back"), KIOSK_NONE);
+    kiosk_release(f->k);
+    assert_int_equal(screen(f), KIOSK_SCREEN_STAFF);
+    tap(f, "staff-exit");
+    assert_int_equal(kiosk_press(f->k, "exit-confirm"), KIOSK_QUIT);
+    print_message("checked: staff lines name the survey by title and version, customers (1) "
+                  "beside answers (2), only NPS for an NPS survey, no ':)', all plain when "
+                  "healthy; a stuck button, a failed last sync and answers waiting past "
+                  "amber_after_s are in the warning colour with the reason; 'exit' is a danger "
+                  "action apart from the menu, and ends only after its confirmation screen\n");
+}
+
+/* Issue 11 item 8: a wrong PIN shows in the warning colour with the attempts left; Cancel is
+ * the keypad's last key, not a bar button. */
+static void pin_wrong_in_warning_colour(void **state)
+{
+    fixture *f = *state;
+    ui_screen m;
+    kiosk_press(f->k, "staff-corner");
+    advance(f, 3000);
+    kiosk_release(f->k);
+    kiosk_model(f->k, &m);
+    assert_int_equal(m.n_actions, 0);
+    assert_string_equal(m.items[m.n_items - 1].id, "pin-cancel");
+    assert_int_equal(m.n_items % 3, 1);
+    assert_false(m.subtitle_warn);
+    tap(f, "pin-1");
+    tap(f, "pin-ok");
+    kiosk_model(f->k, &m);
+    assert_true(m.subtitle_warn);
+    assert_string_equal(m.subtitle, "Sai mã\u00a0PIN – còn 4 lần thử");
+    tap(f, "pin-cancel");
+    assert_int_equal(screen(f), KIOSK_SCREEN_QUESTION);
+    print_message("checked: the PIN pad's Cancel is the keypad block's last key; a wrong PIN "
+                  "reads 'Sai mã PIN – còn 4 lần thử' in the warning colour\n");
+}
+
+/* Issue 11 item 7: after [power] dim_after_s (300 s) without anyone the question shows the
+ * attract band (invitation, brand); any press ends it and still counts. */
+static void attract_after_idle(void **state)
+{
+    fixture *f = *state;
+    ui_screen m;
+    advance(f, 299999);
+    kiosk_model(f->k, &m);
+    assert_null(m.invite);
+    assert_int_equal(kiosk_next_deadline(f->k), f->vc.mono + 1);
+    advance(f, 1);
+    assert_true(kiosk_dirty(f->k) & KIOSK_DIRTY_SCREEN);
+    kiosk_model(f->k, &m);
+    assert_int_equal(m.kind, UI_SCREEN_QUESTION);
+    assert_non_null(m.invite);
+    assert_string_equal(m.invite, "Chạm để góp\u00a0ý – chỉ 5\u00a0giây");
+    assert_int_equal(m.n_items, 11); /* the question stays, lit and usable */
+    kiosk_press(f->k, "lang-en");
+    kiosk_release(f->k);
+    kiosk_model(f->k, &m);
+    assert_null(m.invite);
+    advance(f, 400000); /* again (the language went back to vi on its own idle meanwhile) */
+    kiosk_model(f->k, &m);
+    assert_non_null(m.invite);
+    tap(f, "nps-9"); /* a tap during the attract state is an answer */
+    assert_int_equal(screen(f), KIOSK_SCREEN_THANKS);
+    store_answer a[2];
+    size_t n = 0;
+    pending(f, a, 2, &n);
+    assert_int_equal(n, 1);
+    print_message("checked: the attract state comes exactly at dim_after_s on the question, with "
+                  "the invitation and the scale still there; a press ends it, and a rating tap "
+                  "in it is recorded\n");
+}
+
+/* Issue 11 item 7: the thank-you animates only while it moves, at most 30 frames a second, and
+ * nothing is scheduled once it is over (the loop sleeps). */
+static void thanks_animation_frames(void **state)
+{
+    fixture *f = *state;
+    ui_screen m;
+    float an, cd;
+    tap(f, "nps-9");
+    assert_int_equal(screen(f), KIOSK_SCREEN_THANKS);
+    kiosk_model(f->k, &m);
+    assert_true(m.anim < 0.01f && m.countdown > 0.99f);
+    int frames = 0, entry_frames = 0;
+    int64_t t0 = f->vc.mono, last = t0;
+    while (screen(f) == KIOSK_SCREEN_THANKS) {
+        int64_t d = kiosk_next_deadline(f->k);
+        assert_true(d > last);
+        tp_vclock_advance(&f->vc, d - f->vc.mono);
+        kiosk_clear_dirty(f->k);
+        kiosk_tick(f->k);
+        if (screen(f) != KIOSK_SCREEN_THANKS)
+            break;
+        assert_true(kiosk_dirty(f->k) & KIOSK_DIRTY_ANIM);
+        assert_true(d - last >= 1000 / 30); /* <= 30 frames per second */
+        kiosk_anim(f->k, &an, &cd);
+        if (d - t0 <= KIOSK_ANIM_ENTRY_MS)
+            entry_frames++;
+        if (d - t0 == 2 * KIOSK_ANIM_FRAME_MS * 3) /* on the way: half grown */
+            assert_true(an > 0.4f && an < 0.6f);
+        frames++;
+        last = d;
+    }
+    assert_int_equal(f->vc.mono - t0, 4000);
+    assert_true(entry_frames >= 10 && frames <= 12 + 40);
+    kiosk_anim(f->k, &an, &cd);
+    assert_true(an == 1.0f && cd == 0.0f);
+    /* Back on the question: the next wake-up is the attract timer, minutes away. */
+    assert_int_equal(kiosk_next_deadline(f->k), f->vc.mono + 300000);
+    print_message("checked: the thank-you draws %d animation frames in 4 s (%d in the 400 ms "
+                  "entry), never faster than 30 per second; after it no timer is due before "
+                  "the attract state\n",
+                  frames, entry_frames);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +707,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(rapid_repeat, setup, teardown),
         cmocka_unit_test_setup_teardown(staff_hold_pin_lockout, setup, teardown),
         cmocka_unit_test_setup_teardown(staff_screen_refreshes, setup, teardown),
+        cmocka_unit_test_setup_teardown(staff_screen_trusted, setup, teardown),
+        cmocka_unit_test_setup_teardown(pin_wrong_in_warning_colour, setup, teardown),
+        cmocka_unit_test_setup_teardown(attract_after_idle, setup, teardown),
+        cmocka_unit_test_setup_teardown(thanks_animation_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(staff_usb_export, setup, teardown),
         cmocka_unit_test_setup_teardown(export_progress_cancel_and_key, setup, teardown),
         cmocka_unit_test_setup_teardown(smiley_unhappiest_first, setup, teardown),

@@ -281,6 +281,165 @@ static void neutral_scale_by_default(void **state)
                   "0-6, 7-8 and 9-10 apart\n");
 }
 
+/* Finds widget id on the current screen; false when absent. */
+static bool find_widget(ui *u, const char *id, ui_widget_info *out)
+{
+    for (int i = 0; i < ui_widget_count(u); i++) {
+        ui_widget_get(u, i, out);
+        if (strcmp(out->id, id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Issue 11 item 8: every button of every staff screen has one text size at a given window size;
+ * "exit kiosk" (a danger action) sits apart, at the bar's far end; the PIN pad's Cancel is
+ * inside the keypad block; texts (the warning subtitle included) are at least 4.5:1. */
+static void staff_buttons_and_exit_apart(void **state)
+{
+    (void)state;
+    static const char *const staff[] = {"staff-vi", "staff-exit-vi", "staff-export-progress-vi"};
+    for (int s = 0; s < N_SIZES; s++) {
+        int dpi = panel_dpi[s], need = (int)ceil(2.0 * dpi / 25.4);
+        ui *u = open_dpi(sizes[s][0], sizes[s][1], dpi);
+        int px = 0;
+        for (size_t k = 0; k < sizeof staff / sizeof staff[0]; k++) {
+            set_sample(u, staff[k]);
+            for (int i = 0; i < ui_widget_count(u); i++) {
+                ui_widget_info w;
+                ui_widget_get(u, i, &w);
+                if (w.kind != UI_WIDGET_BUTTON)
+                    continue;
+                if (!w.text_fits)
+                    fail_msg("%s at %dx%d: %s does not fit at %d px", staff[k], sizes[s][0],
+                             sizes[s][1], w.id, w.font_px);
+                if (px == 0)
+                    px = w.font_px;
+                if (w.font_px != px)
+                    fail_msg("%s at %dx%d: %s's text is %d px, other staff buttons %d px", staff[k],
+                             sizes[s][0], sizes[s][1], w.id, w.font_px, px);
+            }
+        }
+        /* Exit: at the left end of the bar, at least three 2 mm gaps from every other control. */
+        set_sample(u, "staff-vi");
+        ui_widget_info ex, o;
+        assert_true(find_widget(u, "staff-exit", &ex));
+        for (int i = 0; i < ui_widget_count(u); i++) {
+            ui_widget_get(u, i, &o);
+            if (!o.interactive || o.kind == UI_WIDGET_ZONE || strcmp(o.id, "staff-exit") == 0)
+                continue;
+            if (clearance(ex.rect, o.rect) < 3 * need)
+                fail_msg("staff at %dx%d: exit is %d px from %s (want >= %d)", sizes[s][0],
+                         sizes[s][1], clearance(ex.rect, o.rect), o.id, 3 * need);
+        }
+        /* PIN: Cancel spans the keypad's last row, under "0". */
+        set_sample(u, "pin-vi");
+        ui_widget_info c, k1, k3, k0;
+        assert_true(find_widget(u, "pin-cancel", &c) && find_widget(u, "pin-1", &k1) &&
+                    find_widget(u, "pin-3", &k3) && find_widget(u, "pin-0", &k0));
+        if (c.rect.x != k1.rect.x || c.rect.x + c.rect.w != k3.rect.x + k3.rect.w ||
+            c.rect.y < k0.rect.y + k0.rect.h)
+            fail_msg("pin at %dx%d: cancel (%d,%d %dx%d) is not the keypad's last row", sizes[s][0],
+                     sizes[s][1], c.rect.x, c.rect.y, c.rect.w, c.rect.h);
+        ui_free(u);
+    }
+    static const ui_role texts[] = {UI_ROLE_PROMPT, UI_ROLE_SUBTITLE, UI_ROLE_MESSAGE,
+                                    UI_ROLE_ANCHOR};
+    double worst = 99;
+    for (size_t r = 0; r < sizeof texts / sizeof texts[0]; r++)
+        for (int kind = 0; kind < UI_SCREEN_KIND_COUNT; kind++)
+            for (int warn = 0; warn < 2; warn++) {
+                ui_rgba bg;
+                ui_rgba fg = ui_theme_text(texts[r], (ui_screen_kind)kind, warn, &bg);
+                double c = ui_contrast(fg, bg);
+                if (c < 4.5)
+                    fail_msg("text role %d on %s (warn %d): %.2f:1", (int)texts[r],
+                             ui_screen_kind_name((ui_screen_kind)kind), warn, c);
+                worst = fmin(worst, c);
+            }
+    print_message("checked: at 6 sizes every button of the staff, exit-confirmation and export "
+                  "screens has one text size, all fitting; 'exit kiosk' is >= 6 mm from every "
+                  "other control; the PIN Cancel spans the keypad's last row; prompt, subtitle "
+                  "(plain and warning), message and anchor texts >= 4.5:1 (worst %.2f)\n",
+                  worst);
+}
+
+/* Issue 11 item 7: the attract band (logo, store name, invitation) and the thank-you's ring are
+ * laid out at every size inside the screen, apart from everything else, texts fitting; the logo
+ * keeps its aspect; the invitation reads >= 4.5:1 and the ring >= 3:1; a logo that cannot be
+ * decoded or an accent too pale is refused at start with the reason. */
+static void brand_attract_and_ring(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    for (int s = 0; s < N_SIZES; s++) {
+        ui *u = NULL;
+        ui_options opt = {.width = sizes[s][0],
+                          .height = sizes[s][1],
+                          .dpi = panel_dpi[s],
+                          .headless = true,
+                          .logo = "assets/brand/logo.svg",
+                          .accent = "#0E6E6E"};
+        if (ui_new(&opt, &u, err, sizeof err) != TP_OK)
+            fail_msg("ui_new with the demo logo: %s", err);
+        char what[64];
+        snprintf(what, sizeof what, "attract at %dx%d", sizes[s][0], sizes[s][1]);
+        set_sample(u, "attract-nps-vi");
+        check_geometry(u, what);
+        check_gaps(u, panel_dpi[s], what);
+        ui_widget_info logo, inv, name, prompt;
+        assert_true(find_widget(u, "logo", &logo) && find_widget(u, "invite", &inv) &&
+                    find_widget(u, "brand-name", &name) && find_widget(u, "prompt", &prompt));
+        if (abs(logo.rect.w - logo.rect.h) > 1) /* the demo logo is square */
+            fail_msg("%s: logo %dx%d lost its aspect", what, logo.rect.w, logo.rect.h);
+        if (logo.rect.h < ui_min_target(u) / 2 || inv.rect.y + inv.rect.h > prompt.rect.y)
+            fail_msg("%s: logo %d px high, invitation ends at %d, prompt starts at %d", what,
+                     logo.rect.h, inv.rect.y + inv.rect.h, prompt.rect.y);
+        image im = grab(u); /* the logo is drawn: its teal body where the SVG has it */
+        uint32_t c = pix(&im, logo.rect.x + logo.rect.w / 2, logo.rect.y + logo.rect.h * 40 / 240);
+        free(im.px);
+        if (abs((int)(c >> 16) - 14) > 12 || abs((int)((c >> 8) & 255) - 110) > 12 ||
+            abs((int)(c & 255) - 110) > 12)
+            fail_msg("%s: the logo's pixel is #%06X, not the SVG's teal", what, (unsigned)c);
+        snprintf(what, sizeof what, "thanks ring at %dx%d", sizes[s][0], sizes[s][1]);
+        set_sample(u, "thanks-ring-vi");
+        check_geometry(u, what);
+        ui_widget_info ring;
+        assert_true(find_widget(u, "next-ring", &ring));
+        if (ring.rect.w < ui_min_target(u) / 2)
+            fail_msg("%s: ring %d px", what, ring.rect.w);
+        ui_free(u);
+    }
+    ui_rgba bg;
+    ui_theme_text(UI_ROLE_INVITE, UI_SCREEN_QUESTION, false, &bg);
+    double inv_c = ui_contrast(ui_theme_accent(), bg);
+    ui_theme_text(UI_ROLE_MESSAGE, UI_SCREEN_THANKS, false, &bg);
+    double ring_c = ui_contrast(ui_theme_accent(), bg);
+    if (inv_c < 4.5 || ring_c < 3.0)
+        fail_msg("accent: invitation %.2f:1, ring %.2f:1", inv_c, ring_c);
+    ui *u = NULL;
+    ui_options pale = {.headless = true, .accent = "#9FD8D8"};
+    assert_int_equal(ui_new(&pale, &u, err, sizeof err), TP_ERR_CONFIG);
+    assert_non_null(strstr(err, "4.5:1"));
+    ui_options bad = {.headless = true, .accent = "teal"};
+    assert_int_equal(ui_new(&bad, &u, err, sizeof err), TP_ERR_CONFIG);
+    char junk[300];
+    snprintf(junk, sizeof junk, "%s/not-a-logo.png", tmpdir);
+    FILE *f = fopen(junk, "w");
+    assert_non_null(f);
+    fputs("this is not a PNG\n", f);
+    fclose(f);
+    ui_options broken = {.headless = true, .logo = junk};
+    assert_int_equal(ui_new(&broken, &u, err, sizeof err), TP_ERR_CONFIG);
+    assert_non_null(strstr(err, "not-a-logo.png: cannot decode"));
+    assert_null(u);
+    print_message("checked: at 6 sizes the attract band (SVG logo square, store name, "
+                  "invitation above the prompt) and the thank-you ring lie inside the screen, "
+                  "overlap nothing, texts fit, controls 2 mm apart; invitation %.2f:1, ring "
+                  "%.2f:1; a pale accent, a non-colour and an undecodable logo are refused\n",
+                  inv_c, ring_c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +448,8 @@ int main(void)
         cmocka_unit_test(portrait_lists_start_under_prompt),
         cmocka_unit_test(contrast_every_kind_and_state),
         cmocka_unit_test(neutral_scale_by_default),
+        cmocka_unit_test(staff_buttons_and_exit_apart),
+        cmocka_unit_test(brand_attract_and_ring),
     };
     setenv("SDL_VIDEODRIVER", "offscreen", 0);
     return cmocka_run_group_tests_name("ui look", tests, setup_dir, teardown_dir);

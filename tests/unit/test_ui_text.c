@@ -2,8 +2,10 @@
  * test_ui_text.c - line breaking: the wrapper's rules on a fixed-width measure (no-break spaces
  * keep a group, no line starts with punctuation, breaks after punctuation preferred, lines
  * balanced), then every text of every shipped survey laid out by the real ui at the six sizes in
- * each of its languages, read back line by line with ui_widget_line().
+ * each of its languages, read back line by line with ui_widget_line(); and the kiosk's own
+ * sentences (firmware/kiosk_text.c) the same way.
  */
+#include "kiosk_int.h"
 #include "survey.h"
 #include "uitest.h"
 
@@ -264,11 +266,101 @@ static void shipped_surveys_break_cleanly(void **state)
                   nf, screens, lines);
 }
 
+/* ---- The kiosk's own sentences at every size ------------------------------------------------ */
+
+/* Groups of the kiosk's own Vietnamese sentences that must never be split. */
+static const char *const kiosk_groups[] = {
+    "Tiếng Việt", "Bỏ qua",     "Xin lỗi",   "tạm ngưng", "Vui lòng", "nhân viên",  "mã PIN",
+    "Chế độ",     "trả lời",    "hôm nay",   "Mặt cười",  "đồng bộ",  "Đồng bộ",    "gần nhất",
+    "bao giờ",    "thành công", "Cơ sở",     "dữ liệu",   "Khảo sát", "khảo sát",   "Ngôn ngữ",
+    "mặc định",   "Quay lại",   "khôi phục", "còn trống", "Tất cả",   "Nút bấm",    "Tiến trình",
+    "yêu cầu",    "Thử lại",    "thử lại",   "có thể",    "an toàn",  "dung lượng", "máy tính",
+};
+
+/* Fails when a kiosk sentence in Vietnamese writes a known group with a plain space. */
+static void check_kiosk_groups(const char *text)
+{
+    for (size_t g = 0; g < sizeof kiosk_groups / sizeof kiosk_groups[0]; g++)
+        if (strstr(text, kiosk_groups[g]))
+            fail_msg("kiosk text \"%s\" writes \"%s\" with a plain space (use U+00A0)", text,
+                     kiosk_groups[g]);
+}
+
+#define KIOSK_TEXTS_MAX 128
+
+/* Collects every sentence the kiosk shows in lang into out (static or in bufs); returns n. */
+static int kiosk_texts(const char *lang, const char **out, char (*bufs)[512])
+{
+    const strings *st = kiosk_strings(lang);
+    const char *const *f = (const char *const *)(const void *)st;
+    int n = 0, nb = 0;
+    /* struct strings holds only sentence pointers: read it as an array, skipping its lang id */
+    for (size_t i = 1; i < sizeof *st / sizeof(const char *); i++)
+        out[n++] = f[i];
+    kiosk_pin_note(lang, true, 15, bufs[nb], sizeof bufs[nb]);
+    out[n++] = bufs[nb++];
+    kiosk_pin_note(lang, false, 3, bufs[nb], sizeof bufs[nb]);
+    out[n++] = bufs[nb++];
+    for (int o = USB_EXPORT_DONE; o <= USB_EXPORT_CANCELLED; o++) {
+        usb_export_report rep;
+        memset(&rep, 0, sizeof rep);
+        rep.outcome = (usb_export_outcome)o;
+        rep.rc = o == USB_EXPORT_FAILED ? TP_ERR_EXISTS : TP_OK;
+        rep.rows = 42;
+        rep.free_bytes = 640000;
+        rep.bytes_missing = 1300000;
+        usb_export_message(&rep, lang, bufs[nb], sizeof bufs[nb]);
+        out[n++] = bufs[nb++];
+    }
+    assert_true(n <= KIOSK_TEXTS_MAX);
+    return n;
+}
+
+static void kiosk_sentences_break_cleanly(void **state)
+{
+    (void)state;
+    static const char *const langs[] = {"vi", "en"};
+    static char bufs[32][512];
+    const char *texts[KIOSK_TEXTS_MAX];
+    long lines = 0, screens = 0;
+    for (size_t l = 0; l < 2; l++) {
+        int n = kiosk_texts(langs[l], texts, bufs);
+        if (strcmp(langs[l], "vi") == 0)
+            for (int i = 0; i < n; i++)
+                check_kiosk_groups(texts[i]);
+        for (int s = 0; s < N_SIZES; s++) {
+            ui *u = open_ui(sizes[s][0], sizes[s][1], 0);
+            for (int i = 0; i < n; i++) {
+                char what[128];
+                snprintf(what, sizeof what, "kiosk text %d (%s) at %dx%d", i, langs[l], sizes[s][0],
+                         sizes[s][1]);
+                ui_screen ooo = {.kind = UI_SCREEN_OUT_OF_ORDER,
+                                 .message = texts[i],
+                                 .subtitle = texts[(i + 1) % n]};
+                lines += show(u, &ooo, what);
+                ui_item item = {"staff-x", texts[i], 0, UI_STYLE_NEUTRAL};
+                ui_screen staff = {.kind = UI_SCREEN_STAFF,
+                                   .prompt = texts[(i + 2) % n],
+                                   .items = &item,
+                                   .n_items = 1};
+                lines += show(u, &staff, what);
+                screens += 2;
+            }
+            ui_free(u);
+        }
+    }
+    print_message("checked: the kiosk's own sentences (screens, PIN notes, USB export outcomes) in "
+                  "vi and en at 6 sizes (%ld screens, %ld lines): Vietnamese groups joined by "
+                  "U+00A0, no line splits a word or group or starts with punctuation\n",
+                  screens, lines);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(wrap_rules),
         cmocka_unit_test(shipped_surveys_break_cleanly),
+        cmocka_unit_test(kiosk_sentences_break_cleanly),
     };
     setenv("SDL_VIDEODRIVER", "offscreen", 0);
     return cmocka_run_group_tests_name("ui text", tests, setup_dir, teardown_dir);

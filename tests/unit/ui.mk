@@ -25,7 +25,9 @@ TEST_LIBS_ui_samples = $(UI_SAMPLES_LIB) $(UI_LIBS)
 UI_TEST_SRCS += tests/unit/test_ui_text.c tests/unit/test_ui_look.c
 $(call obj,tests/unit/test_ui_text.c tests/unit/test_ui_look.c): MOD_CFLAGS = $(UI_TEST_CFLAGS)
 TESTS += $(BUILD)/tests/test_ui_text $(BUILD)/tests/test_ui_look
-$(BUILD)/tests/test_ui_text: $(call obj,tests/unit/test_ui_text.c) $(UI_TEST_DEPS) $(TPCONF_LIB)
+# ... and the kiosk's own sentences (firmware/kiosk_text.c, which needs nothing but the base).
+$(BUILD)/tests/test_ui_text: $(call obj,tests/unit/test_ui_text.c firmware/kiosk_text.c) \
+                             $(UI_TEST_DEPS) $(TPCONF_LIB)
 TEST_LIBS_test_ui_text = $(UI_SAMPLES_LIB) $(UI_LIBS) $(TPCONF_LIBS)
 $(BUILD)/tests/test_ui_look: $(call obj,tests/unit/test_ui_look.c) $(UI_TEST_DEPS)
 TEST_LIBS_test_ui_look = $(UI_SAMPLES_LIB) $(UI_LIBS)
