@@ -149,7 +149,10 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
 
+    char state_dir[CONFIG_PATH_MAX];
+    config_state_dir(cfg, state_dir, sizeof state_dir);
     uploader_options uo = {
+        .state_dir = state_dir,
         .url = sc->url,
         .token = token,
         .device_id = cfg->device_id,
@@ -198,7 +201,9 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
     }
     printf("synced: %lld sent, %lld accepted, %lld duplicates, %lld rejected in %d requests\n",
            (long long)r.sent, (long long)r.accepted, (long long)r.duplicates, (long long)r.rejected,
-           r.attempts);
+           r.attempts + r.config_requests);
+    if (r.config_message[0])
+        printf("config: %s\n", r.config_message);
     if (r.left_pending > 0)
         rc = cli_fail(ctx, CMD, "%lld answers were not acknowledged and stay pending",
                       (long long)r.left_pending);

@@ -106,6 +106,7 @@ static const key_def KEYS[] = {
     {"sync", "backoff_max_s", K_INT, false, STR(UPLOADER_DEFAULT_BACKOFF_MAX_S), 1, 86400,
      F(sync.backoff_max_s)},
     {"sync", "pid_file", K_PATH, false, "", 0, 0, F(sync.pid_file)},
+    {"sync", "state_dir", K_PATH, false, "", 0, 0, F(sync.state_dir)},
     {"usb", "mount_root", K_PATH, false, "/media", 0, 0, F(usb.mount_root)},
     {"usb", "formats", K_FORMATS, false, "csv", 0, 0, F(usb.formats)},
     {"usb", "staff_key", K_BOOL, false, "false", 0, 0, F(usb.staff_key)},
@@ -702,6 +703,22 @@ out:
     free(pc);
     free(cfg);
     return rc;
+}
+
+void config_state_dir(const config *cfg, char *out, size_t outlen)
+{
+    if (cfg->sync.state_dir[0]) {
+        tp_strlcpy(out, cfg->sync.state_dir, outlen);
+        return;
+    }
+    tp_strlcpy(out, cfg->database, outlen);
+    char *slash = strrchr(out, '/');
+    if (!slash)
+        tp_strlcpy(out, ".", outlen);
+    else if (slash == out)
+        out[1] = '\0';
+    else
+        *slash = '\0';
 }
 
 tp_err config_check_survey_langs(const config *cfg, const char *survey_path,
