@@ -43,6 +43,7 @@
 #ifndef TP_CONFIG_H
 #define TP_CONFIG_H
 
+#include "settings.h"
 #include "tp.h"
 
 #define CONFIG_PATH_MAX 1024
@@ -119,6 +120,8 @@ typedef struct config_power {
     int open_min, close_min;             /* minutes after local midnight; close < open: overnight */
     int dim_after_s;                     /* 0 (never) ..86400 */
     int dim_level;                       /* 0..100 percent */
+    bool weekly;                         /* per-weekday hours (days) from the center: they rule */
+    settings_hours days[7];              /* [0] Monday .. [6] Sunday, when weekly */
     char backlight_dir[CONFIG_PATH_MAX]; /* sysfs class folder; a missing folder: no backlight */
 } config_power;
 

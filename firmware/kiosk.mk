@@ -30,7 +30,7 @@ KIOSK_CORE_OBJS := $(call obj,$(KIOSK_CORE_SRCS))
 KIOSK_PKGS := sdl2 libcjson libsystemd
 KIOSK_SRCS := $(KIOSK_CORE_SRCS) firmware/kiosk_main.c firmware/kiosk_hw.c firmware/kiosk_usb.c \
               firmware/kiosk_signal.c firmware/kiosk_work.c firmware/kiosk_script.c \
-              firmware/watchdog.c
+              firmware/kiosk_remote.c firmware/watchdog.c
 ALL_SRCS   += $(KIOSK_SRCS)
 PROGRAMS   += $(BUILD)/touchpoint-kiosk
 

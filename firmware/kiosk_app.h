@@ -84,6 +84,7 @@ typedef struct app {
     bool gpio_woken;              /* the watcher stopped watching the GPIO fd: re-arm it */
     watchdog *wd;                 /* systemd notifications (watchdog.h); no-op outside systemd */
     kiosk_work work;              /* the state machine's work, done by do_work */
+    struct kremote *rm;           /* central configuration (kiosk_remote.c); NULL: none */
 } app;
 
 /* kiosk_main.c */
@@ -120,6 +121,13 @@ void export_start(app *a);
 /* kiosk_work.c */
 void do_work(app *a);
 void sync_now(app *a);
+
+/* kiosk_remote.c: central configuration, applied between customers */
+typedef struct kremote kremote;
+void remote_open(app *a);
+void remote_tick(app *a);
+int64_t remote_deadline(const app *a, int64_t d);
+void remote_close(app *a);
 
 /* kiosk_script.c */
 void run_script_file(app *a, const script *s);

@@ -525,6 +525,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "touchpoint-kiosk: %s\n", err);
         a->pw = NULL;
     }
+    remote_open(a); /* central configuration: needs the kiosk, the font and screen power */
 
     a->sw.sdl_event = SDL_RegisterEvents(1);
     if (a->sw.sdl_event == (Uint32)-1)
@@ -574,6 +575,7 @@ out:
     usb_close(a->usb);
     gpio_close(a->gpio); /* outputs low: no stale status light */
     power_free(a->pw);
+    remote_close(a);
     watchdog_free(a->wd); /* STOPPING=1 */
     kiosk_free(a->k);     /* closes the store: every write is complete */
     ui_free(a->u);
