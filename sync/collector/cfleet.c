@@ -9,10 +9,12 @@
  */
 #include "cfleet_int.h"
 
+#include "settings.h"
+#include "survey.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 const char *cfleet_i64(char buf[24], int64_t v)
 {
@@ -55,166 +57,25 @@ static const char *const keys[] = {"timezone", "opening_hours", "languages", "de
                                    "stage"};
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
-static bool int_in(const cJSON *o, const char *name, double lo, double hi, bool *present)
+tp_err cfleet_settings_check(const cJSON *obj, const char *prefix, char *err, size_t errlen)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
-    *present = it != NULL;
-    return !it || (cJSON_IsNumber(it) && it->valuedouble == (double)(long long)it->valuedouble &&
-                   it->valuedouble >= lo && it->valuedouble <= hi);
-}
-
-static bool hhmm(const char *s, int *min)
-{
-    if (strlen(s) != 5 || s[2] != ':' || s[0] < '0' || s[0] > '2' || s[1] < '0' || s[1] > '9' ||
-        s[3] < '0' || s[3] > '5' || s[4] < '0' || s[4] > '9')
-        return false;
-    *min = ((s[0] - '0') * 10 + s[1] - '0') * 60 + (s[3] - '0') * 10 + s[4] - '0';
-    return *min <= 24 * 60;
-}
-
-static tp_err check_numbers(const cJSON *v, const char *path, const char *const *names,
-                            const double *lo, const double *hi, size_t n, char *err,
-                            size_t errlen)
-{
-    if (!cJSON_IsObject(v))
-        return tp_errf(err, errlen, TP_ERR_INVALID, "%s: expected an object", path);
-    for (const cJSON *it = v->child; it; it = it->next) {
-        size_t k = 0;
-        while (k < n && strcmp(names[k], it->string) != 0)
-            k++;
-        bool present;
-        if (k == n)
-            return tp_errf(err, errlen, TP_ERR_INVALID, "%s.%s: unknown key", path, it->string);
-        if (!int_in(v, names[k], lo[k], hi[k], &present))
-            return tp_errf(err, errlen, TP_ERR_INVALID, "%s.%s: expected an integer in %g..%g",
-                           path, names[k], lo[k], hi[k]);
-    }
-    return TP_OK;
-}
-
-static tp_err check_key(const char *key, const cJSON *v, const char *path, char *err,
-                        size_t errlen)
-{
-    static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-    if (strcmp(key, "timezone") == 0) {
-        char file[300];
-        struct stat st;
-        if (!cJSON_IsString(v) || !*v->valuestring || strlen(v->valuestring) > 64 ||
-            strstr(v->valuestring, "..") || v->valuestring[0] == '/')
-            return tp_errf(err, errlen, TP_ERR_INVALID, "%s: expected an IANA time zone name",
-                           path);
-        snprintf(file, sizeof file, "/usr/share/zoneinfo/%s", v->valuestring);
-        if (stat(file, &st) != 0 || !S_ISREG(st.st_mode))
-            return tp_errf(err, errlen, TP_ERR_INVALID, "%s: unknown time zone '%s'", path,
-                           v->valuestring);
-    } else if (strcmp(key, "opening_hours") == 0) {
-        if (cJSON_IsString(v) && strcmp(v->valuestring, "always") == 0)
-            return TP_OK;
-        if (!cJSON_IsObject(v))
-            return tp_errf(err, errlen, TP_ERR_INVALID,
-                           "%s: expected \"always\" or an object of weekdays", path);
-        for (const cJSON *it = v->child; it; it = it->next) {
-            size_t d = 0;
-            int a, b;
-            while (d < 7 && strcmp(days[d], it->string) != 0)
-                d++;
-            if (d == 7)
-                return tp_errf(err, errlen, TP_ERR_INVALID, "%s.%s: not a weekday (mon..sun)",
-                               path, it->string);
-            const char *s = cJSON_IsString(it) ? it->valuestring : "";
-            if (strcmp(s, "closed") != 0) {
-                char from[6] = "";
-                memcpy(from, s, strlen(s) >= 5 ? 5 : 0);
-                from[5] = '\0';
-                if (strlen(s) != 11 || s[5] != '-' || !hhmm(from, &a) || !hhmm(s + 6, &b) ||
-                    a >= b)
-                    return tp_errf(err, errlen, TP_ERR_INVALID,
-                                   "%s.%s: expected HH:MM-HH:MM or \"closed\"", path, it->string);
-            }
-        }
-    } else if (strcmp(key, "languages") == 0) {
-        int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
-        if (n < 1 || n > 8)
-            return tp_errf(err, errlen, TP_ERR_INVALID, "%s: expected 1 to 8 language codes",
-                           path);
-        for (int i = 0; i < n; i++) {
-            const cJSON *it = cJSON_GetArrayItem(v, i);
-            if (!cJSON_IsString(it) || strlen(it->valuestring) < 2 ||
-                strlen(it->valuestring) > TP_LANG_MAX)
-                return tp_errf(err, errlen, TP_ERR_INVALID, "%s[%d]: expected a language code",
-                               path, i);
-        }
-    } else if (strcmp(key, "default_language") == 0) {
-        if (!cJSON_IsString(v) || strlen(v->valuestring) < 2 ||
-            strlen(v->valuestring) > TP_LANG_MAX)
-            return tp_errf(err, errlen, TP_ERR_INVALID, "%s: expected a language code", path);
-    } else if (strcmp(key, "survey") == 0) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(v, "id");
-        bool present;
-        if (!cJSON_IsObject(v) || !cJSON_IsString(id) || !tp_id_valid(id->valuestring))
-            return tp_errf(err, errlen, TP_ERR_INVALID, "%s.id: expected a survey id", path);
-        if (!int_in(v, "version", 1, 1e9, &present) || !present)
-            return tp_errf(err, errlen, TP_ERR_INVALID, "%s.version: expected an integer >= 1",
-                           path);
-    } else if (strcmp(key, "timing") == 0) {
-        static const char *const n[] = {"thankyou_s", "idle_timeout_s", "repeat_window_s"};
-        static const double lo[] = {1, 5, 0}, hi[] = {60, 3600, 3600};
-        return check_numbers(v, path, n, lo, hi, 3, err, errlen);
-    } else if (strcmp(key, "screen") == 0) {
-        static const char *const n[] = {"dim_after_s", "dim_level"};
-        static const double lo[] = {0, 0}, hi[] = {86400, 100};
-        return check_numbers(v, path, n, lo, hi, 2, err, errlen);
-    } else if (strcmp(key, "brand") == 0) {
-        if (!cJSON_IsObject(v))
-            return tp_errf(err, errlen, TP_ERR_INVALID, "%s: expected an object", path);
-        for (const cJSON *it = v->child; it; it = it->next) {
-            const char *s = cJSON_IsString(it) ? it->valuestring : NULL;
-            if (strcmp(it->string, "name") == 0) {
-                if (!s || !*s || strlen(s) > 64 || !tp_utf8_valid(s, strlen(s)))
-                    return tp_errf(err, errlen, TP_ERR_INVALID,
-                                   "%s.name: expected 1 to 64 bytes of text", path);
-            } else if (strcmp(it->string, "accent") == 0) {
-                if (!s || strlen(s) != 7 || s[0] != '#' || strspn(s + 1, "0123456789abcdefABCDEF") != 6)
-                    return tp_errf(err, errlen, TP_ERR_INVALID, "%s.accent: expected #rrggbb",
-                                   path);
-            } else if (strcmp(it->string, "logo_png") == 0) {
-                if (!s || strlen(s) / 4 * 3 > 256 * 1024)
-                    return tp_errf(err, errlen, TP_ERR_INVALID,
-                                   "%s.logo_png: expected base64 of at most 256 KiB", path);
-            } else {
-                return tp_errf(err, errlen, TP_ERR_INVALID, "%s.%s: unknown key", path,
-                               it->string);
-            }
-        }
-    } else if (strcmp(key, "stage") == 0) {
-        if (!cJSON_IsString(v) || (strcmp(v->valuestring, "before") != 0 &&
-                                   strcmp(v->valuestring, "during") != 0 &&
-                                   strcmp(v->valuestring, "after") != 0))
-            return tp_errf(err, errlen, TP_ERR_INVALID,
-                           "%s: expected \"before\", \"during\" or \"after\"", path);
-    }
-    return TP_OK;
-}
-
-tp_err cfleet_settings_check(const cJSON *settings, const char *prefix, char *err, size_t errlen)
-{
-    if (!cJSON_IsObject(settings))
+    settings parsed;
+    if (!cJSON_IsObject(obj))
         return tp_errf(err, errlen, TP_ERR_INVALID, "%s: expected an object", prefix);
-    for (const cJSON *it = settings->child; it; it = it->next) {
-        char path[160];
-        size_t k = 0;
-        while (k < N_KEYS && strcmp(keys[k], it->string) != 0)
-            k++;
-        snprintf(path, sizeof path, "%s.%.64s", prefix, it->string);
-        if (k == N_KEYS)
-            return tp_errf(err, errlen, TP_ERR_INVALID,
-                           "%s: not a key the center may set (see README, Fleet)", path);
+    /* A null removes the key (node set); the rest is checked by the kiosk's own parser. */
+    cJSON *copy = cJSON_Duplicate(obj, true);
+    if (!copy)
+        return TP_ERR_NOMEM;
+    for (cJSON *it = copy->child, *next; it; it = next) {
+        next = it->next;
         if (cJSON_IsNull(it))
-            continue;
-        tp_err rc = check_key(keys[k], it, path, err, errlen);
-        if (rc != TP_OK)
-            return rc;
+            cJSON_DeleteItemFromObjectCaseSensitive(copy, it->string);
     }
+    tp_err rc = settings_parse_cjson(copy, prefix, &parsed, err, errlen);
+    cJSON_Delete(copy);
+    if (rc != TP_OK)
+        return rc == TP_ERR_NOMEM ? rc : TP_ERR_INVALID;
+    settings_release(&parsed);
     return TP_OK;
 }
 
@@ -235,35 +96,21 @@ tp_err cfleet_settings_merge(cJSON *parent, const cJSON *child)
 
 /* ---- Surveys --------------------------------------------------------------------------------- */
 
-tp_err cfleet_survey_check(const char *doc, size_t len, char id[TP_ID_MAX + 1], int *version,
-                           char *err, size_t errlen)
+tp_err cfleet_survey_check(const char *name, const char *doc, size_t len,
+                           char id[TP_ID_MAX + 1], int *version, char *err, size_t errlen)
 {
-    tp_err rc = TP_OK;
+    survey *sv = NULL;
     if (len > CFLEET_DOC_MAX)
-        return tp_errf(err, errlen, TP_ERR_INVALID, "$: survey larger than %u bytes",
+        return tp_errf(err, errlen, TP_ERR_INVALID, "%s: $: larger than %u bytes", name,
                        CFLEET_DOC_MAX);
-    cJSON *root = cJSON_ParseWithLength(doc, len);
-    const cJSON *jid = cJSON_GetObjectItemCaseSensitive(root, "id");
-    const cJSON *jv = cJSON_GetObjectItemCaseSensitive(root, "version");
-    const cJSON *qs = cJSON_GetObjectItemCaseSensitive(root, "questions");
-    if (!root)
-        rc = tp_errf(err, errlen, TP_ERR_INVALID, "$: not valid JSON");
-    else if (!cJSON_IsObject(root))
-        rc = tp_errf(err, errlen, TP_ERR_INVALID, "$: expected an object");
-    else if (!cJSON_IsString(jid) || !tp_id_valid(jid->valuestring))
-        rc = tp_errf(err, errlen, TP_ERR_INVALID,
-                     "$.id: expected 1-64 characters of A-Z a-z 0-9 . _ -");
-    else if (!cJSON_IsNumber(jv) || jv->valuedouble != (double)(int)jv->valuedouble ||
-             jv->valuedouble < 1)
-        rc = tp_errf(err, errlen, TP_ERR_INVALID, "$.version: expected an integer >= 1");
-    else if (!cJSON_IsArray(qs) || cJSON_GetArraySize(qs) < 1)
-        rc = tp_errf(err, errlen, TP_ERR_INVALID, "$.questions: expected a non-empty array");
-    if (rc == TP_OK) {
-        tp_strlcpy(id, jid->valuestring, TP_ID_MAX + 1);
-        *version = (int)jv->valuedouble;
-    }
-    cJSON_Delete(root);
-    return rc;
+    /* The kiosk's own parser and rules: what is published here loads on every kiosk. */
+    tp_err rc = survey_parse(name, doc, len, &sv, err, errlen);
+    if (rc != TP_OK)
+        return rc == TP_ERR_NOMEM ? rc : TP_ERR_INVALID;
+    tp_strlcpy(id, sv->id, TP_ID_MAX + 1);
+    *version = sv->version;
+    survey_free(sv);
+    return TP_OK;
 }
 
 /* ---- Auth ------------------------------------------------------------------------------------ */
@@ -445,7 +292,7 @@ tp_err cfleet_config_tx(cstore_tx *tx, const char *device, bool *in_fleet, char 
                         char rev[CFLEET_REVISION_LEN + 1], char *err, size_t errlen)
 {
     cstore_rows *rows = NULL, *doc = NULL;
-    cJSON *settings = NULL, *root = NULL, *dev = NULL, *survey = NULL;
+    cJSON *eff = NULL, *root = NULL, *dev = NULL, *sdoc = NULL;
     char store[TP_ID_MAX + 1], tpoint[TP_ID_MAX + 1], hx[65], ver[24];
     char *text = NULL;
     *in_fleet = false;
@@ -462,9 +309,9 @@ tp_err cfleet_config_tx(cstore_tx *tx, const char *device, bool *in_fleet, char 
     }
     *in_fleet = true;
     const char *node = cstore_rows_get(rows, 0, 0);
-    if ((rc = resolve(tx, node, &settings, err, errlen)) != TP_OK)
+    if ((rc = resolve(tx, node, &eff, err, errlen)) != TP_OK)
         goto out;
-    /* A device assignment (a canary) overrides the tree's survey. */
+    /* A device assignment (a canary) overrides the tree's sdoc. */
     cstore_rows_free(doc);
     doc = NULL;
     if ((rc = FX(tx, &doc, err, errlen,
@@ -476,8 +323,8 @@ tp_err cfleet_config_tx(cstore_tx *tx, const char *device, bool *in_fleet, char 
         cJSON *sv = cJSON_CreateObject();
         cJSON_AddStringToObject(sv, "id", cstore_rows_get(doc, 0, 0));
         cJSON_AddNumberToObject(sv, "version", strtod(cstore_rows_get(doc, 0, 1), NULL));
-        cJSON_DeleteItemFromObjectCaseSensitive(settings, "survey");
-        if (!sv || !cJSON_AddItemToObject(settings, "survey", sv)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(eff, "survey");
+        if (!sv || !cJSON_AddItemToObject(eff, "survey", sv)) {
             cJSON_Delete(sv);
             rc = TP_ERR_NOMEM;
             goto out;
@@ -485,11 +332,11 @@ tp_err cfleet_config_tx(cstore_tx *tx, const char *device, bool *in_fleet, char 
     }
     cstore_rows_free(doc);
     doc = NULL;
-    const cJSON *sv = cJSON_GetObjectItemCaseSensitive(settings, "survey");
+    const cJSON *sv = cJSON_GetObjectItemCaseSensitive(eff, "survey");
     const cJSON *sid = cJSON_GetObjectItemCaseSensitive(sv, "id");
     const cJSON *sver = cJSON_GetObjectItemCaseSensitive(sv, "version");
     if (!cJSON_IsString(sid) || !cJSON_IsNumber(sver)) {
-        rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "no survey resolved for device %s at %s",
+        rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "no sdoc resolved for device %s at %s",
                      device, node);
         goto out;
     }
@@ -498,17 +345,17 @@ tp_err cfleet_config_tx(cstore_tx *tx, const char *device, bool *in_fleet, char 
                  cfleet_i64(ver, (int64_t)sver->valuedouble))) != TP_OK)
         goto out;
     if (doc->n == 0) {
-        rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "survey %s@%s is not published",
+        rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "sdoc %s@%s is not published",
                      sid->valuestring, ver);
         goto out;
     }
-    survey = cJSON_Parse(cstore_rows_get(doc, 0, 0));
+    sdoc = cJSON_Parse(cstore_rows_get(doc, 0, 0));
     segment(node, 2, store);
     segment(node, CFLEET_DEPTH_MAX, tpoint);
-    const cJSON *stage = cJSON_GetObjectItemCaseSensitive(settings, "stage");
+    const cJSON *stage = cJSON_GetObjectItemCaseSensitive(eff, "stage");
     root = cJSON_CreateObject();
     dev = cJSON_AddObjectToObject(root, "device");
-    if (!survey || !dev || !cJSON_AddStringToObject(dev, "id", device) ||
+    if (!sdoc || !dev || !cJSON_AddStringToObject(dev, "id", device) ||
         !cJSON_AddStringToObject(dev, "node", node) ||
         !cJSON_AddStringToObject(dev, "store", store) ||
         !cJSON_AddStringToObject(dev, "touchpoint", tpoint) ||
@@ -516,10 +363,10 @@ tp_err cfleet_config_tx(cstore_tx *tx, const char *device, bool *in_fleet, char 
         rc = TP_ERR_NOMEM;
         goto out;
     }
-    cJSON_AddItemToObject(root, "settings", settings);
-    settings = NULL;
-    cJSON_AddItemToObject(root, "survey", survey);
-    survey = NULL;
+    cJSON_AddItemToObject(root, "settings", eff);
+    eff = NULL;
+    cJSON_AddItemToObject(root, "survey", sdoc);
+    sdoc = NULL;
     if (!(text = cJSON_PrintUnformatted(root)) ||
         (rc = cauth_sha256_hex(text, strlen(text), hx)) != TP_OK) {
         rc = rc != TP_OK ? rc : TP_ERR_NOMEM;
@@ -546,8 +393,8 @@ tp_err cfleet_config_tx(cstore_tx *tx, const char *device, bool *in_fleet, char 
 out:
     free(text);
     cJSON_Delete(root);
-    cJSON_Delete(settings);
-    cJSON_Delete(survey);
+    cJSON_Delete(eff);
+    cJSON_Delete(sdoc);
     cstore_rows_free(rows);
     cstore_rows_free(doc);
     return rc;

@@ -30,19 +30,20 @@
  * Returns TP_OK or TP_ERR_INVALID with the reason in err. */
 tp_err cfleet_path_check(const char *path, char *err, size_t errlen);
 
-/* Checks a settings object (keys the center may set, their types and ranges); errors name the
- * JSON path under prefix ("$.settings"). Returns TP_OK or TP_ERR_INVALID with err. A key whose
- * value is null is allowed (node set: remove the key). */
-tp_err cfleet_settings_check(const cJSON *settings, const char *prefix, char *err, size_t errlen);
+/* Checks a settings object with the kiosk's parser (sync/settings.h: keys the center may set,
+ * types and ranges); errors name the JSON path under prefix ("$.settings"). Returns TP_OK or
+ * TP_ERR_INVALID with err. A key whose value is null is allowed (node set: remove the key). */
+tp_err cfleet_settings_check(const cJSON *obj, const char *prefix, char *err, size_t errlen);
 
 /* Merges child's keys into parent (in place): each key replaces the parent's as a whole; a null
  * value removes the key. Returns TP_OK or TP_ERR_NOMEM. */
 tp_err cfleet_settings_merge(cJSON *parent, const cJSON *child);
 
-/* Checks a survey document and reads its id and version. Returns TP_OK or TP_ERR_INVALID (err
- * holds the JSON path and the cause). */
-tp_err cfleet_survey_check(const char *doc, size_t len, char id[TP_ID_MAX + 1], int *version,
-                           char *err, size_t errlen);
+/* Checks a survey document with the kiosk's parser (sync/survey.h) and reads its id and version;
+ * name (a file name) starts error messages. Returns TP_OK or TP_ERR_INVALID ("NAME: $.json.path:
+ * cause" in err). */
+tp_err cfleet_survey_check(const char *name, const char *doc, size_t len,
+                           char id[TP_ID_MAX + 1], int *version, char *err, size_t errlen);
 
 /* Device auth through the store, then the devices file (may be NULL): a device the store knows
  * is decided by the store only (a revoked token stops at once, even when the file lists it).

@@ -162,6 +162,7 @@ static int build(const char *group, const char *verb, cli *c, const char **op, c
             return 1;
         *op = "survey.publish";
         cJSON_AddStringToObject(args, "document", text);
+        cJSON_AddStringToObject(args, "file", p0);
         free(text);
     } else if (strcmp(group, "survey") == 0 && strcmp(verb, "assign") == 0) {
         const char *at = p0 ? strchr(p0, '@') : NULL;
@@ -219,8 +220,10 @@ int cfleet_cli_main(int argc, char **argv)
         rc = cfleet_call(s, actor, op, args, tp_clock_system()->wall_ms(tp_clock_system()->ctx), &result, err,
                          sizeof err);
     if (rc != TP_OK) {
+        /* survey publish: the parser's message starts with the file already. */
+        bool named = c.pos[0] && strcmp(op, "survey.publish") != 0;
         fprintf(stderr, "touchpoint-collector: %s %s%s%s: %s\n", argv[1], argv[2],
-                c.pos[0] ? " " : "", c.pos[0] ? c.pos[0] : "", err);
+                named ? " " : "", named ? c.pos[0] : "", err);
         goto out;
     }
     const cJSON *token = cJSON_GetObjectItemCaseSensitive(result, "token");

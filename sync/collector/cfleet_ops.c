@@ -325,8 +325,10 @@ static tp_err survey_publish(octx *o)
     int version = 0;
     cstore_rows *rows = NULL;
     tp_err rc = need(o, "document", &doc);
+    const char *name = arg_str(o, "file");
     if (rc == TP_OK)
-        rc = cfleet_survey_check(doc, strlen(doc), id, &version, o->err, o->errlen);
+        rc = cfleet_survey_check(name ? name : "survey", doc, strlen(doc), id, &version, o->err,
+                                 o->errlen);
     if (rc != TP_OK)
         return rc;
     cJSON *parsed = cJSON_Parse(doc);
