@@ -11,7 +11,7 @@
  * most conn_max; each request has an absolute deadline for its head and one for its body; bodies
  * in flight share a byte budget, above which a request is refused 503 busy with Retry-After.
  */
-#include "collector.h"
+#include "collector_int.h"
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
@@ -23,15 +23,16 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "capi.h"
 #include "cauth.h"
 #include "cbatch.h"
+#include "cfleet.h"
 #include "cguard.h"
 #include "cmetrics.h"
 #include "crate.h"
 #include "creport.h"
 #include "cstore.h"
 
-#define DRAIN_MAX (64u << 20)
 #define REPORT_MAX_DAYS 1000
 #define GAPS_LISTED 20
 
@@ -39,40 +40,10 @@
 extern unsigned char sync_collector_dashboard_html[];
 extern unsigned int sync_collector_dashboard_html_len;
 
-struct collector {
-    struct MHD_Daemon *d;
-    struct MHD_Daemon *health; /* the /healthz-only listener, or NULL */
-    unsigned health_port;
-    cstore *store;
-    cauth *auth;
-    crate *rate;
-    cmetrics *metrics;
-    cguard *guard;
-    const tp_clock *clock;
-    char *read_token;
-    int silent_after_s;
-    int retry_after_s;
-    unsigned port;
-    char tz[64];
-};
-
-/* Per-request state of POST /v1/batches. */
-typedef struct req {
-    int64_t t0;
-    int err_status; /* != 0: refused, reply after draining the body */
-    const char *err_code;
-    char err_msg[256];
-    int retry_after;
-    char device[TP_ID_MAX + 1];
-    bool gzip;
-    tp_buf body;
-    size_t held; /* bytes of the body budget taken for body.cap */
-    uint64_t drained;
-} req;
 
 /* ---- Replies --------------------------------------------------------------------------------- */
 
-static enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status,
+enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status,
                                   const char *ctype, void *body, size_t len,
                                   enum MHD_ResponseMemoryMode mode, int retry_after)
 {
@@ -100,7 +71,7 @@ static enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int
     return ret;
 }
 
-static enum MHD_Result send_json(collector *c, struct MHD_Connection *conn, int status, char *json,
+enum MHD_Result send_json(collector *c, struct MHD_Connection *conn, int status, char *json,
                                  int retry_after)
 {
     static const char nomem[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
@@ -111,7 +82,7 @@ static enum MHD_Result send_json(collector *c, struct MHD_Connection *conn, int 
                       MHD_RESPMEM_MUST_FREE, retry_after);
 }
 
-static enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status,
+enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status,
                                   const char *code, const char *msg, int retry_after)
 {
     char *text = NULL;
@@ -125,9 +96,6 @@ static enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int
 
 /* ---- POST /v1/batches ------------------------------------------------------------------------ */
 
-static void refuse(collector *c, req *r, int status, const char *code, int retry_after,
-                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
 /* Frees the request's body and gives its bytes back to the budget. */
 static void drop_body(collector *c, req *r)
 {
@@ -136,7 +104,7 @@ static void drop_body(collector *c, req *r)
     r->held = 0;
 }
 
-static void refuse(collector *c, req *r, int status, const char *code, int retry_after,
+void refuse(collector *c, req *r, int status, const char *code, int retry_after,
                    const char *fmt, ...)
 {
     va_list ap;
@@ -149,7 +117,7 @@ static void refuse(collector *c, req *r, int status, const char *code, int retry
     drop_body(c, r);
 }
 
-static int64_t mono_ms(const collector *c)
+int64_t mono_ms(const collector *c)
 {
     return c->clock->mono_ms(c->clock->ctx);
 }
@@ -165,8 +133,14 @@ static void check_headers(collector *c, struct MHD_Connection *conn, req *r)
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
     const char *clen =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 ||
-        cauth_check(c->auth, auth + 7, mono_ms(c), r->device) != TP_OK) {
+    tp_err arc = auth && strncasecmp(auth, "Bearer ", 7) == 0
+                     ? cfleet_auth_device(c->store, c->auth, auth + 7, mono_ms(c), r->device)
+                     : TP_ERR_AUTH;
+    if (arc == TP_ERR_BUSY) {
+        refuse(c, r, 503, "store_unavailable", c->retry_after_s, "the store cannot answer now");
+        return;
+    }
+    if (arc != TP_OK) {
         refuse(c, r, 401, "unauthenticated", 0, "missing or unknown bearer token");
         return;
     }
@@ -200,7 +174,7 @@ static void check_headers(collector *c, struct MHD_Connection *conn, req *r)
 
 /* Appends n body bytes, taking what the buffer grows by from the body budget. Returns TP_OK,
  * TP_ERR_TOO_LARGE (over COLLECTOR_BODY_MAX), TP_ERR_BUSY (over the budget) or TP_ERR_NOMEM. */
-static tp_err append_body(collector *c, req *r, const char *data, size_t n)
+tp_err append_body(collector *c, req *r, const char *data, size_t n)
 {
     size_t cap = r->body.cap;
     tp_err rc = tp_buf_add(&r->body, data, n);
@@ -350,6 +324,8 @@ static enum MHD_Result finish_batch(collector *c, struct MHD_Connection *conn, r
     json = cbatch_reply_json(b, outcomes, received);
     if (!json)
         status = 500;
+    else
+        json = with_revision(c, b, json, received);
     ret = send_json(c, conn, 200, json, 0);
 out:
     cmetrics_batch(c->metrics, status, (double)(mono_ms(c) - r->t0), acc, dup);
@@ -659,7 +635,7 @@ static enum MHD_Result handle_health(collector *c, struct MHD_Connection *conn)
                           c->retry_after_s);
     }
     snprintf(body, sizeof body, "{\"status\":\"ok\",\"store\":\"%s\",\"devices\":%zu}",
-             cstore_kind(c->store), cauth_count(c->auth));
+             cstore_kind(c->store), c->auth ? cauth_count(c->auth) : 0);
     return send_json(c, conn, 200, strdup(body), 0);
 }
 
@@ -675,6 +651,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             return handle_batch(c, conn, upload, upload_size, con_cls);
         return send_error(c, conn, 405, "method_not_allowed", "use POST", 0);
     }
+    if (strcmp(url, "/v1/config") == 0 || strcmp(url, "/v1/enroll") == 0 ||
+        strncmp(url, "/v1/admin/", 10) == 0)
+        return handle_api(c, conn, url, method, upload, upload_size, con_cls);
     if (*upload_size > 0) { /* a body on a read request: ignore it */
         *upload_size = 0;
         return MHD_YES;
@@ -770,8 +749,7 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
     }
     if ((rc = parse_listen(opt->listen, &ai, err, errlen)) != TP_OK)
         goto out;
-    if ((rc = cauth_open(opt->devices_path ? opt->devices_path : "", &c->auth, err, errlen)) !=
-        TP_OK)
+    if (opt->devices_path && (rc = cauth_open(opt->devices_path, &c->auth, err, errlen)) != TP_OK)
         goto out;
     c->rate =
         crate_new(opt->rate_per_s > 0 ? opt->rate_per_s : 100, opt->burst >= 1 ? opt->burst : 200);

@@ -3,5 +3,5 @@
 TESTS += $(BUILD)/tests/test_collector
 $(call obj,tests/unit/test_collector.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
 $(BUILD)/tests/test_collector: $(call obj,tests/unit/test_collector.c) $(COLLECTOR_CORE_OBJS) \
-    $(TPBASE_LIB)
+    $(DOC_LIB) $(TPBASE_LIB)
 TEST_LIBS_test_collector = $(COLLECTOR_LIBS)
