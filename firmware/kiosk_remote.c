@@ -157,6 +157,7 @@ static void apply(app *a)
             rm->running, k->sv->id, k->sv->version);
     trace_event(a->tr, "config", TRACE_STR("result", "applied"), TRACE_STR("running", rm->running),
                 TRACE_STR("survey", k->sv->id), TRACE_NUM("version", k->sv->version),
+                TRACE_STR("prompt", survey_text_get(k->sv, &k->sv->questions[0].prompt, k->lang)),
                 TRACE_STR("store", a->cfg.store_id), TRACE_END);
     status_write(a, NULL);
     if (a->pw) {

@@ -75,7 +75,8 @@ tp_err rconfig_parse(const char *name, const char *body, size_t len, rconfig **o
     if (cJSON_IsString(node))
         tp_strlcpy(c->node, node->valuestring, sizeof c->node);
     const cJSON *stage = cJSON_GetObjectItemCaseSensitive(dev, "stage");
-    if (stage && !cJSON_IsNull(stage)) {
+    /* null or "": the tree sets no stage (the local one stays) */
+    if (stage && !cJSON_IsNull(stage) && !(cJSON_IsString(stage) && !stage->valuestring[0])) {
         const char *t = cJSON_IsString(stage) ? stage->valuestring : "";
         c->has_stage = true;
         if (strcmp(t, "before") == 0)
