@@ -27,7 +27,7 @@ KIOSK_CORE_OBJS := $(call obj,$(KIOSK_CORE_SRCS))
 
 # The program: the state machine, the window and the loop (kiosk_main.c), the script runner
 # (kiosk_script.c), the systemd watchdog.
-KIOSK_PKGS := sdl2 libcjson libsystemd
+KIOSK_PKGS := sdl2 libcjson libsystemd libqrencode
 KIOSK_SRCS := $(KIOSK_CORE_SRCS) firmware/kiosk_main.c firmware/kiosk_hw.c firmware/kiosk_usb.c \
               firmware/kiosk_signal.c firmware/kiosk_work.c firmware/kiosk_script.c \
               firmware/kiosk_remote.c firmware/watchdog.c

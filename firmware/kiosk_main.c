@@ -110,6 +110,8 @@ kiosk_screen screen_of(const app *a)
  * screen again, so loop). */
 void present(app *a)
 {
+    if (remote_present(a))
+        return;
     do_work(a);
     export_cancel_sync(a);
     export_start(a);
@@ -195,6 +197,8 @@ void handle_event(app *a, const SDL_Event *ev)
         a->quit = true;
         return;
     }
+    if (remote_blocks_input(a) && ev->type != SDL_QUIT && ev->type != SDL_WINDOWEVENT)
+        return;
     switch (ev->type) {
     case SDL_MOUSEBUTTONDOWN:
         if (ev->button.button != SDL_BUTTON_LEFT)

@@ -6,6 +6,10 @@
  * nothing: the last good one stays and the error goes to config-status.json, which the sync
  * process sends in its next batch; so does the revision now running.
  *
+ * A kiosk with [sync] url but no token file yet shows the pairing screen instead of the survey:
+ * the code the sync process got for it (pairing.json) with its QR code, until the token file
+ * appears; taps do nothing meanwhile (no answer can be sent anywhere).
+ *
  * Remote keys override the local file's values for exactly the keys of settings.h (and the store,
  * touchpoint and stage the tree gives); everything else (device id, paths, sync, PIN, GPIO,
  * display) stays local. The local file's values are kept (base) and are the defaults of every
@@ -16,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cjson/cJSON.h>
+#include <qrencode.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -32,7 +38,102 @@ struct kremote {
     bool pending; /* a new remote-config.json waits for a moment between customers */
     char running[RCONFIG_REVISION_MAX + 1];
     char error[RCONFIG_ERROR_MAX + 1];
+    bool pairing;          /* no token file yet: the pairing screen */
+    char shown_code[32];   /* the code on screen ("-": the waiting text) */
 };
+
+/* ---- Pairing --------------------------------------------------------------------------------- */
+
+static bool token_present(const app *a)
+{
+    return access(a->cfg.sync.token_file, F_OK) == 0;
+}
+
+/* Reads pairing.json's code and status ("" when there is none yet). */
+static void pairing_read(const kremote *rm, char *code, size_t codelen, char *status,
+                         size_t statuslen)
+{
+    char path[CONFIG_PATH_MAX + 32], cause[TP_ERRMSG_MAX];
+    char *buf = NULL;
+    size_t len = 0;
+    code[0] = status[0] = '\0';
+    snprintf(path, sizeof path, "%s/%s", rm->dir, RCONFIG_PAIRING_FILE);
+    if (tp_read_file(path, 4096, &buf, &len, cause, sizeof cause) != TP_OK)
+        return;
+    cJSON *j = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "code");
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "status");
+    if (cJSON_IsString(c) && strlen(c->valuestring) < codelen)
+        tp_strlcpy(code, c->valuestring, codelen);
+    if (cJSON_IsString(s))
+        tp_strlcpy(status, s->valuestring, statuslen);
+    cJSON_Delete(j);
+}
+
+/* Draws the pairing screen when the code changed. */
+static void pairing_show(app *a)
+{
+    kremote *rm = a->rm;
+    char code[32], status[32];
+    pairing_read(rm, code, sizeof code, status, sizeof status);
+    const char *key = code[0] ? code : "-";
+    if (strcmp(key, rm->shown_code) == 0)
+        return;
+    tp_strlcpy(rm->shown_code, key, sizeof rm->shown_code);
+    char sub[400], text[128];
+    ui_screen scr;
+    memset(&scr, 0, sizeof scr);
+    scr.kind = UI_SCREEN_PAIRING;
+    QRcode *qr = NULL;
+    if (code[0]) {
+        /* What a phone reads: the code and the device id the operator approves it as. */
+        snprintf(text, sizeof text, "touchpoint-pair:%s:%s", code, a->cfg.device_id);
+        qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+    }
+    unsigned char *mods = NULL;
+    if (qr && qr->width <= UI_QR_MAX) {
+        mods = malloc((size_t)qr->width * (size_t)qr->width);
+        if (mods) {
+            for (int i = 0; i < qr->width * qr->width; i++)
+                mods[i] = qr->data[i] & 1;
+            scr.qr = mods;
+            scr.qr_size = qr->width;
+        }
+    }
+    scr.message = code[0] ? code : "...";
+    if (code[0])
+        snprintf(sub, sizeof sub,
+                 "Ghép nối thiết bị %s / Pair kiosk %s: touchpoint-collector device approve %s "
+                 "--node PATH --id %s",
+                 a->cfg.device_id, a->cfg.device_id, code, a->cfg.device_id);
+    else
+        snprintf(sub, sizeof sub, "Đang chờ dịch vụ đồng bộ / Waiting for the sync service (%s)",
+                 a->cfg.device_id);
+    scr.subtitle = sub;
+    if (ui_set_screen(a->u, &scr) != TP_OK)
+        trace_error(a, "ui", ui_errmsg(a->u));
+    else if (ui_render(a->u) != TP_OK)
+        trace_error(a, "ui", ui_errmsg(a->u));
+    trace_event(a->tr, "pairing", TRACE_STR("code", code), TRACE_STR("status", status),
+                TRACE_NUM("qr_size", scr.qr_size), TRACE_END);
+    free(mods);
+    QRcode_free(qr);
+}
+
+bool remote_present(app *a)
+{
+    kremote *rm = a->rm;
+    if (!rm || !rm->pairing)
+        return false;
+    pairing_show(a);
+    return true;
+}
+
+bool remote_blocks_input(const app *a)
+{
+    return a->rm && a->rm->pairing;
+}
 
 static int64_t mono_now(const app *a)
 {
@@ -190,6 +291,11 @@ void remote_open(app *a)
     }
     /* What ran before a restart is what runs now, if it still loads. */
     apply(a);
+    if (a->cfg.sync.token_file[0] && !token_present(a)) {
+        rm->pairing = true;
+        fprintf(stderr, "touchpoint-kiosk: no token file %s: showing the pairing screen\n",
+                a->cfg.sync.token_file);
+    }
 }
 
 void remote_tick(app *a)
@@ -207,6 +313,17 @@ void remote_tick(app *a)
             if (ev->len && strcmp(ev->name, RCONFIG_FILE) == 0)
                 rm->pending = true;
             p += sizeof *ev + ev->len;
+        }
+    }
+    if (rm->pairing) {
+        if (token_present(a)) {
+            rm->pairing = false;
+            rm->shown_code[0] = '\0';
+            a->k->dirty |= KIOSK_DIRTY_SCREEN; /* the survey again */
+            trace_event(a->tr, "pairing", TRACE_STR("status", "paired"), TRACE_END);
+            fprintf(stderr, "touchpoint-kiosk: paired: the token file is there\n");
+        } else {
+            pairing_show(a);
         }
     }
     if (rm->pending && between_customers(a))

@@ -5,7 +5,7 @@
 # configuration delivery, cfetch.c, checks what it fetches with the collector's parsers)
 # followed by $(STORAGE_LIBS).
 SYNC_CLIENT_PKGS := libcurl libcjson zlib
-SYNC_CLIENT_SRCS := sync/proto.c sync/uploader.c sync/cfetch.c
+SYNC_CLIENT_SRCS := sync/proto.c sync/uploader.c sync/cfetch.c sync/enroll.c
 SYNC_PID_SRCS    := sync/pidfile.c
 SYNC_CLIENT_LIB  := $(BUILD)/libtpsyncclient.a
 SYNC_PID_LIB     := $(BUILD)/libtppidfile.a

@@ -48,6 +48,8 @@ typedef struct ui_model {
     bool bar;       /* progress bar shown */
     float progress; /* 0..1 */
     char highlight[UI_ID_MAX + 1];
+    int qr_size; /* pairing: modules per side, 0: none */
+    unsigned char qr[UI_QR_MAX * UI_QR_MAX];
 } ui_model;
 
 /* ---- Laid-out widgets ----------------------------------------------------------------------- */
@@ -71,6 +73,7 @@ typedef enum ui_role {
     UI_ROLE_ICON_WARN, /* out-of-order sign */
     UI_ROLE_PIN_DOTS,
     UI_ROLE_PROGRESS, /* staff progress bar "export-progress" */
+    UI_ROLE_QR,       /* pairing QR code "pairing-qr" */
 } ui_role;
 
 enum { UI_ALIGN_LEFT = 0, UI_ALIGN_CENTER = 1, UI_ALIGN_RIGHT = 2 };

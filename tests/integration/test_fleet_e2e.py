@@ -291,6 +291,64 @@ def main():
                "opening hours changed at the region node put the screen to sleep",
                repr(power) + repr(events(tr, "config")))
 
+
+        # A kiosk without a token: pairing screen with code and QR, approval, then it syncs.
+        fleet(store, "node", "set", STORE_NODE + "/entrance")
+        state2 = os.path.join(work, "state2")
+        os.makedirs(state2)
+        conf2 = synclib.write_device_config(work, "dev-2", base, "unused", interval_s=5,
+                                            db=os.path.join(state2, "dev-2.db"))
+        tok2 = os.path.join(work, "dev-2.token")
+        os.unlink(tok2)  # no token: the kiosk must be paired
+        text = open(conf2).read().replace(synclib.PIN_HASH, pin_hash("2468"))
+        with open(conf2, "w") as f:
+            f.write(text + "\n[display]\nfullscreen = false\n")
+        kiosk2 = Kiosk(conf2)
+        try:
+            ok, tr = kiosk2.step(["advance 100"], "question")
+            report(ok and events(tr, "pairing"), "a kiosk without a token shows the pairing screen",
+                   repr(tr[-3:]))
+            sync2 = synclib.Proc([CLI, "sync", "--config", conf2, "--daemon", "--verbose"],
+                                 os.path.join(work, "sync2.log"))
+            procs.append(sync2)
+            pairing = wait_for(lambda: (lambda j: j if j and j.get("code") else None)(
+                read_json(os.path.join(state2, "pairing.json"))), 20)
+            code = pairing["code"] if pairing else ""
+            shot = os.path.join(work, "pairing.png")
+            ok, tr = kiosk2.step(["advance 1000", "screenshot " + shot, "tap-at 400 400",
+                                  "tap-at 100 300"], "question")
+            pev = [e for e in events(tr, "pairing") if e.get("code") == code]
+            report(ok and code and len(code) == 9 and code[4] == "-" and pev and
+                   pev[-1]["qr_size"] >= 21 and not events(tr, "answer"),
+                   "the pairing screen shows the sync process's code and its QR; taps do nothing",
+                   repr(pairing) + repr(events(tr, "pairing")))
+            z = subprocess.run(["zbarimg", "--quiet", "--raw", shot], capture_output=True,
+                               text=True, timeout=60) if shutil.which("zbarimg") else None
+            report(z is not None and z.stdout.strip() == "touchpoint-pair:%s:dev-2" % code,
+                   "zbarimg reads the code from the screen's QR",
+                   (z.stdout + z.stderr) if z else "zbarimg not installed (zbar-tools)")
+            fleet(store, "device", "approve", code, "--node", STORE_NODE + "/entrance", "--id",
+                  "dev-2")
+            got = wait_for(lambda: os.path.exists(tok2), 20)
+            mode = os.stat(tok2).st_mode & 0o777 if got else None
+            report(got and mode == 0o600, "approved: the token file is written mode 0600",
+                   "mode %r; %s" % (mode, sync2.tail()))
+            rc2 = wait_for(lambda: read_json(os.path.join(state2, "remote-config.json")), 20)
+            ok, tr = kiosk2.step(["advance 1000"], "question")
+            paired = [e for e in events(tr, "pairing") if e.get("status") == "paired"]
+            ok2, tr2 = kiosk2.step(["tap nps-9"], "thanks")
+            report(ok and paired and rc2 and ok2 and events(tr2, "answer"),
+                   "after pairing the kiosk shows the survey and records", repr(tr[-4:]))
+            sync2.p.send_signal(signal.SIGUSR1)
+            listing = wait_for(lambda: (lambda t: t if "dev-2" in t and rc2 and
+                                        rc2["revision"] in t else None)(
+                fleet(store, "device", "list")), 20)
+            report(listing, "the paired kiosk syncs: the collector sees its running revision",
+                   sync2.tail())
+        finally:
+            err2 = kiosk2.close()
+            if n_fail:
+                sys.stdout.write("# kiosk 2 stderr: %s\n" % err2.strip()[-1500:].replace("\n", "\n# "))
     except Exception as e:  # a failed set-up step is a failed test, with its cause
         report(False, "fleet end to end ran to the end", repr(e))
     finally:
