@@ -762,10 +762,13 @@ static tp_err pg_report(void *impl, const cstore_query *q, creport *r, char *err
     snprintf(sql, sizeof sql,
              "SELECT %s, kind, value, choice, time_source = 'uncorrected', count(*)"
              " FROM answers WHERE at_ms >= $1::bigint AND at_ms < $2::bigint"
-             " AND ($3::text IS NULL OR survey = $3::text) GROUP BY 1, 2, 3, 4, 5",
+             " AND ($3::text IS NULL OR survey = $3::text)"
+             " AND ($4::integer IS NULL OR survey_version = $4::integer) GROUP BY 1, 2, 3, 4, 5",
              group_cols[q->by]);
-    const char *params[] = {from, to, q->survey};
-    res = run(p, pc->c, "report", sql, 3, params, PGRES_TUPLES_OK, &rc, err, errlen);
+    char ver[16];
+    snprintf(ver, sizeof ver, "%d", q->survey_version);
+    const char *params[] = {from, to, q->survey, q->survey_version > 0 ? ver : NULL};
+    res = run(p, pc->c, "report", sql, 4, params, PGRES_TUPLES_OK, &rc, err, errlen);
     for (int i = 0; res && rc == TP_OK && i < PQntuples(res); i++) {
         char key[TP_ID_MAX + 1];
         tp_kind kind;
