@@ -253,11 +253,10 @@ out:
 tp_err cenroll_list(cstore_tx *tx, int64_t now_ms, cJSON **result, char *err, size_t errlen)
 {
     cstore_rows *rows = NULL;
-    tp_err rc = FX(tx, &rows, err, errlen,
+    tp_err rc = FX0(tx, &rows, err, errlen,
                    "SELECT code, created_ms, expires_ms, approved_ms, device_id, node_path,"
-                   " delivered_ms, closed_ms, addr FROM enrollments WHERE $1 = $1 ORDER BY"
-                   " created_ms",
-                   "1");
+                   " delivered_ms, closed_ms, addr FROM enrollments ORDER BY"
+                   " created_ms");
     cJSON *arr = rc == TP_OK ? cJSON_CreateArray() : NULL;
     for (size_t i = 0; arr && i < rows->n; i++) {
         cJSON *o = cJSON_CreateObject();

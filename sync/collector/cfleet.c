@@ -426,9 +426,10 @@ tp_err cfleet_device_seen(cstore *s, const cbatch_device *d, int64_t now_ms,
     if (rc != TP_OK)
         return rc;
     rc = FX(tx, &rows, err, errlen,
-            "UPDATE fleet_devices SET running_revision = CASE WHEN $2 = '1' THEN $3 ELSE"
-            " running_revision END, apply_error = $4, apply_error_ms = CASE WHEN $4 IS NULL"
-            " THEN apply_error_ms ELSE $5 END WHERE id = $1 RETURNING id",
+            "UPDATE fleet_devices SET running_revision = CASE WHEN CAST($2 AS TEXT) = '1'"
+            " THEN CAST($3 AS TEXT) ELSE running_revision END, apply_error = CAST($4 AS TEXT),"
+            " apply_error_ms = CASE WHEN CAST($4 AS TEXT) IS NULL THEN apply_error_ms"
+            " ELSE CAST($5 AS BIGINT) END WHERE id = $1 RETURNING id",
             d->id, d->has_config_revision ? "1" : "0", d->config_revision,
             d->has_config_error ? d->config_error : NULL, cfleet_i64(at, now_ms));
     if (rc == TP_OK && rows->n == 0)
@@ -461,10 +462,9 @@ tp_err cfleet_device_states(cstore *s, cJSON **out, char *err, size_t errlen)
     *out = NULL;
     tp_err rc = root ? cstore_tx_begin(s, false, &tx, err, errlen) : TP_ERR_NOMEM;
     if (rc == TP_OK)
-        rc = FX(tx, &rows, err, errlen,
+        rc = FX0(tx, &rows, err, errlen,
                 "SELECT id, node_path, running_revision, apply_error, apply_error_ms, revoked_ms"
-                " FROM fleet_devices WHERE $1 = $1 ORDER BY id",
-                "1");
+                " FROM fleet_devices ORDER BY id");
     for (size_t i = 0; rc == TP_OK && i < rows->n; i++) {
         const char *id = cstore_rows_get(rows, i, 0);
         char *body = NULL, rev[CFLEET_REVISION_LEN + 1];

@@ -12,6 +12,9 @@
                    (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)),       \
                    (rows), (err), (errlen))
 
+/* Runs sql without parameters. */
+#define FX0(tx, rows, err, errlen, sql) cstore_tx_exec((tx), (sql), NULL, 0, (rows), (err), (errlen))
+
 /* Decimal text of v in buf (24 bytes); returns buf. */
 const char *cfleet_i64(char buf[24], int64_t v);
 

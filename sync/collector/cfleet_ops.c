@@ -33,11 +33,11 @@ static tp_err need(octx *o, const char *name, const char **out)
     return TP_OK;
 }
 
-/* Lists rows of sql (no parameters but the dummy) as objects named by cols. */
+/* Lists the rows of sql (no parameters) as objects named by cols ("#name": a number). */
 static tp_err list(octx *o, const char *sql, const char *const *cols, size_t n)
 {
     cstore_rows *rows = NULL;
-    tp_err rc = FX(o->tx, &rows, o->err, o->errlen, sql, "1");
+    tp_err rc = FX0(o->tx, &rows, o->err, o->errlen, sql);
     cJSON *arr = rc == TP_OK ? cJSON_CreateArray() : NULL;
     for (size_t i = 0; rc == TP_OK && i < rows->n; i++) {
         cJSON *it = cJSON_CreateObject();
@@ -117,7 +117,7 @@ out:
 static tp_err node_list(octx *o)
 {
     static const char *const cols[] = {"path", "parent", "settings"};
-    tp_err rc = list(o, "SELECT path, parent, settings_json FROM nodes WHERE $1 = $1 ORDER BY path",
+    tp_err rc = list(o, "SELECT path, parent, settings_json FROM nodes ORDER BY path",
                      cols, 3);
     /* settings as JSON rather than text */
     for (cJSON *it = rc == TP_OK ? o->result->child : NULL; it; it = it->next) {
@@ -312,7 +312,7 @@ static tp_err device_list(octx *o)
                                        "apply_error", "#created_ms"};
     return list(o,
                 "SELECT id, node_path, revoked_ms, running_revision, apply_error, created_ms"
-                " FROM fleet_devices WHERE $1 = $1 ORDER BY id",
+                " FROM fleet_devices ORDER BY id",
                 cols, 6);
 }
 
@@ -434,7 +434,7 @@ static tp_err survey_list(octx *o)
 {
     static const char *const cols[] = {"id", "#version", "#published_ms", "published_by"};
     return list(o,
-                "SELECT id, version, published_ms, published_by FROM surveys WHERE $1 = $1"
+                "SELECT id, version, published_ms, published_by FROM surveys"
                 " ORDER BY id, version",
                 cols, 4);
 }
@@ -471,7 +471,7 @@ static tp_err audit_list(octx *o)
                                        "target", "before", "after"};
     tp_err rc = list(o,
                      "SELECT id, at_ms, actor, action, target, before_json, after_json"
-                     " FROM audit_log WHERE $1 = $1 ORDER BY id",
+                     " FROM audit_log ORDER BY id",
                      cols, 7);
     for (cJSON *it = rc == TP_OK ? o->result->child : NULL; it; it = it->next) {
         for (int k = 0; k < 2; k++) {
