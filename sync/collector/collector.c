@@ -40,12 +40,11 @@
 extern unsigned char sync_collector_dashboard_html[];
 extern unsigned int sync_collector_dashboard_html_len;
 
-
 /* ---- Replies --------------------------------------------------------------------------------- */
 
-enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status,
-                                  const char *ctype, void *body, size_t len,
-                                  enum MHD_ResponseMemoryMode mode, int retry_after)
+enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status, const char *ctype,
+                           void *body, size_t len, enum MHD_ResponseMemoryMode mode,
+                           int retry_after)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
     if (!r) {
@@ -72,7 +71,7 @@ enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status
 }
 
 enum MHD_Result send_json(collector *c, struct MHD_Connection *conn, int status, char *json,
-                                 int retry_after)
+                          int retry_after)
 {
     static const char nomem[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
     if (!json)
@@ -82,8 +81,8 @@ enum MHD_Result send_json(collector *c, struct MHD_Connection *conn, int status,
                       MHD_RESPMEM_MUST_FREE, retry_after);
 }
 
-enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status,
-                                  const char *code, const char *msg, int retry_after)
+enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status, const char *code,
+                           const char *msg, int retry_after)
 {
     char *text = NULL;
     cJSON *root = cJSON_CreateObject(), *e = NULL;
@@ -104,8 +103,8 @@ static void drop_body(collector *c, req *r)
     r->held = 0;
 }
 
-void refuse(collector *c, req *r, int status, const char *code, int retry_after,
-                   const char *fmt, ...)
+void refuse(collector *c, req *r, int status, const char *code, int retry_after, const char *fmt,
+            ...)
 {
     va_list ap;
     r->err_status = status;
@@ -488,8 +487,8 @@ static enum MHD_Result handle_report(collector *c, struct MHD_Connection *conn)
         char *end = NULL;
         long v = strtol(version, &end, 10);
         if (!survey || end == version || *end || v < 1 || v > 1000000)
-            return send_error(c, conn, 400, "malformed",
-                              "version: an integer >= 1, with survey=ID", 0);
+            return send_error(c, conn, 400, "malformed", "version: an integer >= 1, with survey=ID",
+                              0);
         q.survey_version = (int)v;
     }
     if (creport_by_parse(bys && *bys ? bys : "day", &q.by) != TP_OK)

@@ -58,7 +58,6 @@ static const char *const answer_cols =
     " lang, store, touchpoint, wall_ms, clock_trusted, mono_ms, boot_id, flags, at_ms,"
     " time_source, received_at_ms, batch_id";
 
-
 /* ---- Connections ----------------------------------------------------------------------------- */
 
 /* Copies url into err-safe text without the password (user:pass@ -> user@). */
@@ -85,8 +84,7 @@ static bool transient(PGconn *c, const PGresult *res)
            strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0;
 }
 
-tp_err pg_err(ppool *p, PGconn *c, const PGresult *res, const char *what, char *err,
-                     size_t errlen)
+tp_err pg_err(ppool *p, PGconn *c, const PGresult *res, const char *what, char *err, size_t errlen)
 {
     char where[256];
     redact(p->url, where, sizeof where);

@@ -158,7 +158,8 @@ static void batch_config_fields(void **state)
         "\"boot_id\":\"0b0b0b0b-0000-4000-8000-00000000000c\"";
     static const char post[] = "},\"answers\":[]}";
     char json[1024];
-    snprintf(json, sizeof json, "%s%s%s", pre, ",\"config_revision\":\"abc\",\"config_error\":\"$.x: y\"", post);
+    snprintf(json, sizeof json, "%s%s%s", pre,
+             ",\"config_revision\":\"abc\",\"config_error\":\"$.x: y\"", post);
     assert_int_equal(cbatch_parse(json, strlen(json), NOW, &b, err, sizeof err), TP_OK);
     assert_true(b->device.has_config_revision && b->device.has_config_error);
     assert_string_equal(b->device.config_revision, "abc");
@@ -199,9 +200,9 @@ static void tx_generic(void **state)
     cstore_tx_rollback(tx);
     /* Rolled back: nothing stored. */
     assert_int_equal(cstore_tx_begin(s, false, &tx, err, sizeof err), TP_OK);
-    assert_int_equal(cstore_tx_exec(tx, "SELECT path, parent FROM nodes", NULL, 0, &rows, err,
-                                    sizeof err),
-                     TP_OK);
+    assert_int_equal(
+        cstore_tx_exec(tx, "SELECT path, parent FROM nodes", NULL, 0, &rows, err, sizeof err),
+        TP_OK);
     assert_int_equal(rows->n, 0);
     cstore_rows_free(rows);
     assert_int_equal(cstore_tx_commit(tx, err, sizeof err), TP_OK);
@@ -232,11 +233,11 @@ static void fleet_operations(void **state)
     assert_int_equal(cfleet_config(s, "k1", &body, rev, err, sizeof err), TP_ERR_NOT_FOUND);
     cJSON *a = cJSON_CreateObject();
     cJSON_AddStringToObject(a, "document", survey_v(1));
-    assert_int_equal(cfleet_call(s, "unit", "survey.publish", a, NOW, &r, err, sizeof err),
-                     TP_OK);
+    assert_int_equal(cfleet_call(s, "unit", "survey.publish", a, NOW, &r, err, sizeof err), TP_OK);
     cJSON_Delete(r);
     cJSON_Delete(a);
-    cJSON_Delete(ok_call(s, "survey.assign", "{\"survey\":\"s\",\"version\":1,\"node\":\"vn/hcm\"}"));
+    cJSON_Delete(
+        ok_call(s, "survey.assign", "{\"survey\":\"s\",\"version\":1,\"node\":\"vn/hcm\"}"));
     assert_int_equal(cfleet_config(s, "k1", &body, rev, err, sizeof err), TP_OK);
     cJSON *cfg = cJSON_Parse(body);
     free(body);
@@ -252,10 +253,11 @@ static void fleet_operations(void **state)
     assert_int_equal(cfleet_config(s, "k1", &body, rev2, err, sizeof err), TP_OK);
     free(body);
     assert_string_equal(rev, rev2);
-    cJSON_Delete(ok_call(s, "node.set", "{\"path\":\"vn/hcm\",\"settings\":{\"opening_hours\":"
-                                        "{\"mon\":\"closed\",\"tue\":\"closed\",\"wed\":\"closed\","
-                                        "\"thu\":\"closed\",\"fri\":\"closed\",\"sat\":\"closed\","
-                                        "\"sun\":\"08:00-12:00\"}}}"));
+    cJSON_Delete(ok_call(s, "node.set",
+                         "{\"path\":\"vn/hcm\",\"settings\":{\"opening_hours\":"
+                         "{\"mon\":\"closed\",\"tue\":\"closed\",\"wed\":\"closed\","
+                         "\"thu\":\"closed\",\"fri\":\"closed\",\"sat\":\"closed\","
+                         "\"sun\":\"08:00-12:00\"}}}"));
     assert_int_equal(cfleet_config(s, "k1", &body, rev2, err, sizeof err), TP_OK);
     free(body);
     assert_string_not_equal(rev, rev2);
@@ -350,14 +352,10 @@ static void devices_file_defers_to_store(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(path_check),
-        cmocka_unit_test(settings_merge_per_key),
-        cmocka_unit_test(settings_check_paths),
-        cmocka_unit_test(survey_check_paths),
-        cmocka_unit_test(batch_config_fields),
-        cmocka_unit_test(tx_generic),
-        cmocka_unit_test(fleet_operations),
-        cmocka_unit_test(devices_file_defers_to_store),
+        cmocka_unit_test(path_check),           cmocka_unit_test(settings_merge_per_key),
+        cmocka_unit_test(settings_check_paths), cmocka_unit_test(survey_check_paths),
+        cmocka_unit_test(batch_config_fields),  cmocka_unit_test(tx_generic),
+        cmocka_unit_test(fleet_operations),     cmocka_unit_test(devices_file_defers_to_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
