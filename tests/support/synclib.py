@@ -333,3 +333,24 @@ def fleet_collector(store_url, workdir, devices=(), build=None, extra=(), name="
     tokens = fleet_setup(store_url, devices, build=build, **setup) if devices else {}
     c = Collector(store_url, None, workdir, build=build, extra=extra, name=name).start()
     return c, tokens
+
+
+def fleet_publish(store_url, doc, workdir, assign_node=None, devices=None, build=None):
+    """Publishes the survey document doc (a dict, e.g. a copy of checkout-nps.json with another
+    version and prompt) and, when given, assigns it to assign_node or to the device ids in
+    devices. Returns (exit status, stderr) of the publish; assigns only when it worked."""
+    path = os.path.join(workdir, "survey-%s-%s.json" % (doc.get("id"), doc.get("version")))
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False)
+    rc, _, err = fleet_cli(store_url, "survey", "publish", path, build=build, check=False)
+    if rc == 0 and (assign_node or devices):
+        target = ["--node", assign_node] if assign_node else ["--devices", ",".join(devices)]
+        fleet_cli(store_url, "survey", "assign", "%s@%d" % (doc["id"], doc["version"]), *target,
+                  build=build)
+    return rc, err
+
+
+def fleet_approve(store_url, code, node, dev_id=None, build=None):
+    """Approves a pairing code (`device approve`); returns the device id it got."""
+    args = ["device", "approve", code, "--node", node] + (["--id", dev_id] if dev_id else [])
+    return json.loads(fleet_cli(store_url, *args, build=build)[1])["id"]
