@@ -32,8 +32,8 @@ static const char *bearer(const char *authorization)
     return authorization + 7;
 }
 
-capi_reply capi_config(cstore *s, cauth *file, const char *authorization,
-                       const char *if_none_match, int64_t now_ms)
+capi_reply capi_config(cstore *s, cauth *file, const char *authorization, const char *if_none_match,
+                       int64_t now_ms)
 {
     char device[TP_ID_MAX + 1], rev[CFLEET_REVISION_LEN + 1], err[TP_ERRMSG_MAX];
     char *body = NULL;
@@ -87,13 +87,13 @@ static const char *route(const char *res, bool post, cJSON *args)
         return "device.approve";
     if (strcmp(res, "devices") == 0) {
         const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
-        return !a                                ? NULL
-               : strcmp(a, "add") == 0           ? "device.add"
-               : strcmp(a, "move") == 0          ? "device.move"
-               : strcmp(a, "revoke") == 0        ? "device.revoke"
-               : strcmp(a, "rotate-token") == 0  ? "device.rotate"
-               : strcmp(a, "import") == 0        ? "device.import"
-                                                 : NULL;
+        return !a                               ? NULL
+               : strcmp(a, "add") == 0          ? "device.add"
+               : strcmp(a, "move") == 0         ? "device.move"
+               : strcmp(a, "revoke") == 0       ? "device.revoke"
+               : strcmp(a, "rotate-token") == 0 ? "device.rotate"
+               : strcmp(a, "import") == 0       ? "device.import"
+                                                : NULL;
     }
     return NULL;
 }
@@ -131,7 +131,8 @@ capi_reply capi_admin(cstore *s, const char *authorization, const char *method, 
     } else {
         args = cJSON_CreateObject();
     }
-    const char *op = post && strcmp(res, "surveys") == 0 ? "survey.publish" : route(res, post, args);
+    const char *op =
+        post && strcmp(res, "surveys") == 0 ? "survey.publish" : route(res, post, args);
     if (!op) {
         cJSON_Delete(args);
         return capi_error(404, "not_found", "no such admin resource or action");

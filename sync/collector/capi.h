@@ -24,12 +24,11 @@ typedef struct capi_reply {
 } capi_reply;
 
 /* GET /v1/config with the Authorization and If-None-Match headers (either may be NULL). */
-capi_reply capi_config(cstore *s, cauth *file, const char *authorization,
-                       const char *if_none_match, int64_t now_ms);
+capi_reply capi_config(cstore *s, cauth *file, const char *authorization, const char *if_none_match,
+                       int64_t now_ms);
 
 /* POST /v1/enroll from address addr. */
-capi_reply capi_enroll(cstore *s, const char *body, size_t len, const char *addr,
-                       int64_t now_ms);
+capi_reply capi_enroll(cstore *s, const char *body, size_t len, const char *addr, int64_t now_ms);
 
 /* /v1/admin/<resource> with method GET or POST. */
 capi_reply capi_admin(cstore *s, const char *authorization, const char *method, const char *url,

@@ -547,7 +547,8 @@ static bool get_config_fields(vctx *v, const slots *o, cbatch_device *d)
         !(rev = get_str(v, o, F_CONFIG_REVISION, false, CBATCH_REVISION_MAX)) &&
         !cJSON_IsNull(o->v[F_CONFIG_REVISION]))
         return false;
-    if (o->v[F_CONFIG_ERROR] && !(cerr = get_str(v, o, F_CONFIG_ERROR, false, CBATCH_CONFIG_ERROR_MAX)) &&
+    if (o->v[F_CONFIG_ERROR] &&
+        !(cerr = get_str(v, o, F_CONFIG_ERROR, false, CBATCH_CONFIG_ERROR_MAX)) &&
         !cJSON_IsNull(o->v[F_CONFIG_ERROR]))
         return false;
     d->has_config_revision = rev != NULL;

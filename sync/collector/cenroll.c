@@ -253,18 +253,17 @@ out:
 tp_err cenroll_list(cstore_tx *tx, int64_t now_ms, cJSON **result, char *err, size_t errlen)
 {
     cstore_rows *rows = NULL;
-    tp_err rc = FX(tx, &rows, err, errlen,
-                   "SELECT code, created_ms, expires_ms, approved_ms, device_id, node_path,"
-                   " delivered_ms, closed_ms, addr FROM enrollments WHERE $1 = $1 ORDER BY"
-                   " created_ms",
-                   "1");
+    tp_err rc = FX0(tx, &rows, err, errlen,
+                    "SELECT code, created_ms, expires_ms, approved_ms, device_id, node_path,"
+                    " delivered_ms, closed_ms, addr FROM enrollments ORDER BY"
+                    " created_ms");
     cJSON *arr = rc == TP_OK ? cJSON_CreateArray() : NULL;
     for (size_t i = 0; arr && i < rows->n; i++) {
         cJSON *o = cJSON_CreateObject();
-        const char *st = cstore_rows_get(rows, i, 7)   ? "closed"
-                         : cstore_rows_get(rows, i, 3) ? "approved"
+        const char *st = cstore_rows_get(rows, i, 7)                               ? "closed"
+                         : cstore_rows_get(rows, i, 3)                             ? "approved"
                          : now_ms > strtoll(cstore_rows_get(rows, i, 2), NULL, 10) ? "expired"
-                                                                                    : "pending";
+                                                                                   : "pending";
         cJSON_AddItemToArray(arr, o);
         cJSON_AddStringToObject(o, "code", cstore_rows_get(rows, i, 0));
         cJSON_AddStringToObject(o, "status", st);

@@ -40,8 +40,8 @@ tp_err cfleet_path_check(const char *path, char *err, size_t errlen)
             return tp_errf(err, errlen, TP_ERR_INVALID,
                            "node path '%.100s': segment '%s' not of A-Z a-z 0-9 . _ -", path, id);
         if (++depth > CFLEET_DEPTH_MAX)
-            return tp_errf(err, errlen, TP_ERR_INVALID, "node path '%.100s': deeper than %d",
-                           path, CFLEET_DEPTH_MAX);
+            return tp_errf(err, errlen, TP_ERR_INVALID, "node path '%.100s': deeper than %d", path,
+                           CFLEET_DEPTH_MAX);
         p += seg;
         if (*p == '/' && !*++p)
             return tp_errf(err, errlen, TP_ERR_INVALID, "node path '%.100s': ends with /", path);
@@ -52,9 +52,9 @@ tp_err cfleet_path_check(const char *path, char *err, size_t errlen)
 /* ---- Settings -------------------------------------------------------------------------------- */
 
 /* The keys the center may set, in the order resolved settings are written. */
-static const char *const keys[] = {"timezone", "opening_hours", "languages", "default_language",
-                                   "survey",   "timing",        "screen",    "brand",
-                                   "stage"};
+static const char *const keys[] = {"timezone",         "opening_hours", "languages",
+                                   "default_language", "survey",        "timing",
+                                   "screen",           "brand",         "stage"};
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
 tp_err cfleet_settings_check(const cJSON *obj, const char *prefix, char *err, size_t errlen)
@@ -96,8 +96,8 @@ tp_err cfleet_settings_merge(cJSON *parent, const cJSON *child)
 
 /* ---- Surveys --------------------------------------------------------------------------------- */
 
-tp_err cfleet_survey_check(const char *name, const char *doc, size_t len,
-                           char id[TP_ID_MAX + 1], int *version, char *err, size_t errlen)
+tp_err cfleet_survey_check(const char *name, const char *doc, size_t len, char id[TP_ID_MAX + 1],
+                           int *version, char *err, size_t errlen)
 {
     survey *sv = NULL;
     if (len > CFLEET_DOC_MAX)
@@ -129,8 +129,9 @@ tp_err cfleet_auth_device(cstore *s, cauth *file, const char *token, int64_t now
     tp_err rc = cstore_tx_begin(s, false, &tx, err, sizeof err);
     if (rc == TP_OK)
         rc = FX(tx, &rows, err, sizeof err,
-                "SELECT id, revoked_ms, token_sha256 FROM fleet_devices WHERE token_sha256 = $1 OR id = $2", hx,
-                fid);
+                "SELECT id, revoked_ms, token_sha256 FROM fleet_devices WHERE token_sha256 = $1 OR "
+                "id = $2",
+                hx, fid);
     if (rc != TP_OK) {
         cstore_tx_rollback(tx);
         fprintf(stderr, "touchpoint-collector: device auth: %s\n", err);
@@ -208,8 +209,7 @@ tp_err cfleet_node_exists(cstore_tx *tx, const char *path, char *err, size_t err
     return rc;
 }
 
-tp_err cfleet_node_create(cstore_tx *tx, const char *path, int64_t now_ms, char *err,
-                          size_t errlen)
+tp_err cfleet_node_create(cstore_tx *tx, const char *path, int64_t now_ms, char *err, size_t errlen)
 {
     char buf[CFLEET_PATH_MAX + 1], parent[CFLEET_PATH_MAX + 1], at[24];
     tp_err rc = TP_OK;
@@ -298,9 +298,9 @@ tp_err cfleet_config_tx(cstore_tx *tx, const char *device, bool *in_fleet, char 
     *in_fleet = false;
     *body = NULL;
     rev[0] = '\0';
-    tp_err rc = FX(tx, &rows, err, errlen,
-                   "SELECT node_path FROM fleet_devices WHERE id = $1 AND revoked_ms IS NULL",
-                   device);
+    tp_err rc =
+        FX(tx, &rows, err, errlen,
+           "SELECT node_path FROM fleet_devices WHERE id = $1 AND revoked_ms IS NULL", device);
     if (rc != TP_OK)
         goto out;
     if (rows->n == 0) {
@@ -336,8 +336,8 @@ tp_err cfleet_config_tx(cstore_tx *tx, const char *device, bool *in_fleet, char 
     const cJSON *sid = cJSON_GetObjectItemCaseSensitive(sv, "id");
     const cJSON *sver = cJSON_GetObjectItemCaseSensitive(sv, "version");
     if (!cJSON_IsString(sid) || !cJSON_IsNumber(sver)) {
-        rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "no sdoc resolved for device %s at %s",
-                     device, node);
+        rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "no sdoc resolved for device %s at %s", device,
+                     node);
         goto out;
     }
     if ((rc = FX(tx, &doc, err, errlen,
@@ -345,8 +345,8 @@ tp_err cfleet_config_tx(cstore_tx *tx, const char *device, bool *in_fleet, char 
                  cfleet_i64(ver, (int64_t)sver->valuedouble))) != TP_OK)
         goto out;
     if (doc->n == 0) {
-        rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "sdoc %s@%s is not published",
-                     sid->valuestring, ver);
+        rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "sdoc %s@%s is not published", sid->valuestring,
+                     ver);
         goto out;
     }
     sdoc = cJSON_Parse(cstore_rows_get(doc, 0, 0));
@@ -400,8 +400,8 @@ out:
     return rc;
 }
 
-tp_err cfleet_config(cstore *s, const char *device, char **body,
-                     char rev[CFLEET_REVISION_LEN + 1], char *err, size_t errlen)
+tp_err cfleet_config(cstore *s, const char *device, char **body, char rev[CFLEET_REVISION_LEN + 1],
+                     char *err, size_t errlen)
 {
     cstore_tx *tx = NULL;
     bool in_fleet;
@@ -426,9 +426,10 @@ tp_err cfleet_device_seen(cstore *s, const cbatch_device *d, int64_t now_ms,
     if (rc != TP_OK)
         return rc;
     rc = FX(tx, &rows, err, errlen,
-            "UPDATE fleet_devices SET running_revision = CASE WHEN $2 = '1' THEN $3 ELSE"
-            " running_revision END, apply_error = $4, apply_error_ms = CASE WHEN $4 IS NULL"
-            " THEN apply_error_ms ELSE $5 END WHERE id = $1 RETURNING id",
+            "UPDATE fleet_devices SET running_revision = CASE WHEN CAST($2 AS TEXT) = '1'"
+            " THEN CAST($3 AS TEXT) ELSE running_revision END, apply_error = CAST($4 AS TEXT),"
+            " apply_error_ms = CASE WHEN CAST($4 AS TEXT) IS NULL THEN apply_error_ms"
+            " ELSE CAST($5 AS BIGINT) END WHERE id = $1 RETURNING id",
             d->id, d->has_config_revision ? "1" : "0", d->config_revision,
             d->has_config_error ? d->config_error : NULL, cfleet_i64(at, now_ms));
     if (rc == TP_OK && rows->n == 0)
@@ -461,10 +462,9 @@ tp_err cfleet_device_states(cstore *s, cJSON **out, char *err, size_t errlen)
     *out = NULL;
     tp_err rc = root ? cstore_tx_begin(s, false, &tx, err, errlen) : TP_ERR_NOMEM;
     if (rc == TP_OK)
-        rc = FX(tx, &rows, err, errlen,
-                "SELECT id, node_path, running_revision, apply_error, apply_error_ms, revoked_ms"
-                " FROM fleet_devices WHERE $1 = $1 ORDER BY id",
-                "1");
+        rc = FX0(tx, &rows, err, errlen,
+                 "SELECT id, node_path, running_revision, apply_error, apply_error_ms, revoked_ms"
+                 " FROM fleet_devices ORDER BY id");
     for (size_t i = 0; rc == TP_OK && i < rows->n; i++) {
         const char *id = cstore_rows_get(rows, i, 0);
         char *body = NULL, rev[CFLEET_REVISION_LEN + 1];

@@ -42,8 +42,8 @@ tp_err cfleet_settings_merge(cJSON *parent, const cJSON *child);
 /* Checks a survey document with the kiosk's parser (sync/survey.h) and reads its id and version;
  * name (a file name) starts error messages. Returns TP_OK or TP_ERR_INVALID ("NAME: $.json.path:
  * cause" in err). */
-tp_err cfleet_survey_check(const char *name, const char *doc, size_t len,
-                           char id[TP_ID_MAX + 1], int *version, char *err, size_t errlen);
+tp_err cfleet_survey_check(const char *name, const char *doc, size_t len, char id[TP_ID_MAX + 1],
+                           int *version, char *err, size_t errlen);
 
 /* Device auth through the store, then the devices file (may be NULL): a device the store knows
  * is decided by the store only (a revoked token stops at once, even when the file lists it).
@@ -58,8 +58,8 @@ tp_err cfleet_auth_admin(cstore *s, const char *token, char name[65]);
 /* The device's configuration (GET /v1/config): *body (free()) is the JSON body with its
  * revision, rev its first CFLEET_REVISION_LEN hex digits. Returns TP_OK; TP_ERR_NOT_FOUND when
  * the device is not in the fleet or has no survey resolved (err says which); TP_ERR_BUSY. */
-tp_err cfleet_config(cstore *s, const char *device, char **body,
-                     char rev[CFLEET_REVISION_LEN + 1], char *err, size_t errlen);
+tp_err cfleet_config(cstore *s, const char *device, char **body, char rev[CFLEET_REVISION_LEN + 1],
+                     char *err, size_t errlen);
 
 /* After an accepted batch: stores the device's running revision and apply error (from the batch's
  * device fields), closes its enrollment, and writes its desired revision into rev ("" when the
@@ -80,8 +80,8 @@ tp_err cfleet_device_states(cstore *s, cJSON **out, char *err, size_t errlen);
  * PROTOCOL.md section 12). Every change writes an audit row naming actor, in the same
  * transaction. Returns TP_OK and *result (cJSON_Delete); TP_ERR_INVALID (bad arguments, with the
  * JSON path), TP_ERR_NOT_FOUND, TP_ERR_EXISTS, TP_ERR_BUSY or another error, with err. */
-tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args,
-                   int64_t now_ms, cJSON **result, char *err, size_t errlen);
+tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,
+                   cJSON **result, char *err, size_t errlen);
 
 /* POST /v1/enroll (cenroll.c): the status and JSON reply (*reply, free()) for the request body
  * from address addr. Returns TP_OK, or the store's error (then *status is 503 with a reply). */

@@ -217,20 +217,21 @@ int cfleet_cli_main(int argc, char **argv)
     status = 1;
     tp_err rc = cstore_open(c.store, 1, &s, err, sizeof err);
     if (rc == TP_OK)
-        rc = cfleet_call(s, actor, op, args, tp_clock_system()->wall_ms(tp_clock_system()->ctx), &result, err,
-                         sizeof err);
+        rc = cfleet_call(s, actor, op, args, tp_clock_system()->wall_ms(tp_clock_system()->ctx),
+                         &result, err, sizeof err);
     if (rc != TP_OK) {
         /* survey publish: the parser's message starts with the file already. */
         bool named = c.pos[0] && strcmp(op, "survey.publish") != 0;
-        fprintf(stderr, "touchpoint-collector: %s %s%s%s: %s\n", argv[1], argv[2],
-                named ? " " : "", named ? c.pos[0] : "", err);
+        fprintf(stderr, "touchpoint-collector: %s %s%s%s: %s\n", argv[1], argv[2], named ? " " : "",
+                named ? c.pos[0] : "", err);
         goto out;
     }
     const cJSON *token = cJSON_GetObjectItemCaseSensitive(result, "token");
     if (cJSON_IsString(token)) {
         /* The token is shown once: alone on stdout, so scripts can take it. */
         printf("%s\n", token->valuestring);
-        fprintf(stderr, "touchpoint-collector: token of %s (shown once; the store keeps its hash)\n",
+        fprintf(stderr,
+                "touchpoint-collector: token of %s (shown once; the store keeps its hash)\n",
                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(result, "id"))
                     ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(result, "id"))
                     : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(result, "name")));

@@ -7,10 +7,14 @@
 #include "cfleet.h"
 
 /* Runs sql with the text parameters that follow (a NULL one is SQL NULL). */
-#define FX(tx, rows, err, errlen, sql, ...)                                                         \
+#define FX(tx, rows, err, errlen, sql, ...)                                                        \
     cstore_tx_exec((tx), (sql), (const char *const[]){__VA_ARGS__},                                \
                    (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)),       \
                    (rows), (err), (errlen))
+
+/* Runs sql without parameters. */
+#define FX0(tx, rows, err, errlen, sql)                                                            \
+    cstore_tx_exec((tx), (sql), NULL, 0, (rows), (err), (errlen))
 
 /* Decimal text of v in buf (24 bytes); returns buf. */
 const char *cfleet_i64(char buf[24], int64_t v);

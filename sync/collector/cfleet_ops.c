@@ -33,11 +33,11 @@ static tp_err need(octx *o, const char *name, const char **out)
     return TP_OK;
 }
 
-/* Lists rows of sql (no parameters but the dummy) as objects named by cols. */
+/* Lists the rows of sql (no parameters) as objects named by cols ("#name": a number). */
 static tp_err list(octx *o, const char *sql, const char *const *cols, size_t n)
 {
     cstore_rows *rows = NULL;
-    tp_err rc = FX(o->tx, &rows, o->err, o->errlen, sql, "1");
+    tp_err rc = FX0(o->tx, &rows, o->err, o->errlen, sql);
     cJSON *arr = rc == TP_OK ? cJSON_CreateArray() : NULL;
     for (size_t i = 0; rc == TP_OK && i < rows->n; i++) {
         cJSON *it = cJSON_CreateObject();
@@ -117,8 +117,7 @@ out:
 static tp_err node_list(octx *o)
 {
     static const char *const cols[] = {"path", "parent", "settings"};
-    tp_err rc = list(o, "SELECT path, parent, settings_json FROM nodes WHERE $1 = $1 ORDER BY path",
-                     cols, 3);
+    tp_err rc = list(o, "SELECT path, parent, settings_json FROM nodes ORDER BY path", cols, 3);
     /* settings as JSON rather than text */
     for (cJSON *it = rc == TP_OK ? o->result->child : NULL; it; it = it->next) {
         cJSON *s = cJSON_GetObjectItemCaseSensitive(it, "settings");
@@ -153,8 +152,8 @@ static cJSON *pair(const char *k1, const char *v1, const char *k2, const char *v
 static tp_err audit_pair(octx *o, const char *action, const char *target, cJSON *before,
                          cJSON *after)
 {
-    tp_err rc = cfleet_audit(o->tx, o->actor, action, target, before, after, o->now, o->err,
-                             o->errlen);
+    tp_err rc =
+        cfleet_audit(o->tx, o->actor, action, target, before, after, o->now, o->err, o->errlen);
     cJSON_Delete(before);
     cJSON_Delete(after);
     return rc;
@@ -308,11 +307,11 @@ static tp_err device_import(octx *o)
 
 static tp_err device_list(octx *o)
 {
-    static const char *const cols[] = {"id", "node", "revoked_ms", "running_revision",
-                                       "apply_error", "#created_ms"};
+    static const char *const cols[] = {
+        "id", "node", "revoked_ms", "running_revision", "apply_error", "#created_ms"};
     return list(o,
                 "SELECT id, node_path, revoked_ms, running_revision, apply_error, created_ms"
-                " FROM fleet_devices WHERE $1 = $1 ORDER BY id",
+                " FROM fleet_devices ORDER BY id",
                 cols, 6);
 }
 
@@ -374,17 +373,16 @@ static tp_err survey_assign(octx *o)
     if (rc == TP_OK && !cJSON_IsNumber(jv))
         rc = tp_errf(o->err, o->errlen, TP_ERR_INVALID, "$.version: expected an integer");
     if (rc == TP_OK && !node == !cJSON_IsArray(devs))
-        rc = tp_errf(o->err, o->errlen, TP_ERR_INVALID,
-                     "$: expected either node or devices");
+        rc = tp_errf(o->err, o->errlen, TP_ERR_INVALID, "$: expected either node or devices");
     if (rc != TP_OK)
         return rc;
     cfleet_i64(ver, (int64_t)jv->valuedouble);
     cfleet_i64(at, o->now);
-    rc = FX(o->tx, &rows, o->err, o->errlen,
-            "SELECT 1 FROM surveys WHERE id = $1 AND version = $2", sid, ver);
+    rc = FX(o->tx, &rows, o->err, o->errlen, "SELECT 1 FROM surveys WHERE id = $1 AND version = $2",
+            sid, ver);
     if (rc == TP_OK && rows->n == 0)
-        rc = tp_errf(o->err, o->errlen, TP_ERR_NOT_FOUND, "survey %s@%s is not published", sid,
-                     ver);
+        rc =
+            tp_errf(o->err, o->errlen, TP_ERR_NOT_FOUND, "survey %s@%s is not published", sid, ver);
     cstore_rows_free(rows);
     if (rc == TP_OK && node) {
         /* The node's own "survey" setting: children inherit it like any other key. */
@@ -434,7 +432,7 @@ static tp_err survey_list(octx *o)
 {
     static const char *const cols[] = {"id", "#version", "#published_ms", "published_by"};
     return list(o,
-                "SELECT id, version, published_ms, published_by FROM surveys WHERE $1 = $1"
+                "SELECT id, version, published_ms, published_by FROM surveys"
                 " ORDER BY id, version",
                 cols, 4);
 }
@@ -453,8 +451,8 @@ static tp_err admin_add(octx *o)
         rc = tp_errf(o->err, o->errlen, TP_ERR_IO, "getrandom failed");
     if (rc == TP_OK) {
         rc = FX(o->tx, NULL, o->err, o->errlen,
-                "INSERT INTO admin_tokens(name, token_sha256, created_ms) VALUES($1, $2, $3)",
-                name, hx, cfleet_i64(at, o->now));
+                "INSERT INTO admin_tokens(name, token_sha256, created_ms) VALUES($1, $2, $3)", name,
+                hx, cfleet_i64(at, o->now));
         if (rc == TP_ERR_EXISTS)
             tp_errf(o->err, o->errlen, rc, "admin token %s exists", name);
     }
@@ -471,7 +469,7 @@ static tp_err audit_list(octx *o)
                                        "target", "before", "after"};
     tp_err rc = list(o,
                      "SELECT id, at_ms, actor, action, target, before_json, after_json"
-                     " FROM audit_log WHERE $1 = $1 ORDER BY id",
+                     " FROM audit_log ORDER BY id",
                      cols, 7);
     for (cJSON *it = rc == TP_OK ? o->result->child : NULL; it; it = it->next) {
         for (int k = 0; k < 2; k++) {
@@ -500,18 +498,25 @@ static const struct {
     bool write;
     tp_err (*run)(octx *o);
 } ops[] = {
-    {"node.set", true, node_set},           {"node.list", false, node_list},
-    {"device.add", true, device_add},       {"device.move", true, device_move},
-    {"device.revoke", true, device_revoke}, {"device.rotate", true, device_rotate},
-    {"device.import", true, device_import}, {"device.list", false, device_list},
-    {"device.approve", true, enroll_approve}, {"survey.publish", true, survey_publish},
-    {"survey.assign", true, survey_assign}, {"survey.list", false, survey_list},
-    {"admin.add", true, admin_add},         {"audit.list", false, audit_list},
+    {"node.set", true, node_set},
+    {"node.list", false, node_list},
+    {"device.add", true, device_add},
+    {"device.move", true, device_move},
+    {"device.revoke", true, device_revoke},
+    {"device.rotate", true, device_rotate},
+    {"device.import", true, device_import},
+    {"device.list", false, device_list},
+    {"device.approve", true, enroll_approve},
+    {"survey.publish", true, survey_publish},
+    {"survey.assign", true, survey_assign},
+    {"survey.list", false, survey_list},
+    {"admin.add", true, admin_add},
+    {"audit.list", false, audit_list},
     {"enroll.list", false, enroll_list},
 };
 
-tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args,
-                   int64_t now_ms, cJSON **result, char *err, size_t errlen)
+tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,
+                   cJSON **result, char *err, size_t errlen)
 {
     octx o = {.actor = actor, .args = args, .now = now_ms, .err = err, .errlen = errlen};
     *result = NULL;

@@ -40,12 +40,11 @@
 extern unsigned char sync_collector_dashboard_html[];
 extern unsigned int sync_collector_dashboard_html_len;
 
-
 /* ---- Replies --------------------------------------------------------------------------------- */
 
-enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status,
-                                  const char *ctype, void *body, size_t len,
-                                  enum MHD_ResponseMemoryMode mode, int retry_after)
+enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status, const char *ctype,
+                           void *body, size_t len, enum MHD_ResponseMemoryMode mode,
+                           int retry_after)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
     if (!r) {
@@ -72,7 +71,7 @@ enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status
 }
 
 enum MHD_Result send_json(collector *c, struct MHD_Connection *conn, int status, char *json,
-                                 int retry_after)
+                          int retry_after)
 {
     static const char nomem[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
     if (!json)
@@ -82,8 +81,8 @@ enum MHD_Result send_json(collector *c, struct MHD_Connection *conn, int status,
                       MHD_RESPMEM_MUST_FREE, retry_after);
 }
 
-enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status,
-                                  const char *code, const char *msg, int retry_after)
+enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status, const char *code,
+                           const char *msg, int retry_after)
 {
     char *text = NULL;
     cJSON *root = cJSON_CreateObject(), *e = NULL;
@@ -104,8 +103,8 @@ static void drop_body(collector *c, req *r)
     r->held = 0;
 }
 
-void refuse(collector *c, req *r, int status, const char *code, int retry_after,
-                   const char *fmt, ...)
+void refuse(collector *c, req *r, int status, const char *code, int retry_after, const char *fmt,
+            ...)
 {
     va_list ap;
     r->err_status = status;
@@ -483,6 +482,15 @@ static enum MHD_Result handle_report(collector *c, struct MHD_Connection *conn)
         survey = NULL;
     if (survey && !tp_id_valid(survey))
         return send_error(c, conn, 400, "malformed", "survey: not a valid id", 0);
+    const char *version = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "version");
+    if (version && *version) {
+        char *end = NULL;
+        long v = strtol(version, &end, 10);
+        if (!survey || end == version || *end || v < 1 || v > 1000000)
+            return send_error(c, conn, 400, "malformed", "version: an integer >= 1, with survey=ID",
+                              0);
+        q.survey_version = (int)v;
+    }
     if (creport_by_parse(bys && *bys ? bys : "day", &q.by) != TP_OK)
         return send_error(c, conn, 400, "malformed",
                           "by: expected day, store, touchpoint or device", 0);
@@ -525,6 +533,12 @@ static enum MHD_Result handle_report(collector *c, struct MHD_Connection *conn)
     }
     char *json = creport_json(r, from_s, to_s, survey, c->tz);
     creport_free(r);
+    size_t jl = json ? strlen(json) : 0;
+    char *more = q.survey_version > 0 && jl > 1 ? realloc(json, jl + 32) : NULL;
+    if (more) { /* the filter's version, before the object's closing brace */
+        snprintf(more + jl - 1, 32, ",\"survey_version\":%d}", q.survey_version);
+        json = more;
+    }
     return send_json(c, conn, 200, json, 0);
 }
 
@@ -579,6 +593,9 @@ static enum MHD_Result handle_devices(collector *c, struct MHD_Connection *conn)
         return send_error(c, conn, 503, "store_unavailable", "the store cannot answer now",
                           c->retry_after_s);
     }
+    cJSON *fleet = NULL;
+    if (cfleet_device_states(c->store, &fleet, err, sizeof err) != TP_OK)
+        fprintf(stderr, "touchpoint-collector: devices: fleet: %s\n", err);
     int64_t now = c->clock->wall_ms(c->clock->ctx);
     char *text = NULL;
     cJSON *root = cJSON_CreateObject(), *arr = NULL;
@@ -617,7 +634,17 @@ static enum MHD_Result handle_devices(collector *c, struct MHD_Connection *conn)
          * says it still has pending: answers that will never come. */
         ok = ok && add_i64(o, "missing", missing) && add_i64(o, "holes", holes) &&
              cJSON_AddBoolToObject(o, "has_gaps", holes > 0 || pending_tail > d->pending);
+        /* The fleet's view (issue 12): desired vs running configuration, last apply error. */
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(fleet, d->id);
+        for (const cJSON *it = f ? f->child : NULL; ok && it; it = it->next)
+            ok = cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, true));
     }
+    /* Every device of the fleet, also those that never sent a batch. */
+    if (ok && fleet)
+        ok = cJSON_AddItemToObject(root, "fleet", fleet);
+    else
+        cJSON_Delete(fleet);
+    fleet = NULL;
     if (ok)
         text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);

@@ -22,8 +22,7 @@ char *with_revision(collector *c, const cbatch *b, char *json, int64_t now)
     size_t n = strlen(json);
     if (rc != TP_OK) {
         if (rc != TP_ERR_NOT_FOUND)
-            fprintf(stderr, "touchpoint-collector: config revision of %s: %s\n", b->device.id,
-                    err);
+            fprintf(stderr, "touchpoint-collector: config revision of %s: %s\n", b->device.id, err);
         return json;
     }
     char *out = n > 1 ? realloc(json, n + 64) : NULL;
@@ -37,8 +36,8 @@ char *with_revision(collector *c, const cbatch *b, char *json, int64_t now)
 /* The fleet's resources (capi.h): the body read like a batch's (bounded, from the budget),
  * then one call that makes the reply. */
 enum MHD_Result handle_api(collector *c, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *upload, size_t *upload_size,
-                                  void **con_cls)
+                           const char *method, const char *upload, size_t *upload_size,
+                           void **con_cls)
 {
     req *r = *con_cls;
     if (!r) {
@@ -75,10 +74,9 @@ enum MHD_Result handle_api(collector *c, struct MHD_Connection *conn, const char
     if (strcmp(url, "/v1/config") == 0) {
         if (!get)
             return send_error(c, conn, 405, "method_not_allowed", "use GET", 0);
-        rep = capi_config(c->store, c->auth, auth,
-                          MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                      MHD_HTTP_HEADER_IF_NONE_MATCH),
-                          now);
+        rep = capi_config(
+            c->store, c->auth, auth,
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH), now);
     } else if (strcmp(url, "/v1/enroll") == 0) {
         char host[NI_MAXHOST] = "unknown";
         const union MHD_ConnectionInfo *ci =
@@ -95,7 +93,8 @@ enum MHD_Result handle_api(collector *c, struct MHD_Connection *conn, const char
         rep = capi_admin(c->store, auth, method, url, r->body.p, r->body.len, now);
     }
     if (rep.status == 304) {
-        struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         if (!resp)
             return MHD_NO;
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, rep.etag);
@@ -126,4 +125,3 @@ enum MHD_Result handle_api(collector *c, struct MHD_Connection *conn, const char
     MHD_destroy_response(resp);
     return ret;
 }
-

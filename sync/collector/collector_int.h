@@ -49,14 +49,14 @@ typedef struct req {
     uint64_t drained;
 } req;
 
-enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status,
-                           const char *ctype, void *body, size_t len,
-                           enum MHD_ResponseMemoryMode mode, int retry_after);
+enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status, const char *ctype,
+                           void *body, size_t len, enum MHD_ResponseMemoryMode mode,
+                           int retry_after);
 /* Sends json (taken; NULL: 500 out of memory). */
 enum MHD_Result send_json(collector *c, struct MHD_Connection *conn, int status, char *json,
                           int retry_after);
-enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status,
-                           const char *code, const char *msg, int retry_after);
+enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status, const char *code,
+                           const char *msg, int retry_after);
 /* Marks r refused with status (replied once its body is drained) and frees its body. */
 void refuse(collector *c, req *r, int status, const char *code, int retry_after, const char *fmt,
             ...) __attribute__((format(printf, 6, 7)));

@@ -55,10 +55,12 @@ tp_err cstore_ingest(cstore *s, const cbatch *b, int64_t received_at_ms, unsigne
  * wait for the workers' connections). Returns TP_OK or TP_ERR_BUSY (with err). */
 tp_err cstore_ping(cstore *s, char *err, size_t errlen);
 
-/* A report query: answers with from_ms <= at_ms < to_ms, of survey (NULL: all). */
+/* A report query: answers with from_ms <= at_ms < to_ms, of survey (NULL: all) and of its
+ * version survey_version (0: all). */
 typedef struct cstore_query {
     int64_t from_ms, to_ms;
     const char *survey;
+    int survey_version;
     creport_by by;
 } cstore_query;
 

@@ -58,7 +58,6 @@ static const char *const answer_cols =
     " lang, store, touchpoint, wall_ms, clock_trusted, mono_ms, boot_id, flags, at_ms,"
     " time_source, received_at_ms, batch_id";
 
-
 /* ---- Connections ----------------------------------------------------------------------------- */
 
 /* Copies url into err-safe text without the password (user:pass@ -> user@). */
@@ -85,8 +84,7 @@ static bool transient(PGconn *c, const PGresult *res)
            strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0;
 }
 
-tp_err pg_err(ppool *p, PGconn *c, const PGresult *res, const char *what, char *err,
-                     size_t errlen)
+tp_err pg_err(ppool *p, PGconn *c, const PGresult *res, const char *what, char *err, size_t errlen)
 {
     char where[256];
     redact(p->url, where, sizeof where);
@@ -762,10 +760,13 @@ static tp_err pg_report(void *impl, const cstore_query *q, creport *r, char *err
     snprintf(sql, sizeof sql,
              "SELECT %s, kind, value, choice, time_source = 'uncorrected', count(*)"
              " FROM answers WHERE at_ms >= $1::bigint AND at_ms < $2::bigint"
-             " AND ($3::text IS NULL OR survey = $3::text) GROUP BY 1, 2, 3, 4, 5",
+             " AND ($3::text IS NULL OR survey = $3::text)"
+             " AND ($4::integer IS NULL OR survey_version = $4::integer) GROUP BY 1, 2, 3, 4, 5",
              group_cols[q->by]);
-    const char *params[] = {from, to, q->survey};
-    res = run(p, pc->c, "report", sql, 3, params, PGRES_TUPLES_OK, &rc, err, errlen);
+    char ver[16];
+    snprintf(ver, sizeof ver, "%d", q->survey_version);
+    const char *params[] = {from, to, q->survey, q->survey_version > 0 ? ver : NULL};
+    res = run(p, pc->c, "report", sql, 4, params, PGRES_TUPLES_OK, &rc, err, errlen);
     for (int i = 0; res && rc == TP_OK && i < PQntuples(res); i++) {
         char key[TP_ID_MAX + 1];
         tp_kind kind;

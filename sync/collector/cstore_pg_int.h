@@ -23,8 +23,7 @@ typedef struct ppool {
 tp_err pg_ensure_conn(ppool *p, pconn *pc, char *err, size_t errlen);
 
 /* The error of a failed result with the url (password removed): TP_ERR_BUSY when transient. */
-tp_err pg_err(ppool *p, PGconn *c, const PGresult *res, const char *what, char *err,
-              size_t errlen);
+tp_err pg_err(ppool *p, PGconn *c, const PGresult *res, const char *what, char *err, size_t errlen);
 
 /* Rolls back an open transaction on c, if any. */
 void pg_rollback(PGconn *c);

@@ -52,8 +52,7 @@ tp_err pg_tx_exec(void *impl, void *conn, const char *sql, const char *const *pa
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         if (state && strcmp(state, "23505") == 0)
             rc = tp_errf(err, errlen, TP_ERR_EXISTS, "%.*s",
-                         (int)strcspn(PQresultErrorMessage(res), "\n"),
-                         PQresultErrorMessage(res));
+                         (int)strcspn(PQresultErrorMessage(res), "\n"), PQresultErrorMessage(res));
         else
             rc = pg_err(p, pc->c, res, "statement", err, errlen);
     }

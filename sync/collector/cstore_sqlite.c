@@ -496,7 +496,7 @@ static tp_err s_report(void *impl, const cstore_query *q, creport *r, char *err,
     snprintf(sql, sizeof sql,
              "SELECT %s, kind, value, choice, time_source = 'uncorrected', count(*) FROM answers"
              " WHERE at_ms >= ?1 AND at_ms < ?2 AND (?3 IS NULL OR survey = ?3)"
-             " GROUP BY 1, 2, 3, 4, 5",
+             " AND (?4 IS NULL OR survey_version = ?4) GROUP BY 1, 2, 3, 4, 5",
              group_cols[q->by]);
     int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK) {
@@ -504,6 +504,8 @@ static tp_err s_report(void *impl, const cstore_query *q, creport *r, char *err,
         sqlite3_bind_int64(st, 2, q->to_ms);
         if (q->survey)
             bind_text(st, 3, q->survey);
+        if (q->survey_version > 0)
+            sqlite3_bind_int(st, 4, q->survey_version);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW && trc == TP_OK) {
             char key[TP_ID_MAX + 1];
             tp_kind kind;
