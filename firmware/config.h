@@ -69,6 +69,7 @@ typedef struct config_sync {
     int low_speed_time_s;           /* 1..600 */
     int backoff_max_s;              /* 1..86400 */
     char pid_file[CONFIG_PATH_MAX]; /* "" = none: the staff screen offers no "Sync now" */
+
     char state_dir[CONFIG_PATH_MAX]; /* "" = the folder of [storage] database (config_state_dir) */
 } config_sync;
 
@@ -120,9 +121,10 @@ typedef struct config_power {
     int open_min, close_min;             /* minutes after local midnight; close < open: overnight */
     int dim_after_s;                     /* 0 (never) ..86400 */
     int dim_level;                       /* 0..100 percent */
-    bool weekly;                         /* per-weekday hours (days) from the center: they rule */
-    settings_hours days[7];              /* [0] Monday .. [6] Sunday, when weekly */
     char backlight_dir[CONFIG_PATH_MAX]; /* sysfs class folder; a missing folder: no backlight */
+
+    bool weekly;            /* per-weekday hours (days) from the center: they rule */
+    settings_hours days[7]; /* [0] Monday .. [6] Sunday, when weekly */
 } config_power;
 
 typedef struct config {

@@ -128,7 +128,7 @@ void remote_open(app *a);
 void remote_tick(app *a);
 int64_t remote_deadline(const app *a, int64_t d);
 void remote_close(app *a);
-bool remote_present(app *a);           /* pairing screen drawn instead of the kiosk's: true */
+bool remote_present(app *a);            /* pairing screen drawn instead of the kiosk's: true */
 bool remote_blocks_input(const app *a); /* the pairing screen takes no taps */
 
 /* kiosk_script.c */

@@ -15,13 +15,13 @@
  * display) stays local. The local file's values are kept (base) and are the defaults of every
  * key a remote configuration leaves out.
  */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
+#include <qrencode.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cjson/cJSON.h>
-#include <qrencode.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -34,12 +34,12 @@
 struct kremote {
     int fd; /* inotify on the state folder, -1: none */
     char dir[CONFIG_PATH_MAX];
-    config base; /* the local file's values */
+    config base;  /* the local file's values */
     bool pending; /* a new remote-config.json waits for a moment between customers */
     char running[RCONFIG_REVISION_MAX + 1];
     char error[RCONFIG_ERROR_MAX + 1];
-    bool pairing;          /* no token file yet: the pairing screen */
-    char shown_code[32];   /* the code on screen ("-": the waiting text) */
+    bool pairing;        /* no token file yet: the pairing screen */
+    char shown_code[32]; /* the code on screen ("-": the waiting text) */
 };
 
 /* ---- Pairing --------------------------------------------------------------------------------- */

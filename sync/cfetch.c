@@ -51,8 +51,9 @@ tp_err cfetch_new(const cfetch_options *opt, cfetch **out, char *err, size_t err
 {
     *out = NULL;
     if (!opt->base_url || !opt->token || !opt->state_dir || !opt->state_dir[0])
-        return tp_errf(err, errlen, TP_ERR_CONFIG, "configuration delivery needs url, token and "
-                                                   "state folder");
+        return tp_errf(err, errlen, TP_ERR_CONFIG,
+                       "configuration delivery needs url, token and "
+                       "state folder");
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return tp_errf(err, errlen, TP_ERR_INTERNAL, "curl_global_init failed");
     cfetch *f = calloc(1, sizeof *f);
@@ -170,12 +171,11 @@ tp_err cfetch_update(cfetch *f, const char *desired, const char *running, cfetch
                        curl_easy_strerror(cc), f->curl_err[0] ? f->curl_err : "no detail");
     }
     if (st == 304) {
-        snprintf(r->message, sizeof r->message, "GET /v1/config: 304, revision %s unchanged",
-                 held);
+        snprintf(r->message, sizeof r->message, "GET /v1/config: 304, revision %s unchanged", held);
         return TP_OK;
     }
     if (st != 200) {
-        rc = st == 401 || st == 403 ? TP_ERR_AUTH
+        rc = st == 401 || st == 403   ? TP_ERR_AUTH
              : st == 429 || st >= 500 ? TP_ERR_BUSY
                                       : TP_ERR_PROTOCOL;
         return tp_errf(r->message, sizeof r->message, rc, "GET /v1/config: HTTP %ld", st);

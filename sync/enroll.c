@@ -141,8 +141,7 @@ static tp_err store_token(const char *path, const char *token, char *err, size_t
     return rc;
 }
 
-tp_err enroll_run(const enroll_options *o, char *device_id, size_t idlen, char *err,
-                  size_t errlen)
+tp_err enroll_run(const enroll_options *o, char *device_id, size_t idlen, char *err, size_t errlen)
 {
     char base[2000], url[2048], code[ENROLL_CODE_LEN + 1], key[ENROLL_KEY_LEN + 1];
     char body[128], expires[40] = "";
@@ -187,8 +186,9 @@ tp_err enroll_run(const enroll_options *o, char *device_id, size_t idlen, char *
             snprintf(body, sizeof body, "{\"code\":\"%s\",\"key\":\"%s\"}", code, key);
             expires[0] = '\0';
             write_pairing(o, code, expires, "starting");
-            elog(o, "pairing code %s (approve it with `touchpoint-collector device approve %s "
-                    "--node PATH`)",
+            elog(o,
+                 "pairing code %s (approve it with `touchpoint-collector device approve %s "
+                 "--node PATH`)",
                  code, code);
             fresh = false;
         }
@@ -216,8 +216,7 @@ tp_err enroll_run(const enroll_options *o, char *device_id, size_t idlen, char *
                 cJSON_Delete(j);
                 if (rc == TP_OK) {
                     write_pairing(o, code, expires, "approved");
-                    elog(o, "approved as device %s; token stored in %s", device_id,
-                         o->token_file);
+                    elog(o, "approved as device %s; token stored in %s", device_id, o->token_file);
                 }
                 goto out;
             }

@@ -52,8 +52,8 @@ tp_err rconfig_parse(const char *name, const char *body, size_t len, rconfig **o
     const cJSON *rev = cJSON_GetObjectItemCaseSensitive(root, "revision");
     if (!cJSON_IsString(rev) || !rev->valuestring[0] ||
         tp_strlcpy(c->revision, rev->valuestring, sizeof c->revision) != TP_OK) {
-        rc = tp_errf(err, errlen, TP_ERR_CONFIG, "%s: $.revision: expected a string of 1..%d",
-                     name, RCONFIG_REVISION_MAX);
+        rc = tp_errf(err, errlen, TP_ERR_CONFIG, "%s: $.revision: expected a string of 1..%d", name,
+                     RCONFIG_REVISION_MAX);
         goto out;
     }
     for (const char *p = c->revision; *p; p++)
@@ -99,8 +99,8 @@ tp_err rconfig_parse(const char *name, const char *body, size_t len, rconfig **o
     }
     const cJSON *sv = cJSON_GetObjectItemCaseSensitive(root, "survey");
     if (!cJSON_IsObject(sv)) {
-        rc = tp_errf(err, errlen, TP_ERR_SURVEY, "%s: $.survey: expected the survey document",
-                     name);
+        rc =
+            tp_errf(err, errlen, TP_ERR_SURVEY, "%s: $.survey: expected the survey document", name);
         goto out;
     }
     sv_json = cJSON_PrintUnformatted(sv);
@@ -149,7 +149,7 @@ void rconfig_free(rconfig *c)
 
 static tp_err io_err(int e)
 {
-    return e == ENOSPC || e == EDQUOT ? TP_ERR_DISK_FULL
+    return e == ENOSPC || e == EDQUOT                ? TP_ERR_DISK_FULL
            : e == EROFS || e == EACCES || e == EPERM ? TP_ERR_READONLY
                                                      : TP_ERR_IO;
 }
@@ -215,8 +215,7 @@ fail:
     return rc;
 }
 
-tp_err rconfig_status_read(const char *dir, char *rev, size_t revlen, char *error,
-                           size_t errorlen)
+tp_err rconfig_status_read(const char *dir, char *rev, size_t revlen, char *error, size_t errorlen)
 {
     char path[1100], cause[TP_ERRMSG_MAX];
     char *buf = NULL;

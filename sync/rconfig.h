@@ -63,8 +63,7 @@ tp_err rconfig_write_file(const char *dir, const char *name, const void *data, s
 /* Reads dir/config-status.json: the running revision (rev, revlen; "" none) and the last apply
  * error (error, errorlen; "" none). A missing or unreadable file leaves both "" and returns
  * TP_ERR_NOT_FOUND / TP_ERR_CONFIG. */
-tp_err rconfig_status_read(const char *dir, char *rev, size_t revlen, char *error,
-                           size_t errorlen);
+tp_err rconfig_status_read(const char *dir, char *rev, size_t revlen, char *error, size_t errorlen);
 
 /* Writes dir/config-status.json (error NULL or "": null). */
 tp_err rconfig_status_write(const char *dir, const char *rev, const char *error, char *err,

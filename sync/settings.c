@@ -353,9 +353,9 @@ static tp_err parse_brand(sctx *c, const cJSON *b, const char *p, settings *s)
 
 static tp_err parse_obj(sctx *c, const cJSON *o, const char *jp, settings *s)
 {
-    static const char *const keys[] = {"timezone", "opening_hours", "languages", "default_language",
-                                       "survey",   "timing",        "screen",    "brand",
-                                       "stage",    NULL};
+    static const char *const keys[] = {
+        "timezone", "opening_hours", "languages", "default_language", "survey", "timing", "screen",
+        "brand",    "stage",         NULL};
     tp_err rc = only_keys(c, o, jp, keys);
     if (rc != TP_OK)
         return rc;

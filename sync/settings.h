@@ -89,7 +89,7 @@ typedef struct settings {
     int thankyou_s, idle_timeout_s, repeat_window_s;
     int dim_after_s, dim_level;
     char brand_name[SETTINGS_BRAND_NAME_MAX + 1];
-    unsigned accent_rgb; /* 0xRRGGBB */
+    unsigned accent_rgb;     /* 0xRRGGBB */
     unsigned char *logo_png; /* owned: settings_release() frees; NULL when not given */
     size_t logo_len;
     settings_stage stage;

@@ -171,6 +171,7 @@ typedef struct ui_screen {
                             * width under the subtitle, laid out at every size) */
     float progress;        /* its filled fraction 0..1 (clamped; NaN: 0); drawn quantised to
                             * 1/200 so a long export caches at most 201 fills */
+
     const unsigned char *qr; /* pairing: qr_size * qr_size modules row-major, non-zero = dark;
                               * drawn crisp (whole pixels per module, black on white) with a
                               * quiet zone of 4 modules */

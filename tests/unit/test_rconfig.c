@@ -102,8 +102,7 @@ static void writer_failure_keeps_old(void **state)
     x = fopen(inner, "w");
     assert_non_null(x);
     fclose(x);
-    assert_int_not_equal(rconfig_write_file(dir, "h.json", "new", 3, 0644, err, sizeof err),
-                         TP_OK);
+    assert_int_not_equal(rconfig_write_file(dir, "h.json", "new", 3, 0644, err, sizeof err), TP_OK);
     assert_int_equal(count_files(), 2); /* g.json and the folder h.json: no temp file */
     unlink(inner);
     rmdir(sub);

@@ -50,7 +50,8 @@ static void full_object_parses(void **state)
     assert_int_equal(s.repeat_window_s, 5);
     assert_int_equal(s.dim_after_s, 300);
     assert_int_equal(s.dim_level, 10);
-    assert_string_equal(s.brand_name, "C\xe1\xbb\xad" "a h\xc3\xa0ng Q1");
+    assert_string_equal(s.brand_name, "C\xe1\xbb\xad"
+                                      "a h\xc3\xa0ng Q1");
     assert_int_equal(s.accent_rgb, 0x1a73e8);
     assert_int_equal(s.logo_len, 8);
     assert_int_equal(s.stage, SETTINGS_STAGE_BEFORE);
@@ -90,12 +91,15 @@ static void faults_name_their_path(void **state)
            "$.settings.opening_hours.tue: missing (give every weekday, or \"always\")");
     expect("{\"opening_hours\": {\"mon\": \"08:00-08:00\"}}",
            "$.settings.opening_hours.mon: opening and closing times are equal (use always)");
-    expect("{\"timing\": {\"thankyou_s\": 0}}", "$.settings.timing.thankyou_s: 0: out of range 1..60");
+    expect("{\"timing\": {\"thankyou_s\": 0}}",
+           "$.settings.timing.thankyou_s: 0: out of range 1..60");
     expect("{\"timing\": {\"idle_timeout_s\": 3601}}",
            "$.settings.timing.idle_timeout_s: 3601: out of range 5..3600");
     expect("{\"timing\": {\"idle_s\": 3}}", "$.settings.timing.idle_s: unknown key");
-    expect("{\"screen\": {\"dim_level\": 101}}", "$.settings.screen.dim_level: 101: out of range 0..100");
-    expect("{\"screen\": {\"dim_level\": 1.5}}", "$.settings.screen.dim_level: expected a whole number");
+    expect("{\"screen\": {\"dim_level\": 101}}",
+           "$.settings.screen.dim_level: 101: out of range 0..100");
+    expect("{\"screen\": {\"dim_level\": 1.5}}",
+           "$.settings.screen.dim_level: expected a whole number");
     expect("{\"languages\": [\"vi\", \"vi\"]}", "$.settings.languages[1]: language listed twice");
     expect("{\"languages\": [\"vi\", \"en\", \"fr\", \"de\", \"ja\"]}",
            "$.settings.languages[4]: too many languages (at most 4)");
@@ -106,8 +110,10 @@ static void faults_name_their_path(void **state)
     expect("{\"timezone\": \"../etc/passwd\"}",
            "$.settings.timezone: expected an IANA time zone name (like Asia/Ho_Chi_Minh)");
     expect("{\"survey\": {\"id\": \"x\"}}", "$.settings.survey.version: missing");
-    expect("{\"brand\": {\"accent\": \"blue\"}}", "$.settings.brand.accent: expected a colour #RRGGBB");
-    expect("{\"brand\": {\"logo_png\": \"aGVsbG8=\"}}", "$.settings.brand.logo_png: not a PNG image");
+    expect("{\"brand\": {\"accent\": \"blue\"}}",
+           "$.settings.brand.accent: expected a colour #RRGGBB");
+    expect("{\"brand\": {\"logo_png\": \"aGVsbG8=\"}}",
+           "$.settings.brand.logo_png: not a PNG image");
     expect("{\"stage\": \"later\"}", "$.settings.stage: expected before, during or after");
     expect("{\"device_id\": \"x\"}", "$.settings.device_id: unknown key");
     expect("[1]", "$.settings: expected an object");
@@ -156,7 +162,7 @@ static void shared_checks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(full_object_parses),   cmocka_unit_test(empty_object_sets_nothing),
+        cmocka_unit_test(full_object_parses),     cmocka_unit_test(empty_object_sets_nothing),
         cmocka_unit_test(faults_name_their_path), cmocka_unit_test(logo_bound),
         cmocka_unit_test(shared_checks),
     };
