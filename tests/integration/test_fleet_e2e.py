@@ -94,6 +94,8 @@ class Kiosk:
                 return e["ok"], self.trace[start:]
 
     def close(self):
+        if self.proc.stderr.closed:
+            return ""
         if self.proc.poll() is None:
             try:
                 self.proc.stdin.close()
@@ -104,6 +106,7 @@ class Kiosk:
         err = self.proc.stderr.read()
         self.proc.stdout.close()
         self.proc.stderr.close()
+        self.rc = self.proc.returncode
         return err
 
 
@@ -232,7 +235,9 @@ def main():
         coll = start_collector()
 
         # A configuration that fails to load is not applied; the error travels back.
-        sync.stop()
+        src = sync.stop()
+        report(src == 0, "the sync daemon stops cleanly on SIGTERM (no leak under ASan)",
+               "exit %r: %s" % (src, sync.tail()))
         bad = dict(read_json(rcfile))
         bad["revision"] = "bad-revision-1"
         bad["settings"] = {"languages": ["fr"]}  # not a language of the survey
@@ -345,6 +350,9 @@ def main():
                 fleet(store, "device", "list")), 20)
             report(listing, "the paired kiosk syncs: the collector sees its running revision",
                    sync2.tail())
+            err2 = kiosk2.close()
+            report(kiosk2.rc == 0, "the paired kiosk exits cleanly at the script's end",
+                   "exit %r: %s" % (kiosk2.rc, err2[-1500:]))
         finally:
             err2 = kiosk2.close()
             if n_fail:
@@ -354,6 +362,8 @@ def main():
     finally:
         if kiosk:
             err = kiosk.close()
+            report(kiosk.rc == 0, "the kiosk exits cleanly at the script's end (no leak under ASan)",
+                   "exit %r" % kiosk.rc)
             if n_fail:
                 sys.stdout.write("# kiosk stderr: %s\n" % err.strip()[-1500:].replace("\n", "\n# "))
         for p in procs:
