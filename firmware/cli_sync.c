@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "enroll.h"
 #include "pidfile.h"
 #include "uploader.h"
 
@@ -47,8 +48,11 @@ static void sync_help(FILE *f)
           "  --verbose      one line per batch on stderr\n"
           "\n"
           "--db defaults to the config's [storage] database. The bearer token is read from\n"
-          "[sync] token_file (keep it mode 600). Proxies come from https_proxy / http_proxy /\n"
-          "no_proxy.\n"
+          "[sync] token_file (keep it mode 600); with --daemon and no such file, the kiosk is\n"
+          "paired by code first (POST /v1/enroll; the kiosk shows the code and its QR code;\n"
+          "`touchpoint-collector device approve CODE --node PATH --id ID` approves it) and the\n"
+          "token it receives is written there, mode 600. Proxies come from https_proxy /\n"
+          "http_proxy / no_proxy.\n"
           "\n"
           "Examples:\n"
           "  touchpoint sync --config /etc/touchpoint/kiosk.conf --once\n"
@@ -108,15 +112,6 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
         rc = cli_fail(ctx, CMD, "%s: [sync] url is empty: sync is off for this kiosk", cfg->path);
         goto out;
     }
-    trc = uploader_read_token(sc->token_file, token, sizeof token, warn, sizeof warn, err,
-                              sizeof err);
-    if (trc != TP_OK) {
-        rc = cli_fail(ctx, CMD, "%s", err);
-        goto out;
-    }
-    if (warn[0])
-        fprintf(stderr, "%s: %s: warning: %s\n", ctx->prog, CMD, warn);
-
     /* Signals are blocked before anything can start a thread (curl's resolver), so every thread
      * inherits the mask and only the signalfd sees them. */
     if (daemon) {
@@ -126,7 +121,43 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
             goto out;
         }
     }
-
+    char state_dir[CONFIG_PATH_MAX];
+    config_state_dir(cfg, state_dir, sizeof state_dir);
+    trc = uploader_read_token(sc->token_file, token, sizeof token, warn, sizeof warn, err,
+                              sizeof err);
+    if (trc == TP_ERR_NOT_FOUND && daemon && sc->token_file[0]) {
+        /* No token yet: pair by code (the kiosk shows it), then sync with what we get. */
+        char dev[TP_ID_MAX + 1] = "";
+        enroll_options eo = {.url = sc->url,
+                             .token_file = sc->token_file,
+                             .state_dir = state_dir,
+                             .ca_file = sc->ca_file,
+                             .pinned_pubkey = sc->pinned_pubkey,
+                             .connect_timeout_s = sc->connect_timeout_s,
+                             .poll_s = sc->interval_s < 5 ? sc->interval_s : 5,
+                             .sigfd = sigfd,
+                             .log = stderr};
+        trc = enroll_run(&eo, dev, sizeof dev, err, sizeof err);
+        if (trc == TP_ERR_BUSY)
+            goto out; /* stopped while waiting for approval */
+        if (trc != TP_OK) {
+            rc = cli_fail(ctx, CMD, "enrollment: %s", err);
+            goto out;
+        }
+        if (dev[0] && strcmp(dev, cfg->device_id) != 0)
+            fprintf(stderr,
+                    "%s: %s: warning: the collector approved this kiosk as '%s' but [device] id "
+                    "is '%s': approve with --id %s\n",
+                    ctx->prog, CMD, dev, cfg->device_id, cfg->device_id);
+        trc = uploader_read_token(sc->token_file, token, sizeof token, warn, sizeof warn, err,
+                                  sizeof err);
+    }
+    if (trc != TP_OK) {
+        rc = cli_fail(ctx, CMD, "%s", err);
+        goto out;
+    }
+    if (warn[0])
+        fprintf(stderr, "%s: %s: warning: %s\n", ctx->prog, CMD, warn);
     const char *db = ctx->db_path && ctx->db_path[0] ? ctx->db_path : cfg->database;
     if (daemon) {
         /* One daemon per database, whatever pid file each was given (or none). */
@@ -150,6 +181,7 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
     }
 
     uploader_options uo = {
+        .state_dir = state_dir,
         .url = sc->url,
         .token = token,
         .device_id = cfg->device_id,
@@ -198,7 +230,9 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
     }
     printf("synced: %lld sent, %lld accepted, %lld duplicates, %lld rejected in %d requests\n",
            (long long)r.sent, (long long)r.accepted, (long long)r.duplicates, (long long)r.rejected,
-           r.attempts);
+           r.attempts + r.config_requests);
+    if (r.config_message[0])
+        printf("config: %s\n", r.config_message);
     if (r.left_pending > 0)
         rc = cli_fail(ctx, CMD, "%lld answers were not acknowledged and stay pending",
                       (long long)r.left_pending);

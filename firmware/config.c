@@ -8,6 +8,7 @@
  * us reject over-long lines instead of letting inih split them silently.
  */
 #include "config.h"
+#include "settings.h" /* the value checks shared with the center's settings (sync/) */
 #include "uploader.h" /* UPLOADER_DEFAULT_*: the [sync] defaults */
 
 #include <ctype.h>
@@ -54,6 +55,8 @@ typedef struct key_def {
     size_t size;     /* field size (strings) */
 } key_def;
 
+_Static_assert(CONFIG_MAX_LANGS == SETTINGS_MAX_LANGS, "one language bound for INI and settings");
+
 #define F(field) offsetof(config, field), sizeof(((config *)0)->field)
 /* A number macro as the default's text: the [sync] defaults are the uploader's, written once. */
 #define STR_(x) #x
@@ -75,9 +78,12 @@ static const key_def KEYS[] = {
     {"display", "dpi", K_INT, false, "96", 50, 600, F(dpi)},
     {"language", "default", K_LANG, false, "vi", 0, 0, F(default_lang)},
     {"language", "available", K_LANGS, false, "vi,en", 0, 0, F(langs)},
-    {"timing", "idle_timeout_s", K_INT, false, "30", 5, 3600, F(idle_timeout_s)},
-    {"timing", "thankyou_s", K_INT, false, "4", 1, 60, F(thankyou_s)},
-    {"timing", "repeat_window_s", K_INT, false, "5", 0, 3600, F(repeat_window_s)},
+    {"timing", "idle_timeout_s", K_INT, false, "30", SETTINGS_IDLE_TIMEOUT_MIN,
+     SETTINGS_IDLE_TIMEOUT_MAX, F(idle_timeout_s)},
+    {"timing", "thankyou_s", K_INT, false, "4", SETTINGS_THANKYOU_MIN, SETTINGS_THANKYOU_MAX,
+     F(thankyou_s)},
+    {"timing", "repeat_window_s", K_INT, false, "5", SETTINGS_REPEAT_MIN, SETTINGS_REPEAT_MAX,
+     F(repeat_window_s)},
     {"staff", "pin_hash", K_PINHASH, true, NULL, 0, 0, F(pin_hash)},
     {"staff", "hold_ms", K_INT, false, "3000", 500, 30000, F(hold_ms)},
     {"staff", "max_attempts", K_INT, false, "5", 1, 100, F(max_attempts)},
@@ -101,6 +107,7 @@ static const key_def KEYS[] = {
     {"sync", "backoff_max_s", K_INT, false, STR(UPLOADER_DEFAULT_BACKOFF_MAX_S), 1, 86400,
      F(sync.backoff_max_s)},
     {"sync", "pid_file", K_PATH, false, "", 0, 0, F(sync.pid_file)},
+    {"sync", "state_dir", K_PATH, false, "", 0, 0, F(sync.state_dir)},
     {"usb", "mount_root", K_PATH, false, "/media", 0, 0, F(usb.mount_root)},
     {"usb", "formats", K_FORMATS, false, "csv", 0, 0, F(usb.formats)},
     {"usb", "staff_key", K_BOOL, false, "false", 0, 0, F(usb.staff_key)},
@@ -118,8 +125,10 @@ static const key_def KEYS[] = {
     {"gpio", "stuck_s", K_INT, false, "10", 1, 3600, F(gpio.stuck_s)},
     {"gpio", "amber_after_s", K_INT, false, "3600", 60, 604800, F(gpio.amber_after_s)},
     {"power", "open_hours", K_HOURS, false, "always", 0, 0, F(power)},
-    {"power", "dim_after_s", K_INT, false, "300", 0, 86400, F(power.dim_after_s)},
-    {"power", "dim_level", K_INT, false, "10", 0, 100, F(power.dim_level)},
+    {"power", "dim_after_s", K_INT, false, "300", SETTINGS_DIM_AFTER_MIN, SETTINGS_DIM_AFTER_MAX,
+     F(power.dim_after_s)},
+    {"power", "dim_level", K_INT, false, "10", SETTINGS_DIM_LEVEL_MIN, SETTINGS_DIM_LEVEL_MAX,
+     F(power.dim_level)},
     {"power", "backlight_dir", K_PATH, false, "/sys/class/backlight", 0, 0, F(power.backlight_dir)},
     {"brand", "logo", K_PATH, false, "", 0, 0, F(brand.logo)},
     {"brand", "accent", K_STR, false, "#0E6E6E", 0, 0, F(brand.accent)},
@@ -150,19 +159,10 @@ typedef struct parse_ctx {
 
 /* ---- Value parsers: each returns NULL when fine, else a static cause ---------------------- */
 
+/* Whole numbers are checked by the code the center's settings use (settings.c). */
 static const char *parse_int(const char *v, long lo, long hi, long *out)
 {
-    if (*v == '\0')
-        return "empty value, expected a whole number";
-    errno = 0;
-    char *end = NULL;
-    long n = strtol(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0')
-        return "not a whole number";
-    if (n < lo || n > hi)
-        return "out of range";
-    *out = n;
-    return NULL;
+    return settings_check_int_text(v, lo, hi, out);
 }
 
 static const char *parse_bool(const char *v, bool *out)
@@ -250,20 +250,7 @@ const char *config_list_each(const char *v, config_item_fn item, void *ctx)
 static const char *lang_item(void *ctx, const char *s, size_t len)
 {
     config *cfg = ctx;
-    char tok[TP_LANG_MAX + 2];
-    if (len > TP_LANG_MAX)
-        return "not a language tag (like vi or en)";
-    memcpy(tok, s, len);
-    tok[len] = '\0';
-    if (!tp_lang_valid(tok))
-        return "not a language tag (like vi or en)";
-    if (cfg->n_langs == CONFIG_MAX_LANGS)
-        return "too many languages (at most 4)";
-    for (int i = 0; i < cfg->n_langs; i++)
-        if (strcmp(cfg->langs[i], tok) == 0)
-            return "language listed twice";
-    tp_strlcpy(cfg->langs[cfg->n_langs++], tok, sizeof cfg->langs[0]);
-    return NULL;
+    return settings_add_lang(cfg->langs, &cfg->n_langs, s, len);
 }
 
 static const char *parse_langs(const char *v, config *cfg)
@@ -368,27 +355,17 @@ static const char *parse_gpio_buttons(const char *v, config_gpio *g)
     return config_list_each(v, button_item, g);
 }
 
-/* open_hours = always | HH:MM-HH:MM (local time; the end may be before the start: overnight). */
+/* open_hours = always | HH:MM-HH:MM (local time; the end may be before the start: overnight),
+ * checked by the same code as the center's per-weekday opening hours (settings.c). */
 static const char *parse_hours(const char *v, config_power *pw)
 {
-    if (strcmp(v, "always") == 0) {
-        pw->always = true;
-        pw->open_min = pw->close_min = 0;
-        return NULL;
-    }
-    int h1, m1, h2, m2;
-    char extra;
-    if (strlen(v) != 11 || sscanf(v, "%2d:%2d-%2d:%2d%c", &h1, &m1, &h2, &m2, &extra) != 4 ||
-        v[2] != ':' || v[5] != '-' || v[8] != ':')
-        return "expected always or HH:MM-HH:MM (like 08:00-22:00)";
-    if (h1 < 0 || h1 > 24 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59 ||
-        (h1 == 24 && m1) || (h2 == 24 && m2))
-        return "hours 00..24 and minutes 00..59";
-    pw->open_min = h1 * 60 + m1;
-    pw->close_min = h2 * 60 + m2;
-    if (pw->open_min == pw->close_min)
-        return "opening and closing times are equal (use always)";
-    pw->always = false;
+    settings_hours h;
+    const char *cause = settings_check_hours(v, false, &h);
+    if (cause)
+        return cause;
+    pw->always = h.always;
+    pw->open_min = h.open_min;
+    pw->close_min = h.close_min;
     return NULL;
 }
 
@@ -767,6 +744,22 @@ out:
     free(pc);
     free(cfg);
     return rc;
+}
+
+void config_state_dir(const config *cfg, char *out, size_t outlen)
+{
+    if (cfg->sync.state_dir[0]) {
+        tp_strlcpy(out, cfg->sync.state_dir, outlen);
+        return;
+    }
+    tp_strlcpy(out, cfg->database, outlen);
+    char *slash = strrchr(out, '/');
+    if (!slash)
+        tp_strlcpy(out, ".", outlen);
+    else if (slash == out)
+        out[1] = '\0';
+    else
+        *slash = '\0';
 }
 
 tp_err config_check_survey_langs(const config *cfg, const char *survey_path,

@@ -23,7 +23,9 @@
  *               batch_max_bytes [262144], gzip [true], ca_file, pinned_pubkey,
  *               connect_timeout_s [10], low_speed_time_s [30], backoff_max_s [900],
  *               pid_file [""] (the sync daemon's pid file: the staff screen's "Sync now"
- *               sends SIGUSR1 to that pid; `touchpoint sync --daemon --pid-file`)
+ *               sends SIGUSR1 to that pid; `touchpoint sync --daemon --pid-file`),
+ *               state_dir [folder of [storage] database] (the files the sync process and the
+ *               kiosk exchange: remote-config.json, config-status.json, pairing.json)
  *   [usb]       mount_root [/media] (where the board mounts sticks; the staff screen offers
  *               "Export to USB" for a stick below it), formats = csv | jsonl | csv,jsonl [csv],
  *               staff_key [false] (added by the kiosk for the staff screen's USB export)
@@ -45,6 +47,7 @@
 #ifndef TP_CONFIG_H
 #define TP_CONFIG_H
 
+#include "settings.h"
 #include "tp.h"
 
 #define CONFIG_PATH_MAX 1024
@@ -70,6 +73,8 @@ typedef struct config_sync {
     int low_speed_time_s;           /* 1..600 */
     int backoff_max_s;              /* 1..86400 */
     char pid_file[CONFIG_PATH_MAX]; /* "" = none: the staff screen offers no "Sync now" */
+
+    char state_dir[CONFIG_PATH_MAX]; /* "" = the folder of [storage] database (config_state_dir) */
 } config_sync;
 
 /* [usb]: formats bits (the same values as usb_export.h's USB_FORMAT_*). */
@@ -121,6 +126,9 @@ typedef struct config_power {
     int dim_after_s;                     /* 0 (never) ..86400 */
     int dim_level;                       /* 0..100 percent */
     char backlight_dir[CONFIG_PATH_MAX]; /* sysfs class folder; a missing folder: no backlight */
+
+    bool weekly;            /* per-weekday hours (days) from the center: they rule */
+    settings_hours days[7]; /* [0] Monday .. [6] Sunday, when weekly */
 } config_power;
 
 #define CONFIG_BRAND_NAME_MAX 60
@@ -176,6 +184,9 @@ typedef struct config {
  * was fine, else the first cause item returned (a static string). */
 typedef const char *(*config_item_fn)(void *ctx, const char *s, size_t len);
 const char *config_list_each(const char *v, config_item_fn item, void *ctx);
+
+/* The state folder: [sync] state_dir, or the folder of [storage] database. */
+void config_state_dir(const config *cfg, char *out, size_t outlen);
 
 /* Loads and validates path (a regular file of at most CONFIG_FILE_MAX bytes) into *out. Returns
  * TP_OK, or TP_ERR_CONFIG / TP_ERR_NOT_FOUND / TP_ERR_IO with "FILE:LINE: [section] key: cause"

@@ -1,19 +1,23 @@
 # firmware/kiosk.mk - the kiosk program (touchpoint-kiosk) and the modules it shares with the CLI.
 #
-# $(BUILD)/libtpconf.a: config.c (INI config), survey.c (survey files), pin.c (PIN hashes),
-# script.c (scripted input parser). Other fragments link it by its literal path
-# $(BUILD)/libtpconf.a plus $(TPCONF_LIBS) (fragments are read in name order, so a variable set
-# here is not yet defined when cli.mk is read).
+# $(BUILD)/libtpconf.a: config.c (INI config), pin.c (PIN hashes), script.c (scripted input
+# parser). config.c checks values with sync/settings.c, so $(TPCONF_LIBS) includes the document
+# library $(DOC_LIBS) (sync/doc.mk: surveys and settings). Other fragments link it by its literal
+# path $(BUILD)/libtpconf.a plus $(TPCONF_LIBS) (fragments are read in name order, so a variable
+# set here is not yet defined when cli.mk is read).
 TPCONF_PKGS := inih libcjson libcrypto
-TPCONF_SRCS := firmware/config.c firmware/survey.c firmware/pin.c firmware/script.c
+TPCONF_SRCS := firmware/config.c firmware/pin.c firmware/script.c
 TPCONF_LIB  := $(BUILD)/libtpconf.a
-TPCONF_LIBS  = $(TPCONF_LIB) $(call pkg_libs,$(TPCONF_PKGS))
+TPCONF_LIBS  = $(TPCONF_LIB) $(DOC_LIBS) $(call pkg_libs,$(TPCONF_PKGS))
 ALL_SRCS    += $(TPCONF_SRCS)
 
+# $(DOC_LIB) is a prerequisite (not a member), so whatever lists libtpconf.a is relinked when it
+# changes.
 $(call obj,$(TPCONF_SRCS)): MOD_CFLAGS = $(call pkg_cflags,$(TPCONF_PKGS))
-$(TPCONF_LIB): $(call obj,$(TPCONF_SRCS))
+$(TPCONF_LIB): $(call obj,$(TPCONF_SRCS)) $(DOC_LIB)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@
+	$(AR) rcs $@ $(filter %.o,$^)
 
 # The state machine (no SDL: it only fills ui_screen models) and the trace it writes; the unit
 # test links these objects too.
@@ -23,10 +27,10 @@ KIOSK_CORE_OBJS := $(call obj,$(KIOSK_CORE_SRCS))
 
 # The program: the state machine, the window and the loop (kiosk_main.c), the script runner
 # (kiosk_script.c), the systemd watchdog.
-KIOSK_PKGS := sdl2 libcjson libsystemd
+KIOSK_PKGS := sdl2 libcjson libsystemd libqrencode
 KIOSK_SRCS := $(KIOSK_CORE_SRCS) firmware/kiosk_main.c firmware/kiosk_hw.c firmware/kiosk_usb.c \
               firmware/kiosk_signal.c firmware/kiosk_work.c firmware/kiosk_script.c \
-              firmware/watchdog.c
+              firmware/kiosk_remote.c firmware/watchdog.c
 ALL_SRCS   += $(KIOSK_SRCS)
 PROGRAMS   += $(BUILD)/touchpoint-kiosk
 

@@ -86,6 +86,7 @@ typedef struct app {
     bool gpio_woken;              /* the watcher stopped watching the GPIO fd: re-arm it */
     watchdog *wd;                 /* systemd notifications (watchdog.h); no-op outside systemd */
     kiosk_work work;              /* the state machine's work, done by do_work */
+    struct kremote *rm;           /* central configuration (kiosk_remote.c); NULL: none */
 } app;
 
 /* kiosk_main.c */
@@ -122,6 +123,15 @@ void export_start(app *a);
 /* kiosk_work.c */
 void do_work(app *a);
 void sync_now(app *a);
+
+/* kiosk_remote.c: central configuration, applied between customers */
+typedef struct kremote kremote;
+void remote_open(app *a);
+void remote_tick(app *a);
+int64_t remote_deadline(const app *a, int64_t d);
+void remote_close(app *a);
+bool remote_present(app *a);            /* pairing screen drawn instead of the kiosk's: true */
+bool remote_blocks_input(const app *a); /* the pairing screen takes no taps */
 
 /* kiosk_script.c */
 void run_script_file(app *a, const script *s);

@@ -189,6 +189,7 @@ void hw_tick(app *a)
     if (a->pw && power_update(a->pw, &reason))
         power_changed(a, reason);
     led_update(a, false);
+    remote_tick(a);
 }
 
 /* d (a deadline or -1) merged with the hardware side's next deadline. */
@@ -199,5 +200,5 @@ int64_t hw_deadline(const app *a, int64_t d)
     for (int i = 0; i < 3; i++)
         if (c[i] >= 0 && (d < 0 || c[i] < d))
             d = c[i];
-    return d;
+    return remote_deadline(a, d);
 }

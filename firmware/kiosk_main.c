@@ -110,6 +110,8 @@ kiosk_screen screen_of(const app *a)
  * screen again, so loop). */
 void present(app *a)
 {
+    if (remote_present(a))
+        return;
     do_work(a);
     export_cancel_sync(a);
     export_start(a);
@@ -209,6 +211,8 @@ void handle_event(app *a, const SDL_Event *ev)
         a->quit = true;
         return;
     }
+    if (remote_blocks_input(a) && ev->type != SDL_QUIT && ev->type != SDL_WINDOWEVENT)
+        return;
     switch (ev->type) {
     case SDL_MOUSEBUTTONDOWN:
         if (ev->button.button != SDL_BUTTON_LEFT)
@@ -562,6 +566,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "touchpoint-kiosk: %s\n", err);
         a->pw = NULL;
     }
+    remote_open(a); /* central configuration: needs the kiosk, the font and screen power */
 
     a->sw.sdl_event = SDL_RegisterEvents(1);
     if (a->sw.sdl_event == (Uint32)-1)
@@ -611,6 +616,7 @@ out:
     usb_close(a->usb);
     gpio_close(a->gpio); /* outputs low: no stale status light */
     power_free(a->pw);
+    remote_close(a);
     watchdog_free(a->wd); /* STOPPING=1 */
     kiosk_free(a->k);     /* closes the store: every write is complete */
     ui_free(a->u);

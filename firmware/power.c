@@ -48,8 +48,32 @@ static int64_t local_ms_of_day(int64_t wall_ms)
     return ((int64_t)tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec) * 1000 + wall_ms % 1000;
 }
 
+/* Per-weekday hours from the center: today's window, or yesterday's that runs past midnight. */
+static bool weekly_open(const config_power *cfg, int64_t wall_ms)
+{
+    time_t t = (time_t)(wall_ms / 1000);
+    struct tm tm;
+    if (!localtime_r(&t, &tm))
+        return true;
+    int day = (tm.tm_wday + 6) % 7; /* Monday = 0 */
+    int m = tm.tm_hour * 60 + tm.tm_min;
+    const settings_hours *today = &cfg->days[day], *yday = &cfg->days[(day + 6) % 7];
+    if (today->always)
+        return true;
+    if (!today->closed) {
+        if (today->open_min < today->close_min && m >= today->open_min && m < today->close_min)
+            return true;
+        if (today->open_min > today->close_min && m >= today->open_min)
+            return true;
+    }
+    return !yday->always && !yday->closed && yday->open_min > yday->close_min &&
+           m < yday->close_min;
+}
+
 bool power_is_open(const config_power *cfg, int64_t wall_ms)
 {
+    if (cfg->weekly)
+        return weekly_open(cfg, wall_ms);
     if (cfg->always)
         return true;
     int64_t m = local_ms_of_day(wall_ms);
@@ -60,6 +84,8 @@ bool power_is_open(const config_power *cfg, int64_t wall_ms)
 /* Milliseconds from wall_ms to the next opening or closing time (> 0), or -1 when always. */
 static int64_t to_boundary(const config_power *cfg, int64_t wall_ms)
 {
+    if (cfg->weekly) /* every boundary is on a whole minute: look again at the next one */
+        return 60000 - local_ms_of_day(wall_ms) % 60000;
     if (cfg->always)
         return -1;
     int64_t m = local_ms_of_day(wall_ms);

@@ -93,6 +93,23 @@ static tp_err device_to_json(const proto_device *d, cJSON **out, char *err, size
         cJSON_Delete(o);
         return tp_errf(err, errlen, TP_ERR_NOMEM, "out of memory encoding the device block");
     }
+    if (d->config_revision) {
+        bool ok = strlen(d->config_revision) <= PROTO_REVISION_MAX;
+        for (const char *p = d->config_revision; ok && *p; p++)
+            ok = *p >= 0x20 && *p <= 0x7e;
+        const char *e = d->config_error && d->config_error[0] ? d->config_error : NULL;
+        if (!ok || (e && (strlen(e) > PROTO_CONFIG_ERROR_MAX || !tp_utf8_valid(e, strlen(e))))) {
+            cJSON_Delete(o);
+            return tp_errf(err, errlen, TP_ERR_INVALID,
+                           "device.config_revision or config_error out of bounds");
+        }
+        if (!cJSON_AddStringToObject(o, "config_revision", d->config_revision) ||
+            !(e ? cJSON_AddStringToObject(o, "config_error", e)
+                : cJSON_AddNullToObject(o, "config_error"))) {
+            cJSON_Delete(o);
+            return tp_errf(err, errlen, TP_ERR_NOMEM, "out of memory encoding the device block");
+        }
+    }
     *out = o;
     return TP_OK;
 }
@@ -432,6 +449,19 @@ tp_err proto_parse_reply(const char *body, size_t len, const char *batch_id,
         rc = tp_errf(err, errlen, TP_ERR_PROTOCOL, "reply: \"received_at_ms\" is not an integer");
         goto out;
     }
+    const cJSON *crev = cJSON_GetObjectItemCaseSensitive(root, "config_revision");
+    if (crev && !cJSON_IsNull(crev)) {
+        bool ok = cJSON_IsString(crev) && strlen(crev->valuestring) <= PROTO_REVISION_MAX;
+        for (const char *p = ok ? crev->valuestring : ""; ok && *p; p++)
+            ok = *p > 0x20 && *p <= 0x7e && *p != '"';
+        if (!ok) {
+            rc = tp_errf(err, errlen, TP_ERR_PROTOCOL,
+                         "reply: \"config_revision\" is not a string of up to %d printable "
+                         "characters",
+                         PROTO_REVISION_MAX);
+            goto out;
+        }
+    }
     const cJSON *acc = get_array(root, "accepted", err, errlen, &rc);
     const cJSON *dup = acc ? get_array(root, "duplicates", err, errlen, &rc) : NULL;
     const cJSON *rej = dup ? get_array(root, "rejected", err, errlen, &rc) : NULL;
@@ -509,6 +539,10 @@ tp_err proto_parse_reply(const char *body, size_t len, const char *batch_id,
         out->n_rejected++;
     }
     out->received_at_ms = rat ? (int64_t)rat->valuedouble : 0;
+    if (cJSON_IsString(crev)) {
+        out->has_config_revision = true;
+        tp_strlcpy(out->config_revision, crev->valuestring, sizeof out->config_revision);
+    }
 out:
     cJSON_Delete(root);
     free(refs);

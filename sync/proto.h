@@ -29,6 +29,8 @@
 #define PROTO_MAX_REPLY (1024 * 1024)     /* the client reads no more of a reply */
 #define PROTO_APP_VERSION_MAX 32
 #define PROTO_MESSAGE_MAX 256 /* rejection message kept (with NUL) */
+#define PROTO_REVISION_MAX 64
+#define PROTO_CONFIG_ERROR_MAX 512
 
 /* The device block of a request (PROTOCOL.md 3.2). Strings are borrowed for the call. */
 typedef struct proto_device {
@@ -43,6 +45,10 @@ typedef struct proto_device {
     int64_t sent_wall_ms;
     int64_t sent_mono_ms; /* >= 0 */
     const char *boot_id;  /* UUID */
+    /* Central configuration (PROTOCOL.md section 12): the revision the kiosk runs ("": local
+     * config only) and its last apply error. NULL: the key is not sent. */
+    const char *config_revision; /* <= PROTO_REVISION_MAX printable ASCII */
+    const char *config_error;    /* <= PROTO_CONFIG_ERROR_MAX bytes of UTF-8; NULL/"": null */
 } proto_device;
 
 /* An encoded request. Owns body; free with proto_batch_free(). */
@@ -88,6 +94,10 @@ typedef struct proto_reply {
     size_t n_duplicates;
     proto_rejection *rejected;
     size_t n_rejected;
+    /* The device's desired configuration revision (section 12); has_config_revision false when
+     * the collector sent none (no central configuration for this device). */
+    bool has_config_revision;
+    char config_revision[PROTO_REVISION_MAX + 1];
 } proto_reply;
 
 /* Parses and validates the body (len bytes, need not be NUL-terminated) of a 2xx reply to the batch

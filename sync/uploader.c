@@ -19,7 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfetch.h"
 #include "proto.h"
+#include "rconfig.h"
 
 #define DEFAULT_APP_VERSION "0.1.0"
 #define RETRY_AFTER_MAX_S 3600
@@ -52,6 +54,11 @@ struct uploader {
     size_t reply_len;
     bool reply_overflow;
     char curl_err[CURL_ERROR_SIZE];
+    /* central configuration (NULL: off) */
+    cfetch *cf;
+    char state_dir[1024];
+    char running_rev[RCONFIG_REVISION_MAX + 1];
+    char config_error[RCONFIG_ERROR_MAX + 1];
 };
 
 /* ---- Small helpers -------------------------------------------------------------------------- */
@@ -356,6 +363,20 @@ tp_err uploader_new(const uploader_options *opt, store *s, uploader **out, char 
             goto out;
         }
     }
+    if (opt->state_dir && opt->state_dir[0]) {
+        cfetch_options co = {.base_url = opt->url,
+                             .token = opt->token,
+                             .state_dir = opt->state_dir,
+                             .ca_file = opt->ca_file,
+                             .pinned_pubkey = opt->pinned_pubkey,
+                             .connect_timeout_s = opt->connect_timeout_s,
+                             .low_speed_time_s = opt->low_speed_time_s,
+                             .log = opt->log};
+        rc = cfetch_new(&co, &u->cf, err, errlen);
+        if (rc != TP_OK)
+            goto out;
+        tp_strlcpy(u->state_dir, opt->state_dir, sizeof u->state_dir);
+    }
     *out = u;
     u = NULL;
 out:
@@ -375,6 +396,7 @@ void uploader_free(uploader *u)
             explicit_bzero(l->data, strlen(l->data));
         curl_slist_free_all(u->headers);
     }
+    cfetch_free(u->cf);
     free(u->buf);
     free(u->reply);
     free(u);
@@ -522,6 +544,13 @@ static tp_err device_status(uploader *u, store_info *info, proto_device *d)
     d->sent_wall_ms = u->clock->wall_ms(u->clock->ctx);
     d->sent_mono_ms = u->clock->mono_ms(u->clock->ctx);
     d->boot_id = u->clock->boot_id(u->clock->ctx);
+    if (u->cf) {
+        /* What the kiosk last wrote; no file yet: "" (local configuration only). */
+        rconfig_status_read(u->state_dir, u->running_rev, sizeof u->running_rev, u->config_error,
+                            sizeof u->config_error);
+        d->config_revision = u->running_rev;
+        d->config_error = u->config_error;
+    }
     return TP_OK;
 }
 
@@ -545,6 +574,20 @@ static void log_attempt(uploader *u, const attempt *at, size_t sent, const proto
 
 /* ---- Rounds --------------------------------------------------------------------------------- */
 
+/* After the batches: the desired revision of the last reply, fetched when it is new. A failure
+ * is logged and left for the next round (the desired revision still differs then); the
+ * answers' round stays a success. */
+static void fetch_config(uploader *u, const char *desired, uploader_round *r)
+{
+    cfetch_result cr;
+    tp_err rc = cfetch_update(u->cf, desired, u->running_rev, &cr);
+    r->config_requests = cr.requests;
+    r->config_written = cr.written;
+    tp_strlcpy(r->config_message, cr.message, sizeof r->config_message);
+    if (rc != TP_OK || cr.written || u->verbose)
+        ulog(u, "config: %s", cr.message);
+}
+
 tp_err uploader_sync_round(uploader *u, uploader_round *r)
 {
     uploader_round local;
@@ -559,6 +602,8 @@ tp_err uploader_sync_round(uploader *u, uploader_round *r)
     int64_t after = 0;
     size_t cur_max = u->batch_max;
     bool requested = false;
+    bool has_desired = false;
+    char desired[PROTO_REVISION_MAX + 1] = "";
 
     for (;;) {
         size_t n = 0;
@@ -604,6 +649,8 @@ tp_err uploader_sync_round(uploader *u, uploader_round *r)
         log_attempt(u, &at, b.n_answers, &rep);
         if (at.rc == TP_OK) {
             size_t named = rep.n_accepted + rep.n_duplicates + rep.n_rejected;
+            has_desired = rep.has_config_revision;
+            tp_strlcpy(desired, rep.config_revision, sizeof desired);
             r->accepted += (int64_t)rep.n_accepted;
             r->duplicates += (int64_t)rep.n_duplicates;
             r->rejected += (int64_t)rep.n_rejected;
@@ -642,6 +689,8 @@ tp_err uploader_sync_round(uploader *u, uploader_round *r)
     else
         snprintf(r->message, sizeof r->message, "ok: %lld accepted, %lld duplicates, %lld rejected",
                  (long long)r->accepted, (long long)r->duplicates, (long long)r->rejected);
+    if (u->cf && has_desired)
+        fetch_config(u, desired, r);
 out:
     proto_reply_free(&rep);
     proto_batch_free(&b);

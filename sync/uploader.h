@@ -59,6 +59,10 @@ typedef struct uploader_options {
     const tp_clock *clock;     /* times sent to the collector; NULL: tp_clock_system() */
     FILE *log;                 /* failures and daemon events go here when not NULL */
     bool verbose;              /* also one line per attempt to log */
+    /* Central configuration (PROTOCOL.md section 12): the kiosk's state folder. Set: each batch
+     * carries device.config_revision / config_error from its config-status.json, and a desired
+     * revision in a reply that differs is fetched into remote-config.json (cfetch.h). NULL: off. */
+    const char *state_dir;
 } uploader_options;
 
 /* Creates an uploader that reads and marks answers in s (borrowed: s must outlive the uploader
@@ -81,6 +85,9 @@ typedef struct uploader_round {
     int http_status;      /* of the last attempt; 0 when there was no HTTP reply */
     int retry_after_s;    /* of the last attempt's reply (429/503), 0 when none */
     char message[256];    /* "ok" or the cause of the failure */
+    int config_requests;  /* GET /v1/config requests made after the batches (0 or 1) */
+    bool config_written;  /* a new remote-config.json was written */
+    char config_message[512];
 } uploader_round;
 
 /* One round: sends every answer pending now, in seq order, batch after batch over one connection

@@ -20,7 +20,7 @@ $(BUILD)/tests/%:
 # fault/fault.mk link; bench/ui.mk links the sample library that unit/ui.mk builds).
 TEST_FRAGMENTS := tests/support/support.mk tests/unit/storage.mk tests/unit/ui.mk \
                   tests/unit/sync.mk tests/unit/collector.mk tests/unit/cli.mk \
-                  tests/unit/kiosk.mk tests/unit/gpio.mk tests/unit/usb.mk \
+                  tests/unit/kiosk.mk tests/unit/doc.mk tests/unit/gpio.mk tests/unit/usb.mk \
                   tests/unit/watchdog.mk tests/fault/fault.mk tests/fuzz/fuzz.mk \
                   tests/bench/store.mk tests/bench/ui.mk
 $(call check_fragments,$(TEST_FRAGMENTS),$(wildcard tests/*/*.mk))

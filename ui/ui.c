@@ -109,6 +109,7 @@ const char *ui_screen_kind_name(ui_screen_kind k)
     case UI_SCREEN_OUT_OF_ORDER: return "out_of_order";
     case UI_SCREEN_PIN: return "pin";
     case UI_SCREEN_STAFF: return "staff";
+    case UI_SCREEN_PAIRING: return "pairing";
     }
     return "?";
 }
@@ -596,6 +597,32 @@ static void draw_progress(ui *u, const ui_widget *w)
 
 static void draw_logo(ui *u, const ui_widget *w);
 
+/* The pairing QR code: whole pixels per module, black on white, a quiet zone of 4 modules,
+ * centred in the widget; drawn as rectangles (no texture, no scaling blur). */
+static void draw_qr(ui *u, const ui_widget *w)
+{
+    const ui_model *md = &u->model;
+    int n = md->qr_size;
+    if (n <= 0)
+        return;
+    int mod = (w->rect.w < w->rect.h ? w->rect.w : w->rect.h) / (n + 8);
+    if (mod < 1)
+        mod = 1;
+    int side = mod * (n + 8);
+    int x0 = w->rect.x + (w->rect.w - side) / 2, y0 = w->rect.y + (w->rect.h - side) / 2;
+    SDL_SetRenderDrawBlendMode(u->ren, SDL_BLENDMODE_NONE);
+    SDL_SetRenderDrawColor(u->ren, 255, 255, 255, 255);
+    SDL_Rect bg = {x0, y0, side, side};
+    SDL_RenderFillRect(u->ren, &bg);
+    SDL_SetRenderDrawColor(u->ren, 0, 0, 0, 255);
+    for (int r = 0; r < n; r++)
+        for (int c = 0; c < n; c++)
+            if (md->qr[r * n + c]) {
+                SDL_Rect m = {x0 + (c + 4) * mod, y0 + (r + 4) * mod, mod, mod};
+                SDL_RenderFillRect(u->ren, &m);
+            }
+}
+
 static void draw_widget(ui *u, const ui_widget *w, bool hl)
 {
     const ui_model *md = &u->model;
@@ -655,6 +682,7 @@ static void draw_widget(ui *u, const ui_widget *w, bool hl)
         break;
     }
     case UI_ROLE_PROGRESS: draw_progress(u, w); break;
+    case UI_ROLE_QR: draw_qr(u, w); break;
     case UI_ROLE_PIN_DOTS: {
         shape_req r = {SH_DOTS, w->rect.w, w->rect.h, C_INK,       C_INK,      {0, 0, 0, 0},
                        0,       0,         0,         md->pin_max, md->pin_len};
@@ -1033,6 +1061,11 @@ static tp_err check_model(ui *u, ui_model *m, const ui_screen *s)
     m->logo_h = u->logo && m->invite[0] ? u->logo->h : 0;
     m->anim = s->anim > 0.0f && s->anim < 1.0f ? s->anim : 1.0f;
     m->countdown = s->countdown > 0.0f ? fminf(s->countdown, 1.0f) : 0.0f;
+    if (s->qr_size < 0 || s->qr_size > UI_QR_MAX || (s->qr_size > 0 && !s->qr))
+        return fail(u, TP_ERR_INVALID, "ui_set_screen: qr_size %d out of range", s->qr_size);
+    m->qr_size = s->qr_size;
+    if (s->qr_size > 0)
+        memcpy(m->qr, s->qr, (size_t)s->qr_size * (size_t)s->qr_size);
     m->highlight[0] = '\0';
     if (s->highlight && s->highlight[0]) {
         if (!model_has_id(m, s->highlight))

@@ -95,10 +95,13 @@ typedef enum ui_screen_kind {
     UI_SCREEN_OUT_OF_ORDER = 3, /* warning sign + message + subtitle (staff detail) */
     UI_SCREEN_PIN = 4,          /* prompt + subtitle (lockout / wrong PIN) + dots + keypad */
     UI_SCREEN_STAFF = 5,        /* prompt (title) + info lines + menu buttons (items) */
+    UI_SCREEN_PAIRING = 6,      /* QR code (qr) + message (the pairing code) + subtitle */
 } ui_screen_kind;
-#define UI_SCREEN_KIND_COUNT 6
+#define UI_SCREEN_KIND_COUNT 7
+#define UI_QR_MAX 177 /* modules per side of the largest QR code (version 40) */
 
-/* Returns "question", "followup", "thanks", "out_of_order", "pin", "staff"; "?" if invalid. */
+/* Returns "question", "followup", "thanks", "out_of_order", "pin", "staff", "pairing"; "?" if
+ * invalid. */
 const char *ui_screen_kind_name(ui_screen_kind k);
 
 /* How a numbered scale (nps, ces) is coloured. Neutral (the default, a zeroed ui_screen): one
@@ -183,6 +186,11 @@ typedef struct ui_screen {
                              * mark grows in); otherwise still. Change it with ui_set_anim */
     float countdown;        /* thanks: > 0 places a ring "next-ring" showing the fraction of
                              * the wait left before the next customer (ui_set_anim) */
+
+    const unsigned char *qr; /* pairing: qr_size * qr_size modules row-major, non-zero = dark;
+                              * drawn crisp (whole pixels per module, black on white) with a
+                              * quiet zone of 4 modules */
+    int qr_size;             /* 0 (no code) or 21..UI_QR_MAX */
 } ui_screen;
 
 /* Validates scr and copies everything it needs (texts, items) into u, then lays the screen out

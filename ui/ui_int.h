@@ -54,6 +54,8 @@ typedef struct ui_model {
     int logo_w, logo_h; /* the logo's size (0: none), for its place in the band */
     float anim;         /* thanks entry animation 0..1 */
     float countdown;    /* thanks ring: fraction left (<= 0: no ring) */
+    int qr_size; /* pairing: modules per side, 0: none */
+    unsigned char qr[UI_QR_MAX * UI_QR_MAX];
 } ui_model;
 
 /* ---- Laid-out widgets ----------------------------------------------------------------------- */
@@ -80,6 +82,7 @@ typedef enum ui_role {
     UI_ROLE_LOGO,     /* the brand's logo (attract band) */
     UI_ROLE_INVITE,   /* the attract invitation, in the accent colour */
     UI_ROLE_RING,     /* thanks: the countdown ring to the next customer */
+    UI_ROLE_QR,       /* pairing QR code "pairing-qr" */
 } ui_role;
 
 enum { UI_ALIGN_LEFT = 0, UI_ALIGN_CENTER = 1, UI_ALIGN_RIGHT = 2 };

@@ -643,7 +643,8 @@ static void layout_message(lay *L, ui_role icon_role)
     int content_h = L->bottom - L->top;
     int cw = mini(L->W - 2 * L->m, pct(L->s, 1.5));
     int cx = (L->W - cw) / 2;
-    int d = maxi(L->T, pct(L->s, 0.2));
+    /* the pairing QR code is read by a phone across the counter: as large as leaves room */
+    int d = icon_role == UI_ROLE_QR ? maxi(L->T, pct(L->s, 0.5)) : maxi(L->T, pct(L->s, 0.2));
     int msg_px = pct(L->s, 0.085), sub_px = maxi(14, pct(L->s, 0.045));
     const char *msg = md->message[0] ? md->message : md->prompt;
     int room = content_h - d - L->g * 2;
@@ -654,7 +655,8 @@ static void layout_message(lay *L, ui_role icon_role)
                  : 0;
     int total = d + (mh ? L->g * 2 + mh : 0) + (sh ? L->g + sh : 0);
     int y = L->top + maxi(0, (content_h - total) * 45 / 100);
-    add(L, icon_role, UI_WIDGET_ICON, "icon", rect((L->W - d) / 2, y, d, d), false);
+    add(L, icon_role, UI_WIDGET_ICON, icon_role == UI_ROLE_QR ? "pairing-qr" : "icon",
+        rect((L->W - d) / 2, y, d, d), false);
     y += d;
     if (mh) {
         y += L->g * 2;
@@ -929,6 +931,7 @@ int ui_layout(const ui_model *md, int w, int h, int dpi, int min_target, const u
     case UI_SCREEN_OUT_OF_ORDER: layout_message(&L, UI_ROLE_ICON_WARN); break;
     case UI_SCREEN_PIN: layout_pin(&L); break;
     case UI_SCREEN_STAFF: layout_staff(&L); break;
+    case UI_SCREEN_PAIRING: layout_message(&L, UI_ROLE_QR); break;
     }
     return L.n;
 }

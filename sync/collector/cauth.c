@@ -351,3 +351,36 @@ out:
     free(devs);
     return rc;
 }
+
+tp_err cauth_new_token(char token[64], char hex[65])
+{
+    unsigned char rnd[32];
+    tp_err rc = tp_random_bytes(rnd, sizeof rnd);
+    if (rc != TP_OK)
+        return rc;
+    base64url(rnd, sizeof rnd, token, 64);
+    return cauth_sha256_hex(token, strlen(token), hex);
+}
+
+bool cauth_entry(cauth *a, size_t i, char id[TP_ID_MAX + 1], char hex[65])
+{
+    bool ok = false;
+    pthread_rwlock_rdlock(&a->lock);
+    if (i < a->n) {
+        tp_strlcpy(id, a->devs[i].id, TP_ID_MAX + 1);
+        tp_strlcpy(hex, a->devs[i].hash, 65);
+        ok = true;
+    }
+    pthread_rwlock_unlock(&a->lock);
+    return ok;
+}
+
+bool cauth_has(cauth *a, const char *id)
+{
+    bool found = false;
+    pthread_rwlock_rdlock(&a->lock);
+    for (size_t i = 0; i < a->n && !found; i++)
+        found = strcmp(a->devs[i].id, id) == 0;
+    pthread_rwlock_unlock(&a->lock);
+    return found;
+}

@@ -45,4 +45,15 @@ bool cauth_equal_ct(const char *a, const char *b);
  * already in the file), TP_ERR_CONFIG (the file has a bad line) or an I/O error, with err. */
 tp_err cauth_add_device(const char *path, const char *id, char token[64], char *err, size_t errlen);
 
+/* Makes a new token (32 random bytes, base64url without padding) into token (64 bytes) and its
+ * SHA-256 hex into hex. Returns TP_OK or TP_ERR_IO. */
+tp_err cauth_new_token(char token[64], char hex[65]);
+
+/* Entry i (< cauth_count) of the devices file: its id and token hash. Returns false past the
+ * end. */
+bool cauth_entry(cauth *a, size_t i, char id[TP_ID_MAX + 1], char hex[65]);
+
+/* Whether id is listed in the devices file. */
+bool cauth_has(cauth *a, const char *id);
+
 #endif /* TP_CAUTH_H */

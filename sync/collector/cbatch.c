@@ -94,6 +94,8 @@ typedef enum fkey {
     F_WALL_MS,
     F_MONO_MS,
     F_FLAGS,
+    F_CONFIG_REVISION,
+    F_CONFIG_ERROR,
     F_COUNT
 } fkey;
 
@@ -127,6 +129,8 @@ static const char *const fnames[F_COUNT] = {
     [F_WALL_MS] = "wall_ms",
     [F_MONO_MS] = "mono_ms",
     [F_FLAGS] = "flags",
+    [F_CONFIG_REVISION] = "config_revision",
+    [F_CONFIG_ERROR] = "config_error",
 };
 
 typedef struct slots {
@@ -535,6 +539,25 @@ static bool parse_answer(vctx *v, const cJSON *obj, const cbatch_device *d, cbat
 
 /* ---- Envelope -------------------------------------------------------------------------------- */
 
+/* The device's configuration fields (issue 12): both optional; config_error null = none. */
+static bool get_config_fields(vctx *v, const slots *o, cbatch_device *d)
+{
+    const char *rev = NULL, *cerr = NULL;
+    if (o->v[F_CONFIG_REVISION] &&
+        !(rev = get_str(v, o, F_CONFIG_REVISION, false, CBATCH_REVISION_MAX)) &&
+        !cJSON_IsNull(o->v[F_CONFIG_REVISION]))
+        return false;
+    if (o->v[F_CONFIG_ERROR] &&
+        !(cerr = get_str(v, o, F_CONFIG_ERROR, false, CBATCH_CONFIG_ERROR_MAX)) &&
+        !cJSON_IsNull(o->v[F_CONFIG_ERROR]))
+        return false;
+    d->has_config_revision = rev != NULL;
+    tp_strlcpy(d->config_revision, rev ? rev : "", sizeof d->config_revision);
+    d->has_config_error = cerr != NULL;
+    tp_strlcpy(d->config_error, cerr ? cerr : "", sizeof d->config_error);
+    return true;
+}
+
 static bool parse_device(vctx *v, const slots *root, cbatch_device *d)
 {
     slots fields;
@@ -562,7 +585,7 @@ static bool parse_device(vctx *v, const slots *root, cbatch_device *d)
            get_bool(v, o, F_CLOCK_TRUSTED, &d->clock_trusted) &&
            get_int(v, o, F_SENT_WALL_MS, 0, CBATCH_MAX_MS, &d->sent_wall_ms) &&
            get_int(v, o, F_SENT_MONO_MS, 0, CBATCH_MAX_INT, &d->sent_mono_ms) &&
-           get_uuid(v, o, F_BOOT_ID, d->boot_id);
+           get_uuid(v, o, F_BOOT_ID, d->boot_id) && get_config_fields(v, o, d);
 }
 
 /* The id and seq of a rejected answer as far as they can be read, for the reply. */

@@ -43,6 +43,9 @@ typedef enum cbatch_time_source {
     CBATCH_TIME_UNCORRECTED = 2, /* untrusted, another boot: wall_ms kept, flagged */
 } cbatch_time_source;
 
+#define CBATCH_REVISION_MAX 64
+#define CBATCH_CONFIG_ERROR_MAX 512
+
 /* The device block of a batch. */
 typedef struct cbatch_device {
     char id[TP_ID_MAX + 1];
@@ -56,6 +59,11 @@ typedef struct cbatch_device {
     int64_t sent_wall_ms;
     int64_t sent_mono_ms;
     char boot_id[TP_UUID_STR];
+    /* Issue 12 (optional): the configuration revision the device runs ("" = local config only)
+     * and its last apply error (has_config_error false: absent or null, the last apply worked). */
+    bool has_config_revision, has_config_error;
+    char config_revision[CBATCH_REVISION_MAX + 1];
+    char config_error[CBATCH_CONFIG_ERROR_MAX + 1];
 } cbatch_device;
 
 /* One answer that passed validation. Strings are NUL-terminated; ids are lowercase UUIDs. */

@@ -11,7 +11,7 @@
  * most conn_max; each request has an absolute deadline for its head and one for its body; bodies
  * in flight share a byte budget, above which a request is refused 503 busy with Retry-After.
  */
-#include "collector.h"
+#include "collector_int.h"
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
@@ -23,15 +23,16 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "capi.h"
 #include "cauth.h"
 #include "cbatch.h"
+#include "cfleet.h"
 #include "cguard.h"
 #include "cmetrics.h"
 #include "crate.h"
 #include "creport.h"
 #include "cstore.h"
 
-#define DRAIN_MAX (64u << 20)
 #define REPORT_MAX_DAYS 1000
 #define GAPS_LISTED 20
 
@@ -39,42 +40,11 @@
 extern unsigned char sync_collector_dashboard_html[];
 extern unsigned int sync_collector_dashboard_html_len;
 
-struct collector {
-    struct MHD_Daemon *d;
-    struct MHD_Daemon *health; /* the /healthz-only listener, or NULL */
-    unsigned health_port;
-    cstore *store;
-    cauth *auth;
-    crate *rate;
-    cmetrics *metrics;
-    cguard *guard;
-    const tp_clock *clock;
-    char *read_token;
-    int silent_after_s;
-    int retry_after_s;
-    unsigned port;
-    char tz[64];
-};
-
-/* Per-request state of POST /v1/batches. */
-typedef struct req {
-    int64_t t0;
-    int err_status; /* != 0: refused, reply after draining the body */
-    const char *err_code;
-    char err_msg[256];
-    int retry_after;
-    char device[TP_ID_MAX + 1];
-    bool gzip;
-    tp_buf body;
-    size_t held; /* bytes of the body budget taken for body.cap */
-    uint64_t drained;
-} req;
-
 /* ---- Replies --------------------------------------------------------------------------------- */
 
-static enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status,
-                                  const char *ctype, void *body, size_t len,
-                                  enum MHD_ResponseMemoryMode mode, int retry_after)
+enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status, const char *ctype,
+                           void *body, size_t len, enum MHD_ResponseMemoryMode mode,
+                           int retry_after)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
     if (!r) {
@@ -100,8 +70,8 @@ static enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int
     return ret;
 }
 
-static enum MHD_Result send_json(collector *c, struct MHD_Connection *conn, int status, char *json,
-                                 int retry_after)
+enum MHD_Result send_json(collector *c, struct MHD_Connection *conn, int status, char *json,
+                          int retry_after)
 {
     static const char nomem[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
     if (!json)
@@ -111,8 +81,8 @@ static enum MHD_Result send_json(collector *c, struct MHD_Connection *conn, int 
                       MHD_RESPMEM_MUST_FREE, retry_after);
 }
 
-static enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status,
-                                  const char *code, const char *msg, int retry_after)
+enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status, const char *code,
+                           const char *msg, int retry_after)
 {
     char *text = NULL;
     cJSON *root = cJSON_CreateObject(), *e = NULL;
@@ -125,9 +95,6 @@ static enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int
 
 /* ---- POST /v1/batches ------------------------------------------------------------------------ */
 
-static void refuse(collector *c, req *r, int status, const char *code, int retry_after,
-                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
 /* Frees the request's body and gives its bytes back to the budget. */
 static void drop_body(collector *c, req *r)
 {
@@ -136,8 +103,8 @@ static void drop_body(collector *c, req *r)
     r->held = 0;
 }
 
-static void refuse(collector *c, req *r, int status, const char *code, int retry_after,
-                   const char *fmt, ...)
+void refuse(collector *c, req *r, int status, const char *code, int retry_after, const char *fmt,
+            ...)
 {
     va_list ap;
     r->err_status = status;
@@ -149,7 +116,7 @@ static void refuse(collector *c, req *r, int status, const char *code, int retry
     drop_body(c, r);
 }
 
-static int64_t mono_ms(const collector *c)
+int64_t mono_ms(const collector *c)
 {
     return c->clock->mono_ms(c->clock->ctx);
 }
@@ -165,8 +132,14 @@ static void check_headers(collector *c, struct MHD_Connection *conn, req *r)
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
     const char *clen =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 ||
-        cauth_check(c->auth, auth + 7, mono_ms(c), r->device) != TP_OK) {
+    tp_err arc = auth && strncasecmp(auth, "Bearer ", 7) == 0
+                     ? cfleet_auth_device(c->store, c->auth, auth + 7, mono_ms(c), r->device)
+                     : TP_ERR_AUTH;
+    if (arc == TP_ERR_BUSY) {
+        refuse(c, r, 503, "store_unavailable", c->retry_after_s, "the store cannot answer now");
+        return;
+    }
+    if (arc != TP_OK) {
         refuse(c, r, 401, "unauthenticated", 0, "missing or unknown bearer token");
         return;
     }
@@ -200,7 +173,7 @@ static void check_headers(collector *c, struct MHD_Connection *conn, req *r)
 
 /* Appends n body bytes, taking what the buffer grows by from the body budget. Returns TP_OK,
  * TP_ERR_TOO_LARGE (over COLLECTOR_BODY_MAX), TP_ERR_BUSY (over the budget) or TP_ERR_NOMEM. */
-static tp_err append_body(collector *c, req *r, const char *data, size_t n)
+tp_err append_body(collector *c, req *r, const char *data, size_t n)
 {
     size_t cap = r->body.cap;
     tp_err rc = tp_buf_add(&r->body, data, n);
@@ -350,6 +323,8 @@ static enum MHD_Result finish_batch(collector *c, struct MHD_Connection *conn, r
     json = cbatch_reply_json(b, outcomes, received);
     if (!json)
         status = 500;
+    else
+        json = with_revision(c, b, json, received);
     ret = send_json(c, conn, 200, json, 0);
 out:
     cmetrics_batch(c->metrics, status, (double)(mono_ms(c) - r->t0), acc, dup);
@@ -507,6 +482,15 @@ static enum MHD_Result handle_report(collector *c, struct MHD_Connection *conn)
         survey = NULL;
     if (survey && !tp_id_valid(survey))
         return send_error(c, conn, 400, "malformed", "survey: not a valid id", 0);
+    const char *version = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "version");
+    if (version && *version) {
+        char *end = NULL;
+        long v = strtol(version, &end, 10);
+        if (!survey || end == version || *end || v < 1 || v > 1000000)
+            return send_error(c, conn, 400, "malformed", "version: an integer >= 1, with survey=ID",
+                              0);
+        q.survey_version = (int)v;
+    }
     if (creport_by_parse(bys && *bys ? bys : "day", &q.by) != TP_OK)
         return send_error(c, conn, 400, "malformed",
                           "by: expected day, store, touchpoint or device", 0);
@@ -549,6 +533,12 @@ static enum MHD_Result handle_report(collector *c, struct MHD_Connection *conn)
     }
     char *json = creport_json(r, from_s, to_s, survey, c->tz);
     creport_free(r);
+    size_t jl = json ? strlen(json) : 0;
+    char *more = q.survey_version > 0 && jl > 1 ? realloc(json, jl + 32) : NULL;
+    if (more) { /* the filter's version, before the object's closing brace */
+        snprintf(more + jl - 1, 32, ",\"survey_version\":%d}", q.survey_version);
+        json = more;
+    }
     return send_json(c, conn, 200, json, 0);
 }
 
@@ -603,6 +593,9 @@ static enum MHD_Result handle_devices(collector *c, struct MHD_Connection *conn)
         return send_error(c, conn, 503, "store_unavailable", "the store cannot answer now",
                           c->retry_after_s);
     }
+    cJSON *fleet = NULL;
+    if (cfleet_device_states(c->store, &fleet, err, sizeof err) != TP_OK)
+        fprintf(stderr, "touchpoint-collector: devices: fleet: %s\n", err);
     int64_t now = c->clock->wall_ms(c->clock->ctx);
     char *text = NULL;
     cJSON *root = cJSON_CreateObject(), *arr = NULL;
@@ -641,7 +634,17 @@ static enum MHD_Result handle_devices(collector *c, struct MHD_Connection *conn)
          * says it still has pending: answers that will never come. */
         ok = ok && add_i64(o, "missing", missing) && add_i64(o, "holes", holes) &&
              cJSON_AddBoolToObject(o, "has_gaps", holes > 0 || pending_tail > d->pending);
+        /* The fleet's view (issue 12): desired vs running configuration, last apply error. */
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(fleet, d->id);
+        for (const cJSON *it = f ? f->child : NULL; ok && it; it = it->next)
+            ok = cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, true));
     }
+    /* Every device of the fleet, also those that never sent a batch. */
+    if (ok && fleet)
+        ok = cJSON_AddItemToObject(root, "fleet", fleet);
+    else
+        cJSON_Delete(fleet);
+    fleet = NULL;
     if (ok)
         text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
@@ -659,7 +662,7 @@ static enum MHD_Result handle_health(collector *c, struct MHD_Connection *conn)
                           c->retry_after_s);
     }
     snprintf(body, sizeof body, "{\"status\":\"ok\",\"store\":\"%s\",\"devices\":%zu}",
-             cstore_kind(c->store), cauth_count(c->auth));
+             cstore_kind(c->store), c->auth ? cauth_count(c->auth) : 0);
     return send_json(c, conn, 200, strdup(body), 0);
 }
 
@@ -675,6 +678,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             return handle_batch(c, conn, upload, upload_size, con_cls);
         return send_error(c, conn, 405, "method_not_allowed", "use POST", 0);
     }
+    if (strcmp(url, "/v1/config") == 0 || strcmp(url, "/v1/enroll") == 0 ||
+        strncmp(url, "/v1/admin/", 10) == 0)
+        return handle_api(c, conn, url, method, upload, upload_size, con_cls);
     if (*upload_size > 0) { /* a body on a read request: ignore it */
         *upload_size = 0;
         return MHD_YES;
@@ -770,8 +776,7 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
     }
     if ((rc = parse_listen(opt->listen, &ai, err, errlen)) != TP_OK)
         goto out;
-    if ((rc = cauth_open(opt->devices_path ? opt->devices_path : "", &c->auth, err, errlen)) !=
-        TP_OK)
+    if (opt->devices_path && (rc = cauth_open(opt->devices_path, &c->auth, err, errlen)) != TP_OK)
         goto out;
     c->rate =
         crate_new(opt->rate_per_s > 0 ? opt->rate_per_s : 100, opt->burst >= 1 ? opt->burst : 200);

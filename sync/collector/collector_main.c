@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cauth.h"
+#include "cfleet_cli.h"
 #include "collector.h"
 
 static void usage(FILE *f)
@@ -20,17 +21,19 @@ static void usage(FILE *f)
     fprintf(
         f,
         "usage: touchpoint-collector --listen HOST:PORT --store sqlite:PATH|postgresql://...\n"
-        "                            --devices FILE [--tz ZONE] [--threads N]\n"
+        "                            [--devices FILE] [--tz ZONE] [--threads N]\n"
         "                            [--rate PER_SECOND] [--burst N] [--silent-after SECONDS]\n"
         "                            [--read-token TOKEN | --read-token-file FILE]\n"
         "                            [--conn-per-ip N] [--conn-max N] [--head-timeout S]\n"
         "                            [--body-timeout S] [--bodies-mb MB] [--health-listen "
         "HOST:PORT]\n"
         "       touchpoint-collector add-device ID --devices FILE\n"
+        "       touchpoint-collector node|device|survey|admin-token|audit ... (see README, Fleet)\n"
         "\n"
         "  --listen        address to serve on (port 0: pick a free port, printed on stdout)\n"
         "  --store         central store: SQLite file or PostgreSQL connection URL\n"
-        "  --devices       file of 'DEVICE_ID SHA256_HEX_OF_TOKEN' lines (add-device makes them)\n"
+        "  --devices       file of 'DEVICE_ID SHA256_HEX_OF_TOKEN' lines (add-device makes them);\n"
+        "                  optional: devices in the store (device add) need no file\n"
         "  --tz            time zone of report days (default: TZ of the process)\n"
         "  --threads       HTTP worker threads and store connections (default 4)\n"
         "  --rate, --burst per-device batch rate limit (default 100/s, burst 200)\n"
@@ -119,6 +122,8 @@ int main(int argc, char **argv)
 
     if (argc > 1 && strcmp(argv[1], "add-device") == 0)
         return add_device(argc, argv);
+    if (cfleet_cli_is(argc, argv))
+        return cfleet_cli_main(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -167,7 +172,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!opt.listen || !opt.store_url || !opt.devices_path) {
+    if (!opt.listen || !opt.store_url) {
         usage(stderr);
         return 2;
     }

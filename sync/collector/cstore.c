@@ -245,3 +245,99 @@ void cstore_group_key(creport_by by, const char *raw, char *out, size_t outlen)
         tp_strlcpy(out, raw ? raw : "", outlen);
     }
 }
+
+/* ---- Generic transactions -------------------------------------------------------------------- */
+
+struct cstore_tx {
+    cstore *s;
+    void *conn;
+    bool write;
+};
+
+tp_err cstore_tx_begin(cstore *s, bool write, cstore_tx **out, char *err, size_t errlen)
+{
+    cstore_tx *tx = calloc(1, sizeof *tx);
+    *out = NULL;
+    if (!tx)
+        return TP_ERR_NOMEM;
+    tx->s = s;
+    tx->write = write;
+    tp_err rc = s->ops->tx_begin(s->impl, write, &tx->conn, err, errlen);
+    if (rc != TP_OK) {
+        free(tx);
+        return rc;
+    }
+    *out = tx;
+    return TP_OK;
+}
+
+tp_err cstore_tx_exec(cstore_tx *tx, const char *sql, const char *const *params, int n,
+                      cstore_rows **rows, char *err, size_t errlen)
+{
+    cstore_rows *r = calloc(1, sizeof *r);
+    if (rows)
+        *rows = NULL;
+    if (!r)
+        return TP_ERR_NOMEM;
+    tp_err rc = tx->s->ops->tx_exec(tx->s->impl, tx->conn, sql, params, n, r, err, errlen);
+    if (rc != TP_OK || !rows)
+        cstore_rows_free(r);
+    else
+        *rows = r;
+    return rc;
+}
+
+tp_err cstore_tx_commit(cstore_tx *tx, char *err, size_t errlen)
+{
+    tp_err rc = tx->s->ops->tx_end(tx->s->impl, tx->conn, tx->write, true, err, errlen);
+    free(tx);
+    return rc;
+}
+
+void cstore_tx_rollback(cstore_tx *tx)
+{
+    char err[TP_ERRMSG_MAX];
+    if (!tx)
+        return;
+    tx->s->ops->tx_end(tx->s->impl, tx->conn, tx->write, false, err, sizeof err);
+    free(tx);
+}
+
+const char *cstore_rows_get(const cstore_rows *r, size_t row, size_t col)
+{
+    if (!r || row >= r->n || col >= r->cols)
+        return NULL;
+    return r->cell[row * r->cols + col];
+}
+
+void cstore_rows_free(cstore_rows *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n * r->cols; i++)
+        free(r->cell[i]);
+    free(r->cell);
+    free(r);
+}
+
+tp_err cstore_rows_add(cstore_rows *r, const char *const *cells, size_t cols)
+{
+    if (r->n >= CSTORE_ROWS_MAX)
+        return TP_ERR_TOO_LARGE;
+    char **v = realloc(r->cell, (r->n + 1) * cols * sizeof *v);
+    if (!v)
+        return TP_ERR_NOMEM;
+    r->cell = v;
+    r->cols = cols;
+    for (size_t i = 0; i < cols; i++) {
+        char **dst = &v[r->n * cols + i];
+        *dst = NULL;
+        if (cells[i] && !(*dst = strdup(cells[i]))) {
+            for (size_t k = 0; k < i; k++)
+                free(v[r->n * cols + k]);
+            return TP_ERR_NOMEM;
+        }
+    }
+    r->n++;
+    return TP_OK;
+}

@@ -55,10 +55,12 @@ tp_err cstore_ingest(cstore *s, const cbatch *b, int64_t received_at_ms, unsigne
  * wait for the workers' connections). Returns TP_OK or TP_ERR_BUSY (with err). */
 tp_err cstore_ping(cstore *s, char *err, size_t errlen);
 
-/* A report query: answers with from_ms <= at_ms < to_ms, of survey (NULL: all). */
+/* A report query: answers with from_ms <= at_ms < to_ms, of survey (NULL: all) and of its
+ * version survey_version (0: all). */
 typedef struct cstore_query {
     int64_t from_ms, to_ms;
     const char *survey;
+    int survey_version;
     creport_by by;
 } cstore_query;
 
@@ -113,6 +115,46 @@ tp_err cstore_epoch_add_range(cstore_epoch *e, int64_t lo, int64_t hi);
 cstore_device *cstore_devices_find(cstore_devices *d, const char *id);
 cstore_epoch *cstore_device_find_epoch(cstore_device *dev, const char *epoch);
 
+/* ---- Generic transactions (the fleet tables, cfleet.c) -------------------------------------- */
+
+/* The fleet's code (tree, devices, surveys, enrollment, audit) is written once over these calls
+ * and runs on both backends: SQL in the dialect both share ($1.. parameters, ON CONFLICT,
+ * RETURNING), every parameter and every result cell as text (NULL = SQL NULL). */
+typedef struct cstore_rows {
+    size_t n, cols;
+    char **cell; /* n * cols, row-major; NULL for SQL NULL */
+} cstore_rows;
+
+typedef struct cstore_tx cstore_tx;
+
+/* Most rows one statement may return (a listing beyond it is TP_ERR_TOO_LARGE). */
+#define CSTORE_ROWS_MAX 200000
+
+/* Begins a transaction on a pool connection (held until commit or rollback). write: the
+ * transaction will write (SQLite takes its write lock at once). Returns TP_OK and *out, or
+ * TP_ERR_BUSY / another error with err. Not for use from the thread of another open tx. */
+tp_err cstore_tx_begin(cstore *s, bool write, cstore_tx **out, char *err, size_t errlen);
+
+/* Runs one statement with n text parameters ($1..$n). When rows is not NULL, *rows receives the
+ * result (free with cstore_rows_free; empty when the statement returns none). Returns TP_OK,
+ * TP_ERR_EXISTS (a unique constraint), TP_ERR_BUSY or another error with err. */
+tp_err cstore_tx_exec(cstore_tx *tx, const char *sql, const char *const *params, int n,
+                      cstore_rows **rows, char *err, size_t errlen);
+
+/* Commits and frees tx (also on failure). Returns TP_OK or an error with err. */
+tp_err cstore_tx_commit(cstore_tx *tx, char *err, size_t errlen);
+
+/* Rolls back and frees tx. NULL is a no-op. */
+void cstore_tx_rollback(cstore_tx *tx);
+
+/* Cell (row, col), borrowed; NULL for SQL NULL or out of range. */
+const char *cstore_rows_get(const cstore_rows *r, size_t row, size_t col);
+void cstore_rows_free(cstore_rows *r);
+
+/* Backend helper: appends one row of cols cells (copied; NULL kept). Returns TP_OK,
+ * TP_ERR_NOMEM or TP_ERR_TOO_LARGE. */
+tp_err cstore_rows_add(cstore_rows *r, const char *const *cells, size_t cols);
+
 /* ---- Pure helpers (unit-tested) -------------------------------------------------------------- */
 
 /* Sorts and merges the seqs at seqs (n, modified in place) into disjoint, non-adjacent ranges
@@ -140,7 +182,16 @@ typedef struct cstore_ops {
     tp_err (*ping)(void *impl, char *err, size_t errlen);
     tp_err (*report)(void *impl, const cstore_query *q, creport *r, char *err, size_t errlen);
     tp_err (*list_devices)(void *impl, cstore_devices *out, char *err, size_t errlen);
+    /* Generic transactions: conn is the backend's connection slot. */
+    tp_err (*tx_begin)(void *impl, bool write, void **conn, char *err, size_t errlen);
+    tp_err (*tx_exec)(void *impl, void *conn, const char *sql, const char *const *params, int n,
+                      cstore_rows *rows, char *err, size_t errlen);
+    tp_err (*tx_end)(void *impl, void *conn, bool write, bool commit, char *err, size_t errlen);
 } cstore_ops;
+
+/* The fleet tables (schema version 2) in each dialect (cstore_fleet_sql.c). */
+extern const char *const cstore_sqlite_schema_v2;
+extern const char *const cstore_pg_schema_v2;
 
 extern const cstore_ops cstore_sqlite_ops;
 extern const cstore_ops cstore_pg_ops;

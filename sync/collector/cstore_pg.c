@@ -19,15 +19,13 @@
  * Connections: a pool with one connection per HTTP worker, made lazily and remade after a failure,
  * so the collector survives a database restart (requests meanwhile get 503).
  */
-#include "cpool.h"
-#include "cstore.h"
+#include "cstore_pg_int.h"
 
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define MIGRATION_LOCK 0x746f7563 /* "touc": the advisory lock id of migrations */
 
 static const char *const schema_v1 =
@@ -60,15 +58,6 @@ static const char *const answer_cols =
     " lang, store, touchpoint, wall_ms, clock_trusted, mono_ms, boot_id, flags, at_ms,"
     " time_source, received_at_ms, batch_id";
 
-typedef struct pconn {
-    PGconn *c;
-} pconn;
-
-typedef struct ppool {
-    char *url;
-    cpool *conns; /* of pconn, one per HTTP worker, connected lazily */
-} ppool;
-
 /* ---- Connections ----------------------------------------------------------------------------- */
 
 /* Copies url into err-safe text without the password (user:pass@ -> user@). */
@@ -95,8 +84,7 @@ static bool transient(PGconn *c, const PGresult *res)
            strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0;
 }
 
-static tp_err pg_err(ppool *p, PGconn *c, const PGresult *res, const char *what, char *err,
-                     size_t errlen)
+tp_err pg_err(ppool *p, PGconn *c, const PGresult *res, const char *what, char *err, size_t errlen)
 {
     char where[256];
     redact(p->url, where, sizeof where);
@@ -116,7 +104,7 @@ static PGconn *connect_url(const char *url)
     return PQconnectdbParams(keys, vals, 1);
 }
 
-static tp_err ensure_conn(ppool *p, pconn *pc, char *err, size_t errlen)
+tp_err pg_ensure_conn(ppool *p, pconn *pc, char *err, size_t errlen)
 {
     if (pc->c && PQstatus(pc->c) == CONNECTION_OK && PQtransactionStatus(pc->c) == PQTRANS_IDLE)
         return TP_OK;
@@ -156,7 +144,7 @@ static tp_err run_cmd(ppool *p, PGconn *c, const char *what, const char *sql, in
     return rc;
 }
 
-static void rollback(PGconn *c)
+void pg_rollback(PGconn *c)
 {
     if (c && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE)
         PQclear(PQexec(c, "ROLLBACK"));
@@ -204,11 +192,20 @@ static tp_err migrate(ppool *p, PGconn *c, char *err, size_t errlen)
             rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (1)", 0, NULL,
                          err, errlen);
     }
+    if (rc == TP_OK && version < 2) {
+        res = PQexec(c, cstore_pg_schema_v2);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = pg_err(p, c, res, "create fleet tables", err, errlen);
+        PQclear(res);
+        if (rc == TP_OK)
+            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (2)", 0, NULL,
+                         err, errlen);
+    }
 out:
     if (rc == TP_OK)
         rc = run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
     else
-        rollback(c);
+        pg_rollback(c);
     return rc;
 }
 
@@ -238,7 +235,7 @@ static tp_err pg_open(const char *url, unsigned pool, void **impl, char *err, si
         goto out;
     }
     pconn *first = cpool_slot(p->conns, 0);
-    rc = ensure_conn(p, first, err, errlen);
+    rc = pg_ensure_conn(p, first, err, errlen);
     if (rc == TP_OK)
         rc = migrate(p, first->c, err, errlen);
 out:
@@ -649,7 +646,7 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
         rc = range_arrays(ranges, n_ranges, &los, &his);
     const char *rparams[] = {d->id, d->epoch, los.p, his.p};
     if (rc == TP_OK)
-        rc = ensure_conn(p, pc, err, errlen);
+        rc = pg_ensure_conn(p, pc, err, errlen);
     if (rc != TP_OK)
         goto out;
     c = pc->c;
@@ -717,7 +714,7 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
 out:
     PQclear(res);
     if (rc != TP_OK)
-        rollback(c);
+        pg_rollback(c);
     tp_buf_free(&los);
     tp_buf_free(&his);
     free(ranges);
@@ -731,7 +728,7 @@ static tp_err pg_ping(void *impl, char *err, size_t errlen)
 {
     ppool *p = impl;
     pconn *pc = cpool_acquire_spare(p->conns);
-    tp_err rc = ensure_conn(p, pc, err, errlen);
+    tp_err rc = pg_ensure_conn(p, pc, err, errlen);
     if (rc == TP_OK) {
         PGresult *res = run(p, pc->c, "health check", "SELECT count(*) FROM schema_version", 0,
                             NULL, PGRES_TUPLES_OK, &rc, err, errlen);
@@ -754,7 +751,7 @@ static tp_err pg_report(void *impl, const cstore_query *q, creport *r, char *err
     pconn *pc = cpool_acquire(p->conns);
     PGresult *res = NULL;
     char from[32], to[32], sql[512];
-    tp_err rc = ensure_conn(p, pc, err, errlen);
+    tp_err rc = pg_ensure_conn(p, pc, err, errlen);
     if (rc != TP_OK)
         goto out;
     snprintf(from, sizeof from, "%lld", (long long)q->from_ms);
@@ -763,10 +760,13 @@ static tp_err pg_report(void *impl, const cstore_query *q, creport *r, char *err
     snprintf(sql, sizeof sql,
              "SELECT %s, kind, value, choice, time_source = 'uncorrected', count(*)"
              " FROM answers WHERE at_ms >= $1::bigint AND at_ms < $2::bigint"
-             " AND ($3::text IS NULL OR survey = $3::text) GROUP BY 1, 2, 3, 4, 5",
+             " AND ($3::text IS NULL OR survey = $3::text)"
+             " AND ($4::integer IS NULL OR survey_version = $4::integer) GROUP BY 1, 2, 3, 4, 5",
              group_cols[q->by]);
-    const char *params[] = {from, to, q->survey};
-    res = run(p, pc->c, "report", sql, 3, params, PGRES_TUPLES_OK, &rc, err, errlen);
+    char ver[16];
+    snprintf(ver, sizeof ver, "%d", q->survey_version);
+    const char *params[] = {from, to, q->survey, q->survey_version > 0 ? ver : NULL};
+    res = run(p, pc->c, "report", sql, 4, params, PGRES_TUPLES_OK, &rc, err, errlen);
     for (int i = 0; res && rc == TP_OK && i < PQntuples(res); i++) {
         char key[TP_ID_MAX + 1];
         tp_kind kind;
@@ -796,7 +796,7 @@ static tp_err pg_list_devices(void *impl, cstore_devices *out, char *err, size_t
     pconn *pc = cpool_acquire(p->conns);
     PGresult *res = NULL;
     PGconn *c = NULL;
-    tp_err rc = ensure_conn(p, pc, err, errlen);
+    tp_err rc = pg_ensure_conn(p, pc, err, errlen);
     if (rc != TP_OK)
         goto out;
     c = pc->c;
@@ -871,7 +871,7 @@ static tp_err pg_list_devices(void *impl, cstore_devices *out, char *err, size_t
     }
 out:
     PQclear(res);
-    rollback(c);
+    pg_rollback(c);
     cpool_release(p->conns, pc);
     return rc;
 }
@@ -884,4 +884,7 @@ const cstore_ops cstore_pg_ops = {
     .ping = pg_ping,
     .report = pg_report,
     .list_devices = pg_list_devices,
+    .tx_begin = pg_tx_begin,
+    .tx_exec = pg_tx_exec,
+    .tx_end = pg_tx_end,
 };

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define BUSY_MS 5000
 
 static const char *const schema_v1 =
@@ -165,6 +165,11 @@ static tp_err migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
         rc = exec(db, path, schema_v1, err, errlen);
         if (rc == TP_OK)
             rc = exec(db, path, "INSERT INTO schema_version VALUES(1)", err, errlen);
+    }
+    if (rc == TP_OK && version < 2) {
+        rc = exec(db, path, cstore_sqlite_schema_v2, err, errlen);
+        if (rc == TP_OK)
+            rc = exec(db, path, "INSERT INTO schema_version VALUES(2)", err, errlen);
     }
 out:
     sqlite3_finalize(st);
@@ -491,7 +496,7 @@ static tp_err s_report(void *impl, const cstore_query *q, creport *r, char *err,
     snprintf(sql, sizeof sql,
              "SELECT %s, kind, value, choice, time_source = 'uncorrected', count(*) FROM answers"
              " WHERE at_ms >= ?1 AND at_ms < ?2 AND (?3 IS NULL OR survey = ?3)"
-             " GROUP BY 1, 2, 3, 4, 5",
+             " AND (?4 IS NULL OR survey_version = ?4) GROUP BY 1, 2, 3, 4, 5",
              group_cols[q->by]);
     int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK) {
@@ -499,6 +504,8 @@ static tp_err s_report(void *impl, const cstore_query *q, creport *r, char *err,
         sqlite3_bind_int64(st, 2, q->to_ms);
         if (q->survey)
             bind_text(st, 3, q->survey);
+        if (q->survey_version > 0)
+            sqlite3_bind_int(st, 4, q->survey_version);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW && trc == TP_OK) {
             char key[TP_ID_MAX + 1];
             tp_kind kind;
@@ -609,6 +616,77 @@ out:
     return trc;
 }
 
+/* ---- Generic transactions -------------------------------------------------------------------- */
+
+static tp_err s_tx_begin(void *impl, bool write, void **conn, char *err, size_t errlen)
+{
+    spool *p = impl;
+    sconn *c = cpool_acquire(p->conns);
+    if (write)
+        pthread_mutex_lock(&p->write_lock);
+    tp_err rc = exec(c->db, p->path, write ? "BEGIN IMMEDIATE" : "BEGIN", err, errlen);
+    if (rc != TP_OK) {
+        if (write)
+            pthread_mutex_unlock(&p->write_lock);
+        cpool_release(p->conns, c);
+        return rc;
+    }
+    *conn = c;
+    return TP_OK;
+}
+
+static tp_err s_tx_exec(void *impl, void *conn, const char *sql, const char *const *params, int n,
+                        cstore_rows *rows, char *err, size_t errlen)
+{
+    spool *p = impl;
+    sconn *c = conn;
+    sqlite3_stmt *st = NULL;
+    tp_err trc = TP_OK;
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_err(c->db, p->path, "prepare", rc, err, errlen);
+    for (int i = 0; i < n && rc == SQLITE_OK; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "$%d", i + 1);
+        int idx = sqlite3_bind_parameter_index(st, name);
+        if (idx > 0)
+            rc = params[i] ? sqlite3_bind_text(st, idx, params[i], -1, SQLITE_TRANSIENT)
+                           : sqlite3_bind_null(st, idx);
+    }
+    while (rc == SQLITE_OK && trc == TP_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *cells[32];
+        int cols = sqlite3_column_count(st);
+        if (cols > 32)
+            cols = 32;
+        for (int i = 0; i < cols; i++)
+            cells[i] = (const char *)sqlite3_column_text(st, i);
+        trc = cstore_rows_add(rows, cells, (size_t)cols);
+        rc = SQLITE_OK;
+    }
+    if (trc == TP_OK && rc != SQLITE_DONE) {
+        trc = (rc & 0xff) == SQLITE_CONSTRAINT
+                  ? tp_errf(err, errlen, TP_ERR_EXISTS, "%s", sqlite3_errmsg(c->db))
+                  : db_err(c->db, p->path, "statement", rc, err, errlen);
+    }
+    sqlite3_finalize(st);
+    return trc;
+}
+
+static tp_err s_tx_end(void *impl, void *conn, bool write, bool commit, char *err, size_t errlen)
+{
+    spool *p = impl;
+    sconn *c = conn;
+    tp_err rc = TP_OK;
+    if (commit)
+        rc = exec(c->db, p->path, "COMMIT", err, errlen);
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    if (write)
+        pthread_mutex_unlock(&p->write_lock);
+    cpool_release(p->conns, c);
+    return rc;
+}
+
 const cstore_ops cstore_sqlite_ops = {
     .name = "sqlite",
     .open = s_open,
@@ -617,4 +695,7 @@ const cstore_ops cstore_sqlite_ops = {
     .ping = s_ping,
     .report = s_report,
     .list_devices = s_list_devices,
+    .tx_begin = s_tx_begin,
+    .tx_exec = s_tx_exec,
+    .tx_end = s_tx_end,
 };

@@ -105,7 +105,8 @@ def add_device(devices_file, dev_id, build=None):
 
 
 class Collector:
-    """touchpoint-collector on a free loopback port. start() waits until /healthz answers 200."""
+    """touchpoint-collector on a free loopback port. start() waits until /healthz answers 200.
+    devices_file None: no --devices (the devices live in the store: see Fleet below)."""
 
     def __init__(self, store_url, devices_file, workdir, build=None, extra=(), env=None,
                  name="collector"):
@@ -128,8 +129,9 @@ class Collector:
         last = ""
         for _attempt in range(3):  # a free port can be taken by someone else meanwhile
             self.port = port or free_port()
+            devices = ["--devices", self.devices_file] if self.devices_file else []
             self.proc = Proc([self.exe, "--listen", "127.0.0.1:%d" % self.port, "--store",
-                              self.store_url, "--devices", self.devices_file] + self.extra,
+                              self.store_url] + devices + self.extra,
                              os.path.join(self.workdir, "%s-%d.log" % (self.name, self.port)),
                              env=self.env)
             deadline = time.monotonic() + timeout
@@ -273,3 +275,82 @@ def load_pgserver():
         sys.path.insert(0, SUPPORT)
     import pgserver  # noqa: E402
     return pgserver
+
+
+# ---- Fleet (issue 12): the tree, devices and surveys in the collector's store -------------------
+
+def fleet_cli(store_url, *args, build=None, check=True, timeout=60):
+    """Runs `touchpoint-collector ARGS... --store URL`. Returns (exit status, stdout, stderr);
+    check: raise RuntimeError unless the exit status is 0."""
+    exe = os.path.join(build or build_dir(), "touchpoint-collector")
+    r = subprocess.run([exe] + [str(a) for a in args] + ["--store", store_url],
+                       capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise RuntimeError("touchpoint-collector %s: exit %d: %s"
+                           % (" ".join(map(str, args)), r.returncode, r.stderr.strip()))
+    return r.returncode, r.stdout, r.stderr
+
+
+def fleet_json(store_url, *args, build=None):
+    """A fleet subcommand's JSON output (node list, device list, audit list, ...)."""
+    return json.loads(fleet_cli(store_url, *args, build=build)[1])
+
+
+def fleet_token(store_url, *args, build=None):
+    """The token a subcommand prints once (device add, device rotate-token, admin-token add)."""
+    out = fleet_cli(store_url, *args, build=build)[1].strip()
+    if len(out) < 32:
+        raise RuntimeError("no token from %s: %r" % (" ".join(map(str, args)), out))
+    return out
+
+
+def fleet_setup(store_url, devices, node="vn/hcm/hcm-q1/checkout", survey_file=None,
+                settings=None, build=None):
+    """A fleet in the store at store_url: node (and its ancestors) with settings (a dict for the
+    node's parent region, e.g. opening hours), survey_file (default: the kiosk's
+    assets/surveys/checkout-nps.json) published and assigned to the store node (depth 3), and
+    each id of devices added at node. Returns {device id: token}."""
+    survey_file = survey_file or os.path.join(ROOT, "assets", "surveys", "checkout-nps.json")
+    with open(survey_file, encoding="utf-8") as f:
+        doc = json.load(f)
+    fleet_cli(store_url, "node", "set", node, build=build)
+    if settings:
+        region = "/".join(node.split("/")[:2])
+        fleet_cli(store_url, "node", "set", region, "--settings", json.dumps(settings),
+                  build=build)
+    fleet_cli(store_url, "survey", "publish", survey_file, build=build)
+    store_node = "/".join(node.split("/")[:3])
+    fleet_cli(store_url, "survey", "assign", "%s@%d" % (doc["id"], doc["version"]), "--node",
+              store_node, build=build)
+    return {d: fleet_token(store_url, "device", "add", d, "--node", node, build=build)
+            for d in devices}
+
+
+def fleet_collector(store_url, workdir, devices=(), build=None, extra=(), name="collector",
+                    **setup):
+    """fleet_setup() then a started Collector without a devices file. Returns (collector,
+    {device id: token}); stop the collector when done."""
+    tokens = fleet_setup(store_url, devices, build=build, **setup) if devices else {}
+    c = Collector(store_url, None, workdir, build=build, extra=extra, name=name).start()
+    return c, tokens
+
+
+def fleet_publish(store_url, doc, workdir, assign_node=None, devices=None, build=None):
+    """Publishes the survey document doc (a dict, e.g. a copy of checkout-nps.json with another
+    version and prompt) and, when given, assigns it to assign_node or to the device ids in
+    devices. Returns (exit status, stderr) of the publish; assigns only when it worked."""
+    path = os.path.join(workdir, "survey-%s-%s.json" % (doc.get("id"), doc.get("version")))
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False)
+    rc, _, err = fleet_cli(store_url, "survey", "publish", path, build=build, check=False)
+    if rc == 0 and (assign_node or devices):
+        target = ["--node", assign_node] if assign_node else ["--devices", ",".join(devices)]
+        fleet_cli(store_url, "survey", "assign", "%s@%d" % (doc["id"], doc["version"]), *target,
+                  build=build)
+    return rc, err
+
+
+def fleet_approve(store_url, code, node, dev_id=None, build=None):
+    """Approves a pairing code (`device approve`); returns the device id it got."""
+    args = ["device", "approve", code, "--node", node] + (["--id", dev_id] if dev_id else [])
+    return json.loads(fleet_cli(store_url, *args, build=build)[1])["id"]

@@ -603,6 +603,32 @@ static void test_power_sysfs(void **state)
                   "255 on the wake-up touch\n");
 }
 
+/* Issue 12: per-weekday opening hours from the center (config_power.weekly) decide; closed days,
+ * a window over midnight carried into the next morning. */
+static void test_power_weekly(void **state)
+{
+    (void)state;
+    config_power cfg = {0};
+    cfg.weekly = true;
+    for (int d = 0; d < 7; d++)
+        assert_null(settings_check_hours("08:00-22:00", true, &cfg.days[d]));
+    assert_null(settings_check_hours("closed", true, &cfg.days[6]));      /* Sunday */
+    assert_null(settings_check_hours("20:00-02:00", true, &cfg.days[5])); /* Saturday */
+    /* 2026-12-07 is a Monday; local time is Asia/Ho_Chi_Minh (UTC+7, set in main). */
+    int64_t mon = (int64_t)1796576400 * 1000; /* 2026-12-07 00:00 local */
+    const int64_t H = 3600 * 1000, D = 24 * H;
+    assert_false(power_is_open(&cfg, mon + 7 * H));
+    assert_true(power_is_open(&cfg, mon + 9 * H));
+    assert_false(power_is_open(&cfg, mon + 23 * H));
+    assert_true(power_is_open(&cfg, mon + 5 * D + 21 * H));  /* Saturday 21:00 */
+    assert_true(power_is_open(&cfg, mon + 6 * D + 1 * H));   /* Sunday 01:00: Saturday's night */
+    assert_false(power_is_open(&cfg, mon + 6 * D + 3 * H));  /* Sunday 03:00 */
+    assert_false(power_is_open(&cfg, mon + 6 * D + 12 * H)); /* Sunday closed */
+    cfg.always = true;                                       /* weekly wins over the INI's always */
+    assert_false(power_is_open(&cfg, mon + 6 * D + 12 * H));
+    print_message("checked: per-weekday hours, a closed Sunday, Saturday night past midnight\n");
+}
+
 int main(void)
 {
     setenv("TZ", "Asia/Ho_Chi_Minh", 1);
@@ -619,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_power_schedule),
         cmocka_unit_test(test_power_sysfs),
+        cmocka_unit_test(test_power_weekly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

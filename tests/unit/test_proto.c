@@ -525,6 +525,72 @@ static void error_bodies(void **state)
     print_message("checked: error bodies give code and message; HTML gives none\n");
 }
 
+/* Issue 12: device.config_revision / config_error out, the reply's config_revision in. */
+static void config_revision_fields(void **state)
+{
+    reply_fixture *f = *state;
+    proto_device d;
+    make_device(&d);
+    proto_batch b;
+    char err[256];
+    assert_int_equal(proto_encode_batch(&d, NULL, 0, 0, 0, false, &b, err, sizeof err), TP_OK);
+    cJSON *root = parse_body(&b);
+    const cJSON *dev = cJSON_GetObjectItemCaseSensitive(root, "device");
+    assert_null(cJSON_GetObjectItemCaseSensitive(dev, "config_revision"));
+    cJSON_Delete(root);
+    proto_batch_free(&b);
+    d.config_revision = "abc";
+    d.config_error = "remote-config.json: $.settings.x: unknown key";
+    assert_int_equal(proto_encode_batch(&d, NULL, 0, 0, 0, false, &b, err, sizeof err), TP_OK);
+    root = parse_body(&b);
+    dev = cJSON_GetObjectItemCaseSensitive(root, "device");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(dev, "config_revision")->valuestring,
+                        "abc");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(dev, "config_error")->valuestring,
+                        d.config_error);
+    cJSON_Delete(root);
+    proto_batch_free(&b);
+    d.config_error = "";
+    assert_int_equal(proto_encode_batch(&d, NULL, 0, 0, 0, false, &b, err, sizeof err), TP_OK);
+    root = parse_body(&b);
+    dev = cJSON_GetObjectItemCaseSensitive(root, "device");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(dev, "config_error")));
+    cJSON_Delete(root);
+    proto_batch_free(&b);
+    char longrev[80];
+    memset(longrev, 'a', sizeof longrev - 1);
+    longrev[sizeof longrev - 1] = '\0';
+    d.config_revision = longrev;
+    assert_int_equal(proto_encode_batch(&d, NULL, 0, 0, 0, false, &b, err, sizeof err),
+                     TP_ERR_INVALID);
+
+    char body[1024];
+    proto_reply r;
+    snprintf(body, sizeof body,
+             "{\"protocol\":1,\"ack\":\"touchpoint-collector\",\"batch_id\":\"%s\","
+             "\"accepted\":[],\"duplicates\":[],\"rejected\":[],\"config_revision\":\"r2\"}",
+             BATCH);
+    assert_int_equal(parse(f, body, &r, err, sizeof err), TP_OK);
+    assert_true(r.has_config_revision);
+    assert_string_equal(r.config_revision, "r2");
+    proto_reply_free(&r);
+    snprintf(body, sizeof body,
+             "{\"protocol\":1,\"ack\":\"touchpoint-collector\",\"batch_id\":\"%s\","
+             "\"accepted\":[],\"duplicates\":[],\"rejected\":[]}",
+             BATCH);
+    assert_int_equal(parse(f, body, &r, err, sizeof err), TP_OK);
+    assert_false(r.has_config_revision);
+    proto_reply_free(&r);
+    snprintf(body, sizeof body,
+             "{\"protocol\":1,\"ack\":\"touchpoint-collector\",\"batch_id\":\"%s\","
+             "\"accepted\":[],\"duplicates\":[],\"rejected\":[],\"config_revision\":7}",
+             BATCH);
+    assert_int_equal(parse(f, body, &r, err, sizeof err), TP_ERR_PROTOCOL);
+    assert_non_null(strstr(err, "config_revision"));
+    print_message("checked: config_revision/config_error sent only when set, null error, bounds; "
+                  "the reply's config_revision read, absent, or refused when not a string\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -535,6 +601,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reply_valid, reply_setup, reply_teardown),
         cmocka_unit_test_setup_teardown(reply_invalid, reply_setup, reply_teardown),
         cmocka_unit_test(error_bodies),
+        cmocka_unit_test_setup_teardown(config_revision_fields, reply_setup, reply_teardown),
     };
     return cmocka_run_group_tests_name("proto", tests, NULL, NULL);
 }

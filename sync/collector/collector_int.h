@@ -1,0 +1,76 @@
+/*
+ * collector_int.h - internals of the collector's HTTP side shared by collector.c (routing, the
+ * batch and the read side) and collector_api.c (the fleet's resources, the batch reply's
+ * configuration revision).
+ */
+#ifndef TP_COLLECTOR_INT_H
+#define TP_COLLECTOR_INT_H
+
+#include <microhttpd.h>
+
+#include "cauth.h"
+#include "cbatch.h"
+#include "cguard.h"
+#include "cmetrics.h"
+#include "collector.h"
+#include "crate.h"
+#include "cstore.h"
+
+#define DRAIN_MAX (64u << 20)
+
+struct collector {
+    struct MHD_Daemon *d;
+    struct MHD_Daemon *health; /* the /healthz-only listener, or NULL */
+    unsigned health_port;
+    cstore *store;
+    cauth *auth;
+    crate *rate;
+    cmetrics *metrics;
+    cguard *guard;
+    const tp_clock *clock;
+    char *read_token;
+    int silent_after_s;
+    int retry_after_s;
+    unsigned port;
+    char tz[64];
+};
+
+/* Per-request state of POST /v1/batches. */
+typedef struct req {
+    int64_t t0;
+    int err_status; /* != 0: refused, reply after draining the body */
+    const char *err_code;
+    char err_msg[256];
+    int retry_after;
+    char device[TP_ID_MAX + 1];
+    bool gzip;
+    tp_buf body;
+    size_t held; /* bytes of the body budget taken for body.cap */
+    uint64_t drained;
+} req;
+
+enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status, const char *ctype,
+                           void *body, size_t len, enum MHD_ResponseMemoryMode mode,
+                           int retry_after);
+/* Sends json (taken; NULL: 500 out of memory). */
+enum MHD_Result send_json(collector *c, struct MHD_Connection *conn, int status, char *json,
+                          int retry_after);
+enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status, const char *code,
+                           const char *msg, int retry_after);
+/* Marks r refused with status (replied once its body is drained) and frees its body. */
+void refuse(collector *c, req *r, int status, const char *code, int retry_after, const char *fmt,
+            ...) __attribute__((format(printf, 6, 7)));
+int64_t mono_ms(const collector *c);
+/* Appends body bytes within COLLECTOR_BODY_MAX (or the buffer's max) and the body budget. */
+tp_err append_body(collector *c, req *r, const char *data, size_t n);
+
+/* collector_api.c: /v1/config, /v1/enroll, /v1/admin/... */
+enum MHD_Result handle_api(collector *c, struct MHD_Connection *conn, const char *url,
+                           const char *method, const char *upload, size_t *upload_size,
+                           void **con_cls);
+
+/* collector_api.c: records the batch's configuration fields and returns json (taken) with the
+ * device's desired config_revision added when the device is in the fleet. */
+char *with_revision(collector *c, const cbatch *b, char *json, int64_t now);
+
+#endif /* TP_COLLECTOR_INT_H */
