@@ -81,6 +81,11 @@ static tp_err node_set(octx *o)
         rc = cfleet_settings_check(settings, "$.settings", o->err, o->errlen);
     if (rc == TP_OK)
         rc = cfleet_node_create(o->tx, path, o->now, o->err, o->errlen);
+    /* A no-op update first takes the row lock (PostgreSQL), so two collectors setting keys of one
+     * node at once both keep their keys instead of one read-modify-write winning. */
+    if (rc == TP_OK)
+        rc = FX(o->tx, NULL, o->err, o->errlen,
+                "UPDATE nodes SET updated_ms = updated_ms WHERE path = $1", path);
     if (rc == TP_OK)
         rc = FX(o->tx, &rows, o->err, o->errlen, "SELECT settings_json FROM nodes WHERE path = $1",
                 path);
