@@ -258,7 +258,8 @@ def check_import(store, workdir, label):
         tap(st == 401, "%s: once in the store, the store decides: revoked, though still in the "
             "devices file" % label, st)
     finally:
-        c.stop()
+        rc = c.stop()
+    tap(rc == 0, "%s: the collector with --devices stops cleanly" % label, rc)
 
 
 def check_enroll(store, c, label, sql):
@@ -395,7 +396,8 @@ def run_backend(store, workdir, label, sql):
         check_import(store, workdir, label)
     finally:
         globals()["request"] = orig
-        c.stop()
+        rc = c.stop()
+    tap(rc == 0, "%s: the collector stops cleanly (exit 0: no sanitizer report)" % label, rc)
 
 
 def check_two_collectors(url, workdir):
@@ -427,8 +429,8 @@ def check_two_collectors(url, workdir):
         tap(st == 200 and sa == 401 and sb == 401,
             "postgresql: revoked through B: refused by A and B at once", (st, sa, sb))
     finally:
-        a.stop()
-        b.stop()
+        rcs = (a.stop(), b.stop())
+    tap(rcs == (0, 0), "postgresql: both collectors stop cleanly", rcs)
 
 
 def check_migration(workdir):
