@@ -472,9 +472,11 @@ static tp_err audit_list(octx *o)
 {
     static const char *const cols[] = {"#id",    "#at_ms", "actor", "action",
                                        "target", "before", "after"};
+    /* The latest CFLEET_AUDIT_LISTED rows, oldest first: a listing has a bound, the table not. */
     tp_err rc = list(o,
-                     "SELECT id, at_ms, actor, action, target, before_json, after_json"
-                     " FROM audit_log ORDER BY id",
+                     "SELECT * FROM (SELECT id, at_ms, actor, action, target, before_json,"
+                     " after_json FROM audit_log ORDER BY id DESC LIMIT " CFLEET_AUDIT_LISTED_S
+                     ") AS latest ORDER BY id",
                      cols, 7);
     for (cJSON *it = rc == TP_OK ? o->result->child : NULL; it; it = it->next) {
         for (int k = 0; k < 2; k++) {
