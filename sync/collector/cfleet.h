@@ -24,7 +24,8 @@
 #define CFLEET_PATH_MAX 255 /* bytes of a node path */
 #define CFLEET_DEPTH_MAX 8  /* segments of a node path */
 #define CFLEET_REVISION_LEN 32
-#define CFLEET_DOC_MAX (1u << 20) /* bytes of a survey or settings document */
+#define CFLEET_DOC_MAX (1u << 20)     /* bytes of a survey or settings document */
+#define CFLEET_AUDIT_LISTED_S "10000" /* audit rows an audit list shows: the latest */
 
 /* Checks a node path "a/b/c" (1..CFLEET_DEPTH_MAX segments of [A-Za-z0-9._-], each <= 64).
  * Returns TP_OK or TP_ERR_INVALID with the reason in err. */
@@ -76,10 +77,10 @@ tp_err cfleet_device_states(cstore *s, cJSON **out, char *err, size_t errlen);
 /* One administrative operation, as the CLI and the admin API both run it (one code path). op is
  * "node.set", "node.list", "device.add", "device.move", "device.revoke", "device.rotate",
  * "device.import", "device.list", "device.approve", "survey.publish", "survey.assign",
- * "survey.list", "admin.add", "audit.list", "enroll.list"; args its JSON arguments (see
- * PROTOCOL.md section 12). Every change writes an audit row naming actor, in the same
- * transaction. Returns TP_OK and *result (cJSON_Delete); TP_ERR_INVALID (bad arguments, with the
- * JSON path), TP_ERR_NOT_FOUND, TP_ERR_EXISTS, TP_ERR_BUSY or another error, with err. */
+ * "survey.list", "admin.add", "audit.list" (the latest 10,000 rows), "enroll.list"; args its JSON
+ * arguments (see PROTOCOL.md section 12). Every change writes an audit row naming actor, in the
+ * same transaction. Returns TP_OK and *result (cJSON_Delete); TP_ERR_INVALID (bad arguments, with
+ * the JSON path), TP_ERR_NOT_FOUND, TP_ERR_EXISTS, TP_ERR_BUSY or another error, with err. */
 tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,
                    cJSON **result, char *err, size_t errlen);
 

@@ -81,6 +81,11 @@ static tp_err node_set(octx *o)
         rc = cfleet_settings_check(settings, "$.settings", o->err, o->errlen);
     if (rc == TP_OK)
         rc = cfleet_node_create(o->tx, path, o->now, o->err, o->errlen);
+    /* A no-op update first takes the row lock (PostgreSQL), so two collectors setting keys of one
+     * node at once both keep their keys instead of one read-modify-write winning. */
+    if (rc == TP_OK)
+        rc = FX(o->tx, NULL, o->err, o->errlen,
+                "UPDATE nodes SET updated_ms = updated_ms WHERE path = $1", path);
     if (rc == TP_OK)
         rc = FX(o->tx, &rows, o->err, o->errlen, "SELECT settings_json FROM nodes WHERE path = $1",
                 path);
@@ -467,9 +472,11 @@ static tp_err audit_list(octx *o)
 {
     static const char *const cols[] = {"#id",    "#at_ms", "actor", "action",
                                        "target", "before", "after"};
+    /* The latest CFLEET_AUDIT_LISTED rows, oldest first: a listing has a bound, the table not. */
     tp_err rc = list(o,
-                     "SELECT id, at_ms, actor, action, target, before_json, after_json"
-                     " FROM audit_log ORDER BY id",
+                     "SELECT * FROM (SELECT id, at_ms, actor, action, target, before_json,"
+                     " after_json FROM audit_log ORDER BY id DESC LIMIT " CFLEET_AUDIT_LISTED_S
+                     ") AS latest ORDER BY id",
                      cols, 7);
     for (cJSON *it = rc == TP_OK ? o->result->child : NULL; it; it = it->next) {
         for (int k = 0; k < 2; k++) {

@@ -1,6 +1,8 @@
 /*
  * collector.h - touchpoint-collector's HTTP server (libmicrohttpd, thread pool).
  *
+ * Fleet (sync/PROTOCOL.md section 12): GET /v1/config, POST /v1/enroll, /v1/admin/... (capi.h),
+ * and the batch reply's config_revision.
  * Write side: POST /v1/batches (protocol v1, sync/PROTOCOL.md): bearer token, media type, body
  * bounds (4 MiB as sent, 16 MiB after gzip), per-device rate limit, per-answer validation, one
  * store transaction per batch, a reply naming every accepted, duplicate and rejected id.
@@ -28,7 +30,7 @@
 typedef struct collector_options {
     const char *listen;        /* "127.0.0.1:8088"; port 0 picks a free one (collector_port) */
     const char *store_url;     /* "sqlite:PATH" or "postgresql://..." */
-    const char *devices_path;  /* devices file */
+    const char *devices_path;  /* devices file; NULL: devices only in the store (cfleet.h) */
     const char *read_token;    /* NULL: the read side is open */
     unsigned threads;          /* worker threads (and store connections); 0: 4 */
     double rate_per_s;         /* batches per second per device; 0: 100 */

@@ -11,7 +11,7 @@ error in /v1/devices, GET /v1/config with ETag and 304), the report filtered by 
 enrollment (pending, approve, token delivered, wrong key, reused and expired codes, rate limit),
 the admin API (admin tokens only) and the audit log. On PostgreSQL also: two collectors on one
 database, a device added through one accepted by the other within a second, a revoked token
-refused by both at once. And a store made by the previous collector (schema 1) is migrated.
+refused by both at once. And a store of the previous schema (1) is migrated in both.
 
 Stdlib only. Every server started here is stopped in a finally block. Prints TAP lines.
 """
@@ -22,9 +22,7 @@ import os
 import pwd
 import shutil
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
@@ -258,7 +256,8 @@ def check_import(store, workdir, label):
         tap(st == 401, "%s: once in the store, the store decides: revoked, though still in the "
             "devices file" % label, st)
     finally:
-        c.stop()
+        rc = c.stop()
+    tap(rc == 0, "%s: the collector with --devices stops cleanly" % label, rc)
 
 
 def check_enroll(store, c, label, sql):
@@ -395,7 +394,8 @@ def run_backend(store, workdir, label, sql):
         check_import(store, workdir, label)
     finally:
         globals()["request"] = orig
-        c.stop()
+        rc = c.stop()
+    tap(rc == 0, "%s: the collector stops cleanly (exit 0: no sanitizer report)" % label, rc)
 
 
 def check_two_collectors(url, workdir):
@@ -427,35 +427,33 @@ def check_two_collectors(url, workdir):
         tap(st == 200 and sa == 401 and sb == 401,
             "postgresql: revoked through B: refused by A and B at once", (st, sa, sb))
     finally:
-        a.stop()
-        b.stop()
+        rcs = (a.stop(), b.stop())
+    tap(rcs == (0, 0), "postgresql: both collectors stop cleanly", rcs)
 
 
-def check_migration(workdir):
-    """A store made by the previous collector (schema 1, main's build) gains the fleet tables."""
-    old = os.environ.get("TP_OLD_COLLECTOR", "/work/main/build/touchpoint-collector")
-    if not os.path.exists(old):
-        print("ok %d - # SKIP no collector of schema 1 to make an old store" % (N.value + 1))
-        N.value += 1
-        return
-    db = os.path.join(workdir, "old.db")
-    devfile = os.path.join(workdir, "old-devices")
-    open(devfile, "w").close()
-    p = subprocess.Popen([old, "--listen", "127.0.0.1:0", "--store", "sqlite:" + db, "--devices",
-                          devfile], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    p.stdout.readline()
-    p.terminate()
-    p.wait()
-    v_before = sqlite3.connect(db).execute("SELECT max(version) FROM schema_version").fetchone()
-    fleet_cli("sqlite:" + db, "node", "set", "m")
-    con = sqlite3.connect(db)
-    v_after = con.execute("SELECT max(version) FROM schema_version").fetchone()
-    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    tap(v_before == (1,) and v_after == (2,) and {"nodes", "fleet_devices", "surveys",
-                                                  "survey_assignments", "admin_tokens",
-                                                  "audit_log", "enrollments", "answers"} <= tables,
-        "sqlite: a schema-1 store is migrated to 2 (the fleet tables added, answers kept)",
-        (v_before, v_after))
+FLEET_TABLES = ("nodes", "fleet_devices", "surveys", "survey_assignments", "admin_tokens",
+                "audit_log", "enrollments")
+
+
+def check_migration(store, label, query, execute):
+    """A store of schema 1 (the collector before issue 12: made here by dropping what version 2
+    added, since the tables of version 1 are unchanged) gains the fleet tables, answers kept.
+    query(sql) returns the first column of the first row as text; execute(sql) runs a statement."""
+    fleet_cli(store, "node", "list")
+    for t in FLEET_TABLES:
+        execute("DROP TABLE %s" % t)
+    execute("DELETE FROM schema_version WHERE version = 2")
+    execute("INSERT INTO devices VALUES ('kept', 1, 2, 'v', 0, 0, 0, %s,"
+            " '0b0b0b0b-0000-4000-8000-000000000001', '0b0b0b0b-0000-4000-8000-000000000002',"
+            " 0, 0, 0, 0)" % ("true" if label == "postgresql" else "1"))
+    v_before = query("SELECT max(version) FROM schema_version")
+    fleet_cli(store, "node", "set", "m")
+    v_after = query("SELECT max(version) FROM schema_version")
+    n = query("SELECT count(*) FROM nodes")
+    kept = query("SELECT count(*) FROM devices WHERE id = 'kept'")
+    tap(v_before == "1" and v_after == "2" and n == "1" and kept == "1",
+        "%s: a schema-1 store is migrated to 2 (the fleet tables added, its rows kept)" % label,
+        (v_before, v_after, n, kept))
 
 
 def main():
@@ -469,7 +467,17 @@ def main():
             con.commit()
             con.close()
         run_backend("sqlite:" + db, workdir, "sqlite", sqlite_sql)
-        check_migration(workdir)
+        old_db = os.path.join(workdir, "old.db")
+
+        def sqlite_query(q):
+            con = sqlite3.connect(old_db)
+            try:
+                row = con.execute(q).fetchone()
+                con.commit()
+                return str(row[0]) if row else None
+            finally:
+                con.close()
+        check_migration("sqlite:" + old_db, "sqlite", sqlite_query, sqlite_query)
         if not pgserver.available():
             print("ok %d - # SKIP no PostgreSQL server binaries" % (N.value + 1))
             N.value += 1
@@ -478,6 +486,9 @@ def main():
                 run_backend(pg.url, workdir, "postgresql", pg.psql)
                 pg.create_db("two")
                 check_two_collectors(pg.url.rsplit("/", 1)[0] + "/two", workdir)
+                pg.create_db("old")
+                check_migration(pg.url.rsplit("/", 1)[0] + "/old", "postgresql",
+                                lambda q: pg.psql(q, db="old"), lambda q: pg.psql(q, db="old"))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print("1..%d" % N.value)
