@@ -370,9 +370,12 @@ def bench_concurrent(tmp):
         for b in batches:
             by_dev.setdefault(b[2], []).append((b[0], b[1]))
 
-        async def device(items, start):
+        async def device(items, start, i):
             await start.wait()
-            reader, writer = await asyncio.open_connection("127.0.0.1", col.port)
+            # Each shop's kiosk comes from its own address (the collector limits connections per
+            # address: COLLECTOR_CONN_PER_IP), so 500 devices use 200 loopback addresses.
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", col.port, local_addr=("127.0.%d.%d" % (1 + i // 200, 2 + i % 200), 0))
             lat, errs = [], []
             try:
                 for tok, body in items:
@@ -388,7 +391,8 @@ def bench_concurrent(tmp):
 
         async def run_all():
             start = asyncio.Event()
-            tasks = [asyncio.create_task(device(items, start)) for items in by_dev.values()]
+            tasks = [asyncio.create_task(device(items, start, i))
+                     for i, items in enumerate(by_dev.values())]
             await asyncio.sleep(0.2)
             t0 = time.perf_counter()
             start.set()
