@@ -202,3 +202,13 @@ int64_t hw_deadline(const app *a, int64_t d)
             d = c[i];
     return remote_deadline(a, d);
 }
+
+/* [power] as the power module sees it. With the attract state, being alone is the kiosk's own
+ * business (kiosk.c T_ATTRACT): the screen stays lit and only the opening hours dim or darken
+ * it. Called at start and after a central configuration changed a->cfg. */
+void hw_power_config(app *a)
+{
+    a->power_cfg = a->cfg.power;
+    if (a->cfg.brand.attract)
+        a->power_cfg.dim_after_s = 0;
+}

@@ -556,11 +556,7 @@ int main(int argc, char **argv)
         }
         hw_status_update(a);
     }
-    /* With the attract state, being alone is the kiosk's own business (kiosk.c T_ATTRACT): the
-     * screen stays lit and only the opening hours dim or darken it. */
-    a->power_cfg = a->cfg.power;
-    if (a->cfg.brand.attract)
-        a->power_cfg.dim_after_s = 0;
+    hw_power_config(a);
     if (power_new(&a->power_cfg, a->scripted ? &a->vc.clock : NULL, NULL, &a->pw, err,
                   sizeof err) != TP_OK) {
         fprintf(stderr, "touchpoint-kiosk: %s\n", err);

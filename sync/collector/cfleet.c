@@ -414,39 +414,71 @@ tp_err cfleet_config(cstore *s, const char *device, char **body, char rev[CFLEET
     return rc;
 }
 
+/* Whether the batch's device fields change what the store holds for the device (row: its
+ * running_revision, apply_error). */
+static bool seen_changes(const cbatch_device *d, const cstore_rows *row)
+{
+    const char *run = cstore_rows_get(row, 0, 0), *aerr = cstore_rows_get(row, 0, 1);
+    if (d->has_config_revision && strcmp(run ? run : "", d->config_revision) != 0)
+        return true;
+    if (d->has_config_error)
+        return !aerr || strcmp(aerr, d->config_error) != 0;
+    return aerr != NULL;
+}
+
 tp_err cfleet_device_seen(cstore *s, const cbatch_device *d, int64_t now_ms,
                           char rev[CFLEET_REVISION_LEN + 1], char *err, size_t errlen)
 {
     cstore_tx *tx = NULL;
-    cstore_rows *rows = NULL;
+    cstore_rows *rows = NULL, *open_enr = NULL;
     char *body = NULL, at[24];
-    bool in_fleet = false;
+    bool in_fleet = false, write = false;
     rev[0] = '\0';
-    tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
+    /* Read first: a batch whose device is not in the fleet, or reports what the store already
+     * holds, costs no write transaction (on SQLite a second writer per batch would halve the
+     * ingest rate of every device). */
+    tp_err rc = cstore_tx_begin(s, false, &tx, err, errlen);
     if (rc != TP_OK)
         return rc;
     rc = FX(tx, &rows, err, errlen,
-            "UPDATE fleet_devices SET running_revision = CASE WHEN CAST($2 AS TEXT) = '1'"
-            " THEN CAST($3 AS TEXT) ELSE running_revision END, apply_error = CAST($4 AS TEXT),"
-            " apply_error_ms = CASE WHEN CAST($4 AS TEXT) IS NULL THEN apply_error_ms"
-            " ELSE CAST($5 AS BIGINT) END WHERE id = $1 RETURNING id",
-            d->id, d->has_config_revision ? "1" : "0", d->config_revision,
-            d->has_config_error ? d->config_error : NULL, cfleet_i64(at, now_ms));
+            "SELECT running_revision, apply_error FROM fleet_devices WHERE id = $1", d->id);
     if (rc == TP_OK && rows->n == 0)
         rc = TP_ERR_NOT_FOUND;
     if (rc == TP_OK)
-        rc = FX(tx, NULL, err, errlen,
-                "UPDATE enrollments SET closed_ms = $2 WHERE device_id = $1 AND closed_ms IS NULL"
+        rc = FX(tx, &open_enr, err, errlen,
+                "SELECT code FROM enrollments WHERE device_id = $1 AND closed_ms IS NULL"
                 " AND delivered_ms IS NOT NULL",
-                d->id, at);
+                d->id);
     if (rc == TP_OK) {
+        write = seen_changes(d, rows) || open_enr->n > 0;
         tp_err crc = cfleet_config_tx(tx, d->id, &in_fleet, &body, rev, err, errlen);
         if (crc != TP_OK && crc != TP_ERR_NOT_FOUND)
             rc = crc;
         if (crc != TP_OK)
             rev[0] = '\0';
     }
+    cstore_tx_rollback(tx);
+    tx = NULL;
     free(body);
+    cstore_rows_free(rows);
+    cstore_rows_free(open_enr);
+    rows = NULL;
+    if (rc != TP_OK || !write)
+        return rc;
+    rc = cstore_tx_begin(s, true, &tx, err, errlen);
+    if (rc == TP_OK)
+        rc = FX(tx, &rows, err, errlen,
+                "UPDATE fleet_devices SET running_revision = CASE WHEN CAST($2 AS TEXT) = '1'"
+                " THEN CAST($3 AS TEXT) ELSE running_revision END, apply_error = CAST($4 AS TEXT),"
+                " apply_error_ms = CASE WHEN CAST($4 AS TEXT) IS NULL THEN apply_error_ms"
+                " ELSE CAST($5 AS BIGINT) END WHERE id = $1 RETURNING id",
+                d->id, d->has_config_revision ? "1" : "0", d->config_revision,
+                d->has_config_error ? d->config_error : NULL, cfleet_i64(at, now_ms));
+    if (rc == TP_OK)
+        rc = FX(tx, NULL, err, errlen,
+                "UPDATE enrollments SET closed_ms = $2 WHERE device_id = $1 AND closed_ms IS NULL"
+                " AND delivered_ms IS NOT NULL",
+                d->id, at);
     cstore_rows_free(rows);
     if (rc == TP_OK)
         return cstore_tx_commit(tx, err, errlen);

@@ -9,7 +9,9 @@
 #include "cguard.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -57,6 +59,12 @@ static void *reap(void *arg)
         int64_t now = now_ms();
         for (cguard_conn *c = g->list; c && !g->stop; c = c->next) {
             if (!c->shut && now > c->deadline_ms) {
+                /* Bytes the peer sent that nobody has read yet: the worker that owns this
+                 * connection is busy with other requests, so the wait is ours, not the peer's.
+                 * A trickling peer's byte is read at once by an idle worker and cannot hide. */
+                int unread = 0;
+                if (ioctl(c->fd, FIONREAD, &unread) == 0 && unread > 0)
+                    continue;
                 c->shut = true;
                 g->expired++;
                 shutdown(c->fd, SHUT_RDWR);
@@ -149,6 +157,16 @@ void cguard_request_started(cguard *g, cguard_conn *c)
         c->in_body = true;
         c->deadline_ms = now_ms() + g->body_ms;
     }
+    pthread_mutex_unlock(&g->lock);
+}
+
+void cguard_request_working(cguard *g, cguard_conn *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&g->lock);
+    c->in_body = true;
+    c->deadline_ms = INT64_MAX;
     pthread_mutex_unlock(&g->lock);
 }
 

@@ -47,6 +47,10 @@ void cguard_conn_close(cguard *g, cguard_conn *c);
  * before cguard_request_done change nothing, so a trickled body cannot renew it). NULL: no-op. */
 void cguard_request_started(cguard *g, cguard_conn *c);
 
+/* The request is complete and the server works on it (store, report): no deadline runs until
+ * cguard_request_done, since that time is the server's, not the peer's. NULL: no-op. */
+void cguard_request_working(cguard *g, cguard_conn *c);
+
 /* The request is finished: the head deadline of the next request on this connection starts now.
  * NULL: no-op. */
 void cguard_request_done(cguard *g, cguard_conn *c);

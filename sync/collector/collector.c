@@ -347,6 +347,13 @@ static bool reserve_body(collector *c, req *r, size_t declared)
     return tp_buf_reserve(&r->body, declared) == TP_OK;
 }
 
+static cguard_conn *guard_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result handle_batch(collector *c, struct MHD_Connection *conn, const char *upload,
                                     size_t *upload_size, void **con_cls)
 {
@@ -395,15 +402,10 @@ static enum MHD_Result handle_batch(collector *c, struct MHD_Connection *conn, c
         cmetrics_batch(c->metrics, r->err_status, (double)(mono_ms(c) - r->t0), 0, 0);
         return send_error(c, conn, r->err_status, r->err_code, r->err_msg, r->retry_after);
     }
+    cguard_request_working(c->guard, guard_of(conn)); /* the body is in: the store's time */
     return finish_batch(c, conn, r);
 }
 
-static cguard_conn *guard_of(struct MHD_Connection *conn)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    return ci ? ci->socket_context : NULL;
-}
 
 static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
@@ -707,6 +709,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                           sync_collector_dashboard_html_len, MHD_RESPMEM_PERSISTENT, 0);
     if (!read_allowed(c, conn))
         return send_error(c, conn, 401, "unauthenticated", "read token required", 0);
+    cguard_request_working(c->guard, guard_of(conn));
     if (strcmp(url, "/v1/report") == 0)
         return handle_report(c, conn);
     return handle_devices(c, conn);
