@@ -246,7 +246,7 @@ static void apply(app *a)
         status_write(a, err);
         goto out;
     }
-    a->cfg = *next; /* the kiosk, power and the rest read a->cfg through pointers */
+    a->cfg = *next;     /* the kiosk, power and the rest read a->cfg through pointers */
     hw_power_config(a); /* the power module reads its own copy */
     kiosk *k = a->k;
     survey_free(k->sv);

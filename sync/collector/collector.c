@@ -406,7 +406,6 @@ static enum MHD_Result handle_batch(collector *c, struct MHD_Connection *conn, c
     return finish_batch(c, conn, r);
 }
 
-
 static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
