@@ -671,10 +671,10 @@ def check_readme_text_limit():
     """Issue 10 item 9: the README gives the length limit of survey texts (prompts), the same
     number survey.h enforces and survey.c's message states."""
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-    with open(os.path.join(root, "firmware", "survey.h"), encoding="utf-8") as f:
+    with open(os.path.join(root, "sync", "survey.h"), encoding="utf-8") as f:
         m = re.search(r"#define SURVEY_TEXT_MAX (\d+)", f.read())
     limit = m.group(1) if m else "?"
-    with open(os.path.join(root, "firmware", "survey.c"), encoding="utf-8") as f:
+    with open(os.path.join(root, "sync", "survey.c"), encoding="utf-8") as f:
         survey_c = f.read()
     with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
         readme = f.read()
