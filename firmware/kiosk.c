@@ -1,7 +1,8 @@
 /*
  * kiosk.c - the kiosk's state machine (kiosk.h): the screen table, timers on a tp_clock,
- * dispatch(), the customer screens, and durable recording with its out-of-order retry.
- * The staff side is in kiosk_staff.c, the sentences in kiosk_text.c (kiosk_int.h joins them).
+ * dispatch(), and durable recording with its out-of-order retry. The customer screens are in
+ * kiosk_customer.c, the staff side in kiosk_staff.c, the sentences in kiosk_text.c (kiosk_int.h
+ * joins them).
  *
  * Each screen is a row { idle, keep, enter, event, draw }: dispatch() runs the idle timer and the
  * press filter every screen shares (the row says which), enter arms the screen's own timers,
@@ -47,20 +48,6 @@ kiosk_screen kiosk_screen_parse(const char *name)
 }
 
 static const screen_def SCREENS[S_COUNT];
-
-/* Fills the copied survey fields of p from question p->question (and p->option) of sv. */
-static void pending_fill(pending *p, const survey *sv)
-{
-    const survey_question *q = &sv->questions[p->question];
-    tp_strlcpy(p->survey_id, sv->id, sizeof p->survey_id);
-    p->survey_version = sv->version;
-    tp_strlcpy(p->question_id, q->id, sizeof p->question_id);
-    p->kind = q->kind;
-    if (q->kind == TP_KIND_CHOICE)
-        tp_strlcpy(p->choice_id, q->options[p->option].id, sizeof p->choice_id);
-    else
-        p->choice_id[0] = '\0';
-}
 
 /* ---- Helpers ------------------------------------------------------------------------------ */
 
@@ -121,20 +108,6 @@ bool kiosk_lang_offered(const kiosk *k, const char *lang)
     for (int i = 0; i < k->cfg->n_langs; i++)
         in_cfg = in_cfg || strcmp(k->cfg->langs[i], lang) == 0;
     return in_cfg && survey_lang_index(k->sv, lang) >= 0;
-}
-
-/* Handles "lang-xx" presses on customer screens. Returns true when id was a language toggle. */
-static bool press_lang(kiosk *k, const char *id)
-{
-    if (strncmp(id, "lang-", 5) != 0)
-        return false;
-    const char *lang = id + 5;
-    if (!kiosk_lang_offered(k, lang) || strcmp(lang, k->lang) == 0)
-        return true;
-    tp_strlcpy(k->lang, lang, sizeof k->lang);
-    k->dirty |= KIOSK_DIRTY_SCREEN;
-    trace_event(k->tr, "lang", TRACE_STR("lang", k->lang), TRACE_END);
-    return true;
 }
 
 /* Staff corner: press starts the hold, release or leaving the screen cancels it. */
@@ -299,7 +272,7 @@ static tp_err record(kiosk *k, pending *p)
 }
 
 /* The screen after question qi was answered (or skipped): its next follow-up, or thanks. */
-static void after_recorded(kiosk *k, int qi)
+void kiosk_after_recorded(kiosk *k, int qi)
 {
     int next = survey_next_followup(k->sv, qi, k->main_value);
     if (next >= 0) {
@@ -318,24 +291,6 @@ static void fail_to_ooo(kiosk *k, const pending *p)
 }
 
 /* ---- Screens ------------------------------------------------------------------------------ */
-
-static void set_lang_items(kiosk *k)
-{
-    int n = 0;
-    for (int i = 0; i < k->cfg->n_langs && n < UI_LANGS_MAX; i++) {
-        const char *l = k->cfg->langs[i];
-        if (survey_lang_index(k->sv, l) < 0)
-            continue;
-        snprintf(k->lang_ids[n], sizeof k->lang_ids[n], "lang-%s", l);
-        k->langs[n] = (ui_item){k->lang_ids[n], kiosk_lang_name(l), 0, UI_STYLE_AUTO};
-        n++;
-    }
-    if (n > 1) {
-        k->m.langs = k->langs;
-        k->m.n_langs = n;
-        k->m.lang = k->lang;
-    }
-}
 
 void kiosk_add_item(kiosk *k, const char *id, const char *label, int value, ui_style style)
 {
@@ -358,200 +313,6 @@ void kiosk_add_action(kiosk *k, const char *id, const char *label, ui_style styl
     k->actions[i] = (ui_item){k->action_ids[i], label, 0, style};
     k->m.actions = k->actions;
     k->m.n_actions = i + 1;
-}
-
-/* question */
-
-/* After [power] dim_after_s without anyone on the question, the attract state ([brand] attract;
- * the owner then keeps the screen lit instead of dimming it). */
-static void arm_attract(kiosk *k)
-{
-    if (k->cfg->brand.attract && k->cfg->power.dim_after_s > 0)
-        kiosk_arm(k, T_ATTRACT, (int64_t)k->cfg->power.dim_after_s * 1000);
-}
-
-static void question_enter(kiosk *k)
-{
-    k->deferred.active = false;
-    arm_attract(k);
-}
-
-static kiosk_action question_event(kiosk *k, const kev *ev)
-{
-    const survey_question *q = &k->sv->questions[0];
-    if (ev->type == EV_TIMER && ev->timer == T_ATTRACT && !k->attract) {
-        k->attract = true;
-        k->dirty |= KIOSK_DIRTY_SCREEN;
-        trace_event(k->tr, "attract", TRACE_BOOL("on", true), TRACE_END);
-        return KIOSK_NONE;
-    }
-    if (ev->type != EV_PRESS)
-        return KIOSK_NONE;
-    if (press_lang(k, ev->id)) {
-        if (strcmp(k->lang, k->default_lang) != 0)
-            kiosk_arm(k, T_IDLE, (int64_t)k->cfg->idle_timeout_s * 1000);
-        else
-            kiosk_disarm(k, T_IDLE);
-        return KIOSK_NONE;
-    }
-    int v;
-    int lo = 0, hi = 0;
-    tp_kind_range(q->kind, &lo, &hi);
-    if (!kiosk_id_number(ev->id, tp_kind_name(q->kind), &v) || v < lo || v > hi ||
-        k->deferred.active)
-        return KIOSK_NONE;
-    /* Highlight now; the owner draws it, then kiosk_after_frame() records. */
-    tp_strlcpy(k->highlight, ev->id, sizeof k->highlight);
-    k->dirty |= KIOSK_DIRTY_HIGHLIGHT;
-    pending *p = &k->deferred;
-    memset(p, 0, sizeof *p);
-    p->active = true;
-    p->question = 0;
-    p->value = v;
-    tp_strlcpy(p->lang, k->lang, sizeof p->lang);
-    pending_fill(p, k->sv);
-    p->flags |= k->press_flags;
-    int64_t t = kiosk_now(k);
-    if (k->last_thanks_end >= 0 && t - k->last_thanks_end < (int64_t)k->cfg->repeat_window_s * 1000)
-        p->flags |= TP_FLAG_RAPID_REPEAT;
-    return KIOSK_NONE;
-}
-
-static void question_draw(kiosk *k)
-{
-    const survey_question *q = &k->sv->questions[0];
-    int lo = 0, hi = 0;
-    tp_kind_range(q->kind, &lo, &hi);
-    k->m.kind = UI_SCREEN_QUESTION;
-    k->m.scale = q->kind;
-    if (k->attract) {
-        k->m.invite = kiosk_strings(k->lang)->invite;
-        k->m.brand_name = k->cfg->brand.name;
-    }
-    k->m.prompt = survey_text_get(k->sv, &q->prompt, k->lang);
-    /* Every scale, faces included, runs from its lowest value on the left to its highest on the
-     * right (README "Layout and look": one direction across the product). */
-    k->m.scale_style = q->scale_style == SURVEY_SCALE_TRAFFIC ? UI_SCALE_TRAFFIC : UI_SCALE_NEUTRAL;
-    if (q->has_labels) {
-        k->m.anchor_low = survey_text_get(k->sv, &q->low_label, k->lang);
-        k->m.anchor_high = survey_text_get(k->sv, &q->high_label, k->lang);
-    }
-    for (int v = lo; v <= hi; v++) {
-        char id[UI_ID_MAX + 1];
-        snprintf(id, sizeof id, "%s-%d", tp_kind_name(q->kind), v);
-        kiosk_add_item(
-            k, id,
-            q->has_value_labels ? survey_text_get(k->sv, &q->value_labels[v - lo], k->lang) : NULL,
-            v, UI_STYLE_AUTO);
-    }
-    set_lang_items(k);
-    k->m.staff_corner = true;
-}
-
-/* follow-up */
-
-static kiosk_action followup_event(kiosk *k, const kev *ev)
-{
-    const survey_question *q = &k->sv->questions[k->followup];
-    if (ev->type != EV_PRESS)
-        return KIOSK_NONE;
-    if (press_lang(k, ev->id) || k->deferred.active)
-        return KIOSK_NONE;
-    char skip[UI_ID_MAX + 1];
-    snprintf(skip, sizeof skip, "%s-skip", q->id);
-    if (strcmp(ev->id, skip) == 0) {
-        trace_event(k->tr, "skip", TRACE_STR("question", q->id), TRACE_END);
-        after_recorded(k, k->followup);
-        return KIOSK_NONE;
-    }
-    size_t ql = strlen(q->id);
-    if (strncmp(ev->id, q->id, ql) != 0 || ev->id[ql] != '-')
-        return KIOSK_NONE;
-    for (int i = 0; i < q->n_options; i++) {
-        if (strcmp(ev->id + ql + 1, q->options[i].id) != 0)
-            continue;
-        tp_strlcpy(k->highlight, ev->id, sizeof k->highlight);
-        k->dirty |= KIOSK_DIRTY_HIGHLIGHT;
-        pending *p = &k->deferred;
-        memset(p, 0, sizeof *p);
-        p->active = true;
-        p->question = k->followup;
-        p->option = i;
-        p->value = k->main_value;
-        tp_strlcpy(p->lang, k->lang, sizeof p->lang);
-        tp_strlcpy(p->session, k->session, sizeof p->session);
-        /* Same flags as the session's main answer, but "button" is this answer's own. */
-        p->flags = (k->session_flags & ~TP_FLAG_BUTTON) | k->press_flags;
-        pending_fill(p, k->sv);
-        return KIOSK_NONE;
-    }
-    return KIOSK_NONE;
-}
-
-static void followup_draw(kiosk *k)
-{
-    const survey_question *q = &k->sv->questions[k->followup];
-    k->m.kind = UI_SCREEN_FOLLOWUP;
-    k->m.prompt = survey_text_get(k->sv, &q->prompt, k->lang);
-    for (int i = 0; i < q->n_options; i++) {
-        char id[UI_ID_MAX + 1];
-        snprintf(id, sizeof id, "%s-%s", q->id, q->options[i].id);
-        kiosk_add_item(k, id, survey_text_get(k->sv, &q->options[i].label, k->lang), 0,
-                       UI_STYLE_NEUTRAL);
-    }
-    char skip[UI_ID_MAX + 1];
-    snprintf(skip, sizeof skip, "%s-skip", q->id);
-    kiosk_add_action(k, skip, kiosk_strings(k->lang)->skip, UI_STYLE_NEUTRAL);
-    set_lang_items(k);
-    k->m.staff_corner = true;
-}
-
-/* thanks */
-
-static void thanks_enter(kiosk *k)
-{
-    kiosk_arm(k, T_THANKS, (int64_t)k->cfg->thankyou_s * 1000);
-    k->anim_start = kiosk_now(k);
-    kiosk_arm(k, T_ANIM, KIOSK_ANIM_FRAME_MS);
-}
-
-void kiosk_anim(const kiosk *k, float *anim, float *countdown)
-{
-    *anim = 1.0f;
-    *countdown = 0.0f;
-    if (k->cur != S_THANKS)
-        return;
-    int64_t now = kiosk_now(k), total = (int64_t)k->cfg->thankyou_s * 1000;
-    float a = (float)(now - k->anim_start) / (float)KIOSK_ANIM_ENTRY_MS;
-    *anim = a < 0.0f ? 0.0f : a > 1.0f ? 1.0f : a;
-    if (k->timers[T_THANKS] >= 0 && total > 0) {
-        float c = (float)(k->timers[T_THANKS] - now) / (float)total;
-        *countdown = c < 0.001f ? 0.001f : c > 1.0f ? 1.0f : c;
-    }
-}
-
-static kiosk_action thanks_event(kiosk *k, const kev *ev)
-{
-    if (ev->type == EV_TIMER && ev->timer == T_ANIM) {
-        /* Frames only while something moves: the entry at <= 30 fps, then the ring. */
-        k->dirty |= KIOSK_DIRTY_ANIM;
-        bool entry = kiosk_now(k) - k->anim_start < KIOSK_ANIM_ENTRY_MS;
-        if (k->timers[T_THANKS] >= 0)
-            kiosk_arm(k, T_ANIM, entry ? KIOSK_ANIM_FRAME_MS : KIOSK_RING_FRAME_MS);
-    } else if (ev->type == EV_TIMER && ev->timer == T_THANKS) {
-        k->last_thanks_end = kiosk_now(k);
-        kiosk_reset_customer(k);
-    } else if (ev->type == EV_PRESS) {
-        trace_event(k->tr, "ignored", TRACE_STR("widget", ev->id ? ev->id : ""), TRACE_END);
-    }
-    return KIOSK_NONE;
-}
-
-static void thanks_draw(kiosk *k)
-{
-    k->m.kind = UI_SCREEN_THANKS;
-    k->m.message = survey_text_get(k->sv, &k->sv->thanks, k->lang);
-    kiosk_anim(k, &k->m.anim, &k->m.countdown);
 }
 
 /* out of order */
@@ -598,9 +359,10 @@ static void ooo_draw(kiosk *k)
 }
 
 static const screen_def SCREENS[S_COUNT] = {
-    [S_QUESTION] = {IDLE_LANG, NULL, question_enter, question_event, question_draw},
-    [S_FOLLOWUP] = {IDLE_CUSTOMER, NULL, NULL, followup_event, followup_draw},
-    [S_THANKS] = {IDLE_NONE, NULL, thanks_enter, thanks_event, thanks_draw},
+    [S_QUESTION] = {IDLE_LANG, NULL, kiosk_question_enter, kiosk_question_event,
+                    kiosk_question_draw},
+    [S_FOLLOWUP] = {IDLE_CUSTOMER, NULL, NULL, kiosk_followup_event, kiosk_followup_draw},
+    [S_THANKS] = {IDLE_NONE, NULL, kiosk_thanks_enter, kiosk_thanks_event, kiosk_thanks_draw},
     [S_OOO] = {IDLE_NONE, NULL, ooo_enter, ooo_event, ooo_draw},
     [S_PIN] = {IDLE_STAFF, NULL, kiosk_pin_enter, kiosk_pin_event, kiosk_pin_draw},
     [S_STAFF] = {IDLE_STAFF, NULL, kiosk_staff_enter, kiosk_staff_event, kiosk_staff_draw},
@@ -655,7 +417,7 @@ tp_err kiosk_new(const kiosk_options *opt, kiosk **out, char *err, size_t errlen
         k->retry.active = false;
         kiosk_go(k, S_OOO);
     } else {
-        question_enter(k);
+        kiosk_question_enter(k);
     }
     *out = k;
     k = NULL;
@@ -739,7 +501,7 @@ kiosk_action kiosk_press(kiosk *k, const char *id)
             k->dirty |= KIOSK_DIRTY_SCREEN;
             trace_event(k->tr, "attract", TRACE_BOOL("on", false), TRACE_END);
         }
-        arm_attract(k);
+        kiosk_arm_attract(k);
     }
     if (id && strcmp(id, "staff-corner") == 0) {
         if (has_corner(k))
@@ -827,7 +589,7 @@ bool kiosk_after_frame(kiosk *k)
         fail_to_ooo(k, &p);
         return true;
     }
-    after_recorded(k, p.question);
+    kiosk_after_recorded(k, p.question);
     return true;
 }
 

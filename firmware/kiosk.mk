@@ -21,8 +21,8 @@ $(TPCONF_LIB): $(call obj,$(TPCONF_SRCS)) $(DOC_LIB)
 
 # The state machine (no SDL: it only fills ui_screen models) and the trace it writes; the unit
 # test links these objects too.
-KIOSK_CORE_SRCS := firmware/kiosk.c firmware/kiosk_staff.c firmware/kiosk_text.c \
-                   firmware/trace.c
+KIOSK_CORE_SRCS := firmware/kiosk.c firmware/kiosk_customer.c firmware/kiosk_staff.c \
+                   firmware/kiosk_text.c firmware/trace.c
 KIOSK_CORE_OBJS := $(call obj,$(KIOSK_CORE_SRCS))
 
 # The program: the state machine, the window and the loop (kiosk_main.c), the script runner

@@ -2,9 +2,10 @@
  * kiosk_int.h - the kiosk state machine's insides, shared by its files and by nothing else:
  * struct kiosk, the screen table's row type, and the helpers each file gives the others.
  *
- *   kiosk.c        screen table, timers, dispatch(), customer screens, record / retry path
- *   kiosk_staff.c  PIN pad, lockout, staff screens, USB export and the staff key
- *   kiosk_text.c   every sentence the kiosk shows, in Vietnamese and English
+ *   kiosk.c           screen table, timers, dispatch(), record / retry path, out of order
+ *   kiosk_customer.c  question (attract), follow-up and thank-you screens
+ *   kiosk_staff.c     PIN pad, lockout, staff screens, USB export and the staff key
+ *   kiosk_text.c      every sentence the kiosk shows, in Vietnamese and English
  */
 #ifndef TP_KIOSK_INT_H
 #define TP_KIOSK_INT_H
@@ -187,6 +188,21 @@ void kiosk_add_item(kiosk *k, const char *id, const char *label, int value, ui_s
 void kiosk_add_action(kiosk *k, const char *id, const char *label, ui_style style);
 tp_err kiosk_ensure_store(kiosk *k);
 void kiosk_hold_cancel(kiosk *k);
+
+/* The screen after question qi was answered (or skipped): its next follow-up, or thanks. */
+void kiosk_after_recorded(kiosk *k, int qi);
+
+/* ---- kiosk_customer.c: the customer screens' rows ---- */
+/* Arms the attract timer when [brand] attract and [power] dim_after_s ask for it. */
+void kiosk_arm_attract(kiosk *k);
+void kiosk_question_enter(kiosk *k);
+kiosk_action kiosk_question_event(kiosk *k, const kev *ev);
+void kiosk_question_draw(kiosk *k);
+kiosk_action kiosk_followup_event(kiosk *k, const kev *ev);
+void kiosk_followup_draw(kiosk *k);
+void kiosk_thanks_enter(kiosk *k);
+kiosk_action kiosk_thanks_event(kiosk *k, const kev *ev);
+void kiosk_thanks_draw(kiosk *k);
 
 /* ---- kiosk_staff.c: the staff screens' rows ---- */
 void kiosk_pin_enter(kiosk *k);

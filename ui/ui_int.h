@@ -1,7 +1,8 @@
 /*
- * ui_int.h - internals of the ui module shared by its files (ui.c: SDL, rendering and the public
- * API; ui_layout.c: the layout engine, pure geometry; ui_text.c: fonts, word wrap, fitting and the
- * texture cache; ui_shape.c: anti-aliased shapes rasterized into pixel buffers).
+ * ui_int.h - internals of the ui module shared by its files (ui.c: SDL set-up, the model and the
+ * public API; ui_draw.c: the theme, the texture cache and drawing; ui_layout.c: the layout engine,
+ * pure geometry, with the staff side's screens in ui_layout_staff.c; ui_text.c: fonts, word wrap,
+ * fitting and the texture cache; ui_shape.c: anti-aliased shapes rasterized into pixel buffers).
  *
  * Only the ui sources, the ui tests and the ui benchmark include this header.
  */
@@ -10,6 +11,7 @@
 
 #include <SDL.h>
 #include <SDL_ttf.h>
+#include <math.h>
 #include <stdint.h>
 
 #include "ui.h"
@@ -160,6 +162,78 @@ int ui_layout(const ui_model *model, int w, int h, int dpi, int min_target, cons
 bool ui_rect_overlap(ui_rect a, ui_rect b);
 bool ui_rect_inside(ui_rect inner, ui_rect outer);
 
+/* ---- Layout internals (ui_layout.c, ui_layout_staff.c) ------------------------------------ */
+
+/* One layout in progress: the model, the metrics of the screen and the widgets placed so far. */
+typedef struct lay {
+    const ui_model *md;
+    const ui_measure *ms;
+    int W, H, s, T, m, g, bar;
+    int g2; /* 2 mm at the panel's DPI: the least room between two controls */
+    bool portrait;
+    int top, bottom; /* content area [top, bottom) */
+    int act_top;     /* top of the action bar (bottom margin when none) */
+    ui_widget *out;
+    int n;
+} lay;
+
+static inline int clampi(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static inline int maxi(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+static inline int mini(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+static inline int pct(int s, double f)
+{
+    return (int)lround((double)s * f);
+}
+
+static inline ui_rect rect(int x, int y, int w, int h)
+{
+    ui_rect r = {x, y, w, h};
+    return r;
+}
+
+static inline ui_rect inset(ui_rect r, int dx, int dy)
+{
+    return rect(r.x + dx, r.y + dy, maxi(0, r.w - 2 * dx), maxi(0, r.h - 2 * dy));
+}
+
+typedef struct grid {
+    int cols, rows, cw, ch;
+} grid;
+/* Adds a widget of role at r (NULL when UI_WIDGETS_MAX are placed). */
+ui_widget *ui_lay_add(lay *L, ui_role role, ui_widget_kind kind, const char *id, ui_rect r,
+                      bool interactive);
+/* Fits w->text into box (shrinking from max_px to min_px) and places the block by align,
+ * centred vertically. */
+void ui_lay_fit(lay *L, ui_widget *w, const char *text, ui_rect box, int max_px, int min_px,
+                bool bold, int align, int max_lines);
+/* Height a text needs in a box of width bw at up to max_px (shrinking to min_px within max_h). */
+int ui_lay_text_height(lay *L, const char *text, int bw, int max_h, int max_px, int min_px,
+                       bool bold, int max_lines);
+/* A text widget exactly as tall as its text needs at (x, y), width bw, at most max_h. */
+int ui_lay_text_block(lay *L, ui_role role, const char *id, const char *text, int x, int y, int bw,
+                      int max_h, int max_px, int min_px, bool bold, int align);
+/* The text size of every button on a staff screen (menu and bar alike). */
+int ui_lay_staff_button_px(const lay *L);
+/* A grid of n labelled buttons in aw x ah (cols wanted, rows at most max_h high), and its
+ * placing at (x0, y0) with one common text size of at most max_px. */
+grid ui_lay_grid_plan(lay *L, int n, int aw, int ah, int cols, int max_h);
+void ui_lay_place_grid(lay *L, const grid *gr, int x0, int y0, ui_role role, int max_px);
+/* The PIN pad and the staff screen (ui_layout_staff.c). */
+void ui_layout_pin(lay *L);
+void ui_layout_staff(lay *L);
+
 /* ---- Shapes (ui_shape.c): RGBA pixels, straight alpha, row-major, w*h uint32 ARGB8888 ----- */
 
 typedef struct ui_rgba {
@@ -181,7 +255,7 @@ void ui_shape_ring(uint32_t *pix, int w, int h, float progress, ui_rgba col, ui_
 /* n dots in a row, the first filled of them solid, the rest outlined. */
 void ui_shape_dots(uint32_t *pix, int w, int h, int n, int filled, ui_rgba col);
 
-/* ---- Theme (ui.c) --------------------------------------------------------------------------- */
+/* ---- Theme (ui_draw.c) ---------------------------------------------------------------------- */
 
 /* The colours one control is drawn with. */
 typedef struct ui_look {
@@ -206,6 +280,8 @@ ui_rgba ui_theme_text(ui_role role, ui_screen_kind screen, bool warn, ui_rgba *b
 
 /* The theme's accent (the brand's colour when none is configured). */
 ui_rgba ui_theme_accent(void);
+/* The background of screen (the staff and PIN screens have their own). */
+ui_rgba ui_theme_bg(ui_screen_kind screen);
 
 /* Parses "#RRGGBB" into *out. Returns false when s is not that. */
 bool ui_parse_rgb(const char *s, ui_rgba *out);

@@ -18,38 +18,6 @@
 
 #include "ui_int.h"
 
-typedef struct lay {
-    const ui_model *md;
-    const ui_measure *ms;
-    int W, H, s, T, m, g, bar;
-    int g2; /* 2 mm at the panel's DPI: the least room between two controls */
-    bool portrait;
-    int top, bottom; /* content area [top, bottom) */
-    int act_top;     /* top of the action bar (bottom margin when none) */
-    ui_widget *out;
-    int n;
-} lay;
-
-static int clampi(int v, int lo, int hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
-static int maxi(int a, int b)
-{
-    return a > b ? a : b;
-}
-
-static int mini(int a, int b)
-{
-    return a < b ? a : b;
-}
-
-static int pct(int s, double f)
-{
-    return (int)lround((double)s * f);
-}
-
 bool ui_rect_overlap(ui_rect a, ui_rect b)
 {
     return a.w > 0 && a.h > 0 && b.w > 0 && b.h > 0 && a.x < b.x + b.w && b.x < a.x + a.w &&
@@ -62,18 +30,7 @@ bool ui_rect_inside(ui_rect in, ui_rect out)
            in.y + in.h <= out.y + out.h;
 }
 
-static ui_rect rect(int x, int y, int w, int h)
-{
-    ui_rect r = {x, y, w, h};
-    return r;
-}
-
-static ui_rect inset(ui_rect r, int dx, int dy)
-{
-    return rect(r.x + dx, r.y + dy, maxi(0, r.w - 2 * dx), maxi(0, r.h - 2 * dy));
-}
-
-static ui_widget *add(lay *L, ui_role role, ui_widget_kind kind, const char *id, ui_rect r,
+ui_widget *ui_lay_add(lay *L, ui_role role, ui_widget_kind kind, const char *id, ui_rect r,
                       bool interactive)
 {
     if (L->n >= UI_WIDGETS_MAX)
@@ -91,7 +48,7 @@ static ui_widget *add(lay *L, ui_role role, ui_widget_kind kind, const char *id,
 
 /* Fits w->text into box (shrinking from max_px to min_px) and places the block by align,
  * centred vertically. */
-static void fit(lay *L, ui_widget *w, const char *text, ui_rect box, int max_px, int min_px,
+void ui_lay_fit(lay *L, ui_widget *w, const char *text, ui_rect box, int max_px, int min_px,
                 bool bold, int align, int max_lines)
 {
     int px, n, bw, bh;
@@ -113,7 +70,7 @@ static void fit(lay *L, ui_widget *w, const char *text, ui_rect box, int max_px,
 }
 
 /* Height a text needs in a box of width bw at up to max_px (shrinking to min_px within max_h). */
-static int text_height(lay *L, const char *text, int bw, int max_h, int max_px, int min_px,
+int ui_lay_text_height(lay *L, const char *text, int bw, int max_h, int max_px, int min_px,
                        bool bold, int max_lines)
 {
     int px, n, w, h;
@@ -122,12 +79,12 @@ static int text_height(lay *L, const char *text, int bw, int max_h, int max_px, 
 }
 
 /* A text widget exactly as tall as its text needs at (x, y), width bw, at most max_h. */
-static int text_block(lay *L, ui_role role, const char *id, const char *text, int x, int y, int bw,
+int ui_lay_text_block(lay *L, ui_role role, const char *id, const char *text, int x, int y, int bw,
                       int max_h, int max_px, int min_px, bool bold, int align)
 {
-    int h = text_height(L, text, bw, max_h, max_px, min_px, bold, 0);
-    ui_widget *w = add(L, role, UI_WIDGET_TEXT, id, rect(x, y, bw, h), false);
-    fit(L, w, text, rect(x, y, bw, h), max_px, min_px, bold, align, 0);
+    int h = ui_lay_text_height(L, text, bw, max_h, max_px, min_px, bold, 0);
+    ui_widget *w = ui_lay_add(L, role, UI_WIDGET_TEXT, id, rect(x, y, bw, h), false);
+    ui_lay_fit(L, w, text, rect(x, y, bw, h), max_px, min_px, bold, align, 0);
     return h;
 }
 
@@ -149,7 +106,7 @@ static void top_bar(lay *L)
         return;
     if (md->staff_corner) {
         int z = L->m + L->bar;
-        add(L, UI_ROLE_ZONE, UI_WIDGET_ZONE, "staff-corner", rect(0, 0, z, z), true);
+        ui_lay_add(L, UI_ROLE_ZONE, UI_WIDGET_ZONE, "staff-corner", rect(0, 0, z, z), true);
     }
     int px = pct(L->bar, 0.34);
     int x = L->W - L->m;
@@ -159,11 +116,11 @@ static void top_bar(lay *L)
         int bw = label_width(L, it->label, px, true, L->bar);
         x -= bw;
         ui_widget *w =
-            add(L, UI_ROLE_LANG, UI_WIDGET_TOGGLE, it->id, rect(x, L->m, bw, L->bar), true);
+            ui_lay_add(L, UI_ROLE_LANG, UI_WIDGET_TOGGLE, it->id, rect(x, L->m, bw, L->bar), true);
         if (w) {
             w->style = it->style;
             ui_rect box = inset(w->rect, maxi(4, L->bar / 5), maxi(2, L->bar / 8));
-            fit(L, w, it->label, box, px, 10, true, UI_ALIGN_CENTER, 1);
+            ui_lay_fit(L, w, it->label, box, px, 10, true, UI_ALIGN_CENTER, 1);
         }
         x -= gap;
     }
@@ -172,7 +129,7 @@ static void top_bar(lay *L)
 
 /* The text size of every button on a staff screen (menu and bar alike), so the staff screens
  * read as one set at a given window size. */
-static int staff_button_px(const lay *L)
+int ui_lay_staff_button_px(const lay *L)
 {
     return maxi(14, pct(L->s, 0.034));
 }
@@ -187,7 +144,7 @@ static void action_bar(lay *L, bool left)
     if (md->n_actions == 0)
         return;
     int h = L->bar;
-    int px = md->kind == UI_SCREEN_STAFF ? staff_button_px(L) : pct(h, 0.34);
+    int px = md->kind == UI_SCREEN_STAFF ? ui_lay_staff_button_px(L) : pct(h, 0.34);
     int y = L->H - L->m - h;
     int x = L->W - L->m;
     int widths[UI_ACTIONS_MAX], total = 0;
@@ -206,15 +163,16 @@ static void action_bar(lay *L, bool left)
          * meant for "back" cannot land. */
         bool apart = it->style == UI_STYLE_DANGER && md->n_actions > 1 && !left;
         int bx = apart ? L->m : x - bw;
-        ui_widget *w = add(L, UI_ROLE_ACTION, UI_WIDGET_BUTTON, it->id, rect(bx, y, bw, h), true);
+        ui_widget *w =
+            ui_lay_add(L, UI_ROLE_ACTION, UI_WIDGET_BUTTON, it->id, rect(bx, y, bw, h), true);
         if (w) {
             w->style = it->style;
             ui_rect box = inset(w->rect, maxi(4, h / 4), maxi(2, h / 8));
             /* Staff screens: one text size for every button (wrap rather than shrink). */
             if (md->kind == UI_SCREEN_STAFF)
-                fit(L, w, it->label, box, px, px, true, UI_ALIGN_CENTER, 2);
+                ui_lay_fit(L, w, it->label, box, px, px, true, UI_ALIGN_CENTER, 2);
             if (md->kind != UI_SCREEN_STAFF || !w->fits)
-                fit(L, w, it->label, box, px, 10, true, UI_ALIGN_CENTER, 2);
+                ui_lay_fit(L, w, it->label, box, px, 10, true, UI_ALIGN_CENTER, 2);
         }
         if (!apart)
             x = bx - L->g;
@@ -325,8 +283,8 @@ static void place_scale(lay *L, const plan *p, int y0)
         for (int i = 0; i < per && idx < md->n_items; i++, idx++) {
             const ui_item_c *it = &md->items[idx];
             ui_rect rc = rect(x + i * (p->bw + p->gap), y, p->bw, p->bh);
-            ui_widget *w = add(L, face ? UI_ROLE_FACE : UI_ROLE_SCALE_BTN,
-                               face ? UI_WIDGET_FACE : UI_WIDGET_BUTTON, it->id, rc, true);
+            ui_widget *w = ui_lay_add(L, face ? UI_ROLE_FACE : UI_ROLE_SCALE_BTN,
+                                      face ? UI_WIDGET_FACE : UI_WIDGET_BUTTON, it->id, rc, true);
             if (!w)
                 return;
             w->value = it->value;
@@ -334,8 +292,8 @@ static void place_scale(lay *L, const plan *p, int y0)
             if (face) {
                 w->shape = rect(rc.x + (rc.w - p->d) / 2, rc.y, p->d, p->d);
                 if (it->label[0])
-                    fit(L, w, it->label, rect(rc.x, rc.y + p->d, rc.w, p->cap_h), cap_px, 11, false,
-                        UI_ALIGN_CENTER, 2);
+                    ui_lay_fit(L, w, it->label, rect(rc.x, rc.y + p->d, rc.w, p->cap_h), cap_px, 11,
+                               false, UI_ALIGN_CENTER, 2);
             } else {
                 const char *label = it->label;
                 if (!label[0]) {
@@ -343,8 +301,8 @@ static void place_scale(lay *L, const plan *p, int y0)
                     label = w->num;
                 }
                 int side = mini(rc.w, rc.h);
-                fit(L, w, label, inset(rc, maxi(3, rc.w / 10), maxi(3, rc.h / 8)), pct(side, 0.42),
-                    10, true, UI_ALIGN_CENTER, 2);
+                ui_lay_fit(L, w, label, inset(rc, maxi(3, rc.w / 10), maxi(3, rc.h / 8)),
+                           pct(side, 0.42), 10, true, UI_ALIGN_CENTER, 2);
             }
         }
     }
@@ -379,21 +337,23 @@ static void attract_band(lay *L)
             lw = aw / 3;
             lh = (int)((long)lw * md->logo_h / md->logo_w);
         }
-        add(L, UI_ROLE_LOGO, UI_WIDGET_ICON, "logo", rect(x, y0 + (bh - lh) / 2, lw, lh), false);
+        ui_lay_add(L, UI_ROLE_LOGO, UI_WIDGET_ICON, "logo", rect(x, y0 + (bh - lh) / 2, lw, lh),
+                   false);
         x += lw + L->g;
     }
     int tw = right - x;
     int inv_px = L->portrait ? pct(L->s, 0.06) : maxi(14, pct(bh, 0.42));
     int name_px = L->portrait ? maxi(14, pct(L->s, 0.034)) : maxi(12, pct(bh, 0.26));
-    int nh =
-        md->brand_name[0] ? text_height(L, md->brand_name, tw, bh / 3, name_px, 11, false, 1) : 0;
-    int ih = text_height(L, md->invite, tw, bh - nh, inv_px, 12, true, 2);
+    int nh = md->brand_name[0]
+                 ? ui_lay_text_height(L, md->brand_name, tw, bh / 3, name_px, 11, false, 1)
+                 : 0;
+    int ih = ui_lay_text_height(L, md->invite, tw, bh - nh, inv_px, 12, true, 2);
     int y = y0 + maxi(0, (bh - nh - ih) / 2);
     if (nh)
-        y += text_block(L, UI_ROLE_SUBTITLE, "brand-name", md->brand_name, x, y, tw, nh, name_px,
-                        11, false, UI_ALIGN_LEFT);
-    text_block(L, UI_ROLE_INVITE, "invite", md->invite, x, y, tw, ih, inv_px, 12, true,
-               UI_ALIGN_LEFT);
+        y += ui_lay_text_block(L, UI_ROLE_SUBTITLE, "brand-name", md->brand_name, x, y, tw, nh,
+                               name_px, 11, false, UI_ALIGN_LEFT);
+    ui_lay_text_block(L, UI_ROLE_INVITE, "invite", md->invite, x, y, tw, ih, inv_px, 12, true,
+                      UI_ALIGN_LEFT);
     if (L->portrait)
         L->top += bh + L->g;
 }
@@ -423,8 +383,9 @@ static void layout_question(lay *L)
         /* End labels that fit one line at their size reserve one line; the scale may then get
          * the height saved (its rows only widen with more room, so the labels still fit). */
         int aw = p.rows == 1 ? (p.row_w - L->g) / 2 : p.row_w;
-        int need = maxi(text_height(L, md->anchor_low, aw, anc_h, anc_px, anc_px, false, 2),
-                        text_height(L, md->anchor_high, aw, anc_h, anc_px, anc_px, false, 2));
+        int need =
+            maxi(ui_lay_text_height(L, md->anchor_low, aw, anc_h, anc_px, anc_px, false, 2),
+                 ui_lay_text_height(L, md->anchor_high, aw, anc_h, anc_px, anc_px, false, 2));
         if (need < anc_h) {
             plan q = scale_plan(L, ctrl_avail - need - L->g, cap_px);
             if (q.rows == p.rows && q.row_w >= p.row_w) {
@@ -440,12 +401,13 @@ static void layout_question(lay *L)
 
     int text_room = content_h - ctrl_h - big_gap;
     int sub_room = md->subtitle[0] ? mini(text_room / 3, 3 * UI_LINE_STEP(sub_px)) : 0;
-    int ph = md->prompt[0] ? text_height(L, md->prompt, cw, text_room - sub_room, prompt_px,
-                                         prompt_min, true, 0)
+    int ph = md->prompt[0] ? ui_lay_text_height(L, md->prompt, cw, text_room - sub_room, prompt_px,
+                                                prompt_min, true, 0)
                            : 0;
-    int sh = md->subtitle[0] ? text_height(L, md->subtitle, cw, maxi(0, text_room - ph - L->g / 2),
-                                           sub_px, 12, false, 0)
-                             : 0;
+    int sh = md->subtitle[0]
+                 ? ui_lay_text_height(L, md->subtitle, cw, maxi(0, text_room - ph - L->g / 2),
+                                      sub_px, 12, false, 0)
+                 : 0;
     int total = ph + (sh ? L->g / 2 + sh : 0) + big_gap + ctrl_h;
     if (!is_face(md->scale) && content_h > total) {
         /* Numbered buttons grow into 2/3 of the spare height (up to 1.6 times their width): a
@@ -463,24 +425,24 @@ static void layout_question(lay *L)
     int y = L->top + maxi(0, (content_h - total) * 45 / 100);
     int prompt_got = prompt_px;
     if (ph) {
-        y += text_block(L, UI_ROLE_PROMPT, "prompt", md->prompt, cx, y, cw, ph, prompt_px,
-                        prompt_min, true, UI_ALIGN_CENTER);
+        y += ui_lay_text_block(L, UI_ROLE_PROMPT, "prompt", md->prompt, cx, y, cw, ph, prompt_px,
+                               prompt_min, true, UI_ALIGN_CENTER);
         if (L->n > 0 && L->out[L->n - 1].role == UI_ROLE_PROMPT)
             prompt_got = L->out[L->n - 1].px;
     }
     int anc_min = mini(anc_px, maxi(11, (prompt_got * 6 + 9) / 10));
     if (sh) {
         y += L->g / 2;
-        y += text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, cx, y, cw, sh, sub_px, 12,
-                        false, UI_ALIGN_CENTER);
+        y += ui_lay_text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, cx, y, cw, sh, sub_px,
+                               12, false, UI_ALIGN_CENTER);
     }
     y += big_gap;
     int x0 = (L->W - p.row_w) / 2;
     if (anchors && p.rows == 2 && md->anchor_low[0]) {
-        ui_widget *w = add(L, UI_ROLE_ANCHOR, UI_WIDGET_TEXT, "anchor-low",
-                           rect(x0, y, p.row_w, anc_h), false);
-        fit(L, w, md->anchor_low, w ? w->rect : rect(0, 0, 0, 0), anc_px, anc_min, false,
-            UI_ALIGN_LEFT, 2);
+        ui_widget *w = ui_lay_add(L, UI_ROLE_ANCHOR, UI_WIDGET_TEXT, "anchor-low",
+                                  rect(x0, y, p.row_w, anc_h), false);
+        ui_lay_fit(L, w, md->anchor_low, w ? w->rect : rect(0, 0, 0, 0), anc_px, anc_min, false,
+                   UI_ALIGN_LEFT, 2);
         if (w) /* sit on the row below it */
             w->ink.y = w->rect.y + w->rect.h - w->ink.h;
     }
@@ -492,10 +454,10 @@ static void layout_question(lay *L)
         return;
     int half = (p.row_w - L->g) / 2;
     if (p.rows == 1 && md->anchor_low[0]) {
-        ui_widget *w =
-            add(L, UI_ROLE_ANCHOR, UI_WIDGET_TEXT, "anchor-low", rect(x0, y, half, anc_h), false);
-        fit(L, w, md->anchor_low, w ? w->rect : rect(0, 0, 0, 0), anc_px, anc_min, false,
-            UI_ALIGN_LEFT, 2);
+        ui_widget *w = ui_lay_add(L, UI_ROLE_ANCHOR, UI_WIDGET_TEXT, "anchor-low",
+                                  rect(x0, y, half, anc_h), false);
+        ui_lay_fit(L, w, md->anchor_low, w ? w->rect : rect(0, 0, 0, 0), anc_px, anc_min, false,
+                   UI_ALIGN_LEFT, 2);
         if (w)
             w->ink.y = w->rect.y;
     }
@@ -505,10 +467,10 @@ static void layout_question(lay *L)
         int last_right = (L->W - last_w) / 2 + last_w;
         int hx = p.rows == 1 ? x0 + p.row_w - half : x0;
         int hw = p.rows == 1 ? half : last_right - x0;
-        ui_widget *w =
-            add(L, UI_ROLE_ANCHOR, UI_WIDGET_TEXT, "anchor-high", rect(hx, y, hw, anc_h), false);
-        fit(L, w, md->anchor_high, w ? w->rect : rect(0, 0, 0, 0), anc_px, anc_min, false,
-            UI_ALIGN_RIGHT, 2);
+        ui_widget *w = ui_lay_add(L, UI_ROLE_ANCHOR, UI_WIDGET_TEXT, "anchor-high",
+                                  rect(hx, y, hw, anc_h), false);
+        ui_lay_fit(L, w, md->anchor_high, w ? w->rect : rect(0, 0, 0, 0), anc_px, anc_min, false,
+                   UI_ALIGN_RIGHT, 2);
         if (w)
             w->ink.y = w->rect.y;
     }
@@ -516,11 +478,7 @@ static void layout_question(lay *L)
 
 /* ---- Follow-up chips, staff menu: a grid of labelled buttons ------------------------------- */
 
-typedef struct grid {
-    int cols, rows, cw, ch;
-} grid;
-
-static grid grid_plan(lay *L, int n, int aw, int ah, int cols, int max_h)
+grid ui_lay_grid_plan(lay *L, int n, int aw, int ah, int cols, int max_h)
 {
     grid gr;
     gr.cols = clampi(cols, 1, maxi(1, n));
@@ -538,7 +496,7 @@ static grid grid_plan(lay *L, int n, int aw, int ah, int cols, int max_h)
     return gr;
 }
 
-static void place_grid(lay *L, const grid *gr, int x0, int y0, ui_role role, int max_px)
+void ui_lay_place_grid(lay *L, const grid *gr, int x0, int y0, ui_role role, int max_px)
 {
     const ui_model *md = L->md;
     ui_widget *ws[UI_ITEMS_MAX];
@@ -553,7 +511,7 @@ static void place_grid(lay *L, const grid *gr, int x0, int y0, ui_role role, int
         int full = gr->cols * gr->cw + (gr->cols - 1) * L->g;
         int x = x0 + (full - rw) / 2 + c * (gr->cw + L->g);
         ui_rect rc = rect(x, y0 + r * (gr->ch + L->g), gr->cw, gr->ch);
-        ui_widget *w = add(L, role, UI_WIDGET_BUTTON, it->id, rc, true);
+        ui_widget *w = ui_lay_add(L, role, UI_WIDGET_BUTTON, it->id, rc, true);
         ws[i] = w;
         if (!w)
             return;
@@ -564,11 +522,12 @@ static void place_grid(lay *L, const grid *gr, int x0, int y0, ui_role role, int
         /* A label reads best on one line: shrink up to a fifth for that before wrapping (staff
          * menus keep the size and wrap, so their buttons match the other staff screens'). */
         if (role == UI_ROLE_MENU)
-            fit(L, w, it->label, box, max_px, max_px, bold, UI_ALIGN_CENTER, 3);
+            ui_lay_fit(L, w, it->label, box, max_px, max_px, bold, UI_ALIGN_CENTER, 3);
         else
-            fit(L, w, it->label, box, max_px, maxi(11, max_px * 4 / 5), bold, UI_ALIGN_CENTER, 1);
+            ui_lay_fit(L, w, it->label, box, max_px, maxi(11, max_px * 4 / 5), bold,
+                       UI_ALIGN_CENTER, 1);
         if (!w->fits)
-            fit(L, w, it->label, box, max_px, 11, bold, UI_ALIGN_CENTER, 3);
+            ui_lay_fit(L, w, it->label, box, max_px, 11, bold, UI_ALIGN_CENTER, 3);
         common = mini(common, w->px);
     }
     /* One size for every label of the grid, so the buttons read as a set. */
@@ -577,7 +536,7 @@ static void place_grid(lay *L, const grid *gr, int x0, int y0, ui_role role, int
         if (w->px == common)
             continue;
         ui_widget keep = *w;
-        fit(L, w, w->text, w->text_box, common, common, bold, UI_ALIGN_CENTER, 3);
+        ui_lay_fit(L, w, w->text, w->text_box, common, common, bold, UI_ALIGN_CENTER, 3);
         if (!w->fits)
             *w = keep;
     }
@@ -596,17 +555,18 @@ static void layout_followup(lay *L)
     int cols = L->portrait ? (n <= 6 ? 1 : 2) : (n <= 3 ? n : n == 4 ? 2 : n <= 6 ? 3 : 4);
     int grid_w = L->portrait ? aw : mini(aw, pct(L->W, 0.9));
     int prompt_reserve = mini(content_h * 3 / 10, 2 * UI_LINE_STEP(prompt_px * 8 / 10));
-    grid gr = grid_plan(L, n, grid_w, content_h - prompt_reserve - big_gap, cols,
-                        pct(L->s, L->portrait ? 0.12 : 0.16));
+    grid gr = ui_lay_grid_plan(L, n, grid_w, content_h - prompt_reserve - big_gap, cols,
+                               pct(L->s, L->portrait ? 0.12 : 0.16));
     int grid_h = gr.rows * gr.ch + (gr.rows - 1) * L->g;
     int text_room = content_h - grid_h - big_gap;
     int sub_room = md->subtitle[0] ? mini(text_room / 3, 3 * UI_LINE_STEP(sub_px)) : 0;
-    int ph = md->prompt[0] ? text_height(L, md->prompt, cw, text_room - sub_room, prompt_px,
-                                         prompt_min, true, 0)
+    int ph = md->prompt[0] ? ui_lay_text_height(L, md->prompt, cw, text_room - sub_room, prompt_px,
+                                                prompt_min, true, 0)
                            : 0;
-    int sh = md->subtitle[0] ? text_height(L, md->subtitle, cw, maxi(0, text_room - ph - L->g / 2),
-                                           sub_px, 12, false, 0)
-                             : 0;
+    int sh = md->subtitle[0]
+                 ? ui_lay_text_height(L, md->subtitle, cw, maxi(0, text_room - ph - L->g / 2),
+                                      sub_px, 12, false, 0)
+                 : 0;
     int total = ph + (sh ? L->g / 2 + sh : 0) + big_gap + grid_h;
     int extra = maxi(0, content_h - total) / 5;
     big_gap += extra;
@@ -616,16 +576,16 @@ static void layout_followup(lay *L)
                                          : (content_h - total) * 45 / 100);
     int cx = (L->W - cw) / 2;
     if (ph)
-        y += text_block(L, UI_ROLE_PROMPT, "prompt", md->prompt, cx, y, cw, ph, prompt_px,
-                        prompt_min, true, UI_ALIGN_CENTER);
+        y += ui_lay_text_block(L, UI_ROLE_PROMPT, "prompt", md->prompt, cx, y, cw, ph, prompt_px,
+                               prompt_min, true, UI_ALIGN_CENTER);
     if (sh) {
         y += L->g / 2;
-        y += text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, cx, y, cw, sh, sub_px, 12,
-                        false, UI_ALIGN_CENTER);
+        y += ui_lay_text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, cx, y, cw, sh, sub_px,
+                               12, false, UI_ALIGN_CENTER);
     }
     y += big_gap;
     int full = gr.cols * gr.cw + (gr.cols - 1) * L->g;
-    place_grid(L, &gr, (L->W - full) / 2, y, UI_ROLE_CHIP, maxi(16, pct(L->s, 0.05)));
+    ui_lay_place_grid(L, &gr, (L->W - full) / 2, y, UI_ROLE_CHIP, maxi(16, pct(L->s, 0.05)));
 }
 
 /* ---- Thanks and out of order ----------------------------------------------------------------- */
@@ -636,8 +596,8 @@ static void layout_message(lay *L, ui_role icon_role)
     if (icon_role == UI_ROLE_ICON_OK && md->countdown > 0.0f) {
         /* The ring counting down to the next customer, centred under everything else. */
         int rd = maxi(L->T * 2 / 3, pct(L->s, 0.08));
-        add(L, UI_ROLE_RING, UI_WIDGET_ICON, "next-ring",
-            rect((L->W - rd) / 2, L->bottom - rd, rd, rd), false);
+        ui_lay_add(L, UI_ROLE_RING, UI_WIDGET_ICON, "next-ring",
+                   rect((L->W - rd) / 2, L->bottom - rd, rd, rd), false);
         L->bottom -= rd + L->g;
     }
     int content_h = L->bottom - L->top;
@@ -649,254 +609,24 @@ static void layout_message(lay *L, ui_role icon_role)
     const char *msg = md->message[0] ? md->message : md->prompt;
     int room = content_h - d - L->g * 2;
     int sub_room = md->subtitle[0] ? mini(room / 2, 4 * UI_LINE_STEP(sub_px)) : 0;
-    int mh = msg[0] ? text_height(L, msg, cw, room - sub_room, msg_px, 16, true, 0) : 0;
-    int sh = md->subtitle[0]
-                 ? text_height(L, md->subtitle, cw, maxi(0, room - mh - L->g), sub_px, 12, false, 0)
-                 : 0;
+    int mh = msg[0] ? ui_lay_text_height(L, msg, cw, room - sub_room, msg_px, 16, true, 0) : 0;
+    int sh = md->subtitle[0] ? ui_lay_text_height(L, md->subtitle, cw, maxi(0, room - mh - L->g),
+                                                  sub_px, 12, false, 0)
+                             : 0;
     int total = d + (mh ? L->g * 2 + mh : 0) + (sh ? L->g + sh : 0);
     int y = L->top + maxi(0, (content_h - total) * 45 / 100);
-    add(L, icon_role, UI_WIDGET_ICON, icon_role == UI_ROLE_QR ? "pairing-qr" : "icon",
-        rect((L->W - d) / 2, y, d, d), false);
+    ui_lay_add(L, icon_role, UI_WIDGET_ICON, icon_role == UI_ROLE_QR ? "pairing-qr" : "icon",
+               rect((L->W - d) / 2, y, d, d), false);
     y += d;
     if (mh) {
         y += L->g * 2;
-        y += text_block(L, UI_ROLE_MESSAGE, "message", msg, cx, y, cw, mh, msg_px, 16, true,
-                        UI_ALIGN_CENTER);
+        y += ui_lay_text_block(L, UI_ROLE_MESSAGE, "message", msg, cx, y, cw, mh, msg_px, 16, true,
+                               UI_ALIGN_CENTER);
     }
     if (sh) {
         y += L->g;
-        text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, cx, y, cw, sh, sub_px, 12, false,
-                   UI_ALIGN_CENTER);
-    }
-}
-
-/* ---- PIN pad -------------------------------------------------------------------------------- */
-
-/* Prompt, subtitle and dots stacked in column (x, w), centred in [top, bottom). */
-static void pin_texts(lay *L, int x, int w, int top, int bottom)
-{
-    const ui_model *md = L->md;
-    int room = bottom - top;
-    int p_px = pct(L->s, 0.06), s_px = maxi(14, pct(L->s, 0.036));
-    int dot = clampi(pct(L->s, 0.045), 12, 64);
-    int dots_h = md->pin_max > 0 ? dot : 0;
-    int ph = md->prompt[0] ? text_height(L, md->prompt, w, room / 2, p_px, 14, true, 0) : 0;
-    int sh = md->subtitle[0]
-                 ? text_height(L, md->subtitle, w, maxi(0, room - ph - dots_h - 3 * L->g), s_px, 12,
-                               false, 0)
-                 : 0;
-    int total = ph + (sh ? L->g + sh : 0) + (dots_h ? 2 * L->g + dots_h : 0);
-    int y = top + maxi(0, (room - total) / 2);
-    if (ph)
-        y += text_block(L, UI_ROLE_PROMPT, "prompt", md->prompt, x, y, w, ph, p_px, 14, true,
-                        UI_ALIGN_CENTER);
-    if (sh) {
-        y += L->g;
-        y += text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, x, y, w, sh, s_px, 12, false,
-                        UI_ALIGN_CENTER);
-    }
-    if (dots_h) {
-        y += 2 * L->g;
-        int dw = mini(w, md->pin_max * dot * 2);
-        add(L, UI_ROLE_PIN_DOTS, UI_WIDGET_ICON, "pin-dots", rect(x + (w - dw) / 2, y, dw, dot),
-            false);
-    }
-}
-
-static void place_keys(lay *L, int x0, int y0, int kw, int kh)
-{
-    const ui_model *md = L->md;
-    for (int i = 0; i < md->n_items; i++) {
-        const ui_item_c *it = &md->items[i];
-        ui_rect rc = rect(x0 + (i % 3) * (kw + L->g), y0 + (i / 3) * (kh + L->g), kw, kh);
-        if (i == md->n_items - 1 && i % 3 == 0) /* alone on its row ("pin-cancel"): full width */
-            rc.w = 3 * kw + 2 * L->g;
-        ui_widget *w = add(L, UI_ROLE_KEY, UI_WIDGET_BUTTON, it->id, rc, true);
-        if (!w)
-            return;
-        w->style = it->style;
-        bool digit = strlen(it->label) == 1;
-        int px = pct(mini(kw, kh), digit ? 0.42 : 0.26);
-        fit(L, w, it->label, inset(rc, maxi(4, kw / 10), maxi(3, kh / 10)), px, 10, true,
-            UI_ALIGN_CENTER, 2);
-    }
-}
-
-static void layout_pin(lay *L)
-{
-    const ui_model *md = L->md;
-    int rows = (md->n_items + 2) / 3;
-    int aw = L->W - 2 * L->m;
-    int content_h = L->bottom - L->top;
-    if (rows == 0) {
-        pin_texts(L, L->m, aw, L->top, L->bottom);
-        return;
-    }
-    if (!L->portrait) {
-        int text_bottom = L->bottom;
-        L->bottom = L->H - L->m;
-        content_h = L->bottom - L->top;
-        int right = (aw - L->g * 2) * 55 / 100;
-        int kh = mini((content_h - (rows - 1) * L->g) / rows, pct(L->s, 0.2));
-        kh = maxi(kh, L->T);
-        int kw = mini((right - 2 * L->g) / 3, kh * 3 / 2);
-        kw = maxi(kw, L->T);
-        int pad_w = 3 * kw + 2 * L->g;
-        int pad_h = rows * kh + (rows - 1) * L->g;
-        int px0 = L->W - L->m - right + (right - pad_w) / 2;
-        place_keys(L, px0, L->top + maxi(0, (content_h - pad_h) / 2), kw, kh);
-        int left_w = aw - right - 2 * L->g;
-        pin_texts(L, L->m, left_w, L->top, text_bottom);
-    } else {
-        int text_h = content_h * 30 / 100;
-        int avail = content_h - text_h - L->g * 2;
-        int kh = clampi((avail - (rows - 1) * L->g) / rows, L->T, pct(L->s, 0.2));
-        int kw = clampi((aw - 2 * L->g) / 3, L->T, kh * 3 / 2);
-        int pad_w = 3 * kw + 2 * L->g;
-        int pad_h = rows * kh + (rows - 1) * L->g;
-        int y = L->top + text_h + L->g * 2 + maxi(0, (avail - pad_h) / 3);
-        pin_texts(L, L->m, aw, L->top, L->top + text_h);
-        place_keys(L, (L->W - pad_w) / 2, y, kw, kh);
-    }
-}
-
-/* ---- Staff ---------------------------------------------------------------------------------- */
-
-/* One staff line at size px: "key\tvalue" puts the key left (at most 55% of the row) and the
- * value right-aligned beside it, each wrapping in its own column; a line without a tab wraps in
- * the whole row. Sets the column widths and returns the line's text height (0: does not fit). */
-static int line_measure(lay *L, const char *t, int px, int w, int *kw, int *vw)
-{
-    ui_line lines[UI_WRAP_MAX];
-    const char *tab = strchr(t, '\t');
-    int fh = L->ms->height(L->ms->ctx, px, false);
-    int step = UI_LINE_STEP(px);
-    if (!tab) {
-        int n = ui_wrap(L->ms, t, px, false, w, lines);
-        *kw = w;
-        *vw = 0;
-        for (int i = 0; i < n && n <= UI_WRAP_MAX; i++)
-            if (lines[i].w > w)
-                return 0;
-        return n > UI_WRAP_MAX ? 0 : (n - 1) * step + fh;
-    }
-    char key[UI_TEXT_MAX + 1];
-    size_t kl = (size_t)(tab - t);
-    memcpy(key, t, kl);
-    key[kl] = '\0';
-    int full = L->ms->width(L->ms->ctx, key, kl, px, false);
-    *kw = mini(full, w * 55 / 100);
-    *vw = w - *kw - L->g;
-    if (*vw < L->T)
-        return 0;
-    int nk = ui_wrap(L->ms, key, px, false, *kw, lines);
-    for (int i = 0; i < nk && nk <= UI_WRAP_MAX; i++)
-        if (lines[i].w > *kw)
-            return 0;
-    int nv = ui_wrap(L->ms, tab + 1, px, true, *vw, lines);
-    for (int i = 0; i < nv && nv <= UI_WRAP_MAX; i++)
-        if (lines[i].w > *vw)
-            return 0;
-    if (nk > UI_WRAP_MAX || nv > UI_WRAP_MAX)
-        return 0;
-    return (maxi(nk, nv) - 1) * step + fh;
-}
-
-/* Places the staff lines from y in w x h; returns the height they take. */
-static int place_lines(lay *L, int x, int y, int w, int h)
-{
-    const ui_model *md = L->md;
-    int n = md->n_lines;
-    int heights[UI_LINES_MAX], kws[UI_LINES_MAX], vws[UI_LINES_MAX];
-    if (n == 0)
-        return 0;
-    int px = maxi(14, pct(L->s, 0.038));
-    bool ok = false;
-    /* One size for every line (a table reads better uniform): the largest at which each line
-     * fits its columns and all rows fit the panel. */
-    for (;;) {
-        int total = 0;
-        ok = true;
-        for (int i = 0; ok && i < n; i++) {
-            heights[i] = line_measure(L, md->lines[i], px, w, &kws[i], &vws[i]);
-            ok = heights[i] > 0;
-            total += heights[i] + pct(px, 0.45);
-        }
-        ok = ok && total <= h;
-        if (ok || px <= 11)
-            break;
-        px--;
-    }
-    int yy = y;
-    for (int i = 0; i < n; i++) {
-        char id[24];
-        snprintf(id, sizeof id, "line-%d", i);
-        int th = heights[i] > 0 ? heights[i] : L->ms->height(L->ms->ctx, px, false);
-        int row = th + pct(px, 0.45);
-        if (yy + row > y + h) /* no room at all: squeeze, and report the misfit */
-            row = maxi(1, y + h - yy);
-        ui_rect rc = rect(x, yy, w, row);
-        ui_widget *wd = add(L, UI_ROLE_LINE, UI_WIDGET_TEXT, id, rc, false);
-        if (!wd)
-            return yy - y;
-        wd->text = md->lines[i];
-        wd->value = i; /* the line's index (its warning bit) */
-        wd->text_box = rc;
-        wd->px = px;
-        wd->lines = maxi(1, (th - L->ms->height(L->ms->ctx, px, false)) / UI_LINE_STEP(px) + 1);
-        wd->key_w = kws[i];
-        wd->val_w = vws[i];
-        wd->fits = ok && heights[i] > 0 && th <= row;
-        wd->ink = rect(x, yy + (row - th) / 2, w, mini(th, row));
-        yy += row;
-    }
-    return yy - y;
-}
-
-static void layout_staff(lay *L)
-{
-    const ui_model *md = L->md;
-    int aw = L->W - 2 * L->m;
-    int y = L->top;
-    int t_px = pct(L->s, 0.055);
-    if (md->prompt[0])
-        y += text_block(L, UI_ROLE_PROMPT, "prompt", md->prompt, L->m, y, aw,
-                        (L->bottom - L->top) / 5, t_px, 14, true, UI_ALIGN_LEFT) +
-             L->g / 2;
-    if (md->subtitle[0])
-        y += text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, L->m, y, aw,
-                        (L->bottom - L->top) / 6, maxi(14, t_px * 6 / 10), 12, false,
-                        UI_ALIGN_LEFT) +
-             L->g;
-    if (md->bar) {
-        /* A full-width bar: thick enough to read across the counter, thin next to the menu. */
-        int bh = clampi(pct(L->s, 0.045), 12, 64);
-        ui_widget *wd = add(L, UI_ROLE_PROGRESS, UI_WIDGET_ICON, "export-progress",
-                            rect(L->m, y, aw, bh), false);
-        if (wd)
-            wd->shape = wd->rect;
-        y += bh + L->g;
-    }
-    y += L->g;
-    int h = L->bottom - y;
-    int n = md->n_items;
-    int menu_px = staff_button_px(L);
-    if (!L->portrait) {
-        int left = md->n_lines > 0 ? (aw - 2 * L->g) * 46 / 100 : 0;
-        int right = aw - left - (left ? 2 * L->g : 0);
-        place_lines(L, L->m, y, left, h);
-        int cols = n > 5 ? 2 : 1;
-        grid gr = grid_plan(L, n, right, h, cols, pct(L->s, 0.13));
-        place_grid(L, &gr, L->W - L->m - right, y, UI_ROLE_MENU, menu_px);
-    } else {
-        int rows = (n + 1) / 2;
-        int menu_h = mini(h * 55 / 100, rows * pct(L->s, 0.14) + (rows - 1) * L->g);
-        int lines_h = h - menu_h - L->g * 2;
-        int used = place_lines(L, L->m, y, aw, lines_h);
-        grid gr = grid_plan(L, n, aw, menu_h, 2, pct(L->s, 0.14));
-        /* The menu follows the text (a list starts under its title, not at the far end of a
-         * tall panel). */
-        place_grid(L, &gr, L->m, y + (used > 0 ? used + L->g * 2 : 0), UI_ROLE_MENU, menu_px);
+        ui_lay_text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, cx, y, cw, sh, sub_px, 12,
+                          false, UI_ALIGN_CENTER);
     }
 }
 
@@ -929,8 +659,8 @@ int ui_layout(const ui_model *md, int w, int h, int dpi, int min_target, const u
     case UI_SCREEN_FOLLOWUP: layout_followup(&L); break;
     case UI_SCREEN_THANKS: layout_message(&L, UI_ROLE_ICON_OK); break;
     case UI_SCREEN_OUT_OF_ORDER: layout_message(&L, UI_ROLE_ICON_WARN); break;
-    case UI_SCREEN_PIN: layout_pin(&L); break;
-    case UI_SCREEN_STAFF: layout_staff(&L); break;
+    case UI_SCREEN_PIN: ui_layout_pin(&L); break;
+    case UI_SCREEN_STAFF: ui_layout_staff(&L); break;
     case UI_SCREEN_PAIRING: layout_message(&L, UI_ROLE_QR); break;
     }
     return L.n;

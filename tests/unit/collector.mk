@@ -1,10 +1,14 @@
 # Unit tests of the collector (sync/collector/): its objects and link line from
-# sync/collector/collector.mk, its headers through COLLECTOR_CFLAGS.
-TESTS += $(BUILD)/tests/test_collector
-$(call obj,tests/unit/test_collector.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
-$(BUILD)/tests/test_collector: $(call obj,tests/unit/test_collector.c) $(COLLECTOR_CORE_OBJS) \
-    $(DOC_LIB) $(TPBASE_LIB)
-TEST_LIBS_test_collector = $(COLLECTOR_LIBS)
+# sync/collector/collector.mk, its headers through COLLECTOR_CFLAGS. test_collector (reports,
+# ranges, tokens, the SQLite store, guard, pool) and test_collector_batch (the batch parser) share
+# the fixture collector_fixture.c (batches built as JSON text).
+COLLECTOR_TESTS := test_collector test_collector_batch
+TESTS += $(foreach t,$(COLLECTOR_TESTS),$(BUILD)/tests/$(t))
+$(call obj,$(foreach t,$(COLLECTOR_TESTS) collector_fixture,tests/unit/$(t).c)): \
+    MOD_CFLAGS += $(COLLECTOR_CFLAGS)
+$(foreach t,$(COLLECTOR_TESTS),$(BUILD)/tests/$(t)): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o \
+    $(OBJ)/tests/unit/collector_fixture.o $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
+$(foreach t,$(COLLECTOR_TESTS),$(eval TEST_LIBS_$(t) = $$(COLLECTOR_LIBS)))
 
 # The fleet (issue 12): tree, devices, surveys, configuration on a SQLite store.
 TESTS += $(BUILD)/tests/test_collector_fleet
