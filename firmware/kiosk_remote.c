@@ -258,6 +258,11 @@ static void apply(app *a)
         goto out;
     }
     a->cfg = *next; /* the kiosk, power and the rest read a->cfg through pointers */
+    /* Screen power reads its own copy (kiosk_main.c: with the attract state, only the opening
+     * hours dim or darken): it follows the new hours and dim settings too. */
+    a->power_cfg = a->cfg.power;
+    if (a->cfg.brand.attract)
+        a->power_cfg.dim_after_s = 0;
     kiosk *k = a->k;
     survey_free(k->sv);
     k->sv = rc->sv;
