@@ -4,9 +4,11 @@
 # dashboard URL, and stops all three on Ctrl+C.
 #
 #   collector  build/touchpoint-collector on 127.0.0.1:8088 (or the next free port), SQLite
-#              store $VAR/collector.db, devices file $VAR/devices.txt, log $VAR/collector.log.
-#              The demo device (demo-kiosk-01) is registered once; its token is kept in
-#              $VAR/demo/sync.token (the config's [sync] token_file) across runs.
+#              store $VAR/collector.db, log $VAR/collector.log. The store holds the demo's
+#              tree (vn/hcm/hcm-q1/checkout with settings), the demo survey published and
+#              assigned to the store, and the demo device (demo-kiosk-01, `device add` once; its
+#              token is kept in $VAR/demo/sync.token, the config's [sync] token_file, across
+#              runs; a lost token file gets a fresh token by `device rotate-token`).
 #   sync       build/touchpoint sync --daemon (a round every 30 s; SIGUSR1 = sync now), pid
 #              file $VAR/demo/sync.pid (the config's [sync] pid_file: staff "Sync now").
 #   kiosk      windowed when $DISPLAY or $WAYLAND_DISPLAY is set (Escape quits, which ends the
@@ -92,22 +94,53 @@ on_signal() {
 trap on_signal INT TERM
 trap stop_all EXIT
 
-# The device's token: made once by add-device and kept, so the collector's devices file and the
-# token file stay a pair across runs. A devices line without its token file is replaced.
+# The demo shop in the collector's tree (chain vn, region hcm, store hcm-q1, touchpoint
+# checkout), the device attached to its touchpoint node, and the demo survey published and
+# assigned to the store: after its first sync round the kiosk runs the center's configuration.
+# Every step is idempotent (node set and a publish of the same document again change nothing).
+NODE=vn/hcm/hcm-q1/checkout
+fleet() { "$COLLECTOR" "$@" --store "sqlite:$VAR/collector.db" 2>>"$CLOG"; }
+setup_fleet() {
+    fleet node set vn --settings '{"timezone": "Asia/Ho_Chi_Minh", "languages": ["vi", "en"],
+        "default_language": "vi"}' >/dev/null &&
+        fleet node set vn/hcm >/dev/null &&
+        fleet node set vn/hcm/hcm-q1 --settings '{"brand": {"name": "Cửa hàng Quận 1",
+            "accent": "#0E6E6E"}}' >/dev/null &&
+        fleet node set "$NODE" --settings '{"stage": "after"}' >/dev/null &&
+        fleet survey publish assets/surveys/checkout-nps.json >/dev/null &&
+        fleet survey assign checkout-nps@1 --node vn/hcm/hcm-q1 >/dev/null ||
+        die "could not set up the demo tree in $VAR/collector.db (log: $CLOG)"
+    say "tree: $NODE (store hcm-q1), survey checkout-nps@1 assigned to vn/hcm/hcm-q1"
+}
+
+# The device's token: made once by `device add` and kept in the token file across runs; a
+# device whose token file was lost gets a fresh token (`device rotate-token`). A devices file
+# from an older demo (var/devices.txt) is imported once, as the README's migration says.
+has_device() { fleet device list | grep -q "\"id\":[[:space:]]*\"$DEVICE\""; }
 register_device() {
-    if [ -s "$TOKEN" ] && grep -q "^$DEVICE " "$DEVICES" 2>/dev/null; then
-        say "device $DEVICE already registered ($DEVICES, token in $TOKEN)"
-        return
+    if ! has_device && [ -s "$TOKEN" ] &&
+        grep -q "^$DEVICE " "$DEVICES" 2>/dev/null; then
+        fleet device import "$DEVICES" --node "$NODE" >/dev/null ||
+            die "could not import $DEVICES (log: $CLOG)"
+        say "imported $DEVICES into the collector's store"
     fi
-    if [ -f "$DEVICES" ]; then
-        grep -v "^$DEVICE " "$DEVICES" >"$DEVICES.tmp" || true
-        mv "$DEVICES.tmp" "$DEVICES"
+    if has_device; then
+        fleet device move "$DEVICE" --node "$NODE" >/dev/null ||
+            die "could not move $DEVICE to $NODE (log: $CLOG)"
+        if [ -s "$TOKEN" ]; then
+            say "device $DEVICE already registered (node $NODE, token in $TOKEN)"
+            return
+        fi
+        verb="rotate-token $DEVICE"
+    else
+        verb="add $DEVICE --node $NODE"
     fi
-    # Its "put the token above in..." note goes to the log: the token goes straight to the file.
-    (umask 077 && "$COLLECTOR" add-device "$DEVICE" --devices "$DEVICES" >"$TOKEN.tmp" \
-        2>>"$CLOG") || die "could not register $DEVICE in $DEVICES (log: $CLOG)"
+    # The token is the last word of the output; it goes straight to the file.
+    # shellcheck disable=SC2086 # verb is split on purpose
+    (umask 077 && fleet device $verb | awk 'END { print $NF }' >"$TOKEN.tmp") &&
+        [ -s "$TOKEN.tmp" ] || die "could not register $DEVICE (log: $CLOG)"
     mv "$TOKEN.tmp" "$TOKEN"
-    say "registered $DEVICE in $DEVICES; its token is in $TOKEN"
+    say "registered $DEVICE at $NODE in $VAR/collector.db; its token is in $TOKEN"
 }
 
 # Starts the collector on PORT0 or the next free port: the collector itself is the probe (no
@@ -119,7 +152,7 @@ start_collector() {
     while [ "$port" -le "$last" ]; do
         : >"$out"
         "$COLLECTOR" --listen "127.0.0.1:$port" --store "sqlite:$VAR/collector.db" \
-            --devices "$DEVICES" >"$out" 2>>"$CLOG" &
+            >"$out" 2>>"$CLOG" &
         COLLECTOR_PID=$!
         i=0
         while [ $i -lt 300 ]; do
@@ -176,6 +209,17 @@ start_sync() {
         i=$((i + 1))
     done
     say "sync daemon started (pid $SYNC_PID): a round every 30 s, pid file $PIDFILE"
+    # Its first round fetches the center's configuration; the kiosk then starts on it.
+    i=0
+    while [ ! -s "$VAR/demo/remote-config.json" ] && [ $i -lt 150 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if [ -s "$VAR/demo/remote-config.json" ]; then
+        say "the center's configuration is in $VAR/demo/remote-config.json"
+    else
+        say "warning: no configuration from the center yet; the kiosk starts on $CONF"
+    fi
 }
 
 # Customers tapped headless on the virtual clock, then staff mode (demo PIN 2468) and
@@ -278,6 +322,7 @@ start_kiosk() {
 }
 
 check_built
+setup_fleet
 register_device
 start_collector
 make_config

@@ -131,6 +131,7 @@ static int sync_run(const struct cli_ctx *ctx, int argc, char **argv)
         enroll_options eo = {.url = sc->url,
                              .token_file = sc->token_file,
                              .state_dir = state_dir,
+                             .device_id = cfg->device_id,
                              .ca_file = sc->ca_file,
                              .pinned_pubkey = sc->pinned_pubkey,
                              .connect_timeout_s = sc->connect_timeout_s,

@@ -137,7 +137,8 @@ typedef struct config_power {
 typedef struct config_brand {
     char logo[CONFIG_PATH_MAX];           /* "" none; .png or .svg */
     char accent[8];                       /* "#RRGGBB" */
-    char name[CONFIG_BRAND_NAME_MAX + 1]; /* "" none */
+    char name[SETTINGS_BRAND_NAME_MAX + 1]; /* "" none; the local file allows
+                                             * CONFIG_BRAND_NAME_MAX, the center more */
     bool attract;                         /* idle: attract state instead of an idle dim */
 } config_brand;
 

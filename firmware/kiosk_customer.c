@@ -78,7 +78,8 @@ kiosk_action kiosk_question_event(kiosk *k, const kev *ev)
     if (ev->type == EV_TIMER && ev->timer == T_ATTRACT && !k->attract) {
         k->attract = true;
         k->dirty |= KIOSK_DIRTY_SCREEN;
-        trace_event(k->tr, "attract", TRACE_BOOL("on", true), TRACE_END);
+        trace_event(k->tr, "attract", TRACE_BOOL("on", true),
+                    TRACE_STR("brand", k->cfg->brand.name), TRACE_END);
         return KIOSK_NONE;
     }
     if (ev->type != EV_PRESS)

@@ -193,6 +193,10 @@ static void merge(const config *base, const rconfig *rc, config *out)
         out->power.dim_after_s = s->dim_after_s;
     if (s->has & SETTINGS_HAS_DIM_LEVEL)
         out->power.dim_level = s->dim_level;
+    if (s->has & SETTINGS_HAS_BRAND_NAME)
+        tp_strlcpy(out->brand.name, s->brand_name, sizeof out->brand.name);
+    if (s->has & SETTINGS_HAS_BRAND_ACCENT)
+        snprintf(out->brand.accent, sizeof out->brand.accent, "#%06X", s->accent_rgb & 0xFFFFFFu);
     if (s->has & SETTINGS_HAS_HOURS) {
         out->power.weekly = true;
         memcpy(out->power.days, s->hours, sizeof out->power.days);
@@ -231,6 +235,13 @@ static void apply(app *a)
                         next->default_lang);
         if (e == TP_OK && a->k->has_glyph)
             e = survey_check_glyphs(rc->sv, a->k->has_glyph, a->k->glyph_ctx, err, sizeof err);
+        /* The brand's look last (all or nothing in the UI): the center's logo is decoded from
+         * memory, never written to disk; without one the local [brand] logo file stays. */
+        if (e == TP_OK && a->u) {
+            bool png = rc->set.has & SETTINGS_HAS_BRAND_LOGO;
+            e = ui_set_brand(a->u, next->brand.accent, png ? rc->set.logo_png : NULL,
+                             png ? rc->set.logo_len : 0, next->brand.logo, err, sizeof err);
+        }
         if (e == TP_OK && (rc->set.has & SETTINGS_HAS_TIMEZONE)) {
             if (setenv("TZ", rc->set.timezone, 1) != 0)
                 e = tp_errf(err, sizeof err, TP_ERR_CONFIG, "cannot set the time zone");

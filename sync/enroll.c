@@ -144,7 +144,7 @@ static tp_err store_token(const char *path, const char *token, char *err, size_t
 tp_err enroll_run(const enroll_options *o, char *device_id, size_t idlen, char *err, size_t errlen)
 {
     char base[2000], url[2048], code[ENROLL_CODE_LEN + 1], key[ENROLL_KEY_LEN + 1];
-    char body[128], expires[40] = "";
+    char body[128 + TP_ID_MAX], expires[40] = "";
     tp_err rc = TP_OK;
     CURL *c = NULL;
     struct curl_slist *h = NULL;
@@ -183,7 +183,13 @@ tp_err enroll_run(const enroll_options *o, char *device_id, size_t idlen, char *
                 rc = tp_errf(err, errlen, TP_ERR_IO, "no random bytes for a pairing code");
                 goto out;
             }
-            snprintf(body, sizeof body, "{\"code\":\"%s\",\"key\":\"%s\"}", code, key);
+            /* The configured id goes along, so the operator's approve need not type it (an
+             * id is [A-Za-z0-9._-]: nothing to escape in JSON). */
+            if (o->device_id && tp_id_valid(o->device_id))
+                snprintf(body, sizeof body, "{\"code\":\"%s\",\"key\":\"%s\",\"device_id\":\"%s\"}",
+                         code, key, o->device_id);
+            else
+                snprintf(body, sizeof body, "{\"code\":\"%s\",\"key\":\"%s\"}", code, key);
             expires[0] = '\0';
             write_pairing(o, code, expires, "starting");
             elog(o,

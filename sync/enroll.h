@@ -23,6 +23,8 @@ typedef struct enroll_options {
     const char *url;        /* collector base URL ("/v1/batches" is cut) */
     const char *token_file; /* where the token goes (its folder must exist) */
     const char *state_dir;  /* pairing.json goes here */
+    const char *device_id;  /* the configured [device] id, sent with the code: `device approve`
+                             * uses it unless given --id; NULL or "": none */
     const char *ca_file, *pinned_pubkey;
     int connect_timeout_s;
     int poll_s; /* seconds between polls [5] */

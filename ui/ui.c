@@ -5,6 +5,7 @@
  */
 #include <SDL_image.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +66,62 @@ static void relayout(ui *u)
     u->stats.layouts++;
 }
 
+/* The brand's accent (NULL or "": the theme's); the invitation is text in this colour on the
+ * customer background, so it must read 4.5:1 there (WCAG AA). */
+static tp_err accent_parse(const char *accent, ui_rgba *out, char *err, size_t errlen)
+{
+    *out = ui_theme_accent();
+    if (!accent || !accent[0])
+        return TP_OK;
+    if (!ui_parse_rgb(accent, out))
+        return tp_errf(err, errlen, TP_ERR_CONFIG, "ui: accent \"%s\" is not #RRGGBB", accent);
+    ui_rgba bg = ui_theme_bg(UI_SCREEN_QUESTION);
+    if (ui_contrast(*out, bg) < 4.5)
+        return tp_errf(err, errlen, TP_ERR_CONFIG,
+                       "ui: accent %s reads %.2f:1 on the background #F5F3EE; text needs "
+                       "4.5:1 (choose a darker colour)",
+                       accent, ui_contrast(*out, bg));
+    return TP_OK;
+}
+
+/* Decodes a logo (PNG, or SVG rasterised at its own size) into ARGB8888; NULL when it cannot. */
+static SDL_Surface *logo_decode(SDL_Surface *img)
+{
+    SDL_Surface *s = img ? SDL_ConvertSurfaceFormat(img, SDL_PIXELFORMAT_ARGB8888, 0) : NULL;
+    SDL_FreeSurface(img);
+    if (s && (s->w < 1 || s->h < 1)) {
+        SDL_FreeSurface(s);
+        s = NULL;
+    }
+    return s;
+}
+
+tp_err ui_set_brand(ui *u, const char *accent, const void *png, size_t png_len,
+                    const char *logo_path, char *err, size_t errlen)
+{
+    ui_rgba rgb;
+    tp_err rc = accent_parse(accent, &rgb, err, errlen);
+    if (rc != TP_OK)
+        return rc;
+    SDL_Surface *logo = NULL;
+    if (png) {
+        /* From memory: nothing of the center's bytes touches the disk. */
+        SDL_RWops *rw = png_len <= INT_MAX ? SDL_RWFromConstMem(png, (int)png_len) : NULL;
+        logo = rw ? logo_decode(IMG_LoadTyped_RW(rw, 1, "PNG")) : NULL;
+        if (!logo)
+            return tp_errf(err, errlen, TP_ERR_CONFIG, "ui: logo: the PNG does not decode (%s)",
+                           IMG_GetError());
+    } else if (logo_path && logo_path[0]) {
+        logo = logo_decode(IMG_Load(logo_path));
+    }
+    SDL_FreeSurface(u->logo);
+    u->logo = logo;
+    u->accent = rgb;
+    /* Cached textures drawn in the old accent or from the old logo must not be reused. */
+    ui_cache_clear(&u->cache);
+    return TP_OK;
+}
+
 tp_err ui_new(const ui_options *opt, ui **out, char *err, size_t errlen)
 {
     static const ui_options defaults = {0};
@@ -91,22 +148,9 @@ tp_err ui_new(const ui_options *opt, ui **out, char *err, size_t errlen)
     int mm9 = (int)ceil(9.0 * u->dpi / 25.4);
     u->min_target = mm9 > 64 ? mm9 : 64;
     u->model.hold = -1.0f;
-    u->accent = ui_theme_accent();
-    if (opt->accent && opt->accent[0]) {
-        if (!ui_parse_rgb(opt->accent, &u->accent)) {
-            free(u);
-            return tp_errf(err, errlen, TP_ERR_CONFIG, "ui: accent \"%s\" is not #RRGGBB",
-                           opt->accent);
-        }
-        /* The invitation is text in this colour on the customer background (WCAG AA). */
-        if (ui_contrast(u->accent, ui_theme_bg(UI_SCREEN_QUESTION)) < 4.5) {
-            double c = ui_contrast(u->accent, ui_theme_bg(UI_SCREEN_QUESTION));
-            free(u);
-            return tp_errf(err, errlen, TP_ERR_CONFIG,
-                           "ui: accent %s reads %.2f:1 on the background #F5F3EE; text needs "
-                           "4.5:1 (choose a darker colour)",
-                           opt->accent, c);
-        }
+    if ((rc = accent_parse(opt->accent, &u->accent, err, errlen)) != TP_OK) {
+        free(u);
+        return rc;
     }
 
     /* Hints are set before every SDL_Init because SDL_Quit clears them. Without
@@ -157,12 +201,8 @@ tp_err ui_new(const ui_options *opt, ui **out, char *err, size_t errlen)
     }
     if (opt->logo && opt->logo[0]) {
         /* Decoded once (PNG, or SVG rasterised at its own size); scaled to its place later. */
-        SDL_Surface *img = IMG_Load(opt->logo);
-        if (img) {
-            u->logo = SDL_ConvertSurfaceFormat(img, SDL_PIXELFORMAT_ARGB8888, 0);
-            SDL_FreeSurface(img);
-        }
-        if (!u->logo || u->logo->w < 1 || u->logo->h < 1) {
+        u->logo = logo_decode(IMG_Load(opt->logo));
+        if (!u->logo) {
             rc = tp_errf(err, errlen, TP_ERR_CONFIG, "ui: logo %s: cannot decode it (%s)",
                          opt->logo, IMG_GetError());
             goto out;

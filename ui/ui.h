@@ -77,6 +77,15 @@ tp_err ui_new(const ui_options *opt, ui **out, char *err, size_t errlen);
 /* Frees every texture and font, closes the window and shuts SDL down. NULL is a no-op. */
 void ui_free(ui *u);
 
+/* Changes the brand's look while running (a configuration from the center, applied between
+ * customers): accent "#RRGGBB" (NULL or "": the theme's) and the logo, decoded from the PNG
+ * bytes png/png_len when png is set (read from memory, not kept), else from the file logo_path
+ * (a file that cannot be decoded counts as no logo, as the kiosk treats it at start), else none.
+ * All or nothing: on TP_ERR_CONFIG (an accent that is not #RRGGBB or reads below 4.5:1 on the
+ * background, PNG bytes that do not decode) nothing changed and err says why. */
+tp_err ui_set_brand(ui *u, const char *accent, const void *png, size_t png_len,
+                    const char *logo_path, char *err, size_t errlen);
+
 /* Returns the message of the last failed call on u, or "". Borrowed until the next call. */
 const char *ui_errmsg(const ui *u);
 

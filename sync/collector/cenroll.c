@@ -84,11 +84,16 @@ tp_err cfleet_enroll(cstore *s, const char *body, size_t len, const char *addr, 
     const cJSON *jk = cJSON_GetObjectItemCaseSensitive(root, "key");
     const char *code = cJSON_IsString(jc) ? jc->valuestring : NULL;
     const char *key = cJSON_IsString(jk) ? jk->valuestring : NULL;
+    /* The id the device is configured with: approve uses it unless the operator gives another. */
+    const cJSON *jd = cJSON_GetObjectItemCaseSensitive(root, "device_id");
+    const char *want_id = cJSON_IsString(jd) ? jd->valuestring : NULL;
     tp_err rc = TP_OK;
     *out = NULL;
     *status = 400;
-    if (!code_valid(code) || !key_valid(key)) {
-        *out = error_body("malformed", "expected {\"code\": \"XXXX-XXXX\", \"key\": 43 base64url}");
+    if (!code_valid(code) || !key_valid(key) ||
+        (jd && !cJSON_IsNull(jd) && !(want_id && tp_id_valid(want_id)))) {
+        *out = error_body("malformed", "expected {\"code\": \"XXXX-XXXX\", \"key\": 43 base64url"
+                                       ", \"device_id\": optional device id}");
         goto out;
     }
     cauth_sha256_hex(key, strlen(key), khx);
@@ -110,9 +115,9 @@ tp_err cfleet_enroll(cstore *s, const char *body, size_t len, const char *addr, 
             *out = error_body("rate_limited", "too many pairing codes from this address");
         } else if (rc == TP_OK) {
             rc = FX(tx, NULL, err, sizeof err,
-                    "INSERT INTO enrollments(code, key_sha256, created_ms, expires_ms, addr)"
-                    " VALUES($1, $2, $3, $4, $5)",
-                    code, khx, at, cfleet_i64(exp, now_ms + CENROLL_TTL_MS), addr);
+                    "INSERT INTO enrollments(code, key_sha256, created_ms, expires_ms, addr,"
+                    " device_id) VALUES($1, $2, $3, $4, $5, $6)",
+                    code, khx, at, cfleet_i64(exp, now_ms + CENROLL_TTL_MS), addr, want_id);
             iso(now_ms + CENROLL_TTL_MS, when);
             *status = 202;
             *out = reply("pending", "expires_at", when, NULL, NULL);
@@ -201,15 +206,21 @@ tp_err cenroll_approve(cstore_tx *tx, const char *actor, const cJSON *args, int6
         return tp_errf(err, errlen, TP_ERR_INVALID, "$.node: expected a node path");
     if (ji && (!cJSON_IsString(ji) || !tp_id_valid(ji->valuestring)))
         return tp_errf(err, errlen, TP_ERR_INVALID, "$.id: expected a device id");
-    if (ji)
-        tp_strlcpy(id, ji->valuestring, sizeof id);
-    else
-        snprintf(id, sizeof id, "kiosk-%.4s%.4s", code, code + 5);
     if ((rc = cfleet_node_exists(tx, jn->valuestring, err, errlen)) != TP_OK ||
         (rc = FX(tx, &rows, err, errlen,
-                 "SELECT expires_ms, approved_ms, closed_ms FROM enrollments WHERE code = $1",
+                 "SELECT expires_ms, approved_ms, closed_ms, device_id FROM enrollments"
+                 " WHERE code = $1",
                  code)) != TP_OK)
         goto out;
+    /* --id, else the id the device sent with its code (before approval device_id holds that),
+     * else one made from the code. */
+    const char *asked = rows->n ? cstore_rows_get(rows, 0, 3) : NULL;
+    if (ji)
+        tp_strlcpy(id, ji->valuestring, sizeof id);
+    else if (asked && tp_id_valid(asked))
+        tp_strlcpy(id, asked, sizeof id);
+    else
+        snprintf(id, sizeof id, "kiosk-%.4s%.4s", code, code + 5);
     if (rows->n == 0)
         rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "no pairing code %s", code);
     else if (cstore_rows_get(rows, 0, 1) || cstore_rows_get(rows, 0, 2))

@@ -7,9 +7,13 @@
    the sync daemon (pid file) and a headless kiosk session that records answers and taps staff
    "Sync now"; GET /v1/report on the collector then shows exactly those answers; SIGINT stops the
    script and all three processes (none left), and the pid file is removed.
-2. TP_DEMO_ONCE=1 in the same folder: the device is not registered again (same token, one devices
-   line), the script waits for the sync daemon to deliver and exits 0 by itself, nothing left
-   running, nothing pending in the kiosk database.
+2. TP_DEMO_ONCE=1 in the same folder: the device is not registered again (same token, one device
+   in the collector's `device list`, at its node vn/hcm/hcm-q1/checkout), the kiosk ran the
+   centrally assigned survey (a "config" trace event: applied, store hcm-q1) and after the round
+   the device's running revision in the store equals the one the center delivered; the script
+   waits for the sync daemon to deliver and exits 0 by itself, nothing left running, nothing
+   pending in the kiosk database. 2b. With its token file lost, the demo gets a fresh token
+   (`device rotate-token`) and still delivers.
 3. `touchpoint sync --daemon --pid-file`: the file holds the daemon's pid, SIGUSR1 does not kill
    it, SIGTERM ends it and removes the file; --pid-file without --daemon is a usage error.
 4. Staff "Sync now" (widget staff-sync) with a fake daemon: a sleeping Python child with a
@@ -41,6 +45,7 @@ BUILD = os.environ.get("TP_BUILD", "build")
 BUILD_ABS = BUILD if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD)
 KIOSK = os.path.join(BUILD_ABS, "touchpoint-kiosk")
 TP = os.path.join(BUILD_ABS, "touchpoint")
+COLLECTOR = os.path.join(BUILD_ABS, "touchpoint-collector")
 DEMO = os.path.join(ROOT, "board", "run-demo.sh")
 SURVEYS = os.path.join(ROOT, "assets", "surveys")
 DEMO_CONF = os.path.join(ROOT, "assets", "demo", "kiosk.conf")
@@ -263,10 +268,22 @@ def test_demo_once(var):
     check_clean_output(out, "TP_DEMO_ONCE run")
     with open(os.path.join(var, "demo", "sync.token")) as f:
         token_after = f.read()
-    with open(os.path.join(var, "devices.txt")) as f:
-        lines = [x for x in f.read().splitlines() if x.startswith("demo-kiosk-01 ")]
-    report("already registered" in out and token_after == token_before and len(lines) == 1,
-           "second run keeps the device's token and its single devices line")
+    devs = device_list(var)
+    mine = [x for x in devs if x.get("id") == "demo-kiosk-01"]
+    report("already registered" in out and token_after == token_before and len(mine) == 1 and
+           mine[0].get("node") == "vn/hcm/hcm-q1/checkout",
+           "second run keeps the device's token and its single device in the collector's store, "
+           "at its node (%s)" % mine)
+    applied = [e for e in trace_events(out) if e.get("event") == "config"]
+    report(applied and applied[0].get("result") == "applied" and
+           applied[0].get("store") == "hcm-q1" and applied[0].get("version") == 1,
+           "the demo kiosk runs the survey the center assigned (%s)" % applied[:1])
+    rc_file = os.path.join(var, "demo", "remote-config.json")
+    with open(rc_file) as f:
+        desired = json.load(f)["revision"]
+    report(mine and mine[0].get("running_revision") == desired,
+           "after the round the device's running revision is the desired one (%s vs %s)"
+           % (mine[0].get("running_revision") if mine else None, desired))
     pids = [int(x) for x in re.findall(r"\(pid (\d+)\)", out)]
     report(len(pids) == 3 and all(gone(p) for p in pids),
            "TP_DEMO_ONCE=1: all three processes have exited %s" % pids)
@@ -276,6 +293,40 @@ def test_demo_once(var):
     report(m is not None and m.group(1) == "0" and m.group(2) == "8",
            "kiosk database after two demo runs: 0 pending, 8 synced (%s)"
            % (m.group(0) if m else p.stdout + p.stderr))
+    if d.p.poll() is None:
+        d.kill_all()
+
+
+def device_list(var):
+    p = subprocess.run([COLLECTOR, "device", "list", "--store",
+                        "sqlite:" + os.path.join(var, "collector.db")],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    try:
+        doc = json.loads(p.stdout)
+    except ValueError:
+        return []
+    return doc if isinstance(doc, list) else doc.get("devices", doc.get("items", []))
+
+
+def test_demo_lost_token(var):
+    tok = os.path.join(var, "demo", "sync.token")
+    with open(tok) as f:
+        token_before = f.read()
+    os.unlink(tok)
+    d = Demo(dict(demo_env(var, busy_port()[1]), TP_DEMO_ONCE="1"))
+    try:
+        rc = d.p.wait(TIMEOUT * 2)
+    except subprocess.TimeoutExpired:
+        rc = None
+    d.t.join(10)
+    out = d.text()
+    with open(tok) as f:
+        token_after = f.read()
+    mine = [x for x in device_list(var) if x.get("id") == "demo-kiosk-01"]
+    report(rc == 0 and "delivered every answer" in out and token_after.strip() and
+           token_after != token_before and len(mine) == 1,
+           "lost token file: the demo rotates the device's token and delivers (rc %s)%s"
+           % (rc, "" if rc == 0 else ": " + out[-1500:]))
     if d.p.poll() is None:
         d.kill_all()
 
@@ -368,6 +419,10 @@ def test_staff_sync(tmp):
     text = re.sub(r"(?m)^pid_file *=.*$", "pid_file = " + pidfile, text)
     with open(conf, "w") as f:
         f.write(text)
+    # A kiosk without its token file shows the pairing screen (issue 12); this one is paired.
+    with open(os.path.join(tmp, "sync.token"), "w") as f:
+        f.write("t" * 43 + "\n")
+    os.chmod(os.path.join(tmp, "sync.token"), 0o600)
     staff = "hold 5 5 3000\n" + "".join("tap pin-%s\n" % c for c in PIN) + "tap pin-ok\n" + \
         "expect-screen staff\ntap staff-sync\nexpect-screen staff\n"
     fake = subprocess.Popen([sys.executable, "-c", FAKE, pidfile, got])
@@ -413,6 +468,7 @@ def main():
         os.mkdir(var)
         test_demo_forever(var)
         test_demo_once(var)
+        test_demo_lost_token(var)
         sub = os.path.join(tmp, "pidfile")
         os.mkdir(sub)
         test_pid_file(sub)

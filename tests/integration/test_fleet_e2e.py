@@ -332,8 +332,11 @@ def main():
             report(z is not None and z.stdout.strip() == "touchpoint-pair:%s:dev-2" % code,
                    "zbarimg reads the code from the screen's QR",
                    (z.stdout + z.stderr) if z else "zbarimg not installed (zbar-tools)")
-            fleet(store, "device", "approve", code, "--node", STORE_NODE + "/entrance", "--id",
-                  "dev-2")
+            # No --id: the sync process sent the configured id (dev-2) with its code.
+            out = json.loads(fleet(store, "device", "approve", code, "--node",
+                                   STORE_NODE + "/entrance"))
+            report(out.get("id") == "dev-2",
+                   "device approve CODE without --id takes the id the device sent", repr(out))
             got = wait_for(lambda: os.path.exists(tok2), 20)
             mode = os.stat(tok2).st_mode & 0o777 if got else None
             report(got and mode == 0o600, "approved: the token file is written mode 0600",
