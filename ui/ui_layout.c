@@ -254,6 +254,13 @@ static int face_pad(const lay *L)
     return maxi(4, L->g2 / 2);
 }
 
+/* Lines a face caption may take: portrait's narrow tiles have height to spare for a third, so
+ * "Rất không hài lòng" keeps a readable size instead of shrinking alone. */
+static int cap_lines(const lay *L)
+{
+    return L->portrait ? 3 : 2;
+}
+
 /* Cell width for n items in a row of width aw with gap gap, capped. */
 static int cell_w(int aw, int n, int gap, int cap)
 {
@@ -273,7 +280,7 @@ static plan scale_plan(lay *L, int avail_h, int cap_px)
                                               : 0.30;
     int cap = maxi(L->T, pct(L->s, capf));
     /* cap_h: the caption's two lines and the tile's padding above the disc and under the text */
-    p.cap_h = face && any_label(md) ? 2 * UI_LINE_STEP(cap_px) + 2 * face_pad(L) : 0;
+    p.cap_h = face && any_label(md) ? cap_lines(L) * UI_LINE_STEP(cap_px) + 2 * face_pad(L) : 0;
     double aspect = face ? 1.0 : md->scale == TP_KIND_NPS ? 1.2 : 1.1; /* height / width */
     int aw = L->W - 2 * L->m;
     int gap = L->g;
@@ -324,7 +331,9 @@ static void place_scale(lay *L, const plan *p, int y0)
     const ui_model *md = L->md;
     bool face = is_face(md->scale);
     int idx = 0;
-    int cap_px = maxi(14, pct(L->s, 0.034));
+    int cap_px = maxi(14, pct(L->s, 0.034)), common = cap_px;
+    ui_widget *caps[UI_ITEMS_MAX];
+    int n_caps = 0;
     for (int r = 0; r < p->rows; r++) {
         int per = p->per_row[r];
         int rw = per * p->bw + (per - 1) * p->gap;
@@ -342,10 +351,13 @@ static void place_scale(lay *L, const plan *p, int y0)
             if (face) {
                 int pad = p->cap_h > 0 ? face_pad(L) : 0;
                 w->shape = rect(rc.x + (rc.w - p->d) / 2, rc.y + pad, p->d, p->d);
-                if (it->label[0])
+                if (it->label[0]) {
                     fit(L, w, it->label,
                         rect(rc.x + pad, rc.y + pad + p->d, rc.w - 2 * pad, p->cap_h - 2 * pad),
-                        cap_px, 11, false, UI_ALIGN_CENTER, 2);
+                        cap_px, 11, false, UI_ALIGN_CENTER, cap_lines(L));
+                    common = mini(common, w->px);
+                    caps[n_caps++] = w;
+                }
             } else {
                 const char *label = it->label;
                 if (!label[0]) {
@@ -358,6 +370,12 @@ static void place_scale(lay *L, const plan *p, int y0)
             }
         }
     }
+    /* One caption size for the row of faces: a caption drawn smaller than its neighbours reads
+     * as less important. */
+    for (int i = 0; i < n_caps; i++)
+        if (caps[i]->px != common)
+            fit(L, caps[i], caps[i]->text, caps[i]->text_box, common, common, false,
+                UI_ALIGN_CENTER, cap_lines(L));
 }
 
 /* The attract band: the logo (aspect kept) and, beside it, the store's name and the invitation

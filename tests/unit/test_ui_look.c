@@ -444,7 +444,8 @@ static void brand_attract_and_ring(void **state)
 /* What the look review of the issue 11 screenshots found: a pressed face's caption touched its
  * lit tile's edge at 800x480 (the caption box was the whole tile), and the thank-you ring sat
  * at the screen's bottom, far under the message in portrait. Now every face caption (and disc)
- * keeps 1 mm from its tile's edges, and the ring sits close under the message/subtitle block,
+ * keeps 1 mm from its tile's edges, the captions of a row share one size (portrait drew "Rất
+ * không hài lòng" at 11 px beside 20 px neighbours), and the ring sits close under the message/subtitle block,
  * centred with it. */
 static void face_captions_padded_ring_close(void **state)
 {
@@ -459,7 +460,7 @@ static void face_captions_padded_ring_close(void **state)
             snprintf(what, sizeof what, "%s at %dx%d", smp->name, sizes[s][0], sizes[s][1]);
             assert_int_equal(ui_set_screen(u, &smp->screen), TP_OK);
             ui_widget_info ring, w;
-            int text_bottom = 0;
+            int text_bottom = 0, cap_px = 0;
             for (int k = 0; k < ui_widget_count(u); k++) {
                 ui_widget_get(u, k, &w);
                 if (w.kind == UI_WIDGET_TEXT && w.rect.y + w.rect.h > text_bottom)
@@ -472,6 +473,12 @@ static void face_captions_padded_ring_close(void **state)
                     fail_msg("%s: %s's caption %d,%d %dx%d is within %d px of its tile %d,%d "
                              "%dx%d's edge",
                              what, w.id, c.x, c.y, c.w, c.h, pad, t.x, t.y, t.w, t.h);
+                if (cap_px && w.font_px != cap_px)
+                    fail_msg("%s: %s's caption is %d px, its neighbour's %d px", what, w.id,
+                             w.font_px, cap_px);
+                if (!w.text_fits)
+                    fail_msg("%s: %s's caption does not fit", what, w.id);
+                cap_px = w.font_px;
                 faces++;
             }
             if (!find_widget(u, "next-ring", &ring))
@@ -487,7 +494,7 @@ static void face_captions_padded_ring_close(void **state)
         ui_free(u);
     }
     assert_true(faces > 0 && rings > 0);
-    print_message("checked: %d face captions keep 1 mm from their tile's sides and bottom; %d "
+    print_message("checked: %d face captions keep 1 mm from their tile's sides and bottom, one size a row; %d "
                   "thank-you rings sit centred within their own height under the message\n",
                   faces, rings);
 }
