@@ -205,6 +205,20 @@ static bool any_label(const ui_model *md)
     return false;
 }
 
+/* Room (1 mm, at least 4 px) between a captioned face's tile edge and the disc or caption in it:
+ * the pressed tile lights up to its edge, and a caption touching that edge looks clipped. */
+static int face_pad(const lay *L)
+{
+    return maxi(4, L->g2 / 2);
+}
+
+/* Lines a face caption may take: portrait's narrow tiles have height to spare for a third, so
+ * "Rất không hài lòng" keeps a readable size instead of shrinking alone. */
+static int cap_lines(const lay *L)
+{
+    return L->portrait ? 3 : 2;
+}
+
 /* Cell width for n items in a row of width aw with gap gap, capped. */
 static int cell_w(int aw, int n, int gap, int cap)
 {
@@ -223,7 +237,8 @@ static plan scale_plan(lay *L, int avail_h, int cap_px)
                   : md->scale == TP_KIND_CSAT ? 0.22
                                               : 0.30;
     int cap = maxi(L->T, pct(L->s, capf));
-    p.cap_h = face && any_label(md) ? 2 * UI_LINE_STEP(cap_px) : 0;
+    /* cap_h: the caption's two lines and the tile's padding above the disc and under the text */
+    p.cap_h = face && any_label(md) ? cap_lines(L) * UI_LINE_STEP(cap_px) + 2 * face_pad(L) : 0;
     double aspect = face ? 1.0 : md->scale == TP_KIND_NPS ? 1.2 : 1.1; /* height / width */
     int aw = L->W - 2 * L->m;
     int gap = L->g;
@@ -274,7 +289,9 @@ static void place_scale(lay *L, const plan *p, int y0)
     const ui_model *md = L->md;
     bool face = is_face(md->scale);
     int idx = 0;
-    int cap_px = maxi(14, pct(L->s, 0.034));
+    int cap_px = maxi(14, pct(L->s, 0.034)), common = cap_px;
+    ui_widget *caps[UI_ITEMS_MAX];
+    int n_caps = 0;
     for (int r = 0; r < p->rows; r++) {
         int per = p->per_row[r];
         int rw = per * p->bw + (per - 1) * p->gap;
@@ -290,10 +307,16 @@ static void place_scale(lay *L, const plan *p, int y0)
             w->value = it->value;
             w->style = it->style;
             if (face) {
-                w->shape = rect(rc.x + (rc.w - p->d) / 2, rc.y, p->d, p->d);
-                if (it->label[0])
-                    ui_lay_fit(L, w, it->label, rect(rc.x, rc.y + p->d, rc.w, p->cap_h), cap_px, 11,
-                               false, UI_ALIGN_CENTER, 2);
+                int pad = p->cap_h > 0 ? face_pad(L) : 0;
+                w->shape = rect(rc.x + (rc.w - p->d) / 2, rc.y + pad, p->d, p->d);
+                if (it->label[0]) {
+                    ui_lay_fit(
+                        L, w, it->label,
+                        rect(rc.x + pad, rc.y + pad + p->d, rc.w - 2 * pad, p->cap_h - 2 * pad),
+                        cap_px, 11, false, UI_ALIGN_CENTER, cap_lines(L));
+                    common = mini(common, w->px);
+                    caps[n_caps++] = w;
+                }
             } else {
                 const char *label = it->label;
                 if (!label[0]) {
@@ -306,6 +329,12 @@ static void place_scale(lay *L, const plan *p, int y0)
             }
         }
     }
+    /* One caption size for the row of faces: a caption drawn smaller than its neighbours reads
+     * as less important. */
+    for (int i = 0; i < n_caps; i++)
+        if (caps[i]->px != common)
+            ui_lay_fit(L, caps[i], caps[i]->text, caps[i]->text_box, common, common, false,
+                       UI_ALIGN_CENTER, cap_lines(L));
 }
 
 /* The attract band: the logo (aspect kept) and, beside it, the store's name and the invitation
@@ -593,13 +622,12 @@ static void layout_followup(lay *L)
 static void layout_message(lay *L, ui_role icon_role)
 {
     const ui_model *md = L->md;
-    if (icon_role == UI_ROLE_ICON_OK && md->countdown > 0.0f) {
-        /* The ring counting down to the next customer, centred under everything else. */
-        int rd = maxi(L->T * 2 / 3, pct(L->s, 0.08));
-        ui_lay_add(L, UI_ROLE_RING, UI_WIDGET_ICON, "next-ring",
-                   rect((L->W - rd) / 2, L->bottom - rd, rd, rd), false);
-        L->bottom -= rd + L->g;
-    }
+    /* The ring counting down to the next customer belongs to the message: it sits close under
+     * the message/subtitle block and is centred with it (at the bottom it read as unrelated). */
+    int rd = icon_role == UI_ROLE_ICON_OK && md->countdown > 0.0f
+                 ? maxi(L->T * 2 / 3, pct(L->s, 0.08))
+                 : 0;
+    int ring_h = rd ? L->g * 2 + rd : 0;
     int content_h = L->bottom - L->top;
     int cw = mini(L->W - 2 * L->m, pct(L->s, 1.5));
     int cx = (L->W - cw) / 2;
@@ -607,13 +635,13 @@ static void layout_message(lay *L, ui_role icon_role)
     int d = icon_role == UI_ROLE_QR ? maxi(L->T, pct(L->s, 0.5)) : maxi(L->T, pct(L->s, 0.2));
     int msg_px = pct(L->s, 0.085), sub_px = maxi(14, pct(L->s, 0.045));
     const char *msg = md->message[0] ? md->message : md->prompt;
-    int room = content_h - d - L->g * 2;
+    int room = content_h - d - L->g * 2 - ring_h;
     int sub_room = md->subtitle[0] ? mini(room / 2, 4 * UI_LINE_STEP(sub_px)) : 0;
     int mh = msg[0] ? ui_lay_text_height(L, msg, cw, room - sub_room, msg_px, 16, true, 0) : 0;
     int sh = md->subtitle[0] ? ui_lay_text_height(L, md->subtitle, cw, maxi(0, room - mh - L->g),
                                                   sub_px, 12, false, 0)
                              : 0;
-    int total = d + (mh ? L->g * 2 + mh : 0) + (sh ? L->g + sh : 0);
+    int total = d + (mh ? L->g * 2 + mh : 0) + (sh ? L->g + sh : 0) + ring_h;
     int y = L->top + maxi(0, (content_h - total) * 45 / 100);
     ui_lay_add(L, icon_role, UI_WIDGET_ICON, icon_role == UI_ROLE_QR ? "pairing-qr" : "icon",
                rect((L->W - d) / 2, y, d, d), false);
@@ -625,9 +653,12 @@ static void layout_message(lay *L, ui_role icon_role)
     }
     if (sh) {
         y += L->g;
-        ui_lay_text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, cx, y, cw, sh, sub_px, 12,
-                          false, UI_ALIGN_CENTER);
+        y += ui_lay_text_block(L, UI_ROLE_SUBTITLE, "subtitle", md->subtitle, cx, y, cw, sh, sub_px,
+                               12, false, UI_ALIGN_CENTER);
     }
+    if (rd)
+        ui_lay_add(L, UI_ROLE_RING, UI_WIDGET_ICON, "next-ring",
+                   rect((L->W - rd) / 2, mini(y + L->g * 2, L->bottom - rd), rd, rd), false);
 }
 
 /* ---- Entry ---------------------------------------------------------------------------------- */

@@ -440,6 +440,65 @@ static void brand_attract_and_ring(void **state)
                   inv_c, ring_c);
 }
 
+
+/* What the look review of the issue 11 screenshots found: a pressed face's caption touched its
+ * lit tile's edge at 800x480 (the caption box was the whole tile), and the thank-you ring sat
+ * at the screen's bottom, far under the message in portrait. Now every face caption (and disc)
+ * keeps 1 mm from its tile's edges, the captions of a row share one size (portrait drew "Rất
+ * không hài lòng" at 11 px beside 20 px neighbours), and the ring sits close under the message/subtitle block,
+ * centred with it. */
+static void face_captions_padded_ring_close(void **state)
+{
+    (void)state;
+    int faces = 0, rings = 0;
+    for (int s = 0; s < N_SIZES; s++) {
+        int dpi = panel_dpi[s], pad = (int)(dpi / 25.4) > 4 ? (int)(dpi / 25.4) : 4;
+        ui *u = open_dpi(sizes[s][0], sizes[s][1], dpi);
+        for (int i = 0; i < ui_sample_count(); i++) {
+            const ui_sample *smp = ui_sample_get(i);
+            char what[160];
+            snprintf(what, sizeof what, "%s at %dx%d", smp->name, sizes[s][0], sizes[s][1]);
+            assert_int_equal(ui_set_screen(u, &smp->screen), TP_OK);
+            ui_widget_info ring, w;
+            int text_bottom = 0, cap_px = 0;
+            for (int k = 0; k < ui_widget_count(u); k++) {
+                ui_widget_get(u, k, &w);
+                if (w.kind == UI_WIDGET_TEXT && w.rect.y + w.rect.h > text_bottom)
+                    text_bottom = w.rect.y + w.rect.h;
+                if (w.kind != UI_WIDGET_FACE || w.ink_rect.w == 0)
+                    continue;
+                ui_rect t = w.rect, c = w.ink_rect;
+                if (c.x - t.x < pad || t.x + t.w - (c.x + c.w) < pad ||
+                    t.y + t.h - (c.y + c.h) < pad)
+                    fail_msg("%s: %s's caption %d,%d %dx%d is within %d px of its tile %d,%d "
+                             "%dx%d's edge",
+                             what, w.id, c.x, c.y, c.w, c.h, pad, t.x, t.y, t.w, t.h);
+                if (cap_px && w.font_px != cap_px)
+                    fail_msg("%s: %s's caption is %d px, its neighbour's %d px", what, w.id,
+                             w.font_px, cap_px);
+                if (!w.text_fits)
+                    fail_msg("%s: %s's caption does not fit", what, w.id);
+                cap_px = w.font_px;
+                faces++;
+            }
+            if (!find_widget(u, "next-ring", &ring))
+                continue;
+            int lw, lh;
+            ui_logical_size(u, &lw, &lh);
+            int gap = ring.rect.y - text_bottom, centre = ring.rect.x * 2 + ring.rect.w - lw;
+            if (gap < pad || gap > ring.rect.h || abs(centre) > 2)
+                fail_msg("%s: the ring is %d px under the text (want %d..%d), %d px off centre",
+                         what, gap, pad, ring.rect.h, centre / 2);
+            rings++;
+        }
+        ui_free(u);
+    }
+    assert_true(faces > 0 && rings > 0);
+    print_message("checked: %d face captions keep 1 mm from their tile's sides and bottom, one size a row; %d "
+                  "thank-you rings sit centred within their own height under the message\n",
+                  faces, rings);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +509,7 @@ int main(void)
         cmocka_unit_test(neutral_scale_by_default),
         cmocka_unit_test(staff_buttons_and_exit_apart),
         cmocka_unit_test(brand_attract_and_ring),
+        cmocka_unit_test(face_captions_padded_ring_close),
     };
     setenv("SDL_VIDEODRIVER", "offscreen", 0);
     return cmocka_run_group_tests_name("ui look", tests, setup_dir, teardown_dir);
