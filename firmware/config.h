@@ -135,11 +135,11 @@ typedef struct config_power {
 
 /* [brand]: how the kiosk presents the store (the attract state). */
 typedef struct config_brand {
-    char logo[CONFIG_PATH_MAX];           /* "" none; .png or .svg */
-    char accent[8];                       /* "#RRGGBB" */
+    char logo[CONFIG_PATH_MAX];             /* "" none; .png or .svg */
+    char accent[8];                         /* "#RRGGBB" */
     char name[SETTINGS_BRAND_NAME_MAX + 1]; /* "" none; the local file allows
                                              * CONFIG_BRAND_NAME_MAX, the center more */
-    bool attract;                         /* idle: attract state instead of an idle dim */
+    bool attract;                           /* idle: attract state instead of an idle dim */
 } config_brand;
 
 typedef struct config {

@@ -109,6 +109,7 @@ void power_changed(app *a, const char *reason);
 void led_update(app *a, bool force);
 void hw_after_frame(app *a);
 void hw_power_config(app *a);
+void guard_display(app *a);
 void hw_status_update(app *a);
 void gpio_service(app *a);
 void hw_tick(app *a);

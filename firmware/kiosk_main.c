@@ -15,13 +15,12 @@
  * With --script (kiosk_script.c), input comes from the script and time from a virtual clock
  * (tp_vclock), so tests are instant and deterministic; the same event handler as live input is
  * used. The hardware side is kiosk_hw.c, the USB side kiosk_usb.c, the watcher thread
- * kiosk_signal.c, the state machine's outside work kiosk_work.c.
+ * kiosk_signal.c (with the lost-display guard), the state machine's outside work kiosk_work.c.
  *
  * Under systemd (watchdog.h): READY=1 after the first frame; WATCHDOG=1 only from the loop's tick
  * (wd_tick) after a health check, on real time even in script mode; the loop's wait (and the wait
  * for the next `--script -` line) includes the ping deadline.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -34,46 +33,6 @@
 #include <unistd.h>
 
 #include "kiosk_app.h"
-
-/* ---- A lost display ------------------------------------------------------------------------ */
-
-static app *lost_display_app; /* for the handler below, which Xlib calls without a context */
-
-/* Xlib's I/O error handler: the X server is gone (killed, or ended first by the Ctrl+C that is
- * also ending us). Xlib's default handler calls exit(), whose exit handlers crash (SIGSEGV) with
- * libraries SDL has unloaded and threads still running. Every recorded answer is already durable
- * (each write is synchronous), so say why and leave at once with a status. */
-static int lost_display(void *display)
-{
-    app *a = lost_display_app;
-    (void)display;
-    if (a)
-        trace_event(a->tr, "exit", TRACE_STR("reason", "display_lost"), TRACE_END);
-    fprintf(stderr, "touchpoint-kiosk: display: the connection to the X server was lost (the X "
-                    "server ended); exiting\n");
-    fflush(NULL);
-    _exit(EXIT_DISPLAY_LOST);
-}
-
-/* Installs lost_display when SDL drives an X display (libX11 already loaded by SDL's x11 driver;
- * the kiosk does not link libX11 itself). */
-static void guard_display(app *a)
-{
-    const char *drv = SDL_GetCurrentVideoDriver();
-    if (!drv || strcmp(drv, "x11") != 0)
-        return;
-    void *x11 = dlopen("libX11.so.6", RTLD_LAZY | RTLD_NOLOAD);
-    if (!x11)
-        return;
-    typedef int (*io_handler)(void *);
-    io_handler (*set_handler)(io_handler) = NULL;
-    *(void **)&set_handler = dlsym(x11, "XSetIOErrorHandler");
-    if (set_handler) {
-        lost_display_app = a;
-        set_handler(lost_display);
-    }
-    dlclose(x11); /* NOLOAD took a reference; SDL keeps its own */
-}
 
 static int64_t real_us(void)
 {

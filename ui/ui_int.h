@@ -56,7 +56,7 @@ typedef struct ui_model {
     int logo_w, logo_h; /* the logo's size (0: none), for its place in the band */
     float anim;         /* thanks entry animation 0..1 */
     float countdown;    /* thanks ring: fraction left (<= 0: no ring) */
-    int qr_size; /* pairing: modules per side, 0: none */
+    int qr_size;        /* pairing: modules per side, 0: none */
     unsigned char qr[UI_QR_MAX * UI_QR_MAX];
 } ui_model;
 

@@ -24,22 +24,23 @@ bool cfleet_cli_is(int argc, char **argv)
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: touchpoint-collector node set PATH [--settings JSON | --settings-file F]\n"
-            "       touchpoint-collector node list\n"
-            "       touchpoint-collector device add ID --node PATH\n"
-            "       touchpoint-collector device move ID --node PATH\n"
-            "       touchpoint-collector device revoke ID | rotate-token ID\n"
-            "       touchpoint-collector device import FILE [--node PATH]\n"
-            "       touchpoint-collector device approve CODE --node PATH [--id ID]   (default: the id\n"
-            "                            the device sent with its code)\n"
-            "       touchpoint-collector device list\n"
-            "       touchpoint-collector survey publish FILE\n"
-            "       touchpoint-collector survey assign ID@VERSION --node PATH | --devices ID,ID\n"
-            "       touchpoint-collector survey list\n"
-            "       touchpoint-collector admin-token add NAME\n"
-            "       touchpoint-collector audit list\n"
-            "  every one takes --store sqlite:PATH|postgresql://... (or env TP_COLLECTOR_STORE)\n");
+    fprintf(
+        stderr,
+        "usage: touchpoint-collector node set PATH [--settings JSON | --settings-file F]\n"
+        "       touchpoint-collector node list\n"
+        "       touchpoint-collector device add ID --node PATH\n"
+        "       touchpoint-collector device move ID --node PATH\n"
+        "       touchpoint-collector device revoke ID | rotate-token ID\n"
+        "       touchpoint-collector device import FILE [--node PATH]\n"
+        "       touchpoint-collector device approve CODE --node PATH [--id ID]   (default: the id\n"
+        "                            the device sent with its code)\n"
+        "       touchpoint-collector device list\n"
+        "       touchpoint-collector survey publish FILE\n"
+        "       touchpoint-collector survey assign ID@VERSION --node PATH | --devices ID,ID\n"
+        "       touchpoint-collector survey list\n"
+        "       touchpoint-collector admin-token add NAME\n"
+        "       touchpoint-collector audit list\n"
+        "  every one takes --store sqlite:PATH|postgresql://... (or env TP_COLLECTOR_STORE)\n");
 }
 
 typedef struct cli {

@@ -440,13 +440,12 @@ static void brand_attract_and_ring(void **state)
                   inv_c, ring_c);
 }
 
-
 /* What the look review of the issue 11 screenshots found: a pressed face's caption touched its
  * lit tile's edge at 800x480 (the caption box was the whole tile), and the thank-you ring sat
  * at the screen's bottom, far under the message in portrait. Now every face caption (and disc)
  * keeps 1 mm from its tile's edges, the captions of a row share one size (portrait drew "Rất
- * không hài lòng" at 11 px beside 20 px neighbours), and the ring sits close under the message/subtitle block,
- * centred with it. */
+ * không hài lòng" at 11 px beside 20 px neighbours), and the ring sits close under the
+ * message/subtitle block, centred with it. */
 static void face_captions_padded_ring_close(void **state)
 {
     (void)state;
@@ -494,7 +493,8 @@ static void face_captions_padded_ring_close(void **state)
         ui_free(u);
     }
     assert_true(faces > 0 && rings > 0);
-    print_message("checked: %d face captions keep 1 mm from their tile's sides and bottom, one size a row; %d "
+    print_message("checked: %d face captions keep 1 mm from their tile's sides and bottom, one "
+                  "size a row; %d "
                   "thank-you rings sit centred within their own height under the message\n",
                   faces, rings);
 }
