@@ -491,6 +491,9 @@ static tp_err brand_check(parse_ctx *pc)
         fail(pc, brand_line(pc, "accent"), "brand", "accent", "not a colour #RRGGBB");
     if (!tp_utf8_valid(b->name, strlen(b->name)))
         fail(pc, brand_line(pc, "name"), "brand", "name", "not valid UTF-8");
+    else if (strlen(b->name) >
+             CONFIG_BRAND_NAME_MAX) /* the field holds the center's longer names */
+        fail(pc, brand_line(pc, "name"), "brand", "name", "too long (at most 60 bytes)");
     return pc->rc;
 }
 

@@ -131,7 +131,7 @@ typedef struct config_power {
     settings_hours days[7]; /* [0] Monday .. [6] Sunday, when weekly */
 } config_power;
 
-#define CONFIG_BRAND_NAME_MAX 60
+#define CONFIG_BRAND_NAME_MAX 60 /* bytes; config.c's message says the number */
 
 /* [brand]: how the kiosk presents the store (the attract state). */
 typedef struct config_brand {

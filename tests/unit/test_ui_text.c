@@ -225,7 +225,7 @@ static void shipped_surveys_break_cleanly(void **state)
             for (int s = 0; s < N_SIZES; s++) {
                 ui *u = open_ui(sizes[s][0], sizes[s][1], 0);
                 char what[SURVEY_PATH_MAX + 64];
-                snprintf(what, sizeof what, "%s %s at %dx%d", names[f], lang, sizes[s][0],
+                snprintf(what, sizeof what, "%.200s %s at %dx%d", names[f], lang, sizes[s][0],
                          sizes[s][1]);
                 lines += show(u, &qs, what);
                 lines += show(u, &thanks, what);
