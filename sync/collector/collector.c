@@ -185,6 +185,26 @@ tp_err append_body(collector *c, req *r, const char *data, size_t n)
     return TP_OK;
 }
 
+enum MHD_Result take_body(collector *c, req *r, const char *upload, size_t *upload_size, size_t max)
+{
+    size_t n = *upload_size;
+    *upload_size = 0;
+    if (r->err_status) { /* refused: drain (bounded), reply at the end */
+        r->drained += n;
+        return r->drained > DRAIN_MAX ? MHD_NO : MHD_YES;
+    }
+    tp_err rc = append_body(c, r, upload, n);
+    if (rc == TP_ERR_TOO_LARGE)
+        refuse(c, r, 413, "too_large", 0, "body larger than %zu bytes", max);
+    else if (rc == TP_ERR_BUSY)
+        refuse(c, r, 503, "busy", c->retry_after_s,
+               "too many request bodies in flight; retry in %d s", c->retry_after_s);
+    else if (rc != TP_OK)
+        refuse(c, r, 500, "internal", 0, "out of memory");
+    r->drained = r->body.len;
+    return MHD_YES;
+}
+
 /* Inflates a gzip body of exactly one member with a running bound: more than
  * COLLECTOR_INFLATED_MAX bytes out is a gzip bomb (TP_ERR_TOO_LARGE) and stops at once. Bytes after
  * the member's end (trailing garbage, or a second member) are TP_ERR_INVALID with a message in
@@ -380,24 +400,8 @@ static enum MHD_Result handle_batch(collector *c, struct MHD_Connection *conn, c
         }
         return MHD_YES;
     }
-    if (*upload_size > 0) {
-        size_t n = *upload_size;
-        *upload_size = 0;
-        if (r->err_status) {
-            r->drained += n;
-            return r->drained > DRAIN_MAX ? MHD_NO : MHD_YES;
-        }
-        tp_err rc = append_body(c, r, upload, n);
-        if (rc == TP_ERR_TOO_LARGE)
-            refuse(c, r, 413, "too_large", 0, "body larger than %u bytes", COLLECTOR_BODY_MAX);
-        else if (rc == TP_ERR_BUSY)
-            refuse(c, r, 503, "busy", c->retry_after_s,
-                   "too many request bodies in flight; retry in %d s", c->retry_after_s);
-        else if (rc != TP_OK)
-            refuse(c, r, 500, "internal", 0, "out of memory");
-        r->drained = r->body.len;
-        return MHD_YES;
-    }
+    if (*upload_size > 0)
+        return take_body(c, r, upload, upload_size, COLLECTOR_BODY_MAX);
     if (r->err_status) {
         cmetrics_batch(c->metrics, r->err_status, (double)(mono_ms(c) - r->t0), 0, 0);
         return send_error(c, conn, r->err_status, r->err_code, r->err_msg, r->retry_after);

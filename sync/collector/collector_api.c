@@ -48,21 +48,8 @@ enum MHD_Result handle_api(collector *c, struct MHD_Connection *conn, const char
         tp_buf_init(&r->body, CAPI_BODY_MAX);
         return MHD_YES;
     }
-    if (*upload_size > 0) {
-        size_t n = *upload_size;
-        *upload_size = 0;
-        if (r->err_status) {
-            r->drained += n;
-            return r->drained > DRAIN_MAX ? MHD_NO : MHD_YES;
-        }
-        tp_err rc = append_body(c, r, upload, n);
-        if (rc == TP_ERR_TOO_LARGE)
-            refuse(c, r, 413, "too_large", 0, "body larger than %u bytes", CAPI_BODY_MAX);
-        else if (rc != TP_OK)
-            refuse(c, r, 503, "busy", c->retry_after_s, "too many request bodies in flight");
-        r->drained = r->body.len;
-        return MHD_YES;
-    }
+    if (*upload_size > 0)
+        return take_body(c, r, upload, upload_size, CAPI_BODY_MAX);
     if (r->err_status)
         return send_error(c, conn, r->err_status, r->err_code, r->err_msg, r->retry_after);
     const char *auth =

@@ -64,6 +64,13 @@ int64_t mono_ms(const collector *c);
 /* Appends body bytes within COLLECTOR_BODY_MAX (or the buffer's max) and the body budget. */
 tp_err append_body(collector *c, req *r, const char *data, size_t n);
 
+/* One chunk of a request body (MHD's upload_data / *upload_size, which it sets to 0): appended
+ * within max (r->body's own bound) and the body budget, or drained (bounded) when r is refused; a
+ * body over its maximum is refused 413, over the budget 503 busy. Returns MHD_YES, or MHD_NO to
+ * close a refused connection whose drained body grew past DRAIN_MAX. */
+enum MHD_Result take_body(collector *c, req *r, const char *upload, size_t *upload_size,
+                          size_t max);
+
 /* collector_api.c: /v1/config, /v1/enroll, /v1/admin/... */
 enum MHD_Result handle_api(collector *c, struct MHD_Connection *conn, const char *url,
                            const char *method, const char *upload, size_t *upload_size,
