@@ -20,7 +20,7 @@ libcjson-dev libinih-dev libqrencode-dev zbar-tools zlib1g-dev uuid-dev libsyste
 libfontconfig-dev fonts-noto-core
 libcmocka-dev valgrind python3 libssl-dev
 fusefat dosfstools fuse3
-chromium
+chromium chromium-driver python3-selenium python3-aiosmtpd libjs-chart.js
 xvfb xauth
 systemd
 "
