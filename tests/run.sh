@@ -6,17 +6,14 @@
 # "N passed, N failed".
 #
 # Usage: tests/run.sh BUILD [BUILD ...]      TP_TEST_FILTER=substring runs only matching tests.
+# TP_TEST_JOBS=N runs N tests at a time (default 2: the two builds' suites share the machine; the
+# tests pick free ports and their own temporary folders, so they do not meet). Each test's output
+# is printed whole when it ends.
 # TP_TEST_EXEC="CMD ARGS" runs each compiled test program through CMD (board/cross.sh: qemu), and
 # TP_TEST_PROGRAMS_ONLY=1 skips the integration scripts (they need the host's programs).
 set -u
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/.." || exit 2
-[ $# -gt 0 ] || set -- build
-
-pass=0
-fail=0
-failed_list=""
-logdir=$(mktemp -d)
-trap 'rm -rf "$logdir"' EXIT
 
 export CMOCKA_MESSAGE_OUTPUT=TAP
 export TZ="${TZ:-Asia/Ho_Chi_Minh}"
@@ -25,42 +22,77 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:${ASAN_OPTI
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0:${LSAN_OPTIONS:-}"
 
-run_one() { # $1 build, $2 label, rest: command
-    b=$1; label=$2; shift 2
-    log="$logdir/log"
-    echo "=== $label [$b]"
+# One test (called by this script through xargs): runs it, prints its log under a lock so two
+# logs never interleave, and writes "PASSED FAILED" to RESULT.
+if [ "${1:-}" = --one ]; then
+    result=$2 b=$3 label=$4
+    shift 4
+    log="$result.log"
     t0=$(date +%s)
-    TP_BUILD="$b" timeout 900 "$@" >"$log" 2>&1
+    # shellcheck disable=SC2086 # TP_TEST_EXEC is a command and its arguments
+    TP_BUILD="$b" timeout 900 ${TP_TEST_EXEC:-} "$@" >"$log" 2>&1 </dev/null
     rc=$?
-    cat "$log"
-    echo "--- $label [$b]: $(($(date +%s) - t0)) s"
     ok=$(grep -cE '^ok [0-9]+|^ok -' "$log")
     nok=$(grep -cE '^not ok' "$log")
     if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
         nok=1
-        echo "not ok - $label exited with status $rc"
+        echo "not ok - $label exited with status $rc" >>"$log"
     fi
-    pass=$((pass + ok))
-    fail=$((fail + nok))
-    [ "$nok" -eq 0 ] || failed_list="$failed_list
-  $label [$b]"
-}
+    {
+        flock 9
+        echo "=== $label [$b]"
+        cat "$log"
+        echo "--- $label [$b]: $(($(date +%s) - t0)) s"
+    } 9>>"${result%/*}/lock"
+    echo "$ok $nok $label [$b]" >"$result"
+    rm -f "$log"
+    exit 0
+fi
 
+[ $# -gt 0 ] || set -- build
+logdir=$(mktemp -d)
+trap 'rm -rf "$logdir"' EXIT
+
+# The list: one line per test, "RESULT BUILD LABEL COMMAND..." (no spaces in paths).
+n=0
+add() {
+    n=$((n + 1))
+    echo "$logdir/$n $*" >>"$logdir/list"
+}
 for b in "$@"; do
     for t in "$b"/tests/test_*; do
         [ -x "$t" ] || continue
         case "$t" in *"${TP_TEST_FILTER:-}"*) ;; *) continue ;; esac
-        # shellcheck disable=SC2086 # TP_TEST_EXEC is a command and its arguments
-        run_one "$b" "$(basename "$t")" ${TP_TEST_EXEC:-} "$t"
+        add "$b" "$(basename "$t")" "$t"
     done
+    [ "${TP_TEST_PROGRAMS_ONLY:-0}" != 1 ] || continue
     for t in tests/integration/test_*.py tests/integration/test_*.sh; do
-        [ -f "$t" ] && [ "${TP_TEST_PROGRAMS_ONLY:-0}" != 1 ] || continue
+        [ -f "$t" ] || continue
         case "$t" in *"${TP_TEST_FILTER:-}"*) ;; *) continue ;; esac
         case "$t" in
-            *.py) run_one "$b" "$(basename "$t")" python3 "$t" ;;
-            *.sh) run_one "$b" "$(basename "$t")" sh "$t" ;;
+            *.py) add "$b" "$(basename "$t")" python3 "$t" ;;
+            *.sh) add "$b" "$(basename "$t")" sh "$t" ;;
         esac
     done
+done
+
+[ -f "$logdir/list" ] && xargs -P "${TP_TEST_JOBS:-2}" -L 1 sh "$self" --one <"$logdir/list"
+
+pass=0
+fail=0
+failed_list=""
+i=0
+while [ "$i" -lt "$n" ]; do
+    i=$((i + 1))
+    if [ -f "$logdir/$i" ]; then
+        read -r ok nok label <"$logdir/$i"
+    else # killed before it could write its result
+        ok=0 nok=1 label=$(sed -n "${i}p" "$logdir/list" | cut -d' ' -f2,3)
+    fi
+    pass=$((pass + ok))
+    fail=$((fail + nok))
+    [ "$nok" -eq 0 ] || failed_list="$failed_list
+  $label"
 done
 
 if [ -n "$failed_list" ]; then
