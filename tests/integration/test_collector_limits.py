@@ -162,16 +162,15 @@ def check_flood(workdir):
         "addresses trickled a request head (nofile %d; %d connections opened, %d closed by the "
         "collector)%s" % (max(x[1] for x in res), r["nofile"], trickle.opened,
                           trickle.closed_by_peer, "" if not failed else ": failed %r" % failed[:2]))
+    # No latency bound here (timings belong to `make bench`): a probe counts as bad when it gets
+    # anything but 200 within its 5 s timeout, as a monitor would; the slowest is printed.
     bad, slowest, count = r["probe"].worst()
-    # The bound is 1 s; the sanitizer build runs the same code several times slower (its workers
-    # wait longer for the store's single writer), so it gets 2 s.
-    bound = 2.0 if synclib.is_asan() else 1.0
-    tap(count > 20 and bad == 0 and slowest < bound,
-        "flood: /healthz answered 200 within %.0f s throughout (%d probes, %d not 200, slowest "
-        "%.3f s)" % (bound, count, bad, slowest))
+    tap(count > 20 and bad == 0,
+        "flood: /healthz answered 200 within the probe's 5 s timeout throughout (%d probes, %d "
+        "not 200, slowest %.3f s)" % (count, bad, slowest))
     bad, slowest, count = r["probe2"].worst()
-    tap(count > 20 and bad == 0 and slowest < 1.0,
-        "flood: the /healthz-only listener (--health-listen) answered 200 within 1 s throughout "
+    tap(count > 20 and bad == 0,
+        "flood: the /healthz-only listener (--health-listen) answered 200 within 5 s throughout "
         "(%d probes, %d not 200, slowest %.3f s)" % (count, bad, slowest))
     expired = r["metrics"].get("touchpoint_connections_expired_total", 0)
     tap(trickle.closed_by_peer >= 1000 and expired > 0,
