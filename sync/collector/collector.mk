@@ -15,12 +15,30 @@ COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c cbatch.c creport.c \
 COLLECTOR_MAIN := $(COLLECTOR_DIR)/collector_main.c
 ALL_SRCS       += $(COLLECTOR_SRCS) $(COLLECTOR_MAIN)
 
-# The dashboard page is embedded as a byte array (xxd -i names it sync_collector_dashboard_html).
+# The dashboard page is assembled from its sources and Chart.js, then embedded as a byte array
+# (sync_collector_dashboard_html). Chart.js comes from Debian's libjs-chart.js at build time:
+# nothing vendored, no CDN, the page works offline. CHARTJS overrides the path.
+CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
+COLLECTOR_DASH_SRCS := $(addprefix $(COLLECTOR_DIR)/,dashboard.html dashboard.css dashboard.js \
+                       dashboard_views.js dashboard_i18n.js)
+COLLECTOR_DASH_HTML := $(BUILD)/gen/dashboard.html
 COLLECTOR_DASH_C := $(BUILD)/gen/dashboard_html.c
 COLLECTOR_DASH_O := $(OBJ)/gen/dashboard_html.o
-$(COLLECTOR_DASH_C): $(COLLECTOR_DIR)/dashboard.html
+$(COLLECTOR_DASH_HTML): $(COLLECTOR_DASH_SRCS) $(wildcard $(CHARTJS))
+	@test -r "$(CHARTJS)" || { echo "collector.mk: Chart.js not found at CHARTJS=$(CHARTJS):" \
+	  "install Debian's libjs-chart.js (board/deps.sh) or set CHARTJS=/path/to/chart.min.js" >&2; \
+	  exit 1; }
 	@mkdir -p $(@D)
-	xxd -i $(COLLECTOR_DIR)/dashboard.html > $@.tmp && mv $@.tmp $@
+	sed -e '/^@DASHBOARD_CSS@$$/{r $(COLLECTOR_DIR)/dashboard.css' -e 'd}' \
+	    -e '/^@CHARTJS@$$/{r $(CHARTJS)' -e 'd}' \
+	    -e '/^@DASHBOARD_I18N@$$/{r $(COLLECTOR_DIR)/dashboard_i18n.js' -e 'd}' \
+	    -e '/^@DASHBOARD_JS@$$/{r $(COLLECTOR_DIR)/dashboard.js' -e 'd}' \
+	    -e '/^@DASHBOARD_VIEWS@$$/{r $(COLLECTOR_DIR)/dashboard_views.js' -e 'd}' \
+	    $(COLLECTOR_DIR)/dashboard.html > $@.tmp
+	@! grep -qi '</script' $(CHARTJS) || { echo "collector.mk: $(CHARTJS) holds </script" >&2; exit 1; }
+	mv $@.tmp $@
+$(COLLECTOR_DASH_C): $(COLLECTOR_DASH_HTML)
+	xxd -i -n sync_collector_dashboard_html $< > $@.tmp && mv $@.tmp $@
 $(COLLECTOR_DASH_O): $(COLLECTOR_DASH_C)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Wno-missing-variable-declarations -c $< -o $@
