@@ -92,8 +92,11 @@ static cJSON *event_json(const cstore_rows *rows, size_t i)
 {
     cJSON *o = cJSON_CreateObject();
     const char *text = cstore_rows_get(rows, i, 4);
+    char at[40];
+    tp_format_utc(ccase_i64(rows, i, 1), at, sizeof at);
     bool ok = o && cJSON_AddNumberToObject(o, "id", (double)ccase_i64(rows, i, 0)) &&
-              ccase_add_time(o, "at", cstore_rows_get(rows, i, 1)) &&
+              cJSON_AddNumberToObject(o, "at_ms", (double)ccase_i64(rows, i, 1)) &&
+              cJSON_AddStringToObject(o, "at", at) &&
               cJSON_AddStringToObject(o, "actor", cstore_rows_get(rows, i, 2)) &&
               cJSON_AddStringToObject(o, "action", cstore_rows_get(rows, i, 3)) &&
               (text ? cJSON_AddStringToObject(o, "text", text) : cJSON_AddNullToObject(o, "text"));

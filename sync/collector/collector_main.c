@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cauth.h"
+#include "ccase_cli.h"
 #include "cfleet_cli.h"
 #include "collector.h"
 
@@ -30,6 +31,7 @@ static void usage(FILE *f)
         "                            [--public-url URL]\n"
         "       touchpoint-collector add-device ID --devices FILE\n"
         "       touchpoint-collector node|device|survey|admin-token|audit ... (see README, Fleet)\n"
+        "       touchpoint-collector case|digest ... (see README, Alerts, cases and digests)\n"
         "\n"
         "  --listen        address to serve on (port 0: pick a free port, printed on stdout)\n"
         "  --store         central store: SQLite file or PostgreSQL connection URL\n"
@@ -127,6 +129,8 @@ int main(int argc, char **argv)
         return add_device(argc, argv);
     if (cfleet_cli_is(argc, argv))
         return cfleet_cli_main(argc, argv);
+    if (ccase_cli_is(argc, argv))
+        return ccase_cli_main(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
