@@ -5,6 +5,8 @@
  */
 #include "cfleet_int.h"
 
+#include "ccase.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -500,6 +502,16 @@ static tp_err enroll_list(octx *o)
     return cenroll_list(o->tx, o->now, &o->result, o->err, o->errlen);
 }
 
+static tp_err case_act(octx *o)
+{
+    return ccase_act(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
+static tp_err case_list(octx *o)
+{
+    return ccase_list(o->tx, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
 static const struct {
     const char *name;
     bool write;
@@ -520,6 +532,8 @@ static const struct {
     {"admin.add", true, admin_add},
     {"audit.list", false, audit_list},
     {"enroll.list", false, enroll_list},
+    {"case.act", true, case_act},
+    {"case.list", false, case_list},
 };
 
 tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,

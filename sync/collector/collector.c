@@ -24,6 +24,7 @@
 #include <zlib.h>
 
 #include "capi.h"
+#include "ccase.h"
 #include "cauth.h"
 #include "cbatch.h"
 #include "cfleet.h"
@@ -657,6 +658,24 @@ static enum MHD_Result handle_devices(collector *c, struct MHD_Connection *conn)
     return send_json(c, conn, 200, text, 0);
 }
 
+/* The read handlers' query-string reader (CONTRACT.md: collector.c passes
+ * MHD_lookup_connection_value). */
+static const char *query_arg(void *cls, const char *key)
+{
+    return MHD_lookup_connection_value(cls, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static int64_t now_of(const collector *c)
+{
+    return c->clock->wall_ms(c->clock->ctx);
+}
+
+/* Sends a read handler's capi_reply (its body taken). */
+static enum MHD_Result send_capi(collector *c, struct MHD_Connection *conn, capi_reply r)
+{
+    return send_json(c, conn, r.status, r.body, r.retry_after);
+}
+
 static enum MHD_Result handle_health(collector *c, struct MHD_Connection *conn)
 {
     char err[TP_ERRMSG_MAX], body[256];
@@ -692,7 +711,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
     bool known = strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0 ||
                  strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0 ||
-                 strcmp(url, "/v1/report") == 0 || strcmp(url, "/v1/devices") == 0;
+                 strcmp(url, "/v1/report") == 0 || strcmp(url, "/v1/devices") == 0 ||
+                 strncmp(url, "/v1/cases", 9) == 0;
     if (!known)
         return send_error(c, conn, 404, "not_found", "no such resource", 0);
     if (!get)
@@ -715,6 +735,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     cguard_request_working(c->guard, guard_of(conn));
     if (strcmp(url, "/v1/report") == 0)
         return handle_report(c, conn);
+    if (strncmp(url, "/v1/cases", 9) == 0)
+        return send_capi(c, conn, ccase_get(c->store, url, "", query_arg, conn, now_of(c)));
     return handle_devices(c, conn);
 }
 
@@ -779,6 +801,21 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
     if (opt->read_token && *opt->read_token && !(c->read_token = strdup(opt->read_token))) {
         rc = TP_ERR_NOMEM;
         goto out;
+    }
+    if (opt->public_url && *opt->public_url) {
+        const char *u = opt->public_url;
+        if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+            rc = tp_errf(err, errlen, TP_ERR_INVALID,
+                         "--public-url '%s': expected an http:// or https:// URL", u);
+            goto out;
+        }
+        size_t n = strlen(u);
+        while (n > 8 && u[n - 1] == '/')
+            n--;
+        if (!(c->public_url = strndup(u, n))) {
+            rc = TP_ERR_NOMEM;
+            goto out;
+        }
     }
     if ((rc = parse_listen(opt->listen, &ai, err, errlen)) != TP_OK)
         goto out;
@@ -865,5 +902,6 @@ void collector_stop(collector *c)
     cmetrics_free(c->metrics);
     cguard_free(c->guard);
     free(c->read_token);
+    free(c->public_url);
     free(c);
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cauth.h"
+#include "ccase_cli.h"
 #include "cfleet_cli.h"
 #include "collector.h"
 
@@ -27,8 +28,10 @@ static void usage(FILE *f)
         "                            [--conn-per-ip N] [--conn-max N] [--head-timeout S]\n"
         "                            [--body-timeout S] [--bodies-mb MB] [--health-listen "
         "HOST:PORT]\n"
+        "                            [--public-url URL]\n"
         "       touchpoint-collector add-device ID --devices FILE\n"
         "       touchpoint-collector node|device|survey|admin-token|audit ... (see README, Fleet)\n"
+        "       touchpoint-collector case|digest ... (see README, Alerts, cases and digests)\n"
         "\n"
         "  --listen        address to serve on (port 0: pick a free port, printed on stdout)\n"
         "  --store         central store: SQLite file or PostgreSQL connection URL\n"
@@ -48,7 +51,9 @@ static void usage(FILE *f)
         "  --bodies-mb     MiB that request bodies in flight may hold together (default 256);\n"
         "                  above it a batch gets 503 busy with Retry-After\n"
         "  --health-listen a second address serving only /healthz, on its own thread and store\n"
-        "                  connection, for monitors (port 0: pick one, printed on stdout)\n");
+        "                  connection, for monitors (port 0: pick one, printed on stdout)\n"
+        "  --public-url    the address people reach this collector at (https://host[/path]): the\n"
+        "                  base of the dashboard links in alerts and of the comment page\n");
 }
 
 /* Parses a positive number option. */
@@ -124,6 +129,8 @@ int main(int argc, char **argv)
         return add_device(argc, argv);
     if (cfleet_cli_is(argc, argv))
         return cfleet_cli_main(argc, argv);
+    if (ccase_cli_is(argc, argv))
+        return ccase_cli_main(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -167,6 +174,8 @@ int main(int argc, char **argv)
             opt.bodies_mb = (unsigned)v;
         else if (strcmp(a, "--health-listen") == 0)
             opt.health_listen = val;
+        else if (strcmp(a, "--public-url") == 0)
+            opt.public_url = val;
         else {
             usage(stderr);
             return 2;
