@@ -56,6 +56,12 @@ var TP = (function () {
     if (s < 172800) return t("ago_h", TP.int(Math.round(s / 3600)));
     return t("ago_d", TP.int(Math.round(s / 86400)));
   };
+  /* ms since the epoch as a local date and time (28/11 14:05). */
+  TP.when = function (ms) {
+    var d = new Date(ms);
+    return d.toLocaleDateString(TP.lang === "vi" ? "vi-VN" : "en-GB", {day: "2-digit", month: "2-digit"}) + " " +
+      d.toLocaleTimeString(TP.lang === "vi" ? "vi-VN" : "en-GB", {hour: "2-digit", minute: "2-digit"});
+  };
   TP.dur = function (ms) {
     if (ms === null || ms === undefined) return "-";
     var m = ms / 60000;

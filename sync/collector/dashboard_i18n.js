@@ -53,7 +53,9 @@ var TP_I18N = {
     c_need_admin: "Nhập mã quản trị trước", c_done: "Đã cập nhật", c_comment: "Ghi chú",
     comments: "Góp ý gần đây", comment_scores: "Điểm của phiên", no_comments: "Chưa có góp ý",
     faces_csat: "CSAT 1-5", faces_ces: "Nỗ lực 1-7", faces_smiley: "Mặt cười 1-4", faces_nps: "NPS 0-10",
-    smiley_col: "Mặt cười", csv_none: "Không có gì để xuất"
+    smiley_col: "Mặt cười", csv_none: "Không có gì để xuất",
+    act_open: "mở", act_ack: "xác nhận", act_comment: "ghi chú", act_assign: "giao việc", act_resolve: "giải quyết",
+    act_reopen: "mở lại"
   },
   en: {
     title: "Customer feedback", lang_other: "Tiếng Việt", loading: "loading...", updated: "updated {0}",
@@ -106,7 +108,9 @@ var TP_I18N = {
     c_need_admin: "Enter the admin token first", c_done: "Updated", c_comment: "Note",
     comments: "Recent comments", comment_scores: "Session's scores", no_comments: "No comments yet",
     faces_csat: "CSAT 1-5", faces_ces: "Effort 1-7", faces_smiley: "Smiley 1-4", faces_nps: "NPS 0-10",
-    smiley_col: "Smiley", csv_none: "Nothing to export"
+    smiley_col: "Smiley", csv_none: "Nothing to export",
+    act_open: "opened", act_ack: "acknowledged", act_comment: "comment", act_assign: "assigned", act_resolve: "resolved",
+    act_reopen: "reopened"
   }
 };
 /* Band names of /v1/reasons (band_name) per language. */

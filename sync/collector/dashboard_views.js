@@ -133,7 +133,7 @@
       }).join(", ");
       return '<div class="comment" data-session="' + esc(x.session || "") + '"><div>' + esc(x.text) +
         '</div><div class="meta">' + esc(x.store || "") + (x.touchpoint ? " / " + esc(x.touchpoint) : "") +
-        (x.at ? " · " + esc(String(x.at).slice(0, 16).replace("T", " ")) : "") +
+        (x.at_ms || x.at ? " · " + esc(x.at_ms ? TP.when(x.at_ms) : String(x.at).slice(0, 16).replace("T", " ")) : "") +
         (sc ? " · " + esc(t("comment_scores")) + ": " + sc : "") +
         (x.tags && x.tags.length ? " · " + esc(x.tags.join(", ")) : "") + "</div></div>";
     }).join("") : empty(t("no_comments"));
@@ -165,7 +165,7 @@
         '<section class="grid2"><div class="card"><h2>' + esc(t("trend")) + ' <span class="hint">' + esc(t("trend_hint")) +
         '</span></h2><div id="ov-trend"></div></div><div class="card" id="ov-nps"></div></section>' +
         '<section class="card" style="margin-top:12px"><h2>' + esc(t("dist_faces")) + '</h2><div class="faces" id="ov-faces"></div></section>' +
-        '<section class="grid2">' + card(t("by_store"), "", groupTable(r[1], t("store"))) +
+        '<section class="wide2">' + card(t("by_store"), "", groupTable(r[1], t("store"))) +
         card(t("by_tp"), "", groupTable(r[2], t("touchpoint"))) + "</section>" +
         '<section class="grid2">' + commentsCard(tot) + "</section>";
       host.innerHTML = h;
@@ -519,7 +519,7 @@
       if (r[2] && r[2].timeline) {
         h += '<div class="card" style="margin-top:12px" id="case-timeline"><h2>' + esc(r[2]["case"].title[TP.lang] || "") + "</h2>" +
           r[2].timeline.map(function (e) {
-            return '<div class="comment"><div class="meta">' + esc(String(e.at).slice(0, 16).replace("T", " ") + " · " + e.actor + " · " + e.action) +
+            return '<div class="comment"><div class="meta">' + esc(TP.when(e.at_ms) + " · " + e.actor + " · " + t("act_" + e.action)) +
               "</div>" + (e.text ? "<div>" + esc(e.text) + "</div>" : "") + "</div>";
           }).join("") + "</div>";
       }

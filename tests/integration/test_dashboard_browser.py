@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import time
 import urllib.request
@@ -369,6 +370,57 @@ def check_devices(p):
     tap(pend == "0", "devices: pending 0 once the batch holding them was accepted (%r)" % pend)
 
 
+def seed_cases(db_path):
+    """Two open cases as the alert engine (issue 13) writes them: the case row and its "open"
+    event. Returns their ids."""
+    now = int(time.time() * 1000)
+    ids = [str(uuid.uuid4()), str(uuid.uuid4())]
+    con = sqlite3.connect(db_path)
+    try:
+        for i, (cid, store, hours) in enumerate(zip(ids, ["hcm-q1", "hn-1"], [5, 30])):
+            opened = now - hours * 3600 * 1000
+            con.execute("INSERT INTO cases(id, alert_id, node_path, store, title_vi, title_en, state,"
+                        " assignee, opened_ms, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (cid, None, "vn/%s/%s" % ("hcm" if i == 0 else "hn", store), store,
+                         "Nhiều đánh giá tiêu cực tại %s" % store,
+                         "Many negative ratings at %s" % store, "open", None, opened, opened))
+            con.execute("INSERT INTO case_events(case_id, at_ms, actor, action, text)"
+                        " VALUES (?,?,?,?,?)", (cid, opened, "alert", "open", None))
+        con.commit()
+    finally:
+        con.close()
+    return ids
+
+
+def check_cases(p, base, ids, admin):
+    p.open()
+    tab = p.d.find_element(By.CSS_SELECTOR, '#tabs [data-view="cases"]')
+    tap(tab.is_displayed(), "cases: the tab shows when the collector serves /v1/cases")
+    p.tab("cases")
+    rows = p.js("return Array.prototype.map.call(document.querySelectorAll('tr[data-case]'),"
+                " function (r) { return [r.getAttribute('data-case'),"
+                " r.querySelector('[data-metric=age]').textContent,"
+                " r.querySelector('[data-metric=state]').textContent]; })")
+    got = {r[0]: r[1:] for r in rows}
+    tap(got.get(ids[0], [""])[0].startswith("5") and got.get(ids[1], [""])[0].startswith("30")
+        and got[ids[0]][1] == "mở",
+        "cases: both open cases listed with their age (5 h, 30 h) and state (%r)" % rows)
+    p.d.find_element(By.ID, "admin-token").send_keys(admin)
+    p.d.find_element(By.CSS_SELECTOR, 'button[data-act="ack"][data-id="%s"]' % ids[0]).click()
+    WebDriverWait(p.d, 30).until(lambda d: p.text(
+        'tr[data-case="%s"] [data-metric=state]' % ids[0]) == "đã xác nhận")
+    _, c = get_json(base, "/v1/cases/" + ids[0])
+    tap(c["case"]["state"] == "acknowledged" and
+        p.js("return sessionStorage.getItem('tp.admin')") == admin,
+        "cases: Acknowledge with the admin token typed into the page acknowledges the case")
+    tap(p.text("#kpi-tta") not in (None, "-"), "cases: time to acknowledge shown (%r)"
+        % p.text("#kpi-tta"))
+    p.open("case=" + ids[1])
+    tap(p.js("return document.body.getAttribute('data-view')") == "cases" and
+        p.text("#case-timeline") is not None,
+        "cases: the alert's link /#case=ID opens the case with its timeline")
+
+
 def check_narrow(p, views):
     p.size(390, 844)
     for v in views:
@@ -467,7 +519,12 @@ def main():
         p.shot("dashboard-rankings-1400")
         check_devices(p)
         p.shot("dashboard-devices-1400")
-        check_narrow(p, ["overview", "journey", "reasons", "rankings", "heatmap", "devices"])
+        admin = synclib.fleet_token(store_url, "admin-token", "add", "lan")
+        ids = seed_cases(os.path.join(workdir, "central.db"))
+        check_cases(p, c.base, ids, admin)
+        p.shot("dashboard-cases-1400")
+        check_narrow(p, ["overview", "journey", "reasons", "rankings", "heatmap", "devices",
+                         "cases"])
         check_lang(p)
         check_token(p, workdir, store_url)
     except Exception as e:  # a failure in the middle is one failed check, not a crash
