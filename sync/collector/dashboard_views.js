@@ -182,6 +182,8 @@
         distChart(d, "chart-" + k[0], t(k[1]), tot[k[0]].distribution, k[2], k[3]);
       });
       if (!any) faces.innerHTML = empty();
+      /* The devices tab is drawn too (hidden) from the same reply: one click away, no wait. */
+      if (r[3]) TP.views.devices.render(TP.$("view-devices"), r[3]);
     },
     csv: function () {
       if (!ov.day) return null;
@@ -385,12 +387,22 @@
           }
           tip = wd[d] + " " + hr + ":00 - " + t("customers") + " " + int(cu) + ", " + t("negative") + " " +
             (ns === null || ns === undefined ? "-" : f1(ns) + "%") + (c ? " (" + int(c.negative) + "/" + int(c.rated) + ")" : "");
-          h += '<div class="cell" tabindex="0" role="gridcell" style="background:' + bg + (m === "customers" && cu > maxc * 0.6 || m === "negative" && ns > 60 ? ";color:#fff" : "") +
+          h += '<div class="cell" tabindex="' + (d === 0 && hr === 0 ? 0 : -1) + '" role="gridcell" style="background:' + bg + (m === "customers" && cu > maxc * 0.6 || m === "negative" && ns > 60 ? ";color:#fff" : "") +
             '" data-wd="' + d + '" data-h="' + hr + '" data-customers="' + cu + '" data-negative-share="' + (ns === null || ns === undefined ? "" : ns) +
             '" title="' + esc(tip) + '" aria-label="' + esc(tip) + '">' + txt + "</div>";
         }
       }
       host.innerHTML = h + "</div>";
+      /* One tab stop for the grid; the arrow keys move between hours and days. */
+      TP.$("heat").addEventListener("keydown", function (ev) {
+        var c = ev.target, mv = {ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0]}[ev.key];
+        if (!mv || !c.getAttribute("data-wd")) return;
+        ev.preventDefault();
+        var wd2 = Math.min(6, Math.max(0, +c.getAttribute("data-wd") + mv[0]));
+        var h2 = Math.min(23, Math.max(0, +c.getAttribute("data-h") + mv[1]));
+        var n = host.querySelector('.cell[data-wd="' + wd2 + '"][data-h="' + h2 + '"]');
+        c.tabIndex = -1; n.tabIndex = 0; n.focus();
+      });
       TP.$("hm-metric").addEventListener("change", function () { TP.state.heat = this.value === "negative" ? "negative" : ""; TP.writeHash(); TP.views.heatmap.render(host, hm); });
     },
     csv: function () {
