@@ -153,13 +153,13 @@
       devs.forEach(function (d) { if (d.silent) silent++; if (d.has_gaps) gaps++; });
       var from = day.from, to = day.to;
       var h = '<section class="kpis">' +
-        kpi("customers", t("customers"), int(cust(tot)), esc(t("customers_note", int(answers(tot)))), true) +
+        kpi("customers", t("customers"), int(cust(tot)), esc(t("answers_note", TP.day(from, true), TP.day(to, true))), true) +
+        kpi("n", t("answers"), int(answers(tot)), esc(t("per_customer", cust(tot) ? TP.f1(answers(tot) / cust(tot)) : "-") +
+          (tot.uncorrected ? ", " + t("uncertain", int(tot.uncorrected)) : ""))) +
         kpi("nps", "NPS", f1(tot.nps.score), esc(tot.nps.n ? t("moe_note", f1(tot.nps.moe), int(tot.nps.n)) : t("no_answers_of"))) +
         kpi("csat", t("csat"), TP.pct(tot.csat.pct_4_5), esc(tot.csat.n ? t("mean_note", TP.f2(tot.csat.mean), int(tot.csat.n)) : t("no_answers_of"))) +
         kpi("ces", t("ces"), tot.ces.mean === null ? "-" : TP.f2(tot.ces.mean), esc(tot.ces.n ? t("ces_note", f1(tot.ces.pct_5_7), int(tot.ces.n)) : t("no_answers_of"))) +
         kpi("smiley", t("smiley"), TP.pct(tot.smiley4.pct_3_4), esc(tot.smiley4.n ? t("n_note", int(tot.smiley4.n)) : t("no_answers_of"))) +
-        kpi("n", t("answers"), int(answers(tot)), esc(t("answers_note", TP.day(from, true), TP.day(to, true)) +
-          (tot.uncorrected ? ", " + t("uncertain", int(tot.uncorrected)) : ""))) +
         kpi("devices", t("devices"), int(devs.length), esc(t("dev_note", int(silent), int(gaps)))) +
         "</section>" +
         '<section class="grid2"><div class="card"><h2>' + esc(t("trend")) + ' <span class="hint">' + esc(t("trend_hint")) +
