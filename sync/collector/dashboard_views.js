@@ -20,8 +20,9 @@
     return (pct ? f1(s.score) + "%" : f1(s.score)) + " ± " + f1(s.moe);
   }
   function table(head, rows) {
-    return '<div class="scroll"><table><thead><tr>' + head.map(function (h) {
-      return "<th" + (h[1] ? ' class="num"' : "") + ">" + esc(h[0]) + "</th>"; }).join("") +
+    return '<div class="scroll"><table class="cards"><thead><tr>' + head.map(function (h) {
+      var cls = (h[1] ? "num " : "") + (h[2] || "");
+      return "<th" + (cls ? ' class="' + cls.trim() + '"' : "") + ">" + esc(h[0]) + "</th>"; }).join("") +
       "</tr></thead><tbody>" + rows.join("") + "</tbody></table></div>";
   }
   function card(title, hint, body) {
@@ -460,18 +461,16 @@
         return '<tr data-device="' + esc(d.id) + '" title="' + esc(tech) + '"><td><b>' + esc(d.id) + "</b>" +
           (d.words ? '<div class="hint">' + esc(d.words[TP.lang] || "") + "</div>" : "") + '</td><td class="hide-narrow">' + esc(d.node || "") +
           "</td><td>" + badge + '</td><td title="' + esc(d.last_seen || "") + '">' + esc(TP.ago(dev.now_ms - d.last_seen_ms)) +
-          '</td><td class="num" data-metric="pending">' + int(d.pending) + '</td><td class="num" data-metric="received" title="' + esc(tech) + '">' +
+          '</td><td class="num" data-metric="pending">' + int(d.pending) + '</td><td class="num hide-narrow" data-metric="received" title="' + esc(tech) + '">' +
           int(d.last_answer_no !== undefined ? d.last_answer_no : d.highest_seq) + '</td><td class="num" data-metric="missing" title="' + esc(tech) + '">' +
           int(missing) + (d.holes ? ' <span class="muted">(' + esc(t("skipped", int(d.holes))) + ")</span>" : "") + "</td><td>" + clockCell(d) +
           '</td><td class="hide-narrow">' + esc(d.app_version || "") + '</td><td class="num hide-narrow">' + esc(bytes(d.disk_free)) +
           '</td><td class="num">' + int(d.answers) + '</td><td class="hide-narrow">' + cfg + "</td></tr>";
       });
       host.innerHTML = '<p class="hint" id="devices-hint">' + esc(t("silent_hint", int(Math.round(dev.silent_after_s / 60)))) + "</p>" +
-        table([[t("d_device")], [t("d_node")], [t("d_status")], [t("d_last")], [t("d_pending"), 1], [t("d_received"), 1],
-               [t("d_missing"), 1], [t("d_clock")], [t("d_app")], [t("d_disk"), 1], [t("d_answers"), 1], [t("d_config")]], rows)
-        .replace(/<th>([^<]*)<\/th>/g, function (m0, x) {
-          return [t("d_node"), t("d_app"), t("d_config")].indexOf(x) >= 0 ? '<th class="hide-narrow">' + x + "</th>" : m0; })
-        .replace('<th class="num">' + esc(t("d_disk")) + "</th>", '<th class="num hide-narrow">' + esc(t("d_disk")) + "</th>");
+        table([[t("d_device")], [t("d_node"), 0, "hide-narrow"], [t("d_status")], [t("d_last")], [t("d_pending"), 1],
+               [t("d_received"), 1, "hide-narrow"], [t("d_missing"), 1], [t("d_clock")], [t("d_app"), 0, "hide-narrow"],
+               [t("d_disk"), 1, "hide-narrow"], [t("d_answers"), 1], [t("d_config"), 0, "hide-narrow"]], rows);
     },
     csv: function () {
       if (!dv) return null;
