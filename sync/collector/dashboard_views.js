@@ -12,6 +12,7 @@
   var C_NPS = function (v) { return v <= 6 ? "#cc3036" : v <= 8 ? "#f2a93b" : "#197d48"; };
   var BAND_COL = {negative: "#cc3036", neutral: "#f2a93b", positive: "#197d48", none: "#9aa0a8"};
 
+  var KIND_LABEL = {nps: "NPS", csat: "CSAT", ces: "CES", smiley4: "Smiley"};
   function empty(msg) { return '<div class="empty">' + esc(msg || t("no_data")) + "</div>"; }
   function cust(g) { return g.customers !== undefined ? g.customers : g.n; }
   function answers(g) { return g.answers !== undefined ? g.answers : g.n; }
@@ -123,29 +124,38 @@
         scales: {y: {beginAtZero: true, ticks: {precision: 0}}}}},
       title + ", n = " + int(total), table([[t("value")], [t("count"), 1], [t("share"), 1]], rows));
   }
-  /* Comments next to the session's scores (issue 15), when the report carries them. */
-  function commentsCard(tot) {
-    var c = tot.comments;
+  /* Comments next to the session's scores (issue 15): GET /v1/comments lists each comment with
+     the answers of its session (joined by device and session, whichever arrived first). */
+  function answerText(a) {
+    if (a.kind === "choice") return a.question + ": " + a.choice;
+    return (KIND_LABEL[a.kind] || a.kind) + " " + a.value;
+  }
+  function commentsCard(c) {
     if (!c) return "";
-    var list = c.recent || c.list || [];
+    var list = c.comments || [];
     var body = list.length ? list.map(function (x) {
-      var sc = (x.scores || x.answers || []).map(function (a) {
-        return esc((a.kind || a.question || "") + " " + (a.value !== undefined ? a.value : a.choice || ""));
-      }).join(", ");
-      return '<div class="comment" data-session="' + esc(x.session || "") + '"><div>' + esc(x.text) +
-        '</div><div class="meta">' + esc(x.store || "") + (x.touchpoint ? " / " + esc(x.touchpoint) : "") +
-        (x.at_ms || x.at ? " · " + esc(x.at_ms ? TP.when(x.at_ms) : String(x.at).slice(0, 16).replace("T", " ")) : "") +
-        (sc ? " · " + esc(t("comment_scores")) + ": " + sc : "") +
-        (x.tags && x.tags.length ? " · " + esc(x.tags.join(", ")) : "") + "</div></div>";
+      var sc = (x.answers || []).map(answerText).join(" · ");
+      var ct = x.contact && (x.contact.name || x.contact.phone || x.contact.email) ?
+        [x.contact.name, x.contact.phone, x.contact.email].filter(Boolean).join(", ") : "";
+      return '<div class="comment" data-comment="' + esc(x.id) + '"><div class="scores" data-metric="scores"><b>' +
+        esc(sc || t("no_scores")) + "</b></div><div>" + esc(x.text) + '</div><div class="meta">' +
+        esc(storeLabel((x.store || "") + (x.touchpoint ? "/" + x.touchpoint : ""))) + " · " + esc(TP.when(x.created_ms)) +
+        (x.tags && x.tags.length ? " · " + esc(x.tags.join(", ")) : "") + (ct ? " · " + esc(t("contact")) + ": " + esc(ct) : "") +
+        "</div></div>";
     }).join("") : empty(t("no_comments"));
-    return card(t("comments"), c.n !== undefined ? "n = " + int(c.n) : "", body);
+    return '<div class="card" id="ov-comments"><h2>' + esc(t("comments")) + ' <span class="hint">n = ' + int(c.total || 0) +
+      "</span></h2>" + body + "</div>";
   }
   var ov = {};
   TP.views.overview = {
     load: function () {
       var q = TP.query();
       return Promise.all([TP.get("/v1/report?by=day&" + q), TP.get("/v1/report?by=store&" + q),
-                          TP.get("/v1/report?by=touchpoint&" + q), TP.get("/v1/devices")]);
+                          TP.get("/v1/report?by=touchpoint&" + q), TP.get("/v1/devices"),
+                          TP.get("/v1/comments?limit=20&" + q).catch(function (e) {
+                            if (e.status === 401) throw e;
+                            return null;  /* comments are optional: the page works without them */
+                          })]);
     },
     render: function (host, r) {
       var day = r[0], tot = day.total, dev = r[3] || {devices: []};
@@ -168,7 +178,7 @@
         '<section class="card" style="margin-top:12px"><h2>' + esc(t("dist_faces")) + '</h2><div class="faces" id="ov-faces"></div></section>' +
         '<section class="wide2">' + card(t("by_store"), "", groupTable(r[1], t("store"))) +
         card(t("by_tp"), "", groupTable(r[2], t("touchpoint"))) + "</section>" +
-        '<section class="grid2">' + commentsCard(tot) + "</section>";
+        '<section class="wide2">' + commentsCard(r[4]) + "</section>";
       host.innerHTML = h;
       trendChart(TP.$("ov-trend"), day, from, to);
       distChart(TP.$("ov-nps"), "chart-nps", t("faces_nps"), tot.nps.distribution,
@@ -207,7 +217,6 @@
     if (tr === "flat") return '<span class="arrow neutral" title="' + esc(t("same")) + '">→ ' + f1(delta) + "</span>";
     return '<span class="muted">-</span>';
   }
-  var KIND_LABEL = {nps: "NPS", csat: "CSAT", ces: "CES", smiley4: "Smiley"};
   var jr = null;
   TP.views.journey = {
     load: function () { return TP.get("/v1/journey?" + TP.query()); },

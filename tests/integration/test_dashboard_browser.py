@@ -470,6 +470,46 @@ def check_token(p, workdir, store_url):
         c.stop()
 
 
+def check_store_token(p, workdir, store_url):
+    """A read token bound to the store node vn/hcm/hcm-q1: the page shows that store only, its
+    filters offer nothing else, and another store answers 403."""
+    tok = synclib.fleet_token(store_url, "read-token", "add", "q1-manager", "--node",
+                              "vn/hcm/hcm-q1")
+    c = synclib.Collector(store_url, None, workdir, name="collector-scoped",
+                          extra=["--tz", "Asia/Ho_Chi_Minh"]).start()
+    try:
+        p.d.get(c.base + "/")
+        p.js("sessionStorage.clear()")
+        p.d.get(c.base + "/#view=overview")
+        WebDriverWait(p.d, 30).until(
+            lambda d: d.find_element(By.ID, "token-form").is_displayed())
+        p.d.find_element(By.ID, "token-input").send_keys(tok)
+        p.d.find_element(By.ID, "token-ok").click()
+        p.wait_loaded("overview")
+        rng = p.js("return TP.range()")
+        st, rep = get_json(c.base, "/v1/report?from=%s&to=%s" % tuple(rng), tok)
+        tap(st == 200 and rep["total"]["customers"] == 56 and p.text("#kpi-customers") == "56",
+            "store token: the page shows hcm-q1's 56 customers only (%r)"
+            % p.text("#kpi-customers"))
+        stores = p.js("return Array.prototype.map.call(document.querySelectorAll("
+                      "'#f-store option'), function (o) { return o.value; })")
+        tap(stores == ["", "hcm-q1"], "store token: the store filter offers only hcm-q1 (%r)"
+            % stores)
+        keys = p.js("return Array.prototype.map.call(document.querySelectorAll("
+                    "'#view-overview tr[data-key]'), function (r) { return r.getAttribute("
+                    "'data-key'); })")
+        tap("hn-1" not in keys and "hcm-q1" in keys, "store token: no row of hn-1 (%r)" % keys)
+        st, _ = get_json(c.base, "/v1/report?store=hn-1", tok)
+        tap(st == 403, "store token: /v1/report?store=hn-1 answers 403 (%d)" % st)
+        p.d.get(c.base + "/#store=hn-1")
+        WebDriverWait(p.d, 30).until(lambda d: d.find_element(By.ID, "error").is_displayed())
+        tap("403" in p.text("#error") or "scope" in p.text("#error"),
+            "store token: a link to another store shows the refusal (%r)" % p.text("#error"))
+        p.js("sessionStorage.clear()")
+    finally:
+        c.stop()
+
+
 def main():
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
         tap(False, "chromium and chromedriver installed (board/deps.sh)")
