@@ -260,7 +260,8 @@ var TP = (function () {
   function fillFilters() {
     var st = TP.state, r = TP.range();
     $("f-preset").value = st.preset || "30";
-    $("f-from").value = r[0]; $("f-to").value = r[1];
+    $("f-from").value = dmy(r[0]); $("f-to").value = dmy(r[1]);
+    $("f-from").classList.remove("bad"); $("f-to").classList.remove("bad");
     $("f-survey").value = st.survey || ""; $("f-version").value = st.version || "";
     TP.fillOrg();
   }
@@ -293,13 +294,29 @@ var TP = (function () {
     TP.fillSelect($("f-tp"), pairs(tps), st.tp);
   };
   TP.nodeName = function (id) { return id; };
+  /* The date fields are text in dd/mm/yyyy (both languages), so the page, not the browser's
+     own locale, decides how a day is written; yyyy-mm-dd is accepted too. */
+  function dmy(iso) { var p = iso.split("-"); return p[2] + "/" + p[1] + "/" + p[0]; }
+  function parseDay(s) {
+    var m = /^\s*(\d{1,2})[\/.\-](\d{1,2})[\/.\-](\d{4})\s*$/.exec(s), y, mo, d;
+    if (m) { d = +m[1]; mo = +m[2]; y = +m[3]; }
+    else if ((m = /^\s*(\d{4})-(\d{2})-(\d{2})\s*$/.exec(s))) { y = +m[1]; mo = +m[2]; d = +m[3]; }
+    else return null;
+    var dt = new Date(y, mo - 1, d, 12);
+    return dt.getMonth() === mo - 1 && dt.getDate() === d ? isoDay(dt) : null;
+  }
   function readFilters() {
     var st = TP.state, p = $("f-preset").value;
     st.preset = p;
-    if (p === "custom") { st.from = $("f-from").value; st.to = $("f-to").value; }
-    else { delete st.from; delete st.to; }
+    if (p === "custom") {
+      var f = parseDay($("f-from").value), to = parseDay($("f-to").value);
+      $("f-from").classList.toggle("bad", !f); $("f-to").classList.toggle("bad", !to);
+      if (!f || !to) return false;
+      st.from = f; st.to = to;
+    } else { delete st.from; delete st.to; }
     st.region = $("f-region").value; st.store = $("f-store").value; st.tp = $("f-tp").value;
     st.survey = $("f-survey").value.trim(); st.version = $("f-version").value.trim();
+    return true;
   }
 
   function translate() {
@@ -384,7 +401,7 @@ var TP = (function () {
       else { readFilters(); }
     });
     ["f-from", "f-to"].forEach(function (id) {
-      $(id).addEventListener("change", function () { $("f-preset").value = "custom"; readFilters(); TP.load(); });
+      $(id).addEventListener("change", function () { $("f-preset").value = "custom"; if (readFilters()) TP.load(); });
     });
     ["f-region", "f-store", "f-tp", "f-survey", "f-version"].forEach(function (id) {
       $(id).addEventListener("change", function () {
@@ -397,7 +414,11 @@ var TP = (function () {
     $("f-export").addEventListener("click", exportCsv);
     var tabs = Array.prototype.slice.call(document.querySelectorAll("#tabs button"));
     tabs.forEach(function (b, i) {
-      b.addEventListener("click", function () { TP.state.view = b.getAttribute("data-view"); TP.load(); });
+      b.addEventListener("click", function () {
+        TP.state.view = b.getAttribute("data-view");
+        if (TP.state.view !== "cases") delete TP.state["case"];
+        TP.load();
+      });
       b.addEventListener("keydown", function (ev) {
         if (ev.key !== "ArrowRight" && ev.key !== "ArrowLeft") return;
         var vis = tabs.filter(function (x) { return !x.hidden; }), j = vis.indexOf(b);

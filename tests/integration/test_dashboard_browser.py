@@ -275,6 +275,18 @@ def check_filters(p, base):
         and "preset=90" in p.d.current_url,
         "filters: 90 days adds the previous period's 30 customers: 121 as /v1/report (%r)"
         % p.text("#kpi-customers"))
+    # a custom range typed as dd/mm/yyyy: days 4..2 ago hold 35 + 30 + 10 + 10 customers
+    days = [datetime.datetime.now(TZ).date() - datetime.timedelta(days=k) for k in (4, 2)]
+    for fid, day in zip(("f-from", "f-to"), days):
+        el = p.d.find_element(By.ID, fid)
+        el.clear()
+        el.send_keys(day.strftime("%d/%m/%Y") + "\t")
+        p.wait_loaded("overview")
+    _, rep = get_json(base, "/v1/report?from=%s&to=%s" % (days[0], days[1]))
+    tap(p.text("#kpi-customers") == vi(rep["total"]["customers"], 0) == "85"
+        and "preset=custom" in p.d.current_url and "from=%s" % days[0] in p.d.current_url,
+        "filters: a custom range %s..%s shows /v1/report's 85 customers (%r)"
+        % (days[0], days[1], p.text("#kpi-customers")))
     Select(p.d.find_element(By.ID, "f-preset")).select_by_value("7")
     p.wait_loaded("overview")
     csv = p.js("document.getElementById('f-export').click(); return TP.lastCsv || ''")
