@@ -232,7 +232,10 @@
         s.touchpoints.forEach(function (p) {
           var pct = p.kind !== "nps", sc = p.score || {};
           var tr = p.top_reason;
-          h += '<div class="card tpcard" data-tp="' + esc(p.store + "/" + p.touchpoint) + '">' +
+          var few = p.customers < 30, v = sc.score, lvl = v === null || v === undefined ? "" :
+            (pct ? (v >= 80 ? "good" : v >= 60 ? "mid" : "bad") : (v >= 30 ? "good" : v >= 0 ? "mid" : "bad"));
+          h += '<div class="card tpcard ' + (few ? "few" : lvl) + '" data-tp="' + esc(p.store + "/" + p.touchpoint) + '">' +
+            (few ? '<span class="badge b-few" style="float:right">' + esc(t("too_few")) + "</span>" : "") +
             '<div class="name">' + esc(TP.nodeName(p.touchpoint)) + ' <span class="muted">' + esc(TP.nodeName(p.store)) + "</span></div>" +
             '<div class="scores"><span><span class="big" data-metric="score">' + (sc.score === null || sc.score === undefined ? "-" : f1(sc.score) + (pct ? "%" : "")) +
             '</span> <span class="muted">' + esc(KIND_LABEL[p.kind] || p.kind || "") + " ± <span data-metric=\"moe\">" + f1(sc.moe) + "</span></span></span>" +
@@ -286,9 +289,9 @@
               '</td><td class="num" data-metric="share">' + f1(o.share) + "%</td></tr>";
           });
           TP.chart(box, "chart-reason-" + (k++), {type: "bar",
-            data: {labels: b.options.map(function (o) { return o.choice; }),
+            data: {labels: b.options.map(function (o) { return o.choice + " · " + f1(o.share) + "%"; }),
                    datasets: [{label: bandName(b), data: b.options.map(function (o) { return o.n; }),
-                               backgroundColor: BAND_COL[b.band] || "#888"}]},
+                               backgroundColor: BAND_COL[b.band] || "#888", maxBarThickness: 26}]},
             options: {indexAxis: "y", plugins: {legend: {display: false}, tooltip: {callbacks: {label: function (c) {
               return int(c.raw) + " (" + f1(b.options[c.dataIndex].share) + "%)"; }}}},
               scales: {x: {beginAtZero: true, ticks: {precision: 0}}}}},
@@ -353,7 +356,7 @@
         ["nps", "csat", "ces", "smiley4"].map(function (x) {
           return '<option value="' + x + '"' + (x === k ? " selected" : "") + ">" + KIND_LABEL[x] + "</option>"; }).join("") +
         '</select></label> <span class="hint">' + esc(t("rank_hint")) + "</span>" +
-        '<section class="grid2"><div class="card" id="rk-store">' + "<h2>" + esc(t("by_store")) + "</h2>" + rankTable(r[0]) +
+        '<section class="wide2"><div class="card" id="rk-store">' + "<h2>" + esc(t("by_store")) + "</h2>" + rankTable(r[0]) +
         '</div><div class="card" id="rk-tp"><h2>' + esc(t("by_tp")) + "</h2>" + rankTable(r[1]) + "</div></section>";
       TP.$("rk-kind").addEventListener("change", function () { TP.state.kind = this.value; TP.load(); });
     },
@@ -402,7 +405,10 @@
             '" title="' + esc(tip) + '" aria-label="' + esc(tip) + '">' + txt + "</div>";
         }
       }
-      host.innerHTML = h + "</div>";
+      h += "</div>" + '<div class="legend"><span>0</span><span class="ramp" style="background:linear-gradient(90deg,' +
+        (m === "customers" ? "rgba(14,110,110,.12),rgba(14,110,110,1)" : "rgba(204,48,54,.08),rgba(204,48,54,.98)") + ')"></span><span>' +
+        (m === "customers" ? int(maxc) + " " + esc(t("customers").toLowerCase()) : "100% " + esc(t("negative").toLowerCase())) + "</span></div>";
+      host.innerHTML = h;
       /* One tab stop for the grid; the arrow keys move between hours and days. */
       TP.$("heat").addEventListener("keydown", function (ev) {
         var c = ev.target, mv = {ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0]}[ev.key];
