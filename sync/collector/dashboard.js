@@ -137,12 +137,34 @@ var TP = (function () {
     return q;
   };
 
+  /* The collector caps the reads one reader has in flight (2 by default) and answers 429 over
+     it, so the page keeps at most two requests open and retries a 429 after its Retry-After. */
+  var MAX_FLIGHT = 2, flight = 0, waiting = [];
+  function limited(path, h, tries) {
+    return new Promise(function (resolve, reject) {
+      waiting.push(function () {
+        flight++;
+        fetch(path, {headers: h, cache: "no-store"}).then(function (r) {
+          flight--; next();
+          if (r.status === 429 && tries < 5) {
+            var s = Math.min(10, Math.max(1, parseInt(r.headers.get("Retry-After"), 10) || 1));
+            setTimeout(function () { limited(path, h, tries + 1).then(resolve, reject); }, s * 1000);
+            return;
+          }
+          resolve(r);
+        }, function (e) { flight--; next(); reject(e); });
+      });
+      next();
+    });
+  }
+  function next() { while (flight < MAX_FLIGHT && waiting.length) waiting.shift()(); }
+
   /* GET path as JSON with the read token; 404 -> null (the endpoint is not on this collector). */
   TP.get = function (path) {
     if (TP.cache[path]) return TP.cache[path];
     var h = {}, tok = store("session", SS_TOKEN);
     if (tok) h.Authorization = "Bearer " + tok;
-    var p = fetch(path, {headers: h, cache: "no-store"}).then(function (r) {
+    var p = limited(path, h, 0).then(function (r) {
       if (r.status === 404) return null;
       if (r.status === 401) { var e = new Error("401"); e.status = 401; throw e; }
       if (!r.ok) return r.text().then(function (body) {
