@@ -192,6 +192,9 @@ typedef struct cstore_ops {
 /* The fleet tables (schema version 2) in each dialect (cstore_fleet_sql.c). */
 extern const char *const cstore_sqlite_schema_v2;
 extern const char *const cstore_pg_schema_v2;
+/* Read tokens and the read audit (schema version 6) in each dialect (cstore_access_sql.c). */
+extern const char *const cstore_sqlite_schema_v6;
+extern const char *const cstore_pg_schema_v6;
 
 extern const cstore_ops cstore_sqlite_ops;
 extern const cstore_ops cstore_pg_ops;
