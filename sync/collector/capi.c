@@ -78,6 +78,9 @@ static const char *route(const char *res, bool post, cJSON *args)
                : strcmp(res, "audit") == 0       ? "audit.list"
                : strcmp(res, "enrollments") == 0 ? "enroll.list"
                : strcmp(res, "cases") == 0       ? "case.list"
+               : strcmp(res, "read-tokens") == 0  ? "read-token.list"
+               : strcmp(res, "read-audit") == 0   ? "read-audit.list"
+               : strcmp(res, "admin-tokens") == 0 ? "admin.list"
                                                  : NULL;
     }
     if (strcmp(res, "nodes") == 0)
@@ -88,6 +91,14 @@ static const char *route(const char *res, bool post, cJSON *args)
         return "device.approve";
     if (strcmp(res, "cases") == 0)
         return "case.act";
+    if (strcmp(res, "read-tokens") == 0 || strcmp(res, "admin-tokens") == 0) {
+        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
+        bool rt = res[0] == 'r';
+        return !a                         ? NULL
+               : strcmp(a, "add") == 0    ? (rt ? "read-token.add" : "admin.add")
+               : strcmp(a, "revoke") == 0 ? (rt ? "read-token.revoke" : "admin.revoke")
+                                          : NULL;
+    }
     if (strcmp(res, "devices") == 0) {
         const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
         return !a                               ? NULL
@@ -131,6 +142,8 @@ capi_reply capi_admin(cstore *s, const char *authorization, const char *method, 
             cJSON_Delete(args);
             return capi_error(400, "malformed", "$: expected a JSON object");
         }
+    } else if (len > 0) { /* GET: the query's arguments, as a JSON object (collector_api.c) */
+        args = cJSON_ParseWithLength(body, len);
     } else {
         args = cJSON_CreateObject();
     }

@@ -4,6 +4,7 @@
  * its audit row, so a change is never stored without its audit (nor the reverse).
  */
 #include "cfleet_int.h"
+#include "cread.h"
 
 #include "ccase.h"
 
@@ -512,6 +513,32 @@ static tp_err case_list(octx *o)
     return ccase_list(o->tx, o->args, o->now, &o->result, o->err, o->errlen);
 }
 
+/* Read access (cread_ops.c). */
+static tp_err rtok_add(octx *o)
+{
+    return cread_token_add(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+static tp_err rtok_list(octx *o)
+{
+    return cread_token_list(o->tx, &o->result, o->err, o->errlen);
+}
+static tp_err rtok_revoke(octx *o)
+{
+    return cread_token_revoke(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+static tp_err raudit_list(octx *o)
+{
+    return cread_audit_list(o->tx, o->args, &o->result, o->err, o->errlen);
+}
+static tp_err admin_list(octx *o)
+{
+    return cread_admin_list(o->tx, &o->result, o->err, o->errlen);
+}
+static tp_err admin_revoke(octx *o)
+{
+    return cread_admin_revoke(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
 static const struct {
     const char *name;
     bool write;
@@ -534,6 +561,12 @@ static const struct {
     {"enroll.list", false, enroll_list},
     {"case.act", true, case_act},
     {"case.list", false, case_list},
+    {"read-token.add", true, rtok_add},
+    {"read-token.list", false, rtok_list},
+    {"read-token.revoke", true, rtok_revoke},
+    {"read-audit.list", false, raudit_list},
+    {"admin.list", false, admin_list},
+    {"admin.revoke", true, admin_revoke},
 };
 
 tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,

@@ -30,6 +30,7 @@
 #include "cfleet.h"
 #include "cguard.h"
 #include "cmetrics.h"
+#include "cread.h"
 #include "crate.h"
 #include "creport.h"
 #include "cstore.h"
@@ -441,22 +442,6 @@ static void connection_event(void *cls, struct MHD_Connection *conn, void **sock
 
 /* ---- Read side ------------------------------------------------------------------------------- */
 
-static bool read_allowed(collector *c, struct MHD_Connection *conn)
-{
-    if (!c->read_token)
-        return true;
-    const char *auth =
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    char want[65], got[65];
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || strlen(auth + 7) > CAUTH_TOKEN_MAX)
-        return false;
-    /* Hashes compared, so the comparison takes the same time whatever the lengths. */
-    if (cauth_sha256_hex(c->read_token, strlen(c->read_token), want) != TP_OK ||
-        cauth_sha256_hex(auth + 7, strlen(auth + 7), got) != TP_OK)
-        return false;
-    return cauth_equal_ct(want, got);
-}
-
 /* Parses the report's date parameter name=s as a local day. Returns TP_OK, or TP_ERR_INVALID with
  * a message in msg that says what is wrong with it. */
 static tp_err parse_day(const char *name, const char *s, int64_t *ms, char *msg, size_t msglen)
@@ -474,7 +459,8 @@ static tp_err parse_day(const char *name, const char *s, int64_t *ms, char *msg,
     return TP_OK;
 }
 
-static enum MHD_Result handle_report(collector *c, struct MHD_Connection *conn)
+/* GET /v1/report within scope (a scoped report reads only the scope's stores: cread_report). */
+static capi_reply report_get(collector *c, struct MHD_Connection *conn, const char *scope)
 {
     char err[TP_ERRMSG_MAX], from_s[11], to_s[11];
     const char *from = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
@@ -487,39 +473,37 @@ static enum MHD_Result handle_report(collector *c, struct MHD_Connection *conn)
     if (survey && !*survey)
         survey = NULL;
     if (survey && !tp_id_valid(survey))
-        return send_error(c, conn, 400, "malformed", "survey: not a valid id", 0);
+        return capi_error(400, "malformed", "survey: not a valid id");
     const char *version = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "version");
     if (version && *version) {
         char *end = NULL;
         long v = strtol(version, &end, 10);
         if (!survey || end == version || *end || v < 1 || v > 1000000)
-            return send_error(c, conn, 400, "malformed", "version: an integer >= 1, with survey=ID",
-                              0);
+            return capi_error(400, "malformed", "version: an integer >= 1, with survey=ID");
         q.survey_version = (int)v;
     }
     if (creport_by_parse(bys && *bys ? bys : "day", &q.by) != TP_OK)
-        return send_error(c, conn, 400, "malformed",
-                          "by: expected day, store, touchpoint or device", 0);
+        return capi_error(400, "malformed", "by: expected day, store, touchpoint or device");
     /* Defaults: the last 30 local days up to today. */
     int64_t now = c->clock->wall_ms(c->clock->ctx);
     if (to && *to) {
         if (parse_day("to", to, &to_ms, err, sizeof err) != TP_OK)
-            return send_error(c, conn, 400, "malformed", err, 0);
+            return capi_error(400, "malformed", err);
         tp_strlcpy(to_s, to, sizeof to_s);
     } else {
         to_ms = tp_local_day_start(now, to_s);
     }
     if (from && *from) {
         if (parse_day("from", from, &from_ms, err, sizeof err) != TP_OK)
-            return send_error(c, conn, 400, "malformed", err, 0);
+            return capi_error(400, "malformed", err);
         tp_strlcpy(from_s, from, sizeof from_s);
     } else {
         from_ms = tp_local_day_start(to_ms - 29LL * 86400000 + 43200000, from_s);
     }
     if (from_ms > to_ms)
-        return send_error(c, conn, 400, "malformed", "from is after to", 0);
+        return capi_error(400, "malformed", "from is after to");
     if ((to_ms - from_ms) / 86400000 > REPORT_MAX_DAYS)
-        return send_error(c, conn, 400, "malformed", "at most 1000 days per report", 0);
+        return capi_error(400, "malformed", "at most 1000 days per report");
     /* `to` is inclusive: the end is the next local midnight (36 h later, then back to the day's
      * start, which is right across daylight-saving changes). */
     q.from_ms = from_ms;
@@ -527,15 +511,15 @@ static enum MHD_Result handle_report(collector *c, struct MHD_Connection *conn)
     q.survey = survey;
     creport *r = creport_new(q.by);
     if (!r)
-        return send_error(c, conn, 500, "internal", "out of memory", 0);
-    tp_err rc = cstore_report(c->store, &q, r, err, sizeof err);
+        return capi_error(500, "internal", "out of memory");
+    tp_err rc = *scope ? cread_report(c->store, &q, scope, r, err, sizeof err)
+                       : cstore_report(c->store, &q, r, err, sizeof err);
     if (rc != TP_OK) {
         creport_free(r);
         if (rc == TP_ERR_TOO_LARGE)
-            return send_error(c, conn, 413, "too_large", err, 0);
+            return capi_error(413, "too_large", err);
         fprintf(stderr, "touchpoint-collector: report: %s\n", err);
-        return send_error(c, conn, 503, "store_unavailable", "the store cannot answer now",
-                          c->retry_after_s);
+        return capi_error(503, "store_unavailable", "the store cannot answer now");
     }
     char *json = creport_json(r, from_s, to_s, survey, c->tz);
     creport_free(r);
@@ -545,7 +529,7 @@ static enum MHD_Result handle_report(collector *c, struct MHD_Connection *conn)
         snprintf(more + jl - 1, 32, ",\"survey_version\":%d}", q.survey_version);
         json = more;
     }
-    return send_json(c, conn, 200, json, 0);
+    return (capi_reply){.status = 200, .body = json};
 }
 
 static bool add_i64(cJSON *o, const char *name, int64_t v)
@@ -589,19 +573,25 @@ static cJSON *epoch_json(const cstore_device *d, const cstore_epoch *e, int64_t 
     return o;
 }
 
-static enum MHD_Result handle_devices(collector *c, struct MHD_Connection *conn)
+/* GET /v1/devices within scope: a scoped reader sees the devices whose fleet node lies in it. */
+static capi_reply devices_get(collector *c, struct MHD_Connection *conn, const char *scope)
 {
+    (void)conn;
     char err[TP_ERRMSG_MAX];
     cstore_devices *list = NULL;
     tp_err rc = cstore_list_devices(c->store, &list, err, sizeof err);
     if (rc != TP_OK) {
         fprintf(stderr, "touchpoint-collector: devices: %s\n", err);
-        return send_error(c, conn, 503, "store_unavailable", "the store cannot answer now",
-                          c->retry_after_s);
+        return capi_error(503, "store_unavailable", "the store cannot answer now");
     }
     cJSON *fleet = NULL;
     if (cfleet_device_states(c->store, &fleet, err, sizeof err) != TP_OK)
         fprintf(stderr, "touchpoint-collector: devices: fleet: %s\n", err);
+    if (*scope && !fleet) { /* a scoped reader without the fleet's nodes sees nothing */
+        cstore_devices_free(list);
+        return capi_error(503, "store_unavailable", "the store cannot answer now");
+    }
+    cread_devices_scope(fleet, scope);
     int64_t now = c->clock->wall_ms(c->clock->ctx);
     char *text = NULL;
     cJSON *root = cJSON_CreateObject(), *arr = NULL;
@@ -610,6 +600,8 @@ static enum MHD_Result handle_devices(collector *c, struct MHD_Connection *conn)
               (arr = cJSON_AddArrayToObject(root, "devices"));
     for (size_t i = 0; ok && i < list->n; i++) {
         const cstore_device *d = &list->v[i];
+        if (*scope && !cJSON_GetObjectItemCaseSensitive(fleet, d->id))
+            continue; /* not in the fleet, or outside the scope */
         cJSON *o = cJSON_CreateObject(), *eps = NULL;
         char when[40];
         int64_t missing = 0, holes = 0, pending_tail = 0;
@@ -655,25 +647,7 @@ static enum MHD_Result handle_devices(collector *c, struct MHD_Connection *conn)
         text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     cstore_devices_free(list);
-    return send_json(c, conn, 200, text, 0);
-}
-
-/* The read handlers' query-string reader (CONTRACT.md: collector.c passes
- * MHD_lookup_connection_value). */
-static const char *query_arg(void *cls, const char *key)
-{
-    return MHD_lookup_connection_value(cls, MHD_GET_ARGUMENT_KIND, key);
-}
-
-static int64_t now_of(const collector *c)
-{
-    return c->clock->wall_ms(c->clock->ctx);
-}
-
-/* Sends a read handler's capi_reply (its body taken). */
-static enum MHD_Result send_capi(collector *c, struct MHD_Connection *conn, capi_reply r)
-{
-    return send_json(c, conn, r.status, r.body, r.retry_after);
+    return (capi_reply){.status = 200, .body = text};
 }
 
 static enum MHD_Result handle_health(collector *c, struct MHD_Connection *conn)
@@ -689,6 +663,16 @@ static enum MHD_Result handle_health(collector *c, struct MHD_Connection *conn)
              cstore_kind(c->store), c->auth ? cauth_count(c->auth) : 0);
     return send_json(c, conn, 200, strdup(body), 0);
 }
+
+/* The read side's resources, one line each: collector_read.c authenticates the reader, limits
+ * it, checks node= / store= against its scope, runs the handler with the scope and audits the
+ * read. */
+static const read_route read_routes[] = {
+    {"/v1/report", NULL, report_get},
+    {"/v1/devices", NULL, devices_get},
+    {"/v1/cases", ccase_get, NULL},
+    {"/v1/cases/", ccase_get, NULL}, /* a prefix: /v1/cases/report, /v1/cases/<id> */
+};
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *upload,
@@ -709,10 +693,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         *upload_size = 0;
         return MHD_YES;
     }
+    const read_route *rr = NULL;
+    for (size_t i = 0; i < sizeof read_routes / sizeof read_routes[0]; i++)
+        if (strcmp(url, read_routes[i].path) == 0 ||
+            (read_routes[i].path[strlen(read_routes[i].path) - 1] == '/' &&
+             strncmp(url, read_routes[i].path, strlen(read_routes[i].path)) == 0))
+            rr = &read_routes[i];
     bool known = strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0 ||
-                 strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0 ||
-                 strcmp(url, "/v1/report") == 0 || strcmp(url, "/v1/devices") == 0 ||
-                 strncmp(url, "/v1/cases", 9) == 0;
+                 strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0 || rr;
     if (!known)
         return send_error(c, conn, 404, "not_found", "no such resource", 0);
     if (!get)
@@ -730,14 +718,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
         return send_reply(c, conn, 200, "text/html; charset=utf-8", sync_collector_dashboard_html,
                           sync_collector_dashboard_html_len, MHD_RESPMEM_PERSISTENT, 0);
-    if (!read_allowed(c, conn))
-        return send_error(c, conn, 401, "unauthenticated", "read token required", 0);
     cguard_request_working(c->guard, guard_of(conn));
-    if (strcmp(url, "/v1/report") == 0)
-        return handle_report(c, conn);
-    if (strncmp(url, "/v1/cases", 9) == 0)
-        return send_capi(c, conn, ccase_get(c->store, url, "", query_arg, conn, now_of(c)));
-    return handle_devices(c, conn);
+    read_route r = *rr;
+    r.path = url; /* /v1/cases/<id>: the handler and the read audit see the path asked for */
+    return handle_read(c, conn, &r);
 }
 
 /* The /healthz-only listener: its own thread, so a monitor is answered even while every worker
@@ -823,11 +807,16 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
         goto out;
     c->rate =
         crate_new(opt->rate_per_s > 0 ? opt->rate_per_s : 100, opt->burst >= 1 ? opt->burst : 200);
+    c->read_rate = crate_new(opt->read_rate_per_s > 0 ? opt->read_rate_per_s : COLLECTOR_READ_RATE,
+                             opt->read_burst >= 1 ? opt->read_burst : COLLECTOR_READ_BURST);
+    c->read_fail = crate_new(COLLECTOR_READ_FAIL_RATE, COLLECTOR_READ_FAIL_BURST);
+    c->read_gate = cread_gate_new(opt->read_concurrency ? opt->read_concurrency
+                                                        : COLLECTOR_READ_CONCURRENCY);
     c->metrics = cmetrics_new();
     c->guard = cguard_new((int64_t)(opt->head_s ? opt->head_s : COLLECTOR_HEAD_S) * 1000,
                           (int64_t)(opt->body_s ? opt->body_s : COLLECTOR_BODY_S) * 1000,
                           (size_t)(opt->bodies_mb ? opt->bodies_mb : COLLECTOR_BODIES_MB) << 20);
-    if (!c->rate || !c->metrics || !c->guard) {
+    if (!c->rate || !c->metrics || !c->guard || !c->read_rate || !c->read_fail || !c->read_gate) {
         rc = TP_ERR_NOMEM;
         goto out;
     }
@@ -899,6 +888,9 @@ void collector_stop(collector *c)
     cstore_close(c->store);
     cauth_free(c->auth);
     crate_free(c->rate);
+    crate_free(c->read_rate);
+    crate_free(c->read_fail);
+    cread_gate_free(c->read_gate);
     cmetrics_free(c->metrics);
     cguard_free(c->guard);
     free(c->read_token);

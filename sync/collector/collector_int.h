@@ -8,6 +8,7 @@
 
 #include <microhttpd.h>
 
+#include "capi.h"
 #include "cauth.h"
 #include "cbatch.h"
 #include "cguard.h"
@@ -30,6 +31,9 @@ struct collector {
     const tp_clock *clock;
     char *read_token;
     char *public_url; /* --public-url without a trailing '/', or NULL */
+    crate *read_rate;      /* requests per reader (token name, or address when open) */
+    crate *read_fail;      /* failed read authentications per address */
+    struct cread_gate *read_gate; /* requests in flight per reader */
     int silent_after_s;
     int retry_after_s;
     unsigned port;
@@ -80,5 +84,22 @@ enum MHD_Result handle_api(collector *c, struct MHD_Connection *conn, const char
 /* collector_api.c: records the batch's configuration fields and returns json (taken) with the
  * device's desired config_revision added when the device is in the fleet. */
 char *with_revision(collector *c, const cbatch *b, char *json, int64_t now);
+
+/* A resource of the read side. get has the handler signature of CONTRACT.md ("Read side"):
+ * it restricts its answer to scope (a node path, "" = everything) and reads its query arguments
+ * through arg(cls, key). get_c, for the handlers still in collector.c, takes the collector and
+ * the connection instead. One of the two is set. */
+typedef struct read_route {
+    const char *path;
+    capi_reply (*get)(cstore *s, const char *url, const char *scope,
+                      const char *(*arg)(void *cls, const char *key), void *cls, int64_t now_ms);
+    capi_reply (*get_c)(collector *c, struct MHD_Connection *conn, const char *scope);
+} read_route;
+
+/* collector_read.c: a GET of the read side: the reader authenticated (401), limited per
+ * address, per reader and in flight (429 with Retry-After), its node= / store= filters checked
+ * against its scope (403), the route run with the scope, the read written to the read audit
+ * (503 and no data when it cannot be), then the reply. */
+enum MHD_Result handle_read(collector *c, struct MHD_Connection *conn, const read_route *route);
 
 #endif /* TP_COLLECTOR_INT_H */

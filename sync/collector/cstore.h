@@ -195,6 +195,9 @@ extern const char *const cstore_pg_schema_v2;
 /* The alert, outbox, case and digest tables (schema version 3, cstore_alert_sql.c). */
 extern const char *const cstore_sqlite_schema_v3;
 extern const char *const cstore_pg_schema_v3;
+/* Read tokens and the read audit (schema version 6) in each dialect (cstore_access_sql.c). */
+extern const char *const cstore_sqlite_schema_v6;
+extern const char *const cstore_pg_schema_v6;
 
 extern const cstore_ops cstore_sqlite_ops;
 extern const cstore_ops cstore_pg_ops;

@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 6
 #define MIGRATION_LOCK 0x746f7563 /* "touc": the advisory lock id of migrations */
 
 static const char *const schema_v1 =
@@ -208,6 +208,15 @@ static tp_err migrate(ppool *p, PGconn *c, char *err, size_t errlen)
         PQclear(res);
         if (rc == TP_OK)
             rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (3)", 0, NULL,
+                         err, errlen);
+    }
+    if (rc == TP_OK && version < 6) {
+        res = PQexec(c, cstore_pg_schema_v6);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = pg_err(p, c, res, "create read access tables", err, errlen);
+        PQclear(res);
+        if (rc == TP_OK)
+            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (6)", 0, NULL,
                          err, errlen);
     }
 out:

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 6
 #define BUSY_MS 5000
 
 static const char *const schema_v1 =
@@ -175,6 +175,11 @@ static tp_err migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
         rc = exec(db, path, cstore_sqlite_schema_v3, err, errlen);
         if (rc == TP_OK)
             rc = exec(db, path, "INSERT INTO schema_version VALUES(3)", err, errlen);
+    }
+    if (rc == TP_OK && version < 6) {
+        rc = exec(db, path, cstore_sqlite_schema_v6, err, errlen);
+        if (rc == TP_OK)
+            rc = exec(db, path, "INSERT INTO schema_version VALUES(6)", err, errlen);
     }
 out:
     sqlite3_finalize(st);

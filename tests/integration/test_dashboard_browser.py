@@ -579,6 +579,7 @@ def main():
                          "cases"])
         check_lang(p)
         check_token(p, workdir, store_url)
+        check_store_token(p, workdir, store_url)
     except Exception as e:  # a failure in the middle is one failed check, not a crash
         import traceback
         traceback.print_exc()
