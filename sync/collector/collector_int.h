@@ -71,6 +71,10 @@ tp_err append_body(collector *c, req *r, const char *data, size_t n);
 enum MHD_Result take_body(collector *c, req *r, const char *upload, size_t *upload_size,
                           size_t max);
 
+/* canalytics_http.c: the read endpoints of canalytics.h for a reader of scope ("" = chain). */
+enum MHD_Result handle_analytics(collector *c, struct MHD_Connection *conn, const char *url,
+                                 const char *scope);
+
 /* collector_api.c: /v1/config, /v1/enroll, /v1/admin/... */
 enum MHD_Result handle_api(collector *c, struct MHD_Connection *conn, const char *url,
                            const char *method, const char *upload, size_t *upload_size,
