@@ -464,7 +464,11 @@ var TP = (function () {
       if (r) document.querySelector('#tabs [data-view="cases"]').hidden = false;
     }).catch(function (e) { if (e.status === 401 || e.status === 403) document.querySelector('#tabs [data-view="cases"]').hidden = false; });
     TP.load();
-    setInterval(function () { if (!document.hidden) TP.load(true); }, 120000);
+    /* A wall display stays current: a reload every 2 minutes (localStorage tp.refresh_s sets
+       another period; 0 turns it off, as the browser test does). */
+    var every = parseInt(store("local", "tp.refresh_s"), 10);
+    if (isNaN(every)) every = 120;
+    if (every > 0) setInterval(function () { if (!document.hidden) TP.load(true); }, Math.max(10, every) * 1000);
   }
   TP.init = init;
   return TP;

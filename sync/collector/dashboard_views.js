@@ -20,8 +20,8 @@
     if (!s || s.score === null || s.score === undefined) return "-";
     return (pct ? f1(s.score) + "%" : f1(s.score)) + " ± " + f1(s.moe);
   }
-  function table(head, rows) {
-    return '<div class="scroll"><table class="cards"><thead><tr>' + head.map(function (h) {
+  function table(head, rows, cls) {
+    return '<div class="scroll"><table class="cards' + (cls ? " " + cls : "") + '"><thead><tr>' + head.map(function (h) {
       var cls = (h[1] ? "num " : "") + (h[2] || "");
       return "<th" + (cls ? ' class="' + cls.trim() + '"' : "") + ">" + esc(h[0]) + "</th>"; }).join("") +
       "</tr></thead><tbody>" + rows.join("") + "</tbody></table></div>";
@@ -342,7 +342,7 @@
     });
     return '<p class="hint">' + esc(t("chain_avg", scoreTxt(r.average, pct) + ", " + t("customers").toLowerCase() + " " + int(r.average.customers))) + "</p>" +
       table([[t("rank"), 1], [r.of === "store" ? t("store") : t("touchpoint")], [t("customers"), 1],
-             [KIND_LABEL[r.kind] || r.kind, 1], [t("interval"), 1], [""], [t("verdict")], [t("change"), 1]], rows);
+             [KIND_LABEL[r.kind] || r.kind, 1], [t("interval"), 1], [""], [t("verdict")], [t("change"), 1]], rows, "rank");
   }
   TP.views.rankings = {
     load: function () {
@@ -514,7 +514,7 @@
       return '<tr data-case="' + esc(c.id) + '"' + (c.id === TP.state["case"] ? ' style="background:#fff6d6"' : "") + "><td>" +
         esc(c.title ? c.title[TP.lang] || c.title.en : c.id) + '</td><td>' + esc(c.store ? TP.nodeName(c.store) : c.node) +
         '</td><td data-metric="state">' + esc(t("st_" + c.state)) + '</td><td class="num" data-metric="age">' + esc(TP.dur(c.age_s * 1000)) +
-        "</td><td>" + esc(c.assignee || "") + "</td><td>" + act + "</td></tr>";
+        "</td><td>" + esc(c.assignee || "") + '</td><td><span class="acts">' + act + "</span></td></tr>";
     });
   }
   TP.views.cases = {

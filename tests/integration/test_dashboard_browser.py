@@ -35,6 +35,7 @@ except ImportError:  # a python3 other than Debian's (pyenv): Debian's package i
     from selenium import webdriver
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 TZ = datetime.timezone(datetime.timedelta(hours=7))  # Asia/Ho_Chi_Minh, no DST
@@ -60,7 +61,8 @@ SESSIONS = [
     ("vn/hcm/hcm-q1/checkout", 3, 15, "nps", [(8, None)] * 10),
     ("vn/hcm/hcm-q1/checkout", 2, 18, "nps", [(3, "wait")] * 6 + [(3, "staff")] * 4),
     ("vn/hcm/hcm-q1/checkout", 40, 11, "nps", [(10, None)] * 30),  # the previous period
-    ("vn/hcm/hcm-q1/entrance", 2, 9, "nps", [(9, None)] * 5 + [(2, "price")] * 3 + [(2, "wait")] * 2),
+    ("vn/hcm/hcm-q1/entrance", 2, 9, "nps",
+     [(9, None)] * 5 + [(2, "price")] * 3 + [(2, "wait")] * 2),
     ("vn/hcm/hcm-q1/exit", 1, 20, "smiley4", [(4, None)] * 3 + [(3, None), (2, None), (1, None)]),
     ("vn/hn/hn-1/checkout", 4, 12, "nps",
      [(10, None)] * 5 + [(7, None)] * 5 + [(0, "wait")] * 18 + [(0, "clean")] * 7),
@@ -131,6 +133,12 @@ def get_json(base, path, token=None):
         return e.code, None
 
 
+def wait(driver, cond, timeout=30):
+    """WebDriverWait that also rides out a view drawn again under it."""
+    return WebDriverWait(driver, timeout,
+                         ignored_exceptions=[StaleElementReferenceException]).until(cond)
+
+
 # ---- the browser ------------------------------------------------------------------------------
 
 def browser(workdir):
@@ -171,14 +179,17 @@ class Page:
             if b.get_attribute("data-loaded") != "1":
                 return False
             return view is None or b.get_attribute("data-view") == view
-        WebDriverWait(self.d, 30).until(ok)
+        wait(self.d, ok)
 
     def js(self, s, *a):
         return self.d.execute_script(s, *a)
 
     def text(self, css):
-        els = self.d.find_elements(By.CSS_SELECTOR, css)
-        return els[0].get_attribute("textContent").strip().replace("\u2212", "-") if els else None
+        """The text of the first element matching css, or None; read in the page in one step,
+        so a view drawn again meanwhile cannot leave a stale element behind."""
+        t = self.js("var e = document.querySelector(arguments[0]);"
+                    "return e ? e.textContent : null;", css)
+        return t.strip().replace("\u2212", "-") if t is not None else None
 
     def tab(self, view):
         self.d.find_element(By.CSS_SELECTOR, '#tabs [data-view="%s"]' % view).click()
@@ -190,7 +201,8 @@ class Page:
         w = self.js("return window.innerWidth")
         h = self.js("return Math.min(4000, document.documentElement.scrollHeight)")
         cur = self.d.get_window_size()
-        self.d.set_window_size(cur["width"], h + (cur["height"] - self.js("return window.innerHeight")))
+        chrome_h = cur["height"] - self.js("return window.innerHeight")
+        self.d.set_window_size(cur["width"], h + chrome_h)
         time.sleep(0.3)
         self.d.save_screenshot(path)
         self.d.set_window_size(cur["width"], cur["height"])
@@ -243,6 +255,7 @@ def check_overview(p, base):
     p.d.find_element(By.ID, "chart-trend").send_keys("\ue014")  # ArrowRight
     act = p.js("return TP.charts['chart-trend'].tooltip.getActiveElements().length")
     tap(act >= 1, "overview: arrow key on the focused chart opens its tooltip (%r)" % act)
+    p.js("document.activeElement.blur()")
     return rep
 
 
@@ -297,7 +310,8 @@ def check_journey(p):
     p.tab("journey")
     cards = p.js("var o = {}; document.querySelectorAll('.stage').forEach(function (s) {"
                  " o[s.getAttribute('data-stage')] = Array.prototype.map.call("
-                 "s.querySelectorAll('.tpcard'), function (c) { return c.getAttribute('data-tp'); });"
+                 "s.querySelectorAll('.tpcard'), function (c) {"
+                 " return c.getAttribute('data-tp'); });"
                  "}); return o;")
     tap(cards.get("before") == ["hcm-q1/entrance"] and cards.get("after") == ["hcm-q1/exit"]
         and sorted(cards.get("during", [])) == ["hcm-q1/checkout", "hn-1/checkout"],
@@ -374,7 +388,16 @@ def check_devices(p):
     rows = p.js("return Array.prototype.map.call(document.querySelectorAll('tr[data-device]'),"
                 " function (r) { return r.getAttribute('data-device'); })")
     tap(sorted(rows) == ["k-hcm-q1-checkout", "k-hcm-q1-entrance", "k-hcm-q1-exit",
-                         "k-hn-1-checkout"], "devices: the four kiosks listed (%r)" % rows)
+                         "k-hn-1-checkout", "k-hn-1-checkout-2"],
+        "devices: the five kiosks listed (%r)" % rows)
+    r2 = 'tr[data-device="k-hn-1-checkout-2"] '
+    clock = p.d.find_element(By.CSS_SELECTOR, r2 + "[data-clock]")
+    tap(clock.get_attribute("data-clock") == "not_synchronised"
+        and clock.get_attribute("class") == "neutral"
+        and clock.text.startswith("chưa đồng bộ"),
+        "devices: an unsynchronised clock in plain words, neutral, not red (%r)" % clock.text)
+    tap(p.text(r2 + '[data-metric="pending"]') == "5" and p.text(r2 + ".b-gaps") is not None,
+        "devices: the second kiosk waits with 5 answers and is flagged for its gap")
     heads = p.text("#view-devices thead")
     tap("seq" not in heads.lower() and "Chờ gửi" in heads,
         "devices: plain words in the headings, no 'seq' (%r)" % heads)
@@ -391,7 +414,8 @@ def seed_cases(db_path):
     try:
         for i, (cid, store, hours) in enumerate(zip(ids, ["hcm-q1", "hn-1"], [5, 30])):
             opened = now - hours * 3600 * 1000
-            con.execute("INSERT INTO cases(id, alert_id, node_path, store, title_vi, title_en, state,"
+            con.execute("INSERT INTO cases(id, alert_id, node_path, store, title_vi, title_en,"
+                        " state,"
                         " assignee, opened_ms, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
                         (cid, None, "vn/%s/%s" % ("hcm" if i == 0 else "hn", store), store,
                          "Nhiều đánh giá tiêu cực tại %s" % store,
@@ -419,7 +443,7 @@ def check_cases(p, base, ids, admin):
         "cases: both open cases listed with their age (5 h, 30 h) and state (%r)" % rows)
     p.d.find_element(By.ID, "admin-token").send_keys(admin)
     p.d.find_element(By.CSS_SELECTOR, 'button[data-act="ack"][data-id="%s"]' % ids[0]).click()
-    WebDriverWait(p.d, 30).until(lambda d: p.text(
+    wait(p.d, lambda d: p.text(
         'tr[data-case="%s"] [data-metric=state]' % ids[0]) == "đã xác nhận")
     _, c = get_json(base, "/v1/cases/" + ids[0])
     tap(c["case"]["state"] == "acknowledged" and
@@ -469,8 +493,7 @@ def check_token(p, workdir, store_url):
                           extra=["--tz", "Asia/Ho_Chi_Minh", "--read-token", "ro-s3cret"]).start()
     try:
         p.d.get(c.base + "/")
-        WebDriverWait(p.d, 30).until(
-            lambda d: d.find_element(By.ID, "token-form").is_displayed())
+        wait(p.d, lambda d: d.find_element(By.ID, "token-form").is_displayed())
         tap(True, "read token: the page asks for it after a 401")
         p.d.find_element(By.ID, "token-input").send_keys("ro-s3cret")
         p.d.find_element(By.ID, "token-ok").click()
@@ -493,8 +516,7 @@ def check_store_token(p, workdir, store_url):
         p.d.get(c.base + "/")
         p.js("sessionStorage.clear()")
         p.d.get(c.base + "/#view=overview")
-        WebDriverWait(p.d, 30).until(
-            lambda d: d.find_element(By.ID, "token-form").is_displayed())
+        wait(p.d, lambda d: d.find_element(By.ID, "token-form").is_displayed())
         p.d.find_element(By.ID, "token-input").send_keys(tok)
         p.d.find_element(By.ID, "token-ok").click()
         p.wait_loaded("overview")
@@ -514,7 +536,7 @@ def check_store_token(p, workdir, store_url):
         st, _ = get_json(c.base, "/v1/report?store=hn-1", tok)
         tap(st == 403, "store token: /v1/report?store=hn-1 answers 403 (%d)" % st)
         p.d.get(c.base + "/#store=hn-1")
-        WebDriverWait(p.d, 30).until(lambda d: d.find_element(By.ID, "error").is_displayed())
+        wait(p.d, lambda d: d.find_element(By.ID, "error").is_displayed())
         tap("403" in p.text("#error") or "scope" in p.text("#error"),
             "store token: a link to another store shows the refusal (%r)" % p.text("#error"))
         p.js("sessionStorage.clear()")
@@ -548,12 +570,23 @@ def main():
         for tok, body in batches(tokens):
             st, rep = post(c.base, tok, body)
             ok = ok and st == 200 and len(rep.get("accepted", [])) == len(body["answers"])
-        tap(ok, "the data set is accepted through POST /v1/batches")
+        # a second kiosk at hn-1's checkout: no answers yet, its clock not synchronised, 5 answers
+        # waiting and seqs up to 10 announced (a gap)
+        tok2 = synclib.fleet_token(store_url, "device", "add", "k-hn-1-checkout-2", "--node",
+                                   "vn/hn/hn-1/checkout")
+        st, _ = post(c.base, tok2, {"protocol": 1, "batch_id": str(uuid.uuid4()), "device": {
+            "id": "k-hn-1-checkout-2", "epoch": str(uuid.uuid4()), "epoch_first_seq": 1,
+            "app_version": "0.1.0", "pending": 5, "highest_seq": 10, "disk_free": 2 ** 30,
+            "clock_trusted": False, "sent_wall_ms": int(time.time() * 1000),
+            "sent_mono_ms": 100000, "boot_id": BOOT}, "answers": []})
+        tap(ok and st == 200, "the data set is accepted through POST /v1/batches")
 
         os.environ["TZ"] = "Asia/Ho_Chi_Minh"  # the browser's days are the stores' days
         driver = browser(workdir)
         p = Page(driver, c.base, shots)
         p.size(1400, 1000)
+        p.open()
+        p.js("localStorage.setItem('tp.refresh_s', '0')")  # no periodic reload under the test
         p.open()
         tap(p.js("return document.documentElement.lang") == "vi" and
             p.text('#tabs [data-view="overview"]') == "Tổng quan",
