@@ -238,16 +238,6 @@ var TP = (function () {
     return ch;
   };
 
-  /* On a phone a table row becomes a card: each cell carries its column's heading. */
-  TP.labelCells = function (root) {
-    root.querySelectorAll("table.cards").forEach(function (tb) {
-      var hs = Array.prototype.map.call(tb.querySelectorAll("thead th"), function (h) { return h.textContent; });
-      tb.querySelectorAll("tbody tr").forEach(function (tr) {
-        Array.prototype.forEach.call(tr.children, function (td, i) { if (hs[i]) td.setAttribute("data-label", hs[i]); });
-      });
-    });
-  };
-
   /* CSV of rows (arrays); the current view provides them. */
   TP.csv = function (rows) {
     return rows.map(function (r) {
@@ -386,7 +376,6 @@ var TP = (function () {
       $("error").style.display = "none"; $("token-form").hidden = true;
       var host = $("view-" + name);
       v.render(host, data);
-      TP.labelCells(document);
       $("status").textContent = t("updated", new Date().toLocaleTimeString(TP.lang === "vi" ? "vi-VN" : "en-GB"));
       document.body.setAttribute("data-loaded", "1");
       document.body.setAttribute("data-view", name);

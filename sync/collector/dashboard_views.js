@@ -24,7 +24,11 @@
     return '<div class="scroll"><table class="cards' + (cls ? " " + cls : "") + '"><thead><tr>' + head.map(function (h) {
       var cls = (h[1] ? "num " : "") + (h[2] || "");
       return "<th" + (cls ? ' class="' + cls.trim() + '"' : "") + ">" + esc(h[0]) + "</th>"; }).join("") +
-      "</tr></thead><tbody>" + rows.join("") + "</tbody></table></div>";
+      "</tr></thead><tbody>" + rows.map(function (r) {
+        /* each cell names its column first (data-label: the heading shown in a phone's card) */
+        var i = 0;
+        return r.replace(/<td/g, function () { return '<td data-label="' + esc(head[i++] ? head[i - 1][0] : "") + '"'; });
+      }).join("") + "</tbody></table></div>";
   }
   function card(title, hint, body) {
     return '<div class="card"><h2>' + esc(title) + (hint ? ' <span class="hint">' + esc(hint) + "</span>" : "") +

@@ -519,7 +519,7 @@ def check_dashboard(c, workdir):
         row = dom[row_start:dom.find("</tr>", row_start)] if row_start >= 0 else ""
         want = vi_num(g["nps"]["score"], "%.1f") if g["nps"]["score"] is not None else "-"
         tap(('data-metric="nps">%s<' % want) in row and ('data-metric="n">%s<' % g["n"]) in row,
-            "dashboard: store %s row shows n %d and NPS %s" % (g["key"], g["n"], want))
+            "dashboard: store %s row shows n %d and NPS %s" % (g["key"], g["n"], want), row[:600])
     tap('data-device="kiosk-01"' in dom and 'data-device="kiosk-02"' in dom,
         "dashboard: device table lists kiosk-01 and kiosk-02")
 

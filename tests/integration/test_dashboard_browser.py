@@ -196,16 +196,17 @@ class Page:
         self.wait_loaded(view)
 
     def shot(self, name):
-        path = os.path.join(self.shots, name + ".png")
-        # the whole page: grow the window to the document's height for the capture
-        w = self.js("return window.innerWidth")
+        """Saves the whole page as NAME.png, and NAME.small.png at 60% (the README's size)."""
+        import base64
+        w = self.js("return document.documentElement.clientWidth")
         h = self.js("return Math.min(4000, document.documentElement.scrollHeight)")
-        cur = self.d.get_window_size()
-        chrome_h = cur["height"] - self.js("return window.innerHeight")
-        self.d.set_window_size(cur["width"], h + chrome_h)
-        time.sleep(0.3)
-        self.d.save_screenshot(path)
-        self.d.set_window_size(cur["width"], cur["height"])
+        path = os.path.join(self.shots, name + ".png")
+        for suffix, scale in ((".png", 1), (".small.png", 0.6)):
+            shot = self.d.execute_cdp_cmd("Page.captureScreenshot", {
+                "format": "png", "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": w, "height": h, "scale": scale}})
+            with open(os.path.join(self.shots, name + suffix), "wb") as f:
+                f.write(base64.b64decode(shot["data"]))
         return path, w
 
     def no_hscroll(self):
