@@ -367,6 +367,7 @@ def check_heatmap(p):
         % cell.text)
     empty = p.d.find_element(By.CSS_SELECTOR, '.cell[data-wd="%d"][data-h="3"]' % wd)
     tap(empty.get_attribute("data-customers") == "0", "heat map: an empty hour stays empty")
+    Select(p.d.find_element(By.ID, "hm-metric")).select_by_value("customers")
 
 
 def check_rankings(p):
