@@ -192,6 +192,9 @@ typedef struct cstore_ops {
 /* The fleet tables (schema version 2) in each dialect (cstore_fleet_sql.c). */
 extern const char *const cstore_sqlite_schema_v2;
 extern const char *const cstore_pg_schema_v2;
+/* The comment tables (schema version 5) in each dialect (cstore_comment_sql.c). */
+extern const char *const cstore_sqlite_schema_v5;
+extern const char *const cstore_pg_schema_v5;
 
 extern const cstore_ops cstore_sqlite_ops;
 extern const cstore_ops cstore_pg_ops;

@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 5
 #define MIGRATION_LOCK 0x746f7563 /* "touc": the advisory lock id of migrations */
 
 static const char *const schema_v1 =
@@ -199,6 +199,15 @@ static tp_err migrate(ppool *p, PGconn *c, char *err, size_t errlen)
         PQclear(res);
         if (rc == TP_OK)
             rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (2)", 0, NULL,
+                         err, errlen);
+    }
+    if (rc == TP_OK && version < 5) {
+        res = PQexec(c, cstore_pg_schema_v5);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = pg_err(p, c, res, "create comment tables", err, errlen);
+        PQclear(res);
+        if (rc == TP_OK)
+            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (5)", 0, NULL,
                          err, errlen);
     }
 out:

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 5
 #define BUSY_MS 5000
 
 static const char *const schema_v1 =
@@ -170,6 +170,11 @@ static tp_err migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
         rc = exec(db, path, cstore_sqlite_schema_v2, err, errlen);
         if (rc == TP_OK)
             rc = exec(db, path, "INSERT INTO schema_version VALUES(2)", err, errlen);
+    }
+    if (rc == TP_OK && version < 5) {
+        rc = exec(db, path, cstore_sqlite_schema_v5, err, errlen);
+        if (rc == TP_OK)
+            rc = exec(db, path, "INSERT INTO schema_version VALUES(5)", err, errlen);
     }
 out:
     sqlite3_finalize(st);
