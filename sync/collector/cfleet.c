@@ -9,6 +9,7 @@
  */
 #include "cfleet_int.h"
 
+#include "ccomment.h"
 #include "settings.h"
 #include "survey.h"
 
@@ -70,6 +71,18 @@ tp_err cfleet_settings_check(const cJSON *obj, const char *prefix, char *err, si
         next = it->next;
         if (cJSON_IsNull(it))
             cJSON_DeleteItemFromObjectCaseSensitive(copy, it->string);
+    }
+    /* "comments" is the collector's own (ccomment.h), never sent to kiosks. */
+    cJSON *com = cJSON_DetachItemFromObjectCaseSensitive(copy, "comments");
+    if (com) {
+        char cp[96];
+        snprintf(cp, sizeof cp, "%.80s.comments", prefix);
+        tp_err crc = ccomment_settings_check(com, cp, err, errlen);
+        cJSON_Delete(com);
+        if (crc != TP_OK) {
+            cJSON_Delete(copy);
+            return crc;
+        }
     }
     tp_err rc = settings_parse_cjson(copy, prefix, &parsed, err, errlen);
     cJSON_Delete(copy);

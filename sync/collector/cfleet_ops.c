@@ -5,6 +5,8 @@
  */
 #include "cfleet_int.h"
 
+#include "ccomment.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -500,6 +502,17 @@ static tp_err enroll_list(octx *o)
     return cenroll_list(o->tx, o->now, &o->result, o->err, o->errlen);
 }
 
+/* The comments' keyword lists (ccomment.h). */
+static tp_err tags_list(octx *o)
+{
+    return ccomment_tags_list(o->tx, o->args, &o->result, o->err, o->errlen);
+}
+
+static tp_err tags_set(octx *o)
+{
+    return ccomment_tags_set(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
 static const struct {
     const char *name;
     bool write;
@@ -520,6 +533,8 @@ static const struct {
     {"admin.add", true, admin_add},
     {"audit.list", false, audit_list},
     {"enroll.list", false, enroll_list},
+    {"tags.list", false, tags_list},
+    {"tags.set", true, tags_set},
 };
 
 tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,

@@ -686,13 +686,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (strcmp(url, "/v1/config") == 0 || strcmp(url, "/v1/enroll") == 0 ||
         strncmp(url, "/v1/admin/", 10) == 0)
         return handle_api(c, conn, url, method, upload, upload_size, con_cls);
+    if (strcmp(url, "/c") == 0) /* the comment page (issue 15) */
+        return handle_comment_page(c, conn, method, upload, upload_size, con_cls);
     if (*upload_size > 0) { /* a body on a read request: ignore it */
         *upload_size = 0;
         return MHD_YES;
     }
     bool known = strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0 ||
                  strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0 ||
-                 strcmp(url, "/v1/report") == 0 || strcmp(url, "/v1/devices") == 0;
+                 strcmp(url, "/v1/report") == 0 || strcmp(url, "/v1/devices") == 0 ||
+                 strcmp(url, "/v1/comments") == 0 || strcmp(url, "/v1/comments.csv") == 0;
     if (!known)
         return send_error(c, conn, 404, "not_found", "no such resource", 0);
     if (!get)
@@ -715,6 +718,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     cguard_request_working(c->guard, guard_of(conn));
     if (strcmp(url, "/v1/report") == 0)
         return handle_report(c, conn);
+    if (strncmp(url, "/v1/comments", 12) == 0)
+        return handle_comments_read(c, conn, url, "");
     return handle_devices(c, conn);
 }
 
@@ -796,6 +801,8 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
     }
     if ((rc = cstore_open(opt->store_url, threads, &c->store, err, errlen)) != TP_OK)
         goto out;
+    if ((rc = ccomment_http_start(c)) != TP_OK)
+        goto out;
     /* The idle timeout stays as a backstop; the guard's deadlines are the real bound. */
     c->d = MHD_start_daemon(
         MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handle, c,
@@ -859,6 +866,7 @@ void collector_stop(collector *c)
         MHD_stop_daemon(c->health);
     if (c->d)
         MHD_stop_daemon(c->d);
+    ccomment_http_stop(c);
     cstore_close(c->store);
     cauth_free(c->auth);
     crate_free(c->rate);
