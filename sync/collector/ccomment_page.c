@@ -6,7 +6,7 @@
  *
  * Everything is rendered on the server, so the page reads the same without JavaScript; the
  * script only counts characters as the customer sees them (Intl.Segmenter: grapheme clusters,
- * the count the server checks with u8_grapheme_next) and enables the contact fields once the
+ * the count the server checks with u8_grapheme_breaks) and enables the contact fields once the
  * consent box is ticked. No maxlength on the text box: browsers count UTF-16 units there, which
  * is not what a Vietnamese customer sees. The language switch is a link to the same URL with
  * l= changed (l is not MAC'd).

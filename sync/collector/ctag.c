@@ -1,7 +1,7 @@
 /*
  * ctag.c - local tagging of comments (see ctag.h), on libunistring: u8_normalize for NFD/NFC,
  * u8_tolower, uc_is_general_category for the combining marks, u8_wordbreaks for whole words
- * (Unicode's word boundaries, UAX #29), u8_grapheme_next for the characters a person sees.
+ * (Unicode's word boundaries, UAX #29), u8_grapheme_breaks for the characters a person sees.
  *
  * Texts are short (CTAG_TEXT_MAX graphemes), so matching is a plain scan of every entry at every
  * word: at most a few thousand entries times a few hundred words, no index needed.
@@ -79,15 +79,16 @@ char *ctag_fold(const char *s, bool exact)
 
 size_t ctag_graphemes(const char *s, size_t len)
 {
-    const uint8_t *p = (const uint8_t *)s, *end = p + len;
+    /* u8_grapheme_breaks, not u8_grapheme_next: only the whole-string form applies the rules
+     * with context (flags, emoji joined by ZWJ), as Intl.Segmenter does. */
+    char *p = len ? malloc(len) : NULL;
     size_t n = 0;
-    while (p < end) {
-        const uint8_t *q = u8_grapheme_next(p, end);
-        if (!q || q <= p)
-            break;
-        p = q;
-        n++;
-    }
+    if (!p)
+        return len; /* out of memory: bytes, never fewer than graphemes */
+    u8_grapheme_breaks((const uint8_t *)s, len, p);
+    for (size_t i = 0; i < len; i++)
+        n += p[i] != 0;
+    free(p);
     return n;
 }
 
