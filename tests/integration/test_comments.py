@@ -32,13 +32,49 @@ import uuid
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+import pgserver  # noqa: E402
 import synclib  # noqa: E402
 from synclib import fleet_cli, fleet_json  # noqa: E402
-from tap import check as tap, count as N, failed as FAILED  # noqa: E402
+from tap import check, count as N, failed as FAILED  # noqa: E402
 
 NODE = "vn/hcm/hcm-q1/checkout"
+LABEL = [""]  # the backend under test, prefixed to every check
+
+
+def tap(ok, what, why=""):
+    return check(ok, "%s: %s" % (LABEL[0], what) if LABEL[0] else what, why)
 CONSENT_VI = "Cửa hàng Phở Ngon lưu tên và số điện thoại của bạn 90 ngày để gọi lại."
 CONSENT_EN = "Pho Ngon keeps your name and phone for 90 days to call you back."
+
+
+class SqliteDb:
+    """Direct reads of the store for the checks: rows(sql) -> [tuple of text]."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def rows(self, sql):
+        con = sqlite3.connect(self.path)
+        try:
+            out = [tuple(None if v is None else str(v) for v in r) for r in con.execute(sql)]
+            con.commit()
+            return out
+        finally:
+            con.close()
+
+
+class PgDb:
+    def __init__(self, pg):
+        self.pg = pg
+
+    def rows(self, sql):
+        out = self.pg.psql(sql)
+        return [tuple(line.split("|")) for line in out.splitlines()] if out else []
+
+
+def one(db, sql):
+    r = db.rows(sql)
+    return r[0][0] if r else None
 
 
 def b64u(raw):
@@ -254,7 +290,7 @@ def check_after(c, key, dev, token, epoch):
         "the replay stored nothing")
 
 
-def check_refusals(c, key, store_path):
+def check_refusals(c, key, db):
     dev = "k1"
     session = str(uuid.uuid4())
     past = int(time.time()) - 3600
@@ -290,20 +326,15 @@ def check_refusals(c, key, store_path):
     tap(st == 400 and state_of(html) == "form", "a malformed e-mail address is refused")
     st, _, html = post_form(c, dict(q, text=unicodedata.normalize("NFD", "ệ") * 1001))
     tap(st == 400 and "1.000" in html.decode(), "1,001 characters refused by the server")
-    db = sqlite3.connect(store_path)
-    n = db.execute("SELECT count(*) FROM comments WHERE session = ?", (s3,)).fetchone()[0]
-    db.close()
-    tap(n == 0, "nothing of the refused forms was stored")
+    n = one(db, "SELECT count(*) FROM comments WHERE session = '%s'" % s3)
+    tap(n == "0", "nothing of the refused forms was stored")
     st, _, html = post_form(c, dict(q, text=unicodedata.normalize("NFD", "ệ") * 1000))
     tap(st == 200 and state_of(html) == "thanks", "1,000 characters (3,000 code points) accepted")
 
 
-def main():
-    workdir = synclib.scratch_dir("tp-comments-")
-    store_path = os.path.join(workdir, "central.db")
-    store = "sqlite:" + store_path
+def run_backend(store, db, label, workdir, with_browser):
     c = None
-    keep = False
+    LABEL[0] = label
     try:
         tokens = synclib.fleet_setup(store, ["k1", "k2"], node=NODE)
         fleet_cli(store, "node", "set", "vn", "--settings", json.dumps({
@@ -317,16 +348,16 @@ def main():
         tap(rc != 0 and "$.settings.comments.retention_days" in err,
             "a bad comments setting is refused with its JSON path", err.strip())
         keys = {d: new_key() for d in tokens}
-        db = sqlite3.connect(store_path)
         for d, k in keys.items():  # the key the kiosk got with its /v1/config
-            db.execute("UPDATE fleet_devices SET comment_key = ? WHERE id = ?", (k, d))
-        db.commit()
-        db.close()
-        c = synclib.Collector(store, None, workdir).start()
+            db.rows("UPDATE fleet_devices SET comment_key = '%s' WHERE id = '%s'" % (k, d))
+        c = synclib.Collector(store, None, workdir, name="collector-" + label).start()
         epoch = str(uuid.uuid4())
-        first = check_browser(c, keys["k1"], workdir, "k1", tokens["k1"], epoch)
+        if with_browser:
+            first = check_browser(c, keys["k1"], workdir, "k1", tokens["k1"], epoch)
+        else:
+            first = post_first(c, keys["k1"], "k1", tokens["k1"], epoch)
         check_after(c, keys["k1"], "k1", tokens["k1"], epoch)
-        check_refusals(c, keys["k1"], store_path)
+        check_refusals(c, keys["k1"], db)
         # A revoked device's links stop at once.
         s = str(uuid.uuid4())
         x = int(time.time()) + 600
@@ -335,16 +366,50 @@ def main():
         fleet_cli(store, "device", "revoke", "k2")
         st, _, html = request(c, "GET", "/c?" + link_query(keys["k2"], "k2", s, x))
         tap(st == 403 and state_of(html) == "forged", "a revoked device's link is refused")
-        check_reads(c, store, store_path, first, keys["k1"])
-        check_privacy(c, store, store_path, first)
+        check_reads(c, store, workdir, first, keys["k1"])
+        check_privacy(c, store, db, first, keys["k1"])
+    finally:
+        if c:
+            c.stop()
+
+
+def post_first(c, key, dev, token, epoch):
+    """Without a browser (the second backend): the same comment by form post."""
+    session = str(uuid.uuid4())
+    tap(send_answers(c, token, batch(dev, epoch, 1, session, value=3)) == 1,
+        "the session's answers arrive before the comment")
+    q = dict(urllib.parse.parse_qsl(link_query(key, dev, session, int(time.time()) + 600)))
+    st, _, html = post_form(c, dict(q, text="Nhân viên Lan rất nhiệt tình, cảm ơn! Nhưng sàn"
+                                    " nhà ướt, tôi suýt trượt ngã.", consent="yes",
+                                    name="Trần Thị Bích", phone="+84 901 234 567"))
+    got = find(comments(c), session)
+    tap(st == 200 and state_of(html) == "thanks" and got and got["answered"]
+        and [a["value"] for a in got["answers"]] == [3]
+        and got["contact"]["phone"] == "0901234567"
+        and {"praise", "urgent", "staff:Lan"} <= set(got["tags"]),
+        "stored with its contact and tags, joined to the answers sent before it",
+        json.dumps(got)[:300])
+    return session
+
+
+def main():
+    workdir = synclib.scratch_dir("tp-comments-")
+    keep = False
+    try:
+        path = os.path.join(workdir, "central.db")
+        run_backend("sqlite:" + path, SqliteDb(path), "sqlite", workdir, True)
+        if not pgserver.available():
+            print("ok %d - # SKIP no PostgreSQL server binaries" % (N.value + 1))
+            N.value += 1
+        else:
+            with pgserver.PgServer() as pg:
+                run_backend(pg.url, PgDb(pg), "postgresql", workdir, False)
     except Exception as e:  # noqa: BLE001
         import traceback
         traceback.print_exc()
         tap(False, "the comments test ran to its end", repr(e))
         keep = True
     finally:
-        if c:
-            c.stop()
         if keep or FAILED:
             print("# work folder kept: %s" % workdir)
         else:
@@ -353,7 +418,7 @@ def main():
     return 1 if FAILED else 0
 
 
-def check_reads(c, store, store_path, first, key):
+def check_reads(c, store, workdir, first, key):
     js = comments(c, "by=touchpoint")
     g = js["groups"]
     tap(len(g) == 1 and g[0]["key"] == "checkout" and g[0]["count"] == js["total"] >= 3
@@ -375,7 +440,7 @@ def check_reads(c, store, store_path, first, key):
         "every read of comments is in the audit log", json.dumps(rows[-3:])[:300])
     # A chain's own keyword list with an exact entry: "dơ" (dirty) is not "do" (because).
     lists = {"vi": {"urgent": ["=dơ"]}, "en": {}}
-    path = os.path.join(os.path.dirname(store_path), "lists.json")
+    path = os.path.join(workdir, "lists.json")
     with open(path, "w", encoding="utf-8") as f:
         json.dump(lists, f, ensure_ascii=False)
     fleet_cli(store, "tags", "set", "--chain", "vn", "--file", path)
@@ -391,7 +456,7 @@ def check_reads(c, store, store_path, first, key):
         "an exact entry tells dơ from do", json.dumps(tags, ensure_ascii=False))
 
 
-def check_privacy(c, store, store_path, first):
+def check_privacy(c, store, db, first, key):
     # A second comment of the same person, by e-mail only.
     rc, out, err = fleet_cli(store, "privacy", "export", "--phone", "0901 234 567")
     exp = json.loads(out)
@@ -407,22 +472,16 @@ def check_privacy(c, store, store_path, first):
     tap("Trần Thị Bích" not in body.decode() and "0901234567" not in body.decode()
         and "Trần Thị Bích" not in csv_cli and rc == 0 and first in csv_cli,
         "... and from both exports, while the comment stays")
-    db = sqlite3.connect(store_path)
-    left = db.execute("SELECT count(*) FROM comments WHERE contact_phone = '0901234567'"
-                      " OR contact_name = 'Trần Thị Bích'").fetchone()[0]
-    audit = db.execute("SELECT action, target, after_json FROM audit_log WHERE action LIKE"
-                       " 'privacy.%' ORDER BY id").fetchall()
-    db.close()
-    tap(left == 0, "no copy left in the store")
+    left = one(db, "SELECT count(*) FROM comments WHERE contact_phone = '0901234567'"
+                   " OR contact_name = 'Trần Thị Bích'")
+    audit = db.rows("SELECT action, target, after_json FROM audit_log WHERE action LIKE"
+                    " 'privacy.%' ORDER BY id")
+    tap(left == "0", "no copy left in the store")
     tap([a[0] for a in audit] == ["privacy.export", "privacy.erase"]
         and all("0901234567" not in (a[1] + (a[2] or "")) for a in audit),
         "both requests audited, under a hash, not the number", str(audit))
     # Retention: a comment with contact details, then the job 91 days later.
     s = str(uuid.uuid4())
-    key = None
-    db = sqlite3.connect(store_path)
-    key = db.execute("SELECT comment_key FROM fleet_devices WHERE id = 'k1'").fetchone()[0]
-    db.close()
     q = dict(urllib.parse.parse_qsl(link_query(key, "k1", s, int(time.time()) + 600)))
     post_form(c, dict(q, text="Email tôi ở an@example.vn nhé", consent="yes", name="An",
                       email="An@Example.vn"))
@@ -437,11 +496,9 @@ def check_privacy(c, store, store_path, first):
         and "an@example.vn" not in got["text"] and "[email]" in got["text"],
         "contact details deleted, the text anonymised (the store's setting)", got["text"])
     tap(after["total"] == before["total"], "the counts are kept")
-    db = sqlite3.connect(store_path)
-    logged = db.execute("SELECT count(*) FROM comment_retention WHERE action = 'retention'"
-                        " AND comment_id = ?", (got["id"],)).fetchone()[0]
-    db.close()
-    tap(logged == 1, "the job logged what it deleted")
+    logged = one(db, "SELECT count(*) FROM comment_retention WHERE action = 'retention'"
+                 " AND comment_id = '%s'" % got["id"])
+    tap(logged == "1", "the job logged what it deleted")
 
 
 if __name__ == "__main__":
