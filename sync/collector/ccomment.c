@@ -241,6 +241,27 @@ tp_err cc_tagger(cstore_tx *tx, const char *chain, ctag **out, char *err, size_t
     return rc;
 }
 
+static tp_err all_lists(cstore_tx *tx, cJSON **out, char *err, size_t errlen)
+{
+    cstore_rows *rows = NULL;
+    tp_err rc = FX0(tx, &rows, err, errlen,
+                    "SELECT chain, lists_json FROM comment_keywords ORDER BY chain");
+    if (rc != TP_OK)
+        return rc;
+    cJSON *o = cJSON_CreateObject(), *chains = cJSON_AddObjectToObject(o, "chains");
+    bool ok = o && chains && cJSON_AddItemToObject(o, "default", default_lists());
+    for (size_t i = 0; ok && i < rows->n; i++)
+        ok = cJSON_AddItemToObject(chains, cstore_rows_get(rows, i, 0),
+                                   cJSON_Parse(cstore_rows_get(rows, i, 1)));
+    cstore_rows_free(rows);
+    if (!ok) {
+        cJSON_Delete(o);
+        return TP_ERR_NOMEM;
+    }
+    *out = o;
+    return TP_OK;
+}
+
 tp_err ccomment_tags_list(cstore_tx *tx, const cJSON *args, cJSON **out, char *err,
                           size_t errlen)
 {
@@ -248,7 +269,9 @@ tp_err ccomment_tags_list(cstore_tx *tx, const cJSON *args, cJSON **out, char *e
     cJSON *lists = NULL;
     bool stored = false;
     *out = NULL;
-    if (!chain || cfleet_path_check(chain, err, errlen) != TP_OK || strchr(chain, '/'))
+    if (!chain) /* every chain's own lists and the defaults (GET /v1/admin/tags) */
+        return all_lists(tx, out, err, errlen);
+    if (cfleet_path_check(chain, err, errlen) != TP_OK || strchr(chain, '/'))
         return tp_errf(err, errlen, TP_ERR_INVALID, "$.chain: expected a chain's node name");
     tp_err rc = lists_of(tx, chain, &lists, &stored, err, errlen);
     if (rc != TP_OK)

@@ -34,7 +34,7 @@ static int usage(void)
             "usage: touchpoint-collector comments export [--from YYYY-MM-DD] [--to YYYY-MM-DD]"
             " [--node PATH]\n"
             "       touchpoint-collector comments retention [--now-ms MS]\n"
-            "       touchpoint-collector tags list --chain CHAIN\n"
+            "       touchpoint-collector tags list [--chain CHAIN]\n"
             "       touchpoint-collector tags set --chain CHAIN --file LISTS.json\n"
             "       touchpoint-collector privacy export --phone P | --email E\n"
             "       touchpoint-collector privacy erase --phone P | --email E\n"
@@ -119,11 +119,12 @@ static int run(cstore *s, const char *actor, int argc, char **argv, const opts *
     } else if (strcmp(g, "tags") == 0 && (strcmp(sub, "list") == 0 || strcmp(sub, "set") == 0)) {
         bool set = strcmp(sub, "set") == 0;
         cJSON *args = cJSON_CreateObject();
-        if (!o->chain || (set && !o->file)) {
+        if ((set && !o->chain) || (set && !o->file)) {
             cJSON_Delete(args);
             return usage();
         }
-        cJSON_AddStringToObject(args, "chain", o->chain);
+        if (o->chain)
+            cJSON_AddStringToObject(args, "chain", o->chain);
         if (set) {
             char *text = NULL;
             size_t len = 0;

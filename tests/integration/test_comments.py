@@ -446,6 +446,17 @@ def check_reads(c, store, workdir, first, key):
     fleet_cli(store, "tags", "set", "--chain", "vn", "--file", path)
     got = fleet_json(store, "tags", "list", "--chain", "vn")
     tap(got["source"] == "chain" and got["lists"] == lists, "tags set/list for a chain")
+    admin = synclib.fleet_token(store, "admin-token", "add", "ops")
+    h = {"Authorization": "Bearer " + admin, "Content-Type": "application/json"}
+    other = {"en": {"praise": ["brilliant"]}}
+    st, _, _ = request(c, "POST", "/v1/admin/tags", json.dumps({"chain": "th", "lists": other}), h)
+    st2, _, body = request(c, "GET", "/v1/admin/tags", None, h)
+    js = json.loads(body) if st2 == 200 else {}
+    tap(st == 200 and js.get("chains", {}).get("th") == other and "vi" in js.get("default", {}),
+        "the admin API sets and lists keyword lists", (st, st2))
+    st, _, body = request(c, "POST", "/v1/admin/tags",
+                          json.dumps({"chain": "th", "lists": {"vi": {"rude": ["x"]}}}), h)
+    tap(st == 400 and b"$.vi.rude" in body, "a bad list is refused with its JSON path", body)
     tags = {}
     for text in ("Nhà vệ sinh dơ quá", "Tôi đến do bạn giới thiệu"):
         s = str(uuid.uuid4())
