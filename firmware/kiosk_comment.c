@@ -66,3 +66,8 @@ void kiosk_comment_prepare(kiosk *k)
                 TRACE_STR_IF(why[0], "reason", why), TRACE_STR_IF(!why[0], "link", k->comment_link),
                 TRACE_NUM_IF(!why[0], "qr_size", k->comment_qr_size), TRACE_END);
 }
+
+const char *kiosk_comment_link(const kiosk *k)
+{
+    return k->cur == S_THANKS && k->comment_qr_size > 0 ? k->comment_link : NULL;
+}
