@@ -12,8 +12,9 @@
 #include "uitest.h"
 
 /* The panels these sizes stand for, and their densities: 7" 800x480, 7" 1024x600, 10.1"
- * 1280x800, 15.6" 1920x1080, 21.5" 1080x1920 (a totem), 7" 600x1024 (portrait). */
-static const int dpis[] = {133, 170, 149, 141, 102, 170};
+ * 1280x800, 21.5" 1920x1080 and 1080x1920 (a totem; board/screenshots.py PANEL_DPI), 7" 600x1024
+ * (portrait). */
+static const int dpis[] = {133, 170, 149, 102, 102, 170};
 
 static const char *KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 static const char *SESSION = "0190f3a0-1234-7abc-8def-0123456789ab";
