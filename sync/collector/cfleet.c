@@ -8,6 +8,7 @@
  * store, so a load balancer may send a device's requests anywhere.
  */
 #include "cfleet_int.h"
+#include "ckey.h"
 
 #include "ccomment.h"
 #include "settings.h"
@@ -380,6 +381,8 @@ tp_err cfleet_config_tx(cstore_tx *tx, const char *device, bool *in_fleet, char 
     eff = NULL;
     cJSON_AddItemToObject(root, "survey", sdoc);
     sdoc = NULL;
+    if ((rc = ckey_config_add(tx, device, root, err, errlen)) != TP_OK)
+        goto out;
     if (!(text = cJSON_PrintUnformatted(root)) ||
         (rc = cauth_sha256_hex(text, strlen(text), hx)) != TP_OK) {
         rc = rc != TP_OK ? rc : TP_ERR_NOMEM;

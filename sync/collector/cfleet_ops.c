@@ -4,6 +4,7 @@
  * its audit row, so a change is never stored without its audit (nor the reverse).
  */
 #include "cfleet_int.h"
+#include "ckey.h"
 
 #include "ccomment.h"
 
@@ -189,6 +190,8 @@ static tp_err device_add(octx *o)
             tp_errf(o->err, o->errlen, rc, "device %s is already in the store", id);
     }
     if (rc == TP_OK)
+        rc = ckey_issue(o->tx, id, o->err, o->errlen);
+    if (rc == TP_OK)
         rc = audit_pair(o, "device.add", id, NULL, pair("node", node, NULL, NULL));
     if (rc == TP_OK)
         o->result = pair("id", id, "token", token);
@@ -253,6 +256,8 @@ static tp_err device_rotate(octx *o)
         rc = FX(o->tx, NULL, o->err, o->errlen,
                 "UPDATE fleet_devices SET token_sha256 = $2, revoked_ms = NULL WHERE id = $1", id,
                 hx);
+    if (rc == TP_OK)
+        rc = ckey_issue(o->tx, id, o->err, o->errlen);
     if (rc == TP_OK)
         rc = audit_pair(o, "device.rotate-token", id, NULL, pair("token", "new", NULL, NULL));
     if (rc == TP_OK)

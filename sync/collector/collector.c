@@ -785,6 +785,21 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
         rc = TP_ERR_NOMEM;
         goto out;
     }
+    if (opt->public_url && *opt->public_url) {
+        const char *u = opt->public_url;
+        if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+            rc = tp_errf(err, errlen, TP_ERR_INVALID,
+                         "--public-url '%s': expected an http:// or https:// URL", u);
+            goto out;
+        }
+        size_t n = strlen(u);
+        while (n > 8 && u[n - 1] == '/')
+            n--;
+        if (!(c->public_url = strndup(u, n))) {
+            rc = TP_ERR_NOMEM;
+            goto out;
+        }
+    }
     if ((rc = parse_listen(opt->listen, &ai, err, errlen)) != TP_OK)
         goto out;
     if (opt->devices_path && (rc = cauth_open(opt->devices_path, &c->auth, err, errlen)) != TP_OK)
@@ -799,7 +814,8 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
         rc = TP_ERR_NOMEM;
         goto out;
     }
-    if ((rc = cstore_open(opt->store_url, threads, &c->store, err, errlen)) != TP_OK)
+    if ((rc = cstore_open(opt->store_url, threads, &c->store, err, errlen)) != TP_OK ||
+        (rc = cstore_set_public_url(c->store, c->public_url)) != TP_OK)
         goto out;
     if ((rc = ccomment_http_start(c)) != TP_OK)
         goto out;
@@ -873,5 +889,6 @@ void collector_stop(collector *c)
     cmetrics_free(c->metrics);
     cguard_free(c->guard);
     free(c->read_token);
+    free(c->public_url);
     free(c);
 }

@@ -44,6 +44,8 @@ typedef struct collector_options {
     unsigned bodies_mb;        /* 0: COLLECTOR_BODIES_MB */
     const char *health_listen; /* "HOST:PORT" of a listener serving only /healthz, with its own
                                   thread and limits, for monitors; NULL: none */
+    const char *public_url;    /* "https://host[/path]": base of dashboard and comment links
+                                  (alerts' dashboard_url, the kiosk's comment URL); NULL: none */
     const tp_clock *clock;     /* NULL: system clock */
 } collector_options;
 

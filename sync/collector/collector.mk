@@ -12,6 +12,7 @@ COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c cbatch.c creport.c \
                   cauth.c crate.c cmetrics.c \
                   cstore.c cstore_sqlite.c cstore_pg.c cpool.c cguard.c \
                   cstore_pg_tx.c cstore_fleet_sql.c cfleet.c cfleet_ops.c cenroll.c cfleet_cli.c capi.c collector_api.c \
+                  ckey.c \
                   cstore_comment_sql.c ctag.c ccomment.c ccomment_page.c ccomment_read.c \
                   ccomment_privacy.c ccomment_cli.c ccomment_http.c)
 COLLECTOR_MAIN := $(COLLECTOR_DIR)/collector_main.c

@@ -29,6 +29,7 @@ struct collector {
     cguard *guard;
     const tp_clock *clock;
     char *read_token;
+    char *public_url; /* --public-url without a trailing '/', or NULL */
     int silent_after_s;
     int retry_after_s;
     unsigned port;

@@ -28,6 +28,7 @@ static void usage(FILE *f)
         "                            [--conn-per-ip N] [--conn-max N] [--head-timeout S]\n"
         "                            [--body-timeout S] [--bodies-mb MB] [--health-listen "
         "HOST:PORT]\n"
+        "                            [--public-url URL]\n"
         "       touchpoint-collector add-device ID --devices FILE\n"
         "       touchpoint-collector node|device|survey|admin-token|audit ... (see README, Fleet)\n"
         "       touchpoint-collector comments|tags|privacy ... (see README, Personal data)\n"
@@ -50,7 +51,9 @@ static void usage(FILE *f)
         "  --bodies-mb     MiB that request bodies in flight may hold together (default 256);\n"
         "                  above it a batch gets 503 busy with Retry-After\n"
         "  --health-listen a second address serving only /healthz, on its own thread and store\n"
-        "                  connection, for monitors (port 0: pick one, printed on stdout)\n");
+        "                  connection, for monitors (port 0: pick one, printed on stdout)\n"
+        "  --public-url    the address people reach this collector at (https://host[/path]): the\n"
+        "                  base of the dashboard links in alerts and of the comment page\n");
 }
 
 /* Parses a positive number option. */
@@ -171,6 +174,8 @@ int main(int argc, char **argv)
             opt.bodies_mb = (unsigned)v;
         else if (strcmp(a, "--health-listen") == 0)
             opt.health_listen = val;
+        else if (strcmp(a, "--public-url") == 0)
+            opt.public_url = val;
         else {
             usage(stderr);
             return 2;
