@@ -81,10 +81,6 @@ def b64u(raw):
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def new_key():
-    return b64u(os.urandom(32))
-
-
 def mac(key, dev, session, x):
     k = base64.urlsafe_b64decode(key + "=")
     msg = ("tp-comment-v1\n%s\n%s\n%s\n" % (dev, session, x)).encode()
@@ -347,10 +343,17 @@ def run_backend(store, db, label, workdir, with_browser):
                                json.dumps({"comments": {"retention_days": 0}}), check=False)
         tap(rc != 0 and "$.settings.comments.retention_days" in err,
             "a bad comments setting is refused with its JSON path", err.strip())
-        keys = {d: new_key() for d in tokens}
-        for d, k in keys.items():  # the key the kiosk got with its /v1/config
-            db.rows("UPDATE fleet_devices SET comment_key = '%s' WHERE id = '%s'" % (k, d))
-        c = synclib.Collector(store, None, workdir, name="collector-" + label).start()
+        c = synclib.Collector(store, None, workdir, name="collector-" + label,
+                              extra=["--public-url", "https://fb.example.vn"]).start()
+        # Each device's comment key as the kiosk gets it: in its GET /v1/config.
+        keys = {}
+        for d, tok in tokens.items():
+            st, _, body = request(c, "GET", "/v1/config", None, {"Authorization": "Bearer " + tok})
+            cm = json.loads(body).get("comment", {}) if st == 200 else {}
+            keys[d] = cm.get("key")
+        tap(all(k and len(k) == 43 for k in keys.values())
+            and cm.get("url") == "https://fb.example.vn/c",
+            "each device got its comment key and the page's URL in /v1/config", cm)
         epoch = str(uuid.uuid4())
         if with_browser:
             first = check_browser(c, keys["k1"], workdir, "k1", tokens["k1"], epoch)
