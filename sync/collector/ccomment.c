@@ -219,8 +219,8 @@ static tp_err lists_of(cstore_tx *tx, const char *chain, cJSON **out, bool *stor
                        size_t errlen)
 {
     cstore_rows *rows = NULL;
-    tp_err rc = FX(tx, &rows, err, errlen, "SELECT lists_json FROM comment_keywords WHERE chain = $1",
-                   chain ? chain : "");
+    tp_err rc = FX(tx, &rows, err, errlen,
+                   "SELECT lists_json FROM comment_keywords WHERE chain = $1", chain ? chain : "");
     *out = NULL;
     if (rc != TP_OK)
         return rc;
@@ -262,8 +262,7 @@ static tp_err all_lists(cstore_tx *tx, cJSON **out, char *err, size_t errlen)
     return TP_OK;
 }
 
-tp_err ccomment_tags_list(cstore_tx *tx, const cJSON *args, cJSON **out, char *err,
-                          size_t errlen)
+tp_err ccomment_tags_list(cstore_tx *tx, const cJSON *args, cJSON **out, char *err, size_t errlen)
 {
     const char *chain = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "chain"));
     cJSON *lists = NULL;
@@ -452,8 +451,8 @@ static void form_free(form *f)
  * when out of memory or a field is not valid UTF-8. */
 static bool form_parse(const char *body, size_t len, form *f)
 {
-    static const char *const known[] = {"d",    "s",       "x",    "l",     "m", "text",
-                                        "name", "consent", "phone", "email"};
+    static const char *const known[] = {"d",    "s",    "x",       "l",     "m",
+                                        "text", "name", "consent", "phone", "email"};
     memset(f, 0, sizeof *f);
     for (size_t i = 0; i < len;) {
         size_t j = i;
@@ -546,9 +545,9 @@ static cc_state store_comment(cstore_tx *tx, const clink *l, const char *lang, c
         return CC_BUSY;
     tp_err rc = cc_tagger(tx, chain, &tagger, err, errlen);
     if (rc == TP_OK)
-        rc = ctag_text(tagger, text, cJSON_GetObjectItemCaseSensitive(
-                                         cJSON_GetObjectItemCaseSensitive(settings, "comments"),
-                                         "staff_names"),
+        rc = ctag_text(tagger, text,
+                       cJSON_GetObjectItemCaseSensitive(
+                           cJSON_GetObjectItemCaseSensitive(settings, "comments"), "staff_names"),
                        &tags);
     if (rc == TP_OK && !(tags_text = cJSON_PrintUnformatted(tags)))
         rc = TP_ERR_NOMEM;
@@ -623,10 +622,9 @@ ccomment_reply ccomment_submit(cstore *s, const char *body, size_t len, int64_t 
         v.error = "email";
     if (v.error)
         goto out;
-    v.state = store_comment(tx, &l, v.lang, node, settings, text,
-                            blank(name) ? NULL : tidy((char *)(uintptr_t)name),
-                            blank(phone_in) ? NULL : phone, blank(email_in) ? NULL : email, now_ms,
-                            err, sizeof err);
+    v.state = store_comment(
+        tx, &l, v.lang, node, settings, text, blank(name) ? NULL : tidy((char *)(uintptr_t)name),
+        blank(phone_in) ? NULL : phone, blank(email_in) ? NULL : email, now_ms, err, sizeof err);
     if (v.state == CC_BUSY)
         fprintf(stderr, "touchpoint-collector: comment of %s not stored: %s\n", l.device, err);
 out:

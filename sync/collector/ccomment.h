@@ -28,14 +28,14 @@
 #include "capi.h"
 #include "cstore.h"
 
-#define CCOMMENT_BODY_MAX (32u << 10)  /* bytes of a POST /c form */
-#define CCOMMENT_NAME_MAX 100          /* bytes of a contact name */
-#define CCOMMENT_PHONE_MAX 32          /* bytes of a phone number as typed */
-#define CCOMMENT_EMAIL_MAX 254         /* bytes of an e-mail address */
-#define CCOMMENT_GRACE_S 900           /* a form opened before the expiry may be sent this late */
-#define CCOMMENT_RETENTION_DAYS 90     /* default of the node setting retention_days */
-#define CCOMMENT_LISTED_MAX 500        /* comments one /v1/comments reply lists */
-#define CCOMMENT_EXPORT_MAX 1000000    /* rows of one CSV export */
+#define CCOMMENT_BODY_MAX (32u << 10) /* bytes of a POST /c form */
+#define CCOMMENT_NAME_MAX 100         /* bytes of a contact name */
+#define CCOMMENT_PHONE_MAX 32         /* bytes of a phone number as typed */
+#define CCOMMENT_EMAIL_MAX 254        /* bytes of an e-mail address */
+#define CCOMMENT_GRACE_S 900          /* a form opened before the expiry may be sent this late */
+#define CCOMMENT_RETENTION_DAYS 90    /* default of the node setting retention_days */
+#define CCOMMENT_LISTED_MAX 500       /* comments one /v1/comments reply lists */
+#define CCOMMENT_EXPORT_MAX 1000000   /* rows of one CSV export */
 
 /* A reply of the page (text/html) or of the read side (JSON or CSV). body is free()d by the
  * caller. */
@@ -69,8 +69,7 @@ capi_reply ccomment_get(cstore *s, const char *url, const char *scope,
  * session, store, touchpoint, node, lang, tags, text, contact fields, consent version, the
  * session's answers). Logged as a read by actor. Returns TP_OK and *csv (free()) or an error. */
 tp_err ccomment_export_csv(cstore *s, const char *scope, int64_t from_ms, int64_t to_ms,
-                           const char *actor, int64_t now_ms, char **csv, char *err,
-                           size_t errlen);
+                           const char *actor, int64_t now_ms, char **csv, char *err, size_t errlen);
 
 /* For /v1/report (owned by analytics): adds to one report group object
  *   "comments": {"count": N, "recent": [{"id", "created_ms", "lang", "text", "tags", "store",
@@ -102,8 +101,7 @@ tp_err ccomment_privacy(cstore *s, const char *actor, bool erase, const char *ph
 /* The keyword lists of a chain (the shipped defaults when it has none): *out (cJSON_Delete).
  * tags.set stores lists (checked with ctag_check) for a chain, audited. Run inside an admin
  * transaction (cfleet_call ops "tags.list" / "tags.set"). */
-tp_err ccomment_tags_list(cstore_tx *tx, const cJSON *args, cJSON **out, char *err,
-                          size_t errlen);
+tp_err ccomment_tags_list(cstore_tx *tx, const cJSON *args, cJSON **out, char *err, size_t errlen);
 tp_err ccomment_tags_set(cstore_tx *tx, const char *actor, const cJSON *args, int64_t now_ms,
                          cJSON **out, char *err, size_t errlen);
 

@@ -24,9 +24,9 @@ typedef enum cc_state {
 typedef struct cc_view {
     cc_state state;
     char lang[3];
-    const clink *link;      /* CC_FORM: the hidden fields */
-    const cJSON *settings;  /* {"comments": {...}, "brand": {...}} or NULL */
-    const char *error;      /* CC_FORM: a message key ("consent", "empty", "too_long", ...) */
+    const clink *link;     /* CC_FORM: the hidden fields */
+    const cJSON *settings; /* {"comments": {...}, "brand": {...}} or NULL */
+    const char *error;     /* CC_FORM: a message key ("consent", "empty", "too_long", ...) */
     const char *text, *name, *phone, *email; /* CC_FORM: what was typed, refilled */
 } cc_view;
 
@@ -62,7 +62,7 @@ const char *cc_scope_sql(char *buf, size_t len, const char *col, int n);
  * contact fields); an answer row (comment id, survey, survey_version, question, kind, value,
  * choice, at_ms) as JSON. Return NULL when out of memory. */
 #define CC_COLS                                                                                    \
-    "c.id, c.device, c.session, c.store, c.touchpoint, c.node_path, c.lang, c.text, c.tags,"      \
+    "c.id, c.device, c.session, c.store, c.touchpoint, c.node_path, c.lang, c.text, c.tags,"       \
     " c.created_ms, c.contact_name, c.contact_phone, c.contact_email, c.consent_version,"          \
     " c.consent_ms, c.contact_deleted_ms, c.anonymised_ms"
 cJSON *cc_comment_json(const cstore_rows *r, size_t i, bool contact);

@@ -50,16 +50,14 @@ static const msg msgs[] = {
      "ngay nhé!",
      "The QR code works for a short while after the rating. Next time, scan it right away!"},
     {"forged_t", "Liên kết không hợp lệ", "This link is not valid"},
-    {"forged",
-     "Liên kết này không đúng hoặc đã bị thay đổi. Hãy quét lại mã QR trên máy đánh giá.",
+    {"forged", "Liên kết này không đúng hoặc đã bị thay đổi. Hãy quét lại mã QR trên máy đánh giá.",
      "This link is wrong or was changed. Please scan the QR code on the kiosk again."},
     {"busy_t", "Xin thử lại sau", "Please try again"},
     {"busy", "Hệ thống đang bận. Xin thử lại sau ít phút.",
      "The service is busy. Please try again in a few minutes."},
     {"err_empty", "Hãy viết vài dòng trước khi gửi.", "Please write something before sending."},
     {"err_too_long", "Góp ý dài quá 1.000 ký tự.", "The comment is longer than 1,000 characters."},
-    {"err_consent",
-     "Để gửi thông tin liên hệ, hãy đánh dấu ô đồng ý — hoặc xóa các thông tin đó.",
+    {"err_consent", "Để gửi thông tin liên hệ, hãy đánh dấu ô đồng ý — hoặc xóa các thông tin đó.",
      "To send contact details, tick the consent box — or clear them."},
     {"err_name", "Tên dài quá 100 byte.", "The name is too long."},
     {"err_phone", "Số điện thoại không hợp lệ.", "The phone number is not valid."},
@@ -95,8 +93,8 @@ static void esc(tp_buf *b, const char *s)
 /* Query value for an URL (device ids, uuids, digits, base64url: only the unreserved set). */
 static void link_href(tp_buf *b, const clink *l, const char *lang)
 {
-    tp_buf_addf(b, "/c?d=%s&amp;s=%s&amp;x=%s&amp;l=%s&amp;m=%s", l->device, l->session, l->x,
-                lang, l->mac);
+    tp_buf_addf(b, "/c?d=%s&amp;s=%s&amp;x=%s&amp;l=%s&amp;m=%s", l->device, l->session, l->x, lang,
+                l->mac);
 }
 
 static bool b64_text(const char *s)
@@ -156,11 +154,12 @@ static const char js[] =
     "ta.addEventListener('input',u);k.addEventListener('change',g);"
     "if(!f.some(function(e){return e.value}))g();u()})();";
 
-static void field(tp_buf *b, const cc_view *v, const char *id, const char *type,
-                  const char *autoc, const char *value)
+static void field(tp_buf *b, const cc_view *v, const char *id, const char *type, const char *autoc,
+                  const char *value)
 {
-    tp_buf_addf(b, "<label for=\"%s\">%s</label><input type=\"%s\" id=\"%s\" name=\"%s\" "
-                   "autocomplete=\"%s\" value=\"",
+    tp_buf_addf(b,
+                "<label for=\"%s\">%s</label><input type=\"%s\" id=\"%s\" name=\"%s\" "
+                "autocomplete=\"%s\" value=\"",
                 id, t(v, id), type, id, id, autoc);
     esc(b, value);
     tp_buf_addf(b, "\">");

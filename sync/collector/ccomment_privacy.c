@@ -49,7 +49,8 @@ char *cc_mask_text(const char *text, const char *name, const char *extra)
             }
         }
         /* A phone number: 6+ digits, maybe with spaces, dots or dashes between. */
-        if (isdigit((unsigned char)text[i]) || (text[i] == '+' && isdigit((unsigned char)text[i + 1]))) {
+        if (isdigit((unsigned char)text[i]) ||
+            (text[i] == '+' && isdigit((unsigned char)text[i + 1]))) {
             size_t j = i + (text[i] == '+'), digits = 0, end = j;
             while (j < n && (isdigit((unsigned char)text[j]) || strchr(" .-", text[j]))) {
                 if (isdigit((unsigned char)text[j])) {
@@ -81,8 +82,8 @@ char *cc_mask_text(const char *text, const char *name, const char *extra)
 /* ---- Retention ------------------------------------------------------------------------------- */
 
 /* Clears what retention clears in the comments of one node (path, "" for none). */
-static tp_err retain_node(cstore_tx *tx, const char *path, int64_t now_ms, int *cleared,
-                          char *err, size_t errlen)
+static tp_err retain_node(cstore_tx *tx, const char *path, int64_t now_ms, int *cleared, char *err,
+                          size_t errlen)
 {
     cJSON *settings = NULL;
     cstore_rows *rows = NULL;
@@ -111,9 +112,9 @@ static tp_err retain_node(cstore_tx *tx, const char *path, int64_t now_ms, int *
                  cstore_rows_get(rows, i, 1) ? "name " : "",
                  cstore_rows_get(rows, i, 2) ? "phone " : "",
                  cstore_rows_get(rows, i, 3) ? "email" : "", anon ? "anonymised" : "kept", days);
-        char *text = anon ? cc_mask_text(cstore_rows_get(rows, i, 4), cstore_rows_get(rows, i, 1),
-                                         NULL)
-                          : NULL;
+        char *text =
+            anon ? cc_mask_text(cstore_rows_get(rows, i, 4), cstore_rows_get(rows, i, 1), NULL)
+                 : NULL;
         if (anon && !text) {
             rc = TP_ERR_NOMEM;
             break;

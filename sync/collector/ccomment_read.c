@@ -35,8 +35,9 @@ static const char *cond(char *buf, size_t len)
     return buf;
 }
 
-#define FPARAMS(f) (f)->from, (f)->to, (f)->scope, (f)->node ? (f)->node : "", \
-                   (f)->store ? (f)->store : "", (f)->tag
+#define FPARAMS(f)                                                                                 \
+    (f)->from, (f)->to, (f)->scope, (f)->node ? (f)->node : "", (f)->store ? (f)->store : "",      \
+        (f)->tag
 
 static void tag_pattern(filt *f, const char *tag)
 {
@@ -64,20 +65,20 @@ static bool add_i64(cJSON *o, const char *name, const char *v)
 
 static bool add_str(cJSON *o, const char *name, const char *v)
 {
-    return v ? cJSON_AddStringToObject(o, name, v) != NULL
-             : cJSON_AddNullToObject(o, name) != NULL;
+    return v ? cJSON_AddStringToObject(o, name, v) != NULL : cJSON_AddNullToObject(o, name) != NULL;
 }
 
 cJSON *cc_comment_json(const cstore_rows *r, size_t i, bool contact)
 {
-    static const char *const names[] = {"id", "device", "session", "store", "touchpoint", "node",
-                                        "lang", "text"};
+    static const char *const names[] = {"id",         "device", "session", "store",
+                                        "touchpoint", "node",   "lang",    "text"};
     cJSON *o = cJSON_CreateObject();
     bool ok = o != NULL;
     for (size_t k = 0; ok && k < 8; k++)
         ok = add_str(o, names[k], cstore_rows_get(r, i, k));
     cJSON *tags = cJSON_Parse(cstore_rows_get(r, i, 8));
-    ok = ok && (tags ? cJSON_AddItemToObject(o, "tags", tags) : (bool)cJSON_AddArrayToObject(o, "tags"));
+    ok = ok &&
+         (tags ? cJSON_AddItemToObject(o, "tags", tags) : (bool)cJSON_AddArrayToObject(o, "tags"));
     if (!ok && tags && !cJSON_GetObjectItemCaseSensitive(o, "tags"))
         cJSON_Delete(tags);
     char when[40];
@@ -85,8 +86,8 @@ cJSON *cc_comment_json(const cstore_rows *r, size_t i, bool contact)
     tp_format_utc(cm ? strtoll(cm, NULL, 10) : 0, when, sizeof when);
     ok = ok && add_i64(o, "created_ms", cm) && add_str(o, "created_at", when);
     if (ok && contact) {
-        bool any = cstore_rows_get(r, i, 10) || cstore_rows_get(r, i, 11) ||
-                   cstore_rows_get(r, i, 12);
+        bool any =
+            cstore_rows_get(r, i, 10) || cstore_rows_get(r, i, 11) || cstore_rows_get(r, i, 12);
         cJSON *c = any ? cJSON_AddObjectToObject(o, "contact") : NULL;
         ok = any ? c && add_str(c, "name", cstore_rows_get(r, i, 10)) &&
                        add_str(c, "phone", cstore_rows_get(r, i, 11)) &&
@@ -407,7 +408,9 @@ static tp_err csv_build(cstore_tx *tx, const filt *f, char **csv, char *err, siz
             const char *v = cstore_rows_get(ans, j, 2);
             al += (size_t)snprintf(answers + al, sizeof answers - al, "%s%.80s=%.80s",
                                    al ? ";" : "", cstore_rows_get(ans, j, 1),
-                                   v ? v : cstore_rows_get(ans, j, 3) ? cstore_rows_get(ans, j, 3) : "");
+                                   v                            ? v
+                                   : cstore_rows_get(ans, j, 3) ? cstore_rows_get(ans, j, 3)
+                                                                : "");
         }
         csv_cell(&b, id, false);
         csv_cell(&b, when, false);
@@ -428,8 +431,7 @@ static tp_err csv_build(cstore_tx *tx, const filt *f, char **csv, char *err, siz
 }
 
 tp_err ccomment_export_csv(cstore *s, const char *scope, int64_t from_ms, int64_t to_ms,
-                           const char *actor, int64_t now_ms, char **csv, char *err,
-                           size_t errlen)
+                           const char *actor, int64_t now_ms, char **csv, char *err, size_t errlen)
 {
     filt f = {.scope = scope ? scope : ""};
     char what[300];
@@ -451,11 +453,10 @@ tp_err ccomment_export_csv(cstore *s, const char *scope, int64_t from_ms, int64_
 /* ---- Report hook ----------------------------------------------------------------------------- */
 
 tp_err ccomment_report_group(cstore *s, const char *scope, const char *field, const char *key,
-                             int64_t from_ms, int64_t to_ms, cJSON *group, char *err,
-                             size_t errlen)
+                             int64_t from_ms, int64_t to_ms, cJSON *group, char *err, size_t errlen)
 {
     char sc[400], sql[1200], from[24], to[24];
-    const char *col = !field                           ? NULL
+    const char *col = !field                             ? NULL
                       : strcmp(field, "store") == 0      ? "c.store"
                       : strcmp(field, "touchpoint") == 0 ? "c.touchpoint"
                       : strcmp(field, "device") == 0     ? "c.device"

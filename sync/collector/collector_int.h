@@ -34,8 +34,8 @@ struct collector {
     int retry_after_s;
     unsigned port;
     char tz[64];
-    crate *comment_rate;                /* per client address, GET/POST /c (ccomment_http.c) */
-    struct ccomment_job *comment_job;   /* the daily retention job's thread */
+    crate *comment_rate;              /* per client address, GET/POST /c (ccomment_http.c) */
+    struct ccomment_job *comment_job; /* the daily retention job's thread */
 };
 
 /* Per-request state of POST /v1/batches. */

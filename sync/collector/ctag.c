@@ -191,8 +191,8 @@ tp_err ctag_check(const cJSON *lists, char *err, size_t errlen)
                                "praise)",
                                l->string, c->string);
             if (!cJSON_IsArray(c))
-                return tp_errf(err, errlen, TP_ERR_INVALID, "$.%s.%s: expected an array",
-                               l->string, c->string);
+                return tp_errf(err, errlen, TP_ERR_INVALID, "$.%s.%s: expected an array", l->string,
+                               c->string);
             int i = 0;
             for (const cJSON *e = c->child; e; e = e->next, i++) {
                 const char *v = cJSON_GetStringValue(e);

@@ -2,7 +2,8 @@
  * folding (NFD, lower case, marks dropped, đ -> d), grapheme counts as a customer sees them,
  * whole-word and multi-word matching, exact entries ("dơ" is not "do"), staff names, the
  * nonsense rule, the lists' checks with JSON paths, the shipped default lists; and the helpers
- * of the privacy side (phone and e-mail canonical forms, masking). */
+ * of the privacy side (phone and e-mail canonical forms, masking); and the report hook
+ * ccomment_report_group on a SQLite store in a temporary folder. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +11,10 @@
 /* cmocka.h needs the four headers above first. */
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ccomment_int.h"
 #include "ctag.h"
@@ -83,7 +86,7 @@ static void test_whole_words(void **state)
     expect_tags(lists, "Không ngonlắm", NULL, ""); /* not a whole word */
     expect_tags(lists, "Có người BỊ THƯƠNG ở cửa", NULL, "urgent");
     expect_tags(lists, "bị, thương", NULL, "urgent"); /* punctuation between words is no word */
-    expect_tags(lists, "thương bị", NULL, "");         /* the order counts */
+    expect_tags(lists, "thương bị", NULL, "");        /* the order counts */
     expect_tags(lists, "There was a fire!", NULL, "urgent");
     expect_tags(lists, "firefighters came", NULL, "");
     expect_tags(lists, "Xem http://spam.example", NULL, "spam");
@@ -104,8 +107,7 @@ static void test_exact(void **state)
 static void test_staff_and_nonsense(void **state)
 {
     (void)state;
-    expect_tags(lists, "Chị Lan phục vụ ngon lành", "[\"Lan\", \"Minh Anh\"]",
-                "praise,staff:Lan");
+    expect_tags(lists, "Chị Lan phục vụ ngon lành", "[\"Lan\", \"Minh Anh\"]", "praise,staff:Lan");
     expect_tags(lists, "anh minh anh rất vui", "[\"Lan\", \"Minh Anh\"]", "staff:Minh Anh");
     expect_tags(lists, "Lanh lợi", "[\"Lan\"]", "");
     expect_tags(lists, "1234 5678", NULL, "nonsense");
@@ -179,13 +181,83 @@ static void test_privacy_helpers(void **state)
     free(m);
 }
 
+static void test_report_group(void **state)
+{
+    (void)state;
+    char dir[64], url[128], err[TP_ERRMSG_MAX];
+    cstore *s = NULL;
+    cstore_tx *tx = NULL;
+    tp_strlcpy(dir, "/tmp/tp-ctag-unit-XXXXXX", sizeof dir);
+    assert_non_null(mkdtemp(dir));
+    snprintf(url, sizeof url, "sqlite:%s/c.db", dir);
+    assert_int_equal(cstore_open(url, 1, &s, err, sizeof err), TP_OK);
+    assert_int_equal(cstore_tx_begin(s, true, &tx, err, sizeof err), TP_OK);
+    static const char *const rows[][5] = {
+        {"c1", "vn/hcm/q1/exit", "q1", "1000", "Rất tốt"},
+        {"c2", "vn/hcm/q1/exit", "q1", "2000", "Chậm"},
+        {"c3", "vn/hn/b2/exit", "b2", "3000", "Ngon"},
+        {"c4", "vn/hcm/q1/exit", "q1", "9000", "too late for the window"},
+    };
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(FX(tx, NULL, err, sizeof err,
+                            "INSERT INTO comments(id, device, session, store, touchpoint,"
+                            " node_path, lang, text, created_ms, contact_phone) VALUES($1, 'k1',"
+                            " $1, $2, 'exit', $3, 'vi', $4, $5, '0901234567')",
+                            rows[i][0], rows[i][2], rows[i][1], rows[i][4], rows[i][3]),
+                         TP_OK);
+    assert_int_equal(cstore_tx_commit(tx, err, sizeof err), TP_OK);
+
+    cJSON *g = cJSON_CreateObject();
+    assert_int_equal(ccomment_report_group(s, "vn/hcm", "store", "q1", 0, 5000, g, err, sizeof err),
+                     TP_OK);
+    char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(g, "comments"));
+    assert_non_null(strstr(text, "\"count\":2"));
+    assert_non_null(strstr(text, "\"id\":\"c2\""));
+    assert_true(strstr(text, "\"id\":\"c2\"") < strstr(text, "\"id\":\"c1\"")); /* newest first */
+    assert_null(strstr(text, "0901234567")); /* no contact details in a report */
+    free(text);
+    cJSON_Delete(g);
+    /* The scope restricts: b2 lies outside vn/hcm. */
+    g = cJSON_CreateObject();
+    assert_int_equal(ccomment_report_group(s, "vn/hcm", NULL, NULL, 0, 5000, g, err, sizeof err),
+                     TP_OK);
+    assert_int_equal(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(g, "comments"), "count")
+            ->valueint,
+        2);
+    cJSON_Delete(g);
+    g = cJSON_CreateObject();
+    assert_int_equal(ccomment_report_group(s, "", NULL, NULL, 0, 5000, g, err, sizeof err), TP_OK);
+    assert_int_equal(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(g, "comments"), "count")
+            ->valueint,
+        3);
+    assert_int_equal(ccomment_report_group(s, "", "bogus", NULL, 0, 5000, g, err, sizeof err),
+                     TP_ERR_INVALID);
+    cJSON_Delete(g);
+    cstore_close(s);
+    char path[128];
+    snprintf(path, sizeof path, "%s/c.db", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/c.db-wal", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/c.db-shm", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fold),          cmocka_unit_test(test_graphemes),
-        cmocka_unit_test(test_whole_words),   cmocka_unit_test(test_exact),
-        cmocka_unit_test(test_staff_and_nonsense), cmocka_unit_test(test_checks),
-        cmocka_unit_test(test_defaults),      cmocka_unit_test(test_privacy_helpers),
+        cmocka_unit_test(test_fold),
+        cmocka_unit_test(test_graphemes),
+        cmocka_unit_test(test_whole_words),
+        cmocka_unit_test(test_exact),
+        cmocka_unit_test(test_staff_and_nonsense),
+        cmocka_unit_test(test_checks),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_privacy_helpers),
+        cmocka_unit_test(test_report_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
