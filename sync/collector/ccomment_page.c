@@ -132,6 +132,7 @@ static const char css[] =
     "fieldset{border:1px solid var(--line);border-radius:8px;margin:18px 0;padding:8px 12px 14px}"
     "legend{font-weight:600;padding:0 4px}.consent-text{color:var(--muted);font-size:.95em}"
     ".check{display:flex;gap:10px;align-items:flex-start}.check input{width:24px;height:24px;"
+    "accent-color:var(--accent);"
     "margin:2px 0 0;flex:none}.check label{font-weight:400;margin:0}"
     "button{width:100%;font:inherit;font-weight:600;color:#fff;background:var(--accent);"
     "border:0;border-radius:8px;padding:14px;margin-top:8px}"

@@ -371,6 +371,10 @@ def run_backend(store, db, label, workdir, with_browser):
         tap(st == 403 and state_of(html) == "forged", "a revoked device's link is refused")
         check_reads(c, store, workdir, first, keys["k1"])
         check_privacy(c, store, db, first, keys["k1"])
+        rc = c.stop()
+        tap(rc == 0, "the collector stops cleanly (exit 0: no sanitizer report)",
+            "%s: %s" % (rc, c.proc.tail()))
+        c = None
     finally:
         if c:
             c.stop()
