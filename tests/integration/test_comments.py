@@ -243,6 +243,10 @@ def check_browser(c, key, workdir, dev, token, epoch):
             "%r %r" % (c1000, c1001))
     finally:
         d.quit()
+    shots = os.environ.get("TP_SCREENSHOTS")  # e.g. docs/screenshots: keep the pictures
+    if shots:
+        for name in ("comment-360-light.png", "comment-360-dark.png", "comment-360-thanks.png"):
+            shutil.copy(os.path.join(workdir, name), os.path.join(shots, name))
     js = comments(c)
     got = find(js, session)
     tap(got is not None and got["text"] == text and got["lang"] == "vi",
