@@ -375,6 +375,13 @@ def run_backend(store, db, label, workdir, with_browser):
         tap(st == 403 and state_of(html) == "forged", "a revoked device's link is refused")
         check_reads(c, store, workdir, first, keys["k1"])
         check_privacy(c, store, db, first, keys["k1"])
+        # Last, as it empties this address's bucket: a flood from one address gets 429 and the
+        # friendly "try again" page.
+        seen = [request(c, "GET", "/c?l=en")[0] for _ in range(80)]
+        st, h, html = request(c, "GET", "/c?l=en")
+        tap(429 in seen and st == 429 and state_of(html) == "busy" and h.get("retry-after")
+            and b"Please try again" in html, "a flood from one address: 429 with the busy page",
+            (seen.count(429), st))
         rc = c.stop()
         tap(rc == 0, "the collector stops cleanly (exit 0: no sanitizer report)",
             "%s: %s" % (rc, c.proc.tail()))

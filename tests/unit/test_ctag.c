@@ -19,6 +19,8 @@
 #include "ccomment_int.h"
 #include "ctag.h"
 
+#define NOW_MS 1796000000000LL
+
 static cJSON *tags_of(const char *lists_json, const char *text, const char *staff_json)
 {
     char err[TP_ERRMSG_MAX];
@@ -246,6 +248,86 @@ static void test_report_group(void **state)
     rmdir(dir);
 }
 
+/* Query values of a fake request: "key=value" strings, NULL-terminated. */
+static const char *fake_arg(void *cls, const char *key)
+{
+    for (const char *const *kv = cls; *kv; kv++) {
+        size_t n = strlen(key);
+        if (strncmp(*kv, key, n) == 0 && (*kv)[n] == '=')
+            return *kv + n + 1;
+    }
+    return NULL;
+}
+
+static void test_read_scope(void **state)
+{
+    (void)state;
+    char dir[64], url[128], err[TP_ERRMSG_MAX];
+    cstore *s = NULL;
+    cstore_tx *tx = NULL;
+    tp_strlcpy(dir, "/tmp/tp-ctag-unit-XXXXXX", sizeof dir);
+    assert_non_null(mkdtemp(dir));
+    snprintf(url, sizeof url, "sqlite:%s/c.db", dir);
+    assert_int_equal(cstore_open(url, 1, &s, err, sizeof err), TP_OK);
+    assert_int_equal(cstore_tx_begin(s, true, &tx, err, sizeof err), TP_OK);
+    assert_int_equal(cfleet_node_create(tx, "vn/hcm/q1/exit", 1, err, sizeof err), TP_OK);
+    assert_int_equal(cfleet_node_create(tx, "vn/hn/b2/exit", 1, err, sizeof err), TP_OK);
+    assert_int_equal(cfleet_node_create(tx, "vn/hcm_x/q9/exit", 1, err, sizeof err), TP_OK);
+    static const char *const rows[][3] = {
+        {"c1", "vn/hcm/q1/exit", "q1"},
+        {"c2", "vn/hn/b2/exit", "b2"},
+        {"c3", "vn/hcm_x/q9/exit", "q9"}, /* '_' must not act as a wildcard */
+    };
+    char now[24];
+    cfleet_i64(now, NOW_MS);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(FX(tx, NULL, err, sizeof err,
+                            "INSERT INTO comments(id, device, session, store, touchpoint,"
+                            " node_path, lang, text, created_ms) VALUES($1, 'k1', $1, $2, 'exit',"
+                            " $3, 'vi', 'x', $4)",
+                            rows[i][0], rows[i][2], rows[i][1], now),
+                         TP_OK);
+    assert_int_equal(cstore_tx_commit(tx, err, sizeof err), TP_OK);
+    static const struct {
+        const char *scope, *args[3];
+        int status, total;
+    } cases[] = {
+        {"", {NULL}, 200, 3},
+        {"vn/hcm", {NULL}, 200, 1},
+        {"vn/hcm", {"node=vn/hcm/q1", NULL}, 200, 1},
+        {"vn/hcm", {"node=vn/hn", NULL}, 403, 0},
+        {"vn/hcm", {"node=vn", NULL}, 403, 0},
+        {"vn/hcm", {"store=b2", NULL}, 403, 0},
+        {"vn/hcm", {"store=q1", NULL}, 200, 1},
+        {"vn/hcm/q1", {"store=q1", NULL}, 200, 1},
+        {"vn/hcm/q1", {"store=b2", NULL}, 403, 0},
+        {"", {"store=b2", NULL}, 200, 1},
+        {"", {"by=week", NULL}, 400, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        capi_reply r = ccomment_get(s, "/v1/comments", cases[i].scope, fake_arg,
+                                    (void *)(uintptr_t)cases[i].args, NOW_MS);
+        if (r.status != cases[i].status)
+            fail_msg("case %zu: status %d, want %d: %s", i, r.status, cases[i].status, r.body);
+        if (r.status == 200) {
+            cJSON *j = cJSON_Parse(r.body);
+            int total = cJSON_GetObjectItemCaseSensitive(j, "total")->valueint;
+            cJSON_Delete(j);
+            if (total != cases[i].total)
+                fail_msg("case %zu: total %d, want %d", i, total, cases[i].total);
+        }
+        free(r.body);
+    }
+    cstore_close(s);
+    char path[128];
+    static const char *const files[] = {"c.db", "c.db-wal", "c.db-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_privacy_helpers),
         cmocka_unit_test(test_report_group),
+        cmocka_unit_test(test_read_scope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
