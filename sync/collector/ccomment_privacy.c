@@ -147,6 +147,18 @@ tp_err ccomment_retention_run(cstore *s, int64_t now_ms, int *cleared, char *err
     tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
     if (rc != TP_OK)
         return rc;
+    if (strcmp(cstore_kind(s), "postgresql") == 0) {
+        /* Several collectors on one database: one of them runs the job, the others skip it
+         * (SQLite's write lock already makes the runs take turns). */
+        rc = FX0(tx, &nodes, err, errlen, "SELECT pg_try_advisory_xact_lock(1952670573)");
+        bool mine = rc == TP_OK && nodes->n == 1 && strcmp(cstore_rows_get(nodes, 0, 0), "t") == 0;
+        cstore_rows_free(nodes);
+        nodes = NULL;
+        if (rc != TP_OK || !mine) {
+            cstore_tx_rollback(tx);
+            return rc;
+        }
+    }
     rc = FX0(tx, &nodes, err, errlen,
              "SELECT DISTINCT COALESCE(node_path, '') FROM comments WHERE contact_name IS NOT NULL"
              " OR contact_phone IS NOT NULL OR contact_email IS NOT NULL OR anonymised_ms IS NULL");
