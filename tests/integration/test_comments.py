@@ -386,6 +386,17 @@ def run_backend(store, db, label, workdir, with_browser):
         tap(rc == 0, "the collector stops cleanly (exit 0: no sanitizer report)",
             "%s: %s" % (rc, c.proc.tail()))
         c = None
+        # With a read token: the reads need it, the customer's page does not.
+        c = synclib.Collector(store, None, workdir, name="collector-token-" + label,
+                              extra=["--read-token", "s3cret-read-token-0123456789abcdef"]).start()
+        st1, _, _ = request(c, "GET", "/v1/comments")
+        st2, _, _ = request(c, "GET", "/v1/comments.csv")
+        st3, _, _ = request(c, "GET", "/v1/comments", None,
+                            {"Authorization": "Bearer s3cret-read-token-0123456789abcdef"})
+        st4, _, html = request(c, "GET", "/c?" + link_query(keys["k1"], "k1", first,
+                                                            int(time.time()) + 60))
+        tap((st1, st2, st3, st4) == (401, 401, 200, 200) and state_of(html) == "received",
+            "with --read-token the reads need it, the comment page does not", (st1, st2, st3, st4))
     finally:
         if c:
             c.stop()
