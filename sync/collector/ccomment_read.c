@@ -250,7 +250,10 @@ capi_reply ccomment_get(cstore *s, const char *url, const char *scope,
             return capi_error(400, "malformed", "limit: an integer 1..500");
     }
     snprintf(limit, sizeof limit, "%ld", n);
-    tag_pattern(&f, arg(cls, "tag"));
+    const char *tag = arg(cls, "tag");
+    if (tag && strlen(tag) > CTAG_ENTRY_MAX + 6)
+        return capi_error(400, "malformed", "tag: longer than 70 bytes");
+    tag_pattern(&f, tag);
 
     cstore_tx *tx = NULL;
     tp_err rc = cstore_tx_begin(s, false, &tx, err, sizeof err);
