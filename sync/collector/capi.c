@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "cfleet.h"
+#include "ckey.h"
 
 capi_reply capi_error(int status, const char *code, const char *msg)
 {
@@ -42,7 +43,9 @@ capi_reply capi_config(cstore *s, cauth *file, const char *authorization, const 
         return capi_error(503, "store_unavailable", "the store cannot answer now");
     if (rc != TP_OK)
         return capi_error(401, "unauthenticated", "missing or unknown bearer token");
-    rc = cfleet_config(s, device, &body, rev, err, sizeof err);
+    rc = ckey_ensure(s, device, err, sizeof err);
+    if (rc == TP_OK)
+        rc = cfleet_config(s, device, &body, rev, err, sizeof err);
     if (rc == TP_ERR_NOT_FOUND)
         return capi_error(404, "no_config", err);
     if (rc != TP_OK) {
@@ -81,6 +84,7 @@ static const char *route(const char *res, bool post, cJSON *args)
                : strcmp(res, "read-tokens") == 0  ? "read-token.list"
                : strcmp(res, "read-audit") == 0   ? "read-audit.list"
                : strcmp(res, "admin-tokens") == 0 ? "admin.list"
+               : strcmp(res, "tags") == 0        ? "tags.list"
                                                  : NULL;
     }
     if (strcmp(res, "nodes") == 0)
@@ -99,6 +103,8 @@ static const char *route(const char *res, bool post, cJSON *args)
                : strcmp(a, "revoke") == 0 ? (rt ? "read-token.revoke" : "admin.revoke")
                                           : NULL;
     }
+    if (strcmp(res, "tags") == 0)
+        return "tags.set";
     if (strcmp(res, "devices") == 0) {
         const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
         return !a                               ? NULL

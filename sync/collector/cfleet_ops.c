@@ -7,6 +7,9 @@
 #include "cread.h"
 
 #include "ccase.h"
+#include "ckey.h"
+
+#include "ccomment.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +193,8 @@ static tp_err device_add(octx *o)
             tp_errf(o->err, o->errlen, rc, "device %s is already in the store", id);
     }
     if (rc == TP_OK)
+        rc = ckey_issue(o->tx, id, o->err, o->errlen);
+    if (rc == TP_OK)
         rc = audit_pair(o, "device.add", id, NULL, pair("node", node, NULL, NULL));
     if (rc == TP_OK)
         o->result = pair("id", id, "token", token);
@@ -254,6 +259,8 @@ static tp_err device_rotate(octx *o)
         rc = FX(o->tx, NULL, o->err, o->errlen,
                 "UPDATE fleet_devices SET token_sha256 = $2, revoked_ms = NULL WHERE id = $1", id,
                 hx);
+    if (rc == TP_OK)
+        rc = ckey_issue(o->tx, id, o->err, o->errlen);
     if (rc == TP_OK)
         rc = audit_pair(o, "device.rotate-token", id, NULL, pair("token", "new", NULL, NULL));
     if (rc == TP_OK)
@@ -539,6 +546,17 @@ static tp_err admin_revoke(octx *o)
     return cread_admin_revoke(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
 }
 
+/* The comments' keyword lists (ccomment.h). */
+static tp_err tags_list(octx *o)
+{
+    return ccomment_tags_list(o->tx, o->args, &o->result, o->err, o->errlen);
+}
+
+static tp_err tags_set(octx *o)
+{
+    return ccomment_tags_set(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
 static const struct {
     const char *name;
     bool write;
@@ -567,6 +585,8 @@ static const struct {
     {"read-audit.list", false, raudit_list},
     {"admin.list", false, admin_list},
     {"admin.revoke", true, admin_revoke},
+    {"tags.list", false, tags_list},
+    {"tags.set", true, tags_set},
 };
 
 tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,

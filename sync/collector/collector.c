@@ -26,6 +26,7 @@
 #include "canalytics.h"
 #include "capi.h"
 #include "ccase.h"
+#include "ccomment.h"
 #include "cauth.h"
 #include "cbatch.h"
 #include "cfleet.h"
@@ -455,6 +456,18 @@ static enum MHD_Result handle_health(collector *c, struct MHD_Connection *conn)
     return send_json(c, conn, 200, strdup(body), 0);
 }
 
+/* Sends a CSV read (the comments' export) as text/csv; an error stays JSON. */
+static enum MHD_Result send_csv(collector *c, struct MHD_Connection *conn, const char *url,
+                                capi_reply r)
+{
+    (void)url;
+    if (!r.body)
+        return send_json(c, conn, 500, NULL, 0);
+    return send_reply(c, conn, r.status,
+                      r.status == 200 ? "text/csv; charset=utf-8" : "application/json", r.body,
+                      strlen(r.body), MHD_RESPMEM_MUST_FREE, r.retry_after);
+}
+
 /* The read side's resources, one line each: collector_read.c authenticates the reader, limits
  * it, checks node= / store= against its scope, runs the handler with the scope and audits the
  * read. */
@@ -467,6 +480,8 @@ static const read_route read_routes[] = {
     {"/v1/devices", NULL, analytics_reply, send_analytics},
     {"/v1/nodes", NULL, analytics_reply, send_analytics},
     {"/v1/export.csv", NULL, analytics_reply, send_analytics},
+    {"/v1/comments", ccomment_get, NULL, NULL},
+    {"/v1/comments.csv", ccomment_get, NULL, send_csv},
     {"/v1/cases", ccase_get, NULL, NULL},
     {"/v1/cases/", ccase_get, NULL, NULL}, /* a prefix: /v1/cases/report, /v1/cases/<id> */
 };
@@ -486,6 +501,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (strcmp(url, "/v1/config") == 0 || strcmp(url, "/v1/enroll") == 0 ||
         strncmp(url, "/v1/admin/", 10) == 0)
         return handle_api(c, conn, url, method, upload, upload_size, con_cls);
+    if (strcmp(url, "/c") == 0) /* the comment page (issue 15) */
+        return handle_comment_page(c, conn, method, upload, upload_size, con_cls);
     if (*upload_size > 0) { /* a body on a read request: ignore it */
         *upload_size = 0;
         return MHD_YES;
@@ -617,7 +634,10 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
         rc = TP_ERR_NOMEM;
         goto out;
     }
-    if ((rc = cstore_open(opt->store_url, threads, &c->store, err, errlen)) != TP_OK)
+    if ((rc = cstore_open(opt->store_url, threads, &c->store, err, errlen)) != TP_OK ||
+        (rc = cstore_set_public_url(c->store, c->public_url)) != TP_OK)
+        goto out;
+    if ((rc = ccomment_http_start(c)) != TP_OK)
         goto out;
     /* The idle timeout stays as a backstop; the guard's deadlines are the real bound. */
     c->d = MHD_start_daemon(
@@ -682,6 +702,7 @@ void collector_stop(collector *c)
         MHD_stop_daemon(c->health);
     if (c->d)
         MHD_stop_daemon(c->d);
+    ccomment_http_stop(c);
     cstore_close(c->store);
     cauth_free(c->auth);
     crate_free(c->rate);

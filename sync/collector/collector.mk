@@ -15,7 +15,10 @@ COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c cbatch.c creport.c \
                   ccase.c ccase_scope.c ccase_report.c ccase_cli.c \
                   cstore_access_sql.c cread.c cread_ops.c cread_bridge.c collector_read.c \
                   ctz.c crollup.c cstore_rollup_sql.c cstat.c canalytics.c \
-                  canalytics_views.c canalytics_dev.c canalytics_csv.c canalytics_http.c)
+                  canalytics_views.c canalytics_dev.c canalytics_csv.c canalytics_http.c \
+                  ckey.c \
+                  cstore_comment_sql.c ctag.c ccomment.c ccomment_page.c ccomment_read.c \
+                  ccomment_privacy.c ccomment_cli.c ccomment_http.c)
 COLLECTOR_MAIN := $(COLLECTOR_DIR)/collector_main.c
 ALL_SRCS       += $(COLLECTOR_SRCS) $(COLLECTOR_MAIN)
 
@@ -47,8 +50,19 @@ $(COLLECTOR_DASH_O): $(COLLECTOR_DASH_C)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Wno-missing-variable-declarations -c $< -o $@
 
-COLLECTOR_CORE_OBJS := $(call obj,$(COLLECTOR_SRCS)) $(COLLECTOR_DASH_O)
-COLLECTOR_LIBS = $(DOC_LIBS) $(TPBASE_LIBS) $(call pkg_libs,$(COLLECTOR_PKGS)) -lm
+# The comments' shipped keyword lists (issue 15), embedded the same way
+# (assets_comments_keywords_json). libunistring (tagging, grapheme counts) has no pkg-config file.
+COLLECTOR_KW_C := $(BUILD)/gen/keywords_json.c
+COLLECTOR_KW_O := $(OBJ)/gen/keywords_json.o
+$(COLLECTOR_KW_C): assets/comments/keywords.json
+	@mkdir -p $(@D)
+	xxd -i assets/comments/keywords.json > $@.tmp && mv $@.tmp $@
+$(COLLECTOR_KW_O): $(COLLECTOR_KW_C)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Wno-missing-variable-declarations -c $< -o $@
+
+COLLECTOR_CORE_OBJS := $(call obj,$(COLLECTOR_SRCS)) $(COLLECTOR_DASH_O) $(COLLECTOR_KW_O)
+COLLECTOR_LIBS = $(DOC_LIBS) $(TPBASE_LIBS) $(call pkg_libs,$(COLLECTOR_PKGS)) -lunistring -lm
 
 COLLECTOR_CFLAGS = -I$(COLLECTOR_DIR) $(call pkg_cflags,$(COLLECTOR_PKGS))
 $(call obj,$(COLLECTOR_SRCS) $(COLLECTOR_MAIN)): MOD_CFLAGS = $(COLLECTOR_CFLAGS)

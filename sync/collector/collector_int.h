@@ -38,6 +38,8 @@ struct collector {
     int retry_after_s;
     unsigned port;
     char tz[64];
+    crate *comment_rate;              /* per client address, GET/POST /c (ccomment_http.c) */
+    struct ccomment_job *comment_job; /* the daily retention job's thread */
 };
 
 /* Per-request state of POST /v1/batches. */
@@ -114,5 +116,14 @@ typedef struct read_route {
  * against its scope (403), the route run with the scope, the read written to the read audit
  * (503 and no data when it cannot be), then the reply. */
 enum MHD_Result handle_read(collector *c, struct MHD_Connection *conn, const read_route *route);
+/* ccomment_http.c: the comment page GET/POST /c, the reads /v1/comments[.csv] (scope: a node
+ * path, "" = all), and the rate limit and retention thread they need (start: TP_OK or
+ * TP_ERR_NOMEM; stop: safe after a failed or no start). */
+enum MHD_Result handle_comment_page(collector *c, struct MHD_Connection *conn, const char *method,
+                                    const char *upload, size_t *upload_size, void **con_cls);
+enum MHD_Result handle_comments_read(collector *c, struct MHD_Connection *conn, const char *url,
+                                     const char *scope);
+tp_err ccomment_http_start(collector *c);
+void ccomment_http_stop(collector *c);
 
 #endif /* TP_COLLECTOR_INT_H */

@@ -14,6 +14,7 @@
 
 #include "cauth.h"
 #include "ccase_cli.h"
+#include "ccomment.h"
 #include "cfleet_cli.h"
 #include "collector.h"
 
@@ -35,6 +36,7 @@ static void usage(FILE *f)
         "       touchpoint-collector node|device|survey|admin-token|audit ... (see README, Fleet)\n"
         "       touchpoint-collector case|digest ... (see README, Alerts, cases and digests)\n"
         "       touchpoint-collector read-token ... (see README, Read access and audit)\n"
+        "       touchpoint-collector comments|tags|privacy ... (see README, Personal data)\n"
         "\n"
         "  --listen        address to serve on (port 0: pick a free port, printed on stdout)\n"
         "  --store         central store: SQLite file or PostgreSQL connection URL\n"
@@ -137,6 +139,8 @@ int main(int argc, char **argv)
         return cfleet_cli_main(argc, argv);
     if (ccase_cli_is(argc, argv))
         return ccase_cli_main(argc, argv);
+    if (ccomment_cli_is(argc, argv))
+        return ccomment_cli_main(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {

@@ -12,6 +12,7 @@
 struct cstore {
     const cstore_ops *ops;
     void *impl;
+    char *public_url;
 };
 
 tp_err cstore_open(const char *url, unsigned pool, cstore **out, char *err, size_t errlen)
@@ -53,7 +54,18 @@ void cstore_close(cstore *s)
     if (!s)
         return;
     s->ops->close(s->impl);
+    free(s->public_url);
     free(s);
+}
+
+tp_err cstore_set_public_url(cstore *s, const char *url)
+{
+    char *copy = url ? strdup(url) : NULL;
+    if (url && !copy)
+        return TP_ERR_NOMEM;
+    free(s->public_url);
+    s->public_url = copy;
+    return TP_OK;
 }
 
 const char *cstore_kind(const cstore *s)
@@ -259,6 +271,11 @@ struct cstore_tx {
     void *conn;
     bool write;
 };
+
+const char *cstore_tx_public_url(const cstore_tx *tx)
+{
+    return tx->s->public_url;
+}
 
 tp_err cstore_tx_begin(cstore *s, bool write, cstore_tx **out, char *err, size_t errlen)
 {

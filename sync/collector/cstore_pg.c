@@ -220,6 +220,15 @@ static tp_err migrate(ppool *p, PGconn *c, char *err, size_t errlen)
             rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (4)", 0, NULL,
                          err, errlen);
     }
+    if (rc == TP_OK && version < 5) {
+        res = PQexec(c, cstore_pg_schema_v5);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = pg_err(p, c, res, "create comment tables", err, errlen);
+        PQclear(res);
+        if (rc == TP_OK)
+            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (5)", 0, NULL,
+                         err, errlen);
+    }
     if (rc == TP_OK && version < 6) {
         res = PQexec(c, cstore_pg_schema_v6);
         if (PQresultStatus(res) != PGRES_COMMAND_OK)

@@ -182,6 +182,11 @@ static tp_err migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
         if (rc == TP_OK)
             rc = exec(db, path, "INSERT INTO schema_version VALUES(4)", err, errlen);
     }
+    if (rc == TP_OK && version < 5) {
+        rc = exec(db, path, cstore_sqlite_schema_v5, err, errlen);
+        if (rc == TP_OK)
+            rc = exec(db, path, "INSERT INTO schema_version VALUES(5)", err, errlen);
+    }
     if (rc == TP_OK && version < 6) {
         rc = exec(db, path, cstore_sqlite_schema_v6, err, errlen);
         if (rc == TP_OK)

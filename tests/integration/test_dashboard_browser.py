@@ -13,13 +13,17 @@ prompt on a 401, no horizontal scroll at 390 px, and screenshots of every view a
 Prints TAP lines. Every process started here is stopped in a finally block.
 """
 
+import base64
 import datetime
+import hashlib
+import hmac
 import json
 import os
 import shutil
 import sqlite3
 import sys
 import time
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -69,6 +73,9 @@ SESSIONS = [
 ]
 
 
+SESSION_IDS = {}  # node -> [(session id, value, follow-up choice)], filled by batches()
+
+
 def nps_moe(p, d, n):
     """The README's adjusted-Wald NPS margin in points."""
     n1 = n + 3.0
@@ -92,6 +99,7 @@ def batches(tokens):
         lst = per.setdefault(node, [])
         for i, (value, choice) in enumerate(answers):
             sess = str(uuid.uuid4())
+            SESSION_IDS.setdefault(node, []).append((sess, value, choice))
             base = {"session": sess, "survey": "checkout-nps", "survey_version": 1, "lang": "vi",
                     "store": store, "touchpoint": tp, "clock_trusted": True, "mono_ms": 1000,
                     "boot_id": BOOT, "flags": []}
@@ -459,6 +467,39 @@ def check_cases(p, base, ids, admin):
         "cases: the alert's link /#case=ID opens the case with its timeline")
 
 
+def post_comment(base, dev_token, dev, session, text):
+    """The customer's comment from the phone (issue 15): the link the kiosk's QR code carries,
+    MAC'd with the device's comment key from its GET /v1/config, posted as the page's form."""
+    req = urllib.request.Request(base + "/v1/config",
+                                 headers={"Authorization": "Bearer " + dev_token})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        key = json.loads(r.read())["comment"]["key"]
+    x = int(time.time()) + 1800
+    k = base64.urlsafe_b64decode(key + "=")
+    msg = ("tp-comment-v1\n%s\n%s\n%d\n" % (dev, session, x)).encode()
+    m = base64.urlsafe_b64encode(hmac.new(k, msg, hashlib.sha256).digest()[:16]).rstrip(b"=")
+    body = urllib.parse.urlencode({"d": dev, "s": session, "x": x, "l": "vi", "m": m.decode(),
+                                   "text": text}).encode()
+    req = urllib.request.Request(base + "/c", data=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.status
+
+
+def check_comments(p, base, tokens):
+    """A comment sits beside its session's scores (the NPS 0 and the follow-up 'clean')."""
+    session = [x for x in SESSION_IDS["vn/hn/hn-1/checkout"] if x[2] == "clean"][0][0]
+    text = "Sàn nhà bẩn, nhân viên chậm."
+    st = post_comment(base, tokens["k-hn-1-checkout"], "k-hn-1-checkout", session, text)
+    tap(st == 200, "comments: the customer's comment is accepted by the comment page (%d)" % st)
+    p.open()
+    c = '#ov-comments .comment '
+    tap(p.text(c + "div:nth-child(2)") == text and p.text(c + '[data-metric="scores"]')
+        == "NPS 0 · reason: clean",
+        "comments: the overview shows it beside its session's scores (%r, %r)"
+        % (p.text(c + "div:nth-child(2)"), p.text(c + '[data-metric="scores"]')))
+
+
 def check_narrow(p, views):
     p.size(390, 844)
     for v in views:
@@ -562,12 +603,16 @@ def main():
                               json.dumps({"stage": stage}))
         synclib.fleet_cli(store_url, "node", "set", "vn", "--settings",
                           json.dumps({"timezone": "Asia/Ho_Chi_Minh"}))
+        synclib.fleet_cli(store_url, "survey", "publish",
+                          os.path.join(ROOT, "assets", "surveys", "checkout-nps.json"))
+        synclib.fleet_cli(store_url, "survey", "assign", "checkout-nps@1", "--node", "vn")
         tokens = {}
         for node in NODES:
             dev = "k-" + node.split("/")[2] + "-" + node.split("/")[3]
             tokens[dev] = synclib.fleet_token(store_url, "device", "add", dev, "--node", node)
         c = synclib.Collector(store_url, None, workdir,
-                              extra=["--tz", "Asia/Ho_Chi_Minh"]).start()
+                              extra=["--tz", "Asia/Ho_Chi_Minh",
+                                     "--public-url", "https://fb.example.vn"]).start()
         ok = True
         for tok, body in batches(tokens):
             st, rep = post(c.base, tok, body)
@@ -594,6 +639,7 @@ def main():
             p.text('#tabs [data-view="overview"]') == "Tổng quan",
             "the page opens in Vietnamese by default")
         check_overview(p, c.base)
+        check_comments(p, c.base, tokens)
         p.shot("dashboard-overview-1400")
         check_filters(p, c.base)
         check_journey(p)

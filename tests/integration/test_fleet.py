@@ -450,12 +450,12 @@ def check_two_collectors(url, workdir):
 
 FLEET_TABLES = ("nodes", "fleet_devices", "surveys", "survey_assignments", "admin_tokens",
                 "audit_log", "enrollments")
-# Tables of later versions (3: issue 13's alerts, 4: the rollups, 6: read access), dropped too
-# so the store is really at version 1.
+# Tables of later versions (3: issue 13's alerts, 4: the rollups, 5: comments, 6: read access),
+# dropped too so the store is really at version 1.
 LATER_TABLES = ("alert_rules", "alert_queue", "alerts", "endpoints", "outbox", "delivery_attempts",
                 "cases", "case_events", "digests", "digest_runs", "ru_sessions", "ru_cust",
                 "ru_rating", "ru_choice", "ru_hour", "ru_orphans", "ru_device", "ru_state",
-                "read_tokens", "read_audit")
+                "comments", "comment_keywords", "comment_retention", "read_tokens", "read_audit")
 SCHEMA_LATEST = "6"
 
 
