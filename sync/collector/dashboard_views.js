@@ -285,7 +285,7 @@
           box.className = "card";
           box.setAttribute("data-question", q.question);
           box.setAttribute("data-band", b.band);
-          box.innerHTML = "<h2>" + esc(t("reasons_title", bandName(b))) + ' <span class="hint">' +
+          box.innerHTML = "<h2>" + esc(t(b.band === "positive" ? "reasons_positive" : b.band === "neutral" ? "reasons_neutral" : "reasons_title", bandName(b))) + ' <span class="hint">' +
             esc(q.question + " · " + q.survey + " v" + q.version + " · n = " + int(b.n)) + "</span></h2>";
           list.appendChild(box);
           var rows = b.options.map(function (o) {
@@ -299,7 +299,7 @@
             options: {indexAxis: "y", plugins: {legend: {display: false}, tooltip: {callbacks: {label: function (c) {
               return int(c.raw) + " (" + f1(b.options[c.dataIndex].share) + "%)"; }}}},
               scales: {x: {beginAtZero: true, ticks: {precision: 0}}}}},
-            t("reasons_title", bandName(b)), table([[t("option")], [t("count"), 1], [t("share"), 1]], rows));
+            t(b.band === "positive" ? "reasons_positive" : b.band === "neutral" ? "reasons_neutral" : "reasons_title", bandName(b)), table([[t("option")], [t("count"), 1], [t("share"), 1]], rows));
           box.querySelector(".chart").style.height = Math.max(120, 34 * b.options.length + 40) + "px";
         });
       });
