@@ -545,7 +545,8 @@ def check_token(p, workdir, store_url):
             p.js("return sessionStorage.getItem('tp.token')") == "ro-s3cret",
             "read token: the page loads with it, kept in sessionStorage")
     finally:
-        c.stop()
+        rc = c.stop()
+        tap(rc == 0, "read token: its collector stops cleanly (exit %r)" % rc)
 
 
 def check_store_token(p, workdir, store_url):
@@ -584,7 +585,8 @@ def check_store_token(p, workdir, store_url):
             "store token: a link to another store shows the refusal (%r)" % p.text("#error"))
         p.js("sessionStorage.clear()")
     finally:
-        c.stop()
+        rc = c.stop()
+        tap(rc == 0, "store token: its collector stops cleanly (exit %r)" % rc)
 
 
 def main():
@@ -669,11 +671,15 @@ def main():
         if driver is not None:
             driver.quit()
         if c is not None:
-            c.stop()
-    if not os.environ.get("TP_KEEP_SCREENSHOTS") and not FAILED:
-        shutil.rmtree(workdir, ignore_errors=True)
+            rc = c.stop()
+            tap(rc == 0, "the collector stops cleanly (exit %r; no leak under ASan)" % rc,
+                c.proc.tail() if c.proc else "")
+    if FAILED:
+        print("# work folder kept: %s; screenshots in %s" % (workdir, shots))
     else:
-        print("# screenshots in %s" % shots)
+        shutil.rmtree(workdir, ignore_errors=True)
+        if shots != workdir:
+            print("# screenshots in %s" % shots)
     print("1..%d" % N)
     return 1 if FAILED else 0
 
