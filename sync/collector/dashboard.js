@@ -40,10 +40,11 @@ var TP = (function () {
   TP.day = function (iso, withYear) {
     var p = String(iso).split("-");
     if (p.length < 3) return String(iso);
+    /* Vietnamese writes 28/11 (Intl's vi-VN gives 28-11 for a day and month alone). */
+    if (TP.lang === "vi") return p[2] + "/" + p[1] + (withYear ? "/" + p[0] : "");
     var d = new Date(+p[0], +p[1] - 1, +p[2], 12);
-    var o = withYear ? {day: "2-digit", month: "2-digit", year: "numeric"} : {day: "2-digit", month: "2-digit"};
-    if (TP.lang === "en") o.month = "short";
-    return d.toLocaleDateString(TP.lang === "vi" ? "vi-VN" : "en-GB", o);
+    return d.toLocaleDateString("en-GB", withYear ? {day: "2-digit", month: "short", year: "numeric"}
+                                                  : {day: "2-digit", month: "short"});
   };
   TP.esc = function (s) {
     return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
@@ -59,8 +60,8 @@ var TP = (function () {
   /* ms since the epoch as a local date and time (28/11 14:05). */
   TP.when = function (ms) {
     var d = new Date(ms);
-    return d.toLocaleDateString(TP.lang === "vi" ? "vi-VN" : "en-GB", {day: "2-digit", month: "2-digit"}) + " " +
-      d.toLocaleTimeString(TP.lang === "vi" ? "vi-VN" : "en-GB", {hour: "2-digit", minute: "2-digit"});
+    return TP.day(isoDay(d)) + " " + String(d.getHours()).padStart(2, "0") + ":" +
+      String(d.getMinutes()).padStart(2, "0");
   };
   TP.dur = function (ms) {
     if (ms === null || ms === undefined) return "-";

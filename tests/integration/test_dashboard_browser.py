@@ -260,6 +260,9 @@ def check_overview(p, base):
     tap(canv == [0, "img", True, "function", True, True],
         "overview: the trend is a Chart.js canvas, focusable, labelled, with a table beside (%r)"
         % canv)
+    first = p.js("return TP.charts['chart-trend'].data.labels[0]")
+    tap(first == "%s/%s" % (rng[0][8:10], rng[0][5:7]),
+        "overview: days written the Vietnamese way, dd/mm (%r for %s)" % (first, rng[0]))
     # keyboard: the arrow key moves the tooltip onto a day
     p.d.find_element(By.ID, "chart-trend").send_keys("\ue014")  # ArrowRight
     act = p.js("return TP.charts['chart-trend'].tooltip.getActiveElements().length")
