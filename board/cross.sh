@@ -16,7 +16,7 @@ set -eu
 # Libraries the programs link, as Debian -dev packages (the same list as board/deps.sh).
 ARM64_LIBS="libsqlite3-dev uuid-dev libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev libgpiod-dev
 libcurl4-openssl-dev libmicrohttpd-dev libpq-dev libcjson-dev libinih-dev zlib1g-dev libsystemd-dev
-libfontconfig-dev libcmocka-dev libssl-dev libqrencode-dev"
+libfontconfig-dev libcmocka-dev libssl-dev libqrencode-dev libunistring-dev"
 HOST_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static"
 
 installed() { # $1 package (with :arch) -> 0 when installed

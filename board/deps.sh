@@ -17,6 +17,7 @@ libcurl4-openssl-dev ca-certificates
 libmicrohttpd-dev
 libpq-dev postgresql
 libcjson-dev libinih-dev libqrencode-dev zbar-tools zlib1g-dev uuid-dev libsystemd-dev
+libunistring-dev
 libfontconfig-dev fonts-noto-core
 libcmocka-dev valgrind python3 libssl-dev
 fusefat dosfstools fuse3

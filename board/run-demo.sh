@@ -4,9 +4,12 @@
 # dashboard URL, and stops all three on Ctrl+C.
 #
 #   collector  build/touchpoint-collector on 127.0.0.1:8088 (or the next free port), SQLite
-#              store $VAR/collector.db, log $VAR/collector.log. The store holds the demo's
-#              tree (vn/hcm/hcm-q1/checkout with settings), the demo survey published and
-#              assigned to the store, and the demo device (demo-kiosk-01, `device add` once; its
+#              store $VAR/collector.db, log $VAR/collector.log, --public-url
+#              http://127.0.0.1:<that port> (the comment page the thank-you's QR code opens).
+#              The store holds the demo's tree (vn/hcm/hcm-q1/checkout with settings), the demo
+#              survey (assets/demo/checkout-nps-comment.json: checkout-nps version 2, which
+#              offers the comment link after every rating) published and assigned to the
+#              store, and the demo device (demo-kiosk-01, `device add` once; its
 #              token is kept in $VAR/demo/sync.token, the config's [sync] token_file, across
 #              runs; a lost token file gets a fresh token by `device rotate-token`).
 #   sync       build/touchpoint sync --daemon (a round every 30 s; SIGUSR1 = sync now), pid
@@ -108,9 +111,11 @@ setup_fleet() {
             "accent": "#0E6E6E"}}' >/dev/null &&
         fleet node set "$NODE" --settings '{"stage": "after"}' >/dev/null &&
         fleet survey publish assets/surveys/checkout-nps.json >/dev/null &&
-        fleet survey assign checkout-nps@1 --node vn/hcm/hcm-q1 >/dev/null ||
+        fleet survey publish assets/demo/checkout-nps-comment.json >/dev/null &&
+        fleet survey assign checkout-nps@2 --node vn/hcm/hcm-q1 >/dev/null ||
         die "could not set up the demo tree in $VAR/collector.db (log: $CLOG)"
-    say "tree: $NODE (store hcm-q1), survey checkout-nps@1 assigned to vn/hcm/hcm-q1"
+    say "tree: $NODE (store hcm-q1), survey checkout-nps@2 (with comments) assigned to" \
+        "vn/hcm/hcm-q1"
 }
 
 # The device's token: made once by `device add` and kept in the token file across runs; a
@@ -152,7 +157,7 @@ start_collector() {
     while [ "$port" -le "$last" ]; do
         : >"$out"
         "$COLLECTOR" --listen "127.0.0.1:$port" --store "sqlite:$VAR/collector.db" \
-            >"$out" 2>>"$CLOG" &
+            --public-url "http://127.0.0.1:$port" >"$out" 2>>"$CLOG" &
         COLLECTOR_PID=$!
         i=0
         while [ $i -lt 300 ]; do
@@ -233,14 +238,15 @@ screenshot $out/1-question.png
 tap nps-4
 screenshot $out/2-followup.png
 tap reason-wait
+advance 1000
 screenshot $out/3-thanks.png
-advance 10000
+advance 16000
 tap lang-en
 screenshot $out/4-question-en.png
 tap nps-10
-advance 10000
+advance 16000
 tap nps-9
-advance 10000
+advance 16000
 expect-screen question
 hold 5 5 3000
 tap pin-2

@@ -84,6 +84,8 @@ static const key_def KEYS[] = {
      F(thankyou_s)},
     {"timing", "repeat_window_s", K_INT, false, "5", SETTINGS_REPEAT_MIN, SETTINGS_REPEAT_MAX,
      F(repeat_window_s)},
+    {"timing", "comment_thanks_s", K_INT, false, "15", 4, 120, F(comment_thanks_s)},
+    {"timing", "comment_link_minutes", K_INT, false, "30", 1, 1440, F(comment_link_minutes)},
     {"staff", "pin_hash", K_PINHASH, true, NULL, 0, 0, F(pin_hash)},
     {"staff", "hold_ms", K_INT, false, "3000", 500, 30000, F(hold_ms)},
     {"staff", "max_attempts", K_INT, false, "5", 1, 100, F(max_attempts)},

@@ -16,7 +16,10 @@
  *   [display]   fullscreen [true], width [800], height [480], rotation = 0|90|180|270 [0],
  *               dpi [96]
  *   [language]  default [vi], available [vi,en]
- *   [timing]    idle_timeout_s [30], thankyou_s [4], repeat_window_s [5]
+ *   [timing]    idle_timeout_s [30], thankyou_s [4], repeat_window_s [5],
+ *               comment_thanks_s [15] (4..120: the thank-you's time while it shows the comment
+ *               QR code), comment_link_minutes [30] (1..1440: how long a comment link stays valid
+ *               after the tap, unless the survey's "comment" sets link_minutes)
  *   [staff]     pin_hash (required; from `touchpoint pin-hash`), hold_ms [3000],
  *               max_attempts [5], lockout_s [300], idle_s [60]
  *   [sync]      url ["": sync off], token_file, interval_s [300], batch_max [500],
@@ -47,6 +50,7 @@
 #ifndef TP_CONFIG_H
 #define TP_CONFIG_H
 
+#include "clink.h"
 #include "settings.h"
 #include "tp.h"
 
@@ -166,6 +170,11 @@ typedef struct config {
     char langs[CONFIG_MAX_LANGS][TP_LANG_MAX + 1];
     /* [timing] */
     int idle_timeout_s, thankyou_s, repeat_window_s;
+    int comment_thanks_s, comment_link_minutes;
+    /* The comment link's key and page (issue 15): never from the INI file, only from the
+     * center's configuration (remote-config.json "comment"); "" = no comment links. */
+    char comment_key[CLINK_KEY_LEN + 1];
+    char comment_url[CLINK_BASE_MAX + 1];
     /* [staff] */
     char pin_hash[160];
     int hold_ms, max_attempts, lockout_s, staff_idle_s;

@@ -583,6 +583,7 @@ bool kiosk_after_frame(kiosk *k)
     k->deferred.active = false;
     if (p.question == 0) {
         k->main_value = p.value;
+        k->tap_wall_ms = k->clk->wall_ms(k->clk->ctx);
         k->session_flags = p.flags; /* remembered for the session's follow-ups */
     }
     if (record(k, &p) != TP_OK) {

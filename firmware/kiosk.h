@@ -151,6 +151,10 @@ void kiosk_anim(const kiosk *k, float *anim, float *countdown);
 #define KIOSK_ANIM_FRAME_MS 34
 #define KIOSK_RING_FRAME_MS 100
 
+/* The comment link the thank-you shows as a QR code (issue 15), or NULL when it shows none.
+ * Borrowed until the next thank-you. */
+const char *kiosk_comment_link(const kiosk *k);
+
 /* Current highlight (NULL: none) and hold progress (< 0: none). */
 const char *kiosk_highlight(const kiosk *k);
 float kiosk_hold_progress(const kiosk *k);

@@ -19,10 +19,10 @@ $(TPCONF_LIB): $(call obj,$(TPCONF_SRCS)) $(DOC_LIB)
 	rm -f $@
 	$(AR) rcs $@ $(filter %.o,$^)
 
-# The state machine (no SDL: it only fills ui_screen models) and the trace it writes; the unit
-# test links these objects too.
+# The state machine (no SDL: it only fills ui_screen models; the comment link's QR code is
+# encoded with libqrencode) and the trace it writes; the unit test links these objects too.
 KIOSK_CORE_SRCS := firmware/kiosk.c firmware/kiosk_customer.c firmware/kiosk_staff.c \
-                   firmware/kiosk_text.c firmware/trace.c
+                   firmware/kiosk_text.c firmware/kiosk_comment.c firmware/trace.c
 KIOSK_CORE_OBJS := $(call obj,$(KIOSK_CORE_SRCS))
 
 # The program: the state machine, the window and the loop (kiosk_main.c), the script runner

@@ -207,7 +207,12 @@ void kiosk_followup_draw(kiosk *k)
 
 void kiosk_thanks_enter(kiosk *k)
 {
-    kiosk_arm(k, T_THANKS, (int64_t)k->cfg->thankyou_s * 1000);
+    kiosk_comment_prepare(k);
+    /* A QR code needs time to be noticed and scanned: the thank-you stays longer with one. */
+    k->thanks_s = k->cfg->thankyou_s;
+    if (k->comment_qr_size > 0 && k->cfg->comment_thanks_s > k->thanks_s)
+        k->thanks_s = k->cfg->comment_thanks_s;
+    kiosk_arm(k, T_THANKS, (int64_t)k->thanks_s * 1000);
     k->anim_start = kiosk_now(k);
     kiosk_arm(k, T_ANIM, KIOSK_ANIM_FRAME_MS);
 }
@@ -218,7 +223,7 @@ void kiosk_anim(const kiosk *k, float *anim, float *countdown)
     *countdown = 0.0f;
     if (k->cur != S_THANKS)
         return;
-    int64_t now = kiosk_now(k), total = (int64_t)k->cfg->thankyou_s * 1000;
+    int64_t now = kiosk_now(k), total = (int64_t)k->thanks_s * 1000;
     float a = (float)(now - k->anim_start) / (float)KIOSK_ANIM_ENTRY_MS;
     *anim = a < 0.0f ? 0.0f : a > 1.0f ? 1.0f : a;
     if (k->timers[T_THANKS] >= 0 && total > 0) {
@@ -249,4 +254,9 @@ void kiosk_thanks_draw(kiosk *k)
     k->m.kind = UI_SCREEN_THANKS;
     k->m.message = survey_text_get(k->sv, &k->sv->thanks, k->lang);
     kiosk_anim(k, &k->m.anim, &k->m.countdown);
+    if (k->comment_qr_size > 0) {
+        k->m.qr = k->comment_qr;
+        k->m.qr_size = k->comment_qr_size;
+        k->m.subtitle = kiosk_strings(k->lang)->comment_scan;
+    }
 }

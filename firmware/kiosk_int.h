@@ -104,6 +104,12 @@ struct kiosk {
     char ooo_cause[TP_ERRMSG_MAX]; /* why answers cannot be recorded ("" when they can) */
     bool attract;                  /* question: the attract state (logo, invitation) is shown */
     int64_t anim_start;            /* thanks: mono ms the screen came up */
+    int64_t tap_wall_ms;           /* wall ms of the session's main answer (the comment link) */
+    int thanks_s;                  /* this thank-you's length: thankyou_s or comment_thanks_s */
+    /* The comment link on this thank-you (kiosk_comment.c); comment_qr_size 0: none. */
+    char comment_link[CLINK_URL_MAX];
+    int comment_qr_size;
+    unsigned char comment_qr[UI_QR_MAX * UI_QR_MAX];
 
     /* staff */
     char pin[PIN_MAX_DIGITS + 1];
@@ -201,6 +207,10 @@ void kiosk_question_draw(kiosk *k);
 kiosk_action kiosk_followup_event(kiosk *k, const kev *ev);
 void kiosk_followup_draw(kiosk *k);
 void kiosk_thanks_enter(kiosk *k);
+/* Makes this thank-you's comment link and its QR code (kiosk_comment.c) when the survey offers
+ * one after the main answer's value and the kiosk has a key, a page and a trusted clock; else
+ * clears them. Traces "comment_link" either way (shown, or why not). */
+void kiosk_comment_prepare(kiosk *k);
 kiosk_action kiosk_thanks_event(kiosk *k, const kev *ev);
 void kiosk_thanks_draw(kiosk *k);
 
@@ -281,6 +291,7 @@ typedef struct strings {
     const char *minutes;      /* "min" */
     const char *invite;       /* the attract state's invitation */
     const char *warn_disk;    /* the database line: free space below twice the reserve */
+    const char *comment_scan; /* thank-you: the line under the comment link's QR code */
 } strings;
 
 /* The sentences in lang ("vi" or "en"; anything else: English). Static. */

@@ -197,6 +197,11 @@ static void merge(const config *base, const rconfig *rc, config *out)
         tp_strlcpy(out->brand.name, s->brand_name, sizeof out->brand.name);
     if (s->has & SETTINGS_HAS_BRAND_ACCENT)
         snprintf(out->brand.accent, sizeof out->brand.accent, "#%06X", s->accent_rgb & 0xFFFFFFu);
+    /* The comment key and page come only from the center (the local file has neither). */
+    if (rc->has_comment) {
+        tp_strlcpy(out->comment_key, rc->comment_key, sizeof out->comment_key);
+        tp_strlcpy(out->comment_url, rc->comment_url, sizeof out->comment_url);
+    }
     if (s->has & SETTINGS_HAS_HOURS) {
         out->power.weekly = true;
         memcpy(out->power.days, s->hours, sizeof out->power.days);

@@ -67,6 +67,7 @@ static const strings STRINGS[] = {
         .minutes = "phút",
         .invite = "Chạm để góp\u00a0ý – chỉ 5\u00a0giây",
         .warn_disk = "ổ\u00a0đĩa sắp\u00a0đầy",
+        .comment_scan = "Quét mã để góp\u00a0ý thêm bằng điện\u00a0thoại",
     },
     {
         .lang = "en",
@@ -124,6 +125,7 @@ static const strings STRINGS[] = {
         .minutes = "min",
         .invite = "Tap to tell us – 5\u00a0seconds",
         .warn_disk = "disk nearly full",
+        .comment_scan = "Scan to tell us more on your phone",
     },
 };
 

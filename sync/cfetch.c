@@ -188,7 +188,8 @@ tp_err cfetch_update(cfetch *f, const char *desired, const char *running, cfetch
     char rev[RCONFIG_REVISION_MAX + 1];
     tp_strlcpy(rev, c->revision, sizeof rev);
     rconfig_free(c);
-    rc = rconfig_write_file(f->state_dir, RCONFIG_FILE, f->body, f->len, 0644, perr, sizeof perr);
+    /* 0600: the body may hold the device's comment key (rconfig.h). */
+    rc = rconfig_write_file(f->state_dir, RCONFIG_FILE, f->body, f->len, 0600, perr, sizeof perr);
     if (rc != TP_OK)
         return tp_errf(r->message, sizeof r->message, rc, "%s", perr);
     r->written = true;

@@ -28,6 +28,37 @@ static tp_err copy_id(const cJSON *dev, const char *key, char *out, size_t outle
     return TP_OK;
 }
 
+/* "comment": absent or null (no comment links), or {"url"} alone (the collector has not issued
+ * the key yet: no links either), or {"key", "url"}. */
+static tp_err parse_comment(const cJSON *cm, rconfig *c, const char *name, char *err, size_t errlen)
+{
+    if (!cm || cJSON_IsNull(cm))
+        return TP_OK;
+    if (!cJSON_IsObject(cm))
+        return tp_errf(err, errlen, TP_ERR_CONFIG, "%s: $.comment: expected an object", name);
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(cm, "key");
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(cm, "url");
+    const char *url = cJSON_GetStringValue(u);
+    size_t n = url ? strlen(url) : 0;
+    bool url_ok = url && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) &&
+                  n <= CLINK_BASE_MAX && !strpbrk(url, "?# \"\t\r\n");
+    if (!url_ok)
+        return tp_errf(err, errlen, TP_ERR_CONFIG,
+                       "%s: $.comment.url: expected an http(s) URL of at most %d bytes without "
+                       "'?', '#' or spaces",
+                       name, CLINK_BASE_MAX);
+    if (!k || cJSON_IsNull(k))
+        return TP_OK;
+    if (!cJSON_IsString(k) || !clink_key_valid(k->valuestring))
+        return tp_errf(err, errlen, TP_ERR_CONFIG,
+                       "%s: $.comment.key: expected a comment key (%d base64url characters)", name,
+                       CLINK_KEY_LEN);
+    tp_strlcpy(c->comment_key, k->valuestring, sizeof c->comment_key);
+    tp_strlcpy(c->comment_url, url, sizeof c->comment_url);
+    c->has_comment = true;
+    return TP_OK;
+}
+
 tp_err rconfig_parse(const char *name, const char *body, size_t len, rconfig **out, char *err,
                      size_t errlen)
 {
@@ -91,6 +122,9 @@ tp_err rconfig_parse(const char *name, const char *body, size_t len, rconfig **o
             goto out;
         }
     }
+    if ((rc = parse_comment(cJSON_GetObjectItemCaseSensitive(root, "comment"), c, name, err,
+                            errlen)) != TP_OK)
+        goto out;
     rc = settings_parse_cjson(cJSON_GetObjectItemCaseSensitive(root, "settings"), "$.settings",
                               &c->set, serr, sizeof serr);
     if (rc != TP_OK) {

@@ -17,6 +17,7 @@
 #ifndef TP_RCONFIG_H
 #define TP_RCONFIG_H
 
+#include "clink.h"
 #include "settings.h"
 #include "survey.h"
 #include "tp.h"
@@ -38,13 +39,20 @@ typedef struct rconfig {
     char touchpoint_id[TP_ID_MAX + 1]; /* "" when the tree gives none */
     bool has_stage;
     settings_stage stage;
+    /* "comment": {"key", "url"} (issue 15): the key the kiosk signs comment links with and the
+     * comment page's URL; has_comment only when both are there. The key is a secret: the body
+     * is written with mode 0600. */
+    bool has_comment;
+    char comment_key[CLINK_KEY_LEN + 1];
+    char comment_url[CLINK_BASE_MAX + 1];
     settings set; /* owned: released by rconfig_free */
     survey *sv;   /* owned */
 } rconfig;
 
 /* Parses and checks the body (len bytes) into a new *out (free with rconfig_free). name is the
  * file named in messages. Returns TP_OK, TP_ERR_TOO_LARGE, TP_ERR_CONFIG ("NAME: $.settings...:
- * cause") or TP_ERR_SURVEY ("NAME: $.survey...: cause" in the survey parser's words). */
+ * cause", also "NAME: $.comment.key: ..."), or TP_ERR_SURVEY ("NAME: $.survey...: cause" in the
+ * survey parser's words). */
 tp_err rconfig_parse(const char *name, const char *body, size_t len, rconfig **out, char *err,
                      size_t errlen);
 

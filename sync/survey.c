@@ -344,10 +344,40 @@ static tp_err parse_question(vctx *v, const cJSON *q, const char *jpath, int qi)
     return TP_OK;
 }
 
+/* "comment": {"after": "any"|"low"|"high", "prompt": {...} (optional), "link_minutes": N
+ * (optional)}. */
+static tp_err parse_comment(vctx *v, const cJSON *c)
+{
+    static const char *const keys[] = {"after", "prompt", "link_minutes", NULL};
+    static const char *const afters[] = {"any", "low", "high"};
+    survey *s = v->s;
+    tp_err rc;
+    if (!c)
+        return TP_OK;
+    if (!cJSON_IsObject(c))
+        return bad(v, "$.comment", "not an object");
+    if ((rc = only_keys(v, c, "$.comment", keys)) != TP_OK)
+        return rc;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(c, "after");
+    if (!a)
+        return bad(v, "$.comment.after", "missing");
+    for (int i = 0; cJSON_IsString(a) && i < 3; i++)
+        if (strcmp(a->valuestring, afters[i]) == 0)
+            s->comment_after = (survey_comment_after)(SURVEY_COMMENT_ANY + i);
+    if (s->comment_after == SURVEY_COMMENT_NONE)
+        return bad(v, "$.comment.after", "expected \"any\", \"low\" or \"high\"");
+    if ((rc = get_text(v, c, "$.comment", "prompt", false, &s->comment_prompt,
+                       &s->has_comment_prompt)) != TP_OK)
+        return rc;
+    if (cJSON_GetObjectItemCaseSensitive(c, "link_minutes"))
+        return get_int(v, c, "$.comment", "link_minutes", 1, 1440, &s->comment_minutes);
+    return TP_OK;
+}
+
 static tp_err parse_root(vctx *v, const cJSON *root)
 {
-    static const char *const keys[] = {"format", "id",        "version", "languages",
-                                       "title",  "questions", "thanks",  NULL};
+    static const char *const keys[] = {"format",    "id",     "version", "languages", "title",
+                                       "questions", "thanks", "comment", NULL};
     survey *s = v->s;
     char p[JPATH_MAX];
     int format = 0;
@@ -401,7 +431,9 @@ static tp_err parse_root(vctx *v, const cJSON *root)
             return rc;
     }
     s->n_questions = nq;
-    return get_text(v, root, "$", "thanks", true, &s->thanks, NULL);
+    if ((rc = get_text(v, root, "$", "thanks", true, &s->thanks, NULL)) != TP_OK)
+        return rc;
+    return parse_comment(v, cJSON_GetObjectItemCaseSensitive(root, "comment"));
 }
 
 tp_err survey_parse(const char *path, const char *json, size_t len, survey **out, char *err,
@@ -575,6 +607,33 @@ const char *survey_op_name(survey_op op)
     case SURVEY_OP_GT: return ">";
     }
     return "?";
+}
+
+int survey_value_band(tp_kind k, int value)
+{
+    switch (k) {
+    case TP_KIND_NPS: {
+        tp_nps_band b = tp_nps_band_of(value);
+        return b == TP_NPS_DETRACTOR ? -1 : b == TP_NPS_PROMOTER ? 1 : 0;
+    }
+    case TP_KIND_CSAT: return value <= 2 ? -1 : value >= 4 ? 1 : 0;
+    case TP_KIND_CES: return value <= 3 ? -1 : value >= 5 ? 1 : 0;
+    case TP_KIND_SMILEY4: return value <= 2 ? -1 : 1;
+    case TP_KIND_CHOICE: return 0;
+    }
+    return 0;
+}
+
+bool survey_comment_offered(const survey *s, int value)
+{
+    int band = s->n_questions > 0 ? survey_value_band(s->questions[0].kind, value) : 0;
+    switch (s->comment_after) {
+    case SURVEY_COMMENT_NONE: return false;
+    case SURVEY_COMMENT_ANY: return true;
+    case SURVEY_COMMENT_LOW: return band < 0;
+    case SURVEY_COMMENT_HIGH: return band > 0;
+    }
+    return false;
 }
 
 int survey_next_followup(const survey *s, int after, int main_value)

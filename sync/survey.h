@@ -17,7 +17,14 @@
  *      {"id": "reason", "kind": "choice", "prompt": {...},
  *       "when": {"question": "recommend", "op": "<=", "value": 6},
  *       "options": [{"id": "wait", "label": {...}}, ...]}],  (2..SURVEY_MAX_OPTIONS options)
- *    "thanks": {...}}
+ *    "thanks": {...},
+ *    "comment": {"after": "low", "prompt": {...}, "link_minutes": 30}}      (optional, issue 15)
+ *
+ * "comment" offers the customer a QR code on the thank-you screen that opens the collector's
+ * comment page on their phone (sync/clink.h): after every rating ("any"), only after a negative
+ * one ("low") or only after a positive one ("high"), per survey_value_band. "prompt" is the
+ * page's question (optional: the page has its own); "link_minutes" how long the link stays
+ * valid after the tap (1..1440, optional: the kiosk's comment_link_minutes, default 30).
  *
  * A bad file is rejected with the file and the JSON path of the fault, e.g.
  * "assets/surveys/x.json: $.questions[1].options[2].label.vi: missing".
@@ -91,6 +98,14 @@ typedef struct survey_question {
     survey_text value_labels[SURVEY_MAX_VALUE_LABELS];
 } survey_question;
 
+/* When the thank-you screen offers a comment link. */
+typedef enum survey_comment_after {
+    SURVEY_COMMENT_NONE = 0, /* no "comment" in the survey */
+    SURVEY_COMMENT_ANY = 1,
+    SURVEY_COMMENT_LOW = 2,  /* negative band only */
+    SURVEY_COMMENT_HIGH = 3, /* positive band only */
+} survey_comment_after;
+
 typedef struct survey {
     char path[SURVEY_PATH_MAX];
     char id[TP_ID_MAX + 1];
@@ -101,6 +116,10 @@ typedef struct survey {
     survey_text thanks;
     int n_questions; /* questions[0] is the main rating */
     survey_question questions[SURVEY_MAX_QUESTIONS];
+    survey_comment_after comment_after;
+    bool has_comment_prompt;
+    survey_text comment_prompt;
+    int comment_minutes; /* 0: not given (the kiosk's setting applies) */
 } survey;
 
 /* Loads and validates the survey file at path. On TP_OK *out is a new survey (free with
@@ -141,6 +160,15 @@ bool survey_cond_holds(const survey_cond *c, int value);
 
 /* Returns "<", "<=", "==", "!=", ">=" or ">". */
 const char *survey_op_name(survey_op op);
+
+/* The band of rating value of kind k: -1 negative, 0 neutral, +1 positive. The bands the reports
+ * use: NPS detractors 0-6 / promoters 9-10 (tp_nps_band_of); CSAT 1-2 / 4-5 (csat_pct counts
+ * 4-5); CES 1-3 / 5-7 (ces_pct_5_7); smiley4 1-2 / 3-4 (smiley4_pct_happy counts 3-4). 0 for
+ * choice. */
+int survey_value_band(tp_kind k, int value);
+
+/* Whether the thank-you after main rating value offers the comment link (survey "comment"). */
+bool survey_comment_offered(const survey *s, int value);
 
 /* Index of the first follow-up after question `after` whose condition holds for the main answer
  * value main_value, or -1 when there is none. */

@@ -196,7 +196,9 @@ typedef struct ui_screen {
     float countdown;        /* thanks: > 0 places a ring "next-ring" showing the fraction of
                              * the wait left before the next customer (ui_set_anim) */
 
-    const unsigned char *qr; /* pairing: qr_size * qr_size modules row-major, non-zero = dark;
+    const unsigned char *qr; /* pairing, and thanks with a comment link (its "comment-qr"; the
+                              * subtitle is then the line that invites a scan): qr_size *
+                              * qr_size modules row-major, non-zero = dark;
                               * drawn crisp (whole pixels per module, black on white) with a
                               * quiet zone of 4 modules */
     int qr_size;             /* 0 (no code) or 21..UI_QR_MAX */

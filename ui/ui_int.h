@@ -84,7 +84,7 @@ typedef enum ui_role {
     UI_ROLE_LOGO,     /* the brand's logo (attract band) */
     UI_ROLE_INVITE,   /* the attract invitation, in the accent colour */
     UI_ROLE_RING,     /* thanks: the countdown ring to the next customer */
-    UI_ROLE_QR,       /* pairing QR code "pairing-qr" */
+    UI_ROLE_QR,       /* QR code: pairing "pairing-qr", the thank-you's "comment-qr" */
 } ui_role;
 
 enum { UI_ALIGN_LEFT = 0, UI_ALIGN_CENTER = 1, UI_ALIGN_RIGHT = 2 };
@@ -233,6 +233,8 @@ void ui_lay_place_grid(lay *L, const grid *gr, int x0, int y0, ui_role role, int
 /* The PIN pad and the staff screen (ui_layout_staff.c). */
 void ui_layout_pin(lay *L);
 void ui_layout_staff(lay *L);
+/* The thank-you with the comment link's QR code "comment-qr" (ui_layout_thanks.c). */
+void ui_layout_thanks_qr(lay *L);
 
 /* ---- Shapes (ui_shape.c): RGBA pixels, straight alpha, row-major, w*h uint32 ARGB8888 ----- */
 

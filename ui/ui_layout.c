@@ -688,7 +688,12 @@ int ui_layout(const ui_model *md, int w, int h, int dpi, int min_target, const u
     switch (md->kind) {
     case UI_SCREEN_QUESTION: layout_question(&L); break;
     case UI_SCREEN_FOLLOWUP: layout_followup(&L); break;
-    case UI_SCREEN_THANKS: layout_message(&L, UI_ROLE_ICON_OK); break;
+    case UI_SCREEN_THANKS:
+        if (md->qr_size > 0)
+            ui_layout_thanks_qr(&L);
+        else
+            layout_message(&L, UI_ROLE_ICON_OK);
+        break;
     case UI_SCREEN_OUT_OF_ORDER: layout_message(&L, UI_ROLE_ICON_WARN); break;
     case UI_SCREEN_PIN: ui_layout_pin(&L); break;
     case UI_SCREEN_STAFF: ui_layout_staff(&L); break;

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "cfleet.h"
+#include "ckey.h"
 
 capi_reply capi_error(int status, const char *code, const char *msg)
 {
@@ -42,7 +43,9 @@ capi_reply capi_config(cstore *s, cauth *file, const char *authorization, const 
         return capi_error(503, "store_unavailable", "the store cannot answer now");
     if (rc != TP_OK)
         return capi_error(401, "unauthenticated", "missing or unknown bearer token");
-    rc = cfleet_config(s, device, &body, rev, err, sizeof err);
+    rc = ckey_ensure(s, device, err, sizeof err);
+    if (rc == TP_OK)
+        rc = cfleet_config(s, device, &body, rev, err, sizeof err);
     if (rc == TP_ERR_NOT_FOUND)
         return capi_error(404, "no_config", err);
     if (rc != TP_OK) {
@@ -77,6 +80,11 @@ static const char *route(const char *res, bool post, cJSON *args)
                : strcmp(res, "surveys") == 0     ? "survey.list"
                : strcmp(res, "audit") == 0       ? "audit.list"
                : strcmp(res, "enrollments") == 0 ? "enroll.list"
+               : strcmp(res, "cases") == 0       ? "case.list"
+               : strcmp(res, "read-tokens") == 0  ? "read-token.list"
+               : strcmp(res, "read-audit") == 0   ? "read-audit.list"
+               : strcmp(res, "admin-tokens") == 0 ? "admin.list"
+               : strcmp(res, "tags") == 0        ? "tags.list"
                                                  : NULL;
     }
     if (strcmp(res, "nodes") == 0)
@@ -85,6 +93,18 @@ static const char *route(const char *res, bool post, cJSON *args)
         return "survey.assign";
     if (strcmp(res, "enrollments") == 0)
         return "device.approve";
+    if (strcmp(res, "cases") == 0)
+        return "case.act";
+    if (strcmp(res, "read-tokens") == 0 || strcmp(res, "admin-tokens") == 0) {
+        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
+        bool rt = res[0] == 'r';
+        return !a                         ? NULL
+               : strcmp(a, "add") == 0    ? (rt ? "read-token.add" : "admin.add")
+               : strcmp(a, "revoke") == 0 ? (rt ? "read-token.revoke" : "admin.revoke")
+                                          : NULL;
+    }
+    if (strcmp(res, "tags") == 0)
+        return "tags.set";
     if (strcmp(res, "devices") == 0) {
         const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
         return !a                               ? NULL
@@ -128,6 +148,8 @@ capi_reply capi_admin(cstore *s, const char *authorization, const char *method, 
             cJSON_Delete(args);
             return capi_error(400, "malformed", "$: expected a JSON object");
         }
+    } else if (len > 0) { /* GET: the query's arguments, as a JSON object (collector_api.c) */
+        args = cJSON_ParseWithLength(body, len);
     } else {
         args = cJSON_CreateObject();
     }

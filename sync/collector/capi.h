@@ -30,7 +30,8 @@ capi_reply capi_config(cstore *s, cauth *file, const char *authorization, const 
 /* POST /v1/enroll from address addr. */
 capi_reply capi_enroll(cstore *s, const char *body, size_t len, const char *addr, int64_t now_ms);
 
-/* /v1/admin/<resource> with method GET or POST. */
+/* /v1/admin/<resource> with method GET or POST. A GET's body, when not empty, is a JSON object of
+ * its query arguments (filters of a listing: read-audit's token and since). */
 capi_reply capi_admin(cstore *s, const char *authorization, const char *method, const char *url,
                       const char *body, size_t len, int64_t now_ms);
 

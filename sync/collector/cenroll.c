@@ -11,6 +11,7 @@
  * limit holds across collectors.
  */
 #include "cfleet_int.h"
+#include "ckey.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +150,8 @@ tp_err cfleet_enroll(cstore *s, const char *body, size_t len, const char *addr, 
         }
         rc = FX(tx, NULL, err, sizeof err,
                 "UPDATE fleet_devices SET token_sha256 = $2 WHERE id = $1", dev, hx);
+        if (rc == TP_OK)
+            rc = ckey_issue(tx, dev, err, sizeof err);
         if (rc == TP_OK)
             rc = FX(tx, NULL, err, sizeof err,
                     "UPDATE enrollments SET delivered_ms = $2 WHERE code = $1", code, at);

@@ -8,7 +8,9 @@
  * store, so a load balancer may send a device's requests anywhere.
  */
 #include "cfleet_int.h"
+#include "ckey.h"
 
+#include "ccomment.h"
 #include "settings.h"
 #include "survey.h"
 
@@ -70,6 +72,18 @@ tp_err cfleet_settings_check(const cJSON *obj, const char *prefix, char *err, si
         next = it->next;
         if (cJSON_IsNull(it))
             cJSON_DeleteItemFromObjectCaseSensitive(copy, it->string);
+    }
+    /* "comments" is the collector's own (ccomment.h), never sent to kiosks. */
+    cJSON *com = cJSON_DetachItemFromObjectCaseSensitive(copy, "comments");
+    if (com) {
+        char cp[96];
+        snprintf(cp, sizeof cp, "%.80s.comments", prefix);
+        tp_err crc = ccomment_settings_check(com, cp, err, errlen);
+        cJSON_Delete(com);
+        if (crc != TP_OK) {
+            cJSON_Delete(copy);
+            return crc;
+        }
     }
     tp_err rc = settings_parse_cjson(copy, prefix, &parsed, err, errlen);
     cJSON_Delete(copy);
@@ -367,6 +381,8 @@ tp_err cfleet_config_tx(cstore_tx *tx, const char *device, bool *in_fleet, char 
     eff = NULL;
     cJSON_AddItemToObject(root, "survey", sdoc);
     sdoc = NULL;
+    if ((rc = ckey_config_add(tx, device, root, err, errlen)) != TP_OK)
+        goto out;
     if (!(text = cJSON_PrintUnformatted(root)) ||
         (rc = cauth_sha256_hex(text, strlen(text), hx)) != TP_OK) {
         rc = rc != TP_OK ? rc : TP_ERR_NOMEM;

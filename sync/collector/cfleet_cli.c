@@ -12,7 +12,8 @@
 
 #include "cfleet.h"
 
-static const char *const groups[] = {"node", "device", "survey", "admin-token", "audit"};
+static const char *const groups[] = {"node",  "device",     "survey",
+                                     "admin-token", "audit", "read-token"};
 
 bool cfleet_cli_is(int argc, char **argv)
 {
@@ -38,13 +39,15 @@ static void usage(void)
         "       touchpoint-collector survey publish FILE\n"
         "       touchpoint-collector survey assign ID@VERSION --node PATH | --devices ID,ID\n"
         "       touchpoint-collector survey list\n"
-        "       touchpoint-collector admin-token add NAME\n"
+        "       touchpoint-collector admin-token add NAME | revoke NAME | list\n"
         "       touchpoint-collector audit list\n"
+        "       touchpoint-collector read-token add NAME --node PATH | revoke NAME | list\n"
+        "       touchpoint-collector audit reads [--token NAME] [--since YYYY-MM-DD]\n"
         "  every one takes --store sqlite:PATH|postgresql://... (or env TP_COLLECTOR_STORE)\n");
 }
 
 typedef struct cli {
-    const char *store, *node, *settings, *settings_file, *id, *devices;
+    const char *store, *node, *settings, *settings_file, *id, *devices, *token, *since;
     const char *pos[2];
     int n_pos;
 } cli;
@@ -61,6 +64,8 @@ static bool parse(int argc, char **argv, cli *c)
                             : strcmp(a, "--settings-file") == 0 ? &c->settings_file
                             : strcmp(a, "--id") == 0            ? &c->id
                             : strcmp(a, "--devices") == 0       ? &c->devices
+                            : strcmp(a, "--token") == 0         ? &c->token
+                            : strcmp(a, "--since") == 0         ? &c->since
                                                                 : NULL;
         if (slot) {
             if (!v)
@@ -119,6 +124,8 @@ static int build(const char *group, const char *verb, cli *c, const char **op, c
               : strcmp(group, "device") == 0 ? "device.list"
               : strcmp(group, "survey") == 0 ? "survey.list"
               : strcmp(group, "audit") == 0  ? "audit.list"
+              : strcmp(group, "read-token") == 0  ? "read-token.list"
+              : strcmp(group, "admin-token") == 0 ? "admin.list"
                                              : NULL;
         WANT(*op);
     } else if (strcmp(group, "device") == 0 &&
@@ -188,6 +195,23 @@ static int build(const char *group, const char *verb, cli *c, const char **op, c
                 p += n + (p[n] == ',');
             }
         }
+    } else if (strcmp(group, "read-token") == 0 && strcmp(verb, "add") == 0) {
+        WANT(p0 && c->node);
+        *op = "read-token.add";
+        cJSON_AddStringToObject(args, "name", p0);
+        cJSON_AddStringToObject(args, "node", c->node);
+    } else if ((strcmp(group, "read-token") == 0 || strcmp(group, "admin-token") == 0) &&
+               strcmp(verb, "revoke") == 0) {
+        WANT(p0);
+        *op = group[0] == 'r' ? "read-token.revoke" : "admin.revoke";
+        cJSON_AddStringToObject(args, "name", p0);
+    } else if (strcmp(group, "audit") == 0 && strcmp(verb, "reads") == 0) {
+        WANT(!p0);
+        *op = "read-audit.list";
+        if (c->token)
+            cJSON_AddStringToObject(args, "token", c->token);
+        if (c->since)
+            cJSON_AddStringToObject(args, "since", c->since);
     } else if (strcmp(group, "admin-token") == 0 && strcmp(verb, "add") == 0) {
         WANT(p0);
         *op = "admin.add";

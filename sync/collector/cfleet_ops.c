@@ -4,6 +4,12 @@
  * its audit row, so a change is never stored without its audit (nor the reverse).
  */
 #include "cfleet_int.h"
+#include "cread.h"
+
+#include "ccase.h"
+#include "ckey.h"
+
+#include "ccomment.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +193,8 @@ static tp_err device_add(octx *o)
             tp_errf(o->err, o->errlen, rc, "device %s is already in the store", id);
     }
     if (rc == TP_OK)
+        rc = ckey_issue(o->tx, id, o->err, o->errlen);
+    if (rc == TP_OK)
         rc = audit_pair(o, "device.add", id, NULL, pair("node", node, NULL, NULL));
     if (rc == TP_OK)
         o->result = pair("id", id, "token", token);
@@ -251,6 +259,8 @@ static tp_err device_rotate(octx *o)
         rc = FX(o->tx, NULL, o->err, o->errlen,
                 "UPDATE fleet_devices SET token_sha256 = $2, revoked_ms = NULL WHERE id = $1", id,
                 hx);
+    if (rc == TP_OK)
+        rc = ckey_issue(o->tx, id, o->err, o->errlen);
     if (rc == TP_OK)
         rc = audit_pair(o, "device.rotate-token", id, NULL, pair("token", "new", NULL, NULL));
     if (rc == TP_OK)
@@ -500,6 +510,53 @@ static tp_err enroll_list(octx *o)
     return cenroll_list(o->tx, o->now, &o->result, o->err, o->errlen);
 }
 
+static tp_err case_act(octx *o)
+{
+    return ccase_act(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
+static tp_err case_list(octx *o)
+{
+    return ccase_list(o->tx, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
+/* Read access (cread_ops.c). */
+static tp_err rtok_add(octx *o)
+{
+    return cread_token_add(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+static tp_err rtok_list(octx *o)
+{
+    return cread_token_list(o->tx, &o->result, o->err, o->errlen);
+}
+static tp_err rtok_revoke(octx *o)
+{
+    return cread_token_revoke(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+static tp_err raudit_list(octx *o)
+{
+    return cread_audit_list(o->tx, o->args, &o->result, o->err, o->errlen);
+}
+static tp_err admin_list(octx *o)
+{
+    return cread_admin_list(o->tx, &o->result, o->err, o->errlen);
+}
+static tp_err admin_revoke(octx *o)
+{
+    return cread_admin_revoke(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
+/* The comments' keyword lists (ccomment.h). */
+static tp_err tags_list(octx *o)
+{
+    return ccomment_tags_list(o->tx, o->args, &o->result, o->err, o->errlen);
+}
+
+static tp_err tags_set(octx *o)
+{
+    return ccomment_tags_set(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
 static const struct {
     const char *name;
     bool write;
@@ -520,6 +577,16 @@ static const struct {
     {"admin.add", true, admin_add},
     {"audit.list", false, audit_list},
     {"enroll.list", false, enroll_list},
+    {"case.act", true, case_act},
+    {"case.list", false, case_list},
+    {"read-token.add", true, rtok_add},
+    {"read-token.list", false, rtok_list},
+    {"read-token.revoke", true, rtok_revoke},
+    {"read-audit.list", false, raudit_list},
+    {"admin.list", false, admin_list},
+    {"admin.revoke", true, admin_revoke},
+    {"tags.list", false, tags_list},
+    {"tags.set", true, tags_set},
 };
 
 tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,

@@ -23,18 +23,19 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "canalytics.h"
 #include "capi.h"
 #include "cauth.h"
 #include "cbatch.h"
+#include "ccase.h"
+#include "ccomment.h"
 #include "cfleet.h"
 #include "cguard.h"
 #include "cmetrics.h"
 #include "crate.h"
+#include "cread.h"
 #include "creport.h"
 #include "cstore.h"
-
-#define REPORT_MAX_DAYS 1000
-#define GAPS_LISTED 20
 
 /* The dashboard page (sync/collector/dashboard.html), embedded at build time with xxd -i. */
 extern unsigned char sync_collector_dashboard_html[];
@@ -440,223 +441,6 @@ static void connection_event(void *cls, struct MHD_Connection *conn, void **sock
 
 /* ---- Read side ------------------------------------------------------------------------------- */
 
-static bool read_allowed(collector *c, struct MHD_Connection *conn)
-{
-    if (!c->read_token)
-        return true;
-    const char *auth =
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    char want[65], got[65];
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || strlen(auth + 7) > CAUTH_TOKEN_MAX)
-        return false;
-    /* Hashes compared, so the comparison takes the same time whatever the lengths. */
-    if (cauth_sha256_hex(c->read_token, strlen(c->read_token), want) != TP_OK ||
-        cauth_sha256_hex(auth + 7, strlen(auth + 7), got) != TP_OK)
-        return false;
-    return cauth_equal_ct(want, got);
-}
-
-/* Parses the report's date parameter name=s as a local day. Returns TP_OK, or TP_ERR_INVALID with
- * a message in msg that says what is wrong with it. */
-static tp_err parse_day(const char *name, const char *s, int64_t *ms, char *msg, size_t msglen)
-{
-    int y = 0, m = 0, d = 0, used = 0;
-    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 || used != 10 ||
-        s[4] != '-' || s[7] != '-')
-        return tp_errf(msg, msglen, TP_ERR_INVALID, "%s: '%.16s' is not a date (YYYY-MM-DD)", name,
-                       s);
-    if (y < 1970)
-        return tp_errf(msg, msglen, TP_ERR_INVALID,
-                       "%s: %s is before 1970-01-01, the earliest day a report covers", name, s);
-    if (m < 1 || m > 12 || d < 1 || d > 31 || tp_parse_date_local(s, ms) != TP_OK)
-        return tp_errf(msg, msglen, TP_ERR_INVALID, "%s: %s is not a day of the calendar", name, s);
-    return TP_OK;
-}
-
-static enum MHD_Result handle_report(collector *c, struct MHD_Connection *conn)
-{
-    char err[TP_ERRMSG_MAX], from_s[11], to_s[11];
-    const char *from = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
-    const char *to = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "to");
-    const char *bys = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "by");
-    const char *survey = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "survey");
-    cstore_query q = {0};
-    int64_t from_ms = 0, to_ms = 0;
-
-    if (survey && !*survey)
-        survey = NULL;
-    if (survey && !tp_id_valid(survey))
-        return send_error(c, conn, 400, "malformed", "survey: not a valid id", 0);
-    const char *version = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "version");
-    if (version && *version) {
-        char *end = NULL;
-        long v = strtol(version, &end, 10);
-        if (!survey || end == version || *end || v < 1 || v > 1000000)
-            return send_error(c, conn, 400, "malformed", "version: an integer >= 1, with survey=ID",
-                              0);
-        q.survey_version = (int)v;
-    }
-    if (creport_by_parse(bys && *bys ? bys : "day", &q.by) != TP_OK)
-        return send_error(c, conn, 400, "malformed",
-                          "by: expected day, store, touchpoint or device", 0);
-    /* Defaults: the last 30 local days up to today. */
-    int64_t now = c->clock->wall_ms(c->clock->ctx);
-    if (to && *to) {
-        if (parse_day("to", to, &to_ms, err, sizeof err) != TP_OK)
-            return send_error(c, conn, 400, "malformed", err, 0);
-        tp_strlcpy(to_s, to, sizeof to_s);
-    } else {
-        to_ms = tp_local_day_start(now, to_s);
-    }
-    if (from && *from) {
-        if (parse_day("from", from, &from_ms, err, sizeof err) != TP_OK)
-            return send_error(c, conn, 400, "malformed", err, 0);
-        tp_strlcpy(from_s, from, sizeof from_s);
-    } else {
-        from_ms = tp_local_day_start(to_ms - 29LL * 86400000 + 43200000, from_s);
-    }
-    if (from_ms > to_ms)
-        return send_error(c, conn, 400, "malformed", "from is after to", 0);
-    if ((to_ms - from_ms) / 86400000 > REPORT_MAX_DAYS)
-        return send_error(c, conn, 400, "malformed", "at most 1000 days per report", 0);
-    /* `to` is inclusive: the end is the next local midnight (36 h later, then back to the day's
-     * start, which is right across daylight-saving changes). */
-    q.from_ms = from_ms;
-    q.to_ms = tp_local_day_start(to_ms + 36LL * 3600000, NULL);
-    q.survey = survey;
-    creport *r = creport_new(q.by);
-    if (!r)
-        return send_error(c, conn, 500, "internal", "out of memory", 0);
-    tp_err rc = cstore_report(c->store, &q, r, err, sizeof err);
-    if (rc != TP_OK) {
-        creport_free(r);
-        if (rc == TP_ERR_TOO_LARGE)
-            return send_error(c, conn, 413, "too_large", err, 0);
-        fprintf(stderr, "touchpoint-collector: report: %s\n", err);
-        return send_error(c, conn, 503, "store_unavailable", "the store cannot answer now",
-                          c->retry_after_s);
-    }
-    char *json = creport_json(r, from_s, to_s, survey, c->tz);
-    creport_free(r);
-    size_t jl = json ? strlen(json) : 0;
-    char *more = q.survey_version > 0 && jl > 1 ? realloc(json, jl + 32) : NULL;
-    if (more) { /* the filter's version, before the object's closing brace */
-        snprintf(more + jl - 1, 32, ",\"survey_version\":%d}", q.survey_version);
-        json = more;
-    }
-    return send_json(c, conn, 200, json, 0);
-}
-
-static bool add_i64(cJSON *o, const char *name, int64_t v)
-{
-    return cJSON_AddNumberToObject(o, name, (double)v) != NULL;
-}
-
-static cJSON *epoch_json(const cstore_device *d, const cstore_epoch *e, int64_t *missing_total,
-                         int64_t *holes_total)
-{
-    cstore_range gaps[GAPS_LISTED];
-    size_t n_gaps = 0;
-    int64_t missing = 0;
-    int64_t received_max = e->n_ranges ? e->ranges[e->n_ranges - 1].hi : e->first_seq - 1;
-    int64_t last = e->highest_seq > received_max ? e->highest_seq : received_max;
-    cstore_gaps(e->first_seq, last, e->ranges, e->n_ranges, gaps, GAPS_LISTED, &n_gaps, &missing);
-    int64_t tail = last - received_max;
-    if (tail < 0)
-        tail = 0;
-    cJSON *o = cJSON_CreateObject(), *g = NULL;
-    bool ok = o && cJSON_AddStringToObject(o, "epoch", e->epoch) &&
-              cJSON_AddBoolToObject(o, "current", strcmp(e->epoch, d->epoch) == 0) &&
-              add_i64(o, "first_seq", e->first_seq) && add_i64(o, "highest_seq", last) &&
-              add_i64(o, "received_max", received_max) && add_i64(o, "missing", missing) &&
-              add_i64(o, "missing_tail", tail) && add_i64(o, "gap_count", (int64_t)n_gaps) &&
-              add_i64(o, "first_seen_ms", e->first_seen_ms) &&
-              add_i64(o, "last_seen_ms", e->last_seen_ms) &&
-              (g = cJSON_AddArrayToObject(o, "gaps"));
-    for (size_t i = 0; ok && i < n_gaps && i < GAPS_LISTED; i++) {
-        cJSON *pair = cJSON_CreateArray();
-        ok = pair && cJSON_AddItemToArray(g, pair) &&
-             cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)gaps[i].lo)) &&
-             cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)gaps[i].hi));
-    }
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    *missing_total += missing;
-    *holes_total += missing - tail;
-    return o;
-}
-
-static enum MHD_Result handle_devices(collector *c, struct MHD_Connection *conn)
-{
-    char err[TP_ERRMSG_MAX];
-    cstore_devices *list = NULL;
-    tp_err rc = cstore_list_devices(c->store, &list, err, sizeof err);
-    if (rc != TP_OK) {
-        fprintf(stderr, "touchpoint-collector: devices: %s\n", err);
-        return send_error(c, conn, 503, "store_unavailable", "the store cannot answer now",
-                          c->retry_after_s);
-    }
-    cJSON *fleet = NULL;
-    if (cfleet_device_states(c->store, &fleet, err, sizeof err) != TP_OK)
-        fprintf(stderr, "touchpoint-collector: devices: fleet: %s\n", err);
-    int64_t now = c->clock->wall_ms(c->clock->ctx);
-    char *text = NULL;
-    cJSON *root = cJSON_CreateObject(), *arr = NULL;
-    bool ok = root && add_i64(root, "now_ms", now) &&
-              add_i64(root, "silent_after_s", c->silent_after_s) &&
-              (arr = cJSON_AddArrayToObject(root, "devices"));
-    for (size_t i = 0; ok && i < list->n; i++) {
-        const cstore_device *d = &list->v[i];
-        cJSON *o = cJSON_CreateObject(), *eps = NULL;
-        char when[40];
-        int64_t missing = 0, holes = 0, pending_tail = 0;
-        tp_format_local(d->last_seen_ms, when, sizeof when);
-        ok = o && cJSON_AddItemToArray(arr, o) && cJSON_AddStringToObject(o, "id", d->id) &&
-             add_i64(o, "last_seen_ms", d->last_seen_ms) &&
-             cJSON_AddStringToObject(o, "last_seen", when) &&
-             add_i64(o, "silent_for_s", (now - d->last_seen_ms) / 1000) &&
-             cJSON_AddBoolToObject(o, "silent",
-                                   now - d->last_seen_ms > (int64_t)c->silent_after_s * 1000) &&
-             add_i64(o, "first_seen_ms", d->first_seen_ms) && add_i64(o, "pending", d->pending) &&
-             add_i64(o, "highest_seq", d->highest_seq) && add_i64(o, "disk_free", d->disk_free) &&
-             cJSON_AddStringToObject(o, "app_version", d->app_version) &&
-             cJSON_AddBoolToObject(o, "clock_trusted", d->clock_trusted) &&
-             add_i64(o, "clock_skew_ms", d->clock_skew_ms) && add_i64(o, "batches", d->batches) &&
-             add_i64(o, "answers", d->answers) && cJSON_AddStringToObject(o, "epoch", d->epoch) &&
-             cJSON_AddStringToObject(o, "boot_id", d->boot_id) &&
-             (eps = cJSON_AddArrayToObject(o, "epochs"));
-        for (size_t e = 0; ok && e < d->n_epochs; e++) {
-            const cstore_epoch *ep = &d->epochs[e];
-            int64_t before = missing, holes_before = holes;
-            cJSON *ej = epoch_json(d, ep, &missing, &holes);
-            ok = ej && cJSON_AddItemToArray(eps, ej);
-            if (ok && strcmp(ep->epoch, d->epoch) == 0)
-                pending_tail = (missing - before) - (holes - holes_before);
-        }
-        /* "gaps": seqs skipped below what arrived, or a missing tail longer than what the device
-         * says it still has pending: answers that will never come. */
-        ok = ok && add_i64(o, "missing", missing) && add_i64(o, "holes", holes) &&
-             cJSON_AddBoolToObject(o, "has_gaps", holes > 0 || pending_tail > d->pending);
-        /* The fleet's view (issue 12): desired vs running configuration, last apply error. */
-        const cJSON *f = cJSON_GetObjectItemCaseSensitive(fleet, d->id);
-        for (const cJSON *it = f ? f->child : NULL; ok && it; it = it->next)
-            ok = cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, true));
-    }
-    /* Every device of the fleet, also those that never sent a batch. */
-    if (ok && fleet)
-        ok = cJSON_AddItemToObject(root, "fleet", fleet);
-    else
-        cJSON_Delete(fleet);
-    fleet = NULL;
-    if (ok)
-        text = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    cstore_devices_free(list);
-    return send_json(c, conn, 200, text, 0);
-}
-
 static enum MHD_Result handle_health(collector *c, struct MHD_Connection *conn)
 {
     char err[TP_ERRMSG_MAX], body[256];
@@ -670,6 +454,36 @@ static enum MHD_Result handle_health(collector *c, struct MHD_Connection *conn)
              cstore_kind(c->store), c->auth ? cauth_count(c->auth) : 0);
     return send_json(c, conn, 200, strdup(body), 0);
 }
+
+/* Sends a CSV read (the comments' export) as text/csv; an error stays JSON. */
+static enum MHD_Result send_csv(collector *c, struct MHD_Connection *conn, const char *url,
+                                capi_reply r)
+{
+    (void)url;
+    if (!r.body)
+        return send_json(c, conn, 500, NULL, 0);
+    return send_reply(c, conn, r.status,
+                      r.status == 200 ? "text/csv; charset=utf-8" : "application/json", r.body,
+                      strlen(r.body), MHD_RESPMEM_MUST_FREE, r.retry_after);
+}
+
+/* The read side's resources, one line each: collector_read.c authenticates the reader, limits
+ * it, checks node= / store= against its scope, runs the handler with the scope and audits the
+ * read. */
+static const read_route read_routes[] = {
+    {"/v1/report", NULL, analytics_reply, send_analytics},
+    {"/v1/reasons", NULL, analytics_reply, send_analytics},
+    {"/v1/journey", NULL, analytics_reply, send_analytics},
+    {"/v1/rankings", NULL, analytics_reply, send_analytics},
+    {"/v1/heatmap", NULL, analytics_reply, send_analytics},
+    {"/v1/devices", NULL, analytics_reply, send_analytics},
+    {"/v1/nodes", NULL, analytics_reply, send_analytics},
+    {"/v1/export.csv", NULL, analytics_reply, send_analytics},
+    {"/v1/comments", ccomment_get, NULL, NULL},
+    {"/v1/comments.csv", ccomment_get, NULL, send_csv},
+    {"/v1/cases", ccase_get, NULL, NULL},
+    {"/v1/cases/", ccase_get, NULL, NULL}, /* a prefix: /v1/cases/report, /v1/cases/<id> */
+};
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *upload,
@@ -686,13 +500,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (strcmp(url, "/v1/config") == 0 || strcmp(url, "/v1/enroll") == 0 ||
         strncmp(url, "/v1/admin/", 10) == 0)
         return handle_api(c, conn, url, method, upload, upload_size, con_cls);
+    if (strcmp(url, "/c") == 0) /* the comment page (issue 15) */
+        return handle_comment_page(c, conn, method, upload, upload_size, con_cls);
     if (*upload_size > 0) { /* a body on a read request: ignore it */
         *upload_size = 0;
         return MHD_YES;
     }
+    const read_route *rr = NULL;
+    for (size_t i = 0; i < sizeof read_routes / sizeof read_routes[0]; i++)
+        if (strcmp(url, read_routes[i].path) == 0 ||
+            (read_routes[i].path[strlen(read_routes[i].path) - 1] == '/' &&
+             strncmp(url, read_routes[i].path, strlen(read_routes[i].path)) == 0))
+            rr = &read_routes[i];
     bool known = strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0 ||
-                 strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0 ||
-                 strcmp(url, "/v1/report") == 0 || strcmp(url, "/v1/devices") == 0;
+                 strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0 || rr;
     if (!known)
         return send_error(c, conn, 404, "not_found", "no such resource", 0);
     if (!get)
@@ -710,12 +531,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
         return send_reply(c, conn, 200, "text/html; charset=utf-8", sync_collector_dashboard_html,
                           sync_collector_dashboard_html_len, MHD_RESPMEM_PERSISTENT, 0);
-    if (!read_allowed(c, conn))
-        return send_error(c, conn, 401, "unauthenticated", "read token required", 0);
     cguard_request_working(c->guard, guard_of(conn));
-    if (strcmp(url, "/v1/report") == 0)
-        return handle_report(c, conn);
-    return handle_devices(c, conn);
+    read_route r = *rr;
+    r.path = url; /* /v1/cases/<id>: the handler and the read audit see the path asked for */
+    return handle_read(c, conn, &r);
 }
 
 /* The /healthz-only listener: its own thread, so a monitor is answered even while every worker
@@ -780,21 +599,44 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
         rc = TP_ERR_NOMEM;
         goto out;
     }
+    if (opt->public_url && *opt->public_url) {
+        const char *u = opt->public_url;
+        if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+            rc = tp_errf(err, errlen, TP_ERR_INVALID,
+                         "--public-url '%s': expected an http:// or https:// URL", u);
+            goto out;
+        }
+        size_t n = strlen(u);
+        while (n > 8 && u[n - 1] == '/')
+            n--;
+        if (!(c->public_url = strndup(u, n))) {
+            rc = TP_ERR_NOMEM;
+            goto out;
+        }
+    }
     if ((rc = parse_listen(opt->listen, &ai, err, errlen)) != TP_OK)
         goto out;
     if (opt->devices_path && (rc = cauth_open(opt->devices_path, &c->auth, err, errlen)) != TP_OK)
         goto out;
     c->rate =
         crate_new(opt->rate_per_s > 0 ? opt->rate_per_s : 100, opt->burst >= 1 ? opt->burst : 200);
+    c->read_rate = crate_new(opt->read_rate_per_s > 0 ? opt->read_rate_per_s : COLLECTOR_READ_RATE,
+                             opt->read_burst >= 1 ? opt->read_burst : COLLECTOR_READ_BURST);
+    c->read_fail = crate_new(COLLECTOR_READ_FAIL_RATE, COLLECTOR_READ_FAIL_BURST);
+    c->read_gate =
+        cread_gate_new(opt->read_concurrency ? opt->read_concurrency : COLLECTOR_READ_CONCURRENCY);
     c->metrics = cmetrics_new();
     c->guard = cguard_new((int64_t)(opt->head_s ? opt->head_s : COLLECTOR_HEAD_S) * 1000,
                           (int64_t)(opt->body_s ? opt->body_s : COLLECTOR_BODY_S) * 1000,
                           (size_t)(opt->bodies_mb ? opt->bodies_mb : COLLECTOR_BODIES_MB) << 20);
-    if (!c->rate || !c->metrics || !c->guard) {
+    if (!c->rate || !c->metrics || !c->guard || !c->read_rate || !c->read_fail || !c->read_gate) {
         rc = TP_ERR_NOMEM;
         goto out;
     }
-    if ((rc = cstore_open(opt->store_url, threads, &c->store, err, errlen)) != TP_OK)
+    if ((rc = cstore_open(opt->store_url, threads, &c->store, err, errlen)) != TP_OK ||
+        (rc = cstore_set_public_url(c->store, c->public_url)) != TP_OK)
+        goto out;
+    if ((rc = ccomment_http_start(c)) != TP_OK)
         goto out;
     /* The idle timeout stays as a backstop; the guard's deadlines are the real bound. */
     c->d = MHD_start_daemon(
@@ -859,11 +701,16 @@ void collector_stop(collector *c)
         MHD_stop_daemon(c->health);
     if (c->d)
         MHD_stop_daemon(c->d);
+    ccomment_http_stop(c);
     cstore_close(c->store);
     cauth_free(c->auth);
     crate_free(c->rate);
+    crate_free(c->read_rate);
+    crate_free(c->read_fail);
+    cread_gate_free(c->read_gate);
     cmetrics_free(c->metrics);
     cguard_free(c->guard);
     free(c->read_token);
+    free(c->public_url);
     free(c);
 }

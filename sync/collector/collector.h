@@ -7,8 +7,9 @@
  * bounds (4 MiB as sent, 16 MiB after gzip), per-device rate limit, per-answer validation, one
  * store transaction per batch, a reply naming every accepted, duplicate and rejected id.
  * Read side: GET /v1/report, GET /v1/devices, GET /healthz, GET /metrics and the dashboard GET /.
- * The read side needs no device token; it is meant for loopback or behind the chain's reverse
- * proxy, optionally guarded by a read token (Authorization: Bearer on /v1/report, /v1/devices).
+ * The data resources take read tokens bound to a node, admin tokens or the --read-token option
+ * (cread.h: open while none is configured), each reader limited and every read audited
+ * (collector_read.c); the page, /healthz and /metrics need no token.
  *
  * Thread-safety: collector_start/stop from one thread; requests are served by the pool.
  */
@@ -27,11 +28,21 @@
 #define COLLECTOR_BODY_S 60      /* seconds for its body */
 #define COLLECTOR_BODIES_MB 256  /* MiB held by request bodies in flight, all together */
 
+/* Read side limits (README "Read access and audit"). */
+#define COLLECTOR_READ_RATE 10        /* requests per second per reader */
+#define COLLECTOR_READ_BURST 60       /* a dashboard's first view fits in it */
+#define COLLECTOR_READ_CONCURRENCY 2  /* requests in flight per reader */
+#define COLLECTOR_READ_FAIL_RATE 0.2  /* failed read authentications per second per address */
+#define COLLECTOR_READ_FAIL_BURST 20
+
 typedef struct collector_options {
     const char *listen;        /* "127.0.0.1:8088"; port 0 picks a free one (collector_port) */
     const char *store_url;     /* "sqlite:PATH" or "postgresql://..." */
     const char *devices_path;  /* devices file; NULL: devices only in the store (cfleet.h) */
-    const char *read_token;    /* NULL: the read side is open */
+    const char *read_token;    /* unscoped read token; NULL: see cread.h for who reads */
+    double read_rate_per_s;    /* reads per second per reader; 0: COLLECTOR_READ_RATE */
+    double read_burst;         /* 0: COLLECTOR_READ_BURST */
+    unsigned read_concurrency; /* 0: COLLECTOR_READ_CONCURRENCY */
     unsigned threads;          /* worker threads (and store connections); 0: 4 */
     double rate_per_s;         /* batches per second per device; 0: 100 */
     double burst;              /* bucket size; 0: 200 */
@@ -44,6 +55,8 @@ typedef struct collector_options {
     unsigned bodies_mb;        /* 0: COLLECTOR_BODIES_MB */
     const char *health_listen; /* "HOST:PORT" of a listener serving only /healthz, with its own
                                   thread and limits, for monitors; NULL: none */
+    const char *public_url;    /* "https://host[/path]": base of dashboard and comment links
+                                  (alerts' dashboard_url, the kiosk's comment URL); NULL: none */
     const tp_clock *clock;     /* NULL: system clock */
 } collector_options;
 

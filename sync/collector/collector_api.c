@@ -5,6 +5,7 @@
  */
 #include "collector_int.h"
 
+#include <cjson/cJSON.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,25 @@ char *with_revision(collector *c, const cbatch *b, char *json, int64_t now)
     /* The reply is an object: its closing brace makes room for one more key. */
     snprintf(out + n - 1, 64, ",\"config_revision\":\"%s\"}", rev);
     return out;
+}
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    (void)kind;
+    cJSON_AddStringToObject(cls, key, value ? value : "");
+    return MHD_YES;
+}
+
+/* The query arguments of a GET as a JSON object text (free()), or NULL when there are none. */
+static char *query_json(struct MHD_Connection *conn)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    if (o && MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_arg, o) > 0)
+        text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
 }
 
 /* The fleet's resources (capi.h): the body read like a batch's (bounded, from the budget),
@@ -76,6 +96,10 @@ enum MHD_Result handle_api(collector *c, struct MHD_Connection *conn, const char
                                                                : sizeof(struct sockaddr_in),
                         host, sizeof host, NULL, 0, NI_NUMERICHOST);
         rep = capi_enroll(c->store, r->body.p, r->body.len, host, now);
+    } else if (get) {
+        char *q = query_json(conn); /* a listing's filters */
+        rep = capi_admin(c->store, auth, method, url, q, q ? strlen(q) : 0, now);
+        free(q);
     } else {
         rep = capi_admin(c->store, auth, method, url, r->body.p, r->body.len, now);
     }

@@ -8,6 +8,7 @@
 
 #include <microhttpd.h>
 
+#include "capi.h"
 #include "cauth.h"
 #include "cbatch.h"
 #include "cguard.h"
@@ -29,10 +30,16 @@ struct collector {
     cguard *guard;
     const tp_clock *clock;
     char *read_token;
+    char *public_url; /* --public-url without a trailing '/', or NULL */
+    crate *read_rate;      /* requests per reader (token name, or address when open) */
+    crate *read_fail;      /* failed read authentications per address */
+    struct cread_gate *read_gate; /* requests in flight per reader */
     int silent_after_s;
     int retry_after_s;
     unsigned port;
     char tz[64];
+    crate *comment_rate;              /* per client address, GET/POST /c (ccomment_http.c) */
+    struct ccomment_job *comment_job; /* the daily retention job's thread */
 };
 
 /* Per-request state of POST /v1/batches. */
@@ -71,6 +78,16 @@ tp_err append_body(collector *c, req *r, const char *data, size_t n);
 enum MHD_Result take_body(collector *c, req *r, const char *upload, size_t *upload_size,
                           size_t max);
 
+/* canalytics_http.c: the read endpoints of canalytics.h for a reader of scope ("" = chain):
+ * analytics_reply() computes the reply, send_analytics() sends it (its body taken; JSON, or the
+ * CSV as a download), handle_analytics() does both. */
+enum MHD_Result handle_analytics(collector *c, struct MHD_Connection *conn, const char *url,
+                                 const char *scope);
+capi_reply analytics_reply(collector *c, struct MHD_Connection *conn, const char *url,
+                           const char *scope);
+enum MHD_Result send_analytics(collector *c, struct MHD_Connection *conn, const char *url,
+                               capi_reply rep);
+
 /* collector_api.c: /v1/config, /v1/enroll, /v1/admin/... */
 enum MHD_Result handle_api(collector *c, struct MHD_Connection *conn, const char *url,
                            const char *method, const char *upload, size_t *upload_size,
@@ -79,5 +96,34 @@ enum MHD_Result handle_api(collector *c, struct MHD_Connection *conn, const char
 /* collector_api.c: records the batch's configuration fields and returns json (taken) with the
  * device's desired config_revision added when the device is in the fleet. */
 char *with_revision(collector *c, const cbatch *b, char *json, int64_t now);
+
+/* A resource of the read side. get has the handler signature of CONTRACT.md ("Read side"):
+ * it restricts its answer to scope (a node path, "" = everything) and reads its query arguments
+ * through arg(cls, key). get_c takes the collector and the connection instead (the analytics
+ * glue). One of the two is set. send, when set, sends the reply (else it is sent as JSON). */
+typedef struct read_route {
+    const char *path;
+    capi_reply (*get)(cstore *s, const char *url, const char *scope,
+                      const char *(*arg)(void *cls, const char *key), void *cls, int64_t now_ms);
+    capi_reply (*get_c)(collector *c, struct MHD_Connection *conn, const char *url,
+                        const char *scope);
+    enum MHD_Result (*send)(collector *c, struct MHD_Connection *conn, const char *url,
+                            capi_reply rep);
+} read_route;
+
+/* collector_read.c: a GET of the read side: the reader authenticated (401), limited per
+ * address, per reader and in flight (429 with Retry-After), its node= / store= filters checked
+ * against its scope (403), the route run with the scope, the read written to the read audit
+ * (503 and no data when it cannot be), then the reply. */
+enum MHD_Result handle_read(collector *c, struct MHD_Connection *conn, const read_route *route);
+/* ccomment_http.c: the comment page GET/POST /c, the reads /v1/comments[.csv] (scope: a node
+ * path, "" = all), and the rate limit and retention thread they need (start: TP_OK or
+ * TP_ERR_NOMEM; stop: safe after a failed or no start). */
+enum MHD_Result handle_comment_page(collector *c, struct MHD_Connection *conn, const char *method,
+                                    const char *upload, size_t *upload_size, void **con_cls);
+enum MHD_Result handle_comments_read(collector *c, struct MHD_Connection *conn, const char *url,
+                                     const char *scope);
+tp_err ccomment_http_start(collector *c);
+void ccomment_http_stop(collector *c);
 
 #endif /* TP_COLLECTOR_INT_H */

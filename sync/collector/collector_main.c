@@ -13,6 +13,8 @@
 #include <time.h>
 
 #include "cauth.h"
+#include "ccase_cli.h"
+#include "ccomment.h"
 #include "cfleet_cli.h"
 #include "collector.h"
 
@@ -24,11 +26,17 @@ static void usage(FILE *f)
         "                            [--devices FILE] [--tz ZONE] [--threads N]\n"
         "                            [--rate PER_SECOND] [--burst N] [--silent-after SECONDS]\n"
         "                            [--read-token TOKEN | --read-token-file FILE]\n"
+        "                            [--read-rate PER_SECOND] [--read-burst N] "
+        "[--read-concurrency N]\n"
         "                            [--conn-per-ip N] [--conn-max N] [--head-timeout S]\n"
         "                            [--body-timeout S] [--bodies-mb MB] [--health-listen "
         "HOST:PORT]\n"
+        "                            [--public-url URL]\n"
         "       touchpoint-collector add-device ID --devices FILE\n"
         "       touchpoint-collector node|device|survey|admin-token|audit ... (see README, Fleet)\n"
+        "       touchpoint-collector case|digest ... (see README, Alerts, cases and digests)\n"
+        "       touchpoint-collector read-token ... (see README, Read access and audit)\n"
+        "       touchpoint-collector comments|tags|privacy ... (see README, Personal data)\n"
         "\n"
         "  --listen        address to serve on (port 0: pick a free port, printed on stdout)\n"
         "  --store         central store: SQLite file or PostgreSQL connection URL\n"
@@ -40,7 +48,10 @@ static void usage(FILE *f)
         "  --silent-after  a device with no batch for this long is shown as silent (3600)\n"
         "  --read-token    require 'Authorization: Bearer TOKEN' on /v1/report and /v1/devices\n"
         "                  (the dashboard takes it as /#token=...); --read-token-file reads it\n"
-        "                  from a file, which keeps it out of the process list\n"
+        "                  from a file, which keeps it out of the process list; unscoped,\n"
+        "                  like admin tokens; read tokens (read-token add) are bound to a node\n"
+        "  --read-rate, --read-burst  reads per second per reader (default 10, burst 60)\n"
+        "  --read-concurrency         reads in flight per reader (default 2); over either: 429\n"
         "  --conn-per-ip   connections one address may hold (default 64)\n"
         "  --conn-max      connections in all (default 4096)\n"
         "  --head-timeout  seconds for a request's head, however slowly it trickles (default 10)\n"
@@ -48,7 +59,9 @@ static void usage(FILE *f)
         "  --bodies-mb     MiB that request bodies in flight may hold together (default 256);\n"
         "                  above it a batch gets 503 busy with Retry-After\n"
         "  --health-listen a second address serving only /healthz, on its own thread and store\n"
-        "                  connection, for monitors (port 0: pick one, printed on stdout)\n");
+        "                  connection, for monitors (port 0: pick one, printed on stdout)\n"
+        "  --public-url    the address people reach this collector at (https://host[/path]): the\n"
+        "                  base of the dashboard links in alerts and of the comment page\n");
 }
 
 /* Parses a positive number option. */
@@ -124,6 +137,10 @@ int main(int argc, char **argv)
         return add_device(argc, argv);
     if (cfleet_cli_is(argc, argv))
         return cfleet_cli_main(argc, argv);
+    if (ccase_cli_is(argc, argv))
+        return ccase_cli_main(argc, argv);
+    if (ccomment_cli_is(argc, argv))
+        return ccomment_cli_main(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -153,6 +170,12 @@ int main(int argc, char **argv)
             opt.rate_per_s = v;
         else if (strcmp(a, "--burst") == 0 && num_arg(a, val, 1, 1e6, &v))
             opt.burst = v;
+        else if (strcmp(a, "--read-rate") == 0 && num_arg(a, val, 0.001, 1e6, &v))
+            opt.read_rate_per_s = v;
+        else if (strcmp(a, "--read-burst") == 0 && num_arg(a, val, 1, 1e6, &v))
+            opt.read_burst = v;
+        else if (strcmp(a, "--read-concurrency") == 0 && num_arg(a, val, 1, 1000, &v))
+            opt.read_concurrency = (unsigned)v;
         else if (strcmp(a, "--silent-after") == 0 && num_arg(a, val, 1, 1e8, &v))
             opt.silent_after_s = (int)v;
         else if (strcmp(a, "--conn-per-ip") == 0 && num_arg(a, val, 1, 1e5, &v))
@@ -167,6 +190,8 @@ int main(int argc, char **argv)
             opt.bodies_mb = (unsigned)v;
         else if (strcmp(a, "--health-listen") == 0)
             opt.health_listen = val;
+        else if (strcmp(a, "--public-url") == 0)
+            opt.public_url = val;
         else {
             usage(stderr);
             return 2;

@@ -9,7 +9,7 @@
 #include <string.h>
 
 typedef struct bucket {
-    char id[TP_ID_MAX + 1];
+    char id[CRATE_KEY_MAX];
     double tokens;
     int64_t at_ms;
 } bucket;
@@ -44,8 +44,10 @@ void crate_free(crate *r)
 }
 
 /* Finds or inserts the bucket of id (full at first sight). NULL: out of memory or bound. */
-static bucket *find(crate *r, const char *id, int64_t now_ms)
+static bucket *find(crate *r, const char *key, int64_t now_ms)
 {
+    char id[CRATE_KEY_MAX];
+    tp_strlcpy(id, key, sizeof id); /* a longer key is its first bytes, here and when stored */
     size_t lo = 0, hi = r->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -90,6 +92,38 @@ bool crate_take(crate *r, const char *device, int64_t now_ms, int *retry_after_s
             double wait = (1.0 - b->tokens) / r->rate;
             *retry_after_s = (int)ceil(wait) < 1 ? 1 : (int)ceil(wait);
         }
+    }
+    pthread_mutex_unlock(&r->lock);
+    return ok;
+}
+
+bool crate_check(crate *r, const char *key, int64_t now_ms, int *retry_after_s)
+{
+    bool ok = true;
+    *retry_after_s = 0;
+    char id[CRATE_KEY_MAX];
+    tp_strlcpy(id, key, sizeof id);
+    pthread_mutex_lock(&r->lock);
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(r->v[mid].id, id);
+        if (c == 0) {
+            const bucket *b = &r->v[mid];
+            double tokens = b->tokens;
+            if (now_ms > b->at_ms)
+                tokens += (double)(now_ms - b->at_ms) * r->rate / 1000.0;
+            if (tokens < 1.0) {
+                ok = false;
+                double wait = (1.0 - tokens) / r->rate;
+                *retry_after_s = (int)ceil(wait) < 1 ? 1 : (int)ceil(wait);
+            }
+            break;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     pthread_mutex_unlock(&r->lock);
     return ok;

@@ -1,5 +1,6 @@
 /*
- * crate.h - per-device token bucket rate limit for POST /v1/batches.
+ * crate.h - per-key token bucket rate limits: per device for POST /v1/batches, per reader and
+ * per address (failed read authentications) on the read side (collector_read.c).
  *
  * Each device has a bucket of `burst` tokens refilled at `rate` tokens per second; a batch takes
  * one token; an empty bucket answers 429 with Retry-After (the seconds until a token is back).
@@ -13,6 +14,7 @@
 #include "tp.h"
 
 #define CRATE_MAX_DEVICES 100000
+#define CRATE_KEY_MAX 96 /* bytes of a key kept, NUL included (a longer key: its first bytes) */
 
 typedef struct crate crate;
 
@@ -25,5 +27,10 @@ void crate_free(crate *r);
  * *retry_after_s (>= 1) is when to come back. Beyond CRATE_MAX_DEVICES distinct devices every
  * request is allowed (the devices file bounds the ids that reach here). */
 bool crate_take(crate *r, const char *device, int64_t now_ms, int *retry_after_s);
+
+/* Whether key could take a token at now_ms, without taking one (a key never seen can). Returns
+ * true, or false with *retry_after_s (>= 1). Lets a caller refuse before it does the work whose
+ * failures crate_take counts (failed authentications per address). */
+bool crate_check(crate *r, const char *key, int64_t now_ms, int *retry_after_s);
 
 #endif /* TP_CRATE_H */

@@ -3,6 +3,7 @@
  * both backends share (seq ranges, gaps, report keys, device lists).
  */
 #include "cstore.h"
+#include "crollup.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 struct cstore {
     const cstore_ops *ops;
     void *impl;
+    char *public_url;
 };
 
 tp_err cstore_open(const char *url, unsigned pool, cstore **out, char *err, size_t errlen)
@@ -38,6 +40,11 @@ tp_err cstore_open(const char *url, unsigned pool, cstore **out, char *err, size
         free(s);
         return rc;
     }
+    /* issue 14: count the answers stored before the rollups existed (once). */
+    if ((rc = crollup_backfill(s, err, errlen)) != TP_OK) {
+        cstore_close(s);
+        return rc;
+    }
     *out = s;
     return TP_OK;
 }
@@ -47,7 +54,18 @@ void cstore_close(cstore *s)
     if (!s)
         return;
     s->ops->close(s->impl);
+    free(s->public_url);
     free(s);
+}
+
+tp_err cstore_set_public_url(cstore *s, const char *url)
+{
+    char *copy = url ? strdup(url) : NULL;
+    if (url && !copy)
+        return TP_ERR_NOMEM;
+    free(s->public_url);
+    s->public_url = copy;
+    return TP_OK;
 }
 
 const char *cstore_kind(const cstore *s)
@@ -253,6 +271,11 @@ struct cstore_tx {
     void *conn;
     bool write;
 };
+
+const char *cstore_tx_public_url(const cstore_tx *tx)
+{
+    return tx->s->public_url;
+}
 
 tp_err cstore_tx_begin(cstore *s, bool write, cstore_tx **out, char *err, size_t errlen)
 {

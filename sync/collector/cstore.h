@@ -37,6 +37,13 @@ void cstore_close(cstore *s);
 /* Returns "sqlite" or "postgresql". */
 const char *cstore_kind(const cstore *s);
 
+/* The collector's --public-url (NULL: none), kept with the store so that documents built inside a
+ * transaction (a device's configuration: its comment link base, ckey.h) see it. Copies url;
+ * returns TP_OK or TP_ERR_NOMEM. cstore_tx_public_url returns the copy (borrowed) or NULL. */
+tp_err cstore_set_public_url(cstore *s, const char *url);
+typedef struct cstore_tx cstore_tx;
+const char *cstore_tx_public_url(const cstore_tx *tx);
+
 /* The most seq ranges one device epoch may hold. A device's seqs arrive in order, so its epoch
  * holds one range plus a few transient holes; tens of thousands of ranges are a broken or hostile
  * device, whose every batch would otherwise cost the shared store more. */
@@ -192,6 +199,15 @@ typedef struct cstore_ops {
 /* The fleet tables (schema version 2) in each dialect (cstore_fleet_sql.c). */
 extern const char *const cstore_sqlite_schema_v2;
 extern const char *const cstore_pg_schema_v2;
+/* The alert, outbox, case and digest tables (schema version 3, cstore_alert_sql.c). */
+extern const char *const cstore_sqlite_schema_v3;
+extern const char *const cstore_pg_schema_v3;
+/* Read tokens and the read audit (schema version 6) in each dialect (cstore_access_sql.c). */
+extern const char *const cstore_sqlite_schema_v6;
+extern const char *const cstore_pg_schema_v6;
+/* The comment tables (schema version 5) in each dialect (cstore_comment_sql.c). */
+extern const char *const cstore_sqlite_schema_v5;
+extern const char *const cstore_pg_schema_v5;
 
 extern const cstore_ops cstore_sqlite_ops;
 extern const cstore_ops cstore_pg_ops;

@@ -7,6 +7,7 @@
  * BEGIN IMMEDIATE and wait up to the busy timeout, after which the request gets 503.
  */
 #include "cpool.h"
+#include "crollup.h"
 #include "cstore.h"
 
 #include <pthread.h>
@@ -15,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 6
 #define BUSY_MS 5000
 
 static const char *const schema_v1 =
@@ -170,6 +171,26 @@ static tp_err migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
         rc = exec(db, path, cstore_sqlite_schema_v2, err, errlen);
         if (rc == TP_OK)
             rc = exec(db, path, "INSERT INTO schema_version VALUES(2)", err, errlen);
+    }
+    if (rc == TP_OK && version < 3) {
+        rc = exec(db, path, cstore_sqlite_schema_v3, err, errlen);
+        if (rc == TP_OK)
+            rc = exec(db, path, "INSERT INTO schema_version VALUES(3)", err, errlen);
+    }
+    if (rc == TP_OK && version < 4) { /* issue 14: the rollups (crollup.h) */
+        rc = exec(db, path, cstore_sqlite_schema_v4, err, errlen);
+        if (rc == TP_OK)
+            rc = exec(db, path, "INSERT INTO schema_version VALUES(4)", err, errlen);
+    }
+    if (rc == TP_OK && version < 5) {
+        rc = exec(db, path, cstore_sqlite_schema_v5, err, errlen);
+        if (rc == TP_OK)
+            rc = exec(db, path, "INSERT INTO schema_version VALUES(5)", err, errlen);
+    }
+    if (rc == TP_OK && version < 6) {
+        rc = exec(db, path, cstore_sqlite_schema_v6, err, errlen);
+        if (rc == TP_OK)
+            rc = exec(db, path, "INSERT INTO schema_version VALUES(6)", err, errlen);
     }
 out:
     sqlite3_finalize(st);
@@ -375,6 +396,9 @@ static int count_ranges(sconn *c, const cbatch_device *d, int64_t *n)
     return rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+static tp_err s_tx_exec(void *impl, void *conn, const char *sql, const char *const *params, int n,
+                        cstore_rows *rows, char *err, size_t errlen);
+
 static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char *outcomes,
                        char *err, size_t errlen)
 {
@@ -443,7 +467,13 @@ static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char 
         trc = cstore_ranges_refused(d, held, err, errlen);
         goto unlock;
     }
-    if (rc == SQLITE_OK) {
+    if (rc == SQLITE_OK) { /* issue 14: the rollups, in this transaction */
+        crollup_io io = {p, c, s_tx_exec};
+        trc = crollup_ingest(&io, b, outcomes, recv, err, errlen);
+        if (trc != TP_OK) {
+            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+            goto unlock;
+        }
         what = "commit";
         rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
     }

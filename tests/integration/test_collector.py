@@ -376,7 +376,8 @@ def hand_report(label, c):
 def check_gaps(label, c, dev2):
     """kiosk-02 sends seqs 1-3 and 6-7 of 9 (2 still pending): holes 4-5, tail 8-9."""
     ans = [dev2.answer(kind="nps", value=8, store="dn-01", seq=s) for s in (1, 2, 3, 6, 7)]
-    st, _, rep = c.post(dev2.token, dev2.batch(ans, highest_seq=9, pending=2))
+    # pending counts the batch's own 5 answers (PROTOCOL 3.2): 2 remain on the device after it
+    st, _, rep = c.post(dev2.token, dev2.batch(ans, highest_seq=9, pending=7))
     tap(st == 200 and len(rep["accepted"]) == 5, "%s: kiosk-02 batch with a hole stored" % label)
     st, devs = c.get_json("/v1/devices")
     d = {x["id"]: x for x in devs["devices"]}.get("kiosk-02", {}) if st == 200 else {}
@@ -462,6 +463,12 @@ def check_second_collector(label, store, devices, workdir, dev):
         tap(c.stop() == 0, "%s: second collector stopped cleanly on SIGINT" % label)
 
 
+def vi_num(x, fmt):
+    """x formatted as the dashboard writes it in its default language, Vietnamese (1.234,5)."""
+    return (fmt % x if "%" in fmt else format(x, fmt)).replace(",", "\0").replace(
+        ".", ",").replace("\0", ".")
+
+
 def text_of(dom, elem_id):
     m = re.search(r'id="%s"[^>]*>([^<]*)<' % re.escape(elem_id), dom)
     return m.group(1) if m else None
@@ -496,23 +503,23 @@ def check_dashboard(c, workdir):
     _, day = c.get_json("/v1/report?by=day&from=%s&to=%s" % (frm, to))
     _, by_store = c.get_json("/v1/report?by=store&from=%s&to=%s" % (frm, to))
     t = day["total"]
-    want_nps = "%.1f" % t["nps"]["score"]
+    want_nps = vi_num(t["nps"]["score"], "%.1f")
     tap(text_of(dom, "kpi-nps") == want_nps,
         "dashboard: NPS card shows %s as /v1/report's total (%r)" % (want_nps, text_of(dom, "kpi-nps")))
-    tap(("%.1f" % t["nps"]["moe"]) in text_of(dom, "kpi-nps-note"),
+    tap(vi_num(t["nps"]["moe"], "%.1f") in text_of(dom, "kpi-nps-note"),
         "dashboard: NPS card's note shows the margin of error %.1f" % t["nps"]["moe"])
-    tap(text_of(dom, "kpi-n") == format(t["n"], ","),
+    tap(text_of(dom, "kpi-n") == vi_num(t["n"], ","),
         "dashboard: responses card shows n = %d" % t["n"])
-    tap(text_of(dom, "kpi-csat") == "%.1f%%" % t["csat"]["pct_4_5"],
+    tap(text_of(dom, "kpi-csat") == vi_num(t["csat"]["pct_4_5"], "%.1f") + "%",
         "dashboard: CSAT card shows %.1f%%" % t["csat"]["pct_4_5"])
-    tap(text_of(dom, "kpi-ces") == "%.2f" % t["ces"]["mean"],
+    tap(text_of(dom, "kpi-ces") == vi_num(t["ces"]["mean"], "%.2f"),
         "dashboard: CES card shows %.2f" % t["ces"]["mean"])
     for g in by_store["groups"]:
         row_start = dom.find('data-key="%s"' % g["key"])
         row = dom[row_start:dom.find("</tr>", row_start)] if row_start >= 0 else ""
-        want = "%.1f" % g["nps"]["score"] if g["nps"]["score"] is not None else "-"
+        want = vi_num(g["nps"]["score"], "%.1f") if g["nps"]["score"] is not None else "-"
         tap(('data-metric="nps">%s<' % want) in row and ('data-metric="n">%s<' % g["n"]) in row,
-            "dashboard: store %s row shows n %d and NPS %s" % (g["key"], g["n"], want))
+            "dashboard: store %s row shows n %d and NPS %s" % (g["key"], g["n"], want), row[:600])
     tap('data-device="kiosk-01"' in dom and 'data-device="kiosk-02"' in dom,
         "dashboard: device table lists kiosk-01 and kiosk-02")
 

@@ -5,7 +5,10 @@
    it says there is no display and how to run it (xvfb-run, headless script), starts the real
    collector on the next free port and writes the config for it, registers the demo device, starts
    the sync daemon (pid file) and a headless kiosk session that records answers and taps staff
-   "Sync now"; GET /v1/report on the collector then shows exactly those answers; SIGINT stops the
+   "Sync now"; GET /v1/report on the collector then shows exactly those answers; the thank-you's
+   screenshot holds a QR code that zbarimg decodes to the comment link of the first customer's
+   session on the demo collector (its --public-url), signed with the key the collector delivered
+   (remote-config.json, mode 0600; the mac recomputed here from the contract); SIGINT stops the
    script and all three processes (none left), and the pid file is removed.
 2. TP_DEMO_ONCE=1 in the same folder: the device is not registered again (same token, one device
    in the collector's `device list`, at its node vn/hcm/hcm-q1/checkout), the kiosk ran the
@@ -23,6 +26,9 @@
 
 Prints TAP. Uses the build folder from $TP_BUILD (default build).
 """
+import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -207,6 +213,7 @@ def test_demo_forever(var):
         sync_now = [e for e in ev if e.get("event") == "sync_now"]
         report(len(recorded) == 4, "the headless kiosk session recorded 4 answers (%d)"
                % len(recorded))
+        check_demo_qr(var, port, recorded)
         report(len(sync_now) == 1 and sync_now[0].get("result") == "sent" and
                sync_now[0].get("pid") == pids["sync"],
                "staff 'Sync now' in the demo signalled the sync daemon %s" % sync_now)
@@ -251,6 +258,43 @@ def test_demo_forever(var):
             d.kill_all()
 
 
+def check_demo_qr(var, port, recorded):
+    """Issue 15: the demo's thank-you shows a QR code of the comment link on the demo collector."""
+    shot = os.path.join(BUILD_ABS, "demo", "3-thanks.png")
+    p = subprocess.run(["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", shot],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    link = p.stdout.strip()
+    rc_file = os.path.join(var, "demo", "remote-config.json")
+    try:
+        with open(rc_file) as f:
+            comment = json.load(f).get("comment", {})
+        mode = os.stat(rc_file).st_mode & 0o777
+    except (OSError, ValueError):
+        comment, mode = {}, None
+    key = comment.get("key", "")
+    session = recorded[0].get("session") if recorded else None
+    m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/c\?d=demo-kiosk-01&s=([0-9a-f-]{36})"
+                     r"&x=(\d+)&l=vi&m=([A-Za-z0-9_-]{22})", link)
+    report(m is not None and int(m.group(1)) == port and m.group(2) == session,
+           "the demo thank-you's QR code decodes (zbarimg) to the comment link of the first "
+           "customer's session on the demo collector (%s)" % link)
+    report(comment.get("url") == "http://127.0.0.1:%d/c" % port and len(key) == 43 and
+           mode == 0o600,
+           "the collector delivered the key and http://127.0.0.1:%d/c; remote-config.json is "
+           "mode 0600 (%s)" % (port, oct(mode or 0)))
+    if m and key:
+        raw = base64.urlsafe_b64decode(key + "=")
+        msg = ("tp-comment-v1\n%s\n%s\n%s\n" % ("demo-kiosk-01", m.group(2), m.group(3))).encode()
+        want = base64.urlsafe_b64encode(hmac.new(raw, msg, hashlib.sha256).digest()[:16])
+        ok = want.rstrip(b"=").decode() == m.group(4)
+        now = int(time.time())
+        report(ok and now < int(m.group(3)) <= now + 1800 + 60,
+               "its mac is HMAC-SHA256 with the delivered key (recomputed here) and it expires "
+               "30 minutes after the tap")
+    else:
+        report(False, "its mac is HMAC-SHA256 with the delivered key (no link or key)")
+
+
 def test_demo_once(var):
     with open(os.path.join(var, "demo", "sync.token")) as f:
         token_before = f.read()
@@ -276,7 +320,7 @@ def test_demo_once(var):
            "at its node (%s)" % mine)
     applied = [e for e in trace_events(out) if e.get("event") == "config"]
     report(applied and applied[0].get("result") == "applied" and
-           applied[0].get("store") == "hcm-q1" and applied[0].get("version") == 1,
+           applied[0].get("store") == "hcm-q1" and applied[0].get("version") == 2,
            "the demo kiosk runs the survey the center assigned (%s)" % applied[:1])
     rc_file = os.path.join(var, "demo", "remote-config.json")
     with open(rc_file) as f:

@@ -16,3 +16,10 @@ $(call obj,tests/unit/test_collector_fleet.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
 $(BUILD)/tests/test_collector_fleet: $(call obj,tests/unit/test_collector_fleet.c) \
     $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
 TEST_LIBS_test_collector_fleet = $(COLLECTOR_LIBS)
+
+# The comments' tagging and privacy helpers (issue 15): ctag.c on libunistring, ccomment_privacy.c.
+TESTS += $(BUILD)/tests/test_ctag
+$(call obj,tests/unit/test_ctag.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
+$(BUILD)/tests/test_ctag: $(call obj,tests/unit/test_ctag.c) $(COLLECTOR_CORE_OBJS) $(DOC_LIB) \
+    $(TPBASE_LIB)
+TEST_LIBS_test_ctag = $(COLLECTOR_LIBS)

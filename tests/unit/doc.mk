@@ -8,3 +8,8 @@ TEST_LIBS_test_settings = $(DOC_LIBS)
 TESTS += $(BUILD)/tests/test_rconfig
 $(BUILD)/tests/test_rconfig: $(OBJ)/tests/unit/test_rconfig.o $(DOC_LIB) $(TPBASE_LIB)
 TEST_LIBS_test_rconfig = $(DOC_LIBS)
+
+# The comment link (clink.c): a fixed vector, parsing, forgery and expiry.
+TESTS += $(BUILD)/tests/test_clink
+$(BUILD)/tests/test_clink: $(OBJ)/tests/unit/test_clink.o $(DOC_LIB) $(TPBASE_LIB)
+TEST_LIBS_test_clink = $(DOC_LIBS)

@@ -10,4 +10,4 @@ $(foreach t,$(KIOSK_UNIT),$(eval TEST_LIBS_test_$(t) = $$(TPCONF_LIBS) $$(call p
 TESTS += $(BUILD)/tests/test_kiosk
 $(BUILD)/tests/test_kiosk: $(OBJ)/tests/unit/test_kiosk.o $(KIOSK_CORE_OBJS) \
     $(BUILD)/libtpconf.a $(STORAGE_LIB)
-TEST_LIBS_test_kiosk = $(TPCONF_LIBS) $(STORAGE_LIBS) $(call pkg_libs,libcjson)
+TEST_LIBS_test_kiosk = $(TPCONF_LIBS) $(STORAGE_LIBS) $(call pkg_libs,libcjson libqrencode)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clink.h"
 #include "config.h"
 #include "kiosk.h"
 #include "pin.h"
@@ -24,6 +25,8 @@ typedef struct fixture {
     tp_vclock vc;
     kiosk *k;
 } fixture;
+
+static const char *g_survey = "assets/surveys/checkout-nps.json";
 
 static int setup_with(void **state, bool fullscreen)
 {
@@ -40,10 +43,10 @@ static int setup_with(void **state, bool fullscreen)
     assert_non_null(getcwd(cwd, sizeof cwd));
     fprintf(c,
             "[device]\nid = unit\nstore = s1\ntouchpoint = tp1\n"
-            "[survey]\nfile = %s/assets/surveys/checkout-nps.json\n"
+            "[survey]\nfile = %s/%s\n"
             "[storage]\ndatabase = answers.db\nmin_free_mb = 1\n"
             "[display]\nfullscreen = %s\n[staff]\npin_hash = %s\n",
-            cwd, fullscreen ? "true" : "false", hash);
+            cwd, g_survey, fullscreen ? "true" : "false", hash);
     fclose(c);
     if (config_load(path, &f->cfg, err, sizeof err) != TP_OK)
         fail_msg("%s", err);
@@ -61,6 +64,15 @@ static int setup_with(void **state, bool fullscreen)
 static int setup(void **state)
 {
     return setup_with(state, false);
+}
+
+/* The demo's survey with "comment": {"after": "any"} (issue 15). */
+static int setup_comment(void **state)
+{
+    g_survey = "assets/demo/checkout-nps-comment.json";
+    int rc = setup_with(state, false);
+    g_survey = "assets/surveys/checkout-nps.json";
+    return rc;
 }
 
 static int setup_fullscreen(void **state)
@@ -698,6 +710,77 @@ static void thanks_animation_frames(void **state)
                   frames, entry_frames);
 }
 
+/* Issue 15: the thank-you's comment link. */
+static const char *CKEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+
+/* Runs one customer (nps value, with the follow-up when it comes) and returns the thank-you's
+ * length in ms, leaving the link (or "") in link. */
+static int64_t one_customer(fixture *f, const char *nps, char *link, size_t linklen)
+{
+    tap(f, nps);
+    if (screen(f) == KIOSK_SCREEN_FOLLOWUP)
+        tap(f, "reason-wait");
+    assert_int_equal(screen(f), KIOSK_SCREEN_THANKS);
+    const char *l = kiosk_comment_link(f->k);
+    snprintf(link, linklen, "%s", l ? l : "");
+    ui_screen m;
+    kiosk_model(f->k, &m);
+    if (l) {
+        assert_true(m.qr_size >= 21 && m.qr != NULL);
+        assert_string_equal(m.subtitle, strstr(l, "&l=vi&")
+                                            ? "Quét mã để góp\u00a0ý thêm bằng điện\u00a0thoại"
+                                            : "Scan to tell us more on your phone");
+    } else {
+        assert_int_equal(m.qr_size, 0);
+    }
+    int64_t t0 = f->vc.mono;
+    while (screen(f) == KIOSK_SCREEN_THANKS)
+        advance(f, 500);
+    return f->vc.mono - t0;
+}
+
+static void comment_link_on_thanks(void **state)
+{
+    fixture *f = *state;
+    char link[CLINK_URL_MAX], err[128];
+    /* No key from the center yet: the plain thank-you, as long as before. */
+    assert_int_equal(one_customer(f, "nps-9", link, sizeof link), 4000);
+    assert_string_equal(link, "");
+    /* Key and page delivered: a link for this session, valid 30 min after the tap. */
+    snprintf(f->cfg.comment_key, sizeof f->cfg.comment_key, "%s", CKEY);
+    snprintf(f->cfg.comment_url, sizeof f->cfg.comment_url, "https://fb.example.vn/c");
+    int64_t tap_s = f->vc.wall / 1000;
+    assert_int_equal(one_customer(f, "nps-3", link, sizeof link), 15000);
+    clink l;
+    assert_int_equal(clink_verify(link, CKEY, tap_s + 1800, &l, err, sizeof err), CLINK_VALID);
+    assert_int_equal(clink_verify(link, CKEY, tap_s + 1801, &l, err, sizeof err), CLINK_EXPIRED);
+    assert_true(l.expiry_s == tap_s + 1800);
+    assert_string_equal(l.device, "unit");
+    assert_string_equal(l.lang, "vi");
+    assert_int_equal(strncmp(link, "https://fb.example.vn/c?", 24), 0);
+    store_answer a[8];
+    size_t n = 0;
+    pending(f, a, 8, &n);
+    assert_int_equal(n, 3); /* nps-9, nps-3 and its reason */
+    assert_string_equal(l.session, a[1].session_id);
+    /* English customer, a longer validity from [timing] comment_link_minutes. */
+    f->cfg.comment_link_minutes = 45;
+    tap(f, "lang-en");
+    tap_s = f->vc.wall / 1000;
+    one_customer(f, "nps-10", link, sizeof link);
+    assert_int_equal(clink_verify(link, CKEY, tap_s, &l, err, sizeof err), CLINK_VALID);
+    assert_true(l.expiry_s == tap_s + 45 * 60);
+    assert_string_equal(l.lang, "en");
+    /* An untrusted clock: no link at all (its expiry could be anything). */
+    f->vc.is_synced = false;
+    assert_int_equal(one_customer(f, "nps-8", link, sizeof link), 4000);
+    assert_string_equal(link, "");
+    print_message("checked: no key: plain 4 s thank-you; with key and page: a link for the "
+                  "session that clink_verify accepts until tap + 30 min (45 with "
+                  "comment_link_minutes), in the customer's language, and a 15 s thank-you; an "
+                  "unsynchronised clock shows no link\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -711,6 +794,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(pin_wrong_in_warning_colour, setup, teardown),
         cmocka_unit_test_setup_teardown(attract_after_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(thanks_animation_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(comment_link_on_thanks, setup_comment, teardown),
         cmocka_unit_test_setup_teardown(staff_usb_export, setup, teardown),
         cmocka_unit_test_setup_teardown(export_progress_cancel_and_key, setup, teardown),
         cmocka_unit_test_setup_teardown(smiley_unhappiest_first, setup, teardown),

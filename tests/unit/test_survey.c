@@ -351,10 +351,90 @@ static void demo_surveys_load(void **state)
                   "together they cover nps, csat, ces and smiley4\n");
 }
 
+/* Issue 15: the optional "comment" object; each fault names its field. */
+static void comment_field(void **state)
+{
+    (void)state;
+    static const char *C = "\"thanks\": {\"vi\": \"Cảm ơn!\", \"en\": \"Thanks!\"}";
+    char doc[4096], err[512];
+    survey *s = NULL;
+    const char *at = strstr(GOOD, C);
+    assert_non_null(at);
+    /* Without "comment" nothing is offered. */
+    assert_int_equal(survey_parse("x.json", GOOD, strlen(GOOD), &s, err, sizeof err), TP_OK);
+    assert_int_equal(s->comment_after, SURVEY_COMMENT_NONE);
+    assert_false(survey_comment_offered(s, 0));
+    survey_free(s);
+    snprintf(doc, sizeof doc,
+             "%.*s%s, \"comment\": {\"after\": \"low\", \"prompt\": {\"vi\": \"Góp ý\", \"en\": "
+             "\"Tell us\"}, \"link_minutes\": 45}%s",
+             (int)(at - GOOD), GOOD, C, at + strlen(C));
+    assert_int_equal(survey_parse("x.json", doc, strlen(doc), &s, err, sizeof err), TP_OK);
+    assert_int_equal(s->comment_after, SURVEY_COMMENT_LOW);
+    assert_true(s->has_comment_prompt);
+    assert_string_equal(survey_text_get(s, &s->comment_prompt, "en"), "Tell us");
+    assert_int_equal(s->comment_minutes, 45);
+    assert_true(survey_comment_offered(s, 6));
+    assert_false(survey_comment_offered(s, 7));
+    assert_false(survey_comment_offered(s, 10));
+    s->comment_after = SURVEY_COMMENT_HIGH;
+    assert_false(survey_comment_offered(s, 8));
+    assert_true(survey_comment_offered(s, 9));
+    s->comment_after = SURVEY_COMMENT_ANY;
+    assert_true(survey_comment_offered(s, 7));
+    survey_free(s);
+
+    static const struct {
+        const char *comment, *want;
+    } bad[] = {
+        {"\"comment\": true", "x.json: $.comment: not an object"},
+        {"\"comment\": {}", "x.json: $.comment.after: missing"},
+        {"\"comment\": {\"after\": \"always\"}",
+         "x.json: $.comment.after: expected \"any\", \"low\" or \"high\""},
+        {"\"comment\": {\"after\": 1}",
+         "x.json: $.comment.after: expected \"any\", \"low\" or \"high\""},
+        {"\"comment\": {\"after\": \"any\", \"promt\": {}}",
+         "x.json: $.comment.promt: unknown key"},
+        {"\"comment\": {\"after\": \"any\", \"prompt\": {\"vi\": \"Góp ý\"}}",
+         "x.json: $.comment.prompt.en: missing"},
+        {"\"comment\": {\"after\": \"any\", \"prompt\": \"Góp ý\"}",
+         "x.json: $.comment.prompt: not an object of texts per language"},
+        {"\"comment\": {\"after\": \"any\", \"link_minutes\": 0}",
+         "x.json: $.comment.link_minutes: 0 not in 1..1440"},
+        {"\"comment\": {\"after\": \"any\", \"link_minutes\": \"30\"}",
+         "x.json: $.comment.link_minutes: not a whole number"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char with[600];
+        snprintf(with, sizeof with, "%s, %s", C, bad[i].comment);
+        expect_fault(C, with, bad[i].want);
+    }
+}
+
+/* The negative / positive bands "low" and "high" use, per kind. */
+static void value_bands(void **state)
+{
+    (void)state;
+    static const int nps[11] = {-1, -1, -1, -1, -1, -1, -1, 0, 0, 1, 1};
+    for (int v = 0; v <= 10; v++)
+        assert_int_equal(survey_value_band(TP_KIND_NPS, v), nps[v]);
+    static const int csat[6] = {0, -1, -1, 0, 1, 1};
+    static const int ces[8] = {0, -1, -1, -1, 0, 1, 1, 1};
+    static const int smiley[5] = {0, -1, -1, 1, 1};
+    for (int v = 1; v <= 5; v++)
+        assert_int_equal(survey_value_band(TP_KIND_CSAT, v), csat[v]);
+    for (int v = 1; v <= 7; v++)
+        assert_int_equal(survey_value_band(TP_KIND_CES, v), ces[v]);
+    for (int v = 1; v <= 4; v++)
+        assert_int_equal(survey_value_band(TP_KIND_SMILEY4, v), smiley[v]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(good_survey_parses),
+        cmocka_unit_test(comment_field),
+        cmocka_unit_test(value_bands),
         cmocka_unit_test(conditions),
         cmocka_unit_test(faults_name_json_path),
         cmocka_unit_test(demo_surveys_load),

@@ -31,3 +31,11 @@ $(BUILD)/tests/test_ui_text: $(call obj,tests/unit/test_ui_text.c firmware/kiosk
 TEST_LIBS_test_ui_text = $(UI_SAMPLES_LIB) $(UI_LIBS) $(TPCONF_LIBS)
 $(BUILD)/tests/test_ui_look: $(call obj,tests/unit/test_ui_look.c) $(UI_TEST_DEPS)
 TEST_LIBS_test_ui_look = $(UI_SAMPLES_LIB) $(UI_LIBS)
+# The thank-you with the comment link's QR code (issue 15): encoded with libqrencode, built and
+# verified with the comment link (libtpdoc), decoded with zbarimg (zbar-tools).
+UI_TEST_SRCS += tests/unit/test_ui_comment.c
+$(call obj,tests/unit/test_ui_comment.c): MOD_CFLAGS = $(UI_TEST_CFLAGS) \
+    $(call pkg_cflags,libqrencode)
+TESTS += $(BUILD)/tests/test_ui_comment
+$(BUILD)/tests/test_ui_comment: $(call obj,tests/unit/test_ui_comment.c) $(UI_TEST_DEPS) $(DOC_LIB)
+TEST_LIBS_test_ui_comment = $(UI_SAMPLES_LIB) $(UI_LIBS) $(DOC_LIBS) $(call pkg_libs,libqrencode)
