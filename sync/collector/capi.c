@@ -78,6 +78,7 @@ static const char *route(const char *res, bool post, cJSON *args)
                : strcmp(res, "audit") == 0       ? "audit.list"
                : strcmp(res, "enrollments") == 0 ? "enroll.list"
                : strcmp(res, "cases") == 0       ? "case.list"
+               : strcmp(res, "digests") == 0     ? "digest.list"
                                                  : NULL;
     }
     if (strcmp(res, "nodes") == 0)
@@ -88,6 +89,8 @@ static const char *route(const char *res, bool post, cJSON *args)
         return "device.approve";
     if (strcmp(res, "cases") == 0)
         return "case.act";
+    if (strcmp(res, "digests") == 0)
+        return "digest.act";
     if (strcmp(res, "devices") == 0) {
         const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
         return !a                               ? NULL

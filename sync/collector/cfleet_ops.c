@@ -6,6 +6,7 @@
 #include "cfleet_int.h"
 
 #include "ccase.h"
+#include "cdigest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -512,6 +513,16 @@ static tp_err case_list(octx *o)
     return ccase_list(o->tx, o->args, o->now, &o->result, o->err, o->errlen);
 }
 
+static tp_err digest_act(octx *o)
+{
+    return cdigest_act(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
+static tp_err digest_list(octx *o)
+{
+    return cdigest_list(o->tx, o->now, &o->result, o->err, o->errlen);
+}
+
 static const struct {
     const char *name;
     bool write;
@@ -534,6 +545,8 @@ static const struct {
     {"enroll.list", false, enroll_list},
     {"case.act", true, case_act},
     {"case.list", false, case_list},
+    {"digest.act", true, digest_act},
+    {"digest.list", false, digest_list},
 };
 
 tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,

@@ -846,6 +846,9 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
                      opt->listen);
         goto out;
     }
+    if ((rc = cdigest_sched_start(c->store, c->clock, c->silent_after_s, 60, &c->digests)) !=
+        TP_OK)
+        goto out;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(c->d, MHD_DAEMON_INFO_BIND_PORT);
     c->port = info ? info->port : 0;
     if (opt->health_listen && *opt->health_listen) {
@@ -896,6 +899,7 @@ void collector_stop(collector *c)
         MHD_stop_daemon(c->health);
     if (c->d)
         MHD_stop_daemon(c->d);
+    cdigest_sched_stop(c->digests);
     cstore_close(c->store);
     cauth_free(c->auth);
     crate_free(c->rate);

@@ -10,6 +10,7 @@
 
 #include "cauth.h"
 #include "cbatch.h"
+#include "cdigest.h"
 #include "cguard.h"
 #include "cmetrics.h"
 #include "collector.h"
@@ -27,6 +28,7 @@ struct collector {
     crate *rate;
     cmetrics *metrics;
     cguard *guard;
+    cdigest_sched *digests; /* the digests' scheduler thread */
     const tp_clock *clock;
     char *read_token;
     char *public_url; /* --public-url without a trailing '/', or NULL */
