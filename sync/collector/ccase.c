@@ -161,7 +161,9 @@ tp_err ccase_act(cstore_tx *tx, const char *actor, const cJSON *args, int64_t no
     }
     cJSON *before = cJSON_CreateObject();
     cJSON_AddStringToObject(before, "state", state);
-    rc = FX(tx, NULL, err, errlen, a->sql, id, at, assignee);
+    /* PostgreSQL wants exactly the parameters a statement uses: $3 only in assign's. */
+    const char *params[] = {id, at, assignee};
+    rc = cstore_tx_exec(tx, a->sql, params, strstr(a->sql, "$3") ? 3 : 2, NULL, err, errlen);
     if (rc == TP_OK)
         rc = FX(tx, &ev, err, errlen,
                 "INSERT INTO case_events(case_id, at_ms, actor, action, text)"
