@@ -77,6 +77,7 @@ static const char *route(const char *res, bool post, cJSON *args)
                : strcmp(res, "surveys") == 0     ? "survey.list"
                : strcmp(res, "audit") == 0       ? "audit.list"
                : strcmp(res, "enrollments") == 0 ? "enroll.list"
+               : strcmp(res, "alert-rules") == 0 ? "alert.list"
                                                  : NULL;
     }
     if (strcmp(res, "nodes") == 0)
@@ -85,6 +86,16 @@ static const char *route(const char *res, bool post, cJSON *args)
         return "survey.assign";
     if (strcmp(res, "enrollments") == 0)
         return "device.approve";
+    if (strcmp(res, "alert-rules") == 0) {
+        /* {"action": "add" (default) | "test" | "remove" | "disable" | "enable", ...} */
+        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
+        return !a || strcmp(a, "add") == 0 ? "alert.add"
+               : strcmp(a, "test") == 0    ? "alert.test"
+               : strcmp(a, "remove") == 0  ? "alert.remove"
+               : strcmp(a, "disable") == 0 ? "alert.disable"
+               : strcmp(a, "enable") == 0  ? "alert.enable"
+                                           : NULL;
+    }
     if (strcmp(res, "devices") == 0) {
         const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
         return !a                               ? NULL

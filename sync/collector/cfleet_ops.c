@@ -3,6 +3,7 @@
  * both the CLI subcommands and the admin API. Each runs in one write transaction together with
  * its audit row, so a change is never stored without its audit (nor the reverse).
  */
+#include "calert.h"
 #include "cfleet_int.h"
 
 #include <stdio.h>
@@ -500,6 +501,19 @@ static tp_err enroll_list(octx *o)
     return cenroll_list(o->tx, o->now, &o->result, o->err, o->errlen);
 }
 
+/* alert.* (calert.c): the op name picks the operation there. */
+#define ALERT_OP(fn, name)                                                                         \
+    static tp_err fn(octx *o)                                                                      \
+    {                                                                                              \
+        return calert_op(o->tx, name, o->actor, o->args, o->now, &o->result, o->err, o->errlen);  \
+    }
+ALERT_OP(alert_add, "alert.add")
+ALERT_OP(alert_list, "alert.list")
+ALERT_OP(alert_test, "alert.test")
+ALERT_OP(alert_remove, "alert.remove")
+ALERT_OP(alert_disable, "alert.disable")
+ALERT_OP(alert_enable, "alert.enable")
+
 static const struct {
     const char *name;
     bool write;
@@ -520,6 +534,12 @@ static const struct {
     {"admin.add", true, admin_add},
     {"audit.list", false, audit_list},
     {"enroll.list", false, enroll_list},
+    {"alert.add", true, alert_add},
+    {"alert.list", false, alert_list},
+    {"alert.test", true, alert_test},
+    {"alert.remove", true, alert_remove},
+    {"alert.disable", true, alert_disable},
+    {"alert.enable", true, alert_enable},
 };
 
 tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,
