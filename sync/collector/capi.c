@@ -79,6 +79,7 @@ static const char *route(const char *res, bool post, cJSON *args)
                : strcmp(res, "enrollments") == 0 ? "enroll.list"
                : strcmp(res, "cases") == 0       ? "case.list"
                : strcmp(res, "digests") == 0     ? "digest.list"
+               : strcmp(res, "alert-rules") == 0 ? "alert.list"
                                                  : NULL;
     }
     if (strcmp(res, "nodes") == 0)
@@ -91,6 +92,16 @@ static const char *route(const char *res, bool post, cJSON *args)
         return "case.act";
     if (strcmp(res, "digests") == 0)
         return "digest.act";
+    if (strcmp(res, "alert-rules") == 0) {
+        /* {"action": "add" (default) | "test" | "remove" | "disable" | "enable", ...} */
+        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
+        return !a || strcmp(a, "add") == 0 ? "alert.add"
+               : strcmp(a, "test") == 0    ? "alert.test"
+               : strcmp(a, "remove") == 0  ? "alert.remove"
+               : strcmp(a, "disable") == 0 ? "alert.disable"
+               : strcmp(a, "enable") == 0  ? "alert.enable"
+                                           : NULL;
+    }
     if (strcmp(res, "devices") == 0) {
         const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
         return !a                               ? NULL

@@ -3,6 +3,7 @@
  * both the CLI subcommands and the admin API. Each runs in one write transaction together with
  * its audit row, so a change is never stored without its audit (nor the reverse).
  */
+#include "calert.h"
 #include "cfleet_int.h"
 
 #include "ccase.h"
@@ -522,6 +523,18 @@ static tp_err digest_list(octx *o)
 {
     return cdigest_list(o->tx, o->now, &o->result, o->err, o->errlen);
 }
+/* alert.* (calert.c): the op name picks the operation there. */
+#define ALERT_OP(fn, name)                                                                         \
+    static tp_err fn(octx *o)                                                                      \
+    {                                                                                              \
+        return calert_op(o->tx, name, o->actor, o->args, o->now, &o->result, o->err, o->errlen);  \
+    }
+ALERT_OP(alert_add, "alert.add")
+ALERT_OP(alert_list, "alert.list")
+ALERT_OP(alert_test, "alert.test")
+ALERT_OP(alert_remove, "alert.remove")
+ALERT_OP(alert_disable, "alert.disable")
+ALERT_OP(alert_enable, "alert.enable")
 
 static const struct {
     const char *name;
@@ -547,6 +560,12 @@ static const struct {
     {"case.list", false, case_list},
     {"digest.act", true, digest_act},
     {"digest.list", false, digest_list},
+    {"alert.add", true, alert_add},
+    {"alert.list", false, alert_list},
+    {"alert.test", true, alert_test},
+    {"alert.remove", true, alert_remove},
+    {"alert.disable", true, alert_disable},
+    {"alert.enable", true, alert_enable},
 };
 
 tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,

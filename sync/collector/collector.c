@@ -833,6 +833,9 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
     }
     if ((rc = cstore_open(opt->store_url, threads, &c->store, err, errlen)) != TP_OK)
         goto out;
+    if ((rc = calert_eval_start(c->store, c->clock, c->public_url, opt->alert_interval_ms,
+                                opt->alert_health_ms, &c->alerts, err, errlen)) != TP_OK)
+        goto out;
     /* The idle timeout stays as a backstop; the guard's deadlines are the real bound. */
     c->d = MHD_start_daemon(
         MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handle, c,
@@ -900,6 +903,7 @@ void collector_stop(collector *c)
     if (c->d)
         MHD_stop_daemon(c->d);
     cdigest_sched_stop(c->digests);
+    calert_eval_stop(c->alerts);
     cstore_close(c->store);
     cauth_free(c->auth);
     crate_free(c->rate);

@@ -8,6 +8,7 @@
 
 #include <microhttpd.h>
 
+#include "calert.h"
 #include "cauth.h"
 #include "cbatch.h"
 #include "cdigest.h"
@@ -32,6 +33,7 @@ struct collector {
     const tp_clock *clock;
     char *read_token;
     char *public_url; /* --public-url without a trailing '/', or NULL */
+    calert_eval *alerts; /* the alert evaluator thread */
     int silent_after_s;
     int retry_after_s;
     unsigned port;
