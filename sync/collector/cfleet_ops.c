@@ -5,6 +5,8 @@
  */
 #include "cfleet_int.h"
 
+#include "cdeliver.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -500,6 +502,22 @@ static tp_err enroll_list(octx *o)
     return cenroll_list(o->tx, o->now, &o->result, o->err, o->errlen);
 }
 
+/* The outbox's endpoints (issue 13, cdeliver_ops.c). */
+static tp_err endpoint_add(octx *o)
+{
+    return cdeliver_endpoint_add(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
+static tp_err endpoint_list(octx *o)
+{
+    return cdeliver_endpoint_list(o->tx, &o->result, o->err, o->errlen);
+}
+
+static tp_err endpoint_test(octx *o)
+{
+    return cdeliver_endpoint_test(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
 static const struct {
     const char *name;
     bool write;
@@ -520,6 +538,9 @@ static const struct {
     {"admin.add", true, admin_add},
     {"audit.list", false, audit_list},
     {"enroll.list", false, enroll_list},
+    {"endpoint.add", true, endpoint_add},
+    {"endpoint.list", false, endpoint_list},
+    {"endpoint.test", true, endpoint_test},
 };
 
 tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,

@@ -15,6 +15,7 @@
 #ifndef TP_COLLECTOR_H
 #define TP_COLLECTOR_H
 
+#include "cdeliver.h"
 #include "tp.h"
 
 #define COLLECTOR_BODY_MAX (4u << 20)      /* bytes as sent */
@@ -46,6 +47,8 @@ typedef struct collector_options {
                                   thread and limits, for monitors; NULL: none */
     const char *public_url;    /* "https://host[/path]": base of dashboard and comment links
                                   (alerts' dashboard_url, the kiosk's comment URL); NULL: none */
+    cdeliver_options deliver;  /* the outbox worker (cdeliver.h); its public_url is set from
+                                  public_url above */
     const tp_clock *clock;     /* NULL: system clock */
 } collector_options;
 

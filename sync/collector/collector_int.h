@@ -30,6 +30,7 @@ struct collector {
     const tp_clock *clock;
     char *read_token;
     char *public_url; /* --public-url without a trailing '/', or NULL */
+    cdeliver *deliver; /* the outbox worker */
     int silent_after_s;
     int retry_after_s;
     unsigned port;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cauth.h"
+#include "cdeliver_cli.h"
 #include "cfleet_cli.h"
 #include "collector.h"
 
@@ -52,6 +53,7 @@ static void usage(FILE *f)
         "                  connection, for monitors (port 0: pick one, printed on stdout)\n"
         "  --public-url    the address people reach this collector at (https://host[/path]): the\n"
         "                  base of the dashboard links in alerts and of the comment page\n");
+    cdeliver_cli_usage(f);
 }
 
 /* Parses a positive number option. */
@@ -122,11 +124,14 @@ int main(int argc, char **argv)
     const char *tz = NULL, *read_token_file = NULL;
     char read_token[CAUTH_TOKEN_MAX + 2];
     double v;
+    int taken;
 
     if (argc > 1 && strcmp(argv[1], "add-device") == 0)
         return add_device(argc, argv);
     if (cfleet_cli_is(argc, argv))
         return cfleet_cli_main(argc, argv);
+    if (cdeliver_cli_is(argc, argv))
+        return cdeliver_cli_main(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -172,7 +177,10 @@ int main(int argc, char **argv)
             opt.health_listen = val;
         else if (strcmp(a, "--public-url") == 0)
             opt.public_url = val;
-        else {
+        else if ((taken = cdeliver_cli_option(a, val, &opt.deliver)) != 0) {
+            if (taken < 0)
+                return 2;
+        } else {
             usage(stderr);
             return 2;
         }
