@@ -39,11 +39,11 @@ static tp_err check_addresses(const char *t, char *err, size_t errlen)
         while (len && a[len - 1] == ' ')
             len--;
         const char *at = len ? memchr(a, '@', len) : NULL;
-        if (!at || at == a || at == a + len - 1 || len > 254 || ++count > 50)
+        if (++count > 50 || !at || at == a || at == a + len - 1 || len > 254)
             return tp_errf(err, errlen, TP_ERR_INVALID,
                            "$.target: address %d is not an e-mail address (user@domain, at most "
                            "50 separated by commas)",
-                           count ? count : 1);
+                           count);
         for (size_t i = 0; i < len; i++)
             if ((unsigned char)a[i] <= 0x20 || strchr("<>()[]\\\",;:", a[i]))
                 return tp_errf(err, errlen, TP_ERR_INVALID,

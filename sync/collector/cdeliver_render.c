@@ -206,7 +206,8 @@ static char *render_slack(const cdeliver_msg *m, const facts *f)
     memcpy(head, f->headline, sizeof head - 1); /* headline is longer and NUL-terminated */
     head[sizeof head - 1] = '\0';
     cut_utf8(head, 150);
-    cJSON_AddStringToObject(root, "text", f->headline);
+    add_slack(&b, f->headline); /* the notification's text: mrkdwn, escaped */
+    cJSON_AddStringToObject(root, "text", b.p ? b.p : "");
     blocks = cJSON_AddArrayToObject(root, "blocks");
     o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "header");
