@@ -4,6 +4,7 @@
     url = sink.url("/hook/a")              # POST target of an endpoint
     sink.set_secret("/hook/a", secret)     # whsec_... printed by `endpoint add`
     sink.reject("/hook/a", 3)              # the next 3 deliveries there get HTTP 500
+    sink.delay("/hook/a", 2.0)             # answer requests there after 2 s (in flight longer)
     ...
     sink.close()
 
@@ -60,6 +61,7 @@ class WebhookSink:
         self.lock = threading.Lock()
         self.secrets = {}
         self.rejections = {}
+        self.delays = {}
         self.received = []  # dicts: path, id, ts, status, body (parsed JSON), raw, at
         self.errors = []
         sink = self
@@ -73,6 +75,10 @@ class WebhookSink:
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(n)
+                with sink.lock:
+                    pause = sink.delays.get(self.path, 0)
+                if pause:
+                    time.sleep(pause)
                 status = sink._take(self.path, self.headers, raw)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -94,6 +100,10 @@ class WebhookSink:
     def reject(self, path, n):
         with self.lock:
             self.rejections[path] = n
+
+    def delay(self, path, seconds):
+        with self.lock:
+            self.delays[path] = seconds
 
     def _take(self, path, headers, raw):
         at = time.time()
