@@ -80,6 +80,7 @@ static const char *route(const char *res, bool post, cJSON *args)
                : strcmp(res, "cases") == 0       ? "case.list"
                : strcmp(res, "digests") == 0     ? "digest.list"
                : strcmp(res, "alert-rules") == 0 ? "alert.list"
+               : strcmp(res, "endpoints") == 0   ? "endpoint.list"
                                                  : NULL;
     }
     if (strcmp(res, "nodes") == 0)
@@ -101,6 +102,13 @@ static const char *route(const char *res, bool post, cJSON *args)
                : strcmp(a, "disable") == 0 ? "alert.disable"
                : strcmp(a, "enable") == 0  ? "alert.enable"
                                            : NULL;
+    }
+    if (strcmp(res, "endpoints") == 0) { /* {"action": "add" | "test", ...} */
+        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
+        return !a                       ? NULL
+               : strcmp(a, "add") == 0  ? "endpoint.add"
+               : strcmp(a, "test") == 0 ? "endpoint.test"
+                                        : NULL;
     }
     if (strcmp(res, "devices") == 0) {
         const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));

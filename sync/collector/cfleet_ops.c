@@ -8,6 +8,7 @@
 
 #include "ccase.h"
 #include "cdigest.h"
+#include "cdeliver.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -536,6 +537,22 @@ ALERT_OP(alert_remove, "alert.remove")
 ALERT_OP(alert_disable, "alert.disable")
 ALERT_OP(alert_enable, "alert.enable")
 
+/* The outbox's endpoints (issue 13, cdeliver_ops.c). */
+static tp_err endpoint_add(octx *o)
+{
+    return cdeliver_endpoint_add(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
+static tp_err endpoint_list(octx *o)
+{
+    return cdeliver_endpoint_list(o->tx, &o->result, o->err, o->errlen);
+}
+
+static tp_err endpoint_test(octx *o)
+{
+    return cdeliver_endpoint_test(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
 static const struct {
     const char *name;
     bool write;
@@ -566,6 +583,9 @@ static const struct {
     {"alert.remove", true, alert_remove},
     {"alert.disable", true, alert_disable},
     {"alert.enable", true, alert_enable},
+    {"endpoint.add", true, endpoint_add},
+    {"endpoint.list", false, endpoint_list},
+    {"endpoint.test", true, endpoint_test},
 };
 
 tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,

@@ -34,6 +34,7 @@ struct collector {
     char *read_token;
     char *public_url; /* --public-url without a trailing '/', or NULL */
     calert_eval *alerts; /* the alert evaluator thread */
+    cdeliver *deliver; /* the outbox worker */
     int silent_after_s;
     int retry_after_s;
     unsigned port;

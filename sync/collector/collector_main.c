@@ -15,6 +15,7 @@
 #include "calert.h"
 #include "cauth.h"
 #include "ccase_cli.h"
+#include "cdeliver_cli.h"
 #include "cfleet_cli.h"
 #include "collector.h"
 
@@ -59,6 +60,7 @@ static void usage(FILE *f)
         "                  base of the dashboard links in alerts and of the comment page\n"
         "  --alert-interval-ms how often stored batches are evaluated against alert rules (1000)\n"
         "  --alert-health-ms   how often the device-health alert rules run (30000)\n");
+    cdeliver_cli_usage(f);
 }
 
 /* Parses a positive number option. */
@@ -129,6 +131,7 @@ int main(int argc, char **argv)
     const char *tz = NULL, *read_token_file = NULL;
     char read_token[CAUTH_TOKEN_MAX + 2];
     double v;
+    int taken;
 
     if (argc > 1 && strcmp(argv[1], "add-device") == 0)
         return add_device(argc, argv);
@@ -138,6 +141,8 @@ int main(int argc, char **argv)
         return ccase_cli_main(argc, argv);
     if (calert_cli_is(argc, argv))
         return calert_cli_main(argc, argv);
+    if (cdeliver_cli_is(argc, argv))
+        return cdeliver_cli_main(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -187,7 +192,10 @@ int main(int argc, char **argv)
             opt.alert_interval_ms = (unsigned)v;
         else if (strcmp(a, "--alert-health-ms") == 0 && num_arg(a, val, 10, 3.6e6, &v))
             opt.alert_health_ms = (unsigned)v;
-        else {
+        else if ((taken = cdeliver_cli_option(a, val, &opt.deliver)) != 0) {
+            if (taken < 0)
+                return 2;
+        } else {
             usage(stderr);
             return 2;
         }
