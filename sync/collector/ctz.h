@@ -4,7 +4,7 @@
  * TZ: the collector serves stores of several zones from one process, and setenv("TZ") + tzset()
  * in a worker would change every other thread's local time under it.
  *
- * Offsets come from the file's transition table (version 2+ 64-bit section). Beyond the last
+ * Offsets come from the file's transition table (calert_tz, the alerts' reader). Beyond the last
  * transition the last one's offset holds; Debian's tzdata files list transitions up to 2037.
  *
  * Thread-safety: a ctz is immutable after ctz_open; any thread may read it.

@@ -16,3 +16,10 @@ $(call obj,tests/unit/test_collector_fleet.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
 $(BUILD)/tests/test_collector_fleet: $(call obj,tests/unit/test_collector_fleet.c) \
     $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
 TEST_LIBS_test_collector_fleet = $(COLLECTOR_LIBS)
+
+# Cases and digests (issue 13): periods in a node's time zone, due times, TTA/TTR quantiles.
+TESTS += $(BUILD)/tests/test_cdigest
+$(call obj,tests/unit/test_cdigest.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
+$(BUILD)/tests/test_cdigest: $(call obj,tests/unit/test_cdigest.c) \
+    $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
+TEST_LIBS_test_cdigest = $(COLLECTOR_LIBS)
