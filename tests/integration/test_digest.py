@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""test_digest.py - digests (issue 13 item 5, sync/PROTOCOL.md 14.6) end to end: the real
+touchpoint-collector with its outbox worker sending e-mail over SMTP to Debian's python3-aiosmtpd
+(tests/support/smtpsink.py) on a free loopback port.
+
+Two stores in one region (Asia/Ho_Chi_Minh, opening hours set on the region), answers posted as
+device batches on a day two days ago and on the day before it (the previous period). Then:
+`digest send-now` of a store's daily digest for that day delivers one e-mail whose subject decodes
+to the Vietnamese text (RFC 2047 in the raw header), with a plain-text part, an HTML part without
+external resources or scripts, and the day's answers as a CSV attachment that parses; the CSV
+holds exactly the store's answers of that local day, and the NPS / CSAT / customers computed from
+it, and the numbers the e-mail shows, equal GET /v1/report's for the same day and store. A second
+send-now of that period is refused (sent once). A weekly English digest of the region covers both
+stores and equals the report's total for the week. The scheduler thread sends each digest's
+latest due period on its own, once: a restarted collector sends nothing again.
+
+Stdlib + aiosmtpd. Every server started here is stopped in a finally block. Prints TAP lines.
+"""
+
+import csv
+import datetime
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import time
+import uuid
+import http.client
+from zoneinfo import ZoneInfo
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+import smtpsink  # noqa: E402
+import synclib  # noqa: E402
+from synclib import fleet_cli, fleet_json, fleet_token  # noqa: E402
+from tap import check as tap, count as N, failed as FAILED  # noqa: E402
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+WEEK = {d: "07:00-22:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+BOOT = "0b0b0b0b-0000-4000-8000-000000000001"
+ANSWER_IDS = []  # (answer id, store, local day, session) of every answer posted
+
+
+def post_batch(c, token, dev_id, epoch, answers, seq0):
+    d = {"id": dev_id, "epoch": epoch, "epoch_first_seq": 1, "app_version": "0.1.0",
+         "pending": 0, "highest_seq": seq0 + len(answers) - 1, "disk_free": 1 << 30,
+         "clock_trusted": True, "sent_wall_ms": int(time.time() * 1000),
+         "sent_mono_ms": 100000, "boot_id": BOOT}
+    body = {"protocol": 1, "batch_id": str(uuid.uuid4()), "device": d, "answers": []}
+    for i, (at_ms, session, question, kind, value, choice, store, tp) in enumerate(answers):
+        aid = str(uuid.uuid4())
+        local_day = datetime.datetime.fromtimestamp(at_ms / 1000, TZ).date().isoformat()
+        ANSWER_IDS.append((aid, store, local_day, session))
+        body["answers"].append({
+            "id": aid, "seq": seq0 + i, "session": session,
+            "survey": "checkout-nps", "survey_version": 1, "question": question, "kind": kind,
+            "value": value, "choice": choice, "lang": "vi", "store": store, "touchpoint": tp,
+            "wall_ms": at_ms, "clock_trusted": True, "mono_ms": 1000, "boot_id": BOOT,
+            "flags": []})
+    conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=30)
+    try:
+        conn.request("POST", "/v1/batches", body=json.dumps(body),
+                     headers={"Authorization": "Bearer " + token,
+                              "Content-Type": "application/json"})
+        r = conn.getresponse()
+        js = json.loads(r.read())
+        if r.status != 200 or len(js.get("accepted", [])) != len(answers):
+            raise RuntimeError("batch: %d %r" % (r.status, js))
+    finally:
+        conn.close()
+
+
+def answers_of_day(day, store, seed, n_sessions):
+    """Sessions spread over the local day: an NPS rating, a CSAT rating, sometimes a reason."""
+    out = []
+    start = datetime.datetime.combine(day, datetime.time(7, 30), TZ)
+    for s in range(n_sessions):
+        at = int((start + datetime.timedelta(minutes=37 * s)).timestamp() * 1000)
+        sid = str(uuid.uuid4())
+        nps = (seed * 7 + s * 5) % 11
+        out.append((at, sid, "recommend", "nps", nps, None, store, "checkout"))
+        out.append((at + 1000, sid, "satisfied", "csat", 1 + (seed + s) % 5, None, store,
+                    "checkout"))
+        if nps <= 6:
+            out.append((at + 2000, sid, "reason", "choice", None,
+                        ("wait", "staff", "price", "wait")[s % 4], store, "checkout"))
+    return out
+
+
+def by_subject(sink, subject, timeout=60):
+    """Waits for the message with that subject; returns (envelope, message) or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for env, m in sink.messages():
+            if str(m["subject"]) == subject:
+                return env, m
+        time.sleep(0.1)
+    return None
+
+
+def nps_of(values):
+    p = sum(1 for v in values if v >= 9)
+    d = sum(1 for v in values if v <= 6)
+    return round(100.0 * (p - d) / len(values), 2)
+
+
+def fmt(v):
+    s = "%.2f" % v
+    s = s.rstrip("0").rstrip(".") if "." in s else s
+    return "0" if s == "-0" else s
+
+
+def check_mail(label, msg, subject, csv_rows_expected, report_group, sessions_expected):
+    raw = msg.as_bytes().decode("ascii", "replace")
+    raw_subject = re.search(r"^Subject: (.*(?:\r?\n[ \t].*)*)", raw, re.M)
+    tap(str(msg["subject"]) == subject and raw_subject and "=?" in raw_subject.group(1).lower()
+        and "utf-8" in raw_subject.group(1).lower(),
+        "%s: the subject decodes to the text, RFC 2047 in the raw header" % label,
+        "%r / %r" % (str(msg["subject"]), raw_subject and raw_subject.group(1)))
+    text = msg.get_body(preferencelist=("plain",))
+    html = msg.get_body(preferencelist=("html",))
+    text_s = text.get_content() if text else ""
+    html_s = html.get_content() if html else ""
+    tap(text is not None and html is not None and "<table" in html_s
+        and not re.search(r"<script|<link|<img|src=|url\(|@import", html_s, re.I)
+        and "max-width:600px" in html_s,
+        "%s: plain-text and HTML parts; the HTML is tables with inline styles, no external "
+        "resource" % label, html_s[:300])
+    atts = [p for p in msg.iter_attachments()]
+    rows = []
+    if atts:
+        data = atts[0].get_content()
+        if isinstance(data, bytes):
+            data = data.decode("utf-8")
+        rows = list(csv.DictReader(io.StringIO(data)))
+    tap(len(atts) == 1 and atts[0].get_filename().endswith(".csv")
+        and sorted(r["answer_id"] for r in rows) == sorted(csv_rows_expected),
+        "%s: the CSV attachment parses and holds exactly the period's answers of the scope"
+        % label, "%d attachments, %d rows, %d expected" % (len(atts), len(rows),
+                                                          len(csv_rows_expected)))
+    nps_vals = [int(r["value"]) for r in rows if r["kind"] == "nps"]
+    csat_vals = [int(r["value"]) for r in rows if r["kind"] == "csat"]
+    g = report_group
+    ok = (g is not None and nps_vals and g["nps"]["n"] == len(nps_vals)
+          and abs(g["nps"]["score"] - nps_of(nps_vals)) < 1e-9
+          and g["csat"]["n"] == len(csat_vals)
+          and abs(g["csat"]["mean"] - round(sum(csat_vals) / len(csat_vals), 2)) < 1e-9
+          and len({r["session_id"] for r in rows}) == sessions_expected)
+    tap(ok, "%s: NPS, CSAT and customers from the CSV equal GET /v1/report's" % label,
+        "report %r, csv nps %r" % (g and {k: g.get(k) for k in ("nps", "csat")}, nps_vals))
+    want = "%s ± %s (n=%d)" % (fmt(g["nps"]["score"]), fmt(g["nps"]["moe"]), g["nps"]["n"]) \
+        if g else "?"
+    tap(want in text_s and want.replace("±", "&#177;") in html_s.replace("±", "&#177;")
+        and (" %s " % sessions_expected) in text_s,
+        "%s: the e-mail shows the report's NPS ± margin and the customers" % label,
+        "want %r in %r" % (want, text_s[:600]))
+    return text_s
+
+
+def main():
+    workdir = synclib.scratch_dir("tp-digest-")
+    sink = c = None
+    try:
+        store = "sqlite:" + os.path.join(workdir, "central.db")
+        fleet_cli(store, "node", "set", "vn/hcm/hcm-q1/checkout")
+        fleet_cli(store, "node", "set", "vn/hcm/hcm-q3/checkout")
+        fleet_cli(store, "node", "set", "vn/hcm", "--settings",
+                  json.dumps({"timezone": "Asia/Ho_Chi_Minh", "opening_hours": WEEK}))
+        tok1 = fleet_token(store, "device", "add", "kiosk-q1", "--node", "vn/hcm/hcm-q1/checkout")
+        tok3 = fleet_token(store, "device", "add", "kiosk-q3", "--node", "vn/hcm/hcm-q3/checkout")
+        fleet_cli(store, "endpoint", "add", "ops-mail", "--kind", "email", "--target",
+                  "quanly@shop.vn", "--lang", "vi")
+        fleet_cli(store, "endpoint", "add", "hq-mail", "--kind", "email", "--target",
+                  "hq@shop.vn", "--lang", "en")
+        sink = smtpsink.SmtpSink(os.path.join(workdir, "mail"))
+        extra = ["--smtp", sink.url, "--mail-from", "touchpoint@shop.vn", "--tz",
+                 "Asia/Ho_Chi_Minh"]
+        c = synclib.Collector(store, None, workdir, extra=extra, name="digest").start()
+
+        today = datetime.datetime.now(TZ).date()
+        day = today - datetime.timedelta(days=2)
+        prev = day - datetime.timedelta(days=1)
+        a1 = answers_of_day(day, "hcm-q1", 1, 9)
+        a1p = answers_of_day(prev, "hcm-q1", 4, 5)
+        a3 = answers_of_day(day, "hcm-q3", 2, 6)
+        ep1, ep3 = str(uuid.uuid4()), str(uuid.uuid4())
+        post_batch(c, tok1, "kiosk-q1", ep1, a1p + a1, 1)
+        post_batch(c, tok3, "kiosk-q3", ep3, a3, 1)
+        ids = {}
+        d_key = day.isoformat()
+        dg = fleet_json(store, "digest", "add", "--node", "vn/hcm/hcm-q1", "--period", "daily",
+                        "--endpoint", "ops-mail")
+        ids["daily"] = dg["id"]
+        rc, out, err = fleet_cli(store, "digest", "send-now", dg["id"], "--period", d_key,
+                                 check=False)
+        tap(rc == 0 and json.loads(out)["period_key"] == d_key, "send-now of a daily digest",
+            err)
+        subject = "Touchpoint – Báo cáo ngày %s – vn/hcm/hcm-q1" % d_key
+        daily = by_subject(sink, subject)
+        tap(daily is not None and daily[0]["rcpt_tos"] == ["quanly@shop.vn"],
+            "the e-mail arrives at the endpoint's address", repr([m[0] for m in sink.messages()]))
+        rep = c.get_json("/v1/report?from=%s&to=%s&by=store" % (d_key, d_key))
+        group = next((g for g in rep["groups"] if g["key"] == "hcm-q1"), None)
+        if daily:
+            day_ids = [r for r in ANSWER_IDS if r[1] == "hcm-q1" and r[2] == d_key]
+            check_mail("daily vi", daily[1], subject, [r[0] for r in day_ids], group,
+                       len({x[1] for x in a1}))
+        rc, out, err = fleet_cli(store, "digest", "send-now", dg["id"], "--period", d_key,
+                                 check=False)
+        tap(rc == 1 and "was sent at" in err, "a second send-now of the period is refused (sent "
+            "once)", "%d %s" % (rc, err))
+        # weekly, English, the region: both stores
+        monday = day - datetime.timedelta(days=day.weekday())
+        w_key = "%d-W%02d" % day.isocalendar()[:2]
+        dw = fleet_json(store, "digest", "add", "--node", "vn/hcm", "--period", "weekly",
+                        "--endpoint", "hq-mail", "--lang", "en")
+        ids["weekly"] = dw["id"]
+        rc, out, err = fleet_cli(store, "digest", "send-now", dw["id"], "--period", w_key,
+                                 check=False)
+        tap(rc == 0, "send-now of a weekly digest", err)
+        w_subject = "Touchpoint – Weekly report %s – vn/hcm" % w_key
+        weekly = by_subject(sink, w_subject)
+        sunday = monday + datetime.timedelta(days=6)
+        rep = c.get_json("/v1/report?from=%s&to=%s&by=store" % (monday, sunday))
+        week_days = {(monday + datetime.timedelta(days=i)).isoformat() for i in range(7)}
+        week_ids = [r for r in ANSWER_IDS if r[2] in week_days]
+        week_sessions = {r[3] for r in week_ids}
+        if weekly:
+            check_mail("weekly en", weekly[1], w_subject,
+                       [r[0] for r in week_ids], rep["total"], len(week_sessions))
+        # the scheduler: a restart makes its first pass at once; each digest's latest due period
+        # goes out once.
+        c.stop()
+        c = synclib.Collector(store, None, workdir, extra=extra, name="digest2").start()
+        now = datetime.datetime.now(TZ)
+        due_today = now.time() >= datetime.time(22, 15)
+        latest = (now.date() if due_today else now.date() - datetime.timedelta(days=1))
+        this_monday = now.date() - datetime.timedelta(days=now.weekday())
+        last_week = this_monday - datetime.timedelta(days=7 if now.time() >= datetime.time(8)
+                                                      else 14)
+        lw_key = "%d-W%02d" % last_week.isocalendar()[:2]
+        want = sorted(["Touchpoint – Báo cáo ngày %s – vn/hcm/hcm-q1" % latest.isoformat(),
+                       "Touchpoint – Weekly report %s – vn/hcm" % lw_key])
+        for w in want:
+            by_subject(sink, w)
+        # every period once: the hand-sent ones and the latest due ones (the same week when the
+        # week sent by hand is the latest due), no other and none twice
+        subjects = sorted(str(m["subject"]) for _, m in sink.messages())
+        tap(subjects == sorted(set(want) | {subject, w_subject}),
+            "the scheduler sends each digest's latest due period, each period once",
+            "%r vs %r" % (subjects, want))
+        listed = {d["id"]: d for d in fleet_json(store, "digest", "list")}
+        tap(listed[ids["daily"]]["last_period_key"] == latest.isoformat(),
+            "digest list shows the last period sent", repr(listed))
+        c.stop()
+        n_before = len(sink.messages())
+        c = synclib.Collector(store, None, workdir, extra=extra, name="digest3").start()
+        time.sleep(4)  # the scheduler's first pass is 2 s after start
+        tap(len(sink.messages()) == n_before, "a restarted collector sends no period again",
+            "%d -> %d" % (n_before, len(sink.messages())))
+        rc, _, err = fleet_cli(store, "digest", "add", "--node", "vn/hcm", "--period", "monthly",
+                               "--endpoint", "hq-mail", check=False)
+        rc2, _, err2 = fleet_cli(store, "digest", "send-now", ids["daily"], "--period",
+                                 "2026-W01", check=False)
+        tap(rc == 1 and "$.period" in err and rc2 == 1 and "$.period" in err2,
+            "a bad period is refused naming the field", err + err2)
+    finally:
+        if c:
+            c.stop()
+        if sink:
+            sink.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print("1..%d" % N.value)
+    return 1 if FAILED.value else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
