@@ -11,15 +11,15 @@ acknowledge and time to resolution (median and p90 per store, region and month) 
 computed here from the stored timestamps (linear interpolation between closest ranks), and the
 open cases per store list the active ones with their ages.
 
-The cases are opened the way the alerts' transaction opens them (a cases row in state open plus
-its "open" event), with opening times set hours apart so that the TTA/TTR figures differ per
-store; the actions then run through the real API at the real time, and the expected figures come
-from the timestamps the collector stored.
+The lifecycle's case is opened by a real alert: a negative_share rule on the store and a device
+batch of bad ratings. The report's cases are opened the way the alerts' transaction opens them (a
+cases row in state open plus its "open" event) with opening times set hours apart, so that the
+TTA/TTR figures differ per store; the actions then run through the real API at the real time, and
+the expected figures come from the timestamps the collector stored.
 
 Stdlib only. Every server started here is stopped in a finally block. Prints TAP lines.
 """
 
-import calendar
 import http.client
 import json
 import os
@@ -88,7 +88,7 @@ def open_case(sql, node, store, opened_ms, title_vi="Điểm NPS giảm", title_
         " updated_ms) VALUES('%s', NULL, '%s', %s, '%s', '%s', 'open', %d, %d)"
         % (cid, node, store_sql, title_vi, title_en, opened_ms, opened_ms))
     sql("INSERT INTO case_events(case_id, at_ms, actor, action, text)"
-        " VALUES('%s', %d, 'alert', 'open', NULL)" % (cid, opened_ms))
+        " VALUES('%s', %d, 'system', 'open', NULL)" % (cid, opened_ms))
     return cid
 
 
@@ -97,9 +97,54 @@ def act(c, token, action, cid, **kw):
     return request(c, "POST", "/v1/admin/cases", body, token)
 
 
-def check_lifecycle(store, c, token, sql, label):
+def post_bad_ratings(c, dev_token, n):
+    """n NPS ratings of 1 from the store's kiosk, now: the negative_share rule's window fires."""
     now = int(time.time() * 1000)
-    cid = open_case(sql, "vn/hcm/hcm-q1/checkout", "hcm-q1", now - 5 * HOUR)
+    boot = "0b0b0b0b-0000-4000-8000-000000000001"
+    dev = {"id": "kiosk-q1", "epoch": str(uuid.uuid4()), "epoch_first_seq": 1,
+           "app_version": "0.1.0", "pending": 0, "highest_seq": n, "disk_free": 1 << 30,
+           "clock_trusted": True, "sent_wall_ms": now, "sent_mono_ms": 100000, "boot_id": boot}
+    answers = [{"id": str(uuid.uuid4()), "seq": i + 1, "session": str(uuid.uuid4()),
+                "survey": "checkout-nps", "survey_version": 1, "question": "recommend",
+                "kind": "nps", "value": 1, "choice": None, "lang": "vi", "store": "hcm-q1",
+                "touchpoint": "checkout", "wall_ms": now, "clock_trusted": True, "mono_ms": 1000,
+                "boot_id": boot, "flags": []} for i in range(n)]
+    conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=30)
+    try:
+        conn.request("POST", "/v1/batches", body=json.dumps(
+            {"protocol": 1, "batch_id": str(uuid.uuid4()), "device": dev, "answers": answers}),
+            headers={"Authorization": "Bearer " + dev_token, "Content-Type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        return r.status
+    finally:
+        conn.close()
+
+
+def alert_case(c, dev_token, label):
+    """The case the alert of the store's negative_share rule opens after a batch of bad
+    ratings (the evaluator runs every second)."""
+    st = post_bad_ratings(c, dev_token, 5)
+    cases = []
+    end = time.monotonic() + 60
+    while time.monotonic() < end and not cases:
+        _, js = request(c, "GET", "/v1/cases")
+        cases = js["cases"] if js else []
+        if not cases:
+            time.sleep(0.2)
+    _, one = request(c, "GET", "/v1/cases/" + cases[0]["id"]) if cases else (0, {})
+    alert = (one or {}).get("case", {}).get("alert") or {}
+    tap(st == 200 and len(cases) == 1 and cases[0]["state"] == "open"
+        and cases[0]["store"] == "hcm-q1" and alert.get("kind") == "negative_share"
+        and alert.get("rule_name", {}).get("vi") == "Nhiều khách không hài lòng"
+        and one["timeline"][0]["action"] == "open",
+        "%s: a batch of bad ratings fires the rule; its alert opens an open case with its "
+        "alert and open event" % label, json.dumps(one, ensure_ascii=False)[:600])
+    return cases[0]["id"] if cases else str(uuid.uuid4())
+
+
+def check_lifecycle(store, c, token, dev_token, sql, label):
+    cid = alert_case(c, dev_token, label)
     st, js = act(c, token, "ack", cid)
     tap(st == 200 and js["case"]["state"] == "acknowledged" and js["event"]["action"] == "ack"
         and js["event"]["actor"] == "admin:ops", "%s: ack moves an open case to acknowledged" % label,
@@ -146,11 +191,11 @@ def check_lifecycle(store, c, token, sql, label):
     tl = js["timeline"] if st == 200 else []
     tap([e["action"] for e in tl] == ["open", "ack", "comment", "assign", "resolve", "reopen",
                                        "resolve"]
-        and [e["actor"] for e in tl] == ["alert"] + ["admin:ops"] * 5 + [ME]
+        and [e["actor"] for e in tl] == ["system"] + ["admin:ops"] * 5 + [ME]
         and tl[2]["text"] == "Quản lý ca đang kiểm tra quầy 2" and tl[3]["text"] == "lan@shop.vn"
         and tl[4]["text"] == "Đã thay máy in hoá đơn" and tl[5]["text"] == "Khách lại phàn nàn"
         and all(tl[i]["at_ms"] <= tl[i + 1]["at_ms"] for i in range(len(tl) - 1))
-        and js["case"]["state"] == "resolved" and js["case"]["alert"] is None,
+        and js["case"]["state"] == "resolved" and js["case"]["alert"] is not None,
         "%s: the timeline lists every action in order with actor and text" % label,
         json.dumps(tl, ensure_ascii=False)[:800])
     audit = fleet_json(store, "audit", "list")
@@ -173,7 +218,7 @@ def check_lifecycle(store, c, token, sql, label):
     return cid
 
 
-def check_report(store, c, token, sql, label, done_id):
+def check_report(store, c, token, sql, label):
     """Cases in three stores of two regions with known gaps; TTA/TTR from the stored times."""
     now = int(time.time() * 1000)
     plan = [  # node, store, hours ago opened, actions
@@ -278,10 +323,13 @@ def run_backend(store, workdir, label, sql):
     synclib.fleet_cli(store, "node", "set", "vn/hcm/hcm-q3/checkout")
     synclib.fleet_cli(store, "node", "set", "vn/hn/hn-bd/checkout")
     token = fleet_token(store, "admin-token", "add", "ops")
+    dev_token = fleet_token(store, "device", "add", "kiosk-q1", "--node", "vn/hcm/hcm-q1/checkout")
+    fleet_cli(store, "alert", "add", "--node", "vn/hcm/hcm-q1", "--kind", "negative_share",
+              "--name-vi", "Nhiều khách không hài lòng", "--name-en", "Many unhappy customers")
     c = synclib.Collector(store, None, workdir, name="cases-" + label).start()
     try:
-        done = check_lifecycle(store, c, token, sql, label)
-        check_report(store, c, token, sql, label, done)
+        check_lifecycle(store, c, token, dev_token, sql, label)
+        check_report(store, c, token, sql, label)
     finally:
         c.stop()
 
