@@ -89,6 +89,20 @@ def answers_of_day(day, store, seed, n_sessions):
     return out
 
 
+def api(c, method, path, token, body=None):
+    conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=30)
+    try:
+        h = {"Authorization": "Bearer " + token}
+        if body is not None:
+            h["Content-Type"] = "application/json"
+        conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                     headers=h)
+        r = conn.getresponse()
+        return r.status, json.loads(r.read() or b"null")
+    finally:
+        conn.close()
+
+
 def by_subject(sink, subject, timeout=60):
     """Waits for the message with that subject; returns (envelope, message) or None."""
     deadline = time.monotonic() + timeout
@@ -266,6 +280,23 @@ def main():
                                  "2026-W01", check=False)
         tap(rc == 1 and "$.period" in err and rc2 == 1 and "$.period" in err2,
             "a bad period is refused naming the field", err + err2)
+        # the admin API runs the same operations
+        admin = fleet_token(store, "admin-token", "add", "ops")
+        st, js = api(c, "GET", "/v1/admin/digests", admin)
+        st2, js2 = api(c, "POST", "/v1/admin/digests", admin,
+                       {"action": "send-now", "id": ids["daily"], "period": d_key})
+        st3, js3 = api(c, "POST", "/v1/admin/digests", admin,
+                       {"action": "add", "node": "vn/hcm", "period": "daily",
+                        "endpoint": "no-such"})
+        st4, js4 = api(c, "POST", "/v1/admin/digests", admin,
+                       {"action": "remove", "id": ids["weekly"]})
+        st5, js5 = api(c, "GET", "/v1/admin/digests", admin)
+        tap(st == 200 and {d["id"] for d in js} == set(ids.values())
+            and st2 == 409 and "was sent at" in js2["error"]["message"]
+            and st3 == 404 and "no-such" in js3["error"]["message"]
+            and st4 == 200 and [d["id"] for d in js5] == [ids["daily"]],
+            "/v1/admin/digests: list, send-now of a sent period 409, unknown endpoint 404, remove",
+            repr((st, st2, js2, st3, js3, st4, js5))[:600])
     finally:
         if c:
             c.stop()
