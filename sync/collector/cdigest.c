@@ -19,8 +19,7 @@
 
 /* ---- The node's settings --------------------------------------------------------------------- */
 
-tp_err cdigest_node_settings(cstore_tx *tx, const char *node, cJSON **out, char *err,
-                             size_t errlen)
+tp_err cdigest_node_settings(cstore_tx *tx, const char *node, cJSON **out, char *err, size_t errlen)
 {
     char path[CFLEET_PATH_MAX + 1];
     cJSON *merged = cJSON_CreateObject();
@@ -80,10 +79,10 @@ static tp_err numbers(cstore_tx *tx, const cscope *sc, int64_t from, int64_t to,
             tp_kind_parse(cstore_rows_get(rows, i, 2), &kind) != TP_OK)
             continue;
         /* One group: the report's total over the scope. */
-        rc = creport_add(r, "all", kind, v ? atoi(v) : 0, cstore_rows_get(rows, i, 4),
-                         unc && (strcmp(unc, "1") == 0 || strcmp(unc, "t") == 0 ||
-                                 strcmp(unc, "true") == 0),
-                         ccase_i64(rows, i, 6));
+        rc = creport_add(
+            r, "all", kind, v ? atoi(v) : 0, cstore_rows_get(rows, i, 4),
+            unc && (strcmp(unc, "1") == 0 || strcmp(unc, "t") == 0 || strcmp(unc, "true") == 0),
+            ccase_i64(rows, i, 6));
     }
     cstore_rows_free(rows);
     rows = NULL;
@@ -263,16 +262,14 @@ tp_err cdigest_send(cstore_tx *tx, const char *id, const char *key, int64_t now_
     }
     if ((rc = cdigest_node_settings(tx, node, &settings, err, errlen)) != TP_OK)
         goto out;
-    const char *zone =
-        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(settings, "timezone"));
+    const char *zone = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(settings, "timezone"));
     if ((rc = ctz_open(zone, &z, err, errlen)) != TP_OK)
         goto out;
     if (cdigest_period_range(z, p, key, &from, &to) != TP_OK ||
         cdigest_period_prev(z, p, key, prev) != TP_OK ||
         cdigest_period_range(z, p, prev, &pfrom, &pto) != TP_OK) {
-        rc = tp_errf(err, errlen, TP_ERR_INVALID, "$.period: '%.16s' is not a %s period (%s)",
-                     key, cdigest_period_name(p),
-                     p == CDIGEST_DAILY ? "YYYY-MM-DD" : "YYYY-Www");
+        rc = tp_errf(err, errlen, TP_ERR_INVALID, "$.period: '%.16s' is not a %s period (%s)", key,
+                     cdigest_period_name(p), p == CDIGEST_DAILY ? "YYYY-MM-DD" : "YYYY-Www");
         goto out;
     }
     /* Claim the period first: a second sender stops here (PostgreSQL: waits on the key, then
@@ -286,9 +283,9 @@ tp_err cdigest_send(cstore_tx *tx, const char *id, const char *key, int64_t now_
     if (rc == TP_OK && claim->n == 0) {
         cstore_rows_free(claim);
         claim = NULL;
-        rc = FX(tx, &claim, err, errlen,
-                "SELECT sent_ms FROM digest_runs WHERE digest_id = $1 AND period_key = $2", id,
-                key);
+        rc =
+            FX(tx, &claim, err, errlen,
+               "SELECT sent_ms FROM digest_runs WHERE digest_id = $1 AND period_key = $2", id, key);
         char when[40] = "?";
         if (rc == TP_OK && claim->n)
             tp_format_utc(ccase_i64(claim, 0, 0), when, sizeof when);
@@ -412,8 +409,8 @@ static tp_err digest_add(cstore_tx *tx, const char *actor, const cJSON *args, in
         return rc;
     rc = FX(tx, &rows, err, errlen, "SELECT id, kind FROM endpoints WHERE name = $1", ep);
     if (rc == TP_OK && rows->n == 0)
-        rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "no endpoint %s (add it with endpoint add)",
-                     ep);
+        rc =
+            tp_errf(err, errlen, TP_ERR_NOT_FOUND, "no endpoint %s (add it with endpoint add)", ep);
     else if (rc == TP_OK && strcmp(cstore_rows_get(rows, 0, 1), "email") != 0)
         rc = tp_errf(err, errlen, TP_ERR_INVALID,
                      "$.endpoint: %s is a %s endpoint; digests go to e-mail endpoints", ep,
@@ -497,9 +494,9 @@ tp_err cdigest_act(cstore_tx *tx, const char *actor, const cJSON *args, int64_t 
         if (rc == TP_OK)
             rc = cdigest_node_settings(tx, cstore_rows_get(row, 0, 0), &settings, err, errlen);
         if (rc == TP_OK)
-            rc = ctz_open(cJSON_GetStringValue(
-                              cJSON_GetObjectItemCaseSensitive(settings, "timezone")),
-                          &z, err, errlen);
+            rc = ctz_open(
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(settings, "timezone")), &z,
+                err, errlen);
         if (rc == TP_OK) {
             cdigest_period_parse(cstore_rows_get(row, 0, 1), &p);
             cdigest_last_complete(z, p, now_ms, key);
@@ -537,9 +534,8 @@ tp_err cdigest_list(cstore_tx *tx, int64_t now_ms, cJSON **result, char *err, si
                           " FROM digests g LEFT JOIN endpoints e ON e.id = g.endpoint_id"
                           " ORDER BY g.created_ms, g.id")
                     : TP_ERR_NOMEM;
-    static const char *const cols[] = {"id",          "node",        "period",
-                                       "endpoint",    "lang",        "#created_ms",
-                                       "last_period_key", "#last_sent_ms"};
+    static const char *const cols[] = {"id",   "node",        "period",          "endpoint",
+                                       "lang", "#created_ms", "last_period_key", "#last_sent_ms"};
     for (size_t i = 0; rc == TP_OK && i < rows->n; i++) {
         cJSON *o = cJSON_CreateObject();
         if (!o || !cJSON_AddItemToArray(arr, o)) {

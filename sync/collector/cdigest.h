@@ -20,12 +20,12 @@
 #include "cstore.h"
 #include "ctz.h"
 
-#define CDIGEST_KEY_MAX 16      /* bytes of a period key with its NUL ("2026-W49", "2026-12-05") */
-#define CDIGEST_REASONS 5       /* follow-up reasons listed */
-#define CDIGEST_CASES 20        /* active cases listed */
-#define CDIGEST_CLOSE_DELAY_MIN 15 /* a daily digest goes out this long after closing */
+#define CDIGEST_KEY_MAX 16 /* bytes of a period key with its NUL ("2026-W49", "2026-12-05") */
+#define CDIGEST_REASONS 5  /* follow-up reasons listed */
+#define CDIGEST_CASES 20   /* active cases listed */
+#define CDIGEST_CLOSE_DELAY_MIN 15     /* a daily digest goes out this long after closing */
 #define CDIGEST_NO_HOURS_MIN (23 * 60) /* ... or at 23:00 on a day without opening hours */
-#define CDIGEST_WEEKLY_HOUR 8   /* a weekly digest goes out on Monday at 08:00 local */
+#define CDIGEST_WEEKLY_HOUR 8          /* a weekly digest goes out on Monday at 08:00 local */
 
 typedef enum cdigest_period {
     CDIGEST_DAILY = 0,
@@ -59,12 +59,12 @@ int cdigest_closing_min(const cJSON *opening_hours, int wday);
 /* When the period key is due, in UTC ms: daily, the day's closing + CDIGEST_CLOSE_DELAY_MIN (or
  * CDIGEST_NO_HOURS_MIN without hours); weekly, the Monday after the week at CDIGEST_WEEKLY_HOUR.
  * Returns TP_OK or TP_ERR_INVALID (bad key). */
-tp_err cdigest_due_ms(const ctz *z, cdigest_period p, const char *key,
-                      const cJSON *opening_hours, int64_t *due_ms);
+tp_err cdigest_due_ms(const ctz *z, cdigest_period p, const char *key, const cJSON *opening_hours,
+                      int64_t *due_ms);
 
 /* The latest period due at now_ms (its due time <= now_ms): the key in key. */
-void cdigest_latest_due(const ctz *z, cdigest_period p, const cJSON *opening_hours,
-                        int64_t now_ms, char key[CDIGEST_KEY_MAX]);
+void cdigest_latest_due(const ctz *z, cdigest_period p, const cJSON *opening_hours, int64_t now_ms,
+                        char key[CDIGEST_KEY_MAX]);
 
 /* The last complete period at now_ms (the one before the period holding now_ms). */
 void cdigest_last_complete(const ctz *z, cdigest_period p, int64_t now_ms,

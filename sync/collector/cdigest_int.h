@@ -7,7 +7,7 @@
 
 #include "cdigest.h"
 
-#define CDIGEST_CSV_MAX (32u << 20) /* bytes of the answers' CSV attachment */
+#define CDIGEST_CSV_MAX (32u << 20)   /* bytes of the answers' CSV attachment */
 #define CDIGEST_SILENT_DEFAULT_S 3600 /* silence bound of a send-now (the collector's default) */
 
 /* The node's effective settings (its ancestors' own settings merged from the root down, as

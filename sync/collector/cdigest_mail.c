@@ -18,8 +18,8 @@
 #define MAIL_MAX (4u << 20) /* bytes of the text or HTML part */
 
 typedef struct words {
-    const char *daily, *weekly, *report, *nps, *csat, *ces, *customers, *change, *reasons,
-        *cases, *silent, *none, *never, *period, *previous, *n_answers, *attachment;
+    const char *daily, *weekly, *report, *nps, *csat, *ces, *customers, *change, *reasons, *cases,
+        *silent, *none, *never, *period, *previous, *n_answers, *attachment;
     const char *min, *hour, *day;
 } words;
 
@@ -217,8 +217,8 @@ cJSON *cdigest_mail(const cJSON *model, const char *csv, size_t csv_len)
         snprintf(subject, sizeof subject, "Touchpoint – %s %s %s – %s", w->report,
                  weekly ? w->weekly : w->daily, key, node);
     else
-        snprintf(subject, sizeof subject, "Touchpoint – %s %s %s – %s",
-                 weekly ? "Weekly" : "Daily", w->report, key, node);
+        snprintf(subject, sizeof subject, "Touchpoint – %s %s %s – %s", weekly ? "Weekly" : "Daily",
+                 w->report, key, node);
 
     tp_buf_addf(&t, "%s\n%s: %s (%s)\n", subject, w->period, key, tz ? tz : "UTC");
     tp_buf_addf(&h, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
@@ -281,8 +281,8 @@ cJSON *cdigest_mail(const cJSON *model, const char *csv, size_t csv_len)
         line(&t, &h, w->none, "");
     for (const cJSON *k = cases ? cases->child : NULL; k; k = k->next) {
         const cJSON *title = cJSON_GetObjectItemCaseSensitive(k, "title");
-        const char *tt = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(title, w == &en ? "en" : "vi"));
+        const char *tt =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(title, w == &en ? "en" : "vi"));
         const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "store"));
         snprintf(label, sizeof label, "%s%s%s", st ? st : "", st ? ": " : "", tt ? tt : "");
         line(&t, &h, label, age(w, num(k, "age_s", NULL), a, sizeof a));
@@ -314,9 +314,8 @@ cJSON *cdigest_mail(const cJSON *model, const char *csv, size_t csv_len)
     bool ok = text && html && att && mail && cJSON_AddStringToObject(mail, "subject", subject) &&
               cJSON_AddStringToObject(mail, "text", text) &&
               cJSON_AddStringToObject(mail, "html", html) &&
-              (arr = cJSON_AddArrayToObject(mail, "attachments")) &&
-              (one = cJSON_CreateObject()) && cJSON_AddItemToArray(arr, one) &&
-              cJSON_AddStringToObject(one, "filename", fname) &&
+              (arr = cJSON_AddArrayToObject(mail, "attachments")) && (one = cJSON_CreateObject()) &&
+              cJSON_AddItemToArray(arr, one) && cJSON_AddStringToObject(one, "filename", fname) &&
               cJSON_AddStringToObject(one, "content_type", "text/csv; charset=utf-8") &&
               cJSON_AddStringToObject(one, "content_base64", att);
     free(text);

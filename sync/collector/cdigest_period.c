@@ -119,8 +119,8 @@ int cdigest_closing_min(const cJSON *opening_hours, int wday)
     return close <= open ? close + 1440 : close;
 }
 
-tp_err cdigest_due_ms(const ctz *z, cdigest_period p, const char *key,
-                      const cJSON *opening_hours, int64_t *due_ms)
+tp_err cdigest_due_ms(const ctz *z, cdigest_period p, const char *key, const cJSON *opening_hours,
+                      int64_t *due_ms)
 {
     int y, m, d;
     if (first_day(p, key, &y, &m, &d) != TP_OK)
@@ -147,8 +147,8 @@ void cdigest_last_complete(const ctz *z, cdigest_period p, int64_t now_ms,
         tp_strlcpy(key, cur, CDIGEST_KEY_MAX);
 }
 
-void cdigest_latest_due(const ctz *z, cdigest_period p, const cJSON *opening_hours,
-                        int64_t now_ms, char key[CDIGEST_KEY_MAX])
+void cdigest_latest_due(const ctz *z, cdigest_period p, const cJSON *opening_hours, int64_t now_ms,
+                        char key[CDIGEST_KEY_MAX])
 {
     /* The current period can be due already (a daily after today's closing); else walk back:
      * a closing past midnight makes yesterday's due today, so look two periods back at most. */

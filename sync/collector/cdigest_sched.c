@@ -29,8 +29,8 @@ struct cdigest_sched {
 };
 
 /* Sends digest row i's latest due period when it is not sent yet. Returns 1 when sent. */
-static int run_one(cstore *s, const char *id, const char *node, const char *period,
-                   int64_t now_ms, int silent_after_s)
+static int run_one(cstore *s, const char *id, const char *node, const char *period, int64_t now_ms,
+                   int silent_after_s)
 {
     char err[TP_ERRMSG_MAX], key[CDIGEST_KEY_MAX];
     cstore_tx *tx = NULL;
@@ -45,9 +45,8 @@ static int run_one(cstore *s, const char *id, const char *node, const char *peri
     if (rc == TP_OK)
         rc = cdigest_node_settings(tx, node, &settings, err, sizeof err);
     if (rc == TP_OK)
-        rc = ctz_open(
-            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(settings, "timezone")), &z,
-            err, sizeof err);
+        rc = ctz_open(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(settings, "timezone")),
+                      &z, err, sizeof err);
     if (rc == TP_OK) {
         cdigest_latest_due(z, p, cJSON_GetObjectItemCaseSensitive(settings, "opening_hours"),
                            now_ms, key);

@@ -7,8 +7,8 @@
 #include "cfleet_int.h"
 
 #include "ccase.h"
-#include "cdigest.h"
 #include "cdeliver.h"
+#include "cdigest.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -24,9 +24,9 @@
 #include <zlib.h>
 
 #include "capi.h"
-#include "ccase.h"
 #include "cauth.h"
 #include "cbatch.h"
+#include "ccase.h"
 #include "cfleet.h"
 #include "cguard.h"
 #include "cmetrics.h"
@@ -853,8 +853,8 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
                      opt->listen);
         goto out;
     }
-    if ((rc = cdigest_sched_start(c->store, c->clock, c->silent_after_s, 60, &c->digests)) !=
-        TP_OK)
+    rc = cdigest_sched_start(c->store, c->clock, c->silent_after_s, 60, &c->digests);
+    if (rc != TP_OK)
         goto out;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(c->d, MHD_DAEMON_INFO_BIND_PORT);
     c->port = info ? info->port : 0;

@@ -74,8 +74,11 @@ void ctz_local(const ctz *z, int64_t ms, struct tm *out)
 
 int64_t ctz_utc_of_local(const ctz *z, int year, int month, int day, int hour, int minute)
 {
-    struct tm tm = {.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day,
-                    .tm_hour = hour, .tm_min = minute};
+    struct tm tm = {.tm_year = year - 1900,
+                    .tm_mon = month - 1,
+                    .tm_mday = day,
+                    .tm_hour = hour,
+                    .tm_min = minute};
     int64_t local = (int64_t)timegm(&tm);
     int64_t guess = local - ctz_offset_s(z, local);
     int64_t utc = local - ctz_offset_s(z, guess);

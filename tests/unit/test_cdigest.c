@@ -76,8 +76,8 @@ static void keys(void **state)
                      TP_ERR_INVALID);
     cdigest_period_key(utc, CDIGEST_WEEKLY, 1735560000000LL, k); /* 30 Dec 2024 */
     assert_string_equal(k, "2025-W01");
-    const char *bad[] = {"2026-02-30", "2026-12-5", "2026-13-01", "26-12-05", "", "2026-W00",
-                         "2026-W5", "2026-12-05x"};
+    const char *bad[] = {"2026-02-30", "2026-12-5", "2026-13-01", "26-12-05",
+                         "",           "2026-W00",  "2026-W5",    "2026-12-05x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(cdigest_period_range(utc, CDIGEST_DAILY, bad[i], &from, &to),
                          TP_ERR_INVALID);
@@ -131,8 +131,7 @@ static void due_times(void **state)
     assert_int_equal(due, 1796572800000LL);
     assert_int_equal(cdigest_due_ms(hcm, CDIGEST_WEEKLY, "2026-W49", hours, &due), TP_OK);
     assert_int_equal(due, 1796605200000LL); /* Monday 7 Dec 08:00 local */
-    assert_int_equal(cdigest_due_ms(hcm, CDIGEST_DAILY, "2026-12-32", hours, &due),
-                     TP_ERR_INVALID);
+    assert_int_equal(cdigest_due_ms(hcm, CDIGEST_DAILY, "2026-12-32", hours, &due), TP_ERR_INVALID);
     cdigest_latest_due(hcm, CDIGEST_DAILY, hours, 1796655600000LL, k); /* Mon 22:00 local */
     assert_string_equal(k, "2026-12-06");
     cdigest_latest_due(hcm, CDIGEST_DAILY, hours, 1796656800000LL, k); /* Mon 22:20 local */
