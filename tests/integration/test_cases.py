@@ -331,7 +331,9 @@ def run_backend(store, workdir, label, sql):
         check_lifecycle(store, c, token, dev_token, sql, label)
         check_report(store, c, token, sql, label)
     finally:
-        c.stop()
+        rc = c.stop()
+        tap(rc == 0, "%s: the collector exits 0 on SIGTERM (no sanitizer report)" % label,
+            "exit %s: %s" % (rc, c.proc.tail()))
 
 
 def main():

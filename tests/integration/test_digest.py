@@ -89,6 +89,12 @@ def answers_of_day(day, store, seed, n_sessions):
     return out
 
 
+def stopped(c):
+    rc = c.stop()
+    tap(rc == 0, "the collector (%s) exits 0 on SIGTERM (no sanitizer report)" % c.name,
+        "exit %s: %s" % (rc, c.proc.tail()))
+
+
 def api(c, method, path, token, body=None):
     conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=30)
     try:
@@ -246,7 +252,7 @@ def main():
                        [r[0] for r in week_ids], rep["total"], len(week_sessions))
         # the scheduler: a restart makes its first pass at once; each digest's latest due period
         # goes out once.
-        c.stop()
+        stopped(c)
         c = synclib.Collector(store, None, workdir, extra=extra, name="digest2").start()
         now = datetime.datetime.now(TZ)
         due_today = now.time() >= datetime.time(22, 15)
@@ -268,7 +274,7 @@ def main():
         listed = {d["id"]: d for d in fleet_json(store, "digest", "list")}
         tap(listed[ids["daily"]]["last_period_key"] == latest.isoformat(),
             "digest list shows the last period sent", repr(listed))
-        c.stop()
+        stopped(c)
         n_before = len(sink.messages())
         c = synclib.Collector(store, None, workdir, extra=extra, name="digest3").start()
         time.sleep(4)  # the scheduler's first pass is 2 s after start
@@ -297,6 +303,8 @@ def main():
             and st4 == 200 and [d["id"] for d in js5] == [ids["daily"]],
             "/v1/admin/digests: list, send-now of a sent period 409, unknown endpoint 404, remove",
             repr((st, st2, js2, st3, js3, st4, js5))[:600])
+        stopped(c)
+        c = None
     finally:
         if c:
             c.stop()
