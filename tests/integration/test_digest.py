@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+import pgserver  # noqa: E402
 import smtpsink  # noqa: E402
 import synclib  # noqa: E402
 from synclib import fleet_cli, fleet_json, fleet_token  # noqa: E402
@@ -179,6 +180,47 @@ def check_mail(label, msg, subject, csv_rows_expected, report_group, sessions_ex
     return text_s
 
 
+def check_postgresql(workdir, sink):
+    """The same send-now on a real PostgreSQL: the e-mail arrives with the store's answers of the
+    day and numbers equal to the report's; the period is sent once."""
+    if not pgserver.available():
+        print("ok %d - # SKIP no PostgreSQL server binaries" % (N.value + 1))
+        N.value += 1
+        return
+    with pgserver.PgServer() as pg:
+        store = pg.url
+        fleet_cli(store, "node", "set", "vn/hcm/hcm-q1/checkout")
+        fleet_cli(store, "node", "set", "vn/hcm", "--settings",
+                  json.dumps({"timezone": "Asia/Ho_Chi_Minh", "opening_hours": WEEK}))
+        tok = fleet_token(store, "device", "add", "kiosk-pg", "--node", "vn/hcm/hcm-q1/checkout")
+        fleet_cli(store, "endpoint", "add", "pg-mail", "--kind", "email", "--target",
+                  "pg@shop.vn")
+        c = synclib.Collector(store, None, workdir, name="digest-pg",
+                              extra=["--smtp", sink.url, "--tz", "Asia/Ho_Chi_Minh"]).start()
+        try:
+            day = datetime.datetime.now(TZ).date() - datetime.timedelta(days=3)
+            answers = answers_of_day(day, "hcm-q1", 3, 7)
+            del ANSWER_IDS[:]
+            post_batch(c, tok, "kiosk-pg", str(uuid.uuid4()), answers, 1)
+            dg = fleet_json(store, "digest", "add", "--node", "vn/hcm/hcm-q1", "--period",
+                            "daily", "--endpoint", "pg-mail")
+            rc, _, err = fleet_cli(store, "digest", "send-now", dg["id"], "--period",
+                                   day.isoformat(), check=False)
+            subject = "Touchpoint – Báo cáo ngày %s – vn/hcm/hcm-q1" % day.isoformat()
+            got = by_subject(sink, subject)
+            rep = c.get_json("/v1/report?from=%s&to=%s&by=store" % (day, day))
+            group = next((g for g in rep["groups"] if g["key"] == "hcm-q1"), None)
+            tap(rc == 0 and got is not None, "postgresql: send-now delivers the e-mail", err)
+            if got:
+                check_mail("postgresql", got[1], subject, [r[0] for r in ANSWER_IDS], group,
+                           len({a[1] for a in answers}))
+            rc, _, err = fleet_cli(store, "digest", "send-now", dg["id"], "--period",
+                                   day.isoformat(), check=False)
+            tap(rc == 1 and "was sent at" in err, "postgresql: the period is sent once", err)
+        finally:
+            stopped(c)
+
+
 def main():
     workdir = synclib.scratch_dir("tp-digest-")
     sink = c = None
@@ -305,6 +347,7 @@ def main():
             repr((st, st2, js2, st3, js3, st4, js5))[:600])
         stopped(c)
         c = None
+        check_postgresql(workdir, sink)
     finally:
         if c:
             c.stop()
