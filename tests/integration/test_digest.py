@@ -10,9 +10,11 @@ to the Vietnamese text (RFC 2047 in the raw header), with a plain-text part, an 
 external resources or scripts, and the day's answers as a CSV attachment that parses; the CSV
 holds exactly the store's answers of that local day, and the NPS / CSAT / customers computed from
 it, and the numbers the e-mail shows, equal GET /v1/report's for the same day and store. A second
-send-now of that period is refused (sent once). A weekly English digest of the region covers both
+send-now of that period is refused (sent once); the NPS change shown equals the difference of the
+two days' reports. A weekly English digest of the region covers both
 stores and equals the report's total for the week. The scheduler thread sends each digest's
-latest due period on its own, once: a restarted collector sends nothing again.
+latest due period on its own, once: a restarted collector sends nothing again. The admin API
+(/v1/admin/digests) runs the same operations, and the send-now runs on PostgreSQL as well.
 
 Stdlib + aiosmtpd. Every server started here is stopped in a finally block. Prints TAP lines.
 """
@@ -267,8 +269,15 @@ def main():
         group = next((g for g in rep["groups"] if g["key"] == "hcm-q1"), None)
         if daily:
             day_ids = [r for r in ANSWER_IDS if r[1] == "hcm-q1" and r[2] == d_key]
-            check_mail("daily vi", daily[1], subject, [r[0] for r in day_ids], group,
-                       len({x[1] for x in a1}))
+            text = check_mail("daily vi", daily[1], subject, [r[0] for r in day_ids], group,
+                              len({x[1] for x in a1}))
+            prep = c.get_json("/v1/report?from=%s&to=%s&by=store" % (prev, prev))
+            pg = next((g for g in prep["groups"] if g["key"] == "hcm-q1"), None)
+            d = round(group["nps"]["score"] - pg["nps"]["score"], 2) if group and pg else None
+            nps_line = next((x for x in text.splitlines() if x.startswith("NPS")), "")
+            tap(d is not None and nps_line.split()[-1] == ("+" if d > 0 else "") + fmt(d),
+                "daily vi: the NPS change against the previous day equals the reports' difference",
+                "%r, want %r" % (nps_line, d))
         rc, out, err = fleet_cli(store, "digest", "send-now", dg["id"], "--period", d_key,
                                  check=False)
         tap(rc == 1 and "was sent at" in err, "a second send-now of the period is refused (sent "
