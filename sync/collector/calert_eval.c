@@ -20,6 +20,7 @@
 #include "cfleet_int.h"
 
 #define CLAIM_ROWS "200"
+#define STEPS_MAX 50     /* claims per pass */
 #define WINDOWS_MAX 2000 /* windows one unit's range may touch in one pass (a week of 5 min) */
 
 struct calert_eval {
@@ -629,9 +630,11 @@ tp_err calert_eval_pass(cstore *s, const char *public_url, int64_t now_ms, bool 
     size_t claimed = 0;
     tp_err rc = TP_OK;
     *fired = 0;
+    /* Bounded, so the health rules still run while batches keep coming. */
+    int steps = 0;
     do
         rc = queue_step(s, public_url, now_ms, &tzc, &claimed, fired, err, errlen);
-    while (rc == TP_OK && claimed > 0);
+    while (rc == TP_OK && claimed > 0 && ++steps < STEPS_MAX);
     if (rc == TP_OK && health)
         rc = calert_health_pass(s, public_url, now_ms, &tzc, fired, err, errlen);
     calert_tzcache_clear(&tzc);
