@@ -530,7 +530,11 @@ def run_suite(label, st, workdir):
         check_test_cmd(st, label)
         check_api(st, c, label)
     finally:
-        c.stop()
+        rc = c.stop()
+    log = c.proc.tail(5)
+    tap(rc == 0 and "Sanitizer" not in log,
+        "%s: the collector and its evaluator thread stop cleanly on SIGTERM (exit 0; under ASan: "
+        "no leak)" % label, (rc, log))
     check_kill(st, workdir, devs, label)
 
 
