@@ -78,6 +78,7 @@ static const char *route(const char *res, bool post, cJSON *args)
                : strcmp(res, "audit") == 0       ? "audit.list"
                : strcmp(res, "enrollments") == 0 ? "enroll.list"
                : strcmp(res, "endpoints") == 0   ? "endpoint.list"
+               : strcmp(res, "alert-rules") == 0 ? "alert.list"
                                                  : NULL;
     }
     if (strcmp(res, "nodes") == 0)
@@ -92,6 +93,16 @@ static const char *route(const char *res, bool post, cJSON *args)
                : strcmp(a, "add") == 0  ? "endpoint.add"
                : strcmp(a, "test") == 0 ? "endpoint.test"
                                         : NULL;
+    }
+    if (strcmp(res, "alert-rules") == 0) {
+        /* {"action": "add" (default) | "test" | "remove" | "disable" | "enable", ...} */
+        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
+        return !a || strcmp(a, "add") == 0 ? "alert.add"
+               : strcmp(a, "test") == 0    ? "alert.test"
+               : strcmp(a, "remove") == 0  ? "alert.remove"
+               : strcmp(a, "disable") == 0 ? "alert.disable"
+               : strcmp(a, "enable") == 0  ? "alert.enable"
+                                           : NULL;
     }
     if (strcmp(res, "devices") == 0) {
         const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));

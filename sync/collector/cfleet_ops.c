@@ -3,6 +3,7 @@
  * both the CLI subcommands and the admin API. Each runs in one write transaction together with
  * its audit row, so a change is never stored without its audit (nor the reverse).
  */
+#include "calert.h"
 #include "cfleet_int.h"
 
 #include "cdeliver.h"
@@ -518,6 +519,19 @@ static tp_err endpoint_test(octx *o)
     return cdeliver_endpoint_test(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
 }
 
+/* alert.* (calert.c): the op name picks the operation there. */
+#define ALERT_OP(fn, name)                                                                         \
+    static tp_err fn(octx *o)                                                                      \
+    {                                                                                              \
+        return calert_op(o->tx, name, o->actor, o->args, o->now, &o->result, o->err, o->errlen);  \
+    }
+ALERT_OP(alert_add, "alert.add")
+ALERT_OP(alert_list, "alert.list")
+ALERT_OP(alert_test, "alert.test")
+ALERT_OP(alert_remove, "alert.remove")
+ALERT_OP(alert_disable, "alert.disable")
+ALERT_OP(alert_enable, "alert.enable")
+
 static const struct {
     const char *name;
     bool write;
@@ -541,6 +555,12 @@ static const struct {
     {"endpoint.add", true, endpoint_add},
     {"endpoint.list", false, endpoint_list},
     {"endpoint.test", true, endpoint_test},
+    {"alert.add", true, alert_add},
+    {"alert.list", false, alert_list},
+    {"alert.test", true, alert_test},
+    {"alert.remove", true, alert_remove},
+    {"alert.disable", true, alert_disable},
+    {"alert.enable", true, alert_enable},
 };
 
 tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,

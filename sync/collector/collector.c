@@ -815,6 +815,9 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
     dopt.public_url = c->public_url;
     if ((rc = cdeliver_start(c->store, &dopt, c->clock, &c->deliver, err, errlen)) != TP_OK)
         goto out;
+    if ((rc = calert_eval_start(c->store, c->clock, c->public_url, opt->alert_interval_ms,
+                                opt->alert_health_ms, &c->alerts, err, errlen)) != TP_OK)
+        goto out;
     /* The idle timeout stays as a backstop; the guard's deadlines are the real bound. */
     c->d = MHD_start_daemon(
         MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handle, c,
@@ -878,6 +881,7 @@ void collector_stop(collector *c)
         MHD_stop_daemon(c->health);
     if (c->d)
         MHD_stop_daemon(c->d);
+    calert_eval_stop(c->alerts);
     cdeliver_stop(c->deliver);
     cstore_close(c->store);
     cauth_free(c->auth);

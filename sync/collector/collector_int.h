@@ -8,6 +8,7 @@
 
 #include <microhttpd.h>
 
+#include "calert.h"
 #include "cauth.h"
 #include "cbatch.h"
 #include "cguard.h"
@@ -31,6 +32,7 @@ struct collector {
     char *read_token;
     char *public_url; /* --public-url without a trailing '/', or NULL */
     cdeliver *deliver; /* the outbox worker */
+    calert_eval *alerts; /* the alert evaluator thread */
     int silent_after_s;
     int retry_after_s;
     unsigned port;

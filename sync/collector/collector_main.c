@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "calert.h"
 #include "cauth.h"
 #include "cdeliver_cli.h"
 #include "cfleet_cli.h"
@@ -28,9 +29,11 @@ static void usage(FILE *f)
         "                            [--conn-per-ip N] [--conn-max N] [--head-timeout S]\n"
         "                            [--body-timeout S] [--bodies-mb MB] [--health-listen "
         "HOST:PORT]\n"
-        "                            [--public-url URL]\n"
+        "                            [--public-url URL] [--alert-interval-ms MS]\n"
+        "                            [--alert-health-ms MS]\n"
         "       touchpoint-collector add-device ID --devices FILE\n"
         "       touchpoint-collector node|device|survey|admin-token|audit ... (see README, Fleet)\n"
+        "       touchpoint-collector alert add|list|test|remove|disable|enable ... (README, Alerts)\n"
         "\n"
         "  --listen        address to serve on (port 0: pick a free port, printed on stdout)\n"
         "  --store         central store: SQLite file or PostgreSQL connection URL\n"
@@ -52,7 +55,9 @@ static void usage(FILE *f)
         "  --health-listen a second address serving only /healthz, on its own thread and store\n"
         "                  connection, for monitors (port 0: pick one, printed on stdout)\n"
         "  --public-url    the address people reach this collector at (https://host[/path]): the\n"
-        "                  base of the dashboard links in alerts and of the comment page\n");
+        "                  base of the dashboard links in alerts and of the comment page\n"
+        "  --alert-interval-ms how often stored batches are evaluated against alert rules (1000)\n"
+        "  --alert-health-ms   how often the device-health alert rules run (30000)\n");
     cdeliver_cli_usage(f);
 }
 
@@ -132,6 +137,8 @@ int main(int argc, char **argv)
         return cfleet_cli_main(argc, argv);
     if (cdeliver_cli_is(argc, argv))
         return cdeliver_cli_main(argc, argv);
+    if (calert_cli_is(argc, argv))
+        return calert_cli_main(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -177,6 +184,10 @@ int main(int argc, char **argv)
             opt.health_listen = val;
         else if (strcmp(a, "--public-url") == 0)
             opt.public_url = val;
+        else if (strcmp(a, "--alert-interval-ms") == 0 && num_arg(a, val, 10, 3.6e6, &v))
+            opt.alert_interval_ms = (unsigned)v;
+        else if (strcmp(a, "--alert-health-ms") == 0 && num_arg(a, val, 10, 3.6e6, &v))
+            opt.alert_health_ms = (unsigned)v;
         else if ((taken = cdeliver_cli_option(a, val, &opt.deliver)) != 0) {
             if (taken < 0)
                 return 2;

@@ -6,6 +6,7 @@
  * per HTTP worker) lets reports read while a batch is written; writers take the write lock with
  * BEGIN IMMEDIATE and wait up to the busy timeout, after which the request gets 503.
  */
+#include "calert_int.h"
 #include "cpool.h"
 #include "cstore.h"
 
@@ -447,6 +448,10 @@ static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char 
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
         trc = cstore_ranges_refused(d, held, err, errlen);
         goto unlock;
+    }
+    if (rc == SQLITE_OK && accepted > 0) {
+        what = "queue alert evaluation";
+        rc = calert_queue_sqlite(c->db, b, outcomes, recv);
     }
     if (rc == SQLITE_OK) {
         what = "commit";

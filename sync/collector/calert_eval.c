@@ -1,0 +1,610 @@
+/*
+ * calert_eval.c - the evaluator: a thread that claims alert_queue rows (PostgreSQL: FOR UPDATE
+ * SKIP LOCKED, so several collectors share the queue; SQLite: the write transaction), evaluates
+ * the answer rules covering each claimed (store, touchpoint) over the windows its at_ms range
+ * touches, reading answers through the at_ms index, and fires in the same transaction; a queue
+ * row is deleted only when its evaluation commits. Every health interval it also evaluates the
+ * device rules (calert_health.c).
+ *
+ * With several collectors on one PostgreSQL, a transaction takes a transaction-level advisory
+ * lock per (rule, touchpoint) in sorted order before evaluating it, so one collector evaluates a
+ * rule's window at a time; the UNIQUE dedup_key makes it fire once in any case.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "calert_eval_int.h"
+#include "cfleet_int.h"
+
+#define CLAIM_ROWS "200"
+#define WINDOWS_MAX 2000 /* windows one unit's range may touch in one pass (a week of 5 min) */
+
+struct calert_eval {
+    cstore *s;
+    const tp_clock *clk;
+    char *public_url;
+    unsigned interval_ms, health_ms;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop, started;
+};
+
+/* ---- Shared helpers (calert_eval_int.h) ------------------------------------------------------ */
+
+tp_err calert_load_rules(cstore_tx *tx, bool device_kinds, calert_rule **out, size_t *n,
+                         char *err, size_t errlen)
+{
+    cstore_rows *rows = NULL;
+    *out = NULL;
+    *n = 0;
+    tp_err rc = FX0(tx, &rows, err, errlen,
+                    "SELECT " CALERT_RULE_COLS " FROM alert_rules WHERE enabled = 1 ORDER BY id");
+    if (rc != TP_OK)
+        return rc;
+    calert_rule *v = calloc(rows->n ? rows->n : 1, sizeof *v);
+    if (!v) {
+        cstore_rows_free(rows);
+        return TP_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < rows->n; i++) {
+        calert_rule r;
+        if (calert_rule_from_row(rows, i, &r) != TP_OK) {
+            fprintf(stderr, "touchpoint-collector: alert rule %s: unreadable, skipped\n",
+                    cstore_rows_get(rows, i, 0));
+            continue;
+        }
+        if (calert_kind_is_device(r.kind) != device_kinds) {
+            calert_rule_clear(&r);
+            continue;
+        }
+        v[(*n)++] = r;
+    }
+    cstore_rows_free(rows);
+    *out = v;
+    return TP_OK;
+}
+
+void calert_free_rules(calert_rule *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        calert_rule_clear(&v[i]);
+    free(v);
+}
+
+bool calert_covers(const char *rule_node, const char *path)
+{
+    size_t n = strlen(rule_node);
+    return strncmp(rule_node, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* Settings key of the deepest node on path (and its ancestors) that sets it; NULL if none. */
+tp_err calert_node_setting(cstore_tx *tx, const char *path, const char *key, char *out,
+                           size_t outlen, char *err, size_t errlen)
+{
+    char p[256];
+    out[0] = '\0';
+    tp_strlcpy(p, path, sizeof p);
+    for (;;) {
+        cstore_rows *rows = NULL;
+        tp_err rc = FX(tx, &rows, err, errlen, "SELECT settings_json FROM nodes WHERE path = $1",
+                       p);
+        if (rc != TP_OK)
+            return rc;
+        cJSON *s = cJSON_Parse(cstore_rows_get(rows, 0, 0) ? cstore_rows_get(rows, 0, 0) : "");
+        cstore_rows_free(rows);
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(s, key);
+        if (v && !cJSON_IsNull(v)) {
+            char *txt = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
+            tp_strlcpy(out, txt ? txt : v->valuestring, outlen);
+            free(txt);
+            cJSON_Delete(s);
+            return TP_OK;
+        }
+        cJSON_Delete(s);
+        char *slash = strrchr(p, '/');
+        if (!slash)
+            return TP_OK;
+        *slash = '\0';
+    }
+}
+
+tp_err calert_tz_get(calert_tzcache *c, const char *zone, const calert_tz **out)
+{
+    char err[TP_ERRMSG_MAX];
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->name[i], zone) == 0) {
+            *out = c->tz[i];
+            return TP_OK;
+        }
+    calert_tz *z = NULL;
+    tp_err rc = calert_tz_load(zone, &z, err, sizeof err);
+    if (rc != TP_OK) {
+        fprintf(stderr, "touchpoint-collector: alerts: %s (using the collector's)\n", err);
+        if ((rc = calert_tz_load(NULL, &z, err, sizeof err)) != TP_OK)
+            return rc;
+    }
+    if (c->n == CALERT_TZCACHE_MAX) {
+        calert_tz_free(c->tz[--c->n]);
+    }
+    tp_strlcpy(c->name[c->n], zone, sizeof c->name[c->n]);
+    c->tz[c->n++] = z;
+    *out = z;
+    return TP_OK;
+}
+
+void calert_tzcache_clear(calert_tzcache *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        calert_tz_free(c->tz[i]);
+    c->n = 0;
+}
+
+tp_err calert_lock_unit(cstore_tx *tx, bool pg, const char *rule, const char *unit, char *err,
+                        size_t errlen)
+{
+    char key[512];
+    if (!pg)
+        return TP_OK; /* SQLite: the write transaction already excludes everyone */
+    snprintf(key, sizeof key, "tp-alert|%s|%s", rule, unit);
+    return FX(tx, NULL, err, errlen, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key);
+}
+
+/* ---- Units of the claimed queue rows --------------------------------------------------------- */
+
+typedef struct unit {
+    char store[TP_ID_MAX + 1], touchpoint[TP_ID_MAX + 1], device[TP_ID_MAX + 1];
+    int64_t from_ms, to_ms;
+} unit;
+
+static int unit_cmp(const void *a, const void *b)
+{
+    const unit *x = a, *y = b;
+    int c = strcmp(x->store, y->store);
+    return c ? c : strcmp(x->touchpoint, y->touchpoint);
+}
+
+/* Merges the claimed rows into units sorted by (store, touchpoint). */
+static unit *merge_units(const cstore_rows *rows, size_t *n)
+{
+    unit *u = calloc(rows->n ? rows->n : 1, sizeof *u);
+    *n = 0;
+    if (!u)
+        return NULL;
+    for (size_t i = 0; i < rows->n; i++) {
+        unit x = {0};
+        tp_strlcpy(x.device, cstore_rows_get(rows, i, 0), sizeof x.device);
+        tp_strlcpy(x.store, cstore_rows_get(rows, i, 1), sizeof x.store);
+        tp_strlcpy(x.touchpoint, cstore_rows_get(rows, i, 2), sizeof x.touchpoint);
+        x.from_ms = strtoll(cstore_rows_get(rows, i, 3), NULL, 10);
+        x.to_ms = strtoll(cstore_rows_get(rows, i, 4), NULL, 10);
+        size_t k = 0;
+        while (k < *n && unit_cmp(&u[k], &x) != 0)
+            k++;
+        if (k == *n)
+            u[(*n)++] = x;
+        if (x.from_ms < u[k].from_ms)
+            u[k].from_ms = x.from_ms;
+        if (x.to_ms > u[k].to_ms)
+            u[k].to_ms = x.to_ms;
+    }
+    qsort(u, *n, sizeof *u, unit_cmp);
+    return u;
+}
+
+/* The store node's path for an answer's store id: the depth-3 node whose last segment it is,
+ * else the first three segments of the device's node. "" when neither is known. */
+static tp_err store_path(cstore_tx *tx, const unit *u, char *out, size_t outlen, char *err,
+                         size_t errlen)
+{
+    cstore_rows *rows = NULL;
+    char like[TP_ID_MAX + 4];
+    out[0] = '\0';
+    snprintf(like, sizeof like, "%%/%s", u->store);
+    tp_err rc = FX(tx, &rows, err, errlen, "SELECT path FROM nodes WHERE path LIKE $1", like);
+    for (size_t i = 0; rc == TP_OK && i < rows->n; i++) {
+        const char *p = cstore_rows_get(rows, i, 0), *a = strchr(p, '/');
+        const char *b = a ? strchr(a + 1, '/') : NULL;
+        if (b && !strchr(b + 1, '/') && strcmp(b + 1, u->store) == 0) {
+            tp_strlcpy(out, p, outlen);
+            break;
+        }
+    }
+    cstore_rows_free(rows);
+    rows = NULL;
+    if (rc != TP_OK || out[0])
+        return rc;
+    rc = FX(tx, &rows, err, errlen, "SELECT node_path FROM fleet_devices WHERE id = $1",
+            u->device);
+    const char *p = rc == TP_OK ? cstore_rows_get(rows, 0, 0) : NULL;
+    const char *a = p ? strchr(p, '/') : NULL, *b = a ? strchr(a + 1, '/') : NULL;
+    if (b) {
+        size_t n = (size_t)(strchrnul(b + 1, '/') - p);
+        snprintf(out, outlen, "%.*s", (int)n, p);
+    }
+    cstore_rows_free(rows);
+    return rc;
+}
+
+/* ---- Answer rules ---------------------------------------------------------------------------- */
+
+/* Counts per kind and value of the unit's ratings in [from, to). */
+static tp_err window_dist(cstore_tx *tx, const unit *u, int64_t from, int64_t to,
+                          int64_t dist[4][11], char *err, size_t errlen)
+{
+    cstore_rows *rows = NULL;
+    char f[24], t[24];
+    memset(dist, 0, sizeof(int64_t) * 4 * 11);
+    tp_err rc = FX(tx, &rows, err, errlen,
+                   "SELECT kind, value, count(*) FROM answers WHERE at_ms >= CAST($1 AS bigint)"
+                   " AND at_ms < CAST($2 AS bigint) AND store = $3 AND touchpoint = $4 AND"
+                   " kind <> 'choice' GROUP BY kind, value",
+                   cfleet_i64(f, from), cfleet_i64(t, to), u->store, u->touchpoint);
+    for (size_t i = 0; rc == TP_OK && i < rows->n; i++) {
+        tp_kind k;
+        int lo, hi, v = (int)strtol(cstore_rows_get(rows, i, 1) ? cstore_rows_get(rows, i, 1)
+                                                                 : "-1",
+                                    NULL, 10);
+        if (tp_kind_parse(cstore_rows_get(rows, i, 0), &k) != TP_OK || k == TP_KIND_CHOICE ||
+            tp_kind_range(k, &lo, &hi) != TP_OK || v < lo || v > hi)
+            continue;
+        dist[k][v] += strtoll(cstore_rows_get(rows, i, 2), NULL, 10);
+    }
+    cstore_rows_free(rows);
+    return rc;
+}
+
+static void fmt_hm(const calert_tz *z, int64_t ms, char out[8])
+{
+    int m, wd;
+    calert_local_clock(z, ms, &m, &wd);
+    m = m < 0 ? 0 : m % 1440;
+    snprintf(out, 8, "%02u:%02u", (unsigned)(m / 60) % 24u, (unsigned)(m % 60));
+}
+
+/* Evaluates one windowed rule over one window; fills ev's titles and numbers when it trips. */
+static tp_err eval_window(cstore_tx *tx, const calert_rule *r, const unit *u, int64_t from,
+                          int64_t to, calert_event *ev, bool *trips, char *err, size_t errlen)
+{
+    int64_t dist[4][11];
+    *trips = false;
+    tp_err rc = TP_OK;
+    const char *where = u->touchpoint;
+    if (r->kind == CALERT_REASON) {
+        cstore_rows *rows = NULL;
+        char f[24], t[24];
+        rc = FX(tx, &rows, err, errlen,
+                "SELECT count(*) FROM answers WHERE at_ms >= CAST($1 AS bigint) AND at_ms <"
+                " CAST($2 AS bigint) AND store = $3 AND touchpoint = $4 AND kind = 'choice' AND"
+                " choice = $5 AND ($6 = '' OR question = $6)",
+                cfleet_i64(f, from), cfleet_i64(t, to), u->store, u->touchpoint, r->p.choice,
+                r->p.question);
+        int64_t n = rc == TP_OK ? strtoll(cstore_rows_get(rows, 0, 0), NULL, 10) : 0;
+        cstore_rows_free(rows);
+        if (rc != TP_OK || n < r->p.min_count)
+            return rc;
+        cJSON_AddStringToObject(ev->numbers, "choice", r->p.choice);
+        cJSON_AddNumberToObject(ev->numbers, "count", (double)n);
+        cJSON_AddNumberToObject(ev->numbers, "min_count", r->p.min_count);
+        snprintf(ev->title_vi, sizeof ev->title_vi, "%s: lý do \"%s\" được chọn %lld lần tại %s/%s",
+                 r->name_vi, r->p.choice, (long long)n, u->store, where);
+        snprintf(ev->title_en, sizeof ev->title_en, "%s: reason \"%s\" chosen %lld times at %s/%s",
+                 r->name_en, r->p.choice, (long long)n, u->store, where);
+        *trips = true;
+        return TP_OK;
+    }
+    if ((rc = window_dist(tx, u, from, to, dist, err, errlen)) != TP_OK)
+        return rc;
+    if (r->kind == CALERT_NEGATIVE_SHARE) {
+        int64_t n = 0, neg = 0;
+        for (int k = 0; k < 4; k++)
+            for (int v = 0; v <= 10; v++) {
+                n += dist[k][v];
+                neg += calert_is_negative((tp_kind)k, v) ? dist[k][v] : 0;
+            }
+        double share = n ? 100.0 * (double)neg / (double)n : 0;
+        if (n < r->p.min_count || share < r->p.min_share)
+            return TP_OK;
+        cJSON_AddNumberToObject(ev->numbers, "ratings", (double)n);
+        cJSON_AddNumberToObject(ev->numbers, "negative", (double)neg);
+        cJSON_AddNumberToObject(ev->numbers, "share_pct", (double)(int64_t)(share * 10 + 0.5) / 10);
+        cJSON_AddNumberToObject(ev->numbers, "min_share_pct", r->p.min_share);
+        snprintf(ev->title_vi, sizeof ev->title_vi,
+                 "%s: %.0f%% đánh giá tiêu cực tại %s/%s (%lld/%lld)", r->name_vi, share, u->store,
+                 where, (long long)neg, (long long)n);
+        snprintf(ev->title_en, sizeof ev->title_en,
+                 "%s: %.0f%% negative ratings at %s/%s (%lld of %lld)", r->name_en, share,
+                 u->store, where, (long long)neg, (long long)n);
+        *trips = true;
+        return TP_OK;
+    }
+    /* low_score */
+    double lo = 0, hi = 0, value = 0;
+    int64_t n = 0;
+    const char *metric = tp_kind_name(r->p.metric);
+    if (r->p.metric == TP_KIND_NPS) {
+        tp_nps nps;
+        *trips = calert_nps_below(dist[TP_KIND_NPS], r->p.threshold, &lo, &hi);
+        tp_nps_compute(dist[TP_KIND_NPS], &nps);
+        value = nps.score;
+        n = nps.n;
+    } else {
+        int vlo, vhi;
+        tp_kind_range(r->p.metric, &vlo, &vhi);
+        *trips = calert_mean_below(&dist[r->p.metric][vlo], vlo, vhi, r->p.threshold, &value, &lo,
+                                   &hi);
+        for (int v = vlo; v <= vhi; v++)
+            n += dist[r->p.metric][v];
+    }
+    if (!*trips)
+        return TP_OK;
+    cJSON_AddStringToObject(ev->numbers, "metric", metric);
+    cJSON_AddNumberToObject(ev->numbers, "n", (double)n);
+    cJSON_AddNumberToObject(ev->numbers, "value", (double)(int64_t)(value * 100) / 100);
+    cJSON_AddNumberToObject(ev->numbers, "ci_low", (double)(int64_t)(lo * 100) / 100);
+    cJSON_AddNumberToObject(ev->numbers, "ci_high", (double)(int64_t)(hi * 100) / 100);
+    cJSON_AddNumberToObject(ev->numbers, "threshold", r->p.threshold);
+    snprintf(ev->title_vi, sizeof ev->title_vi, "%s: %s %.1f (95%%: %.1f..%.1f) dưới %g tại %s/%s",
+             r->name_vi, metric, value, lo, hi, r->p.threshold, u->store, where);
+    snprintf(ev->title_en, sizeof ev->title_en, "%s: %s %.1f (95%%: %.1f..%.1f) below %g at %s/%s",
+             r->name_en, metric, value, lo, hi, r->p.threshold, u->store, where);
+    return TP_OK;
+}
+
+static tp_err eval_windows(cstore_tx *tx, const calert_rule *r, const unit *u, const char *node,
+                           const calert_tz *z, const char *public_url, int64_t now, int *fired,
+                           char *err, size_t errlen)
+{
+    int64_t from, to;
+    tp_err rc = TP_OK;
+    calert_window(z, u->from_ms, r->p.window_min, &from, &to);
+    for (int i = 0; rc == TP_OK && i < WINDOWS_MAX && from <= u->to_ms; i++) {
+        calert_event ev = {.rule = r, .node = node, .store = u->store,
+                           .touchpoint = u->touchpoint, .from_ms = from, .to_ms = to,
+                           .dedup_at = from};
+        char key[512];
+        cstore_rows *rows = NULL;
+        calert_dedup_key(&ev, key, sizeof key);
+        rc = FX(tx, &rows, err, errlen, "SELECT 1 FROM alerts WHERE dedup_key = $1", key);
+        bool done = rc == TP_OK && rows->n > 0, trips = false, f = false;
+        cstore_rows_free(rows);
+        if (rc == TP_OK && !done && (ev.numbers = cJSON_CreateObject()) == NULL)
+            rc = TP_ERR_NOMEM;
+        if (rc == TP_OK && !done)
+            rc = eval_window(tx, r, u, from, to, &ev, &trips, err, errlen);
+        if (rc == TP_OK && trips) {
+            char a[8], b[8];
+            fmt_hm(z, from, a);
+            fmt_hm(z, to, b);
+            cJSON_AddStringToObject(ev.numbers, "window_local", a);
+            cJSON_AddStringToObject(ev.numbers, "window_local_end", b);
+            rc = calert_fire(tx, &ev, public_url, now, &f, err, errlen);
+        }
+        *fired += f;
+        cJSON_Delete(ev.numbers);
+        calert_window(z, to, r->p.window_min, &from, &to);
+    }
+    return rc;
+}
+
+/* praise: a run of p.run happy ratings in a row at the touchpoint; the run's first rating is the
+ * dedup point, so a run fires once however long it grows. */
+static tp_err eval_praise(cstore_tx *tx, const calert_rule *r, const unit *u, const char *node,
+                          const char *public_url, int64_t now, int *fired, char *err,
+                          size_t errlen)
+{
+    cstore_rows *before = NULL, *rows = NULL;
+    char f[24], t[24], lim[24];
+    bool carried = true; /* every earlier rating fetched was happy */
+    tp_err rc = FX(tx, &before, err, errlen,
+                   "SELECT kind, value, at_ms FROM answers WHERE store = $1 AND touchpoint = $2"
+                   " AND at_ms < CAST($3 AS bigint) AND kind <> 'choice' ORDER BY at_ms DESC, id"
+                   " DESC LIMIT CAST($4 AS bigint)",
+                   u->store, u->touchpoint, cfleet_i64(f, u->from_ms),
+                   cfleet_i64(lim, r->p.run));
+    if (rc == TP_OK)
+        rc = FX(tx, &rows, err, errlen,
+                "SELECT kind, value, at_ms FROM answers WHERE store = $1 AND touchpoint = $2 AND"
+                " at_ms >= CAST($3 AS bigint) AND at_ms <= CAST($4 AS bigint) AND"
+                " kind <> 'choice' ORDER BY at_ms, id",
+                u->store, u->touchpoint, f, cfleet_i64(t, u->to_ms));
+    int64_t run = 0, start = 0;
+    /* The run leading into the range: the earlier ratings, newest first. */
+    for (size_t i = 0; rc == TP_OK && i < before->n; i++) {
+        tp_kind k;
+        tp_kind_parse(cstore_rows_get(before, i, 0), &k);
+        if (!calert_is_happy(k, (int)strtol(cstore_rows_get(before, i, 1), NULL, 10))) {
+            carried = false;
+            break;
+        }
+        run++;
+        start = strtoll(cstore_rows_get(before, i, 2), NULL, 10);
+    }
+    /* A run of p.run already complete before the range fired then (or starts further back). */
+    bool done = carried && run >= r->p.run;
+    for (size_t i = 0; rc == TP_OK && i < rows->n; i++) {
+        tp_kind k;
+        int64_t at = strtoll(cstore_rows_get(rows, i, 2), NULL, 10);
+        tp_kind_parse(cstore_rows_get(rows, i, 0), &k);
+        if (!calert_is_happy(k, (int)strtol(cstore_rows_get(rows, i, 1), NULL, 10))) {
+            run = 0;
+            done = false;
+            continue;
+        }
+        if (run++ == 0)
+            start = at;
+        if (run < r->p.run || done)
+            continue;
+        done = true;
+        bool fd = false;
+        calert_event ev = {.rule = r, .node = node, .store = u->store,
+                           .touchpoint = u->touchpoint, .from_ms = start, .to_ms = at,
+                           .dedup_at = start, .numbers = cJSON_CreateObject()};
+        cJSON_AddNumberToObject(ev.numbers, "run", (double)run);
+        snprintf(ev.title_vi, sizeof ev.title_vi, "%s: %lld đánh giá hài lòng liên tiếp tại %s/%s",
+                 r->name_vi, (long long)run, u->store, u->touchpoint);
+        snprintf(ev.title_en, sizeof ev.title_en, "%s: %lld happy ratings in a row at %s/%s",
+                 r->name_en, (long long)run, u->store, u->touchpoint);
+        rc = ev.numbers ? calert_fire(tx, &ev, public_url, now, &fd, err, errlen) : TP_ERR_NOMEM;
+        *fired += fd;
+        cJSON_Delete(ev.numbers);
+    }
+    cstore_rows_free(before);
+    cstore_rows_free(rows);
+    return rc;
+}
+
+/* Claims up to CLAIM_ROWS queue rows and evaluates them in one transaction. *claimed: rows. */
+static tp_err queue_step(cstore *s, const char *public_url, int64_t now, calert_tzcache *tzc,
+                         size_t *claimed, int *fired, char *err, size_t errlen)
+{
+    bool pg = strcmp(cstore_kind(s), "postgresql") == 0;
+    cstore_tx *tx = NULL;
+    cstore_rows *rows = NULL;
+    calert_rule *rules = NULL;
+    size_t n_rules = 0, n_units = 0;
+    unit *units = NULL;
+    *claimed = 0;
+    tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
+    if (rc != TP_OK)
+        return rc;
+    rc = FX0(tx, &rows, err, errlen,
+             pg ? "DELETE FROM alert_queue WHERE id IN (SELECT id FROM alert_queue ORDER BY id"
+                  " LIMIT " CLAIM_ROWS " FOR UPDATE SKIP LOCKED)"
+                  " RETURNING device, store, touchpoint, from_ms, to_ms"
+                : "DELETE FROM alert_queue WHERE id IN (SELECT id FROM alert_queue ORDER BY id"
+                  " LIMIT " CLAIM_ROWS ") RETURNING device, store, touchpoint, from_ms, to_ms");
+    if (rc == TP_OK && rows->n > 0) {
+        *claimed = rows->n;
+        rc = calert_load_rules(tx, false, &rules, &n_rules, err, errlen);
+    }
+    if (rc == TP_OK && n_rules > 0 && !(units = merge_units(rows, &n_units)))
+        rc = TP_ERR_NOMEM;
+    for (size_t i = 0; rc == TP_OK && i < n_units && n_rules > 0; i++) {
+        const unit *u = &units[i];
+        char sp[256], path[400], zone[128], key[200];
+        const calert_tz *z = NULL;
+        rc = store_path(tx, u, sp, sizeof sp, err, errlen);
+        if (rc != TP_OK || !sp[0])
+            continue; /* a store in no node: no rule covers it */
+        snprintf(path, sizeof path, "%s/%s", sp, u->touchpoint);
+        bool any = false;
+        for (size_t k = 0; k < n_rules && !any; k++)
+            any = calert_covers(rules[k].node, path);
+        if (!any)
+            continue;
+        rc = calert_node_setting(tx, sp, "timezone", zone, sizeof zone, err, errlen);
+        if (rc == TP_OK)
+            rc = calert_tz_get(tzc, zone, &z);
+        snprintf(key, sizeof key, "%s/%s", u->store, u->touchpoint);
+        for (size_t k = 0; rc == TP_OK && k < n_rules; k++) {
+            const calert_rule *r = &rules[k];
+            if (!calert_covers(r->node, path))
+                continue;
+            rc = calert_lock_unit(tx, pg, r->id, key, err, errlen);
+            if (rc == TP_OK && r->kind == CALERT_PRAISE)
+                rc = eval_praise(tx, r, u, sp, public_url, now, fired, err, errlen);
+            else if (rc == TP_OK)
+                rc = eval_windows(tx, r, u, sp, z, public_url, now, fired, err, errlen);
+        }
+    }
+    free(units);
+    calert_free_rules(rules, n_rules);
+    cstore_rows_free(rows);
+    if (rc == TP_OK)
+        return cstore_tx_commit(tx, err, errlen);
+    cstore_tx_rollback(tx);
+    return rc;
+}
+
+tp_err calert_eval_pass(cstore *s, const char *public_url, int64_t now_ms, bool health,
+                        int *fired, char *err, size_t errlen)
+{
+    calert_tzcache tzc = {0};
+    size_t claimed = 0;
+    tp_err rc = TP_OK;
+    *fired = 0;
+    do
+        rc = queue_step(s, public_url, now_ms, &tzc, &claimed, fired, err, errlen);
+    while (rc == TP_OK && claimed > 0);
+    if (rc == TP_OK && health)
+        rc = calert_health_pass(s, public_url, now_ms, &tzc, fired, err, errlen);
+    calert_tzcache_clear(&tzc);
+    return rc;
+}
+
+/* ---- The thread ------------------------------------------------------------------------------ */
+
+static void *run(void *arg)
+{
+    calert_eval *e = arg;
+    int64_t next_health = 0;
+    pthread_mutex_lock(&e->mu);
+    while (!e->stop) {
+        pthread_mutex_unlock(&e->mu);
+        char err[TP_ERRMSG_MAX];
+        int fired = 0;
+        int64_t now = e->clk->wall_ms(e->clk->ctx);
+        bool health = now >= next_health;
+        if (health)
+            next_health = now + e->health_ms;
+        tp_err rc = calert_eval_pass(e->s, e->public_url, now, health, &fired, err, sizeof err);
+        if (rc != TP_OK)
+            fprintf(stderr, "touchpoint-collector: alert evaluation: %s (retried)\n", err);
+        pthread_mutex_lock(&e->mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (int64_t)e->interval_ms * 1000000;
+        ts.tv_sec += (time_t)(ns / 1000000000);
+        ts.tv_nsec = (long)(ns % 1000000000);
+        if (!e->stop)
+            pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return NULL;
+}
+
+tp_err calert_eval_start(cstore *s, const tp_clock *clk, const char *public_url,
+                         unsigned interval_ms, unsigned health_ms, calert_eval **out, char *err,
+                         size_t errlen)
+{
+    calert_eval *e = calloc(1, sizeof *e);
+    *out = NULL;
+    if (!e || (public_url && !(e->public_url = strdup(public_url)))) {
+        free(e);
+        return TP_ERR_NOMEM;
+    }
+    e->s = s;
+    e->clk = clk ? clk : tp_clock_system();
+    e->interval_ms = interval_ms ? interval_ms : 1000;
+    e->health_ms = health_ms ? health_ms : 30000;
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->cv, NULL);
+    if (pthread_create(&e->thread, NULL, run, e) != 0) {
+        calert_eval_stop(e);
+        return tp_errf(err, errlen, TP_ERR_NOMEM, "cannot start the alert evaluator thread");
+    }
+    e->started = true;
+    *out = e;
+    return TP_OK;
+}
+
+void calert_eval_stop(calert_eval *e)
+{
+    if (!e)
+        return;
+    if (e->started) {
+        pthread_mutex_lock(&e->mu);
+        e->stop = true;
+        pthread_cond_signal(&e->cv);
+        pthread_mutex_unlock(&e->mu);
+        pthread_join(e->thread, NULL);
+    }
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->cv);
+    free(e->public_url);
+    free(e);
+}
