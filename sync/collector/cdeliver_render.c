@@ -119,8 +119,12 @@ static void facts_of(const cdeliver_msg *m, facts *f)
     const char *title = in_lang(a, "title", lang);
     f->node = str_of(a, "node");
     bool test = type && strcmp(type, "alert.test") == 0;
-    snprintf(f->headline, sizeof f->headline, "%s: %s%s%s", test ? f->l->test : f->l->alert,
-             title ? title : "?", f->node ? " · " : "", f->node ? f->node : "");
+    const char *label = test ? f->l->test : f->l->alert;
+    size_t ll = strlen(label);
+    bool labelled = title && strncmp(title, label, ll) == 0 && title[ll] == ':';
+    snprintf(f->headline, sizeof f->headline, "%s%s%s%s%s", labelled ? "" : label,
+             labelled ? "" : ": ", title ? title : "?", f->node ? " · " : "",
+             f->node ? f->node : "");
     add_fact(f, f->l->node, f->node);
     add_fact(f, f->l->store, str_of(a, "store"));
     add_fact(f, f->l->touchpoint, str_of(a, "touchpoint"));
