@@ -16,3 +16,10 @@ $(call obj,tests/unit/test_collector_fleet.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
 $(BUILD)/tests/test_collector_fleet: $(call obj,tests/unit/test_collector_fleet.c) \
     $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
 TEST_LIBS_test_collector_fleet = $(COLLECTOR_LIBS)
+
+# Alert rules (issue 13): windows in a zone, parameters, interval tests (pure, no store).
+TESTS += $(BUILD)/tests/test_collector_alert
+$(call obj,tests/unit/test_collector_alert.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
+$(BUILD)/tests/test_collector_alert: $(call obj,tests/unit/test_collector_alert.c) \
+    $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
+TEST_LIBS_test_collector_alert = $(COLLECTOR_LIBS)
