@@ -211,6 +211,38 @@ def sqlite_suite(work, smtp, wh):
                    ["Test message of endpoint mail-en", "Endpoint test"], id_en,
                    "touchpoint.test", "en e-mail")
 
+        # ---- a digest's own e-mail (the "email" part of the payload) with a CSV attachment
+        csv_text = "store,nps\r\nhcm-q1,42\r\n"
+        did = str(uuid.uuid4())
+        digest = {"type": "digest", "id": did, "created_at": "2026-12-06T15:00:00Z",
+                  "case_id": None, "dashboard_url": None,
+                  "email": {"subject": "Báo cáo ngày 06/12 · Cửa hàng Quận 1",
+                            "text": "NPS 42 ± 9", "html": "<p>NPS <b>42</b> ± 9</p>",
+                            "attachments": [{"filename": "tra-loi-2026-12-06.csv",
+                                             "content_type": "text/csv",
+                                             "content_base64":
+                                             base64.b64encode(csv_text.encode()).decode()}]}}
+        con = sqlite3.connect(db_path, timeout=30)
+        now = int(time.time() * 1000)
+        con.execute("INSERT INTO outbox(id, endpoint_id, kind, ref_id, payload_json, created_ms, "
+                    "next_attempt_ms) VALUES(?, ?, 'digest', NULL, ?, ?, ?)",
+                    (did, endpoints(store)["mail-en"]["id"], json.dumps(digest), now, now))
+        con.commit()
+        con.close()
+        msgs = wait_for(lambda: [m for _, m in smtp.messages() if m["message-id"] ==
+                                 "<%s@touchpoint.test>" % did])
+        m = msgs[0] if msgs else None
+        atts = list(m.iter_attachments()) if m else []
+        tap(m is not None and str(m["subject"]) == digest["email"]["subject"] and
+            m.get_content_type() == "multipart/mixed" and len(atts) == 1 and
+            atts[0].get_filename() == "tra-loi-2026-12-06.csv" and
+            atts[0].get_content_type() == "text/csv" and
+            atts[0].get_payload(decode=True).decode() == csv_text and
+            "NPS 42" in m.get_body(("plain",)).get_content() and
+            "<b>42</b>" in m.get_body(("html",)).get_content(),
+            "a digest's e-mail: its own subject, text + HTML, and the CSV attachment intact",
+            m and [p.get_content_type() for p in m.walk()])
+
         # ---- webhook: 3 rejections, then delivered; every attempt logged
         wh.reject("/hook/main", 3)
         hid = queue_test(store, "hook")
