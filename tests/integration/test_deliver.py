@@ -114,6 +114,16 @@ def bad_batch(dev_id, touchpoints, per=4, store="hcm-q1"):
     return {"protocol": 1, "batch_id": str(uuid.uuid4()), "device": dev, "answers": answers}
 
 
+def stop_clean(c):
+    """Stops collector c (SIGTERM) and checks its log has no sanitizer report."""
+    st = c.stop()
+    with open(c.proc.log_path, "rb") as f:
+        log = f.read().decode("utf-8", "replace")
+    bad = [k for k in ("AddressSanitizer", "LeakSanitizer", "runtime error:") if k in log]
+    tap(st == 0 and not bad, "%s stopped cleanly on SIGTERM (exit 0, no sanitizer report)"
+        % c.name, "exit %r, %s" % (st, log[-1500:]))
+
+
 def add_endpoint(store, name, kind, target, lang=None):
     args = ["endpoint", "add", name, "--kind", kind, "--target", target]
     if lang:
@@ -258,6 +268,9 @@ def sqlite_suite(work, smtp, wh):
         tap(body.get("type") == "alert.test" and body.get("id") == hid and
             "alert" in body and "dashboard_url" in body,
             "the webhook body is the canonical event (type, id = webhook-id, alert, link)", body)
+        # The receiver answers before the collector records: wait for the record.
+        wait_for(lambda: db.rows("SELECT state FROM outbox WHERE id = '%s'" % hid)[0][0] ==
+                 "delivered")
         att = db.rows("SELECT status, latency_ms, error FROM delivery_attempts WHERE outbox_id "
                       "= '%s' ORDER BY id" % hid)
         tap(len(att) == 4 and [a[0] for a in att] == ["500", "500", "500", "204"] and
@@ -412,7 +425,7 @@ def sqlite_suite(work, smtp, wh):
         tap(same and not wh.errors, "a message sent twice carries the same body and a valid "
             "signature each time", wh.errors)
     finally:
-        c.stop()
+        stop_clean(c)
 
 
 def pg_suite(work, wh):
@@ -443,6 +456,9 @@ def pg_suite(work, wh):
                 ids.append((res or {}).get("outbox_id"))
             wait_for(lambda: set(wh.delivered("/pg/hook")) == set(ids))
             got = wh.delivered("/pg/hook")
+            wait_for(lambda: db.count("SELECT COUNT(*) FROM outbox o JOIN endpoints e ON e.id = "
+                                      "o.endpoint_id WHERE e.name = 'hook' AND o.state <> "
+                                      "'delivered'") == 0)
             att = db.rows("SELECT COUNT(*) FROM delivery_attempts a JOIN endpoints e ON e.id = "
                           "a.endpoint_id WHERE e.name = 'hook'")
             tap(sorted(got) == sorted(ids) and att[0][0] == "20",
@@ -464,7 +480,7 @@ def pg_suite(work, wh):
             tap(not wh.errors, "PostgreSQL: every signature valid", wh.errors)
         finally:
             for c in cs:
-                c.stop()
+                stop_clean(c)
             smtp.close()
 
 
