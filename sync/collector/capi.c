@@ -77,10 +77,10 @@ static const char *route(const char *res, bool post, cJSON *args)
                : strcmp(res, "surveys") == 0     ? "survey.list"
                : strcmp(res, "audit") == 0       ? "audit.list"
                : strcmp(res, "enrollments") == 0 ? "enroll.list"
+               : strcmp(res, "endpoints") == 0   ? "endpoint.list"
+               : strcmp(res, "alert-rules") == 0 ? "alert.list"
                : strcmp(res, "cases") == 0       ? "case.list"
                : strcmp(res, "digests") == 0     ? "digest.list"
-               : strcmp(res, "alert-rules") == 0 ? "alert.list"
-               : strcmp(res, "endpoints") == 0   ? "endpoint.list"
                                                  : NULL;
     }
     if (strcmp(res, "nodes") == 0)
@@ -89,6 +89,13 @@ static const char *route(const char *res, bool post, cJSON *args)
         return "survey.assign";
     if (strcmp(res, "enrollments") == 0)
         return "device.approve";
+    if (strcmp(res, "endpoints") == 0) { /* {"action": "add" | "test", ...} */
+        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
+        return !a                       ? NULL
+               : strcmp(a, "add") == 0  ? "endpoint.add"
+               : strcmp(a, "test") == 0 ? "endpoint.test"
+                                        : NULL;
+    }
     if (strcmp(res, "cases") == 0)
         return "case.act";
     if (strcmp(res, "digests") == 0)
@@ -102,13 +109,6 @@ static const char *route(const char *res, bool post, cJSON *args)
                : strcmp(a, "disable") == 0 ? "alert.disable"
                : strcmp(a, "enable") == 0  ? "alert.enable"
                                            : NULL;
-    }
-    if (strcmp(res, "endpoints") == 0) { /* {"action": "add" | "test", ...} */
-        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
-        return !a                       ? NULL
-               : strcmp(a, "add") == 0  ? "endpoint.add"
-               : strcmp(a, "test") == 0 ? "endpoint.test"
-                                        : NULL;
     }
     if (strcmp(res, "devices") == 0) {
         const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));

@@ -231,8 +231,27 @@ static tp_err endpoint_after(cdeliver *d, cstore_tx *tx, const claim *c, const c
     return rc;
 }
 
+/* Makes an error text safe for a text column and a log line: control characters become spaces,
+ * a character cut by truncation is dropped, and text that is still not UTF-8 (a receiver's reply
+ * in another encoding) keeps only its ASCII. PostgreSQL refuses invalid UTF-8, and a record that
+ * always fails would redeliver the message forever without counting its attempts. */
+static void clean_error(char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            s[i] = ' ';
+    for (int cut = 0; cut < 3 && n > 0 && !tp_utf8_valid(s, n); cut++)
+        if ((unsigned char)s[n - 1] >= 0x80)
+            s[--n] = '\0';
+    if (!tp_utf8_valid(s, n))
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)s[i] >= 0x80)
+                s[i] = '?';
+}
+
 /* Records the attempt (latency: -1 when nothing was attempted) and the row's new state. */
-static void record(cdeliver *d, const claim *c, const cdeliver_result *r, int64_t latency)
+static void record(cdeliver *d, const claim *c, cdeliver_result *r, int64_t latency)
 {
     char err[TP_ERRMSG_MAX], at[24], st[24], lat[24], next[24], done[24];
     const char *id = cstore_rows_get(c->row, 0, 0), *ep = cstore_rows_get(c->row, 0, 1);
@@ -241,6 +260,7 @@ static void record(cdeliver *d, const claim *c, const cdeliver_result *r, int64_
     int64_t created = strtoll(cstore_rows_get(c->row, 0, 5), NULL, 10);
     int64_t next_ms = now;
     const char *state = "delivered";
+    clean_error(r->error);
     if (!r->ok) {
         uint64_t rnd = 0;
         tp_random_bytes(&rnd, sizeof rnd);
@@ -306,6 +326,7 @@ static int deliver_one(cdeliver *d)
     int got = claim_one(d, now, &c);
     if (got <= 0)
         return got;
+    cdeliver_wake(d); /* there may be more: let the idle workers look */
     cJSON *event = cJSON_Parse(cstore_rows_get(c.row, 0, 3));
     if (c.ep->n == 0) {
         snprintf(r.error, sizeof r.error, "endpoint %s no longer exists",
@@ -359,15 +380,22 @@ static void wait_ms(cdeliver *d, unsigned seen, int64_t ms)
     pthread_mutex_unlock(&d->mu);
 }
 
+/* Worker 0 looks for due rows every poll_ms; the others sleep until woken (by a claim, so a
+ * backlog is worked on by all) or every IDLE_POLLS polls, which keeps an idle collector at a
+ * few cheap queries a second. */
+#define IDLE_POLLS 8
+
 static void *worker(void *arg)
 {
-    cdeliver *d = arg;
+    cdeliver *d = ((void **)arg)[0];
+    bool first = ((void **)arg)[1] != NULL;
+    free(arg);
     while (!atomic_load(&d->stop)) {
         unsigned seen = atomic_load(&d->wakes);
         int got = deliver_one(d);
         if (got > 0)
             continue;
-        wait_ms(d, seen, got < 0 ? ERROR_PAUSE_MS : d->o.poll_ms);
+        wait_ms(d, seen, got < 0 ? ERROR_PAUSE_MS : d->o.poll_ms * (first ? 1 : IDLE_POLLS));
     }
     return NULL;
 }
@@ -420,8 +448,15 @@ tp_err cdeliver_start(cstore *s, const cdeliver_options *o, const tp_clock *clk,
     }
     d->th = calloc(d->o.workers, sizeof *d->th);
     for (unsigned i = 0; d->th && i < d->o.workers; i++) {
-        if (pthread_create(&d->th[i], NULL, worker, d) != 0)
+        void **arg = malloc(2 * sizeof *arg);
+        if (!arg)
             break;
+        arg[0] = d;
+        arg[1] = i == 0 ? d : NULL;
+        if (pthread_create(&d->th[i], NULL, worker, arg) != 0) {
+            free(arg);
+            break;
+        }
         d->n_th++;
     }
     if (d->n_th != d->o.workers) {

@@ -119,8 +119,12 @@ static void facts_of(const cdeliver_msg *m, facts *f)
     const char *title = in_lang(a, "title", lang);
     f->node = str_of(a, "node");
     bool test = type && strcmp(type, "alert.test") == 0;
-    snprintf(f->headline, sizeof f->headline, "%s: %s%s%s", test ? f->l->test : f->l->alert,
-             title ? title : "?", f->node ? " · " : "", f->node ? f->node : "");
+    const char *label = test ? f->l->test : f->l->alert;
+    size_t ll = strlen(label);
+    bool labelled = title && strncmp(title, label, ll) == 0 && title[ll] == ':';
+    snprintf(f->headline, sizeof f->headline, "%s%s%s%s%s", labelled ? "" : label,
+             labelled ? "" : ": ", title ? title : "?", f->node ? " · " : "",
+             f->node ? f->node : "");
     add_fact(f, f->l->node, f->node);
     add_fact(f, f->l->store, str_of(a, "store"));
     add_fact(f, f->l->touchpoint, str_of(a, "touchpoint"));
@@ -136,6 +140,47 @@ static void facts_of(const cdeliver_msg *m, facts *f)
     add_fact(f, f->l->rule, in_lang(a, "rule_name", lang));
     add_fact(f, f->l->fired, str_of(a, "fired_at"));
     f->numbers = cJSON_GetObjectItemCaseSensitive(a, "numbers");
+}
+
+/* People's names of the numbers the alert rules write (calert*.c); other keys show as is. */
+static const struct {
+    const char *key, *vi, *en;
+} NUMBER_LABELS[] = {
+    {"ratings", "Số đánh giá", "Ratings"},
+    {"negative", "Đánh giá tiêu cực", "Negative ratings"},
+    {"share_pct", "Tỷ lệ tiêu cực (%)", "Negative share (%)"},
+    {"min_share_pct", "Ngưỡng tỷ lệ (%)", "Share threshold (%)"},
+    {"min_count", "Số đánh giá tối thiểu", "Minimum ratings"},
+    {"window_local", "Từ (giờ cửa hàng)", "From (store time)"},
+    {"window_local_end", "Đến (giờ cửa hàng)", "To (store time)"},
+    {"metric", "Chỉ số", "Metric"},
+    {"value", "Giá trị", "Value"},
+    {"threshold", "Ngưỡng", "Threshold"},
+    {"ci_low", "Khoảng tin cậy 95%: từ", "95% interval: low"},
+    {"ci_high", "Khoảng tin cậy 95%: đến", "95% interval: high"},
+    {"n", "Số câu trả lời", "Answers"},
+    {"count", "Số lần", "Count"},
+    {"choice", "Lựa chọn", "Choice"},
+    {"silent_minutes", "Im lặng (phút)", "Silent (minutes)"},
+    {"minutes", "Ngưỡng (phút)", "Threshold (minutes)"},
+    {"pending", "Câu trả lời chờ gửi", "Pending answers"},
+    {"oldest_pending_minutes_at_least", "Chờ lâu nhất (phút, ít nhất)",
+     "Oldest pending (minutes, at least)"},
+    {"missing", "Số thứ tự bị thiếu", "Missing seqs"},
+    {"first_hole", "Chỗ thiếu đầu tiên", "First hole"},
+    {"disk_free_mb", "Dung lượng trống (MB)", "Free disk (MB)"},
+    {"min_free_mb", "Ngưỡng dung lượng (MB)", "Disk threshold (MB)"},
+    {"apply_error", "Lỗi áp dụng cấu hình", "Configuration error"},
+    {"boot_id", "Lần khởi động", "Boot id"},
+    {"test", "Thử nghiệm", "Test"},
+};
+
+static const char *number_label(const facts *f, const char *key)
+{
+    for (size_t i = 0; key && i < sizeof NUMBER_LABELS / sizeof NUMBER_LABELS[0]; i++)
+        if (strcmp(NUMBER_LABELS[i].key, key) == 0)
+            return f->l == &LABELS_EN ? NUMBER_LABELS[i].en : NUMBER_LABELS[i].vi;
+    return key ? key : "?";
 }
 
 /* One number of the alert as text: integers without a fraction, others with up to 3 digits. */
@@ -237,7 +282,7 @@ static char *render_slack(const cdeliver_msg *m, const facts *f)
             char v[128];
             number_text(it, v, sizeof v);
             tp_buf_add(&b, "\n• ", strlen("\n• "));
-            add_slack(&b, it->string);
+            add_slack(&b, number_label(f, it->string));
             tp_buf_add(&b, ": ", 2);
             add_slack(&b, v);
         }
@@ -316,7 +361,7 @@ static char *render_chat(const cdeliver_msg *m, const facts *f)
             char v[128];
             number_text(it, v, sizeof v);
             tp_buf_add(&b, "<br>", 4);
-            add_html(&b, it->string);
+            add_html(&b, number_label(f, it->string));
             tp_buf_add(&b, ": ", 2);
             add_html(&b, v);
         }
@@ -403,9 +448,9 @@ tp_err cdeliver_render_mail(const cdeliver_msg *m, char **subject, char **text, 
         for (const cJSON *it = f.numbers->child; it; it = it->next) {
             char v[128];
             number_text(it, v, sizeof v);
-            tp_buf_addf(&t, "  %s: %s\n", it->string, v);
+            tp_buf_addf(&t, "  %s: %s\n", number_label(&f, it->string), v);
             tp_buf_addf(&h, "<li>");
-            add_html(&h, it->string);
+            add_html(&h, number_label(&f, it->string));
             tp_buf_addf(&h, ": <b>");
             add_html(&h, v);
             tp_buf_addf(&h, "</b></li>");

@@ -833,12 +833,12 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
     }
     if ((rc = cstore_open(opt->store_url, threads, &c->store, err, errlen)) != TP_OK)
         goto out;
-    if ((rc = calert_eval_start(c->store, c->clock, c->public_url, opt->alert_interval_ms,
-                                opt->alert_health_ms, &c->alerts, err, errlen)) != TP_OK)
-        goto out;
     cdeliver_options dopt = opt->deliver;
     dopt.public_url = c->public_url;
     if ((rc = cdeliver_start(c->store, &dopt, c->clock, &c->deliver, err, errlen)) != TP_OK)
+        goto out;
+    if ((rc = calert_eval_start(c->store, c->clock, c->public_url, opt->alert_interval_ms,
+                                opt->alert_health_ms, &c->alerts, err, errlen)) != TP_OK)
         goto out;
     /* The idle timeout stays as a backstop; the guard's deadlines are the real bound. */
     c->d = MHD_start_daemon(

@@ -47,10 +47,10 @@ typedef struct collector_options {
                                   thread and limits, for monitors; NULL: none */
     const char *public_url;    /* "https://host[/path]": base of dashboard and comment links
                                   (alerts' dashboard_url, the kiosk's comment URL); NULL: none */
-    unsigned alert_interval_ms; /* alert queue evaluation period; 0: 1000 */
-    unsigned alert_health_ms;   /* device-health rules period; 0: 30000 */
     cdeliver_options deliver;  /* the outbox worker (cdeliver.h); its public_url is set from
                                   public_url above */
+    unsigned alert_interval_ms; /* alert queue evaluation period; 0: 1000 */
+    unsigned alert_health_ms;   /* device-health rules period; 0: 30000 */
     const tp_clock *clock;     /* NULL: system clock */
 } collector_options;
 

@@ -33,8 +33,8 @@ struct collector {
     const tp_clock *clock;
     char *read_token;
     char *public_url; /* --public-url without a trailing '/', or NULL */
-    calert_eval *alerts; /* the alert evaluator thread */
     cdeliver *deliver; /* the outbox worker */
+    calert_eval *alerts; /* the alert evaluator thread */
     int silent_after_s;
     int retry_after_s;
     unsigned port;

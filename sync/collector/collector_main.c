@@ -139,10 +139,10 @@ int main(int argc, char **argv)
         return cfleet_cli_main(argc, argv);
     if (ccase_cli_is(argc, argv))
         return ccase_cli_main(argc, argv);
-    if (calert_cli_is(argc, argv))
-        return calert_cli_main(argc, argv);
     if (cdeliver_cli_is(argc, argv))
         return cdeliver_cli_main(argc, argv);
+    if (calert_cli_is(argc, argv))
+        return calert_cli_main(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {

@@ -33,6 +33,7 @@ import shutil
 import sqlite3
 import sys
 import time
+import uuid
 import http.client
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -78,6 +79,9 @@ class Db:
     def __init__(self, sqlite_path=None, pg=None):
         self.path, self.pg = sqlite_path, pg
 
+    def count(self, sql):
+        return int(self.rows(sql)[0][0])
+
     def rows(self, sql):
         if self.path:
             con = sqlite3.connect(self.path, timeout=30)
@@ -88,6 +92,36 @@ class Db:
                 con.close()
         out = self.pg.psql(sql)
         return [tuple(line.split("|")) for line in out.splitlines() if line]
+
+
+def bad_batch(dev_id, touchpoints, per=4, store="hcm-q1"):
+    """One batch of `per` NPS 0 ratings at each touchpoint of store, now."""
+    now = int(time.time() * 1000)
+    boot = "0b0b0b0b-0000-4000-8000-000000000001"
+    answers = []
+    for tp in touchpoints:
+        for _ in range(per):
+            answers.append({"id": str(uuid.uuid4()), "seq": len(answers) + 1,
+                            "session": str(uuid.uuid4()), "survey": "checkout-nps",
+                            "survey_version": 1, "question": "recommend", "kind": "nps",
+                            "value": 0, "choice": None, "lang": "vi", "store": store,
+                            "touchpoint": tp, "wall_ms": now, "clock_trusted": True,
+                            "mono_ms": 1000 + len(answers), "boot_id": boot, "flags": []})
+    dev = {"id": dev_id, "epoch": str(uuid.uuid4()), "epoch_first_seq": 1,
+           "app_version": "0.1.0", "pending": 0, "highest_seq": len(answers),
+           "disk_free": 1 << 30, "clock_trusted": True, "sent_wall_ms": now,
+           "sent_mono_ms": 100000, "boot_id": boot}
+    return {"protocol": 1, "batch_id": str(uuid.uuid4()), "device": dev, "answers": answers}
+
+
+def stop_clean(c):
+    """Stops collector c (SIGTERM) and checks its log has no sanitizer report."""
+    st = c.stop()
+    with open(c.proc.log_path, "rb") as f:
+        log = f.read().decode("utf-8", "replace")
+    bad = [k for k in ("AddressSanitizer", "LeakSanitizer", "runtime error:") if k in log]
+    tap(st == 0 and not bad, "%s stopped cleanly on SIGTERM (exit 0, no sanitizer report)"
+        % c.name, "exit %r, %s" % (st, log[-1500:]))
 
 
 def add_endpoint(store, name, kind, target, lang=None):
@@ -187,6 +221,38 @@ def sqlite_suite(work, smtp, wh):
                    ["Test message of endpoint mail-en", "Endpoint test"], id_en,
                    "touchpoint.test", "en e-mail")
 
+        # ---- a digest's own e-mail (the "email" part of the payload) with a CSV attachment
+        csv_text = "store,nps\r\nhcm-q1,42\r\n"
+        did = str(uuid.uuid4())
+        digest = {"type": "digest", "id": did, "created_at": "2026-12-06T15:00:00Z",
+                  "case_id": None, "dashboard_url": None,
+                  "email": {"subject": "Báo cáo ngày 06/12 · Cửa hàng Quận 1",
+                            "text": "NPS 42 ± 9", "html": "<p>NPS <b>42</b> ± 9</p>",
+                            "attachments": [{"filename": "tra-loi-2026-12-06.csv",
+                                             "content_type": "text/csv",
+                                             "content_base64":
+                                             base64.b64encode(csv_text.encode()).decode()}]}}
+        con = sqlite3.connect(db_path, timeout=30)
+        now = int(time.time() * 1000)
+        con.execute("INSERT INTO outbox(id, endpoint_id, kind, ref_id, payload_json, created_ms, "
+                    "next_attempt_ms) VALUES(?, ?, 'digest', NULL, ?, ?, ?)",
+                    (did, endpoints(store)["mail-en"]["id"], json.dumps(digest), now, now))
+        con.commit()
+        con.close()
+        msgs = wait_for(lambda: [m for _, m in smtp.messages() if m["message-id"] ==
+                                 "<%s@touchpoint.test>" % did])
+        m = msgs[0] if msgs else None
+        atts = list(m.iter_attachments()) if m else []
+        tap(m is not None and str(m["subject"]) == digest["email"]["subject"] and
+            m.get_content_type() == "multipart/mixed" and len(atts) == 1 and
+            atts[0].get_filename() == "tra-loi-2026-12-06.csv" and
+            atts[0].get_content_type() == "text/csv" and
+            atts[0].get_payload(decode=True).decode() == csv_text and
+            "NPS 42" in m.get_body(("plain",)).get_content() and
+            "<b>42</b>" in m.get_body(("html",)).get_content(),
+            "a digest's e-mail: its own subject, text + HTML, and the CSV attachment intact",
+            m and [p.get_content_type() for p in m.walk()])
+
         # ---- webhook: 3 rejections, then delivered; every attempt logged
         wh.reject("/hook/main", 3)
         hid = queue_test(store, "hook")
@@ -202,6 +268,9 @@ def sqlite_suite(work, smtp, wh):
         tap(body.get("type") == "alert.test" and body.get("id") == hid and
             "alert" in body and "dashboard_url" in body,
             "the webhook body is the canonical event (type, id = webhook-id, alert, link)", body)
+        # The receiver answers before the collector records: wait for the record.
+        wait_for(lambda: db.rows("SELECT state FROM outbox WHERE id = '%s'" % hid)[0][0] ==
+                 "delivered")
         att = db.rows("SELECT status, latency_ms, error FROM delivery_attempts WHERE outbox_id "
                       "= '%s' ORDER BY id" % hid)
         tap(len(att) == 4 and [a[0] for a in att] == ["500", "500", "500", "204"] and
@@ -274,14 +343,47 @@ def sqlite_suite(work, smtp, wh):
         tap(st == 200 and aid and wait_for(lambda: aid in wh.delivered("/hook/main")),
             "POST /v1/admin/endpoints {action: test} queues a test that is delivered", res)
 
+        # ---- real alerts: a rule on the chain, bad ratings at 6 touchpoints of a store
+        fleet_cli(store, "node", "set", "vn/hcm/hcm-q1/checkout")
+        token = synclib.fleet_token(store, "device", "add", "k1", "--node",
+                                    "vn/hcm/hcm-q1/checkout")
+        rule = json.loads(fleet_cli(store, "alert", "add", "--node", "vn", "--kind",
+                                    "negative_share", "--name-vi", "Nhiều đánh giá tiêu cực",
+                                    "--name-en", "Many negative ratings", "--endpoint", "crash",
+                                    "--endpoint", "mail-vi")[1])
+        # alert test RULE: a sample through the rule's endpoints (here: its e-mail).
+        before = len(smtp.messages())
+        fleet_cli(store, "alert", "test", rule["id"])
+        msgs = wait_for(lambda: smtp.messages()[before:] if len(smtp.messages()) > before
+                        else None)
+        tap(msgs and any(str(m["subject"]).startswith("[Touchpoint] Thử nghiệm: ")
+                         for _, m in msgs),
+            "alert test RULE: the sample reaches the rule's e-mail endpoint as a test",
+            [str(m["subject"]) for _, m in msgs or []])
+
         # ---- SIGKILL while deliveries are pending (some in flight), then restart
         wh.reject("/hook/crash", 2)
         wh.delay("/hook/crash", 1.5)
+        wait_for(lambda: db.count("SELECT COUNT(*) FROM outbox o JOIN endpoints e ON e.id = "
+                                  "o.endpoint_id WHERE e.name = 'crash' AND o.state = "
+                                  "'pending'") == 0, timeout=30)  # the alert test's message
         ids = []
         for _ in range(8):
             st, res = request(c, "POST", "/v1/admin/endpoints",
                               {"action": "test", "name": "crash"}, token=admin)
             ids.append((res or {}).get("outbox_id"))
+        conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=30)
+        conn.request("POST", "/v1/batches",
+                     json.dumps(bad_batch("k1", ["t%d" % i for i in range(1, 7)])),
+                     {"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        reply = json.loads(resp.read() or b"{}")
+        conn.close()
+        tap(resp.status == 200 and len(reply.get("accepted", [])) == 24,
+            "a batch of 24 bad ratings at 6 touchpoints is stored", reply)
+        fired = wait_for(lambda: db.count("SELECT COUNT(*) FROM alerts") >= 6, timeout=60)
+        tap(fired, "the rule fires one alert per touchpoint window (6 real alerts)",
+            db.rows("SELECT id, node_path FROM alerts"))
         wait_for(lambda: len(wh.records("/hook/crash")) >= 2, timeout=20)
         c.proc.p.kill()
         c.proc.p.wait()
@@ -289,18 +391,33 @@ def sqlite_suite(work, smtp, wh):
         pend = db.rows("SELECT COUNT(*) FROM outbox o JOIN endpoints e ON e.id = o.endpoint_id "
                        "WHERE e.name = 'crash' AND o.state = 'pending'")
         held = db.rows("SELECT COUNT(*) FROM outbox WHERE claimed_by IS NOT NULL")
-        tap(int(pend[0][0]) > 0, "the collector was SIGKILLed with %s of 8 deliveries pending "
+        tap(int(pend[0][0]) > 0, "the collector was SIGKILLed with %s of its 15 deliveries pending "
             "(%s claims held)" % (pend[0][0], held[0][0]), pend)
         wh.delay("/hook/crash", 0)
         c.start(port=c.port)
-        done = wait_for(lambda: db.rows(
+        done = wait_for(lambda: db.count(
             "SELECT COUNT(*) FROM outbox o JOIN endpoints e ON e.id = o.endpoint_id WHERE "
-            "e.name = 'crash' AND o.state = 'delivered'")[0][0] == "8", timeout=120)
+            "e.name = 'crash' AND o.state <> 'delivered'") == 0, timeout=120)
         got = wh.delivered("/hook/crash")
-        tap(done and set(got) == set(ids) and len(set(ids)) == 8,
+        every = [r[0] for r in db.rows("SELECT o.id FROM outbox o JOIN endpoints e ON e.id = "
+                                       "o.endpoint_id WHERE e.name = 'crash'")]
+        tap(done and set(got) == set(every) and set(ids) <= set(every) and len(every) == 15,
             "after the restart every message is delivered; webhook-ids after dedup equal the "
-            "outbox ids (%d requests answered 2xx for 8 ids)" % len(got),
-            "got %r want %r" % (sorted(set(got)), sorted(ids)))
+            "outbox ids (%d requests answered 2xx for %d ids: 8 tests, 6 alerts, 1 alert test)"
+            % (len(got), len(every)),
+            "got %r want %r" % (sorted(set(got)), sorted(every)))
+        alert_ids = set(r[0] for r in db.rows("SELECT id FROM alerts"))
+        seen = set(r["body"]["alert"]["id"] for r in wh.records("/hook/crash")
+                   if r["status"] < 300 and r["body"].get("type") == "alert.fired")
+        tap(len(alert_ids) == 6 and seen == alert_ids,
+            "every real alert reached the receiver (alert ids after dedup equal the alerts "
+            "table)", "seen %r alerts %r" % (sorted(seen), sorted(alert_ids)))
+        arow = db.rows("SELECT title_vi, node_path FROM alerts ORDER BY id LIMIT 1")[0]
+        want = "[Touchpoint] Cảnh báo: %s · %s" % arow
+        mails = wait_for(lambda: [m for _, m in smtp.messages() if str(m["subject"]) == want])
+        tap(mails and arow[0] in mails[0].get_body(("plain",)).get_content(),
+            "a real alert's e-mail: subject decodes to the alert's Vietnamese title and node",
+            "want %r among %r" % (want, [str(m["subject"]) for _, m in smtp.messages()]))
         bodies = {}
         same = True
         for r in wh.records("/hook/crash"):
@@ -308,7 +425,7 @@ def sqlite_suite(work, smtp, wh):
         tap(same and not wh.errors, "a message sent twice carries the same body and a valid "
             "signature each time", wh.errors)
     finally:
-        c.stop()
+        stop_clean(c)
 
 
 def pg_suite(work, wh):
@@ -339,6 +456,9 @@ def pg_suite(work, wh):
                 ids.append((res or {}).get("outbox_id"))
             wait_for(lambda: set(wh.delivered("/pg/hook")) == set(ids))
             got = wh.delivered("/pg/hook")
+            wait_for(lambda: db.count("SELECT COUNT(*) FROM outbox o JOIN endpoints e ON e.id = "
+                                      "o.endpoint_id WHERE e.name = 'hook' AND o.state <> "
+                                      "'delivered'") == 0)
             att = db.rows("SELECT COUNT(*) FROM delivery_attempts a JOIN endpoints e ON e.id = "
                           "a.endpoint_id WHERE e.name = 'hook'")
             tap(sorted(got) == sorted(ids) and att[0][0] == "20",
@@ -360,7 +480,7 @@ def pg_suite(work, wh):
             tap(not wh.errors, "PostgreSQL: every signature valid", wh.errors)
         finally:
             for c in cs:
-                c.stop()
+                stop_clean(c)
             smtp.close()
 
 

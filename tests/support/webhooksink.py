@@ -75,6 +75,9 @@ class WebhookSink:
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(n)
+                if len(raw) != n:  # the sender died mid-request (a SIGKILL test): nothing signed
+                    self.close_connection = True
+                    return
                 with sink.lock:
                     pause = sink.delays.get(self.path, 0)
                 if pause:
