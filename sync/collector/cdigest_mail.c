@@ -20,6 +20,7 @@
 typedef struct words {
     const char *daily, *weekly, *report, *nps, *csat, *ces, *customers, *change, *reasons, *cases,
         *silent, *none, *never, *period, *previous, *n_answers, *attachment;
+    const char *numbers, *this_period;
     const char *min, *hour, *day;
 } words;
 
@@ -31,7 +32,7 @@ static const words vi = {
     .csat = "CSAT (trung bình 1-5)",
     .ces = "CES (trung bình 1-7)",
     .customers = "Lượt khách",
-    .change = "so với kỳ trước",
+    .change = "So với kỳ trước",
     .reasons = "Lý do được chọn nhiều nhất",
     .cases = "Sự cố đang mở",
     .silent = "Thiết bị im lặng",
@@ -41,6 +42,8 @@ static const words vi = {
     .previous = "Kỳ trước",
     .n_answers = "câu trả lời",
     .attachment = "Tệp CSV đính kèm: các câu trả lời của kỳ.",
+    .numbers = "Chỉ số",
+    .this_period = "Kỳ này",
     .min = "phút",
     .hour = "giờ",
     .day = "ngày",
@@ -64,6 +67,8 @@ static const words en = {
     .previous = "Previous period",
     .n_answers = "answers",
     .attachment = "Attached CSV: the period's answers.",
+    .numbers = "Numbers",
+    .this_period = "This period",
     .min = "min",
     .hour = "h",
     .day = "d",
@@ -242,7 +247,8 @@ cJSON *cdigest_mail(const cJSON *model, const char *csv, size_t csv_len)
     tp_buf_addf(&h, ")</td></tr>\n");
 
     /* The numbers, with their change against the previous period. */
-    section(&t, &h, w->change);
+    section(&t, &h, w->numbers);
+    row(&t, &h, "", w->this_period, w->change);
     double nps = num(cur, "nps", "score"), moe = num(cur, "nps", "moe");
     double nps_n = num(cur, "nps", "n");
     char value[96];

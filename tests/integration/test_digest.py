@@ -11,7 +11,7 @@ external resources or scripts, and the day's answers as a CSV attachment that pa
 holds exactly the store's answers of that local day, and the NPS / CSAT / customers computed from
 it, and the numbers the e-mail shows, equal GET /v1/report's for the same day and store. A second
 send-now of that period is refused (sent once); the NPS change shown equals the difference of the
-two days' reports. A weekly English digest of the region covers both
+two days' reports, and the HTML fits a 390 px phone in the real chromium. A weekly English digest of the region covers both
 stores and equals the report's total for the week. The scheduler thread sends each digest's
 latest due period on its own, once: a restarted collector sends nothing again. The admin API
 (/v1/admin/digests) runs the same operations, and the send-now runs on PostgreSQL as well.
@@ -133,6 +133,39 @@ def fmt(v):
     s = "%.2f" % v
     s = s.rstrip("0").rstrip(".") if "." in s else s
     return "0" if s == "-0" else s
+
+
+def phone_width(html, workdir):
+    """Renders html in the real chromium (selenium, Debian's chromium-driver) as a 390 px wide
+    phone; returns the page's scroll width (no horizontal scrolling: <= 390), or None when
+    selenium or chromium is not there."""
+    try:
+        from selenium import webdriver
+    except ImportError:  # a python3 that is not Debian's own
+        sys.path.append("/usr/lib/python3/dist-packages")
+        try:
+            from selenium import webdriver
+        except ImportError:
+            return None
+    from selenium.webdriver.chrome.service import Service
+    if not os.path.exists("/usr/bin/chromedriver"):
+        return None
+    path = os.path.join(workdir, "digest.html")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(html)
+    o = webdriver.ChromeOptions()
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu"):
+        o.add_argument(a)
+    o.add_experimental_option("mobileEmulation",
+                              {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1}})
+    o.binary_location = "/usr/bin/chromium"
+    d = webdriver.Chrome(options=o, service=Service(executable_path="/usr/bin/chromedriver"))
+    try:
+        d.get("file://" + path)
+        return d.execute_script("return Math.max(document.documentElement.scrollWidth,"
+                                " document.body.scrollWidth)")
+    finally:
+        d.quit()
 
 
 def check_mail(label, msg, subject, csv_rows_expected, report_group, sessions_expected):
@@ -271,6 +304,14 @@ def main():
             day_ids = [r for r in ANSWER_IDS if r[1] == "hcm-q1" and r[2] == d_key]
             text = check_mail("daily vi", daily[1], subject, [r[0] for r in day_ids], group,
                               len({x[1] for x in a1}))
+            width = phone_width(daily[1].get_body(preferencelist=("html",)).get_content(),
+                                workdir)
+            if width is None:
+                print("ok %d - # SKIP no selenium / chromium-driver" % (N.value + 1))
+                N.value += 1
+            else:
+                tap(width <= 390, "daily vi: the HTML fits a 390 px phone in chromium (no "
+                    "horizontal scrolling)", "scroll width %s" % width)
             prep = c.get_json("/v1/report?from=%s&to=%s&by=store" % (prev, prev))
             pg = next((g for g in prep["groups"] if g["key"] == "hcm-q1"), None)
             d = round(group["nps"]["score"] - pg["nps"]["score"], 2) if group and pg else None
