@@ -14,7 +14,8 @@ send-now of that period is refused (sent once); the NPS change shown equals the 
 two days' reports, and the HTML fits a 390 px phone in the real chromium. A weekly English digest of the region covers both
 stores and equals the report's total for the week. The scheduler thread sends each digest's
 latest due period on its own, once: a restarted collector sends nothing again. The admin API
-(/v1/admin/digests) runs the same operations, and the send-now runs on PostgreSQL as well.
+(/v1/admin/digests) runs the same operations, and the send-now runs on PostgreSQL as well, where
+two collectors' schedulers send a due period once.
 
 Stdlib + aiosmtpd. Every server started here is stopped in a finally block. Prints TAP lines.
 """
@@ -112,12 +113,13 @@ def api(c, method, path, token, body=None):
         conn.close()
 
 
-def by_subject(sink, subject, timeout=60):
-    """Waits for the message with that subject; returns (envelope, message) or None."""
+def by_subject(sink, subject, timeout=60, rcpt=None):
+    """Waits for the message with that subject (to rcpt when given); returns (envelope, message)
+    or None."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for env, m in sink.messages():
-            if str(m["subject"]) == subject:
+            if str(m["subject"]) == subject and (not rcpt or env["rcpt_tos"] == [rcpt]):
                 return env, m
         time.sleep(0.1)
     return None
@@ -242,7 +244,7 @@ def check_postgresql(workdir, sink):
             rc, _, err = fleet_cli(store, "digest", "send-now", dg["id"], "--period",
                                    day.isoformat(), check=False)
             subject = "Touchpoint – Báo cáo ngày %s – vn/hcm/hcm-q1" % day.isoformat()
-            got = by_subject(sink, subject)
+            got = by_subject(sink, subject, rcpt="pg@shop.vn")
             rep = c.get_json("/v1/report?from=%s&to=%s&by=store" % (day, day))
             group = next((g for g in rep["groups"] if g["key"] == "hcm-q1"), None)
             tap(rc == 0 and got is not None, "postgresql: send-now delivers the e-mail", err)
@@ -254,6 +256,42 @@ def check_postgresql(workdir, sink):
             tap(rc == 1 and "was sent at" in err, "postgresql: the period is sent once", err)
         finally:
             stopped(c)
+        # two collectors on one PostgreSQL, both schedulers due for the same period of a digest
+        # added while no collector runs: one e-mail
+        fleet_cli(store, "digest", "add", "--node", "vn/hcm/hcm-q1", "--period", "weekly",
+                  "--endpoint", "pg-mail", "--lang", "en")
+        now = datetime.datetime.now(TZ)
+        this_monday = now.date() - datetime.timedelta(days=now.weekday())
+        last_week = this_monday - datetime.timedelta(days=7 if now.time() >= datetime.time(8)
+                                                      else 14)
+        subject = "Touchpoint – Weekly report %d-W%02d – vn/hcm/hcm-q1" % \
+            last_week.isocalendar()[:2]
+        two = [synclib.Collector(store, None, workdir, name="digest-pg-%d" % i,
+                                 extra=["--smtp", sink.url]) for i in (1, 2)]
+        try:
+            for x in two:
+                x.start()
+            end = time.monotonic() + 60
+            mine = []
+            while time.monotonic() < end and not mine:
+                mine = [m for e, m in sink.messages()
+                        if e["rcpt_tos"] == ["pg@shop.vn"] and str(m["subject"]) == subject]
+                time.sleep(0.1)
+            got = mine or None
+            time.sleep(4)  # both schedulers' first passes (2 s after each start) are over
+            n = sum(1 for e, m in sink.messages()
+                    if e["rcpt_tos"] == ["pg@shop.vn"] and str(m["subject"]) == subject)
+            tap(got is not None and n == 1, "postgresql: two collectors' schedulers send the due "
+                "period once (%d e-mail)" % n,
+                pg.psql("SELECT digest_id, period_key, outbox_id FROM digest_runs") + "\n" +
+                pg.psql("SELECT id, kind, ref_id, state, attempts, claimed_by FROM outbox") +
+                "\n" + pg.psql("SELECT outbox_id, at_ms, status, error FROM delivery_attempts")
+                + "\n" + repr([(m["message-id"], str(m["subject"])) for _, m in
+                                sink.messages()]))
+        finally:
+            for x in two:
+                if x.proc:
+                    stopped(x)
 
 
 def main():
