@@ -92,7 +92,8 @@ static cJSON *stats_json(dvec *d)
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    qsort(d->v, d->n, sizeof(double), cmp_double);
+    if (d->n > 1)
+        qsort(d->v, d->n, sizeof(double), cmp_double);
     cJSON_AddNumberToObject(o, "n", (double)d->n);
     if (d->n) {
         cJSON_AddNumberToObject(o, "median", ccase_quantile(d->v, d->n, 0.5));

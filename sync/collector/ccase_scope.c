@@ -112,7 +112,7 @@ bool cscope_has_store(const cscope *sc, const char *store)
 {
     if (sc->all)
         return true;
-    if (!store)
+    if (!store || sc->n_stores == 0)
         return false;
     return bsearch(&store, sc->stores, sc->n_stores, sizeof(char *), cmp_str) != NULL;
 }

@@ -529,7 +529,7 @@ tp_err cdigest_list(cstore_tx *tx, int64_t now_ms, cJSON **result, char *err, si
     tp_err rc = arr ? FX0(tx, &rows, err, errlen,
                           "SELECT g.id, g.node_path, g.period, e.name, g.lang, g.created_ms,"
                           " (SELECT r.period_key FROM digest_runs r WHERE r.digest_id = g.id"
-                          " ORDER BY r.sent_ms DESC LIMIT 1),"
+                          " ORDER BY r.period_key DESC LIMIT 1),"
                           " (SELECT max(r.sent_ms) FROM digest_runs r WHERE r.digest_id = g.id)"
                           " FROM digests g LEFT JOIN endpoints e ON e.id = g.endpoint_id"
                           " ORDER BY g.created_ms, g.id")
