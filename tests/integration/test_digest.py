@@ -11,7 +11,8 @@ external resources or scripts, and the day's answers as a CSV attachment that pa
 holds exactly the store's answers of that local day, and the NPS / CSAT / customers computed from
 it, and the numbers the e-mail shows, equal GET /v1/report's for the same day and store. A second
 send-now of that period is refused (sent once); the NPS change shown equals the difference of the
-two days' reports, and the HTML fits a 390 px phone in the real chromium. A weekly English digest of the region covers both
+two days' reports, the open case (with its age) and the silent device are listed, and the
+HTML fits a 390 px phone in the real chromium. A weekly English digest of the region covers both
 stores and equals the report's total for the week. The scheduler thread sends each digest's
 latest due period on its own, once: a restarted collector sends nothing again. The admin API
 (/v1/admin/digests) runs the same operations, and the send-now runs on PostgreSQL as well, where
@@ -27,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import sys
 import time
 import uuid
@@ -325,6 +327,16 @@ def main():
         post_batch(c, tok3, "kiosk-q3", ep3, a3, 1)
         ids = {}
         d_key = day.isoformat()
+        # a device that never sent (silent) and an open case at the store, for the e-mail
+        fleet_token(store, "device", "add", "kiosk-idle", "--node", "vn/hcm/hcm-q1/checkout")
+        con = sqlite3.connect(os.path.join(workdir, "central.db"))
+        opened = int(time.time() * 1000) - (3 * 3600 + 20 * 60) * 1000
+        con.execute("INSERT INTO cases(id, node_path, store, title_vi, title_en, state,"
+                    " opened_ms, updated_ms) VALUES(?, ?, ?, ?, ?, 'open', ?, ?)",
+                    (str(uuid.uuid4()), "vn/hcm/hcm-q1/checkout", "hcm-q1",
+                     "Máy in hoá đơn hỏng", "Receipt printer broken", opened, opened))
+        con.commit()
+        con.close()
         dg = fleet_json(store, "digest", "add", "--node", "vn/hcm/hcm-q1", "--period", "daily",
                         "--endpoint", "ops-mail")
         ids["daily"] = dg["id"]
@@ -350,6 +362,11 @@ def main():
             else:
                 tap(width <= 390, "daily vi: the HTML fits a 390 px phone in chromium (no "
                     "horizontal scrolling)", "scroll width %s" % width)
+            tap("hcm-q1: Máy in hoá đơn hỏng  3 giờ 20 phút" in text
+                and "kiosk-idle (vn/hcm/hcm-q1/checkout)  chưa từng gửi" in text
+                and "kiosk-q1" not in text,
+                "daily vi: the open case with its age and the silent device are listed",
+                text[-700:])
             prep = c.get_json("/v1/report?from=%s&to=%s&by=store" % (prev, prev))
             pg = next((g for g in prep["groups"] if g["key"] == "hcm-q1"), None)
             d = round(group["nps"]["score"] - pg["nps"]["score"], 2) if group and pg else None
