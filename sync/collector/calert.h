@@ -139,7 +139,7 @@ tp_err calert_eval_start(cstore *s, const tp_clock *clk, const char *public_url,
 /* Stops the thread (a pass in progress finishes) and frees e. NULL is a no-op. */
 void calert_eval_stop(calert_eval *e);
 
-/* One pass on the calling thread: the queue until it is empty (or max_rows claimed), then the
+/* One pass on the calling thread: the queue until it is empty (at most 50 claims), then the
  * device rules when health is true. Sets *fired to the alerts written. Returns TP_OK or the
  * store's error (queue rows of a failed transaction stay queued). */
 tp_err calert_eval_pass(cstore *s, const char *public_url, int64_t now_ms, bool health,

@@ -20,6 +20,7 @@
 #include "cfleet_int.h"
 
 #define CLAIM_ROWS "200"
+#define STEPS_MAX 50     /* claims per pass */
 #define WINDOWS_MAX 2000 /* windows one unit's range may touch in one pass (a week of 5 min) */
 
 struct calert_eval {
@@ -157,6 +158,7 @@ tp_err calert_lock_unit(cstore_tx *tx, bool pg, const char *rule, const char *un
 
 typedef struct unit {
     char store[TP_ID_MAX + 1], touchpoint[TP_ID_MAX + 1], device[TP_ID_MAX + 1];
+    char node[256]; /* the store node's path, once resolved */
     int64_t from_ms, to_ms;
 } unit;
 
@@ -231,12 +233,64 @@ static tp_err store_path(cstore_tx *tx, const unit *u, char *out, size_t outlen,
 
 /* ---- Answer rules ---------------------------------------------------------------------------- */
 
-/* Counts per kind and value of the unit's ratings in [from, to). */
-static tp_err window_dist(cstore_tx *tx, const unit *u, int64_t from, int64_t to,
-                          int64_t dist[4][11], char *err, size_t errlen)
+/* Ratings of one window of the current unit, shared by the rules that use the same window. */
+#define DIST_CACHE 32
+typedef struct dist_entry {
+    int64_t from, to;
+    int64_t dist[4][11];
+} dist_entry;
+
+/* One evaluation step: its transaction, and where firings go. PostgreSQL fires in the claiming
+ * transaction (under the unit's advisory lock); SQLite evaluates in a read transaction, which
+ * does not hold the write lock the batches need, and fires the collected events afterwards in
+ * one short write transaction that also deletes the claimed queue rows. */
+typedef struct ectx {
+    cstore_tx *tx;
+    bool defer;
+    calert_event *pend; /* deferred events (their numbers owned) */
+    size_t n_pend, cap_pend;
+    const char *public_url;
+    int64_t now;
+    int *fired;
+    dist_entry cache[DIST_CACHE];
+    size_t n_cache;
+    void *units; /* the step's units (deferred events point into them) */
+    char *err;
+    size_t errlen;
+} ectx;
+
+/* Fires ev now or keeps it for the write transaction (taking ev->numbers). */
+static tp_err emit(ectx *x, calert_event *ev)
 {
+    if (!x->defer) {
+        bool f = false;
+        tp_err rc = calert_fire(x->tx, ev, x->public_url, x->now, &f, x->err, x->errlen);
+        *x->fired += f;
+        return rc;
+    }
+    tp_err rc = tp_array_grow((void **)&x->pend, &x->cap_pend, x->n_pend + 1, sizeof *x->pend,
+                              1u << 20);
+    if (rc != TP_OK)
+        return rc;
+    x->pend[x->n_pend++] = *ev;
+    ev->numbers = NULL;
+    return TP_OK;
+}
+
+/* Counts per kind and value of the unit's ratings in [from, to). */
+static tp_err window_dist(ectx *x, const unit *u, int64_t from, int64_t to,
+                          int64_t dist[4][11])
+{
+    cstore_tx *tx = x->tx;
+    char *err = x->err;
+    size_t errlen = x->errlen;
     cstore_rows *rows = NULL;
     char f[24], t[24];
+    for (size_t i = 0; i < x->n_cache; i++)
+        if (x->cache[i].from == from && x->cache[i].to == to) {
+            memcpy(dist, x->cache[i].dist, sizeof x->cache[i].dist);
+            return TP_OK;
+        }
     memset(dist, 0, sizeof(int64_t) * 4 * 11);
     tp_err rc = FX(tx, &rows, err, errlen,
                    "SELECT kind, value, count(*) FROM answers WHERE at_ms >= CAST($1 AS bigint)"
@@ -254,6 +308,12 @@ static tp_err window_dist(cstore_tx *tx, const unit *u, int64_t from, int64_t to
         dist[k][v] += strtoll(cstore_rows_get(rows, i, 2), NULL, 10);
     }
     cstore_rows_free(rows);
+    if (rc == TP_OK) {
+        dist_entry *e = &x->cache[x->n_cache < DIST_CACHE ? x->n_cache++ : DIST_CACHE - 1];
+        e->from = from;
+        e->to = to;
+        memcpy(e->dist, dist, sizeof e->dist);
+    }
     return rc;
 }
 
@@ -266,9 +326,12 @@ static void fmt_hm(const calert_tz *z, int64_t ms, char out[8])
 }
 
 /* Evaluates one windowed rule over one window; fills ev's titles and numbers when it trips. */
-static tp_err eval_window(cstore_tx *tx, const calert_rule *r, const unit *u, int64_t from,
-                          int64_t to, calert_event *ev, bool *trips, char *err, size_t errlen)
+static tp_err eval_window(ectx *x, const calert_rule *r, const unit *u, int64_t from,
+                          int64_t to, calert_event *ev, bool *trips)
 {
+    cstore_tx *tx = x->tx;
+    char *err = x->err;
+    size_t errlen = x->errlen;
     int64_t dist[4][11];
     *trips = false;
     tp_err rc = TP_OK;
@@ -296,7 +359,7 @@ static tp_err eval_window(cstore_tx *tx, const calert_rule *r, const unit *u, in
         *trips = true;
         return TP_OK;
     }
-    if ((rc = window_dist(tx, u, from, to, dist, err, errlen)) != TP_OK)
+    if ((rc = window_dist(x, u, from, to, dist)) != TP_OK)
         return rc;
     if (r->kind == CALERT_NEGATIVE_SHARE) {
         int64_t n = 0, neg = 0;
@@ -354,10 +417,12 @@ static tp_err eval_window(cstore_tx *tx, const calert_rule *r, const unit *u, in
     return TP_OK;
 }
 
-static tp_err eval_windows(cstore_tx *tx, const calert_rule *r, const unit *u, const char *node,
-                           const calert_tz *z, const char *public_url, int64_t now, int *fired,
-                           char *err, size_t errlen)
+static tp_err eval_windows(ectx *x, const calert_rule *r, const unit *u, const char *node,
+                           const calert_tz *z)
 {
+    cstore_tx *tx = x->tx;
+    char *err = x->err;
+    size_t errlen = x->errlen;
     int64_t from, to;
     tp_err rc = TP_OK;
     calert_window(z, u->from_ms, r->p.window_min, &from, &to);
@@ -369,21 +434,20 @@ static tp_err eval_windows(cstore_tx *tx, const calert_rule *r, const unit *u, c
         cstore_rows *rows = NULL;
         calert_dedup_key(&ev, key, sizeof key);
         rc = FX(tx, &rows, err, errlen, "SELECT 1 FROM alerts WHERE dedup_key = $1", key);
-        bool done = rc == TP_OK && rows->n > 0, trips = false, f = false;
+        bool done = rc == TP_OK && rows->n > 0, trips = false;
         cstore_rows_free(rows);
         if (rc == TP_OK && !done && (ev.numbers = cJSON_CreateObject()) == NULL)
             rc = TP_ERR_NOMEM;
         if (rc == TP_OK && !done)
-            rc = eval_window(tx, r, u, from, to, &ev, &trips, err, errlen);
+            rc = eval_window(x, r, u, from, to, &ev, &trips);
         if (rc == TP_OK && trips) {
             char a[8], b[8];
             fmt_hm(z, from, a);
             fmt_hm(z, to, b);
             cJSON_AddStringToObject(ev.numbers, "window_local", a);
             cJSON_AddStringToObject(ev.numbers, "window_local_end", b);
-            rc = calert_fire(tx, &ev, public_url, now, &f, err, errlen);
+            rc = emit(x, &ev);
         }
-        *fired += f;
         cJSON_Delete(ev.numbers);
         calert_window(z, to, r->p.window_min, &from, &to);
     }
@@ -392,10 +456,11 @@ static tp_err eval_windows(cstore_tx *tx, const calert_rule *r, const unit *u, c
 
 /* praise: a run of p.run happy ratings in a row at the touchpoint; the run's first rating is the
  * dedup point, so a run fires once however long it grows. */
-static tp_err eval_praise(cstore_tx *tx, const calert_rule *r, const unit *u, const char *node,
-                          const char *public_url, int64_t now, int *fired, char *err,
-                          size_t errlen)
+static tp_err eval_praise(ectx *x, const calert_rule *r, const unit *u, const char *node)
 {
+    cstore_tx *tx = x->tx;
+    char *err = x->err;
+    size_t errlen = x->errlen;
     cstore_rows *before = NULL, *rows = NULL;
     char f[24], t[24], lim[24];
     bool carried = true; /* every earlier rating fetched was happy */
@@ -439,7 +504,6 @@ static tp_err eval_praise(cstore_tx *tx, const calert_rule *r, const unit *u, co
         if (run < r->p.run || done)
             continue;
         done = true;
-        bool fd = false;
         calert_event ev = {.rule = r, .node = node, .store = u->store,
                            .touchpoint = u->touchpoint, .from_ms = start, .to_ms = at,
                            .dedup_at = start, .numbers = cJSON_CreateObject()};
@@ -448,8 +512,7 @@ static tp_err eval_praise(cstore_tx *tx, const calert_rule *r, const unit *u, co
                  r->name_vi, (long long)run, u->store, u->touchpoint);
         snprintf(ev.title_en, sizeof ev.title_en, "%s: %lld happy ratings in a row at %s/%s",
                  r->name_en, (long long)run, u->store, u->touchpoint);
-        rc = ev.numbers ? calert_fire(tx, &ev, public_url, now, &fd, err, errlen) : TP_ERR_NOMEM;
-        *fired += fd;
+        rc = ev.numbers ? emit(x, &ev) : TP_ERR_NOMEM;
         cJSON_Delete(ev.numbers);
     }
     cstore_rows_free(before);
@@ -457,37 +520,18 @@ static tp_err eval_praise(cstore_tx *tx, const calert_rule *r, const unit *u, co
     return rc;
 }
 
-/* Claims up to CLAIM_ROWS queue rows and evaluates them in one transaction. *claimed: rows. */
-static tp_err queue_step(cstore *s, const char *public_url, int64_t now, calert_tzcache *tzc,
-                         size_t *claimed, int *fired, char *err, size_t errlen)
+/* Evaluates the answer rules over the claimed rows (x->tx open). */
+static tp_err evaluate(ectx *x, bool pg, const cstore_rows *rows, calert_tzcache *tzc,
+                       calert_rule *rules, size_t n_rules)
 {
-    bool pg = strcmp(cstore_kind(s), "postgresql") == 0;
-    cstore_tx *tx = NULL;
-    cstore_rows *rows = NULL;
-    calert_rule *rules = NULL;
-    size_t n_rules = 0, n_units = 0;
-    unit *units = NULL;
-    *claimed = 0;
-    tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
-    if (rc != TP_OK)
-        return rc;
-    rc = FX0(tx, &rows, err, errlen,
-             pg ? "DELETE FROM alert_queue WHERE id IN (SELECT id FROM alert_queue ORDER BY id"
-                  " LIMIT " CLAIM_ROWS " FOR UPDATE SKIP LOCKED)"
-                  " RETURNING device, store, touchpoint, from_ms, to_ms"
-                : "DELETE FROM alert_queue WHERE id IN (SELECT id FROM alert_queue ORDER BY id"
-                  " LIMIT " CLAIM_ROWS ") RETURNING device, store, touchpoint, from_ms, to_ms");
-    if (rc == TP_OK && rows->n > 0) {
-        *claimed = rows->n;
-        rc = calert_load_rules(tx, false, &rules, &n_rules, err, errlen);
-    }
-    if (rc == TP_OK && n_rules > 0 && !(units = merge_units(rows, &n_units)))
-        rc = TP_ERR_NOMEM;
-    for (size_t i = 0; rc == TP_OK && i < n_units && n_rules > 0; i++) {
-        const unit *u = &units[i];
-        char sp[256], path[400], zone[128], key[200];
+    size_t n_units = 0;
+    unit *units = merge_units(rows, &n_units);
+    tp_err rc = units ? TP_OK : TP_ERR_NOMEM;
+    for (size_t i = 0; rc == TP_OK && i < n_units; i++) {
+        unit *u = &units[i];
+        char *sp = u->node, path[400], zone[128], key[200];
         const calert_tz *z = NULL;
-        rc = store_path(tx, u, sp, sizeof sp, err, errlen);
+        rc = store_path(x->tx, u, sp, sizeof u->node, x->err, x->errlen);
         if (rc != TP_OK || !sp[0])
             continue; /* a store in no node: no rule covers it */
         snprintf(path, sizeof path, "%s/%s", sp, u->touchpoint);
@@ -496,27 +540,86 @@ static tp_err queue_step(cstore *s, const char *public_url, int64_t now, calert_
             any = calert_covers(rules[k].node, path);
         if (!any)
             continue;
-        rc = calert_node_setting(tx, sp, "timezone", zone, sizeof zone, err, errlen);
+        rc = calert_node_setting(x->tx, sp, "timezone", zone, sizeof zone, x->err, x->errlen);
         if (rc == TP_OK)
             rc = calert_tz_get(tzc, zone, &z);
         snprintf(key, sizeof key, "%s/%s", u->store, u->touchpoint);
+        x->n_cache = 0;
         for (size_t k = 0; rc == TP_OK && k < n_rules; k++) {
             const calert_rule *r = &rules[k];
             if (!calert_covers(r->node, path))
                 continue;
-            rc = calert_lock_unit(tx, pg, r->id, key, err, errlen);
+            rc = calert_lock_unit(x->tx, pg, r->id, key, x->err, x->errlen);
             if (rc == TP_OK && r->kind == CALERT_PRAISE)
-                rc = eval_praise(tx, r, u, sp, public_url, now, fired, err, errlen);
+                rc = eval_praise(x, r, u, sp);
             else if (rc == TP_OK)
-                rc = eval_windows(tx, r, u, sp, z, public_url, now, fired, err, errlen);
+                rc = eval_windows(x, r, u, sp, z);
         }
     }
-    free(units);
+    /* Deferred events point into units: fire them before freeing (the caller's write tx). */
+    x->units = units;
+    return rc;
+}
+
+/* Claims up to CLAIM_ROWS queue rows, evaluates them and fires (see ectx). *claimed: rows. */
+static tp_err queue_step(cstore *s, const char *public_url, int64_t now, calert_tzcache *tzc,
+                         size_t *claimed, int *fired, char *err, size_t errlen)
+{
+    bool pg = strcmp(cstore_kind(s), "postgresql") == 0;
+    cstore_rows *rows = NULL;
+    calert_rule *rules = NULL;
+    size_t n_rules = 0;
+    ectx x = {.defer = !pg, .public_url = public_url, .now = now, .fired = fired, .err = err,
+              .errlen = errlen};
+    *claimed = 0;
+    tp_err rc = cstore_tx_begin(s, pg, &x.tx, err, errlen);
+    if (rc != TP_OK)
+        return rc;
+    rc = FX0(x.tx, &rows, err, errlen,
+             pg ? "DELETE FROM alert_queue WHERE id IN (SELECT id FROM alert_queue ORDER BY id"
+                  " LIMIT " CLAIM_ROWS " FOR UPDATE SKIP LOCKED)"
+                  " RETURNING device, store, touchpoint, from_ms, to_ms, id"
+                : "SELECT device, store, touchpoint, from_ms, to_ms, id FROM alert_queue"
+                  " ORDER BY id LIMIT " CLAIM_ROWS);
+    if (rc == TP_OK && rows->n > 0) {
+        *claimed = rows->n;
+        rc = calert_load_rules(x.tx, false, &rules, &n_rules, err, errlen);
+    }
+    if (rc == TP_OK && n_rules > 0)
+        rc = evaluate(&x, pg, rows, tzc, rules, n_rules);
+    /* PostgreSQL: the claim, evaluation and firing commit together. SQLite: the read ends. */
+    if (rc == TP_OK)
+        rc = cstore_tx_commit(x.tx, err, errlen);
+    else
+        cstore_tx_rollback(x.tx);
+    x.tx = NULL;
+    if (rc == TP_OK && !pg && rows->n > 0) {
+        /* The first rows by id are claimed: ids only grow (AUTOINCREMENT), so the range holds
+         * exactly them. A crash before this commit leaves them queued: evaluated again, and the
+         * dedup key keeps each window to one alert. */
+        char lo[24], hi[24];
+        tp_strlcpy(lo, cstore_rows_get(rows, 0, 5), sizeof lo);
+        tp_strlcpy(hi, cstore_rows_get(rows, rows->n - 1, 5), sizeof hi);
+        rc = cstore_tx_begin(s, true, &x.tx, err, errlen);
+        if (rc == TP_OK)
+            rc = FX(x.tx, NULL, err, errlen,
+                    "DELETE FROM alert_queue WHERE id >= CAST($1 AS bigint) AND"
+                    " id <= CAST($2 AS bigint)",
+                    lo, hi);
+        x.defer = false;
+        for (size_t i = 0; rc == TP_OK && i < x.n_pend; i++)
+            rc = emit(&x, &x.pend[i]);
+        if (rc == TP_OK)
+            rc = cstore_tx_commit(x.tx, err, errlen);
+        else if (x.tx)
+            cstore_tx_rollback(x.tx);
+    }
+    for (size_t i = 0; i < x.n_pend; i++)
+        cJSON_Delete(x.pend[i].numbers);
+    free(x.pend);
+    free(x.units);
     calert_free_rules(rules, n_rules);
     cstore_rows_free(rows);
-    if (rc == TP_OK)
-        return cstore_tx_commit(tx, err, errlen);
-    cstore_tx_rollback(tx);
     return rc;
 }
 
@@ -527,9 +630,11 @@ tp_err calert_eval_pass(cstore *s, const char *public_url, int64_t now_ms, bool 
     size_t claimed = 0;
     tp_err rc = TP_OK;
     *fired = 0;
+    /* Bounded, so the health rules still run while batches keep coming. */
+    int steps = 0;
     do
         rc = queue_step(s, public_url, now_ms, &tzc, &claimed, fired, err, errlen);
-    while (rc == TP_OK && claimed > 0);
+    while (rc == TP_OK && claimed > 0 && ++steps < STEPS_MAX);
     if (rc == TP_OK && health)
         rc = calert_health_pass(s, public_url, now_ms, &tzc, fired, err, errlen);
     calert_tzcache_clear(&tzc);

@@ -115,7 +115,8 @@ static tp_err write_outbox(cstore_tx *tx, const char *kind, const char *type,
     return rc;
 }
 
-/* Whether an alert of the same rule and unit lies within the cooldown of ev's window. */
+/* Whether an alert of the same rule and unit has its window start within the cooldown of ev's
+ * (window distance, not firing time: a backlog uploaded at once still fires once per cooldown). */
 static tp_err cooling(cstore_tx *tx, const calert_event *ev, bool *out, char *err, size_t errlen)
 {
     cstore_rows *rows = NULL;
@@ -123,8 +124,8 @@ static tp_err cooling(cstore_tx *tx, const calert_event *ev, bool *out, char *er
     *out = false;
     if (ev->rule->cooldown_ms <= 0)
         return TP_OK;
-    cfleet_i64(lo, ev->dedup_at - ev->rule->cooldown_ms);
-    cfleet_i64(hi, ev->dedup_at + ev->rule->cooldown_ms);
+    cfleet_i64(lo, ev->from_ms - ev->rule->cooldown_ms);
+    cfleet_i64(hi, ev->from_ms + ev->rule->cooldown_ms);
     tp_err rc = FX(tx, &rows, err, errlen,
                    "SELECT 1 FROM alerts WHERE rule_id = $1 AND coalesce(store, '') = $2 AND"
                    " coalesce(touchpoint, '') = $3 AND coalesce(device, '') = $4 AND"

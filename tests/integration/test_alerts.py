@@ -136,7 +136,7 @@ def rate(c, dev, tp, times_values, kind="nps", store="hcm-q1", **over):
 
 # ---- the fleet and the collector ----------------------------------------------------------------
 
-TOUCHPOINTS = ("ns", "ls", "lc", "rs", "pr", "mn", "fl", "kl", "two")
+TOUCHPOINTS = ("ns", "ls", "lc", "rs", "pr", "mn", "fl", "kl", "two", "cd")
 
 
 def setup_fleet(st):
@@ -303,6 +303,17 @@ def check_kinds(st, c, devs, label):
     tap(len(a) == 1 and int(a[0][4]) == p0 + 5000,
         "%s: praise: the fifth happy rating in a row fires once (the run growing to 11 does not"
         " fire again)" % label, a)
+
+    # cooldown: 1 hour between windows of one rule at one touchpoint.
+    cd = st.add_rule("vn/hcm/hcm-q1/cd", "negative_share", cooldown=3600)
+    for hh, mm in ((8, 0), (8, 30), (10, 0)):
+        w = local_ms(HCM, 2, hh, mm)
+        rate(c, d, "cd", [(w + 1000 * i, 0) for i in range(4)])
+        st.settle()
+    a = st.alerts(cd)
+    tap([int(x[4]) for x in a] == [local_ms(HCM, 2, 8, 0), local_ms(HCM, 2, 10, 0)],
+        "%s: cooldown 3600 s: bad windows at 08:00, 08:30 and 10:00 fire at 08:00 and 10:00"
+        % label, a)
 
     # disabled rules stay quiet.
     off = st.add_rule("vn/hcm/hcm-q1/ns", "negative_share")
@@ -519,7 +530,11 @@ def run_suite(label, st, workdir):
         check_test_cmd(st, label)
         check_api(st, c, label)
     finally:
-        c.stop()
+        rc = c.stop()
+    log = c.proc.tail(5)
+    tap(rc == 0 and "Sanitizer" not in log,
+        "%s: the collector and its evaluator thread stop cleanly on SIGTERM (exit 0; under ASan: "
+        "no leak)" % label, (rc, log))
     check_kill(st, workdir, devs, label)
 
 
