@@ -429,7 +429,8 @@ def sqlite_suite(work, smtp, wh):
 
         # ---- --smtp-starttls require: a server without STARTTLS gets nothing, the reason logged
         c = synclib.Collector(store, None, work, name="deliver-tls",
-                              extra=opts + ["--smtp-starttls", "require"]).start()
+                              extra=opts + ["--smtp-starttls", "require",
+                                            "--deliver-give-up-ms", "3000"]).start()
         tid = queue_test(store, "mail-vi")
         err = wait_for(lambda: (db.rows("SELECT error FROM delivery_attempts WHERE outbox_id = "
                                         "'%s'" % tid) or [(None,)])[0][0])
@@ -437,6 +438,12 @@ def sqlite_suite(work, smtp, wh):
             not [m for _, m in smtp.messages() if m["message-id"] == "<%s@touchpoint.test>" % tid],
             "--smtp-starttls require: no e-mail to a server without STARTTLS, the attempt says "
             "why", err)
+        dead = wait_for(lambda: db.rows("SELECT state, attempts FROM outbox WHERE id = '%s'"
+                                        % tid)[0][0] == "dead")
+        row = db.rows("SELECT state, attempts FROM outbox WHERE id = '%s'" % tid)[0]
+        tap(dead and int(row[1]) >= 1 and endpoints(store)["mail-vi"]["dead"] == 1,
+            "a message still failing at the give-up age (--deliver-give-up-ms) is dead, kept and "
+            "counted in endpoint list", row)
         exe = os.path.join(synclib.build_dir(), "touchpoint-collector")
         r = subprocess.run([exe, "--listen", "127.0.0.1:0", "--store", store, "--smtp",
                             "http://mail.example"], capture_output=True, text=True, timeout=30)
