@@ -44,8 +44,20 @@ bool calert_open_at(const char *opening_hours, int weekday, int minute, int *ope
 }
 
 /* One fleet device with its last report. */
-enum { D_ID, D_NODE, D_APPLY_ERR, D_APPLY_MS, D_LAST, D_PENDING, D_DISK, D_CLOCK, D_EPOCH,
-       D_BOOT, D_CREATED, D_COLS };
+enum {
+    D_ID,
+    D_NODE,
+    D_APPLY_ERR,
+    D_APPLY_MS,
+    D_LAST,
+    D_PENDING,
+    D_DISK,
+    D_CLOCK,
+    D_EPOCH,
+    D_BOOT,
+    D_CREATED,
+    D_COLS
+};
 
 static tp_err seq_holes(cstore_tx *tx, const char *device, const char *epoch, int64_t *missing,
                         int64_t *first_hole, char *err, size_t errlen)
@@ -109,8 +121,8 @@ static tp_err check(cstore_tx *tx, const calert_rule *r, const cstore_rows *d, s
         calert_local_clock(z, now, &minute, &wd);
         if (!calert_open_at(hours, wd, minute, &open_min))
             return TP_OK;
-        int64_t open_for = (int64_t)(minute >= open_min ? minute - open_min
-                                                         : minute + 1440 - open_min) * 60000;
+        int64_t open_for =
+            (int64_t)(minute >= open_min ? minute - open_min : minute + 1440 - open_min) * 60000;
         int64_t since = last > now - open_for ? last : now - open_for;
         if (hours[0] == '\0' || strcmp(hours, "always") == 0)
             since = last;
@@ -119,10 +131,12 @@ static tp_err check(cstore_tx *tx, const calert_rule *r, const cstore_rows *d, s
             return TP_OK;
         cJSON_AddNumberToObject(ev->numbers, "silent_minutes", (double)(silent / 60000));
         cJSON_AddNumberToObject(ev->numbers, "minutes", r->p.minutes);
-        snprintf(ev->title_vi, sizeof ev->title_vi, "%s: thiết bị %s im lặng %lld phút trong giờ mở cửa",
-                 r->name_vi, id, (long long)(silent / 60000));
-        snprintf(ev->title_en, sizeof ev->title_en, "%s: device %s silent for %lld minutes while open",
-                 r->name_en, id, (long long)(silent / 60000));
+        snprintf(ev->title_vi, sizeof ev->title_vi,
+                 "%s: thiết bị %s im lặng %lld phút trong giờ mở cửa", r->name_vi, id,
+                 (long long)(silent / 60000));
+        snprintf(ev->title_en, sizeof ev->title_en,
+                 "%s: device %s silent for %lld minutes while open", r->name_en, id,
+                 (long long)(silent / 60000));
         ev->dedup_at = last;
         *trips = true;
         return TP_OK;
@@ -197,8 +211,8 @@ static tp_err check(cstore_tx *tx, const calert_rule *r, const cstore_rows *d, s
         cJSON_AddStringToObject(ev->numbers, "apply_error", e);
         snprintf(ev->title_vi, sizeof ev->title_vi, "%s: thiết bị %s không áp dụng được cấu hình",
                  r->name_vi, id);
-        snprintf(ev->title_en, sizeof ev->title_en, "%s: device %s failed to apply its configuration",
-                 r->name_en, id);
+        snprintf(ev->title_en, sizeof ev->title_en,
+                 "%s: device %s failed to apply its configuration", r->name_en, id);
         const char *at = cstore_rows_get(d, i, D_APPLY_MS);
         ev->dedup_at = at ? strtoll(at, NULL, 10) : 0;
         *trips = true;
@@ -208,8 +222,8 @@ static tp_err check(cstore_tx *tx, const calert_rule *r, const cstore_rows *d, s
     }
 }
 
-tp_err calert_health_pass(cstore *s, const char *public_url, int64_t now_ms,
-                          calert_tzcache *tzc, int *fired, char *err, size_t errlen)
+tp_err calert_health_pass(cstore *s, const char *public_url, int64_t now_ms, calert_tzcache *tzc,
+                          int *fired, char *err, size_t errlen)
 {
     bool pg = strcmp(cstore_kind(s), "postgresql") == 0;
     cstore_tx *tx = NULL;
@@ -239,7 +253,9 @@ tp_err calert_health_pass(cstore *s, const char *public_url, int64_t now_ms,
                 snprintf(seg[sgi], sizeof seg[sgi], "%.*s", (int)(n > 64 ? 64 : n), p);
                 p = p[n] ? p + n + 1 : NULL;
             }
-            calert_event ev = {.rule = r, .node = node, .device = id,
+            calert_event ev = {.rule = r,
+                               .node = node,
+                               .device = id,
                                .store = seg[2][0] ? seg[2] : NULL,
                                .touchpoint = seg[3][0] ? seg[3] : NULL,
                                .numbers = cJSON_CreateObject()};

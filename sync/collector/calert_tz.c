@@ -42,8 +42,8 @@ static tp_err parse_tzif(const unsigned char *d, size_t len, calert_tz *z)
         uint32_t isut = be32(h), isstd = be32(h + 4), leap = be32(h + 8), timecnt = be32(h + 12),
                  typecnt = be32(h + 16), charcnt = be32(h + 20);
         size_t tsz = pass ? 8 : 4;
-        size_t body = timecnt * tsz + timecnt + typecnt * 6 + charcnt + leap * (tsz + 4) +
-                      isstd + isut;
+        size_t body =
+            timecnt * tsz + timecnt + typecnt * 6 + charcnt + leap * (tsz + 4) + isstd + isut;
         if (typecnt == 0 || timecnt > 100000 || typecnt > 256 || body > len - pos - 44)
             return TP_ERR_CORRUPT;
         if (pass == 0 && d[pos + 4] >= '2') {
@@ -159,8 +159,7 @@ int64_t calert_local_midnight(const calert_tz *z, int64_t utc_ms)
     return guess <= utc_ms ? guess : mid_local - off;
 }
 
-void calert_window(const calert_tz *z, int64_t at_ms, int minutes, int64_t *from_ms,
-                   int64_t *to_ms)
+void calert_window(const calert_tz *z, int64_t at_ms, int minutes, int64_t *from_ms, int64_t *to_ms)
 {
     int64_t w = (int64_t)(minutes > 0 ? minutes : 1) * 60000;
     int64_t mid = calert_local_midnight(z, at_ms);

@@ -46,9 +46,9 @@ typedef struct collector_options {
                                   thread and limits, for monitors; NULL: none */
     const char *public_url;    /* "https://host[/path]": base of dashboard and comment links
                                   (alerts' dashboard_url, the kiosk's comment URL); NULL: none */
-    unsigned alert_interval_ms; /* alert queue evaluation period; 0: 1000 */
-    unsigned alert_health_ms;   /* device-health rules period; 0: 30000 */
     const tp_clock *clock;     /* NULL: system clock */
+    /* Periods of the alert evaluator: the batch queue (0: 1000 ms), device health (0: 30 s). */
+    unsigned alert_interval_ms, alert_health_ms;
 } collector_options;
 
 typedef struct collector collector;

@@ -124,8 +124,8 @@ static void params_defaults_and_errors(void **state)
     assert_string_equal(parse(CALERT_REASON, "{}", &p), "$.params.choice: missing (the choice id)");
     assert_string_equal(parse(CALERT_REASON, "{\"choice\":\"a b\"}", &p),
                         "$.params.choice: expected an id (1-64 of A-Z a-z 0-9 . _ -)");
-    assert_non_null(strstr(parse(CALERT_LOW_SCORE, "{\"metric\":\"nps\"}", &p),
-                           "$.params.threshold: missing"));
+    assert_non_null(
+        strstr(parse(CALERT_LOW_SCORE, "{\"metric\":\"nps\"}", &p), "$.params.threshold: missing"));
     assert_string_equal(parse(CALERT_LOW_SCORE, "{\"metric\":\"smiley4\",\"threshold\":1}", &p),
                         "$.params.metric: expected nps, csat or ces");
     assert_string_equal(parse(CALERT_LOW_SCORE, "{\"metric\":\"csat\",\"threshold\":7}", &p),
@@ -235,10 +235,14 @@ static void queue_units(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(window_hcm_midnight), cmocka_unit_test(window_berlin_dst),
-        cmocka_unit_test(tz_errors),           cmocka_unit_test(params_defaults_and_errors),
-        cmocka_unit_test(interval_below_threshold), cmocka_unit_test(scales),
-        cmocka_unit_test(opening_hours),       cmocka_unit_test(queue_units),
+        cmocka_unit_test(window_hcm_midnight),
+        cmocka_unit_test(window_berlin_dst),
+        cmocka_unit_test(tz_errors),
+        cmocka_unit_test(params_defaults_and_errors),
+        cmocka_unit_test(interval_below_threshold),
+        cmocka_unit_test(scales),
+        cmocka_unit_test(opening_hours),
+        cmocka_unit_test(queue_units),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
