@@ -78,9 +78,9 @@ bool calert_is_happy(tp_kind k, int v);
 /* A time zone read from the zoneinfo database (TZif), thread-safe to use once loaded. */
 typedef struct calert_tz calert_tz;
 
-/* Loads zone ("Asia/Ho_Chi_Minh"; NULL or "": the process's TZ, else /etc/localtime, else UTC)
- * from $TZDIR or /usr/share/zoneinfo. Returns TP_OK and *out (calert_tz_free); TP_ERR_NOT_FOUND
- * or TP_ERR_CORRUPT with err. */
+/* Loads zone ("Asia/Ho_Chi_Minh", "UTC") from $TZDIR or /usr/share/zoneinfo; NULL or "": the
+ * process's TZ when it names a zone file, else /etc/localtime, else UTC (never an error).
+ * Returns TP_OK and *out (calert_tz_free); TP_ERR_NOT_FOUND or TP_ERR_CORRUPT with err. */
 tp_err calert_tz_load(const char *zone, calert_tz **out, char *err, size_t errlen);
 void calert_tz_free(calert_tz *z);
 

@@ -79,6 +79,20 @@ static void tz_errors(void **state)
     assert_int_equal(calert_tz_load("UTC", &z, err, sizeof err), TP_OK);
     assert_int_equal(calert_tz_offset(z, 1796489400000LL), 0);
     calert_tz_free(z);
+    /* The collector's zone from a POSIX TZ rule (no zone file): a fallback, never an error. */
+    char *saved = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+    setenv("TZ", "ICT-7", 1);
+    assert_int_equal(calert_tz_load(NULL, &z, err, sizeof err), TP_OK);
+    calert_tz_free(z);
+    setenv("TZ", "Asia/Ho_Chi_Minh", 1);
+    assert_int_equal(calert_tz_load("", &z, err, sizeof err), TP_OK);
+    assert_int_equal(calert_tz_offset(z, 1796489400000LL), 7 * 3600);
+    calert_tz_free(z);
+    if (saved)
+        setenv("TZ", saved, 1);
+    else
+        unsetenv("TZ");
+    free(saved);
 }
 
 static cJSON *js(const char *text)
