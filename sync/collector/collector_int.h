@@ -30,8 +30,8 @@ struct collector {
     cguard *guard;
     const tp_clock *clock;
     char *read_token;
-    char *public_url; /* --public-url without a trailing '/', or NULL */
-    cdeliver *deliver; /* the outbox worker */
+    char *public_url;    /* --public-url without a trailing '/', or NULL */
+    cdeliver *deliver;   /* the outbox worker */
     calert_eval *alerts; /* the alert evaluator thread */
     int silent_after_s;
     int retry_after_s;
