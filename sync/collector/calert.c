@@ -76,8 +76,19 @@ bool calert_is_happy(tp_kind k, int v)
 /* ---- Parameters ------------------------------------------------------------------------------ */
 
 /* Which fields each kind takes (bit per field) and their ranges. */
-enum { F_SHARE = 1, F_WINDOW = 2, F_COUNT = 4, F_METRIC = 8, F_THRESHOLD = 16, F_CHOICE = 32,
-       F_QUESTION = 64, F_RUN = 128, F_MINUTES = 256, F_FREE = 512, F_MISSING = 1024 };
+enum {
+    F_SHARE = 1,
+    F_WINDOW = 2,
+    F_COUNT = 4,
+    F_METRIC = 8,
+    F_THRESHOLD = 16,
+    F_CHOICE = 32,
+    F_QUESTION = 64,
+    F_RUN = 128,
+    F_MINUTES = 256,
+    F_FREE = 512,
+    F_MISSING = 1024
+};
 
 static const unsigned kind_fields[CALERT_KIND_COUNT] = {
     [CALERT_NEGATIVE_SHARE] = F_SHARE | F_WINDOW | F_COUNT,
@@ -97,11 +108,16 @@ static const struct {
     unsigned bit;
     double lo, hi;
 } fields[] = {
-    {"min_share", F_SHARE, 1, 100},       {"window_minutes", F_WINDOW, 1, 1440},
-    {"min_count", F_COUNT, 1, 100000},    {"metric", F_METRIC, 0, 0},
-    {"threshold", F_THRESHOLD, -100, 100}, {"choice", F_CHOICE, 0, 0},
-    {"question", F_QUESTION, 0, 0},       {"run", F_RUN, 2, 10000},
-    {"minutes", F_MINUTES, 1, 10080},     {"min_free_mb", F_FREE, 1, 10000000},
+    {"min_share", F_SHARE, 1, 100},
+    {"window_minutes", F_WINDOW, 1, 1440},
+    {"min_count", F_COUNT, 1, 100000},
+    {"metric", F_METRIC, 0, 0},
+    {"threshold", F_THRESHOLD, -100, 100},
+    {"choice", F_CHOICE, 0, 0},
+    {"question", F_QUESTION, 0, 0},
+    {"run", F_RUN, 2, 10000},
+    {"minutes", F_MINUTES, 1, 10080},
+    {"min_free_mb", F_FREE, 1, 10000000},
     {"min_missing", F_MISSING, 1, 1000000000},
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
@@ -195,8 +211,8 @@ tp_err calert_params_parse(calert_kind k, const cJSON *params, calert_params *ou
         tp_kind_range(out->metric, &lo, &hi);
         if (out->metric != TP_KIND_NPS && (out->threshold <= lo || out->threshold > hi))
             return tp_errf(err, errlen, TP_ERR_INVALID,
-                           "$.params.threshold: expected a mean in %d..%d for %s (not %g)", lo,
-                           hi, tp_kind_name(out->metric), out->threshold);
+                           "$.params.threshold: expected a mean in %d..%d for %s (not %g)", lo, hi,
+                           tp_kind_name(out->metric), out->threshold);
     }
     return TP_OK;
 }
@@ -344,8 +360,9 @@ static tp_err op_add(cstore_tx *tx, const char *actor, const cJSON *args, int64_
         rc = calert_params_parse(kind, cJSON_GetObjectItemCaseSensitive(args, "params"), &p, err,
                                  errlen);
     const cJSON *cd = cJSON_GetObjectItemCaseSensitive(args, "cooldown_s");
-    if (rc == TP_OK && cd && (!num_of(cd, &cooldown) || cooldown < 0 || cooldown > 30 * 86400 ||
-                              cooldown != floor(cooldown)))
+    if (rc == TP_OK && cd &&
+        (!num_of(cd, &cooldown) || cooldown < 0 || cooldown > 30 * 86400 ||
+         cooldown != floor(cooldown)))
         rc = tp_errf(err, errlen, TP_ERR_INVALID,
                      "$.cooldown_s: expected whole seconds in 0..2592000 (30 days)");
     const cJSON *ep = cJSON_GetObjectItemCaseSensitive(args, "endpoints");
@@ -355,8 +372,8 @@ static tp_err op_add(cstore_tx *tx, const char *actor, const cJSON *args, int64_
     int i = 0;
     for (const cJSON *e = ep ? ep->child : NULL; rc == TP_OK && e; e = e->next, i++) {
         if (!cJSON_IsString(e) || !*e->valuestring || strlen(e->valuestring) > 64) {
-            rc = tp_errf(err, errlen, TP_ERR_INVALID,
-                         "$.endpoints[%d]: expected an endpoint name", i);
+            rc = tp_errf(err, errlen, TP_ERR_INVALID, "$.endpoints[%d]: expected an endpoint name",
+                         i);
             break;
         }
         cJSON_AddItemToArray(eps, cJSON_CreateString(e->valuestring));

@@ -46,17 +46,17 @@ bool calert_kind_is_device(calert_kind k);
 
 /* A rule's parameters with their defaults applied (which fields a kind uses: calert.c's table). */
 typedef struct calert_params {
-    double min_share;      /* negative_share: percent of negative ratings (50) */
-    int window_min;        /* negative_share 15, low_score 60, reason 60: minutes */
-    int min_count;         /* negative_share: ratings at least (4); reason: K times (5) */
-    tp_kind metric;        /* low_score: nps | csat | ces */
-    double threshold;      /* low_score: NPS points, or the mean on the metric's scale */
+    double min_share;             /* negative_share: percent of negative ratings (50) */
+    int window_min;               /* negative_share 15, low_score 60, reason 60: minutes */
+    int min_count;                /* negative_share: ratings at least (4); reason: K times (5) */
+    tp_kind metric;               /* low_score: nps | csat | ces */
+    double threshold;             /* low_score: NPS points, or the mean on the metric's scale */
     char choice[TP_ID_MAX + 1];   /* reason: the choice id */
     char question[TP_ID_MAX + 1]; /* reason: its question ("" = any) */
-    int run;               /* praise: happy ratings in a row (10) */
-    int minutes;           /* device_silent 30, device_pending_age 60: T */
-    int64_t min_free_mb;   /* device_disk: below this many MB free (200) */
-    int min_missing;       /* device_seq_holes: missing seqs at least (1) */
+    int run;                      /* praise: happy ratings in a row (10) */
+    int minutes;                  /* device_silent 30, device_pending_age 60: T */
+    int64_t min_free_mb;          /* device_disk: below this many MB free (200) */
+    int min_missing;              /* device_seq_holes: missing seqs at least (1) */
 } calert_params;
 
 /* Parses params (a JSON object or NULL) for kind k, applying defaults; unknown keys and bad
@@ -78,9 +78,9 @@ bool calert_is_happy(tp_kind k, int v);
 /* A time zone read from the zoneinfo database (TZif), thread-safe to use once loaded. */
 typedef struct calert_tz calert_tz;
 
-/* Loads zone ("Asia/Ho_Chi_Minh"; NULL or "": the process's TZ, else /etc/localtime, else UTC)
- * from $TZDIR or /usr/share/zoneinfo. Returns TP_OK and *out (calert_tz_free); TP_ERR_NOT_FOUND
- * or TP_ERR_CORRUPT with err. */
+/* Loads zone ("Asia/Ho_Chi_Minh", "UTC") from $TZDIR or /usr/share/zoneinfo; NULL or "": the
+ * process's TZ when it names a zone file, else /etc/localtime, else UTC (never an error).
+ * Returns TP_OK and *out (calert_tz_free); TP_ERR_NOT_FOUND or TP_ERR_CORRUPT with err. */
 tp_err calert_tz_load(const char *zone, calert_tz **out, char *err, size_t errlen);
 void calert_tz_free(calert_tz *z);
 
@@ -113,7 +113,8 @@ bool calert_nps_below(const int64_t dist[11], double threshold, double *lo, doub
 bool calert_mean_below(const int64_t *dist, int lo_v, int hi_v, double threshold, double *mean,
                        double *lo, double *hi);
 
-/* ---- The batch queue (calert_queue.c), called from each backend's ingest transaction ---------- */
+/* ---- The batch queue (calert_queue.c), called from each backend's ingest transaction ----------
+ */
 
 /* One (store, touchpoint) of a batch's accepted answers with their at_ms range. */
 typedef struct calert_unit {
@@ -142,8 +143,8 @@ void calert_eval_stop(calert_eval *e);
 /* One pass on the calling thread: the queue until it is empty (at most 50 claims), then the
  * device rules when health is true. Sets *fired to the alerts written. Returns TP_OK or the
  * store's error (queue rows of a failed transaction stay queued). */
-tp_err calert_eval_pass(cstore *s, const char *public_url, int64_t now_ms, bool health,
-                        int *fired, char *err, size_t errlen);
+tp_err calert_eval_pass(cstore *s, const char *public_url, int64_t now_ms, bool health, int *fired,
+                        char *err, size_t errlen);
 
 /* ---- Operations (calert.c): cfleet_call's "alert.*" ops, inside its transaction -------------- */
 

@@ -34,126 +34,6 @@ struct calert_eval {
     bool stop, started;
 };
 
-/* ---- Shared helpers (calert_eval_int.h) ------------------------------------------------------ */
-
-tp_err calert_load_rules(cstore_tx *tx, bool device_kinds, calert_rule **out, size_t *n,
-                         char *err, size_t errlen)
-{
-    cstore_rows *rows = NULL;
-    *out = NULL;
-    *n = 0;
-    tp_err rc = FX0(tx, &rows, err, errlen,
-                    "SELECT " CALERT_RULE_COLS " FROM alert_rules WHERE enabled = 1 ORDER BY id");
-    if (rc != TP_OK)
-        return rc;
-    calert_rule *v = calloc(rows->n ? rows->n : 1, sizeof *v);
-    if (!v) {
-        cstore_rows_free(rows);
-        return TP_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < rows->n; i++) {
-        calert_rule r;
-        if (calert_rule_from_row(rows, i, &r) != TP_OK) {
-            fprintf(stderr, "touchpoint-collector: alert rule %s: unreadable, skipped\n",
-                    cstore_rows_get(rows, i, 0));
-            continue;
-        }
-        if (calert_kind_is_device(r.kind) != device_kinds) {
-            calert_rule_clear(&r);
-            continue;
-        }
-        v[(*n)++] = r;
-    }
-    cstore_rows_free(rows);
-    *out = v;
-    return TP_OK;
-}
-
-void calert_free_rules(calert_rule *v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        calert_rule_clear(&v[i]);
-    free(v);
-}
-
-bool calert_covers(const char *rule_node, const char *path)
-{
-    size_t n = strlen(rule_node);
-    return strncmp(rule_node, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
-/* Settings key of the deepest node on path (and its ancestors) that sets it; NULL if none. */
-tp_err calert_node_setting(cstore_tx *tx, const char *path, const char *key, char *out,
-                           size_t outlen, char *err, size_t errlen)
-{
-    char p[256];
-    out[0] = '\0';
-    tp_strlcpy(p, path, sizeof p);
-    for (;;) {
-        cstore_rows *rows = NULL;
-        tp_err rc = FX(tx, &rows, err, errlen, "SELECT settings_json FROM nodes WHERE path = $1",
-                       p);
-        if (rc != TP_OK)
-            return rc;
-        cJSON *s = cJSON_Parse(cstore_rows_get(rows, 0, 0) ? cstore_rows_get(rows, 0, 0) : "");
-        cstore_rows_free(rows);
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(s, key);
-        if (v && !cJSON_IsNull(v)) {
-            char *txt = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
-            tp_strlcpy(out, txt ? txt : v->valuestring, outlen);
-            free(txt);
-            cJSON_Delete(s);
-            return TP_OK;
-        }
-        cJSON_Delete(s);
-        char *slash = strrchr(p, '/');
-        if (!slash)
-            return TP_OK;
-        *slash = '\0';
-    }
-}
-
-tp_err calert_tz_get(calert_tzcache *c, const char *zone, const calert_tz **out)
-{
-    char err[TP_ERRMSG_MAX];
-    for (size_t i = 0; i < c->n; i++)
-        if (strcmp(c->name[i], zone) == 0) {
-            *out = c->tz[i];
-            return TP_OK;
-        }
-    calert_tz *z = NULL;
-    tp_err rc = calert_tz_load(zone, &z, err, sizeof err);
-    if (rc != TP_OK) {
-        fprintf(stderr, "touchpoint-collector: alerts: %s (using the collector's)\n", err);
-        if ((rc = calert_tz_load(NULL, &z, err, sizeof err)) != TP_OK)
-            return rc;
-    }
-    if (c->n == CALERT_TZCACHE_MAX) {
-        calert_tz_free(c->tz[--c->n]);
-    }
-    tp_strlcpy(c->name[c->n], zone, sizeof c->name[c->n]);
-    c->tz[c->n++] = z;
-    *out = z;
-    return TP_OK;
-}
-
-void calert_tzcache_clear(calert_tzcache *c)
-{
-    for (size_t i = 0; i < c->n; i++)
-        calert_tz_free(c->tz[i]);
-    c->n = 0;
-}
-
-tp_err calert_lock_unit(cstore_tx *tx, bool pg, const char *rule, const char *unit, char *err,
-                        size_t errlen)
-{
-    char key[512];
-    if (!pg)
-        return TP_OK; /* SQLite: the write transaction already excludes everyone */
-    snprintf(key, sizeof key, "tp-alert|%s|%s", rule, unit);
-    return FX(tx, NULL, err, errlen, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key);
-}
-
 /* ---- Units of the claimed queue rows --------------------------------------------------------- */
 
 typedef struct unit {
@@ -219,8 +99,7 @@ static tp_err store_path(cstore_tx *tx, const unit *u, char *out, size_t outlen,
     rows = NULL;
     if (rc != TP_OK || out[0])
         return rc;
-    rc = FX(tx, &rows, err, errlen, "SELECT node_path FROM fleet_devices WHERE id = $1",
-            u->device);
+    rc = FX(tx, &rows, err, errlen, "SELECT node_path FROM fleet_devices WHERE id = $1", u->device);
     const char *p = rc == TP_OK ? cstore_rows_get(rows, 0, 0) : NULL;
     const char *a = p ? strchr(p, '/') : NULL, *b = a ? strchr(a + 1, '/') : NULL;
     if (b) {
@@ -268,8 +147,8 @@ static tp_err emit(ectx *x, calert_event *ev)
         *x->fired += f;
         return rc;
     }
-    tp_err rc = tp_array_grow((void **)&x->pend, &x->cap_pend, x->n_pend + 1, sizeof *x->pend,
-                              1u << 20);
+    tp_err rc =
+        tp_array_grow((void **)&x->pend, &x->cap_pend, x->n_pend + 1, sizeof *x->pend, 1u << 20);
     if (rc != TP_OK)
         return rc;
     x->pend[x->n_pend++] = *ev;
@@ -278,8 +157,7 @@ static tp_err emit(ectx *x, calert_event *ev)
 }
 
 /* Counts per kind and value of the unit's ratings in [from, to). */
-static tp_err window_dist(ectx *x, const unit *u, int64_t from, int64_t to,
-                          int64_t dist[4][11])
+static tp_err window_dist(ectx *x, const unit *u, int64_t from, int64_t to, int64_t dist[4][11])
 {
     cstore_tx *tx = x->tx;
     char *err = x->err;
@@ -299,9 +177,9 @@ static tp_err window_dist(ectx *x, const unit *u, int64_t from, int64_t to,
                    cfleet_i64(f, from), cfleet_i64(t, to), u->store, u->touchpoint);
     for (size_t i = 0; rc == TP_OK && i < rows->n; i++) {
         tp_kind k;
-        int lo, hi, v = (int)strtol(cstore_rows_get(rows, i, 1) ? cstore_rows_get(rows, i, 1)
-                                                                 : "-1",
-                                    NULL, 10);
+        int lo, hi,
+            v = (int)strtol(cstore_rows_get(rows, i, 1) ? cstore_rows_get(rows, i, 1) : "-1", NULL,
+                            10);
         if (tp_kind_parse(cstore_rows_get(rows, i, 0), &k) != TP_OK || k == TP_KIND_CHOICE ||
             tp_kind_range(k, &lo, &hi) != TP_OK || v < lo || v > hi)
             continue;
@@ -326,8 +204,8 @@ static void fmt_hm(const calert_tz *z, int64_t ms, char out[8])
 }
 
 /* Evaluates one windowed rule over one window; fills ev's titles and numbers when it trips. */
-static tp_err eval_window(ectx *x, const calert_rule *r, const unit *u, int64_t from,
-                          int64_t to, calert_event *ev, bool *trips)
+static tp_err eval_window(ectx *x, const calert_rule *r, const unit *u, int64_t from, int64_t to,
+                          calert_event *ev, bool *trips)
 {
     cstore_tx *tx = x->tx;
     char *err = x->err;
@@ -379,8 +257,8 @@ static tp_err eval_window(ectx *x, const calert_rule *r, const unit *u, int64_t 
                  "%s: %.0f%% đánh giá tiêu cực tại %s/%s (%lld/%lld)", r->name_vi, share, u->store,
                  where, (long long)neg, (long long)n);
         snprintf(ev->title_en, sizeof ev->title_en,
-                 "%s: %.0f%% negative ratings at %s/%s (%lld of %lld)", r->name_en, share,
-                 u->store, where, (long long)neg, (long long)n);
+                 "%s: %.0f%% negative ratings at %s/%s (%lld of %lld)", r->name_en, share, u->store,
+                 where, (long long)neg, (long long)n);
         *trips = true;
         return TP_OK;
     }
@@ -397,8 +275,8 @@ static tp_err eval_window(ectx *x, const calert_rule *r, const unit *u, int64_t 
     } else {
         int vlo, vhi;
         tp_kind_range(r->p.metric, &vlo, &vhi);
-        *trips = calert_mean_below(&dist[r->p.metric][vlo], vlo, vhi, r->p.threshold, &value, &lo,
-                                   &hi);
+        *trips =
+            calert_mean_below(&dist[r->p.metric][vlo], vlo, vhi, r->p.threshold, &value, &lo, &hi);
         for (int v = vlo; v <= vhi; v++)
             n += dist[r->p.metric][v];
     }
@@ -427,8 +305,12 @@ static tp_err eval_windows(ectx *x, const calert_rule *r, const unit *u, const c
     tp_err rc = TP_OK;
     calert_window(z, u->from_ms, r->p.window_min, &from, &to);
     for (int i = 0; rc == TP_OK && i < WINDOWS_MAX && from <= u->to_ms; i++) {
-        calert_event ev = {.rule = r, .node = node, .store = u->store,
-                           .touchpoint = u->touchpoint, .from_ms = from, .to_ms = to,
+        calert_event ev = {.rule = r,
+                           .node = node,
+                           .store = u->store,
+                           .touchpoint = u->touchpoint,
+                           .from_ms = from,
+                           .to_ms = to,
                            .dedup_at = from};
         char key[512];
         cstore_rows *rows = NULL;
@@ -468,8 +350,7 @@ static tp_err eval_praise(ectx *x, const calert_rule *r, const unit *u, const ch
                    "SELECT kind, value, at_ms FROM answers WHERE store = $1 AND touchpoint = $2"
                    " AND at_ms < CAST($3 AS bigint) AND kind <> 'choice' ORDER BY at_ms DESC, id"
                    " DESC LIMIT CAST($4 AS bigint)",
-                   u->store, u->touchpoint, cfleet_i64(f, u->from_ms),
-                   cfleet_i64(lim, r->p.run));
+                   u->store, u->touchpoint, cfleet_i64(f, u->from_ms), cfleet_i64(lim, r->p.run));
     if (rc == TP_OK)
         rc = FX(tx, &rows, err, errlen,
                 "SELECT kind, value, at_ms FROM answers WHERE store = $1 AND touchpoint = $2 AND"
@@ -504,9 +385,14 @@ static tp_err eval_praise(ectx *x, const calert_rule *r, const unit *u, const ch
         if (run < r->p.run || done)
             continue;
         done = true;
-        calert_event ev = {.rule = r, .node = node, .store = u->store,
-                           .touchpoint = u->touchpoint, .from_ms = start, .to_ms = at,
-                           .dedup_at = start, .numbers = cJSON_CreateObject()};
+        calert_event ev = {.rule = r,
+                           .node = node,
+                           .store = u->store,
+                           .touchpoint = u->touchpoint,
+                           .from_ms = start,
+                           .to_ms = at,
+                           .dedup_at = start,
+                           .numbers = cJSON_CreateObject()};
         cJSON_AddNumberToObject(ev.numbers, "run", (double)run);
         snprintf(ev.title_vi, sizeof ev.title_vi, "%s: %lld đánh giá hài lòng liên tiếp tại %s/%s",
                  r->name_vi, (long long)run, u->store, u->touchpoint);
@@ -569,7 +455,11 @@ static tp_err queue_step(cstore *s, const char *public_url, int64_t now, calert_
     cstore_rows *rows = NULL;
     calert_rule *rules = NULL;
     size_t n_rules = 0;
-    ectx x = {.defer = !pg, .public_url = public_url, .now = now, .fired = fired, .err = err,
+    ectx x = {.defer = !pg,
+              .public_url = public_url,
+              .now = now,
+              .fired = fired,
+              .err = err,
               .errlen = errlen};
     *claimed = 0;
     tp_err rc = cstore_tx_begin(s, pg, &x.tx, err, errlen);
@@ -623,8 +513,8 @@ static tp_err queue_step(cstore *s, const char *public_url, int64_t now, calert_
     return rc;
 }
 
-tp_err calert_eval_pass(cstore *s, const char *public_url, int64_t now_ms, bool health,
-                        int *fired, char *err, size_t errlen)
+tp_err calert_eval_pass(cstore *s, const char *public_url, int64_t now_ms, bool health, int *fired,
+                        char *err, size_t errlen)
 {
     calert_tzcache tzc = {0};
     size_t claimed = 0;

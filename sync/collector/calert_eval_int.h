@@ -18,8 +18,8 @@ typedef struct calert_tzcache {
 
 /* Enabled rules of the device kinds (device_kinds) or of the answer kinds into *out (free with
  * calert_free_rules). Unreadable rows are skipped with a message. */
-tp_err calert_load_rules(cstore_tx *tx, bool device_kinds, calert_rule **out, size_t *n,
-                         char *err, size_t errlen);
+tp_err calert_load_rules(cstore_tx *tx, bool device_kinds, calert_rule **out, size_t *n, char *err,
+                         size_t errlen);
 void calert_free_rules(calert_rule *v, size_t n);
 
 /* Whether a rule on rule_node covers path (the node itself or its subtree). */
@@ -39,8 +39,8 @@ tp_err calert_lock_unit(cstore_tx *tx, bool pg, const char *rule, const char *un
                         size_t errlen);
 
 /* The device rules over every fleet device under their nodes, in one transaction. */
-tp_err calert_health_pass(cstore *s, const char *public_url, int64_t now_ms,
-                          calert_tzcache *tzc, int *fired, char *err, size_t errlen);
+tp_err calert_health_pass(cstore *s, const char *public_url, int64_t now_ms, calert_tzcache *tzc,
+                          int *fired, char *err, size_t errlen);
 
 /* Whether opening_hours ("always", "" or {"mon": "07:00-22:00" | "closed", ...}) has the store
  * open at local (weekday 0 = Monday, minute of day); *open_min is the opening minute of the

@@ -78,29 +78,26 @@ static tp_err payload(const char *type, const char *outbox_id, const char *alert
 }
 
 /* One outbox row per endpoint named in ev->rule->endpoints; ids (may be NULL) collects them. */
-static tp_err write_outbox(cstore_tx *tx, const char *kind, const char *type,
-                           const char *alert_id, const calert_event *ev, const char *case_id,
-                           const char *public_url, int64_t now_ms, cJSON *ids, char *err,
-                           size_t errlen)
+static tp_err write_outbox(cstore_tx *tx, const char *kind, const char *type, const char *alert_id,
+                           const calert_event *ev, const char *case_id, const char *public_url,
+                           int64_t now_ms, cJSON *ids, char *err, size_t errlen)
 {
     tp_err rc = TP_OK;
     char at[24];
     cfleet_i64(at, now_ms);
-    for (const cJSON *e = ev->rule->endpoints ? ev->rule->endpoints->child : NULL;
-         rc == TP_OK && e; e = e->next) {
+    for (const cJSON *e = ev->rule->endpoints ? ev->rule->endpoints->child : NULL; rc == TP_OK && e;
+         e = e->next) {
         cstore_rows *rows = NULL;
         char oid[TP_UUID_STR], *body = NULL;
         if (!cJSON_IsString(e))
             continue;
-        rc = FX(tx, &rows, err, errlen, "SELECT id FROM endpoints WHERE name = $1",
-                e->valuestring);
+        rc = FX(tx, &rows, err, errlen, "SELECT id FROM endpoints WHERE name = $1", e->valuestring);
         const char *eid = rc == TP_OK ? cstore_rows_get(rows, 0, 0) : NULL;
         if (rc == TP_OK && !eid)
             fprintf(stderr, "touchpoint-collector: alert rule %s: no endpoint named %s\n",
                     ev->rule->id, e->valuestring);
         if (rc == TP_OK && eid && (rc = tp_uuid7_new(tp_clock_system(), oid)) == TP_OK)
-            rc = payload(type, oid, alert_id, ev, ev->numbers, case_id, public_url, now_ms,
-                         &body);
+            rc = payload(type, oid, alert_id, ev, ev->numbers, case_id, public_url, now_ms, &body);
         if (rc == TP_OK && eid)
             rc = FX(tx, NULL, err, errlen,
                     "INSERT INTO outbox(id, endpoint_id, kind, ref_id, payload_json, created_ms,"
@@ -182,8 +179,8 @@ tp_err calert_fire(cstore_tx *tx, const calert_event *ev, const char *public_url
                 " VALUES($1, CAST($2 AS bigint), 'system', 'open', $3)",
                 cid, at, ev->title_en);
     if (rc == TP_OK)
-        rc = write_outbox(tx, "alert", "alert.fired", aid, ev, cid, public_url, now_ms, NULL,
-                          err, errlen);
+        rc = write_outbox(tx, "alert", "alert.fired", aid, ev, cid, public_url, now_ms, NULL, err,
+                          errlen);
     if (rc == TP_OK)
         *fired = true;
 out:
@@ -201,8 +198,8 @@ tp_err calert_write_test(cstore_tx *tx, const cstore_rows *rule, int64_t now_ms,
         return tp_errf(err, errlen, rc, "alert rule: stored row unreadable");
     cJSON *numbers = cJSON_CreateObject();
     cJSON_AddBoolToObject(numbers, "test", true);
-    calert_event ev = {.rule = &r, .from_ms = now_ms - 15 * 60000, .to_ms = now_ms,
-                       .numbers = numbers};
+    calert_event ev = {
+        .rule = &r, .from_ms = now_ms - 15 * 60000, .to_ms = now_ms, .numbers = numbers};
     snprintf(ev.title_vi, sizeof ev.title_vi, "Thử nghiệm: %s", r.name_vi);
     snprintf(ev.title_en, sizeof ev.title_en, "Test: %s", r.name_en);
     *ids = cJSON_CreateArray();

@@ -44,8 +44,20 @@ bool calert_open_at(const char *opening_hours, int weekday, int minute, int *ope
 }
 
 /* One fleet device with its last report. */
-enum { D_ID, D_NODE, D_APPLY_ERR, D_APPLY_MS, D_LAST, D_PENDING, D_DISK, D_CLOCK, D_EPOCH,
-       D_BOOT, D_CREATED, D_COLS };
+enum {
+    D_ID,
+    D_NODE,
+    D_APPLY_ERR,
+    D_APPLY_MS,
+    D_LAST,
+    D_PENDING,
+    D_DISK,
+    D_CLOCK,
+    D_EPOCH,
+    D_BOOT,
+    D_CREATED,
+    D_COLS
+};
 
 static tp_err seq_holes(cstore_tx *tx, const char *device, const char *epoch, int64_t *missing,
                         int64_t *first_hole, char *err, size_t errlen)
@@ -109,8 +121,8 @@ static tp_err check(cstore_tx *tx, const calert_rule *r, const cstore_rows *d, s
         calert_local_clock(z, now, &minute, &wd);
         if (!calert_open_at(hours, wd, minute, &open_min))
             return TP_OK;
-        int64_t open_for = (int64_t)(minute >= open_min ? minute - open_min
-                                                         : minute + 1440 - open_min) * 60000;
+        int64_t open_for =
+            (int64_t)(minute >= open_min ? minute - open_min : minute + 1440 - open_min) * 60000;
         int64_t since = last > now - open_for ? last : now - open_for;
         if (hours[0] == '\0' || strcmp(hours, "always") == 0)
             since = last;
@@ -119,10 +131,12 @@ static tp_err check(cstore_tx *tx, const calert_rule *r, const cstore_rows *d, s
             return TP_OK;
         cJSON_AddNumberToObject(ev->numbers, "silent_minutes", (double)(silent / 60000));
         cJSON_AddNumberToObject(ev->numbers, "minutes", r->p.minutes);
-        snprintf(ev->title_vi, sizeof ev->title_vi, "%s: thiết bị %s im lặng %lld phút trong giờ mở cửa",
-                 r->name_vi, id, (long long)(silent / 60000));
-        snprintf(ev->title_en, sizeof ev->title_en, "%s: device %s silent for %lld minutes while open",
-                 r->name_en, id, (long long)(silent / 60000));
+        snprintf(ev->title_vi, sizeof ev->title_vi,
+                 "%s: thiết bị %s im lặng %lld phút trong giờ mở cửa", r->name_vi, id,
+                 (long long)(silent / 60000));
+        snprintf(ev->title_en, sizeof ev->title_en,
+                 "%s: device %s silent for %lld minutes while open", r->name_en, id,
+                 (long long)(silent / 60000));
         ev->dedup_at = last;
         *trips = true;
         return TP_OK;
@@ -197,8 +211,8 @@ static tp_err check(cstore_tx *tx, const calert_rule *r, const cstore_rows *d, s
         cJSON_AddStringToObject(ev->numbers, "apply_error", e);
         snprintf(ev->title_vi, sizeof ev->title_vi, "%s: thiết bị %s không áp dụng được cấu hình",
                  r->name_vi, id);
-        snprintf(ev->title_en, sizeof ev->title_en, "%s: device %s failed to apply its configuration",
-                 r->name_en, id);
+        snprintf(ev->title_en, sizeof ev->title_en,
+                 "%s: device %s failed to apply its configuration", r->name_en, id);
         const char *at = cstore_rows_get(d, i, D_APPLY_MS);
         ev->dedup_at = at ? strtoll(at, NULL, 10) : 0;
         *trips = true;
@@ -208,15 +222,26 @@ static tp_err check(cstore_tx *tx, const calert_rule *r, const cstore_rows *d, s
     }
 }
 
-tp_err calert_health_pass(cstore *s, const char *public_url, int64_t now_ms,
-                          calert_tzcache *tzc, int *fired, char *err, size_t errlen)
+/* A trip kept for the write transaction (SQLite): the event with its own copy of the segments;
+ * node and device point into the device rows, which live until the end of the pass. */
+typedef struct hpend {
+    calert_event ev;
+    char seg[4][65];
+} hpend;
+
+tp_err calert_health_pass(cstore *s, const char *public_url, int64_t now_ms, calert_tzcache *tzc,
+                          int *fired, char *err, size_t errlen)
 {
+    /* PostgreSQL fires in the evaluating transaction, under each (rule, device) advisory lock;
+     * SQLite reads in a read transaction and fires in one short write transaction, so the
+     * batches are not held back by the device checks. */
     bool pg = strcmp(cstore_kind(s), "postgresql") == 0;
     cstore_tx *tx = NULL;
     cstore_rows *d = NULL;
     calert_rule *rules = NULL;
-    size_t n_rules = 0;
-    tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
+    hpend **pend = NULL;
+    size_t n_rules = 0, n_pend = 0, cap_pend = 0;
+    tp_err rc = cstore_tx_begin(s, pg, &tx, err, errlen);
     if (rc != TP_OK)
         return rc;
     rc = calert_load_rules(tx, true, &rules, &n_rules, err, errlen);
@@ -232,34 +257,65 @@ tp_err calert_health_pass(cstore *s, const char *public_url, int64_t now_ms,
             const calert_rule *r = &rules[k];
             if (!calert_covers(r->node, node))
                 continue;
-            char seg[4][65] = {{0}};
+            hpend *h = calloc(1, sizeof *h);
+            if (!h) {
+                rc = TP_ERR_NOMEM;
+                break;
+            }
             const char *p = node;
             for (int sgi = 0; sgi < 4 && p && *p; sgi++) {
                 size_t n = strcspn(p, "/");
-                snprintf(seg[sgi], sizeof seg[sgi], "%.*s", (int)(n > 64 ? 64 : n), p);
+                snprintf(h->seg[sgi], sizeof h->seg[sgi], "%.*s", (int)(n > 64 ? 64 : n), p);
                 p = p[n] ? p + n + 1 : NULL;
             }
-            calert_event ev = {.rule = r, .node = node, .device = id,
-                               .store = seg[2][0] ? seg[2] : NULL,
-                               .touchpoint = seg[3][0] ? seg[3] : NULL,
-                               .numbers = cJSON_CreateObject()};
+            h->ev = (calert_event){.rule = r,
+                                   .node = node,
+                                   .device = id,
+                                   .store = h->seg[2][0] ? h->seg[2] : NULL,
+                                   .touchpoint = h->seg[3][0] ? h->seg[3] : NULL,
+                                   .numbers = cJSON_CreateObject()};
             bool trips = false, f = false;
-            if (!ev.numbers)
+            if (!h->ev.numbers)
                 rc = TP_ERR_NOMEM;
             if (rc == TP_OK)
                 rc = calert_lock_unit(tx, pg, r->id, id, err, errlen);
             if (rc == TP_OK)
-                rc = check(tx, r, d, i, now_ms, tzc, &ev, &trips, err, errlen);
-            if (rc == TP_OK && trips)
-                rc = calert_fire(tx, &ev, public_url, now_ms, &f, err, errlen);
+                rc = check(tx, r, d, i, now_ms, tzc, &h->ev, &trips, err, errlen);
+            if (rc == TP_OK && trips && pg)
+                rc = calert_fire(tx, &h->ev, public_url, now_ms, &f, err, errlen);
             *fired += f;
-            cJSON_Delete(ev.numbers);
+            if (rc == TP_OK && trips && !pg &&
+                (rc = tp_array_grow((void **)&pend, &cap_pend, n_pend + 1, sizeof *pend,
+                                    1u << 20)) == TP_OK) {
+                pend[n_pend++] = h;
+                continue;
+            }
+            cJSON_Delete(h->ev.numbers);
+            free(h);
         }
     }
+    if (rc == TP_OK)
+        rc = cstore_tx_commit(tx, err, errlen);
+    else
+        cstore_tx_rollback(tx);
+    tx = NULL;
+    if (rc == TP_OK && n_pend > 0 && (rc = cstore_tx_begin(s, true, &tx, err, errlen)) == TP_OK) {
+        for (size_t i = 0; rc == TP_OK && i < n_pend; i++) {
+            bool f = false;
+            rc = calert_fire(tx, &pend[i]->ev, public_url, now_ms, &f, err, errlen);
+            *fired += f;
+        }
+        if (rc == TP_OK)
+            rc = cstore_tx_commit(tx, err, errlen);
+        else
+            cstore_tx_rollback(tx);
+    }
+    for (size_t i = 0; i < n_pend; i++) {
+        cJSON_Delete(pend[i]->ev.numbers);
+        free(pend[i]);
+    }
+    free(pend);
     cstore_rows_free(d);
     calert_free_rules(rules, n_rules);
-    if (rc == TP_OK)
-        return cstore_tx_commit(tx, err, errlen);
-    cstore_tx_rollback(tx);
     return rc;
 }

@@ -53,8 +53,7 @@ static size_t units_of(const cbatch *b, const unsigned char *outcomes, calert_un
     return calert_queue_units(b, outcomes, u);
 }
 
-int calert_queue_sqlite(sqlite3 *db, const cbatch *b, const unsigned char *outcomes,
-                        int64_t now_ms)
+int calert_queue_sqlite(sqlite3 *db, const cbatch *b, const unsigned char *outcomes, int64_t now_ms)
 {
     calert_unit stack[UNITS_ON_STACK], *heap = NULL;
     size_t n = units_of(b, outcomes, stack, &heap);

@@ -42,8 +42,8 @@ static tp_err parse_tzif(const unsigned char *d, size_t len, calert_tz *z)
         uint32_t isut = be32(h), isstd = be32(h + 4), leap = be32(h + 8), timecnt = be32(h + 12),
                  typecnt = be32(h + 16), charcnt = be32(h + 20);
         size_t tsz = pass ? 8 : 4;
-        size_t body = timecnt * tsz + timecnt + typecnt * 6 + charcnt + leap * (tsz + 4) +
-                      isstd + isut;
+        size_t body =
+            timecnt * tsz + timecnt + typecnt * 6 + charcnt + leap * (tsz + 4) + isstd + isut;
         if (typecnt == 0 || timecnt > 100000 || typecnt > 256 || body > len - pos - 44)
             return TP_ERR_CORRUPT;
         if (pass == 0 && d[pos + 4] >= '2') {
@@ -74,40 +74,34 @@ static tp_err parse_tzif(const unsigned char *d, size_t len, calert_tz *z)
     return TP_ERR_CORRUPT;
 }
 
-tp_err calert_tz_load(const char *zone, calert_tz **out, char *err, size_t errlen)
+/* Loads one zone by name ("UTC": no file) or absolute path. */
+static tp_err load_zone(const char *zone, calert_tz **out, char *err, size_t errlen)
 {
     char path[512];
     char *data = NULL;
     size_t len = 0;
-    *out = NULL;
-    if (!zone || !*zone) {
-        const char *tz = getenv("TZ");
-        zone = tz && *tz ? (tz[0] == ':' ? tz + 1 : tz) : NULL;
-    }
+    const char *dir = getenv("TZDIR");
     calert_tz *z = calloc(1, sizeof *z);
+    *out = NULL;
     if (!z)
         return TP_ERR_NOMEM;
-    if (zone && strcmp(zone, "UTC") != 0 && strstr(zone, "..") == NULL) {
-        const char *dir = getenv("TZDIR");
-        if (zone[0] == '/')
-            snprintf(path, sizeof path, "%s", zone);
-        else
-            snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
-    } else if (!zone) {
-        snprintf(path, sizeof path, "/etc/localtime");
-    } else {
-        *out = z; /* UTC */
+    if (strcmp(zone, "UTC") == 0) {
+        *out = z;
         return TP_OK;
     }
+    if (strstr(zone, "..")) {
+        free(z);
+        return tp_errf(err, errlen, TP_ERR_NOT_FOUND, "time zone %.100s: unknown", zone);
+    }
+    if (zone[0] == '/')
+        snprintf(path, sizeof path, "%s", zone);
+    else
+        snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
     tp_err rc = tp_read_file(path, TZ_FILE_MAX, &data, &len, err, errlen);
-    if (rc != TP_OK && !zone) {
-        *out = z; /* no /etc/localtime: UTC */
-        return TP_OK;
-    }
     if (rc == TP_OK && (rc = parse_tzif((const unsigned char *)data, len, z)) != TP_OK)
         tp_errf(err, errlen, rc, "time zone %s: not a TZif file", path);
     else if (rc != TP_OK)
-        rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "time zone %s: unknown", zone);
+        rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "time zone %.100s: unknown", zone);
     free(data);
     if (rc != TP_OK) {
         calert_tz_free(z);
@@ -115,6 +109,21 @@ tp_err calert_tz_load(const char *zone, calert_tz **out, char *err, size_t errle
     }
     *out = z;
     return TP_OK;
+}
+
+tp_err calert_tz_load(const char *zone, calert_tz **out, char *err, size_t errlen)
+{
+    if (zone && *zone)
+        return load_zone(zone, out, err, errlen);
+    /* The collector's own zone: TZ when it names a zoneinfo file (a POSIX rule such as "ICT-7"
+     * does not), else /etc/localtime, else UTC; never an error. */
+    const char *tz = getenv("TZ");
+    char e2[TP_ERRMSG_MAX];
+    if (tz && *tz && load_zone(tz[0] == ':' ? tz + 1 : tz, out, e2, sizeof e2) == TP_OK)
+        return TP_OK;
+    if (load_zone("/etc/localtime", out, e2, sizeof e2) == TP_OK)
+        return TP_OK;
+    return load_zone("UTC", out, err, errlen);
 }
 
 void calert_tz_free(calert_tz *z)
@@ -159,8 +168,7 @@ int64_t calert_local_midnight(const calert_tz *z, int64_t utc_ms)
     return guess <= utc_ms ? guess : mid_local - off;
 }
 
-void calert_window(const calert_tz *z, int64_t at_ms, int minutes, int64_t *from_ms,
-                   int64_t *to_ms)
+void calert_window(const calert_tz *z, int64_t at_ms, int minutes, int64_t *from_ms, int64_t *to_ms)
 {
     int64_t w = (int64_t)(minutes > 0 ? minutes : 1) * 60000;
     int64_t mid = calert_local_midnight(z, at_ms);

@@ -162,8 +162,8 @@ static int claim_one(cdeliver *d, int64_t now, claim *c)
     cfleet_i64(until, now + d->o.timeout_ms + LEASE_SLACK_MS);
     rc = cstore_tx_begin(d->s, true, &tx, err, sizeof err);
     if (rc == TP_OK)
-        rc = FX(tx, &c->row, err, sizeof err, d->pg ? SQL_CLAIM_PG : SQL_CLAIM_SQLITE, d->me,
-                until, at);
+        rc = FX(tx, &c->row, err, sizeof err, d->pg ? SQL_CLAIM_PG : SQL_CLAIM_SQLITE, d->me, until,
+                at);
     if (rc == TP_OK && c->row->n == 1)
         rc = FX(tx, &c->ep, err, sizeof err,
                 "SELECT name, kind, target, secret, lang, state FROM endpoints WHERE id = $1",
@@ -264,8 +264,8 @@ static void record(cdeliver *d, const claim *c, cdeliver_result *r, int64_t late
     if (!r->ok) {
         uint64_t rnd = 0;
         tp_random_bytes(&rnd, sizeof rnd);
-        next_ms = now + cdeliver_backoff((unsigned)(attempts > 64 ? 64 : attempts),
-                                         d->o.backoff_ms, d->o.backoff_cap_ms, rnd);
+        next_ms = now + cdeliver_backoff((unsigned)(attempts > 64 ? 64 : attempts), d->o.backoff_ms,
+                                         d->o.backoff_cap_ms, rnd);
         if (next_ms > created + d->o.give_up_ms)
             next_ms = created + d->o.give_up_ms; /* one last try at the give-up age */
         state = now - created >= d->o.give_up_ms || latency < 0 ? "dead" : "pending";
@@ -283,8 +283,7 @@ static void record(cdeliver *d, const claim *c, cdeliver_result *r, int64_t late
                 "UPDATE outbox SET state = $2, attempts = attempts + 1, next_attempt_ms = $3, "
                 "delivered_ms = $4, claimed_by = NULL, claimed_until_ms = NULL WHERE id = $1 AND "
                 "claimed_by = $5",
-                id, state, cfleet_i64(next, next_ms), r->ok ? cfleet_i64(done, now) : NULL,
-                d->me);
+                id, state, cfleet_i64(next, next_ms), r->ok ? cfleet_i64(done, now) : NULL, d->me);
     if (rc == TP_OK && c->ep->n && latency >= 0)
         rc = endpoint_after(d, tx, c, r, now, err, sizeof err);
     if (rc == TP_OK)
@@ -432,8 +431,8 @@ tp_err cdeliver_start(cstore *s, const cdeliver_options *o, const tp_clock *clk,
     d->o.backoff_ms = o->backoff_ms > 0 ? o->backoff_ms : CDELIVER_BACKOFF_MS;
     d->o.backoff_cap_ms = o->backoff_cap_ms > 0 ? o->backoff_cap_ms : 120 * d->o.backoff_ms;
     d->o.give_up_ms = o->give_up_ms > 0 ? o->give_up_ms : CDELIVER_GIVE_UP_MS;
-    d->o.failing_after_ms = o->failing_after_ms > 0 ? o->failing_after_ms
-                                                    : CDELIVER_FAILING_AFTER_MS;
+    d->o.failing_after_ms =
+        o->failing_after_ms > 0 ? o->failing_after_ms : CDELIVER_FAILING_AFTER_MS;
     d->o.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : CDELIVER_TIMEOUT_MS;
     d->o.poll_ms = o->poll_ms > 0 ? o->poll_ms : CDELIVER_POLL_MS;
     atomic_init(&d->stop, false);

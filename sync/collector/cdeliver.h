@@ -28,16 +28,16 @@
 
 #include "cstore.h"
 
-#define CDELIVER_WORKERS 4                   /* concurrent deliveries */
-#define CDELIVER_BACKOFF_MS 30000LL          /* first retry delay bound, doubling */
-#define CDELIVER_BACKOFF_CAP_MS 3600000LL    /* largest retry delay bound */
-#define CDELIVER_GIVE_UP_MS 86400000LL       /* age of a message at which it is dead */
-#define CDELIVER_FAILING_AFTER_MS 3600000LL  /* failing run before an endpoint is "failing" */
-#define CDELIVER_TIMEOUT_MS 30000LL          /* one request, all in */
-#define CDELIVER_CONNECT_MS 10000LL          /* its connection */
-#define CDELIVER_POLL_MS 250LL               /* look for due rows this often when idle */
-#define CDELIVER_BODY_MAX (1u << 20)         /* bytes of a rendered body or message */
-#define CDELIVER_ERROR_MAX 300               /* bytes of an attempt's error text */
+#define CDELIVER_WORKERS 4                  /* concurrent deliveries */
+#define CDELIVER_BACKOFF_MS 30000LL         /* first retry delay bound, doubling */
+#define CDELIVER_BACKOFF_CAP_MS 3600000LL   /* largest retry delay bound */
+#define CDELIVER_GIVE_UP_MS 86400000LL      /* age of a message at which it is dead */
+#define CDELIVER_FAILING_AFTER_MS 3600000LL /* failing run before an endpoint is "failing" */
+#define CDELIVER_TIMEOUT_MS 30000LL         /* one request, all in */
+#define CDELIVER_CONNECT_MS 10000LL         /* its connection */
+#define CDELIVER_POLL_MS 250LL              /* look for due rows this often when idle */
+#define CDELIVER_BODY_MAX (1u << 20)        /* bytes of a rendered body or message */
+#define CDELIVER_ERROR_MAX 300              /* bytes of an attempt's error text */
 
 typedef struct cdeliver_options {
     const char *smtp_url;      /* "smtp://host:port" or "smtps://..."; NULL: e-mail fails */

@@ -139,6 +139,7 @@ void cdeliver_cli_usage(FILE *f)
             "                                up to 120 x MS (default 30000: 1 h)\n"
             "  --deliver-give-up-ms MS       a message older than this is dead (default 24 h)\n"
             "  --deliver-timeout-ms MS       one delivery request, all in (default 30000)\n"
+            "  --deliver-poll-ms MS          look for due messages this often (default 250)\n"
             "  --endpoint-failing-after-ms MS  failing without a success this long: the\n"
             "                                endpoint is marked failing (default 1 h)\n");
 }

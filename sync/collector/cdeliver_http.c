@@ -62,8 +62,12 @@ void cdeliver_http_send(const cdeliver_net *n, const cdeliver_msg *m, cdeliver_r
     snprintf(h_id, sizeof h_id, "webhook-id: %s", m->outbox_id);
     snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %lld", (long long)ts);
     snprintf(h_sig, sizeof h_sig, "webhook-signature: %s", sig);
-    const char *lines[] = {"Content-Type: application/json; charset=utf-8", h_id, h_ts, h_sig,
-                           "User-Agent: touchpoint-collector", "Expect:"};
+    const char *lines[] = {"Content-Type: application/json; charset=utf-8",
+                           h_id,
+                           h_ts,
+                           h_sig,
+                           "User-Agent: touchpoint-collector",
+                           "Expect:"};
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
         struct curl_slist *nh = curl_slist_append(hdr, lines[i]);
         if (!nh) {
@@ -77,8 +81,8 @@ void cdeliver_http_send(const cdeliver_net *n, const cdeliver_msg *m, cdeliver_r
         goto out;
     }
     char ebuf[CURL_ERROR_SIZE] = "";
-    long connect_ms = n->o->timeout_ms < CDELIVER_CONNECT_MS ? (long)n->o->timeout_ms
-                                                             : (long)CDELIVER_CONNECT_MS;
+    long connect_ms =
+        n->o->timeout_ms < CDELIVER_CONNECT_MS ? (long)n->o->timeout_ms : (long)CDELIVER_CONNECT_MS;
     curl_easy_setopt(c, CURLOPT_URL, m->target);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);

@@ -14,8 +14,8 @@
 /* One message on its way: the claimed outbox row and its endpoint. */
 typedef struct cdeliver_msg {
     const char *outbox_id;
-    const char *payload;  /* the canonical event as stored */
-    const cJSON *event;   /* payload parsed */
+    const char *payload; /* the canonical event as stored */
+    const cJSON *event;  /* payload parsed */
     const char *ep_name, *ep_kind, *target, *secret, *lang;
 } cdeliver_msg;
 

@@ -208,8 +208,8 @@ void cdeliver_mail_send(const cdeliver_net *n, const cdeliver_msg *m, cdeliver_r
         goto out;
     }
     char ebuf[CURL_ERROR_SIZE] = "";
-    long connect_ms = n->o->timeout_ms < CDELIVER_CONNECT_MS ? (long)n->o->timeout_ms
-                                                             : (long)CDELIVER_CONNECT_MS;
+    long connect_ms =
+        n->o->timeout_ms < CDELIVER_CONNECT_MS ? (long)n->o->timeout_ms : (long)CDELIVER_CONNECT_MS;
     curl_easy_setopt(c, CURLOPT_URL, n->o->smtp_url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

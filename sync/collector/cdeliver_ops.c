@@ -87,8 +87,8 @@ tp_err cdeliver_endpoint_add(cstore_tx *tx, const char *actor, const cJSON *args
                        "$.target: expected a URL or addresses of at most %d bytes", TARGET_MAX);
     if (strcmp(lang, "vi") != 0 && strcmp(lang, "en") != 0)
         return tp_errf(err, errlen, TP_ERR_INVALID, "$.lang: expected vi or en");
-    tp_err rc = is_http_kind(kind) ? check_url(target, err, errlen)
-                                   : check_addresses(target, err, errlen);
+    tp_err rc =
+        is_http_kind(kind) ? check_url(target, err, errlen) : check_addresses(target, err, errlen);
     if (rc != TP_OK)
         return rc;
     if (tp_uuid7_new(NULL, id) != TP_OK ||
@@ -120,9 +120,9 @@ tp_err cdeliver_endpoint_add(cstore_tx *tx, const char *actor, const cJSON *args
 
 tp_err cdeliver_endpoint_list(cstore_tx *tx, cJSON **result, char *err, size_t errlen)
 {
-    static const char *const cols[] = {"id",    "name",              "kind",       "target",
-                                       "lang",  "state",             "#failing_since_ms",
-                                       "last_error", "#pending", "#dead"};
+    static const char *const cols[] = {
+        "id",         "name",     "kind", "target", "lang", "state", "#failing_since_ms",
+        "last_error", "#pending", "#dead"};
     cstore_rows *rows = NULL;
     tp_err rc = FX0(tx, &rows, err, errlen,
                     "SELECT e.id, e.name, e.kind, e.target, e.lang, e.state, e.failing_since_ms, "

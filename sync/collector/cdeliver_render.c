@@ -21,8 +21,8 @@
 #define SLACK_TEXT_MAX 2900 /* Slack's section text is at most 3000 characters */
 
 typedef struct label_set {
-    const char *alert, *test, *node, *store, *touchpoint, *device, *window, *rule, *fired,
-        *numbers, *open, *footer;
+    const char *alert, *test, *node, *store, *touchpoint, *device, *window, *rule, *fired, *numbers,
+        *open, *footer;
 } label_set;
 
 static const label_set LABELS_VI = {
@@ -372,9 +372,8 @@ static char *render_chat(const cdeliver_msg *m, const facts *f)
         cJSON_AddItemToArray(ws, widget("textParagraph", "text", b.p));
     if (f->url) {
         cJSON *w = cJSON_CreateObject(), *btn = cJSON_CreateObject();
-        cJSON_AddItemToArray(cJSON_AddArrayToObject(cJSON_AddObjectToObject(w, "buttonList"),
-                                                    "buttons"),
-                             btn);
+        cJSON_AddItemToArray(
+            cJSON_AddArrayToObject(cJSON_AddObjectToObject(w, "buttonList"), "buttons"), btn);
         cJSON_AddStringToObject(btn, "text", f->l->open);
         cJSON_AddStringToObject(
             cJSON_AddObjectToObject(cJSON_AddObjectToObject(btn, "onClick"), "openLink"), "url",

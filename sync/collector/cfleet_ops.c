@@ -525,7 +525,7 @@ static tp_err endpoint_test(octx *o)
 #define ALERT_OP(fn, name)                                                                         \
     static tp_err fn(octx *o)                                                                      \
     {                                                                                              \
-        return calert_op(o->tx, name, o->actor, o->args, o->now, &o->result, o->err, o->errlen);  \
+        return calert_op(o->tx, name, o->actor, o->args, o->now, &o->result, o->err, o->errlen);   \
     }
 ALERT_OP(alert_add, "alert.add")
 ALERT_OP(alert_list, "alert.list")

@@ -49,9 +49,9 @@ typedef struct collector_options {
                                   (alerts' dashboard_url, the kiosk's comment URL); NULL: none */
     cdeliver_options deliver;  /* the outbox worker (cdeliver.h); its public_url is set from
                                   public_url above */
-    unsigned alert_interval_ms; /* alert queue evaluation period; 0: 1000 */
-    unsigned alert_health_ms;   /* device-health rules period; 0: 30000 */
     const tp_clock *clock;     /* NULL: system clock */
+    /* Periods of the alert evaluator: the batch queue (0: 1000 ms), device health (0: 30 s). */
+    unsigned alert_interval_ms, alert_health_ms;
 } collector_options;
 
 typedef struct collector collector;

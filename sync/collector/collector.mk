@@ -12,7 +12,7 @@ COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c cbatch.c creport.c \
                   cauth.c crate.c cmetrics.c \
                   cstore.c cstore_sqlite.c cstore_pg.c cpool.c cguard.c \
                   cstore_pg_tx.c cstore_fleet_sql.c cstore_alert_sql.c \
-                  calert.c calert_tz.c calert_queue.c calert_fire.c calert_eval.c calert_health.c calert_cli.c cfleet.c cfleet_ops.c cenroll.c cfleet_cli.c capi.c collector_api.c \
+                  calert.c calert_tz.c calert_queue.c calert_fire.c calert_eval.c calert_util.c calert_health.c calert_cli.c cfleet.c cfleet_ops.c cenroll.c cfleet_cli.c capi.c collector_api.c \
                   ccase.c ccase_scope.c ccase_report.c ccase_cli.c \
                   ctz.c cdigest.c cdigest_period.c cdigest_mail.c cdigest_sched.c)
 # The outbox worker (issue 13, delivery): webhooks and e-mail over libcurl.

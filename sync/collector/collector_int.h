@@ -32,8 +32,8 @@ struct collector {
     cdigest_sched *digests; /* the digests' scheduler thread */
     const tp_clock *clock;
     char *read_token;
-    char *public_url; /* --public-url without a trailing '/', or NULL */
-    cdeliver *deliver; /* the outbox worker */
+    char *public_url;    /* --public-url without a trailing '/', or NULL */
+    cdeliver *deliver;   /* the outbox worker */
     calert_eval *alerts; /* the alert evaluator thread */
     int silent_after_s;
     int retry_after_s;

@@ -35,7 +35,7 @@ static void usage(FILE *f)
         "       touchpoint-collector add-device ID --devices FILE\n"
         "       touchpoint-collector node|device|survey|admin-token|audit ... (see README, Fleet)\n"
         "       touchpoint-collector case|digest ... (see README, Alerts, cases and digests)\n"
-        "       touchpoint-collector alert add|list|test|remove|disable|enable ... (README, Alerts)\n"
+        "       touchpoint-collector alert add|list|test|remove|disable|enable ... (README)\n"
         "\n"
         "  --listen        address to serve on (port 0: pick a free port, printed on stdout)\n"
         "  --store         central store: SQLite file or PostgreSQL connection URL\n"

@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
 import sys
 import time
 import uuid
@@ -424,6 +425,30 @@ def sqlite_suite(work, smtp, wh):
             same = same and bodies.setdefault(r["id"], r["raw"]) == r["raw"]
         tap(same and not wh.errors, "a message sent twice carries the same body and a valid "
             "signature each time", wh.errors)
+        stop_clean(c)
+
+        # ---- --smtp-starttls require: a server without STARTTLS gets nothing, the reason logged
+        c = synclib.Collector(store, None, work, name="deliver-tls",
+                              extra=opts + ["--smtp-starttls", "require",
+                                            "--deliver-give-up-ms", "3000"]).start()
+        tid = queue_test(store, "mail-vi")
+        err = wait_for(lambda: (db.rows("SELECT error FROM delivery_attempts WHERE outbox_id = "
+                                        "'%s'" % tid) or [(None,)])[0][0])
+        tap(err and ("TLS" in err or "SSL" in err) and
+            not [m for _, m in smtp.messages() if m["message-id"] == "<%s@touchpoint.test>" % tid],
+            "--smtp-starttls require: no e-mail to a server without STARTTLS, the attempt says "
+            "why", err)
+        dead = wait_for(lambda: db.rows("SELECT state, attempts FROM outbox WHERE id = '%s'"
+                                        % tid)[0][0] == "dead")
+        row = db.rows("SELECT state, attempts FROM outbox WHERE id = '%s'" % tid)[0]
+        tap(dead and int(row[1]) >= 1 and endpoints(store)["mail-vi"]["dead"] == 1,
+            "a message still failing at the give-up age (--deliver-give-up-ms) is dead, kept and "
+            "counted in endpoint list", row)
+        exe = os.path.join(synclib.build_dir(), "touchpoint-collector")
+        r = subprocess.run([exe, "--listen", "127.0.0.1:0", "--store", store, "--smtp",
+                            "http://mail.example"], capture_output=True, text=True, timeout=30)
+        tap(r.returncode != 0 and "--smtp 'http://mail.example'" in r.stderr,
+            "a bad --smtp URL is refused at start naming the option", r.stderr)
     finally:
         stop_clean(c)
 

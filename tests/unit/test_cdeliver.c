@@ -53,8 +53,9 @@ static void signature_vector(void **state)
                      TP_OK);
     assert_string_equal(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     /* The prefix is optional; a secret that is not base64 is refused. */
-    assert_int_equal(cdeliver_sign("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek",
-                                   1614265330, body, strlen(body), sig, sizeof sig),
+    assert_int_equal(cdeliver_sign("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                                   "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body, strlen(body),
+                                   sig, sizeof sig),
                      TP_OK);
     assert_string_equal(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     assert_int_equal(cdeliver_sign("whsec_abc", "x", 1, "", 0, sig, sizeof sig), TP_ERR_INVALID);
@@ -103,8 +104,9 @@ static void rfc2047_subjects(void **state)
     assert_string_equal(e, "Plain ASCII subject");
     free(e);
     const char *vi[] = {
-        "Cảnh báo: Tỷ lệ đánh giá tiêu cực cao ở quầy thanh toán · vn/hcm/hcm-q1/checkout",
-        "Đ", "ấấấấấấấấấấấấấấấấấấấấấấấấấấấấấấ", "a=?b", "Tiếng Việt có dấu: ắằẳẵặ ếềểễệ ốồổỗộ ớờởỡợ ứừửữự"};
+        "Cảnh báo: Tỷ lệ đánh giá tiêu cực cao ở quầy thanh toán · vn/hcm/hcm-q1/checkout", "Đ",
+        "ấấấấấấấấấấấấấấấấấấấấấấấấấấấấấấ", "a=?b",
+        "Tiếng Việt có dấu: ắằẳẵặ ếềểễệ ốồổỗộ ớờởỡợ ứừửữự"};
     for (size_t i = 0; i < sizeof vi / sizeof vi[0]; i++) {
         e = cdeliver_rfc2047(vi[i]);
         assert_non_null(e);
@@ -136,8 +138,13 @@ static void renderings(void **state)
 {
     (void)state;
     cJSON *ev = parse(EVENT);
-    cdeliver_msg m = {.outbox_id = "0190-out", .payload = EVENT, .event = ev, .ep_name = "x",
-                      .ep_kind = "slack", .target = "https://hooks", .secret = NULL,
+    cdeliver_msg m = {.outbox_id = "0190-out",
+                      .payload = EVENT,
+                      .event = ev,
+                      .ep_name = "x",
+                      .ep_kind = "slack",
+                      .target = "https://hooks",
+                      .secret = NULL,
                       .lang = "en"};
     char *s = cdeliver_render_body(&m);
     cJSON *j = parse(s);
@@ -157,8 +164,8 @@ static void renderings(void **state)
     j = parse(s);
     cJSON *card = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "cardsV2"), 0);
     assert_string_equal(cJSON_GetObjectItem(card, "cardId")->valuestring, "0190-out");
-    assert_non_null(strstr(cJSON_GetObjectItem(j, "text")->valuestring,
-                           "Cảnh báo: Nhiều đánh giá tiêu cực"));
+    assert_non_null(
+        strstr(cJSON_GetObjectItem(j, "text")->valuestring, "Cảnh báo: Nhiều đánh giá tiêu cực"));
     cJSON_Delete(j);
     free(s);
     m.ep_kind = "webhook";
@@ -168,9 +175,8 @@ static void renderings(void **state)
     char *subject, *text, *html, err[TP_ERRMSG_MAX];
     m.ep_kind = "email";
     assert_int_equal(cdeliver_render_mail(&m, &subject, &text, &html, err, sizeof err), TP_OK);
-    assert_string_equal(subject,
-                        "[Touchpoint] Cảnh báo: Nhiều đánh giá tiêu cực <b> · "
-                        "vn/hcm/hcm-q1/checkout");
+    assert_string_equal(subject, "[Touchpoint] Cảnh báo: Nhiều đánh giá tiêu cực <b> · "
+                                 "vn/hcm/hcm-q1/checkout");
     assert_non_null(strstr(text, "Cửa hàng: hcm-q1"));
     assert_non_null(strstr(text, "share: 0.833")); /* unknown keys as they are */
     assert_non_null(strstr(text, "Đánh giá tiêu cực: 5"));
@@ -208,8 +214,8 @@ static void endpoint_ops(void **state)
         {"{\"name\":\"k\",\"kind\":\"slack\",\"target\":\"ftp://x\"}", TP_ERR_INVALID, "$.target"},
         {"{\"name\":\"k\",\"kind\":\"email\",\"target\":\"a@b.vn,nobody\"}", TP_ERR_INVALID,
          "address 2"},
-        {"{\"name\":\"k\",\"kind\":\"email\",\"target\":\"a@b.vn\\r\\nBcc: x@y\"}",
-         TP_ERR_INVALID, "$.target"},
+        {"{\"name\":\"k\",\"kind\":\"email\",\"target\":\"a@b.vn\\r\\nBcc: x@y\"}", TP_ERR_INVALID,
+         "$.target"},
         {"{\"name\":\"k\",\"kind\":\"email\",\"target\":\"a@b.vn\",\"lang\":\"fr\"}",
          TP_ERR_INVALID, "$.lang"},
     };
@@ -269,9 +275,9 @@ static void endpoint_ops(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(backoff_bounds),   cmocka_unit_test(signature_vector),
-        cmocka_unit_test(secrets),          cmocka_unit_test(rfc2047_subjects),
-        cmocka_unit_test(renderings),       cmocka_unit_test(endpoint_ops),
+        cmocka_unit_test(backoff_bounds), cmocka_unit_test(signature_vector),
+        cmocka_unit_test(secrets),        cmocka_unit_test(rfc2047_subjects),
+        cmocka_unit_test(renderings),     cmocka_unit_test(endpoint_ops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,6 +79,20 @@ static void tz_errors(void **state)
     assert_int_equal(calert_tz_load("UTC", &z, err, sizeof err), TP_OK);
     assert_int_equal(calert_tz_offset(z, 1796489400000LL), 0);
     calert_tz_free(z);
+    /* The collector's zone from a POSIX TZ rule (no zone file): a fallback, never an error. */
+    char *saved = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+    setenv("TZ", "ICT-7", 1);
+    assert_int_equal(calert_tz_load(NULL, &z, err, sizeof err), TP_OK);
+    calert_tz_free(z);
+    setenv("TZ", "Asia/Ho_Chi_Minh", 1);
+    assert_int_equal(calert_tz_load("", &z, err, sizeof err), TP_OK);
+    assert_int_equal(calert_tz_offset(z, 1796489400000LL), 7 * 3600);
+    calert_tz_free(z);
+    if (saved)
+        setenv("TZ", saved, 1);
+    else
+        unsetenv("TZ");
+    free(saved);
 }
 
 static cJSON *js(const char *text)
@@ -124,8 +138,8 @@ static void params_defaults_and_errors(void **state)
     assert_string_equal(parse(CALERT_REASON, "{}", &p), "$.params.choice: missing (the choice id)");
     assert_string_equal(parse(CALERT_REASON, "{\"choice\":\"a b\"}", &p),
                         "$.params.choice: expected an id (1-64 of A-Z a-z 0-9 . _ -)");
-    assert_non_null(strstr(parse(CALERT_LOW_SCORE, "{\"metric\":\"nps\"}", &p),
-                           "$.params.threshold: missing"));
+    assert_non_null(
+        strstr(parse(CALERT_LOW_SCORE, "{\"metric\":\"nps\"}", &p), "$.params.threshold: missing"));
     assert_string_equal(parse(CALERT_LOW_SCORE, "{\"metric\":\"smiley4\",\"threshold\":1}", &p),
                         "$.params.metric: expected nps, csat or ces");
     assert_string_equal(parse(CALERT_LOW_SCORE, "{\"metric\":\"csat\",\"threshold\":7}", &p),
@@ -235,10 +249,14 @@ static void queue_units(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(window_hcm_midnight), cmocka_unit_test(window_berlin_dst),
-        cmocka_unit_test(tz_errors),           cmocka_unit_test(params_defaults_and_errors),
-        cmocka_unit_test(interval_below_threshold), cmocka_unit_test(scales),
-        cmocka_unit_test(opening_hours),       cmocka_unit_test(queue_units),
+        cmocka_unit_test(window_hcm_midnight),
+        cmocka_unit_test(window_berlin_dst),
+        cmocka_unit_test(tz_errors),
+        cmocka_unit_test(params_defaults_and_errors),
+        cmocka_unit_test(interval_below_threshold),
+        cmocka_unit_test(scales),
+        cmocka_unit_test(opening_hours),
+        cmocka_unit_test(queue_units),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
