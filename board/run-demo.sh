@@ -18,6 +18,9 @@
 #              demo). Without a display: says how to run it (xvfb-run, or headless with a
 #              script), then taps through a few customers headless (answers recorded, staff
 #              "Sync now" tapped) so the dashboard shows data, and keeps serving the dashboard.
+#   alert      a negative_share rule on the demo store (issue 13): four of the seven scripted
+#              customers are unhappy, the rule fires and opens a case (GET /v1/cases, the
+#              dashboard's cases view); the script prints its title.
 #
 # The config: assets/demo/kiosk.conf is used as it is when $VAR is the repository's var/ and
 # the port is 8088; otherwise $VAR/kiosk.conf is written from it with absolute paths and the
@@ -116,6 +119,24 @@ setup_fleet() {
         die "could not set up the demo tree in $VAR/collector.db (log: $CLOG)"
     say "tree: $NODE (store hcm-q1), survey checkout-nps@2 (with comments) assigned to" \
         "vn/hcm/hcm-q1"
+    setup_alert
+}
+
+# The demo's alert rule (issue 13): half the ratings or more negative, at least 4, on the demo
+# store. Its window is the store's whole local day, so the scripted customers of one demo run
+# always fall in one window (a 15-minute window could be cut by a boundary mid-run); the day's
+# alert opens one case, shown on the dashboard's cases view. Added once (found by its name).
+ALERT_NAME="Demo: many unhappy customers"
+setup_alert() {
+    if fleet alert list | grep -q "$ALERT_NAME"; then
+        say "alert rule \"$ALERT_NAME\" already set on vn/hcm/hcm-q1"
+        return
+    fi
+    fleet alert add --node vn/hcm/hcm-q1 --kind negative_share \
+        --name-vi "Demo: nhiều khách không hài lòng" --name-en "$ALERT_NAME" \
+        --param min_share=50 --param min_count=4 --param window_minutes=1440 >/dev/null ||
+        die "could not add the demo alert rule (log: $CLOG)"
+    say "alert rule \"$ALERT_NAME\" on vn/hcm/hcm-q1: >= 50% negative of >= 4 ratings in a day"
 }
 
 # The device's token: made once by `device add` and kept in the token file across runs; a
@@ -247,6 +268,18 @@ tap nps-10
 advance 16000
 tap nps-9
 advance 16000
+tap nps-2
+tap reason-staff
+advance 16000
+tap nps-0
+tap reason-wait
+advance 16000
+tap nps-3
+tap reason-wait
+advance 16000
+tap nps-1
+tap reason-price
+advance 16000
 expect-screen question
 hold 5 5 3000
 tap pin-2
@@ -260,7 +293,8 @@ screenshot $out/5-staff.png
 tap staff-back
 expect-screen question
 SCRIPT
-    say "tapping through three customers headless, then staff \"Sync now\" (trace below):"
+    say "tapping through seven customers headless (four of them unhappy: the demo alert fires),"
+    say "  then staff \"Sync now\" (trace below):"
     "$KIOSK" --config "$CONF" --headless --script "$script" --trace &
     KIOSK_PID=$!
     say "kiosk started headless (pid $KIOSK_PID)"
@@ -290,6 +324,23 @@ wait_delivered() {
     die "answers still pending after 60 s (sync daemon messages above, collector log $CLOG)"
 }
 
+# The case the demo alert opened (the evaluator runs every second): its title, from GET
+# /v1/cases through the collector's own CLI reading the store.
+wait_case() {
+    i=0
+    while [ $i -lt 300 ]; do
+        title=$(fleet case list --state active | sed -n 's/^[[:space:]]*"en":[[:space:]]*"\(.*\)",*$/\1/p' |
+            head -n 1)
+        if [ -n "$title" ]; then
+            say "the demo alert opened a case: \"$title\" (dashboard: http://127.0.0.1:$PORT/#cases)"
+            return
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    say "warning: no case opened by the demo alert yet (collector log $CLOG)"
+}
+
 start_kiosk() {
     if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
         say "starting the kiosk windowed on $CONF"
@@ -315,9 +366,11 @@ start_kiosk() {
     headless_demo
     if [ "$ONCE" = 1 ]; then
         wait_delivered
+        wait_case
         say "dashboard: http://127.0.0.1:$PORT/"
         return
     fi
+    wait_case
     say "dashboard: http://127.0.0.1:$PORT/ (answers show up after each sync round)"
     say "serving; press Ctrl+C to stop the collector and the sync daemon"
     # wait (not sleep) so Ctrl+C runs the trap at once.

@@ -19,7 +19,7 @@ $(BUILD)/tests/%:
 # The fragments, in this order (support.mk builds the store fixture that unit/storage.mk and
 # fault/fault.mk link; bench/ui.mk links the sample library that unit/ui.mk builds).
 TEST_FRAGMENTS := tests/support/support.mk tests/unit/storage.mk tests/unit/ui.mk \
-                  tests/unit/sync.mk tests/unit/collector.mk tests/unit/cli.mk \
+                  tests/unit/sync.mk tests/unit/collector.mk tests/unit/deliver.mk tests/unit/cli.mk \
                   tests/unit/kiosk.mk tests/unit/doc.mk tests/unit/gpio.mk tests/unit/usb.mk \
                   tests/unit/watchdog.mk tests/fault/fault.mk tests/fuzz/fuzz.mk \
                   tests/bench/store.mk tests/bench/ui.mk

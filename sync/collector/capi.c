@@ -80,11 +80,14 @@ static const char *route(const char *res, bool post, cJSON *args)
                : strcmp(res, "surveys") == 0     ? "survey.list"
                : strcmp(res, "audit") == 0       ? "audit.list"
                : strcmp(res, "enrollments") == 0 ? "enroll.list"
+               : strcmp(res, "endpoints") == 0   ? "endpoint.list"
+               : strcmp(res, "alert-rules") == 0 ? "alert.list"
                : strcmp(res, "cases") == 0       ? "case.list"
                : strcmp(res, "read-tokens") == 0  ? "read-token.list"
                : strcmp(res, "read-audit") == 0   ? "read-audit.list"
                : strcmp(res, "admin-tokens") == 0 ? "admin.list"
                : strcmp(res, "tags") == 0        ? "tags.list"
+               : strcmp(res, "digests") == 0     ? "digest.list"
                                                  : NULL;
     }
     if (strcmp(res, "nodes") == 0)
@@ -93,6 +96,13 @@ static const char *route(const char *res, bool post, cJSON *args)
         return "survey.assign";
     if (strcmp(res, "enrollments") == 0)
         return "device.approve";
+    if (strcmp(res, "endpoints") == 0) { /* {"action": "add" | "test", ...} */
+        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
+        return !a                       ? NULL
+               : strcmp(a, "add") == 0  ? "endpoint.add"
+               : strcmp(a, "test") == 0 ? "endpoint.test"
+                                        : NULL;
+    }
     if (strcmp(res, "cases") == 0)
         return "case.act";
     if (strcmp(res, "read-tokens") == 0 || strcmp(res, "admin-tokens") == 0) {
@@ -105,6 +115,18 @@ static const char *route(const char *res, bool post, cJSON *args)
     }
     if (strcmp(res, "tags") == 0)
         return "tags.set";
+    if (strcmp(res, "digests") == 0)
+        return "digest.act";
+    if (strcmp(res, "alert-rules") == 0) {
+        /* {"action": "add" (default) | "test" | "remove" | "disable" | "enable", ...} */
+        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
+        return !a || strcmp(a, "add") == 0 ? "alert.add"
+               : strcmp(a, "test") == 0    ? "alert.test"
+               : strcmp(a, "remove") == 0  ? "alert.remove"
+               : strcmp(a, "disable") == 0 ? "alert.disable"
+               : strcmp(a, "enable") == 0  ? "alert.enable"
+                                           : NULL;
+    }
     if (strcmp(res, "devices") == 0) {
         const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "action"));
         return !a                               ? NULL

@@ -57,11 +57,11 @@ static const struct action {
 
 static unsigned state_bit(const char *s)
 {
-    return !s                                  ? 0
-           : strcmp(s, "open") == 0            ? S_OPEN
-           : strcmp(s, "acknowledged") == 0    ? S_ACK
-           : strcmp(s, "resolved") == 0        ? S_RESOLVED
-                                               : 0;
+    return !s                               ? 0
+           : strcmp(s, "open") == 0         ? S_OPEN
+           : strcmp(s, "acknowledged") == 0 ? S_ACK
+           : strcmp(s, "resolved") == 0     ? S_RESOLVED
+                                            : 0;
 }
 
 /* A string argument of at most max bytes of UTF-8; required or not. */
@@ -110,8 +110,7 @@ static cJSON *event_json(const cstore_rows *rows, size_t i)
 /* The case row of id into *rows. Returns TP_OK or TP_ERR_NOT_FOUND ("no case ID"). */
 static tp_err case_row(cstore_tx *tx, const char *id, cstore_rows **rows, char *err, size_t errlen)
 {
-    tp_err rc =
-        FX(tx, rows, err, errlen, "SELECT " CCASE_COLS " FROM cases WHERE id = $1", id);
+    tp_err rc = FX(tx, rows, err, errlen, "SELECT " CCASE_COLS " FROM cases WHERE id = $1", id);
     if (rc == TP_OK && (*rows)->n == 0)
         rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "no case %s", id);
     return rc;
@@ -161,7 +160,9 @@ tp_err ccase_act(cstore_tx *tx, const char *actor, const cJSON *args, int64_t no
     }
     cJSON *before = cJSON_CreateObject();
     cJSON_AddStringToObject(before, "state", state);
-    rc = FX(tx, NULL, err, errlen, a->sql, id, at, assignee);
+    /* PostgreSQL wants exactly the parameters a statement uses: $3 only in assign's. */
+    const char *params[] = {id, at, assignee};
+    rc = cstore_tx_exec(tx, a->sql, params, strstr(a->sql, "$3") ? 3 : 2, NULL, err, errlen);
     if (rc == TP_OK)
         rc = FX(tx, &ev, err, errlen,
                 "INSERT INTO case_events(case_id, at_ms, actor, action, text)"
@@ -273,9 +274,9 @@ static cJSON *alert_json(cstore_tx *tx, const char *alert_id, char *err, size_t 
         cstore_rows_free(rows);
         return cJSON_CreateNull();
     }
-    static const char *const names[] = {"id", "rule_id", "kind", NULL, NULL, "touchpoint",
-                                        "device", "#window_from_ms", "#window_to_ms",
-                                        "#fired_ms"};
+    static const char *const names[] = {
+        "id",     "rule_id",         "kind",          NULL,       NULL, "touchpoint",
+        "device", "#window_from_ms", "#window_to_ms", "#fired_ms"};
     cJSON *o = cJSON_CreateObject();
     for (size_t c = 0; o && c < 10; c++) {
         const char *v = cstore_rows_get(rows, 0, c);
@@ -305,13 +306,14 @@ static cJSON *alert_json(cstore_tx *tx, const char *alert_id, char *err, size_t 
 }
 
 /* One case with its alert and timeline (14.3); TP_ERR_NOT_FOUND also outside sc. */
-static tp_err one_json(cstore_tx *tx, const cscope *sc, const char *id, int64_t now_ms,
-                       cJSON **out, char *err, size_t errlen)
+static tp_err one_json(cstore_tx *tx, const cscope *sc, const char *id, int64_t now_ms, cJSON **out,
+                       char *err, size_t errlen)
 {
     cstore_rows *rows = NULL, *ev = NULL;
     cJSON *root = NULL, *cs = NULL, *tl = NULL;
     tp_err rc = case_row(tx, id, &rows, err, errlen);
-    if (rc == TP_OK && !cscope_has_case(sc, cstore_rows_get(rows, 0, 2), cstore_rows_get(rows, 0, 3)))
+    if (rc == TP_OK &&
+        !cscope_has_case(sc, cstore_rows_get(rows, 0, 2), cstore_rows_get(rows, 0, 3)))
         rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "no case %s", id);
     if (rc == TP_OK)
         rc = FX(tx, &ev, err, errlen,
@@ -323,8 +325,10 @@ static tp_err one_json(cstore_tx *tx, const cscope *sc, const char *id, int64_t 
     root = cJSON_CreateObject();
     cs = ccase_json(rows, 0, now_ms);
     if (!root || !cs || !cJSON_AddNumberToObject(root, "now_ms", (double)now_ms) ||
-        !cJSON_AddItemToObject(cs, "alert", alert_json(tx, cstore_rows_get(rows, 0, 1), err, errlen)) ||
-        !cJSON_AddItemToObject(root, "case", cs) || !(tl = cJSON_AddArrayToObject(root, "timeline"))) {
+        !cJSON_AddItemToObject(cs, "alert",
+                               alert_json(tx, cstore_rows_get(rows, 0, 1), err, errlen)) ||
+        !cJSON_AddItemToObject(root, "case", cs) ||
+        !(tl = cJSON_AddArrayToObject(root, "timeline"))) {
         if (!cJSON_GetObjectItemCaseSensitive(root, "case"))
             cJSON_Delete(cs);
         rc = TP_ERR_NOMEM;
@@ -395,16 +399,15 @@ tp_err ccase_active(cstore_tx *tx, const char *scope, int64_t now_ms, size_t max
             rc = TP_ERR_NOMEM;
             break;
         }
-        bool ok = cJSON_AddStringToObject(o, "id", cstore_rows_get(rows, i, 0)) &&
-                  cJSON_AddStringToObject(o, "state", cstore_rows_get(rows, i, 6)) &&
-                  (st ? cJSON_AddStringToObject(o, "store", st)
-                      : cJSON_AddNullToObject(o, "store")) &&
-                  (t = cJSON_AddObjectToObject(o, "title")) &&
-                  cJSON_AddStringToObject(t, "vi", cstore_rows_get(rows, i, 4)) &&
-                  cJSON_AddStringToObject(t, "en", cstore_rows_get(rows, i, 5)) &&
-                  cJSON_AddNumberToObject(o, "opened_ms", (double)ccase_i64(rows, i, 8)) &&
-                  cJSON_AddNumberToObject(o, "age_s",
-                                          (double)((now_ms - ccase_i64(rows, i, 8)) / 1000));
+        bool ok =
+            cJSON_AddStringToObject(o, "id", cstore_rows_get(rows, i, 0)) &&
+            cJSON_AddStringToObject(o, "state", cstore_rows_get(rows, i, 6)) &&
+            (st ? cJSON_AddStringToObject(o, "store", st) : cJSON_AddNullToObject(o, "store")) &&
+            (t = cJSON_AddObjectToObject(o, "title")) &&
+            cJSON_AddStringToObject(t, "vi", cstore_rows_get(rows, i, 4)) &&
+            cJSON_AddStringToObject(t, "en", cstore_rows_get(rows, i, 5)) &&
+            cJSON_AddNumberToObject(o, "opened_ms", (double)ccase_i64(rows, i, 8)) &&
+            cJSON_AddNumberToObject(o, "age_s", (double)((now_ms - ccase_i64(rows, i, 8)) / 1000));
         if (!ok)
             rc = TP_ERR_NOMEM;
         listed++;

@@ -18,10 +18,10 @@
 #include "capi.h"
 #include "cstore.h"
 
-#define CCASE_TEXT_MAX 2000     /* bytes of a comment or note */
-#define CCASE_ASSIGNEE_MAX 128  /* bytes of an assignee */
-#define CCASE_LIST_DEFAULT 200  /* cases a list shows without limit= */
-#define CCASE_LIST_MAX 1000     /* the largest limit= */
+#define CCASE_TEXT_MAX 2000      /* bytes of a comment or note */
+#define CCASE_ASSIGNEE_MAX 128   /* bytes of an assignee */
+#define CCASE_LIST_DEFAULT 200   /* cases a list shows without limit= */
+#define CCASE_LIST_MAX 1000      /* the largest limit= */
 #define CCASE_OPEN_PER_STORE 100 /* cases listed per store in open_by_store */
 
 /* A query-string reader: returns the value of key or NULL (collector.c passes

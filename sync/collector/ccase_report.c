@@ -220,8 +220,8 @@ capi_reply ccase_report_get(cstore *s, const char *url, const char *scope, ccase
             return capi_error(400, "malformed", err);
         tp_strlcpy(from_s, from, sizeof from_s);
     } else {
-        from_ms = tp_local_day_start(to_ms - (REPORT_DAYS_DEFAULT - 1) * 86400000LL + 43200000,
-                                     from_s);
+        from_ms =
+            tp_local_day_start(to_ms - (REPORT_DAYS_DEFAULT - 1) * 86400000LL + 43200000, from_s);
     }
     if (from_ms > to_ms)
         return capi_error(400, "malformed", "from is after to");
@@ -264,10 +264,15 @@ capi_reply ccase_report_get(cstore *s, const char *url, const char *scope, ccase
     if (rc == TP_OK && gs.n > 1)
         qsort(gs.g, gs.n, sizeof(group), cmp_group);
     root = rc == TP_OK ? cJSON_CreateObject() : NULL;
-    if (root && cJSON_AddStringToObject(root, "by", by == 0 ? "store" : by == 1 ? "region" : "month") &&
-        cJSON_AddStringToObject(root, "from", from_s) && cJSON_AddStringToObject(root, "to", to_s) &&
-        cJSON_AddStringToObject(root, "tz", getenv("TZ") && *getenv("TZ") ? getenv("TZ")
-                                                                          : "localtime") &&
+    if (root &&
+        cJSON_AddStringToObject(root, "by",
+                                by == 0   ? "store"
+                                : by == 1 ? "region"
+                                          : "month") &&
+        cJSON_AddStringToObject(root, "from", from_s) &&
+        cJSON_AddStringToObject(root, "to", to_s) &&
+        cJSON_AddStringToObject(root, "tz",
+                                getenv("TZ") && *getenv("TZ") ? getenv("TZ") : "localtime") &&
         cJSON_AddNumberToObject(root, "now_ms", (double)now_ms) &&
         cJSON_AddStringToObject(root, "scope", scope) &&
         (arr = cJSON_AddArrayToObject(root, "groups")) &&
@@ -275,8 +280,8 @@ capi_reply ccase_report_get(cstore *s, const char *url, const char *scope, ccase
         (obs = cJSON_AddArrayToObject(root, "open_by_store"))) {
         for (size_t i = 0; rc == TP_OK && i < gs.n; i++) {
             cJSON *o = cJSON_CreateObject();
-            if (!o || !cJSON_AddItemToArray(arr, o) || !cJSON_AddStringToObject(o, "key", gs.g[i].key) ||
-                !group_fill(o, &gs.g[i]))
+            if (!o || !cJSON_AddItemToArray(arr, o) ||
+                !cJSON_AddStringToObject(o, "key", gs.g[i].key) || !group_fill(o, &gs.g[i]))
                 rc = TP_ERR_NOMEM;
         }
         if (rc == TP_OK)

@@ -60,8 +60,8 @@ static tp_err add_store(cscope *sc, size_t *cap, const char *name)
     for (size_t i = 0; i < sc->n_stores; i++)
         if (strcmp(sc->stores[i], name) == 0)
             return TP_OK;
-    tp_err rc = tp_array_grow((void **)&sc->stores, cap, sc->n_stores + 1, sizeof(char *),
-                              CSTORE_ROWS_MAX);
+    tp_err rc =
+        tp_array_grow((void **)&sc->stores, cap, sc->n_stores + 1, sizeof(char *), CSTORE_ROWS_MAX);
     if (rc != TP_OK)
         return rc;
     if (!(sc->stores[sc->n_stores] = strdup(name)))
@@ -112,7 +112,7 @@ bool cscope_has_store(const cscope *sc, const char *store)
 {
     if (sc->all)
         return true;
-    if (!store)
+    if (!store || sc->n_stores == 0)
         return false;
     return bsearch(&store, sc->stores, sc->n_stores, sizeof(char *), cmp_str) != NULL;
 }
@@ -137,8 +137,8 @@ tp_err cscope_filter(cstore_tx *tx, const char *scope, const char *node, const c
     if (store && !tp_id_valid(store))
         return tp_errf(err, errlen, TP_ERR_INVALID, "store: not a valid id");
     if (node && !cscope_path_within(scope, node))
-        return tp_errf(err, errlen, TP_ERR_AUTH, "node %s lies outside the reader's scope %s",
-                       node, scope);
+        return tp_errf(err, errlen, TP_ERR_AUTH, "node %s lies outside the reader's scope %s", node,
+                       scope);
     tp_err rc = cscope_load(tx, node ? node : scope, sc, err, errlen);
     if (rc != TP_OK || !store)
         return rc;
@@ -165,16 +165,11 @@ tp_err cscope_filter(cstore_tx *tx, const char *scope, const char *node, const c
 capi_reply cscope_error(tp_err rc, const char *err)
 {
     switch (rc) {
-    case TP_ERR_INVALID:
-        return capi_error(400, "malformed", err);
-    case TP_ERR_AUTH:
-        return capi_error(403, "forbidden", err);
-    case TP_ERR_NOT_FOUND:
-        return capi_error(404, "not_found", err);
-    case TP_ERR_TOO_LARGE:
-        return capi_error(413, "too_large", err);
-    case TP_ERR_BUSY:
-        return capi_error(503, "store_unavailable", "the store cannot answer now");
+    case TP_ERR_INVALID: return capi_error(400, "malformed", err);
+    case TP_ERR_AUTH: return capi_error(403, "forbidden", err);
+    case TP_ERR_NOT_FOUND: return capi_error(404, "not_found", err);
+    case TP_ERR_TOO_LARGE: return capi_error(413, "too_large", err);
+    case TP_ERR_BUSY: return capi_error(503, "store_unavailable", "the store cannot answer now");
     default:
         fprintf(stderr, "touchpoint-collector: cases: %s\n", err);
         return capi_error(500, "internal", "the store failed; see the collector's log");
@@ -237,23 +232,24 @@ cJSON *ccase_json(const cstore_rows *rows, size_t i, int64_t now_ms)
     const char *state = cstore_rows_get(rows, i, 6);
     const char *resolved = cstore_rows_get(rows, i, 10);
     int64_t opened = ccase_i64(rows, i, 8);
-    int64_t end = state && strcmp(state, "resolved") == 0 && resolved ? strtoll(resolved, NULL, 10)
-                                                                      : now_ms;
+    int64_t end =
+        state && strcmp(state, "resolved") == 0 && resolved ? strtoll(resolved, NULL, 10) : now_ms;
     cJSON *o = cJSON_CreateObject(), *t = NULL;
-    bool ok = o && add_str_or_null(o, "id", cstore_rows_get(rows, i, 0)) &&
-              add_str_or_null(o, "alert_id", cstore_rows_get(rows, i, 1)) &&
-              add_str_or_null(o, "state", state) && add_str_or_null(o, "node", node) &&
-              add_str_or_null(o, "store", ccase_store_of(node, cstore_rows_get(rows, i, 3), sbuf)) &&
-              add_str_or_null(o, "region", ccase_region_of(node, rbuf)) &&
-              (t = cJSON_AddObjectToObject(o, "title")) &&
-              add_str_or_null(t, "vi", cstore_rows_get(rows, i, 4)) &&
-              add_str_or_null(t, "en", cstore_rows_get(rows, i, 5)) &&
-              add_str_or_null(o, "assignee", cstore_rows_get(rows, i, 7)) &&
-              ccase_add_time(o, "opened", cstore_rows_get(rows, i, 8)) &&
-              ccase_add_time(o, "acknowledged", cstore_rows_get(rows, i, 9)) &&
-              ccase_add_time(o, "resolved", resolved) &&
-              cJSON_AddNumberToObject(o, "updated_ms", (double)ccase_i64(rows, i, 11)) &&
-              cJSON_AddNumberToObject(o, "age_s", (double)((end - opened) / 1000));
+    bool ok =
+        o && add_str_or_null(o, "id", cstore_rows_get(rows, i, 0)) &&
+        add_str_or_null(o, "alert_id", cstore_rows_get(rows, i, 1)) &&
+        add_str_or_null(o, "state", state) && add_str_or_null(o, "node", node) &&
+        add_str_or_null(o, "store", ccase_store_of(node, cstore_rows_get(rows, i, 3), sbuf)) &&
+        add_str_or_null(o, "region", ccase_region_of(node, rbuf)) &&
+        (t = cJSON_AddObjectToObject(o, "title")) &&
+        add_str_or_null(t, "vi", cstore_rows_get(rows, i, 4)) &&
+        add_str_or_null(t, "en", cstore_rows_get(rows, i, 5)) &&
+        add_str_or_null(o, "assignee", cstore_rows_get(rows, i, 7)) &&
+        ccase_add_time(o, "opened", cstore_rows_get(rows, i, 8)) &&
+        ccase_add_time(o, "acknowledged", cstore_rows_get(rows, i, 9)) &&
+        ccase_add_time(o, "resolved", resolved) &&
+        cJSON_AddNumberToObject(o, "updated_ms", (double)ccase_i64(rows, i, 11)) &&
+        cJSON_AddNumberToObject(o, "age_s", (double)((end - opened) / 1000));
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

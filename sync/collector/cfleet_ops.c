@@ -3,13 +3,15 @@
  * both the CLI subcommands and the admin API. Each runs in one write transaction together with
  * its audit row, so a change is never stored without its audit (nor the reverse).
  */
+#include "calert.h"
 #include "cfleet_int.h"
 #include "cread.h"
 
 #include "ccase.h"
-#include "ckey.h"
-
 #include "ccomment.h"
+#include "cdeliver.h"
+#include "cdigest.h"
+#include "ckey.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -510,6 +512,35 @@ static tp_err enroll_list(octx *o)
     return cenroll_list(o->tx, o->now, &o->result, o->err, o->errlen);
 }
 
+/* The outbox's endpoints (issue 13, cdeliver_ops.c). */
+static tp_err endpoint_add(octx *o)
+{
+    return cdeliver_endpoint_add(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
+static tp_err endpoint_list(octx *o)
+{
+    return cdeliver_endpoint_list(o->tx, &o->result, o->err, o->errlen);
+}
+
+static tp_err endpoint_test(octx *o)
+{
+    return cdeliver_endpoint_test(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
+/* alert.* (calert.c): the op name picks the operation there. */
+#define ALERT_OP(fn, name)                                                                         \
+    static tp_err fn(octx *o)                                                                      \
+    {                                                                                              \
+        return calert_op(o->tx, name, o->actor, o->args, o->now, &o->result, o->err, o->errlen);   \
+    }
+ALERT_OP(alert_add, "alert.add")
+ALERT_OP(alert_list, "alert.list")
+ALERT_OP(alert_test, "alert.test")
+ALERT_OP(alert_remove, "alert.remove")
+ALERT_OP(alert_disable, "alert.disable")
+ALERT_OP(alert_enable, "alert.enable")
+
 static tp_err case_act(octx *o)
 {
     return ccase_act(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
@@ -557,6 +588,16 @@ static tp_err tags_set(octx *o)
     return ccomment_tags_set(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
 }
 
+static tp_err digest_act(octx *o)
+{
+    return cdigest_act(o->tx, o->actor, o->args, o->now, &o->result, o->err, o->errlen);
+}
+
+static tp_err digest_list(octx *o)
+{
+    return cdigest_list(o->tx, o->now, &o->result, o->err, o->errlen);
+}
+
 static const struct {
     const char *name;
     bool write;
@@ -577,6 +618,15 @@ static const struct {
     {"admin.add", true, admin_add},
     {"audit.list", false, audit_list},
     {"enroll.list", false, enroll_list},
+    {"endpoint.add", true, endpoint_add},
+    {"endpoint.list", false, endpoint_list},
+    {"endpoint.test", true, endpoint_test},
+    {"alert.add", true, alert_add},
+    {"alert.list", false, alert_list},
+    {"alert.test", true, alert_test},
+    {"alert.remove", true, alert_remove},
+    {"alert.disable", true, alert_disable},
+    {"alert.enable", true, alert_enable},
     {"case.act", true, case_act},
     {"case.list", false, case_list},
     {"read-token.add", true, rtok_add},
@@ -587,6 +637,8 @@ static const struct {
     {"admin.revoke", true, admin_revoke},
     {"tags.list", false, tags_list},
     {"tags.set", true, tags_set},
+    {"digest.act", true, digest_act},
+    {"digest.list", false, digest_list},
 };
 
 tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,

@@ -638,6 +638,13 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
         goto out;
     if ((rc = ccomment_http_start(c)) != TP_OK)
         goto out;
+    cdeliver_options dopt = opt->deliver;
+    dopt.public_url = c->public_url;
+    if ((rc = cdeliver_start(c->store, &dopt, c->clock, &c->deliver, err, errlen)) != TP_OK)
+        goto out;
+    if ((rc = calert_eval_start(c->store, c->clock, c->public_url, opt->alert_interval_ms,
+                                opt->alert_health_ms, &c->alerts, err, errlen)) != TP_OK)
+        goto out;
     /* The idle timeout stays as a backstop; the guard's deadlines are the real bound. */
     c->d = MHD_start_daemon(
         MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handle, c,
@@ -651,6 +658,9 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
                      opt->listen);
         goto out;
     }
+    rc = cdigest_sched_start(c->store, c->clock, c->silent_after_s, 60, &c->digests);
+    if (rc != TP_OK)
+        goto out;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(c->d, MHD_DAEMON_INFO_BIND_PORT);
     c->port = info ? info->port : 0;
     if (opt->health_listen && *opt->health_listen) {
@@ -702,6 +712,9 @@ void collector_stop(collector *c)
     if (c->d)
         MHD_stop_daemon(c->d);
     ccomment_http_stop(c);
+    cdigest_sched_stop(c->digests);
+    calert_eval_stop(c->alerts);
+    cdeliver_stop(c->deliver);
     cstore_close(c->store);
     cauth_free(c->auth);
     crate_free(c->rate);

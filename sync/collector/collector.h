@@ -16,6 +16,7 @@
 #ifndef TP_COLLECTOR_H
 #define TP_COLLECTOR_H
 
+#include "cdeliver.h"
 #include "tp.h"
 
 #define COLLECTOR_BODY_MAX (4u << 20)      /* bytes as sent */
@@ -57,7 +58,11 @@ typedef struct collector_options {
                                   thread and limits, for monitors; NULL: none */
     const char *public_url;    /* "https://host[/path]": base of dashboard and comment links
                                   (alerts' dashboard_url, the kiosk's comment URL); NULL: none */
+    cdeliver_options deliver;  /* the outbox worker (cdeliver.h); its public_url is set from
+                                  public_url above */
     const tp_clock *clock;     /* NULL: system clock */
+    /* Periods of the alert evaluator: the batch queue (0: 1000 ms), device health (0: 30 s). */
+    unsigned alert_interval_ms, alert_health_ms;
 } collector_options;
 
 typedef struct collector collector;

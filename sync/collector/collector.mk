@@ -3,22 +3,29 @@
 # main, for the unit tests; COLLECTOR_LIBS is its link line: the survey and settings parsers the
 # kiosk uses (DOC_LIBS, libtpdoc.a: publish checks with the kiosk's own rules), the base layer (TPBASE_LIBS:
 # libtpbase.a, tp.c; not the device store), then libmicrohttpd, cJSON, libpq, SQLite (its own
-# central store), zlib, libcrypto, libuuid and libm. Programs linking COLLECTOR_CORE_OBJS list
+# central store), zlib, libcrypto, libuuid, libcurl (the outbox's webhooks and e-mail) and libm. Programs linking COLLECTOR_CORE_OBJS list
 # $(TPBASE_LIB) among their prerequisites. COLLECTOR_CFLAGS is what its sources and its tests
 # compile with (-Isync/collector: its headers are not global).
-COLLECTOR_PKGS := libmicrohttpd libcjson libpq sqlite3 zlib libcrypto uuid
+COLLECTOR_PKGS := libmicrohttpd libcjson libpq sqlite3 zlib libcrypto uuid libcurl
 COLLECTOR_DIR  := sync/collector
 COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c cbatch.c creport.c \
                   cauth.c crate.c cmetrics.c \
                   cstore.c cstore_sqlite.c cstore_pg.c cpool.c cguard.c \
-                  cstore_pg_tx.c cstore_fleet_sql.c cstore_alert_sql.c cfleet.c cfleet_ops.c cenroll.c cfleet_cli.c capi.c collector_api.c \
+                  cstore_pg_tx.c cstore_fleet_sql.c cstore_alert_sql.c \
+                  calert.c calert_window.c calert_queue.c calert_fire.c calert_eval.c calert_util.c \
+                  calert_health.c calert_cli.c \
+                  cfleet.c cfleet_ops.c cenroll.c cfleet_cli.c capi.c collector_api.c \
                   ccase.c ccase_scope.c ccase_report.c ccase_cli.c \
+                  cdigest.c cdigest_period.c cdigest_mail.c cdigest_sched.c \
                   cstore_access_sql.c cread.c cread_ops.c cread_bridge.c collector_read.c \
                   ctz.c crollup.c cstore_rollup_sql.c cstat.c canalytics.c \
                   canalytics_views.c canalytics_dev.c canalytics_csv.c canalytics_http.c \
                   ckey.c \
                   cstore_comment_sql.c ctag.c ccomment.c ccomment_page.c ccomment_read.c \
                   ccomment_privacy.c ccomment_cli.c ccomment_http.c)
+# The outbox worker (issue 13, delivery): webhooks and e-mail over libcurl.
+COLLECTOR_SRCS += $(addprefix $(COLLECTOR_DIR)/,cdeliver.c cdeliver_render.c cdeliver_http.c \
+                  cdeliver_mail.c cdeliver_ops.c cdeliver_cli.c)
 COLLECTOR_MAIN := $(COLLECTOR_DIR)/collector_main.c
 ALL_SRCS       += $(COLLECTOR_SRCS) $(COLLECTOR_MAIN)
 

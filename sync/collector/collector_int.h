@@ -9,8 +9,10 @@
 #include <microhttpd.h>
 
 #include "capi.h"
+#include "calert.h"
 #include "cauth.h"
 #include "cbatch.h"
+#include "cdigest.h"
 #include "cguard.h"
 #include "cmetrics.h"
 #include "collector.h"
@@ -28,12 +30,16 @@ struct collector {
     crate *rate;
     cmetrics *metrics;
     cguard *guard;
+    cdigest_sched *digests; /* the digests' scheduler thread */
     const tp_clock *clock;
     char *read_token;
     char *public_url; /* --public-url without a trailing '/', or NULL */
     crate *read_rate;      /* requests per reader (token name, or address when open) */
     crate *read_fail;      /* failed read authentications per address */
     struct cread_gate *read_gate; /* requests in flight per reader */
+    char *public_url;    /* --public-url without a trailing '/', or NULL */
+    cdeliver *deliver;   /* the outbox worker */
+    calert_eval *alerts; /* the alert evaluator thread */
     int silent_after_s;
     int retry_after_s;
     unsigned port;

@@ -12,9 +12,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "calert.h"
 #include "cauth.h"
 #include "ccase_cli.h"
 #include "ccomment.h"
+#include "cdeliver_cli.h"
 #include "cfleet_cli.h"
 #include "collector.h"
 
@@ -31,12 +33,14 @@ static void usage(FILE *f)
         "                            [--conn-per-ip N] [--conn-max N] [--head-timeout S]\n"
         "                            [--body-timeout S] [--bodies-mb MB] [--health-listen "
         "HOST:PORT]\n"
-        "                            [--public-url URL]\n"
+        "                            [--public-url URL] [--alert-interval-ms MS]\n"
+        "                            [--alert-health-ms MS]\n"
         "       touchpoint-collector add-device ID --devices FILE\n"
         "       touchpoint-collector node|device|survey|admin-token|audit ... (see README, Fleet)\n"
         "       touchpoint-collector case|digest ... (see README, Alerts, cases and digests)\n"
         "       touchpoint-collector read-token ... (see README, Read access and audit)\n"
         "       touchpoint-collector comments|tags|privacy ... (see README, Personal data)\n"
+        "       touchpoint-collector alert add|list|test|remove|disable|enable ... (README)\n"
         "\n"
         "  --listen        address to serve on (port 0: pick a free port, printed on stdout)\n"
         "  --store         central store: SQLite file or PostgreSQL connection URL\n"
@@ -61,7 +65,10 @@ static void usage(FILE *f)
         "  --health-listen a second address serving only /healthz, on its own thread and store\n"
         "                  connection, for monitors (port 0: pick one, printed on stdout)\n"
         "  --public-url    the address people reach this collector at (https://host[/path]): the\n"
-        "                  base of the dashboard links in alerts and of the comment page\n");
+        "                  base of the dashboard links in alerts and of the comment page\n"
+        "  --alert-interval-ms how often stored batches are evaluated against alert rules (1000)\n"
+        "  --alert-health-ms   how often the device-health alert rules run (30000)\n");
+    cdeliver_cli_usage(f);
 }
 
 /* Parses a positive number option. */
@@ -132,6 +139,7 @@ int main(int argc, char **argv)
     const char *tz = NULL, *read_token_file = NULL;
     char read_token[CAUTH_TOKEN_MAX + 2];
     double v;
+    int taken;
 
     if (argc > 1 && strcmp(argv[1], "add-device") == 0)
         return add_device(argc, argv);
@@ -141,6 +149,10 @@ int main(int argc, char **argv)
         return ccase_cli_main(argc, argv);
     if (ccomment_cli_is(argc, argv))
         return ccomment_cli_main(argc, argv);
+    if (cdeliver_cli_is(argc, argv))
+        return cdeliver_cli_main(argc, argv);
+    if (calert_cli_is(argc, argv))
+        return calert_cli_main(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -192,7 +204,14 @@ int main(int argc, char **argv)
             opt.health_listen = val;
         else if (strcmp(a, "--public-url") == 0)
             opt.public_url = val;
-        else {
+        else if (strcmp(a, "--alert-interval-ms") == 0 && num_arg(a, val, 10, 3.6e6, &v))
+            opt.alert_interval_ms = (unsigned)v;
+        else if (strcmp(a, "--alert-health-ms") == 0 && num_arg(a, val, 10, 3.6e6, &v))
+            opt.alert_health_ms = (unsigned)v;
+        else if ((taken = cdeliver_cli_option(a, val, &opt.deliver)) != 0) {
+            if (taken < 0)
+                return 2;
+        } else {
             usage(stderr);
             return 2;
         }

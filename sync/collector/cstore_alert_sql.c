@@ -6,8 +6,8 @@
  * text unless an integer key is said.
  *
  *   alert_rules        rules attached to a node, inherited by its subtree
- *   alert_queue        (device, store, touchpoint, at_ms range) a batch stored: the evaluator's work
- *   alerts             fired alerts; dedup_key (rule + unit + window start) fires a window once
+ *   alert_queue        (device, store, touchpoint, at_ms range) a batch stored: the evaluator's
+ * work alerts             fired alerts; dedup_key (rule + unit + window start) fires a window once
  *   endpoints          webhook / slack / google_chat / email destinations
  *   outbox             messages to deliver, written in the alert's (or digest's) transaction
  *   delivery_attempts  every attempt: time, status, latency, error
@@ -25,7 +25,8 @@ const char *const cstore_sqlite_schema_v3 =
     "CREATE TABLE alert_queue(id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL,"
     " store TEXT NOT NULL, touchpoint TEXT NOT NULL, from_ms INTEGER NOT NULL,"
     " to_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL);"
-    "CREATE TABLE alerts(id TEXT PRIMARY KEY, rule_id TEXT NOT NULL, dedup_key TEXT NOT NULL UNIQUE,"
+    "CREATE TABLE alerts(id TEXT PRIMARY KEY, rule_id TEXT NOT NULL, dedup_key TEXT NOT NULL "
+    "UNIQUE,"
     " node_path TEXT NOT NULL, store TEXT, touchpoint TEXT, device TEXT, window_from_ms INTEGER,"
     " window_to_ms INTEGER, fired_ms INTEGER NOT NULL, title_vi TEXT NOT NULL,"
     " title_en TEXT NOT NULL, numbers_json TEXT NOT NULL);"
@@ -63,7 +64,8 @@ const char *const cstore_pg_schema_v3 =
     "CREATE TABLE alert_queue(id bigserial PRIMARY KEY, device text NOT NULL,"
     " store text NOT NULL, touchpoint text NOT NULL, from_ms bigint NOT NULL,"
     " to_ms bigint NOT NULL, created_ms bigint NOT NULL);"
-    "CREATE TABLE alerts(id text PRIMARY KEY, rule_id text NOT NULL, dedup_key text NOT NULL UNIQUE,"
+    "CREATE TABLE alerts(id text PRIMARY KEY, rule_id text NOT NULL, dedup_key text NOT NULL "
+    "UNIQUE,"
     " node_path text NOT NULL, store text, touchpoint text, device text, window_from_ms bigint,"
     " window_to_ms bigint, fired_ms bigint NOT NULL, title_vi text NOT NULL,"
     " title_en text NOT NULL, numbers_json text NOT NULL);"

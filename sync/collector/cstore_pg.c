@@ -19,6 +19,7 @@
  * Connections: a pool with one connection per HTTP worker, made lazily and remade after a failure,
  * so the collector survives a database restart (requests meanwhile get 503).
  */
+#include "calert_int.h"
 #include "cstore_pg_int.h"
 #include "crollup.h"
 
@@ -750,6 +751,8 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
         crollup_io io = {p, pc, pg_tx_exec};
         rc = crollup_ingest(&io, b, outcomes, recv, err, errlen);
     }
+    if (rc == TP_OK && accepted > 0)
+        rc = calert_queue_pg(c, b, outcomes, recv, err, errlen);
     if (rc == TP_OK)
         rc = run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
 out:

@@ -6,6 +6,7 @@
  * per HTTP worker) lets reports read while a batch is written; writers take the write lock with
  * BEGIN IMMEDIATE and wait up to the busy timeout, after which the request gets 503.
  */
+#include "calert_int.h"
 #include "cpool.h"
 #include "crollup.h"
 #include "cstore.h"
@@ -474,6 +475,12 @@ static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char 
             sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
             goto unlock;
         }
+    }
+    if (rc == SQLITE_OK && accepted > 0) {
+        what = "queue alert evaluation";
+        rc = calert_queue_sqlite(c->db, b, outcomes, recv);
+    }
+    if (rc == SQLITE_OK) {
         what = "commit";
         rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
     }

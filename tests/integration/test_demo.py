@@ -5,10 +5,13 @@
    it says there is no display and how to run it (xvfb-run, headless script), starts the real
    collector on the next free port and writes the config for it, registers the demo device, starts
    the sync daemon (pid file) and a headless kiosk session that records answers and taps staff
-   "Sync now"; GET /v1/report on the collector then shows exactly those answers; the thank-you's
-   screenshot holds a QR code that zbarimg decodes to the comment link of the first customer's
-   session on the demo collector (its --public-url), signed with the key the collector delivered
-   (remote-config.json, mode 0600; the mac recomputed here from the contract); SIGINT stops the
+   "Sync now"; GET /v1/report on the collector then shows exactly those answers; four of the
+   seven customers are unhappy, so the demo's negative_share rule fires and its alert opens one
+   case on the demo store, seen through GET /v1/cases with its alert and timeline (issue 13's
+   "Done when"); the thank-you's screenshot holds a QR code that zbarimg decodes to the comment
+   link of the first customer's session on the demo collector (its --public-url), signed with the
+   key the collector delivered (remote-config.json, mode 0600; the mac recomputed here from the
+   contract); SIGINT stops the
    script and all three processes (none left), and the pid file is removed.
 2. TP_DEMO_ONCE=1 in the same folder: the device is not registered again (same token, one device
    in the collector's `device list`, at its node vn/hcm/hcm-q1/checkout), the kiosk ran the
@@ -211,7 +214,7 @@ def test_demo_forever(var):
         ev = trace_events(out)
         recorded = [e for e in ev if e.get("event") == "answer"]
         sync_now = [e for e in ev if e.get("event") == "sync_now"]
-        report(len(recorded) == 4, "the headless kiosk session recorded 4 answers (%d)"
+        report(len(recorded) == 12, "the headless kiosk session recorded 12 answers (%d)"
                % len(recorded))
         check_demo_qr(var, port, recorded)
         report(len(sync_now) == 1 and sync_now[0].get("result") == "sent" and
@@ -224,17 +227,20 @@ def test_demo_forever(var):
         while time.monotonic() < end:
             try:
                 st, rep = get_json("http://127.0.0.1:%d/v1/report" % port)
-                if rep["total"]["n"] >= 4:
+                if rep["total"]["n"] >= 12:
                     break
             except (OSError, ValueError, KeyError):
                 pass
             time.sleep(0.2)
         tot = rep["total"] if rep else {}
         nps = tot.get("nps", {})
-        report(tot.get("n") == 4 and nps.get("n") == 3 and nps.get("promoters") == 2 and
-               nps.get("detractors") == 1 and tot.get("choice", {}).get("counts", {}).get("wait")
-               == 1, "GET /v1/report shows the 4 recorded answers: NPS 4, 10, 9 and reason wait "
-               "(%s)" % json.dumps(tot)[:400])
+        counts = tot.get("choice", {}).get("counts", {})
+        report(tot.get("n") == 12 and nps.get("n") == 7 and nps.get("promoters") == 2 and
+               nps.get("detractors") == 5 and counts.get("wait") == 3 and
+               counts.get("staff") == 1 and counts.get("price") == 1,
+               "GET /v1/report shows the 12 recorded answers: NPS 4, 10, 9, 2, 0, 3, 1 and "
+               "reasons wait x3, staff, price (%s)" % json.dumps(tot)[:400])
+        check_demo_case(port, out)
         with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=10) as r:
             page = r.read()
         report(r.status == 200 and len(page) > 100, "the dashboard page answers at the URL")
@@ -295,6 +301,34 @@ def check_demo_qr(var, port, recorded):
         report(False, "its mac is HMAC-SHA256 with the delivered key (no link or key)")
 
 
+def check_demo_case(port, out):
+    """Issue 13's demo: the scripted unhappy customers fire the demo's negative_share rule, whose
+    alert opens a case on the demo store, visible through GET /v1/cases (the dashboard's cases
+    view reads it) with its alert and its open event."""
+    cases = []
+    end = time.monotonic() + TIMEOUT
+    while time.monotonic() < end and not cases:
+        try:
+            _, js = get_json("http://127.0.0.1:%d/v1/cases?state=active" % port)
+            cases = [c for c in js["cases"] if c["store"] == "hcm-q1"]
+        except (OSError, ValueError, KeyError):
+            pass
+        if not cases:
+            time.sleep(0.2)
+    one = {}
+    if cases:
+        _, one = get_json("http://127.0.0.1:%d/v1/cases/%s" % (port, cases[0]["id"]))
+    alert = one.get("case", {}).get("alert") or {}
+    tl = one.get("timeline", [])
+    report(len(cases) == 1 and cases[0]["state"] == "open" and
+           cases[0]["node"].startswith("vn/hcm/hcm-q1") and
+           "Demo: many unhappy customers" in cases[0]["title"]["en"] and
+           alert.get("kind") == "negative_share" and tl and tl[0]["action"] == "open" and
+           "the demo alert opened a case" in out,
+           "the scripted bad ratings fire the demo alert: one open case on hcm-q1 in GET "
+           "/v1/cases, with its alert and open event (%s)" % json.dumps(one)[:600])
+
+
 def test_demo_once(var):
     with open(os.path.join(var, "demo", "sync.token")) as f:
         token_before = f.read()
@@ -334,8 +368,8 @@ def test_demo_once(var):
     db = os.path.join(var, "demo", "answers.db")
     p = subprocess.run([TP, "--db", db, "check"], capture_output=True, text=True, timeout=TIMEOUT)
     m = re.search(r"answers\s+(\d+) pending, (\d+) synced", p.stdout)
-    report(m is not None and m.group(1) == "0" and m.group(2) == "8",
-           "kiosk database after two demo runs: 0 pending, 8 synced (%s)"
+    report(m is not None and m.group(1) == "0" and m.group(2) == "24",
+           "kiosk database after two demo runs: 0 pending, 24 synced (%s)"
            % (m.group(0) if m else p.stdout + p.stderr))
     if d.p.poll() is None:
         d.kill_all()

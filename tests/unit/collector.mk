@@ -23,3 +23,23 @@ $(call obj,tests/unit/test_ctag.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
 $(BUILD)/tests/test_ctag: $(call obj,tests/unit/test_ctag.c) $(COLLECTOR_CORE_OBJS) $(DOC_LIB) \
     $(TPBASE_LIB)
 TEST_LIBS_test_ctag = $(COLLECTOR_LIBS)
+# Cases and digests (issue 13): periods in a node's time zone, due times, TTA/TTR quantiles.
+TESTS += $(BUILD)/tests/test_cdigest
+$(call obj,tests/unit/test_cdigest.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
+$(BUILD)/tests/test_cdigest: $(call obj,tests/unit/test_cdigest.c) \
+    $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
+TEST_LIBS_test_cdigest = $(COLLECTOR_LIBS)
+
+# Cases' read side under a reader's scope (SQLite store in a temporary folder).
+TESTS += $(BUILD)/tests/test_ccase
+$(call obj,tests/unit/test_ccase.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
+$(BUILD)/tests/test_ccase: $(call obj,tests/unit/test_ccase.c) \
+    $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
+TEST_LIBS_test_ccase = $(COLLECTOR_LIBS)
+
+# Alert rules (issue 13): windows in a zone, parameters, interval tests (pure, no store).
+TESTS += $(BUILD)/tests/test_collector_alert
+$(call obj,tests/unit/test_collector_alert.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
+$(BUILD)/tests/test_collector_alert: $(call obj,tests/unit/test_collector_alert.c) \
+    $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
+TEST_LIBS_test_collector_alert = $(COLLECTOR_LIBS)
