@@ -124,10 +124,11 @@ tp_err calert_eval_start(cstore *s, const tp_clock *clk, const char *public_url,
 void calert_eval_stop(calert_eval *e);
 
 /* One pass on the calling thread: the queue until it is empty (at most 50 claims), then the
- * device rules when health is true. Sets *fired to the alerts written. Returns TP_OK or the
- * store's error (queue rows of a failed transaction stay queued). */
+ * device rules when health is true. Sets *fired to the alerts written and *no_rules (may be
+ * NULL) when no answer rule is enabled (the queue is then only purged, when health is true).
+ * Returns TP_OK or the store's error (queue rows of a failed transaction stay queued). */
 tp_err calert_eval_pass(cstore *s, const char *public_url, int64_t now_ms, bool health, int *fired,
-                        char *err, size_t errlen);
+                        bool *no_rules, char *err, size_t errlen);
 
 /* ---- Operations (calert.c): cfleet_call's "alert.*" ops, inside its transaction -------------- */
 
