@@ -11,7 +11,7 @@ SQLite and on a real PostgreSQL (tests/support/pgserver.py):
    store, and analytics-5m-pg/, a stopped PostgreSQL cluster), made once (minutes) and reused.
    TP_BENCH_ANSWERS=N loads N answers instead (a cache of its own).
 2. Ingest with the rollups maintained, on a fresh store each run (200,000 answers in batches of
-   5,000): SQLite answers per CPU-second of the collector (target >= 50,000; wall-clock printed
+   5,000, each device's answers spread over 7 days: a backlog): SQLite answers per CPU-second of the collector (target >= 50,000; wall-clock printed
    too) and PostgreSQL ingest against a raw COPY of the same rows into a table like answers
    (target >= 0.5x).
 
@@ -71,12 +71,12 @@ def write_devices(path):
             f.write("k%03d %s\n" % (i, hashlib.sha256(device_token(i).encode()).hexdigest()))
 
 
-def device_batches(i, n, batch=5000, seed=1):
-    """The n answers of device i (store s<i/5>, touchpoint t<i%5>) over DAYS days, in batches."""
+def device_batches(i, n, batch=5000, seed=1, days=DAYS):
+    """The n answers of device i (store s<i/5>, touchpoint t<i%5>) over days days, in batches."""
     rnd = random.Random(seed * 100003 + i)
     store, tp = "s%03d" % (i // 5), "t%d" % (i % 5)
     epoch = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
-    times = sorted(DAY0 + rnd.randrange(DAYS) * 86400000 + rnd.randrange(8 * 3600, 21 * 3600) *
+    times = sorted(DAY0 + rnd.randrange(days) * 86400000 + rnd.randrange(8 * 3600, 21 * 3600) *
                    1000 for _ in range(n))
     out, seq, k = [], 0, 0
     while k < n:
@@ -112,7 +112,7 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def load(c, per_device, devices=DEVICES, threads=2):
+def load(c, per_device, devices=DEVICES, threads=2, days=DAYS):
     """Posts every device's batches with `threads` senders. Returns (answers, wall s, cpu s)."""
     queue = list(range(devices))
     lock = threading.Lock()
@@ -126,7 +126,7 @@ def load(c, per_device, devices=DEVICES, threads=2):
                 if not queue or errors:
                     return
                 i = queue.pop(0)
-            for body in device_batches(i, per_device):
+            for body in device_batches(i, per_device, days=days):
                 conn.request("POST", "/v1/batches", body=body,
                              headers={"Content-Type": "application/json",
                                       "Authorization": "Bearer " + device_token(i)})
@@ -274,13 +274,14 @@ def pg_query(pg, sql):
 
 INGEST_DEVICES = int(os.environ.get("TP_BENCH_INGEST_DEVICES", "40"))
 INGEST_PER = 5000  # 40 x 5,000 = 200,000 answers
+INGEST_DAYS = 7  # a batch of 5,000 is a device's backlog of days, not of a year
 
 
 def ingest_sqlite(work, devfile):
     path = os.path.join(work, "ingest.db")
     c = synclib.Collector("sqlite:" + path, devfile, work, name="ingest-sqlite").start()
     try:
-        n, wall, cpu = load(c, INGEST_PER, devices=INGEST_DEVICES)
+        n, wall, cpu = load(c, INGEST_PER, devices=INGEST_DEVICES, days=INGEST_DAYS)
     finally:
         c.stop()
     per_cpu = n / cpu if cpu else 0
@@ -292,7 +293,7 @@ def ingest_pg(work, devfile):
     with pgserver.PgServer() as pg:
         c = synclib.Collector(pg.url, devfile, work, name="ingest-pg").start()
         try:
-            n, wall, _cpu = load(c, INGEST_PER, devices=INGEST_DEVICES)
+            n, wall, _cpu = load(c, INGEST_PER, devices=INGEST_DEVICES, days=INGEST_DAYS)
         finally:
             c.stop()
         # The same rows with a raw COPY into a table like answers (its indexes included).
