@@ -958,7 +958,8 @@ tp_err crollup_backfill(cstore *s, char *err, size_t errlen)
         rc = cstore_tx_exec(tx, "SELECT DISTINCT device FROM answers ORDER BY device", NULL, 0,
                             &devs, err, errlen);
     for (size_t d = 0; rc == TP_OK && pending && d < devs->n; d++) {
-        char zone[TP_ID_MAX + 1], after_ms[24] = "-9223372036854775807", after_id[TP_UUID_STR] = "";
+        char zone[TP_ID_MAX + 1], after_ms[24] = "-9223372036854775807";
+        char after_id[TP_UUID_STR] = "00000000-0000-0000-0000-000000000000"; /* a uuid for PG */
         const char *dev = cstore_rows_get(devs, d, 0);
         rc = device_zone(&io, dev ? dev : "", zone, sizeof zone, err, errlen);
         for (;;) {
