@@ -27,4 +27,8 @@ bool canalytics_serves(const char *url);
 capi_reply canalytics_get(cstore *s, const char *url, const char *scope, canalytics_arg_fn arg,
                           void *cls, int64_t now_ms, int silent_after_s);
 
+/* `touchpoint-collector retention --before DAY --store URL` (canalytics_cli.c). Returns the exit
+ * status. */
+int canalytics_cli_main(int argc, char **argv);
+
 #endif /* TP_CANALYTICS_H */

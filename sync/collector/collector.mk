@@ -22,7 +22,7 @@ COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c cbatch.c creport.c \
                   canalytics_views.c canalytics_dev.c canalytics_csv.c canalytics_http.c \
                   ckey.c \
                   cstore_comment_sql.c ctag.c ccomment.c ccomment_page.c ccomment_read.c \
-                  ccomment_privacy.c ccomment_cli.c ccomment_http.c)
+                  ccomment_privacy.c ccomment_cli.c ccomment_http.c canalytics_cli.c)
 # The outbox worker (issue 13, delivery): webhooks and e-mail over libcurl.
 COLLECTOR_SRCS += $(addprefix $(COLLECTOR_DIR)/,cdeliver.c cdeliver_render.c cdeliver_http.c \
                   cdeliver_mail.c cdeliver_ops.c cdeliver_cli.c)

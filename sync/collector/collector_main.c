@@ -17,6 +17,7 @@
 #include "ccase_cli.h"
 #include "ccomment.h"
 #include "cdeliver_cli.h"
+#include "canalytics.h"
 #include "cfleet_cli.h"
 #include "collector.h"
 
@@ -41,6 +42,7 @@ static void usage(FILE *f)
         "       touchpoint-collector read-token ... (see README, Read access and audit)\n"
         "       touchpoint-collector comments|tags|privacy ... (see README, Personal data)\n"
         "       touchpoint-collector alert add|list|test|remove|disable|enable ... (README)\n"
+        "       touchpoint-collector retention --before YYYY-MM-DD --store URL\n"
         "\n"
         "  --listen        address to serve on (port 0: pick a free port, printed on stdout)\n"
         "  --store         central store: SQLite file or PostgreSQL connection URL\n"
@@ -153,6 +155,8 @@ int main(int argc, char **argv)
         return cdeliver_cli_main(argc, argv);
     if (calert_cli_is(argc, argv))
         return calert_cli_main(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "retention") == 0) /* issue 14 */
+        return canalytics_cli_main(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {

@@ -479,10 +479,12 @@ def check_migration(store, label, query, execute):
     n = query("SELECT count(*) FROM nodes")
     kept = query("SELECT count(*) FROM devices WHERE id = 'kept'")
     two = query("SELECT count(*) FROM schema_version WHERE version = 2")
+    rollups = query("SELECT count(*) FROM ru_state WHERE value = 'done'")
     tap(v_before == "1" and two == "1" and v_after == latest == SCHEMA_LATEST and n == "1"
-        and kept == "1",
+        and kept == "1" and rollups == "1",
         "%s: a schema-1 store is migrated to 2 (the fleet tables added, its rows kept) and on to %s"
-        % (label, SCHEMA_LATEST), (v_before, two, v_after, latest, n, kept))
+        " (the rollups backfilled)" % (label, SCHEMA_LATEST),
+        (v_before, two, v_after, latest, n, kept, rollups))
 
 
 def main():
