@@ -170,7 +170,7 @@ static tp_err store_nodes(cstore *s, const char *store, cstore_rows **rows, char
 {
     cstore_tx *tx = NULL;
     char like[TP_ID_MAX + 4];
-    snprintf(like, sizeof like, "%%/%s", store ? store : "");
+    snprintf(like, sizeof like, "%%%s%s", store ? "/" : "", store ? store : "");
     tp_err rc = cstore_tx_begin(s, false, &tx, err, errlen);
     if (rc == TP_OK)
         rc = FX(tx, rows, err, errlen,
@@ -266,8 +266,8 @@ tp_err cread_scope_stores(cstore *s, const char *scope, char ***ids, size_t *n,
     for (size_t i = 0; i < rows->n;) {
         size_t j = i;
         bool all = true;
-        while (j < rows->n && by_last_segment(&paths[i], &paths[j]) == 0)
-            all = all && cread_within(s3, paths[j++]);
+        for (; j < rows->n && by_last_segment(&paths[i], &paths[j]) == 0; j++)
+            all = all && cread_within(s3, paths[j]);
         if (all) {
             if (k >= CREAD_STORES_MAX) {
                 rc = tp_errf(err, errlen, TP_ERR_TOO_LARGE, "scope %.100s: over %d stores",

@@ -16,3 +16,10 @@ $(call obj,tests/unit/test_collector_fleet.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
 $(BUILD)/tests/test_collector_fleet: $(call obj,tests/unit/test_collector_fleet.c) \
     $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
 TEST_LIBS_test_collector_fleet = $(COLLECTOR_LIBS)
+
+# Read access (issue 14): scope math, read tokens, the read audit, the per-reader gate.
+TESTS += $(BUILD)/tests/test_collector_access
+$(call obj,tests/unit/test_collector_access.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
+$(BUILD)/tests/test_collector_access: $(call obj,tests/unit/test_collector_access.c) \
+    $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
+TEST_LIBS_test_collector_access = $(COLLECTOR_LIBS)
