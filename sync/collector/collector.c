@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "canalytics.h"
 #include "capi.h"
 #include "cauth.h"
 #include "cbatch.h"
@@ -34,8 +35,6 @@
 #include "creport.h"
 #include "cstore.h"
 
-#define REPORT_MAX_DAYS 1000
-#define GAPS_LISTED 20
 
 /* The dashboard page (sync/collector/dashboard.html), embedded at build time with xxd -i. */
 extern unsigned char sync_collector_dashboard_html[];
@@ -441,214 +440,6 @@ static void connection_event(void *cls, struct MHD_Connection *conn, void **sock
 
 /* ---- Read side ------------------------------------------------------------------------------- */
 
-/* Parses the report's date parameter name=s as a local day. Returns TP_OK, or TP_ERR_INVALID with
- * a message in msg that says what is wrong with it. */
-static tp_err parse_day(const char *name, const char *s, int64_t *ms, char *msg, size_t msglen)
-{
-    int y = 0, m = 0, d = 0, used = 0;
-    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 || used != 10 ||
-        s[4] != '-' || s[7] != '-')
-        return tp_errf(msg, msglen, TP_ERR_INVALID, "%s: '%.16s' is not a date (YYYY-MM-DD)", name,
-                       s);
-    if (y < 1970)
-        return tp_errf(msg, msglen, TP_ERR_INVALID,
-                       "%s: %s is before 1970-01-01, the earliest day a report covers", name, s);
-    if (m < 1 || m > 12 || d < 1 || d > 31 || tp_parse_date_local(s, ms) != TP_OK)
-        return tp_errf(msg, msglen, TP_ERR_INVALID, "%s: %s is not a day of the calendar", name, s);
-    return TP_OK;
-}
-
-/* GET /v1/report within scope (a scoped report reads only the scope's stores: cread_report). */
-static capi_reply report_get(collector *c, struct MHD_Connection *conn, const char *scope)
-{
-    char err[TP_ERRMSG_MAX], from_s[11], to_s[11];
-    const char *from = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
-    const char *to = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "to");
-    const char *bys = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "by");
-    const char *survey = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "survey");
-    cstore_query q = {0};
-    int64_t from_ms = 0, to_ms = 0;
-
-    if (survey && !*survey)
-        survey = NULL;
-    if (survey && !tp_id_valid(survey))
-        return capi_error(400, "malformed", "survey: not a valid id");
-    const char *version = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "version");
-    if (version && *version) {
-        char *end = NULL;
-        long v = strtol(version, &end, 10);
-        if (!survey || end == version || *end || v < 1 || v > 1000000)
-            return capi_error(400, "malformed", "version: an integer >= 1, with survey=ID");
-        q.survey_version = (int)v;
-    }
-    if (creport_by_parse(bys && *bys ? bys : "day", &q.by) != TP_OK)
-        return capi_error(400, "malformed", "by: expected day, store, touchpoint or device");
-    /* Defaults: the last 30 local days up to today. */
-    int64_t now = c->clock->wall_ms(c->clock->ctx);
-    if (to && *to) {
-        if (parse_day("to", to, &to_ms, err, sizeof err) != TP_OK)
-            return capi_error(400, "malformed", err);
-        tp_strlcpy(to_s, to, sizeof to_s);
-    } else {
-        to_ms = tp_local_day_start(now, to_s);
-    }
-    if (from && *from) {
-        if (parse_day("from", from, &from_ms, err, sizeof err) != TP_OK)
-            return capi_error(400, "malformed", err);
-        tp_strlcpy(from_s, from, sizeof from_s);
-    } else {
-        from_ms = tp_local_day_start(to_ms - 29LL * 86400000 + 43200000, from_s);
-    }
-    if (from_ms > to_ms)
-        return capi_error(400, "malformed", "from is after to");
-    if ((to_ms - from_ms) / 86400000 > REPORT_MAX_DAYS)
-        return capi_error(400, "malformed", "at most 1000 days per report");
-    /* `to` is inclusive: the end is the next local midnight (36 h later, then back to the day's
-     * start, which is right across daylight-saving changes). */
-    q.from_ms = from_ms;
-    q.to_ms = tp_local_day_start(to_ms + 36LL * 3600000, NULL);
-    q.survey = survey;
-    creport *r = creport_new(q.by);
-    if (!r)
-        return capi_error(500, "internal", "out of memory");
-    tp_err rc = *scope ? cread_report(c->store, &q, scope, r, err, sizeof err)
-                       : cstore_report(c->store, &q, r, err, sizeof err);
-    if (rc != TP_OK) {
-        creport_free(r);
-        if (rc == TP_ERR_TOO_LARGE)
-            return capi_error(413, "too_large", err);
-        fprintf(stderr, "touchpoint-collector: report: %s\n", err);
-        return capi_error(503, "store_unavailable", "the store cannot answer now");
-    }
-    char *json = creport_json(r, from_s, to_s, survey, c->tz);
-    creport_free(r);
-    size_t jl = json ? strlen(json) : 0;
-    char *more = q.survey_version > 0 && jl > 1 ? realloc(json, jl + 32) : NULL;
-    if (more) { /* the filter's version, before the object's closing brace */
-        snprintf(more + jl - 1, 32, ",\"survey_version\":%d}", q.survey_version);
-        json = more;
-    }
-    return (capi_reply){.status = 200, .body = json};
-}
-
-static bool add_i64(cJSON *o, const char *name, int64_t v)
-{
-    return cJSON_AddNumberToObject(o, name, (double)v) != NULL;
-}
-
-static cJSON *epoch_json(const cstore_device *d, const cstore_epoch *e, int64_t *missing_total,
-                         int64_t *holes_total)
-{
-    cstore_range gaps[GAPS_LISTED];
-    size_t n_gaps = 0;
-    int64_t missing = 0;
-    int64_t received_max = e->n_ranges ? e->ranges[e->n_ranges - 1].hi : e->first_seq - 1;
-    int64_t last = e->highest_seq > received_max ? e->highest_seq : received_max;
-    cstore_gaps(e->first_seq, last, e->ranges, e->n_ranges, gaps, GAPS_LISTED, &n_gaps, &missing);
-    int64_t tail = last - received_max;
-    if (tail < 0)
-        tail = 0;
-    cJSON *o = cJSON_CreateObject(), *g = NULL;
-    bool ok = o && cJSON_AddStringToObject(o, "epoch", e->epoch) &&
-              cJSON_AddBoolToObject(o, "current", strcmp(e->epoch, d->epoch) == 0) &&
-              add_i64(o, "first_seq", e->first_seq) && add_i64(o, "highest_seq", last) &&
-              add_i64(o, "received_max", received_max) && add_i64(o, "missing", missing) &&
-              add_i64(o, "missing_tail", tail) && add_i64(o, "gap_count", (int64_t)n_gaps) &&
-              add_i64(o, "first_seen_ms", e->first_seen_ms) &&
-              add_i64(o, "last_seen_ms", e->last_seen_ms) &&
-              (g = cJSON_AddArrayToObject(o, "gaps"));
-    for (size_t i = 0; ok && i < n_gaps && i < GAPS_LISTED; i++) {
-        cJSON *pair = cJSON_CreateArray();
-        ok = pair && cJSON_AddItemToArray(g, pair) &&
-             cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)gaps[i].lo)) &&
-             cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)gaps[i].hi));
-    }
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    *missing_total += missing;
-    *holes_total += missing - tail;
-    return o;
-}
-
-/* GET /v1/devices within scope: a scoped reader sees the devices whose fleet node lies in it. */
-static capi_reply devices_get(collector *c, struct MHD_Connection *conn, const char *scope)
-{
-    (void)conn;
-    char err[TP_ERRMSG_MAX];
-    cstore_devices *list = NULL;
-    tp_err rc = cstore_list_devices(c->store, &list, err, sizeof err);
-    if (rc != TP_OK) {
-        fprintf(stderr, "touchpoint-collector: devices: %s\n", err);
-        return capi_error(503, "store_unavailable", "the store cannot answer now");
-    }
-    cJSON *fleet = NULL;
-    if (cfleet_device_states(c->store, &fleet, err, sizeof err) != TP_OK)
-        fprintf(stderr, "touchpoint-collector: devices: fleet: %s\n", err);
-    if (*scope && !fleet) { /* a scoped reader without the fleet's nodes sees nothing */
-        cstore_devices_free(list);
-        return capi_error(503, "store_unavailable", "the store cannot answer now");
-    }
-    cread_devices_scope(fleet, scope);
-    int64_t now = c->clock->wall_ms(c->clock->ctx);
-    char *text = NULL;
-    cJSON *root = cJSON_CreateObject(), *arr = NULL;
-    bool ok = root && add_i64(root, "now_ms", now) &&
-              add_i64(root, "silent_after_s", c->silent_after_s) &&
-              (arr = cJSON_AddArrayToObject(root, "devices"));
-    for (size_t i = 0; ok && i < list->n; i++) {
-        const cstore_device *d = &list->v[i];
-        if (*scope && !cJSON_GetObjectItemCaseSensitive(fleet, d->id))
-            continue; /* not in the fleet, or outside the scope */
-        cJSON *o = cJSON_CreateObject(), *eps = NULL;
-        char when[40];
-        int64_t missing = 0, holes = 0, pending_tail = 0;
-        tp_format_local(d->last_seen_ms, when, sizeof when);
-        ok = o && cJSON_AddItemToArray(arr, o) && cJSON_AddStringToObject(o, "id", d->id) &&
-             add_i64(o, "last_seen_ms", d->last_seen_ms) &&
-             cJSON_AddStringToObject(o, "last_seen", when) &&
-             add_i64(o, "silent_for_s", (now - d->last_seen_ms) / 1000) &&
-             cJSON_AddBoolToObject(o, "silent",
-                                   now - d->last_seen_ms > (int64_t)c->silent_after_s * 1000) &&
-             add_i64(o, "first_seen_ms", d->first_seen_ms) && add_i64(o, "pending", d->pending) &&
-             add_i64(o, "highest_seq", d->highest_seq) && add_i64(o, "disk_free", d->disk_free) &&
-             cJSON_AddStringToObject(o, "app_version", d->app_version) &&
-             cJSON_AddBoolToObject(o, "clock_trusted", d->clock_trusted) &&
-             add_i64(o, "clock_skew_ms", d->clock_skew_ms) && add_i64(o, "batches", d->batches) &&
-             add_i64(o, "answers", d->answers) && cJSON_AddStringToObject(o, "epoch", d->epoch) &&
-             cJSON_AddStringToObject(o, "boot_id", d->boot_id) &&
-             (eps = cJSON_AddArrayToObject(o, "epochs"));
-        for (size_t e = 0; ok && e < d->n_epochs; e++) {
-            const cstore_epoch *ep = &d->epochs[e];
-            int64_t before = missing, holes_before = holes;
-            cJSON *ej = epoch_json(d, ep, &missing, &holes);
-            ok = ej && cJSON_AddItemToArray(eps, ej);
-            if (ok && strcmp(ep->epoch, d->epoch) == 0)
-                pending_tail = (missing - before) - (holes - holes_before);
-        }
-        /* "gaps": seqs skipped below what arrived, or a missing tail longer than what the device
-         * says it still has pending: answers that will never come. */
-        ok = ok && add_i64(o, "missing", missing) && add_i64(o, "holes", holes) &&
-             cJSON_AddBoolToObject(o, "has_gaps", holes > 0 || pending_tail > d->pending);
-        /* The fleet's view (issue 12): desired vs running configuration, last apply error. */
-        const cJSON *f = cJSON_GetObjectItemCaseSensitive(fleet, d->id);
-        for (const cJSON *it = f ? f->child : NULL; ok && it; it = it->next)
-            ok = cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, true));
-    }
-    /* Every device of the fleet, also those that never sent a batch. */
-    if (ok && fleet)
-        ok = cJSON_AddItemToObject(root, "fleet", fleet);
-    else
-        cJSON_Delete(fleet);
-    fleet = NULL;
-    if (ok)
-        text = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    cstore_devices_free(list);
-    return (capi_reply){.status = 200, .body = text};
-}
-
 static enum MHD_Result handle_health(collector *c, struct MHD_Connection *conn)
 {
     char err[TP_ERRMSG_MAX], body[256];
@@ -667,8 +458,14 @@ static enum MHD_Result handle_health(collector *c, struct MHD_Connection *conn)
  * it, checks node= / store= against its scope, runs the handler with the scope and audits the
  * read. */
 static const read_route read_routes[] = {
-    {"/v1/report", NULL, report_get},
-    {"/v1/devices", NULL, devices_get},
+    {"/v1/report", NULL, analytics_reply, send_analytics},
+    {"/v1/reasons", NULL, analytics_reply, send_analytics},
+    {"/v1/journey", NULL, analytics_reply, send_analytics},
+    {"/v1/rankings", NULL, analytics_reply, send_analytics},
+    {"/v1/heatmap", NULL, analytics_reply, send_analytics},
+    {"/v1/devices", NULL, analytics_reply, send_analytics},
+    {"/v1/nodes", NULL, analytics_reply, send_analytics},
+    {"/v1/export.csv", NULL, analytics_reply, send_analytics},
 };
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,

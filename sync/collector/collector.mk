@@ -12,7 +12,9 @@ COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c cbatch.c creport.c \
                   cauth.c crate.c cmetrics.c \
                   cstore.c cstore_sqlite.c cstore_pg.c cpool.c cguard.c \
                   cstore_pg_tx.c cstore_fleet_sql.c cfleet.c cfleet_ops.c cenroll.c cfleet_cli.c capi.c collector_api.c \
-                  cstore_access_sql.c cread.c cread_ops.c cread_bridge.c collector_read.c)
+                  ctz.c crollup.c cstore_rollup_sql.c cstat.c canalytics.c \
+                  canalytics_views.c canalytics_dev.c canalytics_csv.c canalytics_http.c \
+                  canalytics_cli.c cstore_access_sql.c cread.c cread_ops.c collector_read.c)
 COLLECTOR_MAIN := $(COLLECTOR_DIR)/collector_main.c
 ALL_SRCS       += $(COLLECTOR_SRCS) $(COLLECTOR_MAIN)
 

@@ -75,6 +75,16 @@ tp_err append_body(collector *c, req *r, const char *data, size_t n);
 enum MHD_Result take_body(collector *c, req *r, const char *upload, size_t *upload_size,
                           size_t max);
 
+/* canalytics_http.c: the read endpoints of canalytics.h for a reader of scope ("" = chain):
+ * analytics_reply() computes the reply, send_analytics() sends it (its body taken; JSON, or the
+ * CSV as a download), handle_analytics() does both. */
+enum MHD_Result handle_analytics(collector *c, struct MHD_Connection *conn, const char *url,
+                                 const char *scope);
+capi_reply analytics_reply(collector *c, struct MHD_Connection *conn, const char *url,
+                           const char *scope);
+enum MHD_Result send_analytics(collector *c, struct MHD_Connection *conn, const char *url,
+                               capi_reply rep);
+
 /* collector_api.c: /v1/config, /v1/enroll, /v1/admin/... */
 enum MHD_Result handle_api(collector *c, struct MHD_Connection *conn, const char *url,
                            const char *method, const char *upload, size_t *upload_size,
@@ -86,13 +96,16 @@ char *with_revision(collector *c, const cbatch *b, char *json, int64_t now);
 
 /* A resource of the read side. get has the handler signature of CONTRACT.md ("Read side"):
  * it restricts its answer to scope (a node path, "" = everything) and reads its query arguments
- * through arg(cls, key). get_c, for the handlers still in collector.c, takes the collector and
- * the connection instead. One of the two is set. */
+ * through arg(cls, key). get_c takes the collector and the connection instead (the analytics
+ * glue). One of the two is set. send, when set, sends the reply (else it is sent as JSON). */
 typedef struct read_route {
     const char *path;
     capi_reply (*get)(cstore *s, const char *url, const char *scope,
                       const char *(*arg)(void *cls, const char *key), void *cls, int64_t now_ms);
-    capi_reply (*get_c)(collector *c, struct MHD_Connection *conn, const char *scope);
+    capi_reply (*get_c)(collector *c, struct MHD_Connection *conn, const char *url,
+                        const char *scope);
+    enum MHD_Result (*send)(collector *c, struct MHD_Connection *conn, const char *url,
+                            capi_reply rep);
 } read_route;
 
 /* collector_read.c: a GET of the read side: the reader authenticated (401), limited per

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cauth.h"
+#include "canalytics.h"
 #include "cfleet_cli.h"
 #include "collector.h"
 
@@ -31,6 +32,7 @@ static void usage(FILE *f)
         "HOST:PORT]\n"
         "       touchpoint-collector add-device ID --devices FILE\n"
         "       touchpoint-collector node|device|survey|admin-token|audit ... (see README, Fleet)\n"
+        "       touchpoint-collector retention --before YYYY-MM-DD --store URL\n"
         "       touchpoint-collector read-token ... (see README, Read access and audit)\n"
         "\n"
         "  --listen        address to serve on (port 0: pick a free port, printed on stdout)\n"
@@ -130,6 +132,8 @@ int main(int argc, char **argv)
         return add_device(argc, argv);
     if (cfleet_cli_is(argc, argv))
         return cfleet_cli_main(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "retention") == 0) /* issue 14 */
+        return canalytics_cli_main(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {

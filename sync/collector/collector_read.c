@@ -81,7 +81,7 @@ static enum MHD_Result send_capi(collector *c, struct MHD_Connection *conn, capi
 static enum MHD_Result serve(collector *c, struct MHD_Connection *conn, const read_route *route,
                              cread_ctx *ctx, const char *query, int64_t now)
 {
-    char err[TP_ERRMSG_MAX], scope[CFLEET_PATH_MAX + 1];
+    char err[TP_ERRMSG_MAX], scope[CFLEET_PATH_MAX + 1]; /* the narrowed scope: checked only */
     capi_reply rep;
     tp_err rc = cread_scope(c->store, ctx->scope, conn_arg(conn, "node"),
                             conn_arg(conn, "store"), scope, err, sizeof err);
@@ -94,7 +94,7 @@ static enum MHD_Result serve(collector *c, struct MHD_Connection *conn, const re
     else if (route->get) /* the handler filters node= / store= itself, within the token's scope */
         rep = route->get(c->store, route->path, ctx->scope, conn_arg, conn, now);
     else
-        rep = route->get_c(c, conn, scope);
+        rep = route->get_c(c, conn, route->path, ctx->scope);
     ctx->status = rep.status;
     if (cread_log(c->store, ctx, route->path, query, now) != TP_OK) {
         free(rep.body);
@@ -102,7 +102,7 @@ static enum MHD_Result serve(collector *c, struct MHD_Connection *conn, const re
                           "the read cannot be audited now, so it is not answered",
                           c->retry_after_s);
     }
-    return send_capi(c, conn, rep);
+    return route->send ? route->send(c, conn, route->path, rep) : send_capi(c, conn, rep);
 }
 
 enum MHD_Result handle_read(collector *c, struct MHD_Connection *conn, const read_route *route)

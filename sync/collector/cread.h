@@ -97,17 +97,6 @@ void cread_ids_free(char **ids, size_t n);
 tp_err cread_log(cstore *s, const cread_ctx *ctx, const char *what, const char *query,
                  int64_t now_ms);
 
-/* ---- Until the analytics handlers take the scope (cread_bridge.c) --------------------------- */
-
-/* The report q restricted to the store ids within scope (not ""; a touchpoint scope: also its
- * touchpoint), streamed into r as cstore_report does. Returns as cstore_report. */
-tp_err cread_report(cstore *s, const cstore_query *q, const char *scope, creport *r, char *err,
-                    size_t errlen);
-
-/* Removes from fleet (cfleet_device_states' object, by device id) every device whose node lies
- * outside scope ("" keeps all). */
-void cread_devices_scope(cJSON *fleet, const char *scope);
-
 /* ---- Concurrency cap per reader -------------------------------------------------------------- */
 
 typedef struct cread_gate cread_gate;

@@ -3,6 +3,7 @@
  * both backends share (seq ranges, gaps, report keys, device lists).
  */
 #include "cstore.h"
+#include "crollup.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,11 @@ tp_err cstore_open(const char *url, unsigned pool, cstore **out, char *err, size
     tp_err rc = ops->open(arg, pool ? pool : 1, &s->impl, err, errlen);
     if (rc != TP_OK) {
         free(s);
+        return rc;
+    }
+    /* issue 14: count the answers stored before the rollups existed (once). */
+    if ((rc = crollup_backfill(s, err, errlen)) != TP_OK) {
+        cstore_close(s);
         return rc;
     }
     *out = s;

@@ -20,6 +20,7 @@
  * so the collector survives a database restart (requests meanwhile get 503).
  */
 #include "cstore_pg_int.h"
+#include "crollup.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +200,15 @@ static tp_err migrate(ppool *p, PGconn *c, char *err, size_t errlen)
         PQclear(res);
         if (rc == TP_OK)
             rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (2)", 0, NULL,
+                         err, errlen);
+    }
+    if (rc == TP_OK && version < 4) { /* issue 14: the rollups (crollup.h) */
+        res = PQexec(c, cstore_pg_schema_v4);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = pg_err(p, c, res, "create rollup tables", err, errlen);
+        PQclear(res);
+        if (rc == TP_OK)
+            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (4)", 0, NULL,
                          err, errlen);
     }
     if (rc == TP_OK && version < 6) {
@@ -718,6 +728,10 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
     }
     if (rc == TP_OK && n_ranges > 0)
         rc = merge_ranges(p, c, rparams, err, errlen);
+    if (rc == TP_OK) { /* issue 14: the rollups, in this transaction */
+        crollup_io io = {p, pc, pg_tx_exec};
+        rc = crollup_ingest(&io, b, outcomes, recv, err, errlen);
+    }
     if (rc == TP_OK)
         rc = run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
 out:

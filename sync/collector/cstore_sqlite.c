@@ -7,6 +7,7 @@
  * BEGIN IMMEDIATE and wait up to the busy timeout, after which the request gets 503.
  */
 #include "cpool.h"
+#include "crollup.h"
 #include "cstore.h"
 
 #include <pthread.h>
@@ -170,6 +171,11 @@ static tp_err migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
         rc = exec(db, path, cstore_sqlite_schema_v2, err, errlen);
         if (rc == TP_OK)
             rc = exec(db, path, "INSERT INTO schema_version VALUES(2)", err, errlen);
+    }
+    if (rc == TP_OK && version < 4) { /* issue 14: the rollups (crollup.h) */
+        rc = exec(db, path, cstore_sqlite_schema_v4, err, errlen);
+        if (rc == TP_OK)
+            rc = exec(db, path, "INSERT INTO schema_version VALUES(4)", err, errlen);
     }
     if (rc == TP_OK && version < 6) {
         rc = exec(db, path, cstore_sqlite_schema_v6, err, errlen);
@@ -380,6 +386,9 @@ static int count_ranges(sconn *c, const cbatch_device *d, int64_t *n)
     return rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+static tp_err s_tx_exec(void *impl, void *conn, const char *sql, const char *const *params, int n,
+                        cstore_rows *rows, char *err, size_t errlen);
+
 static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char *outcomes,
                        char *err, size_t errlen)
 {
@@ -448,7 +457,13 @@ static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char 
         trc = cstore_ranges_refused(d, held, err, errlen);
         goto unlock;
     }
-    if (rc == SQLITE_OK) {
+    if (rc == SQLITE_OK) { /* issue 14: the rollups, in this transaction */
+        crollup_io io = {p, c, s_tx_exec};
+        trc = crollup_ingest(&io, b, outcomes, recv, err, errlen);
+        if (trc != TP_OK) {
+            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+            goto unlock;
+        }
         what = "commit";
         rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
     }

@@ -1,0 +1,978 @@
+/*
+ * crollup.c - the rollups of the read side, kept in the batch's transaction (see crollup.h).
+ *
+ * A batch is first folded in memory: its sessions are looked up once (one statement per 400),
+ * every count goes into a delta map keyed by the rollup row, and the maps are written with
+ * multi-row upserts in key order (so two PostgreSQL transactions touching the same rows lock
+ * them in the same order). The same folding with sign -1 takes a purged customer out again.
+ */
+#include "crollup.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctz.h"
+
+#define SEP '\x1f'       /* between the fields of a delta key: never in an id */
+#define LOOKUP_CHUNK 400 /* sessions per lookup statement */
+#define UPSERT_ROWS 40   /* rows per upsert statement */
+#define KEY_MAX 512
+#define PURGE_WINDOW_MS 86400000LL
+
+/* ---- Answers and sessions -------------------------------------------------------------------- */
+
+typedef struct ru_ans {
+    const char *id, *session, *device, *store, *touchpoint, *survey, *question, *choice;
+    int version;
+    tp_kind kind;
+    int value;
+    int64_t at_ms;
+    int tsrc; /* cbatch_time_source */
+} ru_ans;
+
+typedef struct dims {
+    char device[TP_ID_MAX + 1], store[TP_ID_MAX + 1], touchpoint[TP_ID_MAX + 1];
+    char survey[TP_ID_MAX + 1];
+    int version;
+} dims;
+
+typedef struct sess {
+    char id[TP_UUID_STR];
+    bool in_db, changed;
+    dims d, d0; /* now, and as stored before this batch (in_db) */
+    int64_t first_ms, first0_ms;
+    int tz_off, day, hour, dow, day0, hour0, dow0;
+    char band[10], kind[10];
+    bool banded_in_db; /* its band was already stored */
+    int orphans, orphans_db;
+} sess;
+
+const char *crollup_band(tp_kind kind, int v)
+{
+    switch (kind) {
+    case TP_KIND_NPS:
+        return v < 0 || v > 10 ? "" : v <= 6 ? "negative" : v <= 8 ? "neutral" : "positive";
+    case TP_KIND_CSAT:
+        return v < 1 || v > 5 ? "" : v <= 2 ? "negative" : v == 3 ? "neutral" : "positive";
+    case TP_KIND_CES:
+        return v < 1 || v > 7 ? "" : v <= 3 ? "negative" : v == 4 ? "neutral" : "positive";
+    case TP_KIND_SMILEY4: return v < 1 || v > 4 ? "" : v <= 2 ? "negative" : "positive";
+    case TP_KIND_CHOICE: return "";
+    }
+    return "";
+}
+
+/* ---- Delta maps ------------------------------------------------------------------------------ */
+
+enum { T_CUST, T_RATING, T_CHOICE, T_HOUR, T_DEVICE, T_COUNT };
+
+typedef struct table_def {
+    const char *name;
+    const char *keys; /* comma-separated */
+    int nkeys;
+    const char *vals;
+    int nvals;
+} table_def;
+
+static const table_def tables[T_COUNT] = {
+    [T_CUST] = {"ru_cust", "period,store,touchpoint,device,survey,version", 6,
+                "customers,answers,corrected,uncorrected", 4},
+    [T_RATING] = {"ru_rating", "period,store,touchpoint,device,survey,version,question,kind", 8,
+                  "c0,c1,c2,c3,c4,c5,c6,c7,c8,c9,c10", 11},
+    [T_CHOICE] = {"ru_choice",
+                  "period,store,touchpoint,device,survey,version,question,choice,band,rating_kind",
+                  10, "n", 1},
+    [T_HOUR] = {"ru_hour", "period,store,touchpoint,device,survey,version,dow,hour", 8,
+                "customers,answers,rated,negative", 4},
+    [T_DEVICE] = {"ru_device", "device", 1, "corrected,uncorrected", 2},
+};
+
+typedef struct dent {
+    char *key;
+    int64_t v[11];
+} dent;
+
+typedef struct dmap {
+    dent *e; /* open addressing; key NULL = empty */
+    size_t cap, n;
+} dmap;
+
+typedef struct fold {
+    dmap t[T_COUNT];
+    tp_err rc;
+} fold;
+
+static uint64_t hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void dmap_free(dmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->e[i].key);
+    free(m->e);
+    memset(m, 0, sizeof *m);
+}
+
+static dent *dmap_get(dmap *m, const char *key)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 256;
+        dent *e = calloc(cap, sizeof *e);
+        if (!e)
+            return NULL;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->e[i].key)
+                continue;
+            size_t j = hash(m->e[i].key) & (cap - 1);
+            while (e[j].key)
+                j = (j + 1) & (cap - 1);
+            e[j] = m->e[i];
+        }
+        free(m->e);
+        m->e = e;
+        m->cap = cap;
+    }
+    size_t j = hash(key) & (m->cap - 1);
+    while (m->e[j].key) {
+        if (strcmp(m->e[j].key, key) == 0)
+            return &m->e[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+    if (!(m->e[j].key = strdup(key)))
+        return NULL;
+    m->n++;
+    return &m->e[j];
+}
+
+/* Adds v to value column col of table t's row whose key fields are the nf strings f. */
+static void bump(fold *f, int t, const char *const *fields, int nf, int col, int64_t v)
+{
+    char key[KEY_MAX];
+    size_t used = 0;
+    if (f->rc != TP_OK || v == 0)
+        return;
+    for (int i = 0; i < nf; i++) {
+        int w = snprintf(key + used, sizeof key - used, "%s%c", fields[i], SEP);
+        if (w < 0 || (size_t)w >= sizeof key - used) {
+            f->rc = TP_ERR_TOO_LARGE;
+            return;
+        }
+        used += (size_t)w;
+    }
+    key[used ? used - 1 : 0] = '\0';
+    dent *e = dmap_get(&f->t[t], key);
+    if (!e) {
+        f->rc = TP_ERR_NOMEM;
+        return;
+    }
+    e->v[col] += v;
+}
+
+/* The six leading key fields (period + dims) as strings. */
+typedef struct kbuf {
+    char period[16], version[16], a[16], b[16];
+    const char *f[10];
+} kbuf;
+
+static void kdims(kbuf *k, int period, const dims *d)
+{
+    snprintf(k->period, sizeof k->period, "%d", period);
+    snprintf(k->version, sizeof k->version, "%d", d->version);
+    k->f[0] = k->period;
+    k->f[1] = d->store;
+    k->f[2] = d->touchpoint;
+    k->f[3] = d->device;
+    k->f[4] = d->survey;
+    k->f[5] = k->version;
+}
+
+static void dims_of(dims *d, const ru_ans *a)
+{
+    tp_strlcpy(d->device, a->device, sizeof d->device);
+    tp_strlcpy(d->store, a->store, sizeof d->store);
+    tp_strlcpy(d->touchpoint, a->touchpoint, sizeof d->touchpoint);
+    tp_strlcpy(d->survey, a->survey, sizeof d->survey);
+    d->version = a->version;
+}
+
+/* Counts (sign +1) or uncounts (-1) a customer at its day/hour. */
+static void fold_customer(fold *f, const dims *d, int day, int hour, int dow, int sign)
+{
+    kbuf k;
+    int periods[2] = {day, day / 100};
+    for (int l = 0; l < 2; l++) {
+        kdims(&k, periods[l], d);
+        bump(f, T_CUST, k.f, 6, 0, sign);
+        snprintf(k.a, sizeof k.a, "%d", dow);
+        snprintf(k.b, sizeof k.b, "%d", hour);
+        k.f[6] = k.a;
+        k.f[7] = k.b;
+        bump(f, T_HOUR, k.f, 8, 0, sign);
+    }
+}
+
+/* Counts (or uncounts) one answer of session s (its band for a follow-up). */
+static void fold_answer(fold *f, const ru_ans *a, const sess *s, int sign)
+{
+    ctz_local L;
+    dims d;
+    kbuf k;
+    dims_of(&d, a);
+    ctz_local_of(a->at_ms, s->tz_off, &L);
+    int periods[2] = {L.day, L.month};
+    const char *band = a->kind == TP_KIND_CHOICE ? "" : crollup_band(a->kind, a->value);
+    for (int l = 0; l < 2; l++) {
+        kdims(&k, periods[l], &d);
+        bump(f, T_CUST, k.f, 6, 1, sign);
+        if (a->tsrc == CBATCH_TIME_CORRECTED)
+            bump(f, T_CUST, k.f, 6, 2, sign);
+        if (a->tsrc == CBATCH_TIME_UNCORRECTED)
+            bump(f, T_CUST, k.f, 6, 3, sign);
+        if (a->kind == TP_KIND_CHOICE) {
+            k.f[6] = a->question;
+            k.f[7] = a->choice;
+            k.f[8] = s->band[0] ? s->band : "none";
+            k.f[9] = s->band[0] ? s->kind : "";
+            bump(f, T_CHOICE, k.f, 10, 0, sign);
+        } else if (band[0]) {
+            k.f[6] = a->question;
+            k.f[7] = tp_kind_name(a->kind);
+            bump(f, T_RATING, k.f, 8, a->value, sign);
+        }
+        kdims(&k, periods[l], &d);
+        snprintf(k.a, sizeof k.a, "%d", L.dow);
+        snprintf(k.b, sizeof k.b, "%d", L.hour);
+        k.f[6] = k.a;
+        k.f[7] = k.b;
+        bump(f, T_HOUR, k.f, 8, 1, sign);
+        if (band[0]) {
+            bump(f, T_HOUR, k.f, 8, 2, sign);
+            if (strcmp(band, "negative") == 0)
+                bump(f, T_HOUR, k.f, 8, 3, sign);
+        }
+    }
+    const char *dev[1] = {a->device};
+    if (a->tsrc == CBATCH_TIME_CORRECTED)
+        bump(f, T_DEVICE, dev, 1, 0, sign);
+    if (a->tsrc == CBATCH_TIME_UNCORRECTED)
+        bump(f, T_DEVICE, dev, 1, 1, sign);
+}
+
+/* Moves a waiting follow-up (an orphan) from band "none" to its session's band. */
+static void fold_orphan_move(fold *f, const dims *d, int day, const char *question,
+                             const char *choice, const char *band, const char *kind)
+{
+    kbuf k;
+    int periods[2] = {day, day / 100};
+    for (int l = 0; l < 2; l++) {
+        kdims(&k, periods[l], d);
+        k.f[6] = question;
+        k.f[7] = choice;
+        k.f[8] = "none";
+        k.f[9] = "";
+        bump(f, T_CHOICE, k.f, 10, 0, -1);
+        k.f[8] = band;
+        k.f[9] = kind;
+        bump(f, T_CHOICE, k.f, 10, 0, 1);
+    }
+}
+
+/* ---- Statements ------------------------------------------------------------------------------ */
+
+static tp_err run(const crollup_io *io, const char *sql, const char *const *params, int n,
+                  cstore_rows **rows, char *err, size_t errlen)
+{
+    cstore_rows *r = calloc(1, sizeof *r);
+    if (rows)
+        *rows = NULL;
+    if (!r)
+        return TP_ERR_NOMEM;
+    tp_err rc = io->exec(io->impl, io->conn, sql, params, n, r, err, errlen);
+    if (rc != TP_OK || !rows)
+        cstore_rows_free(r);
+    else
+        *rows = r;
+    return rc;
+}
+
+static int dent_cmp(const void *x, const void *y)
+{
+    const dent *a = x, *b = y;
+    return strcmp(a->key, b->key);
+}
+
+/* Writes table t's deltas with multi-row upserts in key order. */
+static tp_err flush_table(const crollup_io *io, int t, dmap *m, char *err, size_t errlen)
+{
+    const table_def *td = &tables[t];
+    size_t n = 0;
+    tp_err rc = TP_OK;
+    for (size_t i = 0; i < m->cap; i++) {
+        bool nonzero = false;
+        for (int v = 0; m->e[i].key && v < td->nvals; v++)
+            nonzero |= m->e[i].v[v] != 0;
+        if (nonzero)
+            m->e[n++] = m->e[i];
+        else if (m->e[i].key)
+            free(m->e[i].key);
+        if (i >= n)
+            m->e[i].key = NULL;
+    }
+    m->n = n;
+    if (n == 0)
+        return TP_OK;
+    qsort(m->e, n, sizeof *m->e, dent_cmp);
+    int cols = td->nkeys + td->nvals;
+    tp_buf sql;
+    tp_buf_init(&sql, (size_t)1 << 20);
+    const char **params = calloc((size_t)UPSERT_ROWS * (size_t)cols, sizeof *params);
+    char(*nums)[24] = calloc((size_t)UPSERT_ROWS * (size_t)td->nvals, sizeof *nums);
+    char *keys = calloc((size_t)UPSERT_ROWS, KEY_MAX);
+    if (!params || !nums || !keys)
+        rc = TP_ERR_NOMEM;
+    for (size_t start = 0; rc == TP_OK && start < n; start += UPSERT_ROWS) {
+        size_t rows = n - start < UPSERT_ROWS ? n - start : UPSERT_ROWS;
+        tp_buf_reset(&sql);
+        rc = tp_buf_addf(&sql, "INSERT INTO %s(%s,%s) VALUES ", td->name, td->keys, td->vals);
+        int p = 0;
+        for (size_t r = 0; rc == TP_OK && r < rows; r++) {
+            char *k = keys + r * KEY_MAX;
+            tp_strlcpy(k, m->e[start + r].key, KEY_MAX);
+            const char *field = k;
+            rc = tp_buf_add(&sql, r ? ",(" : "(", r ? 2 : 1);
+            for (int c = 0; rc == TP_OK && c < td->nkeys; c++) {
+                char *end = strchr(field, SEP);
+                if (end)
+                    *end = '\0';
+                params[p++] = field;
+                field = end ? end + 1 : field + strlen(field);
+                rc = tp_buf_addf(&sql, "%s$%d", c ? "," : "", p);
+            }
+            for (int v = 0; rc == TP_OK && v < td->nvals; v++) {
+                char *num = nums[r * (size_t)td->nvals + (size_t)v];
+                snprintf(num, 24, "%lld", (long long)m->e[start + r].v[v]);
+                params[p++] = num;
+                rc = tp_buf_addf(&sql, ",$%d", p);
+            }
+            if (rc == TP_OK)
+                rc = tp_buf_add(&sql, ")", 1);
+        }
+        if (rc == TP_OK)
+            rc = tp_buf_addf(&sql, " ON CONFLICT(%s) DO UPDATE SET ", td->keys);
+        const char *v = td->vals;
+        for (int c = 0; rc == TP_OK && c < td->nvals; c++) {
+            size_t len = strcspn(v, ",");
+            rc = tp_buf_addf(&sql, "%s%.*s = %s.%.*s + excluded.%.*s", c ? ", " : "", (int)len, v,
+                             td->name, (int)len, v, (int)len, v);
+            v += len + (v[len] == ',');
+        }
+        if (rc == TP_OK)
+            rc = run(io, sql.p, params, p, NULL, err, errlen);
+        else
+            tp_errf(err, errlen, rc, "rollup %s: statement too large", td->name);
+    }
+    tp_buf_free(&sql);
+    free(params);
+    free(nums);
+    free(keys);
+    return rc;
+}
+
+static tp_err flush(const crollup_io *io, fold *f, char *err, size_t errlen)
+{
+    if (f->rc != TP_OK)
+        return tp_errf(err, errlen, f->rc, "rollup: %s", tp_strerror(f->rc));
+    tp_err rc = TP_OK;
+    for (int t = 0; rc == TP_OK && t < T_COUNT; t++)
+        rc = flush_table(io, t, &f->t[t], err, errlen);
+    return rc;
+}
+
+static void fold_free(fold *f)
+{
+    for (int t = 0; t < T_COUNT; t++)
+        dmap_free(&f->t[t]);
+}
+
+/* ---- Session state --------------------------------------------------------------------------- */
+
+typedef struct smap {
+    sess **e;
+    size_t cap, n;
+    sess **list; /* in order of first appearance */
+} smap;
+
+static void smap_free(smap *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        free(m->list[i]);
+    free(m->e);
+    free(m->list);
+}
+
+static sess *smap_find(const smap *m, const char *id)
+{
+    if (!m->cap)
+        return NULL;
+    size_t j = hash(id) & (m->cap - 1);
+    while (m->e[j]) {
+        if (strcmp(m->e[j]->id, id) == 0)
+            return m->e[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+    return NULL;
+}
+
+/* Returns the session named id, adding an empty one. NULL when out of memory. */
+static sess *smap_add(smap *m, const char *id, size_t max)
+{
+    sess *s = smap_find(m, id);
+    if (s)
+        return s;
+    if (!m->cap) {
+        size_t cap = 16;
+        while (cap < max * 2 + 2)
+            cap *= 2;
+        m->e = calloc(cap, sizeof *m->e);
+        m->list = calloc(max + 1, sizeof *m->list);
+        if (!m->e || !m->list)
+            return NULL;
+        m->cap = cap;
+    }
+    if (m->n > max || !(s = calloc(1, sizeof *s)))
+        return NULL;
+    tp_strlcpy(s->id, id, sizeof s->id);
+    size_t j = hash(id) & (m->cap - 1);
+    while (m->e[j])
+        j = (j + 1) & (m->cap - 1);
+    m->e[j] = s;
+    m->list[m->n++] = s;
+    return s;
+}
+
+#define SESS_COLS                                                                                  \
+    "session, device, store, touchpoint, survey, version, first_ms, tz_off, day, hour, dow, band," \
+    " rating_kind, orphans"
+
+static void sess_from_row(sess *s, const cstore_rows *r, size_t i)
+{
+    const char *c[14];
+    for (int k = 0; k < 14; k++) {
+        c[k] = cstore_rows_get(r, i, (size_t)k);
+        if (!c[k])
+            c[k] = "";
+    }
+    s->in_db = true;
+    tp_strlcpy(s->d.device, c[1], sizeof s->d.device);
+    tp_strlcpy(s->d.store, c[2], sizeof s->d.store);
+    tp_strlcpy(s->d.touchpoint, c[3], sizeof s->d.touchpoint);
+    tp_strlcpy(s->d.survey, c[4], sizeof s->d.survey);
+    s->d.version = (int)strtol(c[5], NULL, 10);
+    s->first_ms = strtoll(c[6], NULL, 10);
+    s->tz_off = (int)strtol(c[7], NULL, 10);
+    s->day = (int)strtol(c[8], NULL, 10);
+    s->hour = (int)strtol(c[9], NULL, 10);
+    s->dow = (int)strtol(c[10], NULL, 10);
+    tp_strlcpy(s->band, c[11], sizeof s->band);
+    tp_strlcpy(s->kind, c[12], sizeof s->kind);
+    s->orphans = s->orphans_db = (int)strtol(c[13], NULL, 10);
+    s->banded_in_db = s->band[0] != '\0';
+    s->d0 = s->d;
+    s->first0_ms = s->first_ms;
+    s->day0 = s->day;
+    s->hour0 = s->hour;
+    s->dow0 = s->dow;
+}
+
+/* Loads the stored state of every session of m (those not yet looked up). */
+static tp_err load_sessions(const crollup_io *io, smap *m, char *err, size_t errlen)
+{
+    tp_buf sql;
+    tp_err rc = TP_OK;
+    const char *params[LOOKUP_CHUNK];
+    tp_buf_init(&sql, (size_t)1 << 20);
+    for (size_t start = 0; rc == TP_OK && start < m->n; start += LOOKUP_CHUNK) {
+        size_t k = m->n - start < LOOKUP_CHUNK ? m->n - start : LOOKUP_CHUNK;
+        tp_buf_reset(&sql);
+        rc = tp_buf_addf(&sql, "SELECT " SESS_COLS " FROM ru_sessions WHERE session IN (");
+        for (size_t i = 0; rc == TP_OK && i < k; i++) {
+            params[i] = m->list[start + i]->id;
+            rc = tp_buf_addf(&sql, "%s$%zu", i ? "," : "", i + 1);
+        }
+        if (rc == TP_OK)
+            rc = tp_buf_add(&sql, ")", 1);
+        cstore_rows *rows = NULL;
+        if (rc == TP_OK)
+            rc = run(io, sql.p, params, (int)k, &rows, err, errlen);
+        for (size_t i = 0; rc == TP_OK && i < rows->n; i++) {
+            sess *s = smap_find(m, cstore_rows_get(rows, i, 0));
+            if (s)
+                sess_from_row(s, rows, i);
+        }
+        cstore_rows_free(rows);
+    }
+    tp_buf_free(&sql);
+    return rc;
+}
+
+/* Writes every changed session (insert or update). */
+static tp_err save_sessions(const crollup_io *io, smap *m, char *err, size_t errlen)
+{
+    enum { COLS = 14, ROWS = 40 };
+    tp_buf sql;
+    tp_err rc = TP_OK;
+    const char *params[COLS * ROWS];
+    char nums[ROWS][7][24];
+    tp_buf_init(&sql, (size_t)1 << 20);
+    size_t i = 0;
+    while (rc == TP_OK && i < m->n) {
+        int rows = 0, p = 0;
+        tp_buf_reset(&sql);
+        rc = tp_buf_addf(&sql, "INSERT INTO ru_sessions(" SESS_COLS ") VALUES ");
+        for (; rc == TP_OK && i < m->n && rows < ROWS; i++) {
+            sess *s = m->list[i];
+            if (!s->changed)
+                continue;
+            int vals[7] = {s->d.version, 0, s->tz_off, s->day, s->hour, s->dow, s->orphans};
+            for (int v = 0; v < 7; v++)
+                snprintf(nums[rows][v], 24, "%d", vals[v]);
+            snprintf(nums[rows][1], 24, "%lld", (long long)s->first_ms);
+            const char *row[COLS] = {s->id,         s->d.device,   s->d.store,    s->d.touchpoint,
+                                     s->d.survey,   nums[rows][0], nums[rows][1], nums[rows][2],
+                                     nums[rows][3], nums[rows][4], nums[rows][5], s->band,
+                                     s->kind,       nums[rows][6]};
+            rc = tp_buf_add(&sql, rows ? ",(" : "(", rows ? 2 : 1);
+            for (int c = 0; rc == TP_OK && c < COLS; c++) {
+                params[p++] = row[c];
+                rc = tp_buf_addf(&sql, "%s$%d", c ? "," : "", p);
+            }
+            if (rc == TP_OK)
+                rc = tp_buf_add(&sql, ")", 1);
+            rows++;
+        }
+        if (rows == 0 || rc != TP_OK)
+            break;
+        rc = tp_buf_addf(&sql, " ON CONFLICT(session) DO UPDATE SET device = excluded.device,"
+                               " store = excluded.store, touchpoint = excluded.touchpoint,"
+                               " survey = excluded.survey, version = excluded.version,"
+                               " first_ms = excluded.first_ms, tz_off = excluded.tz_off,"
+                               " day = excluded.day, hour = excluded.hour, dow = excluded.dow,"
+                               " band = excluded.band, rating_kind = excluded.rating_kind,"
+                               " orphans = excluded.orphans");
+        if (rc == TP_OK)
+            rc = run(io, sql.p, params, p, NULL, err, errlen);
+    }
+    tp_buf_free(&sql);
+    return rc;
+}
+
+/* ---- The fold of new answers ----------------------------------------------------------------- */
+
+/* The device's time zone: the nearest "timezone" setting on its node's path; "" = process TZ. */
+static tp_err device_zone(const crollup_io *io, const char *device, char *zone, size_t zlen,
+                          char *err, size_t errlen)
+{
+    cstore_rows *rows = NULL;
+    const char *params[1] = {device};
+    zone[0] = '\0';
+    tp_err rc = run(io,
+                    "SELECT n.path, n.settings_json FROM fleet_devices d JOIN nodes n ON"
+                    " d.node_path = n.path OR substr(d.node_path, 1, length(n.path) + 1) ="
+                    " n.path || '/' WHERE d.id = $1",
+                    params, 1, &rows, err, errlen);
+    size_t best = 0;
+    for (size_t i = 0; rc == TP_OK && i < rows->n; i++) {
+        const char *path = cstore_rows_get(rows, i, 0);
+        cJSON *j = cJSON_Parse(cstore_rows_get(rows, i, 1) ? cstore_rows_get(rows, i, 1) : "");
+        const cJSON *tz = cJSON_GetObjectItemCaseSensitive(j, "timezone");
+        if (path && cJSON_IsString(tz) && strlen(path) >= best) {
+            best = strlen(path);
+            tp_strlcpy(zone, tz->valuestring, zlen);
+        }
+        cJSON_Delete(j);
+    }
+    cstore_rows_free(rows);
+    return rc;
+}
+
+static void set_first(sess *s, const ru_ans *a)
+{
+    ctz_local L;
+    dims_of(&s->d, a);
+    s->first_ms = a->at_ms;
+    ctz_local_of(a->at_ms, s->tz_off, &L);
+    s->day = L.day;
+    s->hour = L.hour;
+    s->dow = L.dow;
+}
+
+/* Folds the answers A (all new to the store) into the rollups; zone places new sessions. */
+static tp_err fold_new(const crollup_io *io, const ru_ans *A, size_t n, const char *zone, char *err,
+                       size_t errlen)
+{
+    smap m = {0};
+    fold f = {0};
+    tp_err rc = TP_OK;
+    for (size_t i = 0; rc == TP_OK && i < n; i++)
+        if (!smap_add(&m, A[i].session, n))
+            rc = TP_ERR_NOMEM;
+    if (rc == TP_OK)
+        rc = load_sessions(io, &m, err, errlen);
+    /* Pass 1: each session's earliest answer and band. */
+    for (size_t i = 0; rc == TP_OK && i < n; i++) {
+        const ru_ans *a = &A[i];
+        sess *s = smap_find(&m, a->session);
+        if (!s->in_db && !s->changed) {
+            ctz_offset(zone, a->at_ms, &s->tz_off);
+            set_first(s, a);
+            s->changed = true;
+        } else if (a->at_ms < s->first_ms) {
+            set_first(s, a);
+            s->changed = true;
+        }
+        if (a->kind != TP_KIND_CHOICE && !s->band[0]) {
+            tp_strlcpy(s->band, crollup_band(a->kind, a->value), sizeof s->band);
+            tp_strlcpy(s->kind, tp_kind_name(a->kind), sizeof s->kind);
+            s->changed = true;
+        }
+    }
+    /* Customers: new ones counted, moved ones moved. */
+    for (size_t i = 0; rc == TP_OK && i < m.n; i++) {
+        sess *s = m.list[i];
+        if (!s->in_db) {
+            fold_customer(&f, &s->d, s->day, s->hour, s->dow, 1);
+        } else if (s->first_ms != s->first0_ms) {
+            fold_customer(&f, &s->d0, s->day0, s->hour0, s->dow0, -1);
+            fold_customer(&f, &s->d, s->day, s->hour, s->dow, 1);
+        }
+    }
+    /* Pass 2: the answers; follow-ups of sessions still without a rating wait as orphans. */
+    tp_buf sql;
+    tp_buf_init(&sql, (size_t)1 << 20);
+    for (size_t i = 0; rc == TP_OK && i < n; i++) {
+        const ru_ans *a = &A[i];
+        sess *s = smap_find(&m, a->session);
+        fold_answer(&f, a, s, 1);
+        if (a->kind == TP_KIND_CHOICE && !s->band[0]) {
+            ctz_local L;
+            char day[16], ver[16];
+            ctz_local_of(a->at_ms, s->tz_off, &L);
+            snprintf(day, sizeof day, "%d", L.day);
+            snprintf(ver, sizeof ver, "%d", a->version);
+            const char *p[] = {a->id,     a->session, day, a->store,    a->touchpoint,
+                               a->device, a->survey,  ver, a->question, a->choice};
+            rc = run(io,
+                     "INSERT INTO ru_orphans(id, session, day, store, touchpoint, device, survey,"
+                     " version, question, choice) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+                     p, 10, NULL, err, errlen);
+            s->orphans++;
+            s->changed = true;
+        }
+    }
+    /* Sessions whose rating came after some of their follow-ups: those move to its band. */
+    for (size_t i = 0; rc == TP_OK && i < m.n; i++) {
+        sess *s = m.list[i];
+        if (!s->in_db || s->banded_in_db || !s->band[0] || s->orphans_db == 0)
+            continue;
+        cstore_rows *rows = NULL;
+        const char *p[1] = {s->id};
+        rc = run(io,
+                 "SELECT day, store, touchpoint, device, survey, version, question, choice FROM"
+                 " ru_orphans WHERE session = $1",
+                 p, 1, &rows, err, errlen);
+        for (size_t r = 0; rc == TP_OK && r < rows->n; r++) {
+            dims d;
+            const char *c[8];
+            for (int k = 0; k < 8; k++)
+                c[k] =
+                    cstore_rows_get(rows, r, (size_t)k) ? cstore_rows_get(rows, r, (size_t)k) : "";
+            tp_strlcpy(d.store, c[1], sizeof d.store);
+            tp_strlcpy(d.touchpoint, c[2], sizeof d.touchpoint);
+            tp_strlcpy(d.device, c[3], sizeof d.device);
+            tp_strlcpy(d.survey, c[4], sizeof d.survey);
+            d.version = (int)strtol(c[5], NULL, 10);
+            fold_orphan_move(&f, &d, (int)strtol(c[0], NULL, 10), c[6], c[7], s->band, s->kind);
+        }
+        cstore_rows_free(rows);
+        if (rc == TP_OK)
+            rc = run(io, "DELETE FROM ru_orphans WHERE session = $1", p, 1, NULL, err, errlen);
+        s->orphans = 0;
+        s->changed = true;
+    }
+    tp_buf_free(&sql);
+    if (rc == TP_OK)
+        rc = save_sessions(io, &m, err, errlen);
+    if (rc == TP_OK)
+        rc = flush(io, &f, err, errlen);
+    fold_free(&f);
+    smap_free(&m);
+    return rc;
+}
+
+static void ans_of(ru_ans *r, const cbatch *b, const cbatch_answer *a)
+{
+    r->id = a->id;
+    r->session = a->session;
+    r->device = b->device.id;
+    r->store = a->store;
+    r->touchpoint = a->touchpoint;
+    r->survey = a->survey;
+    r->question = a->question;
+    r->choice = a->choice;
+    r->version = a->survey_version;
+    r->kind = a->kind;
+    r->value = a->value;
+    r->at_ms = a->at_ms;
+    r->tsrc = (int)a->time_source;
+}
+
+tp_err crollup_ingest(const crollup_io *io, const cbatch *b, const unsigned char *outcomes,
+                      int64_t received_at_ms, char *err, size_t errlen)
+{
+    char zone[TP_ID_MAX + 1], pend[24], rep[24];
+    (void)received_at_ms;
+    size_t n = 0;
+    ru_ans *A = calloc(b->n_answers + 1, sizeof *A);
+    if (!A)
+        return tp_errf(err, errlen, TP_ERR_NOMEM, "rollup: out of memory");
+    for (size_t i = 0; i < b->n_answers; i++)
+        if (outcomes[i] == CBATCH_ACCEPTED)
+            ans_of(&A[n++], b, &b->answers[i]);
+    tp_err rc = TP_OK;
+    if (n > 0) {
+        rc = device_zone(io, b->device.id, zone, sizeof zone, err, errlen);
+        if (rc == TP_OK)
+            rc = fold_new(io, A, n, zone, err, errlen);
+    }
+    free(A);
+    /* Pending as the device holds it once this reply marks the batch's answers. */
+    int64_t named = (int64_t)(b->n_answers + b->n_rejects);
+    int64_t after = b->device.pending - named;
+    snprintf(pend, sizeof pend, "%lld", (long long)(after < 0 ? 0 : after));
+    snprintf(rep, sizeof rep, "%lld", (long long)b->device.pending);
+    const char *p[3] = {b->device.id, pend, rep};
+    if (rc == TP_OK)
+        rc = run(io,
+                 "INSERT INTO ru_device(device, corrected, uncorrected, pending_reported,"
+                 " pending_after) VALUES ($1, 0, 0, $3, $2) ON CONFLICT(device) DO UPDATE SET"
+                 " pending_reported = excluded.pending_reported,"
+                 " pending_after = excluded.pending_after",
+                 p, 3, NULL, err, errlen);
+    return rc;
+}
+
+/* ---- Through a generic transaction (purge, backfill) ----------------------------------------- */
+
+static tp_err tx_exec(void *impl, void *conn, const char *sql, const char *const *params, int n,
+                      cstore_rows *rows, char *err, size_t errlen)
+{
+    cstore_rows *r = NULL;
+    (void)conn;
+    tp_err rc = cstore_tx_exec(impl, sql, params, n, &r, err, errlen);
+    if (rc == TP_OK && r) { /* hand the cells over to the caller's (empty) rows */
+        *rows = *r;
+        free(r);
+    }
+    return rc;
+}
+
+#define ANS_COLS                                                                                   \
+    "id, session, device, store, touchpoint, survey, survey_version, question, kind,"              \
+    " value, choice, at_ms, time_source"
+
+/* Fills A from answer rows (ANS_COLS); the strings stay borrowed from rows. */
+static size_t ans_from_rows(ru_ans *A, const cstore_rows *rows)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rows->n; i++) {
+        ru_ans *a = &A[n];
+        const char *c[13];
+        for (int k = 0; k < 13; k++)
+            c[k] = cstore_rows_get(rows, i, (size_t)k);
+        if (!c[0] || !c[1] || !c[8] || tp_kind_parse(c[8], &a->kind) != TP_OK)
+            continue;
+        a->id = c[0];
+        a->session = c[1];
+        a->device = c[2] ? c[2] : "";
+        a->store = c[3] ? c[3] : "";
+        a->touchpoint = c[4] ? c[4] : "";
+        a->survey = c[5] ? c[5] : "";
+        a->version = c[6] ? (int)strtol(c[6], NULL, 10) : 0;
+        a->question = c[7] ? c[7] : "";
+        a->value = c[9] ? (int)strtol(c[9], NULL, 10) : -1;
+        a->choice = c[10] ? c[10] : "";
+        a->at_ms = c[11] ? strtoll(c[11], NULL, 10) : 0;
+        a->tsrc = !c[12]                              ? 0
+                  : strcmp(c[12], "corrected") == 0   ? CBATCH_TIME_CORRECTED
+                  : strcmp(c[12], "uncorrected") == 0 ? CBATCH_TIME_UNCORRECTED
+                                                      : CBATCH_TIME_DEVICE;
+        n++;
+    }
+    return n;
+}
+
+/* Purges the sessions of one window: answers with at_ms in [lo, lo + 2 windows), sessions that
+ * started in [lo, hi). */
+static tp_err purge_window(const crollup_io *io, int64_t lo, int64_t hi, int64_t *n_sess,
+                           int64_t *n_ans, char *err, size_t errlen)
+{
+    char a[24], b[24];
+    snprintf(a, sizeof a, "%lld", (long long)lo);
+    snprintf(b, sizeof b, "%lld", (long long)(lo + 2 * PURGE_WINDOW_MS));
+    const char *p[2] = {a, b};
+    cstore_rows *rows = NULL;
+    smap m = {0};
+    fold f = {0};
+    ru_ans *A = NULL;
+    tp_err rc = run(io, "SELECT " ANS_COLS " FROM answers WHERE at_ms >= $1 AND at_ms < $2", p, 2,
+                    &rows, err, errlen);
+    if (rc != TP_OK)
+        return rc;
+    A = calloc(rows->n + 1, sizeof *A);
+    if (!A) {
+        rc = TP_ERR_NOMEM;
+        goto out;
+    }
+    size_t n = ans_from_rows(A, rows);
+    for (size_t i = 0; rc == TP_OK && i < n; i++)
+        if (!smap_add(&m, A[i].session, n))
+            rc = TP_ERR_NOMEM;
+    if (rc == TP_OK)
+        rc = load_sessions(io, &m, err, errlen);
+    for (size_t i = 0; rc == TP_OK && i < m.n; i++) {
+        sess *s = m.list[i];
+        s->changed = s->in_db && s->first_ms >= lo && s->first_ms < hi; /* changed = purged */
+        if (s->changed)
+            fold_customer(&f, &s->d, s->day, s->hour, s->dow, -1);
+    }
+    tp_buf sql;
+    tp_buf_init(&sql, (size_t)1 << 20);
+    const char *one[1];
+    for (size_t i = 0; rc == TP_OK && i < n; i++) {
+        sess *s = smap_find(&m, A[i].session);
+        if (!s || !s->changed)
+            continue;
+        fold_answer(&f, &A[i], s, -1);
+        one[0] = A[i].id;
+        rc = run(io, "DELETE FROM answers WHERE id = $1", one, 1, NULL, err, errlen);
+        (*n_ans)++;
+    }
+    for (size_t i = 0; rc == TP_OK && i < m.n; i++) {
+        if (!m.list[i]->changed)
+            continue;
+        one[0] = m.list[i]->id;
+        rc = run(io, "DELETE FROM ru_sessions WHERE session = $1", one, 1, NULL, err, errlen);
+        if (rc == TP_OK && m.list[i]->orphans > 0)
+            rc = run(io, "DELETE FROM ru_orphans WHERE session = $1", one, 1, NULL, err, errlen);
+        (*n_sess)++;
+    }
+    tp_buf_free(&sql);
+    if (rc == TP_OK)
+        rc = flush(io, &f, err, errlen);
+out:
+    if (rc == TP_ERR_NOMEM)
+        tp_errf(err, errlen, rc, "purge: out of memory");
+    fold_free(&f);
+    smap_free(&m);
+    free(A);
+    cstore_rows_free(rows);
+    return rc;
+}
+
+tp_err crollup_purge(cstore *s, int64_t before_ms, int64_t *sessions, int64_t *answers, char *err,
+                     size_t errlen)
+{
+    cstore_tx *tx = NULL;
+    cstore_rows *rows = NULL;
+    int64_t ns = 0, na = 0;
+    tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
+    if (rc != TP_OK)
+        return rc;
+    crollup_io io = {tx, NULL, tx_exec};
+    rc = cstore_tx_exec(tx, "SELECT min(first_ms) FROM ru_sessions", NULL, 0, &rows, err, errlen);
+    const char *lo_s = rc == TP_OK ? cstore_rows_get(rows, 0, 0) : NULL;
+    int64_t lo = lo_s ? strtoll(lo_s, NULL, 10) : before_ms;
+    cstore_rows_free(rows);
+    for (; rc == TP_OK && lo < before_ms; lo += PURGE_WINDOW_MS) {
+        int64_t hi = lo + PURGE_WINDOW_MS < before_ms ? lo + PURGE_WINDOW_MS : before_ms;
+        rc = purge_window(&io, lo, hi, &ns, &na, err, errlen);
+    }
+    if (rc == TP_OK)
+        rc = cstore_tx_commit(tx, err, errlen);
+    else
+        cstore_tx_rollback(tx);
+    if (sessions)
+        *sessions = ns;
+    if (answers)
+        *answers = na;
+    return rc;
+}
+
+/* Backfill: the answers stored before version 4, device by device in pages of 5000. */
+tp_err crollup_backfill(cstore *s, char *err, size_t errlen)
+{
+    cstore_tx *tx = NULL;
+    cstore_rows *rows = NULL, *devs = NULL;
+    tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
+    if (rc != TP_OK)
+        return rc;
+    crollup_io io = {tx, NULL, tx_exec};
+    rc = cstore_tx_exec(tx, "SELECT value FROM ru_state WHERE key = 'backfill'", NULL, 0, &rows,
+                        err, errlen);
+    bool pending = rc == TP_OK && rows->n == 1 && cstore_rows_get(rows, 0, 0) &&
+                   strcmp(cstore_rows_get(rows, 0, 0), "pending") == 0;
+    cstore_rows_free(rows);
+    rows = NULL;
+    if (rc == TP_OK && pending)
+        rc = cstore_tx_exec(tx, "SELECT DISTINCT device FROM answers ORDER BY device", NULL, 0,
+                            &devs, err, errlen);
+    for (size_t d = 0; rc == TP_OK && pending && d < devs->n; d++) {
+        char zone[TP_ID_MAX + 1], after_ms[24] = "-9223372036854775807", after_id[TP_UUID_STR] = "";
+        const char *dev = cstore_rows_get(devs, d, 0);
+        rc = device_zone(&io, dev ? dev : "", zone, sizeof zone, err, errlen);
+        for (;;) {
+            const char *p[3] = {dev, after_ms, after_id};
+            if (rc != TP_OK)
+                break;
+            rc = cstore_tx_exec(tx,
+                                "SELECT " ANS_COLS " FROM answers WHERE device = $1 AND"
+                                " (at_ms > $2 OR (at_ms = $2 AND id > $3)) ORDER BY at_ms, id"
+                                " LIMIT 5000",
+                                p, 3, &rows, err, errlen);
+            if (rc != TP_OK || rows->n == 0)
+                break;
+            ru_ans *A = calloc(rows->n, sizeof *A);
+            size_t n = A ? ans_from_rows(A, rows) : 0;
+            if (!A)
+                rc = TP_ERR_NOMEM;
+            if (rc == TP_OK && n > 0) {
+                rc = fold_new(&io, A, n, zone, err, errlen);
+                snprintf(after_ms, sizeof after_ms, "%lld", (long long)A[n - 1].at_ms);
+                tp_strlcpy(after_id, A[n - 1].id, sizeof after_id);
+            }
+            free(A);
+            cstore_rows_free(rows);
+            rows = NULL;
+            if (n == 0)
+                break;
+        }
+        cstore_rows_free(rows);
+        rows = NULL;
+    }
+    cstore_rows_free(devs);
+    if (rc == TP_OK && pending)
+        rc = cstore_tx_exec(tx, "UPDATE ru_state SET value = 'done' WHERE key = 'backfill'", NULL,
+                            0, NULL, err, errlen);
+    if (rc == TP_OK)
+        rc = cstore_tx_commit(tx, err, errlen);
+    else
+        cstore_tx_rollback(tx);
+    return rc;
+}

@@ -1,0 +1,63 @@
+/*
+ * cstore_rollup_sql.c - schema version 4 of the central store: the rollups of the read side
+ * (sync/PROTOCOL.md 13.10), kept in the batch's transaction by crollup.c, in SQLite's and
+ * PostgreSQL's dialects (same columns, same meaning).
+ *
+ *   ru_sessions  one row per customer (session): the earliest answer's store, touchpoint,
+ *                device, survey, version, local day/hour/weekday, the UTC offset used, the band
+ *                of its main rating, and how many follow-ups wait for that rating
+ *   ru_cust      customers and answers per period and (store, touchpoint, device, survey, version)
+ *   ru_rating    histograms (c0..c10) of the rating answers per period and question
+ *   ru_choice    follow-up answers per period, question, choice and band of the session's rating
+ *   ru_hour      customers, answers, ratings and negative ratings per period, weekday and hour
+ *   ru_orphans   follow-up answers whose session's rating has not arrived yet
+ *   ru_device    per device: answers whose time was corrected / could not be, the pending count
+ *                the device reported with its last batch and what it holds after that batch
+ *   ru_state     'backfill': 'pending' until the answers stored before version 4 are counted
+ *
+ * `period` is a local day YYYYMMDD (day rows) or a local month YYYYMM (month rows): each answer
+ * is counted at both levels so that a year reads month rows. The primary keys lead with period:
+ * every read is a range of periods.
+ */
+#include "crollup.h"
+
+#define RU_DIMS                                                                                    \
+    " store TEXT NOT NULL, touchpoint TEXT NOT NULL, device TEXT NOT NULL, survey TEXT NOT NULL,"  \
+    " version INTEGER NOT NULL,"
+#define RU_HIST                                                                                    \
+    " c0 INTEGER NOT NULL, c1 INTEGER NOT NULL, c2 INTEGER NOT NULL, c3 INTEGER NOT NULL,"         \
+    " c4 INTEGER NOT NULL, c5 INTEGER NOT NULL, c6 INTEGER NOT NULL, c7 INTEGER NOT NULL,"         \
+    " c8 INTEGER NOT NULL, c9 INTEGER NOT NULL, c10 INTEGER NOT NULL,"
+
+#define RU_TABLES(ROWID)                                                                           \
+    "CREATE TABLE ru_sessions(session TEXT PRIMARY KEY," RU_DIMS                                   \
+    " first_ms BIGINT NOT NULL, tz_off INTEGER NOT NULL, day INTEGER NOT NULL,"                    \
+    " hour INTEGER NOT NULL, dow INTEGER NOT NULL, band TEXT NOT NULL,"                            \
+    " rating_kind TEXT NOT NULL, orphans INTEGER NOT NULL)" ROWID ";"                              \
+    "CREATE TABLE ru_cust(period INTEGER NOT NULL," RU_DIMS                                        \
+    " customers BIGINT NOT NULL, answers BIGINT NOT NULL, corrected BIGINT NOT NULL,"              \
+    " uncorrected BIGINT NOT NULL,"                                                                \
+    " PRIMARY KEY(period, store, touchpoint, device, survey, version))" ROWID ";"                  \
+    "CREATE TABLE ru_rating(period INTEGER NOT NULL," RU_DIMS                                      \
+    " question TEXT NOT NULL, kind TEXT NOT NULL," RU_HIST                                         \
+    " PRIMARY KEY(period, store, touchpoint, device, survey, version, question, kind))" ROWID ";"  \
+    "CREATE TABLE ru_choice(period INTEGER NOT NULL," RU_DIMS                                      \
+    " question TEXT NOT NULL, choice TEXT NOT NULL, band TEXT NOT NULL,"                           \
+    " rating_kind TEXT NOT NULL, n BIGINT NOT NULL,"                                               \
+    " PRIMARY KEY(period, store, touchpoint, device, survey, version, question, choice, band,"      \
+    " rating_kind))" ROWID ";"                                                                     \
+    "CREATE TABLE ru_hour(period INTEGER NOT NULL," RU_DIMS                                        \
+    " dow INTEGER NOT NULL, hour INTEGER NOT NULL, customers BIGINT NOT NULL,"                     \
+    " answers BIGINT NOT NULL, rated BIGINT NOT NULL, negative BIGINT NOT NULL,"                   \
+    " PRIMARY KEY(period, store, touchpoint, device, survey, version, dow, hour))" ROWID ";"       \
+    "CREATE TABLE ru_orphans(id TEXT PRIMARY KEY, session TEXT NOT NULL, day INTEGER NOT NULL,"    \
+    RU_DIMS " question TEXT NOT NULL, choice TEXT NOT NULL)" ROWID ";"                             \
+    "CREATE INDEX ru_orphans_session ON ru_orphans(session);"                                      \
+    "CREATE TABLE ru_device(device TEXT PRIMARY KEY, corrected BIGINT NOT NULL,"                   \
+    " uncorrected BIGINT NOT NULL, pending_reported BIGINT NOT NULL DEFAULT 0,"                   \
+    " pending_after BIGINT NOT NULL DEFAULT 0)" ROWID ";"                 \
+    "CREATE TABLE ru_state(key TEXT PRIMARY KEY, value TEXT NOT NULL)" ROWID ";"                   \
+    "INSERT INTO ru_state(key, value) VALUES ('backfill', 'pending');"
+
+const char *const cstore_sqlite_schema_v4 = RU_TABLES(" WITHOUT ROWID");
+const char *const cstore_pg_schema_v4 = RU_TABLES("");
