@@ -5,8 +5,8 @@ the same checks for both:
 
 a chain vn with two regions, three stores and a device in each, one answer per store. While no
 read token exists the read side stays open (and is audited as "open"). Then read tokens bound to
-a store and to a region (CLI and admin API): a store token sees only its store in /v1/report and
-its device in /v1/devices, 403 for node= / store= outside its scope, 200 inside; a region token
+a store and to a region (CLI and admin API): a store token sees only its store in /v1/report, its
+device in /v1/devices and its store in the analytics endpoints and the CSV export, 403 for node= / store= outside its scope, 200 inside; a region token
 sees its two stores; an admin token reads everything; no token, an unknown and a revoked token
 get 401; the dashboard page stays served without a token. The read audit (CLI `audit reads` and
 GET /v1/admin/read-audit) has the token's name, the time, the scope, the path and the query and
@@ -177,6 +177,34 @@ def run_backend(store, workdir, label):
             "%s: inside its scope 200; a malformed node path 400 naming the field" % label,
             (inside, st, bad))
 
+        # ---- the analytics endpoints with a store token ----------------------------------------
+        views = {p: get(c, p, q1) for p in ("/v1/reasons", "/v1/journey", "/v1/heatmap",
+                                            "/v1/rankings?of=store", "/v1/nodes")}
+        rk = views["/v1/rankings?of=store"][1] or {}
+        nd = views["/v1/nodes"][1] or {}
+        hm = views["/v1/heatmap"][1] or {}
+        tap(all(st == 200 and js.get("scope") == "vn/hcm/q1" for st, js, _ in views.values())
+            and [r["key"] for r in rk.get("rows", [])] == ["q1"]
+            and sum(x["customers"] for x in hm.get("cells", [])) == 1
+            and nd.get("stores") == ["q1"]
+            and all(n["path"].startswith("vn/hcm/q1") for n in nd.get("nodes", [])
+                    if n.get("in_scope")),
+            "%s: a store token in reasons, journey, heatmap, rankings and nodes: its scope, its "
+            "store only" % label, {k: v[1] for k, v in views.items()})
+        st, hdr, _, csv = request(c, "GET", "/v1/export.csv?view=rankings&of=store", token=q1)
+        text = csv.decode("utf-8-sig", "replace")
+        keys = [line.split(",")[0] for line in text.splitlines()[1:] if line]
+        tap(st == 200 and hdr.get("content-type", "").startswith("text/csv")
+            and "attachment" in hdr.get("content-disposition", "") and keys == ["q1"],
+            "%s: a store token's CSV export holds its store only (a download)" % label,
+            (st, hdr.get("content-type"), keys))
+        denied = [get(c, p + "store=q7", q1)[0]
+                  for p in ("/v1/reasons?", "/v1/journey?", "/v1/heatmap?", "/v1/rankings?",
+                            "/v1/nodes?", "/v1/export.csv?view=report&")]
+        tap(denied == [403] * 6,
+            "%s: a store token: 403 for store= outside its scope on every analytics endpoint "
+            "and the export" % label, denied)
+
         # ---- a region token -------------------------------------------------------------------
         st, rep, _ = get(c, "/v1/report?by=store", hcm)
         st2, dv, _ = get(c, "/v1/devices", hcm)
@@ -221,7 +249,9 @@ def run_backend(store, workdir, label):
                 ("/v1/devices", "", 200), ("/v1/report", "store=q7", 403),
                 ("/v1/report", "node=vn/hcm", 403), ("/v1/devices", "node=vn/hn/hk", 403),
                 ("/v1/report", "store=hk&by=store", 403), ("/v1/report", "store=q1", 200),
-                ("/v1/report", "node=a//b", 400)]
+                ("/v1/report", "node=a//b", 400),
+                ("/v1/export.csv", "view=rankings&of=store", 200),
+                ("/v1/export.csv", "view=report&store=q7", 403), ("/v1/nodes", "", 200)]
         tap(all(w in paths for w in want)
             and all(r["token"] == "q1-manager" and r["scope"] == "vn/hcm/q1"
                     and r["method"] == "GET" and r["addr"] == "127.0.0.1"
