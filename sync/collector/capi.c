@@ -72,15 +72,15 @@ capi_reply capi_enroll(cstore *s, const char *body, size_t len, const char *addr
 static const char *route(const char *res, bool post, cJSON *args)
 {
     if (!post) {
-        return strcmp(res, "nodes") == 0         ? "node.list"
-               : strcmp(res, "devices") == 0     ? "device.list"
-               : strcmp(res, "surveys") == 0     ? "survey.list"
-               : strcmp(res, "audit") == 0       ? "audit.list"
-               : strcmp(res, "enrollments") == 0 ? "enroll.list"
+        return strcmp(res, "nodes") == 0          ? "node.list"
+               : strcmp(res, "devices") == 0      ? "device.list"
+               : strcmp(res, "surveys") == 0      ? "survey.list"
+               : strcmp(res, "audit") == 0        ? "audit.list"
+               : strcmp(res, "enrollments") == 0  ? "enroll.list"
                : strcmp(res, "read-tokens") == 0  ? "read-token.list"
                : strcmp(res, "read-audit") == 0   ? "read-audit.list"
                : strcmp(res, "admin-tokens") == 0 ? "admin.list"
-                                                 : NULL;
+                                                  : NULL;
     }
     if (strcmp(res, "nodes") == 0)
         return "node.set";

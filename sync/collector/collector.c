@@ -30,11 +30,10 @@
 #include "cfleet.h"
 #include "cguard.h"
 #include "cmetrics.h"
-#include "cread.h"
 #include "crate.h"
+#include "cread.h"
 #include "creport.h"
 #include "cstore.h"
-
 
 /* The dashboard page (sync/collector/dashboard.html), embedded at build time with xxd -i. */
 extern unsigned char sync_collector_dashboard_html[];
@@ -585,8 +584,8 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
     c->read_rate = crate_new(opt->read_rate_per_s > 0 ? opt->read_rate_per_s : COLLECTOR_READ_RATE,
                              opt->read_burst >= 1 ? opt->read_burst : COLLECTOR_READ_BURST);
     c->read_fail = crate_new(COLLECTOR_READ_FAIL_RATE, COLLECTOR_READ_FAIL_BURST);
-    c->read_gate = cread_gate_new(opt->read_concurrency ? opt->read_concurrency
-                                                        : COLLECTOR_READ_CONCURRENCY);
+    c->read_gate =
+        cread_gate_new(opt->read_concurrency ? opt->read_concurrency : COLLECTOR_READ_CONCURRENCY);
     c->metrics = cmetrics_new();
     c->guard = cguard_new((int64_t)(opt->head_s ? opt->head_s : COLLECTOR_HEAD_S) * 1000,
                           (int64_t)(opt->body_s ? opt->body_s : COLLECTOR_BODY_S) * 1000,

@@ -30,8 +30,8 @@ struct collector {
     cguard *guard;
     const tp_clock *clock;
     char *read_token;
-    crate *read_rate;      /* requests per reader (token name, or address when open) */
-    crate *read_fail;      /* failed read authentications per address */
+    crate *read_rate;             /* requests per reader (token name, or address when open) */
+    crate *read_fail;             /* failed read authentications per address */
     struct cread_gate *read_gate; /* requests in flight per reader */
     int silent_after_s;
     int retry_after_s;

@@ -49,11 +49,11 @@ typedef enum cread_kind {
 /* One authenticated reader and its request, as the audit records it. */
 typedef struct cread_ctx {
     cread_kind kind;
-    char name[CREAD_NAME_MAX];        /* audit name (see above) */
-    char scope[CFLEET_PATH_MAX + 1];  /* "" = the whole chain */
-    char addr[64];                    /* client address, numeric */
-    char method[8];                   /* "GET" */
-    int status;                       /* the status answered (set before cread_log) */
+    char name[CREAD_NAME_MAX];       /* audit name (see above) */
+    char scope[CFLEET_PATH_MAX + 1]; /* "" = the whole chain */
+    char addr[64];                   /* client address, numeric */
+    char method[8];                  /* "GET" */
+    int status;                      /* the status answered (set before cread_log) */
 } cread_ctx;
 
 /* Authenticates the Authorization header value (may be NULL) against the read tokens, the
@@ -71,8 +71,7 @@ bool cread_segment(const char *path, int i, char out[TP_ID_MAX + 1]);
 
 /* Whether store id `store` lies within scope, given the paths of every depth-3 node (stores,
  * n of them). Pure; see "Scope math" above. */
-bool cread_store_within(const char *scope, const char *store, const char *const *stores,
-                        size_t n);
+bool cread_store_within(const char *scope, const char *store, const char *const *stores, size_t n);
 
 /* Resolves a request's filters node= and store= (each NULL or "" when absent) against scope:
  * both must lie within it. Writes the narrowest node path the request reads into out (node when
@@ -126,8 +125,7 @@ tp_err cread_token_add(cstore_tx *tx, const char *actor, const cJSON *args, int6
 tp_err cread_token_list(cstore_tx *tx, cJSON **result, char *err, size_t errlen);
 tp_err cread_token_revoke(cstore_tx *tx, const char *actor, const cJSON *args, int64_t now_ms,
                           cJSON **result, char *err, size_t errlen);
-tp_err cread_audit_list(cstore_tx *tx, const cJSON *args, cJSON **result, char *err,
-                        size_t errlen);
+tp_err cread_audit_list(cstore_tx *tx, const cJSON *args, cJSON **result, char *err, size_t errlen);
 tp_err cread_admin_list(cstore_tx *tx, cJSON **result, char *err, size_t errlen);
 tp_err cread_admin_revoke(cstore_tx *tx, const char *actor, const cJSON *args, int64_t now_ms,
                           cJSON **result, char *err, size_t errlen);

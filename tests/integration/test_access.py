@@ -3,17 +3,17 @@
 touchpoint-collector, against SQLite and against a real PostgreSQL (tests/support/pgserver.py),
 the same checks for both:
 
-a chain vn with two regions, three stores and a device in each, one answer per store. While no
-read token exists the read side stays open (and is audited as "open"). Then read tokens bound to
-a store and to a region (CLI and admin API): a store token sees only its store in /v1/report, its
-device in /v1/devices and its store in the analytics endpoints and the CSV export, 403 for node= / store= outside its scope, 200 inside; a region token
-sees its two stores; an admin token reads everything; no token, an unknown and a revoked token
-get 401; the dashboard page stays served without a token. The read audit (CLI `audit reads` and
-GET /v1/admin/read-audit) has the token's name, the time, the scope, the path and the query and
-the status of every read. A second collector on the same store with a small per-reader budget
-answers 429 with Retry-After to one token while another token still reads, and an address that
-keeps failing authentication gets 429 before its tokens are looked at. Admin tokens are listed
-and revoked through the admin API.
+a chain vn with two regions, three stores and a device in each, one answer per store. While no read
+token exists the read side stays open (and is audited as "open"). Then read tokens bound to a store
+and to a region (CLI and admin API): a store token sees only its store in /v1/report, its device in
+/v1/devices and its store in the analytics endpoints and the CSV export, 403 for node= / store=
+outside its scope, 200 inside; a region token sees its two stores; an admin token reads everything;
+no token, an unknown and a revoked token get 401; the dashboard page stays served without a token.
+The read audit (CLI `audit reads` and GET /v1/admin/read-audit) has the token's name, the time, the
+scope, the path and the query and the status of every read. A second collector on the same store
+with a small per-reader budget answers 429 with Retry-After to one token while another token still
+reads, and an address that keeps failing authentication gets 429 before its tokens are looked at.
+Admin tokens are listed and revoked through the admin API.
 
 Stdlib only. Every server started here is stopped in a finally block. Prints TAP lines.
 """

@@ -84,7 +84,7 @@ static void add_token(cstore *s, const char *name, const char *node, char *hdr, 
 static void tree(cstore *s)
 {
     const char *nodes[] = {"vn/hcm/q1/checkout", "vn/hcm/q1/entrance", "vn/hcm/dup",
-                           "vn/hcm2/q3", "vn/hn/q2", "vn/hn/dup"};
+                           "vn/hcm2/q3",         "vn/hn/q2",           "vn/hn/dup"};
     for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
         char args[128];
         snprintf(args, sizeof args, "{\"path\":\"%s\"}", nodes[i]);
@@ -154,22 +154,18 @@ static void scope_filters(void **state)
     assert_string_equal(out, "vn/hcm");
     assert_int_equal(cread_scope(s, "vn/hcm", "vn/hcm/q1", "", out, err, sizeof err), TP_OK);
     assert_string_equal(out, "vn/hcm/q1");
-    assert_int_equal(cread_scope(s, "vn/hcm", "vn/hcm2", NULL, out, err, sizeof err),
-                     TP_ERR_AUTH);
+    assert_int_equal(cread_scope(s, "vn/hcm", "vn/hcm2", NULL, out, err, sizeof err), TP_ERR_AUTH);
     assert_non_null(strstr(err, "node"));
     assert_int_equal(cread_scope(s, "vn/hcm", "vn", NULL, out, err, sizeof err), TP_ERR_AUTH);
-    assert_int_equal(cread_scope(s, "vn/hcm", "a//b", NULL, out, err, sizeof err),
-                     TP_ERR_INVALID);
+    assert_int_equal(cread_scope(s, "vn/hcm", "a//b", NULL, out, err, sizeof err), TP_ERR_INVALID);
     assert_int_equal(cread_scope(s, "vn/hcm", NULL, "q1", out, err, sizeof err), TP_OK);
     assert_string_equal(out, "vn/hcm/q1");
     assert_int_equal(cread_scope(s, "vn/hcm", NULL, "q2", out, err, sizeof err), TP_ERR_AUTH);
     assert_non_null(strstr(err, "store"));
     assert_int_equal(cread_scope(s, "vn/hcm", NULL, "q3", out, err, sizeof err), TP_ERR_AUTH);
     assert_int_equal(cread_scope(s, "vn/hcm", NULL, "dup", out, err, sizeof err), TP_ERR_AUTH);
-    assert_int_equal(cread_scope(s, "vn/hcm", NULL, "x y", out, err, sizeof err),
-                     TP_ERR_INVALID);
-    assert_int_equal(cread_scope(s, "vn/hcm/q1/checkout", NULL, "q1", out, err, sizeof err),
-                     TP_OK);
+    assert_int_equal(cread_scope(s, "vn/hcm", NULL, "x y", out, err, sizeof err), TP_ERR_INVALID);
+    assert_int_equal(cread_scope(s, "vn/hcm/q1/checkout", NULL, "q1", out, err, sizeof err), TP_OK);
     assert_string_equal(out, "vn/hcm/q1/checkout");
     /* Unscoped: any filter, also a store in no node. */
     assert_int_equal(cread_scope(s, "", "vn/hn", "nowhere", out, err, sizeof err), TP_OK);
@@ -291,8 +287,12 @@ static void who_reads(void **state)
 
 static void audit_rows(void **state)
 {
-    cread_ctx ctx = {.kind = CREAD_TOKEN, .name = "q1-manager", .scope = "vn/hcm/q1",
-                     .addr = "127.0.0.1", .method = "GET", .status = 200};
+    cread_ctx ctx = {.kind = CREAD_TOKEN,
+                     .name = "q1-manager",
+                     .scope = "vn/hcm/q1",
+                     .addr = "127.0.0.1",
+                     .method = "GET",
+                     .status = 200};
     (void)state;
     cstore *s = open_store();
     assert_int_equal(cread_log(s, &ctx, "/v1/report", "by=store&from=2026-11-01", NOW), TP_OK);
@@ -375,10 +375,14 @@ static void rate_check_takes_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(within_on_boundaries), cmocka_unit_test(segments),
-        cmocka_unit_test(store_maps_to_its_node), cmocka_unit_test(scope_filters),
-        cmocka_unit_test(scope_store_ids),      cmocka_unit_test(who_reads),
-        cmocka_unit_test(audit_rows),           cmocka_unit_test(gate_per_key),
+        cmocka_unit_test(within_on_boundaries),
+        cmocka_unit_test(segments),
+        cmocka_unit_test(store_maps_to_its_node),
+        cmocka_unit_test(scope_filters),
+        cmocka_unit_test(scope_store_ids),
+        cmocka_unit_test(who_reads),
+        cmocka_unit_test(audit_rows),
+        cmocka_unit_test(gate_per_key),
         cmocka_unit_test(rate_check_takes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
