@@ -108,7 +108,7 @@ static enum MHD_Result serve(collector *c, struct MHD_Connection *conn, const re
 enum MHD_Result handle_read(collector *c, struct MHD_Connection *conn, const read_route *route)
 {
     cread_ctx ctx = {0};
-    char key[CREAD_NAME_MAX + 70];
+    char key[CREAD_NAME_MAX]; /* as the gate keeps it: names and "@" + address fit */
     qbuf q = {.n = 0};
     int retry = 0;
     int64_t mono = mono_ms(c), now = c->clock->wall_ms(c->clock->ctx);
@@ -128,8 +128,9 @@ enum MHD_Result handle_read(collector *c, struct MHD_Connection *conn, const rea
                           "read token required (missing, unknown or revoked bearer token)", 0);
     }
     /* An open read side has no names: its readers are told apart by address. */
-    snprintf(key, sizeof key, "%s%s", ctx.kind == CREAD_OPEN ? "@" : "",
-             ctx.kind == CREAD_OPEN ? ctx.addr : ctx.name);
+    key[0] = '@';
+    tp_strlcpy(ctx.kind == CREAD_OPEN ? key + 1 : key, ctx.kind == CREAD_OPEN ? ctx.addr : ctx.name,
+               ctx.kind == CREAD_OPEN ? sizeof key - 1 : sizeof key);
     if (!crate_take(c->read_rate, key, mono, &retry))
         return limited(c, conn, retry, "this reader sends too many requests");
     if (!cread_gate_enter(c->read_gate, key))
