@@ -450,9 +450,22 @@ def check_two_collectors(url, workdir):
 
 FLEET_TABLES = ("nodes", "fleet_devices", "surveys", "survey_assignments", "admin_tokens",
                 "audit_log", "enrollments")
-# Tables of the later schema versions (6: read access), dropped too to make a schema-1 store.
-LATER_TABLES = ("read_tokens", "read_audit")
+# The tables of schema 1; every other table is of a later version (2: the fleet, 4: rollups,
+# 6: read access, ...) and is dropped too to make a schema-1 store.
+V1_TABLES = ("answers", "devices", "epochs", "seq_ranges", "schema_version")
 SCHEMA_LATEST = "6"
+
+
+def later_tables(label, query):
+    """The tables of the store beyond schema 1 (also those of versions this test does not name)."""
+    if label == "postgresql":
+        q = ("SELECT string_agg(tablename, ',') FROM pg_tables"
+             " WHERE schemaname = current_schema()")
+    else:
+        q = "SELECT group_concat(name, ',') FROM sqlite_master WHERE type = 'table'"
+    names = (query(q) or "").split(",")
+    return [t for t in names if t and t not in V1_TABLES and not t.startswith("sqlite_")
+            and not t.startswith("answers")]
 
 
 def check_migration(store, label, query, execute):
@@ -460,8 +473,9 @@ def check_migration(store, label, query, execute):
     added, since the tables of version 1 are unchanged) gains the fleet tables, answers kept.
     query(sql) returns the first column of the first row as text; execute(sql) runs a statement."""
     fleet_cli(store, "node", "list")
-    for t in FLEET_TABLES + LATER_TABLES:
-        execute("DROP TABLE %s" % t)
+    later = later_tables(label, query)
+    for t in later:
+        execute("DROP TABLE IF EXISTS %s%s" % (t, " CASCADE" if label == "postgresql" else ""))
     execute("DELETE FROM schema_version WHERE version >= 2")
     execute("INSERT INTO devices VALUES ('kept', 1, 2, 'v', 0, 0, 0, %s,"
             " '0b0b0b0b-0000-4000-8000-000000000001', '0b0b0b0b-0000-4000-8000-000000000002',"
@@ -472,7 +486,8 @@ def check_migration(store, label, query, execute):
     n = query("SELECT count(*) FROM nodes")
     kept = query("SELECT count(*) FROM devices WHERE id = 'kept'")
     two = query("SELECT count(*) FROM schema_version WHERE version = 2")
-    tap(v_before == "1" and two == "1" and v_after == SCHEMA_LATEST and n == "1" and kept == "1",
+    tap(v_before == "1" and two == "1" and v_after == SCHEMA_LATEST and n == "1" and kept == "1"
+        and set(FLEET_TABLES) <= set(later),
         "%s: a schema-1 store is migrated to 2 (the fleet tables added, its rows kept) and on to %s"
         % (label, SCHEMA_LATEST), (v_before, two, v_after, n, kept))
 
