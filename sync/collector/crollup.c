@@ -158,13 +158,15 @@ static void bump(fold *f, int t, const char *const *fields, int nf, int col, int
     size_t used = 0;
     if (f->rc != TP_OK || v == 0)
         return;
-    for (int i = 0; i < nf; i++) {
-        int w = snprintf(key + used, sizeof key - used, "%s%c", fields[i], SEP);
-        if (w < 0 || (size_t)w >= sizeof key - used) {
+    for (int i = 0; i < nf; i++) { /* fields joined by SEP (memcpy: this runs per answer) */
+        size_t n = strlen(fields[i]);
+        if (used + n + 1 >= sizeof key) {
             f->rc = TP_ERR_TOO_LARGE;
             return;
         }
-        used += (size_t)w;
+        memcpy(key + used, fields[i], n);
+        used += n;
+        key[used++] = SEP;
     }
     key[used ? used - 1 : 0] = '\0';
     dent *e = dmap_get(&f->t[t], key);
@@ -175,6 +177,21 @@ static void bump(fold *f, int t, const char *const *fields, int nf, int col, int
     e->v[col] += v;
 }
 
+/* Writes the decimal digits of v (>= 0) into out (16 bytes). */
+static void itoa16(int v, char *out)
+{
+    char tmp[16];
+    int n = 0;
+    unsigned u = v < 0 ? 0u : (unsigned)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u && n < 15);
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+}
+
 /* The six leading key fields (period + dims) as strings. */
 typedef struct kbuf {
     char period[16], version[16], a[16], b[16];
@@ -183,8 +200,8 @@ typedef struct kbuf {
 
 static void kdims(kbuf *k, int period, const dims *d)
 {
-    snprintf(k->period, sizeof k->period, "%d", period);
-    snprintf(k->version, sizeof k->version, "%d", d->version);
+    itoa16(period, k->period);
+    itoa16(d->version, k->version);
     k->f[0] = k->period;
     k->f[1] = d->store;
     k->f[2] = d->touchpoint;
@@ -210,8 +227,8 @@ static void fold_customer(fold *f, const dims *d, int day, int hour, int dow, in
     for (int l = 0; l < 2; l++) {
         kdims(&k, periods[l], d);
         bump(f, T_CUST, k.f, 6, 0, sign);
-        snprintf(k.a, sizeof k.a, "%d", dow);
-        snprintf(k.b, sizeof k.b, "%d", hour);
+        itoa16(dow, k.a);
+        itoa16(hour, k.b);
         k.f[6] = k.a;
         k.f[7] = k.b;
         bump(f, T_HOUR, k.f, 8, 0, sign);
@@ -247,8 +264,8 @@ static void fold_answer(fold *f, const ru_ans *a, const sess *s, int sign)
             bump(f, T_RATING, k.f, 8, a->value, sign);
         }
         kdims(&k, periods[l], &d);
-        snprintf(k.a, sizeof k.a, "%d", L.dow);
-        snprintf(k.b, sizeof k.b, "%d", L.hour);
+        itoa16(L.dow, k.a);
+        itoa16(L.hour, k.b);
         k.f[6] = k.a;
         k.f[7] = k.b;
         bump(f, T_HOUR, k.f, 8, 1, sign);
@@ -302,6 +319,13 @@ static tp_err run(const crollup_io *io, const char *sql, const char *const *para
     return rc;
 }
 
+/* Appends prefix and the placeholder of parameter n: "$n", or "?" where the backend binds by
+ * position (SQLite: a long statement of "$n" names costs a scan of the names per name). */
+static tp_err placeholder(const crollup_io *io, tp_buf *sql, const char *prefix, int n)
+{
+    return io->positional ? tp_buf_addf(sql, "%s?", prefix) : tp_buf_addf(sql, "%s$%d", prefix, n);
+}
+
 static int dent_cmp(const void *x, const void *y)
 {
     const dent *a = x, *b = y;
@@ -353,13 +377,13 @@ static tp_err flush_table(const crollup_io *io, int t, dmap *m, char *err, size_
                     *end = '\0';
                 params[p++] = field;
                 field = end ? end + 1 : field + strlen(field);
-                rc = tp_buf_addf(&sql, "%s$%d", c ? "," : "", p);
+                rc = placeholder(io, &sql, c ? "," : "", p);
             }
             for (int v = 0; rc == TP_OK && v < td->nvals; v++) {
                 char *num = nums[r * (size_t)td->nvals + (size_t)v];
                 snprintf(num, 24, "%lld", (long long)m->e[start + r].v[v]);
                 params[p++] = num;
-                rc = tp_buf_addf(&sql, ",$%d", p);
+                rc = placeholder(io, &sql, ",", p);
             }
             if (rc == TP_OK)
                 rc = tp_buf_add(&sql, ")", 1);
@@ -504,7 +528,7 @@ static tp_err load_sessions(const crollup_io *io, smap *m, char *err, size_t err
         rc = tp_buf_addf(&sql, "SELECT " SESS_COLS " FROM ru_sessions WHERE session IN (");
         for (size_t i = 0; rc == TP_OK && i < k; i++) {
             params[i] = m->list[start + i]->id;
-            rc = tp_buf_addf(&sql, "%s$%zu", i ? "," : "", i + 1);
+            rc = placeholder(io, &sql, i ? "," : "", (int)i + 1);
         }
         if (rc == TP_OK)
             rc = tp_buf_add(&sql, ")", 1);
@@ -551,7 +575,7 @@ static tp_err save_sessions(const crollup_io *io, smap *m, char *err, size_t err
             rc = tp_buf_add(&sql, rows ? ",(" : "(", rows ? 2 : 1);
             for (int c = 0; rc == TP_OK && c < COLS; c++) {
                 params[p++] = row[c];
-                rc = tp_buf_addf(&sql, "%s$%d", c ? "," : "", p);
+                rc = placeholder(io, &sql, c ? "," : "", p);
             }
             if (rc == TP_OK)
                 rc = tp_buf_add(&sql, ")", 1);
@@ -757,11 +781,11 @@ tp_err crollup_ingest(const crollup_io *io, const cbatch *b, const unsigned char
     int64_t after = b->device.pending - named;
     snprintf(pend, sizeof pend, "%lld", (long long)(after < 0 ? 0 : after));
     snprintf(rep, sizeof rep, "%lld", (long long)b->device.pending);
-    const char *p[3] = {b->device.id, pend, rep};
+    const char *p[3] = {b->device.id, rep, pend};
     if (rc == TP_OK)
         rc = run(io,
                  "INSERT INTO ru_device(device, corrected, uncorrected, pending_reported,"
-                 " pending_after) VALUES ($1, 0, 0, $3, $2) ON CONFLICT(device) DO UPDATE SET"
+                 " pending_after) VALUES ($1, 0, 0, $2, $3) ON CONFLICT(device) DO UPDATE SET"
                  " pending_reported = excluded.pending_reported,"
                  " pending_after = excluded.pending_after",
                  p, 3, NULL, err, errlen);
@@ -895,7 +919,7 @@ tp_err crollup_purge(cstore *s, int64_t before_ms, int64_t *sessions, int64_t *a
     tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
     if (rc != TP_OK)
         return rc;
-    crollup_io io = {tx, NULL, tx_exec};
+    crollup_io io = {tx, NULL, tx_exec, false};
     rc = cstore_tx_exec(tx, "SELECT min(first_ms) FROM ru_sessions", NULL, 0, &rows, err, errlen);
     const char *lo_s = rc == TP_OK ? cstore_rows_get(rows, 0, 0) : NULL;
     int64_t lo = lo_s ? strtoll(lo_s, NULL, 10) : before_ms;
@@ -923,7 +947,7 @@ tp_err crollup_backfill(cstore *s, char *err, size_t errlen)
     tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
     if (rc != TP_OK)
         return rc;
-    crollup_io io = {tx, NULL, tx_exec};
+    crollup_io io = {tx, NULL, tx_exec, false};
     rc = cstore_tx_exec(tx, "SELECT value FROM ru_state WHERE key = 'backfill'", NULL, 0, &rows,
                         err, errlen);
     bool pending = rc == TP_OK && rows->n == 1 && cstore_rows_get(rows, 0, 0) &&
@@ -934,7 +958,8 @@ tp_err crollup_backfill(cstore *s, char *err, size_t errlen)
         rc = cstore_tx_exec(tx, "SELECT DISTINCT device FROM answers ORDER BY device", NULL, 0,
                             &devs, err, errlen);
     for (size_t d = 0; rc == TP_OK && pending && d < devs->n; d++) {
-        char zone[TP_ID_MAX + 1], after_ms[24] = "-9223372036854775807", after_id[TP_UUID_STR] = "";
+        char zone[TP_ID_MAX + 1], after_ms[24] = "-9223372036854775807";
+        char after_id[TP_UUID_STR] = "00000000-0000-0000-0000-000000000000"; /* a uuid for PG */
         const char *dev = cstore_rows_get(devs, d, 0);
         rc = device_zone(&io, dev ? dev : "", zone, sizeof zone, err, errlen);
         for (;;) {

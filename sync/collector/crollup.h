@@ -27,12 +27,14 @@ extern const char *const cstore_sqlite_schema_v4;
 extern const char *const cstore_pg_schema_v4;
 
 /* A backend's connection inside its open transaction, and its generic statement call (the
- * cstore_ops tx_exec of that backend). */
+ * cstore_ops tx_exec of that backend). Every statement here names its parameters $1..$n in the
+ * order of their first appearance, so a backend may bind them by position. */
 typedef struct crollup_io {
     void *impl;
     void *conn;
     tp_err (*exec)(void *impl, void *conn, const char *sql, const char *const *params, int n,
                    cstore_rows *rows, char *err, size_t errlen);
+    bool positional; /* long statements use "?" (bound by position) instead of "$n" */
 } crollup_io;
 
 /* Adds the answers of b stored now (outcomes[i] == CBATCH_ACCEPTED) to the rollups and records

@@ -386,8 +386,8 @@ static int count_ranges(sconn *c, const cbatch_device *d, int64_t *n)
     return rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-static tp_err s_tx_exec(void *impl, void *conn, const char *sql, const char *const *params, int n,
-                        cstore_rows *rows, char *err, size_t errlen);
+static tp_err s_tx_exec_ordered(void *impl, void *conn, const char *sql, const char *const *params,
+                                int n, cstore_rows *rows, char *err, size_t errlen);
 
 static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char *outcomes,
                        char *err, size_t errlen)
@@ -458,7 +458,7 @@ static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char 
         goto unlock;
     }
     if (rc == SQLITE_OK) { /* issue 14: the rollups, in this transaction */
-        crollup_io io = {p, c, s_tx_exec};
+        crollup_io io = {p, c, s_tx_exec_ordered, true};
         trc = crollup_ingest(&io, b, outcomes, recv, err, errlen);
         if (trc != TP_OK) {
             sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
@@ -655,8 +655,11 @@ static tp_err s_tx_begin(void *impl, bool write, void **conn, char *err, size_t 
     return TP_OK;
 }
 
-static tp_err s_tx_exec(void *impl, void *conn, const char *sql, const char *const *params, int n,
-                        cstore_rows *rows, char *err, size_t errlen)
+/* ordered: the statement's parameters are "?" or $1..$n first named in that order (the rollups'
+ * long multi-row statements), so parameter i binds at index i + 1 without a lookup by name (which
+ * costs a scan of every name per parameter). */
+static tp_err tx_exec(void *impl, void *conn, const char *sql, const char *const *params, int n,
+                      cstore_rows *rows, char *err, size_t errlen, bool ordered)
 {
     spool *p = impl;
     sconn *c = conn;
@@ -668,7 +671,7 @@ static tp_err s_tx_exec(void *impl, void *conn, const char *sql, const char *con
     for (int i = 0; i < n && rc == SQLITE_OK; i++) {
         char name[16];
         snprintf(name, sizeof name, "$%d", i + 1);
-        int idx = sqlite3_bind_parameter_index(st, name);
+        int idx = ordered ? i + 1 : sqlite3_bind_parameter_index(st, name);
         if (idx > 0)
             rc = params[i] ? sqlite3_bind_text(st, idx, params[i], -1, SQLITE_TRANSIENT)
                            : sqlite3_bind_null(st, idx);
@@ -690,6 +693,18 @@ static tp_err s_tx_exec(void *impl, void *conn, const char *sql, const char *con
     }
     sqlite3_finalize(st);
     return trc;
+}
+
+static tp_err s_tx_exec(void *impl, void *conn, const char *sql, const char *const *params, int n,
+                        cstore_rows *rows, char *err, size_t errlen)
+{
+    return tx_exec(impl, conn, sql, params, n, rows, err, errlen, false);
+}
+
+static tp_err s_tx_exec_ordered(void *impl, void *conn, const char *sql, const char *const *params,
+                                int n, cstore_rows *rows, char *err, size_t errlen)
+{
+    return tx_exec(impl, conn, sql, params, n, rows, err, errlen, true);
 }
 
 static tp_err s_tx_end(void *impl, void *conn, bool write, bool commit, char *err, size_t errlen)

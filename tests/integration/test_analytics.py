@@ -450,7 +450,7 @@ def compare(label, phase, query):
     return len(raw)
 
 
-def recount_suite(label, store_url, query, workdir):
+def recount_suite(label, store_url, query, execute, workdir):
     rnd = random.Random(14)
     devs = {}
     fleet_cli(store_url, "node", "set", "vn/hcm", "--settings",
@@ -513,6 +513,13 @@ def recount_suite(label, store_url, query, workdir):
         compare(label, "after more ingests", query)
     finally:
         c.stop()
+    # A store of schema 2 (before the rollups) with these answers: opening it builds them.
+    for t in ("ru_sessions", "ru_cust", "ru_rating", "ru_choice", "ru_hour", "ru_orphans",
+              "ru_device", "ru_state"):
+        execute("DROP TABLE %s" % t)
+    execute("DELETE FROM schema_version WHERE version = 4")
+    fleet_cli(store_url, "node", "list")
+    compare(label, "of a schema-2 store's answers after its migration (backfill)", query)
 
 
 # ---- Runs --------------------------------------------------------------------------------------
@@ -545,6 +552,17 @@ def sqlite_query(path):
     return q
 
 
+def sqlite_exec(path):
+    def x(sql):
+        db = sqlite3.connect(path, timeout=30)
+        try:
+            db.execute(sql)
+            db.commit()
+        finally:
+            db.close()
+    return x
+
+
 def pg_query(pg):
     def q(sql):
         out = pg.psql(sql)
@@ -558,7 +576,7 @@ def main():
         db = os.path.join(work, "hand.db")
         hand_suite("sqlite", "sqlite:" + db, work)
         rdb = os.path.join(work, "recount.db")
-        recount_suite("sqlite", "sqlite:" + rdb, sqlite_query(rdb), work)
+        recount_suite("sqlite", "sqlite:" + rdb, sqlite_query(rdb), sqlite_exec(rdb), work)
         if pgserver.available():
             with pgserver.PgServer() as pg:
                 hand_suite("postgresql", pg.url, work)
@@ -568,7 +586,8 @@ def main():
                 def q(sql):
                     out = pg.psql(sql, db="recount")
                     return [tuple(line.split("|")) for line in out.splitlines() if line]
-                recount_suite("postgresql", pg2, q, work)
+                recount_suite("postgresql", pg2, q, lambda sql: pg.psql(sql, db="recount"),
+                              work)
         else:
             print("# postgresql not available here: its half skipped")
     finally:

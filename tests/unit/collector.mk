@@ -23,3 +23,10 @@ $(call obj,tests/unit/test_collector_access.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS
 $(BUILD)/tests/test_collector_access: $(call obj,tests/unit/test_collector_access.c) \
     $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
 TEST_LIBS_test_collector_access = $(COLLECTOR_LIBS)
+
+# The read side (issue 14): interval and ranking math, zone files, scope of the read handlers.
+TESTS += $(BUILD)/tests/test_canalytics
+$(call obj,tests/unit/test_canalytics.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
+$(BUILD)/tests/test_canalytics: $(call obj,tests/unit/test_canalytics.c) \
+    $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
+TEST_LIBS_test_canalytics = $(COLLECTOR_LIBS)

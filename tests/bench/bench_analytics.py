@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""bench_analytics.py - issue 14's reads at chain scale, with the real touchpoint-collector on
+SQLite and on a real PostgreSQL (tests/support/pgserver.py):
+
+1. Queries on 5,000,000 answers (500 devices, 100 stores of 5 touchpoints, 365 days, about one
+   follow-up per five ratings) loaded through POST /v1/batches: each dashboard query's p95 over
+   20 runs (30 days by day, 365 days by store, one store's 30 days, reasons, heat map, journey
+   map, devices) beside the target 200 ms and beside the time of the same question asked of the
+   raw answers table in the same run (the "raw scan": what the reports cost before the
+   rollups). The loaded stores are cached in build/bench-cache/ (analytics-5m.db, the SQLite
+   store, and analytics-5m-pg/, a stopped PostgreSQL cluster), made once (minutes) and reused.
+   TP_BENCH_ANSWERS=N loads N answers instead (a cache of its own).
+2. Ingest with the rollups maintained, on a fresh store each run (200,000 answers in batches of
+   5,000, each device's answers spread over 7 days: a backlog): SQLite answers per CPU-second of the collector (target >= 50,000; wall-clock printed
+   too) and PostgreSQL ingest against a raw COPY of the same rows into a table like answers
+   (target >= 0.5x).
+
+Prints "figure:" lines for tests/bench/run.sh. Exit 1 when a target is missed.
+"""
+import hashlib
+import http.client
+import json
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+import pgserver  # noqa: E402
+import synclib  # noqa: E402
+
+BUILD = synclib.build_dir()
+CACHE = os.path.join(BUILD if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD), "bench-cache")
+TOTAL = int(os.environ.get("TP_BENCH_ANSWERS", "5000000"))
+DEVICES, STORES, DAYS = 500, 100, 365
+def _ms(y, m, d):  # local midnight +07:00 (the bench runs with TZ=Asia/Ho_Chi_Minh)
+    import datetime
+    tz = datetime.timezone(datetime.timedelta(hours=7))
+    return int(datetime.datetime(y, m, d, tzinfo=tz).timestamp() * 1000)
+
+
+DAY0 = _ms(2025, 12, 1)  # the year loaded is 2025-12-01 .. 2026-11-30
+BOOT = "0193a5c2-7f1e-4b7a-9c1d-2f6e8a4b1c3f"
+TARGET_MS = 200.0
+missed = []
+
+
+def figure(name, value, unit, target, ok, extra=""):
+    verdict = "met" if ok else "MISSED"
+    if not ok:
+        missed.append(name)
+    print("figure: %s %s %s (target: %s%s) %s" % (name, value, unit, target, extra, verdict),
+          flush=True)
+
+
+# ---- Data -------------------------------------------------------------------------------------
+
+def device_token(i):
+    return hashlib.sha256(b"bench-analytics-%d" % i).hexdigest()
+
+
+def write_devices(path):
+    with open(path, "w") as f:
+        for i in range(DEVICES):
+            f.write("k%03d %s\n" % (i, hashlib.sha256(device_token(i).encode()).hexdigest()))
+
+
+def device_batches(i, n, batch=5000, seed=1, days=DAYS):
+    """The n answers of device i (store s<i/5>, touchpoint t<i%5>) over days days, in batches."""
+    rnd = random.Random(seed * 100003 + i)
+    store, tp = "s%03d" % (i // 5), "t%d" % (i % 5)
+    epoch = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
+    times = sorted(DAY0 + rnd.randrange(days) * 86400000 + rnd.randrange(8 * 3600, 21 * 3600) *
+                   1000 for _ in range(n))
+    out, seq, k = [], 0, 0
+    while k < n:
+        s = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
+        v = rnd.choice((0, 3, 5, 6, 7, 8, 8, 9, 9, 10, 10, 10))
+        group = [("main", "nps", v, None)]
+        if v <= 8 and rnd.random() < 0.4 and k + 1 < n:
+            group.append(("why", "choice", None, rnd.choice(("slow", "rude", "price", "dirty",
+                                                              "queue", "other"))))
+        for q, kind, val, ch in group:
+            seq += 1
+            out.append({"id": str(uuid.UUID(int=rnd.getrandbits(128), version=4)), "seq": seq,
+                        "session": s, "survey": "retail", "survey_version": 1, "question": q,
+                        "kind": kind, "value": val, "choice": ch, "lang": "vi", "store": store,
+                        "touchpoint": tp, "wall_ms": times[k] + (500 if ch else 0),
+                        "clock_trusted": True, "mono_ms": 1000, "boot_id": BOOT, "flags": []})
+            k += 1
+    for b in range(0, n, batch):
+        part = out[b:b + batch]
+        yield json.dumps({"protocol": 1, "batch_id": str(uuid.uuid4()),
+                          "device": {"id": "k%03d" % i, "epoch": epoch, "epoch_first_seq": 1,
+                                     "app_version": "bench", "pending": len(part),
+                                     "highest_seq": part[-1]["seq"], "disk_free": 10 ** 9,
+                                     "clock_trusted": True,
+                                     "sent_wall_ms": int(time.time() * 1000),
+                                     "sent_mono_ms": 2000, "boot_id": BOOT},
+                          "answers": part}).encode()
+
+
+def cpu_s(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(c, per_device, devices=DEVICES, threads=2, days=DAYS):
+    """Posts every device's batches with `threads` senders. Returns (answers, wall s, cpu s)."""
+    queue = list(range(devices))
+    lock = threading.Lock()
+    errors = []
+    count = [0]
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=600)
+        while True:
+            with lock:
+                if not queue or errors:
+                    return
+                i = queue.pop(0)
+            for body in device_batches(i, per_device, days=days):
+                conn.request("POST", "/v1/batches", body=body,
+                             headers={"Content-Type": "application/json",
+                                      "Authorization": "Bearer " + device_token(i)})
+                r = conn.getresponse()
+                data = r.read()
+                if r.status != 200:
+                    errors.append("%d %s" % (r.status, data[:200]))
+                    return
+                with lock:
+                    count[0] += len(json.loads(data)["accepted"])
+
+    cpu0, t0 = cpu_s(c.proc.p.pid), time.monotonic()
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        raise RuntimeError("load: %s" % errors[0])
+    return count[0], time.monotonic() - t0, cpu_s(c.proc.p.pid) - cpu0
+
+
+# ---- Queries ----------------------------------------------------------------------------------
+
+LAST = "2026-11-30"
+QUERIES = [
+    ("30 days by day", "/v1/report?from=2026-11-01&to=%s&by=day" % LAST),
+    ("365 days by store", "/v1/report?from=2025-12-01&to=%s&by=store" % LAST),
+    ("one store's 30 days", "/v1/report?from=2026-11-01&to=%s&by=day&store=s007" % LAST),
+    ("reasons", "/v1/reasons?from=2026-11-01&to=%s" % LAST),
+    ("heat map", "/v1/heatmap?from=2026-11-01&to=%s" % LAST),
+    ("journey map", "/v1/journey?from=2026-11-01&to=%s" % LAST),
+    ("devices", "/v1/devices"),
+]
+D30, D365, END = _ms(2026, 11, 1), DAY0, _ms(2026, 12, 1)
+# The same questions asked of the raw answers (the way the reports read before the rollups).
+RAW = [
+    "SELECT (at_ms + 25200000) / 86400000, kind, value, choice, count(*), count(DISTINCT session)"
+    " FROM answers WHERE at_ms >= %d AND at_ms < %d GROUP BY 1, 2, 3, 4" % (D30, END),
+    "SELECT store, kind, value, choice, count(*), count(DISTINCT session) FROM answers"
+    " WHERE at_ms >= %d AND at_ms < %d GROUP BY 1, 2, 3, 4" % (D365, END),
+    "SELECT (at_ms + 25200000) / 86400000, kind, value, choice, count(*) FROM answers"
+    " WHERE at_ms >= %d AND at_ms < %d AND store = 's007' GROUP BY 1, 2, 3, 4" % (D30, END),
+    "SELECT c.question, c.choice, CASE WHEN r.v <= 6 THEN 'n' WHEN r.v <= 8 THEN 'm' ELSE 'p'"
+    " END, count(*) FROM answers c JOIN (SELECT session, min(value) AS v FROM answers WHERE"
+    " kind <> 'choice' AND at_ms >= %d AND at_ms < %d GROUP BY session) r ON r.session ="
+    " c.session WHERE c.kind = 'choice' AND c.at_ms >= %d AND c.at_ms < %d GROUP BY 1, 2, 3"
+    % (D30 - 86400000, END, D30, END),
+    "SELECT ((at_ms + 25200000) / 3600000) %% 24, ((at_ms + 25200000) / 86400000) %% 7,"
+    " count(DISTINCT session), count(*) FROM answers WHERE at_ms >= %d AND at_ms < %d"
+    " GROUP BY 1, 2" % (D30, END),
+    "SELECT store, touchpoint, kind, value, at_ms >= %d, count(*) FROM answers WHERE"
+    " at_ms >= %d AND at_ms < %d GROUP BY 1, 2, 3, 4, 5" % (D30, D30 - 30 * 86400000, END),
+    "SELECT device, time_source, count(*) FROM answers GROUP BY 1, 2",
+]
+
+
+def p95(samples):
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(round(0.95 * (len(s) - 1))))]
+
+
+def time_queries(label, c, raw_run):
+    conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=600)
+    for (name, path), raw in zip(QUERIES, RAW):
+        samples = []
+        for k in range(21):
+            t0 = time.monotonic()
+            conn.request("GET", path)
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                raise RuntimeError("%s: %d" % (path, r.status))
+            if k:  # the first warms the cache
+                samples.append((time.monotonic() - t0) * 1000)
+        t0 = time.monotonic()
+        raw_run(raw)
+        raw_ms = (time.monotonic() - t0) * 1000
+        v = p95(samples)
+        figure("%s %s p95" % (label, name), "%.1f" % v, "ms", "< %.0f ms" % TARGET_MS,
+               v < TARGET_MS, "; raw scan of the same query %.0f ms" % raw_ms)
+
+
+# ---- Stores -----------------------------------------------------------------------------------
+
+def sqlite_store(work, devfile):
+    per = TOTAL // DEVICES
+    path = os.path.join(CACHE, "analytics-%d.db" % TOTAL)
+    if not os.path.exists(path):
+        print("# building the SQLite store of %d answers in %s (once)" % (TOTAL, path), flush=True)
+        tmp = path + ".part"
+        for ext in ("", "-wal", "-shm"):
+            if os.path.exists(tmp + ext):
+                os.remove(tmp + ext)
+        c = synclib.Collector("sqlite:" + tmp, devfile, work, name="load-sqlite").start()
+        try:
+            n, wall, cpu = load(c, per)
+            print("# loaded %d answers in %.0f s (collector CPU %.0f s)" % (n, wall, cpu))
+        finally:
+            c.stop()
+        db = sqlite3.connect(tmp)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+        os.rename(tmp, path)
+    return path
+
+
+class CachedPg(pgserver.PgServer):
+    """A PostgreSQL cluster restored from (or saved to) the bench cache."""
+
+    def __init__(self, cached):
+        super().__init__()
+        self.cached = cached
+
+    def restore(self):
+        shutil.copytree(self.cached, self.data, symlinks=True)
+        conf = os.path.join(self.data, "postgresql.auto.conf")
+        with open(conf) as f:
+            lines = [x for x in f if not x.startswith("unix_socket_directories")]
+        lines.append("unix_socket_directories = '%s'\n" % self.tmp)
+        with open(conf, "w") as f:
+            f.writelines(lines)
+        if self._as_postgres:
+            import pwd
+            pw = pwd.getpwnam("postgres")
+            for d, dirs, files in os.walk(self.tmp):
+                for x in [d] + [os.path.join(d, y) for y in dirs + files]:
+                    os.lchown(x, pw.pw_uid, pw.pw_gid)
+        return self
+
+    def save(self):
+        self.stop()
+        tmp = self.cached + ".part"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(self.data, tmp, symlinks=True)
+        os.rename(tmp, self.cached)
+        self.start()
+
+
+def pg_query(pg, sql):
+    return pg.psql(sql)
+
+
+# ---- Ingest -----------------------------------------------------------------------------------
+
+INGEST_DEVICES = int(os.environ.get("TP_BENCH_INGEST_DEVICES", "40"))
+INGEST_PER = 5000  # 40 x 5,000 = 200,000 answers
+INGEST_DAYS = 7  # a batch of 5,000 is a device's backlog of days, not of a year
+
+
+def ingest_sqlite(work, devfile):
+    path = os.path.join(work, "ingest.db")
+    c = synclib.Collector("sqlite:" + path, devfile, work, name="ingest-sqlite").start()
+    try:
+        n, wall, cpu = load(c, INGEST_PER, devices=INGEST_DEVICES, days=INGEST_DAYS)
+    finally:
+        c.stop()
+    per_cpu = n / cpu if cpu else 0
+    figure("sqlite ingest with rollups", "%.0f" % per_cpu, "answers/CPU-second of the collector",
+           ">= 50000", per_cpu >= 50000, "; wall-clock %.0f answers/s" % (n / wall))
+
+
+def ingest_pg(work, devfile):
+    with pgserver.PgServer() as pg:
+        c = synclib.Collector(pg.url, devfile, work, name="ingest-pg").start()
+        try:
+            n, wall, _cpu = load(c, INGEST_PER, devices=INGEST_DEVICES, days=INGEST_DAYS)
+        finally:
+            c.stop()
+        # The same rows with a raw COPY into a table like answers (its indexes included).
+        csv_path = os.path.join(pg.tmp, "answers.copy")
+        pg.psql("COPY answers TO '%s'" % csv_path)
+        pg.psql("CREATE TABLE answers_raw (LIKE answers INCLUDING ALL)")
+        t0 = time.monotonic()
+        pg.psql("COPY answers_raw FROM '%s'" % csv_path)
+        copy_s = time.monotonic() - t0
+        ratio = copy_s / wall if wall else 0
+        figure("postgresql ingest with rollups vs raw COPY", "%.2f" % ratio, "x", ">= 0.5x",
+               ratio >= 0.5, "; %.0f answers/s through POST /v1/batches, raw COPY %.0f/s"
+               % (n / wall, n / copy_s if copy_s else 0))
+
+
+def main():
+    os.makedirs(CACHE, exist_ok=True)
+    work = synclib.scratch_dir("tp-bench-analytics-")
+    devfile = os.path.join(work, "devices.txt")
+    write_devices(devfile)
+    print("# cache: %s (delete it to load again)" % CACHE, flush=True)
+    try:
+        ingest_sqlite(work, devfile)
+        if pgserver.available():
+            ingest_pg(work, devfile)
+        path = sqlite_store(work, devfile)
+        c = synclib.Collector("sqlite:" + path, devfile, work, name="query-sqlite").start()
+        try:
+            raw = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+            time_queries("sqlite", c, lambda sql: raw.execute(sql).fetchall())
+            raw.close()
+        finally:
+            c.stop()
+        if pgserver.available():
+            cached = os.path.join(CACHE, "analytics-%d-pg" % TOTAL)
+            pg = CachedPg(cached)
+            try:
+                if os.path.exists(cached):
+                    pg.restore().start()
+                else:
+                    print("# building the PostgreSQL store of %d answers in %s (once)"
+                          % (TOTAL, cached), flush=True)
+                    pg.init().start().create_db()
+                    c = synclib.Collector(pg.url, devfile, work, name="load-pg").start()
+                    try:
+                        n, wall, cpu = load(c, TOTAL // DEVICES)
+                        print("# loaded %d answers in %.0f s (collector CPU %.0f s)"
+                              % (n, wall, cpu))
+                    finally:
+                        c.stop()
+                    pg.psql("VACUUM ANALYZE")
+                    pg.save()
+                c = synclib.Collector(pg.url, devfile, work, name="query-pg").start()
+                try:
+                    time_queries("postgresql", c, lambda sql: pg_query(pg, sql))
+                finally:
+                    c.stop()
+            finally:
+                pg.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
