@@ -12,8 +12,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "cauth.h"
 #include "canalytics.h"
+#include "cauth.h"
 #include "cfleet_cli.h"
 #include "collector.h"
 
