@@ -78,10 +78,10 @@ tp_err cfleet_device_states(cstore *s, cJSON **out, char *err, size_t errlen);
  * "node.set", "node.list", "device.add", "device.move", "device.revoke", "device.rotate",
  * "device.import", "device.list", "device.approve", "survey.publish", "survey.assign",
  * "survey.list", "admin.add", "audit.list" (the latest 10,000 rows), "enroll.list", and read
- * access's "read-token.add|list|revoke", "read-audit.list", "admin.list|revoke" (cread.h); args its JSON
- * arguments (see PROTOCOL.md section 12). Every change writes an audit row naming actor, in the
- * same transaction. Returns TP_OK and *result (cJSON_Delete); TP_ERR_INVALID (bad arguments, with
- * the JSON path), TP_ERR_NOT_FOUND, TP_ERR_EXISTS, TP_ERR_BUSY or another error, with err. */
+ * access's "read-token.add|list|revoke", "read-audit.list", "admin.list|revoke" (cread.h); args its
+ * JSON arguments (see PROTOCOL.md section 12). Every change writes an audit row naming actor, in
+ * the same transaction. Returns TP_OK and *result (cJSON_Delete); TP_ERR_INVALID (bad arguments,
+ * with the JSON path), TP_ERR_NOT_FOUND, TP_ERR_EXISTS, TP_ERR_BUSY or another error, with err. */
 tp_err cfleet_call(cstore *s, const char *actor, const char *op, const cJSON *args, int64_t now_ms,
                    cJSON **result, char *err, size_t errlen);
 

@@ -12,8 +12,8 @@
 
 #include "cfleet.h"
 
-static const char *const groups[] = {"node",  "device",     "survey",
-                                     "admin-token", "audit", "read-token"};
+static const char *const groups[] = {"node",        "device", "survey",
+                                     "admin-token", "audit",  "read-token"};
 
 bool cfleet_cli_is(int argc, char **argv)
 {
@@ -120,13 +120,13 @@ static int build(const char *group, const char *verb, cli *c, const char **op, c
         }
     } else if (strcmp(verb, "list") == 0) {
         WANT(!p0);
-        *op = strcmp(group, "node") == 0     ? "node.list"
-              : strcmp(group, "device") == 0 ? "device.list"
-              : strcmp(group, "survey") == 0 ? "survey.list"
-              : strcmp(group, "audit") == 0  ? "audit.list"
+        *op = strcmp(group, "node") == 0          ? "node.list"
+              : strcmp(group, "device") == 0      ? "device.list"
+              : strcmp(group, "survey") == 0      ? "survey.list"
+              : strcmp(group, "audit") == 0       ? "audit.list"
               : strcmp(group, "read-token") == 0  ? "read-token.list"
               : strcmp(group, "admin-token") == 0 ? "admin.list"
-                                             : NULL;
+                                                  : NULL;
         WANT(*op);
     } else if (strcmp(group, "device") == 0 &&
                (strcmp(verb, "add") == 0 || strcmp(verb, "move") == 0)) {

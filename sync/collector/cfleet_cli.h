@@ -1,7 +1,7 @@
 /*
  * cfleet_cli.h - touchpoint-collector's fleet subcommands (node, device, survey, admin-token,
- * audit, read-token): each opens the store named by --store, runs one cfleet_call as "cli:<unix user>" and
- * prints the result.
+ * audit, read-token): each opens the store named by --store, runs one cfleet_call as "cli:<unix
+ * user>" and prints the result.
  */
 #ifndef TP_CFLEET_CLI_H
 #define TP_CFLEET_CLI_H

@@ -30,10 +30,10 @@
 #define COLLECTOR_BODIES_MB 256  /* MiB held by request bodies in flight, all together */
 
 /* Read side limits (README "Read access and audit"). */
-#define COLLECTOR_READ_RATE 10        /* requests per second per reader */
-#define COLLECTOR_READ_BURST 60       /* a dashboard's first view fits in it */
-#define COLLECTOR_READ_CONCURRENCY 2  /* requests in flight per reader */
-#define COLLECTOR_READ_FAIL_RATE 0.2  /* failed read authentications per second per address */
+#define COLLECTOR_READ_RATE 10       /* requests per second per reader */
+#define COLLECTOR_READ_BURST 60      /* a dashboard's first view fits in it */
+#define COLLECTOR_READ_CONCURRENCY 2 /* requests in flight per reader */
+#define COLLECTOR_READ_FAIL_RATE 0.2 /* failed read authentications per second per address */
 #define COLLECTOR_READ_FAIL_BURST 20
 
 typedef struct collector_options {

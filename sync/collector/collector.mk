@@ -17,7 +17,7 @@ COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c cbatch.c creport.c \
                   cfleet.c cfleet_ops.c cenroll.c cfleet_cli.c capi.c collector_api.c \
                   ccase.c ccase_scope.c ccase_report.c ccase_cli.c \
                   cdigest.c cdigest_period.c cdigest_mail.c cdigest_sched.c \
-                  cstore_access_sql.c cread.c cread_ops.c cread_bridge.c collector_read.c \
+                  cstore_access_sql.c cread.c cread_ops.c collector_read.c \
                   ctz.c crollup.c cstore_rollup_sql.c cstat.c canalytics.c \
                   canalytics_views.c canalytics_dev.c canalytics_csv.c canalytics_http.c \
                   ckey.c \

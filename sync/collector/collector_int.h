@@ -33,9 +33,8 @@ struct collector {
     cdigest_sched *digests; /* the digests' scheduler thread */
     const tp_clock *clock;
     char *read_token;
-    char *public_url; /* --public-url without a trailing '/', or NULL */
-    crate *read_rate;      /* requests per reader (token name, or address when open) */
-    crate *read_fail;      /* failed read authentications per address */
+    crate *read_rate;             /* requests per reader (token name, or address when open) */
+    crate *read_fail;             /* failed read authentications per address */
     struct cread_gate *read_gate; /* requests in flight per reader */
     char *public_url;    /* --public-url without a trailing '/', or NULL */
     cdeliver *deliver;   /* the outbox worker */

@@ -13,11 +13,11 @@
 #include <time.h>
 
 #include "calert.h"
+#include "canalytics.h"
 #include "cauth.h"
 #include "ccase_cli.h"
 #include "ccomment.h"
 #include "cdeliver_cli.h"
-#include "canalytics.h"
 #include "cfleet_cli.h"
 #include "collector.h"
 

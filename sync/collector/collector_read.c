@@ -61,7 +61,8 @@ static void client_addr(struct MHD_Connection *conn, char *out, size_t outlen)
         tp_strlcpy(out, "unknown", outlen);
 }
 
-static enum MHD_Result limited(collector *c, struct MHD_Connection *conn, int retry, const char *msg)
+static enum MHD_Result limited(collector *c, struct MHD_Connection *conn, int retry,
+                               const char *msg)
 {
     char text[160];
     snprintf(text, sizeof text, "%s; retry in %d s", msg, retry);
@@ -73,18 +74,17 @@ static enum MHD_Result send_capi(collector *c, struct MHD_Connection *conn, capi
 {
     if (!rep.body)
         return send_json(c, conn, 500, NULL, 0);
-    return send_json(c, conn, rep.status, rep.body,
-                     rep.retry_after > 0 ? c->retry_after_s : 0);
+    return send_json(c, conn, rep.status, rep.body, rep.retry_after > 0 ? c->retry_after_s : 0);
 }
 
 /* Runs the route for ctx (gate taken), audits it, and sends. */
 static enum MHD_Result serve(collector *c, struct MHD_Connection *conn, const read_route *route,
                              cread_ctx *ctx, const char *query, int64_t now)
 {
-    char err[TP_ERRMSG_MAX], scope[CFLEET_PATH_MAX + 1];
+    char err[TP_ERRMSG_MAX], scope[CFLEET_PATH_MAX + 1]; /* the narrowed scope: checked only */
     capi_reply rep;
-    tp_err rc = cread_scope(c->store, ctx->scope, conn_arg(conn, "node"),
-                            conn_arg(conn, "store"), scope, err, sizeof err);
+    tp_err rc = cread_scope(c->store, ctx->scope, conn_arg(conn, "node"), conn_arg(conn, "store"),
+                            scope, err, sizeof err);
     if (rc == TP_ERR_AUTH)
         rep = capi_error(403, "forbidden", err);
     else if (rc == TP_ERR_INVALID)
@@ -108,7 +108,7 @@ static enum MHD_Result serve(collector *c, struct MHD_Connection *conn, const re
 enum MHD_Result handle_read(collector *c, struct MHD_Connection *conn, const read_route *route)
 {
     cread_ctx ctx = {0};
-    char key[CREAD_NAME_MAX + 70];
+    char key[CREAD_NAME_MAX]; /* as the gate keeps it: names and "@" + address fit */
     qbuf q = {.n = 0};
     int retry = 0;
     int64_t mono = mono_ms(c), now = c->clock->wall_ms(c->clock->ctx);
@@ -116,10 +116,9 @@ enum MHD_Result handle_read(collector *c, struct MHD_Connection *conn, const rea
     tp_strlcpy(ctx.method, "GET", sizeof ctx.method);
     if (!crate_check(c->read_fail, ctx.addr, mono, &retry))
         return limited(c, conn, retry, "too many failed read authentications from this address");
-    tp_err rc = cread_auth(c->store,
-                           MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                       MHD_HTTP_HEADER_AUTHORIZATION),
-                           c->read_token, &ctx);
+    tp_err rc = cread_auth(
+        c->store, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+        c->read_token, &ctx);
     if (rc == TP_ERR_BUSY)
         return send_error(c, conn, 503, "store_unavailable", "the store cannot answer now",
                           c->retry_after_s);
@@ -129,8 +128,9 @@ enum MHD_Result handle_read(collector *c, struct MHD_Connection *conn, const rea
                           "read token required (missing, unknown or revoked bearer token)", 0);
     }
     /* An open read side has no names: its readers are told apart by address. */
-    snprintf(key, sizeof key, "%s%s", ctx.kind == CREAD_OPEN ? "@" : "",
-             ctx.kind == CREAD_OPEN ? ctx.addr : ctx.name);
+    key[0] = '@';
+    tp_strlcpy(ctx.kind == CREAD_OPEN ? key + 1 : key, ctx.kind == CREAD_OPEN ? ctx.addr : ctx.name,
+               ctx.kind == CREAD_OPEN ? sizeof key - 1 : sizeof key);
     if (!crate_take(c->read_rate, key, mono, &retry))
         return limited(c, conn, retry, "this reader sends too many requests");
     if (!cread_gate_enter(c->read_gate, key))

@@ -33,9 +33,8 @@ tp_err cread_auth(cstore *s, const char *authorization, const char *option_token
     char hx[65] = "", err[TP_ERRMSG_MAX], admin[65];
     cstore_tx *tx = NULL;
     cstore_rows *rows = NULL, *any = NULL;
-    const char *token = authorization && strncasecmp(authorization, "Bearer ", 7) == 0
-                            ? authorization + 7
-                            : NULL;
+    const char *token =
+        authorization && strncasecmp(authorization, "Bearer ", 7) == 0 ? authorization + 7 : NULL;
     ctx->kind = CREAD_OPEN;
     ctx->scope[0] = '\0';
     tp_strlcpy(ctx->name, "open", sizeof ctx->name);
@@ -145,8 +144,7 @@ static bool names_store(const char *path, const char *store)
     return last && strcmp(last + 1, store) == 0;
 }
 
-bool cread_store_within(const char *scope, const char *store, const char *const *stores,
-                        size_t n)
+bool cread_store_within(const char *scope, const char *store, const char *const *stores, size_t n)
 {
     char s3[CFLEET_PATH_MAX + 1];
     size_t named = 0;
@@ -170,7 +168,7 @@ static tp_err store_nodes(cstore *s, const char *store, cstore_rows **rows, char
 {
     cstore_tx *tx = NULL;
     char like[TP_ID_MAX + 4];
-    snprintf(like, sizeof like, "%%/%s", store ? store : "");
+    snprintf(like, sizeof like, "%%%s%s", store ? "/" : "", store ? store : "");
     tp_err rc = cstore_tx_begin(s, false, &tx, err, errlen);
     if (rc == TP_OK)
         rc = FX(tx, rows, err, errlen,
@@ -232,7 +230,8 @@ void cread_ids_free(char **ids, size_t n)
 
 static int by_last_segment(const void *a, const void *b)
 {
-    const char *x = strrchr(*(const char *const *)a, '/'), *y = strrchr(*(const char *const *)b, '/');
+    const char *x = strrchr(*(const char *const *)a, '/'),
+               *y = strrchr(*(const char *const *)b, '/');
     return strcmp(x ? x + 1 : "", y ? y + 1 : "");
 }
 
@@ -266,12 +265,12 @@ tp_err cread_scope_stores(cstore *s, const char *scope, char ***ids, size_t *n,
     for (size_t i = 0; i < rows->n;) {
         size_t j = i;
         bool all = true;
-        while (j < rows->n && by_last_segment(&paths[i], &paths[j]) == 0)
-            all = all && cread_within(s3, paths[j++]);
+        for (; j < rows->n && by_last_segment(&paths[i], &paths[j]) == 0; j++)
+            all = all && cread_within(s3, paths[j]);
         if (all) {
             if (k >= CREAD_STORES_MAX) {
-                rc = tp_errf(err, errlen, TP_ERR_TOO_LARGE, "scope %.100s: over %d stores",
-                             scope, CREAD_STORES_MAX);
+                rc = tp_errf(err, errlen, TP_ERR_TOO_LARGE, "scope %.100s: over %d stores", scope,
+                             CREAD_STORES_MAX);
                 goto out;
             }
             if (!(out[k] = strdup(strrchr(paths[i], '/') + 1))) {
@@ -323,8 +322,7 @@ tp_err cread_log(cstore *s, const cread_ctx *ctx, const char *what, const char *
     else
         cstore_tx_rollback(tx);
     if (rc != TP_OK)
-        fprintf(stderr, "touchpoint-collector: read audit of %s by %s: %s\n", what, ctx->name,
-                err);
+        fprintf(stderr, "touchpoint-collector: read audit of %s by %s: %s\n", what, ctx->name, err);
     return rc;
 }
 

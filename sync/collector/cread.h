@@ -49,11 +49,11 @@ typedef enum cread_kind {
 /* One authenticated reader and its request, as the audit records it. */
 typedef struct cread_ctx {
     cread_kind kind;
-    char name[CREAD_NAME_MAX];        /* audit name (see above) */
-    char scope[CFLEET_PATH_MAX + 1];  /* "" = the whole chain */
-    char addr[64];                    /* client address, numeric */
-    char method[8];                   /* "GET" */
-    int status;                       /* the status answered (set before cread_log) */
+    char name[CREAD_NAME_MAX];       /* audit name (see above) */
+    char scope[CFLEET_PATH_MAX + 1]; /* "" = the whole chain */
+    char addr[64];                   /* client address, numeric */
+    char method[8];                  /* "GET" */
+    int status;                      /* the status answered (set before cread_log) */
 } cread_ctx;
 
 /* Authenticates the Authorization header value (may be NULL) against the read tokens, the
@@ -71,8 +71,7 @@ bool cread_segment(const char *path, int i, char out[TP_ID_MAX + 1]);
 
 /* Whether store id `store` lies within scope, given the paths of every depth-3 node (stores,
  * n of them). Pure; see "Scope math" above. */
-bool cread_store_within(const char *scope, const char *store, const char *const *stores,
-                        size_t n);
+bool cread_store_within(const char *scope, const char *store, const char *const *stores, size_t n);
 
 /* Resolves a request's filters node= and store= (each NULL or "" when absent) against scope:
  * both must lie within it. Writes the narrowest node path the request reads into out (node when
@@ -96,17 +95,6 @@ void cread_ids_free(char **ids, size_t n);
  * answered: see collector_read.c). */
 tp_err cread_log(cstore *s, const cread_ctx *ctx, const char *what, const char *query,
                  int64_t now_ms);
-
-/* ---- Until the analytics handlers take the scope (cread_bridge.c) --------------------------- */
-
-/* The report q restricted to the store ids within scope (not ""; a touchpoint scope: also its
- * touchpoint), streamed into r as cstore_report does. Returns as cstore_report. */
-tp_err cread_report(cstore *s, const cstore_query *q, const char *scope, creport *r, char *err,
-                    size_t errlen);
-
-/* Removes from fleet (cfleet_device_states' object, by device id) every device whose node lies
- * outside scope ("" keeps all). */
-void cread_devices_scope(cJSON *fleet, const char *scope);
 
 /* ---- Concurrency cap per reader -------------------------------------------------------------- */
 
@@ -137,8 +125,7 @@ tp_err cread_token_add(cstore_tx *tx, const char *actor, const cJSON *args, int6
 tp_err cread_token_list(cstore_tx *tx, cJSON **result, char *err, size_t errlen);
 tp_err cread_token_revoke(cstore_tx *tx, const char *actor, const cJSON *args, int64_t now_ms,
                           cJSON **result, char *err, size_t errlen);
-tp_err cread_audit_list(cstore_tx *tx, const cJSON *args, cJSON **result, char *err,
-                        size_t errlen);
+tp_err cread_audit_list(cstore_tx *tx, const cJSON *args, cJSON **result, char *err, size_t errlen);
 tp_err cread_admin_list(cstore_tx *tx, cJSON **result, char *err, size_t errlen);
 tp_err cread_admin_revoke(cstore_tx *tx, const char *actor, const cJSON *args, int64_t now_ms,
                           cJSON **result, char *err, size_t errlen);

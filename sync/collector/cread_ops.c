@@ -109,8 +109,7 @@ tp_err cread_token_add(cstore_tx *tx, const char *actor, const cJSON *args, int6
 
 tp_err cread_token_list(cstore_tx *tx, cJSON **result, char *err, size_t errlen)
 {
-    static const char *const cols[] = {"name", "node", "#created_ms", "created_by",
-                                       "#revoked_ms"};
+    static const char *const cols[] = {"name", "node", "#created_ms", "created_by", "#revoked_ms"};
     return list(tx,
                 "SELECT name, node_path, created_ms, created_by, revoked_ms FROM read_tokens"
                 " ORDER BY name",
@@ -153,10 +152,9 @@ tp_err cread_token_revoke(cstore_tx *tx, const char *actor, const cJSON *args, i
     return revoke(tx, "read_tokens", "read token", actor, args, now_ms, result, err, errlen);
 }
 
-tp_err cread_audit_list(cstore_tx *tx, const cJSON *args, cJSON **result, char *err,
-                        size_t errlen)
+tp_err cread_audit_list(cstore_tx *tx, const cJSON *args, cJSON **result, char *err, size_t errlen)
 {
-    static const char *const cols[] = {"#id",  "#at_ms", "token", "scope", "method",
+    static const char *const cols[] = {"#id",  "#at_ms", "token",   "scope", "method",
                                        "path", "query",  "#status", "addr"};
     const cJSON *since = cJSON_GetObjectItemCaseSensitive(args, "since");
     const char *token = arg_str(args, "token");
@@ -174,16 +172,16 @@ tp_err cread_audit_list(cstore_tx *tx, const cJSON *args, cJSON **result, char *
                 "SELECT * FROM (SELECT id, at_ms, token_name, scope, method, path, query, status,"
                 " addr FROM read_audit WHERE (CAST($1 AS TEXT) IS NULL"
                 " OR token_name = CAST($1 AS TEXT)) AND (CAST($2 AS BIGINT) IS NULL"
-                " OR at_ms >= CAST($2 AS BIGINT)) ORDER BY id DESC LIMIT "
-                CREAD_AUDIT_LISTED_S ") AS latest ORDER BY id",
+                " OR at_ms >= CAST($2 AS BIGINT)) ORDER BY id DESC LIMIT " CREAD_AUDIT_LISTED_S
+                ") AS latest ORDER BY id",
                 params, 2, cols, 9, result, err, errlen);
 }
 
 tp_err cread_admin_list(cstore_tx *tx, cJSON **result, char *err, size_t errlen)
 {
     static const char *const cols[] = {"name", "#created_ms", "#revoked_ms"};
-    return list(tx, "SELECT name, created_ms, revoked_ms FROM admin_tokens ORDER BY name", NULL,
-                0, cols, 3, result, err, errlen);
+    return list(tx, "SELECT name, created_ms, revoked_ms FROM admin_tokens ORDER BY name", NULL, 0,
+                cols, 3, result, err, errlen);
 }
 
 tp_err cread_admin_revoke(cstore_tx *tx, const char *actor, const cJSON *args, int64_t now_ms,

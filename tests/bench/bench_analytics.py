@@ -184,6 +184,11 @@ RAW = [
 ]
 
 
+# The bench asks 21 times per query back to back: the per-reader read limit (README, "Read
+# access and audit") would answer 429; each read is still audited, as in production.
+UNLIMITED_READS = ["--read-rate", "1000000", "--read-burst", "1000000"]
+
+
 def p95(samples):
     s = sorted(samples)
     return s[min(len(s) - 1, int(round(0.95 * (len(s) - 1))))]
@@ -320,7 +325,8 @@ def main():
         if pgserver.available():
             ingest_pg(work, devfile)
         path = sqlite_store(work, devfile)
-        c = synclib.Collector("sqlite:" + path, devfile, work, name="query-sqlite").start()
+        c = synclib.Collector("sqlite:" + path, devfile, work, name="query-sqlite",
+                              extra=UNLIMITED_READS).start()
         try:
             raw = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
             time_queries("sqlite", c, lambda sql: raw.execute(sql).fetchall())
@@ -346,7 +352,8 @@ def main():
                         c.stop()
                     pg.psql("VACUUM ANALYZE")
                     pg.save()
-                c = synclib.Collector(pg.url, devfile, work, name="query-pg").start()
+                c = synclib.Collector(pg.url, devfile, work, name="query-pg",
+                                      extra=UNLIMITED_READS).start()
                 try:
                     time_queries("postgresql", c, lambda sql: pg_query(pg, sql))
                 finally:

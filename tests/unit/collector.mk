@@ -43,6 +43,12 @@ $(call obj,tests/unit/test_collector_alert.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
 $(BUILD)/tests/test_collector_alert: $(call obj,tests/unit/test_collector_alert.c) \
     $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
 TEST_LIBS_test_collector_alert = $(COLLECTOR_LIBS)
+# Read access (issue 14): scope math, read tokens, the read audit, the per-reader gate.
+TESTS += $(BUILD)/tests/test_collector_access
+$(call obj,tests/unit/test_collector_access.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
+$(BUILD)/tests/test_collector_access: $(call obj,tests/unit/test_collector_access.c) \
+    $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
+TEST_LIBS_test_collector_access = $(COLLECTOR_LIBS)
 
 # The read side (issue 14): interval and ranking math, zone files, scope of the read handlers.
 TESTS += $(BUILD)/tests/test_canalytics
