@@ -182,6 +182,22 @@ def main():
         c.stop()
         c = None
 
+        # The collector's publish checks "comment" with the kiosk's parser.
+        with open(os.path.join(ROOT, "assets", "demo", "checkout-nps-comment.json"),
+                  encoding="utf-8") as f:
+            doc = json.load(f)
+        doc["version"] = 7
+        doc["comment"]["after"] = "always"
+        bad = os.path.join(work, "bad-comment.json")
+        with open(bad, "w", encoding="utf-8") as f:
+            json.dump(doc, f, ensure_ascii=False)
+        rc, _, err = fleet_cli(store, "survey", "publish", bad, check=False)
+        rc2, _, _ = fleet_cli(store, "survey", "publish",
+                              os.path.join(ROOT, "assets", "demo", "checkout-nps-comment.json"),
+                              check=False)
+        tap(rc == 1 and '$.comment.after: expected "any", "low" or "high"' in err and rc2 == 0,
+            "survey publish refuses a bad \"comment\" naming the field; the demo's passes", err)
+
         # Without --public-url there is no page: no "comment" at all.
         plain = synclib.Collector(store, None, work, name="plain").start()
         st, _, cfg6, raw6 = request(plain, "GET", "/v1/config", token=new_tok)
