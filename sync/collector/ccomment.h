@@ -28,14 +28,14 @@
 #include "capi.h"
 #include "cstore.h"
 
-#define CCOMMENT_BODY_MAX (32u << 10) /* bytes of a POST /c form */
-#define CCOMMENT_NAME_MAX 100         /* bytes of a contact name */
-#define CCOMMENT_PHONE_MAX 32         /* bytes of a phone number as typed */
-#define CCOMMENT_EMAIL_MAX 254        /* bytes of an e-mail address */
-#define CCOMMENT_GRACE_S 900          /* a form opened before the expiry may be sent this late */
-#define CCOMMENT_RETENTION_DAYS 90    /* default of the node setting retention_days */
-#define CCOMMENT_LISTED_MAX 500       /* comments one /v1/comments reply lists */
-#define CCOMMENT_EXPORT_MAX 1000000   /* rows of one CSV export */
+#define CCOMMENT_BODY_MAX (128u << 10) /* bytes of a POST /c form (1,000 emoji %-encoded) */
+#define CCOMMENT_NAME_MAX 100          /* bytes of a contact name */
+#define CCOMMENT_PHONE_MAX 32          /* bytes of a phone number as typed */
+#define CCOMMENT_EMAIL_MAX 254         /* bytes of an e-mail address */
+#define CCOMMENT_GRACE_S 900           /* a form opened before the expiry may be sent this late */
+#define CCOMMENT_RETENTION_DAYS 90     /* default of the node setting retention_days */
+#define CCOMMENT_LISTED_MAX 500        /* comments one /v1/comments reply lists */
+#define CCOMMENT_EXPORT_MAX 1000000    /* rows of one CSV export */
 
 /* A reply of the page (text/html) or of the read side (JSON or CSV). body is free()d by the
  * caller. */

@@ -330,6 +330,12 @@ def check_refusals(c, key, db):
     tap(n == "0", "nothing of the refused forms was stored")
     st, _, html = post_form(c, dict(q, text=unicodedata.normalize("NFD", "ệ") * 1000))
     tap(st == 200 and state_of(html) == "thanks", "1,000 characters (3,000 code points) accepted")
+    s4 = str(uuid.uuid4())
+    q = dict(urllib.parse.parse_qsl(link_query(key, dev, s4, future)))
+    family = "\U0001F468\u200D\U0001F469\u200D\U0001F467"  # one character seen, 5 code points
+    st, _, html = post_form(c, dict(q, text=family * 1000))
+    tap(st == 200 and state_of(html) == "thanks",
+        "1,000 emoji families (18 KB, 54 KB percent-encoded) accepted as 1,000 characters", st)
 
 
 def run_backend(store, db, label, workdir, with_browser):
