@@ -98,7 +98,9 @@ tp_err ccomment_retention_run(cstore *s, int64_t now_ms, int *cleared, char *err
 tp_err ccomment_privacy(cstore *s, const char *actor, bool erase, const char *phone,
                         const char *email, int64_t now_ms, cJSON **out, char *err, size_t errlen);
 
-/* The keyword lists of a chain (the shipped defaults when it has none): *out (cJSON_Delete).
+/* tags.list: args {"chain": C} gives {"chain", "source": "chain"|"default", "lists"} (the
+ * shipped defaults when the chain has none); without a chain, {"default", "chains": {C: lists}}.
+ * *out (cJSON_Delete).
  * tags.set stores lists (checked with ctag_check) for a chain, audited. Run inside an admin
  * transaction (cfleet_call ops "tags.list" / "tags.set"). */
 tp_err ccomment_tags_list(cstore_tx *tx, const cJSON *args, cJSON **out, char *err, size_t errlen);
