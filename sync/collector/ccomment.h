@@ -81,6 +81,14 @@ tp_err ccomment_report_group(cstore *s, const char *scope, const char *field, co
                              int64_t from_ms, int64_t to_ms, cJSON *group, char *err,
                              size_t errlen);
 
+/* For alert rules of kind comment_tag (owned by alerts): the comments in scope tagged tag
+ * (e.g. "urgent", "staff:Lan") with created_ms in [from_ms, to_ms): their number in *count and
+ * the newest one's id in newest (TP_UUID_STR bytes; "" when none). Returns TP_OK or a store
+ * error. */
+tp_err ccomment_tag_count(cstore *s, const char *scope, const char *tag, int64_t from_ms,
+                          int64_t to_ms, int64_t *count, char newest[TP_UUID_STR], char *err,
+                          size_t errlen);
+
 /* Checks the node setting "comments" (see above) under prefix ("$.settings.comments").
  * Returns TP_OK or TP_ERR_INVALID with the path and cause in err. */
 tp_err ccomment_settings_check(const cJSON *v, const char *prefix, char *err, size_t errlen);
