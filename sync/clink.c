@@ -268,7 +268,9 @@ clink_result clink_check(const clink *l, const char *key, int64_t now_s)
 clink_result clink_verify(const char *url, const char *key, int64_t now_s, clink *out, char *err,
                           size_t errlen)
 {
-    clink tmp, *l = out ? out : &tmp;
+    clink tmp;
+    memset(&tmp, 0, sizeof tmp);
+    clink *l = out ? out : &tmp;
     if (clink_parse(url, l, err, errlen) != TP_OK)
         return CLINK_MALFORMED;
     clink_result r = clink_check(l, key, now_s);

@@ -100,7 +100,7 @@ bool ui_font_has_glyph(void *u, uint32_t codepoint);
 typedef enum ui_screen_kind {
     UI_SCREEN_QUESTION = 0,     /* prompt + rating scale (scale) + anchor labels + languages */
     UI_SCREEN_FOLLOWUP = 1,     /* prompt + choice chips (items) + languages + actions (skip) */
-    UI_SCREEN_THANKS = 2,       /* check mark + message + subtitle */
+    UI_SCREEN_THANKS = 2,       /* check mark + message + subtitle (+ qr: the comment link) */
     UI_SCREEN_OUT_OF_ORDER = 3, /* warning sign + message + subtitle (staff detail) */
     UI_SCREEN_PIN = 4,          /* prompt + subtitle (lockout / wrong PIN) + dots + keypad */
     UI_SCREEN_STAFF = 5,        /* prompt (title) + info lines + menu buttons (items) */

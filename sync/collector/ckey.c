@@ -34,6 +34,21 @@ static tp_err key_of(cstore_tx *tx, const char *device, cstore_rows **rows, cons
     return rc;
 }
 
+tp_err ckey_get(cstore_tx *tx, const char *device, char key[CLINK_KEY_LEN + 1], char *err,
+                size_t errlen)
+{
+    cstore_rows *rows = NULL;
+    const char *k = NULL;
+    key[0] = '\0';
+    tp_err rc = key_of(tx, device, &rows, &k, err, errlen);
+    if (rc == TP_OK && !k)
+        rc = tp_errf(err, errlen, TP_ERR_NOT_FOUND, "device %s has no comment key", device);
+    if (rc == TP_OK)
+        tp_strlcpy(key, k, CLINK_KEY_LEN + 1);
+    cstore_rows_free(rows);
+    return rc;
+}
+
 tp_err ckey_ensure(cstore *s, const char *device, char *err, size_t errlen)
 {
     cstore_tx *tx = NULL;

@@ -17,11 +17,17 @@
 
 #include <cjson/cJSON.h>
 
+#include "clink.h"
 #include "cstore.h"
 
 /* Gives device a new comment key inside tx. Returns TP_OK, TP_ERR_IO (getrandom) or the store's
  * error. A device not in fleet_devices is left alone (TP_OK). */
 tp_err ckey_issue(cstore_tx *tx, const char *device, char *err, size_t errlen);
+
+/* The device's key into key (for the comment page's check with clink_check). Returns TP_OK,
+ * TP_ERR_NOT_FOUND (no such device, or its row holds no key yet) or the store's error. */
+tp_err ckey_get(cstore_tx *tx, const char *device, char key[CLINK_KEY_LEN + 1], char *err,
+                size_t errlen);
 
 /* Issues a key for device in a write transaction of its own when its row holds none (a
  * placeholder); costs one read otherwise. Returns TP_OK or the store's error. */

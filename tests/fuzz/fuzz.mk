@@ -9,6 +9,8 @@
 #                  collector's reply fed to it
 #     fuzz_encode  store-valid answers encoded by the client (proto_encode_batch) must be read
 #                  back by the collector unchanged, none rejected
+#     fuzz_clink   the comment link's parser (sync/clink.h clink_parse, clink_verify): refused
+#                  or well-formed, never a forged link accepted
 #     fuzz_comment a customer's comment text through the collector's tagging (ctag.h:
 #                  graphemes, folding, whole words; libunistring)
 #   make tests                   also builds the fuzzers; tests/integration/test_fuzz_short.sh runs
@@ -18,6 +20,7 @@
 #     fuzz_batch   tests/fuzz/fuzz_batch.c, sync/collector/cbatch.c, the base layer ($(TPBASE_SRCS))
 #     fuzz_reply   tests/fuzz/fuzz_reply.c, sync/proto.c, sync/collector/cbatch.c, the base layer
 #     fuzz_encode  tests/fuzz/fuzz_encode.c, sync/proto.c, sync/collector/cbatch.c, the base layer
+#     fuzz_clink   tests/fuzz/fuzz_clink.c, sync/clink.c, the base layer (and libcrypto)
 #     fuzz_comment tests/fuzz/fuzz_comment.c, sync/collector/ctag.c, the base layer; + libunistring
 #
 # The fuzzers are built with clang (board/deps.sh installs it) and -fsanitize=fuzzer,address,
@@ -42,10 +45,12 @@ fuzz_obj     = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
 FUZZ_BATCH_SRCS := sync/collector/cbatch.c $(TPBASE_SRCS)
 FUZZ_PROTO_SRCS := sync/proto.c $(FUZZ_BATCH_SRCS)
 FUZZERS := $(FUZZ_BUILD)/fuzz_batch $(FUZZ_BUILD)/fuzz_reply $(FUZZ_BUILD)/fuzz_encode \
-           $(FUZZ_BUILD)/fuzz_comment
+           $(FUZZ_BUILD)/fuzz_clink $(FUZZ_BUILD)/fuzz_comment
 $(FUZZ_BUILD)/fuzz_batch:  $(call fuzz_obj,tests/fuzz/fuzz_batch.c $(FUZZ_BATCH_SRCS))
 $(FUZZ_BUILD)/fuzz_reply:  $(call fuzz_obj,tests/fuzz/fuzz_reply.c $(FUZZ_PROTO_SRCS))
 $(FUZZ_BUILD)/fuzz_encode: $(call fuzz_obj,tests/fuzz/fuzz_encode.c $(FUZZ_PROTO_SRCS))
+$(FUZZ_BUILD)/fuzz_clink:  $(call fuzz_obj,tests/fuzz/fuzz_clink.c sync/clink.c $(TPBASE_SRCS))
+$(FUZZ_BUILD)/fuzz_clink:  FUZZ_LIBS += $(call pkg_libs,libcrypto)
 $(FUZZ_BUILD)/fuzz_comment: $(call fuzz_obj,tests/fuzz/fuzz_comment.c sync/collector/ctag.c \
                              $(TPBASE_SRCS))
 $(FUZZ_BUILD)/fuzz_comment: FUZZ_LIBS += -lunistring

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""test_comment_key.py - the comment key (issue 15) with the real touchpoint-collector on SQLite:
+"""test_comment_key.py - the comment key (issue 15) with the real touchpoint-collector, on SQLite
+and on a real PostgreSQL (tests/support/pgserver.py), the same checks for both:
 
 the collector issues each device its own comment key (32 random bytes, base64url, never the
 token) at `device add`, at rotate-token and with the token of an approved enrollment, makes one
@@ -26,9 +27,10 @@ import uuid
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+import pgserver  # noqa: E402
 import synclib  # noqa: E402
 from synclib import fleet_cli, fleet_token  # noqa: E402
-from tap import check as tap, count as N, failed as FAILED  # noqa: E402
+from tap import check as check_tap, count as N, failed as FAILED  # noqa: E402
 
 NODE = "vn/hcm/hcm-q1/checkout"
 
@@ -87,20 +89,49 @@ def batch(dev_id, seq, **dev):
     return {"protocol": 1, "batch_id": str(uuid.uuid4()), "device": d, "answers": [a]}
 
 
-def stored_key(db, dev):
-    con = sqlite3.connect(db)
-    try:
-        row = con.execute("SELECT comment_key FROM fleet_devices WHERE id = ?", (dev,)).fetchone()
-        return row[0] if row else None
-    finally:
-        con.close()
+def sqlite_key(path):
+    def stored_key(dev):
+        con = sqlite3.connect(path)
+        try:
+            row = con.execute("SELECT comment_key FROM fleet_devices WHERE id = ?",
+                              (dev,)).fetchone()
+            return row[0] if row else None
+        finally:
+            con.close()
+    return stored_key
+
+
+def pg_key(pg):
+    def stored_key(dev):
+        assert all(ch.isalnum() or ch in "-_." for ch in dev)  # a test id, quoted below
+        out = pg.psql("SELECT comment_key FROM fleet_devices WHERE id = '%s'" % dev)
+        return out or None
+    return stored_key
 
 
 def main():
-    print("# the comment key: issued, delivered only to its device, never the token")
     work = synclib.scratch_dir("comment_key")
-    db = os.path.join(work, "c.db")
-    store = "sqlite:" + db
+    run_backend("sqlite:" + os.path.join(work, "c.db"), work, "sqlite",
+                sqlite_key(os.path.join(work, "c.db")))
+    if not pgserver.available():
+        print("ok %d - # SKIP no PostgreSQL server binaries" % (N.value + 1))
+        N.value += 1
+    else:
+        with pgserver.PgServer() as pg:
+            run_backend(pg.url, work, "postgresql", pg_key(pg))
+    print("1..%d" % N)
+    return 1 if FAILED else 0
+
+
+def run_backend(store, work, label, stored_key_of):
+    print("# %s: the comment key: issued, delivered only to its device, never the token" % label)
+    db = None
+
+    def tap(ok, what, why=""):
+        return check_tap(ok, "%s: %s" % (label, what), why)
+
+    def stored_key(_db, dev):
+        return stored_key_of(dev)
     c = plain = None
     try:
         tokens = synclib.fleet_setup(store, ["k1", "k2"], node=NODE)
@@ -108,7 +139,7 @@ def main():
         tap(key_ok(k1_added) and key_ok(stored_key(db, "k2")) and k1_added != stored_key(db, "k2"),
             "device add issues each device its own key (32 random bytes, base64url)", k1_added)
         c = synclib.Collector(store, None, work, extra=["--public-url", "https://fb.example.vn/"],
-                              name="pub").start()
+                              name="pub-" + label).start()
         st, hd, cfg1, raw1 = request(c, "GET", "/v1/config", token=tokens["k1"])
         cm = (cfg1 or {}).get("comment") or {}
         tap(st == 200 and cm.get("key") == k1_added and cm.get("url") == "https://fb.example.vn/c",
@@ -148,7 +179,7 @@ def main():
             "rotate-token issues a new key too; the configuration's revision changes", cfg3)
 
         # An imported device holds the placeholder 'imported': its first GET makes a real key.
-        devfile = os.path.join(work, "devices.txt")
+        devfile = os.path.join(work, "devices-%s.txt" % label)
         tok_imp = synclib.add_device(devfile, "old-1")
         fleet_cli(store, "device", "import", devfile, "--node", NODE)
         before = stored_key(db, "old-1")
@@ -182,8 +213,24 @@ def main():
         c.stop()
         c = None
 
+        # The collector's publish checks "comment" with the kiosk's parser.
+        with open(os.path.join(ROOT, "assets", "demo", "checkout-nps-comment.json"),
+                  encoding="utf-8") as f:
+            doc = json.load(f)
+        doc["version"] = 7
+        doc["comment"]["after"] = "always"
+        bad = os.path.join(work, "bad-comment-%s.json" % label)
+        with open(bad, "w", encoding="utf-8") as f:
+            json.dump(doc, f, ensure_ascii=False)
+        rc, _, err = fleet_cli(store, "survey", "publish", bad, check=False)
+        rc2, _, _ = fleet_cli(store, "survey", "publish",
+                              os.path.join(ROOT, "assets", "demo", "checkout-nps-comment.json"),
+                              check=False)
+        tap(rc == 1 and '$.comment.after: expected "any", "low" or "high"' in err and rc2 == 0,
+            "survey publish refuses a bad \"comment\" naming the field; the demo's passes", err)
+
         # Without --public-url there is no page: no "comment" at all.
-        plain = synclib.Collector(store, None, work, name="plain").start()
+        plain = synclib.Collector(store, None, work, name="plain-" + label).start()
         st, _, cfg6, raw6 = request(plain, "GET", "/v1/config", token=new_tok)
         tap(st == 200 and "comment" not in cfg6 and b"comment" not in raw6,
             "a collector without --public-url sends no \"comment\"", cfg6.keys())
@@ -191,8 +238,6 @@ def main():
         for x in (c, plain):
             if x:
                 x.stop()
-    print("1..%d" % N)
-    return 1 if FAILED else 0
 
 
 if __name__ == "__main__":

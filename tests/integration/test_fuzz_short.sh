@@ -19,7 +19,7 @@ tap() { # $1 ok|not ok, $2 text
     [ "$1" = ok ] || fails=$((fails + 1))
 }
 
-for name in batch reply encode comment; do
+for name in batch reply encode clink comment; do
     f="$B/fuzz/fuzz_$name"
     if [ ! -x "$f" ]; then
         tap "not ok" "fuzz_$name not built at $f (make BUILD=$B tests needs clang and the parser's sources)"

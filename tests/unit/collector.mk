@@ -23,3 +23,10 @@ $(call obj,tests/unit/test_ctag.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
 $(BUILD)/tests/test_ctag: $(call obj,tests/unit/test_ctag.c) $(COLLECTOR_CORE_OBJS) $(DOC_LIB) \
     $(TPBASE_LIB)
 TEST_LIBS_test_ctag = $(COLLECTOR_LIBS)
+
+# The devices' comment keys (issue 15) on a SQLite store.
+TESTS += $(BUILD)/tests/test_ckey
+$(call obj,tests/unit/test_ckey.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
+$(BUILD)/tests/test_ckey: $(call obj,tests/unit/test_ckey.c) $(COLLECTOR_CORE_OBJS) $(DOC_LIB) \
+    $(TPBASE_LIB)
+TEST_LIBS_test_ckey = $(COLLECTOR_LIBS)

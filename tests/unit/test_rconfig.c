@@ -169,6 +169,57 @@ static void body_checked_by_both_parsers(void **state)
     assert_int_equal(rconfig_parse("x", "{\"rev", 5, &c, err, sizeof err), TP_ERR_CONFIG);
 }
 
+/* Issue 15: "comment": {"key", "url"} from the center. */
+static void comment_key_and_url(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *comment, *want; /* want NULL: parses */
+        bool has;
+    } cases[] = {
+        {"", NULL, false},
+        {", \"comment\": null", NULL, false},
+        {", \"comment\": {\"url\": \"https://fb.example.vn/c\"}", NULL, false},
+        {", \"comment\": {\"key\": \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\", \"url\": "
+         "\"https://fb.example.vn/c\"}",
+         NULL, true},
+        {", \"comment\": []", "x: $.comment: expected an object", false},
+        {", \"comment\": {\"key\": \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\"}",
+         "x: $.comment.url: expected an http(s) URL", false},
+        {", \"comment\": {\"key\": \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\", \"url\": "
+         "\"ftp://x/c\"}",
+         "x: $.comment.url: expected an http(s) URL", false},
+        {", \"comment\": {\"key\": \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\", \"url\": "
+         "\"https://x/c?a=1\"}",
+         "x: $.comment.url: expected an http(s) URL", false},
+        {", \"comment\": {\"key\": \"imported\", \"url\": \"https://x/c\"}",
+         "x: $.comment.key: expected a comment key (43 base64url characters)", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char body[4096], err[512] = "";
+        rconfig *c = NULL;
+        snprintf(body, sizeof body,
+                 "{\"revision\": \"r1\", \"device\": {}, \"settings\": {}, \"survey\": %s%s}",
+                 SURVEY_JSON, cases[i].comment);
+        tp_err rc = rconfig_parse("x", body, strlen(body), &c, err, sizeof err);
+        if (!cases[i].want) {
+            if (rc != TP_OK)
+                fail_msg("case %zu: %s", i, err);
+            assert_int_equal(c->has_comment, cases[i].has);
+            if (cases[i].has) {
+                assert_string_equal(c->comment_url, "https://fb.example.vn/c");
+                assert_int_equal(strlen(c->comment_key), 43);
+            }
+            rconfig_free(c);
+        } else {
+            assert_int_equal(rc, TP_ERR_CONFIG);
+            if (strncmp(err, cases[i].want, strlen(cases[i].want)) != 0)
+                fail_msg("case %zu: got '%s', want '%s'", i, err, cases[i].want);
+            assert_null(c);
+        }
+    }
+}
+
 static void file_revision(void **state)
 {
     (void)state;
@@ -190,6 +241,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(status_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(body_checked_by_both_parsers, setup, teardown),
         cmocka_unit_test_setup_teardown(file_revision, setup, teardown),
+        cmocka_unit_test_setup_teardown(comment_key_and_url, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
