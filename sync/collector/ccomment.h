@@ -28,14 +28,14 @@
 #include "capi.h"
 #include "cstore.h"
 
-#define CCOMMENT_BODY_MAX (32u << 10) /* bytes of a POST /c form */
-#define CCOMMENT_NAME_MAX 100         /* bytes of a contact name */
-#define CCOMMENT_PHONE_MAX 32         /* bytes of a phone number as typed */
-#define CCOMMENT_EMAIL_MAX 254        /* bytes of an e-mail address */
-#define CCOMMENT_GRACE_S 900          /* a form opened before the expiry may be sent this late */
-#define CCOMMENT_RETENTION_DAYS 90    /* default of the node setting retention_days */
-#define CCOMMENT_LISTED_MAX 500       /* comments one /v1/comments reply lists */
-#define CCOMMENT_EXPORT_MAX 1000000   /* rows of one CSV export */
+#define CCOMMENT_BODY_MAX (128u << 10) /* bytes of a POST /c form (1,000 emoji %-encoded) */
+#define CCOMMENT_NAME_MAX 100          /* bytes of a contact name */
+#define CCOMMENT_PHONE_MAX 32          /* bytes of a phone number as typed */
+#define CCOMMENT_EMAIL_MAX 254         /* bytes of an e-mail address */
+#define CCOMMENT_GRACE_S 900           /* a form opened before the expiry may be sent this late */
+#define CCOMMENT_RETENTION_DAYS 90     /* default of the node setting retention_days */
+#define CCOMMENT_LISTED_MAX 500        /* comments one /v1/comments reply lists */
+#define CCOMMENT_EXPORT_MAX 1000000    /* rows of one CSV export */
 
 /* A reply of the page (text/html) or of the read side (JSON or CSV). body is free()d by the
  * caller. */
@@ -81,6 +81,14 @@ tp_err ccomment_report_group(cstore *s, const char *scope, const char *field, co
                              int64_t from_ms, int64_t to_ms, cJSON *group, char *err,
                              size_t errlen);
 
+/* For alert rules of kind comment_tag (owned by alerts): the comments in scope tagged tag
+ * (e.g. "urgent", "staff:Lan") with created_ms in [from_ms, to_ms): their number in *count and
+ * the newest one's id in newest (TP_UUID_STR bytes; "" when none). Returns TP_OK or a store
+ * error. */
+tp_err ccomment_tag_count(cstore *s, const char *scope, const char *tag, int64_t from_ms,
+                          int64_t to_ms, int64_t *count, char newest[TP_UUID_STR], char *err,
+                          size_t errlen);
+
 /* Checks the node setting "comments" (see above) under prefix ("$.settings.comments").
  * Returns TP_OK or TP_ERR_INVALID with the path and cause in err. */
 tp_err ccomment_settings_check(const cJSON *v, const char *prefix, char *err, size_t errlen);
@@ -98,7 +106,9 @@ tp_err ccomment_retention_run(cstore *s, int64_t now_ms, int *cleared, char *err
 tp_err ccomment_privacy(cstore *s, const char *actor, bool erase, const char *phone,
                         const char *email, int64_t now_ms, cJSON **out, char *err, size_t errlen);
 
-/* The keyword lists of a chain (the shipped defaults when it has none): *out (cJSON_Delete).
+/* tags.list: args {"chain": C} gives {"chain", "source": "chain"|"default", "lists"} (the
+ * shipped defaults when the chain has none); without a chain, {"default", "chains": {C: lists}}.
+ * *out (cJSON_Delete).
  * tags.set stores lists (checked with ctag_check) for a chain, audited. Run inside an admin
  * transaction (cfleet_call ops "tags.list" / "tags.set"). */
 tp_err ccomment_tags_list(cstore_tx *tx, const cJSON *args, cJSON **out, char *err, size_t errlen);

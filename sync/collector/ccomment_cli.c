@@ -3,7 +3,7 @@
  *
  *   comments export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--node PATH]   CSV on stdout
  *   comments retention [--now-ms MS]      the retention job once (the collector runs it daily)
- *   tags list --chain C | tags set --chain C --file F                     keyword lists
+ *   tags list [--chain C] | tags set --chain C --file F                   keyword lists
  *   privacy export --phone P | --email E  everything about a person, JSON on stdout
  *   privacy erase --phone P | --email E   their contact details removed everywhere
  *

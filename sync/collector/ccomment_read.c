@@ -506,3 +506,35 @@ tp_err ccomment_report_group(cstore *s, const char *scope, const char *field, co
     cstore_rows_free(list);
     return rc;
 }
+
+tp_err ccomment_tag_count(cstore *s, const char *scope, const char *tag, int64_t from_ms,
+                          int64_t to_ms, int64_t *count, char newest[TP_UUID_STR], char *err,
+                          size_t errlen)
+{
+    char c[1600], sql[3600];
+    filt f = {.scope = scope ? scope : ""};
+    cstore_tx *tx = NULL;
+    cstore_rows *rows = NULL;
+    *count = 0;
+    newest[0] = '\0';
+    if (!tag || !*tag || strlen(tag) > CTAG_ENTRY_MAX + 6)
+        return tp_errf(err, errlen, TP_ERR_INVALID, "tag: expected 1..70 bytes");
+    cfleet_i64(f.from, from_ms);
+    cfleet_i64(f.to, to_ms);
+    tag_pattern(&f, tag);
+    tp_err rc = cstore_tx_begin(s, false, &tx, err, errlen);
+    if (rc != TP_OK)
+        return rc;
+    snprintf(sql, sizeof sql,
+             "SELECT c.id, (SELECT count(*) FROM comments c WHERE %s) FROM comments c WHERE %s"
+             " ORDER BY c.created_ms DESC, c.id DESC LIMIT 1",
+             cond(c, sizeof c), c);
+    rc = FX(tx, &rows, err, errlen, sql, FPARAMS(&f));
+    cstore_tx_rollback(tx);
+    if (rc == TP_OK && rows->n == 1) {
+        tp_strlcpy(newest, cstore_rows_get(rows, 0, 0), TP_UUID_STR);
+        *count = strtoll(cstore_rows_get(rows, 0, 1), NULL, 10);
+    }
+    cstore_rows_free(rows);
+    return rc;
+}

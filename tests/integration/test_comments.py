@@ -193,6 +193,16 @@ def check_browser(c, key, workdir, dev, token, epoch):
         labels = {e.get_attribute("for") for e in d.find_elements(By.TAG_NAME, "label")}
         tap({"text", "consent", "name", "phone", "email"} <= labels,
             "every field has its label (screen readers)", str(labels))
+        from selenium.webdriver.common.keys import Keys
+        who = "var e=document.activeElement;return e.id||e.getAttribute('hreflang')||e.tagName"
+        d.execute_script("document.querySelector('nav a').focus()")  # the page's first stop
+        order = [d.execute_script(who)]
+        for _ in range(4):
+            d.switch_to.active_element.send_keys(Keys.TAB)
+            order.append(d.execute_script(who))
+        tap(order[:5] == ["vi", "en", "text", "consent", "send"],
+            "keyboard focus order: language, text, consent, send (contact fields wait for the "
+            "consent)", order)
         bg = d.execute_script("return getComputedStyle(document.body).backgroundColor")
         d.save_screenshot(os.path.join(workdir, "comment-360-light.png"))
         text = "Nhân viên Lan rất nhiệt tình, cảm ơn! Nhưng sàn nhà ướt, tôi suýt trượt ngã."
@@ -330,6 +340,12 @@ def check_refusals(c, key, db):
     tap(n == "0", "nothing of the refused forms was stored")
     st, _, html = post_form(c, dict(q, text=unicodedata.normalize("NFD", "ệ") * 1000))
     tap(st == 200 and state_of(html) == "thanks", "1,000 characters (3,000 code points) accepted")
+    s4 = str(uuid.uuid4())
+    q = dict(urllib.parse.parse_qsl(link_query(key, dev, s4, future)))
+    family = "\U0001F468\u200D\U0001F469\u200D\U0001F467"  # one character seen, 5 code points
+    st, _, html = post_form(c, dict(q, text=family * 1000))
+    tap(st == 200 and state_of(html) == "thanks",
+        "1,000 emoji families (18 KB, 54 KB percent-encoded) accepted as 1,000 characters", st)
 
 
 def run_backend(store, db, label, workdir, with_browser):

@@ -56,6 +56,7 @@ $(call obj,tests/unit/test_canalytics.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
 $(BUILD)/tests/test_canalytics: $(call obj,tests/unit/test_canalytics.c) \
     $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
 TEST_LIBS_test_canalytics = $(COLLECTOR_LIBS)
+
 # The devices' comment keys (issue 15) on a SQLite store.
 TESTS += $(BUILD)/tests/test_ckey
 $(call obj,tests/unit/test_ckey.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)

@@ -236,6 +236,30 @@ static void test_report_group(void **state)
         3);
     assert_int_equal(ccomment_report_group(s, "", "bogus", NULL, 0, 5000, g, err, sizeof err),
                      TP_ERR_INVALID);
+    /* The alert rules' count of a tag. */
+    assert_int_equal(cstore_tx_begin(s, true, &tx, err, sizeof err), TP_OK);
+    assert_int_equal(FX(tx, NULL, err, sizeof err,
+                        "UPDATE comments SET tags = '[\"urgent\",\"staff:Lan_1\"]' WHERE id IN"
+                        " ('c1', 'c2', 'c3')"),
+                     TP_OK);
+    assert_int_equal(cstore_tx_commit(tx, err, sizeof err), TP_OK);
+    int64_t n = 0;
+    char newest[TP_UUID_STR];
+    assert_int_equal(
+        ccomment_tag_count(s, "vn/hcm", "urgent", 0, 5000, &n, newest, err, sizeof err), TP_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(newest, "c2");
+    assert_int_equal(ccomment_tag_count(s, "", "staff:Lan_1", 0, 5000, &n, newest, err, sizeof err),
+                     TP_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(newest, "c3");
+    assert_int_equal(ccomment_tag_count(s, "", "staff:LanX1", 0, 5000, &n, newest, err, sizeof err),
+                     TP_OK);
+    assert_int_equal(n, 0); /* '_' is no LIKE wildcard here */
+    assert_string_equal(newest, "");
+    assert_int_equal(ccomment_tag_count(s, "", "praise", 0, 5000, &n, newest, err, sizeof err),
+                     TP_OK);
+    assert_int_equal(n, 0);
     cJSON_Delete(g);
     cstore_close(s);
     char path[128];
