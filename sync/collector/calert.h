@@ -78,10 +78,10 @@ bool calert_is_happy(tp_kind k, int v);
 
 /* The window of minutes (1..1440) containing at_ms: windows start at local midnight and every
  * `minutes` of elapsed time after it; the day's last window ends at the next local midnight. */
-void calert_window(const ctz *z, int64_t at_ms, int minutes, int64_t *from_ms,
-                   int64_t *to_ms);
+void calert_window(const ctz *z, int64_t at_ms, int minutes, int64_t *from_ms, int64_t *to_ms);
 
-/* ---- Interval tests (calert_window.c) --------------------------------------------------------- */
+/* ---- Interval tests (calert_window.c) ---------------------------------------------------------
+ */
 
 /* NPS of dist below threshold with its whole 95% interval: the adjusted-Wald interval of
  * tp_nps_compute (centre 100 (p' - d'), margin moe). Writes the interval; returns true when its
@@ -115,10 +115,13 @@ typedef struct calert_eval calert_eval;
 
 /* Starts the evaluator thread: every interval_ms (0: 1000) it claims queue rows and evaluates the
  * answer rules over them, and every health_ms (0: 30000) the device rules. public_url (copied;
- * NULL: none) makes the dashboard links. Returns TP_OK and *out (calert_eval_stop) or an error. */
+ * NULL: none) makes the dashboard links. wake (may be NULL) is called with wake_cls on the
+ * evaluator's thread after a pass committed alerts (their outbox rows): the owner wakes the
+ * outbox worker with it (cdeliver_wake), so delivery does not wait for the worker's poll.
+ * Returns TP_OK and *out (calert_eval_stop) or an error. */
 tp_err calert_eval_start(cstore *s, const tp_clock *clk, const char *public_url,
-                         unsigned interval_ms, unsigned health_ms, calert_eval **out, char *err,
-                         size_t errlen);
+                         unsigned interval_ms, unsigned health_ms, void (*wake)(void *cls),
+                         void *wake_cls, calert_eval **out, char *err, size_t errlen);
 
 /* Stops the thread (a pass in progress finishes) and frees e. NULL is a no-op. */
 void calert_eval_stop(calert_eval *e);

@@ -28,6 +28,8 @@ struct calert_eval {
     const tp_clock *clk;
     char *public_url;
     unsigned interval_ms, health_ms;
+    void (*wake)(void *cls); /* after alerts were committed (the owner's outbox worker) */
+    void *wake_cls;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -590,6 +592,8 @@ static void *run(void *arg)
             rc = calert_eval_pass(e->s, e->public_url, now, health, &fired, &idle, err, sizeof err);
         if (rc != TP_OK)
             fprintf(stderr, "touchpoint-collector: alert evaluation: %s (retried)\n", err);
+        if (fired > 0 && e->wake) /* new outbox rows (a wake after a rollback is harmless) */
+            e->wake(e->wake_cls);
         pthread_mutex_lock(&e->mu);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -604,8 +608,8 @@ static void *run(void *arg)
 }
 
 tp_err calert_eval_start(cstore *s, const tp_clock *clk, const char *public_url,
-                         unsigned interval_ms, unsigned health_ms, calert_eval **out, char *err,
-                         size_t errlen)
+                         unsigned interval_ms, unsigned health_ms, void (*wake)(void *cls),
+                         void *wake_cls, calert_eval **out, char *err, size_t errlen)
 {
     calert_eval *e = calloc(1, sizeof *e);
     *out = NULL;
@@ -614,6 +618,8 @@ tp_err calert_eval_start(cstore *s, const tp_clock *clk, const char *public_url,
         return TP_ERR_NOMEM;
     }
     e->s = s;
+    e->wake = wake;
+    e->wake_cls = wake_cls;
     e->clk = clk ? clk : tp_clock_system();
     e->interval_ms = interval_ms ? interval_ms : 1000;
     e->health_ms = health_ms ? health_ms : 30000;

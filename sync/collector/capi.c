@@ -75,20 +75,20 @@ capi_reply capi_enroll(cstore *s, const char *body, size_t len, const char *addr
 static const char *route(const char *res, bool post, cJSON *args)
 {
     if (!post) {
-        return strcmp(res, "nodes") == 0         ? "node.list"
-               : strcmp(res, "devices") == 0     ? "device.list"
-               : strcmp(res, "surveys") == 0     ? "survey.list"
-               : strcmp(res, "audit") == 0       ? "audit.list"
-               : strcmp(res, "enrollments") == 0 ? "enroll.list"
-               : strcmp(res, "endpoints") == 0   ? "endpoint.list"
-               : strcmp(res, "alert-rules") == 0 ? "alert.list"
-               : strcmp(res, "cases") == 0       ? "case.list"
+        return strcmp(res, "nodes") == 0          ? "node.list"
+               : strcmp(res, "devices") == 0      ? "device.list"
+               : strcmp(res, "surveys") == 0      ? "survey.list"
+               : strcmp(res, "audit") == 0        ? "audit.list"
+               : strcmp(res, "enrollments") == 0  ? "enroll.list"
+               : strcmp(res, "endpoints") == 0    ? "endpoint.list"
+               : strcmp(res, "alert-rules") == 0  ? "alert.list"
+               : strcmp(res, "cases") == 0        ? "case.list"
                : strcmp(res, "read-tokens") == 0  ? "read-token.list"
                : strcmp(res, "read-audit") == 0   ? "read-audit.list"
                : strcmp(res, "admin-tokens") == 0 ? "admin.list"
-               : strcmp(res, "tags") == 0        ? "tags.list"
-               : strcmp(res, "digests") == 0     ? "digest.list"
-                                                 : NULL;
+               : strcmp(res, "tags") == 0         ? "tags.list"
+               : strcmp(res, "digests") == 0      ? "digest.list"
+                                                  : NULL;
     }
     if (strcmp(res, "nodes") == 0)
         return "node.set";

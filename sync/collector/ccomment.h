@@ -60,14 +60,15 @@ ccomment_reply ccomment_submit(cstore *s, const char *body, size_t len, int64_t 
 /* GET /v1/comments and GET /v1/comments.csv (url says which), the read handler of
  * CONTRACT.md: comments in scope ("" = all) with their session's answers, counts per group.
  * Query: from, to (YYYY-MM-DD, local days, default the last 30), node, store, tag, by
- * (store|touchpoint|device, default store), limit (1..500, default 50). Each read is logged
- * (audit action "read.comments", actor "reader"). */
+ * (store|touchpoint|device, default store), limit (1..500, default 50). The read dispatch logs
+ * each read in the read audit (cread_log). */
 capi_reply ccomment_get(cstore *s, const char *url, const char *scope,
                         const char *(*arg)(void *cls, const char *key), void *cls, int64_t now_ms);
 
 /* The CSV of every comment in scope with created_ms in [from_ms, to_ms) (id, time, device,
  * session, store, touchpoint, node, lang, tags, text, contact fields, consent version, the
- * session's answers). Logged as a read by actor. Returns TP_OK and *csv (free()) or an error. */
+ * session's answers). Logged in the read audit (cread_log) as actor's "comments.export". Returns
+ * TP_OK and *csv (free()) or an error. */
 tp_err ccomment_export_csv(cstore *s, const char *scope, int64_t from_ms, int64_t to_ms,
                            const char *actor, int64_t now_ms, char **csv, char *err, size_t errlen);
 

@@ -5,10 +5,11 @@
  *
  * A comment meets its session's answers here, at read time, by (device, session): the kiosk may
  * send the answers days after the customer sent the comment from the phone, or the reverse.
- * Every read of personal data writes its audit row first ("read.comments"); a read that cannot
- * be logged is not served.
+ * Every read of personal data is in the read audit (cread_log: the HTTP reads by the read
+ * dispatch, the CLI export here) before it is served; a read that cannot be logged is not.
  */
 #include "ccomment_int.h"
+#include "cread.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,21 +136,6 @@ static tp_err answers_of(cstore_tx *tx, const filt *f, const char *limit, cstore
     return FX(tx, out, err, errlen, sql, FPARAMS(f), limit);
 }
 
-/* Writes the audit row of a read of personal data (a transaction of its own). */
-static tp_err log_read(cstore *s, const char *actor, const char *what, int64_t now_ms, char *err,
-                       size_t errlen)
-{
-    cstore_tx *tx = NULL;
-    tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
-    if (rc != TP_OK)
-        return rc;
-    rc = cfleet_audit(tx, actor, "read.comments", what, NULL, NULL, now_ms, err, errlen);
-    if (rc == TP_OK)
-        return cstore_tx_commit(tx, err, errlen);
-    cstore_tx_rollback(tx);
-    return rc;
-}
-
 static capi_reply store_error(tp_err rc, const char *err)
 {
     if (rc == TP_ERR_TOO_LARGE)
@@ -220,7 +206,7 @@ static tp_err csv_build(cstore_tx *tx, const filt *f, char **csv, char *err, siz
 capi_reply ccomment_get(cstore *s, const char *url, const char *scope,
                         const char *(*arg)(void *cls, const char *key), void *cls, int64_t now_ms)
 {
-    char err[TP_ERRMSG_MAX], c[1600], sql[2600], limit[16], what[600];
+    char err[TP_ERRMSG_MAX], c[1600], sql[2600], limit[16];
     filt f = {.scope = scope ? scope : ""};
     bool csv = strcmp(url, "/v1/comments.csv") == 0;
     const char *by = arg(cls, "by"), *lim = arg(cls, "limit");
@@ -270,11 +256,8 @@ capi_reply ccomment_get(cstore *s, const char *url, const char *scope,
     }
     cstore_tx_rollback(tx);
     tx = NULL;
-    snprintf(what, sizeof what, "%s?scope=%s&node=%s&store=%s&from=%s&to=%s&tag=%.64s", url,
-             f.scope, f.node ? f.node : "", f.store ? f.store : "", f.from, f.to,
-             arg(cls, "tag") ? arg(cls, "tag") : "");
-    if ((rc = log_read(s, "reader", what, now_ms, err, sizeof err)) != TP_OK)
-        return store_error(rc, err);
+    /* The read is audited by the read dispatch (collector_read.c: cread_log with the reader's
+     * token name, scope, path and query), like every read endpoint. */
     if ((rc = cstore_tx_begin(s, false, &tx, err, sizeof err)) != TP_OK)
         return store_error(rc, err);
     if (csv) {
@@ -442,8 +425,15 @@ tp_err ccomment_export_csv(cstore *s, const char *scope, int64_t from_ms, int64_
     *csv = NULL;
     cfleet_i64(f.from, from_ms);
     cfleet_i64(f.to, to_ms);
-    snprintf(what, sizeof what, "export?scope=%s&from=%s&to=%s", f.scope, f.from, f.to);
-    tp_err rc = log_read(s, actor, what, now_ms, err, errlen);
+    /* A read of personal data outside HTTP: in the read audit like the HTTP reads. */
+    cread_ctx ctx = {.kind = CREAD_ADMIN, .status = 200};
+    tp_strlcpy(ctx.name, actor ? actor : "cli", sizeof ctx.name);
+    tp_strlcpy(ctx.scope, f.scope, sizeof ctx.scope);
+    tp_strlcpy(ctx.method, "CLI", sizeof ctx.method);
+    snprintf(what, sizeof what, "from=%s&to=%s", f.from, f.to);
+    tp_err rc = cread_log(s, &ctx, "comments.export", what, now_ms);
+    if (rc != TP_OK)
+        tp_errf(err, errlen, rc, "the read audit cannot be written, so nothing is exported");
     if (rc == TP_OK)
         rc = cstore_tx_begin(s, false, &tx, err, errlen);
     if (rc != TP_OK)

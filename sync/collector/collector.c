@@ -581,6 +581,13 @@ static tp_err parse_listen(const char *listen, struct addrinfo **out, char *err,
     return TP_OK;
 }
 
+/* The alert evaluator's wake-up after it committed alerts: their outbox rows are due now. The
+ * evaluator is stopped before the worker (collector_stop), so d outlives every call. */
+static void wake_deliver(void *cls)
+{
+    cdeliver_wake(cls);
+}
+
 tp_err collector_start(const collector_options *opt, collector **out, char *err, size_t errlen)
 {
     tp_err rc = TP_OK;
@@ -643,7 +650,8 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
     if ((rc = cdeliver_start(c->store, &dopt, c->clock, &c->deliver, err, errlen)) != TP_OK)
         goto out;
     if ((rc = calert_eval_start(c->store, c->clock, c->public_url, opt->alert_interval_ms,
-                                opt->alert_health_ms, &c->alerts, err, errlen)) != TP_OK)
+                                opt->alert_health_ms, wake_deliver, c->deliver, &c->alerts, err,
+                                errlen)) != TP_OK)
         goto out;
     /* The idle timeout stays as a backstop; the guard's deadlines are the real bound. */
     c->d = MHD_start_daemon(

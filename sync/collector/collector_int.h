@@ -8,8 +8,8 @@
 
 #include <microhttpd.h>
 
-#include "capi.h"
 #include "calert.h"
+#include "capi.h"
 #include "cauth.h"
 #include "cbatch.h"
 #include "cdigest.h"
@@ -36,9 +36,9 @@ struct collector {
     crate *read_rate;             /* requests per reader (token name, or address when open) */
     crate *read_fail;             /* failed read authentications per address */
     struct cread_gate *read_gate; /* requests in flight per reader */
-    char *public_url;    /* --public-url without a trailing '/', or NULL */
-    cdeliver *deliver;   /* the outbox worker */
-    calert_eval *alerts; /* the alert evaluator thread */
+    char *public_url;             /* --public-url without a trailing '/', or NULL */
+    cdeliver *deliver;            /* the outbox worker */
+    calert_eval *alerts;          /* the alert evaluator thread */
     int silent_after_s;
     int retry_after_s;
     unsigned port;

@@ -20,8 +20,8 @@
  * so the collector survives a database restart (requests meanwhile get 503).
  */
 #include "calert_int.h"
-#include "cstore_pg_int.h"
 #include "crollup.h"
+#include "cstore_pg_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -44,18 +44,18 @@
     "CREATE TABLE ru_choice(period INTEGER NOT NULL," RU_DIMS                                      \
     " question TEXT NOT NULL, choice TEXT NOT NULL, band TEXT NOT NULL,"                           \
     " rating_kind TEXT NOT NULL, n BIGINT NOT NULL,"                                               \
-    " PRIMARY KEY(period, store, touchpoint, device, survey, version, question, choice, band,"      \
+    " PRIMARY KEY(period, store, touchpoint, device, survey, version, question, choice, band,"     \
     " rating_kind))" ROWID ";"                                                                     \
     "CREATE TABLE ru_hour(period INTEGER NOT NULL," RU_DIMS                                        \
     " dow INTEGER NOT NULL, hour INTEGER NOT NULL, customers BIGINT NOT NULL,"                     \
     " answers BIGINT NOT NULL, rated BIGINT NOT NULL, negative BIGINT NOT NULL,"                   \
     " PRIMARY KEY(period, store, touchpoint, device, survey, version, dow, hour))" ROWID ";"       \
-    "CREATE TABLE ru_orphans(id TEXT PRIMARY KEY, session TEXT NOT NULL, day INTEGER NOT NULL,"    \
-    RU_DIMS " question TEXT NOT NULL, choice TEXT NOT NULL)" ROWID ";"                             \
+    "CREATE TABLE ru_orphans(id TEXT PRIMARY KEY, session TEXT NOT NULL, day INTEGER NOT "         \
+    "NULL," RU_DIMS " question TEXT NOT NULL, choice TEXT NOT NULL)" ROWID ";"                     \
     "CREATE INDEX ru_orphans_session ON ru_orphans(session);"                                      \
     "CREATE TABLE ru_device(device TEXT PRIMARY KEY, corrected BIGINT NOT NULL,"                   \
-    " uncorrected BIGINT NOT NULL, pending_reported BIGINT NOT NULL DEFAULT 0,"                   \
-    " pending_after BIGINT NOT NULL DEFAULT 0)" ROWID ";"                 \
+    " uncorrected BIGINT NOT NULL, pending_reported BIGINT NOT NULL DEFAULT 0,"                    \
+    " pending_after BIGINT NOT NULL DEFAULT 0)" ROWID ";"                                          \
     "CREATE TABLE ru_state(key TEXT PRIMARY KEY, value TEXT NOT NULL)" ROWID ";"                   \
     "INSERT INTO ru_state(key, value) VALUES ('backfill', 'pending');"
 

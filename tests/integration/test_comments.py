@@ -479,10 +479,9 @@ def check_reads(c, store, workdir, first, key):
     tap(st == 200 and h.get("content-type", "").startswith("text/csv")
         and "Trần Thị Bích" in text and "recommend=3" in text,
         "the CSV export with contacts and the session's answers", text[:300])
-    audit = fleet_json(store, "audit", "list")
-    rows = audit if isinstance(audit, list) else audit.get("audit", audit.get("rows", []))
-    tap(sum(1 for r in rows if r.get("action") == "read.comments") >= 5,
-        "every read of comments is in the audit log", json.dumps(rows[-3:])[:300])
+    rows = fleet_json(store, "audit", "reads")
+    tap(sum(1 for r in rows if r.get("path", "").startswith("/v1/comments")) >= 5,
+        "every read of comments is in the read audit", json.dumps(rows[-3:])[:300])
     # A chain's own keyword list with an exact entry: "dơ" (dirty) is not "do" (because).
     lists = {"vi": {"urgent": ["=dơ"]}, "en": {}}
     path = os.path.join(workdir, "lists.json")

@@ -121,7 +121,7 @@ static void zone_offsets(void **state)
     assert_int_equal(L.day, 20261130);
     assert_int_equal(L.month, 202611);
     assert_int_equal(L.hour, 7);
-    assert_int_equal(L.dow, 0); /* a Monday */
+    assert_int_equal(L.dow, 0);                   /* a Monday */
     ctz_local_of(1796000000000LL, -2 * 3600, &L); /* 22:53 on Sunday the 29th, west of UTC */
     assert_int_equal(L.day, 20261129);
     assert_int_equal(L.hour, 22);
@@ -143,8 +143,7 @@ static const char *lookup(void *cls, const char *key)
     return NULL;
 }
 
-static int get_status(cstore *s, const char *url, const char *scope, const char *k,
-                      const char *v)
+static int get_status(cstore *s, const char *url, const char *scope, const char *k, const char *v)
 {
     kv a = {{k, "from"}, {v, "2026-11-01"}};
     capi_reply r = canalytics_get(s, url, scope, lookup, &a, 1796000000000LL, 3600);
@@ -165,7 +164,7 @@ static void scope_forbids_outside(void **state)
     assert_int_equal(cstore_open(url, 2, &s, err, sizeof err), TP_OK);
     cstore_tx *tx = NULL;
     assert_int_equal(cstore_tx_begin(s, true, &tx, err, sizeof err), TP_OK);
-    static const char *const paths[] = {"vn", "vn/hcm", "vn/hcm/hcm-q1", "vn/hcm/hcm-q1/exit",
+    static const char *const paths[] = {"vn",    "vn/hcm",    "vn/hcm/hcm-q1", "vn/hcm/hcm-q1/exit",
                                         "vn/hn", "vn/hn/hn-1"};
     for (size_t i = 0; i < 6; i++) {
         const char *p[1] = {paths[i]};
@@ -180,8 +179,7 @@ static void scope_forbids_outside(void **state)
     assert_int_equal(get_status(s, "/v1/report", "vn/hcm", "node", "vn"), 403);
     assert_int_equal(get_status(s, "/v1/reasons", "vn/hcm", "store", "hn-1"), 403);
     assert_int_equal(get_status(s, "/v1/export.csv", "vn/hcm", "node", "vn/hn/hn-1"), 403);
-    assert_int_equal(get_status(s, "/v1/heatmap", "vn/hcm/hcm-q1/exit", "touchpoint", "door"),
-                     403);
+    assert_int_equal(get_status(s, "/v1/heatmap", "vn/hcm/hcm-q1/exit", "touchpoint", "door"), 403);
     assert_int_equal(get_status(s, "/v1/report", "vn/hcm", "node", "vn/hcm/hcm-q1"), 200);
     assert_int_equal(get_status(s, "/v1/rankings", "vn/hcm", "store", "hcm-q1"), 200);
     assert_int_equal(get_status(s, "/v1/report", "", "node", "vn/hn"), 200);
