@@ -497,6 +497,7 @@ static tp_err queue_step(cstore *s, const char *public_url, int64_t now, calert_
     rc = calert_load_rules(x.tx, false, &rules, &n_rules, err, errlen);
     *no_rules = rc == TP_OK && n_rules == 0;
     if (rc != TP_OK || n_rules == 0) {
+        calert_free_rules(rules, n_rules);
         cstore_tx_rollback(x.tx);
         return rc == TP_OK ? purge_step(s, purge, err, errlen) : rc;
     }
