@@ -673,11 +673,13 @@ cJSON *an_report(an_req *r, int *status)
             return NULL;
         }
     }
-    const char *tz = getenv("TZ");
+    const char *tz = getenv("TZ"); /* --tz sets it, as collector.c names it */
+    if (!tz || !*tz)
+        tz = "localtime";
     cJSON *root = cJSON_CreateObject();
     if (!root || !cJSON_AddStringToObject(root, "by", by_names[by]) ||
         !cJSON_AddItemToObject(root, "survey", str_or_null(r->f.survey)) ||
-        !cJSON_AddStringToObject(root, "tz", tz ? tz : "") || !an_add_common(r, root)) {
+        !cJSON_AddStringToObject(root, "tz", tz) || !an_add_common(r, root)) {
         cJSON_Delete(root);
         *status = 500;
         return NULL;

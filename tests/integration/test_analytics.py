@@ -512,7 +512,8 @@ def recount_suite(label, store_url, query, execute, workdir):
             send(d, make(d, 25))
         compare(label, "after more ingests", query)
     finally:
-        c.stop()
+        rc = c.stop()
+    tap(rc == 0, "%s: recount collector stopped cleanly (no leak reported)" % label, rc)
     # A store of schema 2 (before the rollups) with these answers: opening it builds them.
     # (and of the later versions: 6, read access)
     for t in ("ru_sessions", "ru_cust", "ru_rating", "ru_choice", "ru_hour", "ru_orphans",
@@ -540,7 +541,8 @@ def hand_suite(label, store_url, workdir):
     try:
         check_hand_set(label, c, devs)
     finally:
-        c.stop()
+        rc = c.stop()
+    tap(rc == 0, "%s: collector stopped cleanly (no leak reported)" % label, rc)
 
 
 def sqlite_query(path):
