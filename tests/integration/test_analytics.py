@@ -515,9 +515,10 @@ def recount_suite(label, store_url, query, execute, workdir):
         rc = c.stop()
     tap(rc == 0, "%s: recount collector stopped cleanly (no leak reported)" % label, rc)
     # A store of schema 2 (before the rollups) with these answers: opening it builds them.
-    # (and of the later versions: 6, read access)
+    # (and of the later versions: 5, comments; 6, read access)
     for t in ("ru_sessions", "ru_cust", "ru_rating", "ru_choice", "ru_hour", "ru_orphans",
-              "ru_device", "ru_state", "read_tokens", "read_audit"):
+              "ru_device", "ru_state", "comments", "comment_keywords", "comment_retention",
+              "read_tokens", "read_audit"):
         execute("DROP TABLE %s" % t)
     execute("DELETE FROM schema_version WHERE version >= 4")
     fleet_cli(store_url, "node", "list")
