@@ -41,7 +41,7 @@ tp_err calert_kind_parse(const char *name, calert_kind *out, char *err, size_t e
     return tp_errf(err, errlen, TP_ERR_INVALID,
                    "$.kind: '%.64s' is not a kind (negative_share, low_score, reason, praise,"
                    " device_silent, device_pending_age, device_seq_holes, device_clock,"
-                    " device_disk, device_config_error, comment_tag)",
+                   " device_disk, device_config_error, comment_tag)",
                    name ? name : "");
 }
 
@@ -107,8 +107,8 @@ static const unsigned kind_fields[CALERT_KIND_COUNT] = {
 };
 
 /* comment_tag's categories (ctag.h); "staff" matches every "staff:<name>" tag. */
-static const char *const comment_tags[] = {"urgent",  "profanity", "praise",
-                                           "staff",   "spam",      "nonsense"};
+static const char *const comment_tags[] = {"urgent", "profanity", "praise",
+                                           "staff",  "spam",      "nonsense"};
 
 static const struct {
     const char *name;

@@ -10,8 +10,8 @@
  * The form post needs no CSRF token: every field a forger would need is bound by the link's MAC,
  * and a link is good for one comment only. Nothing of a refused form is stored.
  */
-#include "ccomment_int.h"
 #include "calert.h"
+#include "ccomment_int.h"
 
 #include <ctype.h>
 #include <stdio.h>
