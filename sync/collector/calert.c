@@ -23,6 +23,7 @@ static const char *const kind_names[CALERT_KIND_COUNT] = {
     [CALERT_DEVICE_CLOCK] = "device_clock",
     [CALERT_DEVICE_DISK] = "device_disk",
     [CALERT_DEVICE_CONFIG_ERROR] = "device_config_error",
+    [CALERT_COMMENT_TAG] = "comment_tag",
 };
 
 const char *calert_kind_name(calert_kind k)
@@ -40,13 +41,13 @@ tp_err calert_kind_parse(const char *name, calert_kind *out, char *err, size_t e
     return tp_errf(err, errlen, TP_ERR_INVALID,
                    "$.kind: '%.64s' is not a kind (negative_share, low_score, reason, praise,"
                    " device_silent, device_pending_age, device_seq_holes, device_clock,"
-                   " device_disk, device_config_error)",
+                   " device_disk, device_config_error, comment_tag)",
                    name ? name : "");
 }
 
 bool calert_kind_is_device(calert_kind k)
 {
-    return k >= CALERT_DEVICE_SILENT;
+    return k >= CALERT_DEVICE_SILENT && k <= CALERT_DEVICE_CONFIG_ERROR;
 }
 
 bool calert_is_negative(tp_kind k, int v)
@@ -87,7 +88,8 @@ enum {
     F_RUN = 128,
     F_MINUTES = 256,
     F_FREE = 512,
-    F_MISSING = 1024
+    F_MISSING = 1024,
+    F_TAG = 2048
 };
 
 static const unsigned kind_fields[CALERT_KIND_COUNT] = {
@@ -101,7 +103,12 @@ static const unsigned kind_fields[CALERT_KIND_COUNT] = {
     [CALERT_DEVICE_CLOCK] = 0,
     [CALERT_DEVICE_DISK] = F_FREE,
     [CALERT_DEVICE_CONFIG_ERROR] = 0,
+    [CALERT_COMMENT_TAG] = F_TAG | F_COUNT | F_WINDOW,
 };
+
+/* comment_tag's categories (ctag.h); "staff" matches every "staff:<name>" tag. */
+static const char *const comment_tags[] = {"urgent", "profanity", "praise",
+                                           "staff",  "spam",      "nonsense"};
 
 static const struct {
     const char *name;
@@ -119,6 +126,7 @@ static const struct {
     {"minutes", F_MINUTES, 1, 10080},
     {"min_free_mb", F_FREE, 1, 10000000},
     {"min_missing", F_MISSING, 1, 1000000000},
+    {"tag", F_TAG, 0, 0},
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
 
@@ -142,7 +150,8 @@ tp_err calert_params_parse(calert_kind k, const cJSON *params, calert_params *ou
     memset(out, 0, sizeof *out);
     out->min_share = 50;
     out->window_min = k == CALERT_NEGATIVE_SHARE ? 15 : 60;
-    out->min_count = k == CALERT_REASON ? 5 : 4;
+    out->min_count = k == CALERT_REASON ? 5 : k == CALERT_COMMENT_TAG ? 1 : 4;
+    tp_strlcpy(out->tag, "urgent", sizeof out->tag);
     out->metric = TP_KIND_NPS;
     out->threshold = 0;
     out->run = 10;
@@ -168,6 +177,18 @@ tp_err calert_params_parse(calert_kind k, const cJSON *params, calert_params *ou
                                it->string);
             tp_strlcpy(bit == F_CHOICE ? out->choice : out->question, it->valuestring,
                        sizeof out->choice);
+            continue;
+        }
+        if (bit == F_TAG) {
+            const char *t = cJSON_GetStringValue(it);
+            size_t c = 0, n_tags = sizeof comment_tags / sizeof comment_tags[0];
+            while (t && c < n_tags && strcmp(t, comment_tags[c]) != 0)
+                c++;
+            if (!t || c == n_tags)
+                return tp_errf(err, errlen, TP_ERR_INVALID,
+                               "$.params.tag: expected urgent, profanity, praise, staff, spam or"
+                               " nonsense");
+            tp_strlcpy(out->tag, t, sizeof out->tag);
             continue;
         }
         if (bit == F_METRIC) {
@@ -245,6 +266,8 @@ cJSON *calert_params_json(calert_kind k, const calert_params *p)
         cJSON_AddNumberToObject(o, "min_free_mb", (double)p->min_free_mb);
     if (f & F_MISSING)
         cJSON_AddNumberToObject(o, "min_missing", p->min_missing);
+    if (f & F_TAG)
+        cJSON_AddStringToObject(o, "tag", p->tag);
     return o;
 }
 

@@ -33,6 +33,7 @@ typedef enum calert_kind {
     CALERT_DEVICE_CLOCK,
     CALERT_DEVICE_DISK,
     CALERT_DEVICE_CONFIG_ERROR,
+    CALERT_COMMENT_TAG, /* comments (issue 15) carrying a tag, evaluated per touchpoint window */
     CALERT_KIND_COUNT
 } calert_kind;
 
@@ -44,6 +45,8 @@ tp_err calert_kind_parse(const char *name, calert_kind *out, char *err, size_t e
 
 /* True for the device-health kinds (evaluated by the timer, per device). */
 bool calert_kind_is_device(calert_kind k);
+
+#define CALERT_TAG_MAX 16
 
 /* A rule's parameters with their defaults applied (which fields a kind uses: calert.c's table). */
 typedef struct calert_params {
@@ -58,6 +61,7 @@ typedef struct calert_params {
     int minutes;                  /* device_silent 30, device_pending_age 60: T */
     int64_t min_free_mb;          /* device_disk: below this many MB free (200) */
     int min_missing;              /* device_seq_holes: missing seqs at least (1) */
+    char tag[CALERT_TAG_MAX];     /* comment_tag: a ctag category ("urgent"; "staff" = any name) */
 } calert_params;
 
 /* Parses params (a JSON object or NULL) for kind k, applying defaults; unknown keys and bad
@@ -108,6 +112,17 @@ typedef struct calert_unit {
 /* The units of b's accepted answers (outcomes[i] == CBATCH_ACCEPTED). Returns the count written
  * to out (room for b->n_answers); a batch holds few units, so the scan is linear in units. */
 size_t calert_queue_units(const cbatch *b, const unsigned char *outcomes, calert_unit *out);
+
+/* ---- Comment tags (calert_comment.c) ---------------------------------------------------------
+ */
+
+/* Called from the comment's transaction (ccomment.c) after a comment with at least one tag is
+ * stored: one alert_queue row for its (device, store, touchpoint) at at_ms, so the evaluator
+ * runs the comment_tag rules over it and a crash loses nothing (the row commits or rolls back
+ * with the comment). A comment outside any store (store "") queues nothing. Returns TP_OK or
+ * the store's error. */
+tp_err calert_queue_comment(cstore_tx *tx, const char *device, const char *store,
+                            const char *touchpoint, int64_t at_ms, char *err, size_t errlen);
 
 /* ---- Evaluator (calert_eval.c) --------------------------------------------------------------- */
 

@@ -28,7 +28,7 @@ static void usage(void)
             "       touchpoint-collector alert test|remove|disable|enable RULE_ID\n"
             "  kinds: negative_share, low_score, reason, praise, device_silent,\n"
             "         device_pending_age, device_seq_holes, device_clock, device_disk,\n"
-            "         device_config_error (parameters: see README, Alert rules)\n"
+            "         device_config_error, comment_tag (parameters: see README, Alert rules)\n"
             "  every one takes --store sqlite:PATH|postgresql://... (or env TP_COLLECTOR_STORE)\n");
 }
 

@@ -239,6 +239,9 @@ static tp_err eval_window(ectx *x, const calert_rule *r, const unit *u, int64_t 
         *trips = true;
         return TP_OK;
     }
+    if (r->kind == CALERT_COMMENT_TAG)
+        return calert_comment_window(tx, r, u->store, u->touchpoint, from, to, ev, trips, err,
+                                     errlen);
     if ((rc = window_dist(x, u, from, to, dist)) != TP_OK)
         return rc;
     if (r->kind == CALERT_NEGATIVE_SHARE) {

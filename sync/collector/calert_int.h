@@ -45,6 +45,13 @@ typedef struct calert_event {
 tp_err calert_fire(cstore_tx *tx, const calert_event *ev, const char *public_url, int64_t now_ms,
                    bool *fired, char *err, size_t errlen);
 
+/* comment_tag over [from, to) of (store, touchpoint) (calert_comment.c): sets *trips and fills
+ * ev's titles and numbers (tag, count, min_count, newest_comment id) when at least min_count
+ * comments carry the rule's tag. Returns TP_OK or the store's error. */
+tp_err calert_comment_window(cstore_tx *tx, const calert_rule *r, const char *store,
+                             const char *touchpoint, int64_t from, int64_t to, calert_event *ev,
+                             bool *trips, char *err, size_t errlen);
+
 /* The dedup key of ev (out: 400 bytes). */
 void calert_dedup_key(const calert_event *ev, char *out, size_t outlen);
 

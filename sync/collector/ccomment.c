@@ -10,6 +10,7 @@
  * The form post needs no CSRF token: every field a forger would need is bound by the link's MAC,
  * and a link is good for one comment only. Nothing of a refused form is stored.
  */
+#include "calert.h"
 #include "ccomment_int.h"
 
 #include <ctype.h>
@@ -562,6 +563,10 @@ static cc_state store_comment(cstore_tx *tx, const clink *l, const char *lang, c
                 *node ? node : NULL, lang, text, tags_text, at, name, phone, email,
                 contact ? (cv ? cv : "default") : NULL, contact ? at : NULL);
     bool stored = rc == TP_OK && rows->n == 1;
+    /* A tagged comment queues comment_tag evaluation in its own transaction (calert.h). */
+    if (stored && cJSON_GetArraySize(tags) > 0 &&
+        calert_queue_comment(tx, l->device, store, tp, now_ms, err, errlen) != TP_OK)
+        rc = TP_ERR_BUSY;
     cstore_rows_free(rows);
     ctag_free(tagger);
     cJSON_Delete(tags);

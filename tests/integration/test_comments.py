@@ -413,6 +413,109 @@ def run_backend(store, db, label, workdir, with_browser):
                                                             int(time.time()) + 60))
         tap((st1, st2, st3, st4) == (401, 401, 200, 200) and state_of(html) == "received",
             "with --read-token the reads need it, the comment page does not", (st1, st2, st3, st4))
+        c.stop()
+        c = None
+        check_comment_alerts(store, db, label, workdir)
+    finally:
+        if c:
+            c.stop()
+
+
+def wait_for(fn, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if fn():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def check_comment_alerts(store, db, label, workdir):
+    """Issue 15 item 5 on issue 13's rules: rule kind comment_tag. A fresh store (hn-q3) of another
+    chain (its own keyword lists are the shipped ones) with its own device, so the comments above
+    cannot count: the covering rule opens exactly one
+    alert + case (+ outbox row) for urgent comments sent through POST /c, none for an untagged
+    comment, none for a rule on another store; the alert carries the count and the newest
+    comment's id, never the text or the contact."""
+    rc, _, err = fleet_cli(store, "alert", "add", "--node", "vn/hcm", "--kind", "comment_tag",
+                           "--name-vi", "x", "--name-en", "x", "--param", "tag=angry",
+                           check=False)
+    tap(rc != 0 and "$.params.tag" in err, "alert add refuses tag=angry naming $.params.tag",
+        err.strip())
+    fleet_cli(store, "node", "set", "hn/hn1/hn-q3/quay")
+    fleet_cli(store, "node", "set", "hn/hn1/hn-q9/door")
+    with open(os.path.join(ROOT, "assets", "surveys", "checkout-nps.json"), encoding="utf-8") as f:
+        doc = json.load(f)
+    fleet_cli(store, "survey", "assign", "%s@%d" % (doc["id"], doc["version"]), "--node",
+              "hn/hn1/hn-q3")
+    tok = synclib.fleet_token(store, "device", "add", "k3", "--node", "hn/hn1/hn-q3/quay")
+    now = int(time.time() * 1000)
+    db.rows("INSERT INTO endpoints(id, name, kind, target, secret, lang, state, created_ms,"
+            " updated_ms) VALUES ('%s', 'ops-c', 'webhook', 'http://127.0.0.1:9/hook',"
+            " 'whsec_dGVzdA==', 'vi', 'ok', %d, %d)" % (uuid.uuid4(), now, now))
+    rules = {}
+    for name, node in (("cover", "hn/hn1/hn-q3"), ("other", "hn/hn1/hn-q9")):
+        _, out, _ = fleet_cli(store, "alert", "add", "--node", node, "--kind", "comment_tag",
+                              "--name-vi", "Góp ý khẩn", "--name-en", "Urgent comment",
+                              "--param", "window_minutes=1440", "--endpoint", "ops-c")
+        rules[name] = json.loads(out)
+    tap(rules["cover"]["params"] == {"tag": "urgent", "min_count": 1, "window_minutes": 1440},
+        "alert add comment_tag: defaults tag urgent, min_count 1", rules["cover"]["params"])
+    c = synclib.Collector(store, None, workdir, name="collector-alerts-" + label,
+                          extra=["--alert-interval-ms", "100", "--alert-health-ms", "200",
+                                 "--public-url", "https://fb.example.vn"]).start()
+    try:
+        st, _, body = request(c, "GET", "/v1/config", None, {"Authorization": "Bearer " + tok})
+        key = json.loads(body).get("comment", {}).get("key")
+        tap(st == 200 and key, "k3 got its comment key", body[:200])
+
+        def send(text, **extra):
+            s = str(uuid.uuid4())
+            q = dict(urllib.parse.parse_qsl(link_query(key, "k3", s, int(time.time()) + 600)))
+            st, _, html = post_form(c, dict(q, text=text, **extra))
+            return s if st == 200 and state_of(html) == "thanks" else None
+
+        def alerts(rule):
+            return db.rows("SELECT id, numbers_json FROM alerts WHERE rule_id = '%s'"
+                           % rules[rule]["id"])
+
+        def queued():
+            return one(db, "SELECT count(*) FROM alert_queue WHERE store = 'hn-q3'")
+
+        s0 = send("Tôi đến lúc chín giờ sáng.")
+        tap(s0 and one(db, "SELECT tags FROM comments WHERE session = '%s'" % s0) == "[]"
+            and queued() == "0" and alerts("cover") == [],
+            "an untagged comment queues no evaluation and opens no alert")
+        s1 = send("Có người bị thương ở cửa ra vào, cần giúp ngay!", consent="yes",
+                  name="Lê Văn Tám", phone="0912 345 678")
+        tap(s1 is not None and wait_for(lambda: len(alerts("cover")) == 1),
+            "an urgent comment through POST /c opens an alert for the covering rule")
+        id1 = one(db, "SELECT id FROM comments WHERE session = '%s'" % s1)
+        a = alerts("cover")
+        nums = json.loads(a[0][1]) if a else {}
+        tap(nums.get("count") == 1 and nums.get("tag") == "urgent"
+            and nums.get("newest_comment") == id1,
+            "the alert's numbers: the count and the newest comment's id", nums)
+        s2 = send("Lại có người trượt ngã chỗ đó, nguy hiểm quá.")
+        id2 = one(db, "SELECT id FROM comments WHERE session = '%s'" % s2)
+        tap(s2 and wait_for(lambda: queued() == "0") and len(alerts("cover")) == 1,
+            "a second urgent comment in the same window: still one alert", alerts("cover"))
+        aid = a[0][0] if a else ""
+        case = db.rows("SELECT id, state FROM cases WHERE alert_id = '%s'" % aid)
+        ob = db.rows("SELECT payload_json FROM outbox WHERE ref_id = '%s'" % aid)
+        tap(len(case) == 1 and case[0][1] == "open" and len(ob) == 1,
+            "the alert opened one case and one outbox row", (case, len(ob)))
+        text = json.dumps([a, ob])
+        tap(id2 and "thương" not in text and "0912" not in text and "Tám" not in text
+            and "912345678" not in text,
+            "neither the alert nor its outbox payload carries the comment's text or contact")
+        tap(alerts("other") == [] and one(db, "SELECT count(*) FROM alerts WHERE store ="
+                                          " 'hn-q9'") == "0",
+            "no alert for the rule on another store")
+        rc = c.stop()
+        tap(rc == 0, "the collector stops cleanly (exit 0: no sanitizer report)",
+            "%s: %s" % (rc, c.proc.tail()))
+        c = None
     finally:
         if c:
             c.stop()

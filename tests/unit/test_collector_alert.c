@@ -163,6 +163,44 @@ static void params_defaults_and_errors(void **state)
     cJSON_Delete(o);
 }
 
+/* comment_tag (issue 15 item 5): tag, min_count, window_minutes with defaults; errors name the
+ * field. */
+static void params_comment_tag(void **state)
+{
+    (void)state;
+    calert_params p;
+    char err[TP_ERRMSG_MAX];
+    calert_kind k;
+    assert_int_equal(calert_kind_parse("comment_tag", &k, err, sizeof err), TP_OK);
+    assert_int_equal(k, CALERT_COMMENT_TAG);
+    assert_false(calert_kind_is_device(k));
+    assert_null(parse(CALERT_COMMENT_TAG, NULL, &p));
+    assert_true(p.min_count == 1 && p.window_min == 60 && strcmp(p.tag, "urgent") == 0);
+    assert_null(parse(CALERT_COMMENT_TAG,
+                      "{\"tag\":\"staff\",\"min_count\":\"3\",\"window_minutes\":30}", &p));
+    assert_true(p.min_count == 3 && p.window_min == 30 && strcmp(p.tag, "staff") == 0);
+    assert_string_equal(parse(CALERT_COMMENT_TAG, "{\"tag\":\"angry\"}", &p),
+                        "$.params.tag: expected urgent, profanity, praise, staff, spam or"
+                        " nonsense");
+    assert_string_equal(parse(CALERT_COMMENT_TAG, "{\"tag\":5}", &p),
+                        "$.params.tag: expected urgent, profanity, praise, staff, spam or"
+                        " nonsense");
+    assert_string_equal(parse(CALERT_COMMENT_TAG, "{\"min_count\":0}", &p),
+                        "$.params.min_count: expected a whole number in 1..100000");
+    assert_string_equal(parse(CALERT_COMMENT_TAG, "{\"window_minutes\":2000}", &p),
+                        "$.params.window_minutes: expected a whole number in 1..1440");
+    assert_string_equal(parse(CALERT_COMMENT_TAG, "{\"min_share\":50}", &p),
+                        "$.params.min_share: not a parameter of kind comment_tag");
+    assert_string_equal(parse(CALERT_NEGATIVE_SHARE, "{\"tag\":\"urgent\"}", &p),
+                        "$.params.tag: not a parameter of kind negative_share");
+    assert_null(parse(CALERT_COMMENT_TAG, "{\"tag\":\"praise\"}", &p));
+    cJSON *o = calert_params_json(CALERT_COMMENT_TAG, &p);
+    char *t = cJSON_PrintUnformatted(o);
+    assert_string_equal(t, "{\"window_minutes\":60,\"min_count\":1,\"tag\":\"praise\"}");
+    free(t);
+    cJSON_Delete(o);
+}
+
 static void interval_below_threshold(void **state)
 {
     (void)state;
@@ -253,6 +291,7 @@ int main(void)
         cmocka_unit_test(window_berlin_dst),
         cmocka_unit_test(tz_errors),
         cmocka_unit_test(params_defaults_and_errors),
+        cmocka_unit_test(params_comment_tag),
         cmocka_unit_test(interval_below_threshold),
         cmocka_unit_test(scales),
         cmocka_unit_test(opening_hours),
