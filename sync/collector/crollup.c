@@ -19,6 +19,9 @@
 #define LOOKUP_CHUNK 400 /* sessions per lookup statement */
 #define UPSERT_ROWS 40   /* rows per upsert statement */
 #define KEY_MAX 512
+/* Where the backend keeps statements prepared (SQLite, io->positional), one row per statement
+ * repeats one text that is parsed once per connection; multi-row statements would vary. */
+#define CHUNK(io, n) ((io)->positional ? 1 : (n))
 #define PURGE_WINDOW_MS 86400000LL
 
 /* ---- Answers and sessions -------------------------------------------------------------------- */
@@ -177,6 +180,23 @@ static void bump(fold *f, int t, const char *const *fields, int nf, int col, int
     e->v[col] += v;
 }
 
+/* Writes the decimal digits of v into out (24 bytes); no printf: this runs per row. */
+static void i64toa(int64_t v, char *out)
+{
+    char tmp[24];
+    int n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *out++ = '-';
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+}
+
 /* Writes the decimal digits of v (>= 0) into out (16 bytes). */
 static void itoa16(int v, char *out)
 {
@@ -323,7 +343,10 @@ static tp_err run(const crollup_io *io, const char *sql, const char *const *para
  * position (SQLite: a long statement of "$n" names costs a scan of the names per name). */
 static tp_err placeholder(const crollup_io *io, tp_buf *sql, const char *prefix, int n)
 {
-    return io->positional ? tp_buf_addf(sql, "%s?", prefix) : tp_buf_addf(sql, "%s$%d", prefix, n);
+    if (!io->positional)
+        return tp_buf_addf(sql, "%s$%d", prefix, n);
+    tp_err rc = tp_buf_add(sql, prefix, strlen(prefix));
+    return rc == TP_OK ? tp_buf_add(sql, "?", 1) : rc;
 }
 
 static int dent_cmp(const void *x, const void *y)
@@ -361,37 +384,45 @@ static tp_err flush_table(const crollup_io *io, int t, dmap *m, char *err, size_
     char *keys = calloc((size_t)UPSERT_ROWS, KEY_MAX);
     if (!params || !nums || !keys)
         rc = TP_ERR_NOMEM;
-    for (size_t start = 0; rc == TP_OK && start < n; start += UPSERT_ROWS) {
-        size_t rows = n - start < UPSERT_ROWS ? n - start : UPSERT_ROWS;
-        tp_buf_reset(&sql);
-        rc = tp_buf_addf(&sql, "INSERT INTO %s(%s,%s) VALUES ", td->name, td->keys, td->vals);
+    size_t chunk = CHUNK(io, UPSERT_ROWS), built = 0;
+    for (size_t start = 0; rc == TP_OK && start < n; start += chunk) {
+        size_t rows = n - start < chunk ? n - start : chunk;
+        bool text = rows != built; /* the same statement as the last one: keep its text */
+        built = rows;
+        if (text) {
+            tp_buf_reset(&sql);
+            rc = tp_buf_addf(&sql, "INSERT INTO %s(%s,%s) VALUES ", td->name, td->keys, td->vals);
+        }
         int p = 0;
         for (size_t r = 0; rc == TP_OK && r < rows; r++) {
             char *k = keys + r * KEY_MAX;
             tp_strlcpy(k, m->e[start + r].key, KEY_MAX);
             const char *field = k;
-            rc = tp_buf_add(&sql, r ? ",(" : "(", r ? 2 : 1);
+            if (text)
+                rc = tp_buf_add(&sql, r ? ",(" : "(", r ? 2 : 1);
             for (int c = 0; rc == TP_OK && c < td->nkeys; c++) {
                 char *end = strchr(field, SEP);
                 if (end)
                     *end = '\0';
                 params[p++] = field;
                 field = end ? end + 1 : field + strlen(field);
-                rc = placeholder(io, &sql, c ? "," : "", p);
+                if (text)
+                    rc = placeholder(io, &sql, c ? "," : "", p);
             }
             for (int v = 0; rc == TP_OK && v < td->nvals; v++) {
                 char *num = nums[r * (size_t)td->nvals + (size_t)v];
-                snprintf(num, 24, "%lld", (long long)m->e[start + r].v[v]);
+                i64toa(m->e[start + r].v[v], num);
                 params[p++] = num;
-                rc = placeholder(io, &sql, ",", p);
+                if (text)
+                    rc = placeholder(io, &sql, ",", p);
             }
-            if (rc == TP_OK)
+            if (rc == TP_OK && text)
                 rc = tp_buf_add(&sql, ")", 1);
         }
-        if (rc == TP_OK)
+        if (rc == TP_OK && text)
             rc = tp_buf_addf(&sql, " ON CONFLICT(%s) DO UPDATE SET ", td->keys);
         const char *v = td->vals;
-        for (int c = 0; rc == TP_OK && c < td->nvals; c++) {
+        for (int c = 0; rc == TP_OK && text && c < td->nvals; c++) {
             size_t len = strcspn(v, ",");
             rc = tp_buf_addf(&sql, "%s%.*s = %s.%.*s + excluded.%.*s", c ? ", " : "", (int)len, v,
                              td->name, (int)len, v, (int)len, v);
@@ -522,15 +553,21 @@ static tp_err load_sessions(const crollup_io *io, smap *m, char *err, size_t err
     tp_err rc = TP_OK;
     const char *params[LOOKUP_CHUNK];
     tp_buf_init(&sql, (size_t)1 << 20);
-    for (size_t start = 0; rc == TP_OK && start < m->n; start += LOOKUP_CHUNK) {
-        size_t k = m->n - start < LOOKUP_CHUNK ? m->n - start : LOOKUP_CHUNK;
-        tp_buf_reset(&sql);
-        rc = tp_buf_addf(&sql, "SELECT " SESS_COLS " FROM ru_sessions WHERE session IN (");
+    size_t chunk = CHUNK(io, LOOKUP_CHUNK), built = 0;
+    for (size_t start = 0; rc == TP_OK && start < m->n; start += chunk) {
+        size_t k = m->n - start < chunk ? m->n - start : chunk;
+        bool text = k != built; /* the same statement as the last one: keep its text */
+        built = k;
+        if (text) {
+            tp_buf_reset(&sql);
+            rc = tp_buf_addf(&sql, "SELECT " SESS_COLS " FROM ru_sessions WHERE session IN (");
+        }
         for (size_t i = 0; rc == TP_OK && i < k; i++) {
             params[i] = m->list[start + i]->id;
-            rc = placeholder(io, &sql, i ? "," : "", (int)i + 1);
+            if (text)
+                rc = placeholder(io, &sql, i ? "," : "", (int)i + 1);
         }
-        if (rc == TP_OK)
+        if (rc == TP_OK && text)
             rc = tp_buf_add(&sql, ")", 1);
         cstore_rows *rows = NULL;
         if (rc == TP_OK)
@@ -556,34 +593,45 @@ static tp_err save_sessions(const crollup_io *io, smap *m, char *err, size_t err
     char nums[ROWS][7][24];
     tp_buf_init(&sql, (size_t)1 << 20);
     size_t i = 0;
+    int built = 0;
     while (rc == TP_OK && i < m->n) {
         int rows = 0, p = 0;
-        tp_buf_reset(&sql);
-        rc = tp_buf_addf(&sql, "INSERT INTO ru_sessions(" SESS_COLS ") VALUES ");
-        for (; rc == TP_OK && i < m->n && rows < ROWS; i++) {
+        for (; i < m->n && rows < (int)CHUNK(io, ROWS); i++) {
             sess *s = m->list[i];
             if (!s->changed)
                 continue;
-            int vals[7] = {s->d.version, 0, s->tz_off, s->day, s->hour, s->dow, s->orphans};
+            int64_t vals[7] = {s->d.version, s->first_ms, s->tz_off, s->day,
+                               s->hour,      s->dow,      s->orphans};
             for (int v = 0; v < 7; v++)
-                snprintf(nums[rows][v], 24, "%d", vals[v]);
-            snprintf(nums[rows][1], 24, "%lld", (long long)s->first_ms);
+                i64toa(vals[v], nums[rows][v]);
             const char *row[COLS] = {s->id,         s->d.device,   s->d.store,    s->d.touchpoint,
                                      s->d.survey,   nums[rows][0], nums[rows][1], nums[rows][2],
                                      nums[rows][3], nums[rows][4], nums[rows][5], s->band,
                                      s->kind,       nums[rows][6]};
-            rc = tp_buf_add(&sql, rows ? ",(" : "(", rows ? 2 : 1);
-            for (int c = 0; rc == TP_OK && c < COLS; c++) {
+            for (int c = 0; c < COLS; c++)
                 params[p++] = row[c];
-                rc = placeholder(io, &sql, c ? "," : "", p);
+            rows++;
+        }
+        if (rows == 0)
+            break;
+        if (rows == built) { /* the same statement as the last one: keep its text */
+            rc = run(io, sql.p, params, p, NULL, err, errlen);
+            continue;
+        }
+        built = rows;
+        tp_buf_reset(&sql);
+        rc = tp_buf_addf(&sql, "INSERT INTO ru_sessions(" SESS_COLS ") VALUES ");
+        for (int r = 0, q = 0; rc == TP_OK && r < rows; r++) {
+            rc = tp_buf_add(&sql, r ? ",(" : "(", r ? 2 : 1);
+            for (int c = 0; rc == TP_OK && c < COLS; c++) {
+                q++;
+                rc = placeholder(io, &sql, c ? "," : "", q);
             }
             if (rc == TP_OK)
                 rc = tp_buf_add(&sql, ")", 1);
-            rows++;
         }
-        if (rows == 0 || rc != TP_OK)
-            break;
-        rc = tp_buf_addf(&sql, " ON CONFLICT(session) DO UPDATE SET device = excluded.device,"
+        if (rc == TP_OK)
+            rc = tp_buf_addf(&sql, " ON CONFLICT(session) DO UPDATE SET device = excluded.device,"
                                " store = excluded.store, touchpoint = excluded.touchpoint,"
                                " survey = excluded.survey, version = excluded.version,"
                                " first_ms = excluded.first_ms, tz_off = excluded.tz_off,"
