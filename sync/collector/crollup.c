@@ -19,6 +19,7 @@
 #define LOOKUP_CHUNK 400 /* sessions per lookup statement */
 #define UPSERT_ROWS 40   /* rows per upsert statement */
 #define KEY_MAX 512
+#define ARRAY_MAX ((size_t)1 << 26) /* an array parameter's text (a batch's sessions) */
 /* Where the backend keeps statements prepared (SQLite, io->positional), one row per statement
  * repeats one text that is parsed once per connection; multi-row statements would vary. */
 #define CHUNK(io, n) ((io)->positional ? 1 : (n))
@@ -462,12 +463,12 @@ typedef struct smap {
     sess **e;
     size_t cap, n;
     sess **list; /* in order of first appearance */
+    sess *pool;  /* the sessions, one allocation for the batch */
 } smap;
 
 static void smap_free(smap *m)
 {
-    for (size_t i = 0; i < m->n; i++)
-        free(m->list[i]);
+    free(m->pool);
     free(m->e);
     free(m->list);
 }
@@ -497,12 +498,14 @@ static sess *smap_add(smap *m, const char *id, size_t max)
             cap *= 2;
         m->e = calloc(cap, sizeof *m->e);
         m->list = calloc(max + 1, sizeof *m->list);
-        if (!m->e || !m->list)
+        m->pool = calloc(max + 1, sizeof *m->pool);
+        if (!m->e || !m->list || !m->pool)
             return NULL;
         m->cap = cap;
     }
-    if (m->n > max || !(s = calloc(1, sizeof *s)))
+    if (m->n > max)
         return NULL;
+    s = &m->pool[m->n];
     tp_strlcpy(s->id, id, sizeof s->id);
     size_t j = hash(id) & (m->cap - 1);
     while (m->e[j])
@@ -546,9 +549,55 @@ static void sess_from_row(sess *s, const cstore_rows *r, size_t i)
     s->dow0 = s->dow;
 }
 
+/* Appends s to a PostgreSQL array literal in b ("{" first, "}" by the caller) as a quoted
+ * element. */
+static tp_err array_add(tp_buf *b, const char *s)
+{
+    tp_err rc = tp_buf_add(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
+    for (const char *q = s; rc == TP_OK && *q;) {
+        size_t n = strcspn(q, "\"\\");
+        rc = tp_buf_add(b, q, n);
+        q += n;
+        if (rc == TP_OK && *q) { /* a quote or a backslash, escaped */
+            const char e[2] = {'\\', *q++};
+            rc = tp_buf_add(b, e, 2);
+        }
+    }
+    return rc == TP_OK ? tp_buf_add(b, "\"", 1) : rc;
+}
+
+/* The array form (io->arrays): every session of m looked up in one statement. */
+static tp_err load_sessions_array(const crollup_io *io, smap *m, char *err, size_t errlen)
+{
+    tp_buf ids;
+    cstore_rows *rows = NULL;
+    tp_buf_init(&ids, ARRAY_MAX);
+    tp_err rc = tp_buf_add(&ids, "{", 1);
+    for (size_t i = 0; rc == TP_OK && i < m->n; i++)
+        rc = array_add(&ids, m->list[i]->id);
+    if (rc == TP_OK)
+        rc = tp_buf_add(&ids, "}", 1);
+    const char *params[1] = {ids.p};
+    if (rc == TP_OK)
+        rc = run(io, "SELECT " SESS_COLS " FROM ru_sessions WHERE session = ANY($1::text[])",
+                 params, 1, &rows, err, errlen);
+    else
+        tp_errf(err, errlen, rc, "rollup: sessions: %s", tp_strerror(rc));
+    for (size_t i = 0; rc == TP_OK && i < rows->n; i++) {
+        sess *s = smap_find(m, cstore_rows_get(rows, i, 0));
+        if (s)
+            sess_from_row(s, rows, i);
+    }
+    cstore_rows_free(rows);
+    tp_buf_free(&ids);
+    return rc;
+}
+
 /* Loads the stored state of every session of m (those not yet looked up). */
 static tp_err load_sessions(const crollup_io *io, smap *m, char *err, size_t errlen)
 {
+    if (io->arrays)
+        return load_sessions_array(io, m, err, errlen);
     tp_buf sql;
     tp_err rc = TP_OK;
     const char *params[LOOKUP_CHUNK];
@@ -583,9 +632,68 @@ static tp_err load_sessions(const crollup_io *io, smap *m, char *err, size_t err
     return rc;
 }
 
+#define SESS_UPDATE                                                                                \
+    " ON CONFLICT(session) DO UPDATE SET device = excluded.device,"                                \
+    " store = excluded.store, touchpoint = excluded.touchpoint,"                                   \
+    " survey = excluded.survey, version = excluded.version,"                                       \
+    " first_ms = excluded.first_ms, tz_off = excluded.tz_off,"                                     \
+    " day = excluded.day, hour = excluded.hour, dow = excluded.dow,"                               \
+    " band = excluded.band, rating_kind = excluded.rating_kind,"                                   \
+    " orphans = excluded.orphans"
+
+/* The array form (io->arrays): every changed session in one statement, a column per array (a
+ * long VALUES list costs PostgreSQL a parse and plan per 40 rows). */
+static tp_err save_sessions_array(const crollup_io *io, smap *m, char *err, size_t errlen)
+{
+    enum { COLS = 14 };
+    tp_buf col[COLS];
+    const char *params[COLS];
+    tp_err rc = TP_OK;
+    size_t changed = 0;
+    for (int c = 0; c < COLS; c++) {
+        tp_buf_init(&col[c], ARRAY_MAX);
+        if (rc == TP_OK)
+            rc = tp_buf_add(&col[c], "{", 1);
+    }
+    for (size_t i = 0; rc == TP_OK && i < m->n; i++) {
+        sess *s = m->list[i];
+        char nums[7][24];
+        if (!s->changed)
+            continue;
+        changed++;
+        int64_t vals[7] = {s->d.version, s->first_ms, s->tz_off, s->day,
+                           s->hour,      s->dow,      s->orphans};
+        for (int v = 0; v < 7; v++)
+            i64toa(vals[v], nums[v]);
+        const char *row[COLS] = {s->id,   s->d.device, s->d.store, s->d.touchpoint, s->d.survey,
+                                 nums[0], nums[1],     nums[2],    nums[3],         nums[4],
+                                 nums[5], s->band,     s->kind,    nums[6]};
+        for (int c = 0; rc == TP_OK && c < COLS; c++)
+            rc = array_add(&col[c], row[c]);
+    }
+    for (int c = 0; rc == TP_OK && c < COLS; c++) {
+        rc = tp_buf_add(&col[c], "}", 1);
+        params[c] = col[c].p;
+    }
+    if (rc != TP_OK)
+        tp_errf(err, errlen, rc, "rollup: sessions: %s", tp_strerror(rc));
+    else if (changed > 0)
+        rc = run(io,
+                 "INSERT INTO ru_sessions(" SESS_COLS ") SELECT * FROM unnest($1::text[],"
+                 " $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[],"
+                 " $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::text[],"
+                 " $14::int[])" SESS_UPDATE,
+                 params, COLS, NULL, err, errlen);
+    for (int c = 0; c < COLS; c++)
+        tp_buf_free(&col[c]);
+    return rc;
+}
+
 /* Writes every changed session (insert or update). */
 static tp_err save_sessions(const crollup_io *io, smap *m, char *err, size_t errlen)
 {
+    if (io->arrays)
+        return save_sessions_array(io, m, err, errlen);
     enum { COLS = 14, ROWS = 40 };
     tp_buf sql;
     tp_err rc = TP_OK;
@@ -631,13 +739,7 @@ static tp_err save_sessions(const crollup_io *io, smap *m, char *err, size_t err
                 rc = tp_buf_add(&sql, ")", 1);
         }
         if (rc == TP_OK)
-            rc = tp_buf_addf(&sql, " ON CONFLICT(session) DO UPDATE SET device = excluded.device,"
-                               " store = excluded.store, touchpoint = excluded.touchpoint,"
-                               " survey = excluded.survey, version = excluded.version,"
-                               " first_ms = excluded.first_ms, tz_off = excluded.tz_off,"
-                               " day = excluded.day, hour = excluded.hour, dow = excluded.dow,"
-                               " band = excluded.band, rating_kind = excluded.rating_kind,"
-                               " orphans = excluded.orphans");
+            rc = tp_buf_addf(&sql, SESS_UPDATE);
         if (rc == TP_OK)
             rc = run(io, sql.p, params, p, NULL, err, errlen);
     }
@@ -967,7 +1069,7 @@ tp_err crollup_purge(cstore *s, int64_t before_ms, int64_t *sessions, int64_t *a
     tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
     if (rc != TP_OK)
         return rc;
-    crollup_io io = {tx, NULL, tx_exec, false};
+    crollup_io io = {tx, NULL, tx_exec, false, false};
     rc = cstore_tx_exec(tx, "SELECT min(first_ms) FROM ru_sessions", NULL, 0, &rows, err, errlen);
     const char *lo_s = rc == TP_OK ? cstore_rows_get(rows, 0, 0) : NULL;
     int64_t lo = lo_s ? strtoll(lo_s, NULL, 10) : before_ms;
@@ -995,7 +1097,7 @@ tp_err crollup_backfill(cstore *s, char *err, size_t errlen)
     tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
     if (rc != TP_OK)
         return rc;
-    crollup_io io = {tx, NULL, tx_exec, false};
+    crollup_io io = {tx, NULL, tx_exec, false, false};
     rc = cstore_tx_exec(tx, "SELECT value FROM ru_state WHERE key = 'backfill'", NULL, 0, &rows,
                         err, errlen);
     bool pending = rc == TP_OK && rows->n == 1 && cstore_rows_get(rows, 0, 0) &&

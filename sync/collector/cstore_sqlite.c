@@ -459,7 +459,7 @@ static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char 
         goto unlock;
     }
     if (rc == SQLITE_OK) { /* issue 14: the rollups, in this transaction */
-        crollup_io io = {p, c, s_tx_exec_ordered, true};
+        crollup_io io = {p, c, s_tx_exec_ordered, true, false};
         trc = crollup_ingest(&io, b, outcomes, recv, err, errlen);
         if (trc != TP_OK) {
             sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
@@ -687,7 +687,8 @@ static tp_err tx_exec(void *impl, void *conn, const char *sql, const char *const
         snprintf(name, sizeof name, "$%d", i + 1);
         int idx = ordered ? i + 1 : sqlite3_bind_parameter_index(st, name);
         if (idx > 0)
-            rc = params[i] ? sqlite3_bind_text(st, idx, params[i], -1, SQLITE_TRANSIENT)
+            /* STATIC: the statement is reset or finalized before the caller's strings go */
+            rc = params[i] ? sqlite3_bind_text(st, idx, params[i], -1, SQLITE_STATIC)
                            : sqlite3_bind_null(st, idx);
     }
     while (rc == SQLITE_OK && trc == TP_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
