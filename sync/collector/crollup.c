@@ -350,6 +350,99 @@ static tp_err placeholder(const crollup_io *io, tp_buf *sql, const char *prefix,
     return rc == TP_OK ? tp_buf_add(sql, "?", 1) : rc;
 }
 
+/* Appends s to a PostgreSQL array literal in b ("{" first, "}" by the caller) as a quoted
+ * element. */
+static tp_err array_add(tp_buf *b, const char *s)
+{
+    tp_err rc = tp_buf_add(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
+    for (const char *q = s; rc == TP_OK && *q;) {
+        size_t n = strcspn(q, "\"\\");
+        rc = tp_buf_add(b, q, n);
+        q += n;
+        if (rc == TP_OK && *q) { /* a quote or a backslash, escaped */
+            const char e[2] = {'\\', *q++};
+            rc = tp_buf_add(b, e, 2);
+        }
+    }
+    return rc == TP_OK ? tp_buf_add(b, "\"", 1) : rc;
+}
+
+/* The type of a rollup key column in PostgreSQL (the array casts). */
+static const char *key_type(const char *name, size_t len)
+{
+    static const char *const ints[] = {"period", "version", "dow", "hour"};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if (strlen(ints[i]) == len && strncmp(name, ints[i], len) == 0)
+            return "int";
+    return "text";
+}
+
+/* The array form (io->arrays) of flush_table: the n sorted rows of m in one statement, a column
+ * per array. */
+static tp_err flush_table_array(const crollup_io *io, int t, const dmap *m, size_t n, char *err,
+                                size_t errlen)
+{
+    const table_def *td = &tables[t];
+    int cols = td->nkeys + td->nvals;
+    tp_buf col[20], sql;
+    const char *params[20];
+    tp_err rc = TP_OK;
+    tp_buf_init(&sql, (size_t)1 << 16);
+    for (int c = 0; c < cols; c++) {
+        tp_buf_init(&col[c], ARRAY_MAX);
+        if (rc == TP_OK)
+            rc = tp_buf_add(&col[c], "{", 1);
+    }
+    for (size_t r = 0; rc == TP_OK && r < n; r++) {
+        char k[KEY_MAX], num[24];
+        tp_strlcpy(k, m->e[r].key, sizeof k);
+        char *field = k;
+        for (int c = 0; rc == TP_OK && c < td->nkeys; c++) {
+            char *end = strchr(field, SEP);
+            if (end)
+                *end = '\0';
+            rc = array_add(&col[c], field);
+            field = end ? end + 1 : field + strlen(field);
+        }
+        for (int v = 0; rc == TP_OK && v < td->nvals; v++) {
+            i64toa(m->e[r].v[v], num);
+            rc = array_add(&col[td->nkeys + v], num);
+        }
+    }
+    for (int c = 0; rc == TP_OK && c < cols; c++) {
+        rc = tp_buf_add(&col[c], "}", 1);
+        params[c] = col[c].p;
+    }
+    if (rc == TP_OK)
+        rc = tp_buf_addf(&sql, "INSERT INTO %s(%s,%s) SELECT * FROM unnest(", td->name, td->keys,
+                         td->vals);
+    const char *k = td->keys;
+    for (int c = 0; rc == TP_OK && c < cols; c++) {
+        size_t len = c < td->nkeys ? strcspn(k, ",") : 0;
+        rc = tp_buf_addf(&sql, "%s$%d::%s[]", c ? ", " : "", c + 1,
+                         c < td->nkeys ? key_type(k, len) : "bigint");
+        if (c < td->nkeys)
+            k += len + (k[len] == ',');
+    }
+    if (rc == TP_OK)
+        rc = tp_buf_addf(&sql, ") ON CONFLICT(%s) DO UPDATE SET ", td->keys);
+    const char *v = td->vals;
+    for (int c = 0; rc == TP_OK && c < td->nvals; c++) {
+        size_t len = strcspn(v, ",");
+        rc = tp_buf_addf(&sql, "%s%.*s = %s.%.*s + excluded.%.*s", c ? ", " : "", (int)len, v,
+                         td->name, (int)len, v, (int)len, v);
+        v += len + (v[len] == ',');
+    }
+    if (rc == TP_OK)
+        rc = run(io, sql.p, params, cols, NULL, err, errlen);
+    else
+        tp_errf(err, errlen, rc, "rollup %s: statement too large", td->name);
+    for (int c = 0; c < cols; c++)
+        tp_buf_free(&col[c]);
+    tp_buf_free(&sql);
+    return rc;
+}
+
 static int dent_cmp(const void *x, const void *y)
 {
     const dent *a = x, *b = y;
@@ -377,6 +470,8 @@ static tp_err flush_table(const crollup_io *io, int t, dmap *m, char *err, size_
     if (n == 0)
         return TP_OK;
     qsort(m->e, n, sizeof *m->e, dent_cmp);
+    if (io->arrays)
+        return flush_table_array(io, t, m, n, err, errlen);
     int cols = td->nkeys + td->nvals;
     tp_buf sql;
     tp_buf_init(&sql, (size_t)1 << 20);
@@ -547,23 +642,6 @@ static void sess_from_row(sess *s, const cstore_rows *r, size_t i)
     s->day0 = s->day;
     s->hour0 = s->hour;
     s->dow0 = s->dow;
-}
-
-/* Appends s to a PostgreSQL array literal in b ("{" first, "}" by the caller) as a quoted
- * element. */
-static tp_err array_add(tp_buf *b, const char *s)
-{
-    tp_err rc = tp_buf_add(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
-    for (const char *q = s; rc == TP_OK && *q;) {
-        size_t n = strcspn(q, "\"\\");
-        rc = tp_buf_add(b, q, n);
-        q += n;
-        if (rc == TP_OK && *q) { /* a quote or a backslash, escaped */
-            const char e[2] = {'\\', *q++};
-            rc = tp_buf_add(b, e, 2);
-        }
-    }
-    return rc == TP_OK ? tp_buf_add(b, "\"", 1) : rc;
 }
 
 /* The array form (io->arrays): every session of m looked up in one statement. */
