@@ -19,6 +19,10 @@
 #define LOOKUP_CHUNK 400 /* sessions per lookup statement */
 #define UPSERT_ROWS 40   /* rows per upsert statement */
 #define KEY_MAX 512
+#define ARRAY_MAX ((size_t)1 << 26) /* an array parameter's text (a batch's sessions) */
+/* Where the backend keeps statements prepared (SQLite, io->positional), one row per statement
+ * repeats one text that is parsed once per connection; multi-row statements would vary. */
+#define CHUNK(io, n) ((io)->positional ? 1 : (n))
 #define PURGE_WINDOW_MS 86400000LL
 
 /* ---- Answers and sessions -------------------------------------------------------------------- */
@@ -177,6 +181,23 @@ static void bump(fold *f, int t, const char *const *fields, int nf, int col, int
     e->v[col] += v;
 }
 
+/* Writes the decimal digits of v into out (24 bytes); no printf: this runs per row. */
+static void i64toa(int64_t v, char *out)
+{
+    char tmp[24];
+    int n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *out++ = '-';
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+}
+
 /* Writes the decimal digits of v (>= 0) into out (16 bytes). */
 static void itoa16(int v, char *out)
 {
@@ -323,7 +344,103 @@ static tp_err run(const crollup_io *io, const char *sql, const char *const *para
  * position (SQLite: a long statement of "$n" names costs a scan of the names per name). */
 static tp_err placeholder(const crollup_io *io, tp_buf *sql, const char *prefix, int n)
 {
-    return io->positional ? tp_buf_addf(sql, "%s?", prefix) : tp_buf_addf(sql, "%s$%d", prefix, n);
+    if (!io->positional)
+        return tp_buf_addf(sql, "%s$%d", prefix, n);
+    tp_err rc = tp_buf_add(sql, prefix, strlen(prefix));
+    return rc == TP_OK ? tp_buf_add(sql, "?", 1) : rc;
+}
+
+/* Appends s to a PostgreSQL array literal in b ("{" first, "}" by the caller) as a quoted
+ * element. */
+static tp_err array_add(tp_buf *b, const char *s)
+{
+    tp_err rc = tp_buf_add(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
+    for (const char *q = s; rc == TP_OK && *q;) {
+        size_t n = strcspn(q, "\"\\");
+        rc = tp_buf_add(b, q, n);
+        q += n;
+        if (rc == TP_OK && *q) { /* a quote or a backslash, escaped */
+            const char e[2] = {'\\', *q++};
+            rc = tp_buf_add(b, e, 2);
+        }
+    }
+    return rc == TP_OK ? tp_buf_add(b, "\"", 1) : rc;
+}
+
+/* The type of a rollup key column in PostgreSQL (the array casts). */
+static const char *key_type(const char *name, size_t len)
+{
+    static const char *const ints[] = {"period", "version", "dow", "hour"};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if (strlen(ints[i]) == len && strncmp(name, ints[i], len) == 0)
+            return "int";
+    return "text";
+}
+
+/* The array form (io->arrays) of flush_table: the n sorted rows of m in one statement, a column
+ * per array. */
+static tp_err flush_table_array(const crollup_io *io, int t, const dmap *m, size_t n, char *err,
+                                size_t errlen)
+{
+    const table_def *td = &tables[t];
+    int cols = td->nkeys + td->nvals;
+    tp_buf col[20], sql;
+    const char *params[20];
+    tp_err rc = TP_OK;
+    tp_buf_init(&sql, (size_t)1 << 16);
+    for (int c = 0; c < cols; c++) {
+        tp_buf_init(&col[c], ARRAY_MAX);
+        if (rc == TP_OK)
+            rc = tp_buf_add(&col[c], "{", 1);
+    }
+    for (size_t r = 0; rc == TP_OK && r < n; r++) {
+        char k[KEY_MAX], num[24];
+        tp_strlcpy(k, m->e[r].key, sizeof k);
+        char *field = k;
+        for (int c = 0; rc == TP_OK && c < td->nkeys; c++) {
+            char *end = strchr(field, SEP);
+            if (end)
+                *end = '\0';
+            rc = array_add(&col[c], field);
+            field = end ? end + 1 : field + strlen(field);
+        }
+        for (int v = 0; rc == TP_OK && v < td->nvals; v++) {
+            i64toa(m->e[r].v[v], num);
+            rc = array_add(&col[td->nkeys + v], num);
+        }
+    }
+    for (int c = 0; rc == TP_OK && c < cols; c++) {
+        rc = tp_buf_add(&col[c], "}", 1);
+        params[c] = col[c].p;
+    }
+    if (rc == TP_OK)
+        rc = tp_buf_addf(&sql, "INSERT INTO %s(%s,%s) SELECT * FROM unnest(", td->name, td->keys,
+                         td->vals);
+    const char *k = td->keys;
+    for (int c = 0; rc == TP_OK && c < cols; c++) {
+        size_t len = c < td->nkeys ? strcspn(k, ",") : 0;
+        rc = tp_buf_addf(&sql, "%s$%d::%s[]", c ? ", " : "", c + 1,
+                         c < td->nkeys ? key_type(k, len) : "bigint");
+        if (c < td->nkeys)
+            k += len + (k[len] == ',');
+    }
+    if (rc == TP_OK)
+        rc = tp_buf_addf(&sql, ") ON CONFLICT(%s) DO UPDATE SET ", td->keys);
+    const char *v = td->vals;
+    for (int c = 0; rc == TP_OK && c < td->nvals; c++) {
+        size_t len = strcspn(v, ",");
+        rc = tp_buf_addf(&sql, "%s%.*s = %s.%.*s + excluded.%.*s", c ? ", " : "", (int)len, v,
+                         td->name, (int)len, v, (int)len, v);
+        v += len + (v[len] == ',');
+    }
+    if (rc == TP_OK)
+        rc = run(io, sql.p, params, cols, NULL, err, errlen);
+    else
+        tp_errf(err, errlen, rc, "rollup %s: statement too large", td->name);
+    for (int c = 0; c < cols; c++)
+        tp_buf_free(&col[c]);
+    tp_buf_free(&sql);
+    return rc;
 }
 
 static int dent_cmp(const void *x, const void *y)
@@ -353,6 +470,8 @@ static tp_err flush_table(const crollup_io *io, int t, dmap *m, char *err, size_
     if (n == 0)
         return TP_OK;
     qsort(m->e, n, sizeof *m->e, dent_cmp);
+    if (io->arrays)
+        return flush_table_array(io, t, m, n, err, errlen);
     int cols = td->nkeys + td->nvals;
     tp_buf sql;
     tp_buf_init(&sql, (size_t)1 << 20);
@@ -361,37 +480,45 @@ static tp_err flush_table(const crollup_io *io, int t, dmap *m, char *err, size_
     char *keys = calloc((size_t)UPSERT_ROWS, KEY_MAX);
     if (!params || !nums || !keys)
         rc = TP_ERR_NOMEM;
-    for (size_t start = 0; rc == TP_OK && start < n; start += UPSERT_ROWS) {
-        size_t rows = n - start < UPSERT_ROWS ? n - start : UPSERT_ROWS;
-        tp_buf_reset(&sql);
-        rc = tp_buf_addf(&sql, "INSERT INTO %s(%s,%s) VALUES ", td->name, td->keys, td->vals);
+    size_t chunk = CHUNK(io, UPSERT_ROWS), built = 0;
+    for (size_t start = 0; rc == TP_OK && start < n; start += chunk) {
+        size_t rows = n - start < chunk ? n - start : chunk;
+        bool text = rows != built; /* the same statement as the last one: keep its text */
+        built = rows;
+        if (text) {
+            tp_buf_reset(&sql);
+            rc = tp_buf_addf(&sql, "INSERT INTO %s(%s,%s) VALUES ", td->name, td->keys, td->vals);
+        }
         int p = 0;
         for (size_t r = 0; rc == TP_OK && r < rows; r++) {
             char *k = keys + r * KEY_MAX;
             tp_strlcpy(k, m->e[start + r].key, KEY_MAX);
             const char *field = k;
-            rc = tp_buf_add(&sql, r ? ",(" : "(", r ? 2 : 1);
+            if (text)
+                rc = tp_buf_add(&sql, r ? ",(" : "(", r ? 2 : 1);
             for (int c = 0; rc == TP_OK && c < td->nkeys; c++) {
                 char *end = strchr(field, SEP);
                 if (end)
                     *end = '\0';
                 params[p++] = field;
                 field = end ? end + 1 : field + strlen(field);
-                rc = placeholder(io, &sql, c ? "," : "", p);
+                if (text)
+                    rc = placeholder(io, &sql, c ? "," : "", p);
             }
             for (int v = 0; rc == TP_OK && v < td->nvals; v++) {
                 char *num = nums[r * (size_t)td->nvals + (size_t)v];
-                snprintf(num, 24, "%lld", (long long)m->e[start + r].v[v]);
+                i64toa(m->e[start + r].v[v], num);
                 params[p++] = num;
-                rc = placeholder(io, &sql, ",", p);
+                if (text)
+                    rc = placeholder(io, &sql, ",", p);
             }
-            if (rc == TP_OK)
+            if (rc == TP_OK && text)
                 rc = tp_buf_add(&sql, ")", 1);
         }
-        if (rc == TP_OK)
+        if (rc == TP_OK && text)
             rc = tp_buf_addf(&sql, " ON CONFLICT(%s) DO UPDATE SET ", td->keys);
         const char *v = td->vals;
-        for (int c = 0; rc == TP_OK && c < td->nvals; c++) {
+        for (int c = 0; rc == TP_OK && text && c < td->nvals; c++) {
             size_t len = strcspn(v, ",");
             rc = tp_buf_addf(&sql, "%s%.*s = %s.%.*s + excluded.%.*s", c ? ", " : "", (int)len, v,
                              td->name, (int)len, v, (int)len, v);
@@ -431,12 +558,12 @@ typedef struct smap {
     sess **e;
     size_t cap, n;
     sess **list; /* in order of first appearance */
+    sess *pool;  /* the sessions, one allocation for the batch */
 } smap;
 
 static void smap_free(smap *m)
 {
-    for (size_t i = 0; i < m->n; i++)
-        free(m->list[i]);
+    free(m->pool);
     free(m->e);
     free(m->list);
 }
@@ -466,12 +593,14 @@ static sess *smap_add(smap *m, const char *id, size_t max)
             cap *= 2;
         m->e = calloc(cap, sizeof *m->e);
         m->list = calloc(max + 1, sizeof *m->list);
-        if (!m->e || !m->list)
+        m->pool = calloc(max + 1, sizeof *m->pool);
+        if (!m->e || !m->list || !m->pool)
             return NULL;
         m->cap = cap;
     }
-    if (m->n > max || !(s = calloc(1, sizeof *s)))
+    if (m->n > max)
         return NULL;
+    s = &m->pool[m->n];
     tp_strlcpy(s->id, id, sizeof s->id);
     size_t j = hash(id) & (m->cap - 1);
     while (m->e[j])
@@ -515,22 +644,57 @@ static void sess_from_row(sess *s, const cstore_rows *r, size_t i)
     s->dow0 = s->dow;
 }
 
+/* The array form (io->arrays): every session of m looked up in one statement. */
+static tp_err load_sessions_array(const crollup_io *io, smap *m, char *err, size_t errlen)
+{
+    tp_buf ids;
+    cstore_rows *rows = NULL;
+    tp_buf_init(&ids, ARRAY_MAX);
+    tp_err rc = tp_buf_add(&ids, "{", 1);
+    for (size_t i = 0; rc == TP_OK && i < m->n; i++)
+        rc = array_add(&ids, m->list[i]->id);
+    if (rc == TP_OK)
+        rc = tp_buf_add(&ids, "}", 1);
+    const char *params[1] = {ids.p};
+    if (rc == TP_OK)
+        rc = run(io, "SELECT " SESS_COLS " FROM ru_sessions WHERE session = ANY($1::text[])",
+                 params, 1, &rows, err, errlen);
+    else
+        tp_errf(err, errlen, rc, "rollup: sessions: %s", tp_strerror(rc));
+    for (size_t i = 0; rc == TP_OK && i < rows->n; i++) {
+        sess *s = smap_find(m, cstore_rows_get(rows, i, 0));
+        if (s)
+            sess_from_row(s, rows, i);
+    }
+    cstore_rows_free(rows);
+    tp_buf_free(&ids);
+    return rc;
+}
+
 /* Loads the stored state of every session of m (those not yet looked up). */
 static tp_err load_sessions(const crollup_io *io, smap *m, char *err, size_t errlen)
 {
+    if (io->arrays)
+        return load_sessions_array(io, m, err, errlen);
     tp_buf sql;
     tp_err rc = TP_OK;
     const char *params[LOOKUP_CHUNK];
     tp_buf_init(&sql, (size_t)1 << 20);
-    for (size_t start = 0; rc == TP_OK && start < m->n; start += LOOKUP_CHUNK) {
-        size_t k = m->n - start < LOOKUP_CHUNK ? m->n - start : LOOKUP_CHUNK;
-        tp_buf_reset(&sql);
-        rc = tp_buf_addf(&sql, "SELECT " SESS_COLS " FROM ru_sessions WHERE session IN (");
+    size_t chunk = CHUNK(io, LOOKUP_CHUNK), built = 0;
+    for (size_t start = 0; rc == TP_OK && start < m->n; start += chunk) {
+        size_t k = m->n - start < chunk ? m->n - start : chunk;
+        bool text = k != built; /* the same statement as the last one: keep its text */
+        built = k;
+        if (text) {
+            tp_buf_reset(&sql);
+            rc = tp_buf_addf(&sql, "SELECT " SESS_COLS " FROM ru_sessions WHERE session IN (");
+        }
         for (size_t i = 0; rc == TP_OK && i < k; i++) {
             params[i] = m->list[start + i]->id;
-            rc = placeholder(io, &sql, i ? "," : "", (int)i + 1);
+            if (text)
+                rc = placeholder(io, &sql, i ? "," : "", (int)i + 1);
         }
-        if (rc == TP_OK)
+        if (rc == TP_OK && text)
             rc = tp_buf_add(&sql, ")", 1);
         cstore_rows *rows = NULL;
         if (rc == TP_OK)
@@ -546,9 +710,68 @@ static tp_err load_sessions(const crollup_io *io, smap *m, char *err, size_t err
     return rc;
 }
 
+#define SESS_UPDATE                                                                                \
+    " ON CONFLICT(session) DO UPDATE SET device = excluded.device,"                                \
+    " store = excluded.store, touchpoint = excluded.touchpoint,"                                   \
+    " survey = excluded.survey, version = excluded.version,"                                       \
+    " first_ms = excluded.first_ms, tz_off = excluded.tz_off,"                                     \
+    " day = excluded.day, hour = excluded.hour, dow = excluded.dow,"                               \
+    " band = excluded.band, rating_kind = excluded.rating_kind,"                                   \
+    " orphans = excluded.orphans"
+
+/* The array form (io->arrays): every changed session in one statement, a column per array (a
+ * long VALUES list costs PostgreSQL a parse and plan per 40 rows). */
+static tp_err save_sessions_array(const crollup_io *io, smap *m, char *err, size_t errlen)
+{
+    enum { COLS = 14 };
+    tp_buf col[COLS];
+    const char *params[COLS];
+    tp_err rc = TP_OK;
+    size_t changed = 0;
+    for (int c = 0; c < COLS; c++) {
+        tp_buf_init(&col[c], ARRAY_MAX);
+        if (rc == TP_OK)
+            rc = tp_buf_add(&col[c], "{", 1);
+    }
+    for (size_t i = 0; rc == TP_OK && i < m->n; i++) {
+        sess *s = m->list[i];
+        char nums[7][24];
+        if (!s->changed)
+            continue;
+        changed++;
+        int64_t vals[7] = {s->d.version, s->first_ms, s->tz_off, s->day,
+                           s->hour,      s->dow,      s->orphans};
+        for (int v = 0; v < 7; v++)
+            i64toa(vals[v], nums[v]);
+        const char *row[COLS] = {s->id,   s->d.device, s->d.store, s->d.touchpoint, s->d.survey,
+                                 nums[0], nums[1],     nums[2],    nums[3],         nums[4],
+                                 nums[5], s->band,     s->kind,    nums[6]};
+        for (int c = 0; rc == TP_OK && c < COLS; c++)
+            rc = array_add(&col[c], row[c]);
+    }
+    for (int c = 0; rc == TP_OK && c < COLS; c++) {
+        rc = tp_buf_add(&col[c], "}", 1);
+        params[c] = col[c].p;
+    }
+    if (rc != TP_OK)
+        tp_errf(err, errlen, rc, "rollup: sessions: %s", tp_strerror(rc));
+    else if (changed > 0)
+        rc = run(io,
+                 "INSERT INTO ru_sessions(" SESS_COLS ") SELECT * FROM unnest($1::text[],"
+                 " $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[],"
+                 " $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::text[],"
+                 " $14::int[])" SESS_UPDATE,
+                 params, COLS, NULL, err, errlen);
+    for (int c = 0; c < COLS; c++)
+        tp_buf_free(&col[c]);
+    return rc;
+}
+
 /* Writes every changed session (insert or update). */
 static tp_err save_sessions(const crollup_io *io, smap *m, char *err, size_t errlen)
 {
+    if (io->arrays)
+        return save_sessions_array(io, m, err, errlen);
     enum { COLS = 14, ROWS = 40 };
     tp_buf sql;
     tp_err rc = TP_OK;
@@ -556,40 +779,45 @@ static tp_err save_sessions(const crollup_io *io, smap *m, char *err, size_t err
     char nums[ROWS][7][24];
     tp_buf_init(&sql, (size_t)1 << 20);
     size_t i = 0;
+    int built = 0;
     while (rc == TP_OK && i < m->n) {
         int rows = 0, p = 0;
-        tp_buf_reset(&sql);
-        rc = tp_buf_addf(&sql, "INSERT INTO ru_sessions(" SESS_COLS ") VALUES ");
-        for (; rc == TP_OK && i < m->n && rows < ROWS; i++) {
+        for (; i < m->n && rows < (int)CHUNK(io, ROWS); i++) {
             sess *s = m->list[i];
             if (!s->changed)
                 continue;
-            int vals[7] = {s->d.version, 0, s->tz_off, s->day, s->hour, s->dow, s->orphans};
+            int64_t vals[7] = {s->d.version, s->first_ms, s->tz_off, s->day,
+                               s->hour,      s->dow,      s->orphans};
             for (int v = 0; v < 7; v++)
-                snprintf(nums[rows][v], 24, "%d", vals[v]);
-            snprintf(nums[rows][1], 24, "%lld", (long long)s->first_ms);
+                i64toa(vals[v], nums[rows][v]);
             const char *row[COLS] = {s->id,         s->d.device,   s->d.store,    s->d.touchpoint,
                                      s->d.survey,   nums[rows][0], nums[rows][1], nums[rows][2],
                                      nums[rows][3], nums[rows][4], nums[rows][5], s->band,
                                      s->kind,       nums[rows][6]};
-            rc = tp_buf_add(&sql, rows ? ",(" : "(", rows ? 2 : 1);
-            for (int c = 0; rc == TP_OK && c < COLS; c++) {
+            for (int c = 0; c < COLS; c++)
                 params[p++] = row[c];
-                rc = placeholder(io, &sql, c ? "," : "", p);
+            rows++;
+        }
+        if (rows == 0)
+            break;
+        if (rows == built) { /* the same statement as the last one: keep its text */
+            rc = run(io, sql.p, params, p, NULL, err, errlen);
+            continue;
+        }
+        built = rows;
+        tp_buf_reset(&sql);
+        rc = tp_buf_addf(&sql, "INSERT INTO ru_sessions(" SESS_COLS ") VALUES ");
+        for (int r = 0, q = 0; rc == TP_OK && r < rows; r++) {
+            rc = tp_buf_add(&sql, r ? ",(" : "(", r ? 2 : 1);
+            for (int c = 0; rc == TP_OK && c < COLS; c++) {
+                q++;
+                rc = placeholder(io, &sql, c ? "," : "", q);
             }
             if (rc == TP_OK)
                 rc = tp_buf_add(&sql, ")", 1);
-            rows++;
         }
-        if (rows == 0 || rc != TP_OK)
-            break;
-        rc = tp_buf_addf(&sql, " ON CONFLICT(session) DO UPDATE SET device = excluded.device,"
-                               " store = excluded.store, touchpoint = excluded.touchpoint,"
-                               " survey = excluded.survey, version = excluded.version,"
-                               " first_ms = excluded.first_ms, tz_off = excluded.tz_off,"
-                               " day = excluded.day, hour = excluded.hour, dow = excluded.dow,"
-                               " band = excluded.band, rating_kind = excluded.rating_kind,"
-                               " orphans = excluded.orphans");
+        if (rc == TP_OK)
+            rc = tp_buf_addf(&sql, SESS_UPDATE);
         if (rc == TP_OK)
             rc = run(io, sql.p, params, p, NULL, err, errlen);
     }
@@ -919,7 +1147,7 @@ tp_err crollup_purge(cstore *s, int64_t before_ms, int64_t *sessions, int64_t *a
     tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
     if (rc != TP_OK)
         return rc;
-    crollup_io io = {tx, NULL, tx_exec, false};
+    crollup_io io = {tx, NULL, tx_exec, false, false};
     rc = cstore_tx_exec(tx, "SELECT min(first_ms) FROM ru_sessions", NULL, 0, &rows, err, errlen);
     const char *lo_s = rc == TP_OK ? cstore_rows_get(rows, 0, 0) : NULL;
     int64_t lo = lo_s ? strtoll(lo_s, NULL, 10) : before_ms;
@@ -947,7 +1175,7 @@ tp_err crollup_backfill(cstore *s, char *err, size_t errlen)
     tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
     if (rc != TP_OK)
         return rc;
-    crollup_io io = {tx, NULL, tx_exec, false};
+    crollup_io io = {tx, NULL, tx_exec, false, false};
     rc = cstore_tx_exec(tx, "SELECT value FROM ru_state WHERE key = 'backfill'", NULL, 0, &rows,
                         err, errlen);
     bool pending = rc == TP_OK && rows->n == 1 && cstore_rows_get(rows, 0, 0) &&

@@ -748,7 +748,7 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
     if (rc == TP_OK && n_ranges > 0)
         rc = merge_ranges(p, c, rparams, err, errlen);
     if (rc == TP_OK) { /* issue 14: the rollups, in this transaction */
-        crollup_io io = {p, pc, pg_tx_exec, false};
+        crollup_io io = {p, pc, pg_tx_exec, false, true};
         rc = crollup_ingest(&io, b, outcomes, recv, err, errlen);
     }
     if (rc == TP_OK && accepted > 0)

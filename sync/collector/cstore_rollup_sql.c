@@ -18,6 +18,10 @@
  * `period` is a local day YYYYMMDD (day rows) or a local month YYYYMM (month rows): each answer
  * is counted at both levels so that a year reads month rows. The primary keys lead with period:
  * every read is a range of periods.
+ *
+ * ru_sessions keeps its rowid on SQLite: session ids arrive in no key order, and a rowid table
+ * appends its rows and puts only the ~50-byte (session, rowid) entries of its key's index in
+ * random places, where WITHOUT ROWID would rewrite a page of whole rows per new customer.
  */
 #include "crollup.h"
 
@@ -33,7 +37,7 @@
     "CREATE TABLE ru_sessions(session TEXT PRIMARY KEY," RU_DIMS                                   \
     " first_ms BIGINT NOT NULL, tz_off INTEGER NOT NULL, day INTEGER NOT NULL,"                    \
     " hour INTEGER NOT NULL, dow INTEGER NOT NULL, band TEXT NOT NULL,"                            \
-    " rating_kind TEXT NOT NULL, orphans INTEGER NOT NULL)" ROWID ";"                              \
+    " rating_kind TEXT NOT NULL, orphans INTEGER NOT NULL);"                                       \
     "CREATE TABLE ru_cust(period INTEGER NOT NULL," RU_DIMS                                        \
     " customers BIGINT NOT NULL, answers BIGINT NOT NULL, corrected BIGINT NOT NULL,"              \
     " uncorrected BIGINT NOT NULL,"                                                                \

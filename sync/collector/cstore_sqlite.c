@@ -92,9 +92,13 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_RANGE_ADD] = "INSERT INTO seq_ranges(device, epoch, lo, hi) VALUES(?1,?2,?3,?4)",
 };
 
+#define RU_STMTS 24 /* the rollups' statements kept prepared per connection (crollup.c) */
+
 typedef struct sconn {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
+    sqlite3_stmt *ru[RU_STMTS]; /* by their SQL text (sqlite3_sql), replaced round-robin */
+    int ru_next;
 } sconn;
 
 typedef struct spool {
@@ -206,6 +210,8 @@ static void conn_close(sconn *c)
 {
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(c->st[i]);
+    for (int i = 0; i < RU_STMTS; i++)
+        sqlite3_finalize(c->ru[i]);
     sqlite3_close(c->db);
     memset(c, 0, sizeof *c);
 }
@@ -469,7 +475,7 @@ static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char 
         goto unlock;
     }
     if (rc == SQLITE_OK) { /* issue 14: the rollups, in this transaction */
-        crollup_io io = {p, c, s_tx_exec_ordered, true};
+        crollup_io io = {p, c, s_tx_exec_ordered, true, false};
         trc = crollup_ingest(&io, b, outcomes, recv, err, errlen);
         if (trc != TP_OK) {
             sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
@@ -682,7 +688,20 @@ static tp_err tx_exec(void *impl, void *conn, const char *sql, const char *const
     sconn *c = conn;
     sqlite3_stmt *st = NULL;
     tp_err trc = TP_OK;
-    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    int rc = SQLITE_OK, slot = -1;
+    for (int i = 0; ordered && i < RU_STMTS && !st; i++)
+        if (c->ru[i] && strcmp(sqlite3_sql(c->ru[i]), sql) == 0)
+            st = c->ru[slot = i];
+    if (!st && ordered) { /* the rollups repeat a dozen statements on every batch: keep them */
+        slot = c->ru_next;
+        c->ru_next = (c->ru_next + 1) % RU_STMTS;
+        sqlite3_finalize(c->ru[slot]);
+        c->ru[slot] = NULL;
+        rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->ru[slot], NULL);
+        st = c->ru[slot];
+    } else if (!st) {
+        rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    }
     if (rc != SQLITE_OK)
         return db_err(c->db, p->path, "prepare", rc, err, errlen);
     for (int i = 0; i < n && rc == SQLITE_OK; i++) {
@@ -690,7 +709,8 @@ static tp_err tx_exec(void *impl, void *conn, const char *sql, const char *const
         snprintf(name, sizeof name, "$%d", i + 1);
         int idx = ordered ? i + 1 : sqlite3_bind_parameter_index(st, name);
         if (idx > 0)
-            rc = params[i] ? sqlite3_bind_text(st, idx, params[i], -1, SQLITE_TRANSIENT)
+            /* STATIC: the statement is reset or finalized before the caller's strings go */
+            rc = params[i] ? sqlite3_bind_text(st, idx, params[i], -1, SQLITE_STATIC)
                            : sqlite3_bind_null(st, idx);
     }
     while (rc == SQLITE_OK && trc == TP_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -708,7 +728,12 @@ static tp_err tx_exec(void *impl, void *conn, const char *sql, const char *const
                   ? tp_errf(err, errlen, TP_ERR_EXISTS, "%s", sqlite3_errmsg(c->db))
                   : db_err(c->db, p->path, "statement", rc, err, errlen);
     }
-    sqlite3_finalize(st);
+    if (slot >= 0) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    } else {
+        sqlite3_finalize(st);
+    }
     return trc;
 }
 
