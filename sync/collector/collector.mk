@@ -11,8 +11,8 @@ COLLECTOR_DIR  := sync/collector
 COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c cbatch.c creport.c \
                   cauth.c crate.c cmetrics.c \
                   cstore.c cstore_sqlite.c cstore_pg.c cpool.c cguard.c \
-                  cstore_pg_tx.c cstore_fleet_sql.c cfleet.c cfleet_ops.c cenroll.c cfleet_cli.c capi.c collector_api.c \
-                  ctz.c crollup.c cstore_rollup_sql.c cstat.c canalytics.c \
+                  cstore_pg_tx.c cstore_pg_part.c cstore_fleet_sql.c cfleet.c cfleet_ops.c cenroll.c cfleet_cli.c capi.c collector_api.c \
+                  ctz.c crollup.c cpart.c cstore_rollup_sql.c cstat.c canalytics.c \
                   canalytics_views.c canalytics_dev.c canalytics_csv.c canalytics_http.c \
                   canalytics_cli.c)
 COLLECTOR_MAIN := $(COLLECTOR_DIR)/collector_main.c
