@@ -20,30 +20,13 @@
 
 #define MONTHS_MAX 64        /* distinct months one batch may create; the rest go to default */
 
+/* The functions first (CREATE OR REPLACE), then the conversion, which is skipped when answers
+ * is partitioned already (a store whose schema_version rows were rewritten). */
 const char *const cstore_pg_schema_v7 =
-    "ALTER TABLE answers RENAME TO answers_unpartitioned;"
-    "CREATE TABLE answers("
-    " id uuid NOT NULL, device text NOT NULL, epoch uuid NOT NULL, seq bigint NOT NULL,"
-    " session uuid NOT NULL, survey text NOT NULL, survey_version integer NOT NULL,"
-    " question text NOT NULL, kind text NOT NULL, value smallint, choice text,"
-    " lang text NOT NULL, store text NOT NULL, touchpoint text NOT NULL,"
-    " wall_ms bigint NOT NULL, clock_trusted boolean NOT NULL, mono_ms bigint NOT NULL,"
-    " boot_id uuid NOT NULL, flags integer NOT NULL, at_ms bigint NOT NULL,"
-    " time_source text NOT NULL, received_at_ms bigint NOT NULL, batch_id uuid NOT NULL)"
-    " PARTITION BY RANGE (at_ms);"
-    "CREATE INDEX answers_at_ms ON answers(at_ms);"
-    "CREATE INDEX answers_id ON answers(id);"
-    "CREATE TABLE answers_default PARTITION OF answers DEFAULT;"
-    "CREATE TABLE answer_keys("
-    " id uuid PRIMARY KEY, device text NOT NULL, epoch uuid NOT NULL, seq bigint NOT NULL,"
-    " at_ms bigint NOT NULL, UNIQUE(device, epoch, seq));"
-    "CREATE INDEX answer_keys_at ON answer_keys(at_ms);"
-    "CREATE FUNCTION tp_answer_key_delete() RETURNS trigger LANGUAGE plpgsql AS $f$"
+    "CREATE OR REPLACE FUNCTION tp_answer_key_delete() RETURNS trigger LANGUAGE plpgsql AS $f$"
     " BEGIN DELETE FROM answer_keys WHERE id = OLD.id; RETURN NULL; END $f$;"
-    "CREATE TRIGGER answers_key_delete AFTER DELETE ON answers"
-    " FOR EACH ROW EXECUTE FUNCTION tp_answer_key_delete();"
     /* The month of ms (UTC) gets its partition unless it has one. */
-    "CREATE FUNCTION tp_answers_month(ms bigint) RETURNS void LANGUAGE plpgsql AS $f$"
+    "CREATE OR REPLACE FUNCTION tp_answers_month(ms bigint) RETURNS void LANGUAGE plpgsql AS $f$"
     " DECLARE m timestamp := date_trunc('month', to_timestamp(ms / 1000.0) AT TIME ZONE 'UTC');"
     " n text := 'answers_' || to_char(m, 'YYYY_MM');"
     " BEGIN"
@@ -55,8 +38,9 @@ const char *const cstore_pg_schema_v7 =
     " (extract(epoch FROM m + interval '1 month') * 1000)::bigint);"
     " END $f$;"
     /* Drops the months wholly before cut (a month start) and every answer and key before it;
-     * returns how many answers went. */
-    "CREATE FUNCTION tp_answers_drop_before(cut bigint) RETURNS bigint LANGUAGE plpgsql AS $f$"
+     * returns how many keys went with the dropped months. */
+    "CREATE OR REPLACE FUNCTION tp_answers_drop_before(cut bigint) RETURNS bigint"
+    " LANGUAGE plpgsql AS $f$"
     " DECLARE r record; k bigint;"
     " BEGIN"
     "  DELETE FROM answers_default WHERE at_ms < cut;"
@@ -69,13 +53,37 @@ const char *const cstore_pg_schema_v7 =
     "  GET DIAGNOSTICS k = ROW_COUNT;"
     "  RETURN k;"
     " END $f$;"
-    "SELECT tp_answers_month(d) FROM (SELECT DISTINCT at_ms / 86400000 * 86400000 AS d"
-    " FROM answers_unpartitioned) t;"
-    "SELECT tp_answers_month((extract(epoch FROM now()) * 1000)::bigint + o)"
-    " FROM unnest(ARRAY[0, 2678400000]::bigint[]) o;"
-    "INSERT INTO answers SELECT * FROM answers_unpartitioned;"
-    "INSERT INTO answer_keys SELECT id, device, epoch, seq, at_ms FROM answers_unpartitioned;"
-    "DROP TABLE answers_unpartitioned;";
+    "DO $d$ BEGIN"
+    " IF EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = 'answers'::regclass) THEN"
+    "  RETURN; END IF;"
+    " ALTER TABLE answers RENAME TO answers_unpartitioned;"
+    " CREATE TABLE answers("
+    "  id uuid NOT NULL, device text NOT NULL, epoch uuid NOT NULL, seq bigint NOT NULL,"
+    "  session uuid NOT NULL, survey text NOT NULL, survey_version integer NOT NULL,"
+    "  question text NOT NULL, kind text NOT NULL, value smallint, choice text,"
+    "  lang text NOT NULL, store text NOT NULL, touchpoint text NOT NULL,"
+    "  wall_ms bigint NOT NULL, clock_trusted boolean NOT NULL, mono_ms bigint NOT NULL,"
+    "  boot_id uuid NOT NULL, flags integer NOT NULL, at_ms bigint NOT NULL,"
+    "  time_source text NOT NULL, received_at_ms bigint NOT NULL, batch_id uuid NOT NULL)"
+    "  PARTITION BY RANGE (at_ms);"
+    " CREATE INDEX answers_at_ms ON answers(at_ms);"
+    " CREATE INDEX answers_id ON answers(id);"
+    " CREATE TABLE answers_default PARTITION OF answers DEFAULT;"
+    " CREATE TABLE answer_keys("
+    "  id uuid PRIMARY KEY, device text NOT NULL, epoch uuid NOT NULL, seq bigint NOT NULL,"
+    "  at_ms bigint NOT NULL, UNIQUE(device, epoch, seq));"
+    " CREATE INDEX answer_keys_at ON answer_keys(at_ms);"
+    " CREATE TRIGGER answers_key_delete AFTER DELETE ON answers"
+    "  FOR EACH ROW EXECUTE FUNCTION tp_answer_key_delete();"
+    /* The months of the stored answers, and this month and the next. */
+    " PERFORM tp_answers_month(d) FROM (SELECT DISTINCT at_ms / 86400000 * 86400000 AS d"
+    "  FROM answers_unpartitioned) t;"
+    " PERFORM tp_answers_month((extract(epoch FROM now()) * 1000)::bigint + o)"
+    "  FROM unnest(ARRAY[0, 2678400000]::bigint[]) o;"
+    " INSERT INTO answers SELECT * FROM answers_unpartitioned;"
+    " INSERT INTO answer_keys SELECT id, device, epoch, seq, at_ms FROM answers_unpartitioned;"
+    " DROP TABLE answers_unpartitioned;"
+    " END $d$;";
 
 /* The first ms of the UTC month holding ms, and of the next one, in *lo and *hi. */
 static void month_of(int64_t ms, int64_t *lo, int64_t *hi)
