@@ -476,7 +476,8 @@ static tp_err insert_staged(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
              " a AS (INSERT INTO answers (%s) SELECT DISTINCT ON (s.id) %s FROM stage s"
              " JOIN k ON k.id = s.id AND k.seq = s.seq ORDER BY s.id, s.ord)"
              " SELECT id FROM k",
-             answer_cols, "s.id, s.device, s.epoch, s.seq, s.session, s.survey, s.survey_version,"
+             answer_cols,
+             "s.id, s.device, s.epoch, s.seq, s.session, s.survey, s.survey_version,"
              " s.question, s.kind, s.value, s.choice, s.lang, s.store, s.touchpoint, s.wall_ms,"
              " s.clock_trusted, s.mono_ms, s.boot_id, s.flags, s.at_ms, s.time_source,"
              " s.received_at_ms, s.batch_id");
@@ -518,8 +519,9 @@ static tp_err insert_staged(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
     *w++ = '}';
     *w = '\0';
     const char *params[] = {list};
-    known = run(p, c, "find stored answers", "SELECT id FROM answer_keys WHERE id = ANY($1::uuid[])", 1,
-                params, PGRES_TUPLES_OK, &rc, err, errlen);
+    known =
+        run(p, c, "find stored answers", "SELECT id FROM answer_keys WHERE id = ANY($1::uuid[])", 1,
+            params, PGRES_TUPLES_OK, &rc, err, errlen);
     if (!known)
         goto out;
     n_old = (size_t)PQntuples(known);

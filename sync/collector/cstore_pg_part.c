@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#define MONTHS_MAX 64        /* distinct months one batch may create; the rest go to default */
+#define MONTHS_MAX 64 /* distinct months one batch may create; the rest go to default */
 
 /* The functions first (CREATE OR REPLACE), then the conversion, which is skipped when answers
  * is partitioned already (a store whose schema_version rows were rewritten). */
