@@ -11,14 +11,14 @@ COLLECTOR_DIR  := sync/collector
 COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c cbatch.c creport.c \
                   cauth.c crate.c cmetrics.c \
                   cstore.c cstore_sqlite.c cstore_pg.c cpool.c cguard.c \
-                  cstore_pg_tx.c cstore_fleet_sql.c cstore_alert_sql.c \
+                  cstore_pg_tx.c cstore_pg_part.c cstore_fleet_sql.c cstore_alert_sql.c \
                   calert.c calert_window.c calert_queue.c calert_fire.c calert_eval.c calert_util.c \
                   calert_health.c calert_cli.c calert_comment.c \
                   cfleet.c cfleet_ops.c cenroll.c cfleet_cli.c capi.c collector_api.c \
                   ccase.c ccase_scope.c ccase_report.c ccase_cli.c \
                   cdigest.c cdigest_period.c cdigest_mail.c cdigest_sched.c \
                   cstore_access_sql.c cread.c cread_ops.c collector_read.c \
-                  ctz.c crollup.c cstore_rollup_sql.c cstat.c canalytics.c \
+                  ctz.c crollup.c cpart.c cstore_rollup_sql.c cstat.c canalytics.c \
                   canalytics_views.c canalytics_dev.c canalytics_csv.c canalytics_http.c \
                   ckey.c \
                   cstore_comment_sql.c ctag.c ccomment.c ccomment_page.c ccomment_read.c \

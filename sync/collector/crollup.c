@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpart.h"
 #include "ctz.h"
 
 #define SEP '\x1f'       /* between the fields of a delta key: never in an id */
@@ -1071,9 +1072,9 @@ static size_t ans_from_rows(ru_ans *A, const cstore_rows *rows)
 }
 
 /* Purges the sessions of one window: answers with at_ms in [lo, lo + 2 windows), sessions that
- * started in [lo, hi). */
-static tp_err purge_window(const crollup_io *io, int64_t lo, int64_t hi, int64_t *n_sess,
-                           int64_t *n_ans, char *err, size_t errlen)
+ * started in [lo, hi). Answers before whole are folded out but left for cpart_drop. */
+static tp_err purge_window(const crollup_io *io, int64_t lo, int64_t hi, int64_t whole,
+                           int64_t *n_sess, int64_t *n_ans, char *err, size_t errlen)
 {
     char a[24], b[24];
     snprintf(a, sizeof a, "%lld", (long long)lo);
@@ -1113,7 +1114,8 @@ static tp_err purge_window(const crollup_io *io, int64_t lo, int64_t hi, int64_t
             continue;
         fold_answer(&f, &A[i], s, -1);
         one[0] = A[i].id;
-        rc = run(io, "DELETE FROM answers WHERE id = $1", one, 1, NULL, err, errlen);
+        if (A[i].at_ms >= whole)
+            rc = run(io, "DELETE FROM answers WHERE id = $1", one, 1, NULL, err, errlen);
         (*n_ans)++;
     }
     for (size_t i = 0; rc == TP_OK && i < m.n; i++) {
@@ -1143,19 +1145,24 @@ tp_err crollup_purge(cstore *s, int64_t before_ms, int64_t *sessions, int64_t *a
 {
     cstore_tx *tx = NULL;
     cstore_rows *rows = NULL;
-    int64_t ns = 0, na = 0;
+    int64_t ns = 0, na = 0, whole = INT64_MIN;
     tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
     if (rc != TP_OK)
         return rc;
     crollup_io io = {tx, NULL, tx_exec, false, false};
-    rc = cstore_tx_exec(tx, "SELECT min(first_ms) FROM ru_sessions", NULL, 0, &rows, err, errlen);
+    rc = cpart_cut(s, tx, before_ms, &whole, err, errlen); /* whole months: dropped at the end */
+    if (rc == TP_OK)
+        rc = cstore_tx_exec(tx, "SELECT min(first_ms) FROM ru_sessions", NULL, 0, &rows, err,
+                            errlen);
     const char *lo_s = rc == TP_OK ? cstore_rows_get(rows, 0, 0) : NULL;
     int64_t lo = lo_s ? strtoll(lo_s, NULL, 10) : before_ms;
     cstore_rows_free(rows);
     for (; rc == TP_OK && lo < before_ms; lo += PURGE_WINDOW_MS) {
         int64_t hi = lo + PURGE_WINDOW_MS < before_ms ? lo + PURGE_WINDOW_MS : before_ms;
-        rc = purge_window(&io, lo, hi, &ns, &na, err, errlen);
+        rc = purge_window(&io, lo, hi, whole, &ns, &na, err, errlen);
     }
+    if (rc == TP_OK)
+        rc = cpart_drop(tx, whole, err, errlen);
     if (rc == TP_OK)
         rc = cstore_tx_commit(tx, err, errlen);
     else

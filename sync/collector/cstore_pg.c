@@ -8,8 +8,10 @@
  * created inside the batch's transaction with ON COMMIT DROP.
  *
  * Ingest of one batch is one transaction: lock the device row (so two batches of one device are
- * serialised), then store the answers. A batch of new answers (the common case) is one COPY
- * straight into answers under a savepoint, as fast as a raw COPY. A batch with stored seqs (sent
+ * serialised), then store the answers. answers is partitioned by month and answer_keys holds
+ * the unique keys (cstore_pg_part.c): the batch's months get their partitions first. A batch of
+ * new answers (the common case) is one COPY into answer_keys and one into answers under a
+ * savepoint. A batch with stored seqs (sent
  * again), or whose COPY breaks a unique constraint, goes through the staging table: INSERT ...
  * SELECT ... ON CONFLICT DO NOTHING RETURNING id, and each answer is classified accepted /
  * duplicate / seq conflict from the ids that came back (and one lookup of the others). Then the
@@ -27,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 #define MIGRATION_LOCK 0x746f7563 /* "touc": the advisory lock id of migrations */
 
 static const char *const schema_v1 =
@@ -239,6 +241,15 @@ static tp_err migrate(ppool *p, PGconn *c, char *err, size_t errlen)
             rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (6)", 0, NULL,
                          err, errlen);
     }
+    if (rc == TP_OK && version < 7) { /* issue 14: answers by month (cstore_pg_part.c) */
+        res = PQexec(c, cstore_pg_schema_v7);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = pg_err(p, c, res, "partition answers", err, errlen);
+        PQclear(res);
+        if (rc == TP_OK)
+            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (7)", 0, NULL,
+                         err, errlen);
+    }
 out:
     if (rc == TP_OK)
         rc = run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
@@ -311,6 +322,19 @@ static void raw(char **w, const char *s)
 /* Room one staged row needs at most: every string escaped (x2) plus numbers and separators. */
 #define COPY_ROW_MAX (2 * (5 * TP_ID_MAX + 5 * TP_UUID_STR + TP_LANG_MAX + 16) + 512)
 
+/* Writes one COPY text row of answer_keys: id, device, epoch, seq, at_ms. */
+static void copy_key_row(char **w, const cbatch *b, const cbatch_answer *a)
+{
+    char num[64];
+    esc(w, a->id);
+    raw(w, "\t");
+    esc(w, b->device.id);
+    raw(w, "\t");
+    esc(w, b->device.epoch);
+    snprintf(num, sizeof num, "\t%lld\t%lld\n", (long long)a->seq, (long long)a->at_ms);
+    raw(w, num);
+}
+
 /* Writes one COPY text row: answer_cols, preceded by the batch position ord when ord >= 0. */
 static void copy_row(char **w, long ord, const cbatch *b, const cbatch_answer *a, int64_t recv)
 {
@@ -359,12 +383,14 @@ static void copy_row(char **w, long ord, const cbatch *b, const cbatch_answer *a
     raw(w, "\n");
 }
 
-/* Runs the COPY ... FROM STDIN statement sql and sends every answer of b (with its position
- * first when with_ord). Returns TP_OK or an error; *unique is set when the COPY failed only
+enum { COPY_ROWS, COPY_STAGE, COPY_KEYS }; /* answer_cols; ord first; answer_keys' columns */
+
+/* Runs the COPY ... FROM STDIN statement sql and sends every answer of b in the form mode names.
+ * Returns TP_OK or an error; *unique is set when the COPY failed only
  * because a row broke a unique constraint (SQLSTATE 23505), which the caller may recover from
  * with ROLLBACK TO SAVEPOINT. */
 static tp_err copy_answers(ppool *p, PGconn *c, const char *sql, const cbatch *b, int64_t recv,
-                           bool with_ord, bool *unique, char *err, size_t errlen)
+                           int mode, bool *unique, char *err, size_t errlen)
 {
     tp_err rc = TP_OK;
     *unique = false;
@@ -385,7 +411,10 @@ static tp_err copy_answers(ppool *p, PGconn *c, const char *sql, const cbatch *b
             used = 0;
         }
         char *w = buf + used;
-        copy_row(&w, with_ord ? (long)i : -1, b, &b->answers[i], recv);
+        if (mode == COPY_KEYS)
+            copy_key_row(&w, b, &b->answers[i]);
+        else
+            copy_row(&w, mode == COPY_STAGE ? (long)i : -1, b, &b->answers[i], recv);
         used = (size_t)(w - buf);
     }
     if (ok && used > 0)
@@ -450,7 +479,7 @@ static tp_err insert_staged(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
 {
     PGresult *res = NULL, *known = NULL;
     idref *ins = NULL, *old = NULL;
-    char *list = NULL, sql[1024];
+    char *list = NULL, sql[2048];
     size_t n_ins = 0, n_old = 0, n_missing = 0;
     bool unique;
     tp_err rc = run_cmd(p, c, "staging table",
@@ -463,13 +492,23 @@ static tp_err insert_staged(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
                         " ON COMMIT DROP",
                         0, NULL, err, errlen);
     if (rc == TP_OK)
-        rc = copy_answers(p, c, "COPY stage FROM STDIN", b, recv, true, &unique, err, errlen);
+        rc = copy_answers(p, c, "COPY stage FROM STDIN", b, recv, COPY_STAGE, &unique, err, errlen);
     if (rc != TP_OK)
         goto out;
+    /* answer_keys takes the first of each id and seq in batch order; the row whose key went in
+     * (matched by id and seq) is stored in answers. */
     snprintf(sql, sizeof sql,
-             "INSERT INTO answers (%s) SELECT %s FROM stage ORDER BY ord"
-             " ON CONFLICT DO NOTHING RETURNING id",
-             answer_cols, answer_cols);
+             "WITH k AS (INSERT INTO answer_keys (id, device, epoch, seq, at_ms)"
+             " SELECT id, device, epoch, seq, at_ms FROM stage ORDER BY ord"
+             " ON CONFLICT DO NOTHING RETURNING id, seq),"
+             " a AS (INSERT INTO answers (%s) SELECT DISTINCT ON (s.id) %s FROM stage s"
+             " JOIN k ON k.id = s.id AND k.seq = s.seq ORDER BY s.id, s.ord)"
+             " SELECT id FROM k",
+             answer_cols,
+             "s.id, s.device, s.epoch, s.seq, s.session, s.survey, s.survey_version,"
+             " s.question, s.kind, s.value, s.choice, s.lang, s.store, s.touchpoint, s.wall_ms,"
+             " s.clock_trusted, s.mono_ms, s.boot_id, s.flags, s.at_ms, s.time_source,"
+             " s.received_at_ms, s.batch_id");
     res = run(p, c, "insert answers", sql, 0, NULL, PGRES_TUPLES_OK, &rc, err, errlen);
     if (!res)
         goto out;
@@ -508,8 +547,9 @@ static tp_err insert_staged(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
     *w++ = '}';
     *w = '\0';
     const char *params[] = {list};
-    known = run(p, c, "find stored answers", "SELECT id FROM answers WHERE id = ANY($1::uuid[])", 1,
-                params, PGRES_TUPLES_OK, &rc, err, errlen);
+    known =
+        run(p, c, "find stored answers", "SELECT id FROM answer_keys WHERE id = ANY($1::uuid[])", 1,
+            params, PGRES_TUPLES_OK, &rc, err, errlen);
     if (!known)
         goto out;
     n_old = (size_t)PQntuples(known);
@@ -549,10 +589,12 @@ static tp_err insert_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
     snprintf(lo, sizeof lo, "%lld", (long long)min);
     snprintf(hi, sizeof hi, "%lld", (long long)max);
     const char *params[] = {b->device.id, b->device.epoch, lo, hi};
-    tp_err rc = TP_OK;
+    tp_err rc = pg_part_ensure(p, c, b, err, errlen);
+    if (rc != TP_OK)
+        return rc;
     PGresult *res =
         run(p, c, "find stored seqs",
-            "SELECT EXISTS (SELECT 1 FROM answers WHERE device = $1 AND epoch = $2::uuid"
+            "SELECT EXISTS (SELECT 1 FROM answer_keys WHERE device = $1 AND epoch = $2::uuid"
             " AND seq BETWEEN $3::bigint AND $4::bigint)",
             4, params, PGRES_TUPLES_OK, &rc, err, errlen);
     if (!res)
@@ -564,8 +606,12 @@ static tp_err insert_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
 
     if ((rc = run_cmd(p, c, "savepoint", "SAVEPOINT copy_answers", 0, NULL, err, errlen)) != TP_OK)
         return rc;
+    /* The keys first: a broken unique constraint shows there, before the rows are sent. */
+    rc = copy_answers(p, c, "COPY answer_keys (id, device, epoch, seq, at_ms) FROM STDIN", b, recv,
+                      COPY_KEYS, &unique, err, errlen);
     snprintf(sql, sizeof sql, "COPY answers (%s) FROM STDIN", answer_cols);
-    rc = copy_answers(p, c, sql, b, recv, false, &unique, err, errlen);
+    if (rc == TP_OK)
+        rc = copy_answers(p, c, sql, b, recv, COPY_ROWS, &unique, err, errlen);
     if (rc == TP_OK) {
         memset(outcomes, CBATCH_ACCEPTED, b->n_answers);
         *accepted = (int64_t)b->n_answers;

@@ -33,4 +33,11 @@ tp_err pg_tx_exec(void *impl, void *conn, const char *sql, const char *const *pa
                   cstore_rows *rows, char *err, size_t errlen);
 tp_err pg_tx_end(void *impl, void *conn, bool write, bool commit, char *err, size_t errlen);
 
+/* Schema step 7 (cstore_pg_part.c): answers partitioned by month, answer_keys. */
+extern const char *const cstore_pg_schema_v7;
+
+/* Makes the month partitions the answers of b fall in, inside the open transaction on c, before
+ * they are stored. Returns TP_OK or an error (the transaction is then to be rolled back). */
+tp_err pg_part_ensure(ppool *p, PGconn *c, const cbatch *b, char *err, size_t errlen);
+
 #endif /* TP_CSTORE_PG_INT_H */

@@ -458,7 +458,7 @@ ROLLUP_TABLES = ("ru_sessions", "ru_cust", "ru_rating", "ru_choice", "ru_hour", 
 # The tables of schema 1; every other table is of a later version (2: the fleet, 4: rollups,
 # 6: read access, ...) and is dropped too to make a schema-1 store.
 V1_TABLES = ("answers", "devices", "epochs", "seq_ranges", "schema_version")
-SCHEMA_LATEST = "6"
+SCHEMA_LATEST = {"sqlite": "6", "postgresql": "7"}  # 7: PostgreSQL's month partitions
 
 
 def later_tables(label, query):
@@ -492,10 +492,10 @@ def check_migration(store, label, query, execute):
     kept = query("SELECT count(*) FROM devices WHERE id = 'kept'")
     two = query("SELECT count(*) FROM schema_version WHERE version = 2")
     rollups = query("SELECT count(*) FROM ru_state WHERE value = 'done'")
-    tap(v_before == "1" and two == "1" and v_after == SCHEMA_LATEST and n == "1" and kept == "1"
+    tap(v_before == "1" and two == "1" and v_after == SCHEMA_LATEST[label] and n == "1" and kept == "1"
         and rollups == "1" and set(FLEET_TABLES + ROLLUP_TABLES) <= set(later),
         "%s: a schema-1 store is migrated to 2 (the fleet tables added, its rows kept), 4 (the "
-        "rollups added) and on to %s" % (label, SCHEMA_LATEST), (v_before, two, v_after, n, kept,
+        "rollups added) and on to %s" % (label, SCHEMA_LATEST[label]), (v_before, two, v_after, n, kept,
                                                                 rollups))
 
 
