@@ -35,7 +35,7 @@ typedef struct crollup_io {
     tp_err (*exec)(void *impl, void *conn, const char *sql, const char *const *params, int n,
                    cstore_rows *rows, char *err, size_t errlen);
     bool positional; /* long statements use "?" (bound by position) instead of "$n" */
-    bool arrays; /* PostgreSQL: a batch's sessions go as array parameters, one statement each */
+    bool arrays;     /* PostgreSQL: a batch's sessions go as array parameters, one statement each */
 } crollup_io;
 
 /* Adds the answers of b stored now (outcomes[i] == CBATCH_ACCEPTED) to the rollups and records
