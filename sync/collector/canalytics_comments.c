@@ -20,8 +20,8 @@
 #define RECENT 3
 #define PAD_MS (14LL * 3600 * 1000) /* the widest UTC offset */
 #define ROWS_MAX 200000             /* comments per report read */
-#define IDS_CHUNK 1000
-#define TOTAL " total" /* not a group key: ids have no spaces */
+#define IDS_CHUNK 1000              /* ids a statement */
+#define TOTAL " total"              /* not a group key: ids have no spaces */
 
 /* The group key of a comment row (id, created_ms, store, touchpoint, device, node_path, survey,
  * version) or false when the row is outside the report's days or filters. */
@@ -52,9 +52,7 @@ static bool place(an_req *r, int by, const cstore_rows *rows, size_t i, char *ke
     case BY_WEEK: snprintf(raw, sizeof raw, "%d", L.day); break;
     case BY_MONTH: snprintf(raw, sizeof raw, "%d", L.month); break;
     case BY_HOUR: snprintf(raw, sizeof raw, "%d", L.hour); break;
-    case BY_TOUCHPOINT:
-        snprintf(raw, sizeof raw, "%s/%s", store ? store : "", tp ? tp : "");
-        break;
+    case BY_TOUCHPOINT: snprintf(raw, sizeof raw, "%s/%s", store ? store : "", tp ? tp : ""); break;
     case BY_DEVICE: tp_strlcpy(raw, cstore_rows_get(rows, i, 4), sizeof raw); break;
     default: tp_strlcpy(raw, store ? store : "", sizeof raw); break;
     }
@@ -62,89 +60,184 @@ static bool place(an_req *r, int by, const cstore_rows *rows, size_t i, char *ke
     return true;
 }
 
-/* Counts rows into acc (key -> [count, id...]; TOTAL is the total); returns false when out of
- * memory. Rows come newest first, so the first RECENT ids of a key are its recent ones. */
-static bool count_row(cJSON *acc, const char *key, const char *id)
+/* A group's comments: the count and the newest RECENT ids, then their rows as JSON. */
+typedef struct entry {
+    char key[2 * TP_ID_MAX + 2];
+    int64_t count;
+    int n;
+    char id[RECENT][TP_UUID_STR];
+    cJSON *row[RECENT];
+} entry;
+
+/* The groups by key: open addressing over a power-of-two table of indexes into v. */
+typedef struct gmap {
+    entry *v;
+    size_t n, cap;
+    size_t *slot, nslot; /* index + 1; 0 = empty */
+} gmap;
+
+static size_t hash(const char *s)
 {
-    cJSON *a = cJSON_GetObjectItemCaseSensitive(acc, key);
-    if (!a && (!(a = cJSON_AddArrayToObject(acc, key)) ||
-               !cJSON_AddItemToArray(a, cJSON_CreateNumber(0))))
-        return false;
-    cJSON_SetNumberValue(a->child, a->child->valuedouble + 1);
-    return cJSON_GetArraySize(a) > RECENT || cJSON_AddItemToArray(a, cJSON_CreateString(id));
+    size_t h = 1469598103934665603u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
 }
 
-/* Reads the shown rows by id into shown (id -> report JSON). */
-static tp_err read_shown(an_req *r, const cJSON *acc, cJSON *shown)
+static tp_err rehash(gmap *g)
 {
-    const char *ids[IDS_CHUNK];
-    int n = 0;
+    size_t n = g->nslot ? g->nslot * 2 : 256;
+    size_t *t = calloc(n, sizeof *t);
+    if (!t)
+        return TP_ERR_NOMEM;
+    for (size_t i = 0; i < g->n; i++) {
+        size_t h = hash(g->v[i].key) & (n - 1);
+        while (t[h])
+            h = (h + 1) & (n - 1);
+        t[h] = i + 1;
+    }
+    free(g->slot);
+    g->slot = t;
+    g->nslot = n;
+    return TP_OK;
+}
+
+/* The entry of key, added when absent; NULL when out of memory or past ROWS_MAX groups. */
+static entry *group_of(gmap *g, const char *key)
+{
+    if ((g->n + 1) * 2 > g->nslot && rehash(g) != TP_OK)
+        return NULL;
+    size_t h = hash(key) & (g->nslot - 1);
+    for (; g->slot[h]; h = (h + 1) & (g->nslot - 1))
+        if (strcmp(g->v[g->slot[h] - 1].key, key) == 0)
+            return &g->v[g->slot[h] - 1];
+    if (tp_array_grow((void **)&g->v, &g->cap, g->n + 1, sizeof *g->v, ROWS_MAX) != TP_OK)
+        return NULL;
+    entry *e = &g->v[g->n];
+    memset(e, 0, sizeof *e);
+    tp_strlcpy(e->key, key, sizeof e->key);
+    g->slot[h] = ++g->n;
+    return e;
+}
+
+static void groups_free(gmap *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        for (int k = 0; k < g->v[i].n; k++)
+            cJSON_Delete(g->v[i].row[k]);
+    free(g->v);
+    free(g->slot);
+}
+
+/* Counts a row into key's group. Rows come newest first, so the first RECENT ids of a group
+ * are its recent ones. Returns false when out of memory. */
+static bool count_row(gmap *g, const char *key, const char *id)
+{
+    entry *e = group_of(g, key);
+    if (!e)
+        return false;
+    e->count++;
+    if (e->n < RECENT)
+        tp_strlcpy(e->id[e->n++], id, sizeof e->id[0]);
+    return true;
+}
+
+typedef struct shown {
+    const char *id;
+    cJSON *row;
+} shown;
+
+static int shown_cmp(const void *a, const void *b)
+{
+    return strcmp(((const shown *)a)->id, ((const shown *)b)->id);
+}
+
+/* Reads the shown rows by id (IDS_CHUNK ids a statement) and gives each group copies of its
+ * own. */
+static tp_err read_shown(an_req *r, gmap *g)
+{
+    size_t total = 0, nrows = 0, gi = 0;
+    int gk = 0;
+    for (size_t i = 0; i < g->n; i++)
+        total += (size_t)g->v[i].n;
+    shown *all = total ? calloc(total, sizeof *all) : NULL;
+    if (total && !all)
+        return TP_ERR_NOMEM;
     tp_err rc = TP_OK;
-    const cJSON *a = acc->child, *x = a ? a->child : NULL;
-    for (;;) {
-        while (a && !x)
-            a = a->next, x = a ? a->child : NULL;
-        if (x && cJSON_IsString(x) &&
-            !cJSON_GetObjectItemCaseSensitive(shown, x->valuestring)) {
-            bool dup = false;
-            for (int k = 0; k < n && !dup; k++)
-                dup = strcmp(ids[k], x->valuestring) == 0;
-            if (!dup)
-                ids[n++] = x->valuestring;
-        }
-        if (x)
-            x = x->next;
-        if (n < IDS_CHUNK && a)
-            continue;
-        if (n == 0)
-            break;
+    while (rc == TP_OK) {
         tp_buf sql;
         an_params p = {0};
         cstore_rows *rows = NULL;
         tp_buf_init(&sql, (size_t)1 << 20);
         rc = tp_buf_addf(&sql, "SELECT " CCOMMENT_REPORT_COLS " FROM comments c WHERE c.id IN (");
-        for (int k = 0; rc == TP_OK && k < n; k++) {
-            p.p[p.n++] = ids[k];
-            rc = tp_buf_addf(&sql, "%s$%d", k ? "," : "", p.n);
+        /* Duplicates (a group's ids are also the total's) are harmless in IN. */
+        while (rc == TP_OK && gi < g->n && p.n < IDS_CHUNK) {
+            if (gk >= g->v[gi].n) {
+                gi++, gk = 0;
+                continue;
+            }
+            p.p[p.n++] = g->v[gi].id[gk++];
+            rc = tp_buf_addf(&sql, "%s$%d", p.n > 1 ? "," : "", p.n);
         }
         if (rc == TP_OK)
             rc = tp_buf_addf(&sql, ")");
-        if (rc == TP_OK)
+        if (rc == TP_OK && p.n)
             rc = an_query(r, sql.p, &p, &rows);
         tp_buf_free(&sql);
-        for (size_t i = 0; rc == TP_OK && i < rows->n; i++) {
+        /* Each chunk returns at most its ids, so the rows never pass total. */
+        for (size_t i = 0; rc == TP_OK && rows && i < rows->n && nrows < total; i++) {
             cJSON *o = ccomment_report_json(rows, i);
-            if (!o || !cJSON_AddItemToObject(shown, cstore_rows_get(rows, i, 0), o)) {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+            if (!cJSON_IsString(id)) {
                 cJSON_Delete(o);
                 rc = TP_ERR_NOMEM;
+                break;
             }
+            all[nrows].id = id->valuestring;
+            all[nrows++].row = o;
         }
         cstore_rows_free(rows);
-        if (rc != TP_OK || !a)
+        if (p.n == 0)
             break;
-        n = 0;
     }
+    if (rc == TP_OK && nrows)
+        qsort(all, nrows, sizeof *all, shown_cmp);
+    for (size_t i = 0; rc == TP_OK && i < g->n; i++)
+        for (int k = 0; rc == TP_OK && k < g->v[i].n; k++) {
+            shown key = {.id = g->v[i].id[k]};
+            const shown *f = nrows ? bsearch(&key, all, nrows, sizeof *all, shown_cmp) : NULL;
+            /* A row erased between the two statements is simply not shown. */
+            if (f && !(g->v[i].row[k] = cJSON_Duplicate(f->row, true)))
+                rc = TP_ERR_NOMEM;
+        }
+    for (size_t i = 0; i < nrows; i++)
+        cJSON_Delete(all[i].row);
+    free(all);
     return rc;
 }
 
-/* Sets g's "comments" from acc's entry for key. */
-static bool attach(cJSON *g, const cJSON *acc, const cJSON *shown, const char *key)
+/* Sets o's "comments" from group key (none: count 0). */
+static bool attach(cJSON *o, gmap *g, const char *key)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(acc, key);
-    cJSON *o = cJSON_CreateObject(), *rec = NULL;
-    bool ok = o && cJSON_AddNumberToObject(o, "count", a ? a->child->valuedouble : 0) &&
-              (rec = cJSON_AddArrayToObject(o, "recent"));
-    for (const cJSON *x = a ? a->child->next : NULL; ok && x; x = x->next) {
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(shown, x->valuestring);
-        cJSON *d = c ? cJSON_Duplicate(c, true) : NULL;
-        ok = !c || (d && cJSON_AddItemToArray(rec, d));
+    const entry *e = NULL;
+    if (g->nslot) {
+        for (size_t h = hash(key) & (g->nslot - 1); g->slot[h] && !e; h = (h + 1) & (g->nslot - 1))
+            if (strcmp(g->v[g->slot[h] - 1].key, key) == 0)
+                e = &g->v[g->slot[h] - 1];
+    }
+    cJSON *c = cJSON_CreateObject(), *rec = NULL;
+    bool ok = c && cJSON_AddNumberToObject(c, "count", e ? (double)e->count : 0) &&
+              (rec = cJSON_AddArrayToObject(c, "recent"));
+    for (int k = 0; ok && e && k < e->n; k++) {
+        cJSON *d = e->row[k] ? cJSON_Duplicate(e->row[k], true) : NULL;
+        ok = !e->row[k] || (d && cJSON_AddItemToArray(rec, d));
         if (!ok)
             cJSON_Delete(d);
     }
-    cJSON_DeleteItemFromObjectCaseSensitive(g, "comments");
-    if (ok && cJSON_AddItemToObject(g, "comments", o))
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "comments");
+    if (ok && cJSON_AddItemToObject(o, "comments", c))
         return true;
-    cJSON_Delete(o);
+    cJSON_Delete(c);
     return false;
 }
 
@@ -154,17 +247,17 @@ cJSON *an_report_comments(an_req *r, int by, cJSON *report, int *status)
         return NULL;
     const an_filter *f = &r->f;
     char from[24], to[24];
-    int64_t d0 = ctz_days_from_civil(f->from_day / 10000, f->from_day / 100 % 100,
-                                     f->from_day % 100);
+    int64_t d0 =
+        ctz_days_from_civil(f->from_day / 10000, f->from_day / 100 % 100, f->from_day % 100);
     int64_t d1 = ctz_days_from_civil(f->to_day / 10000, f->to_day / 100 % 100, f->to_day % 100);
     snprintf(from, sizeof from, "%lld", (long long)(d0 * 86400000LL - PAD_MS));
     snprintf(to, sizeof to, "%lld", (long long)((d1 + 1) * 86400000LL + PAD_MS));
     tp_buf sql;
     an_params p = {.p = {from, to}, .n = 2};
     cstore_rows *rows = NULL;
-    cJSON *acc = cJSON_CreateObject(), *shown = cJSON_CreateObject();
+    gmap acc = {0};
     tp_buf_init(&sql, (size_t)1 << 20);
-    tp_err rc = acc && shown ? TP_OK : TP_ERR_NOMEM;
+    tp_err rc = TP_OK;
     if (rc == TP_OK)
         rc = tp_buf_addf(&sql, "SELECT c.id, c.created_ms, c.store, c.touchpoint, c.device,"
                                " c.node_path, s.survey, s.version FROM comments c LEFT JOIN"
@@ -188,23 +281,22 @@ cJSON *an_report_comments(an_req *r, int by, cJSON *report, int *status)
         char key[2 * TP_ID_MAX + 2];
         const char *id = cstore_rows_get(rows, i, 0);
         if (place(r, by, rows, i, key, sizeof key) &&
-            (!count_row(acc, key, id) || !count_row(acc, TOTAL, id)))
+            (!count_row(&acc, key, id) || !count_row(&acc, TOTAL, id)))
             rc = TP_ERR_NOMEM;
     }
     cstore_rows_free(rows);
     if (rc == TP_OK)
-        rc = read_shown(r, acc, shown);
+        rc = read_shown(r, &acc);
     cJSON *groups = cJSON_GetObjectItemCaseSensitive(report, "groups");
     for (cJSON *g = groups ? groups->child : NULL; rc == TP_OK && g; g = g->next) {
         const cJSON *key = cJSON_GetObjectItemCaseSensitive(g, "key");
-        if (!attach(g, acc, shown, cJSON_IsString(key) ? key->valuestring : TOTAL))
+        if (!attach(g, &acc, cJSON_IsString(key) ? key->valuestring : TOTAL))
             rc = TP_ERR_NOMEM;
     }
     cJSON *total = cJSON_GetObjectItemCaseSensitive(report, "total");
-    if (rc == TP_OK && total && !attach(total, acc, shown, TOTAL))
+    if (rc == TP_OK && total && !attach(total, &acc, TOTAL))
         rc = TP_ERR_NOMEM;
-    cJSON_Delete(acc);
-    cJSON_Delete(shown);
+    groups_free(&acc);
     if (rc != TP_OK) {
         *status = rc == TP_ERR_NOMEM ? 500 : 503;
         cJSON_Delete(report);
