@@ -7,7 +7,8 @@
  * survey from ru_sessions; the rows are then placed in C, the local day and hour from the
  * comment's node's "timezone" through ctz_offset, as the rollups place answers. The second reads
  * the shown rows by id. Contact details are never selected here: they are read only through
- * /v1/comments, whose reads are audited.
+ * /v1/comments, whose reads are audited. Bounds: ROWS_MAX comments a report (the newest; older
+ * ones beyond it are not counted), ROWS_MAX groups.
  */
 #include <stdio.h>
 #include <stdlib.h>
