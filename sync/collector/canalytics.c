@@ -529,14 +529,12 @@ static int64_t cell_i64(const cstore_rows *rows, size_t i, size_t c)
 
 /* ---- The report (13.2) ----------------------------------------------------------------------- */
 
-enum { BY_DAY, BY_WEEK, BY_MONTH, BY_HOUR, BY_STORE, BY_TOUCHPOINT, BY_REGION, BY_DEVICE, BY_N };
 static const char *const by_names[BY_N] = {"day",   "week",       "month",  "hour",
                                            "store", "touchpoint", "region", "device"};
 static const char *const by_expr[BY_N] = {
     "period", "period", "period", "hour", "store", "store || '/' || touchpoint", "store", "device"};
 
-/* The group key of a row's grouping cell. */
-static void group_key(an_req *r, int by, const char *raw, char *out, size_t outlen)
+void an_group_key(an_req *r, int by, const char *raw, char *out, size_t outlen)
 {
     int v = raw ? (int)strtol(raw, NULL, 10) : 0;
     switch (by) {
@@ -634,7 +632,7 @@ static cJSON *report_hours(an_req *r, cJSON *root, int *status)
         int64_t v[4];
         for (int c = 0; c < 4; c++)
             tot[c] += v[c] = cell_i64(rows, i, (size_t)c + 1);
-        group_key(r, BY_HOUR, cstore_rows_get(rows, i, 0), key, sizeof key);
+        an_group_key(r, BY_HOUR, cstore_rows_get(rows, i, 0), key, sizeof key);
         cJSON *g = cJSON_CreateObject();
         cJSON_AddItemToArray(groups, g);
         cJSON_AddStringToObject(g, "key", key);
@@ -687,7 +685,7 @@ cJSON *an_report(an_req *r, int *status)
     if (r->f.version)
         cJSON_AddNumberToObject(root, "survey_version", r->f.version);
     if (by == BY_HOUR)
-        return report_hours(r, root, status);
+        return an_report_comments(r, by, report_hours(r, root, status), status);
 
     bool days_only = by == BY_DAY || by == BY_WEEK;
     creport *rep = creport_new(CREPORT_BY_STORE);
@@ -713,7 +711,7 @@ cJSON *an_report(an_req *r, int *status)
         tp_buf_free(&sql);
         for (size_t i = 0; rc == TP_OK && i < rows->n; i++) {
             char key[2 * TP_ID_MAX + 2];
-            group_key(r, by, cstore_rows_get(rows, i, 0), key, sizeof key);
+            an_group_key(r, by, cstore_rows_get(rows, i, 0), key, sizeof key);
             if (q == 0) {
                 cJSON *a = cJSON_GetObjectItemCaseSensitive(extra, key);
                 if (!a) {
@@ -771,7 +769,7 @@ cJSON *an_report(an_req *r, int *status)
     cJSON_AddItemToObject(root, "total", total ? total : cJSON_CreateObject());
     cJSON_Delete(made);
     cJSON_Delete(extra);
-    return root;
+    return an_report_comments(r, by, root, status);
 }
 
 /* ---- Routing --------------------------------------------------------------------------------- */

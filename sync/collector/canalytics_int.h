@@ -6,6 +6,7 @@
  *   canalytics_views.c  reasons, journey, rankings, heat map, nodes
  *   canalytics_dev.c    devices
  *   canalytics_csv.c    the CSV export of a view
+ *   canalytics_comments.c  the comments of the report's groups
  */
 #ifndef TP_CANALYTICS_INT_H
 #define TP_CANALYTICS_INT_H
@@ -84,6 +85,14 @@ bool an_add_common(an_req *r, cJSON *o);
 /* {"score","moe","low","high","n"} of ci (nulls when not valid). */
 cJSON *an_ci_json(const cstat_ci *ci);
 double an_r2(double x);
+
+/* The report's groupings (13.2). */
+enum { BY_DAY, BY_WEEK, BY_MONTH, BY_HOUR, BY_STORE, BY_TOUCHPOINT, BY_REGION, BY_DEVICE, BY_N };
+/* The group key of a grouping cell raw (a period YYYYMMDD or YYYYMM, an hour, a store, ...). */
+void an_group_key(an_req *r, int by, const char *raw, char *out, size_t outlen);
+/* Adds "comments" to each group of report (and its total), grouped by by; frees report and
+ * returns NULL with *status 503 on a store error. report NULL passes through. */
+cJSON *an_report_comments(an_req *r, int by, cJSON *report, int *status);
 
 /* The views (JSON objects; NULL with a message in r->err on a store error). */
 cJSON *an_report(an_req *r, int *status);

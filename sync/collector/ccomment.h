@@ -72,15 +72,15 @@ capi_reply ccomment_get(cstore *s, const char *url, const char *scope,
 tp_err ccomment_export_csv(cstore *s, const char *scope, int64_t from_ms, int64_t to_ms,
                            const char *actor, int64_t now_ms, char **csv, char *err, size_t errlen);
 
-/* For /v1/report (owned by analytics): adds to one report group object
- *   "comments": {"count": N, "recent": [{"id", "created_ms", "lang", "text", "tags", "store",
- *                "touchpoint", "device"}, ... up to 5, newest first]}
- * for comments in scope whose field (one of "store", "touchpoint", "device"; NULL = all) equals
- * key and whose created_ms is in [from_ms, to_ms). No contact details. Returns TP_OK or a store
- * error (group untouched). */
-tp_err ccomment_report_group(cstore *s, const char *scope, const char *field, const char *key,
-                             int64_t from_ms, int64_t to_ms, cJSON *group, char *err,
-                             size_t errlen);
+/* For /v1/report (owned by analytics, canalytics_comments.c, which groups and picks the rows):
+ * CCOMMENT_REPORT_COLS are the columns of a comment row (table aliased c) that the report may
+ * show, never the contact details; ccomment_report_json makes row i of such rows the report's
+ * {"id", "at", "created_ms", "lang", "text", "tags", "session", "store", "touchpoint", "device",
+ * "node"}. Returns a cJSON object (cJSON_Delete) or NULL when out of memory. */
+#define CCOMMENT_REPORT_COLS                                                                       \
+    "c.id, c.device, c.session, c.store, c.touchpoint, c.node_path, c.lang, c.text, c.tags,"       \
+    " c.created_ms"
+cJSON *ccomment_report_json(const cstore_rows *rows, size_t i);
 
 /* For alert rules of kind comment_tag (owned by alerts): the comments in scope tagged tag
  * (e.g. "urgent", "staff:Lan") with created_ms in [from_ms, to_ms): their number in *count and

@@ -445,56 +445,17 @@ tp_err ccomment_export_csv(cstore *s, const char *scope, int64_t from_ms, int64_
 
 /* ---- Report hook ----------------------------------------------------------------------------- */
 
-tp_err ccomment_report_group(cstore *s, const char *scope, const char *field, const char *key,
-                             int64_t from_ms, int64_t to_ms, cJSON *group, char *err, size_t errlen)
+cJSON *ccomment_report_json(const cstore_rows *rows, size_t i)
 {
-    char sc[400], sql[1200], from[24], to[24];
-    const char *col = !field                             ? NULL
-                      : strcmp(field, "store") == 0      ? "c.store"
-                      : strcmp(field, "touchpoint") == 0 ? "c.touchpoint"
-                      : strcmp(field, "device") == 0     ? "c.device"
-                                                         : NULL;
-    if (field && !col)
-        return tp_errf(err, errlen, TP_ERR_INVALID, "field: expected store, touchpoint or device");
-    cstore_tx *tx = NULL;
-    cstore_rows *cnt = NULL, *list = NULL;
-    tp_err rc = cstore_tx_begin(s, false, &tx, err, errlen);
-    if (rc != TP_OK)
-        return rc;
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM comments c WHERE c.created_ms >= CAST($1 AS BIGINT) AND"
-             " c.created_ms < CAST($2 AS BIGINT) AND %s AND (CAST($4 AS TEXT) = '' OR"
-             " COALESCE(%s, '') = CAST($4 AS TEXT))",
-             cc_scope_sql(sc, sizeof sc, "c.node_path", 3), col ? col : "''");
-    const char *k = col ? (key ? key : "") : "";
-    rc = FX(tx, &cnt, err, errlen, sql, cfleet_i64(from, from_ms), cfleet_i64(to, to_ms),
-            scope ? scope : "", k);
-    if (rc == TP_OK) {
-        char full[1400];
-        size_t sl = strlen(sql);
-        snprintf(full, sizeof full,
-                 "SELECT " CC_COLS "%.*s ORDER BY c.created_ms DESC, c.id DESC LIMIT 5",
-                 (int)(sl - strlen("SELECT count(*)")), sql + strlen("SELECT count(*)"));
-        rc = FX(tx, &list, err, errlen, full, from, to, scope ? scope : "", k);
-    }
-    cstore_tx_rollback(tx);
-    if (rc == TP_OK) {
-        cJSON *o = cJSON_CreateObject(), *rec = NULL;
-        bool ok = o && add_i64(o, "count", cstore_rows_get(cnt, 0, 0)) &&
-                  (rec = cJSON_AddArrayToObject(o, "recent"));
-        for (size_t i = 0; ok && i < list->n; i++) {
-            cJSON *x = cc_comment_json(list, i, false);
-            ok = x && cJSON_AddItemToArray(rec, x);
-        }
-        if (ok && cJSON_AddItemToObject(group, "comments", o))
-            o = NULL;
-        else
-            rc = TP_ERR_NOMEM;
+    /* The first ten columns of CC_COLS: cc_comment_json without contact reads no others. */
+    cJSON *o = cc_comment_json(rows, i, false);
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(o, "created_at");
+    if (o && (!at || !cJSON_AddStringToObject(o, "at", at->valuestring))) {
         cJSON_Delete(o);
+        return NULL;
     }
-    cstore_rows_free(cnt);
-    cstore_rows_free(list);
-    return rc;
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "created_at");
+    return o;
 }
 
 tp_err ccomment_tag_count(cstore *s, const char *scope, const char *tag, int64_t from_ms,

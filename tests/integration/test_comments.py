@@ -34,7 +34,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 import pgserver  # noqa: E402
 import synclib  # noqa: E402
-from synclib import fleet_cli, fleet_json  # noqa: E402
+from synclib import fleet_cli, fleet_json, fleet_token  # noqa: E402
 from tap import check, count as N, failed as FAILED  # noqa: E402
 
 NODE = "vn/hcm/hcm-q1/checkout"
@@ -390,7 +390,9 @@ def run_backend(store, db, label, workdir, with_browser):
         st, _, html = request(c, "GET", "/c?" + link_query(keys["k2"], "k2", s, x))
         tap(st == 403 and state_of(html) == "forged", "a revoked device's link is refused")
         check_reads(c, store, workdir, first, keys["k1"])
+        check_report(c, store, keys["k1"], tokens["k1"], epoch)
         check_privacy(c, store, db, first, keys["k1"])
+        check_report_scope(c, store)
         # Last, as it empties this address's bucket: a flood from one address gets 429 and the
         # friendly "try again" page.
         seen = [request(c, "GET", "/c?l=en")[0] for _ in range(80)]
@@ -612,6 +614,81 @@ def check_reads(c, store, workdir, first, key):
         tags[text] = find(comments(c, "limit=500"), s)["tags"]
     tap(tags["Nhà vệ sinh dơ quá"] == ["urgent"] and tags["Tôi đến do bạn giới thiệu"] == [],
         "an exact entry tells dơ from do", json.dumps(tags, ensure_ascii=False))
+
+
+def report_comments(c, query, token=None):
+    """GET /v1/report?query (with a read token when given): (status, JSON or None, raw text)."""
+    st, _, body = request(c, "GET", "/v1/report?" + query, None,
+                          {"Authorization": "Bearer " + token} if token else None)
+    return st, json.loads(body) if st == 200 else None, body.decode("utf-8", "replace")
+
+
+def check_report(c, store, key, token, epoch):
+    """Issue 15 item 4: comments in /v1/report per group and in total, in the reader's scope."""
+    sessions = []
+    for i, text in enumerate(("Bánh mì ngon, phục vụ nhanh.", "Quầy thu ngân đông quá.")):
+        s = str(uuid.uuid4())
+        send_answers(c, token, batch("k1", epoch, 10 + i, s, value=8))
+        q = dict(urllib.parse.parse_qsl(link_query(key, "k1", s, int(time.time()) + 600)))
+        st, _, html = post_form(c, dict(q, text=text, consent="yes", name="Ngô Văn Tư",
+                                        phone="0912 345 678"))
+        tap(st == 200 and state_of(html) == "thanks", "report: a comment sent by form post")
+        sessions.append(s)
+        time.sleep(0.01)  # distinct created_ms, so newest first is well defined
+    everything = comments(c, "limit=500")
+    n = everything["total"]
+    st, js, raw = report_comments(c, "by=store")
+    tot = (js or {}).get("total", {}).get("comments", {})
+    grp = next((g for g in (js or {}).get("groups", []) if g["key"] == "hcm-q1"), {})
+    recent = [x["session"] for x in tot.get("recent", [])]
+    tap(st == 200 and tot.get("count") == n and n >= 4
+        and grp.get("comments", {}).get("count") == n,
+        "report by=store: the store's and the total's comment counts", (n, tot.get("count")))
+    tap(recent[:2] == sessions[::-1] and len(recent) == 3
+        and [x["session"] for x in grp["comments"]["recent"]] == recent,
+        "report: up to 3 recent comments, newest first", recent)
+    first = tot["recent"][0] if tot.get("recent") else {}
+    tap(first.get("text") == "Quầy thu ngân đông quá." and first.get("at")
+        and first.get("store") == "hcm-q1" and first.get("touchpoint") == "checkout"
+        and first.get("lang") and isinstance(first.get("tags"), list) and first.get("id"),
+        "report: a recent comment's fields", json.dumps(first, ensure_ascii=False)[:300])
+    tap("contact" not in raw and "0912345678" not in raw and "Ngô Văn Tư" not in raw
+        and "consent" not in raw, "report: no contact details in the report JSON")
+    today = time.strftime("%Y-%m-%d")
+    st, js, raw = report_comments(c, "by=day")
+    day = next((g for g in (js or {}).get("groups", []) if g["key"] == today), {})
+    tap(st == 200 and day.get("comments", {}).get("count") == n
+        and js["total"]["comments"]["count"] == n and "0912345678" not in raw,
+        "report by=day: today's comments in the local day's group", today)
+    st, js, _ = report_comments(c, "by=hour")
+    tap(st == 200 and sum(g["comments"]["count"] for g in js["groups"]) <= n
+        and js["total"]["comments"]["count"] == n, "report by=hour: the comments too")
+    old = "from=2020-01-01&to=2020-01-31&by=store"
+    st, js, _ = report_comments(c, old)
+    tap(st == 200 and js["total"]["comments"] == {"count": 0, "recent": []},
+        "report: the time range filters comments")
+    st, js, _ = report_comments(c, "by=store&survey=checkout-nps")
+    answered = sum(1 for x in everything["comments"] if x["answered"])
+    tap(st == 200 and js["total"]["comments"]["count"] == answered and 2 <= answered < n,
+        "report: the survey filter keeps the comments joined to that survey's sessions",
+        (answered, js and js["total"]["comments"]["count"]))
+
+
+def check_report_scope(c, store):
+    """Last of the reads: once a read token exists, reads without one are refused."""
+    n = comments(c, "limit=500")["total"]
+    # Store-scoped read tokens: the store sees its comments, another store none of them.
+    fleet_cli(store, "node", "set", "vn/hn/hn-b2")
+    q1 = fleet_token(store, "read-token", "add", "rc-q1", "--node", "vn/hcm/hcm-q1")
+    b2 = fleet_token(store, "read-token", "add", "rc-b2", "--node", "vn/hn/hn-b2")
+    st, js, _ = report_comments(c, "by=store", q1)
+    tap(st == 200 and js["total"]["comments"]["count"] == n
+        and all(x["store"] == "hcm-q1" for x in js["total"]["comments"]["recent"]),
+        "report: a store's read token sees its store's comments", st)
+    st, js, raw = report_comments(c, "by=store", b2)
+    tap(st == 200 and js["total"]["comments"] == {"count": 0, "recent": []}
+        and "Quầy thu ngân" not in raw, "report: another store's read token sees none of them",
+        raw[:200])
 
 
 def check_privacy(c, store, db, first, key):
