@@ -8,7 +8,7 @@
  * comment's node's "timezone" through ctz_offset, as the rollups place answers. The second reads
  * the shown rows by id. Contact details are never selected here: they are read only through
  * /v1/comments, whose reads are audited. Bounds: ROWS_MAX comments a report (the newest; older
- * ones beyond it are not counted), ROWS_MAX groups.
+ * ones beyond it are not counted, and the total's comments say "capped": true), ROWS_MAX groups.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +285,7 @@ cJSON *an_report_comments(an_req *r, int by, cJSON *report, int *status)
             (!count_row(&acc, key, id) || !count_row(&acc, TOTAL, id)))
             rc = TP_ERR_NOMEM;
     }
+    bool capped = rc == TP_OK && rows->n >= ROWS_MAX;
     cstore_rows_free(rows);
     if (rc == TP_OK)
         rc = read_shown(r, &acc);
@@ -296,6 +297,10 @@ cJSON *an_report_comments(an_req *r, int by, cJSON *report, int *status)
     }
     cJSON *total = cJSON_GetObjectItemCaseSensitive(report, "total");
     if (rc == TP_OK && total && !attach(total, &acc, TOTAL))
+        rc = TP_ERR_NOMEM;
+    /* Past the bound the counts are of the newest ROWS_MAX comments: said, not hidden. */
+    cJSON *tc = total ? cJSON_GetObjectItemCaseSensitive(total, "comments") : NULL;
+    if (rc == TP_OK && capped && (!tc || !cJSON_AddBoolToObject(tc, "capped", true)))
         rc = TP_ERR_NOMEM;
     groups_free(&acc);
     if (rc != TP_OK) {
