@@ -2,7 +2,7 @@
  * collector_fixture.h - what the collector's unit tests share: batches built as JSON text from one
  * good answer with a field overridden or dropped (test_collector.c, test_collector_batch.c), and a
  * SQLite store in a temporary folder (test_ckey.c, test_collector_access.c,
- * test_collector_fleet.c, test_ccase.c).
+ * test_collector_fleet.c, test_ccase.c, test_ctag.c, test_canalytics.c, test_cdeliver.c).
  */
 #ifndef TP_COLLECTOR_FIXTURE_H
 #define TP_COLLECTOR_FIXTURE_H
