@@ -3,14 +3,13 @@
  * become the JSON /v1/admin/alert-rules takes and run through cfleet_call (one code path, one
  * audit).
  */
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "calert.h"
 #include "cfleet.h"
+#include "cfleet_cli.h"
 
 bool calert_cli_is(int argc, char **argv)
 {
@@ -91,9 +90,8 @@ static int build(int argc, char **argv, const char **store, const char **op, cJS
 int calert_cli_main(int argc, char **argv)
 {
     const char *store = getenv("TP_COLLECTOR_STORE"), *op = NULL;
-    char err[TP_ERRMSG_MAX], actor[80];
+    char err[TP_ERRMSG_MAX];
     cJSON *args = cJSON_CreateObject(), *result = NULL;
-    cstore *s = NULL;
     int status = argc < 3 || !args ? 2 : build(argc, argv, &store, &op, args);
     if (status == 0 && !store)
         status = 2;
@@ -103,13 +101,8 @@ int calert_cli_main(int argc, char **argv)
         cJSON_Delete(args);
         return status;
     }
-    struct passwd *pw = getpwuid(geteuid());
-    snprintf(actor, sizeof actor, "cli:%s", pw ? pw->pw_name : "unknown");
     status = 1;
-    tp_err rc = cstore_open(store, 1, &s, err, sizeof err);
-    if (rc == TP_OK)
-        rc = cfleet_call(s, actor, op, args, tp_clock_system()->wall_ms(tp_clock_system()->ctx),
-                         &result, err, sizeof err);
+    tp_err rc = cfleet_cli_call(store, op, args, &result, err, sizeof err);
     if (rc != TP_OK) {
         fprintf(stderr, "touchpoint-collector: alert %s: %s\n", argv[2], err);
         goto out;
@@ -132,6 +125,5 @@ int calert_cli_main(int argc, char **argv)
 out:
     cJSON_Delete(args);
     cJSON_Delete(result);
-    cstore_close(s);
     return status;
 }

@@ -5,13 +5,12 @@
  */
 #include "ccase_cli.h"
 
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cfleet.h"
+#include "cfleet_cli.h"
 
 static const struct cmd {
     const char *group, *verb, *op, *action;
@@ -117,8 +116,7 @@ static const struct cmd *build(int argc, char **argv, const char **store, cJSON 
 int ccase_cli_main(int argc, char **argv)
 {
     const char *store = NULL;
-    char err[TP_ERRMSG_MAX], actor[80];
-    cstore *s = NULL;
+    char err[TP_ERRMSG_MAX];
     cJSON *args = cJSON_CreateObject(), *result = NULL;
     const struct cmd *c = argc >= 3 && args ? build(argc, argv, &store, args) : NULL;
     int status = 1;
@@ -127,12 +125,7 @@ int ccase_cli_main(int argc, char **argv)
         cJSON_Delete(args);
         return 2;
     }
-    struct passwd *pw = getpwuid(geteuid());
-    snprintf(actor, sizeof actor, "cli:%s", pw ? pw->pw_name : "unknown");
-    tp_err rc = cstore_open(store, 1, &s, err, sizeof err);
-    if (rc == TP_OK)
-        rc = cfleet_call(s, actor, c->op, args, tp_clock_system()->wall_ms(tp_clock_system()->ctx),
-                         &result, err, sizeof err);
+    tp_err rc = cfleet_cli_call(store, c->op, args, &result, err, sizeof err);
     if (rc != TP_OK) {
         const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(args, "id"));
         fprintf(stderr, "touchpoint-collector: %s %s%s%s: %s\n", argv[1], argv[2], id ? " " : "",
@@ -146,6 +139,5 @@ int ccase_cli_main(int argc, char **argv)
     }
     cJSON_Delete(args);
     cJSON_Delete(result);
-    cstore_close(s);
     return status;
 }

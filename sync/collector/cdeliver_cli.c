@@ -4,13 +4,12 @@
  */
 #include "cdeliver_cli.h"
 
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cfleet.h"
+#include "cfleet_cli.h"
 
 bool cdeliver_cli_is(int argc, char **argv)
 {
@@ -89,15 +88,9 @@ int cdeliver_cli_main(int argc, char **argv)
         cJSON_AddStringToObject(args, "target", target);
     if (lang)
         cJSON_AddStringToObject(args, "lang", lang);
-    char err[TP_ERRMSG_MAX], actor[80];
-    struct passwd *pw = getpwuid(geteuid());
-    snprintf(actor, sizeof actor, "cli:%s", pw ? pw->pw_name : "unknown");
-    cstore *s = NULL;
+    char err[TP_ERRMSG_MAX];
     int status = 1;
-    tp_err rc = cstore_open(store, 1, &s, err, sizeof err);
-    if (rc == TP_OK)
-        rc = cfleet_call(s, actor, op, args, tp_clock_system()->wall_ms(tp_clock_system()->ctx),
-                         &result, err, sizeof err);
+    tp_err rc = cfleet_cli_call(store, op, args, &result, err, sizeof err);
     if (rc != TP_OK) {
         fprintf(stderr, "touchpoint-collector: endpoint %s%s%s: %s\n", verb, name ? " " : "",
                 name ? name : "", err);
@@ -122,7 +115,6 @@ int cdeliver_cli_main(int argc, char **argv)
 out:
     cJSON_Delete(args);
     cJSON_Delete(result);
-    cstore_close(s);
     return status;
 }
 

@@ -223,12 +223,26 @@ static int build(const char *group, const char *verb, cli *c, const char **op, c
     return 0;
 }
 
+tp_err cfleet_cli_call(const char *store_url, const char *op, const cJSON *args, cJSON **result,
+                       char *err, size_t errlen)
+{
+    char actor[80];
+    cstore *s = NULL;
+    struct passwd *pw = getpwuid(geteuid());
+    snprintf(actor, sizeof actor, "cli:%s", pw ? pw->pw_name : "unknown");
+    tp_err rc = cstore_open(store_url, 1, &s, err, errlen);
+    if (rc == TP_OK)
+        rc = cfleet_call(s, actor, op, args, tp_clock_system()->wall_ms(tp_clock_system()->ctx),
+                         result, err, errlen);
+    cstore_close(s);
+    return rc;
+}
+
 int cfleet_cli_main(int argc, char **argv)
 {
     cli c;
     const char *op = NULL;
-    char err[TP_ERRMSG_MAX], actor[80];
-    cstore *s = NULL;
+    char err[TP_ERRMSG_MAX];
     cJSON *args = cJSON_CreateObject(), *result = NULL;
     int status = 2;
     if (argc < 3 || !parse(argc, argv, &c) || !args ||
@@ -238,13 +252,8 @@ int cfleet_cli_main(int argc, char **argv)
         cJSON_Delete(args);
         return status;
     }
-    struct passwd *pw = getpwuid(geteuid());
-    snprintf(actor, sizeof actor, "cli:%s", pw ? pw->pw_name : "unknown");
     status = 1;
-    tp_err rc = cstore_open(c.store, 1, &s, err, sizeof err);
-    if (rc == TP_OK)
-        rc = cfleet_call(s, actor, op, args, tp_clock_system()->wall_ms(tp_clock_system()->ctx),
-                         &result, err, sizeof err);
+    tp_err rc = cfleet_cli_call(c.store, op, args, &result, err, sizeof err);
     if (rc != TP_OK) {
         /* survey publish: the parser's message starts with the file already. */
         bool named = c.pos[0] && strcmp(op, "survey.publish") != 0;
@@ -271,6 +280,5 @@ int cfleet_cli_main(int argc, char **argv)
 out:
     cJSON_Delete(args);
     cJSON_Delete(result);
-    cstore_close(s);
     return status;
 }

@@ -18,7 +18,6 @@ Admin tokens are listed and revoked through the admin API.
 Stdlib only. Every server started here is stopped in a finally block. Prints TAP lines.
 """
 
-import http.client
 import json
 import os
 import shutil
@@ -40,25 +39,7 @@ DEVICES = {"d-q1": ("vn/hcm/q1/checkout", "q1"), "d-q7": ("vn/hcm/q7/checkout", 
 
 
 def request(c, method, path, body=None, token=None):
-    h = {}
-    if token:
-        h["Authorization"] = "Bearer " + token
-    if isinstance(body, (dict, list)):
-        body = json.dumps(body)
-        h["Content-Type"] = "application/json"
-    conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=30)
-    try:
-        conn.request(method, path, body=body, headers=h)
-        r = conn.getresponse()
-        data = r.read()
-        try:
-            js = json.loads(data) if data else None
-        except ValueError:
-            js = None
-        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), js, data
-    finally:
-        conn.close()
-
+    return synclib.http_request(c.port, method, path, body, token)
 
 def get(c, path, token=None):
     st, hdr, js, _ = request(c, "GET", path, token=token)

@@ -42,25 +42,8 @@ HOUR = 3600 * 1000
 
 
 def request(c, method, path, body=None, token=None):
-    h = {}
-    if token:
-        h["Authorization"] = "Bearer " + token
-    if body is not None:
-        body = json.dumps(body)
-        h["Content-Type"] = "application/json"
-    conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=30)
-    try:
-        conn.request(method, path, body=body, headers=h)
-        r = conn.getresponse()
-        data = r.read()
-        try:
-            js = json.loads(data) if data else None
-        except ValueError:
-            js = None
-        return r.status, js
-    finally:
-        conn.close()
-
+    st, _, js, _ = synclib.http_request(c.port, method, path, body, token)
+    return st, js
 
 def quantile(values, q):
     """Linear interpolation between closest ranks (numpy's default), as PROTOCOL.md 14.4."""

@@ -17,7 +17,6 @@ Stdlib only. Every server started here is stopped in a finally block. Prints TAP
 import base64
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import sqlite3
@@ -36,25 +35,7 @@ NODE = "vn/hcm/hcm-q1/checkout"
 
 
 def request(c, method, path, body=None, token=None, headers=None):
-    h = dict(headers or {})
-    if token:
-        h["Authorization"] = "Bearer " + token
-    if isinstance(body, (dict, list)):
-        body = json.dumps(body)
-        h.setdefault("Content-Type", "application/json")
-    conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=30)
-    try:
-        conn.request(method, path, body=body, headers=h)
-        r = conn.getresponse()
-        data = r.read()
-        try:
-            js = json.loads(data) if data else None
-        except ValueError:
-            js = None
-        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), js, data
-    finally:
-        conn.close()
-
+    return synclib.http_request(c.port, method, path, body, token, headers)
 
 def key_ok(k):
     """43 characters of base64url that decode to exactly 32 bytes."""

@@ -60,19 +60,9 @@ def wait_for(fn, timeout=WAIT_S, step=0.2):
 
 
 def request(c, method, path, body=None, token=None):
-    h = {"Authorization": "Bearer " + token} if token else {}
-    if body is not None:
-        body = json.dumps(body)
-        h["Content-Type"] = "application/json"
-    conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=30)
-    try:
-        conn.request(method, path, body=body, headers=h)
-        r = conn.getresponse()
-        data = r.read()
-        return r.status, json.loads(data) if data else None
-    finally:
-        conn.close()
-
+    # Strict: a reply that is not JSON fails the test here rather than read as None.
+    st, _, _, data = synclib.http_request(c.port, method, path, body, token)
+    return st, json.loads(data) if data else None
 
 class Db:
     """Reads the central store directly (SQLite file or PostgreSQL via psql)."""

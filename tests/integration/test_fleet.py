@@ -16,7 +16,6 @@ refused by both at once. And a store of the previous schema (1) is migrated in b
 Stdlib only. Every server started here is stopped in a finally block. Prints TAP lines.
 """
 
-import http.client
 import json
 import os
 import pwd
@@ -39,25 +38,7 @@ WEEK = dict({d: "07:00-22:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat"
 
 
 def request(c, method, path, body=None, token=None, headers=None):
-    h = dict(headers or {})
-    if token:
-        h["Authorization"] = "Bearer " + token
-    if isinstance(body, (dict, list)):
-        body = json.dumps(body)
-        h.setdefault("Content-Type", "application/json")
-    conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=30)
-    try:
-        conn.request(method, path, body=body, headers=h)
-        r = conn.getresponse()
-        data = r.read()
-        try:
-            js = json.loads(data) if data else None
-        except ValueError:
-            js = None
-        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), js
-    finally:
-        conn.close()
-
+    return synclib.http_request(c.port, method, path, body, token, headers)[:3]
 
 def batch(dev_id, epoch, seq, **dev):
     d = {"id": dev_id, "epoch": epoch, "epoch_first_seq": 1, "app_version": "0.1.0",

@@ -6,6 +6,7 @@ tests/gen_answers (device databases). Every process started here is stopped by s
 context managers, also when the caller fails: callers use try/finally.
 """
 
+import http.client
 import json
 import os
 import shutil
@@ -55,6 +56,31 @@ def http_get(url, timeout=10):
         return e.code, e.read()
     except (urllib.error.URLError, OSError):
         return 0, b""
+
+
+def http_request(port, method, path, body=None, token=None, headers=None):
+    """One HTTP request to the collector on 127.0.0.1:port. body: a dict or list is sent as JSON
+    (Content-Type set unless headers has one), anything else as is; token: Bearer
+    authorization. Returns (status, headers with lower-case names, parsed JSON or None when the
+    body is empty or not JSON, body bytes)."""
+    h = dict(headers or {})
+    if token:
+        h["Authorization"] = "Bearer " + token
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+        h.setdefault("Content-Type", "application/json")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        try:
+            js = json.loads(data) if data else None
+        except ValueError:
+            js = None
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), js, data
+    finally:
+        conn.close()
 
 
 class Proc:

@@ -1,4 +1,5 @@
-/* collector_fixture.c - the collector unit tests' batch builders (collector_fixture.h). */
+/* collector_fixture.c - the collector unit tests' batch builders and temporary store
+ * (collector_fixture.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collector_fixture.h"
 
@@ -77,4 +79,29 @@ char *batch_json(const char *answers)
              " \"device\": %s, \"answers\": [%s]}",
              device_json, answers);
     return b;
+}
+
+/* ---- A store in a temporary folder ----------------------------------------------------------- */
+
+cstore *fixture_store_open(char *dir, size_t dirlen, const char *tag, int pool)
+{
+    char url[128], err[TP_ERRMSG_MAX];
+    cstore *s = NULL;
+    snprintf(dir, dirlen, "/tmp/tp-%s-unit-XXXXXX", tag);
+    assert_non_null(mkdtemp(dir));
+    snprintf(url, sizeof url, "sqlite:%s/c.db", dir);
+    assert_int_equal(cstore_open(url, pool, &s, err, sizeof err), TP_OK);
+    return s;
+}
+
+void fixture_store_close(cstore *s, const char *dir)
+{
+    char path[128];
+    cstore_close(s);
+    const char *files[] = {"c.db", "c.db-wal", "c.db-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "canalytics.h"
+#include "collector_fixture.h"
 #include "cstat.h"
 #include "cstore.h"
 #include "ctz.h"
@@ -156,12 +157,9 @@ static int get_status(cstore *s, const char *url, const char *scope, const char 
 static void scope_forbids_outside(void **state)
 {
     (void)state;
-    char dir[64], url[128], err[TP_ERRMSG_MAX];
+    char dir[64], err[TP_ERRMSG_MAX];
     cstore *s = NULL;
-    tp_strlcpy(dir, "/tmp/tp-analytics-unit-XXXXXX", sizeof dir);
-    assert_non_null(mkdtemp(dir));
-    snprintf(url, sizeof url, "sqlite:%s/c.db", dir);
-    assert_int_equal(cstore_open(url, 2, &s, err, sizeof err), TP_OK);
+    s = fixture_store_open(dir, sizeof dir, "analytics", 2);
     cstore_tx *tx = NULL;
     assert_int_equal(cstore_tx_begin(s, true, &tx, err, sizeof err), TP_OK);
     static const char *const paths[] = {"vn",    "vn/hcm",    "vn/hcm/hcm-q1", "vn/hcm/hcm-q1/exit",
@@ -184,15 +182,7 @@ static void scope_forbids_outside(void **state)
     assert_int_equal(get_status(s, "/v1/rankings", "vn/hcm", "store", "hcm-q1"), 200);
     assert_int_equal(get_status(s, "/v1/report", "", "node", "vn/hn"), 200);
     assert_int_equal(get_status(s, "/v1/devices", "vn/hcm", NULL, NULL), 200);
-    cstore_close(s);
-    char path[128];
-    snprintf(path, sizeof path, "%s/c.db", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/c.db-wal", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/c.db-shm", dir);
-    unlink(path);
-    rmdir(dir);
+    fixture_store_close(s, dir);
 }
 
 int main(void)

@@ -17,6 +17,7 @@
 
 #include "ccase.h"
 #include "cfleet.h"
+#include "collector_fixture.h"
 #include "cstore.h"
 
 #define NOW 1796568000000LL
@@ -70,12 +71,7 @@ static void node(cstore *s, const char *path)
 
 static cstore *setup(void)
 {
-    char url[128], err[TP_ERRMSG_MAX];
-    cstore *s = NULL;
-    tp_strlcpy(dir, "/tmp/tp-ccase-unit-XXXXXX", sizeof dir);
-    assert_non_null(mkdtemp(dir));
-    snprintf(url, sizeof url, "sqlite:%s/c.db", dir);
-    assert_int_equal(cstore_open(url, 2, &s, err, sizeof err), TP_OK);
+    cstore *s = fixture_store_open(dir, sizeof dir, "ccase", 2);
     node(s, "vn/hcm/hcm-q1/checkout");
     node(s, "vn/hn/hn-bd/checkout");
     add_case(s, C_HCM, "vn/hcm/hcm-q1/checkout", "hcm-q1");
@@ -86,15 +82,7 @@ static cstore *setup(void)
 
 static void teardown(cstore *s)
 {
-    char path[128];
-    cstore_close(s);
-    snprintf(path, sizeof path, "%s/c.db", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/c.db-wal", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/c.db-shm", dir);
-    unlink(path);
-    rmdir(dir);
+    fixture_store_close(s, dir);
 }
 
 /* The ids listed by GET url under scope, comma-joined into out. */

@@ -20,6 +20,7 @@
 
 #include "cdeliver_int.h"
 #include "cfleet.h"
+#include "collector_fixture.h"
 
 #define NOW 1796000000000LL
 
@@ -191,13 +192,10 @@ static void renderings(void **state)
 static void endpoint_ops(void **state)
 {
     (void)state;
-    char dir[64], url[128], err[TP_ERRMSG_MAX], path[160];
+    char dir[64], err[TP_ERRMSG_MAX];
     cstore *s = NULL;
     cJSON *res = NULL;
-    tp_strlcpy(dir, "/tmp/tp-deliver-unit-XXXXXX", sizeof dir);
-    assert_non_null(mkdtemp(dir));
-    snprintf(url, sizeof url, "sqlite:%s/c.db", dir);
-    assert_int_equal(cstore_open(url, 1, &s, err, sizeof err), TP_OK);
+    s = fixture_store_open(dir, sizeof dir, "deliver", 1);
     struct {
         const char *args;
         tp_err rc;
@@ -263,13 +261,7 @@ static void endpoint_ops(void **state)
     assert_null(strstr(text, "whsec_"));
     free(text);
     cJSON_Delete(res);
-    cstore_close(s);
-    const char *files[] = {"c.db", "c.db-wal", "c.db-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
+    fixture_store_close(s, dir);
 }
 
 int main(void)

@@ -18,6 +18,7 @@
 #include "cfleet.h"
 #include "ckey.h"
 #include "clink.h"
+#include "collector_fixture.h"
 #include "cstore.h"
 
 #define NOW 1796000000000LL
@@ -26,25 +27,12 @@ static char dir[64];
 
 static cstore *open_store(void)
 {
-    char url[128], err[TP_ERRMSG_MAX];
-    cstore *s = NULL;
-    tp_strlcpy(dir, "/tmp/tp-ckey-unit-XXXXXX", sizeof dir);
-    assert_non_null(mkdtemp(dir));
-    snprintf(url, sizeof url, "sqlite:%s/c.db", dir);
-    assert_int_equal(cstore_open(url, 2, &s, err, sizeof err), TP_OK);
-    return s;
+    return fixture_store_open(dir, sizeof dir, "ckey", 2);
 }
 
 static void close_store(cstore *s)
 {
-    char path[128];
-    cstore_close(s);
-    const char *files[] = {"c.db", "c.db-wal", "c.db-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
+    fixture_store_close(s, dir);
 }
 
 static cJSON *ok_call(cstore *s, const char *op, const char *args)

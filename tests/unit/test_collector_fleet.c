@@ -19,6 +19,7 @@
 
 #include "cbatch.h"
 #include "cfleet.h"
+#include "collector_fixture.h"
 #include "cstore.h"
 
 #define NOW 1796000000000LL
@@ -27,25 +28,12 @@ static char dir[64];
 
 static cstore *open_store(void)
 {
-    char url[128], err[TP_ERRMSG_MAX];
-    cstore *s = NULL;
-    tp_strlcpy(dir, "/tmp/tp-fleet-unit-XXXXXX", sizeof dir);
-    assert_non_null(mkdtemp(dir));
-    snprintf(url, sizeof url, "sqlite:%s/c.db", dir);
-    assert_int_equal(cstore_open(url, 2, &s, err, sizeof err), TP_OK);
-    return s;
+    return fixture_store_open(dir, sizeof dir, "fleet", 2);
 }
 
 static void close_store(cstore *s)
 {
-    char path[128];
-    cstore_close(s);
-    const char *files[] = {"c.db", "c.db-wal", "c.db-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
+    fixture_store_close(s, dir);
 }
 
 /* Runs op with args (JSON text); returns the result (cJSON_Delete) or NULL with the rc. */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ccomment_int.h"
+#include "collector_fixture.h"
 #include "ctag.h"
 
 #define NOW_MS 1796000000000LL
@@ -186,13 +187,10 @@ static void test_privacy_helpers(void **state)
 static void test_report_rows(void **state)
 {
     (void)state;
-    char dir[64], url[128], err[TP_ERRMSG_MAX];
+    char dir[64], err[TP_ERRMSG_MAX];
     cstore *s = NULL;
     cstore_tx *tx = NULL;
-    tp_strlcpy(dir, "/tmp/tp-ctag-unit-XXXXXX", sizeof dir);
-    assert_non_null(mkdtemp(dir));
-    snprintf(url, sizeof url, "sqlite:%s/c.db", dir);
-    assert_int_equal(cstore_open(url, 1, &s, err, sizeof err), TP_OK);
+    s = fixture_store_open(dir, sizeof dir, "ctag", 1);
     assert_int_equal(cstore_tx_begin(s, true, &tx, err, sizeof err), TP_OK);
     static const char *const rows[][5] = {
         {"c1", "vn/hcm/q1/exit", "q1", "1000", "Rất tốt"},
@@ -252,15 +250,7 @@ static void test_report_rows(void **state)
     assert_int_equal(ccomment_tag_count(s, "", "praise", 0, 5000, &n, newest, err, sizeof err),
                      TP_OK);
     assert_int_equal(n, 0);
-    cstore_close(s);
-    char path[128];
-    snprintf(path, sizeof path, "%s/c.db", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/c.db-wal", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/c.db-shm", dir);
-    unlink(path);
-    rmdir(dir);
+    fixture_store_close(s, dir);
 }
 
 /* Query values of a fake request: "key=value" strings, NULL-terminated. */
@@ -277,13 +267,10 @@ static const char *fake_arg(void *cls, const char *key)
 static void test_read_scope(void **state)
 {
     (void)state;
-    char dir[64], url[128], err[TP_ERRMSG_MAX];
+    char dir[64], err[TP_ERRMSG_MAX];
     cstore *s = NULL;
     cstore_tx *tx = NULL;
-    tp_strlcpy(dir, "/tmp/tp-ctag-unit-XXXXXX", sizeof dir);
-    assert_non_null(mkdtemp(dir));
-    snprintf(url, sizeof url, "sqlite:%s/c.db", dir);
-    assert_int_equal(cstore_open(url, 1, &s, err, sizeof err), TP_OK);
+    s = fixture_store_open(dir, sizeof dir, "ctag", 1);
     assert_int_equal(cstore_tx_begin(s, true, &tx, err, sizeof err), TP_OK);
     assert_int_equal(cfleet_node_create(tx, "vn/hcm/q1/exit", 1, err, sizeof err), TP_OK);
     assert_int_equal(cfleet_node_create(tx, "vn/hn/b2/exit", 1, err, sizeof err), TP_OK);
@@ -333,14 +320,7 @@ static void test_read_scope(void **state)
         }
         free(r.body);
     }
-    cstore_close(s);
-    char path[128];
-    static const char *const files[] = {"c.db", "c.db-wal", "c.db-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
+    fixture_store_close(s, dir);
 }
 
 int main(void)
