@@ -299,6 +299,17 @@ def check_demo_qr(var, port, recorded):
                "30 minutes after the tap")
     else:
         report(False, "its mac is HMAC-SHA256 with the delivered key (no link or key)")
+    # The link opens the comment page on the running demo collector (as the customer's phone).
+    status, page = 0, b""
+    if m:
+        try:
+            with urllib.request.urlopen(link, timeout=10) as r:
+                status, page = r.status, r.read()
+        except OSError as e:
+            page = str(e).encode()
+    report(status == 200 and b"<textarea" in page and b"<form" in page,
+           "the link opens the comment page (a form with its text box) on the demo collector "
+           "(HTTP %d)" % status)
 
 
 def check_demo_case(port, out):
