@@ -96,11 +96,34 @@ tp_err cdeliver_new_secret(char *out, size_t outlen)
     return TP_OK;
 }
 
-int cdeliver_abort_cb(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                      curl_off_t ulnow)
+/* A libcurl progress callback that aborts when *(atomic_bool *)p is set. */
+static int abort_cb(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                    curl_off_t ulnow)
 {
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
     return atomic_load((atomic_bool *)p) ? 1 : 0;
+}
+
+CURLcode cdeliver_perform(const cdeliver_net *n, CURL *c, char ebuf[CURL_ERROR_SIZE],
+                          cdeliver_result *r)
+{
+    long connect_ms =
+        n->o->timeout_ms < CDELIVER_CONNECT_MS ? (long)n->o->timeout_ms : (long)CDELIVER_CONNECT_MS;
+    ebuf[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)n->o->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abort_cb);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, n->stop);
+    CURLcode cc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        r->aborted = true;
+        snprintf(r->error, sizeof r->error, "stopped");
+    }
+    return cc;
 }
 
 /* ---- Claims and records ---------------------------------------------------------------------- */

@@ -80,31 +80,19 @@ void cdeliver_http_send(const cdeliver_net *n, const cdeliver_msg *m, cdeliver_r
         snprintf(r->error, sizeof r->error, "cannot start libcurl");
         goto out;
     }
-    char ebuf[CURL_ERROR_SIZE] = "";
-    long connect_ms =
-        n->o->timeout_ms < CDELIVER_CONNECT_MS ? (long)n->o->timeout_ms : (long)CDELIVER_CONNECT_MS;
+    char ebuf[CURL_ERROR_SIZE];
     curl_easy_setopt(c, CURLOPT_URL, m->target);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)n->o->timeout_ms);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &rep);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, cdeliver_abort_cb);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, n->stop);
-    CURLcode cc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    if (cc == CURLE_ABORTED_BY_CALLBACK) {
-        r->aborted = true;
-        snprintf(r->error, sizeof r->error, "stopped");
-    } else if (cc != CURLE_OK) {
-        snprintf(r->error, sizeof r->error, "%s", ebuf[0] ? ebuf : curl_easy_strerror(cc));
+    CURLcode cc = cdeliver_perform(n, c, ebuf, r);
+    if (cc != CURLE_OK) {
+        if (!r->aborted) /* cdeliver_perform words a stop */
+            snprintf(r->error, sizeof r->error, "%s", ebuf[0] ? ebuf : curl_easy_strerror(cc));
     } else if (r->status >= 200 && r->status < 300) {
         r->ok = true;
     } else {

@@ -50,8 +50,11 @@ char *cdeliver_render_body(const cdeliver_msg *m);
 tp_err cdeliver_render_mail(const cdeliver_msg *m, char **subject, char **text, char **html,
                             char *err, size_t errlen);
 
-/* A libcurl progress callback that aborts when *(atomic_bool *)p is set. */
-int cdeliver_abort_cb(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                      curl_off_t ulnow);
+/* Runs the transfer c (its URL, protocol and payload already set) with what both transports
+ * share: no signals, the connect and total timeouts, an abort when the worker stops, the error
+ * text in ebuf. Sets r->status (the server's last code) and, when stopped, r->aborted with
+ * "stopped". Returns libcurl's code; the caller words any other failure. */
+CURLcode cdeliver_perform(const cdeliver_net *n, CURL *c, char ebuf[CURL_ERROR_SIZE],
+                          cdeliver_result *r);
 
 #endif /* TP_CDELIVER_INT_H */

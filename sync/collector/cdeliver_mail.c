@@ -207,12 +207,9 @@ void cdeliver_mail_send(const cdeliver_net *n, const cdeliver_msg *m, cdeliver_r
         tp_strlcpy(r->error, err, sizeof r->error);
         goto out;
     }
-    char ebuf[CURL_ERROR_SIZE] = "";
-    long connect_ms =
-        n->o->timeout_ms < CDELIVER_CONNECT_MS ? (long)n->o->timeout_ms : (long)CDELIVER_CONNECT_MS;
+    char ebuf[CURL_ERROR_SIZE];
     curl_easy_setopt(c, CURLOPT_URL, n->o->smtp_url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_USE_SSL,
                      n->o->starttls_require ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
     if (n->o->smtp_user) {
@@ -224,24 +221,14 @@ void cdeliver_mail_send(const cdeliver_net *n, const cdeliver_msg *m, cdeliver_r
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)n->o->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, cdeliver_abort_cb);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, n->stop);
-    CURLcode cc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    if (cc == CURLE_ABORTED_BY_CALLBACK) {
-        r->aborted = true;
-        snprintf(r->error, sizeof r->error, "stopped");
-    } else if (cc != CURLE_OK) {
+    CURLcode cc = cdeliver_perform(n, c, ebuf, r);
+    if (cc != CURLE_OK && !r->aborted) { /* cdeliver_perform words a stop */
         char code[24] = "";
         if (r->status)
             snprintf(code, sizeof code, " %ld", r->status);
         snprintf(r->error, sizeof r->error, "SMTP%s: %s", code,
                  ebuf[0] ? ebuf : curl_easy_strerror(cc));
-    } else {
+    } else if (cc == CURLE_OK) {
         r->ok = true;
     }
 out:
