@@ -372,6 +372,15 @@ bool tp_uuid_valid(const char *s)
 
 /* ---- Strings and time ----------------------------------------------------------------------- */
 
+uint64_t tp_hash_str(const char *s)
+{
+    /* FNV-1a's prime; the offset basis is the one the three tables that used this first had. */
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
 tp_err tp_strlcpy(char *dst, const char *src, size_t dstlen)
 {
     if (dstlen == 0)

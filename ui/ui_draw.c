@@ -80,16 +80,6 @@ static uint32_t rgba_u32(ui_rgba c)
 
 /* ---- Texture cache -------------------------------------------------------------------------- */
 
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 void ui_cache_clear(ui_cache *c)
 {
     for (int i = 0; i < c->n; i++) {
@@ -219,7 +209,7 @@ static ui_tex *shape_tex(ui *u, const shape_req *r)
     snprintf(key, sizeof key, "S%d|%dx%d|%08x|%08x|%08x|%.3f|%.3f|%.3f|%d|%d", (int)r->kind, r->w,
              r->h, (unsigned)rgba_u32(r->a), (unsigned)rgba_u32(r->b), (unsigned)rgba_u32(r->c),
              (double)r->f1, (double)r->f2, (double)r->f3, r->i1, r->i2);
-    uint64_t h = fnv(key);
+    uint64_t h = tp_hash_str(key);
     ui_tex *t = cache_find(u, key, h);
     if (t || r->w <= 0 || r->h <= 0)
         return t;
@@ -267,7 +257,7 @@ static ui_tex *text_tex(ui *u, const char *text, int px, bool bold, int maxw, in
     char key[UI_TEXT_MAX + 96];
     snprintf(key, sizeof key, "T%d|%d|%08x|%d|%d|%s", px, bold ? 1 : 0, (unsigned)rgba_u32(col),
              maxw, align, text);
-    uint64_t h = fnv(key);
+    uint64_t h = tp_hash_str(key);
     ui_tex *t = cache_find(u, key, h);
     if (t || !text[0] || px <= 0)
         return t;
@@ -668,7 +658,7 @@ static void draw_logo(ui *u, const ui_widget *w)
         return;
     char key[64];
     snprintf(key, sizeof key, "LOGO|%dx%d", w->rect.w, w->rect.h);
-    uint64_t h = fnv(key);
+    uint64_t h = tp_hash_str(key);
     ui_tex *t = cache_find(u, key, h);
     if (!t) {
         SDL_Surface *s =

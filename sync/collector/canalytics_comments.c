@@ -77,14 +77,6 @@ typedef struct gmap {
     size_t *slot, nslot; /* index + 1; 0 = empty */
 } gmap;
 
-static size_t hash(const char *s)
-{
-    size_t h = 1469598103934665603u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
-
 static tp_err rehash(gmap *g)
 {
     size_t n = g->nslot ? g->nslot * 2 : 256;
@@ -92,7 +84,7 @@ static tp_err rehash(gmap *g)
     if (!t)
         return TP_ERR_NOMEM;
     for (size_t i = 0; i < g->n; i++) {
-        size_t h = hash(g->v[i].key) & (n - 1);
+        size_t h = (size_t)tp_hash_str(g->v[i].key) & (n - 1);
         while (t[h])
             h = (h + 1) & (n - 1);
         t[h] = i + 1;
@@ -108,7 +100,7 @@ static entry *group_of(gmap *g, const char *key)
 {
     if ((g->n + 1) * 2 > g->nslot && rehash(g) != TP_OK)
         return NULL;
-    size_t h = hash(key) & (g->nslot - 1);
+    size_t h = (size_t)tp_hash_str(key) & (g->nslot - 1);
     for (; g->slot[h]; h = (h + 1) & (g->nslot - 1))
         if (strcmp(g->v[g->slot[h] - 1].key, key) == 0)
             return &g->v[g->slot[h] - 1];
@@ -222,7 +214,8 @@ static bool attach(cJSON *o, gmap *g, const char *key)
 {
     const entry *e = NULL;
     if (g->nslot) {
-        for (size_t h = hash(key) & (g->nslot - 1); g->slot[h] && !e; h = (h + 1) & (g->nslot - 1))
+        for (size_t h = (size_t)tp_hash_str(key) & (g->nslot - 1); g->slot[h] && !e;
+             h = (h + 1) & (g->nslot - 1))
             if (strcmp(g->v[g->slot[h] - 1].key, key) == 0)
                 e = &g->v[g->slot[h] - 1];
     }

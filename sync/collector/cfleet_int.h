@@ -19,6 +19,9 @@
 /* Decimal text of v in buf (24 bytes); returns buf. */
 const char *cfleet_i64(char buf[24], int64_t v);
 
+/* {k1: v1, k2: v2} (a NULL key is left out) for audit rows; NULL when out of memory. */
+cJSON *cfleet_pair(const char *k1, const char *v1, const char *k2, const char *v2);
+
 /* Writes one audit row (before/after: JSON or NULL). Returns TP_OK or the store's error. */
 tp_err cfleet_audit(cstore_tx *tx, const char *actor, const char *action, const char *target,
                     const cJSON *before, const cJSON *after, int64_t now_ms, char *err,

@@ -152,7 +152,7 @@ static tp_err device_row(octx *o, const char *id, cstore_rows **rows)
     return rc;
 }
 
-static cJSON *pair(const char *k1, const char *v1, const char *k2, const char *v2)
+cJSON *cfleet_pair(const char *k1, const char *v1, const char *k2, const char *v2)
 {
     cJSON *o = cJSON_CreateObject();
     if (o && k1)
@@ -197,9 +197,9 @@ static tp_err device_add(octx *o)
     if (rc == TP_OK)
         rc = ckey_issue(o->tx, id, o->err, o->errlen);
     if (rc == TP_OK)
-        rc = audit_pair(o, "device.add", id, NULL, pair("node", node, NULL, NULL));
+        rc = audit_pair(o, "device.add", id, NULL, cfleet_pair("node", node, NULL, NULL));
     if (rc == TP_OK)
-        o->result = pair("id", id, "token", token);
+        o->result = cfleet_pair("id", id, "token", token);
     return rc;
 }
 
@@ -218,10 +218,11 @@ static tp_err device_move(octx *o)
         rc = FX(o->tx, NULL, o->err, o->errlen,
                 "UPDATE fleet_devices SET node_path = $2 WHERE id = $1", id, node);
     if (rc == TP_OK)
-        rc = audit_pair(o, "device.move", id, pair("node", cstore_rows_get(rows, 0, 0), NULL, NULL),
-                        pair("node", node, NULL, NULL));
+        rc = audit_pair(o, "device.move", id,
+                        cfleet_pair("node", cstore_rows_get(rows, 0, 0), NULL, NULL),
+                        cfleet_pair("node", node, NULL, NULL));
     if (rc == TP_OK)
-        o->result = pair("id", id, "node", node);
+        o->result = cfleet_pair("id", id, "node", node);
     cstore_rows_free(rows);
     return rc;
 }
@@ -239,9 +240,9 @@ static tp_err device_revoke(octx *o)
                 "UPDATE fleet_devices SET revoked_ms = $2 WHERE id = $1 AND revoked_ms IS NULL", id,
                 cfleet_i64(at, o->now));
     if (rc == TP_OK)
-        rc = audit_pair(o, "device.revoke", id, NULL, pair("revoked", "true", NULL, NULL));
+        rc = audit_pair(o, "device.revoke", id, NULL, cfleet_pair("revoked", "true", NULL, NULL));
     if (rc == TP_OK)
-        o->result = pair("id", id, "status", "revoked");
+        o->result = cfleet_pair("id", id, "status", "revoked");
     cstore_rows_free(rows);
     return rc;
 }
@@ -264,9 +265,10 @@ static tp_err device_rotate(octx *o)
     if (rc == TP_OK)
         rc = ckey_issue(o->tx, id, o->err, o->errlen);
     if (rc == TP_OK)
-        rc = audit_pair(o, "device.rotate-token", id, NULL, pair("token", "new", NULL, NULL));
+        rc =
+            audit_pair(o, "device.rotate-token", id, NULL, cfleet_pair("token", "new", NULL, NULL));
     if (rc == TP_OK)
-        o->result = pair("id", id, "token", token);
+        o->result = cfleet_pair("id", id, "token", token);
     cstore_rows_free(rows);
     return rc;
 }
@@ -305,7 +307,7 @@ static tp_err device_import(octx *o)
             added++;
             cJSON_AddItemToArray(ids, cJSON_CreateString(id->valuestring));
             rc = audit_pair(o, "device.import", id->valuestring, NULL,
-                            pair("node", node, NULL, NULL));
+                            cfleet_pair("node", node, NULL, NULL));
         } else if (rc == TP_OK) {
             skipped++;
         }
@@ -367,12 +369,12 @@ static tp_err survey_publish(octx *o)
                 " VALUES($1, $2, $3, $4, $5)",
                 id, ver, norm, cfleet_i64(at, o->now), o->actor);
         if (rc == TP_OK)
-            rc = audit_pair(o, "survey.publish", id, NULL, pair("version", ver, NULL, NULL));
+            rc = audit_pair(o, "survey.publish", id, NULL, cfleet_pair("version", ver, NULL, NULL));
     }
     free(norm);
     cstore_rows_free(rows);
     if (rc == TP_OK) {
-        o->result = pair("id", id, NULL, NULL);
+        o->result = cfleet_pair("id", id, NULL, NULL);
         cJSON_AddNumberToObject(o->result, "version", version);
     }
     return rc;
@@ -438,10 +440,10 @@ static tp_err survey_assign(octx *o)
                     d->valuestring, sid, ver, at, o->actor);
         if (rc == TP_OK)
             rc = audit_pair(o, "survey.assign", d->valuestring, NULL,
-                            pair("survey", sid, "version", ver));
+                            cfleet_pair("survey", sid, "version", ver));
     }
     if (rc == TP_OK)
-        o->result = pair("survey", sid, "version", ver);
+        o->result = cfleet_pair("survey", sid, "version", ver);
     return rc;
 }
 
@@ -476,7 +478,7 @@ static tp_err admin_add(octx *o)
     if (rc == TP_OK)
         rc = audit_pair(o, "admin-token.add", name, NULL, NULL);
     if (rc == TP_OK)
-        o->result = pair("name", name, "token", token);
+        o->result = cfleet_pair("name", name, "token", token);
     return rc;
 }
 

@@ -64,16 +64,6 @@ static tp_err list(cstore_tx *tx, const char *sql, const char *const *params, in
     return rc;
 }
 
-static cJSON *obj2(const char *k1, const char *v1, const char *k2, const char *v2)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (o && k1)
-        cJSON_AddStringToObject(o, k1, v1);
-    if (o && k2)
-        cJSON_AddStringToObject(o, k2, v2);
-    return o;
-}
-
 tp_err cread_token_add(cstore_tx *tx, const char *actor, const cJSON *args, int64_t now_ms,
                        cJSON **result, char *err, size_t errlen)
 {
@@ -96,12 +86,12 @@ tp_err cread_token_add(cstore_tx *tx, const char *actor, const cJSON *args, int6
         if (rc == TP_ERR_EXISTS)
             tp_errf(err, errlen, rc, "read token %s exists (a revoked name is not reused)", name);
     }
-    cJSON *after = rc == TP_OK ? obj2("node", node, NULL, NULL) : NULL;
+    cJSON *after = rc == TP_OK ? cfleet_pair("node", node, NULL, NULL) : NULL;
     if (rc == TP_OK)
         rc = cfleet_audit(tx, actor, "read-token.add", name, NULL, after, now_ms, err, errlen);
     cJSON_Delete(after);
     if (rc == TP_OK) {
-        *result = obj2("name", name, "node", node);
+        *result = cfleet_pair("name", name, "node", node);
         cJSON_AddStringToObject(*result, "token", token);
     }
     return rc;
@@ -137,11 +127,11 @@ static tp_err revoke(cstore_tx *tx, const char *table, const char *what, const c
     if (rc == TP_OK && !already)
         rc = FX(tx, NULL, err, errlen, sql, at, name);
     snprintf(action, sizeof action, "%s.revoke", what[0] == 'r' ? "read-token" : "admin-token");
-    cJSON *after = rc == TP_OK && !already ? obj2("revoked", "true", NULL, NULL) : NULL;
+    cJSON *after = rc == TP_OK && !already ? cfleet_pair("revoked", "true", NULL, NULL) : NULL;
     if (rc == TP_OK && !already)
         rc = cfleet_audit(tx, actor, action, name, NULL, after, now_ms, err, errlen);
     cJSON_Delete(after);
-    if (rc == TP_OK && (*result = obj2("name", name, NULL, NULL)))
+    if (rc == TP_OK && (*result = cfleet_pair("name", name, NULL, NULL)))
         cJSON_AddNumberToObject(*result, "revoked_ms", strtod(at, NULL));
     return rc;
 }

@@ -109,14 +109,6 @@ typedef struct fold {
     tp_err rc;
 } fold;
 
-static uint64_t hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static void dmap_free(dmap *m)
 {
     for (size_t i = 0; i < m->cap; i++)
@@ -135,7 +127,7 @@ static dent *dmap_get(dmap *m, const char *key)
         for (size_t i = 0; i < m->cap; i++) {
             if (!m->e[i].key)
                 continue;
-            size_t j = hash(m->e[i].key) & (cap - 1);
+            size_t j = tp_hash_str(m->e[i].key) & (cap - 1);
             while (e[j].key)
                 j = (j + 1) & (cap - 1);
             e[j] = m->e[i];
@@ -144,7 +136,7 @@ static dent *dmap_get(dmap *m, const char *key)
         m->e = e;
         m->cap = cap;
     }
-    size_t j = hash(key) & (m->cap - 1);
+    size_t j = tp_hash_str(key) & (m->cap - 1);
     while (m->e[j].key) {
         if (strcmp(m->e[j].key, key) == 0)
             return &m->e[j];
@@ -573,7 +565,7 @@ static sess *smap_find(const smap *m, const char *id)
 {
     if (!m->cap)
         return NULL;
-    size_t j = hash(id) & (m->cap - 1);
+    size_t j = tp_hash_str(id) & (m->cap - 1);
     while (m->e[j]) {
         if (strcmp(m->e[j]->id, id) == 0)
             return m->e[j];
@@ -603,7 +595,7 @@ static sess *smap_add(smap *m, const char *id, size_t max)
         return NULL;
     s = &m->pool[m->n];
     tp_strlcpy(s->id, id, sizeof s->id);
-    size_t j = hash(id) & (m->cap - 1);
+    size_t j = tp_hash_str(id) & (m->cap - 1);
     while (m->e[j])
         j = (j + 1) & (m->cap - 1);
     m->e[j] = s;
