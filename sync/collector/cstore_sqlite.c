@@ -106,7 +106,11 @@ typedef struct spool {
     /* Writers queue here in arrival order instead of spinning in SQLite's busy handler: the
      * database takes one writer at a time anyway. */
     pthread_mutex_t write_lock;
-    cpool *conns; /* of sconn, one per HTTP worker */
+    /* Every write goes through this one connection (under write_lock): its page cache stays
+     * valid from batch to batch. Writes on pooled connections would make every reader's cache
+     * stale in turn, and the next writer would read its pages back from the file. */
+    sconn writer;
+    cpool *conns; /* of sconn, one per HTTP worker, for reads */
 } spool;
 
 /* Maps a SQLite result to tp_err: lock timeouts and I/O trouble make the store "unavailable"
@@ -226,9 +230,13 @@ static tp_err conn_open(spool *p, sconn *c, bool first, char *err, size_t errlen
         goto fail;
     }
     sqlite3_busy_timeout(c->db, BUSY_MS);
+    /* A checkpoint every 16,000 pages (64 MiB of WAL) rather than SQLite's 1,000: the rollup and
+     * index pages a stream of batches rewrites are copied back to the database once, not once
+     * per few batches (issue 14's ingest figure). */
     trc = exec(c->db, p->path,
-               "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;", err,
-               errlen);
+               "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;"
+               " PRAGMA wal_autocheckpoint=16000;",
+               err, errlen);
     if (trc == TP_OK && first)
         trc = migrate(c->db, p->path, err, errlen);
     for (int i = 0; trc == TP_OK && i < ST_COUNT; i++) {
@@ -251,6 +259,7 @@ static void s_close(void *impl)
     for (unsigned i = 0; p->conns && i < cpool_size(p->conns); i++)
         conn_close(cpool_slot(p->conns, i));
     cpool_free(p->conns);
+    conn_close(&p->writer);
     pthread_mutex_destroy(&p->write_lock);
     free(p);
 }
@@ -272,8 +281,9 @@ static tp_err s_open(const char *path, unsigned pool, void **impl, char *err, si
         rc = TP_ERR_NOMEM;
         goto out;
     }
+    rc = conn_open(p, &p->writer, true, err, errlen);
     for (unsigned i = 0; rc == TP_OK && i < cpool_size(p->conns); i++)
-        rc = conn_open(p, cpool_slot(p->conns, i), i == 0, err, errlen);
+        rc = conn_open(p, cpool_slot(p->conns, i), false, err, errlen);
 out:
     if (rc != TP_OK)
         s_close(p);
@@ -410,7 +420,7 @@ static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char 
                        char *err, size_t errlen)
 {
     spool *p = impl;
-    sconn *c = cpool_acquire(p->conns);
+    sconn *c = &p->writer;
     cstore_range *ranges = NULL;
     size_t n_ranges = 0;
     const cbatch_device *d = &b->device;
@@ -499,7 +509,6 @@ unlock:
     pthread_mutex_unlock(&p->write_lock);
 out:
     free(ranges);
-    cpool_release(p->conns, c);
     return trc;
 }
 
@@ -664,14 +673,19 @@ out:
 static tp_err s_tx_begin(void *impl, bool write, void **conn, char *err, size_t errlen)
 {
     spool *p = impl;
-    sconn *c = cpool_acquire(p->conns);
-    if (write)
+    sconn *c;
+    if (write) {
         pthread_mutex_lock(&p->write_lock);
+        c = &p->writer;
+    } else {
+        c = cpool_acquire(p->conns);
+    }
     tp_err rc = exec(c->db, p->path, write ? "BEGIN IMMEDIATE" : "BEGIN", err, errlen);
     if (rc != TP_OK) {
         if (write)
             pthread_mutex_unlock(&p->write_lock);
-        cpool_release(p->conns, c);
+        else
+            cpool_release(p->conns, c);
         return rc;
     }
     *conn = c;
@@ -760,7 +774,8 @@ static tp_err s_tx_end(void *impl, void *conn, bool write, bool commit, char *er
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     if (write)
         pthread_mutex_unlock(&p->write_lock);
-    cpool_release(p->conns, c);
+    else
+        cpool_release(p->conns, c);
     return rc;
 }
 
