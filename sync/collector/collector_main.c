@@ -4,6 +4,9 @@
  * in main, so no handler runs inside a worker).
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -249,6 +252,15 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &nofile);
     }
 
+#ifdef __GLIBC__
+    /* A batch parses into many small blocks and a few large ones, all freed at its end. glibc
+     * would hand the freed memory back to the system after each batch and fault it in again
+     * for the next (about a tenth of the ingest CPU): keep up to 256 MiB of it. Memory stays
+     * bounded by the request limits (body size, concurrent connections). */
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_TOP_PAD, 32 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+#endif
     collector *c = NULL;
     char err[TP_ERRMSG_MAX];
     tp_err rc = collector_start(&opt, &c, err, sizeof err);

@@ -719,9 +719,12 @@ static tp_err tx_exec(void *impl, void *conn, const char *sql, const char *const
     if (rc != SQLITE_OK)
         return db_err(c->db, p->path, "prepare", rc, err, errlen);
     for (int i = 0; i < n && rc == SQLITE_OK; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "$%d", i + 1);
-        int idx = ordered ? i + 1 : sqlite3_bind_parameter_index(st, name);
+        int idx = i + 1;
+        if (!ordered) {
+            char name[16];
+            snprintf(name, sizeof name, "$%d", i + 1);
+            idx = sqlite3_bind_parameter_index(st, name);
+        }
         if (idx > 0)
             /* STATIC: the statement is reset or finalized before the caller's strings go */
             rc = params[i] ? sqlite3_bind_text(st, idx, params[i], -1, SQLITE_STATIC)
