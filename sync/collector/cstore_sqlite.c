@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 #define BUSY_MS 5000
 
 static const char *const schema_v1 =
@@ -44,6 +44,28 @@ static const char *const schema_v1 =
     "CREATE TABLE seq_ranges("
     " device TEXT NOT NULL, epoch TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,"
     " PRIMARY KEY(device, epoch, lo)) WITHOUT ROWID;";
+
+/* Step 7 (issue 14, ingest speed): answers in a rowid table, appended in arrival order, with
+ * its two unique keys as narrow indexes. As a WITHOUT ROWID table keyed by id, a batch of a
+ * device's backlog wrote its rows between the other devices' rows of the same days: a page per
+ * answer into the WAL. Only a table still WITHOUT ROWID is rebuilt (the step is safe to re-run). */
+static const char *const schema_v7_answers =
+    "CREATE TABLE answers_v7("
+    " id TEXT NOT NULL UNIQUE, device TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " session TEXT NOT NULL, survey TEXT NOT NULL, survey_version INTEGER NOT NULL,"
+    " question TEXT NOT NULL, kind TEXT NOT NULL, value INTEGER, choice TEXT,"
+    " lang TEXT NOT NULL, store TEXT NOT NULL, touchpoint TEXT NOT NULL,"
+    " wall_ms INTEGER NOT NULL, clock_trusted INTEGER NOT NULL, mono_ms INTEGER NOT NULL,"
+    " boot_id TEXT NOT NULL, flags INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
+    " time_source TEXT NOT NULL, received_at_ms INTEGER NOT NULL, batch_id TEXT NOT NULL,"
+    " UNIQUE(device, epoch, seq));"
+    "INSERT INTO answers_v7 SELECT id, device, epoch, seq, session, survey, survey_version,"
+    " question, kind, value, choice, lang, store, touchpoint, wall_ms, clock_trusted, mono_ms,"
+    " boot_id, flags, at_ms, time_source, received_at_ms, batch_id FROM answers"
+    " ORDER BY received_at_ms, device, epoch, seq;"
+    "DROP TABLE answers;"
+    "ALTER TABLE answers_v7 RENAME TO answers;"
+    "CREATE INDEX answers_at ON answers(at_ms);";
 
 enum {
     ST_INSERT,
@@ -147,6 +169,22 @@ static tp_err exec(sqlite3 *db, const char *path, const char *sql, char *err, si
     return rc == SQLITE_OK ? TP_OK : db_err(db, path, sql, rc, err, errlen);
 }
 
+/* Whether the answers table is still the WITHOUT ROWID table of schema 1 to 6. */
+static tp_err answers_without_rowid(sqlite3 *db, const char *path, bool *keyed, char *err,
+                                    size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        db, "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_schema WHERE name = 'answers'", -1, &st,
+        NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        *keyed = sqlite3_column_int(st, 0) != 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? TP_OK
+                                                 : db_err(db, path, "read answers' schema", rc,
+                                                          err, errlen);
+}
+
 /* Creates or migrates the schema (inside one write transaction). */
 static tp_err migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
@@ -165,6 +203,7 @@ static tp_err migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
         goto out;
     }
     version = sqlite3_column_int(st, 0);
+    sqlite3_reset(st); /* a pending read would refuse step 7's DROP TABLE */
     if (version > SCHEMA_VERSION) {
         rc = tp_errf(err, errlen, TP_ERR_TOO_NEW,
                      "sqlite store %s: schema version %d is newer than this collector's %d", path,
@@ -200,6 +239,14 @@ static tp_err migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
         rc = exec(db, path, cstore_sqlite_schema_v6, err, errlen);
         if (rc == TP_OK)
             rc = exec(db, path, "INSERT INTO schema_version VALUES(6)", err, errlen);
+    }
+    if (rc == TP_OK && version < 7) {
+        bool keyed = false;
+        rc = answers_without_rowid(db, path, &keyed, err, errlen);
+        if (rc == TP_OK && keyed)
+            rc = exec(db, path, schema_v7_answers, err, errlen);
+        if (rc == TP_OK)
+            rc = exec(db, path, "INSERT INTO schema_version VALUES(7)", err, errlen);
     }
 out:
     sqlite3_finalize(st);

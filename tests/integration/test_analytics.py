@@ -524,6 +524,37 @@ def recount_suite(label, store_url, query, execute, workdir):
     execute("DELETE FROM schema_version WHERE version >= 4")
     fleet_cli(store_url, "node", "list")
     compare(label, "of a schema-2 store's answers after its migration (backfill)", query)
+    if label == "sqlite":
+        sqlite_answers_step7(label, store_url, query, execute)
+
+
+def sqlite_answers_step7(label, store_url, query, execute):
+    """SQLite schema step 7: a store whose answers are still the WITHOUT ROWID table of steps
+    1 to 6 gets them as a rowid table, every answer kept, dedup keys intact."""
+    before = query("SELECT id, device, epoch, seq, at_ms FROM answers ORDER BY id")
+    cols = query("SELECT group_concat(name, ', ') FROM pragma_table_info('answers')")[0][0]
+    ddl = query("SELECT sql FROM sqlite_schema WHERE name = 'answers'")[0][0]
+    old = ddl.replace("id TEXT NOT NULL UNIQUE", "id TEXT PRIMARY KEY") + " WITHOUT ROWID"
+    old = old.replace('"answers"', "answers", 1).replace("CREATE TABLE answers(",
+                                                          "CREATE TABLE answers_v6(", 1)
+    execute(old)
+    execute("INSERT INTO answers_v6 SELECT %s FROM answers" % cols)
+    execute("DROP TABLE answers")
+    execute("ALTER TABLE answers_v6 RENAME TO answers")
+    execute("CREATE INDEX answers_at ON answers(at_ms)")
+    execute("DELETE FROM schema_version WHERE version >= 7")
+    was = query("SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_schema WHERE name = 'answers'")
+    fleet_cli(store_url, "node", "list")
+    now = query("SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_schema WHERE name = 'answers'")
+    after = query("SELECT id, device, epoch, seq, at_ms FROM answers ORDER BY id")
+    idx = query("SELECT count(*) FROM sqlite_schema WHERE name = 'answers_at'")
+    tap(was[0][0] == "1" and now[0][0] == "0" and after == before and idx[0][0] == "1",
+        "%s: step 7 turned a WITHOUT ROWID answers table (%d answers) into a rowid table with"
+        " every answer kept and answers_at rebuilt" % (label, len(before)),
+        "was %s now %s, %d vs %d rows" % (was, now, len(after), len(before)))
+    v = query("SELECT max(version) FROM schema_version")
+    tap(v[0][0] == "7", "%s: schema version 7 after step 7" % label, v)
+    compare(label, "after step 7", query)
 
 
 # ---- Runs --------------------------------------------------------------------------------------
@@ -545,6 +576,33 @@ def hand_suite(label, store_url, workdir):
     finally:
         rc = c.stop()
     tap(rc == 0, "%s: collector stopped cleanly (no leak reported)" % label, rc)
+
+
+def default_range_suite(label, store_url, workdir):
+    """Without from/to a report ends on the latest local today of the chain: a collector on
+    UTC-11 serving a store on UTC+14 (25 hours apart, so their dates always differ) counts an
+    answer given now in that store."""
+    fleet_cli(store_url, "node", "set", "pacific", "--settings",
+              json.dumps({"timezone": "Pacific/Kiritimati"}))
+    fleet_cli(store_url, "node", "set", "pacific/kir-1/tp")
+    tok = fleet_token(store_url, "device", "add", "k-kir", "--node", "pacific/kir-1/tp")
+    dev = Device("k-kir", tok, "kir-1", "tp")
+    c = synclib.Collector(store_url, None, workdir, extra=["--tz", "Pacific/Pago_Pago"],
+                          name="range").start()
+    try:
+        now = int(time.time() * 1000)
+        post(c, dev, dev.batch([dev.answer(str(uuid.uuid4()), "s", 1, "main", "nps", 9, now)]))
+        st, rep = get(c, "/v1/report?by=store")
+        kir = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=14)))
+        want = kir.strftime("%Y-%m-%d")
+        n = rep["total"]["customers"] if st == 200 else None
+        tap(st == 200 and rep.get("to") == want and n == 1,
+            "%s: a report without from/to ends on the chain's latest local day (%s on UTC+14,"
+            " the collector on UTC-11) and counts the answer given there now" % (label, want),
+            (st, rep.get("to") if st == 200 else rep, n))
+    finally:
+        rc = c.stop()
+    tap(rc == 0, "%s: range collector stopped cleanly" % label, rc)
 
 
 def sqlite_query(path):
