@@ -308,21 +308,44 @@ static int parse_day(an_req *r, const char *name, const char *s, int *day)
     return 0;
 }
 
+/* Today (YYYYMMDD) where it is latest: in the collector's own zone or in any zone a node of the
+ * tree sets. The rollups count each answer on its store's local day, so a default range ending
+ * on the collector's today would leave out today's answers of stores east of it (a collector on
+ * UTC serving Vietnamese stores between 17:00 and 24:00 UTC). */
+static int latest_today(const an_req *r)
+{
+    char day[11];
+    int y = 0, m = 0, d = 0;
+    tp_local_day_start(r->now_ms, day);
+    sscanf(day, "%d-%d-%d", &y, &m, &d);
+    int best = y * 10000 + m * 100 + d;
+    for (size_t i = 0; i < r->tree.n; i++) {
+        const cJSON *tz = cJSON_GetObjectItemCaseSensitive(r->tree.settings[i], "timezone");
+        ctz *z = NULL;
+        char err[TP_ERRMSG_MAX];
+        struct tm tm;
+        if (!cJSON_IsString(tz) || ctz_open(tz->valuestring, &z, err, sizeof err) != TP_OK)
+            continue; /* a zone that does not open was refused when it was set */
+        ctz_local_tm(z, r->now_ms, &tm);
+        ctz_free(z);
+        int local = (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+        if (local > best)
+            best = local;
+    }
+    return best;
+}
+
 /* Resolves the common filters (13.1). Returns 0, or an HTTP status with r->err. */
 static int resolve(an_req *r)
 {
     an_filter *f = &r->f;
     const char *from = an_arg(r, "from"), *to = an_arg(r, "to"), *v = an_arg(r, "version");
     int st = 0;
-    char today[11];
     if (to) {
         if ((st = parse_day(r, "to", to, &f->to_day)))
             return st;
     } else {
-        tp_local_day_start(r->now_ms, today);
-        sscanf(today, "%d-%d-%d", &f->to_day, &f->from_day, &st);
-        f->to_day = f->to_day * 10000 + f->from_day * 100 + st;
-        st = 0;
+        f->to_day = latest_today(r);
     }
     if (from) {
         if ((st = parse_day(r, "from", from, &f->from_day)))

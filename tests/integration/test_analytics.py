@@ -638,6 +638,7 @@ def main():
     try:
         db = os.path.join(work, "hand.db")
         hand_suite("sqlite", "sqlite:" + db, work)
+        default_range_suite("sqlite", "sqlite:" + os.path.join(work, "range.db"), work)
         rdb = os.path.join(work, "recount.db")
         recount_suite("sqlite", "sqlite:" + rdb, sqlite_query(rdb), sqlite_exec(rdb), work)
         if pgserver.available():
