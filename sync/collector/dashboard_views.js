@@ -46,6 +46,17 @@
   function lblHtml(label, id, attrs) {
     return "<span" + (attrs || "") + ' title="' + esc(id) + '">' + esc(lbl(label, id)) + "</span>";
   }
+  /* A chart tick in lines of at most max characters (a phone's narrow chart would clip a long
+     label): the kiosk's non-breaking spaces are only for the kiosk's layout. */
+  function wrapTick(text, max) {
+    var lines = [], cur = "";
+    text.split(/[ \u00a0]+/).forEach(function (w) {
+      if (cur && (cur + " " + w).length > max) { lines.push(cur); cur = w; }
+      else cur = cur ? cur + " " + w : w;
+    });
+    if (cur) lines.push(cur);
+    return lines.length > 1 ? lines : text;
+  }
   function storeLabel(key) {
     var p = String(key).split("/");
     return p.length === 2 ? TP.nodeName(p[0]) + " / " + TP.nodeName(p[1]) : TP.nodeName(key);
@@ -305,8 +316,15 @@
               '</td><td class="num" data-metric="n">' + int(o.n) +
               '</td><td class="num" data-metric="share">' + f1(o.share) + "%</td></tr>";
           });
+          var narrow = list.clientWidth < 600, lines = 1;
           TP.chart(box, "chart-reason-" + (k++), {type: "bar",
-            data: {labels: b.options.map(function (o) { return lbl(o.label, o.choice) + " · " + f1(o.share) + "%"; }),
+            data: {labels: b.options.map(function (o) {
+                     var l = lbl(o.label, o.choice) + " · " + f1(o.share) + "%";
+                     if (!narrow) return l;
+                     l = wrapTick(l, 18);
+                     lines = Math.max(lines, Array.isArray(l) ? l.length : 1);
+                     return l;
+                   }),
                    datasets: [{label: bandName(b), data: b.options.map(function (o) { return o.n; }),
                                backgroundColor: BAND_COL[b.band] || "#888", maxBarThickness: 26}]},
             options: {indexAxis: "y", plugins: {legend: {display: false}, tooltip: {callbacks: {
@@ -314,7 +332,7 @@
               label: function (c) { return int(c.raw) + " (" + f1(b.options[c.dataIndex].share) + "%)"; }}}},
               scales: {x: {beginAtZero: true, ticks: {precision: 0}}}}},
             t(b.band === "positive" ? "reasons_positive" : b.band === "neutral" ? "reasons_neutral" : "reasons_title", bandName(b)), table([[t("option")], [t("count"), 1], [t("share"), 1]], rows));
-          box.querySelector(".chart").style.height = Math.max(120, 34 * b.options.length + 40) + "px";
+          box.querySelector(".chart").style.height = Math.max(120, (20 + 14 * lines) * b.options.length + 40) + "px";
         });
       });
     },
