@@ -149,7 +149,7 @@
   /* Comments next to the session's scores (issue 15): GET /v1/comments lists each comment with
      the answers of its session (joined by device and session, whichever arrived first). */
   function answerText(a) {
-    if (a.kind === "choice") return a.question + ": " + a.choice;
+    if (a.kind === "choice") return a.label ? lbl(a.label, a.choice) : a.question + ": " + a.choice;
     return (KIND_LABEL[a.kind] || a.kind) + " " + a.value;
   }
   function commentsCard(c) {
@@ -157,9 +157,11 @@
     var list = c.comments || [];
     var body = list.length ? list.map(function (x) {
       var sc = (x.answers || []).map(answerText).join(" · ");
+      var ids = (x.answers || []).filter(function (a) { return a.kind === "choice"; })
+        .map(function (a) { return a.question + ": " + a.choice; }).join(" · ");
       var ct = x.contact && (x.contact.name || x.contact.phone || x.contact.email) ?
         [x.contact.name, x.contact.phone, x.contact.email].filter(Boolean).join(", ") : "";
-      return '<div class="comment" data-comment="' + esc(x.id) + '"><div class="scores" data-metric="scores"><b>' +
+      return '<div class="comment" data-comment="' + esc(x.id) + '"><div class="scores" data-metric="scores"' + (ids ? ' title="' + esc(ids) + '"' : "") + "><b>" +
         esc(sc || t("no_scores")) + "</b></div><div>" + esc(x.text) + '</div><div class="meta">' +
         esc(storeLabel((x.store || "") + (x.touchpoint ? "/" + x.touchpoint : ""))) + " · " + esc(TP.when(x.created_ms)) +
         (x.tags && x.tags.length ? " · " + esc(x.tags.join(", ")) : "") + (ct ? " · " + esc(t("contact")) + ": " + esc(ct) : "") +

@@ -559,10 +559,18 @@ def check_comments(p, base, tokens):
     tap(st == 200, "comments: the customer's comment is accepted by the comment page (%d)" % st)
     p.open()
     c = '#ov-comments .comment '
+    hover = p.js("var e = document.querySelector(arguments[0]);"
+                 "return e ? e.getAttribute('title') : null", c + '[data-metric="scores"]')
     tap(p.text(c + "div:nth-child(2)") == text and p.text(c + '[data-metric="scores"]')
-        == "NPS 0 · reason: clean",
-        "comments: the overview shows it beside its session's scores (%r, %r)"
-        % (p.text(c + "div:nth-child(2)"), p.text(c + '[data-metric="scores"]')))
+        == "NPS 0 · " + LABELS["clean"][0] and hover == "reason: clean",
+        "comments: the overview shows it beside its session's scores, the follow-up in the "
+        "survey's words, its ids on hover (%r, %r, %r)"
+        % (p.text(c + "div:nth-child(2)"), p.text(c + '[data-metric="scores"]'), hover))
+    _, cm = get_json(base, "/v1/comments?limit=5")
+    ans = [a for x in (cm or {}).get("comments", []) for a in x["answers"] if a["kind"] == "choice"]
+    tap([(a["choice"], a["label"], a["question_label"]["en"]) for a in ans]
+        == [("clean", {"vi": LABELS["clean"][0], "en": LABELS["clean"][1]}, PROMPT[1])],
+        "comments: /v1/comments gives the follow-up's labels from its survey version (%r)" % ans)
 
 
 def check_narrow(p, views):
