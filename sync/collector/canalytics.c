@@ -778,7 +778,8 @@ cJSON *an_report(an_req *r, int *status)
     const cJSON *pk;
     cJSON_ArrayForEach(pk, picks)
     {
-        cJSON_AddItemToObject(labels, pk->string, an_label_picked(r, picks, pk->string, pk->string));
+        cJSON_AddItemToObject(labels, pk->string,
+                              an_label_picked(r, picks, pk->string, pk->string));
     }
     cJSON_Delete(picks);
     cJSON_Delete(made);

@@ -94,13 +94,18 @@ static void reasons_rows(tp_buf *out, const cJSON *view)
             {
                 cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(b, "options"))
                 {
-                    const cJSON *v[] = {path(g, "key", NULL),     path(q, "survey", NULL),
-                                        path(q, "version", NULL), path(q, "question", NULL),
-                                        path(b, "band", NULL),    path(o, "choice", NULL),
-                                        path(o, "n", NULL),       path(o, "share", NULL),
+                    const cJSON *v[] = {path(g, "key", NULL),
+                                        path(q, "survey", NULL),
+                                        path(q, "version", NULL),
+                                        path(q, "question", NULL),
+                                        path(b, "band", NULL),
+                                        path(o, "choice", NULL),
+                                        path(o, "n", NULL),
+                                        path(o, "share", NULL),
                                         path(q, "question_label", "vi"),
                                         path(q, "question_label", "en"),
-                                        path(o, "label", "vi"),   path(o, "label", "en")};
+                                        path(o, "label", "vi"),
+                                        path(o, "label", "en")};
                     row(out, v, 12);
                 }
             }
@@ -147,11 +152,16 @@ static void journey_rows(tp_buf *out, const cJSON *view)
     {
         cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(s, "touchpoints"))
         {
-            const cJSON *v[] = {path(s, "stage", NULL),      path(t, "store", NULL),
-                                path(t, "touchpoint", NULL), path(t, "customers", NULL),
-                                path(t, "kind", NULL),       path(t, "score", "score"),
-                                path(t, "score", "moe"),     path(t, "previous", "score"),
-                                path(t, "trend", NULL),      path(t, "top_reason", "choice"),
+            const cJSON *v[] = {path(s, "stage", NULL),
+                                path(t, "store", NULL),
+                                path(t, "touchpoint", NULL),
+                                path(t, "customers", NULL),
+                                path(t, "kind", NULL),
+                                path(t, "score", "score"),
+                                path(t, "score", "moe"),
+                                path(t, "previous", "score"),
+                                path(t, "trend", NULL),
+                                path(t, "top_reason", "choice"),
                                 path(path(t, "top_reason", "label"), "vi", NULL),
                                 path(path(t, "top_reason", "label"), "en", NULL)};
             row(out, v, 12);

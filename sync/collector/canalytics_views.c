@@ -329,8 +329,9 @@ cJSON *an_journey(an_req *r, int *status)
     }
     /* Per survey version for the labels: a (question, choice) run of rows is one count. */
     if (!picks ||
-        select_rows(r, "SELECT store, touchpoint, question, choice, survey, version, SUM(n) FROM"
-                       " ru_choice",
+        select_rows(r,
+                    "SELECT store, touchpoint, question, choice, survey, version, SUM(n) FROM"
+                    " ru_choice",
                     r->f.from_day, r->f.to_day,
                     " AND band = 'negative' GROUP BY store, touchpoint, question, choice, survey,"
                     " version ORDER BY store, touchpoint, question, choice",
@@ -428,8 +429,7 @@ cJSON *an_journey(an_req *r, int *status)
                 cJSON_AddStringToObject(tr, "question", j->reason_q);
                 cJSON_AddStringToObject(tr, "choice", j->reason_c);
                 jkey(j, key, sizeof key);
-                cJSON_AddItemToObject(tr, "question_label",
-                                      an_label_picked(r, picks, key, NULL));
+                cJSON_AddItemToObject(tr, "question_label", an_label_picked(r, picks, key, NULL));
                 cJSON_AddItemToObject(tr, "label", an_label_picked(r, picks, key, j->reason_c));
                 cJSON_AddItemToObject(tr, "label_from", an_label_source(picks, key));
                 cJSON_AddStringToObject(tr, "band", "negative");

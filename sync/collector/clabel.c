@@ -96,8 +96,9 @@ tp_err clabel_load(clabel *l, cstore_tx *tx, const char *survey_id, int version,
     snprintf(ver, sizeof ver, "%d", version);
     const char *params[2] = {survey_id, ver};
     cstore_rows *rows = NULL;
-    tp_err rc = cstore_tx_exec(tx, "SELECT document, published_ms FROM surveys"
-                                   " WHERE id = $1 AND version = $2",
+    tp_err rc = cstore_tx_exec(tx,
+                               "SELECT document, published_ms FROM surveys"
+                               " WHERE id = $1 AND version = $2",
                                params, 2, &rows, err, errlen);
     if (rc != TP_OK)
         return rc;

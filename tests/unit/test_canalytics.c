@@ -187,7 +187,8 @@ static void scope_forbids_outside(void **state)
     fixture_store_close(s, dir);
 }
 
-/* ---- Labels from the stored survey versions (clabel) ------------------------------------------ */
+/* ---- Labels from the stored survey versions (clabel) ------------------------------------------
+ */
 
 static const char *const label_doc =
     "{\"format\": 1, \"id\": \"sv\", \"version\": %d, \"languages\": [\"vi\", \"en\"],"
@@ -253,8 +254,7 @@ static void labels_from_stored_versions(void **state)
     assert_label(l, 2, "why", "dirty", NULL, NULL); /* an id the version does not list */
     assert_label(l, 3, "why", "slow", NULL, NULL);  /* does not parse: no labels */
     assert_label(l, 4, "why", "slow", NULL, NULL);  /* not on the collector */
-    assert_true(clabel_known(l, "sv", 2) && !clabel_known(l, "sv", 3) &&
-                !clabel_known(l, "sv", 4));
+    assert_true(clabel_known(l, "sv", 2) && !clabel_known(l, "sv", 3) && !clabel_known(l, "sv", 4));
     assert_true(clabel_published_ms(l, "sv", 2) == 1002 && clabel_published_ms(l, "sv", 4) == -1);
     /* Bounded: past CLABEL_MAX_VERSIONS distinct versions, the rest have none. */
     for (int v = 5; v < CLABEL_MAX_VERSIONS + 8; v++)
