@@ -66,6 +66,8 @@ tp_err an_label_reasons(an_req *r, cJSON *view)
 tp_err an_label_pick(an_req *r, cJSON *picks, const char *key, const char *survey, int version,
                      const char *question)
 {
+    survey = survey ? survey : "";
+    question = question ? question : "";
     tp_err rc = load(r, survey, version);
     if (rc != TP_OK)
         return rc;
