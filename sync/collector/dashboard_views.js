@@ -40,8 +40,10 @@
       id + '-note">' + (note || "&nbsp;") + "</div></div>";
   }
   /* The survey's words for a question or option id (/v1/reasons, the journey's top reason): the
-     text in the page's language, the id when the collector does not hold that survey version. */
-  function lbl(label, id) { return label && label[TP.lang] ? label[TP.lang] : id; }
+     text in the page's language, the id when the collector does not hold that survey version.
+     The kiosk's non-breaking spaces place its own line breaks; here the page wraps freely (a
+     long label must not push a phone's card sideways). The CSV keeps the text as published. */
+  function lbl(label, id) { return label && label[TP.lang] ? label[TP.lang].replace(/\u00a0/g, " ") : id; }
   /* The label with its id on hover (title): what the customer read, and what the data says. */
   function lblHtml(label, id, attrs) {
     return "<span" + (attrs || "") + ' title="' + esc(id) + '">' + esc(lbl(label, id)) + "</span>";

@@ -76,16 +76,22 @@ SESSIONS = [
 SESSION_IDS = {}  # node -> [(session id, value, follow-up choice)], filled by batches()
 
 
-def survey_words():
-    """The follow-up's prompt and options' (vi, en) labels of checkout-nps@1, as the kiosk drew
-    them (non-breaking spaces included): what the reasons view shows instead of the ids."""
+def survey_words(shown):
+    """The follow-up's prompt and options' (vi, en) labels of checkout-nps@1 as published (the
+    API and the CSV, non-breaking spaces included) or, shown, as the page shows them (the kiosk's
+    non-breaking spaces as plain ones, so a phone wraps them): what the reasons view shows
+    instead of the ids."""
     with open(os.path.join(ROOT, "assets", "surveys", "checkout-nps.json"), encoding="utf-8") as f:
         q = [x for x in json.load(f)["questions"] if x["id"] == "reason"][0]
-    return ((q["prompt"]["vi"], q["prompt"]["en"]),
-            {o["id"]: (o["label"]["vi"], o["label"]["en"]) for o in q["options"]})
+
+    def w(t):
+        return t.replace("\u00a0", " ") if shown else t
+    return ((w(q["prompt"]["vi"]), w(q["prompt"]["en"])),
+            {o["id"]: (w(o["label"]["vi"]), w(o["label"]["en"])) for o in q["options"]})
 
 
-PROMPT, LABELS = survey_words()
+PROMPT, LABELS = survey_words(True)
+PROMPT_RAW, LABELS_RAW = survey_words(False)
 
 
 def nps_moe(p, d, n):
@@ -386,8 +392,9 @@ def check_reasons(p):
     csv = p.js("return TP.csv(TP.views.reasons.csv())")
     head = csv.split("\r\n")[0]
     tap(head.endswith("choice,n,share,question_vi,question_en,choice_vi,choice_en")
-        and ",negative,wait,26,65,%s,%s,%s,%s" % (PROMPT[0], PROMPT[1], LABELS["wait"][0],
-                                                  LABELS["wait"][1]) in csv,
+        and ",negative,wait,26,65,%s,%s,%s,%s" % (PROMPT_RAW[0], PROMPT_RAW[1],
+                                                  LABELS_RAW["wait"][0], LABELS_RAW["wait"][1])
+        in csv,
         "reasons: the view's CSV carries the ids and the labels in vi and en (%r)"
         % csv.split("\r\n")[:2])
     p.d.find_element(By.ID, "lang").click()
@@ -569,7 +576,8 @@ def check_comments(p, base, tokens):
     _, cm = get_json(base, "/v1/comments?limit=5")
     ans = [a for x in (cm or {}).get("comments", []) for a in x["answers"] if a["kind"] == "choice"]
     tap([(a["choice"], a["label"], a["question_label"]["en"]) for a in ans]
-        == [("clean", {"vi": LABELS["clean"][0], "en": LABELS["clean"][1]}, PROMPT[1])],
+        == [("clean", {"vi": LABELS_RAW["clean"][0], "en": LABELS_RAW["clean"][1]},
+             PROMPT_RAW[1])],
         "comments: /v1/comments gives the follow-up's labels from its survey version (%r)" % ans)
 
 
