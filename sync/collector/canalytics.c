@@ -717,8 +717,9 @@ cJSON *an_report(an_req *r, int *status)
         "SUM(customers), SUM(answers), SUM(corrected), SUM(uncorrected) FROM ru_cust",
         "kind, SUM(c0), SUM(c1), SUM(c2), SUM(c3), SUM(c4), SUM(c5), SUM(c6), SUM(c7), SUM(c8),"
         " SUM(c9), SUM(c10) FROM ru_rating",
-        "choice, SUM(n) FROM ru_choice"};
-    tp_err rc = rep && extra ? TP_OK : TP_ERR_NOMEM;
+        "choice, SUM(n), survey, version, question FROM ru_choice"};
+    cJSON *picks = cJSON_CreateObject(); /* choice id -> its label's version (choice_labels) */
+    tp_err rc = rep && extra && picks ? TP_OK : TP_ERR_NOMEM;
     for (int q = 0; rc == TP_OK && q < 3; q++) {
         tp_buf sql;
         an_params p = {0};
@@ -728,7 +729,7 @@ cJSON *an_report(an_req *r, int *status)
         if (rc == TP_OK)
             rc = an_where(r, &sql, &p, r->f.from_day, r->f.to_day, days_only);
         if (rc == TP_OK)
-            rc = tp_buf_addf(&sql, " GROUP BY 1%s", q ? ", 2" : "");
+            rc = tp_buf_addf(&sql, " GROUP BY 1%s", q == 2 ? ", 2, 4, 5, 6" : q ? ", 2" : "");
         if (rc == TP_OK)
             rc = an_query(r, sql.p, &p, &rows);
         tp_buf_free(&sql);
@@ -758,6 +759,10 @@ cJSON *an_report(an_req *r, int *status)
             } else {
                 rc = creport_add(rep, key, TP_KIND_CHOICE, 0, cstore_rows_get(rows, i, 1), false,
                                  cell_i64(rows, i, 2));
+                if (rc == TP_OK && cstore_rows_get(rows, i, 1))
+                    rc = an_label_pick(r, picks, cstore_rows_get(rows, i, 1),
+                                       cstore_rows_get(rows, i, 3), (int)cell_i64(rows, i, 4),
+                                       cstore_rows_get(rows, i, 5));
             }
         }
         if (rc != TP_OK && rows)
@@ -770,6 +775,7 @@ cJSON *an_report(an_req *r, int *status)
     creport_free(rep);
     if (!made) {
         *status = rc == TP_ERR_TOO_LARGE ? 413 : rc == TP_OK || rc == TP_ERR_NOMEM ? 500 : 503;
+        cJSON_Delete(picks);
         cJSON_Delete(extra);
         cJSON_Delete(root);
         return NULL;
@@ -790,6 +796,15 @@ cJSON *an_report(an_req *r, int *status)
         decorate(total, tot);
     cJSON_AddItemToObject(root, "groups", groups ? groups : cJSON_CreateArray());
     cJSON_AddItemToObject(root, "total", total ? total : cJSON_CreateObject());
+    /* The words of the choice counts (13.2): the newest labelled version's, null when none. */
+    cJSON *labels = cJSON_AddObjectToObject(root, "choice_labels");
+    const cJSON *pk;
+    cJSON_ArrayForEach(pk, picks)
+    {
+        cJSON_AddItemToObject(labels, pk->string,
+                              an_label_picked(r, picks, pk->string, pk->string));
+    }
+    cJSON_Delete(picks);
     cJSON_Delete(made);
     cJSON_Delete(extra);
     return an_report_comments(r, by, root, status);
@@ -892,6 +907,7 @@ out:
     }
     cJSON_Delete(view);
     tree_free(&r->tree);
+    clabel_free(r->labels);
     free(r->f.stores);
     free(r);
     return rep;

@@ -83,7 +83,8 @@ static void report_rows(tp_buf *out, const cJSON *view)
 
 static void reasons_rows(tp_buf *out, const cJSON *view)
 {
-    tp_buf_addf(out, "group,survey,version,question,band,choice,n,share\r\n");
+    tp_buf_addf(out, "group,survey,version,question,band,choice,n,share,question_vi,question_en,"
+                     "choice_vi,choice_en\r\n");
     const cJSON *g, *q, *b, *o;
     cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(view, "groups"))
     {
@@ -93,11 +94,19 @@ static void reasons_rows(tp_buf *out, const cJSON *view)
             {
                 cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(b, "options"))
                 {
-                    const cJSON *v[] = {path(g, "key", NULL),     path(q, "survey", NULL),
-                                        path(q, "version", NULL), path(q, "question", NULL),
-                                        path(b, "band", NULL),    path(o, "choice", NULL),
-                                        path(o, "n", NULL),       path(o, "share", NULL)};
-                    row(out, v, 8);
+                    const cJSON *v[] = {path(g, "key", NULL),
+                                        path(q, "survey", NULL),
+                                        path(q, "version", NULL),
+                                        path(q, "question", NULL),
+                                        path(b, "band", NULL),
+                                        path(o, "choice", NULL),
+                                        path(o, "n", NULL),
+                                        path(o, "share", NULL),
+                                        path(q, "question_label", "vi"),
+                                        path(q, "question_label", "en"),
+                                        path(o, "label", "vi"),
+                                        path(o, "label", "en")};
+                    row(out, v, 12);
                 }
             }
         }
@@ -137,18 +146,25 @@ static void heatmap_rows(tp_buf *out, const cJSON *view)
 static void journey_rows(tp_buf *out, const cJSON *view)
 {
     tp_buf_addf(out, "stage,store,touchpoint,customers,kind,score,moe,previous_score,trend,"
-                     "top_reason\r\n");
+                     "top_reason,top_reason_vi,top_reason_en\r\n");
     const cJSON *s, *t;
     cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(view, "stages"))
     {
         cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(s, "touchpoints"))
         {
-            const cJSON *v[] = {path(s, "stage", NULL),      path(t, "store", NULL),
-                                path(t, "touchpoint", NULL), path(t, "customers", NULL),
-                                path(t, "kind", NULL),       path(t, "score", "score"),
-                                path(t, "score", "moe"),     path(t, "previous", "score"),
-                                path(t, "trend", NULL),      path(t, "top_reason", "choice")};
-            row(out, v, 10);
+            const cJSON *v[] = {path(s, "stage", NULL),
+                                path(t, "store", NULL),
+                                path(t, "touchpoint", NULL),
+                                path(t, "customers", NULL),
+                                path(t, "kind", NULL),
+                                path(t, "score", "score"),
+                                path(t, "score", "moe"),
+                                path(t, "previous", "score"),
+                                path(t, "trend", NULL),
+                                path(t, "top_reason", "choice"),
+                                path(path(t, "top_reason", "label"), "vi", NULL),
+                                path(path(t, "top_reason", "label"), "en", NULL)};
+            row(out, v, 12);
         }
     }
 }

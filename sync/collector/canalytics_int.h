@@ -7,6 +7,7 @@
  *   canalytics_dev.c    devices
  *   canalytics_csv.c    the CSV export of a view
  *   canalytics_comments.c  the comments of the report's groups
+ *   canalytics_labels.c  the survey's words beside question and option ids (clabel.h)
  */
 #ifndef TP_CANALYTICS_INT_H
 #define TP_CANALYTICS_INT_H
@@ -14,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "canalytics.h"
+#include "clabel.h"
 #include "cstat.h"
 
 #define AN_MAX_STORES 5000
@@ -47,6 +49,7 @@ typedef struct an_req {
     int64_t now_ms;
     an_tree tree;
     an_filter f;
+    clabel *labels; /* the survey versions read for labels (canalytics_labels.c); NULL: none */
     char err[TP_ERRMSG_MAX];
 } an_req;
 
@@ -102,6 +105,21 @@ cJSON *an_rankings(an_req *r, int *status);
 cJSON *an_heatmap(an_req *r, int *status);
 cJSON *an_nodes(an_req *r, int *status);
 cJSON *an_devices(an_req *r, int silent_after_s, int *status);
+
+/* Labels (canalytics_labels.c). Each returns TP_OK or the store's error (message in r->err); a
+ * survey version not on the collector is not an error (label null). */
+/* Adds "question_label", "labelled" to each question and "label" to each option of a reasons
+ * view. */
+tp_err an_label_reasons(an_req *r, cJSON *view);
+/* Notes that the merged count key (a choice id, or any key naming one) has answers of question
+ * in survey@version; the newest published version with labels wins. picks is a cJSON object. */
+tp_err an_label_pick(an_req *r, cJSON *picks, const char *key, const char *survey, int version,
+                     const char *question);
+/* The label of key's option (option NULL: of its question) from its pick, or a JSON null. New
+ * item. */
+cJSON *an_label_picked(an_req *r, const cJSON *picks, const char *key, const char *option);
+/* {"survey", "version"} the label of key came from, or a JSON null. New item. */
+cJSON *an_label_source(const cJSON *picks, const char *key);
 
 /* The CSV of view (a JSON of the views above) named name. Returns a string to free() or NULL. */
 char *an_csv(const char *name, const cJSON *view);

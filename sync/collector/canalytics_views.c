@@ -233,6 +233,8 @@ cJSON *an_reasons(an_req *r, int *status)
     }
     finish_question(q, kind);
     cstore_rows_free(rows);
+    if (an_label_reasons(r, o) != TP_OK)
+        return fail_store(o, status);
     return o;
 }
 
@@ -264,6 +266,11 @@ static jtp *jfind(jlist *l, const char *store, const char *tp)
     return j;
 }
 
+static void jkey(const jtp *j, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/%s", j->store, j->tp);
+}
+
 static int kind_index(const char *k)
 {
     tp_kind kind;
@@ -289,10 +296,12 @@ cJSON *an_journey(an_req *r, int *status)
     char ps[11], pe[11];
     jlist l = {0};
     cstore_rows *rows = NULL;
+    cJSON *picks = cJSON_CreateObject(); /* store/touchpoint -> the top reason's label source */
+    char key[2 * TP_ID_MAX + 2];
     an_previous(r, &pf, &pt);
     cJSON *o = new_view(r);
     if (!o)
-        return fail_store(o, status);
+        goto fail;
     if (select_rows(r, "SELECT store, touchpoint, SUM(customers), SUM(answers) FROM ru_cust",
                     r->f.from_day, r->f.to_day, " GROUP BY store, touchpoint", &rows) != TP_OK)
         goto fail;
@@ -318,14 +327,27 @@ cJSON *an_journey(an_req *r, int *status)
         cstore_rows_free(rows);
         rows = NULL;
     }
-    if (select_rows(r, "SELECT store, touchpoint, question, choice, SUM(n) FROM ru_choice",
+    /* Per survey version for the labels: a (question, choice) run of rows is one count. */
+    if (!picks ||
+        select_rows(r,
+                    "SELECT store, touchpoint, question, choice, survey, version, SUM(n) FROM"
+                    " ru_choice",
                     r->f.from_day, r->f.to_day,
-                    " AND band = 'negative' GROUP BY store, touchpoint, question, choice",
+                    " AND band = 'negative' GROUP BY store, touchpoint, question, choice, survey,"
+                    " version ORDER BY store, touchpoint, question, choice",
                     &rows) != TP_OK)
         goto fail;
-    for (size_t i = 0; i < rows->n; i++) {
+    for (size_t i = 0, end; i < rows->n; i = end) {
         jtp *j = jfind(&l, cell(rows, i, 0), cell(rows, i, 1));
-        int64_t n = cell_i64(rows, i, 4);
+        int64_t n = 0;
+        for (end = i; end < rows->n; end++) {
+            bool same = true;
+            for (size_t c = 0; c < 4 && same; c++)
+                same = strcmp(cell(rows, end, c), cell(rows, i, c)) == 0;
+            if (!same)
+                break;
+            n += cell_i64(rows, end, 6);
+        }
         if (!j)
             continue;
         j->neg_n += n;
@@ -333,6 +355,13 @@ cJSON *an_journey(an_req *r, int *status)
             j->reason_n = n;
             tp_strlcpy(j->reason_q, cell(rows, i, 2), sizeof j->reason_q);
             tp_strlcpy(j->reason_c, cell(rows, i, 3), sizeof j->reason_c);
+            /* The labels of this run's versions; a later top replaces the pick. */
+            jkey(j, key, sizeof key);
+            cJSON_DeleteItemFromObjectCaseSensitive(picks, key);
+            for (size_t k = i; k < end; k++)
+                if (an_label_pick(r, picks, key, cell(rows, k, 4), (int)cell_i64(rows, k, 5),
+                                  j->reason_q) != TP_OK)
+                    goto fail;
         }
     }
     cstore_rows_free(rows);
@@ -399,6 +428,10 @@ cJSON *an_journey(an_req *r, int *status)
                 cJSON *tr = cJSON_AddObjectToObject(t, "top_reason");
                 cJSON_AddStringToObject(tr, "question", j->reason_q);
                 cJSON_AddStringToObject(tr, "choice", j->reason_c);
+                jkey(j, key, sizeof key);
+                cJSON_AddItemToObject(tr, "question_label", an_label_picked(r, picks, key, NULL));
+                cJSON_AddItemToObject(tr, "label", an_label_picked(r, picks, key, j->reason_c));
+                cJSON_AddItemToObject(tr, "label_from", an_label_source(picks, key));
                 cJSON_AddStringToObject(tr, "band", "negative");
                 cJSON_AddNumberToObject(tr, "n", (double)j->reason_n);
                 cJSON_AddNumberToObject(tr, "share",
@@ -409,9 +442,11 @@ cJSON *an_journey(an_req *r, int *status)
         }
     }
     free(l.v);
+    cJSON_Delete(picks);
     return o;
 fail:
     free(l.v);
+    cJSON_Delete(picks);
     cstore_rows_free(rows);
     return fail_store(o, status);
 }

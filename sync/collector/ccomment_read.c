@@ -9,6 +9,7 @@
  * dispatch, the CLI export here) before it is served; a read that cannot be logged is not.
  */
 #include "ccomment_int.h"
+#include "clabel.h"
 #include "cread.h"
 
 #include <stdio.h>
@@ -119,6 +120,18 @@ cJSON *cc_answer_json(const cstore_rows *a, size_t j)
         return x;
     cJSON_Delete(x);
     return NULL;
+}
+
+/* "question_label" and "label" of a follow-up answer x (row j of a), {"vi", "en"} or null. */
+static bool add_labels(cJSON *x, const clabel *l, const cstore_rows *a, size_t j)
+{
+    const char *kind = cstore_rows_get(a, j, 4), *ver = cstore_rows_get(a, j, 2);
+    if (!kind || strcmp(kind, "choice") != 0)
+        return true;
+    const char *sv = cstore_rows_get(a, j, 1), *q = cstore_rows_get(a, j, 3);
+    int v = ver ? (int)strtol(ver, NULL, 10) : 0;
+    return cJSON_AddItemToObject(x, "question_label", clabel_json(l, sv, v, q, NULL)) &&
+           cJSON_AddItemToObject(x, "label", clabel_json(l, sv, v, q, cstore_rows_get(a, j, 6)));
 }
 
 /* The answers of the listed comments (the same filter, order and limit $7). */
@@ -286,8 +299,15 @@ capi_reply ccomment_get(cstore *s, const char *url, const char *scope,
     }
     if (rc == TP_OK)
         rc = answers_of(tx, &f, limit, &ans, err, sizeof err);
+    /* The follow-ups' words from their survey versions (clabel.h; null when not published). */
+    clabel *labels = rc == TP_OK ? clabel_new() : NULL;
+    for (size_t j = 0; labels && rc == TP_OK && j < ans->n; j++)
+        if (cstore_rows_get(ans, j, 2))
+            rc = clabel_load(labels, tx, cstore_rows_get(ans, j, 1),
+                             (int)strtol(cstore_rows_get(ans, j, 2), NULL, 10), err, sizeof err);
     cstore_tx_rollback(tx);
     if (rc != TP_OK) {
+        clabel_free(labels);
         cstore_rows_free(groups);
         cstore_rows_free(list);
         cstore_rows_free(ans);
@@ -306,7 +326,7 @@ capi_reply ccomment_get(cstore *s, const char *url, const char *scope,
         for (size_t j = 0; ok && j < ans->n; j++)
             if (strcmp(cstore_rows_get(ans, j, 0), cstore_rows_get(list, i, 0)) == 0) {
                 cJSON *x = cc_answer_json(ans, j);
-                ok = x && cJSON_AddItemToArray(aa, x);
+                ok = x && cJSON_AddItemToArray(aa, x) && add_labels(x, labels, ans, j);
             }
         ok = ok && cJSON_AddBoolToObject(o, "answered", cJSON_GetArraySize(aa) > 0);
     }
@@ -332,6 +352,7 @@ capi_reply ccomment_get(cstore *s, const char *url, const char *scope,
     ok = ok && cJSON_AddNumberToObject(root, "total", (double)total);
     capi_reply r = {.status = 200, .body = ok ? cJSON_PrintUnformatted(root) : NULL};
     cJSON_Delete(root);
+    clabel_free(labels);
     cstore_rows_free(groups);
     cstore_rows_free(list);
     cstore_rows_free(ans);

@@ -20,6 +20,7 @@ COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c cbatch.c creport.c \
                   cstore_access_sql.c cread.c cread_ops.c collector_read.c \
                   ctz.c crollup.c cpart.c cstore_rollup_sql.c cstat.c canalytics.c \
                   canalytics_views.c canalytics_dev.c canalytics_csv.c canalytics_http.c canalytics_comments.c \
+                  canalytics_labels.c clabel.c \
                   ckey.c \
                   cstore_comment_sql.c ctag.c ccomment.c ccomment_page.c ccomment_read.c \
                   ccomment_privacy.c ccomment_cli.c ccomment_http.c canalytics_cli.c)

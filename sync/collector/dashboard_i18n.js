@@ -54,6 +54,7 @@ var TP_I18N = {
     comments: "Góp ý gần đây", no_scores: "chưa có điểm của phiên", contact: "liên hệ", comment_scores: "Điểm của phiên", no_comments: "Chưa có góp ý",
     faces_csat: "CSAT 1-5", faces_ces: "Nỗ lực 1-7", faces_smiley: "Mặt cười 1-4", faces_nps: "NPS 0-10",
     smiley_col: "Mặt cười", csv_none: "Không có gì để xuất",
+    no_labels: "phiên bản khảo sát này chưa có trên máy chủ: hiển thị mã",
     act_open: "mở", act_ack: "xác nhận", act_comment: "ghi chú", act_assign: "giao việc", act_resolve: "giải quyết",
     act_reopen: "mở lại"
   },
@@ -109,6 +110,7 @@ var TP_I18N = {
     comments: "Recent comments", no_scores: "session's scores not in yet", contact: "contact", comment_scores: "Session's scores", no_comments: "No comments yet",
     faces_csat: "CSAT 1-5", faces_ces: "Effort 1-7", faces_smiley: "Smiley 1-4", faces_nps: "NPS 0-10",
     smiley_col: "Smiley", csv_none: "Nothing to export",
+    no_labels: "this survey version is not on the collector: ids shown",
     act_open: "opened", act_ack: "acknowledged", act_comment: "comment", act_assign: "assigned", act_resolve: "resolved",
     act_reopen: "reopened"
   }

@@ -39,6 +39,26 @@
       '</div><div class="value" id="kpi-' + id + '">' + esc(value) + '</div><div class="note" id="kpi-' +
       id + '-note">' + (note || "&nbsp;") + "</div></div>";
   }
+  /* The survey's words for a question or option id (/v1/reasons, the journey's top reason): the
+     text in the page's language, the id when the collector does not hold that survey version.
+     The kiosk's non-breaking spaces place its own line breaks; here the page wraps freely (a
+     long label must not push a phone's card sideways). The CSV keeps the text as published. */
+  function lbl(label, id) { return label && label[TP.lang] ? label[TP.lang].replace(/\u00a0/g, " ") : id; }
+  /* The label with its id on hover (title): what the customer read, and what the data says. */
+  function lblHtml(label, id, attrs) {
+    return "<span" + (attrs || "") + ' title="' + esc(id) + '">' + esc(lbl(label, id)) + "</span>";
+  }
+  /* A chart tick in lines of at most max characters (a phone's narrow chart would clip a long
+     label): the kiosk's non-breaking spaces are only for the kiosk's layout. */
+  function wrapTick(text, max) {
+    var lines = [], cur = "";
+    text.split(/[ \u00a0]+/).forEach(function (w) {
+      if (cur && (cur + " " + w).length > max) { lines.push(cur); cur = w; }
+      else cur = cur ? cur + " " + w : w;
+    });
+    if (cur) lines.push(cur);
+    return lines.length > 1 ? lines : text;
+  }
   function storeLabel(key) {
     var p = String(key).split("/");
     return p.length === 2 ? TP.nodeName(p[0]) + " / " + TP.nodeName(p[1]) : TP.nodeName(key);
@@ -131,7 +151,7 @@
   /* Comments next to the session's scores (issue 15): GET /v1/comments lists each comment with
      the answers of its session (joined by device and session, whichever arrived first). */
   function answerText(a) {
-    if (a.kind === "choice") return a.question + ": " + a.choice;
+    if (a.kind === "choice") return a.label ? lbl(a.label, a.choice) : a.question + ": " + a.choice;
     return (KIND_LABEL[a.kind] || a.kind) + " " + a.value;
   }
   function commentsCard(c) {
@@ -139,9 +159,11 @@
     var list = c.comments || [];
     var body = list.length ? list.map(function (x) {
       var sc = (x.answers || []).map(answerText).join(" · ");
+      var ids = (x.answers || []).filter(function (a) { return a.kind === "choice"; })
+        .map(function (a) { return a.question + ": " + a.choice; }).join(" · ");
       var ct = x.contact && (x.contact.name || x.contact.phone || x.contact.email) ?
         [x.contact.name, x.contact.phone, x.contact.email].filter(Boolean).join(", ") : "";
-      return '<div class="comment" data-comment="' + esc(x.id) + '"><div class="scores" data-metric="scores"><b>' +
+      return '<div class="comment" data-comment="' + esc(x.id) + '"><div class="scores" data-metric="scores"' + (ids ? ' title="' + esc(ids) + '"' : "") + "><b>" +
         esc(sc || t("no_scores")) + "</b></div><div>" + esc(x.text) + '</div><div class="meta">' +
         esc(storeLabel((x.store || "") + (x.touchpoint ? "/" + x.touchpoint : ""))) + " · " + esc(TP.when(x.created_ms)) +
         (x.tags && x.tags.length ? " · " + esc(x.tags.join(", ")) : "") + (ct ? " · " + esc(t("contact")) + ": " + esc(ct) : "") +
@@ -245,7 +267,8 @@
             '</span> <span class="muted">' + esc(KIND_LABEL[p.kind] || p.kind || "") + " ± <span data-metric=\"moe\">" + f1(sc.moe) + "</span></span></span>" +
             "<span>" + arrow(p.trend, p.delta) + "</span></div>" +
             '<div>' + esc(t("customers")) + ': <b data-metric="customers">' + int(p.customers) + "</b></div>" +
-            '<div class="hint">' + esc(t("top_reason")) + ": " + (tr ? '<b data-metric="reason">' + esc(tr.choice) + "</b> (" + f1(tr.share) + "%)" : "-") + "</div></div>";
+            '<div class="hint">' + esc(t("top_reason")) + ": " + (tr ? '<b data-metric="reason" data-choice="' + esc(tr.choice) + '" title="' +
+              esc(tr.question + ": " + tr.choice) + '">' + esc(lbl(tr.label, tr.choice)) + "</b> (" + f1(tr.share) + "%)" : "-") + "</div></div>";
         });
         h += "</div>";
       });
@@ -253,10 +276,12 @@
     },
     csv: function () {
       if (!jr) return null;
-      var rows = [["stage", "store", "touchpoint", "customers", "kind", "score", "moe", "previous_score", "trend", "top_reason"]];
+      var rows = [["stage", "store", "touchpoint", "customers", "kind", "score", "moe", "previous_score", "trend", "top_reason",
+                   "top_reason_vi", "top_reason_en"]];
       jr.stages.forEach(function (s) { s.touchpoints.forEach(function (p) {
+        var tr = p.top_reason, l = tr && tr.label;
         rows.push([s.stage, p.store, p.touchpoint, p.customers, p.kind, p.score && p.score.score, p.score && p.score.moe,
-                   p.previous && p.previous.score, p.trend, p.top_reason ? p.top_reason.choice : ""]);
+                   p.previous && p.previous.score, p.trend, tr ? tr.choice : "", l ? l.vi : "", l ? l.en : ""]);
       }); });
       return rows;
     }
@@ -285,30 +310,47 @@
           box.className = "card";
           box.setAttribute("data-question", q.question);
           box.setAttribute("data-band", b.band);
-          box.innerHTML = "<h2>" + esc(t(b.band === "positive" ? "reasons_positive" : b.band === "neutral" ? "reasons_neutral" : "reasons_title", bandName(b))) + ' <span class="hint">' +
-            esc(q.question + " · " + q.survey + " v" + q.version + " · n = " + int(b.n)) + "</span></h2>";
+          box.innerHTML = "<h2>" + esc(t(b.band === "positive" ? "reasons_positive" : b.band === "neutral" ? "reasons_neutral" : "reasons_title", bandName(b))) + "</h2>" +
+            '<div class="hint qline">' + lblHtml(q.question_label, q.question, ' class="qlabel" data-metric="question"') +
+            esc(" · " + q.survey + " v" + q.version + " · n = " + int(b.n)) +
+            (q.labelled === false ? ' · <span class="muted" data-metric="unlabelled">' + esc(t("no_labels")) + "</span>" : "") + "</div>";
           list.appendChild(box);
           var rows = b.options.map(function (o) {
-            return '<tr data-choice="' + esc(o.choice) + '"><td>' + esc(o.choice) + '</td><td class="num" data-metric="n">' + int(o.n) +
+            return '<tr data-choice="' + esc(o.choice) + '"><td>' + lblHtml(o.label, o.choice, ' data-metric="label"') +
+              '</td><td class="num" data-metric="n">' + int(o.n) +
               '</td><td class="num" data-metric="share">' + f1(o.share) + "%</td></tr>";
           });
+          var narrow = list.clientWidth < 600, lines = 1;
           TP.chart(box, "chart-reason-" + (k++), {type: "bar",
-            data: {labels: b.options.map(function (o) { return o.choice + " · " + f1(o.share) + "%"; }),
+            data: {labels: b.options.map(function (o) {
+                     var l = lbl(o.label, o.choice) + " · " + f1(o.share) + "%";
+                     if (!narrow) return l;
+                     l = wrapTick(l, 18);
+                     lines = Math.max(lines, Array.isArray(l) ? l.length : 1);
+                     return l;
+                   }),
                    datasets: [{label: bandName(b), data: b.options.map(function (o) { return o.n; }),
                                backgroundColor: BAND_COL[b.band] || "#888", maxBarThickness: 26}]},
-            options: {indexAxis: "y", plugins: {legend: {display: false}, tooltip: {callbacks: {label: function (c) {
-              return int(c.raw) + " (" + f1(b.options[c.dataIndex].share) + "%)"; }}}},
+            options: {indexAxis: "y", plugins: {legend: {display: false}, tooltip: {callbacks: {
+              title: function (c) { var o = b.options[c[0].dataIndex]; return lbl(o.label, o.choice) + " (" + o.choice + ")"; },
+              label: function (c) { return int(c.raw) + " (" + f1(b.options[c.dataIndex].share) + "%)"; }}}},
               scales: {x: {beginAtZero: true, ticks: {precision: 0}}}}},
             t(b.band === "positive" ? "reasons_positive" : b.band === "neutral" ? "reasons_neutral" : "reasons_title", bandName(b)), table([[t("option")], [t("count"), 1], [t("share"), 1]], rows));
-          box.querySelector(".chart").style.height = Math.max(120, 34 * b.options.length + 40) + "px";
+          box.querySelector(".chart").style.height = Math.max(120, (20 + 14 * lines) * b.options.length + 40) + "px";
         });
       });
     },
     csv: function () {
       if (!rs) return null;
-      var rows = [["group", "survey", "version", "question", "band", "choice", "n", "share"]];
+      var rows = [["group", "survey", "version", "question", "band", "choice", "n", "share", "question_vi", "question_en",
+                   "choice_vi", "choice_en"]];
       rs.groups.forEach(function (g) { g.questions.forEach(function (q) { q.bands.forEach(function (b) {
-        b.options.forEach(function (o) { rows.push([g.key, q.survey, q.version, q.question, b.band, o.choice, o.n, o.share]); });
+        var ql = q.question_label || {};
+        b.options.forEach(function (o) {
+          var ol = o.label || {};
+          rows.push([g.key, q.survey, q.version, q.question, b.band, o.choice, o.n, o.share, ql.vi || "", ql.en || "",
+                     ol.vi || "", ol.en || ""]);
+        });
       }); }); });
       return rows;
     }

@@ -235,7 +235,8 @@ def check_hand_set(label, c, devs):
         "follow-up with the detractors (%s %s)" % (label, r1, r2))
     q2 = qs.get(("s2", 1, "why"), {})
     tap(q2.get("rating_kind") == "csat" and q2["bands"][0]["band_name"] == "dissatisfied"
-        and q2["bands"][0]["options"] == [{"choice": "dirty", "n": 3, "share": 100}],
+        and q2["bands"][0]["options"] == [{"choice": "dirty", "n": 3, "share": 100,
+                                           "label": None}],
         "%s: CSAT follow-up in the dissatisfied band (%s)" % (label, q2.get("bands")))
     st, rs = get(c, "/v1/reasons?%s&store=hcm-q1&survey=s1" % nov)
     neg = rs["groups"][0]["questions"][0]["bands"][0]["options"] if st == 200 else []
@@ -347,6 +348,105 @@ def check_hand_set(label, c, devs):
         and d.get("clock", {}).get("status") == "synchronised",
         "%s: device pending after its accepted batch 4 (it reported 59 with the batch's 55)"
         % label)
+
+
+# ---- 1b. Labels: the words the customer read, from the survey versions on the collector --------
+
+def label_survey(version, options):
+    """A survey "lbl" version with the follow-up "why" whose options are (id, vi, en)."""
+    return {"format": 1, "id": "lbl", "version": version, "languages": ["vi", "en"],
+            "title": {"vi": "Khảo sát", "en": "Survey"},
+            "questions": [
+                {"id": "main", "kind": "nps", "prompt": {"vi": "Bạn có giới thiệu?",
+                                                         "en": "Would you recommend us?"}},
+                {"id": "why", "kind": "choice", "prompt": {"vi": "Vì sao chưa hài lòng?",
+                                                           "en": "Why not happy?"},
+                 "when": {"question": "main", "op": "<=", "value": 6},
+                 "options": [{"id": i, "label": {"vi": v, "en": e}} for i, v, e in options]}],
+            "thanks": {"vi": "Cảm ơn", "en": "Thanks"}}
+
+
+def check_labels(label, c, store_url, devs, workdir):
+    """lbl v1 and v2 published (v2 renames "slow"), v9 only on a device: December 2026."""
+    for v, opts in ((1, [("slow", "Chờ lâu", "Slow"), ("price", "Giá cao", "High prices")]),
+                    (2, [("slow", "Phục vụ chậm", "Slow service"),
+                         ("queue", "Xếp hàng dài", "Long queue")])):
+        path = os.path.join(workdir, "lbl-%s-%d.json" % (label, v))
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(label_survey(v, opts), f, ensure_ascii=False)
+        fleet_cli(store_url, "survey", "publish", path)
+        time.sleep(0.01)  # v2 published after v1 (published_ms)
+    d = devs["k-q1-chk"]
+    at = ms(2026, 12, 7, 3)
+    a = sessions(d, 3, "lbl", 1, "nps", 2, at, lambda i: "slow", question="why")
+    a += sessions(d, 1, "lbl", 1, "nps", 2, at + 10000, lambda i: "price", question="why")
+    a += sessions(d, 2, "lbl", 2, "nps", 2, at + 20000, lambda i: "slow", question="why")
+    a += sessions(d, 1, "lbl", 2, "nps", 2, at + 30000, lambda i: "queue", question="why")
+    a += sessions(d, 2, "lbl", 9, "nps", 2, at + 40000, lambda i: "slow", question="why")
+    post(c, d, d.batch(a))
+    dec = "from=2026-12-01&to=2026-12-31"
+    st, rs = get(c, "/v1/reasons?%s" % dec)
+    qs = {q["version"]: q for q in rs["groups"][0]["questions"]} if st == 200 else {}
+
+    def opts(v):
+        return [(o["choice"], o["n"], o["label"]) for o in qs[v]["bands"][0]["options"]]
+    tap(sorted(qs) == [1, 2, 9] and opts(1) == [
+            ("slow", 3, {"vi": "Chờ lâu", "en": "Slow"}),
+            ("price", 1, {"vi": "Giá cao", "en": "High prices"})]
+        and opts(2) == [("slow", 2, {"vi": "Phục vụ chậm", "en": "Slow service"}),
+                        ("queue", 1, {"vi": "Xếp hàng dài", "en": "Long queue"})],
+        "%s: labels: each option of /v1/reasons in vi and en from its own survey version (%s)"
+        % (label, {v: opts(v) for v in qs}))
+    tap(qs.get(1, {}).get("question_label") == {"vi": "Vì sao chưa hài lòng?",
+                                                 "en": "Why not happy?"}
+        and qs[1]["labelled"] is True,
+        "%s: labels: the follow-up's prompt as question_label (%s)"
+        % (label, qs.get(1, {}).get("question_label")))
+    tap(st == 200 and qs.get(9, {}).get("labelled") is False
+        and qs[9]["question_label"] is None and opts(9) == [("slow", 2, None)],
+        "%s: labels: a survey version not on the collector: ids, label null, 200 (%s)"
+        % (label, qs.get(9)))
+    st, jr = get(c, "/v1/journey?%s&store=hcm-q1" % dec)
+    tps = [t for s in jr.get("stages", []) for t in s["touchpoints"]] if st == 200 else []
+    tr = tps[0]["top_reason"] if len(tps) == 1 else {}
+    tap(tr.get("choice") == "slow" and tr.get("n") == 7
+        and tr.get("label") == {"vi": "Phục vụ chậm", "en": "Slow service"}
+        and tr.get("label_from") == {"survey": "lbl", "version": 2}
+        and tr.get("question_label") == {"vi": "Vì sao chưa hài lòng?", "en": "Why not happy?"},
+        "%s: labels: the journey's top reason counted by id over 3 versions (7), labelled by "
+        "the newest published version (%s)" % (label, tr))
+    st, jr = get(c, "/v1/journey?%s&survey=lbl&version=9" % dec)
+    tps = [t for s in jr.get("stages", []) for t in s["touchpoints"]] if st == 200 else []
+    tr = tps[0]["top_reason"] if len(tps) == 1 else {}
+    tap(st == 200 and tr.get("choice") == "slow" and tr.get("label") is None
+        and tr.get("label_from") is None,
+        "%s: labels: the journey's top reason of an unknown version: id, label null (%s)"
+        % (label, tr))
+    st, rep = get(c, "/v1/report?%s&by=store" % dec)
+    cl = rep.get("choice_labels") if st == 200 else None
+    tap(cl == {"slow": {"vi": "Phục vụ chậm", "en": "Slow service"},
+               "price": {"vi": "Giá cao", "en": "High prices"},
+               "queue": {"vi": "Xếp hàng dài", "en": "Long queue"}}
+        and rep["total"]["choice"]["counts"] == {"slow": 7, "price": 1, "queue": 1},
+        "%s: labels: the report's choice counts by id with choice_labels (%s)" % (label, cl))
+    st, rep = get(c, "/v1/report?%s&survey=lbl&version=9" % dec)
+    tap(st == 200 and rep.get("choice_labels") == {"slow": None},
+        "%s: labels: report of an unknown version: choice_labels null" % label)
+    st, body = synclib.http_get(c.base + "/v1/export.csv?%s&view=reasons" % dec)
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8").lstrip("\ufeff"))))
+    got = [(r["version"], r["choice"], r["choice_vi"], r["choice_en"], r["question_en"])
+           for r in rows if r["band"] == "negative"]
+    tap(st == 200 and got == [("1", "slow", "Chờ lâu", "Slow", "Why not happy?"),
+                              ("1", "price", "Giá cao", "High prices", "Why not happy?"),
+                              ("2", "slow", "Phục vụ chậm", "Slow service", "Why not happy?"),
+                              ("2", "queue", "Xếp hàng dài", "Long queue", "Why not happy?"),
+                              ("9", "slow", "", "", "")],
+        "%s: labels: export.csv view=reasons carries id and label columns (%s)" % (label, got))
+    st, body = synclib.http_get(c.base + "/v1/export.csv?%s&view=journey" % dec)
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8").lstrip("\ufeff"))))
+    got = [(r["top_reason"], r["top_reason_vi"], r["top_reason_en"]) for r in rows]
+    tap(st == 200 and got == [("slow", "Phục vụ chậm", "Slow service")],
+        "%s: labels: export.csv view=journey carries the top reason's labels (%s)" % (label, got))
 
 
 # ---- 2. The recount ----------------------------------------------------------------------------
@@ -573,6 +673,7 @@ def hand_suite(label, store_url, workdir):
     c = synclib.Collector(store_url, None, workdir, extra=["--tz", "UTC"], name="hand").start()
     try:
         check_hand_set(label, c, devs)
+        check_labels(label, c, store_url, devs, workdir)
     finally:
         rc = c.stop()
     tap(rc == 0, "%s: collector stopped cleanly (no leak reported)" % label, rc)

@@ -76,6 +76,24 @@ SESSIONS = [
 SESSION_IDS = {}  # node -> [(session id, value, follow-up choice)], filled by batches()
 
 
+def survey_words(shown):
+    """The follow-up's prompt and options' (vi, en) labels of checkout-nps@1 as published (the
+    API and the CSV, non-breaking spaces included) or, shown, as the page shows them (the kiosk's
+    non-breaking spaces as plain ones, so a phone wraps them): what the reasons view shows
+    instead of the ids."""
+    with open(os.path.join(ROOT, "assets", "surveys", "checkout-nps.json"), encoding="utf-8") as f:
+        q = [x for x in json.load(f)["questions"] if x["id"] == "reason"][0]
+
+    def w(t):
+        return t.replace("\u00a0", " ") if shown else t
+    return ((w(q["prompt"]["vi"]), w(q["prompt"]["en"])),
+            {o["id"]: (w(o["label"]["vi"]), w(o["label"]["en"])) for o in q["options"]})
+
+
+PROMPT, LABELS = survey_words(True)
+PROMPT_RAW, LABELS_RAW = survey_words(False)
+
+
 def nps_moe(p, d, n):
     """The README's adjusted-Wald NPS margin in points."""
     n1 = n + 3.0
@@ -334,12 +352,21 @@ def check_journey(p):
         == vi(25.0) and p.text(c + '[data-metric="moe"]') == vi(moe),
         "journey: hcm-q1/checkout 40 customers, NPS 25,0 ± %s (%r %r)"
         % (vi(moe), p.text(c + '[data-metric="score"]'), p.text(c + '[data-metric="moe"]')))
-    tap(p.text(c + ".arrow.neg") is not None and p.text(c + '[data-metric="reason"]') == "wait",
-        "journey: its trend arrow points down (previous period NPS 100) and the top reason is wait")
+    reason = p.js("var e = document.querySelector(arguments[0]); return e ? [e.textContent,"
+                  " e.getAttribute('data-choice'), e.getAttribute('title')] : null;",
+                  c + '[data-metric="reason"]')
+    tap(p.text(c + ".arrow.neg") is not None
+        and reason == [LABELS["wait"][0], "wait", "reason: wait"],
+        "journey: its trend arrow points down (previous period NPS 100) and the top reason is "
+        "wait, shown as the survey's words %r with the id on hover (%r)"
+        % (LABELS["wait"][0], reason))
     c = '.tpcard[data-tp="hn-1/checkout"] '
     tap(p.text(c + '[data-metric="score"]') == vi(-20 / 35 * 100)
-        and p.text(c + '[data-metric="reason"]') == "wait",
-        "journey: hn-1/checkout NPS %s, top reason wait" % vi(-20 / 35 * 100))
+        and p.js("return document.querySelector(arguments[0]).getAttribute('data-choice')",
+                 c + '[data-metric="reason"]') == "wait"
+        and p.text(c + '[data-metric="reason"]') == LABELS["wait"][0],
+        "journey: hn-1/checkout NPS %s, top reason wait (%s)"
+        % (vi(-20 / 35 * 100), LABELS["wait"][0]))
 
 
 def check_reasons(p):
@@ -359,6 +386,48 @@ def check_reasons(p):
     bars = p.js("var c = document.querySelector('[data-band=\"negative\"] canvas');"
                 "return TP.charts[c.id].data.datasets[0].data")
     tap(bars == [26, 7, 4, 3], "reasons: the bar chart draws the sorted counts (%r)" % bars)
+    order = ["wait", "clean", "staff", "price"]
+    shares = ["65,0%", "17,5%", "10,0%", "7,5%"]
+    check_reason_labels(p, "vi", [LABELS[k][0] for k in order], order, shares)
+    csv = p.js("return TP.csv(TP.views.reasons.csv())")
+    head = csv.split("\r\n")[0]
+    tap(head.endswith("choice,n,share,question_vi,question_en,choice_vi,choice_en")
+        and ",negative,wait,26,65,%s,%s,%s,%s" % (PROMPT_RAW[0], PROMPT_RAW[1],
+                                                  LABELS_RAW["wait"][0], LABELS_RAW["wait"][1])
+        in csv,
+        "reasons: the view's CSV carries the ids and the labels in vi and en (%r)"
+        % csv.split("\r\n")[:2])
+    p.d.find_element(By.ID, "lang").click()
+    p.wait_loaded("reasons")
+    check_reason_labels(p, "en", [LABELS[k][1] for k in order], order,
+                        ["65.0%", "17.5%", "10.0%", "7.5%"])
+    p.shot("dashboard-reasons-en-1400")
+    p.d.find_element(By.ID, "lang").click()
+    p.wait_loaded("reasons")
+    tap(p.js("return document.documentElement.lang") == "vi"
+        and p.text('[data-band="negative"] tr[data-choice="wait"] [data-metric="label"]')
+        == LABELS["wait"][0], "reasons: back in Vietnamese, the Vietnamese labels again")
+
+
+def check_reason_labels(p, lang, labels, ids, shares):
+    """The negative band's table, chart and question line in lang: the survey's words, ids on
+    hover."""
+    got = p.js("var b = document.querySelector('[data-band=\"negative\"]');"
+               "return b ? Array.prototype.map.call(b.querySelectorAll('tr[data-choice]'),"
+               " function (r) { var l = r.querySelector('[data-metric=label]');"
+               " return [l.textContent, l.getAttribute('title')]; }) : null")
+    tap(got == [[l, i] for l, i in zip(labels, ids)],
+        "reasons (%s): each option shown as the survey's words, the id on hover (%r)"
+        % (lang, got))
+    chart = p.js("var c = document.querySelector('[data-band=\"negative\"] canvas');"
+                 "return TP.charts[c.id].data.labels")
+    tap(chart == ["%s · %s" % (l, s) for l, s in zip(labels, shares)],
+        "reasons (%s): the bar chart's labels are the survey's words (%r)" % (lang, chart))
+    q = p.js("var e = document.querySelector('[data-band=\"negative\"] [data-metric=question]');"
+             "return e ? [e.textContent, e.getAttribute('title')] : null")
+    want = PROMPT[0 if lang == "vi" else 1]
+    tap(q == [want, "reason"], "reasons (%s): the question's prompt, its id on hover (%r)"
+        % (lang, q))
 
 
 def check_heatmap(p):
@@ -497,10 +566,19 @@ def check_comments(p, base, tokens):
     tap(st == 200, "comments: the customer's comment is accepted by the comment page (%d)" % st)
     p.open()
     c = '#ov-comments .comment '
+    hover = p.js("var e = document.querySelector(arguments[0]);"
+                 "return e ? e.getAttribute('title') : null", c + '[data-metric="scores"]')
     tap(p.text(c + "div:nth-child(2)") == text and p.text(c + '[data-metric="scores"]')
-        == "NPS 0 · reason: clean",
-        "comments: the overview shows it beside its session's scores (%r, %r)"
-        % (p.text(c + "div:nth-child(2)"), p.text(c + '[data-metric="scores"]')))
+        == "NPS 0 · " + LABELS["clean"][0] and hover == "reason: clean",
+        "comments: the overview shows it beside its session's scores, the follow-up in the "
+        "survey's words, its ids on hover (%r, %r, %r)"
+        % (p.text(c + "div:nth-child(2)"), p.text(c + '[data-metric="scores"]'), hover))
+    _, cm = get_json(base, "/v1/comments?limit=5")
+    ans = [a for x in (cm or {}).get("comments", []) for a in x["answers"] if a["kind"] == "choice"]
+    tap([(a["choice"], a["label"], a["question_label"]["en"]) for a in ans]
+        == [("clean", {"vi": LABELS_RAW["clean"][0], "en": LABELS_RAW["clean"][1]},
+             PROMPT_RAW[1])],
+        "comments: /v1/comments gives the follow-up's labels from its survey version (%r)" % ans)
 
 
 def check_narrow(p, views):

@@ -240,6 +240,7 @@ def test_demo_forever(var):
                counts.get("staff") == 1 and counts.get("price") == 1,
                "GET /v1/report shows the 12 recorded answers: NPS 4, 10, 9, 2, 0, 3, 1 and "
                "reasons wait x3, staff, price (%s)" % json.dumps(tot)[:400])
+        check_demo_labels(port, rep)
         check_demo_case(port, out)
         with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=10) as r:
             page = r.read()
@@ -310,6 +311,19 @@ def check_demo_qr(var, port, recorded):
     report(status == 200 and b"<textarea" in page and b"<form" in page,
            "the link opens the comment page (a form with its text box) on the demo collector "
            "(HTTP %d)" % status)
+
+
+def check_demo_labels(port, rep):
+    """The demo publishes its survey to the collector: reasons read as the kiosk showed them."""
+    want = {"vi": "Phải\u00a0chờ lâu", "en": "Long wait"}
+    st, rs = get_json("http://127.0.0.1:%d/v1/reasons" % port)
+    qs = [q for g in rs.get("groups", []) for q in g["questions"]] if st == 200 else []
+    neg = {o["choice"]: o.get("label") for q in qs for b in q["bands"] if b["band"] == "negative"
+           for o in b["options"]}
+    report(neg.get("wait") == want and all(q.get("labelled") for q in qs)
+           and (rep or {}).get("choice_labels", {}).get("wait") == want,
+           "the demo's reasons carry the published survey's words: wait = %s (%s)"
+           % (want, neg))
 
 
 def check_demo_case(port, out):

@@ -1,7 +1,8 @@
 /* test_canalytics.c - unit tests of the read side's arithmetic (cstat: intervals computed by
  * hand, better / worse only when the interval excludes the average, changes, ranks that skip
  * groups with too few customers), of ctz (a zone file's offsets), and of the scope of the read
- * handlers (canalytics_get with a scope on a real SQLite store: node= / store= outside it 403). */
+ * handlers (canalytics_get with a scope on a real SQLite store: node= / store= outside it 403), and
+ * of clabel (the labels of the survey versions a store holds; none for a missing one, bounded). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "canalytics.h"
+#include "clabel.h"
 #include "collector_fixture.h"
 #include "cstat.h"
 #include "cstore.h"
@@ -185,6 +187,90 @@ static void scope_forbids_outside(void **state)
     fixture_store_close(s, dir);
 }
 
+/* ---- Labels from the stored survey versions (clabel) ------------------------------------------
+ */
+
+static const char *const label_doc =
+    "{\"format\": 1, \"id\": \"sv\", \"version\": %d, \"languages\": [\"vi\", \"en\"],"
+    " \"title\": {\"vi\": \"T\", \"en\": \"T\"}, \"questions\": ["
+    " {\"id\": \"main\", \"kind\": \"nps\", \"prompt\": {\"vi\": \"Giới thiệu?\","
+    " \"en\": \"Recommend?\"}},"
+    " {\"id\": \"why\", \"kind\": \"choice\", \"prompt\": {\"vi\": \"Vì sao?\","
+    " \"en\": \"Why?\"}, \"options\": [{\"id\": \"slow\", \"label\": {\"vi\":"
+    " \"Chậm %d\", \"en\": \"Slow %d\"}}, {\"id\": \"rude\", \"label\": {\"vi\":"
+    " \"Thô lỗ\", \"en\": \"Rude\"}}]}], \"thanks\": {\"vi\": \"C\", \"en\": \"T\"}}";
+
+static void put_survey(cstore *s, int version, const char *doc)
+{
+    char err[TP_ERRMSG_MAX], ver[16], pub[24];
+    cstore_tx *tx = NULL;
+    snprintf(ver, sizeof ver, "%d", version);
+    snprintf(pub, sizeof pub, "%d", 1000 + version);
+    const char *p[3] = {ver, doc, pub};
+    assert_int_equal(cstore_tx_begin(s, true, &tx, err, sizeof err), TP_OK);
+    assert_int_equal(cstore_tx_exec(tx,
+                                    "INSERT INTO surveys(id, version, document, published_ms,"
+                                    " published_by) VALUES ('sv', $1, $2, $3, 'test')",
+                                    p, 3, NULL, err, sizeof err),
+                     TP_OK);
+    assert_int_equal(cstore_tx_commit(tx, err, sizeof err), TP_OK);
+}
+
+static void assert_label(const clabel *l, int version, const char *q, const char *opt,
+                         const char *vi, const char *en)
+{
+    cJSON *j = clabel_json(l, "sv", version, q, opt);
+    assert_non_null(j);
+    if (!vi) {
+        assert_true(cJSON_IsNull(j));
+    } else {
+        assert_string_equal(cJSON_GetObjectItemCaseSensitive(j, "vi")->valuestring, vi);
+        assert_string_equal(cJSON_GetObjectItemCaseSensitive(j, "en")->valuestring, en);
+    }
+    cJSON_Delete(j);
+}
+
+static void labels_from_stored_versions(void **state)
+{
+    (void)state;
+    char dir[64], err[TP_ERRMSG_MAX], doc[2048];
+    cstore *s = fixture_store_open(dir, sizeof dir, "labels", 1);
+    for (int v = 1; v <= 2; v++) {
+        snprintf(doc, sizeof doc, label_doc, v, v, v);
+        put_survey(s, v, doc);
+    }
+    put_survey(s, 3, "{\"format\": 99}"); /* stored, but not a survey this parser reads */
+    cstore_tx *tx = NULL;
+    assert_int_equal(cstore_tx_begin(s, false, &tx, err, sizeof err), TP_OK);
+    clabel *l = clabel_new();
+    assert_non_null(l);
+    for (int v = 1; v <= 4; v++)
+        assert_int_equal(clabel_load(l, tx, "sv", v, err, sizeof err), TP_OK);
+    assert_int_equal(clabel_load(l, tx, "sv", 1, err, sizeof err), TP_OK); /* once */
+    assert_int_equal(clabel_load(l, tx, NULL, 1, err, sizeof err), TP_OK);
+    assert_label(l, 1, "why", "slow", "Chậm 1", "Slow 1");
+    assert_label(l, 2, "why", "slow", "Chậm 2", "Slow 2");
+    assert_label(l, 2, "why", NULL, "Vì sao?", "Why?");
+    assert_label(l, 2, "why", "dirty", NULL, NULL); /* an id the version does not list */
+    assert_label(l, 3, "why", "slow", NULL, NULL);  /* does not parse: no labels */
+    assert_label(l, 4, "why", "slow", NULL, NULL);  /* not on the collector */
+    assert_true(clabel_known(l, "sv", 2) && !clabel_known(l, "sv", 3) && !clabel_known(l, "sv", 4));
+    assert_true(clabel_published_ms(l, "sv", 2) == 1002 && clabel_published_ms(l, "sv", 4) == -1);
+    /* Bounded: past CLABEL_MAX_VERSIONS distinct versions, the rest have none. */
+    for (int v = 5; v < CLABEL_MAX_VERSIONS + 8; v++)
+        assert_int_equal(clabel_load(l, tx, "other", v, err, sizeof err), TP_OK);
+    clabel_free(l);
+    clabel_free(NULL);
+    l = clabel_new();
+    for (int v = 10; v < 10 + CLABEL_MAX_VERSIONS; v++)
+        assert_int_equal(clabel_load(l, tx, "other", v, err, sizeof err), TP_OK);
+    assert_int_equal(clabel_load(l, tx, "sv", 1, err, sizeof err), TP_OK);
+    assert_false(clabel_known(l, "sv", 1));
+    clabel_free(l);
+    cstore_tx_rollback(tx);
+    fixture_store_close(s, dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +281,7 @@ int main(void)
         cmocka_unit_test(ranks_skip_too_few),
         cmocka_unit_test(zone_offsets),
         cmocka_unit_test(scope_forbids_outside),
+        cmocka_unit_test(labels_from_stored_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
