@@ -736,20 +736,31 @@ static tp_err copy_add(tp_buf *b, const char *s, char end)
     return rc == TP_OK ? tp_buf_add(b, &end, 1) : rc;
 }
 
+static int sess_cmp(const void *x, const void *y)
+{
+    return strcmp((*(sess *const *)x)->id, (*(sess *const *)y)->id);
+}
+
 /* The sessions of m not stored before this batch (io->arrays) in one COPY: cheaper than an upsert
- * per row, and a row that a concurrent batch stored meanwhile fails it (TP_ERR_EXISTS). */
+ * per row, and a row that a concurrent batch stored meanwhile fails it (TP_ERR_EXISTS). In key
+ * order: the inserts into the key's index then walk it once instead of jumping about (a quarter
+ * of the COPY's time for random session ids). */
 static tp_err copy_new_sessions(const crollup_io *io, smap *m, char *err, size_t errlen)
 {
     tp_buf data;
     tp_err rc = TP_OK;
     size_t rows = 0;
+    sess **order = malloc((m->n + 1) * sizeof *order);
+    if (!order)
+        return tp_errf(err, errlen, TP_ERR_NOMEM, "rollup: sessions: out of memory");
+    for (size_t i = 0; i < m->n; i++)
+        if (!m->list[i]->in_db && m->list[i]->changed)
+            order[rows++] = m->list[i];
+    qsort(order, rows, sizeof *order, sess_cmp);
     tp_buf_init(&data, ARRAY_MAX);
-    for (size_t i = 0; rc == TP_OK && i < m->n; i++) {
-        sess *s = m->list[i];
+    for (size_t i = 0; rc == TP_OK && i < rows; i++) {
+        sess *s = order[i];
         char nums[7][24];
-        if (s->in_db || !s->changed)
-            continue;
-        rows++;
         int64_t vals[7] = {s->d.version, s->first_ms, s->tz_off, s->day,
                            s->hour,      s->dow,      s->orphans};
         for (int v = 0; v < 7; v++)
@@ -766,6 +777,7 @@ static tp_err copy_new_sessions(const crollup_io *io, smap *m, char *err, size_t
     if (rc == TP_OK && rows > 0)
         rc = run(io, "COPY ru_sessions(" SESS_COLS ") FROM STDIN", params, 1, NULL, err, errlen);
     tp_buf_free(&data);
+    free(order);
     return rc;
 }
 
