@@ -92,7 +92,7 @@ const char *const cstore_pg_schema_v7 =
 const char *const cstore_pg_schema_v8 =
     "DROP INDEX IF EXISTS answers_id;"
     "DROP INDEX IF EXISTS answer_keys_at;"
-    "ALTER TABLE answer_keys DROP COLUMN IF EXISTS at_ms;"
+    "ALTER TABLE IF EXISTS answer_keys DROP COLUMN IF EXISTS at_ms;"
     "CREATE OR REPLACE FUNCTION tp_answers_drop_before(cut bigint) RETURNS bigint"
     " LANGUAGE plpgsql AS $f$"
     " DECLARE r record; k bigint := 0; n bigint;"
