@@ -637,20 +637,27 @@ static void sess_from_row(sess *s, const cstore_rows *r, size_t i)
     s->dow0 = s->dow;
 }
 
-/* The array form (io->arrays): every session of m looked up in one statement. */
-static tp_err load_sessions_array(const crollup_io *io, smap *m, char *err, size_t errlen)
+/* The array form (io->arrays): every session of m looked up in one statement; when guess, only
+ * those that can go on from a stored batch (see GUESS). */
+static tp_err load_sessions_array(const crollup_io *io, smap *m, bool guess, char *err,
+                                  size_t errlen)
 {
     tp_buf ids;
     cstore_rows *rows = NULL;
     tp_buf_init(&ids, ARRAY_MAX);
     tp_err rc = tp_buf_add(&ids, "{", 1);
     for (size_t i = 0; rc == TP_OK && i < m->n; i++)
-        rc = array_add(&ids, m->list[i]->id);
+        if (!guess || i == 0 || i + 1 == m->n)
+            rc = array_add(&ids, m->list[i]->id);
     if (rc == TP_OK)
         rc = tp_buf_add(&ids, "}", 1);
     const char *params[1] = {ids.p};
+    /* Ingest locks the stored ones, in key order, until the batch commits. */
     if (rc == TP_OK)
-        rc = run(io, "SELECT " SESS_COLS " FROM ru_sessions WHERE session = ANY($1::text[])",
+        rc = run(io,
+                 io->arrays ? "SELECT " SESS_COLS " FROM ru_sessions WHERE session = ANY($1::text[])"
+                            " ORDER BY session FOR UPDATE"
+                            : "SELECT " SESS_COLS " FROM ru_sessions WHERE session = ANY($1::text[])",
                  params, 1, &rows, err, errlen);
     else
         tp_errf(err, errlen, rc, "rollup: sessions: %s", tp_strerror(rc));
@@ -664,11 +671,11 @@ static tp_err load_sessions_array(const crollup_io *io, smap *m, char *err, size
     return rc;
 }
 
-/* Loads the stored state of every session of m (those not yet looked up). */
-static tp_err load_sessions(const crollup_io *io, smap *m, char *err, size_t errlen)
+/* Loads the stored state of every session of m (those not yet looked up); guess: see GUESS. */
+static tp_err load_sessions(const crollup_io *io, smap *m, bool guess, char *err, size_t errlen)
 {
     if (io->arrays)
-        return load_sessions_array(io, m, err, errlen);
+        return load_sessions_array(io, m, guess, err, errlen);
     tp_buf sql;
     tp_err rc = TP_OK;
     const char *params[LOOKUP_CHUNK];
@@ -712,8 +719,71 @@ static tp_err load_sessions(const crollup_io *io, smap *m, char *err, size_t err
     " band = excluded.band, rating_kind = excluded.rating_kind,"                                   \
     " orphans = excluded.orphans"
 
+/* Appends s to COPY text data in b, escaping what COPY's text format treats specially. */
+static tp_err copy_add(tp_buf *b, const char *s, char end)
+{
+    tp_err rc = TP_OK;
+    for (const char *q = s; rc == TP_OK && *q;) {
+        size_t n = strcspn(q, "\\\t\n\r");
+        rc = tp_buf_add(b, q, n);
+        q += n;
+        if (rc == TP_OK && *q) {
+            const char e[2] = {'\\', *q == '\t' ? 't' : *q == '\n' ? 'n' : *q == '\r' ? 'r' : '\\'};
+            rc = tp_buf_add(b, e, 2);
+            q++;
+        }
+    }
+    return rc == TP_OK ? tp_buf_add(b, &end, 1) : rc;
+}
+
+static int sess_cmp(const void *x, const void *y)
+{
+    return strcmp((*(sess *const *)x)->id, (*(sess *const *)y)->id);
+}
+
+/* The sessions of m not stored before this batch (io->arrays) in one COPY: cheaper than an upsert
+ * per row, and a row that a concurrent batch stored meanwhile fails it (TP_ERR_EXISTS). In key
+ * order: the inserts into the key's index then walk it once instead of jumping about (a quarter
+ * of the COPY's time for random session ids). */
+static tp_err copy_new_sessions(const crollup_io *io, smap *m, char *err, size_t errlen)
+{
+    tp_buf data;
+    tp_err rc = TP_OK;
+    size_t rows = 0;
+    sess **order = malloc((m->n + 1) * sizeof *order);
+    if (!order)
+        return tp_errf(err, errlen, TP_ERR_NOMEM, "rollup: sessions: out of memory");
+    for (size_t i = 0; i < m->n; i++)
+        if (!m->list[i]->in_db && m->list[i]->changed)
+            order[rows++] = m->list[i];
+    qsort(order, rows, sizeof *order, sess_cmp);
+    tp_buf_init(&data, ARRAY_MAX);
+    for (size_t i = 0; rc == TP_OK && i < rows; i++) {
+        sess *s = order[i];
+        char nums[7][24];
+        int64_t vals[7] = {s->d.version, s->first_ms, s->tz_off, s->day,
+                           s->hour,      s->dow,      s->orphans};
+        for (int v = 0; v < 7; v++)
+            i64toa(vals[v], nums[v]);
+        const char *row[14] = {s->id,   s->d.device, s->d.store, s->d.touchpoint, s->d.survey,
+                               nums[0], nums[1],     nums[2],    nums[3],         nums[4],
+                               nums[5], s->band,     s->kind,    nums[6]};
+        for (int c = 0; rc == TP_OK && c < 14; c++)
+            rc = copy_add(&data, row[c], c < 13 ? '\t' : '\n');
+    }
+    if (rc != TP_OK)
+        tp_errf(err, errlen, rc, "rollup: sessions: %s", tp_strerror(rc));
+    const char *params[1] = {data.p};
+    if (rc == TP_OK && rows > 0)
+        rc = run(io, "COPY ru_sessions(" SESS_COLS ") FROM STDIN", params, 1, NULL, err, errlen);
+    tp_buf_free(&data);
+    free(order);
+    return rc;
+}
+
 /* The array form (io->arrays): every changed session in one statement, a column per array (a
- * long VALUES list costs PostgreSQL a parse and plan per 40 rows). */
+ * long VALUES list costs PostgreSQL a parse and plan per 40 rows): the stored ones (an update
+ * each); the new ones go by copy_new_sessions. */
 static tp_err save_sessions_array(const crollup_io *io, smap *m, char *err, size_t errlen)
 {
     enum { COLS = 14 };
@@ -729,7 +799,7 @@ static tp_err save_sessions_array(const crollup_io *io, smap *m, char *err, size
     for (size_t i = 0; rc == TP_OK && i < m->n; i++) {
         sess *s = m->list[i];
         char nums[7][24];
-        if (!s->changed)
+        if (!s->changed || !s->in_db)
             continue;
         changed++;
         int64_t vals[7] = {s->d.version, s->first_ms, s->tz_off, s->day,
@@ -757,6 +827,8 @@ static tp_err save_sessions_array(const crollup_io *io, smap *m, char *err, size
                  params, COLS, NULL, err, errlen);
     for (int c = 0; c < COLS; c++)
         tp_buf_free(&col[c]);
+    if (rc == TP_OK)
+        rc = copy_new_sessions(io, m, err, errlen);
     return rc;
 }
 
@@ -859,8 +931,8 @@ static void set_first(sess *s, const ru_ans *a)
 }
 
 /* Folds the answers A (all new to the store) into the rollups; zone places new sessions. */
-static tp_err fold_new(const crollup_io *io, const ru_ans *A, size_t n, const char *zone, char *err,
-                       size_t errlen)
+static tp_err fold_new(const crollup_io *io, const ru_ans *A, size_t n, const char *zone,
+                       bool guess, char *err, size_t errlen)
 {
     smap m = {0};
     fold f = {0};
@@ -869,7 +941,7 @@ static tp_err fold_new(const crollup_io *io, const ru_ans *A, size_t n, const ch
         if (!smap_add(&m, A[i].session, n))
             rc = TP_ERR_NOMEM;
     if (rc == TP_OK)
-        rc = load_sessions(io, &m, err, errlen);
+        rc = load_sessions(io, &m, guess, err, errlen);
     /* Pass 1: each session's earliest answer and band. */
     for (size_t i = 0; rc == TP_OK && i < n; i++) {
         const ru_ans *a = &A[i];
@@ -961,6 +1033,31 @@ static tp_err fold_new(const crollup_io *io, const ru_ans *A, size_t n, const ch
     return rc;
 }
 
+/* PostgreSQL's ingest (io->arrays) of fold_new, under a savepoint. GUESS: a kiosk's customer
+ * answers in consecutive seqs and a batch is a run of seqs, so only the batch's first session
+ * (and its last, for a batch sent out of order) can have answers stored before; the others are
+ * taken as new unlooked-up, and the COPY of the new sessions proves it (a stored one fails it
+ * with TP_ERR_EXISTS). Then the fold is done again from the savepoint with every session looked
+ * up, FOR UPDATE; TP_ERR_EXISTS again means a concurrent batch stored one meanwhile. */
+#define PG_TRIES 4
+static tp_err fold_new_pg(const crollup_io *io, const ru_ans *A, size_t n, const char *zone,
+                          char *err, size_t errlen)
+{
+    tp_err rc = run(io, "SAVEPOINT crollup", NULL, 0, NULL, err, errlen);
+    for (int i = 0; rc == TP_OK; i++) {
+        rc = fold_new(io, A, n, zone, i == 0, err, errlen);
+        if (rc != TP_ERR_EXISTS)
+            break;
+        if (i + 1 == PG_TRIES)
+            return tp_errf(err, errlen, TP_ERR_BUSY,
+                           "rollup: the batch's sessions were stored concurrently %d times, retry"
+                           " later",
+                           PG_TRIES);
+        rc = run(io, "ROLLBACK TO SAVEPOINT crollup", NULL, 0, NULL, err, errlen);
+    }
+    return rc == TP_OK ? run(io, "RELEASE SAVEPOINT crollup", NULL, 0, NULL, err, errlen) : rc;
+}
+
 static void ans_of(ru_ans *r, const cbatch *b, const cbatch_answer *a)
 {
     r->id = a->id;
@@ -994,7 +1091,8 @@ tp_err crollup_ingest(const crollup_io *io, const cbatch *b, const unsigned char
     if (n > 0) {
         rc = device_zone(io, b->device.id, zone, sizeof zone, err, errlen);
         if (rc == TP_OK)
-            rc = fold_new(io, A, n, zone, err, errlen);
+            rc = io->arrays ? fold_new_pg(io, A, n, zone, err, errlen)
+                            : fold_new(io, A, n, zone, false, err, errlen);
     }
     free(A);
     /* Pending as the device holds it once this reply marks the batch's answers. */
@@ -1090,7 +1188,7 @@ static tp_err purge_window(const crollup_io *io, int64_t lo, int64_t hi, int64_t
         if (!smap_add(&m, A[i].session, n))
             rc = TP_ERR_NOMEM;
     if (rc == TP_OK)
-        rc = load_sessions(io, &m, err, errlen);
+        rc = load_sessions(io, &m, false, err, errlen);
     for (size_t i = 0; rc == TP_OK && i < m.n; i++) {
         sess *s = m.list[i];
         s->changed = s->in_db && s->first_ms >= lo && s->first_ms < hi; /* changed = purged */
@@ -1105,9 +1203,12 @@ static tp_err purge_window(const crollup_io *io, int64_t lo, int64_t hi, int64_t
         if (!s || !s->changed)
             continue;
         fold_answer(&f, &A[i], s, -1);
-        one[0] = A[i].id;
+        char at[24];
+        i64toa(A[i].at_ms, at);
+        const char *key[2] = {A[i].id, at}; /* at_ms: PostgreSQL's month, then its index */
         if (A[i].at_ms >= whole)
-            rc = run(io, "DELETE FROM answers WHERE id = $1", one, 1, NULL, err, errlen);
+            rc = run(io, "DELETE FROM answers WHERE id = $1 AND at_ms = $2", key, 2, NULL, err,
+                     errlen);
         (*n_ans)++;
     }
     for (size_t i = 0; rc == TP_OK && i < m.n; i++) {
@@ -1205,7 +1306,7 @@ tp_err crollup_backfill(cstore *s, char *err, size_t errlen)
             if (!A)
                 rc = TP_ERR_NOMEM;
             if (rc == TP_OK && n > 0) {
-                rc = fold_new(&io, A, n, zone, err, errlen);
+                rc = fold_new(&io, A, n, zone, false, err, errlen);
                 snprintf(after_ms, sizeof after_ms, "%lld", (long long)A[n - 1].at_ms);
                 tp_strlcpy(after_id, A[n - 1].id, sizeof after_id);
             }

@@ -35,12 +35,19 @@ typedef struct crollup_io {
     tp_err (*exec)(void *impl, void *conn, const char *sql, const char *const *params, int n,
                    cstore_rows *rows, char *err, size_t errlen);
     bool positional; /* long statements use "?" (bound by position) instead of "$n" */
-    bool arrays;     /* PostgreSQL: a batch's sessions go as array parameters, one statement each */
+    /* PostgreSQL ingest: a batch's sessions go as array parameters, one statement each; they are
+     * looked up FOR UPDATE and the new ones stored with one "COPY ... FROM STDIN", whose COPY
+     * text data is its only parameter, and which fails with TP_ERR_EXISTS when one of them was
+     * stored already (by a concurrent batch, or one not looked up: crollup.c's GUESS) rather
+     * than counting that customer twice. */
+    bool arrays;
 } crollup_io;
 
 /* Adds the answers of b stored now (outcomes[i] == CBATCH_ACCEPTED) to the rollups and records
  * the device's pending after this reply (ru_device). Runs on io inside the batch's transaction.
- * Returns TP_OK or the statement's error (the caller rolls back). */
+ * Returns TP_OK or the statement's error (the caller rolls back); with io->arrays, TP_ERR_BUSY
+ * when concurrent batches kept storing the batch's sessions first (under its own savepoint it
+ * looks them up again a few times before). */
 tp_err crollup_ingest(const crollup_io *io, const cbatch *b, const unsigned char *outcomes,
                       int64_t received_at_ms, char *err, size_t errlen);
 

@@ -7,16 +7,17 @@
  * that could land on another server connection; the staging table of a batch is a TEMP table
  * created inside the batch's transaction with ON COMMIT DROP.
  *
- * Ingest of one batch is one transaction: lock the device row (so two batches of one device are
- * serialised), then store the answers. answers is partitioned by month and answer_keys holds
- * the unique keys (cstore_pg_part.c): the batch's months get their partitions first. A batch of
+ * Ingest of one batch is one transaction (pg_ingest): the answers and the rollups first, then
+ * the device row, whose lock serialises only the ends of concurrent batches of one device (seq
+ * ranges). answers is partitioned by month and answer_keys holds the unique keys
+ * (cstore_pg_part.c): the batch's months get their partitions first. A batch of
  * new answers (the common case) is one COPY into answer_keys and one into answers under a
  * savepoint. A batch with stored seqs (sent
  * again), or whose COPY breaks a unique constraint, goes through the staging table: INSERT ...
  * SELECT ... ON CONFLICT DO NOTHING RETURNING id, and each answer is classified accepted /
  * duplicate / seq conflict from the ids that came back (and one lookup of the others). Then the
- * device's answer count with the epoch, and the merged seq ranges. Migrations run in a transaction
- * holding an advisory lock, so several collectors may start at once.
+ * device row with its answer count, the epoch, and the merged seq ranges. Migrations run in a
+ * transaction holding an advisory lock, so several collectors may start at once.
  *
  * Connections: a pool with one connection per HTTP worker, made lazily and remade after a failure,
  * so the collector survives a database restart (requests meanwhile get 503).
@@ -29,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 #define MIGRATION_LOCK 0x746f7563 /* "touc": the advisory lock id of migrations */
 
 static const char *const schema_v1 =
@@ -250,6 +251,15 @@ static tp_err migrate(ppool *p, PGconn *c, char *err, size_t errlen)
             rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (7)", 0, NULL,
                          err, errlen);
     }
+    if (rc == TP_OK && version < 8) { /* issue 14: leaner keys for ingest (cstore_pg_part.c) */
+        res = PQexec(c, cstore_pg_schema_v8);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = pg_err(p, c, res, "narrow answer keys", err, errlen);
+        PQclear(res);
+        if (rc == TP_OK)
+            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (8)", 0, NULL,
+                         err, errlen);
+    }
 out:
     if (rc == TP_OK)
         rc = run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
@@ -322,16 +332,16 @@ static void raw(char **w, const char *s)
 /* Room one staged row needs at most: every string escaped (x2) plus numbers and separators. */
 #define COPY_ROW_MAX (2 * (5 * TP_ID_MAX + 5 * TP_UUID_STR + TP_LANG_MAX + 16) + 512)
 
-/* Writes one COPY text row of answer_keys: id, device, epoch, seq, at_ms. */
+/* Writes one COPY text row of answer_keys: id, device, epoch, seq. */
 static void copy_key_row(char **w, const cbatch *b, const cbatch_answer *a)
 {
-    char num[64];
+    char num[32];
     esc(w, a->id);
     raw(w, "\t");
     esc(w, b->device.id);
     raw(w, "\t");
     esc(w, b->device.epoch);
-    snprintf(num, sizeof num, "\t%lld\t%lld\n", (long long)a->seq, (long long)a->at_ms);
+    snprintf(num, sizeof num, "\t%lld\n", (long long)a->seq);
     raw(w, num);
 }
 
@@ -498,8 +508,8 @@ static tp_err insert_staged(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
     /* answer_keys takes the first of each id and seq in batch order; the row whose key went in
      * (matched by id and seq) is stored in answers. */
     snprintf(sql, sizeof sql,
-             "WITH k AS (INSERT INTO answer_keys (id, device, epoch, seq, at_ms)"
-             " SELECT id, device, epoch, seq, at_ms FROM stage ORDER BY ord"
+             "WITH k AS (INSERT INTO answer_keys (id, device, epoch, seq)"
+             " SELECT id, device, epoch, seq FROM stage ORDER BY ord"
              " ON CONFLICT DO NOTHING RETURNING id, seq),"
              " a AS (INSERT INTO answers (%s) SELECT DISTINCT ON (s.id) %s FROM stage s"
              " JOIN k ON k.id = s.id AND k.seq = s.seq ORDER BY s.id, s.ord)"
@@ -607,7 +617,7 @@ static tp_err insert_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
     if ((rc = run_cmd(p, c, "savepoint", "SAVEPOINT copy_answers", 0, NULL, err, errlen)) != TP_OK)
         return rc;
     /* The keys first: a broken unique constraint shows there, before the rows are sent. */
-    rc = copy_answers(p, c, "COPY answer_keys (id, device, epoch, seq, at_ms) FROM STDIN", b, recv,
+    rc = copy_answers(p, c, "COPY answer_keys (id, device, epoch, seq) FROM STDIN", b, recv,
                       COPY_KEYS, &unique, err, errlen);
     snprintf(sql, sizeof sql, "COPY answers (%s) FROM STDIN", answer_cols);
     if (rc == TP_OK)
@@ -663,8 +673,8 @@ static tp_err range_arrays(const cstore_range *r, size_t n, tp_buf *los, tp_buf 
 /* Checks the epoch's range budget before anything of the batch is written (so a refused batch
  * leaves no dead rows behind, and costs the same however often it is sent): when the ranges held
  * plus the batch's could go over CSTORE_RANGES_MAX, counts exactly how many the merge would leave,
- * read-only. params: device, epoch, the lo and hi arrays. The device row lock makes the count
- * hold until the merge. Returns TP_OK, TP_ERR_TOO_LARGE over the budget, or an error. */
+ * read-only. params: device, epoch, the lo and hi arrays. Run before anything is written and
+ * again under the device row lock, which makes the count hold until the merge. Returns TP_OK, TP_ERR_TOO_LARGE over the budget, or an error. */
 static tp_err range_budget(ppool *p, PGconn *c, const cbatch_device *d, const char *const params[4],
                            size_t n, char *err, size_t errlen)
 {
@@ -695,7 +705,7 @@ static tp_err range_budget(ppool *p, PGconn *c, const cbatch_device *d, const ch
 /* Merges the batch's ranges (sorted, disjoint, not adjacent) into the device epoch's seq ranges
  * in one statement: the old ranges they touch are deleted and the union of old and new is
  * inserted back as merged islands (the INSERT reads the DELETE's RETURNING rows, so the deletion
- * comes first). The device row lock taken at the start of the batch keeps this race-free. */
+ * comes first). The device row lock taken before it keeps this race-free. */
 static tp_err merge_ranges(ppool *p, PGconn *c, const char *const params[4], char *err,
                            size_t errlen)
 {
@@ -710,17 +720,92 @@ static tp_err merge_ranges(ppool *p, PGconn *c, const char *const params[4], cha
         4, params, err, errlen);
 }
 
+/* The statements of crollup_ingest (crollup_io.exec): pg_tx_exec, except that a "COPY ...
+ * FROM STDIN" sends its only parameter as the COPY text data, and fails with TP_ERR_EXISTS when a
+ * row broke a unique constraint. */
+static tp_err pg_ingest_exec(void *impl, void *conn, const char *sql, const char *const *params,
+                             int n, cstore_rows *rows, char *err, size_t errlen)
+{
+    if (strncmp(sql, "COPY ", 5) != 0 || n != 1)
+        return pg_tx_exec(impl, conn, sql, params, n, rows, err, errlen);
+    const char *data = params[0];
+    size_t len = strlen(data);
+    ppool *p = impl;
+    PGconn *c = ((pconn *)conn)->c;
+    tp_err rc = TP_OK;
+    PGresult *res = PQexec(c, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        rc = pg_err(p, c, res, "copy", err, errlen);
+        PQclear(res);
+        return rc;
+    }
+    PQclear(res);
+    bool ok = true;
+    for (size_t off = 0; ok && off < len; off += (size_t)1 << 20) {
+        size_t part = len - off < ((size_t)1 << 20) ? len - off : (size_t)1 << 20;
+        ok = PQputCopyData(c, data + off, (int)part) == 1;
+    }
+    if (PQputCopyEnd(c, ok ? NULL : "collector: copy failed") != 1)
+        ok = false;
+    while ((res = PQgetResult(c)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == TP_OK) {
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            rc = pg_err(p, c, res, "copy", err, errlen);
+            if (ok && state && strcmp(state, "23505") == 0)
+                rc = TP_ERR_EXISTS;
+        }
+        PQclear(res);
+    }
+    if (!ok && rc == TP_OK)
+        rc = pg_err(p, c, NULL, "copy", err, errlen);
+    return rc;
+}
+
+/* The device row, its answer count with it. Its row lock serialises the ends of concurrent
+ * batches of one device (the range check and merge after it); taken last, it is held briefly. */
+static tp_err upsert_device(ppool *p, PGconn *c, const cbatch_device *d, int64_t recv,
+                            int64_t accepted, char *err, size_t errlen)
+{
+    char v[7][24];
+    snprintf(v[0], sizeof v[0], "%lld", (long long)recv);
+    snprintf(v[1], sizeof v[1], "%lld", (long long)d->pending);
+    snprintf(v[2], sizeof v[2], "%lld", (long long)d->highest_seq);
+    snprintf(v[3], sizeof v[3], "%lld", (long long)d->disk_free);
+    snprintf(v[4], sizeof v[4], "%lld", (long long)d->sent_wall_ms);
+    snprintf(v[5], sizeof v[5], "%lld", (long long)(d->sent_wall_ms - recv));
+    snprintf(v[6], sizeof v[6], "%lld", (long long)accepted);
+    const char *params[] = {d->id,    v[0],       d->app_version, v[1], v[2], v[3],
+                            d->clock_trusted ? "t" : "f",         d->epoch,
+                            d->boot_id, v[4],     v[5],           v[6]};
+    return run_cmd(p, c, "update device",
+                   "INSERT INTO devices(id, first_seen_ms, last_seen_ms, app_version, pending,"
+                   " highest_seq, disk_free, clock_trusted, epoch, boot_id, sent_wall_ms,"
+                   " clock_skew_ms, batches, answers) VALUES ($1, $2, $2, $3, $4, $5, $6, $7,"
+                   " $8, $9, $10, $11, 1, $12) ON CONFLICT (id) DO UPDATE SET"
+                   " last_seen_ms = excluded.last_seen_ms, app_version = excluded.app_version,"
+                   " pending = excluded.pending, highest_seq = excluded.highest_seq,"
+                   " disk_free = excluded.disk_free, clock_trusted = excluded.clock_trusted,"
+                   " epoch = excluded.epoch, boot_id = excluded.boot_id,"
+                   " sent_wall_ms = excluded.sent_wall_ms,"
+                   " clock_skew_ms = excluded.clock_skew_ms, batches = devices.batches + 1,"
+                   " answers = devices.answers + excluded.answers",
+                   12, params, err, errlen);
+}
+
+/* One batch, one transaction: the range budget (read-only, so a refused batch writes nothing),
+ * the answers, the rollups, then the device row (locked: concurrent batches of one device wait
+ * for each other only from here), the budget again under that lock, the epoch, the seq ranges
+ * and the alert queue. */
 static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char *outcomes,
                         char *err, size_t errlen)
 {
     ppool *p = impl;
     pconn *pc = cpool_acquire(p->conns);
     PGconn *c = NULL;
-    PGresult *res = NULL;
     cstore_range *ranges = NULL;
     size_t n_ranges = 0;
     const cbatch_device *d = &b->device;
-    char v[12][48];
+    char v[4][24];
     int64_t accepted = 0, high = d->highest_seq;
     tp_buf los, his;
     tp_buf_init(&los, (size_t)64 << 20);
@@ -736,73 +821,43 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
     c = pc->c;
     if ((rc = run_cmd(p, c, "begin", "BEGIN", 0, NULL, err, errlen)) != TP_OK)
         goto out;
-
-    /* The device row first: its row lock serialises concurrent batches of one device, which
-     * keeps the seq range merge below race-free. answers is fixed up after the insert. */
-    snprintf(v[0], sizeof v[0], "%lld", (long long)recv);
-    snprintf(v[1], sizeof v[1], "%lld", (long long)d->pending);
-    snprintf(v[2], sizeof v[2], "%lld", (long long)d->highest_seq);
-    snprintf(v[3], sizeof v[3], "%lld", (long long)d->disk_free);
-    snprintf(v[4], sizeof v[4], "%lld", (long long)d->sent_wall_ms);
-    snprintf(v[5], sizeof v[5], "%lld", (long long)(d->sent_wall_ms - recv));
-    {
-        const char *params[] = {
-            d->id,    v[0],       d->app_version, v[1], v[2], v[3], d->clock_trusted ? "t" : "f",
-            d->epoch, d->boot_id, v[4],           v[5]};
-        rc = run_cmd(p, c, "update device",
-                     "INSERT INTO devices(id, first_seen_ms, last_seen_ms, app_version, pending,"
-                     " highest_seq, disk_free, clock_trusted, epoch, boot_id, sent_wall_ms,"
-                     " clock_skew_ms, batches, answers) VALUES ($1, $2, $2, $3, $4, $5, $6, $7,"
-                     " $8, $9, $10, $11, 1, 0) ON CONFLICT (id) DO UPDATE SET"
-                     " last_seen_ms = excluded.last_seen_ms, app_version = excluded.app_version,"
-                     " pending = excluded.pending, highest_seq = excluded.highest_seq,"
-                     " disk_free = excluded.disk_free, clock_trusted = excluded.clock_trusted,"
-                     " epoch = excluded.epoch, boot_id = excluded.boot_id,"
-                     " sent_wall_ms = excluded.sent_wall_ms,"
-                     " clock_skew_ms = excluded.clock_skew_ms, batches = devices.batches + 1",
-                     11, params, err, errlen);
-    }
-    if (rc == TP_OK && n_ranges > 0)
-        rc = range_budget(p, c, d, rparams, n_ranges, err, errlen);
-    if (rc != TP_OK)
+    if (n_ranges > 0 && (rc = range_budget(p, c, d, rparams, n_ranges, err, errlen)) != TP_OK)
         goto out;
-
-    if (b->n_answers > 0) {
-        rc = insert_answers(p, c, b, recv, outcomes, &accepted, err, errlen);
-        if (rc != TP_OK)
-            goto out;
-    }
+    if (b->n_answers > 0 &&
+        (rc = insert_answers(p, c, b, recv, outcomes, &accepted, err, errlen)) != TP_OK)
+        goto out;
+    /* issue 14: the rollups, in this transaction (new sessions by COPY: pg_ingest_exec) */
+    crollup_io io = {p, pc, pg_ingest_exec, false, true};
+    if ((rc = crollup_ingest(&io, b, outcomes, recv, err, errlen)) != TP_OK)
+        goto out;
+    if ((rc = upsert_device(p, c, d, recv, accepted, err, errlen)) != TP_OK)
+        goto out;
+    /* A concurrent batch of the device may have merged ranges since the first check. */
+    if (n_ranges > 0 && (rc = range_budget(p, c, d, rparams, n_ranges, err, errlen)) != TP_OK)
+        goto out;
 
     if (n_ranges > 0 && ranges[n_ranges - 1].hi > high)
         high = ranges[n_ranges - 1].hi;
-    snprintf(v[7], sizeof v[7], "%lld", (long long)d->epoch_first_seq);
-    snprintf(v[8], sizeof v[8], "%lld", (long long)high);
-    snprintf(v[6], sizeof v[6], "%lld", (long long)accepted);
+    snprintf(v[0], sizeof v[0], "%lld", (long long)recv);
+    snprintf(v[1], sizeof v[1], "%lld", (long long)d->epoch_first_seq);
+    snprintf(v[2], sizeof v[2], "%lld", (long long)high);
     {
-        /* The device's answer count (known only now) rides along with the epoch upsert. */
-        const char *params[] = {d->id, d->epoch, v[7], v[8], v[0], v[6]};
+        const char *params[] = {d->id, d->epoch, v[1], v[2], v[0]};
         rc = run_cmd(p, c, "update epoch",
-                     "WITH counted AS (UPDATE devices SET answers = answers + $6::bigint"
-                     " WHERE id = $1 AND $6::bigint <> 0)"
-                     " INSERT INTO epochs(device, epoch, first_seq, highest_seq, first_seen_ms,"
+                     "INSERT INTO epochs(device, epoch, first_seq, highest_seq, first_seen_ms,"
                      " last_seen_ms) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (device, epoch)"
                      " DO UPDATE SET first_seq = least(epochs.first_seq, excluded.first_seq),"
                      " highest_seq = greatest(epochs.highest_seq, excluded.highest_seq),"
                      " last_seen_ms = excluded.last_seen_ms",
-                     6, params, err, errlen);
+                     5, params, err, errlen);
     }
     if (rc == TP_OK && n_ranges > 0)
         rc = merge_ranges(p, c, rparams, err, errlen);
-    if (rc == TP_OK) { /* issue 14: the rollups, in this transaction */
-        crollup_io io = {p, pc, pg_tx_exec, false, true};
-        rc = crollup_ingest(&io, b, outcomes, recv, err, errlen);
-    }
     if (rc == TP_OK && accepted > 0)
         rc = calert_queue_pg(c, b, outcomes, recv, err, errlen);
     if (rc == TP_OK)
         rc = run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
 out:
-    PQclear(res);
     if (rc != TP_OK)
         pg_rollback(c);
     tp_buf_free(&los);

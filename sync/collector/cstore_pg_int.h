@@ -36,6 +36,10 @@ tp_err pg_tx_end(void *impl, void *conn, bool write, bool commit, char *err, siz
 /* Schema step 7 (cstore_pg_part.c): answers partitioned by month, answer_keys. */
 extern const char *const cstore_pg_schema_v7;
 
+/* Schema step 8 (cstore_pg_part.c): answer_keys and the answers partitions with one index fewer
+ * each. */
+extern const char *const cstore_pg_schema_v8;
+
 /* Makes the month partitions the answers of b fall in, inside the open transaction on c, before
  * they are stored. Returns TP_OK or an error (the transaction is then to be rolled back). */
 tp_err pg_part_ensure(ppool *p, PGconn *c, const cbatch *b, char *err, size_t errlen);
