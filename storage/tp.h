@@ -155,8 +155,8 @@ tp_err tp_random_bytes(void *buf, size_t n);
  * truncated copy) when src does not fit, else TP_OK. */
 tp_err tp_strlcpy(char *dst, const char *src, size_t dstlen);
 
-/* A 64-bit FNV-1a-style hash of the string s, for in-memory hash tables (not stable across
- * versions, never stored). */
+/* A 64-bit hash of the string s, for in-memory hash tables (not stable across versions, never
+ * stored). */
 uint64_t tp_hash_str(const char *s);
 
 /* Formats UTC ms as "2026-11-23T18:04:16.123Z" into out (at least 25 bytes). */

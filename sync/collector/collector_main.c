@@ -260,6 +260,9 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
     mallopt(M_TOP_PAD, 32 << 20);
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    /* No fastbins: a batch frees thousands of small JSON nodes, and the next large request
+     * would consolidate them all (malloc_consolidate) first; the per-thread cache remains. */
+    mallopt(M_MXFAST, 0);
 #endif
     collector *c = NULL;
     char err[TP_ERRMSG_MAX];
