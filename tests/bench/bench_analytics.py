@@ -106,47 +106,78 @@ def device_batches(i, n, batch=5000, seed=1, days=DAYS):
                           "answers": part}).encode()
 
 
+# ---- Cache ------------------------------------------------------------------------------------
+
+def schema_version(source):
+    """SCHEMA_VERSION of a store backend, read from its source (what a loaded cache was made by)."""
+    import re
+    with open(os.path.join(ROOT, "sync", "collector", source)) as f:
+        m = re.search(r"#define SCHEMA_VERSION (\d+)", f.read())
+    return int(m.group(1)) if m else 0
+
+
+def data_key():
+    """A hash of everything that decides the loaded answers: the sizes, the first day, and the
+    generator's own code, so that changing any of them makes a new cache."""
+    import inspect
+    h = hashlib.sha256(repr((TOTAL, DEVICES, STORES, DAYS, DAY0)).encode())
+    h.update(inspect.getsource(device_batches).encode())
+    return h.hexdigest()[:10]
+
+
+def cache_path(backend):
+    """build/bench-cache/analytics-<TOTAL>-<backend><schema version>-<data hash>[.db]: a schema
+    step or a change of the data makes another name, so an old cache is never reused."""
+    if backend == "sqlite":
+        return os.path.join(CACHE, "analytics-%d-sqlite%d-%s.db"
+                            % (TOTAL, schema_version("cstore_sqlite.c"), data_key()))
+    major = os.path.basename(os.path.dirname(pgserver.find_bindir() or "/x/0/bin"))
+    return os.path.join(CACHE, "analytics-%d-pg%d-v%s-%s"
+                        % (TOTAL, schema_version("cstore_pg.c"), major, data_key()))
+
+
 def cpu_s(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _post_device(job):
+    """One loader process's share: every batch of device i, generated here (one device's answers
+    at a time, never the whole load) and posted. Returns (answers accepted, error or None)."""
+    port, i, per_device, days = job
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    n = 0
+    try:
+        for body in device_batches(i, per_device, days=days):
+            conn.request("POST", "/v1/batches", body=body,
+                         headers={"Content-Type": "application/json",
+                                  "Authorization": "Bearer " + device_token(i)})
+            r = conn.getresponse()
+            data = r.read()
+            if r.status != 200:
+                return n, "%d %s" % (r.status, data[:200])
+            n += len(json.loads(data)["accepted"])
+    finally:
+        conn.close()
+    return n, None
+
+
 def load(c, per_device, devices=DEVICES, threads=2, days=DAYS):
-    """Posts every device's batches with `threads` senders. Returns (answers, wall s, cpu s)."""
-    queue = list(range(devices))
-    lock = threading.Lock()
-    errors = []
-    count = [0]
-
-    def worker():
-        conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=600)
-        while True:
-            with lock:
-                if not queue or errors:
-                    return
-                i = queue.pop(0)
-            for body in device_batches(i, per_device, days=days):
-                conn.request("POST", "/v1/batches", body=body,
-                             headers={"Content-Type": "application/json",
-                                      "Authorization": "Bearer " + device_token(i)})
-                r = conn.getresponse()
-                data = r.read()
-                if r.status != 200:
-                    errors.append("%d %s" % (r.status, data[:200]))
-                    return
-                with lock:
-                    count[0] += len(json.loads(data)["accepted"])
-
+    """Posts every device's batches from `threads` loader processes (the JSON is made in Python:
+    processes, not threads, so that generating uses both cores while the collector works).
+    Returns (answers, wall s, cpu s of the collector)."""
+    import multiprocessing
+    jobs = [(c.port, i, per_device, days) for i in range(devices)]
     cpu0, t0 = cpu_s(c.proc.p.pid), time.monotonic()
-    ts = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    if errors:
-        raise RuntimeError("load: %s" % errors[0])
-    return count[0], time.monotonic() - t0, cpu_s(c.proc.p.pid) - cpu0
+    count = 0
+    with multiprocessing.get_context("fork").Pool(threads) as pool:
+        for n, err in pool.imap_unordered(_post_device, jobs):
+            if err:
+                pool.terminate()
+                raise RuntimeError("load: %s" % err)
+            count += n
+    return count, time.monotonic() - t0, cpu_s(c.proc.p.pid) - cpu0
 
 
 # ---- Queries ----------------------------------------------------------------------------------
@@ -219,7 +250,7 @@ def time_queries(label, c, raw_run):
 
 def sqlite_store(work, devfile):
     per = TOTAL // DEVICES
-    path = os.path.join(CACHE, "analytics-%d.db" % TOTAL)
+    path = cache_path("sqlite")
     if not os.path.exists(path):
         print("# building the SQLite store of %d answers in %s (once)" % (TOTAL, path), flush=True)
         tmp = path + ".part"
@@ -314,52 +345,76 @@ def ingest_pg(work, devfile):
                % (n / wall, n / copy_s if copy_s else 0))
 
 
+def reads_sqlite(work, devfile):
+    path = sqlite_store(work, devfile)
+    c = synclib.Collector("sqlite:" + path, devfile, work, name="query-sqlite",
+                          extra=UNLIMITED_READS).start()
+    try:
+        raw = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+        time_queries("sqlite", c, lambda sql: raw.execute(sql).fetchall())
+        raw.close()
+    finally:
+        c.stop()
+
+
+def reads_pg(work, devfile):
+    cached = cache_path("pg")
+    pg = CachedPg(cached)
+    try:
+        if os.path.exists(cached):
+            pg.restore().start()
+        else:
+            print("# building the PostgreSQL store of %d answers in %s (once)"
+                  % (TOTAL, cached), flush=True)
+            pg.init().start().create_db()
+            c = synclib.Collector(pg.url, devfile, work, name="load-pg").start()
+            try:
+                n, wall, cpu = load(c, TOTAL // DEVICES)
+                print("# loaded %d answers in %.0f s (collector CPU %.0f s)" % (n, wall, cpu),
+                      flush=True)
+            finally:
+                c.stop()
+            pg.psql("VACUUM ANALYZE")
+            pg.save()
+        c = synclib.Collector(pg.url, devfile, work, name="query-pg",
+                              extra=UNLIMITED_READS).start()
+        try:
+            time_queries("postgresql", c, lambda sql: pg_query(pg, sql))
+        finally:
+            c.stop()
+    finally:
+        pg.close()
+
+
+def stale_caches():
+    """Caches of this size made by another schema or generator: named, never used."""
+    keep = {os.path.basename(cache_path("sqlite")), os.path.basename(cache_path("pg"))}
+    prefix = "analytics-%d-" % TOTAL
+    return sorted(x for x in os.listdir(CACHE) if x.startswith(prefix) and x not in keep
+                  and not x.endswith(".part"))
+
+
+# TP_BENCH_PARTS picks parts (comma-separated): ingest, sqlite, pg. Default: all of them.
+PARTS = set(os.environ.get("TP_BENCH_PARTS", "ingest,sqlite,pg").split(","))
+
+
 def main():
     os.makedirs(CACHE, exist_ok=True)
     work = synclib.scratch_dir("tp-bench-analytics-")
     devfile = os.path.join(work, "devices.txt")
     write_devices(devfile)
     print("# cache: %s (delete it to load again)" % CACHE, flush=True)
+    for x in stale_caches():
+        print("# stale cache (other schema or data, not used; delete it): %s" % x, flush=True)
     try:
-        ingest_sqlite(work, devfile)
-        if pgserver.available():
-            ingest_pg(work, devfile)
-        path = sqlite_store(work, devfile)
-        c = synclib.Collector("sqlite:" + path, devfile, work, name="query-sqlite",
-                              extra=UNLIMITED_READS).start()
-        try:
-            raw = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
-            time_queries("sqlite", c, lambda sql: raw.execute(sql).fetchall())
-            raw.close()
-        finally:
-            c.stop()
-        if pgserver.available():
-            cached = os.path.join(CACHE, "analytics-%d-pg" % TOTAL)
-            pg = CachedPg(cached)
-            try:
-                if os.path.exists(cached):
-                    pg.restore().start()
-                else:
-                    print("# building the PostgreSQL store of %d answers in %s (once)"
-                          % (TOTAL, cached), flush=True)
-                    pg.init().start().create_db()
-                    c = synclib.Collector(pg.url, devfile, work, name="load-pg").start()
-                    try:
-                        n, wall, cpu = load(c, TOTAL // DEVICES)
-                        print("# loaded %d answers in %.0f s (collector CPU %.0f s)"
-                              % (n, wall, cpu))
-                    finally:
-                        c.stop()
-                    pg.psql("VACUUM ANALYZE")
-                    pg.save()
-                c = synclib.Collector(pg.url, devfile, work, name="query-pg",
-                                      extra=UNLIMITED_READS).start()
-                try:
-                    time_queries("postgresql", c, lambda sql: pg_query(pg, sql))
-                finally:
-                    c.stop()
-            finally:
-                pg.close()
+        if "ingest" in PARTS:
+            ingest_sqlite(work, devfile)
+            if pgserver.available():
+                ingest_pg(work, devfile)
+        if "sqlite" in PARTS:
+            reads_sqlite(work, devfile)
+        if "pg" in PARTS and pgserver.available():
+            reads_pg(work, devfile)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if missed else 0
