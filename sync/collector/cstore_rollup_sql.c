@@ -65,3 +65,22 @@
 
 const char *const cstore_sqlite_schema_v4 = RU_TABLES(" WITHOUT ROWID");
 const char *const cstore_pg_schema_v4 = RU_TABLES("");
+
+/* PostgreSQL schema step 9 (step 8 is the ingest's): the month rows of the three tables a year
+ * reads, in indexes of their own that carry the counts. A heap table keeps rows in arrival order,
+ * so a year's month rows lie one or two per page among the day rows (every page of the table
+ * read for 6,000 rows); these partial indexes hold them side by side in key order, and a query
+ * over whole months reads them by an index-only scan (pages that VACUUM, the autovacuum, marked
+ * all-visible: every month but the current one). Only month rows enter them: a day row's write
+ * adds no index entry. SQLite needs none of this: its WITHOUT ROWID tables are stored in key
+ * order, which leads with the period. */
+#define RU_MONTHS(T, KEYS, COUNTS)                                                                 \
+    "CREATE INDEX IF NOT EXISTS " T "_months ON " T "(" KEYS ") INCLUDE (" COUNTS ")"              \
+    " WHERE period < 1000000;"
+#define RU_DIM_KEYS "period, store, touchpoint, device, survey, version"
+
+const char *const cstore_pg_schema_v9 =
+    RU_MONTHS("ru_cust", RU_DIM_KEYS, "customers, answers, corrected, uncorrected")
+    RU_MONTHS("ru_rating", RU_DIM_KEYS ", question, kind",
+              "c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10")
+    RU_MONTHS("ru_choice", RU_DIM_KEYS ", question, choice, band, rating_kind", "n");

@@ -439,7 +439,7 @@ ROLLUP_TABLES = ("ru_sessions", "ru_cust", "ru_rating", "ru_choice", "ru_hour", 
 # The tables of schema 1; every other table is of a later version (2: the fleet, 4: rollups,
 # 6: read access, ...) and is dropped too to make a schema-1 store.
 V1_TABLES = ("answers", "devices", "epochs", "seq_ranges", "schema_version")
-SCHEMA_LATEST = {"sqlite": "6", "postgresql": "7"}  # 7: PostgreSQL's month partitions
+SCHEMA_LATEST = {"sqlite": "6", "postgresql": "9"}  # 7: PostgreSQL's month partitions, 9: month indexes
 
 
 def later_tables(label, query):
