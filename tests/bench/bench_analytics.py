@@ -357,12 +357,18 @@ def first_view(label, c, work):
                 time.sleep(0.02)
             reqs = d.execute_script(
                 "return performance.getEntriesByType('resource').filter(function (e) {"
-                " return e.name.indexOf('/v1/') >= 0; }).map(function (e) { return e.duration; })")
+                " return e.name.indexOf('/v1/') >= 0; }).map(function (e) {"
+                " return [e.name.split('/v1/')[1], e.startTime, e.duration]; })")
             if k:  # the first load warms the collector's and the browser's caches
                 drawn.append(ms)
-                api.append(sum(reqs))
+                api.append(sum(r[2] for r in reqs))
                 nreq = len(reqs)
+                if ms >= max(drawn):
+                    slowest = (ms, reqs)
         v = p95(drawn)
+        print("# %s: slowest load %.0f ms; its API requests (start, duration ms): %s" % (
+            label, slowest[0], ", ".join("%s %.0f+%.0f" % (n, t, dur) for n, t, dur in
+                                        sorted(slowest[1], key=lambda r: r[1]))), flush=True)
         figure(name, "%.0f" % v, "ms", "< %.0f ms" % FIRST_VIEW_MS, v < FIRST_VIEW_MS,
                "; %d loads, navigation start to the numbers drawn; the sum of its %d API"
                " requests' times %.0f ms (p95)" % (len(drawn), nreq, p95(api)))
