@@ -562,7 +562,8 @@ def main():
     write_devices(devfile)
     print("# cache: %s (delete it to load again)" % CACHE, flush=True)
     for x in stale_caches():
-        print("# stale cache (other schema or data, not used; delete it): %s" % x, flush=True)
+        print("# stale cache (other schema or data, never used as is; delete it): %s" % x,
+              flush=True)
     try:
         if "ingest" in PARTS:
             ingest_sqlite(work, devfile)

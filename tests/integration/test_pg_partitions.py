@@ -179,7 +179,7 @@ def suite(pg, work):
             " ALTER TABLE old_answers RENAME TO answers;"
             " ALTER TABLE answers ADD PRIMARY KEY (id), ADD UNIQUE (device, epoch, seq);"
             " CREATE INDEX answers_at ON answers(at_ms);"
-            " DELETE FROM schema_version WHERE version = 7;")
+            " DELETE FROM schema_version WHERE version >= 7;")
     fleet_cli(url, "node", "list")
     after = query("SELECT count(*), sum(seq), count(DISTINCT id) FROM answers")
     keys = query("SELECT count(*) FROM answer_keys k JOIN answers a USING (id, device, epoch, seq)")
