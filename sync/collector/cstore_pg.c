@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 9 /* 8 is pgingest's; the lead orders them at merge */
+#define SCHEMA_VERSION 9          /* 8 is pgingest's; the lead orders them at merge */
 #define MIGRATION_LOCK 0x746f7563 /* "touc": the advisory lock id of migrations */
 
 static const char *const schema_v1 =
