@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 9
 #define MIGRATION_LOCK 0x746f7563 /* "touc": the advisory lock id of migrations */
 
 static const char *const schema_v1 =
@@ -258,6 +258,15 @@ static tp_err migrate(ppool *p, PGconn *c, char *err, size_t errlen)
         PQclear(res);
         if (rc == TP_OK)
             rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (8)", 0, NULL,
+                         err, errlen);
+    }
+    if (rc == TP_OK && version < 9) { /* issue 14: month rows by index-only scans (crollup.h) */
+        res = PQexec(c, cstore_pg_schema_v9);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = pg_err(p, c, res, "index month rollups", err, errlen);
+        PQclear(res);
+        if (rc == TP_OK)
+            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (9)", 0, NULL,
                          err, errlen);
     }
 out:

@@ -65,3 +65,23 @@
 
 const char *const cstore_sqlite_schema_v4 = RU_TABLES(" WITHOUT ROWID");
 const char *const cstore_pg_schema_v4 = RU_TABLES("");
+
+/* PostgreSQL schema step 9 (step 8 is the ingest's): the month rows of the three tables a year
+ * reads, in indexes of their own that carry the counts. A heap table keeps rows in arrival order,
+ * so a year's month rows lie one or two per page among the day rows (every page of the table
+ * read for 6,000 rows); these partial indexes hold them side by side in key order, and a query
+ * over whole months reads them by an index-only scan (pages that VACUUM, the autovacuum, marked
+ * all-visible: every month but the current one). Only month rows enter them: a day row's write
+ * adds no index entry (though no update of a count is HOT any more: counts are indexed). SQLite
+ * needs none of this: its WITHOUT ROWID tables are stored in key order, which leads with the
+ * period. */
+const char *const cstore_pg_schema_v9 =
+    "CREATE INDEX IF NOT EXISTS ru_cust_months ON ru_cust(period, store, touchpoint, device,"
+    " survey, version) INCLUDE (customers, answers, corrected, uncorrected)"
+    " WHERE period < 1000000;"
+    "CREATE INDEX IF NOT EXISTS ru_rating_months ON ru_rating(period, store, touchpoint, device,"
+    " survey, version, question, kind) INCLUDE (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10)"
+    " WHERE period < 1000000;"
+    "CREATE INDEX IF NOT EXISTS ru_choice_months ON ru_choice(period, store, touchpoint, device,"
+    " survey, version, question, choice, band, rating_kind) INCLUDE (n)"
+    " WHERE period < 1000000;";

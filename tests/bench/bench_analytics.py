@@ -7,9 +7,18 @@ SQLite and on a real PostgreSQL (tests/support/pgserver.py):
    20 runs (30 days by day, 365 days by store, one store's 30 days, reasons, heat map, journey
    map, devices) beside the target 200 ms and beside the time of the same question asked of the
    raw answers table in the same run (the "raw scan": what the reports cost before the
-   rollups). The loaded stores are cached in build/bench-cache/ (analytics-5m.db, the SQLite
-   store, and analytics-5m-pg/, a stopped PostgreSQL cluster), made once (minutes) and reused.
-   TP_BENCH_ANSWERS=N loads N answers instead (a cache of its own).
+   rollups); and the dashboard's first view (GET / in headless chromium driven by selenium, the
+   last 30 days of the loaded year): p95 over 7 loads of the time from navigation start to the
+   page marking its numbers drawn, target < 1000 ms, beside the sum of its API requests' times
+   ("n/a" with the reason when chromium or chromedriver is missing).
+   The loaded stores are cached in build/bench-cache/ (analytics-<N>-sqlite<schema>-<hash>.db, the
+   SQLite store, and analytics-<N>-pg<schema>-v<major>-<hash>/, a stopped PostgreSQL cluster):
+   the name carries the size, the backend's schema version and a hash of the data parameters and
+   the generator's code, so a schema step or a changed generator makes a new load and an old
+   cache is never reused (it is named as stale; delete it). A cache is written as .part and
+   renamed when complete. Loading 5,000,000 answers takes tens of minutes per backend;
+   TP_BENCH_ANSWERS=N loads N answers instead (a cache of its own), TP_BENCH_PARTS=ingest,sqlite,pg
+   picks parts.
 2. Ingest with the rollups maintained, on a fresh store each run (200,000 answers in batches of
    5,000, each device's answers spread over 7 days: a backlog): SQLite answers per CPU-second of the collector (target >= 50,000; wall-clock printed
    too) and PostgreSQL ingest against a raw COPY of the same rows into a table like answers
@@ -106,47 +115,95 @@ def device_batches(i, n, batch=5000, seed=1, days=DAYS):
                           "answers": part}).encode()
 
 
+# ---- Cache ------------------------------------------------------------------------------------
+
+def schema_version(source):
+    """SCHEMA_VERSION of a store backend, read from its source (what a loaded cache was made by)."""
+    import re
+    with open(os.path.join(ROOT, "sync", "collector", source)) as f:
+        m = re.search(r"#define SCHEMA_VERSION (\d+)", f.read())
+    return int(m.group(1)) if m else 0
+
+
+def data_key():
+    """A hash of everything that decides the loaded answers: the sizes, the first day, and the
+    generator's own code, so that changing any of them makes a new cache."""
+    import inspect
+    h = hashlib.sha256(repr((TOTAL, DEVICES, STORES, DAYS, DAY0)).encode())
+    h.update(inspect.getsource(device_batches).encode())
+    return h.hexdigest()[:10]
+
+
+def cache_path(backend):
+    """build/bench-cache/analytics-<TOTAL>-<backend><schema version>-<data hash>[.db]: a schema
+    step or a change of the data makes another name, so an old cache is never reused."""
+    if backend == "sqlite":
+        return os.path.join(CACHE, "analytics-%d-sqlite%d-%s.db"
+                            % (TOTAL, schema_version("cstore_sqlite.c"), data_key()))
+    major = os.path.basename(os.path.dirname(pgserver.find_bindir() or "/x/0/bin"))
+    return os.path.join(CACHE, "analytics-%d-pg%d-v%s-%s"
+                        % (TOTAL, schema_version("cstore_pg.c"), major, data_key()))
+
+
+def older_cache(backend):
+    """With TP_BENCH_UPGRADE_CACHE=1: a cache of the same data made by an earlier schema of the
+    backend (the newest), which the bench then copies and lets the collector migrate, as a
+    production store is upgraded, under the new name. Never without the variable."""
+    if os.environ.get("TP_BENCH_UPGRADE_CACHE") != "1":
+        return None
+    import re
+    want = os.path.basename(cache_path(backend))
+    m = re.match(r"(analytics-\d+-(?:sqlite|pg))(\d+)(-.*)$", want)
+    best = None
+    for x in os.listdir(CACHE):
+        n = re.match(re.escape(m.group(1)) + r"(\d+)" + re.escape(m.group(3)) + "$", x)
+        if n and int(n.group(1)) < int(m.group(2)) and (not best or int(n.group(1)) > best[0]):
+            best = (int(n.group(1)), x)
+    return os.path.join(CACHE, best[1]) if best else None
+
+
 def cpu_s(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _post_device(job):
+    """One loader process's share: every batch of device i, generated here (one device's answers
+    at a time, never the whole load) and posted. Returns (answers accepted, error or None)."""
+    port, i, per_device, days = job
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    n = 0
+    try:
+        for body in device_batches(i, per_device, days=days):
+            conn.request("POST", "/v1/batches", body=body,
+                         headers={"Content-Type": "application/json",
+                                  "Authorization": "Bearer " + device_token(i)})
+            r = conn.getresponse()
+            data = r.read()
+            if r.status != 200:
+                return n, "%d %s" % (r.status, data[:200])
+            n += len(json.loads(data)["accepted"])
+    finally:
+        conn.close()
+    return n, None
+
+
 def load(c, per_device, devices=DEVICES, threads=2, days=DAYS):
-    """Posts every device's batches with `threads` senders. Returns (answers, wall s, cpu s)."""
-    queue = list(range(devices))
-    lock = threading.Lock()
-    errors = []
-    count = [0]
-
-    def worker():
-        conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=600)
-        while True:
-            with lock:
-                if not queue or errors:
-                    return
-                i = queue.pop(0)
-            for body in device_batches(i, per_device, days=days):
-                conn.request("POST", "/v1/batches", body=body,
-                             headers={"Content-Type": "application/json",
-                                      "Authorization": "Bearer " + device_token(i)})
-                r = conn.getresponse()
-                data = r.read()
-                if r.status != 200:
-                    errors.append("%d %s" % (r.status, data[:200]))
-                    return
-                with lock:
-                    count[0] += len(json.loads(data)["accepted"])
-
+    """Posts every device's batches from `threads` loader processes (the JSON is made in Python:
+    processes, not threads, so that generating uses both cores while the collector works).
+    Returns (answers, wall s, cpu s of the collector)."""
+    import multiprocessing
+    jobs = [(c.port, i, per_device, days) for i in range(devices)]
     cpu0, t0 = cpu_s(c.proc.p.pid), time.monotonic()
-    ts = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    if errors:
-        raise RuntimeError("load: %s" % errors[0])
-    return count[0], time.monotonic() - t0, cpu_s(c.proc.p.pid) - cpu0
+    count = 0
+    with multiprocessing.get_context("fork").Pool(threads) as pool:
+        for n, err in pool.imap_unordered(_post_device, jobs):
+            if err:
+                pool.terminate()
+                raise RuntimeError("load: %s" % err)
+            count += n
+    return count, time.monotonic() - t0, cpu_s(c.proc.p.pid) - cpu0
 
 
 # ---- Queries ----------------------------------------------------------------------------------
@@ -194,7 +251,16 @@ def p95(samples):
     return s[min(len(s) - 1, int(round(0.95 * (len(s) - 1))))]
 
 
+def load_note(label):
+    """The machine's load (2 cores shared with other work: figures stretch with it)."""
+    print("# %s: load average %.1f %.1f %.1f on %d cores, %s" % (
+        (label,) + os.getloadavg() + (os.cpu_count() or 0,
+                                      time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))),
+        flush=True)
+
+
 def time_queries(label, c, raw_run):
+    load_note(label + " queries")
     conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=600)
     for (name, path), raw in zip(QUERIES, RAW):
         samples = []
@@ -215,11 +281,118 @@ def time_queries(label, c, raw_run):
                v < TARGET_MS, "; raw scan of the same query %.0f ms" % raw_ms)
 
 
+# ---- The dashboard's first view --------------------------------------------------------------
+
+FIRST_VIEW_MS = 1000.0
+FIRST_VIEW_LOADS = 7  # measured loads, after one that warms the caches
+# The bench's last 30 days as a shared link would give them (the page's filters live in the
+# fragment), so the view shows the loaded year's data whatever today is.
+FIRST_VIEW_URL = "/#preset=custom&from=2026-11-01&to=%s" % LAST
+# Set before the page's own scripts run: the time after navigation start at which the page marks
+# its view drawn (body data-loaded="1", what tests/integration/test_dashboard_browser.py waits
+# for), taken in the page itself so no polling delay is counted.
+DRAWN_JS = """
+window.__tpDrawn = null;
+new MutationObserver(function () {
+  var b = document.body;
+  if (window.__tpDrawn === null && b && b.getAttribute("data-loaded") === "1")
+    window.__tpDrawn = performance.now();
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-loaded"]});
+"""
+
+
+def chrome(work):
+    """A headless chromium driven by chromedriver, or (None, why not)."""
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        return None, "chromium or chromedriver not installed (board/deps.sh)"
+    try:
+        try:
+            from selenium import webdriver
+        except ImportError:  # a python3 other than Debian's: its package is pure Python
+            sys.path.append("/usr/lib/python3/dist-packages")
+            from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = shutil.which("chromium")
+        for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--lang=vi-VN",
+                  "--window-size=1400,1000",
+                  "--user-data-dir=" + os.path.join(work, "chrome-profile")):
+            opts.add_argument(a)
+        service = Service(executable_path=shutil.which("chromedriver"),
+                          log_path=os.path.join(work, "chromedriver.log"))
+        d = webdriver.Chrome(options=opts, service=service)
+    except Exception as e:  # noqa: BLE001 - any failure to start is reported, not raised
+        return None, "the browser did not start: %s" % str(e).strip().splitlines()[0]
+    d.set_page_load_timeout(120)
+    d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": DRAWN_JS})
+    return d, None
+
+
+def first_view(label, c, work):
+    """The dashboard's first view in a real browser: navigation start to its numbers drawn."""
+    name = "%s dashboard first view p95" % label
+    load_note(label + " first view")
+    d, why = chrome(work)
+    if d is None:
+        print("figure: %s n/a ms (target: < %.0f ms; %s) not measured" % (name, FIRST_VIEW_MS, why),
+              flush=True)
+        return
+    try:
+        drawn, api, nreq = [], [], 0
+        for k in range(FIRST_VIEW_LOADS + 1):
+            d.get("about:blank")
+            d.get(c.base + FIRST_VIEW_URL)
+            t0 = time.monotonic()
+            while True:
+                ms = d.execute_script("return window.__tpDrawn")
+                if ms is not None:
+                    break
+                err = d.execute_script("var e = document.getElementById('error');"
+                                       "return e && e.style.display === 'block' ? e.textContent"
+                                       " : null")
+                if err or time.monotonic() - t0 > 300:
+                    raise RuntimeError("%s: the page did not draw its view: %s" % (name, err))
+                time.sleep(0.02)
+            reqs = d.execute_script(
+                "return performance.getEntriesByType('resource').filter(function (e) {"
+                " return e.name.indexOf('/v1/') >= 0; }).map(function (e) {"
+                " return [e.name.split('/v1/')[1], e.startTime, e.duration]; })")
+            if k:  # the first load warms the collector's and the browser's caches
+                drawn.append(ms)
+                api.append(sum(r[2] for r in reqs))
+                nreq = len(reqs)
+                if ms >= max(drawn):
+                    slowest = (ms, reqs)
+        v = p95(drawn)
+        print("# %s: slowest load %.0f ms; its API requests (start, duration ms): %s" % (
+            label, slowest[0], ", ".join("%s %.0f+%.0f" % (n, t, dur) for n, t, dur in
+                                        sorted(slowest[1], key=lambda r: r[1]))), flush=True)
+        figure(name, "%.0f" % v, "ms", "< %.0f ms" % FIRST_VIEW_MS, v < FIRST_VIEW_MS,
+               "; %d loads, navigation start to the numbers drawn; the sum of its %d API"
+               " requests' times %.0f ms (p95)" % (len(drawn), nreq, p95(api)))
+    finally:
+        d.quit()
+
+
 # ---- Stores -----------------------------------------------------------------------------------
 
 def sqlite_store(work, devfile):
     per = TOTAL // DEVICES
-    path = os.path.join(CACHE, "analytics-%d.db" % TOTAL)
+    path = cache_path("sqlite")
+    older = older_cache("sqlite") if not os.path.exists(path) else None
+    if older:
+        print("# upgrading %s to %s: the collector migrates a copy (TP_BENCH_UPGRADE_CACHE=1)"
+              % (os.path.basename(older), os.path.basename(path)), flush=True)
+        tmp = path + ".part"
+        shutil.copyfile(older, tmp)
+        c = synclib.Collector("sqlite:" + tmp, devfile, work, name="upgrade-sqlite").start()
+        c.stop()
+        db = sqlite3.connect(tmp)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+        os.rename(tmp, path)
     if not os.path.exists(path):
         print("# building the SQLite store of %d answers in %s (once)" % (TOTAL, path), flush=True)
         tmp = path + ".part"
@@ -356,52 +529,92 @@ def ingest_pg(work, devfile):
                % (n / wall, n / copy_s if copy_s else 0))
 
 
+def reads_sqlite(work, devfile):
+    path = sqlite_store(work, devfile)
+    c = synclib.Collector("sqlite:" + path, devfile, work, name="query-sqlite",
+                          extra=UNLIMITED_READS).start()
+    try:
+        raw = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+        time_queries("sqlite", c, lambda sql: raw.execute(sql).fetchall())
+        raw.close()
+        first_view("sqlite", c, work)
+    finally:
+        c.stop()
+
+
+def reads_pg(work, devfile):
+    cached = cache_path("pg")
+    pg = CachedPg(cached)
+    try:
+        older = older_cache("pg") if not os.path.exists(cached) else None
+        if os.path.exists(cached):
+            pg.restore().start()
+        elif older:
+            print("# upgrading %s to %s: the collector migrates a copy (TP_BENCH_UPGRADE_CACHE=1)"
+                  % (os.path.basename(older), os.path.basename(cached)), flush=True)
+            pg.cached = older
+            pg.restore().start()
+            pg.cached = cached
+            t0 = time.monotonic()
+            c = synclib.Collector(pg.url, devfile, work, name="upgrade-pg").start(timeout=3600)
+            c.stop()
+            pg.psql("VACUUM ANALYZE")
+            print("# migrated in %.0f s" % (time.monotonic() - t0), flush=True)
+            pg.save()
+        else:
+            print("# building the PostgreSQL store of %d answers in %s (once)"
+                  % (TOTAL, cached), flush=True)
+            pg.init().start().create_db()
+            c = synclib.Collector(pg.url, devfile, work, name="load-pg").start()
+            try:
+                n, wall, cpu = load(c, TOTAL // DEVICES)
+                print("# loaded %d answers in %.0f s (collector CPU %.0f s)" % (n, wall, cpu),
+                      flush=True)
+            finally:
+                c.stop()
+            pg.psql("VACUUM ANALYZE")
+            pg.save()
+        c = synclib.Collector(pg.url, devfile, work, name="query-pg",
+                              extra=UNLIMITED_READS).start()
+        try:
+            time_queries("postgresql", c, lambda sql: pg_query(pg, sql))
+            first_view("postgresql", c, work)
+        finally:
+            c.stop()
+    finally:
+        pg.close()
+
+
+def stale_caches():
+    """Caches of this size made by another schema or generator: named, never used."""
+    keep = {os.path.basename(cache_path("sqlite")), os.path.basename(cache_path("pg"))}
+    prefix = "analytics-%d-" % TOTAL
+    return sorted(x for x in os.listdir(CACHE) if x.startswith(prefix) and ".part" not in x
+                  and not any(x.startswith(k) for k in keep))
+
+
+# TP_BENCH_PARTS picks parts (comma-separated): ingest, sqlite, pg. Default: all of them.
+PARTS = set(os.environ.get("TP_BENCH_PARTS", "ingest,sqlite,pg").split(","))
+
+
 def main():
     os.makedirs(CACHE, exist_ok=True)
     work = synclib.scratch_dir("tp-bench-analytics-")
     devfile = os.path.join(work, "devices.txt")
     write_devices(devfile)
     print("# cache: %s (delete it to load again)" % CACHE, flush=True)
+    for x in stale_caches():
+        print("# stale cache (other schema or data, never used as is; delete it): %s" % x,
+              flush=True)
     try:
-        ingest_sqlite(work, devfile)
-        if pgserver.available():
-            ingest_pg(work, devfile)
-        path = sqlite_store(work, devfile)
-        c = synclib.Collector("sqlite:" + path, devfile, work, name="query-sqlite",
-                              extra=UNLIMITED_READS).start()
-        try:
-            raw = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
-            time_queries("sqlite", c, lambda sql: raw.execute(sql).fetchall())
-            raw.close()
-        finally:
-            c.stop()
-        if pgserver.available():
-            cached = os.path.join(CACHE, "analytics-%d-pg" % TOTAL)
-            pg = CachedPg(cached)
-            try:
-                if os.path.exists(cached):
-                    pg.restore().start()
-                else:
-                    print("# building the PostgreSQL store of %d answers in %s (once)"
-                          % (TOTAL, cached), flush=True)
-                    pg.init().start().create_db()
-                    c = synclib.Collector(pg.url, devfile, work, name="load-pg").start()
-                    try:
-                        n, wall, cpu = load(c, TOTAL // DEVICES)
-                        print("# loaded %d answers in %.0f s (collector CPU %.0f s)"
-                              % (n, wall, cpu))
-                    finally:
-                        c.stop()
-                    pg.psql("VACUUM ANALYZE")
-                    pg.save()
-                c = synclib.Collector(pg.url, devfile, work, name="query-pg",
-                                      extra=UNLIMITED_READS).start()
-                try:
-                    time_queries("postgresql", c, lambda sql: pg_query(pg, sql))
-                finally:
-                    c.stop()
-            finally:
-                pg.close()
+        if "ingest" in PARTS:
+            ingest_sqlite(work, devfile)
+            if pgserver.available():
+                ingest_pg(work, devfile)
+        if "sqlite" in PARTS:
+            reads_sqlite(work, devfile)
+        if "pg" in PARTS and pgserver.available():
+            reads_pg(work, devfile)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if missed else 0
