@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cjarena.h"
+
 static const char *const code_names[CBATCH_CODE_COUNT] = {
     "missing_field", "invalid_type", "invalid_id",   "invalid_kind",  "value_out_of_range",
     "invalid_utf8",  "too_long",     "seq_conflict", "invalid_field",
@@ -614,6 +616,7 @@ tp_err cbatch_parse(const char *json, size_t len, int64_t received_at_ms, cbatch
 {
     tp_err rc = TP_OK;
     cJSON *root = NULL;
+    cjarena *arena = NULL; /* the tree's blocks, freed at once */
     cbatch *b = NULL;
     vctx v = {0};
     *out = NULL;
@@ -626,7 +629,7 @@ tp_err cbatch_parse(const char *json, size_t len, int64_t received_at_ms, cbatch
         rc = tp_errf(err, errlen, TP_ERR_TOO_LARGE, "body of %zu bytes", len);
         goto out;
     }
-    root = cJSON_ParseWithLengthOpts(json, len, NULL, false);
+    root = cjarena_parse(json, len, &arena);
     if (!root) {
         rc = tp_errf(err, errlen, TP_ERR_INVALID, "body is not valid JSON");
         goto out;
@@ -695,7 +698,7 @@ tp_err cbatch_parse(const char *json, size_t len, int64_t received_at_ms, cbatch
         }
     }
 out:
-    cJSON_Delete(root);
+    cjarena_release(arena, root);
     if (rc != TP_OK) {
         cbatch_free(b);
         b = NULL;

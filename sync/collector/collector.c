@@ -27,6 +27,7 @@
 #include "capi.h"
 #include "cauth.h"
 #include "cbatch.h"
+#include "cjarena.h"
 #include "ccase.h"
 #include "ccomment.h"
 #include "cfleet.h"
@@ -596,6 +597,7 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
     *out = NULL;
     if (!c)
         return TP_ERR_NOMEM;
+    cjarena_install(); /* before the HTTP threads parse anything */
     unsigned threads = opt->threads ? opt->threads : 4;
     c->clock = opt->clock ? opt->clock : tp_clock_system();
     c->silent_after_s = opt->silent_after_s > 0 ? opt->silent_after_s : 3600;

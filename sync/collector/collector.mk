@@ -8,7 +8,7 @@
 # compile with (-Isync/collector: its headers are not global).
 COLLECTOR_PKGS := libmicrohttpd libcjson libpq sqlite3 zlib libcrypto uuid libcurl
 COLLECTOR_DIR  := sync/collector
-COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c cbatch.c creport.c \
+COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c cbatch.c cjarena.c creport.c \
                   cauth.c crate.c cmetrics.c \
                   cstore.c cstore_sqlite.c cstore_pg.c cpool.c cguard.c \
                   cstore_pg_tx.c cstore_pg_part.c cstore_fleet_sql.c cstore_alert_sql.c \

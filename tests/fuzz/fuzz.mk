@@ -17,7 +17,7 @@
 #                                each briefly in `make test`
 #
 # What each fuzzer is built from; all three link cJSON, zlib, libuuid and libm:
-#     fuzz_batch   tests/fuzz/fuzz_batch.c, sync/collector/cbatch.c, the base layer ($(TPBASE_SRCS))
+#     fuzz_batch   tests/fuzz/fuzz_batch.c, sync/collector/cbatch.c + cjarena.c, the base layer ($(TPBASE_SRCS))
 #     fuzz_reply   tests/fuzz/fuzz_reply.c, sync/proto.c, sync/collector/cbatch.c, the base layer
 #     fuzz_encode  tests/fuzz/fuzz_encode.c, sync/proto.c, sync/collector/cbatch.c, the base layer
 #     fuzz_clink   tests/fuzz/fuzz_clink.c, sync/clink.c, the base layer (and libcrypto)
@@ -42,7 +42,7 @@ FUZZ_LDFLAGS = -pthread -fsanitize=fuzzer,address,undefined
 FUZZ_LIBS    = $(call pkg_libs,$(FUZZ_PKGS)) -lm
 fuzz_obj     = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
 
-FUZZ_BATCH_SRCS := sync/collector/cbatch.c $(TPBASE_SRCS)
+FUZZ_BATCH_SRCS := sync/collector/cbatch.c sync/collector/cjarena.c $(TPBASE_SRCS)
 FUZZ_PROTO_SRCS := sync/proto.c $(FUZZ_BATCH_SRCS)
 FUZZERS := $(FUZZ_BUILD)/fuzz_batch $(FUZZ_BUILD)/fuzz_reply $(FUZZ_BUILD)/fuzz_encode \
            $(FUZZ_BUILD)/fuzz_clink $(FUZZ_BUILD)/fuzz_comment

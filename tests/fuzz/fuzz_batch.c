@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "cbatch.h"
+#include "cjarena.h"
 #include "tp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -93,6 +94,7 @@ static size_t count_list(const cJSON *root, const char *name)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    cjarena_install(); /* the batch's tree in an arena, as the collector parses it */
     const int64_t received = RECEIVED_MS;
     char err[256];
     cbatch *b = NULL;

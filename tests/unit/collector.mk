@@ -56,6 +56,14 @@ $(BUILD)/tests/test_collector_access: $(call obj,tests/unit/test_collector_acces
     $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
 TEST_LIBS_test_collector_access = $(COLLECTOR_LIBS)
 
+# A batch's JSON tree in one arena (issue 14's ingest CPU).
+TESTS += $(BUILD)/tests/test_cjarena
+$(call obj,tests/unit/test_cjarena.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
+$(BUILD)/tests/test_cjarena: $(call obj,tests/unit/test_cjarena.c) \
+    $(OBJ)/tests/unit/collector_fixture.o \
+    $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
+TEST_LIBS_test_cjarena = $(COLLECTOR_LIBS)
+
 # The read side (issue 14): interval and ranking math, zone files, scope of the read handlers.
 TESTS += $(BUILD)/tests/test_canalytics
 $(call obj,tests/unit/test_canalytics.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
