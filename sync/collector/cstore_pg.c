@@ -407,6 +407,39 @@ static void copy_row(char **w, long ord, const cbatch *b, const cbatch_answer *a
 
 enum { COPY_ROWS, COPY_STAGE, COPY_KEYS }; /* answer_cols; ord first; answer_keys' columns */
 
+/* Starts the COPY ... FROM STDIN statement sql. Returns TP_OK or an error. */
+static tp_err copy_begin(ppool *p, PGconn *c, const char *sql, char *err, size_t errlen)
+{
+    PGresult *res = PQexec(c, sql);
+    tp_err rc = TP_OK;
+    if (PQresultStatus(res) != PGRES_COPY_IN)
+        rc = pg_err(p, c, res, "copy", err, errlen);
+    PQclear(res);
+    return rc;
+}
+
+/* Ends a COPY whose data went out (ok) or not. Returns TP_OK or an error; *unique is set when it
+ * failed only because a row broke a unique constraint (SQLSTATE 23505). */
+static tp_err copy_end(ppool *p, PGconn *c, bool ok, bool *unique, char *err, size_t errlen)
+{
+    tp_err rc = TP_OK;
+    PGresult *res;
+    *unique = false;
+    if (PQputCopyEnd(c, ok ? NULL : "collector: copy failed") != 1)
+        ok = false;
+    while ((res = PQgetResult(c)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == TP_OK) {
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            *unique = ok && state && strcmp(state, "23505") == 0;
+            rc = pg_err(p, c, res, "copy", err, errlen);
+        }
+        PQclear(res);
+    }
+    if (!ok && rc == TP_OK)
+        rc = pg_err(p, c, NULL, "copy", err, errlen);
+    return rc;
+}
+
 /* Runs the COPY ... FROM STDIN statement sql and sends every answer of b in the form mode names.
  * Returns TP_OK or an error; *unique is set when the COPY failed only
  * because a row broke a unique constraint (SQLSTATE 23505), which the caller may recover from
@@ -414,15 +447,10 @@ enum { COPY_ROWS, COPY_STAGE, COPY_KEYS }; /* answer_cols; ord first; answer_key
 static tp_err copy_answers(ppool *p, PGconn *c, const char *sql, const cbatch *b, int64_t recv,
                            int mode, bool *unique, char *err, size_t errlen)
 {
-    tp_err rc = TP_OK;
     *unique = false;
-    PGresult *res = PQexec(c, sql);
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        rc = pg_err(p, c, res, "copy", err, errlen);
-        PQclear(res);
+    tp_err rc = copy_begin(p, c, sql, err, errlen);
+    if (rc != TP_OK)
         return rc;
-    }
-    PQclear(res);
     size_t cap = 256 * 1024;
     char *buf = malloc(cap);
     size_t used = 0;
@@ -442,19 +470,7 @@ static tp_err copy_answers(ppool *p, PGconn *c, const char *sql, const cbatch *b
     if (ok && used > 0)
         ok = PQputCopyData(c, buf, (int)used) == 1;
     free(buf);
-    if (PQputCopyEnd(c, ok ? NULL : "collector: staging failed") != 1)
-        ok = false;
-    while ((res = PQgetResult(c)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == TP_OK) {
-            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-            *unique = ok && state && strcmp(state, "23505") == 0;
-            rc = pg_err(p, c, res, "copy", err, errlen);
-        }
-        PQclear(res);
-    }
-    if (!ok && rc == TP_OK)
-        rc = pg_err(p, c, NULL, "copy", err, errlen);
-    return rc;
+    return copy_end(p, c, ok, unique, err, errlen);
 }
 
 /* An answer id borrowed from a PGresult; taken once an answer of the batch has claimed it. */
@@ -744,33 +760,16 @@ static tp_err pg_ingest_exec(void *impl, void *conn, const char *sql, const char
     size_t len = strlen(data);
     ppool *p = impl;
     PGconn *c = ((pconn *)conn)->c;
-    tp_err rc = TP_OK;
-    PGresult *res = PQexec(c, sql);
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        rc = pg_err(p, c, res, "copy", err, errlen);
-        PQclear(res);
+    bool ok = true, unique = false;
+    tp_err rc = copy_begin(p, c, sql, err, errlen);
+    if (rc != TP_OK)
         return rc;
-    }
-    PQclear(res);
-    bool ok = true;
     for (size_t off = 0; ok && off < len; off += (size_t)1 << 20) {
         size_t part = len - off < ((size_t)1 << 20) ? len - off : (size_t)1 << 20;
         ok = PQputCopyData(c, data + off, (int)part) == 1;
     }
-    if (PQputCopyEnd(c, ok ? NULL : "collector: copy failed") != 1)
-        ok = false;
-    while ((res = PQgetResult(c)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == TP_OK) {
-            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-            rc = pg_err(p, c, res, "copy", err, errlen);
-            if (ok && state && strcmp(state, "23505") == 0)
-                rc = TP_ERR_EXISTS;
-        }
-        PQclear(res);
-    }
-    if (!ok && rc == TP_OK)
-        rc = pg_err(p, c, NULL, "copy", err, errlen);
-    return rc;
+    rc = copy_end(p, c, ok, &unique, err, errlen);
+    return unique ? TP_ERR_EXISTS : rc;
 }
 
 /* The device row, its answer count with it. Its row lock serialises the ends of concurrent

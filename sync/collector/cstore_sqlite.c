@@ -20,15 +20,18 @@
 #define SCHEMA_VERSION 7
 #define BUSY_MS 5000
 
-static const char *const schema_v1 =
-    "CREATE TABLE answers("
-    " id TEXT PRIMARY KEY, device TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,"
-    " session TEXT NOT NULL, survey TEXT NOT NULL, survey_version INTEGER NOT NULL,"
-    " question TEXT NOT NULL, kind TEXT NOT NULL, value INTEGER, choice TEXT,"
-    " lang TEXT NOT NULL, store TEXT NOT NULL, touchpoint TEXT NOT NULL,"
-    " wall_ms INTEGER NOT NULL, clock_trusted INTEGER NOT NULL, mono_ms INTEGER NOT NULL,"
-    " boot_id TEXT NOT NULL, flags INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
+/* The columns of answers after its id (schema 1; step 7 keeps them). */
+#define ANSWERS_COLUMNS                                                                            \
+    " device TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,"                            \
+    " session TEXT NOT NULL, survey TEXT NOT NULL, survey_version INTEGER NOT NULL,"               \
+    " question TEXT NOT NULL, kind TEXT NOT NULL, value INTEGER, choice TEXT,"                     \
+    " lang TEXT NOT NULL, store TEXT NOT NULL, touchpoint TEXT NOT NULL,"                          \
+    " wall_ms INTEGER NOT NULL, clock_trusted INTEGER NOT NULL, mono_ms INTEGER NOT NULL,"         \
+    " boot_id TEXT NOT NULL, flags INTEGER NOT NULL, at_ms INTEGER NOT NULL,"                      \
     " time_source TEXT NOT NULL, received_at_ms INTEGER NOT NULL, batch_id TEXT NOT NULL,"
+
+static const char *const schema_v1 =
+    "CREATE TABLE answers( id TEXT PRIMARY KEY," ANSWERS_COLUMNS
     " UNIQUE(device, epoch, seq)) WITHOUT ROWID;"
     "CREATE INDEX answers_at ON answers(at_ms);"
     "CREATE TABLE devices("
@@ -50,14 +53,7 @@ static const char *const schema_v1 =
  * device's backlog wrote its rows between the other devices' rows of the same days: a page per
  * answer into the WAL. Only a table still WITHOUT ROWID is rebuilt (the step is safe to re-run). */
 static const char *const schema_v7_answers =
-    "CREATE TABLE answers_v7("
-    " id TEXT NOT NULL UNIQUE, device TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,"
-    " session TEXT NOT NULL, survey TEXT NOT NULL, survey_version INTEGER NOT NULL,"
-    " question TEXT NOT NULL, kind TEXT NOT NULL, value INTEGER, choice TEXT,"
-    " lang TEXT NOT NULL, store TEXT NOT NULL, touchpoint TEXT NOT NULL,"
-    " wall_ms INTEGER NOT NULL, clock_trusted INTEGER NOT NULL, mono_ms INTEGER NOT NULL,"
-    " boot_id TEXT NOT NULL, flags INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
-    " time_source TEXT NOT NULL, received_at_ms INTEGER NOT NULL, batch_id TEXT NOT NULL,"
+    "CREATE TABLE answers_v7( id TEXT NOT NULL UNIQUE," ANSWERS_COLUMNS
     " UNIQUE(device, epoch, seq));"
     "INSERT INTO answers_v7 SELECT id, device, epoch, seq, session, survey, survey_version,"
     " question, kind, value, choice, lang, store, touchpoint, wall_ms, clock_trusted, mono_ms,"
