@@ -168,6 +168,18 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def post_batch(conn, i, body):
+    """POSTs one batch body of device i. Returns (answers accepted, error text or None)."""
+    conn.request("POST", "/v1/batches", body=body,
+                 headers={"Content-Type": "application/json",
+                          "Authorization": "Bearer " + device_token(i)})
+    r = conn.getresponse()
+    data = r.read()
+    if r.status != 200:
+        return 0, "%d %s" % (r.status, data[:200])
+    return len(json.loads(data)["accepted"]), None
+
+
 def _post_device(job):
     """One loader process's share: every batch of device i, generated here (one device's answers
     at a time, never the whole load) and posted. Returns (answers accepted, error or None)."""
@@ -176,14 +188,10 @@ def _post_device(job):
     n = 0
     try:
         for body in device_batches(i, per_device, days=days):
-            conn.request("POST", "/v1/batches", body=body,
-                         headers={"Content-Type": "application/json",
-                                  "Authorization": "Bearer " + device_token(i)})
-            r = conn.getresponse()
-            data = r.read()
-            if r.status != 200:
-                return n, "%d %s" % (r.status, data[:200])
-            n += len(json.loads(data)["accepted"])
+            k, err = post_batch(conn, i, body)
+            if err:
+                return n, err
+            n += k
     finally:
         conn.close()
     return n, None
@@ -522,16 +530,12 @@ def post_bodies(c, bodies, threads=2):
                     return
                 i = queue.pop(0)
             for body in bodies[i]:
-                conn.request("POST", "/v1/batches", body=body,
-                             headers={"Content-Type": "application/json",
-                                      "Authorization": "Bearer " + device_token(i)})
-                r = conn.getresponse()
-                data = r.read()
-                if r.status != 200:
-                    errors.append("%d %s" % (r.status, data[:200]))
+                k, err = post_batch(conn, i, body)
+                if err:
+                    errors.append(err)
                     return
                 with lock:
-                    count[0] += len(json.loads(data)["accepted"])
+                    count[0] += k
 
     t0 = time.monotonic()
     ts = [threading.Thread(target=worker) for _ in range(threads)]
