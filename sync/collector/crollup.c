@@ -655,9 +655,8 @@ static tp_err load_sessions_array(const crollup_io *io, smap *m, bool guess, cha
     /* Ingest locks the stored ones, in key order, until the batch commits. */
     if (rc == TP_OK)
         rc = run(io,
-                 io->arrays ? "SELECT " SESS_COLS " FROM ru_sessions WHERE session = ANY($1::text[])"
-                            " ORDER BY session FOR UPDATE"
-                            : "SELECT " SESS_COLS " FROM ru_sessions WHERE session = ANY($1::text[])",
+                 "SELECT " SESS_COLS " FROM ru_sessions WHERE session = ANY($1::text[])"
+                 " ORDER BY session FOR UPDATE",
                  params, 1, &rows, err, errlen);
     else
         tp_errf(err, errlen, rc, "rollup: sessions: %s", tp_strerror(rc));

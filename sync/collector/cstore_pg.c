@@ -702,7 +702,8 @@ static tp_err range_arrays(const cstore_range *r, size_t n, tp_buf *los, tp_buf 
  * leaves no dead rows behind, and costs the same however often it is sent): when the ranges held
  * plus the batch's could go over CSTORE_RANGES_MAX, counts exactly how many the merge would leave,
  * read-only. params: device, epoch, the lo and hi arrays. Run before anything is written and
- * again under the device row lock, which makes the count hold until the merge. Returns TP_OK, TP_ERR_TOO_LARGE over the budget, or an error. */
+ * again under the device row lock, which makes the count hold until the merge. Returns TP_OK,
+ * TP_ERR_TOO_LARGE over the budget, or an error. */
 static tp_err range_budget(ppool *p, PGconn *c, const cbatch_device *d, const char *const params[4],
                            size_t n, char *err, size_t errlen)
 {
@@ -785,9 +786,9 @@ static tp_err upsert_device(ppool *p, PGconn *c, const cbatch_device *d, int64_t
     snprintf(v[4], sizeof v[4], "%lld", (long long)d->sent_wall_ms);
     snprintf(v[5], sizeof v[5], "%lld", (long long)(d->sent_wall_ms - recv));
     snprintf(v[6], sizeof v[6], "%lld", (long long)accepted);
-    const char *params[] = {d->id,    v[0],       d->app_version, v[1], v[2], v[3],
-                            d->clock_trusted ? "t" : "f",         d->epoch,
-                            d->boot_id, v[4],     v[5],           v[6]};
+    const char *params[] = {
+        d->id,    v[0],       d->app_version, v[1], v[2], v[3], d->clock_trusted ? "t" : "f",
+        d->epoch, d->boot_id, v[4],           v[5], v[6]};
     return run_cmd(p, c, "update device",
                    "INSERT INTO devices(id, first_seen_ms, last_seen_ms, app_version, pending,"
                    " highest_seq, disk_free, clock_trusted, epoch, boot_id, sent_wall_ms,"

@@ -176,9 +176,9 @@ static tp_err answers_without_rowid(sqlite3 *db, const char *path, bool *keyed, 
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
         *keyed = sqlite3_column_int(st, 0) != 0;
     sqlite3_finalize(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? TP_OK
-                                                 : db_err(db, path, "read answers' schema", rc,
-                                                          err, errlen);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? TP_OK
+               : db_err(db, path, "read answers' schema", rc, err, errlen);
 }
 
 /* Creates or migrates the schema (inside one write transaction). */

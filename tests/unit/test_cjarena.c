@@ -89,8 +89,8 @@ static void larger_than_a_chunk(void **state)
     assert_non_null(text);
     used += (size_t)snprintf(text + used, cap - used, "[");
     for (int i = 0; i < N; i++)
-        used += (size_t)snprintf(text + used, cap - used, "%s{\"k%d\":\"v%d\"}", i ? "," : "", i,
-                                 i);
+        used +=
+            (size_t)snprintf(text + used, cap - used, "%s{\"k%d\":\"v%d\"}", i ? "," : "", i, i);
     used += (size_t)snprintf(text + used, cap - used, "]");
     cjarena *a = NULL;
     cJSON *t = cjarena_parse(text, used, &a);
@@ -100,8 +100,8 @@ static void larger_than_a_chunk(void **state)
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(last, "k59999")->valuestring, "v59999");
     cjarena_release(a, t);
     free(text);
-    printf("# a %zu-byte array of %d objects spans several chunks and is released at once\n",
-           used, N);
+    printf("# a %zu-byte array of %d objects spans several chunks and is released at once\n", used,
+           N);
 }
 
 static void batch_parses_through_the_arena(void **state)
