@@ -319,13 +319,20 @@ static int latest_today(const an_req *r)
     tp_local_day_start(r->now_ms, day);
     sscanf(day, "%d-%d-%d", &y, &m, &d);
     int best = y * 10000 + m * 100 + d;
+    const char *seen[16]; /* zones already read (a chain sets a few, often on every store) */
+    size_t n_seen = 0;
     for (size_t i = 0; i < r->tree.n; i++) {
         const cJSON *tz = cJSON_GetObjectItemCaseSensitive(r->tree.settings[i], "timezone");
         ctz *z = NULL;
         char err[TP_ERRMSG_MAX];
         struct tm tm;
-        if (!cJSON_IsString(tz) || ctz_open(tz->valuestring, &z, err, sizeof err) != TP_OK)
+        bool again = false;
+        for (size_t k = 0; cJSON_IsString(tz) && k < n_seen && !again; k++)
+            again = strcmp(seen[k], tz->valuestring) == 0;
+        if (!cJSON_IsString(tz) || again || ctz_open(tz->valuestring, &z, err, sizeof err) != TP_OK)
             continue; /* a zone that does not open was refused when it was set */
+        if (n_seen < sizeof seen / sizeof seen[0])
+            seen[n_seen++] = tz->valuestring;
         ctz_local_tm(z, r->now_ms, &tm);
         ctz_free(z);
         int local = (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
