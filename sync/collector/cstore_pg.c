@@ -158,6 +158,26 @@ void pg_rollback(PGconn *c)
         PQclear(PQexec(c, "ROLLBACK"));
 }
 
+/* Runs schema step v (a multi-statement string without parameters: PQexec runs it as a simple
+ * query) and records it in schema_version; what names the step in an error. */
+static tp_err migrate_step(ppool *p, PGconn *c, int v, const char *sql, const char *what, char *err,
+                           size_t errlen)
+{
+    tp_err rc = TP_OK;
+    PGresult *res = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) /* step 7 ends with a SELECT */
+        rc = pg_err(p, c, res, what, err, errlen);
+    PQclear(res);
+    char num[16];
+    snprintf(num, sizeof num, "%d", v);
+    const char *params[1] = {num};
+    if (rc == TP_OK)
+        rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES ($1::int)", 1,
+                     params, err, errlen);
+    return rc;
+}
+
 static tp_err migrate(ppool *p, PGconn *c, char *err, size_t errlen)
 {
     tp_err rc = run_cmd(p, c, "begin", "BEGIN", 0, NULL, err, errlen);
@@ -190,88 +210,24 @@ static tp_err migrate(ppool *p, PGconn *c, char *err, size_t errlen)
                      where, version, SCHEMA_VERSION);
         goto out;
     }
-    if (version < 1) {
-        /* A multi-statement string has no parameters: PQexec runs it as a simple query. */
-        res = PQexec(c, schema_v1);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            rc = pg_err(p, c, res, "create schema", err, errlen);
-        PQclear(res);
-        if (rc == TP_OK)
-            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (1)", 0, NULL,
-                         err, errlen);
-    }
-    if (rc == TP_OK && version < 2) {
-        res = PQexec(c, cstore_pg_schema_v2);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            rc = pg_err(p, c, res, "create fleet tables", err, errlen);
-        PQclear(res);
-        if (rc == TP_OK)
-            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (2)", 0, NULL,
-                         err, errlen);
-    }
-    if (rc == TP_OK && version < 3) {
-        res = PQexec(c, cstore_pg_schema_v3);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            rc = pg_err(p, c, res, "create alert tables", err, errlen);
-        PQclear(res);
-        if (rc == TP_OK)
-            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (3)", 0, NULL,
-                         err, errlen);
-    }
-    if (rc == TP_OK && version < 4) { /* issue 14: the rollups (crollup.h) */
-        res = PQexec(c, cstore_pg_schema_v4);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            rc = pg_err(p, c, res, "create rollup tables", err, errlen);
-        PQclear(res);
-        if (rc == TP_OK)
-            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (4)", 0, NULL,
-                         err, errlen);
-    }
-    if (rc == TP_OK && version < 5) {
-        res = PQexec(c, cstore_pg_schema_v5);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            rc = pg_err(p, c, res, "create comment tables", err, errlen);
-        PQclear(res);
-        if (rc == TP_OK)
-            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (5)", 0, NULL,
-                         err, errlen);
-    }
-    if (rc == TP_OK && version < 6) {
-        res = PQexec(c, cstore_pg_schema_v6);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            rc = pg_err(p, c, res, "create read access tables", err, errlen);
-        PQclear(res);
-        if (rc == TP_OK)
-            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (6)", 0, NULL,
-                         err, errlen);
-    }
-    if (rc == TP_OK && version < 7) { /* issue 14: answers by month (cstore_pg_part.c) */
-        res = PQexec(c, cstore_pg_schema_v7);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
-            rc = pg_err(p, c, res, "partition answers", err, errlen);
-        PQclear(res);
-        if (rc == TP_OK)
-            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (7)", 0, NULL,
-                         err, errlen);
-    }
-    if (rc == TP_OK && version < 8) { /* issue 14: leaner keys for ingest (cstore_pg_part.c) */
-        res = PQexec(c, cstore_pg_schema_v8);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            rc = pg_err(p, c, res, "narrow answer keys", err, errlen);
-        PQclear(res);
-        if (rc == TP_OK)
-            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (8)", 0, NULL,
-                         err, errlen);
-    }
-    if (rc == TP_OK && version < 9) { /* issue 14: month rows by index-only scans (crollup.h) */
-        res = PQexec(c, cstore_pg_schema_v9);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            rc = pg_err(p, c, res, "index month rollups", err, errlen);
-        PQclear(res);
-        if (rc == TP_OK)
-            rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES (9)", 0, NULL,
-                         err, errlen);
-    }
+    if (version < 1)
+        rc = migrate_step(p, c, 1, schema_v1, "create schema", err, errlen);
+    if (rc == TP_OK && version < 2)
+        rc = migrate_step(p, c, 2, cstore_pg_schema_v2, "create fleet tables", err, errlen);
+    if (rc == TP_OK && version < 3)
+        rc = migrate_step(p, c, 3, cstore_pg_schema_v3, "create alert tables", err, errlen);
+    if (rc == TP_OK && version < 4) /* issue 14: the rollups (crollup.h) */
+        rc = migrate_step(p, c, 4, cstore_pg_schema_v4, "create rollup tables", err, errlen);
+    if (rc == TP_OK && version < 5)
+        rc = migrate_step(p, c, 5, cstore_pg_schema_v5, "create comment tables", err, errlen);
+    if (rc == TP_OK && version < 6)
+        rc = migrate_step(p, c, 6, cstore_pg_schema_v6, "create read access tables", err, errlen);
+    if (rc == TP_OK && version < 7) /* issue 14: answers by month (cstore_pg_part.c) */
+        rc = migrate_step(p, c, 7, cstore_pg_schema_v7, "partition answers", err, errlen);
+    if (rc == TP_OK && version < 8) /* issue 14: leaner keys for ingest (cstore_pg_part.c) */
+        rc = migrate_step(p, c, 8, cstore_pg_schema_v8, "narrow answer keys", err, errlen);
+    if (rc == TP_OK && version < 9) /* issue 14: month rows by index-only scans (crollup.h) */
+        rc = migrate_step(p, c, 9, cstore_pg_schema_v9, "index month rollups", err, errlen);
 out:
     if (rc == TP_OK)
         rc = run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
