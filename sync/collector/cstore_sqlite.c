@@ -165,6 +165,16 @@ static tp_err exec(sqlite3 *db, const char *path, const char *sql, char *err, si
     return rc == SQLITE_OK ? TP_OK : db_err(db, path, sql, rc, err, errlen);
 }
 
+/* Runs schema step v's sql (NULL: nothing to change) and records the step in schema_version. */
+static tp_err migrate_step(sqlite3 *db, const char *path, int v, const char *sql, char *err,
+                           size_t errlen)
+{
+    char rec[64];
+    snprintf(rec, sizeof rec, "INSERT INTO schema_version VALUES(%d)", v);
+    tp_err rc = sql ? exec(db, path, sql, err, errlen) : TP_OK;
+    return rc == TP_OK ? exec(db, path, rec, err, errlen) : rc;
+}
+
 /* Whether the answers table is still the WITHOUT ROWID table of schema 1 to 6. */
 static tp_err answers_without_rowid(sqlite3 *db, const char *path, bool *keyed, char *err,
                                     size_t errlen)
@@ -206,43 +216,23 @@ static tp_err migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
                      version, SCHEMA_VERSION);
         goto out;
     }
-    if (version < 1) {
-        rc = exec(db, path, schema_v1, err, errlen);
-        if (rc == TP_OK)
-            rc = exec(db, path, "INSERT INTO schema_version VALUES(1)", err, errlen);
-    }
-    if (rc == TP_OK && version < 2) {
-        rc = exec(db, path, cstore_sqlite_schema_v2, err, errlen);
-        if (rc == TP_OK)
-            rc = exec(db, path, "INSERT INTO schema_version VALUES(2)", err, errlen);
-    }
-    if (rc == TP_OK && version < 3) {
-        rc = exec(db, path, cstore_sqlite_schema_v3, err, errlen);
-        if (rc == TP_OK)
-            rc = exec(db, path, "INSERT INTO schema_version VALUES(3)", err, errlen);
-    }
-    if (rc == TP_OK && version < 4) { /* issue 14: the rollups (crollup.h) */
-        rc = exec(db, path, cstore_sqlite_schema_v4, err, errlen);
-        if (rc == TP_OK)
-            rc = exec(db, path, "INSERT INTO schema_version VALUES(4)", err, errlen);
-    }
-    if (rc == TP_OK && version < 5) {
-        rc = exec(db, path, cstore_sqlite_schema_v5, err, errlen);
-        if (rc == TP_OK)
-            rc = exec(db, path, "INSERT INTO schema_version VALUES(5)", err, errlen);
-    }
-    if (rc == TP_OK && version < 6) {
-        rc = exec(db, path, cstore_sqlite_schema_v6, err, errlen);
-        if (rc == TP_OK)
-            rc = exec(db, path, "INSERT INTO schema_version VALUES(6)", err, errlen);
-    }
+    if (version < 1)
+        rc = migrate_step(db, path, 1, schema_v1, err, errlen);
+    if (rc == TP_OK && version < 2)
+        rc = migrate_step(db, path, 2, cstore_sqlite_schema_v2, err, errlen);
+    if (rc == TP_OK && version < 3)
+        rc = migrate_step(db, path, 3, cstore_sqlite_schema_v3, err, errlen);
+    if (rc == TP_OK && version < 4) /* issue 14: the rollups (crollup.h) */
+        rc = migrate_step(db, path, 4, cstore_sqlite_schema_v4, err, errlen);
+    if (rc == TP_OK && version < 5)
+        rc = migrate_step(db, path, 5, cstore_sqlite_schema_v5, err, errlen);
+    if (rc == TP_OK && version < 6)
+        rc = migrate_step(db, path, 6, cstore_sqlite_schema_v6, err, errlen);
     if (rc == TP_OK && version < 7) {
         bool keyed = false;
         rc = answers_without_rowid(db, path, &keyed, err, errlen);
-        if (rc == TP_OK && keyed)
-            rc = exec(db, path, schema_v7_answers, err, errlen);
         if (rc == TP_OK)
-            rc = exec(db, path, "INSERT INTO schema_version VALUES(7)", err, errlen);
+            rc = migrate_step(db, path, 7, keyed ? schema_v7_answers : NULL, err, errlen);
     }
 out:
     sqlite3_finalize(st);
