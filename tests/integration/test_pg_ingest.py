@@ -29,7 +29,7 @@ sys.path.insert(0, HERE)
 import pgserver  # noqa: E402
 import synclib  # noqa: E402
 from synclib import fleet_cli, fleet_token  # noqa: E402
-from tap import check as tap, count as N, failed as FAILED  # noqa: E402
+from tap import check as tap  # noqa: E402
 import test_analytics as ta  # noqa: E402  (Device, recount, compare)
 from test_pg_partitions import post  # noqa: E402
 
@@ -168,19 +168,7 @@ def suite(pg, work):
 
 
 def main():
-    if not pgserver.available():
-        print("# postgresql not available here: skipped")
-        print("1..0")
-        return 0
-    work = synclib.scratch_dir("tp-pg-ingest-")
-    try:
-        with pgserver.PgServer() as pg:
-            suite(pg, work)
-    finally:
-        import shutil
-        shutil.rmtree(work, ignore_errors=True)
-    print("1..%d" % N)
-    return 1 if FAILED else 0
+    return pgserver.run_suite("tp-pg-ingest-", suite)
 
 
 if __name__ == "__main__":

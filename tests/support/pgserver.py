@@ -164,6 +164,26 @@ class PgServer:
             return ""
 
 
+def run_suite(prefix, suite):
+    """The main() of a test that needs only a PostgreSQL server: suite(pg, workdir) on a new
+    server, in a scratch folder named prefix..., both removed after; prints the TAP plan from
+    tests/support/tap.py. Returns the exit status (skipped, 0, when no server is installed)."""
+    import synclib
+    from tap import count, failed
+    if not available():
+        print("# postgresql not available here: skipped")
+        print("1..0")
+        return 0
+    work = synclib.scratch_dir(prefix)
+    try:
+        with PgServer() as pg:
+            suite(pg, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("1..%d" % count)
+    return 1 if failed else 0
+
+
 if __name__ == "__main__":
     with PgServer() as pg:
         print(pg.url)
