@@ -300,8 +300,9 @@ static void raw(char **w, const char *s)
 /* Room one staged row needs at most: every string escaped (x2) plus numbers and separators. */
 #define COPY_ROW_MAX (2 * (5 * TP_ID_MAX + 5 * TP_UUID_STR + TP_LANG_MAX + 16) + 512)
 
-/* Writes one COPY text row of answer_keys: id, device, epoch, seq. */
-static void copy_key_row(char **w, const cbatch *b, const cbatch_answer *a)
+/* Writes an answer's key columns id, device, epoch, seq (no separator after): a row of
+ * answer_keys, and the first columns of answers. */
+static void copy_key_cols(char **w, const cbatch *b, const cbatch_answer *a)
 {
     char num[32];
     esc(w, a->id);
@@ -309,7 +310,7 @@ static void copy_key_row(char **w, const cbatch *b, const cbatch_answer *a)
     esc(w, b->device.id);
     raw(w, "\t");
     esc(w, b->device.epoch);
-    snprintf(num, sizeof num, "\t%lld\n", (long long)a->seq);
+    snprintf(num, sizeof num, "\t%lld", (long long)a->seq);
     raw(w, num);
 }
 
@@ -321,13 +322,8 @@ static void copy_row(char **w, long ord, const cbatch *b, const cbatch_answer *a
         snprintf(num, sizeof num, "%ld\t", ord);
         raw(w, num);
     }
-    esc(w, a->id);
+    copy_key_cols(w, b, a);
     raw(w, "\t");
-    esc(w, b->device.id);
-    raw(w, "\t");
-    esc(w, b->device.epoch);
-    snprintf(num, sizeof num, "\t%lld\t", (long long)a->seq);
-    raw(w, num);
     esc(w, a->session);
     raw(w, "\t");
     esc(w, a->survey);
@@ -417,10 +413,12 @@ static tp_err copy_answers(ppool *p, PGconn *c, const char *sql, const cbatch *b
             used = 0;
         }
         char *w = buf + used;
-        if (mode == COPY_KEYS)
-            copy_key_row(&w, b, &b->answers[i]);
-        else
+        if (mode == COPY_KEYS) {
+            copy_key_cols(&w, b, &b->answers[i]);
+            raw(&w, "\n");
+        } else {
             copy_row(&w, mode == COPY_STAGE ? (long)i : -1, b, &b->answers[i], recv);
+        }
         used = (size_t)(w - buf);
     }
     if (ok && used > 0)
