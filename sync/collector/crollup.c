@@ -7,6 +7,7 @@
  * them in the same order). The same folding with sign -1 takes a purged customer out again.
  */
 #include "crollup.h"
+#include "cpgcopy.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -718,23 +719,6 @@ static tp_err load_sessions(const crollup_io *io, smap *m, bool guess, char *err
     " band = excluded.band, rating_kind = excluded.rating_kind,"                                   \
     " orphans = excluded.orphans"
 
-/* Appends s to COPY text data in b, escaping what COPY's text format treats specially. */
-static tp_err copy_add(tp_buf *b, const char *s, char end)
-{
-    tp_err rc = TP_OK;
-    for (const char *q = s; rc == TP_OK && *q;) {
-        size_t n = strcspn(q, "\\\t\n\r");
-        rc = tp_buf_add(b, q, n);
-        q += n;
-        if (rc == TP_OK && *q) {
-            const char e[2] = {'\\', *q == '\t' ? 't' : *q == '\n' ? 'n' : *q == '\r' ? 'r' : '\\'};
-            rc = tp_buf_add(b, e, 2);
-            q++;
-        }
-    }
-    return rc == TP_OK ? tp_buf_add(b, &end, 1) : rc;
-}
-
 static int sess_cmp(const void *x, const void *y)
 {
     return strcmp((*(sess *const *)x)->id, (*(sess *const *)y)->id);
@@ -746,7 +730,6 @@ static int sess_cmp(const void *x, const void *y)
  * of the COPY's time for random session ids). */
 static tp_err copy_new_sessions(const crollup_io *io, smap *m, char *err, size_t errlen)
 {
-    tp_buf data;
     tp_err rc = TP_OK;
     size_t rows = 0;
     sess **order = malloc((m->n + 1) * sizeof *order);
@@ -756,26 +739,35 @@ static tp_err copy_new_sessions(const crollup_io *io, smap *m, char *err, size_t
         if (!m->list[i]->in_db && m->list[i]->changed)
             order[rows++] = m->list[i];
     qsort(order, rows, sizeof *order, sess_cmp);
-    tp_buf_init(&data, ARRAY_MAX);
-    for (size_t i = 0; rc == TP_OK && i < rows; i++) {
-        sess *s = order[i];
-        char nums[7][24];
-        int64_t vals[7] = {s->d.version, s->first_ms, s->tz_off, s->day,
-                           s->hour,      s->dow,      s->orphans};
-        for (int v = 0; v < 7; v++)
-            i64toa(vals[v], nums[v]);
-        const char *row[14] = {s->id,   s->d.device, s->d.store, s->d.touchpoint, s->d.survey,
-                               nums[0], nums[1],     nums[2],    nums[3],         nums[4],
-                               nums[5], s->band,     s->kind,    nums[6]};
-        for (int c = 0; rc == TP_OK && c < 14; c++)
-            rc = copy_add(&data, row[c], c < 13 ? '\t' : '\n');
+    /* Binary COPY (cpgcopy.h): the server reads the numbers as they are rather than parsing
+     * text, and nothing needs escaping. The types follow RU_TABLES (INTEGER, BIGINT, TEXT). */
+    cpgcopy w;
+    cpgcopy_init(&w, ARRAY_MAX);
+    for (size_t i = 0; i < rows; i++) {
+        const sess *s = order[i];
+        cpgcopy_row(&w, 14);
+        cpgcopy_text(&w, s->id);
+        cpgcopy_text(&w, s->d.device);
+        cpgcopy_text(&w, s->d.store);
+        cpgcopy_text(&w, s->d.touchpoint);
+        cpgcopy_text(&w, s->d.survey);
+        cpgcopy_i32(&w, s->d.version);
+        cpgcopy_i64(&w, s->first_ms);
+        cpgcopy_i32(&w, s->tz_off);
+        cpgcopy_i32(&w, s->day);
+        cpgcopy_i32(&w, s->hour);
+        cpgcopy_i32(&w, s->dow);
+        cpgcopy_text(&w, s->band);
+        cpgcopy_text(&w, s->kind);
+        cpgcopy_i32(&w, (int32_t)s->orphans);
     }
-    if (rc != TP_OK)
+    if ((rc = cpgcopy_finish(&w)) != TP_OK)
         tp_errf(err, errlen, rc, "rollup: sessions: %s", tp_strerror(rc));
-    const char *params[1] = {data.p};
-    if (rc == TP_OK && rows > 0)
-        rc = run(io, "COPY ru_sessions(" SESS_COLS ") FROM STDIN", params, 1, NULL, err, errlen);
-    tp_buf_free(&data);
+    else if (rows > 0)
+        rc = io->copy(io->impl, io->conn,
+                      "COPY ru_sessions(" SESS_COLS ") FROM STDIN WITH (FORMAT binary)", w.p, w.len,
+                      err, errlen);
+    cpgcopy_free(&w);
     free(order);
     return rc;
 }
@@ -1241,7 +1233,7 @@ tp_err crollup_purge(cstore *s, int64_t before_ms, int64_t *sessions, int64_t *a
     tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
     if (rc != TP_OK)
         return rc;
-    crollup_io io = {tx, NULL, tx_exec, false, false};
+    crollup_io io = {tx, NULL, tx_exec, false, false, NULL};
     rc = cpart_cut(s, tx, before_ms, &whole, err, errlen); /* whole months: dropped at the end */
     if (rc == TP_OK)
         rc = cstore_tx_exec(tx, "SELECT min(first_ms) FROM ru_sessions", NULL, 0, &rows, err,
@@ -1274,7 +1266,7 @@ tp_err crollup_backfill(cstore *s, char *err, size_t errlen)
     tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
     if (rc != TP_OK)
         return rc;
-    crollup_io io = {tx, NULL, tx_exec, false, false};
+    crollup_io io = {tx, NULL, tx_exec, false, false, NULL};
     rc = cstore_tx_exec(tx, "SELECT value FROM ru_state WHERE key = 'backfill'", NULL, 0, &rows,
                         err, errlen);
     bool pending = rc == TP_OK && rows->n == 1 && cstore_rows_get(rows, 0, 0) &&

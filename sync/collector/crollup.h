@@ -38,11 +38,14 @@ typedef struct crollup_io {
                    cstore_rows *rows, char *err, size_t errlen);
     bool positional; /* long statements use "?" (bound by position) instead of "$n" */
     /* PostgreSQL ingest: a batch's sessions go as array parameters, one statement each; they are
-     * looked up FOR UPDATE and the new ones stored with one "COPY ... FROM STDIN", whose COPY
-     * text data is its only parameter, and which fails with TP_ERR_EXISTS when one of them was
-     * stored already (by a concurrent batch, or one not looked up: crollup.c's GUESS) rather
-     * than counting that customer twice. */
+     * looked up FOR UPDATE and the new ones stored with one binary COPY (copy, below), which
+     * fails with TP_ERR_EXISTS when one of them was stored already (by a concurrent batch, or
+     * one not looked up: crollup.c's GUESS) rather than counting that customer twice. */
     bool arrays;
+    /* With arrays: runs sql, a "COPY ... FROM STDIN WITH (FORMAT binary)", sending the len bytes
+     * of data (cpgcopy.h); TP_ERR_EXISTS when a row broke a unique key. NULL otherwise. */
+    tp_err (*copy)(void *impl, void *conn, const char *sql, const char *data, size_t len, char *err,
+                   size_t errlen);
 } crollup_io;
 
 /* Adds the answers of b stored now (outcomes[i] == CBATCH_ACCEPTED) to the rollups and records

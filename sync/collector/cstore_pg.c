@@ -9,12 +9,13 @@
  *
  * Ingest of one batch is one transaction (pg_ingest): the answers and the rollups first, then
  * the device row, whose lock serialises only the ends of concurrent batches of one device (seq
- * ranges). answers is partitioned by month and answer_keys holds the unique keys
- * (cstore_pg_part.c): the batch's months get their partitions first. A batch of
- * new answers (the common case) is one COPY into answer_keys and one into answers under a
- * savepoint. A batch with stored seqs (sent
- * again), or whose COPY breaks a unique constraint, goes through the staging table: INSERT ...
- * SELECT ... ON CONFLICT DO NOTHING RETURNING id, and each answer is classified accepted /
+ * ranges). answers is partitioned by month and answer_keys holds the unique keys, the seq key as
+ * (ep, seq) with ep numbering the device epoch in key_epochs (cstore_pg_part.c). Before the
+ * transaction, each statement committing on its own, the batch's months get their partitions
+ * and its device epoch its number. A batch of new answers (the common case) is one binary COPY
+ * (cpgcopy.h) into answer_keys and one into answers under a savepoint. A batch with stored seqs
+ * (sent again), or whose COPY breaks a unique constraint, goes through the staging table: INSERT
+ * ... SELECT ... ON CONFLICT DO NOTHING RETURNING id, and each answer is classified accepted /
  * duplicate / seq conflict from the ids that came back (and one lookup of the others). Then the
  * device row with its answer count, the epoch, and the merged seq ranges. Migrations run in a
  * transaction holding an advisory lock, so several collectors may start at once.
@@ -23,6 +24,7 @@
  * so the collector survives a database restart (requests meanwhile get 503).
  */
 #include "calert_int.h"
+#include "cpgcopy.h"
 #include "crollup.h"
 #include "cstore_pg_int.h"
 
@@ -30,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 9
+#define SCHEMA_VERSION 10
 #define MIGRATION_LOCK 0x746f7563 /* "touc": the advisory lock id of migrations */
 
 static const char *const schema_v1 =
@@ -228,6 +230,8 @@ static tp_err migrate(ppool *p, PGconn *c, char *err, size_t errlen)
         rc = migrate_step(p, c, 8, cstore_pg_schema_v8, "narrow answer keys", err, errlen);
     if (rc == TP_OK && version < 9) /* issue 14: month rows by index-only scans (crollup.h) */
         rc = migrate_step(p, c, 9, cstore_pg_schema_v9, "index month rollups", err, errlen);
+    if (rc == TP_OK && version < 10) /* issue 14: answer keys by device epoch number */
+        rc = migrate_step(p, c, 10, cstore_pg_schema_v10, "number answer key epochs", err, errlen);
 out:
     if (rc == TP_OK)
         rc = run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
@@ -275,20 +279,6 @@ out:
 
 /* ---- Ingest ---------------------------------------------------------------------------------- */
 
-/* Appends s to the COPY text buffer, escaping what COPY's text format treats specially (the
- * validator already forbids these characters in every field; this is the second line). */
-static void esc(char **w, const char *s)
-{
-    for (; *s; s++) {
-        char ch = *s;
-        if (ch == '\\' || ch == '\t' || ch == '\n' || ch == '\r') {
-            *(*w)++ = '\\';
-            ch = ch == '\t' ? 't' : ch == '\n' ? 'n' : ch == '\r' ? 'r' : '\\';
-        }
-        *(*w)++ = ch;
-    }
-}
-
 /* Appends s (separators and numbers, written by this file) unescaped. */
 static void raw(char **w, const char *s)
 {
@@ -297,67 +287,44 @@ static void raw(char **w, const char *s)
     *w += n;
 }
 
-/* Room one staged row needs at most: every string escaped (x2) plus numbers and separators. */
-#define COPY_ROW_MAX (2 * (5 * TP_ID_MAX + 5 * TP_UUID_STR + TP_LANG_MAX + 16) + 512)
-
-/* Writes an answer's key columns id, device, epoch, seq (no separator after): a row of
- * answer_keys, and the first columns of answers. */
-static void copy_key_cols(char **w, const cbatch *b, const cbatch_answer *a)
+/* Writes one binary COPY row of answer_cols (23 columns, their types in schema_v1), preceded by
+ * the batch position ord when ord >= 0. */
+static void copy_row(cpgcopy *w, long ord, const cbatch *b, const cbatch_answer *a, int64_t recv)
 {
-    char num[32];
-    esc(w, a->id);
-    raw(w, "\t");
-    esc(w, b->device.id);
-    raw(w, "\t");
-    esc(w, b->device.epoch);
-    snprintf(num, sizeof num, "\t%lld", (long long)a->seq);
-    raw(w, num);
-}
-
-/* Writes one COPY text row: answer_cols, preceded by the batch position ord when ord >= 0. */
-static void copy_row(char **w, long ord, const cbatch *b, const cbatch_answer *a, int64_t recv)
-{
-    char num[160];
-    if (ord >= 0) {
-        snprintf(num, sizeof num, "%ld\t", ord);
-        raw(w, num);
-    }
-    copy_key_cols(w, b, a);
-    raw(w, "\t");
-    esc(w, a->session);
-    raw(w, "\t");
-    esc(w, a->survey);
-    snprintf(num, sizeof num, "\t%d\t", a->survey_version);
-    raw(w, num);
-    esc(w, a->question);
-    raw(w, "\t");
-    esc(w, tp_kind_name(a->kind));
-    raw(w, "\t");
+    cpgcopy_row(w, ord >= 0 ? 24 : 23);
+    if (ord >= 0)
+        cpgcopy_i32(w, (int32_t)ord);
+    cpgcopy_uuid(w, a->id);
+    cpgcopy_text(w, b->device.id);
+    cpgcopy_uuid(w, b->device.epoch);
+    cpgcopy_i64(w, a->seq);
+    cpgcopy_uuid(w, a->session);
+    cpgcopy_text(w, a->survey);
+    cpgcopy_i32(w, a->survey_version);
+    cpgcopy_text(w, a->question);
+    cpgcopy_text(w, tp_kind_name(a->kind));
     if (a->kind == TP_KIND_CHOICE) {
-        raw(w, "\\N\t");
-        esc(w, a->choice);
+        cpgcopy_null(w);
+        cpgcopy_text(w, a->choice);
     } else {
-        snprintf(num, sizeof num, "%d\t\\N", a->value);
-        raw(w, num);
+        cpgcopy_i16(w, (int16_t)a->value);
+        cpgcopy_null(w);
     }
-    raw(w, "\t");
-    esc(w, a->lang);
-    raw(w, "\t");
-    esc(w, a->store);
-    raw(w, "\t");
-    esc(w, a->touchpoint);
-    snprintf(num, sizeof num, "\t%lld\t%s\t%lld\t", (long long)a->wall_ms,
-             a->clock_trusted ? "t" : "f", (long long)a->mono_ms);
-    raw(w, num);
-    esc(w, a->boot_id);
-    snprintf(num, sizeof num, "\t%u\t%lld\t%s\t%lld\t", a->flags, (long long)a->at_ms,
-             cbatch_time_source_name(a->time_source), (long long)recv);
-    raw(w, num);
-    esc(w, b->batch_id);
-    raw(w, "\n");
+    cpgcopy_text(w, a->lang);
+    cpgcopy_text(w, a->store);
+    cpgcopy_text(w, a->touchpoint);
+    cpgcopy_i64(w, a->wall_ms);
+    cpgcopy_bool(w, a->clock_trusted);
+    cpgcopy_i64(w, a->mono_ms);
+    cpgcopy_uuid(w, a->boot_id);
+    cpgcopy_i32(w, (int32_t)a->flags);
+    cpgcopy_i64(w, a->at_ms);
+    cpgcopy_text(w, cbatch_time_source_name(a->time_source));
+    cpgcopy_i64(w, recv);
+    cpgcopy_uuid(w, b->batch_id);
 }
 
-enum { COPY_ROWS, COPY_STAGE, COPY_KEYS }; /* answer_cols; ord first; answer_keys' columns */
+enum { COPY_ROWS, COPY_STAGE, COPY_KEYS }; /* answer_cols; ord first; answer_keys (id, ep, seq) */
 
 /* Starts the COPY ... FROM STDIN statement sql. Returns TP_OK or an error. */
 static tp_err copy_begin(ppool *p, PGconn *c, const char *sql, char *err, size_t errlen)
@@ -397,34 +364,40 @@ static tp_err copy_end(ppool *p, PGconn *c, bool ok, bool *unique, char *err, si
  * because a row broke a unique constraint (SQLSTATE 23505), which the caller may recover from
  * with ROLLBACK TO SAVEPOINT. */
 static tp_err copy_answers(ppool *p, PGconn *c, const char *sql, const cbatch *b, int64_t recv,
-                           int mode, bool *unique, char *err, size_t errlen)
+                           int64_t ep, int mode, bool *unique, char *err, size_t errlen)
 {
     *unique = false;
     tp_err rc = copy_begin(p, c, sql, err, errlen);
     if (rc != TP_OK)
         return rc;
-    size_t cap = 256 * 1024;
-    char *buf = malloc(cap);
-    size_t used = 0;
-    bool ok = buf != NULL;
+    /* The rows go out in pieces of about 256 KiB: a batch's data is never all in memory. */
+    cpgcopy w;
+    cpgcopy_init(&w, (size_t)64 << 20);
+    bool ok = true;
     for (size_t i = 0; ok && i < b->n_answers; i++) {
-        if (cap - used < COPY_ROW_MAX) {
-            ok = PQputCopyData(c, buf, (int)used) == 1;
-            used = 0;
-        }
-        char *w = buf + used;
         if (mode == COPY_KEYS) {
-            copy_key_cols(&w, b, &b->answers[i]);
-            raw(&w, "\n");
+            cpgcopy_row(&w, 3);
+            cpgcopy_uuid(&w, b->answers[i].id);
+            cpgcopy_i64(&w, ep);
+            cpgcopy_i64(&w, b->answers[i].seq);
         } else {
             copy_row(&w, mode == COPY_STAGE ? (long)i : -1, b, &b->answers[i], recv);
         }
-        used = (size_t)(w - buf);
+        if (w.rc == TP_OK && w.len >= 256 * 1024) {
+            ok = PQputCopyData(c, w.p, (int)w.len) == 1;
+            cpgcopy_reset(&w);
+        }
+        ok = ok && w.rc == TP_OK;
     }
-    if (ok && used > 0)
-        ok = PQputCopyData(c, buf, (int)used) == 1;
-    free(buf);
-    return copy_end(p, c, ok, unique, err, errlen);
+    if (ok && cpgcopy_finish(&w) == TP_OK)
+        ok = PQputCopyData(c, w.p, (int)w.len) == 1;
+    tp_err wrc = w.rc;
+    cpgcopy_free(&w);
+    rc = copy_end(p, c, ok, unique, err, errlen);
+    if (wrc == TP_OK)
+        return rc;
+    *unique = false;
+    return tp_errf(err, errlen, wrc, "copy: batch %s: %s", b->batch_id, tp_strerror(wrc));
 }
 
 /* An answer id borrowed from a PGresult; taken once an answer of the batch has claimed it. */
@@ -466,9 +439,12 @@ static idref *find_id(idref *ids, size_t n, const char *id)
  * looked up in one more query: stored means duplicate (whatever its other fields), else the
  * (device, epoch, seq) is taken: a conflict. Sets outcomes and *accepted; returns TP_OK or an
  * error (the transaction is then to be rolled back). */
-static tp_err insert_staged(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
+static tp_err insert_staged(ppool *p, PGconn *c, const cbatch *b, int64_t recv, int64_t ep,
                             unsigned char *outcomes, int64_t *accepted, char *err, size_t errlen)
 {
+    char ep_s[24];
+    snprintf(ep_s, sizeof ep_s, "%lld", (long long)ep);
+    const char *ep_param[] = {ep_s};
     PGresult *res = NULL, *known = NULL;
     idref *ins = NULL, *old = NULL;
     char *list = NULL, sql[2048];
@@ -484,14 +460,15 @@ static tp_err insert_staged(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
                         " ON COMMIT DROP",
                         0, NULL, err, errlen);
     if (rc == TP_OK)
-        rc = copy_answers(p, c, "COPY stage FROM STDIN", b, recv, COPY_STAGE, &unique, err, errlen);
+        rc = copy_answers(p, c, "COPY stage FROM STDIN WITH (FORMAT binary)", b, recv, ep,
+                          COPY_STAGE, &unique, err, errlen);
     if (rc != TP_OK)
         goto out;
     /* answer_keys takes the first of each id and seq in batch order; the row whose key went in
      * (matched by id and seq) is stored in answers. */
     snprintf(sql, sizeof sql,
-             "WITH k AS (INSERT INTO answer_keys (id, device, epoch, seq)"
-             " SELECT id, device, epoch, seq FROM stage ORDER BY ord"
+             "WITH k AS (INSERT INTO answer_keys (id, ep, seq)"
+             " SELECT id, $1::bigint, seq FROM stage ORDER BY ord"
              " ON CONFLICT DO NOTHING RETURNING id, seq),"
              " a AS (INSERT INTO answers (%s) SELECT DISTINCT ON (s.id) %s FROM stage s"
              " JOIN k ON k.id = s.id AND k.seq = s.seq ORDER BY s.id, s.ord)"
@@ -501,7 +478,7 @@ static tp_err insert_staged(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
              " s.question, s.kind, s.value, s.choice, s.lang, s.store, s.touchpoint, s.wall_ms,"
              " s.clock_trusted, s.mono_ms, s.boot_id, s.flags, s.at_ms, s.time_source,"
              " s.received_at_ms, s.batch_id");
-    res = run(p, c, "insert answers", sql, 0, NULL, PGRES_TUPLES_OK, &rc, err, errlen);
+    res = run(p, c, "insert answers", sql, 1, ep_param, PGRES_TUPLES_OK, &rc, err, errlen);
     if (!res)
         goto out;
     n_ins = (size_t)PQntuples(res);
@@ -561,6 +538,40 @@ out:
     return rc;
 }
 
+/* The number of the batch's device epoch in key_epochs in *ep, numbered by the epoch's first
+ * batch. Runs before the batch's transaction, each statement committing on its own: a new epoch's
+ * row is then locked only for a moment (inside the batch, a concurrent batch of the same new
+ * epoch would wait for this one's whole work), and a number left by a batch that fails is
+ * harmless. ON CONFLICT DO NOTHING: of two collectors numbering an epoch at once one inserts and
+ * the other, having waited for it, reads its row. Returns TP_OK or an error. */
+static tp_err key_epoch(ppool *p, PGconn *c, const cbatch_device *d, int64_t *ep, char *err,
+                        size_t errlen)
+{
+    const char *params[] = {d->id, d->epoch};
+    tp_err rc = TP_OK;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        PGresult *res = run(p, c, "find device epoch",
+                            "SELECT ep FROM key_epochs WHERE device = $1 AND epoch = $2::uuid", 2,
+                            params, PGRES_TUPLES_OK, &rc, err, errlen);
+        if (!res)
+            return rc;
+        bool found = PQntuples(res) == 1;
+        if (found)
+            *ep = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        if (found)
+            return TP_OK;
+        rc = run_cmd(p, c, "number device epoch",
+                     "INSERT INTO key_epochs(device, epoch) VALUES ($1, $2::uuid)"
+                     " ON CONFLICT DO NOTHING",
+                     2, params, err, errlen);
+        if (rc != TP_OK)
+            return rc;
+    }
+    return tp_errf(err, errlen, TP_ERR_BUSY, "device %s epoch %s: no key number after 3 tries",
+                   d->id, d->epoch);
+}
+
 /* Stores the answers of b (at least one). The common batch is all new answers: one COPY straight
  * into answers stores it at the cost of a raw COPY. A batch sent again (its reply was lost) has
  * stored seqs, which one range probe finds first; it takes insert_staged. So does a batch whose
@@ -568,11 +579,11 @@ out:
  * repeated in the batch, a concurrent batch of another device with the same id): a savepoint undoes
  * the COPY. Sets outcomes and *accepted; returns TP_OK or an error (the transaction is then to be
  * rolled back). */
-static tp_err insert_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
+static tp_err insert_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv, int64_t ep,
                              unsigned char *outcomes, int64_t *accepted, char *err, size_t errlen)
 {
     char sql[512], lo[24], hi[24];
-    bool unique = false, stored;
+    bool unique = false, stored = false;
     int64_t min = b->answers[0].seq, max = min;
     for (size_t i = 1; i < b->n_answers; i++) {
         min = b->answers[i].seq < min ? b->answers[i].seq : min;
@@ -580,30 +591,29 @@ static tp_err insert_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
     }
     snprintf(lo, sizeof lo, "%lld", (long long)min);
     snprintf(hi, sizeof hi, "%lld", (long long)max);
-    const char *params[] = {b->device.id, b->device.epoch, lo, hi};
-    tp_err rc = pg_part_ensure(p, c, b, err, errlen);
-    if (rc != TP_OK)
-        return rc;
-    PGresult *res =
-        run(p, c, "find stored seqs",
-            "SELECT EXISTS (SELECT 1 FROM answer_keys WHERE device = $1 AND epoch = $2::uuid"
-            " AND seq BETWEEN $3::bigint AND $4::bigint)",
-            4, params, PGRES_TUPLES_OK, &rc, err, errlen);
+    char ep_s[24];
+    snprintf(ep_s, sizeof ep_s, "%lld", (long long)ep);
+    const char *params[] = {ep_s, lo, hi};
+    tp_err rc = TP_OK;
+    PGresult *res = run(p, c, "find stored seqs",
+                        "SELECT EXISTS (SELECT 1 FROM answer_keys WHERE ep = $1::bigint"
+                        " AND seq BETWEEN $2::bigint AND $3::bigint)",
+                        3, params, PGRES_TUPLES_OK, &rc, err, errlen);
     if (!res)
         return rc;
     stored = PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 'f';
     PQclear(res);
     if (stored)
-        return insert_staged(p, c, b, recv, outcomes, accepted, err, errlen);
+        return insert_staged(p, c, b, recv, ep, outcomes, accepted, err, errlen);
 
     if ((rc = run_cmd(p, c, "savepoint", "SAVEPOINT copy_answers", 0, NULL, err, errlen)) != TP_OK)
         return rc;
     /* The keys first: a broken unique constraint shows there, before the rows are sent. */
-    rc = copy_answers(p, c, "COPY answer_keys (id, device, epoch, seq) FROM STDIN", b, recv,
-                      COPY_KEYS, &unique, err, errlen);
-    snprintf(sql, sizeof sql, "COPY answers (%s) FROM STDIN", answer_cols);
+    rc = copy_answers(p, c, "COPY answer_keys (id, ep, seq) FROM STDIN WITH (FORMAT binary)", b,
+                      recv, ep, COPY_KEYS, &unique, err, errlen);
+    snprintf(sql, sizeof sql, "COPY answers (%s) FROM STDIN WITH (FORMAT binary)", answer_cols);
     if (rc == TP_OK)
-        rc = copy_answers(p, c, sql, b, recv, COPY_ROWS, &unique, err, errlen);
+        rc = copy_answers(p, c, sql, b, recv, ep, COPY_ROWS, &unique, err, errlen);
     if (rc == TP_OK) {
         memset(outcomes, CBATCH_ACCEPTED, b->n_answers);
         *accepted = (int64_t)b->n_answers;
@@ -613,7 +623,7 @@ static tp_err insert_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
         return rc;
     rc = run_cmd(p, c, "savepoint", "ROLLBACK TO SAVEPOINT copy_answers", 0, NULL, err, errlen);
     if (rc == TP_OK)
-        rc = insert_staged(p, c, b, recv, outcomes, accepted, err, errlen);
+        rc = insert_staged(p, c, b, recv, ep, outcomes, accepted, err, errlen);
     return rc;
 }
 
@@ -703,16 +713,11 @@ static tp_err merge_ranges(ppool *p, PGconn *c, const char *const params[4], cha
         4, params, err, errlen);
 }
 
-/* The statements of crollup_ingest (crollup_io.exec): pg_tx_exec, except that a "COPY ...
- * FROM STDIN" sends its only parameter as the COPY text data, and fails with TP_ERR_EXISTS when a
+/* crollup_io.copy: runs the binary COPY sql with the len bytes of data; TP_ERR_EXISTS when a
  * row broke a unique constraint. */
-static tp_err pg_ingest_exec(void *impl, void *conn, const char *sql, const char *const *params,
-                             int n, cstore_rows *rows, char *err, size_t errlen)
+static tp_err pg_copy_data(void *impl, void *conn, const char *sql, const char *data, size_t len,
+                           char *err, size_t errlen)
 {
-    if (strncmp(sql, "COPY ", 5) != 0 || n != 1)
-        return pg_tx_exec(impl, conn, sql, params, n, rows, err, errlen);
-    const char *data = params[0];
-    size_t len = strlen(data);
     ppool *p = impl;
     PGconn *c = ((pconn *)conn)->c;
     bool ok = true, unique = false;
@@ -772,7 +777,7 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
     size_t n_ranges = 0;
     const cbatch_device *d = &b->device;
     char v[4][24];
-    int64_t accepted = 0, high = d->highest_seq;
+    int64_t accepted = 0, high = d->highest_seq, ep = 0;
     tp_buf los, his;
     tp_buf_init(&los, (size_t)64 << 20);
     tp_buf_init(&his, (size_t)64 << 20);
@@ -785,15 +790,21 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
     if (rc != TP_OK)
         goto out;
     c = pc->c;
+    /* Before the transaction, each committing at once (a lock held for a moment, not for the
+     * batch): the month partitions of its answers and the number of its device epoch. */
+    if (b->n_answers > 0 && (rc = pg_part_ensure(p, c, b, err, errlen)) != TP_OK)
+        goto out;
+    if (b->n_answers > 0 && (rc = key_epoch(p, c, d, &ep, err, errlen)) != TP_OK)
+        goto out;
     if ((rc = run_cmd(p, c, "begin", "BEGIN", 0, NULL, err, errlen)) != TP_OK)
         goto out;
     if (n_ranges > 0 && (rc = range_budget(p, c, d, rparams, n_ranges, err, errlen)) != TP_OK)
         goto out;
     if (b->n_answers > 0 &&
-        (rc = insert_answers(p, c, b, recv, outcomes, &accepted, err, errlen)) != TP_OK)
+        (rc = insert_answers(p, c, b, recv, ep, outcomes, &accepted, err, errlen)) != TP_OK)
         goto out;
-    /* issue 14: the rollups, in this transaction (new sessions by COPY: pg_ingest_exec) */
-    crollup_io io = {p, pc, pg_ingest_exec, false, true};
+    /* issue 14: the rollups, in this transaction (new sessions by COPY: pg_copy_data) */
+    crollup_io io = {p, pc, pg_tx_exec, false, true, pg_copy_data};
     if ((rc = crollup_ingest(&io, b, outcomes, recv, err, errlen)) != TP_OK)
         goto out;
     if ((rc = upsert_device(p, c, d, recv, accepted, err, errlen)) != TP_OK)

@@ -40,8 +40,14 @@ extern const char *const cstore_pg_schema_v7;
  * each. */
 extern const char *const cstore_pg_schema_v8;
 
-/* Makes the month partitions the answers of b fall in, inside the open transaction on c, before
- * they are stored. Returns TP_OK or an error (the transaction is then to be rolled back). */
+/* Schema step 10 (cstore_pg_part.c): answer_keys keyed by a number per device epoch
+ * (key_epochs) instead of the device's name and epoch. */
+extern const char *const cstore_pg_schema_v10;
+
+/* Makes the month partitions the answers of b fall in, before they are stored: on c outside a
+ * transaction (the statement commits at once, so the lock that making a partition takes is held
+ * for a moment, not for the batch; an empty partition left by a batch that then fails is
+ * harmless). Returns TP_OK or an error. */
 tp_err pg_part_ensure(ppool *p, PGconn *c, const cbatch *b, char *err, size_t errlen);
 
 #endif /* TP_CSTORE_PG_INT_H */

@@ -2,11 +2,12 @@
  * cstore_pg_part.c - the answers table of PostgreSQL partitioned by month (schema step 7).
  *
  * A partitioned table cannot hold a global PRIMARY KEY(id) nor UNIQUE(device, epoch, seq) (its
- * unique keys must contain at_ms), so the unpartitioned answer_keys carries them and the
+ * unique keys must contain at_ms), so the unpartitioned answer_keys carries them (since step 10
+ * as UNIQUE(ep, seq), ep numbering the device epochs in key_epochs) and the
  * duplicate / seq-conflict detection of ingest; answers is PARTITION BY RANGE (at_ms), one
- * partition per UTC month (answers_YYYY_MM), made on demand by the batch's transaction before its
- * rows go in. tp_answers_month() checks for the partition and only when it is missing takes an
- * advisory transaction lock and CREATE TABLE IF NOT EXISTS ... PARTITION OF, so two collectors
+ * partition per UTC month (answers_YYYY_MM), made on demand just before a batch's transaction
+ * (pg_part_ensure). tp_answers_month() checks for the partition and only when it is missing takes
+ * an advisory transaction lock and CREATE TABLE IF NOT EXISTS ... PARTITION OF, so two collectors
  * writing into a new month at once both succeed. Times outside 2000-2099 land in answers_default
  * (the safety net; no partition is made for them). A delete from answers deletes its key (a row
  * trigger); retention drops whole months (tp_answers_drop_before) and their keys.
@@ -110,6 +111,24 @@ const char *const cstore_pg_schema_v8 =
     "  END LOOP;"
     "  RETURN k;"
     " END $f$;";
+
+/* Step 10: the seq key of answer_keys as (ep, seq), ep a bigint naming the device epoch in
+ * key_epochs, instead of (device, epoch, seq): a key entry of 24 bytes compared as two integers
+ * rather than about 80 compared as text, uuid and integer. That index was the dearer half of
+ * answer_keys, whose COPY cost as much as the answers' own (issue 14, ingest). ep is bigint: an
+ * int would be padded to the same 24 bytes. The keys are rebuilt into a new table and the indexes
+ * made after the fill (one sort each, not an insert per row). */
+const char *const cstore_pg_schema_v10 =
+    "CREATE TABLE key_epochs(ep bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " device text NOT NULL, epoch uuid NOT NULL, UNIQUE (device, epoch));"
+    "INSERT INTO key_epochs(device, epoch) SELECT DISTINCT device, epoch FROM answer_keys"
+    " ORDER BY 1, 2;"
+    "CREATE TABLE answer_keys_10(id uuid NOT NULL, ep bigint NOT NULL, seq bigint NOT NULL);"
+    "INSERT INTO answer_keys_10 SELECT k.id, e.ep, k.seq FROM answer_keys k"
+    " JOIN key_epochs e USING (device, epoch);"
+    "DROP TABLE answer_keys;"
+    "ALTER TABLE answer_keys_10 RENAME TO answer_keys;"
+    "ALTER TABLE answer_keys ADD PRIMARY KEY (id), ADD UNIQUE (ep, seq);";
 
 /* The first ms of the UTC month holding ms, and of the next one, in *lo and *hi. */
 static void month_of(int64_t ms, int64_t *lo, int64_t *hi)

@@ -439,7 +439,7 @@ ROLLUP_TABLES = ("ru_sessions", "ru_cust", "ru_rating", "ru_choice", "ru_hour", 
 # The tables of schema 1; every other table is of a later version (2: the fleet, 4: rollups,
 # 6: read access, ...) and is dropped too to make a schema-1 store.
 V1_TABLES = ("answers", "devices", "epochs", "seq_ranges", "schema_version")
-SCHEMA_LATEST = {"sqlite": "7", "postgresql": "9"}  # SQLite 7: rowid answers; PostgreSQL 7: month partitions, 8: leaner keys, 9: month indexes
+SCHEMA_LATEST = {"sqlite": "7", "postgresql": "10"}  # SQLite 7: rowid answers; PostgreSQL 7: month partitions, 8: leaner keys, 9: month indexes, 10: keys by epoch number
 
 
 def later_tables(label, query):

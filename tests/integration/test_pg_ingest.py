@@ -1,18 +1,19 @@
 #!/usr/bin/env python3
-"""test_pg_ingest.py - PostgreSQL ingest with its rollups (schema step 8, sync/collector/
+"""test_pg_ingest.py - PostgreSQL ingest with its rollups (schema steps 8 and 10, sync/collector/
 cstore_pg.c, cstore_pg_part.c and the PostgreSQL side of crollup.c) with real collectors on a
 real PostgreSQL (tests/support/pgserver.py):
 
-1. A new store is at schema 9 (step 8 included): answer_keys without at_ms nor its index, answers without its id
-   index.
+1. A new store is at schema 10: answer_keys (id, ep, seq), ep numbering the device epoch in
+   key_epochs; answers without its id index.
 2. Customers whose answers span batches, sent in order and out of order (a batch whose middle
    customer was stored by a later batch: the COPY of its new customers fails and the batch is
    folded again with every customer looked up): the rollups equal a raw recount.
 3. Two collectors, at the same moment, batches of two devices naming the same customers, and
-   two batches of one device: every batch accepted, each customer counted once (recount).
-4. A store at schema 7 (answer_keys with at_ms and its index, answers with its id index) is
-   migrated on open: the index and column gone, the keys intact; retention then drops a month
-   with its keys; the rollups equal the recount.
+   two batches of one device (the first round in an epoch new to the store, which both number
+   at once: one key_epochs row): every batch accepted, each customer counted once (recount).
+4. A store at schema 7 (answer_keys (id, device, epoch, seq, at_ms) with at_ms's index, answers
+   with its id index) is migrated on open: the index and column gone, the keys renumbered by
+   epoch and intact; retention then drops a month with its keys; the rollups equal the recount.
 
 Stdlib only. Every server started here is stopped in a finally block. Prints TAP lines.
 """
@@ -61,11 +62,12 @@ def suite(pg, work):
         tok = fleet_token(url, "device", "add", "g-%d" % i, "--node", node)
         devs.append(ta.Device("g-%d" % i, tok, "g-%d" % (i % 2), "tp-%d" % i))
     cols, idx = shape(query)
-    tap(query("SELECT max(version) FROM schema_version") == [("9",)]
-        and cols == ["device", "epoch", "id", "seq"] and "answers_id" not in idx
-        and "answer_keys_at" not in idx and "answers_at_ms" in idx,
-        "a new store is at schema 9 with step 8's keys: answer_keys (id, device, epoch, seq), one"
-        " index on answers",
+    tap(query("SELECT max(version) FROM schema_version") == [("10",)]
+        and cols == ["ep", "id", "seq"] and "answers_id" not in idx
+        and "answer_keys_at" not in idx and "answers_at_ms" in idx
+        and "answer_keys_ep_seq_key" in idx,
+        "a new store is at schema 10: answer_keys (id, ep, seq) unique by (ep, seq), one index on"
+        " answers",
         (cols, idx))
     a = synclib.Collector(url, None, work, extra=["--tz", "UTC"], name="ing-a").start()
     b = synclib.Collector(url, None, work, extra=["--tz", "UTC"], name="ing-b").start()
@@ -103,6 +105,7 @@ def suite(pg, work):
         # 3. Two collectors at once: devices g-1 and g-2 name the same customers; and two
         # batches of g-0 (its customers going on from one batch into the other).
         ok = []
+        d0.epoch = str(uuid.uuid4())  # round 0: both collectors number this new epoch at once
         for r in range(6):
             gate = threading.Barrier(4)
             shared = [str(uuid.uuid4()) for _ in range(12)]
@@ -132,29 +135,38 @@ def suite(pg, work):
             for t in th:
                 t.join()
             ok.append(accepted_all(res))
-        tap(all(ok), "two collectors, same customers from two devices and two batches of one"
-            " device at once: every batch accepted", ok)
+        epochs = query("SELECT count(*), count(DISTINCT epoch) FROM key_epochs WHERE device = 'g-0'")
+        tap(all(ok) and epochs == [("2", "2")], "two collectors, same customers from two devices"
+            " and two batches of one device (a new epoch first) at once: every batch accepted,"
+            " the device's two epochs numbered once each", (ok, epochs))
         ta.compare("pg-ingest", "after concurrent batches naming the same customers", query)
     finally:
         rca, rcb = a.stop(), b.stop()
     tap(rca == 0 and rcb == 0, "both collectors stopped cleanly (no leak reported)", (rca, rcb))
 
-    # 4. Back to schema 7's shape, then opened again: step 8 runs.
+    # 4. Back to schema 7's shape, then opened again: steps 8 to 10 run.
     keys = query("SELECT count(*), sum(seq) FROM answer_keys")
-    pg.psql("ALTER TABLE answer_keys ADD COLUMN at_ms bigint;"
-            " UPDATE answer_keys k SET at_ms = a.at_ms FROM answers a WHERE a.id = k.id;"
-            " ALTER TABLE answer_keys ALTER COLUMN at_ms SET NOT NULL;"
+    pg.psql("CREATE TABLE answer_keys_7 AS SELECT k.id, e.device, e.epoch, k.seq, a.at_ms"
+            "  FROM answer_keys k JOIN key_epochs e USING (ep) JOIN answers a ON a.id = k.id;"
+            " DROP TABLE answer_keys; DROP TABLE key_epochs;"
+            " ALTER TABLE answer_keys_7 RENAME TO answer_keys;"
+            " ALTER TABLE answer_keys ADD PRIMARY KEY (id), ADD UNIQUE (device, epoch, seq),"
+            "  ALTER COLUMN at_ms SET NOT NULL;"
             " CREATE INDEX answer_keys_at ON answer_keys(at_ms);"
             " CREATE INDEX answers_id ON answers(id);"
             " DELETE FROM schema_version WHERE version >= 8;")
     fleet_cli(url, "node", "list")
     cols, idx = shape(query)
-    tap(query("SELECT max(version) FROM schema_version") == [("9",)]
-        and cols == ["device", "epoch", "id", "seq"] and "answers_id" not in idx
+    same = query("SELECT count(*) FROM answer_keys k JOIN key_epochs e USING (ep)"
+                 " JOIN answers a ON a.id = k.id AND a.device = e.device AND a.epoch = e.epoch"
+                 " AND a.seq = k.seq")
+    tap(query("SELECT max(version) FROM schema_version") == [("10",)]
+        and cols == ["ep", "id", "seq"] and "answers_id" not in idx
         and "answer_keys_at" not in idx
-        and query("SELECT count(*), sum(seq) FROM answer_keys") == keys,
-        "a schema-7 store is migrated on open: at_ms and both indexes gone, the keys intact",
-        (cols, idx, keys))
+        and query("SELECT count(*), sum(seq) FROM answer_keys") == keys
+        and same == [(keys[0][0],)],
+        "a schema-7 store is migrated on open: at_ms and both indexes gone, the keys intact and"
+        " numbered by their answer's device epoch", (cols, idx, keys, same))
     rc, out, err = fleet_cli(url, "retention", "--before", "2025-11-15", check=False)
     orphan = query("SELECT count(*) FROM answer_keys k WHERE NOT EXISTS"
                    " (SELECT 1 FROM answers a WHERE a.id = k.id)")

@@ -64,6 +64,13 @@ $(BUILD)/tests/test_cjarena: $(call obj,tests/unit/test_cjarena.c) \
     $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
 TEST_LIBS_test_cjarena = $(COLLECTOR_LIBS)
 
+# Rows in PostgreSQL's binary COPY format (issue 14's ingest CPU).
+TESTS += $(BUILD)/tests/test_cpgcopy
+$(call obj,tests/unit/test_cpgcopy.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
+$(BUILD)/tests/test_cpgcopy: $(call obj,tests/unit/test_cpgcopy.c) \
+    $(COLLECTOR_CORE_OBJS) $(DOC_LIB) $(TPBASE_LIB)
+TEST_LIBS_test_cpgcopy = $(COLLECTOR_LIBS)
+
 # The read side (issue 14): interval and ranking math, zone files, scope of the read handlers.
 TESTS += $(BUILD)/tests/test_canalytics
 $(call obj,tests/unit/test_canalytics.c): MOD_CFLAGS += $(COLLECTOR_CFLAGS)
