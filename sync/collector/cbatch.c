@@ -188,6 +188,18 @@ static bool is_ws(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* The characters between values (after the first): separators and closing brackets. */
+static bool is_sep(char c)
+{
+    return c == ',' || c == ':' || c == ']' || c == '}';
+}
+
+/* A character of a JSON number literal (the literal's form is checked apart). */
+static bool is_num_char(char c)
+{
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
 /* Steps over the string at s[i] == '"'; returns the index after its closing quote and sets *nul
  * when it holds the escape \u0000. */
 static size_t lex_string(const lex *x, size_t i, bool *nul)
@@ -210,7 +222,7 @@ static size_t lex_value(lex *x, bool *nul)
 {
     *nul = false;
     for (;;) {
-        while (x->i < x->n && (is_ws(x->s[x->i]) || strchr(",:]}", x->s[x->i])) && x->s[x->i])
+        while (x->i < x->n && (is_ws(x->s[x->i]) || is_sep(x->s[x->i])))
             x->i++;
         if (x->i >= x->n)
             return x->n;
@@ -231,7 +243,7 @@ static size_t lex_value(lex *x, bool *nul)
         if (c == '{' || c == '[')
             x->i++;
         else
-            while (x->i < x->n && x->s[x->i] && !is_ws(x->s[x->i]) && !strchr(",:]}", x->s[x->i]))
+            while (x->i < x->n && x->s[x->i] && !is_ws(x->s[x->i]) && !is_sep(x->s[x->i]))
                 x->i++;
         return at;
     }
@@ -263,7 +275,7 @@ static bool number_literal(const vctx *v, const cJSON *it, char out[LIT_MAX])
         return false;
     }
     const char *p = v->src + at;
-    while (at + len < v->src_len && p[len] && strchr("+-.eE0123456789", p[len]))
+    while (at + len < v->src_len && is_num_char(p[len]))
         len++;
     if (len < LIT_MAX)
         snprintf(out, LIT_MAX, "%.*s", (int)len, p);

@@ -44,14 +44,13 @@ static void put(cpgcopy *w, const void *p, size_t n)
     }
 }
 
-/* The low n bytes of v, big-endian. */
+/* The low n (1, 2, 4 or 8) bytes of v, big-endian. */
 static void put_be(cpgcopy *w, uint64_t v, size_t n)
 {
-    if (!room(w, n))
-        return;
+    unsigned char b[8];
     for (size_t i = 0; i < n; i++)
-        w->p[w->len + i] = (char)(v >> (8 * (n - 1 - i)));
-    w->len += n;
+        b[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+    put(w, b, n);
 }
 
 /* A field's length word and then n bytes of v, big-endian: the integer and boolean fields. */
@@ -121,14 +120,11 @@ void cpgcopy_bool(cpgcopy *w, bool v)
     put_field(w, v ? 1 : 0, 1);
 }
 
-/* The value of hex digit c, or -1. */
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
+/* A hex digit's value plus one; 0 for any other byte. */
+static const unsigned char hexv[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16};
 
 /* The 16 bytes of the 8-4-4-4-12 form that libuuid's uuid_parse reads, decoded pair by pair:
  * uuid_parse costs a strtoul per group, and a batch row holds five uuids. */
@@ -142,10 +138,10 @@ void cpgcopy_uuid(cpgcopy *w, const char *s)
                 break;
             continue;
         }
-        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-        if (hi < 0 || lo < 0)
+        int hi = hexv[(unsigned char)s[i]], lo = hexv[(unsigned char)s[i + 1]];
+        if (!hi || !lo)
             break;
-        u[k++] = (unsigned char)(hi << 4 | lo);
+        u[k++] = (unsigned char)((hi - 1) << 4 | (lo - 1));
         i++;
     }
     if (k != 16 || s[36] != '\0') {

@@ -8,11 +8,13 @@
      tests/support/faultproxy.py with no faults, which counts every byte each way at the HTTP
      level (request line, headers, body; TCP/IP overhead not counted). The request side is judged
      against the target (<= 40 B); both directions are printed too.
-  3. collector ingest into SQLite: 40 pre-built gzip batches of 5,000 answers (10 devices) posted
-     over 4 kept-alive connections: answers/s (target >= 50,000/s).
+  3. collector ingest into SQLite: 40 pre-built gzip batches of 5,000 answers (10 devices, one
+     batch of each in turn, as kiosks send them) posted over 4 kept-alive connections: answers/s
+     (target >= 50,000/s) and answers per CPU-second of the collector (target >= 50,000).
   4. collector ingest into PostgreSQL (a real server, tests/support/pgserver.py) of the same
      batches, and a raw `COPY` of the same rows into a table of the same shape (LIKE answers
-     INCLUDING ALL) in the same run: the ratio collector/COPY (target >= 0.5).
+     INCLUDING ALL) in the same run: the ratio collector/COPY (target >= 0.5), the median of three
+     such pairs.
   5. 500 concurrent devices (asyncio, one kept-alive connection each) each sending 4 batches of
      100 answers: errors (target 0) and the p50/p99 batch latency.
   6. seq ranges (issue 10 item 3): 20 batches of 5,000 answers with seq step 2 (a hole after each
@@ -321,18 +323,16 @@ COPY_COLS = ("id", "device", "epoch", "seq", "session", "survey", "survey_versio
              "mono_ms", "boot_id", "flags", "at_ms", "time_source", "received_at_ms", "batch_id")
 
 
-def bench_ingest_pg(tmp, devices, batches):
-    pgserver = synclib.load_pgserver()
-    if pgserver is None:
-        figure("n/a", "", "collector ingest into PostgreSQL: tests/support/pgserver.py missing",
-               ">= 0.5 of COPY", "n/a", False)
-        return
+PG_RUNS = 3  # paired runs (ingest, then the raw COPY) of the PostgreSQL figure; the median counts
+
+
+def ingest_pg_once(pgserver, tmp, devices, batches):
+    """One paired run on a new server: the collector's ingest, then a raw COPY of the rows it
+    stored into a table of the same shape. Returns (answers/s, COPY rows/s, rows copied, errors)."""
     srv = pgserver.PgServer()
     try:
         srv.init().start().create_db()
         n, dt, _cpu, errors = ingest(srv.url, tmp, "ingest-pg", devices, batches)
-        rate = n / dt
-        # The same rows, as the collector stored them, COPYed raw into a table of the same shape.
         out = subprocess.run(["psql", srv.url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
                               "CREATE TABLE raw_copy (LIKE answers INCLUDING ALL)", "-c",
                               "COPY (SELECT %s FROM answers) TO '%s'"
@@ -352,16 +352,43 @@ def bench_ingest_pg(tmp, devices, batches):
         copied = int(subprocess.run(["psql", srv.url, "-X", "-A", "-t", "-c",
                                      "SELECT count(*) FROM raw_copy"], capture_output=True,
                                     text=True, timeout=60).stdout.strip() or 0)
-        copy_rate = copied / copy_dt
-        ratio = rate / copy_rate if copy_rate else 0
-        figure("%.2f" % ratio, "x COPY", "collector ingest into PostgreSQL: %.0f answers/s vs a "
-               "raw COPY of the same %d rows at %.0f rows/s, same run (%d errors)"
-               % (rate, copied, copy_rate, len(errors)), ">= 0.5", "%.2f" % (ratio / 0.5),
-               ratio >= 0.5 and not errors and copied == n)
-        if errors:
-            note("first error: %s" % errors[0])
+        return n / dt, copied / copy_dt, copied, errors
     finally:
         srv.close()
+
+
+def bench_ingest_pg(tmp, devices, batches):
+    """The ratio of the collector's ingest to a raw COPY of the same rows, each pair measured in
+    one run; the median of PG_RUNS pairs (this two-core VM has stalls of a second that land in
+    one measurement or the other), every pair printed."""
+    pgserver = synclib.load_pgserver()
+    if pgserver is None:
+        figure("n/a", "", "collector ingest into PostgreSQL: tests/support/pgserver.py missing",
+               ">= 0.5 of COPY", "n/a", False)
+        return
+    n = sum(len(b[4]) for b in batches)
+    runs = []
+    for i in range(PG_RUNS):
+        rate, copy_rate, copied, errors = ingest_pg_once(pgserver, tmp, devices, batches)
+        runs.append((rate / copy_rate if copy_rate else 0, rate, copy_rate, copied, errors))
+        note("run %d: %.0f answers/s vs a raw COPY at %.0f rows/s: %.2f x (%d errors)"
+             % (i + 1, rate, copy_rate, runs[-1][0], len(errors)))
+        if errors:
+            note("first error: %s" % errors[0])
+    ratio, rate, copy_rate, copied, errors = sorted(runs)[len(runs) // 2]
+    ok = all(r[3] == n and not r[4] for r in runs)
+    figure("%.2f" % ratio, "x COPY", "collector ingest into PostgreSQL: %.0f answers/s vs a "
+           "raw COPY of the same %d rows at %.0f rows/s, the median of %d runs (%s)"
+           % (rate, copied, copy_rate, PG_RUNS, " / ".join("%.2f" % r[0] for r in runs)),
+           ">= 0.5", "%.2f" % (ratio / 0.5), ratio >= 0.5 and ok)
+
+
+def interleave(batches, per_device):
+    """The batches in the order ten kiosks send them: one batch of each device in turn. A kiosk
+    sends its next batch after the reply to the last, so two batches of one device are never in
+    flight at once (posted device by device, the 4 connections took one device's 4 batches
+    together and they queued on that device's rollup rows)."""
+    return [b for k in range(per_device) for b in batches[k::per_device]]
 
 
 def bench_concurrent(tmp):
@@ -480,6 +507,7 @@ def main():
             try:
                 if name == "ingest":
                     devices, batches = make_batches(10, 4, 5000)
+                    batches = interleave(batches, 4)
                     bench_ingest_sqlite(tmp, devices, batches)
                     bench_ingest_pg(tmp, devices, batches)
                 else:
