@@ -763,7 +763,9 @@ static tp_err upsert_device(ppool *p, PGconn *c, const cbatch_device *d, int64_t
                    12, params, err, errlen);
 }
 
-/* One batch, one transaction: the range budget (read-only, so a refused batch writes nothing),
+/* One batch: before its transaction, its months' partitions and its device epoch's number (each
+ * committed at once, kept whatever becomes of the batch: empty tables and one row per epoch);
+ * then one transaction: the range budget (read-only, so a refused batch writes nothing more),
  * the answers, the rollups, then the device row (locked: concurrent batches of one device wait
  * for each other only from here), the budget again under that lock, the epoch, the seq ranges
  * and the alert queue. */
