@@ -138,8 +138,9 @@ void cpgcopy_uuid(cpgcopy *w, const char *s)
                 break;
             continue;
         }
-        int hi = hexv[(unsigned char)s[i]], lo = hexv[(unsigned char)s[i + 1]];
-        if (!hi || !lo)
+        int hi = hexv[(unsigned char)s[i]]; /* not NUL: s[i + 1] is inside the string */
+        int lo = hi ? hexv[(unsigned char)s[i + 1]] : 0;
+        if (!lo)
             break;
         u[k++] = (unsigned char)((hi - 1) << 4 | (lo - 1));
         i++;

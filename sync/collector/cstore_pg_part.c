@@ -117,18 +117,24 @@ const char *const cstore_pg_schema_v8 =
  * rather than about 80 compared as text, uuid and integer. That index was the dearer half of
  * answer_keys, whose COPY cost as much as the answers' own (issue 14, ingest). ep is bigint: an
  * int would be padded to the same 24 bytes. The keys are rebuilt into a new table and the indexes
- * made after the fill (one sort each, not an insert per row). */
+ * made after the fill (one sort each, not an insert per row). Skipped when answer_keys has ep
+ * already, as step 7 is on a partitioned answers. */
 const char *const cstore_pg_schema_v10 =
-    "CREATE TABLE key_epochs(ep bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-    " device text NOT NULL, epoch uuid NOT NULL, UNIQUE (device, epoch));"
-    "INSERT INTO key_epochs(device, epoch) SELECT DISTINCT device, epoch FROM answer_keys"
-    " ORDER BY 1, 2;"
-    "CREATE TABLE answer_keys_10(id uuid NOT NULL, ep bigint NOT NULL, seq bigint NOT NULL);"
-    "INSERT INTO answer_keys_10 SELECT k.id, e.ep, k.seq FROM answer_keys k"
-    " JOIN key_epochs e USING (device, epoch);"
-    "DROP TABLE answer_keys;"
-    "ALTER TABLE answer_keys_10 RENAME TO answer_keys;"
-    "ALTER TABLE answer_keys ADD PRIMARY KEY (id), ADD UNIQUE (ep, seq);";
+    "DO $d$ BEGIN"
+    /* Done already (a store whose schema_version rows were rewritten): nothing to do. */
+    " IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+    "  AND table_name = 'answer_keys' AND column_name = 'ep') THEN RETURN; END IF;"
+    " CREATE TABLE key_epochs(ep bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  device text NOT NULL, epoch uuid NOT NULL, UNIQUE (device, epoch));"
+    " INSERT INTO key_epochs(device, epoch) SELECT DISTINCT device, epoch FROM answer_keys"
+    "  ORDER BY 1, 2;"
+    " CREATE TABLE answer_keys_10(id uuid NOT NULL, ep bigint NOT NULL, seq bigint NOT NULL);"
+    " INSERT INTO answer_keys_10 SELECT k.id, e.ep, k.seq FROM answer_keys k"
+    "  JOIN key_epochs e USING (device, epoch);"
+    " DROP TABLE answer_keys;"
+    " ALTER TABLE answer_keys_10 RENAME TO answer_keys;"
+    " ALTER TABLE answer_keys ADD PRIMARY KEY (id), ADD UNIQUE (ep, seq);"
+    " END $d$;";
 
 /* The first ms of the UTC month holding ms, and of the next one, in *lo and *hi. */
 static void month_of(int64_t ms, int64_t *lo, int64_t *hi)

@@ -439,6 +439,9 @@ ROLLUP_TABLES = ("ru_sessions", "ru_cust", "ru_rating", "ru_choice", "ru_hour", 
 # The tables of schema 1; every other table is of a later version (2: the fleet, 4: rollups,
 # 6: read access, ...) and is dropped too to make a schema-1 store.
 V1_TABLES = ("answers", "devices", "epochs", "seq_ranges", "schema_version")
+# PostgreSQL's answers are partitioned since step 7, which a rerun skips: the answer keys (steps
+# 7 and 10) stay with them.
+ANSWER_TABLES = ("answer_keys", "key_epochs")
 SCHEMA_LATEST = {"sqlite": "7", "postgresql": "10"}  # SQLite 7: rowid answers; PostgreSQL 7: month partitions, 8: leaner keys, 9: month indexes, 10: keys by epoch number
 
 
@@ -451,7 +454,7 @@ def later_tables(label, query):
         q = "SELECT group_concat(name, ',') FROM sqlite_master WHERE type = 'table'"
     names = (query(q) or "").split(",")
     return [t for t in names if t and t not in V1_TABLES and not t.startswith("sqlite_")
-            and not t.startswith("answers")]
+            and not t.startswith("answers") and t not in ANSWER_TABLES]
 
 
 def check_migration(store, label, query, execute):
