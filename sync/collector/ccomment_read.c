@@ -378,57 +378,91 @@ static void csv_cell(tp_buf *b, const char *v, bool last)
     tp_buf_add(b, last ? "\"\r\n" : "\",", last ? 3 : 2);
 }
 
+/* The session's answers of comment id (rows of ans: comment id, question, value, choice, survey,
+ * survey_version) in one cell: as ids ("recommend=3;why=slow") into ids, and in the comment's
+ * language lang with the survey's words where the collector holds its version ("How likely ...:
+ * 3; Why?: Long wait", ids where it does not) into words. */
+static void answers_cells(const cstore_rows *ans, const char *id, const clabel *l, const char *lang,
+                          char *ids, size_t ids_len, char *words, size_t words_len)
+{
+    size_t il = 0, wl = 0;
+    ids[0] = words[0] = '\0';
+    for (size_t j = 0; j < ans->n; j++) {
+        if (strcmp(cstore_rows_get(ans, j, 0), id) != 0 || il + 200 > ids_len)
+            continue;
+        const char *q = cstore_rows_get(ans, j, 1), *v = cstore_rows_get(ans, j, 2);
+        const char *ch = cstore_rows_get(ans, j, 3), *sv = cstore_rows_get(ans, j, 4);
+        int ver = (int)strtol(cstore_rows_get(ans, j, 5), NULL, 10);
+        const char *prompt = clabel_text(l, sv, ver, q, NULL, lang);
+        const char *option = ch ? clabel_text(l, sv, ver, q, ch, lang) : NULL;
+        const char *what = v ? v : option ? option : ch ? ch : "";
+        il += (size_t)snprintf(ids + il, ids_len - il, "%s%.80s=%.80s", il ? ";" : "", q,
+                               v    ? v
+                               : ch ? ch
+                                    : "");
+        prompt = prompt ? prompt : q;
+        /* Whole texts or none: a cut could split a UTF-8 character. */
+        if (wl + strlen(prompt) + strlen(what) + 5 <= words_len)
+            wl += (size_t)snprintf(words + wl, words_len - wl, "%s%s: %s", wl ? "; " : "", prompt,
+                                   what);
+    }
+}
+
 static tp_err csv_build(cstore_tx *tx, const filt *f, char **csv, char *err, size_t errlen)
 {
     char c[1600], sql[2600];
     cstore_rows *list = NULL, *ans = NULL;
+    clabel *labels = clabel_new();
+    if (!labels)
+        return tp_errf(err, errlen, TP_ERR_NOMEM, "comments: out of memory");
     snprintf(sql, sizeof sql,
              "SELECT " CC_COLS " FROM comments c WHERE %s ORDER BY c.created_ms, c.id",
              cond(c, sizeof c));
     tp_err rc = FX(tx, &list, err, errlen, sql, FPARAMS(f));
     if (rc == TP_OK) {
         snprintf(sql, sizeof sql,
-                 "SELECT c.id, a.question, a.value, a.choice FROM comments c JOIN answers a ON"
+                 "SELECT c.id, a.question, a.value, a.choice, a.survey, a.survey_version"
+                 " FROM comments c JOIN answers a ON"
                  " a.device = c.device AND CAST(a.session AS TEXT) = c.session WHERE %s"
                  " ORDER BY c.id, a.at_ms, a.question",
                  cond(c, sizeof c));
         rc = FX(tx, &ans, err, errlen, sql, FPARAMS(f));
     }
+    for (size_t j = 0; rc == TP_OK && j < ans->n; j++)
+        rc = clabel_load(labels, tx, cstore_rows_get(ans, j, 4),
+                         (int)strtol(cstore_rows_get(ans, j, 5), NULL, 10), err, errlen);
     if (rc != TP_OK) {
         cstore_rows_free(list);
+        cstore_rows_free(ans);
+        clabel_free(labels);
         return rc;
     }
     static const char head[] = "id,created_at,device,session,store,touchpoint,node,lang,tags,"
                                "text,contact_name,contact_phone,contact_email,consent_version,"
-                               "answers\r\n";
+                               "answers,answers_text\r\n";
     tp_buf b;
     tp_buf_init(&b, (size_t)1 << 30);
     tp_buf_add(&b, head, sizeof head - 1);
     for (size_t i = 0; i < list->n; i++) {
-        char when[40], answers[2048] = "";
+        char when[40], ids[2048], words[6144];
         const char *id = cstore_rows_get(list, i, 0);
-        size_t al = 0;
         tp_format_utc(strtoll(cstore_rows_get(list, i, 9), NULL, 10), when, sizeof when);
-        for (size_t j = 0; j < ans->n; j++) {
-            if (strcmp(cstore_rows_get(ans, j, 0), id) != 0 || al + 200 > sizeof answers)
-                continue;
-            const char *v = cstore_rows_get(ans, j, 2);
-            al += (size_t)snprintf(answers + al, sizeof answers - al, "%s%.80s=%.80s",
-                                   al ? ";" : "", cstore_rows_get(ans, j, 1),
-                                   v                            ? v
-                                   : cstore_rows_get(ans, j, 3) ? cstore_rows_get(ans, j, 3)
-                                                                : "");
-        }
+        answers_cells(ans, id, labels, cstore_rows_get(list, i, 6), ids, sizeof ids, words,
+                      sizeof words);
         csv_cell(&b, id, false);
         csv_cell(&b, when, false);
-        for (size_t k = 1; k <= 8; k++)
+        for (size_t k = 1; k <= 6; k++) /* device .. lang */
             csv_cell(&b, cstore_rows_get(list, i, k), false);
+        csv_cell(&b, cstore_rows_get(list, i, 8), false); /* tags, then text: the header's order */
+        csv_cell(&b, cstore_rows_get(list, i, 7), false);
         for (size_t k = 10; k <= 13; k++)
             csv_cell(&b, cstore_rows_get(list, i, k), false);
-        csv_cell(&b, answers, true);
+        csv_cell(&b, ids, false);
+        csv_cell(&b, words, true);
     }
     cstore_rows_free(list);
     cstore_rows_free(ans);
+    clabel_free(labels);
     if (b.len >= b.max - 1) {
         tp_buf_free(&b);
         return tp_errf(err, errlen, TP_ERR_TOO_LARGE, "the export is larger than 1 GiB");

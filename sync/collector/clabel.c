@@ -131,13 +131,27 @@ int64_t clabel_published_ms(const clabel *l, const char *sid, int version)
     return e && e->texts ? e->published_ms : -1;
 }
 
-cJSON *clabel_json(const clabel *l, const char *sid, int version, const char *question,
-                   const char *option)
+/* The {"vi", "en"} object of a prompt (option NULL) or an option label, borrowed; or NULL. */
+static const cJSON *texts(const clabel *l, const char *sid, int version, const char *question,
+                          const char *option)
 {
     const clabel_entry *e = find(l, sid, version);
     const cJSON *q = e && question ? cJSON_GetObjectItemCaseSensitive(e->texts, question) : NULL;
-    const cJSON *t = option ? cJSON_GetObjectItemCaseSensitive(
-                                  cJSON_GetObjectItemCaseSensitive(q, "options"), option)
-                            : cJSON_GetObjectItemCaseSensitive(q, "label");
+    return option ? cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(q, "options"),
+                                                     option)
+                  : cJSON_GetObjectItemCaseSensitive(q, "label");
+}
+
+cJSON *clabel_json(const clabel *l, const char *sid, int version, const char *question,
+                   const char *option)
+{
+    const cJSON *t = texts(l, sid, version, question, option);
     return t ? cJSON_Duplicate(t, true) : cJSON_CreateNull();
+}
+
+const char *clabel_text(const clabel *l, const char *sid, int version, const char *question,
+                        const char *option, const char *lang)
+{
+    const cJSON *t = texts(l, sid, version, question, option);
+    return lang ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, lang)) : NULL;
 }

@@ -45,6 +45,11 @@ tp_err clabel_load(clabel *l, cstore_tx *tx, const char *survey, int version, ch
 cJSON *clabel_json(const clabel *l, const char *survey, int version, const char *question,
                    const char *option);
 
+/* The text in lang ("vi" or "en") of the prompt of question (option NULL) or of the label of its
+ * option in (survey, version), borrowed from l; NULL when the set has no such text. */
+const char *clabel_text(const clabel *l, const char *survey, int version, const char *question,
+                        const char *option, const char *lang);
+
 /* Whether (survey, version) was loaded with its texts. */
 bool clabel_known(const clabel *l, const char *survey, int version);
 

@@ -17,9 +17,11 @@ Every server started here is stopped in a finally block. Prints TAP lines.
 """
 
 import base64
+import csv
 import hashlib
 import hmac
 import http.client
+import io
 import json
 import os
 import shutil
@@ -579,11 +581,24 @@ def check_reads(c, store, workdir, first, key):
     tap(comments(c, "tag=urgent")["total"] == 1, "the tag filter")
     st, _, _ = request(c, "GET", "/v1/comments?limit=0")
     tap(st == 400, "a bad limit is refused")
+    # The survey version the answers name, now held by the collector: the CSV says its words.
+    survey_file = os.path.join(ROOT, "assets", "surveys", "checkout-nps.json")
+    fleet_cli(store, "survey", "publish", survey_file)
+    with open(survey_file, encoding="utf-8") as f:
+        prompt = json.load(f)["questions"][0]["prompt"]
     st, h, body = request(c, "GET", "/v1/comments.csv")
     text = body.decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    row = next((r for r in rows if r["session"] == first), {})
+    got = find(comments(c, "limit=500"), first) or {}
     tap(st == 200 and h.get("content-type", "").startswith("text/csv")
-        and "Trần Thị Bích" in text and "recommend=3" in text,
-        "the CSV export with contacts and the session's answers", text[:300])
+        and "Trần Thị Bích" in text and row.get("answers") == "recommend=3"
+        and row.get("text") == got.get("text") and row.get("lang") in ("vi", "en")
+        and json.loads(row.get("tags") or "null") == got.get("tags")
+        and row.get("answers_text") == "%s: 3" % prompt.get(row.get("lang"), ""),
+        "the CSV export with contacts and the session's answers as ids and in the comment's"
+        " language from the published survey, each cell under its own header",
+        json.dumps(row, ensure_ascii=False)[:400])
     rows = fleet_json(store, "audit", "reads")
     tap(sum(1 for r in rows if r.get("path", "").startswith("/v1/comments")) >= 5,
         "every read of comments is in the read audit", json.dumps(rows[-3:])[:300])
