@@ -337,36 +337,34 @@ static tp_err copy_begin(ppool *p, PGconn *c, const char *sql, char *err, size_t
     return rc;
 }
 
-/* Ends a COPY whose data went out (ok) or not. Returns TP_OK or an error; *unique is set when it
- * failed only because a row broke a unique constraint (SQLSTATE 23505). */
-static tp_err copy_end(ppool *p, PGconn *c, bool ok, bool *unique, char *err, size_t errlen)
+/* Ends a COPY whose data went out (ok) or not. Returns TP_OK, TP_ERR_EXISTS when it failed only
+ * because a row broke a unique constraint (SQLSTATE 23505: the caller may recover with ROLLBACK
+ * TO SAVEPOINT), or another error. */
+static tp_err copy_end(ppool *p, PGconn *c, bool ok, char *err, size_t errlen)
 {
     tp_err rc = TP_OK;
+    bool unique = false;
     PGresult *res;
-    *unique = false;
     if (PQputCopyEnd(c, ok ? NULL : "collector: copy failed") != 1)
         ok = false;
     while ((res = PQgetResult(c)) != NULL) {
         if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == TP_OK) {
             const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-            *unique = ok && state && strcmp(state, "23505") == 0;
+            unique = ok && state && strcmp(state, "23505") == 0;
             rc = pg_err(p, c, res, "copy", err, errlen);
         }
         PQclear(res);
     }
     if (!ok && rc == TP_OK)
         rc = pg_err(p, c, NULL, "copy", err, errlen);
-    return rc;
+    return unique ? TP_ERR_EXISTS : rc;
 }
 
 /* Runs the COPY ... FROM STDIN statement sql and sends every answer of b in the form mode names.
- * Returns TP_OK or an error; *unique is set when the COPY failed only
- * because a row broke a unique constraint (SQLSTATE 23505), which the caller may recover from
- * with ROLLBACK TO SAVEPOINT. */
+ * Returns what copy_end returns (TP_ERR_EXISTS: a row broke a unique constraint). */
 static tp_err copy_answers(ppool *p, PGconn *c, const char *sql, const cbatch *b, int64_t recv,
-                           int64_t ep, int mode, bool *unique, char *err, size_t errlen)
+                           int64_t ep, int mode, char *err, size_t errlen)
 {
-    *unique = false;
     tp_err rc = copy_begin(p, c, sql, err, errlen);
     if (rc != TP_OK)
         return rc;
@@ -393,10 +391,9 @@ static tp_err copy_answers(ppool *p, PGconn *c, const char *sql, const cbatch *b
         ok = PQputCopyData(c, w.p, (int)w.len) == 1;
     tp_err wrc = w.rc;
     cpgcopy_free(&w);
-    rc = copy_end(p, c, ok, unique, err, errlen);
+    rc = copy_end(p, c, ok, err, errlen);
     if (wrc == TP_OK)
         return rc;
-    *unique = false;
     return tp_errf(err, errlen, wrc, "copy: batch %s: %s", b->batch_id, tp_strerror(wrc));
 }
 
@@ -449,7 +446,6 @@ static tp_err insert_staged(ppool *p, PGconn *c, const cbatch *b, int64_t recv, 
     idref *ins = NULL, *old = NULL;
     char *list = NULL, sql[2048];
     size_t n_ins = 0, n_old = 0, n_missing = 0;
-    bool unique;
     tp_err rc = run_cmd(p, c, "staging table",
                         "CREATE TEMP TABLE stage (ord integer NOT NULL, id uuid, device text,"
                         " epoch uuid, seq bigint, session uuid, survey text,"
@@ -461,7 +457,7 @@ static tp_err insert_staged(ppool *p, PGconn *c, const cbatch *b, int64_t recv, 
                         0, NULL, err, errlen);
     if (rc == TP_OK)
         rc = copy_answers(p, c, "COPY stage FROM STDIN WITH (FORMAT binary)", b, recv, ep,
-                          COPY_STAGE, &unique, err, errlen);
+                          COPY_STAGE, err, errlen);
     if (rc != TP_OK)
         goto out;
     /* answer_keys takes the first of each id and seq in batch order; the row whose key went in
@@ -583,7 +579,7 @@ static tp_err insert_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
                              unsigned char *outcomes, int64_t *accepted, char *err, size_t errlen)
 {
     char sql[512], lo[24], hi[24];
-    bool unique = false, stored = false;
+    bool stored = false;
     int64_t min = b->answers[0].seq, max = min;
     for (size_t i = 1; i < b->n_answers; i++) {
         min = b->answers[i].seq < min ? b->answers[i].seq : min;
@@ -610,16 +606,16 @@ static tp_err insert_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
         return rc;
     /* The keys first: a broken unique constraint shows there, before the rows are sent. */
     rc = copy_answers(p, c, "COPY answer_keys (id, ep, seq) FROM STDIN WITH (FORMAT binary)", b,
-                      recv, ep, COPY_KEYS, &unique, err, errlen);
+                      recv, ep, COPY_KEYS, err, errlen);
     snprintf(sql, sizeof sql, "COPY answers (%s) FROM STDIN WITH (FORMAT binary)", answer_cols);
     if (rc == TP_OK)
-        rc = copy_answers(p, c, sql, b, recv, ep, COPY_ROWS, &unique, err, errlen);
+        rc = copy_answers(p, c, sql, b, recv, ep, COPY_ROWS, err, errlen);
     if (rc == TP_OK) {
         memset(outcomes, CBATCH_ACCEPTED, b->n_answers);
         *accepted = (int64_t)b->n_answers;
         return run_cmd(p, c, "savepoint", "RELEASE SAVEPOINT copy_answers", 0, NULL, err, errlen);
     }
-    if (!unique)
+    if (rc != TP_ERR_EXISTS)
         return rc;
     rc = run_cmd(p, c, "savepoint", "ROLLBACK TO SAVEPOINT copy_answers", 0, NULL, err, errlen);
     if (rc == TP_OK)
@@ -720,7 +716,7 @@ static tp_err pg_copy_data(void *impl, void *conn, const char *sql, const char *
 {
     ppool *p = impl;
     PGconn *c = ((pconn *)conn)->c;
-    bool ok = true, unique = false;
+    bool ok = true;
     tp_err rc = copy_begin(p, c, sql, err, errlen);
     if (rc != TP_OK)
         return rc;
@@ -728,8 +724,7 @@ static tp_err pg_copy_data(void *impl, void *conn, const char *sql, const char *
         size_t part = len - off < ((size_t)1 << 20) ? len - off : (size_t)1 << 20;
         ok = PQputCopyData(c, data + off, (int)part) == 1;
     }
-    rc = copy_end(p, c, ok, &unique, err, errlen);
-    return unique ? TP_ERR_EXISTS : rc;
+    return copy_end(p, c, ok, err, errlen);
 }
 
 /* The device row, its answer count with it. Its row lock serialises the ends of concurrent
