@@ -371,7 +371,7 @@ static const char *key_type(const char *name, size_t len)
     return "text";
 }
 
-/* The array form (io->arrays) of flush_table: the n sorted rows of m in one statement, a column
+/* The array form (io->copy) of flush_table: the n sorted rows of m in one statement, a column
  * per array. */
 static tp_err flush_table_array(const crollup_io *io, int t, const dmap *m, size_t n, char *err,
                                 size_t errlen)
@@ -464,7 +464,7 @@ static tp_err flush_table(const crollup_io *io, int t, dmap *m, char *err, size_
     if (n == 0)
         return TP_OK;
     qsort(m->e, n, sizeof *m->e, dent_cmp);
-    if (io->arrays)
+    if (io->copy)
         return flush_table_array(io, t, m, n, err, errlen);
     int cols = td->nkeys + td->nvals;
     tp_buf sql;
@@ -638,7 +638,7 @@ static void sess_from_row(sess *s, const cstore_rows *r, size_t i)
     s->dow0 = s->dow;
 }
 
-/* The array form (io->arrays): every session of m looked up in one statement; when guess, only
+/* The array form (io->copy): every session of m looked up in one statement; when guess, only
  * those that can go on from a stored batch (see GUESS). */
 static tp_err load_sessions_array(const crollup_io *io, smap *m, bool guess, char *err,
                                   size_t errlen)
@@ -674,7 +674,7 @@ static tp_err load_sessions_array(const crollup_io *io, smap *m, bool guess, cha
 /* Loads the stored state of every session of m (those not yet looked up); guess: see GUESS. */
 static tp_err load_sessions(const crollup_io *io, smap *m, bool guess, char *err, size_t errlen)
 {
-    if (io->arrays)
+    if (io->copy)
         return load_sessions_array(io, m, guess, err, errlen);
     tp_buf sql;
     tp_err rc = TP_OK;
@@ -724,7 +724,7 @@ static int sess_cmp(const void *x, const void *y)
     return strcmp((*(sess *const *)x)->id, (*(sess *const *)y)->id);
 }
 
-/* The sessions of m not stored before this batch (io->arrays) in one COPY: cheaper than an upsert
+/* The sessions of m not stored before this batch (io->copy) in one COPY: cheaper than an upsert
  * per row, and a row that a concurrent batch stored meanwhile fails it (TP_ERR_EXISTS). In key
  * order: the inserts into the key's index then walk it once instead of jumping about (a quarter
  * of the COPY's time for random session ids). */
@@ -772,7 +772,7 @@ static tp_err copy_new_sessions(const crollup_io *io, smap *m, char *err, size_t
     return rc;
 }
 
-/* The array form (io->arrays): every changed session in one statement, a column per array (a
+/* The array form (io->copy): every changed session in one statement, a column per array (a
  * long VALUES list costs PostgreSQL a parse and plan per 40 rows): the stored ones (an update
  * each); the new ones go by copy_new_sessions. */
 static tp_err save_sessions_array(const crollup_io *io, smap *m, char *err, size_t errlen)
@@ -826,7 +826,7 @@ static tp_err save_sessions_array(const crollup_io *io, smap *m, char *err, size
 /* Writes every changed session (insert or update). */
 static tp_err save_sessions(const crollup_io *io, smap *m, char *err, size_t errlen)
 {
-    if (io->arrays)
+    if (io->copy)
         return save_sessions_array(io, m, err, errlen);
     enum { COLS = 14, ROWS = 40 };
     tp_buf sql;
@@ -1024,7 +1024,7 @@ static tp_err fold_new(const crollup_io *io, const ru_ans *A, size_t n, const ch
     return rc;
 }
 
-/* PostgreSQL's ingest (io->arrays) of fold_new, under a savepoint. GUESS: a kiosk's customer
+/* PostgreSQL's ingest (io->copy) of fold_new, under a savepoint. GUESS: a kiosk's customer
  * answers in consecutive seqs and a batch is a run of seqs, so only the batch's first session
  * (and its last, for a batch sent out of order) can have answers stored before; the others are
  * taken as new unlooked-up, and the COPY of the new sessions proves it (a stored one fails it
@@ -1082,8 +1082,8 @@ tp_err crollup_ingest(const crollup_io *io, const cbatch *b, const unsigned char
     if (n > 0) {
         rc = device_zone(io, b->device.id, zone, sizeof zone, err, errlen);
         if (rc == TP_OK)
-            rc = io->arrays ? fold_new_pg(io, A, n, zone, err, errlen)
-                            : fold_new(io, A, n, zone, false, err, errlen);
+            rc = io->copy ? fold_new_pg(io, A, n, zone, err, errlen)
+                          : fold_new(io, A, n, zone, false, err, errlen);
     }
     free(A);
     /* Pending as the device holds it once this reply marks the batch's answers. */
@@ -1233,7 +1233,7 @@ tp_err crollup_purge(cstore *s, int64_t before_ms, int64_t *sessions, int64_t *a
     tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
     if (rc != TP_OK)
         return rc;
-    crollup_io io = {tx, NULL, tx_exec, false, false, NULL};
+    crollup_io io = {tx, NULL, tx_exec, false, NULL};
     rc = cpart_cut(s, tx, before_ms, &whole, err, errlen); /* whole months: dropped at the end */
     if (rc == TP_OK)
         rc = cstore_tx_exec(tx, "SELECT min(first_ms) FROM ru_sessions", NULL, 0, &rows, err,
@@ -1266,7 +1266,7 @@ tp_err crollup_backfill(cstore *s, char *err, size_t errlen)
     tp_err rc = cstore_tx_begin(s, true, &tx, err, errlen);
     if (rc != TP_OK)
         return rc;
-    crollup_io io = {tx, NULL, tx_exec, false, false, NULL};
+    crollup_io io = {tx, NULL, tx_exec, false, NULL};
     rc = cstore_tx_exec(tx, "SELECT value FROM ru_state WHERE key = 'backfill'", NULL, 0, &rows,
                         err, errlen);
     bool pending = rc == TP_OK && rows->n == 1 && cstore_rows_get(rows, 0, 0) &&

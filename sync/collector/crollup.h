@@ -37,20 +37,20 @@ typedef struct crollup_io {
     tp_err (*exec)(void *impl, void *conn, const char *sql, const char *const *params, int n,
                    cstore_rows *rows, char *err, size_t errlen);
     bool positional; /* long statements use "?" (bound by position) instead of "$n" */
-    /* PostgreSQL ingest: a batch's sessions go as array parameters, one statement each; they are
-     * looked up FOR UPDATE and the new ones stored with one binary COPY (copy, below), which
-     * fails with TP_ERR_EXISTS when one of them was stored already (by a concurrent batch, or
-     * one not looked up: crollup.c's GUESS) rather than counting that customer twice. */
-    bool arrays;
-    /* With arrays: runs sql, a "COPY ... FROM STDIN WITH (FORMAT binary)", sending the len bytes
-     * of data (cpgcopy.h); TP_ERR_EXISTS when a row broke a unique key. NULL otherwise. */
+    /* PostgreSQL ingest only (NULL elsewhere): runs sql, a "COPY ... FROM STDIN WITH (FORMAT
+     * binary)", sending the len bytes of data (cpgcopy.h); TP_ERR_EXISTS when a row broke a
+     * unique key. With it, a batch's rows and sessions go as array parameters, one statement
+     * each (the array form); the sessions are looked up FOR UPDATE and the new ones stored with
+     * one COPY, which fails with TP_ERR_EXISTS when one of them was stored already (by a
+     * concurrent batch, or one not looked up: crollup.c's GUESS) rather than counting that
+     * customer twice. */
     tp_err (*copy)(void *impl, void *conn, const char *sql, const char *data, size_t len, char *err,
                    size_t errlen);
 } crollup_io;
 
 /* Adds the answers of b stored now (outcomes[i] == CBATCH_ACCEPTED) to the rollups and records
  * the device's pending after this reply (ru_device). Runs on io inside the batch's transaction.
- * Returns TP_OK or the statement's error (the caller rolls back); with io->arrays, TP_ERR_BUSY
+ * Returns TP_OK or the statement's error (the caller rolls back); with io->copy, TP_ERR_BUSY
  * when concurrent batches kept storing the batch's sessions first (under its own savepoint it
  * looks them up again a few times before). */
 tp_err crollup_ingest(const crollup_io *io, const cbatch *b, const unsigned char *outcomes,

@@ -801,7 +801,7 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
         (rc = insert_answers(p, c, b, recv, ep, outcomes, &accepted, err, errlen)) != TP_OK)
         goto out;
     /* issue 14: the rollups, in this transaction (new sessions by COPY: pg_copy_data) */
-    crollup_io io = {p, pc, pg_tx_exec, false, true, pg_copy_data};
+    crollup_io io = {p, pc, pg_tx_exec, false, pg_copy_data};
     if ((rc = crollup_ingest(&io, b, outcomes, recv, err, errlen)) != TP_OK)
         goto out;
     if ((rc = upsert_device(p, c, d, recv, accepted, err, errlen)) != TP_OK)

@@ -518,7 +518,7 @@ static tp_err s_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char 
         goto unlock;
     }
     if (rc == SQLITE_OK) { /* issue 14: the rollups, in this transaction */
-        crollup_io io = {p, c, s_tx_exec_ordered, true, false, NULL};
+        crollup_io io = {p, c, s_tx_exec_ordered, true, NULL};
         trc = crollup_ingest(&io, b, outcomes, recv, err, errlen);
         if (trc != TP_OK) {
             sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
