@@ -32,7 +32,7 @@ import synclib  # noqa: E402
 from synclib import fleet_cli, fleet_token  # noqa: E402
 from tap import check as tap  # noqa: E402
 import test_analytics as ta  # noqa: E402  (Device, recount, compare)
-from test_pg_partitions import post  # noqa: E402
+from test_pg_partitions import keys_matching, orphan_keys, post  # noqa: E402
 
 
 def shape(query):
@@ -157,9 +157,7 @@ def suite(pg, work):
             " DELETE FROM schema_version WHERE version >= 8;")
     fleet_cli(url, "node", "list")
     cols, idx = shape(query)
-    same = query("SELECT count(*) FROM answer_keys k JOIN key_epochs e USING (ep)"
-                 " JOIN answers a ON a.id = k.id AND a.device = e.device AND a.epoch = e.epoch"
-                 " AND a.seq = k.seq")
+    same = keys_matching(query)
     tap(query("SELECT max(version) FROM schema_version") == [("10",)]
         and cols == ["ep", "id", "seq"] and "answers_id" not in idx
         and "answer_keys_at" not in idx
@@ -168,8 +166,7 @@ def suite(pg, work):
         "a schema-7 store is migrated on open: at_ms and both indexes gone, the keys intact and"
         " numbered by their answer's device epoch", (cols, idx, keys, same))
     rc, out, err = fleet_cli(url, "retention", "--before", "2025-11-15", check=False)
-    orphan = query("SELECT count(*) FROM answer_keys k WHERE NOT EXISTS"
-                   " (SELECT 1 FROM answers a WHERE a.id = k.id)")
+    orphan = orphan_keys(query)
     left = query("SELECT count(*) FROM answers")
     months = [r[0] for r in query("SELECT c.relname FROM pg_inherits i JOIN pg_class c"
                                   " ON c.oid = i.inhrelid WHERE i.inhparent = 'answers'::regclass")]

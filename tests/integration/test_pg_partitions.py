@@ -63,6 +63,19 @@ def partitions(query):
     return {r[0]: int(r[1]) for r in rows}
 
 
+def orphan_keys(query):
+    """How many answer keys have no answer (retention must take each key with its answer)."""
+    return query("SELECT count(*) FROM answer_keys k WHERE NOT EXISTS"
+                 " (SELECT 1 FROM answers a WHERE a.id = k.id)")
+
+
+def keys_matching(query):
+    """How many answer keys name their answer's id, device, epoch (through key_epochs) and seq."""
+    return query("SELECT count(*) FROM answer_keys k JOIN key_epochs e USING (ep)"
+                 " JOIN answers a ON a.id = k.id AND a.device = e.device AND a.epoch = e.epoch"
+                 " AND a.seq = k.seq")
+
+
 def suite(pg, work):
     url = pg.url
 
@@ -155,8 +168,7 @@ def suite(pg, work):
             "retention dropped the partitions of the months wholly before the cut", (rc, err,
                                                                                       parts))
         left = query("SELECT count(*) FROM answers WHERE at_ms < %d" % ta.ms(2025, 9, 14, 17))
-        orphan = query("SELECT count(*) FROM answer_keys k WHERE NOT EXISTS"
-                       " (SELECT 1 FROM answers a WHERE a.id = k.id)")
+        orphan = orphan_keys(query)
         tap(left == [("0",)] and orphan == [("0",)] and res.get("answers", 0) > 0,
             "retention: no answer before the cut left, no key without its answer (%s answers)"
             % res.get("answers"), (left, orphan, res))
@@ -182,9 +194,7 @@ def suite(pg, work):
             " DELETE FROM schema_version WHERE version >= 7;")
     fleet_cli(url, "node", "list")
     after = query("SELECT count(*), sum(seq), count(DISTINCT id) FROM answers")
-    keys = query("SELECT count(*) FROM answer_keys k JOIN key_epochs e USING (ep)"
-                 " JOIN answers a ON a.id = k.id AND a.device = e.device AND a.epoch = e.epoch"
-                 " AND a.seq = k.seq")
+    keys = keys_matching(query)
     part = query("SELECT count(*) FROM pg_partitioned_table WHERE partrelid = 'answers'::regclass")
     tap(part == [("1",)] and after == before and keys == [(before[0][0],)]
         and partitions(query).get("answers_default") == 0,
