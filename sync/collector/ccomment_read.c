@@ -134,6 +134,20 @@ static bool add_labels(cJSON *x, const clabel *l, const cstore_rows *a, size_t j
            cJSON_AddItemToObject(x, "label", clabel_json(l, sv, v, q, cstore_rows_get(a, j, 6)));
 }
 
+/* A label set (clabel.h) holding the survey versions of the answer rows ans, whose survey and
+ * survey_version are columns col and col + 1. Returns TP_OK and *out (free with clabel_free), or
+ * an error with err. */
+static tp_err labels_of(cstore_tx *tx, const cstore_rows *ans, size_t col, clabel **out, char *err,
+                        size_t errlen)
+{
+    tp_err rc = (*out = clabel_new()) ? TP_OK : TP_ERR_NOMEM;
+    for (size_t j = 0; rc == TP_OK && j < ans->n; j++)
+        if (cstore_rows_get(ans, j, col + 1))
+            rc = clabel_load(*out, tx, cstore_rows_get(ans, j, col),
+                             (int)strtol(cstore_rows_get(ans, j, col + 1), NULL, 10), err, errlen);
+    return rc == TP_ERR_NOMEM ? tp_errf(err, errlen, rc, "comments: out of memory") : rc;
+}
+
 /* The answers of the listed comments (the same filter, order and limit $7). */
 static tp_err answers_of(cstore_tx *tx, const filt *f, const char *limit, cstore_rows **out,
                          char *err, size_t errlen)
@@ -300,11 +314,9 @@ capi_reply ccomment_get(cstore *s, const char *url, const char *scope,
     if (rc == TP_OK)
         rc = answers_of(tx, &f, limit, &ans, err, sizeof err);
     /* The follow-ups' words from their survey versions (clabel.h; null when not published). */
-    clabel *labels = rc == TP_OK ? clabel_new() : NULL;
-    for (size_t j = 0; labels && rc == TP_OK && j < ans->n; j++)
-        if (cstore_rows_get(ans, j, 2))
-            rc = clabel_load(labels, tx, cstore_rows_get(ans, j, 1),
-                             (int)strtol(cstore_rows_get(ans, j, 2), NULL, 10), err, sizeof err);
+    clabel *labels = NULL;
+    if (rc == TP_OK)
+        rc = labels_of(tx, ans, 1, &labels, err, sizeof err);
     cstore_tx_rollback(tx);
     if (rc != TP_OK) {
         clabel_free(labels);
@@ -412,9 +424,7 @@ static tp_err csv_build(cstore_tx *tx, const filt *f, char **csv, char *err, siz
 {
     char c[1600], sql[2600];
     cstore_rows *list = NULL, *ans = NULL;
-    clabel *labels = clabel_new();
-    if (!labels)
-        return tp_errf(err, errlen, TP_ERR_NOMEM, "comments: out of memory");
+    clabel *labels = NULL;
     snprintf(sql, sizeof sql,
              "SELECT " CC_COLS " FROM comments c WHERE %s ORDER BY c.created_ms, c.id",
              cond(c, sizeof c));
@@ -428,9 +438,8 @@ static tp_err csv_build(cstore_tx *tx, const filt *f, char **csv, char *err, siz
                  cond(c, sizeof c));
         rc = FX(tx, &ans, err, errlen, sql, FPARAMS(f));
     }
-    for (size_t j = 0; rc == TP_OK && j < ans->n; j++)
-        rc = clabel_load(labels, tx, cstore_rows_get(ans, j, 4),
-                         (int)strtol(cstore_rows_get(ans, j, 5), NULL, 10), err, errlen);
+    if (rc == TP_OK)
+        rc = labels_of(tx, ans, 4, &labels, err, errlen);
     if (rc != TP_OK) {
         cstore_rows_free(list);
         cstore_rows_free(ans);
