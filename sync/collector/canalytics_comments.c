@@ -253,10 +253,15 @@ cJSON *an_report_comments(an_req *r, int by, cJSON *report, int *status)
     tp_buf_init(&sql, (size_t)1 << 20);
     tp_err rc = TP_OK;
     if (rc == TP_OK)
-        rc = tp_buf_addf(&sql, "SELECT c.id, c.created_ms, c.store, c.touchpoint, c.device,"
-                               " c.node_path, s.survey, s.version FROM comments c LEFT JOIN"
-                               " ru_sessions s ON s.session = c.session WHERE c.created_ms >="
-                               " CAST($1 AS BIGINT) AND c.created_ms < CAST($2 AS BIGINT)");
+        rc = tp_buf_addf(&sql,
+                         "SELECT c.id, c.created_ms, c.store, c.touchpoint, c.device,"
+                         " c.node_path, s.survey, s.version FROM comments c LEFT JOIN"
+                         " ru_sessions s ON s.session = %s WHERE c.created_ms >="
+                         " CAST($1 AS BIGINT) AND c.created_ms < CAST($2 AS BIGINT)",
+                         /* PostgreSQL's session key is a uuid (step 11); the cast keeps its index
+                          * (comment sessions are checked UUIDs: clink.h) */
+                         strcmp(cstore_kind(r->s), "postgresql") == 0 ? "CAST(c.session AS uuid)"
+                                                                      : "c.session");
     /* The stores in SQL too, so a store's read of a chain's comments stays small. */
     if (rc == TP_OK && f->has_stores && f->n_stores == 0)
         rc = tp_buf_addf(&sql, " AND 1 = 0");

@@ -656,7 +656,7 @@ static tp_err load_sessions_array(const crollup_io *io, smap *m, bool guess, cha
     /* Ingest locks the stored ones, in key order, until the batch commits. */
     if (rc == TP_OK)
         rc = run(io,
-                 "SELECT " SESS_COLS " FROM ru_sessions WHERE session = ANY($1::text[])"
+                 "SELECT " SESS_COLS " FROM ru_sessions WHERE session = ANY($1::uuid[])"
                  " ORDER BY session FOR UPDATE",
                  params, 1, &rows, err, errlen);
     else
@@ -740,13 +740,14 @@ static tp_err copy_new_sessions(const crollup_io *io, smap *m, char *err, size_t
             order[rows++] = m->list[i];
     qsort(order, rows, sizeof *order, sess_cmp);
     /* Binary COPY (cpgcopy.h): the server reads the numbers as they are rather than parsing
-     * text, and nothing needs escaping. The types follow RU_TABLES (INTEGER, BIGINT, TEXT). */
+     * text, and nothing needs escaping. The types follow RU_TABLES (INTEGER, BIGINT, TEXT) and step
+     * 11 (session uuid). */
     cpgcopy w;
     cpgcopy_init(&w, ARRAY_MAX);
     for (size_t i = 0; i < rows; i++) {
         const sess *s = order[i];
         cpgcopy_row(&w, 14);
-        cpgcopy_text(&w, s->id);
+        cpgcopy_uuid(&w, s->id);
         cpgcopy_text(&w, s->d.device);
         cpgcopy_text(&w, s->d.store);
         cpgcopy_text(&w, s->d.touchpoint);
@@ -811,7 +812,7 @@ static tp_err save_sessions_array(const crollup_io *io, smap *m, char *err, size
         tp_errf(err, errlen, rc, "rollup: sessions: %s", tp_strerror(rc));
     else if (changed > 0)
         rc = run(io,
-                 "INSERT INTO ru_sessions(" SESS_COLS ") SELECT * FROM unnest($1::text[],"
+                 "INSERT INTO ru_sessions(" SESS_COLS ") SELECT * FROM unnest($1::uuid[],"
                  " $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[],"
                  " $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::text[],"
                  " $14::int[])" SESS_UPDATE,

@@ -27,6 +27,8 @@ extern const char *const cstore_sqlite_schema_v4;
 extern const char *const cstore_pg_schema_v4;
 /* PostgreSQL step 9: covering indexes of the month rows (cstore_rollup_sql.c). */
 extern const char *const cstore_pg_schema_v9;
+/* PostgreSQL step 11: ru_sessions keyed by uuid (cstore_rollup_sql.c). */
+extern const char *const cstore_pg_schema_v11;
 
 /* A backend's connection inside its open transaction, and its generic statement call (the
  * cstore_ops tx_exec of that backend). Every statement here names its parameters $1..$n in the

@@ -9,16 +9,16 @@
  *
  * Ingest of one batch is one transaction (pg_ingest): the answers and the rollups first, then
  * the device row, whose lock serialises only the ends of concurrent batches of one device (seq
- * ranges). answers is partitioned by month and answer_keys holds the unique keys, the seq key as
- * (ep, seq) with ep numbering the device epoch in key_epochs (cstore_pg_part.c). Before the
- * transaction, each statement committing on its own, the batch's months get their partitions
- * and its device epoch its number. A batch of new answers (the common case) is one binary COPY
- * (cpgcopy.h) into answer_keys and one into answers under a savepoint. A batch with stored seqs
- * (sent again), or whose COPY breaks a unique constraint, goes through the staging table: INSERT
- * ... SELECT ... ON CONFLICT DO NOTHING RETURNING id, and each answer is classified accepted /
- * duplicate / seq conflict from the ids that came back (and one lookup of the others). Then the
- * device row with its answer count, the epoch, and the merged seq ranges. Migrations run in a
- * transaction holding an advisory lock, so several collectors may start at once.
+ * ranges). answers is partitioned by month (cstore_pg_part.c); the unique keys are the ids in
+ * answer_keys and the stored seqs of each device epoch as ranges in key_ranges, ep numbering the
+ * epoch in key_epochs (cstore_pg_keys.c). Before the transaction, each statement committing on
+ * its own, the batch's months get their partitions and its device epoch its number. In it, the
+ * epoch's key lock; a batch of new answers (the common case) is then one binary COPY (cpgcopy.h)
+ * into answer_keys and one into answers under a savepoint. A batch with stored seqs (sent again),
+ * or whose COPY breaks the id key, goes through the staging table, where each answer is
+ * classified accepted / duplicate / seq conflict in batch order and the accepted ones inserted.
+ * Then the device row with its answer count, the epoch, and the merged seq ranges. Migrations run
+ * in a transaction holding an advisory lock, so several collectors may start at once.
  *
  * Connections: a pool with one connection per HTTP worker, made lazily and remade after a failure,
  * so the collector survives a database restart (requests meanwhile get 503).
@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 10
+#define SCHEMA_VERSION 12
 #define MIGRATION_LOCK 0x746f7563 /* "touc": the advisory lock id of migrations */
 
 static const char *const schema_v1 =
@@ -133,9 +133,9 @@ tp_err pg_ensure_conn(ppool *p, pconn *pc, char *err, size_t errlen)
 }
 
 /* Runs sql with text parameters; returns the result (caller PQclear) or NULL and an error. */
-static PGresult *run(ppool *p, PGconn *c, const char *what, const char *sql, int n,
-                     const char *const *params, ExecStatusType want, tp_err *rc, char *err,
-                     size_t errlen)
+PGresult *pg_run(ppool *p, PGconn *c, const char *what, const char *sql, int n,
+                 const char *const *params, ExecStatusType want, tp_err *rc, char *err,
+                 size_t errlen)
 {
     PGresult *res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) == want)
@@ -145,11 +145,11 @@ static PGresult *run(ppool *p, PGconn *c, const char *what, const char *sql, int
     return NULL;
 }
 
-static tp_err run_cmd(ppool *p, PGconn *c, const char *what, const char *sql, int n,
-                      const char *const *params, char *err, size_t errlen)
+tp_err pg_run_cmd(ppool *p, PGconn *c, const char *what, const char *sql, int n,
+                  const char *const *params, char *err, size_t errlen)
 {
     tp_err rc = TP_OK;
-    PGresult *res = run(p, c, what, sql, n, params, PGRES_COMMAND_OK, &rc, err, errlen);
+    PGresult *res = pg_run(p, c, what, sql, n, params, PGRES_COMMAND_OK, &rc, err, errlen);
     PQclear(res);
     return rc;
 }
@@ -175,31 +175,32 @@ static tp_err migrate_step(ppool *p, PGconn *c, int v, const char *sql, const ch
     snprintf(num, sizeof num, "%d", v);
     const char *params[1] = {num};
     if (rc == TP_OK)
-        rc = run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES ($1::int)", 1,
-                     params, err, errlen);
+        rc = pg_run_cmd(p, c, "schema version", "INSERT INTO schema_version VALUES ($1::int)", 1,
+                        params, err, errlen);
     return rc;
 }
 
 static tp_err migrate(ppool *p, PGconn *c, char *err, size_t errlen)
 {
-    tp_err rc = run_cmd(p, c, "begin", "BEGIN", 0, NULL, err, errlen);
+    tp_err rc = pg_run_cmd(p, c, "begin", "BEGIN", 0, NULL, err, errlen);
     PGresult *res = NULL;
     char lock[64];
     const char *params[1] = {lock};
     snprintf(lock, sizeof lock, "%d", MIGRATION_LOCK);
     if (rc != TP_OK)
         return rc;
-    res = run(p, c, "migration lock", "SELECT pg_advisory_xact_lock($1::bigint)", 1, params,
-              PGRES_TUPLES_OK, &rc, err, errlen);
+    res = pg_run(p, c, "migration lock", "SELECT pg_advisory_xact_lock($1::bigint)", 1, params,
+                 PGRES_TUPLES_OK, &rc, err, errlen);
     PQclear(res);
     if (rc == TP_OK)
-        rc = run_cmd(p, c, "schema_version",
-                     "CREATE TABLE IF NOT EXISTS schema_version(version integer NOT NULL)", 0, NULL,
-                     err, errlen);
+        rc = pg_run_cmd(p, c, "schema_version",
+                        "CREATE TABLE IF NOT EXISTS schema_version(version integer NOT NULL)", 0,
+                        NULL, err, errlen);
     if (rc != TP_OK)
         goto out;
-    res = run(p, c, "read schema version", "SELECT coalesce(max(version), 0) FROM schema_version",
-              0, NULL, PGRES_TUPLES_OK, &rc, err, errlen);
+    res =
+        pg_run(p, c, "read schema version", "SELECT coalesce(max(version), 0) FROM schema_version",
+               0, NULL, PGRES_TUPLES_OK, &rc, err, errlen);
     if (!res)
         goto out;
     int version = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
@@ -232,9 +233,13 @@ static tp_err migrate(ppool *p, PGconn *c, char *err, size_t errlen)
         rc = migrate_step(p, c, 9, cstore_pg_schema_v9, "index month rollups", err, errlen);
     if (rc == TP_OK && version < 10) /* issue 14: answer keys by device epoch number */
         rc = migrate_step(p, c, 10, cstore_pg_schema_v10, "number answer key epochs", err, errlen);
+    if (rc == TP_OK && version < 11) /* issue 14: customers keyed by uuid (crollup.h) */
+        rc = migrate_step(p, c, 11, cstore_pg_schema_v11, "session keys as uuid", err, errlen);
+    if (rc == TP_OK && version < 12) /* issue 14: stored seqs as ranges (cstore_pg_keys.c) */
+        rc = migrate_step(p, c, 12, cstore_pg_schema_v12, "stored seqs as ranges", err, errlen);
 out:
     if (rc == TP_OK)
-        rc = run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
+        rc = pg_run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
     else
         pg_rollback(c);
     return rc;
@@ -278,14 +283,6 @@ out:
 }
 
 /* ---- Ingest ---------------------------------------------------------------------------------- */
-
-/* Appends s (separators and numbers, written by this file) unescaped. */
-static void raw(char **w, const char *s)
-{
-    size_t n = strlen(s);
-    memcpy(*w, s, n);
-    *w += n;
-}
 
 /* Writes one binary COPY row of answer_cols (23 columns, their types in schema_v1), preceded by
  * the batch position ord when ord >= 0. */
@@ -397,139 +394,76 @@ static tp_err copy_answers(ppool *p, PGconn *c, const char *sql, const cbatch *b
     return tp_errf(err, errlen, wrc, "copy: batch %s: %s", b->batch_id, tp_strerror(wrc));
 }
 
-/* An answer id borrowed from a PGresult; taken once an answer of the batch has claimed it. */
-typedef struct idref {
-    const char *id;
-    bool taken;
-} idref;
-
-/* Orders idrefs by id (qsort/bsearch). Returns <0, 0 or >0 as strcmp. */
-static int idref_cmp(const void *x, const void *y)
-{
-    return strcmp(((const idref *)x)->id, ((const idref *)y)->id);
-}
-
-/* Sorts the n ids in column 0 of res into a new array (caller frees; NULL when out of memory
- * and n > 0). The strings are borrowed from res. */
-static idref *sorted_ids(const PGresult *res, size_t n)
-{
-    idref *ids = malloc((n ? n : 1) * sizeof *ids);
-    if (!ids)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        ids[i] = (idref){PQgetvalue(res, (int)i, 0), false};
-    qsort(ids, n, sizeof *ids, idref_cmp);
-    return ids;
-}
-
-/* Returns the element of the sorted ids (n) that holds id (borrowed), or NULL. */
-static idref *find_id(idref *ids, size_t n, const char *id)
-{
-    idref key = {id, false};
-    return n ? bsearch(&key, ids, n, sizeof *ids, idref_cmp) : NULL;
-}
-
 /* The way for a batch that a plain COPY could not take (an id stored before or repeated in the
- * batch, or a seq taken): stage the answers in a TEMP table and insert them in batch order with
- * ON CONFLICT DO NOTHING RETURNING id. An answer whose id came back is accepted if it is the
- * first of its id in the batch and a duplicate otherwise; the ids that did not come back are
- * looked up in one more query: stored means duplicate (whatever its other fields), else the
- * (device, epoch, seq) is taken: a conflict. Sets outcomes and *accepted; returns TP_OK or an
- * error (the transaction is then to be rolled back). */
+ * batch, or a seq stored or repeated): stage the answers in a TEMP table, classify each in batch
+ * order from what the store holds (pg_keys_classify), then insert the keys of the accepted ones
+ * (ON CONFLICT DO NOTHING: a concurrent batch of another device may have stored one of their ids
+ * meanwhile, which makes that answer a duplicate) and the answers whose keys went in. Sets
+ * outcomes and *accepted; returns TP_OK or an error (the transaction is then to be rolled back). */
 static tp_err insert_staged(ppool *p, PGconn *c, const cbatch *b, int64_t recv, int64_t ep,
                             unsigned char *outcomes, int64_t *accepted, char *err, size_t errlen)
 {
-    char ep_s[24];
+    char ep_s[24], sql[2048];
     snprintf(ep_s, sizeof ep_s, "%lld", (long long)ep);
-    const char *ep_param[] = {ep_s};
-    PGresult *res = NULL, *known = NULL;
-    idref *ins = NULL, *old = NULL;
-    char *list = NULL, sql[2048];
-    size_t n_ins = 0, n_old = 0, n_missing = 0;
-    tp_err rc = run_cmd(p, c, "staging table",
-                        "CREATE TEMP TABLE stage (ord integer NOT NULL, id uuid, device text,"
-                        " epoch uuid, seq bigint, session uuid, survey text,"
-                        " survey_version integer, question text, kind text, value smallint,"
-                        " choice text, lang text, store text, touchpoint text, wall_ms bigint,"
-                        " clock_trusted boolean, mono_ms bigint, boot_id uuid, flags integer,"
-                        " at_ms bigint, time_source text, received_at_ms bigint, batch_id uuid)"
-                        " ON COMMIT DROP",
-                        0, NULL, err, errlen);
+    PGresult *res = NULL;
+    tp_buf ords;
+    tp_buf_init(&ords, (size_t)1 << 20);
+    tp_err rc = pg_run_cmd(p, c, "staging table",
+                           "CREATE TEMP TABLE stage (ord integer NOT NULL, id uuid, device text,"
+                           " epoch uuid, seq bigint, session uuid, survey text,"
+                           " survey_version integer, question text, kind text, value smallint,"
+                           " choice text, lang text, store text, touchpoint text, wall_ms bigint,"
+                           " clock_trusted boolean, mono_ms bigint, boot_id uuid, flags integer,"
+                           " at_ms bigint, time_source text, received_at_ms bigint, batch_id uuid)"
+                           " ON COMMIT DROP",
+                           0, NULL, err, errlen);
     if (rc == TP_OK)
         rc = copy_answers(p, c, "COPY stage FROM STDIN WITH (FORMAT binary)", b, recv, ep,
                           COPY_STAGE, err, errlen);
+    if (rc == TP_OK)
+        rc = pg_keys_classify(p, c, ep, b, outcomes, err, errlen);
     if (rc != TP_OK)
         goto out;
-    /* answer_keys takes the first of each id and seq in batch order; the row whose key went in
-     * (matched by id and seq) is stored in answers. */
+    /* "{ord,...}": the accepted answers' positions. */
+    rc = tp_buf_add(&ords, "{", 1);
+    for (size_t i = 0, k = 0; rc == TP_OK && i < b->n_answers; i++)
+        if (outcomes[i] == CBATCH_ACCEPTED)
+            rc = tp_buf_addf(&ords, "%s%zu", k++ ? "," : "", i);
+    if (rc == TP_OK)
+        rc = tp_buf_add(&ords, "}", 1);
+    if (rc != TP_OK) {
+        tp_errf(err, errlen, rc, "batch %s: out of memory", b->batch_id);
+        goto out;
+    }
+    const char *params[] = {ep_s, ords.p};
     snprintf(sql, sizeof sql,
              "WITH k AS (INSERT INTO answer_keys (id, ep, seq)"
-             " SELECT id, $1::bigint, seq FROM stage ORDER BY ord"
-             " ON CONFLICT DO NOTHING RETURNING id, seq),"
-             " a AS (INSERT INTO answers (%s) SELECT DISTINCT ON (s.id) %s FROM stage s"
-             " JOIN k ON k.id = s.id AND k.seq = s.seq ORDER BY s.id, s.ord)"
-             " SELECT id FROM k",
+             " SELECT id, $1::bigint, seq FROM stage WHERE ord = ANY($2::int[]) ORDER BY ord"
+             " ON CONFLICT DO NOTHING RETURNING id),"
+             " a AS (INSERT INTO answers (%s) SELECT %s FROM stage s"
+             " JOIN k ON k.id = s.id WHERE s.ord = ANY($2::int[]))"
+             " SELECT s.ord FROM stage s JOIN k ON k.id = s.id WHERE s.ord = ANY($2::int[])",
              answer_cols,
              "s.id, s.device, s.epoch, s.seq, s.session, s.survey, s.survey_version,"
              " s.question, s.kind, s.value, s.choice, s.lang, s.store, s.touchpoint, s.wall_ms,"
              " s.clock_trusted, s.mono_ms, s.boot_id, s.flags, s.at_ms, s.time_source,"
              " s.received_at_ms, s.batch_id");
-    res = run(p, c, "insert answers", sql, 1, ep_param, PGRES_TUPLES_OK, &rc, err, errlen);
+    res = pg_run(p, c, "insert answers", sql, 2, params, PGRES_TUPLES_OK, &rc, err, errlen);
     if (!res)
         goto out;
-    n_ins = (size_t)PQntuples(res);
-    if (!(ins = sorted_ids(res, n_ins))) {
-        rc = TP_ERR_NOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < b->n_answers; i++) {
-        idref *hit = find_id(ins, n_ins, b->answers[i].id);
-        if (hit && !hit->taken) {
-            hit->taken = true;
-            outcomes[i] = CBATCH_ACCEPTED;
+    /* An accepted answer whose key did not go in lost its id to a concurrent batch. */
+    for (size_t i = 0; i < b->n_answers; i++)
+        if (outcomes[i] == CBATCH_ACCEPTED)
+            outcomes[i] = CBATCH_DUPLICATE;
+    for (int r = 0; r < PQntuples(res); r++) {
+        long ord = strtol(PQgetvalue(res, r, 0), NULL, 10);
+        if (ord >= 0 && (size_t)ord < b->n_answers) {
+            outcomes[ord] = CBATCH_ACCEPTED;
             (*accepted)++;
-        } else {
-            outcomes[i] = hit ? CBATCH_DUPLICATE : CBATCH_CONFLICT;
-            n_missing += !hit;
         }
     }
-    if (n_missing == 0)
-        goto out;
-    /* "{id,id,...}": UUIDs need no quoting in an array literal. */
-    if (!(list = malloc(n_missing * TP_UUID_STR + 3))) {
-        rc = TP_ERR_NOMEM;
-        goto out;
-    }
-    char *w = list;
-    *w++ = '{';
-    for (size_t i = 0; i < b->n_answers; i++) {
-        if (outcomes[i] != CBATCH_CONFLICT)
-            continue;
-        if (w > list + 1)
-            *w++ = ',';
-        raw(&w, b->answers[i].id);
-    }
-    *w++ = '}';
-    *w = '\0';
-    const char *params[] = {list};
-    known =
-        run(p, c, "find stored answers", "SELECT id FROM answer_keys WHERE id = ANY($1::uuid[])", 1,
-            params, PGRES_TUPLES_OK, &rc, err, errlen);
-    if (!known)
-        goto out;
-    n_old = (size_t)PQntuples(known);
-    if (!(old = sorted_ids(known, n_old))) {
-        rc = TP_ERR_NOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < b->n_answers; i++)
-        if (outcomes[i] == CBATCH_CONFLICT && find_id(old, n_old, b->answers[i].id))
-            outcomes[i] = CBATCH_DUPLICATE;
 out:
-    free(list);
-    free(old);
-    free(ins);
-    PQclear(known);
+    tp_buf_free(&ords);
     PQclear(res);
     return rc;
 }
@@ -546,9 +480,9 @@ static tp_err key_epoch(ppool *p, PGconn *c, const cbatch_device *d, int64_t *ep
     const char *params[] = {d->id, d->epoch};
     tp_err rc = TP_OK;
     for (int attempt = 0; attempt < 3; attempt++) {
-        PGresult *res = run(p, c, "find device epoch",
-                            "SELECT ep FROM key_epochs WHERE device = $1 AND epoch = $2::uuid", 2,
-                            params, PGRES_TUPLES_OK, &rc, err, errlen);
+        PGresult *res = pg_run(p, c, "find device epoch",
+                               "SELECT ep FROM key_epochs WHERE device = $1 AND epoch = $2::uuid",
+                               2, params, PGRES_TUPLES_OK, &rc, err, errlen);
         if (!res)
             return rc;
         bool found = PQntuples(res) == 1;
@@ -557,10 +491,10 @@ static tp_err key_epoch(ppool *p, PGconn *c, const cbatch_device *d, int64_t *ep
         PQclear(res);
         if (found)
             return TP_OK;
-        rc = run_cmd(p, c, "number device epoch",
-                     "INSERT INTO key_epochs(device, epoch) VALUES ($1, $2::uuid)"
-                     " ON CONFLICT DO NOTHING",
-                     2, params, err, errlen);
+        rc = pg_run_cmd(p, c, "number device epoch",
+                        "INSERT INTO key_epochs(device, epoch) VALUES ($1, $2::uuid)"
+                        " ON CONFLICT DO NOTHING",
+                        2, params, err, errlen);
         if (rc != TP_OK)
             return rc;
     }
@@ -568,43 +502,30 @@ static tp_err key_epoch(ppool *p, PGconn *c, const cbatch_device *d, int64_t *ep
                    d->id, d->epoch);
 }
 
-/* Stores the answers of b (at least one). The common batch is all new answers: one COPY straight
- * into answers stores it at the cost of a raw COPY. A batch sent again (its reply was lost) has
- * stored seqs, which one range probe finds first; it takes insert_staged. So does a batch whose
- * COPY breaks a unique constraint all the same (an id stored under another seq, an id or seq
- * repeated in the batch, a concurrent batch of another device with the same id): a savepoint undoes
- * the COPY. Sets outcomes and *accepted; returns TP_OK or an error (the transaction is then to be
- * rolled back). */
+/* Stores the answers of b (at least one), holding the lock of their device epoch's keys. The
+ * common batch is all new answers: one COPY into answer_keys (ids) and one into answers, at the
+ * cost of about a raw COPY. A batch sent again (its reply was lost) has stored seqs, which one
+ * probe of key_ranges finds first; it takes insert_staged, as does a batch with a seq twice, or
+ * whose COPY breaks the id key all the same (an id stored by another device, or twice in the
+ * batch): a savepoint undoes the COPY. The accepted seqs then join key_ranges. Sets outcomes and
+ * *accepted; returns TP_OK or an error (the transaction is then to be rolled back). */
 static tp_err insert_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv, int64_t ep,
                              unsigned char *outcomes, int64_t *accepted, char *err, size_t errlen)
 {
-    char sql[512], lo[24], hi[24];
-    bool stored = false;
-    int64_t min = b->answers[0].seq, max = min;
-    for (size_t i = 1; i < b->n_answers; i++) {
-        min = b->answers[i].seq < min ? b->answers[i].seq : min;
-        max = b->answers[i].seq > max ? b->answers[i].seq : max;
-    }
-    snprintf(lo, sizeof lo, "%lld", (long long)min);
-    snprintf(hi, sizeof hi, "%lld", (long long)max);
-    char ep_s[24];
-    snprintf(ep_s, sizeof ep_s, "%lld", (long long)ep);
-    const char *params[] = {ep_s, lo, hi};
-    tp_err rc = TP_OK;
-    PGresult *res = run(p, c, "find stored seqs",
-                        "SELECT EXISTS (SELECT 1 FROM answer_keys WHERE ep = $1::bigint"
-                        " AND seq BETWEEN $2::bigint AND $3::bigint)",
-                        3, params, PGRES_TUPLES_OK, &rc, err, errlen);
-    if (!res)
-        return rc;
-    stored = PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 'f';
-    PQclear(res);
-    if (stored)
-        return insert_staged(p, c, b, recv, ep, outcomes, accepted, err, errlen);
+    char sql[512];
+    bool taken = false;
+    tp_err rc = pg_keys_lock(p, c, ep, err, errlen);
+    if (rc == TP_OK)
+        rc = pg_keys_taken(p, c, ep, b, &taken, err, errlen);
+    if (rc == TP_OK && taken)
+        rc = insert_staged(p, c, b, recv, ep, outcomes, accepted, err, errlen);
+    if (rc != TP_OK || taken)
+        goto merge;
 
-    if ((rc = run_cmd(p, c, "savepoint", "SAVEPOINT copy_answers", 0, NULL, err, errlen)) != TP_OK)
+    if ((rc = pg_run_cmd(p, c, "savepoint", "SAVEPOINT copy_answers", 0, NULL, err, errlen)) !=
+        TP_OK)
         return rc;
-    /* The keys first: a broken unique constraint shows there, before the rows are sent. */
+    /* The keys first: a broken id key shows there, before the rows are sent. */
     rc = copy_answers(p, c, "COPY answer_keys (id, ep, seq) FROM STDIN WITH (FORMAT binary)", b,
                       recv, ep, COPY_KEYS, err, errlen);
     snprintf(sql, sizeof sql, "COPY answers (%s) FROM STDIN WITH (FORMAT binary)", answer_cols);
@@ -613,50 +534,21 @@ static tp_err insert_answers(ppool *p, PGconn *c, const cbatch *b, int64_t recv,
     if (rc == TP_OK) {
         memset(outcomes, CBATCH_ACCEPTED, b->n_answers);
         *accepted = (int64_t)b->n_answers;
-        return run_cmd(p, c, "savepoint", "RELEASE SAVEPOINT copy_answers", 0, NULL, err, errlen);
-    }
-    if (rc != TP_ERR_EXISTS)
-        return rc;
-    rc = run_cmd(p, c, "savepoint", "ROLLBACK TO SAVEPOINT copy_answers", 0, NULL, err, errlen);
-    if (rc == TP_OK)
-        rc = insert_staged(p, c, b, recv, ep, outcomes, accepted, err, errlen);
-    return rc;
-}
-
-/* The batch's ranges as two PostgreSQL array literals "{lo,...}" and "{hi,...}" in los and his
- * (tp_buf, freed by the caller). */
-static tp_err range_arrays(const cstore_range *r, size_t n, tp_buf *los, tp_buf *his)
-{
-    tp_err rc = tp_buf_add(los, "{", 1);
-    if (rc == TP_OK)
-        rc = tp_buf_add(his, "{", 1);
-    for (size_t i = 0; rc == TP_OK && i < n; i++) {
-        rc = tp_buf_addf(los, "%s%lld", i ? "," : "", (long long)r[i].lo);
+        rc = pg_run_cmd(p, c, "savepoint", "RELEASE SAVEPOINT copy_answers", 0, NULL, err, errlen);
+    } else if (rc == TP_ERR_EXISTS) {
+        rc = pg_run_cmd(p, c, "savepoint", "ROLLBACK TO SAVEPOINT copy_answers", 0, NULL, err,
+                        errlen);
         if (rc == TP_OK)
-            rc = tp_buf_addf(his, "%s%lld", i ? "," : "", (long long)r[i].hi);
+            rc = insert_staged(p, c, b, recv, ep, outcomes, accepted, err, errlen);
     }
-    if (rc == TP_OK)
-        rc = tp_buf_add(los, "}", 1);
-    if (rc == TP_OK)
-        rc = tp_buf_add(his, "}", 1);
+merge:
+    if (rc == TP_OK && *accepted > 0)
+        rc = pg_keys_merge(p, c, ep, b, outcomes, err, errlen);
     return rc;
 }
 
-/* The old ranges that the batch's ranges (new) touch: for each new range, the nearest one
- * starting below it (if it reaches lo - 1) and those starting in [lo, hi + 1]. Index probes,
- * O(log n) each, never a scan of the ranges below. Then the union of both as merged islands. */
 #define RANGES_NEW_OLD                                                                             \
-    "WITH new AS (SELECT lo, hi FROM unnest($3::bigint[], $4::bigint[]) AS t(lo, hi)),"            \
-    " old AS (SELECT DISTINCT o.lo, o.hi FROM new n CROSS JOIN LATERAL ("                          \
-    "  (SELECT lo, hi FROM seq_ranges WHERE device = $1 AND epoch = $2::uuid AND lo < n.lo"        \
-    "   ORDER BY lo DESC LIMIT 1) UNION ALL"                                                       \
-    "  (SELECT lo, hi FROM seq_ranges WHERE device = $1 AND epoch = $2::uuid"                      \
-    "   AND lo BETWEEN n.lo AND n.hi + 1)) o WHERE o.hi >= n.lo - 1),"
-#define RANGES_ISLANDS(from)                                                                       \
-    " allr AS (SELECT lo, hi FROM new UNION ALL SELECT lo, hi FROM " from "),"                     \
-    " marked AS (SELECT lo, hi, CASE WHEN lo <= max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN"        \
-    "  UNBOUNDED PRECEDING AND 1 PRECEDING) + 1 THEN 0 ELSE 1 END AS start FROM allr),"            \
-    " grouped AS (SELECT lo, hi, sum(start) OVER (ORDER BY lo, hi) AS g FROM marked)"
+    PG_RANGES_NEW_OLD("seq_ranges", "device = $1 AND epoch = $2::uuid", "$3", "$4")
 
 /* Checks the epoch's range budget before anything of the batch is written (so a refused batch
  * leaves no dead rows behind, and costs the same however often it is sent): when the ranges held
@@ -668,9 +560,9 @@ static tp_err range_budget(ppool *p, PGconn *c, const cbatch_device *d, const ch
                            size_t n, char *err, size_t errlen)
 {
     tp_err rc = TP_OK;
-    PGresult *res = run(p, c, "count seq ranges",
-                        "SELECT count(*) FROM seq_ranges WHERE device = $1 AND epoch = $2::uuid", 2,
-                        params, PGRES_TUPLES_OK, &rc, err, errlen);
+    PGresult *res = pg_run(p, c, "count seq ranges",
+                           "SELECT count(*) FROM seq_ranges WHERE device = $1 AND epoch = $2::uuid",
+                           2, params, PGRES_TUPLES_OK, &rc, err, errlen);
     if (!res)
         return rc;
     long long held = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -680,10 +572,11 @@ static tp_err range_budget(ppool *p, PGconn *c, const cbatch_device *d, const ch
     char held_s[24];
     snprintf(held_s, sizeof held_s, "%lld", held);
     const char *with_held[] = {params[0], params[1], params[2], params[3], held_s};
-    res = run(p, c, "count merged seq ranges",
-              RANGES_NEW_OLD RANGES_ISLANDS("old") " SELECT $5::bigint - (SELECT count(*) FROM old)"
-                                                   " + (SELECT count(DISTINCT g) FROM grouped)",
-              5, with_held, PGRES_TUPLES_OK, &rc, err, errlen);
+    res = pg_run(
+        p, c, "count merged seq ranges",
+        RANGES_NEW_OLD PG_RANGES_ISLANDS("old") " SELECT $5::bigint - (SELECT count(*) FROM old)"
+                                                " + (SELECT count(DISTINCT g) FROM grouped)",
+        5, with_held, PGRES_TUPLES_OK, &rc, err, errlen);
     if (!res)
         return rc;
     long long would = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -698,11 +591,11 @@ static tp_err range_budget(ppool *p, PGconn *c, const cbatch_device *d, const ch
 static tp_err merge_ranges(ppool *p, PGconn *c, const char *const params[4], char *err,
                            size_t errlen)
 {
-    return run_cmd(
+    return pg_run_cmd(
         p, c, "merge seq ranges",
         RANGES_NEW_OLD
         " del AS (DELETE FROM seq_ranges s USING old WHERE s.device = $1"
-        "  AND s.epoch = $2::uuid AND s.lo = old.lo RETURNING s.lo, s.hi)," RANGES_ISLANDS(
+        "  AND s.epoch = $2::uuid AND s.lo = old.lo RETURNING s.lo, s.hi)," PG_RANGES_ISLANDS(
             "del") " INSERT INTO seq_ranges(device, epoch, lo, hi)"
                    " SELECT $1, $2::uuid, min(lo), max(hi) FROM grouped"
                    " GROUP BY g",
@@ -743,27 +636,28 @@ static tp_err upsert_device(ppool *p, PGconn *c, const cbatch_device *d, int64_t
     const char *params[] = {
         d->id,    v[0],       d->app_version, v[1], v[2], v[3], d->clock_trusted ? "t" : "f",
         d->epoch, d->boot_id, v[4],           v[5], v[6]};
-    return run_cmd(p, c, "update device",
-                   "INSERT INTO devices(id, first_seen_ms, last_seen_ms, app_version, pending,"
-                   " highest_seq, disk_free, clock_trusted, epoch, boot_id, sent_wall_ms,"
-                   " clock_skew_ms, batches, answers) VALUES ($1, $2, $2, $3, $4, $5, $6, $7,"
-                   " $8, $9, $10, $11, 1, $12) ON CONFLICT (id) DO UPDATE SET"
-                   " last_seen_ms = excluded.last_seen_ms, app_version = excluded.app_version,"
-                   " pending = excluded.pending, highest_seq = excluded.highest_seq,"
-                   " disk_free = excluded.disk_free, clock_trusted = excluded.clock_trusted,"
-                   " epoch = excluded.epoch, boot_id = excluded.boot_id,"
-                   " sent_wall_ms = excluded.sent_wall_ms,"
-                   " clock_skew_ms = excluded.clock_skew_ms, batches = devices.batches + 1,"
-                   " answers = devices.answers + excluded.answers",
-                   12, params, err, errlen);
+    return pg_run_cmd(p, c, "update device",
+                      "INSERT INTO devices(id, first_seen_ms, last_seen_ms, app_version, pending,"
+                      " highest_seq, disk_free, clock_trusted, epoch, boot_id, sent_wall_ms,"
+                      " clock_skew_ms, batches, answers) VALUES ($1, $2, $2, $3, $4, $5, $6, $7,"
+                      " $8, $9, $10, $11, 1, $12) ON CONFLICT (id) DO UPDATE SET"
+                      " last_seen_ms = excluded.last_seen_ms, app_version = excluded.app_version,"
+                      " pending = excluded.pending, highest_seq = excluded.highest_seq,"
+                      " disk_free = excluded.disk_free, clock_trusted = excluded.clock_trusted,"
+                      " epoch = excluded.epoch, boot_id = excluded.boot_id,"
+                      " sent_wall_ms = excluded.sent_wall_ms,"
+                      " clock_skew_ms = excluded.clock_skew_ms, batches = devices.batches + 1,"
+                      " answers = devices.answers + excluded.answers",
+                      12, params, err, errlen);
 }
 
 /* One batch: before its transaction, its months' partitions and its device epoch's number (each
  * committed at once, kept whatever becomes of the batch: empty tables and one row per epoch);
  * then one transaction: the range budget (read-only, so a refused batch writes nothing more),
- * the answers, the rollups, then the device row (locked: concurrent batches of one device wait
- * for each other only from here), the budget again under that lock, the epoch, the seq ranges
- * and the alert queue. */
+ * the answers under their epoch's key lock (concurrent batches of one device epoch wait for each
+ * other from here: a kiosk never sends two at once), the rollups, then the device row (locked:
+ * concurrent batches of one device, in different epochs, wait from here), the budget again under
+ * that lock, the epoch, the seq ranges and the alert queue. */
 static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char *outcomes,
                         char *err, size_t errlen)
 {
@@ -780,7 +674,7 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
     tp_buf_init(&his, (size_t)64 << 20);
     tp_err rc = cstore_batch_ranges(b, &ranges, &n_ranges);
     if (rc == TP_OK)
-        rc = range_arrays(ranges, n_ranges, &los, &his);
+        rc = pg_range_arrays(ranges, n_ranges, &los, &his);
     const char *rparams[] = {d->id, d->epoch, los.p, his.p};
     if (rc == TP_OK)
         rc = pg_ensure_conn(p, pc, err, errlen);
@@ -793,7 +687,7 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
         goto out;
     if (b->n_answers > 0 && (rc = key_epoch(p, c, d, &ep, err, errlen)) != TP_OK)
         goto out;
-    if ((rc = run_cmd(p, c, "begin", "BEGIN", 0, NULL, err, errlen)) != TP_OK)
+    if ((rc = pg_run_cmd(p, c, "begin", "BEGIN", 0, NULL, err, errlen)) != TP_OK)
         goto out;
     if (n_ranges > 0 && (rc = range_budget(p, c, d, rparams, n_ranges, err, errlen)) != TP_OK)
         goto out;
@@ -817,20 +711,20 @@ static tp_err pg_ingest(void *impl, const cbatch *b, int64_t recv, unsigned char
     snprintf(v[2], sizeof v[2], "%lld", (long long)high);
     {
         const char *params[] = {d->id, d->epoch, v[1], v[2], v[0]};
-        rc = run_cmd(p, c, "update epoch",
-                     "INSERT INTO epochs(device, epoch, first_seq, highest_seq, first_seen_ms,"
-                     " last_seen_ms) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (device, epoch)"
-                     " DO UPDATE SET first_seq = least(epochs.first_seq, excluded.first_seq),"
-                     " highest_seq = greatest(epochs.highest_seq, excluded.highest_seq),"
-                     " last_seen_ms = excluded.last_seen_ms",
-                     5, params, err, errlen);
+        rc = pg_run_cmd(p, c, "update epoch",
+                        "INSERT INTO epochs(device, epoch, first_seq, highest_seq, first_seen_ms,"
+                        " last_seen_ms) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (device, epoch)"
+                        " DO UPDATE SET first_seq = least(epochs.first_seq, excluded.first_seq),"
+                        " highest_seq = greatest(epochs.highest_seq, excluded.highest_seq),"
+                        " last_seen_ms = excluded.last_seen_ms",
+                        5, params, err, errlen);
     }
     if (rc == TP_OK && n_ranges > 0)
         rc = merge_ranges(p, c, rparams, err, errlen);
     if (rc == TP_OK && accepted > 0)
         rc = calert_queue_pg(c, b, outcomes, recv, err, errlen);
     if (rc == TP_OK)
-        rc = run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
+        rc = pg_run_cmd(p, c, "commit", "COMMIT", 0, NULL, err, errlen);
 out:
     if (rc != TP_OK)
         pg_rollback(c);
@@ -849,8 +743,8 @@ static tp_err pg_ping(void *impl, char *err, size_t errlen)
     pconn *pc = cpool_acquire_spare(p->conns);
     tp_err rc = pg_ensure_conn(p, pc, err, errlen);
     if (rc == TP_OK) {
-        PGresult *res = run(p, pc->c, "health check", "SELECT count(*) FROM schema_version", 0,
-                            NULL, PGRES_TUPLES_OK, &rc, err, errlen);
+        PGresult *res = pg_run(p, pc->c, "health check", "SELECT count(*) FROM schema_version", 0,
+                               NULL, PGRES_TUPLES_OK, &rc, err, errlen);
         PQclear(res);
     }
     cpool_release(p->conns, pc);
@@ -885,7 +779,7 @@ static tp_err pg_report(void *impl, const cstore_query *q, creport *r, char *err
     char ver[16];
     snprintf(ver, sizeof ver, "%d", q->survey_version);
     const char *params[] = {from, to, q->survey, q->survey_version > 0 ? ver : NULL};
-    res = run(p, pc->c, "report", sql, 4, params, PGRES_TUPLES_OK, &rc, err, errlen);
+    res = pg_run(p, pc->c, "report", sql, 4, params, PGRES_TUPLES_OK, &rc, err, errlen);
     for (int i = 0; res && rc == TP_OK && i < PQntuples(res); i++) {
         char key[TP_ID_MAX + 1];
         tp_kind kind;
@@ -920,15 +814,15 @@ static tp_err pg_list_devices(void *impl, cstore_devices *out, char *err, size_t
         goto out;
     c = pc->c;
     /* One snapshot for the three queries, so ranges match their epochs. */
-    rc = run_cmd(p, c, "begin", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err,
-                 errlen);
+    rc = pg_run_cmd(p, c, "begin", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err,
+                    errlen);
     if (rc != TP_OK)
         goto out;
-    res = run(p, c, "list devices",
-              "SELECT id, first_seen_ms, last_seen_ms, app_version, pending, highest_seq,"
-              " disk_free, clock_trusted, epoch, boot_id, sent_wall_ms, clock_skew_ms, batches,"
-              " answers FROM devices ORDER BY id COLLATE \"C\"",
-              0, NULL, PGRES_TUPLES_OK, &rc, err, errlen);
+    res = pg_run(p, c, "list devices",
+                 "SELECT id, first_seen_ms, last_seen_ms, app_version, pending, highest_seq,"
+                 " disk_free, clock_trusted, epoch, boot_id, sent_wall_ms, clock_skew_ms, batches,"
+                 " answers FROM devices ORDER BY id COLLATE \"C\"",
+                 0, NULL, PGRES_TUPLES_OK, &rc, err, errlen);
     for (int i = 0; res && i < PQntuples(res); i++) {
         cstore_device *d = cstore_devices_add(out);
         if (!d) {
@@ -954,10 +848,10 @@ static tp_err pg_list_devices(void *impl, cstore_devices *out, char *err, size_t
     res = NULL;
     if (rc != TP_OK)
         goto out;
-    res = run(p, c, "list epochs",
-              "SELECT device, epoch, first_seq, highest_seq, first_seen_ms, last_seen_ms"
-              " FROM epochs ORDER BY device, first_seen_ms",
-              0, NULL, PGRES_TUPLES_OK, &rc, err, errlen);
+    res = pg_run(p, c, "list epochs",
+                 "SELECT device, epoch, first_seq, highest_seq, first_seen_ms, last_seen_ms"
+                 " FROM epochs ORDER BY device, first_seen_ms",
+                 0, NULL, PGRES_TUPLES_OK, &rc, err, errlen);
     for (int i = 0; res && i < PQntuples(res); i++) {
         cstore_device *d = cstore_devices_find(out, PQgetvalue(res, i, 0));
         cstore_epoch *e = d ? cstore_device_add_epoch(d) : NULL;
@@ -977,9 +871,9 @@ static tp_err pg_list_devices(void *impl, cstore_devices *out, char *err, size_t
     res = NULL;
     if (rc != TP_OK)
         goto out;
-    res = run(p, c, "list seq ranges",
-              "SELECT device, epoch, lo, hi FROM seq_ranges ORDER BY device, epoch, lo", 0, NULL,
-              PGRES_TUPLES_OK, &rc, err, errlen);
+    res = pg_run(p, c, "list seq ranges",
+                 "SELECT device, epoch, lo, hi FROM seq_ranges ORDER BY device, epoch, lo", 0, NULL,
+                 PGRES_TUPLES_OK, &rc, err, errlen);
     for (int i = 0; res && i < PQntuples(res); i++) {
         cstore_epoch *e = cstore_device_find_epoch(cstore_devices_find(out, PQgetvalue(res, i, 0)),
                                                    PQgetvalue(res, i, 1));

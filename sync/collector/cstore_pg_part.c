@@ -2,15 +2,16 @@
  * cstore_pg_part.c - the answers table of PostgreSQL partitioned by month (schema step 7).
  *
  * A partitioned table cannot hold a global PRIMARY KEY(id) nor UNIQUE(device, epoch, seq) (its
- * unique keys must contain at_ms), so the unpartitioned answer_keys carries them (since step 10
- * as UNIQUE(ep, seq), ep numbering the device epochs in key_epochs) and the
+ * unique keys must contain at_ms), so the unpartitioned answer_keys carries them (since step 12
+ * the id only, the stored seqs being ranges in key_ranges: cstore_pg_keys.c) and the
  * duplicate / seq-conflict detection of ingest; answers is PARTITION BY RANGE (at_ms), one
  * partition per UTC month (answers_YYYY_MM), made on demand just before a batch's transaction
  * (pg_part_ensure). tp_answers_month() checks for the partition and only when it is missing takes
  * an advisory transaction lock and CREATE TABLE IF NOT EXISTS ... PARTITION OF, so two collectors
  * writing into a new month at once both succeed. Times outside 2000-2099 land in answers_default
  * (the safety net; no partition is made for them). A delete from answers deletes its key (a row
- * trigger); retention drops whole months (tp_answers_drop_before) and their keys.
+ * trigger); retention drops whole months (tp_answers_drop_before) and their keys (step 12 gives
+ * their seqs back to key_ranges too).
  */
 #include "cstore_pg_int.h"
 

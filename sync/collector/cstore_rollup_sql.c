@@ -85,3 +85,16 @@ const char *const cstore_pg_schema_v9 =
     "CREATE INDEX IF NOT EXISTS ru_choice_months ON ru_choice(period, store, touchpoint, device,"
     " survey, version, question, choice, band, rating_kind) INCLUDE (n)"
     " WHERE period < 1000000;";
+
+/* PostgreSQL step 11: ru_sessions.session as uuid, not text. Ingest writes a row per new customer
+ * into this key, as many as answers' and answer_keys' rows: a 16-byte key compared as bytes costs
+ * the COPY about a third less than 36 bytes of text (issue 14, ingest). The kiosk makes session
+ * ids as lowercase UUIDs and the collector checks them, so every stored one converts; their text
+ * form reads back the same. Skipped when the column is uuid already. */
+const char *const cstore_pg_schema_v11 =
+    "DO $d$ BEGIN"
+    " IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+    "  AND table_name = 'ru_sessions' AND column_name = 'session' AND data_type = 'text') THEN"
+    "  ALTER TABLE ru_sessions ALTER COLUMN session TYPE uuid USING session::uuid;"
+    " END IF;"
+    " END $d$;";

@@ -440,9 +440,9 @@ ROLLUP_TABLES = ("ru_sessions", "ru_cust", "ru_rating", "ru_choice", "ru_hour", 
 # 6: read access, ...) and is dropped too to make a schema-1 store.
 V1_TABLES = ("answers", "devices", "epochs", "seq_ranges", "schema_version")
 # PostgreSQL's answers are partitioned since step 7, which a rerun skips: the answer keys (steps
-# 7 and 10) stay with them.
-ANSWER_TABLES = ("answer_keys", "key_epochs")
-SCHEMA_LATEST = {"sqlite": "7", "postgresql": "10"}  # SQLite 7: rowid answers; PostgreSQL 7: month partitions, 8: leaner keys, 9: month indexes, 10: keys by epoch number
+# 7, 10 and 12) stay with them.
+ANSWER_TABLES = ("answer_keys", "key_epochs", "key_ranges", "key_gone")
+SCHEMA_LATEST = {"sqlite": "7", "postgresql": "12"}  # SQLite 7: rowid answers; PostgreSQL 7: month partitions, 8: leaner keys, 9: month indexes, 10: keys by epoch number, 11: uuid sessions, 12: stored seqs as ranges
 
 
 def later_tables(label, query):

@@ -1,25 +1,35 @@
 #!/usr/bin/env python3
-"""test_pg_ingest.py - PostgreSQL ingest with its rollups (schema steps 8 and 10, sync/collector/
-cstore_pg.c, cstore_pg_part.c and the PostgreSQL side of crollup.c) with real collectors on a
-real PostgreSQL (tests/support/pgserver.py):
+"""test_pg_ingest.py - PostgreSQL ingest with its rollups (schema steps 8 to 12, sync/collector/
+cstore_pg.c, cstore_pg_keys.c, cstore_pg_part.c and the PostgreSQL side of crollup.c) with real
+collectors on a real PostgreSQL (tests/support/pgserver.py):
 
-1. A new store is at schema 10: answer_keys (id, ep, seq), ep numbering the device epoch in
-   key_epochs; answers without its id index.
+1. A new store is at schema 12: answer_keys (id, ep, seq) with one index, its id; the stored
+   seqs of each device epoch (ep, numbered in key_epochs) as ranges in key_ranges; answers
+   without its id index; customers (ru_sessions) keyed by a uuid session.
 2. Customers whose answers span batches, sent in order and out of order (a batch whose middle
    customer was stored by a later batch: the COPY of its new customers fails and the batch is
    folded again with every customer looked up): the rollups equal a raw recount.
 3. Two collectors, at the same moment, batches of two devices naming the same customers, and
    two batches of one device (the first round in an epoch new to the store, which both number
-   at once: one key_epochs row): every batch accepted, each customer counted once (recount).
+   at once: one key_epochs row): every batch accepted, each customer counted once (recount),
+   key_ranges equal to the runs of the stored seqs.
 4. A store at schema 7 (answer_keys (id, device, epoch, seq, at_ms) with at_ms's index, answers
-   with its id index) is migrated on open: the index and column gone, the keys renumbered by
-   epoch and intact; retention then drops a month with its keys; the rollups equal the recount.
+   with its id index, text sessions) is migrated on open: the index and column gone, the keys
+   renumbered by epoch and intact, key_ranges made from them, sessions turned into uuids;
+   retention then drops a month with its keys and their seqs; the rollups equal the recount.
+5. The same 40 random batches (new answers, answers sent again, ids and seqs repeated within a
+   batch and against stored ones, in any order) to a SQLite and a PostgreSQL collector: every
+   reply names the same answers accepted, duplicate and rejected (PostgreSQL keeps seqs as ranges,
+   SQLite a unique index: one rule); key_ranges stay the runs of the stored seqs, and step 12
+   run again over an emptied key_ranges makes them again.
 
 Stdlib only. Every server started here is stopped in a finally block. Prints TAP lines.
 """
 
+import copy
 import json
 import os
+import random
 import sys
 import threading
 import uuid
@@ -32,7 +42,7 @@ import synclib  # noqa: E402
 from synclib import fleet_cli, fleet_token  # noqa: E402
 from tap import check as tap  # noqa: E402
 import test_analytics as ta  # noqa: E402  (Device, recount, compare)
-from test_pg_partitions import keys_matching, orphan_keys, post  # noqa: E402
+from test_pg_partitions import key_ranges_exact, keys_matching, orphan_keys, post  # noqa: E402
 
 
 def shape(query):
@@ -42,6 +52,12 @@ def shape(query):
     idx = [r[0] for r in query("SELECT indexname FROM pg_indexes WHERE tablename IN"
                                " ('answers', 'answer_keys') ORDER BY 1")]
     return cols, idx
+
+
+def session_type(query):
+    """The type of ru_sessions.session ("uuid" since schema 11)."""
+    return query("SELECT data_type FROM information_schema.columns WHERE table_name ="
+                 " 'ru_sessions' AND column_name = 'session'")[0][0]
 
 
 def accepted_all(res):
@@ -62,13 +78,13 @@ def suite(pg, work):
         tok = fleet_token(url, "device", "add", "g-%d" % i, "--node", node)
         devs.append(ta.Device("g-%d" % i, tok, "g-%d" % (i % 2), "tp-%d" % i))
     cols, idx = shape(query)
-    tap(query("SELECT max(version) FROM schema_version") == [("10",)]
-        and cols == ["ep", "id", "seq"] and "answers_id" not in idx
-        and "answer_keys_at" not in idx and "answers_at_ms" in idx
-        and "answer_keys_ep_seq_key" in idx,
-        "a new store is at schema 10: answer_keys (id, ep, seq) unique by (ep, seq), one index on"
-        " answers",
-        (cols, idx))
+    tap(query("SELECT max(version) FROM schema_version") == [("12",)]
+        and cols == ["ep", "id", "seq"] and idx == ["answer_keys_pkey", "answers_at_ms"]
+        and query("SELECT count(*) FROM key_ranges") == [("0",)]
+        and session_type(query) == "uuid",
+        "a new store is at schema 12: answer_keys (id, ep, seq) keyed by id only, key_ranges,"
+        " one index on answers, customers keyed by a uuid session",
+        (cols, idx, session_type(query)))
     a = synclib.Collector(url, None, work, extra=["--tz", "UTC"], name="ing-a").start()
     b = synclib.Collector(url, None, work, extra=["--tz", "UTC"], name="ing-b").start()
     try:
@@ -140,31 +156,42 @@ def suite(pg, work):
             " and two batches of one device (a new epoch first) at once: every batch accepted,"
             " the device's two epochs numbered once each", (ok, epochs))
         ta.compare("pg-ingest", "after concurrent batches naming the same customers", query)
+        exact = key_ranges_exact(query)
+        tap(exact[:2] == ("0", "0"), "key_ranges equals the runs of the stored seqs after the"
+            " concurrent batches (%s ranges)" % exact[2], exact)
     finally:
         rca, rcb = a.stop(), b.stop()
     tap(rca == 0 and rcb == 0, "both collectors stopped cleanly (no leak reported)", (rca, rcb))
 
-    # 4. Back to schema 7's shape, then opened again: steps 8 to 10 run.
+    # 4. Back to schema 7's shape, then opened again: steps 8 to 12 run.
     keys = query("SELECT count(*), sum(seq) FROM answer_keys")
+    sessions = query("SELECT count(*), min(session::text), max(session::text) FROM ru_sessions")
     pg.psql("CREATE TABLE answer_keys_7 AS SELECT k.id, e.device, e.epoch, k.seq, a.at_ms"
             "  FROM answer_keys k JOIN key_epochs e USING (ep) JOIN answers a ON a.id = k.id;"
             " DROP TABLE answer_keys; DROP TABLE key_epochs;"
+            " DROP TABLE key_ranges; DROP TABLE key_gone;"
             " ALTER TABLE answer_keys_7 RENAME TO answer_keys;"
             " ALTER TABLE answer_keys ADD PRIMARY KEY (id), ADD UNIQUE (device, epoch, seq),"
             "  ALTER COLUMN at_ms SET NOT NULL;"
             " CREATE INDEX answer_keys_at ON answer_keys(at_ms);"
             " CREATE INDEX answers_id ON answers(id);"
+            " ALTER TABLE ru_sessions ALTER COLUMN session TYPE text;"
             " DELETE FROM schema_version WHERE version >= 8;")
     fleet_cli(url, "node", "list")
     cols, idx = shape(query)
     same = keys_matching(query)
-    tap(query("SELECT max(version) FROM schema_version") == [("10",)]
-        and cols == ["ep", "id", "seq"] and "answers_id" not in idx
-        and "answer_keys_at" not in idx
+    after = query("SELECT count(*), min(session::text), max(session::text) FROM ru_sessions")
+    exact = key_ranges_exact(query)
+    tap(query("SELECT max(version) FROM schema_version") == [("12",)]
+        and cols == ["ep", "id", "seq"] and idx == ["answer_keys_pkey", "answers_at_ms"]
         and query("SELECT count(*), sum(seq) FROM answer_keys") == keys
-        and same == [(keys[0][0],)],
-        "a schema-7 store is migrated on open: at_ms and both indexes gone, the keys intact and"
-        " numbered by their answer's device epoch", (cols, idx, keys, same))
+        and same == [(keys[0][0],)] and exact[:2] == ("0", "0")
+        and session_type(query) == "uuid" and after == sessions,
+        "a schema-7 store is migrated on open: at_ms and the indexes but the id's gone, the keys"
+        " intact and numbered by their answer's device epoch, their seqs as ranges, the"
+        " customers' text sessions turned into uuids",
+        (cols, idx, keys, same, exact, session_type(query), sessions, after))
+    ta.compare("pg-ingest", "after the migration", query)
     rc, out, err = fleet_cli(url, "retention", "--before", "2025-11-15", check=False)
     orphan = orphan_keys(query)
     left = query("SELECT count(*) FROM answers")
@@ -173,7 +200,93 @@ def suite(pg, work):
     tap(rc == 0 and orphan == [("0",)] and left == [("0",)] and "answers_2025_10" not in months,
         "retention after the migration drops October with its keys (no key left behind)",
         (rc, err, orphan, left, months))
+    exact = key_ranges_exact(query)
+    tap(exact == ("0", "0", "0"), "retention gave every removed seq back: key_ranges empty", exact)
     ta.compare("pg-ingest", "after retention", query)
+
+    # 5. The same random batches to SQLite and PostgreSQL.
+    parity(pg, work, query)
+
+
+def random_batches(dev, n, seed=14):
+    """n batches of dev mixing new answers with answers sent before, their ids under new seqs,
+    new ids under used seqs, and repeats inside the batch, shuffled."""
+    rng = random.Random(seed)
+    sent = []
+    out = []
+    at = ta.ms(2025, 11, 3, 2)
+    for _ in range(n):
+        items = []
+        for _ in range(rng.randint(1, 12)):
+            r = rng.random()
+            if not sent or r < 0.45:
+                a = dev.answer(str(uuid.uuid4()), "rs", 1, "main", "nps", rng.randint(0, 10),
+                               at + rng.randint(0, 10 ** 8))
+            elif r < 0.6:
+                a = copy.deepcopy(rng.choice(sent))  # sent again
+            elif r < 0.7:
+                a = dict(copy.deepcopy(rng.choice(sent)), seq=dev.seq + 1)  # its id, a new seq
+                dev.seq += 1
+            elif r < 0.8:
+                a = dict(copy.deepcopy(rng.choice(sent)), id=str(uuid.uuid4()))  # a used seq
+            elif items and r < 0.88:
+                a = copy.deepcopy(rng.choice(items))  # twice in this batch
+            elif items and r < 0.94:
+                a = dict(copy.deepcopy(rng.choice(items)), id=str(uuid.uuid4()))
+            elif items:
+                a = dict(copy.deepcopy(rng.choice(items)), seq=dev.seq + 1)
+                dev.seq += 1
+            else:
+                a = copy.deepcopy(rng.choice(sent))
+            items.append(a)
+        rng.shuffle(items)
+        sent.extend(items)
+        out.append(dev.batch(items))
+    return out
+
+
+def parity(pg, work, query):
+    """Section 5: one device in a SQLite store and in the PostgreSQL store, the same batches."""
+    sq_url = "sqlite:" + os.path.join(work, "parity.db")
+    devs = {}
+    for name, url in (("sqlite", sq_url), ("postgresql", pg.url)):
+        fleet_cli(url, "node", "set", "vn/hcm/g-9/tp-9")
+        devs[name] = ta.Device("g-9", fleet_token(url, "device", "add", "g-9", "--node",
+                                                  "vn/hcm/g-9/tp-9"), "g-9", "tp-9")
+    devs["postgresql"].epoch = devs["sqlite"].epoch
+    batches = random_batches(devs["sqlite"], 40)
+    colls = {name: synclib.Collector(url, None, work, extra=["--tz", "UTC"],
+                                     name="parity-" + name).start()
+             for name, url in (("sqlite", sq_url), ("postgresql", pg.url))}
+    diff = []
+    counts = [0, 0, 0]
+    try:
+        for k, body in enumerate(batches):
+            reps = {}
+            for name, coll in colls.items():
+                st, rep = post(coll, devs[name], body)
+                reps[name] = (st, rep.get("accepted"), rep.get("duplicates"),
+                              [(r.get("index"), r.get("code")) for r in rep.get("rejected", [])])
+            if reps["sqlite"] != reps["postgresql"]:
+                diff.append((k, reps))
+            st, acc, dup, rej = reps["postgresql"]
+            counts = [counts[0] + len(acc or []), counts[1] + len(dup or []),
+                      counts[2] + len(rej)]
+    finally:
+        rcs = [c.stop() for c in colls.values()]
+    tap(not diff and rcs == [0, 0] and all(counts),
+        "40 random batches to SQLite and PostgreSQL: the same answers accepted (%d), duplicate"
+        " (%d) and rejected (%d) in every reply" % tuple(counts), diff[:2])
+    exact = key_ranges_exact(query)
+    tap(exact[:2] == ("0", "0"), "key_ranges equals the runs of the stored seqs after them (%s"
+        " ranges)" % exact[2], exact)
+    ta.compare("pg-ingest", "after the random batches", query)
+    # A store whose key_ranges went missing (its step 12 rerun) has them made again from the keys.
+    pg.psql("DELETE FROM key_ranges; DELETE FROM schema_version WHERE version >= 12")
+    fleet_cli(pg.url, "node", "list")
+    exact = key_ranges_exact(query)
+    tap(exact[:2] == ("0", "0") and exact[2] != "0", "step 12 run again over an empty key_ranges"
+        " makes them again from the keys (%s ranges)" % exact[2], exact)
 
 
 def main():

@@ -4,12 +4,14 @@ sync/collector/cstore_pg_part.c) with real collectors on a real PostgreSQL
 (tests/support/pgserver.py):
 
 1. Answers across three months get one partition per month (nothing in the default partition);
-   duplicates and seq conflicts are classified as before (answer_keys holds the keys).
+   duplicates and seq conflicts are classified as before (answer_keys holds the ids, key_ranges
+   the stored seqs: exactly the runs of the keys' seqs).
 2. Two collectors on the same database ingest into new months at the same moment: both succeed,
    each month has one partition and every answer is stored once.
 3. Retention drops the partitions of months wholly before the cut, deletes the rest before it
-   answer by answer, and the rollups still equal a raw recount (test_analytics.recount); an
-   answer of a dropped month sent again is stored again (its key went with it).
+   answer by answer, and the rollups still equal a raw recount (test_analytics.recount); the
+   removed seqs leave key_ranges; an answer of a dropped month sent again is stored again (its
+   key went with it).
 4. A store whose answers table is unpartitioned (as before step 7) is converted on open: same
    answers, same keys, rollups still equal the recount.
 
@@ -76,6 +78,16 @@ def keys_matching(query):
                  " AND a.seq = k.seq")
 
 
+def key_ranges_exact(query):
+    """key_ranges against the runs of seqs in answer_keys, per device epoch: the rows in one and
+    not the other, both ways (schema step 12 keeps them equal through ingest and retention)."""
+    runs = ("SELECT ep, min(seq), max(seq) FROM (SELECT ep, seq, seq - row_number() OVER"
+            " (PARTITION BY ep ORDER BY seq) AS g FROM answer_keys) t GROUP BY ep, g")
+    return query("SELECT (SELECT count(*) FROM (SELECT ep, lo, hi FROM key_ranges EXCEPT %s) x),"
+                 " (SELECT count(*) FROM (%s EXCEPT SELECT ep, lo, hi FROM key_ranges) y),"
+                 " (SELECT count(*) FROM key_ranges)" % (runs, runs))[0]
+
+
 def suite(pg, work):
     url = pg.url
 
@@ -128,6 +140,9 @@ def suite(pg, work):
             "a new id under a stored seq: seq_conflict; the new answer beside it accepted",
             (st, rep))
         ta.compare("partitions", "after ingest across three months", query)
+        exact = key_ranges_exact(query)
+        tap(exact[:2] == ("0", "0") and exact[2] != "0",
+            "key_ranges holds exactly the runs of stored seqs (%s ranges)" % exact[2], exact)
 
         # 2. Two collectors, new months, at the same moment: 6 months x 2 devices, each month's
         # batches sent to both collectors behind one barrier.
@@ -173,6 +188,10 @@ def suite(pg, work):
             "retention: no answer before the cut left, no key without its answer (%s answers)"
             % res.get("answers"), (left, orphan, res))
         ta.compare("partitions", "after retention", query)
+        exact = key_ranges_exact(query)
+        tap(exact[:2] == ("0", "0") and query("SELECT count(*) FROM key_gone") == [("0",)],
+            "retention gave the removed answers' seqs back: key_ranges equals the runs of the"
+            " keys left (cut at both ends of a device's run)", exact)
         dev, body = sent[0]
         st, rep = post(a, dev, body)
         tap(st == 200 and len(rep["accepted"]) == len(body["answers"])
@@ -180,6 +199,8 @@ def suite(pg, work):
             "an answer of a dropped month sent again is stored again (its month made anew)",
             (st, rep))
         ta.compare("partitions", "after a dropped month came back", query)
+        exact = key_ranges_exact(query)
+        tap(exact[:2] == ("0", "0"), "key_ranges exact after the month came back", exact)
     finally:
         rca, rcb = a.stop(), b.stop()
     tap(rca == 0 and rcb == 0, "both collectors stopped cleanly (no leak reported)", (rca, rcb))
@@ -188,6 +209,7 @@ def suite(pg, work):
     before = query("SELECT count(*), sum(seq), count(DISTINCT id) FROM answers")
     pg.psql("CREATE TABLE old_answers AS SELECT * FROM answers;"
             " DROP TABLE answers; DROP TABLE answer_keys; DROP TABLE key_epochs;"
+            " DROP TABLE key_ranges; DROP TABLE key_gone;"
             " ALTER TABLE old_answers RENAME TO answers;"
             " ALTER TABLE answers ADD PRIMARY KEY (id), ADD UNIQUE (device, epoch, seq);"
             " CREATE INDEX answers_at ON answers(at_ms);"
@@ -196,10 +218,11 @@ def suite(pg, work):
     after = query("SELECT count(*), sum(seq), count(DISTINCT id) FROM answers")
     keys = keys_matching(query)
     part = query("SELECT count(*) FROM pg_partitioned_table WHERE partrelid = 'answers'::regclass")
+    exact = key_ranges_exact(query)
     tap(part == [("1",)] and after == before and keys == [(before[0][0],)]
-        and partitions(query).get("answers_default") == 0,
-        "an unpartitioned answers table is converted on open: same answers, one key each",
-        (part, before, after, keys))
+        and partitions(query).get("answers_default") == 0 and exact[:2] == ("0", "0"),
+        "an unpartitioned answers table is converted on open: same answers, one key each, the"
+        " stored seqs as ranges", (part, before, after, keys, exact))
     ta.compare("partitions", "after the conversion", query)
 
 
