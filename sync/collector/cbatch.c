@@ -13,7 +13,6 @@
 #include "cbatch.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +50,7 @@ typedef struct vctx {
     char msg[CBATCH_MSG_MAX];
     const char *src; /* the JSON text the items were parsed from (see mark_literals) */
     size_t src_len;
+    struct korder *ko; /* the key order its objects are collected with */
 } vctx;
 
 static bool fail(vctx *v, cbatch_code code, const char *field, const char *what)
@@ -139,19 +139,37 @@ typedef struct slots {
     const cJSON *v[F_COUNT];
 } slots;
 
-static void collect(slots *s, const cJSON *obj)
+/* The key order collect() expects: next[k] is the key that followed key k in the last object
+ * (next[F_COUNT]: its first key). It starts as fkey's order and learns the device's own order
+ * from the first answer, so that every later answer matches each key at the first comparison
+ * whatever order the device writes them in (the kiosk's is not fkey's). */
+typedef struct korder {
+    unsigned char next[F_COUNT + 1];
+} korder;
+
+static void korder_init(korder *ko)
 {
-    size_t hint = 0;
+    for (size_t k = 0; k < F_COUNT; k++)
+        ko->next[k] = (unsigned char)((k + 1) % F_COUNT);
+    ko->next[F_COUNT] = 0;
+}
+
+static void collect(slots *s, const cJSON *obj, korder *ko)
+{
+    size_t prev = F_COUNT;
     memset(s, 0, sizeof *s);
     for (const cJSON *it = obj ? obj->child : NULL; it; it = it->next) {
-        if (!it->string)
+        const char *key = it->string;
+        if (!key)
             continue;
+        size_t hint = ko->next[prev];
         for (size_t k = 0; k < F_COUNT; k++) {
             size_t i = (hint + k) % F_COUNT;
-            if (strcmp(fnames[i], it->string) == 0) {
+            if (fnames[i][0] == key[0] && strcmp(fnames[i], key) == 0) {
                 if (!s->v[i])
                     s->v[i] = it;
-                hint = i + 1;
+                ko->next[prev] = (unsigned char)i;
+                prev = i;
                 break;
             }
         }
@@ -200,12 +218,38 @@ static bool is_num_char(char c)
     return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
 }
 
+/* Nonzero when one of the eight bytes at p is a quote, a backslash or NUL: its lowest set bit is
+ * in the first such byte (on a little-endian machine). The zero-byte test, (w - 0x01..) & ~w &
+ * 0x80.., marks bytes above a zero byte only through its borrow, so never below the first one. */
+static uint64_t special8(const char *p)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t w, q, bs;
+    memcpy(&w, p, 8);
+    q = w ^ (ones * '"');
+    bs = w ^ (ones * '\\');
+    return ((w - ones) & ~w & highs) | ((q - ones) & ~q & highs) | ((bs - ones) & ~bs & highs);
+}
+
 /* Steps over the string at s[i] == '"'; returns the index after its closing quote and sets *nul
- * when it holds the escape \u0000. */
+ * when it holds the escape \u0000. Eight bytes at a time up to the next byte that matters: this
+ * reads the whole batch. */
 static size_t lex_string(const lex *x, size_t i, bool *nul)
 {
     *nul = false;
-    for (i++; i < x->n && x->s[i] != '"'; i++) {
+    for (i++; i < x->n; i++) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (i + 8 <= x->n) {
+            uint64_t m = special8(x->s + i);
+            if (!m) {
+                i += 7;
+                continue;
+            }
+            i += (size_t)__builtin_ctzll(m) / 8;
+        }
+#endif
+        if (x->s[i] == '"')
+            break;
         if (x->s[i] == '\0') /* a raw NUL byte ends cJSON's copy just the same */
             *nul = true;
         if (x->s[i] != '\\')
@@ -256,9 +300,9 @@ static void mark_literals(cJSON *it, lex *x)
     for (; it; it = it->next) {
         bool nul = false;
         size_t at = lex_value(x, &nul);
-        if (cJSON_IsNumber(it))
+        if ((it->type & 0xFF) == cJSON_Number) /* cJSON_IsNumber, without a call into libcjson */
             it->valueint = (int)at;
-        else if (cJSON_IsString(it))
+        else if ((it->type & 0xFF) == cJSON_String)
             it->valueint = nul;
         if (it->child)
             mark_literals(it->child, x);
@@ -266,7 +310,8 @@ static void mark_literals(cJSON *it, lex *x)
 }
 
 /* Copies the literal of number item it into out (LIT_MAX bytes, cut with "..." when longer) and
- * returns true when it is written as an integer: -?(0|[1-9][0-9]*), no fraction, no exponent. */
+ * returns true when it is written as an integer: -?(0|[1-9][0-9]*), no fraction, no exponent.
+ * memcpy, not snprintf: every integer field of every answer comes through here. */
 static bool number_literal(const vctx *v, const cJSON *it, char out[LIT_MAX])
 {
     size_t at = (size_t)it->valueint, len = 0;
@@ -277,10 +322,13 @@ static bool number_literal(const vctx *v, const cJSON *it, char out[LIT_MAX])
     const char *p = v->src + at;
     while (at + len < v->src_len && is_num_char(p[len]))
         len++;
-    if (len < LIT_MAX)
-        snprintf(out, LIT_MAX, "%.*s", (int)len, p);
-    else
-        snprintf(out, LIT_MAX, "%.*s...", LIT_MAX - 4, p);
+    if (len < LIT_MAX) {
+        memcpy(out, p, len);
+        out[len] = '\0';
+    } else {
+        memcpy(out, p, LIT_MAX - 4);
+        memcpy(out + LIT_MAX - 4, "...", 4);
+    }
     size_t i = p[0] == '-';
     if (i == len || (p[i] == '0' && len > i + 1))
         return false;
@@ -292,16 +340,21 @@ static bool number_literal(const vctx *v, const cJSON *it, char out[LIT_MAX])
 
 /* Reads number item it as an exact integer into *out. Returns 1 when written as an integer that
  * fits int64, 0 when it is not an integer, -1 when it is an integer beyond int64 (lit always set).
- */
+ * The digits are summed here (what strtoll would return, without its locale and errno). */
 static int exact_int(const vctx *v, const cJSON *it, char lit[LIT_MAX], int64_t *out)
 {
     if (!number_literal(v, it, lit))
         return 0;
-    errno = 0;
-    long long n = strtoll(v->src + it->valueint, NULL, 10);
-    if (errno == ERANGE)
-        return -1;
-    *out = n;
+    const char *p = v->src + it->valueint, *end = v->src + v->src_len;
+    bool neg = *p == '-';
+    uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, n = 0;
+    for (p += neg; p < end && *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (n > (limit - d) / 10)
+            return -1;
+        n = n * 10 + d;
+    }
+    *out = !neg ? (int64_t)n : n ? -(int64_t)(n - 1) - 1 : 0;
     return 1;
 }
 
@@ -382,19 +435,30 @@ static bool get_id(vctx *v, const slots *obj, fkey key, char out[TP_ID_MAX + 1])
     return true;
 }
 
+/* A hex digit in lowercase; 0 for any other byte. */
+static const char hex_lower[256] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5',
+    ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9', ['a'] = 'a', ['b'] = 'b',
+    ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f', ['A'] = 'a', ['B'] = 'b',
+    ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f'};
+
 /* The textual UUID form libuuid's uuid_parse accepts (8-4-4-4-12 hex digits, either case),
- * checked without its strtoul calls: this runs four times per answer. */
-static bool uuid_text(const char *s)
+ * checked without its strtoul calls and written lowercase into out (left partly written when it
+ * is not a UUID): this runs four times per answer. A table, not range tests: digits and letters
+ * alternate at random in a UUID, and each range test would be a mispredicted branch. */
+static bool uuid_lower(const char *s, char out[TP_UUID_STR])
 {
     for (int i = 0; i < 36; i++) {
         char c = s[i];
         if (i == 8 || i == 13 || i == 18 || i == 23) {
             if (c != '-')
                 return false;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-            return false;
+            out[i] = '-';
+        } else if (!(out[i] = hex_lower[(unsigned char)c])) {
+            return false; /* NUL too: no byte past a short string's end is read */
         }
     }
+    out[36] = '\0';
     return s[36] == '\0';
 }
 
@@ -402,14 +466,17 @@ static bool uuid_text(const char *s)
 static bool get_uuid(vctx *v, const slots *obj, fkey key, char out[TP_UUID_STR])
 {
     const char *name = fnames[key];
+    const cJSON *it = obj->v[key];
+    /* A string that is a UUID passes every get_str check (36 ASCII bytes, no \u0000): only
+     * other values need them, for their message. */
+    if (it && (it->type & 0xFF) == cJSON_String && it->valuestring && !it->valueint &&
+        uuid_lower(it->valuestring, out))
+        return true;
     const char *s = get_str(v, obj, key, true, 64);
     if (!s)
         return false;
-    if (!uuid_text(s))
+    if (!uuid_lower(s, out))
         return fail(v, CBATCH_INVALID_ID, name, "not a UUID");
-    for (int i = 0; i < 36; i++)
-        out[i] = (s[i] >= 'A' && s[i] <= 'F') ? (char)(s[i] - 'A' + 'a') : s[i];
-    out[36] = '\0';
     return true;
 }
 
@@ -496,7 +563,7 @@ static bool parse_answer(vctx *v, const cJSON *obj, const cbatch_device *d, cbat
     a->value = -1;
     if (!cJSON_IsObject(obj))
         return fail(v, CBATCH_INVALID_TYPE, "answer", "not an object");
-    collect(&fields, obj);
+    collect(&fields, obj, v->ko);
     if (!get_uuid(v, o, F_ID, a->id))
         return false;
     if (!get_int(v, o, F_SEQ, d->epoch_first_seq, CBATCH_MAX_INT, &a->seq))
@@ -581,7 +648,7 @@ static bool parse_device(vctx *v, const slots *root, cbatch_device *d)
         return false;
     if (!cJSON_IsObject(obj))
         return fail(v, CBATCH_INVALID_TYPE, "device", "not an object");
-    collect(&fields, obj);
+    collect(&fields, obj, v->ko);
     const char *ver;
     if (!get_id(v, o, F_ID, d->id) || !get_uuid(v, o, F_EPOCH, d->epoch) ||
         !get_int(v, o, F_EPOCH_FIRST_SEQ, 1, CBATCH_MAX_INT, &d->epoch_first_seq) ||
@@ -612,7 +679,7 @@ static void reject_identity(const vctx *v, const cJSON *obj, const char **id, in
     *seq = -1;
     if (!cJSON_IsObject(obj))
         return;
-    collect(&o, obj);
+    collect(&o, obj, v->ko);
     const cJSON *it = o.v[F_ID];
     if (cJSON_IsString(it) && it->valuestring && !it->valueint &&
         strlen(it->valuestring) <= TP_ID_MAX &&
@@ -631,7 +698,11 @@ tp_err cbatch_parse(const char *json, size_t len, int64_t received_at_ms, cbatch
     cjarena *arena = NULL; /* the tree's blocks, freed at once */
     cbatch *b = NULL;
     vctx v = {0};
+    korder env_order, answer_order; /* the envelope's objects, the answers */
     *out = NULL;
+    korder_init(&env_order);
+    korder_init(&answer_order);
+    v.ko = &env_order;
 
     if (!json || len == 0) {
         rc = tp_errf(err, errlen, TP_ERR_INVALID, "empty body");
@@ -665,7 +736,7 @@ tp_err cbatch_parse(const char *json, size_t len, int64_t received_at_ms, cbatch
     }
     int64_t proto = 0;
     slots top;
-    collect(&top, root);
+    collect(&top, root, v.ko);
     if (!get_int(&v, &top, F_PROTOCOL, 1, 1, &proto) ||
         !get_uuid(&v, &top, F_BATCH_ID, b->batch_id) || !parse_device(&v, &top, &b->device)) {
         rc = tp_errf(err, errlen, TP_ERR_INVALID, "%s (%s)", v.msg, cbatch_code_name(v.code));
@@ -693,7 +764,7 @@ tp_err cbatch_parse(const char *json, size_t len, int64_t received_at_ms, cbatch
     int index = 0;
     cJSON_ArrayForEach(o, answers)
     {
-        vctx av = {.src = json, .src_len = len};
+        vctx av = {.src = json, .src_len = len, .ko = &answer_order};
         cbatch_answer *a = &b->answers[b->n_answers];
         if (parse_answer(&av, o, &b->device, a)) {
             cbatch_correct_time(&b->device, received_at_ms, a);
