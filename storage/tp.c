@@ -374,9 +374,14 @@ bool tp_uuid_valid(const char *s)
 
 uint64_t tp_hash_str(const char *s)
 {
+    return tp_hash_mem(s, strlen(s));
+}
+
+uint64_t tp_hash_mem(const void *p, size_t n)
+{
     /* Eight bytes per step (the rollups hash a few 60-100 byte keys per answer), then the
      * finaliser of MurmurHash3 so that the low bits the tables mask with are well mixed. */
-    size_t n = strlen(s);
+    const unsigned char *s = p;
     uint64_t h = 1469598103934665603ULL ^ (uint64_t)n, w;
     for (; n >= 8; n -= 8, s += 8) {
         memcpy(&w, s, 8);

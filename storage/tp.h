@@ -159,6 +159,10 @@ tp_err tp_strlcpy(char *dst, const char *src, size_t dstlen);
  * stored). */
 uint64_t tp_hash_str(const char *s);
 
+/* The same hash of the n bytes at p (tp_hash_str(s) == tp_hash_mem(s, strlen(s))), for callers
+ * that know the length already. */
+uint64_t tp_hash_mem(const void *p, size_t n);
+
 /* Formats UTC ms as "2026-11-23T18:04:16.123Z" into out (at least 25 bytes). */
 void tp_format_utc(int64_t ms, char *out, size_t outlen);
 

@@ -97,12 +97,16 @@ static const table_def tables[T_COUNT] = {
 
 typedef struct dent {
     char *key;
+    size_t len;    /* strlen(key) */
+    uint64_t hash; /* tp_hash_mem(key, len) */
     int64_t v[11];
 } dent;
 
 typedef struct dmap {
     dent *e; /* open addressing; key NULL = empty */
     size_t cap, n;
+    size_t last; /* the entry found last (< cap when there is one): consecutive answers of a
+                  * batch mostly share their store, touchpoint, survey and day, and so the row */
 } dmap;
 
 typedef struct fold {
@@ -118,8 +122,12 @@ static void dmap_free(dmap *m)
     memset(m, 0, sizeof *m);
 }
 
-static dent *dmap_get(dmap *m, const char *key)
+/* Returns the entry of the len bytes at key, adding it (zero deltas); NULL when out of memory.
+ * Full keys are always compared; the hash only picks the slot. */
+static dent *dmap_get(dmap *m, const char *key, size_t len)
 {
+    if (m->last < m->cap && m->e[m->last].len == len && memcmp(m->e[m->last].key, key, len) == 0)
+        return &m->e[m->last];
     if ((m->n + 1) * 2 > m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 256;
         dent *e = calloc(cap, sizeof *e);
@@ -128,7 +136,7 @@ static dent *dmap_get(dmap *m, const char *key)
         for (size_t i = 0; i < m->cap; i++) {
             if (!m->e[i].key)
                 continue;
-            size_t j = tp_hash_str(m->e[i].key) & (cap - 1);
+            size_t j = m->e[i].hash & (cap - 1);
             while (e[j].key)
                 j = (j + 1) & (cap - 1);
             e[j] = m->e[i];
@@ -136,43 +144,84 @@ static dent *dmap_get(dmap *m, const char *key)
         free(m->e);
         m->e = e;
         m->cap = cap;
+        m->last = cap;
     }
-    size_t j = tp_hash_str(key) & (m->cap - 1);
+    uint64_t h = tp_hash_mem(key, len);
+    size_t j = h & (m->cap - 1);
     while (m->e[j].key) {
-        if (strcmp(m->e[j].key, key) == 0)
+        if (m->e[j].hash == h && m->e[j].len == len && memcmp(m->e[j].key, key, len) == 0) {
+            m->last = j;
             return &m->e[j];
+        }
         j = (j + 1) & (m->cap - 1);
     }
-    if (!(m->e[j].key = strdup(key)))
+    char *k = malloc(len + 1);
+    if (!k)
         return NULL;
+    memcpy(k, key, len);
+    k[len] = '\0';
+    m->e[j].key = k;
+    m->e[j].len = len;
+    m->e[j].hash = h;
     m->n++;
+    m->last = j;
     return &m->e[j];
 }
 
-/* Adds v to value column col of table t's row whose key fields are the nf strings f. */
-static void bump(fold *f, int t, const char *const *fields, int nf, int col, int64_t v)
+/* A delta key being built: its fields so far, each followed by SEP. */
+typedef struct dkey {
+    char s[KEY_MAX];
+    size_t used;
+    bool too_long; /* a field did not fit with its SEP and the NUL (TP_ERR_TOO_LARGE) */
+} dkey;
+
+/* Adds at most max bytes of field to k. Copied byte by byte while its end is sought: fields are
+ * a few bytes, shorter than a strnlen and memcpy call cost. */
+static void dkey_addn(dkey *k, const char *field, size_t max)
 {
-    char key[KEY_MAX];
-    size_t used = 0;
-    if (f->rc != TP_OK || v == 0)
+    size_t n = 0, used = k->used;
+    if (k->too_long)
         return;
-    for (int i = 0; i < nf; i++) { /* fields joined by SEP (memcpy: this runs per answer) */
-        size_t n = strlen(fields[i]);
-        if (used + n + 1 >= sizeof key) {
-            f->rc = TP_ERR_TOO_LARGE;
+    for (; n < max && field[n]; n++) {
+        if (used + n + 1 >= sizeof k->s) {
+            k->too_long = true;
             return;
         }
-        memcpy(key + used, fields[i], n);
-        used += n;
-        key[used++] = SEP;
+        k->s[used + n] = field[n];
     }
-    key[used ? used - 1 : 0] = '\0';
-    dent *e = dmap_get(&f->t[t], key);
+    if (used + n + 1 >= sizeof k->s) {
+        k->too_long = true;
+        return;
+    }
+    k->used = used + n;
+    k->s[k->used++] = SEP;
+}
+
+static void dkey_add(dkey *k, const char *field)
+{
+    dkey_addn(k, field, KEY_MAX);
+}
+
+/* Adds the deltas d (one per value column of table t) to t's row whose key is k's fields joined
+ * by SEP. One key built and looked up for all the columns an answer counts in that row. */
+static void bump(fold *f, int t, const dkey *k, const int64_t *d)
+{
+    bool any = false;
+    for (int c = 0; c < tables[t].nvals; c++)
+        any |= d[c] != 0;
+    if (f->rc != TP_OK || !any)
+        return;
+    if (k->too_long) {
+        f->rc = TP_ERR_TOO_LARGE;
+        return;
+    }
+    dent *e = dmap_get(&f->t[t], k->s, k->used ? k->used - 1 : 0);
     if (!e) {
         f->rc = TP_ERR_NOMEM;
         return;
     }
-    e->v[col] += v;
+    for (int c = 0; c < tables[t].nvals; c++)
+        e->v[c] += d[c];
 }
 
 /* Writes the decimal digits of v into out (24 bytes); no printf: this runs per row. */
@@ -207,112 +256,128 @@ static void itoa16(int v, char *out)
     out[n] = '\0';
 }
 
-/* The six leading key fields (period + dims) as strings. */
-typedef struct kbuf {
-    char period[16], version[16], a[16], b[16];
-    const char *f[10];
-} kbuf;
-
-static void kdims(kbuf *k, int period, const dims *d)
+/* Starts k with the six leading key fields: period and the dims, cut at TP_ID_MAX bytes as a
+ * dims struct holds them (answers read back from the store, crollup_purge, are not checked). */
+static void kdims(dkey *k, int period, const char *store, const char *touchpoint,
+                  const char *device, const char *survey, int version)
 {
-    itoa16(period, k->period);
-    itoa16(d->version, k->version);
-    k->f[0] = k->period;
-    k->f[1] = d->store;
-    k->f[2] = d->touchpoint;
-    k->f[3] = d->device;
-    k->f[4] = d->survey;
-    k->f[5] = k->version;
+    char num[16];
+    k->used = 0;
+    k->too_long = false;
+    itoa16(period, num);
+    dkey_add(k, num);
+    dkey_addn(k, store, TP_ID_MAX);
+    dkey_addn(k, touchpoint, TP_ID_MAX);
+    dkey_addn(k, device, TP_ID_MAX);
+    dkey_addn(k, survey, TP_ID_MAX);
+    itoa16(version, num);
+    dkey_add(k, num);
+}
+
+/* Adds the day of week and the hour (ru_hour's last key fields) to k. */
+static void khour(dkey *k, int dow, int hour)
+{
+    char num[16];
+    itoa16(dow, num);
+    dkey_add(k, num);
+    itoa16(hour, num);
+    dkey_add(k, num);
+}
+
+/* Copies id into d (TP_ID_MAX + 1 bytes) as tp_strlcpy would, cut at TP_ID_MAX bytes; a loop
+ * rather than strlen and memcpy calls for a few bytes, once per session. */
+static void id_copy(char *d, const char *id)
+{
+    size_t n = 0;
+    for (; n < TP_ID_MAX && id[n]; n++)
+        d[n] = id[n];
+    d[n] = '\0';
 }
 
 static void dims_of(dims *d, const ru_ans *a)
 {
-    tp_strlcpy(d->device, a->device, sizeof d->device);
-    tp_strlcpy(d->store, a->store, sizeof d->store);
-    tp_strlcpy(d->touchpoint, a->touchpoint, sizeof d->touchpoint);
-    tp_strlcpy(d->survey, a->survey, sizeof d->survey);
+    id_copy(d->device, a->device);
+    id_copy(d->store, a->store);
+    id_copy(d->touchpoint, a->touchpoint);
+    id_copy(d->survey, a->survey);
     d->version = a->version;
 }
 
 /* Counts (sign +1) or uncounts (-1) a customer at its day/hour. */
 static void fold_customer(fold *f, const dims *d, int day, int hour, int dow, int sign)
 {
-    kbuf k;
+    dkey k;
     int periods[2] = {day, day / 100};
     for (int l = 0; l < 2; l++) {
-        kdims(&k, periods[l], d);
-        bump(f, T_CUST, k.f, 6, 0, sign);
-        itoa16(dow, k.a);
-        itoa16(hour, k.b);
-        k.f[6] = k.a;
-        k.f[7] = k.b;
-        bump(f, T_HOUR, k.f, 8, 0, sign);
+        kdims(&k, periods[l], d->store, d->touchpoint, d->device, d->survey, d->version);
+        bump(f, T_CUST, &k, (const int64_t[4]){sign});
+        khour(&k, dow, hour);
+        bump(f, T_HOUR, &k, (const int64_t[4]){sign});
     }
 }
 
-/* Counts (or uncounts) one answer of session s (its band for a follow-up). */
+/* Counts (or uncounts) one answer of session s (its band for a follow-up). Each row's key is
+ * built once from the period and dims (kdims), which the tables' keys all start with. */
 static void fold_answer(fold *f, const ru_ans *a, const sess *s, int sign)
 {
     ctz_local L;
-    dims d;
-    kbuf k;
-    dims_of(&d, a);
+    dkey k;
     ctz_local_of(a->at_ms, s->tz_off, &L);
     int periods[2] = {L.day, L.month};
     const char *band = a->kind == TP_KIND_CHOICE ? "" : crollup_band(a->kind, a->value);
+    int64_t corrected = a->tsrc == CBATCH_TIME_CORRECTED ? sign : 0;
+    int64_t uncorrected = a->tsrc == CBATCH_TIME_UNCORRECTED ? sign : 0;
     for (int l = 0; l < 2; l++) {
-        kdims(&k, periods[l], &d);
-        bump(f, T_CUST, k.f, 6, 1, sign);
-        if (a->tsrc == CBATCH_TIME_CORRECTED)
-            bump(f, T_CUST, k.f, 6, 2, sign);
-        if (a->tsrc == CBATCH_TIME_UNCORRECTED)
-            bump(f, T_CUST, k.f, 6, 3, sign);
+        kdims(&k, periods[l], a->store, a->touchpoint, a->device, a->survey, a->version);
+        size_t dims_used = k.used;
+        bool dims_too_long = k.too_long;
+        bump(f, T_CUST, &k, (const int64_t[4]){0, sign, corrected, uncorrected});
         if (a->kind == TP_KIND_CHOICE) {
-            k.f[6] = a->question;
-            k.f[7] = a->choice;
-            k.f[8] = s->band[0] ? s->band : "none";
-            k.f[9] = s->band[0] ? s->kind : "";
-            bump(f, T_CHOICE, k.f, 10, 0, sign);
+            dkey_add(&k, a->question);
+            dkey_add(&k, a->choice);
+            dkey_add(&k, s->band[0] ? s->band : "none");
+            dkey_add(&k, s->band[0] ? s->kind : "");
+            bump(f, T_CHOICE, &k, (const int64_t[1]){sign});
         } else if (band[0]) {
-            k.f[6] = a->question;
-            k.f[7] = tp_kind_name(a->kind);
-            bump(f, T_RATING, k.f, 8, a->value, sign);
+            int64_t d[11] = {0};
+            d[a->value] = sign;
+            dkey_add(&k, a->question);
+            dkey_add(&k, tp_kind_name(a->kind));
+            bump(f, T_RATING, &k, d);
         }
-        kdims(&k, periods[l], &d);
-        itoa16(L.dow, k.a);
-        itoa16(L.hour, k.b);
-        k.f[6] = k.a;
-        k.f[7] = k.b;
-        bump(f, T_HOUR, k.f, 8, 1, sign);
-        if (band[0]) {
-            bump(f, T_HOUR, k.f, 8, 2, sign);
-            if (strcmp(band, "negative") == 0)
-                bump(f, T_HOUR, k.f, 8, 3, sign);
-        }
+        k.used = dims_used;
+        k.too_long = dims_too_long;
+        khour(&k, L.dow, L.hour);
+        bump(f, T_HOUR, &k,
+             (const int64_t[4]){0, sign, band[0] ? sign : 0,
+                                band[0] && strcmp(band, "negative") == 0 ? sign : 0});
     }
-    const char *dev[1] = {a->device};
-    if (a->tsrc == CBATCH_TIME_CORRECTED)
-        bump(f, T_DEVICE, dev, 1, 0, sign);
-    if (a->tsrc == CBATCH_TIME_UNCORRECTED)
-        bump(f, T_DEVICE, dev, 1, 1, sign);
+    k.used = 0;
+    k.too_long = false;
+    dkey_add(&k, a->device);
+    bump(f, T_DEVICE, &k, (const int64_t[2]){corrected, uncorrected});
 }
 
 /* Moves a waiting follow-up (an orphan) from band "none" to its session's band. */
 static void fold_orphan_move(fold *f, const dims *d, int day, const char *question,
                              const char *choice, const char *band, const char *kind)
 {
-    kbuf k;
+    dkey k;
     int periods[2] = {day, day / 100};
     for (int l = 0; l < 2; l++) {
-        kdims(&k, periods[l], d);
-        k.f[6] = question;
-        k.f[7] = choice;
-        k.f[8] = "none";
-        k.f[9] = "";
-        bump(f, T_CHOICE, k.f, 10, 0, -1);
-        k.f[8] = band;
-        k.f[9] = kind;
-        bump(f, T_CHOICE, k.f, 10, 0, 1);
+        kdims(&k, periods[l], d->store, d->touchpoint, d->device, d->survey, d->version);
+        dkey_add(&k, question);
+        dkey_add(&k, choice);
+        size_t used = k.used;
+        bool too_long = k.too_long;
+        dkey_add(&k, "none");
+        dkey_add(&k, "");
+        bump(f, T_CHOICE, &k, (const int64_t[1]){-1});
+        k.used = used;
+        k.too_long = too_long;
+        dkey_add(&k, band);
+        dkey_add(&k, kind);
+        bump(f, T_CHOICE, &k, (const int64_t[1]){1});
     }
 }
 
@@ -929,15 +994,18 @@ static tp_err fold_new(const crollup_io *io, const ru_ans *A, size_t n, const ch
     smap m = {0};
     fold f = {0};
     tp_err rc = TP_OK;
+    sess **S = calloc(n + 1, sizeof *S); /* each answer's session, looked up once */
+    if (!S)
+        rc = TP_ERR_NOMEM;
     for (size_t i = 0; rc == TP_OK && i < n; i++)
-        if (!smap_add(&m, A[i].session, n))
+        if (!(S[i] = smap_add(&m, A[i].session, n)))
             rc = TP_ERR_NOMEM;
     if (rc == TP_OK)
         rc = load_sessions(io, &m, guess, err, errlen);
     /* Pass 1: each session's earliest answer and band. */
     for (size_t i = 0; rc == TP_OK && i < n; i++) {
         const ru_ans *a = &A[i];
-        sess *s = smap_find(&m, a->session);
+        sess *s = S[i];
         if (!s->in_db && !s->changed) {
             ctz_offset(zone, a->at_ms, &s->tz_off);
             set_first(s, a);
@@ -967,7 +1035,7 @@ static tp_err fold_new(const crollup_io *io, const ru_ans *A, size_t n, const ch
     tp_buf_init(&sql, (size_t)1 << 20);
     for (size_t i = 0; rc == TP_OK && i < n; i++) {
         const ru_ans *a = &A[i];
-        sess *s = smap_find(&m, a->session);
+        sess *s = S[i];
         fold_answer(&f, a, s, 1);
         if (a->kind == TP_KIND_CHOICE && !s->band[0]) {
             ctz_local L;
@@ -1022,6 +1090,7 @@ static tp_err fold_new(const crollup_io *io, const ru_ans *A, size_t n, const ch
         rc = flush(io, &f, err, errlen);
     fold_free(&f);
     smap_free(&m);
+    free(S);
     return rc;
 }
 
