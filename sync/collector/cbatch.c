@@ -154,6 +154,14 @@ static void korder_init(korder *ko)
     ko->next[F_COUNT] = 0;
 }
 
+/* strcmp(a, b) == 0 for the few bytes of a key, without a library call. */
+static bool same_key(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
 static void collect(slots *s, const cJSON *obj, korder *ko)
 {
     size_t prev = F_COUNT;
@@ -165,7 +173,7 @@ static void collect(slots *s, const cJSON *obj, korder *ko)
         size_t hint = ko->next[prev];
         for (size_t k = 0; k < F_COUNT; k++) {
             size_t i = (hint + k) % F_COUNT;
-            if (fnames[i][0] == key[0] && strcmp(fnames[i], key) == 0) {
+            if (fnames[i][0] == key[0] && same_key(fnames[i], key)) {
                 if (!s->v[i])
                     s->v[i] = it;
                 ko->next[prev] = (unsigned char)i;
