@@ -13,7 +13,7 @@
 #include <string.h>
 
 /* Makes room for n more bytes; false (and w->rc set) when that fails. */
-static bool room(cpgcopy *w, size_t n)
+static bool grow(cpgcopy *w, size_t n)
 {
     if (w->rc != TP_OK)
         return false;
@@ -36,6 +36,14 @@ static bool room(cpgcopy *w, size_t n)
     return true;
 }
 
+/* grow() where the buffer has the room already, without a call: every field comes here. */
+static inline bool room(cpgcopy *w, size_t n)
+{
+    if (w->rc == TP_OK && n <= w->max - w->len && w->len + n <= w->cap)
+        return true;
+    return grow(w, n);
+}
+
 static void put(cpgcopy *w, const void *p, size_t n)
 {
     if (room(w, n)) {
@@ -44,23 +52,40 @@ static void put(cpgcopy *w, const void *p, size_t n)
     }
 }
 
-/* The low n (1, 2, 4 or 8) bytes of v, big-endian, stored in place: n is a constant where this
- * is inlined, so no memcpy call for a few bytes (a batch row is some 60 of these). */
-static void put_be(cpgcopy *w, uint64_t v, size_t n)
+/* The low n (1, 2, 4 or 8) bytes of v into b, big-endian. */
+static inline void be(unsigned char *b, uint64_t v, size_t n)
 {
-    if (!room(w, n))
-        return;
-    unsigned char *b = (unsigned char *)w->p + w->len;
     for (size_t i = 0; i < n; i++)
         b[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+}
+
+/* Appends n bytes to w and returns them to be filled in, or NULL (w->rc set). The fields are
+ * written in place through this, one room check per field and no memcpy call for a few bytes
+ * (a batch row is some 60 of these writes). */
+static unsigned char *grab(cpgcopy *w, size_t n)
+{
+    if (!room(w, n))
+        return NULL;
+    unsigned char *b = (unsigned char *)w->p + w->len;
     w->len += n;
+    return b;
+}
+
+static void put_be(cpgcopy *w, uint64_t v, size_t n)
+{
+    unsigned char *b = grab(w, n);
+    if (b)
+        be(b, v, n);
 }
 
 /* A field's length word and then n bytes of v, big-endian: the integer and boolean fields. */
-static void put_field(cpgcopy *w, uint64_t v, size_t n)
+static inline void put_field(cpgcopy *w, uint64_t v, size_t n)
 {
-    put_be(w, n, 4);
-    put_be(w, v, n);
+    unsigned char *b = grab(w, 4 + n);
+    if (b) {
+        be(b, n, 4);
+        be(b + 4, v, n);
+    }
 }
 
 void cpgcopy_init(cpgcopy *w, size_t max)
@@ -99,8 +124,11 @@ void cpgcopy_text(cpgcopy *w, const char *s)
             w->rc = TP_ERR_TOO_LARGE;
         return;
     }
-    put_be(w, n, 4);
-    put(w, s, n);
+    unsigned char *b = grab(w, 4 + n);
+    if (b) {
+        be(b, n, 4);
+        memcpy(b + 4, s, n);
+    }
 }
 
 void cpgcopy_i16(cpgcopy *w, int16_t v)
@@ -153,8 +181,11 @@ void cpgcopy_uuid(cpgcopy *w, const char *s)
             w->rc = TP_ERR_INVALID;
         return;
     }
-    put_be(w, 16, 4);
-    put(w, u, 16);
+    unsigned char *b = grab(w, 4 + 16);
+    if (b) {
+        be(b, 16, 4);
+        memcpy(b + 4, u, 16);
+    }
 }
 
 tp_err cpgcopy_finish(cpgcopy *w)
