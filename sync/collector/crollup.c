@@ -105,8 +105,9 @@ typedef struct dent {
 typedef struct dmap {
     dent *e; /* open addressing; key NULL = empty */
     size_t cap, n;
-    size_t last; /* the entry found last (< cap when there is one): consecutive answers of a
-                  * batch mostly share their store, touchpoint, survey and day, and so the row */
+    size_t last[2]; /* the two entries found last, latest first (< cap when set): consecutive
+                     * answers of a batch mostly share their dims, day and hour, so their rows
+                     * at the two period levels (day, month) alternate between two keys */
 } dmap;
 
 typedef struct fold {
@@ -126,8 +127,14 @@ static void dmap_free(dmap *m)
  * Full keys are always compared; the hash only picks the slot. */
 static dent *dmap_get(dmap *m, const char *key, size_t len)
 {
-    if (m->last < m->cap && m->e[m->last].len == len && memcmp(m->e[m->last].key, key, len) == 0)
-        return &m->e[m->last];
+    for (int r = 0; r < 2; r++) {
+        size_t i = m->last[r];
+        if (i < m->cap && m->e[i].key && m->e[i].len == len && memcmp(m->e[i].key, key, len) == 0) {
+            m->last[1] = m->last[0];
+            m->last[0] = i;
+            return &m->e[i];
+        }
+    }
     if ((m->n + 1) * 2 > m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 256;
         dent *e = calloc(cap, sizeof *e);
@@ -144,27 +151,28 @@ static dent *dmap_get(dmap *m, const char *key, size_t len)
         free(m->e);
         m->e = e;
         m->cap = cap;
-        m->last = cap;
+        m->last[0] = m->last[1] = cap;
     }
     uint64_t h = tp_hash_mem(key, len);
     size_t j = h & (m->cap - 1);
     while (m->e[j].key) {
-        if (m->e[j].hash == h && m->e[j].len == len && memcmp(m->e[j].key, key, len) == 0) {
-            m->last = j;
-            return &m->e[j];
-        }
+        if (m->e[j].hash == h && m->e[j].len == len && memcmp(m->e[j].key, key, len) == 0)
+            break;
         j = (j + 1) & (m->cap - 1);
     }
-    char *k = malloc(len + 1);
-    if (!k)
-        return NULL;
-    memcpy(k, key, len);
-    k[len] = '\0';
-    m->e[j].key = k;
-    m->e[j].len = len;
-    m->e[j].hash = h;
-    m->n++;
-    m->last = j;
+    if (!m->e[j].key) {
+        char *k = malloc(len + 1);
+        if (!k)
+            return NULL;
+        memcpy(k, key, len);
+        k[len] = '\0';
+        m->e[j].key = k;
+        m->e[j].len = len;
+        m->e[j].hash = h;
+        m->n++;
+    }
+    m->last[1] = m->last[0];
+    m->last[0] = j;
     return &m->e[j];
 }
 
@@ -256,22 +264,37 @@ static void itoa16(int v, char *out)
     out[n] = '\0';
 }
 
-/* Starts k with the six leading key fields: period and the dims, cut at TP_ID_MAX bytes as a
- * dims struct holds them (answers read back from the store, crollup_purge, are not checked). */
-static void kdims(dkey *k, int period, const char *store, const char *touchpoint,
-                  const char *device, const char *survey, int version)
+/* The five dims fields that follow the period in every table's key (store, touchpoint, device,
+ * survey, version), cut at TP_ID_MAX bytes as a dims struct holds them (answers read back from
+ * the store, crollup_purge, are not checked): built once per answer, copied behind each period. */
+static void kdims_tail(dkey *t, const char *store, const char *touchpoint, const char *device,
+                       const char *survey, int version)
+{
+    char num[16];
+    t->used = 0;
+    t->too_long = false;
+    dkey_addn(t, store, TP_ID_MAX);
+    dkey_addn(t, touchpoint, TP_ID_MAX);
+    dkey_addn(t, device, TP_ID_MAX);
+    dkey_addn(t, survey, TP_ID_MAX);
+    itoa16(version, num);
+    dkey_add(t, num);
+}
+
+/* Starts k with the six leading key fields: the period, then the dims of tail. */
+static void kdims(dkey *k, int period, const dkey *tail)
 {
     char num[16];
     k->used = 0;
     k->too_long = false;
     itoa16(period, num);
     dkey_add(k, num);
-    dkey_addn(k, store, TP_ID_MAX);
-    dkey_addn(k, touchpoint, TP_ID_MAX);
-    dkey_addn(k, device, TP_ID_MAX);
-    dkey_addn(k, survey, TP_ID_MAX);
-    itoa16(version, num);
-    dkey_add(k, num);
+    if (k->too_long || tail->too_long || k->used + tail->used >= sizeof k->s) {
+        k->too_long = true;
+        return;
+    }
+    memcpy(k->s + k->used, tail->s, tail->used);
+    k->used += tail->used;
 }
 
 /* Adds the day of week and the hour (ru_hour's last key fields) to k. */
@@ -306,10 +329,11 @@ static void dims_of(dims *d, const ru_ans *a)
 /* Counts (sign +1) or uncounts (-1) a customer at its day/hour. */
 static void fold_customer(fold *f, const dims *d, int day, int hour, int dow, int sign)
 {
-    dkey k;
+    dkey k, tail;
     int periods[2] = {day, day / 100};
+    kdims_tail(&tail, d->store, d->touchpoint, d->device, d->survey, d->version);
     for (int l = 0; l < 2; l++) {
-        kdims(&k, periods[l], d->store, d->touchpoint, d->device, d->survey, d->version);
+        kdims(&k, periods[l], &tail);
         bump(f, T_CUST, &k, (const int64_t[4]){sign});
         khour(&k, dow, hour);
         bump(f, T_HOUR, &k, (const int64_t[4]){sign});
@@ -321,14 +345,15 @@ static void fold_customer(fold *f, const dims *d, int day, int hour, int dow, in
 static void fold_answer(fold *f, const ru_ans *a, const sess *s, int sign)
 {
     ctz_local L;
-    dkey k;
+    dkey k, tail;
     ctz_local_of(a->at_ms, s->tz_off, &L);
     int periods[2] = {L.day, L.month};
     const char *band = a->kind == TP_KIND_CHOICE ? "" : crollup_band(a->kind, a->value);
     int64_t corrected = a->tsrc == CBATCH_TIME_CORRECTED ? sign : 0;
     int64_t uncorrected = a->tsrc == CBATCH_TIME_UNCORRECTED ? sign : 0;
+    kdims_tail(&tail, a->store, a->touchpoint, a->device, a->survey, a->version);
     for (int l = 0; l < 2; l++) {
-        kdims(&k, periods[l], a->store, a->touchpoint, a->device, a->survey, a->version);
+        kdims(&k, periods[l], &tail);
         size_t dims_used = k.used;
         bool dims_too_long = k.too_long;
         bump(f, T_CUST, &k, (const int64_t[4]){0, sign, corrected, uncorrected});
@@ -362,10 +387,11 @@ static void fold_answer(fold *f, const ru_ans *a, const sess *s, int sign)
 static void fold_orphan_move(fold *f, const dims *d, int day, const char *question,
                              const char *choice, const char *band, const char *kind)
 {
-    dkey k;
+    dkey k, tail;
     int periods[2] = {day, day / 100};
+    kdims_tail(&tail, d->store, d->touchpoint, d->device, d->survey, d->version);
     for (int l = 0; l < 2; l++) {
-        kdims(&k, periods[l], d->store, d->touchpoint, d->device, d->survey, d->version);
+        kdims(&k, periods[l], &tail);
         dkey_add(&k, question);
         dkey_add(&k, choice);
         size_t used = k.used;
@@ -526,6 +552,7 @@ static tp_err flush_table(const crollup_io *io, int t, dmap *m, char *err, size_
             m->e[i].key = NULL;
     }
     m->n = n;
+    m->last[0] = m->last[1] = m->cap; /* the entries moved */
     if (n == 0)
         return TP_OK;
     qsort(m->e, n, sizeof *m->e, dent_cmp);
