@@ -209,15 +209,16 @@ typedef struct lex {
     bool nul_key;
 } lex;
 
+/* Whitespace, and the characters between values (after the first): separators and closing
+ * brackets. A table: the lexer tests every byte between values against both sets. */
+enum { LEX_WS = 1, LEX_SEP = 2 };
+static const unsigned char lex_class[256] = {
+    [' '] = LEX_WS,  ['\t'] = LEX_WS, ['\n'] = LEX_WS, ['\r'] = LEX_WS,
+    [','] = LEX_SEP, [':'] = LEX_SEP, [']'] = LEX_SEP, ['}'] = LEX_SEP};
+
 static bool is_ws(char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* The characters between values (after the first): separators and closing brackets. */
-static bool is_sep(char c)
-{
-    return c == ',' || c == ':' || c == ']' || c == '}';
+    return lex_class[(unsigned char)c] & LEX_WS;
 }
 
 /* A character of a JSON number literal (the literal's form is checked apart). */
@@ -272,31 +273,37 @@ static size_t lex_string(const lex *x, size_t i, bool *nul)
 /* Moves to the next value and returns its offset (keys are skipped) and *nul for a string. */
 static size_t lex_value(lex *x, bool *nul)
 {
+    const char *s = x->s;
+    size_t i = x->i, n = x->n;
     *nul = false;
     for (;;) {
-        while (x->i < x->n && (is_ws(x->s[x->i]) || is_sep(x->s[x->i])))
-            x->i++;
-        if (x->i >= x->n)
-            return x->n;
-        size_t at = x->i;
-        char c = x->s[at];
+        while (i < n && lex_class[(unsigned char)s[i]])
+            i++;
+        if (i >= n) {
+            x->i = i;
+            return n;
+        }
+        size_t at = i;
+        char c = s[at];
         if (c == '"') {
             size_t j = lex_string(x, at, nul), k = j;
-            while (k < x->n && is_ws(x->s[k]))
+            while (k < n && is_ws(s[k]))
                 k++;
-            x->i = j;
-            if (k < x->n && x->s[k] == ':') { /* a key, not a value */
+            i = j;
+            if (k < n && s[k] == ':') { /* a key, not a value */
                 x->nul_key |= *nul;
                 *nul = false;
                 continue;
             }
+            x->i = i;
             return at;
         }
         if (c == '{' || c == '[')
-            x->i++;
+            i++;
         else
-            while (x->i < x->n && x->s[x->i] && !is_ws(x->s[x->i]) && !is_sep(x->s[x->i]))
-                x->i++;
+            while (i < n && s[i] && !lex_class[(unsigned char)s[i]])
+                i++;
+        x->i = i;
         return at;
     }
 }
