@@ -157,24 +157,27 @@ static const unsigned char hexv[256] = {
     ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
     ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16};
 
+/* Where each of a uuid's 16 byte pairs starts in the 8-4-4-4-12 form. */
+static const unsigned char pair_at[16] = {0,  2,  4,  6,  9,  11, 14, 16,
+                                          19, 21, 24, 26, 28, 30, 32, 34};
+
 /* The 16 bytes of the 8-4-4-4-12 form that libuuid's uuid_parse reads, decoded pair by pair:
- * uuid_parse costs a strtoul per group, and a batch row holds five uuids. */
+ * uuid_parse costs a strtoul per group, and a batch row holds five uuids. The pairs' places are a
+ * table rather than tests of each position; the bytes are still read in order, and none after
+ * one that is not a hex digit or dash (a NUL), so never past a short string's end. */
 void cpgcopy_uuid(cpgcopy *w, const char *s)
 {
     unsigned char u[16];
     size_t k = 0;
-    for (int i = 0; s && i < 36 && k <= 16; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                break;
-            continue;
-        }
+    for (; s && k < 16; k++) {
+        size_t i = pair_at[k];
+        if ((k == 4 || k == 6 || k == 8 || k == 10) && s[i - 1] != '-')
+            break;
         int hi = hexv[(unsigned char)s[i]]; /* not NUL: s[i + 1] is inside the string */
         int lo = hi ? hexv[(unsigned char)s[i + 1]] : 0;
         if (!lo)
             break;
-        u[k++] = (unsigned char)((hi - 1) << 4 | (lo - 1));
-        i++;
+        u[k] = (unsigned char)((hi - 1) << 4 | (lo - 1));
     }
     if (k != 16 || s[36] != '\0') {
         if (w->rc == TP_OK)
