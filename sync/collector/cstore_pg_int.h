@@ -106,6 +106,14 @@ tp_err pg_keys_classify(ppool *p, PGconn *c, int64_t ep, const cbatch *b, unsign
 tp_err pg_keys_merge(ppool *p, PGconn *c, int64_t ep, const cbatch *b,
                      const unsigned char *outcomes, char *err, size_t errlen);
 
+/* The month partitions of answers wholly before cut, by name (relname): retention's rule, in the
+ * FOR loop of each version of tp_answers_drop_before (steps 7, 8 and 12). */
+#define PG_MONTHS_BEFORE_CUT                                                                       \
+    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"                    \
+    " WHERE i.inhparent = 'answers'::regclass AND c.relname ~ '^answers_[0-9]{4}_[0-9]{2}$'"       \
+    " AND extract(epoch FROM to_timestamp(substr(c.relname, 9), 'YYYY_MM')::timestamp"             \
+    " + interval '1 month') * 1000 <= cut"
+
 /* Makes the month partitions the answers of b fall in, before they are stored: on c outside a
  * transaction (the statement commits at once, so the lock that making a partition takes is held
  * for a moment, not for the batch; an empty partition left by a batch that then fails is

@@ -72,11 +72,7 @@ const char *const cstore_pg_schema_v12 =
     " DECLARE r record; k bigint := 0; n bigint;"
     " BEGIN"
     "  DELETE FROM answers_default WHERE at_ms < cut;" /* its keys go by the row trigger */
-    "  FOR r IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-    "   WHERE i.inhparent = 'answers'::regclass AND c.relname ~ '^answers_[0-9]{4}_[0-9]{2}$'"
-    "   AND extract(epoch FROM to_timestamp(substr(c.relname, 9), 'YYYY_MM')::timestamp"
-    "    + interval '1 month') * 1000 <= cut"
-    "  LOOP"
+    "  FOR r IN " PG_MONTHS_BEFORE_CUT "  LOOP"
     "   EXECUTE format('WITH k AS (DELETE FROM answer_keys k USING %I a WHERE k.id = a.id"
     " RETURNING k.ep, k.seq) INSERT INTO key_gone(ep, seq) SELECT ep, seq FROM k', r.relname);"
     "   GET DIAGNOSTICS n = ROW_COUNT;"
