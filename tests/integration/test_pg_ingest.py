@@ -12,7 +12,9 @@ collectors on a real PostgreSQL (tests/support/pgserver.py):
 3. Two collectors, at the same moment, batches of two devices naming the same customers, and
    two batches of one device (the first round in an epoch new to the store, which both number
    at once: one key_epochs row): every batch accepted, each customer counted once (recount),
-   key_ranges equal to the runs of the stored seqs.
+   key_ranges equal to the runs of the stored seqs; then one batch sent to both collectors at
+   the same moment: one delivery accepts it, the other finds every answer stored; and two
+   batches under the same seqs at once: one stored, the other all seq conflicts.
 4. A store at schema 7 (answer_keys (id, device, epoch, seq, at_ms) with at_ms's index, answers
    with its id index, text sessions) is migrated on open: the index and column gone, the keys
    renumbered by epoch and intact, key_ranges made from them, sessions turned into uuids;
@@ -159,6 +161,67 @@ def suite(pg, work):
         exact = key_ranges_exact(query)
         tap(exact[:2] == ("0", "0"), "key_ranges equals the runs of the stored seqs after the"
             " concurrent batches (%s ranges)" % exact[2], exact)
+
+        # The same batch to both collectors at the same moment (a reply lost, the batch sent
+        # again while the first delivery is still being stored): the epoch's key lock makes one
+        # delivery store it and the other find every answer stored.
+        twice = []
+        for r in range(4):
+            gate = threading.Barrier(2)
+            t0 = ta.ms(2025, 10, 20 + r, 3)
+            body = d0.batch([d0.answer(str(uuid.uuid4()), "rs", 1, "main", "nps", j % 11,
+                                       t0 + j * 1000) for j in range(30)])
+            res = [None, None]
+
+            def both(k, coll):
+                gate.wait()
+                res[k] = post(coll, d0, body)
+
+            th = [threading.Thread(target=both, args=(k, coll)) for k, coll in enumerate((a, b))]
+            for t in th:
+                t.start()
+            for t in th:
+                t.join()
+            ids = sorted(x["id"] for x in body["answers"])
+            got = sorted((sorted(rep.get("accepted", [])), sorted(rep.get("duplicates", [])))
+                         for st, rep in res)
+            twice.append(all(st == 200 for st, rep in res) and got == [([], ids), (ids, [])])
+        # Two different batches under the same seqs at once (a device whose database was
+        # restored and kept its epoch): one is stored, the other is all seq conflicts; with no
+        # index on (epoch, seq) only the epoch's key lock keeps the second out.
+        clash = []
+        for r in range(4):
+            gate = threading.Barrier(2)
+            t0 = ta.ms(2025, 10, 24 + r, 3)
+            first = d0.seq
+            bodies = []
+            for k in range(2):
+                d0.seq = first
+                bodies.append(d0.batch([d0.answer(str(uuid.uuid4()), "rs", 1, "main", "nps",
+                                                  (j + k) % 11, t0 + j * 1000)
+                                        for j in range(20)]))
+            res = [None, None]
+
+            def one(k, coll):
+                gate.wait()
+                res[k] = post(coll, d0, bodies[k])
+
+            th = [threading.Thread(target=one, args=(k, coll)) for k, coll in enumerate((a, b))]
+            for t in th:
+                t.start()
+            for t in th:
+                t.join()
+            kinds = sorted((len(rep.get("accepted", [])),
+                            [x.get("code") for x in rep.get("rejected", [])].count("seq_conflict"))
+                           for st, rep in res)
+            clash.append(all(st == 200 for st, rep in res) and kinds == [(0, 20), (20, 0)])
+        exact = key_ranges_exact(query)
+        tap(all(twice) and all(clash) and exact[:2] == ("0", "0"),
+            "one batch sent to both collectors at once, four times: one delivery accepts every"
+            " answer, the other finds them all stored; two batches under the same seqs at once,"
+            " four times: one stored, the other all seq conflicts; key_ranges exact",
+            (twice, clash, exact))
+        ta.compare("pg-ingest", "after batches delivered twice at once", query)
     finally:
         rca, rcb = a.stop(), b.stop()
     tap(rca == 0 and rcb == 0, "both collectors stopped cleanly (no leak reported)", (rca, rcb))
