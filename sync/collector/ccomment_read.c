@@ -158,7 +158,7 @@ static tp_err answers_of(cstore_tx *tx, const filt *f, const char *limit, cstore
              " a.at_ms FROM comments k JOIN answers a ON a.device = k.device AND"
              " CAST(a.session AS TEXT) = k.session WHERE k.id IN (SELECT c.id FROM comments c"
              " WHERE %s ORDER BY c.created_ms DESC, c.id DESC LIMIT CAST($7 AS INTEGER))"
-             " ORDER BY k.id, a.at_ms, a.question",
+             " ORDER BY k.id, a.at_ms, a.seq",
              cond(c, sizeof c));
     return FX(tx, out, err, errlen, sql, FPARAMS(f), limit);
 }
@@ -434,7 +434,7 @@ static tp_err csv_build(cstore_tx *tx, const filt *f, char **csv, char *err, siz
                  "SELECT c.id, a.question, a.value, a.choice, a.survey, a.survey_version"
                  " FROM comments c JOIN answers a ON"
                  " a.device = c.device AND CAST(a.session AS TEXT) = c.session WHERE %s"
-                 " ORDER BY c.id, a.at_ms, a.question",
+                 " ORDER BY c.id, a.at_ms, a.seq",
                  cond(c, sizeof c));
         rc = FX(tx, &ans, err, errlen, sql, FPARAMS(f));
     }

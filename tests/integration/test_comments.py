@@ -302,6 +302,29 @@ def check_after(c, key, dev, token, epoch):
         "the replay stored nothing")
 
 
+def check_answer_order(c, key, dev, token, epoch):
+    """A rating and its follow-up stored with the same time read in the customer's order (seq),
+    in /v1/comments and the CSV: "recommend" before "reason", not the ids' alphabetical order."""
+    session = str(uuid.uuid4())
+    body = batch(dev, epoch, 900, session, value=4)
+    a = body["answers"][0]
+    body["answers"].append(dict(a, id=str(uuid.uuid4()), seq=901, question="reason",
+                                kind="choice", value=None, choice="wait"))
+    body["device"]["highest_seq"] = 901
+    tap(send_answers(c, token, body) == 2, "a rating and its follow-up with the same time")
+    q = dict(urllib.parse.parse_qsl(link_query(key, dev, session, int(time.time()) + 600)))
+    st, _, html = post_form(c, dict(q, text="Chờ lâu quá."))
+    got = find(comments(c, "limit=500"), session) or {}
+    st2, _, csv_body = request(c, "GET", "/v1/comments.csv")
+    rows = list(csv.DictReader(io.StringIO(csv_body.decode("utf-8").lstrip("\ufeff"))))
+    row = next((r for r in rows if r["session"] == session), {})
+    tap(st == 200 and state_of(html) == "thanks" and st2 == 200
+        and [x.get("question") for x in got.get("answers", [])] == ["recommend", "reason"]
+        and row.get("answers") == "recommend=4;reason=wait",
+        "its answers in the customer's order in /v1/comments and the CSV",
+        (got.get("answers"), row.get("answers")))
+
+
 def check_refusals(c, key, db):
     dev = "k1"
     session = str(uuid.uuid4())
@@ -382,6 +405,7 @@ def run_backend(store, db, label, workdir, with_browser):
         else:
             first = post_first(c, keys["k1"], "k1", tokens["k1"], epoch)
         check_after(c, keys["k1"], "k1", tokens["k1"], epoch)
+        check_answer_order(c, keys["k1"], "k1", tokens["k1"], epoch)
         check_refusals(c, keys["k1"], db)
         # A revoked device's links stop at once.
         s = str(uuid.uuid4())
