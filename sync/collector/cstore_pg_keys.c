@@ -122,63 +122,72 @@ tp_err pg_keys_lock(ppool *p, PGconn *c, int64_t ep, char *err, size_t errlen)
     return rc;
 }
 
-/* The seqs of the answers of b that outcomes accepts (every answer when outcomes is NULL) as
- * sorted merged ranges in *out (caller frees) and their count in *n; *repeats tells whether a
- * seq came twice. Returns TP_OK or TP_ERR_NOMEM. */
-static tp_err seq_ranges_of(const cbatch *b, const unsigned char *outcomes, cstore_range **out,
-                            size_t *n, bool *repeats)
+/* The seqs of a batch as a key_ranges statement's parameters: $1 the epoch number, $2 and $3
+ * the lo and hi arrays of their runs. */
+typedef struct seq_params {
+    char ep[24];
+    tp_buf los, his;
+    const char *p[3];
+    size_t n;     /* runs */
+    bool repeats; /* a seq came twice */
+} seq_params;
+
+/* Fills sp with the seqs of the answers of b that outcomes accepts (every answer when outcomes is
+ * NULL). Returns TP_OK or TP_ERR_NOMEM; seq_params_free(sp) either way. */
+static tp_err seq_params_make(seq_params *sp, int64_t ep, const cbatch *b,
+                              const unsigned char *outcomes, char *err, size_t errlen)
 {
     size_t k = 0;
+    snprintf(sp->ep, sizeof sp->ep, "%lld", (long long)ep);
+    tp_buf_init(&sp->los, (size_t)1 << 20);
+    tp_buf_init(&sp->his, (size_t)1 << 20);
+    sp->n = 0;
+    sp->repeats = false;
     int64_t *seqs = malloc((b->n_answers ? b->n_answers : 1) * sizeof *seqs);
-    *out = malloc((b->n_answers ? b->n_answers : 1) * sizeof **out);
-    if (!seqs || !*out) {
-        free(seqs);
-        free(*out);
-        *out = NULL;
-        return TP_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < b->n_answers; i++)
+    cstore_range *r = malloc((b->n_answers ? b->n_answers : 1) * sizeof *r);
+    tp_err rc = seqs && r ? TP_OK : TP_ERR_NOMEM;
+    for (size_t i = 0; rc == TP_OK && i < b->n_answers; i++)
         if (!outcomes || outcomes[i] == CBATCH_ACCEPTED)
             seqs[k++] = b->answers[i].seq;
-    *n = cstore_seq_ranges(seqs, k, *out); /* sorts seqs */
-    *repeats = false;
-    for (size_t i = 1; i < k && !*repeats; i++)
-        *repeats = seqs[i] == seqs[i - 1];
+    if (rc == TP_OK) {
+        sp->n = cstore_seq_ranges(seqs, k, r); /* sorts seqs */
+        for (size_t i = 1; i < k && !sp->repeats; i++)
+            sp->repeats = seqs[i] == seqs[i - 1];
+        rc = pg_range_arrays(r, sp->n, &sp->los, &sp->his);
+    }
     free(seqs);
-    return TP_OK;
+    free(r);
+    sp->p[0] = sp->ep;
+    sp->p[1] = sp->los.p;
+    sp->p[2] = sp->his.p;
+    return rc == TP_OK ? TP_OK : tp_errf(err, errlen, rc, "answer keys: out of memory");
+}
+
+static void seq_params_free(seq_params *sp)
+{
+    tp_buf_free(&sp->los);
+    tp_buf_free(&sp->his);
 }
 
 tp_err pg_keys_taken(ppool *p, PGconn *c, int64_t ep, const cbatch *b, bool *taken, char *err,
                      size_t errlen)
 {
-    cstore_range *r = NULL;
-    size_t n = 0;
-    tp_buf los, his;
-    tp_buf_init(&los, (size_t)1 << 20);
-    tp_buf_init(&his, (size_t)1 << 20);
-    tp_err rc = seq_ranges_of(b, NULL, &r, &n, taken);
-    if (rc == TP_OK)
-        rc = pg_range_arrays(r, n, &los, &his);
-    if (rc != TP_OK) {
-        tp_errf(err, errlen, rc, "answer keys: out of memory");
-    } else if (!*taken && n > 0) {
-        char ep_s[24];
-        snprintf(ep_s, sizeof ep_s, "%lld", (long long)ep);
-        const char *params[] = {ep_s, los.p, his.p};
+    seq_params sp = {0};
+    tp_err rc = seq_params_make(&sp, ep, b, NULL, err, errlen);
+    *taken = sp.repeats;
+    if (rc == TP_OK && !*taken && sp.n > 0) {
         /* A stored seq in [lo, hi] means the nearest range starting at or below hi reaches lo. */
         PGresult *res =
             pg_run(p, c, "find stored seqs",
                    "SELECT EXISTS (SELECT 1 FROM unnest($2::bigint[], $3::bigint[]) AS n(lo, hi)"
                    " CROSS JOIN LATERAL (SELECT hi FROM key_ranges WHERE ep = $1::bigint"
                    "  AND lo <= n.hi ORDER BY lo DESC LIMIT 1) k WHERE k.hi >= n.lo)",
-                   3, params, PGRES_TUPLES_OK, &rc, err, errlen);
+                   3, sp.p, PGRES_TUPLES_OK, &rc, err, errlen);
         if (res)
             *taken = PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 'f';
         PQclear(res);
     }
-    tp_buf_free(&los);
-    tp_buf_free(&his);
-    free(r);
+    seq_params_free(&sp);
     return rc;
 }
 
@@ -275,38 +284,26 @@ out:
     return rc;
 }
 
+/* The old ranges the new ones touch are deleted and inserted back merged with them (the INSERT
+ * reads the DELETE's rows, so the deletion comes first). Parameters: seq_params. Kept out of
+ * clang-format, which breaks the macros' strings apart. */
+/* clang-format off */
+static const char *const merge_sql =
+    PG_RANGES_NEW_OLD("key_ranges", "ep = $1::bigint", "$2", "$3")
+    " del AS (DELETE FROM key_ranges s USING old WHERE s.ep = $1::bigint AND s.lo = old.lo"
+    " RETURNING s.lo, s.hi),"
+    PG_RANGES_ISLANDS("del")
+    " INSERT INTO key_ranges(ep, lo, hi) SELECT $1::bigint, min(lo), max(hi) FROM grouped"
+    " GROUP BY g";
+/* clang-format on */
+
 tp_err pg_keys_merge(ppool *p, PGconn *c, int64_t ep, const cbatch *b,
                      const unsigned char *outcomes, char *err, size_t errlen)
 {
-    cstore_range *r = NULL;
-    size_t n = 0;
-    bool repeats = false;
-    tp_buf los, his;
-    tp_buf_init(&los, (size_t)1 << 20);
-    tp_buf_init(&his, (size_t)1 << 20);
-    tp_err rc = seq_ranges_of(b, outcomes, &r, &n, &repeats);
-    if (rc == TP_OK)
-        rc = pg_range_arrays(r, n, &los, &his);
-    if (rc != TP_OK) {
-        tp_errf(err, errlen, rc, "answer keys: out of memory");
-    } else if (n > 0) {
-        char ep_s[24];
-        snprintf(ep_s, sizeof ep_s, "%lld", (long long)ep);
-        const char *params[] = {ep_s, los.p, his.p};
-        /* The old ranges the new ones touch are deleted and inserted back merged with them. */
-        rc = pg_run_cmd(
-            p, c, "merge stored seqs",
-            PG_RANGES_NEW_OLD(
-                "key_ranges", "ep = $1::bigint", "$2",
-                "$3") " del AS (DELETE FROM key_ranges s USING old WHERE s.ep = $1::bigint"
-                      "  AND s.lo = old.lo RETURNING s.lo, s.hi)," PG_RANGES_ISLANDS(
-                          "del") " INSERT INTO key_ranges(ep, lo, hi) SELECT $1::bigint, min(lo), "
-                                 "max(hi)"
-                                 " FROM grouped GROUP BY g",
-            3, params, err, errlen);
-    }
-    tp_buf_free(&los);
-    tp_buf_free(&his);
-    free(r);
+    seq_params sp = {0};
+    tp_err rc = seq_params_make(&sp, ep, b, outcomes, err, errlen);
+    if (rc == TP_OK && sp.n > 0)
+        rc = pg_run_cmd(p, c, "merge stored seqs", merge_sql, 3, sp.p, err, errlen);
+    seq_params_free(&sp);
     return rc;
 }
