@@ -307,22 +307,12 @@ static void khour(dkey *k, int dow, int hour)
     dkey_add(k, num);
 }
 
-/* Copies id into d (TP_ID_MAX + 1 bytes) as tp_strlcpy would, cut at TP_ID_MAX bytes; a loop
- * rather than strlen and memcpy calls for a few bytes, once per session. */
-static void id_copy(char *d, const char *id)
-{
-    size_t n = 0;
-    for (; n < TP_ID_MAX && id[n]; n++)
-        d[n] = id[n];
-    d[n] = '\0';
-}
-
 static void dims_of(dims *d, const ru_ans *a)
 {
-    id_copy(d->device, a->device);
-    id_copy(d->store, a->store);
-    id_copy(d->touchpoint, a->touchpoint);
-    id_copy(d->survey, a->survey);
+    tp_strlcpy(d->device, a->device, sizeof d->device);
+    tp_strlcpy(d->store, a->store, sizeof d->store);
+    tp_strlcpy(d->touchpoint, a->touchpoint, sizeof d->touchpoint);
+    tp_strlcpy(d->survey, a->survey, sizeof d->survey);
     d->version = a->version;
 }
 
