@@ -17,10 +17,12 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "canalytics.h"
@@ -83,8 +85,8 @@ enum MHD_Result send_json(collector *c, struct MHD_Connection *conn, int status,
                       MHD_RESPMEM_MUST_FREE, retry_after);
 }
 
-enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status, const char *code,
-                           const char *msg, int retry_after)
+/* {"error":{"code":..,"message":..}}, or NULL when out of memory. */
+static char *error_json(const char *code, const char *msg)
 {
     char *text = NULL;
     cJSON *root = cJSON_CreateObject(), *e = NULL;
@@ -92,7 +94,13 @@ enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status
         cJSON_AddStringToObject(e, "code", code) && cJSON_AddStringToObject(e, "message", msg))
         text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
-    return send_json(c, conn, status, text, retry_after);
+    return text;
+}
+
+enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status, const char *code,
+                           const char *msg, int retry_after)
+{
+    return send_json(c, conn, status, error_json(code, msg), retry_after);
 }
 
 /* ---- POST /v1/batches ------------------------------------------------------------------------ */
@@ -278,7 +286,16 @@ out:
     return *out ? TP_OK : TP_ERR_NOMEM;
 }
 
-static enum MHD_Result finish_batch(collector *c, struct MHD_Connection *conn, req *r)
+static void reply_error(req *r, int status, const char *code, const char *msg, int retry_after)
+{
+    r->reply_status = status;
+    r->reply_json = error_json(code, msg);
+    r->reply_retry = retry_after;
+}
+
+/* The reply to a batch whose body is in, into r->reply_*. It runs on a batch worker, so it
+ * touches no connection. */
+static void finish_batch(collector *c, req *r)
 {
     char err[TP_ERRMSG_MAX];
     char *plain = NULL, *json = NULL;
@@ -287,7 +304,6 @@ static enum MHD_Result finish_batch(collector *c, struct MHD_Connection *conn, r
     unsigned char *outcomes = NULL;
     int status = 200;
     uint64_t acc = 0, dup = 0;
-    enum MHD_Result ret;
     const char *body = r->body.p;
     size_t len = r->body.len;
 
@@ -295,13 +311,13 @@ static enum MHD_Result finish_batch(collector *c, struct MHD_Connection *conn, r
         tp_err rc = gunzip(body, len, &plain, &plain_len, err, sizeof err);
         if (rc == TP_ERR_TOO_LARGE) {
             status = 413;
-            ret = send_error(c, conn, 413, "too_large", "body inflates to more than 16 MiB", 0);
+            reply_error(r, 413, "too_large", "body inflates to more than 16 MiB", 0);
             goto out;
         }
         if (rc != TP_OK) {
             status = rc == TP_ERR_NOMEM ? 500 : 400;
-            ret = send_error(c, conn, status, status == 500 ? "internal" : "malformed",
-                             status == 500 ? "out of memory" : err, 0);
+            reply_error(r, status, status == 500 ? "internal" : "malformed",
+                        status == 500 ? "out of memory" : err, 0);
             goto out;
         }
         body = plain;
@@ -311,38 +327,38 @@ static enum MHD_Result finish_batch(collector *c, struct MHD_Connection *conn, r
     tp_err rc = cbatch_parse(body, len, received, &b, err, sizeof err);
     if (rc != TP_OK) {
         status = rc == TP_ERR_TOO_LARGE ? 413 : rc == TP_ERR_INVALID ? 400 : 500;
-        ret = send_error(c, conn, status,
-                         status == 413   ? "too_large"
-                         : status == 400 ? "malformed"
-                                         : "internal",
-                         status == 500 ? tp_strerror(rc) : err, 0);
+        reply_error(r, status,
+                    status == 413   ? "too_large"
+                    : status == 400 ? "malformed"
+                                    : "internal",
+                    status == 500 ? tp_strerror(rc) : err, 0);
         goto out;
     }
     if (strcmp(b->device.id, r->device) != 0) {
         status = 403;
         snprintf(err, sizeof err, "token belongs to device %s, batch names %s", r->device,
                  b->device.id);
-        ret = send_error(c, conn, 403, "wrong_device", err, 0);
+        reply_error(r, 403, "wrong_device", err, 0);
         goto out;
     }
     outcomes = calloc(b->n_answers ? b->n_answers : 1, 1);
     if (!outcomes) {
         status = 500;
-        ret = send_error(c, conn, 500, "internal", "out of memory", 0);
+        reply_error(r, 500, "internal", "out of memory", 0);
         goto out;
     }
     rc = cstore_ingest(c->store, b, received, outcomes, err, sizeof err);
     if (rc == TP_ERR_TOO_LARGE) {
         status = 409;
-        ret = send_error(c, conn, 409, "too_many_gaps", err, 0);
+        reply_error(r, 409, "too_many_gaps", err, 0);
         goto out;
     }
     if (rc != TP_OK) {
         fprintf(stderr, "touchpoint-collector: batch %s of %s not stored: %s\n", b->batch_id,
                 b->device.id, err);
         status = 503;
-        ret = send_error(c, conn, 503, "store_unavailable", "the store cannot take the batch now",
-                         c->retry_after_s);
+        reply_error(r, 503, "store_unavailable", "the store cannot take the batch now",
+                    c->retry_after_s);
         goto out;
     }
     uint64_t conflicts = 0;
@@ -359,13 +375,23 @@ static enum MHD_Result finish_batch(collector *c, struct MHD_Connection *conn, r
         status = 500;
     else
         json = with_revision(c, b, json, received);
-    ret = send_json(c, conn, 200, json, 0);
+    r->reply_status = 200; /* a NULL json is sent as 500 out of memory */
+    r->reply_json = json;
 out:
     cmetrics_batch(c->metrics, status, (double)(mono_ms(c) - r->t0), acc, dup);
     cbatch_free(b);
     free(outcomes);
     free(plain);
-    return ret;
+}
+
+/* A batch worker's job (cwork.h): the reply made, the connection resumed to send it. */
+static void run_batch(cwork_job *job)
+{
+    req *r = (req *)(void *)((char *)job - offsetof(req, job));
+    finish_batch(r->c, r);
+    drop_body(r->c, r); /* the budget back before the reply waits for its thread */
+    r->ready = true;
+    MHD_resume_connection(r->conn);
 }
 
 /* A body of a declared length (<= COLLECTOR_BODY_MAX, checked before) is allocated once, at its
@@ -420,8 +446,19 @@ static enum MHD_Result handle_batch(collector *c, struct MHD_Connection *conn, c
         cmetrics_batch(c->metrics, r->err_status, (double)(mono_ms(c) - r->t0), 0, 0);
         return send_error(c, conn, r->err_status, r->err_code, r->err_msg, r->retry_after);
     }
+    if (r->ready) { /* called again after run_batch resumed the connection */
+        char *json = r->reply_json;
+        r->reply_json = NULL;
+        return send_json(c, conn, r->reply_status, json, r->reply_retry);
+    }
     cguard_request_working(c->guard, guard_of(conn)); /* the body is in: the store's time */
-    return finish_batch(c, conn, r);
+    r->c = c;
+    r->conn = conn;
+    r->job.run = run_batch;
+    MHD_suspend_connection(conn); /* before the job can resume it */
+    if (!cwork_submit(c->batches, &r->job))
+        run_batch(&r->job); /* the collector is stopping: stored on this thread */
+    return MHD_YES;
 }
 
 static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -432,6 +469,7 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     cguard_request_done(c->guard, guard_of(conn));
     if (r) {
         drop_body(c, r);
+        free(r->reply_json); /* the connection closed before its reply went out */
         free(r);
         *con_cls = NULL;
     }
@@ -601,6 +639,17 @@ static void wake_deliver(void *cls)
     cdeliver_wake(cls);
 }
 
+/* Each batch keeps one core busy at a time, in the collector or in the database: by default as
+ * many at once as cores (measured on two cores with a local PostgreSQL: 200,000 answers in 1.6 s
+ * with two workers, 1.9 s with four), and no more than --threads. */
+static unsigned batch_workers(const collector_options *opt, unsigned threads)
+{
+    if (opt->batch_workers)
+        return opt->batch_workers;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus > 0 && (unsigned long)cpus < threads ? (unsigned)cpus : threads;
+}
+
 tp_err collector_start(const collector_options *opt, collector **out, char *err, size_t errlen)
 {
     tp_err rc = TP_OK;
@@ -611,6 +660,7 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
         return TP_ERR_NOMEM;
     cjarena_install(); /* before the HTTP threads parse anything */
     unsigned threads = opt->threads ? opt->threads : 4;
+    unsigned workers = batch_workers(opt, threads);
     c->clock = opt->clock ? opt->clock : tp_clock_system();
     c->silent_after_s = opt->silent_after_s > 0 ? opt->silent_after_s : 3600;
     c->retry_after_s = opt->retry_after_s > 0 ? opt->retry_after_s : 5;
@@ -654,7 +704,9 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
         rc = TP_ERR_NOMEM;
         goto out;
     }
-    if ((rc = cstore_open(opt->store_url, threads, &c->store, err, errlen)) != TP_OK ||
+    /* A store connection for each HTTP thread (reads) and each batch worker, whichever more. */
+    if ((rc = cstore_open(opt->store_url, workers > threads ? workers : threads, &c->store, err,
+                          errlen)) != TP_OK ||
         (rc = cstore_set_public_url(c->store, c->public_url)) != TP_OK)
         goto out;
     if ((rc = ccomment_http_start(c)) != TP_OK)
@@ -667,10 +719,12 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
                                 opt->alert_health_ms, wake_deliver, c->deliver, &c->alerts, err,
                                 errlen)) != TP_OK)
         goto out;
+    if ((rc = cwork_start(workers, &c->batches)) != TP_OK)
+        goto out;
     /* The idle timeout stays as a backstop; the guard's deadlines are the real bound. */
     c->d = MHD_start_daemon(
-        MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handle, c,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
+        handle, c, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_NOTIFY_COMPLETED, request_done, c, MHD_OPTION_NOTIFY_CONNECTION,
         connection_event, c, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT,
         opt->conn_max ? opt->conn_max : COLLECTOR_CONN_MAX, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -731,6 +785,10 @@ void collector_stop(collector *c)
         return;
     if (c->health)
         MHD_stop_daemon(c->health);
+    /* The workers first: they store what is queued and resume its connections, and a batch that
+     * arrives meanwhile is stored on its HTTP thread, so no connection is left suspended for
+     * MHD_stop_daemon. */
+    cwork_stop(c->batches);
     if (c->d)
         MHD_stop_daemon(c->d);
     ccomment_http_stop(c);

@@ -10,7 +10,7 @@ COLLECTOR_PKGS := libmicrohttpd libcjson libpq sqlite3 zlib libcrypto uuid libcu
 COLLECTOR_DIR  := sync/collector
 COLLECTOR_SRCS := $(addprefix $(COLLECTOR_DIR)/,collector.c cbatch.c cjarena.c creport.c \
                   cauth.c crate.c cmetrics.c \
-                  cstore.c cstore_sqlite.c cstore_pg.c cpgcopy.c cpool.c cguard.c \
+                  cstore.c cstore_sqlite.c cstore_pg.c cpgcopy.c cpool.c cwork.c cguard.c \
                   cstore_pg_tx.c cstore_pg_part.c cstore_pg_keys.c cstore_fleet_sql.c cstore_alert_sql.c \
                   calert.c calert_window.c calert_queue.c calert_fire.c calert_eval.c calert_util.c \
                   calert_health.c calert_cli.c calert_comment.c \

@@ -18,6 +18,7 @@
 #include "collector.h"
 #include "crate.h"
 #include "cstore.h"
+#include "cwork.h"
 
 #define DRAIN_MAX (64u << 20)
 
@@ -37,6 +38,7 @@ struct collector {
     crate *read_fail;             /* failed read authentications per address */
     struct cread_gate *read_gate; /* requests in flight per reader */
     char *public_url;             /* --public-url without a trailing '/', or NULL */
+    cwork *batches;               /* the batch workers: they store what the HTTP threads take in */
     cdeliver *deliver;            /* the outbox worker */
     calert_eval *alerts;          /* the alert evaluator thread */
     int silent_after_s;
@@ -59,6 +61,15 @@ typedef struct req {
     tp_buf body;
     size_t held; /* bytes of the body budget taken for body.cap */
     uint64_t drained;
+    /* With the batch workers (cwork.h) once the body is in: the connection stays suspended from
+     * the job's submission until run_batch has made the reply below and resumed it. */
+    cwork_job job;
+    collector *c;
+    struct MHD_Connection *conn;
+    bool ready;       /* the reply is made */
+    int reply_status; /* 200, or an error's status */
+    char *reply_json; /* owned by the request until sent; NULL: 500 out of memory */
+    int reply_retry;  /* Retry-After seconds, 0: none */
 } req;
 
 enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status, const char *ctype,

@@ -30,6 +30,7 @@ static void usage(FILE *f)
         f,
         "usage: touchpoint-collector --listen HOST:PORT --store sqlite:PATH|postgresql://...\n"
         "                            [--devices FILE] [--tz ZONE] [--threads N]\n"
+        "                            [--batch-workers N]\n"
         "                            [--rate PER_SECOND] [--burst N] [--silent-after SECONDS]\n"
         "                            [--read-token TOKEN | --read-token-file FILE]\n"
         "                            [--read-rate PER_SECOND] [--read-burst N] "
@@ -53,6 +54,9 @@ static void usage(FILE *f)
         "                  optional: devices in the store (device add) need no file\n"
         "  --tz            time zone of report days (default: TZ of the process)\n"
         "  --threads       HTTP worker threads and store connections (default 4)\n"
+        "  --batch-workers batches stored at once, whichever HTTP thread took them in\n"
+        "                  (default: the online CPUs, at most --threads); store connections\n"
+        "                  are the larger of the two\n"
         "  --rate, --burst per-device batch rate limit (default 100/s, burst 200)\n"
         "  --silent-after  a device with no batch for this long is shown as silent (3600)\n"
         "  --read-token    require 'Authorization: Bearer TOKEN' on /v1/report and /v1/devices\n"
@@ -185,6 +189,8 @@ int main(int argc, char **argv)
             opt.read_token = val;
         else if (strcmp(a, "--threads") == 0 && num_arg(a, val, 1, 64, &v))
             opt.threads = (unsigned)v;
+        else if (strcmp(a, "--batch-workers") == 0 && num_arg(a, val, 1, 64, &v))
+            opt.batch_workers = (unsigned)v;
         else if (strcmp(a, "--rate") == 0 && num_arg(a, val, 0.001, 1e6, &v))
             opt.rate_per_s = v;
         else if (strcmp(a, "--burst") == 0 && num_arg(a, val, 1, 1e6, &v))

@@ -24,6 +24,10 @@ collectors on a real PostgreSQL (tests/support/pgserver.py):
    reply names the same answers accepted, duplicate and rejected (PostgreSQL keeps seqs as ranges,
    SQLite a unique index: one rule); key_ranges stay the runs of the stored seqs, and step 12
    run again over an emptied key_ranges makes them again.
+6. A collector with one HTTP thread and two batch workers: while device A's batch waits in the
+   store (a lock on its epoch's key_epochs row, held by a psql session), device B's batch, on
+   another connection of that same thread, is stored and answered; A's is stored once the lock
+   goes. Stored inline on the HTTP thread, B would wait for A (this check fails with one worker).
 
 Stdlib only. Every server started here is stopped in a finally block. Prints TAP lines.
 """
@@ -32,8 +36,10 @@ import copy
 import json
 import os
 import random
+import subprocess
 import sys
 import threading
+import time
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -225,6 +231,7 @@ def suite(pg, work):
     finally:
         rca, rcb = a.stop(), b.stop()
     tap(rca == 0 and rcb == 0, "both collectors stopped cleanly (no leak reported)", (rca, rcb))
+    held_batch(pg, work, query, devs[1], devs[2])
 
     # 4. Back to schema 7's shape, then opened again: steps 8 to 12 run.
     keys = query("SELECT count(*), sum(seq) FROM answer_keys")
@@ -269,6 +276,65 @@ def suite(pg, work):
 
     # 5. The same random batches to SQLite and PostgreSQL.
     parity(pg, work, query)
+
+
+def held_batch(pg, work, query, da, db):
+    """6. One batch held up in the store holds up no other device's batch (collector.c, cwork.c)."""
+    c = synclib.Collector(pg.url, None, work, extra=["--tz", "UTC", "--threads", "1",
+                                                     "--batch-workers", "2"],
+                          name="ing-held").start()
+    lock = th_a = th_b = None
+    res = {}
+    try:
+        t0 = ta.ms(2025, 11, 3, 3)
+
+        def one_batch(dev, k):
+            return dev.batch([dev.answer(str(uuid.uuid4()), "rs", 1, "main", "nps", (k + j) % 11,
+                                         t0 + k * 60000 + j) for j in range(3)])
+
+        first = post(c, da, one_batch(da, 0))
+        ep = query("SELECT ep FROM key_epochs WHERE device = '%s' AND epoch = '%s'"
+                   % (da.id, da.epoch))
+        lock = subprocess.Popen(["psql", pg.url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        lock.stdin.write("BEGIN;\nSELECT 'held' FROM key_epochs WHERE ep = %s FOR UPDATE;\n"
+                         % ep[0][0])
+        lock.stdin.flush()
+        held = lock.stdout.readline().strip()
+        body_a, body_b = one_batch(da, 1), one_batch(db, 2)
+        th_a = threading.Thread(target=lambda: res.update(a=post(c, da, body_a)))
+        th_a.start()
+        waiting = False
+        for _ in range(200):  # A's batch is in the store, waiting for the lock
+            if query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                     " AND query LIKE '%key_epochs%'") == [("1",)]:
+                waiting = True
+                break
+            time.sleep(0.05)
+        th_b = threading.Thread(target=lambda: res.update(b=post(c, db, body_b)))
+        th_b.start()
+        th_b.join(20)
+        b_first = not th_b.is_alive() and th_a.is_alive()
+    finally:
+        if lock:
+            try:
+                lock.stdin.write("COMMIT;\n")
+                lock.stdin.close()
+            except OSError:
+                pass
+            lock.wait(30)
+        for th in (th_a, th_b):
+            if th:
+                th.join(60)
+        rc = c.stop()
+    ok = [st == 200 and len(rep.get("accepted", [])) == 3
+          for st, rep in (first, res.get("a", (0, {})), res.get("b", (0, {})))]
+    tap(held == "held" and waiting and b_first and all(ok),
+        "one HTTP thread, two batch workers: while device %s's batch waits for its epoch's lock in"
+        " the store, device %s's batch on another connection of the same thread is stored and"
+        " answered; %s's is stored once the lock goes" % (da.id, db.id, da.id),
+        (held, waiting, b_first, ok))
+    tap(rc == 0, "the collector stopped cleanly (no leak reported)", rc)
 
 
 def random_batches(dev, n, seed=14):

@@ -1,7 +1,8 @@
 /* test_collector.c - unit tests of the collector's pure parts: report arithmetic (NPS with the
  * adjusted-Wald margin on hand-computed values, CSAT, CES, smiley), seq ranges and gaps, token
  * hashing and constant-time compare, add-device, the rate limiter, metrics text, and the SQLite
- * store through the cstore ops table (duplicates, seq conflicts, range merging, report, devices).
+ * store through the cstore ops table (duplicates, seq conflicts, range merging, report, devices),
+ * the flood guard, the connection pool and the batch workers.
  * The same store semantics run against PostgreSQL in tests/integration/test_collector.py. Batch
  * validation is in test_collector_batch.c; both build batches with collector_fixture.c. */
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 #include "crate.h"
 #include "creport.h"
 #include "cstore.h"
+#include "cwork.h"
 
 #include "collector_fixture.h"
 
@@ -448,6 +451,103 @@ static void pool_keeps_a_spare(void **state)
                   "checks\n");
 }
 
+/* ---- Batch workers (cwork.c) ----------------------------------------------------------------- */
+
+typedef struct {
+    cwork_job job;
+    int id;
+    pthread_mutex_t *mu;
+    pthread_cond_t *cv;
+    int *started, *ran, *order, *n_order; /* shared, under mu */
+    bool wait_for_other;                  /* run until another job has started (5 s at most) */
+    bool *saw_other;
+    bool *release; /* run until *release */
+} test_job;
+
+static void run_test_job(cwork_job *job)
+{
+    test_job *t = (test_job *)(void *)job;
+    pthread_mutex_lock(t->mu);
+    (*t->started)++;
+    pthread_cond_broadcast(t->cv);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    if (t->wait_for_other) {
+        while (*t->started < 2 && pthread_cond_timedwait(t->cv, t->mu, &until) == 0)
+            ;
+        *t->saw_other = *t->started >= 2;
+    }
+    while (t->release && !*t->release)
+        pthread_cond_wait(t->cv, t->mu);
+    t->order[(*t->n_order)++] = t->id;
+    (*t->ran)++;
+    pthread_mutex_unlock(t->mu);
+}
+
+static void *stop_workers(void *w)
+{
+    cwork_stop(w);
+    return NULL;
+}
+
+static void batch_workers_run_jobs(void **state)
+{
+    (void)state;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+    int started = 0, ran = 0, order[64], n_order = 0;
+    bool saw[2] = {false, false}, release = false;
+    test_job jobs[64];
+    for (int i = 0; i < 64; i++)
+        jobs[i] = (test_job){
+            {run_test_job, NULL}, i, &mu, &cv, &started, &ran, order, &n_order, false, NULL, NULL};
+
+    /* two workers: two jobs that each wait for the other to start both finish, having met */
+    cwork *w = NULL;
+    assert_int_equal(cwork_start(2, &w), TP_OK);
+    for (int i = 0; i < 2; i++) {
+        jobs[i].wait_for_other = true;
+        jobs[i].saw_other = &saw[i];
+        assert_true(cwork_submit(w, &jobs[i].job));
+    }
+    cwork_stop(w);
+    assert_int_equal(ran, 2);
+    assert_true(saw[0] && saw[1]);
+
+    /* one worker: jobs run in the order they came; cwork_stop runs what is still queued, and a
+     * job offered once the stop has begun is refused (the caller runs it) */
+    started = ran = n_order = 0;
+    assert_int_equal(cwork_start(1, &w), TP_OK);
+    jobs[2].release = &release; /* holds the only worker until released */
+    for (int i = 2; i < 7; i++)
+        assert_true(cwork_submit(w, &jobs[i].job));
+    pthread_t stopper;
+    assert_int_equal(pthread_create(&stopper, NULL, stop_workers, w), 0);
+    int queued = 5, refused = 0;
+    for (int i = 7; i < 64 && !refused; i++) {
+        if (cwork_submit(w, &jobs[i].job))
+            queued++;
+        else
+            refused = i;
+        sleep_ms(1);
+    }
+    assert_true(refused > 0);
+    pthread_mutex_lock(&mu);
+    release = true;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+    pthread_join(stopper, NULL);
+    assert_int_equal(ran, queued);
+    for (int i = 0; i < n_order; i++)
+        assert_int_equal(order[i], i + 2);
+    cwork_stop(NULL);
+    print_message("checked: two batch workers run two jobs at once; one worker runs its jobs in "
+                  "arrival order; stopping runs the %d jobs still queued and refuses a job "
+                  "offered after the stop began\n",
+                  queued);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +561,7 @@ int main(void)
         cmocka_unit_test(sqlite_store_semantics),
         cmocka_unit_test(guard_deadlines_and_budget),
         cmocka_unit_test(pool_keeps_a_spare),
+        cmocka_unit_test(batch_workers_run_jobs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
