@@ -704,9 +704,9 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
         rc = TP_ERR_NOMEM;
         goto out;
     }
-    /* A store connection for each HTTP thread (reads) and each batch worker, whichever more. */
-    if ((rc = cstore_open(opt->store_url, workers > threads ? workers : threads, &c->store, err,
-                          errlen)) != TP_OK ||
+    /* A store connection for each HTTP thread (reads) and each batch worker: neither waits for the
+     * other's connections. */
+    if ((rc = cstore_open(opt->store_url, threads + workers, &c->store, err, errlen)) != TP_OK ||
         (rc = cstore_set_public_url(c->store, c->public_url)) != TP_OK)
         goto out;
     if ((rc = ccomment_http_start(c)) != TP_OK)

@@ -22,7 +22,7 @@ SQLite and on a real PostgreSQL (tests/support/pgserver.py):
 2. Ingest with the rollups maintained, on a fresh store each run (200,000 answers in batches of
    5,000, each device's answers spread over 7 days: a backlog): SQLite answers per CPU-second of the collector (target >= 50,000; wall-clock printed
    too) and PostgreSQL ingest against a raw COPY of the same rows into a table like answers
-   (target >= 0.5x).
+   (target >= 0.5x; the median of three runs, each on a new server, every run printed).
 
 Prints "figure:" lines for tests/bench/run.sh. Exit 1 when a target is missed.
 """
@@ -548,8 +548,12 @@ def post_bodies(c, bodies, threads=2):
     return count[0], time.monotonic() - t0
 
 
-def ingest_pg(work, devfile):
-    bodies = ingest_bodies()
+PG_INGEST_RUNS = 3  # runs of the PostgreSQL ingest figure, each on a new server: the median
+
+
+def ingest_pg_once(work, devfile, bodies):
+    """One run on a new server: the collector's ingest, then a raw COPY of the rows it stored.
+    Returns (answers, ingest s, COPY s)."""
     with pgserver.PgServer() as pg:
         c = synclib.Collector(pg.url, devfile, work, name="ingest-pg").start()
         try:
@@ -562,11 +566,19 @@ def ingest_pg(work, devfile):
         pg.psql("CREATE TABLE answers_raw (LIKE answers INCLUDING ALL)")
         t0 = time.monotonic()
         pg.psql("COPY answers_raw FROM '%s'" % csv_path)
-        copy_s = time.monotonic() - t0
-        ratio = copy_s / wall if wall else 0
-        figure("postgresql ingest with rollups vs raw COPY", "%.2f" % ratio, "x", ">= 0.5x",
-               ratio >= 0.5, "; %.0f answers/s through POST /v1/batches, raw COPY %.0f/s"
-               % (n / wall, n / copy_s if copy_s else 0))
+        return n, wall, time.monotonic() - t0
+
+
+def ingest_pg(work, devfile):
+    bodies = ingest_bodies()
+    runs = [(copy_s / wall if wall else 0, n, wall, copy_s)
+            for n, wall, copy_s in (ingest_pg_once(work, devfile, bodies)
+                                    for _ in range(PG_INGEST_RUNS))]
+    ratio, n, wall, copy_s = sorted(runs)[len(runs) // 2]
+    figure("postgresql ingest with rollups vs raw COPY", "%.2f" % ratio, "x", ">= 0.5x",
+           ratio >= 0.5, "; %.0f answers/s through POST /v1/batches, raw COPY %.0f/s; the median"
+           " of %d runs (%s)" % (n / wall, n / copy_s if copy_s else 0, len(runs),
+                                 " / ".join("%.2f" % r[0] for r in runs)))
 
 
 def reads_sqlite(work, devfile):
