@@ -17,11 +17,13 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -391,6 +393,7 @@ static void run_batch(cwork_job *job)
     finish_batch(r->c, r);
     drop_body(r->c, r); /* the budget back before the reply waits for its thread */
     r->ready = true;
+    atomic_fetch_add(&r->c->replies_due, 1);
     MHD_resume_connection(r->conn);
 }
 
@@ -468,6 +471,8 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     req *r = *con_cls;
     cguard_request_done(c->guard, guard_of(conn));
     if (r) {
+        if (r->ready)
+            atomic_fetch_sub(&c->replies_due, 1);
         drop_body(c, r);
         free(r->reply_json); /* the connection closed before its reply went out */
         free(r);
@@ -789,6 +794,10 @@ void collector_stop(collector *c)
      * arrives meanwhile is stored on its HTTP thread, so no connection is left suspended for
      * MHD_stop_daemon. */
     cwork_stop(c->batches);
+    /* Their replies go out before the daemon closes the connections; a client that does not read
+     * its reply is cut after 5 s (its batch is stored: sent again, it is a duplicate). */
+    for (int i = 0; i < 500 && atomic_load(&c->replies_due) > 0; i++)
+        nanosleep(&(struct timespec){0, 10000000L}, NULL);
     if (c->d)
         MHD_stop_daemon(c->d);
     ccomment_http_stop(c);

@@ -7,6 +7,7 @@
 #define TP_COLLECTOR_INT_H
 
 #include <microhttpd.h>
+#include <stdatomic.h>
 
 #include "calert.h"
 #include "capi.h"
@@ -39,6 +40,7 @@ struct collector {
     struct cread_gate *read_gate; /* requests in flight per reader */
     char *public_url;             /* --public-url without a trailing '/', or NULL */
     cwork *batches;               /* the batch workers: they store what the HTTP threads take in */
+    atomic_uint replies_due;      /* batches stored, their replies not yet sent */
     cdeliver *deliver;            /* the outbox worker */
     calert_eval *alerts;          /* the alert evaluator thread */
     int silent_after_s;

@@ -28,6 +28,8 @@ collectors on a real PostgreSQL (tests/support/pgserver.py):
    store (a lock on its epoch's key_epochs row, held by a psql session), device B's batch, on
    another connection of that same thread, is stored and answered; A's is stored once the lock
    goes. Stored inline on the HTTP thread, B would wait for A (this check fails with one worker).
+   Stopped while A's batch is held: a batch sent meanwhile is still answered, then A's, and the
+   collector exits cleanly.
 
 Stdlib only. Every server started here is stopped in a finally block. Prints TAP lines.
 """
@@ -36,6 +38,7 @@ import copy
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -231,7 +234,7 @@ def suite(pg, work):
     finally:
         rca, rcb = a.stop(), b.stop()
     tap(rca == 0 and rcb == 0, "both collectors stopped cleanly (no leak reported)", (rca, rcb))
-    held_batch(pg, work, query, devs[1], devs[2])
+    held_batch(pg, work, query, devs[1], devs[2], devs[0])
 
     # 4. Back to schema 7's shape, then opened again: steps 8 to 12 run.
     keys = query("SELECT count(*), sum(seq) FROM answer_keys")
@@ -278,12 +281,13 @@ def suite(pg, work):
     parity(pg, work, query)
 
 
-def held_batch(pg, work, query, da, db):
+def held_batch(pg, work, query, da, db, dc):
     """6. One batch held up in the store holds up no other device's batch (collector.c, cwork.c)."""
     c = synclib.Collector(pg.url, None, work, extra=["--tz", "UTC", "--threads", "1",
                                                      "--batch-workers", "2"],
                           name="ing-held").start()
     lock = th_a = th_b = None
+    a_held = False
     res = {}
     try:
         t0 = ta.ms(2025, 11, 3, 3)
@@ -315,6 +319,12 @@ def held_batch(pg, work, query, da, db):
         th_b.start()
         th_b.join(20)
         b_first = not th_b.is_alive() and th_a.is_alive()
+        # Stopped while A's batch is still held: the stop waits for the workers, and a batch
+        # that arrives meanwhile is still stored and answered.
+        c.proc.p.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        res["c"] = post(c, dc, one_batch(dc, 3))
+        a_held = th_a.is_alive()
     finally:
         if lock:
             try:
@@ -334,7 +344,11 @@ def held_batch(pg, work, query, da, db):
         " the store, device %s's batch on another connection of the same thread is stored and"
         " answered; %s's is stored once the lock goes" % (da.id, db.id, da.id),
         (held, waiting, b_first, ok))
-    tap(rc == 0, "the collector stopped cleanly (no leak reported)", rc)
+    st_c, rep_c = res.get("c", (0, {}))
+    tap(a_held and st_c == 200 and len(rep_c.get("accepted", [])) == 3 and rc == 0,
+        "stopped (SIGTERM) while %s's batch was held: a batch sent meanwhile was stored and"
+        " answered, the held one answered once the lock went, and the collector exited cleanly"
+        " (no leak reported)" % da.id, (a_held, st_c, rc))
 
 
 def random_batches(dev, n, seed=14):
