@@ -496,7 +496,7 @@ static void batch_workers_run_jobs(void **state)
     (void)state;
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-    int started = 0, ran = 0, order[64], n_order = 0;
+    int started = 0, ran = 0, order[64] = {0}, n_order = 0;
     bool saw[2] = {false, false}, release = false;
     test_job jobs[64];
     for (int i = 0; i < 64; i++)
