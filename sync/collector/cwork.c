@@ -41,13 +41,15 @@ tp_err cwork_start(unsigned n, cwork **out)
 {
     cwork *w = calloc(1, sizeof *w);
     *out = NULL;
-    if (!w || !(w->threads = calloc(n ? n : 1, sizeof *w->threads))) {
+    if (n == 0)
+        n = 1;
+    if (!w || !(w->threads = calloc(n, sizeof *w->threads))) {
         free(w);
         return TP_ERR_NOMEM;
     }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->more, NULL);
-    for (unsigned i = 0; i < (n ? n : 1); i++) {
+    for (unsigned i = 0; i < n; i++) {
         if (pthread_create(&w->threads[i], NULL, work, w) != 0) {
             cwork_stop(w); /* joins the w->n started so far */
             return TP_ERR_NOMEM;

@@ -27,7 +27,7 @@ typedef struct cwork_job {
     struct cwork_job *next;             /* the queue's link: the pool's, not the caller's */
 } cwork_job;
 
-/* Starts n (>= 1) worker threads. Returns TP_OK with *out set, or TP_ERR_NOMEM (memory or
+/* Starts n worker threads (0: one). Returns TP_OK with *out set, or TP_ERR_NOMEM (memory or
  * threads), having started none. */
 tp_err cwork_start(unsigned n, cwork **out);
 
