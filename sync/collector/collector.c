@@ -386,15 +386,37 @@ out:
     free(plain);
 }
 
-/* A batch worker's job (cwork.h): the reply made, the connection resumed to send it. */
-static void run_batch(cwork_job *job)
+req *req_of(cwork_job *job)
 {
-    req *r = (req *)(void *)((char *)job - offsetof(req, job));
-    finish_batch(r->c, r);
-    drop_body(r->c, r); /* the budget back before the reply waits for its thread */
+    return (req *)(void *)((char *)job - offsetof(req, job));
+}
+
+void req_resume(req *r)
+{
     r->ready = true;
     atomic_fetch_add(&r->c->replies_due, 1);
     MHD_resume_connection(r->conn);
+}
+
+enum MHD_Result req_defer(collector *c, struct MHD_Connection *conn, req *r, cwork *w,
+                          void (*run)(cwork_job *job))
+{
+    r->c = c;
+    r->conn = conn;
+    r->job.run = run;
+    MHD_suspend_connection(conn); /* before the job can resume it */
+    if (!cwork_submit(w, &r->job))
+        run(&r->job); /* the collector is stopping: served on this thread */
+    return MHD_YES;
+}
+
+/* A batch worker's job (cwork.h): the reply made, the connection resumed to send it. */
+static void run_batch(cwork_job *job)
+{
+    req *r = req_of(job);
+    finish_batch(r->c, r);
+    drop_body(r->c, r); /* the budget back before the reply waits for its thread */
+    req_resume(r);
 }
 
 /* A body of a declared length (<= COLLECTOR_BODY_MAX, checked before) is allocated once, at its
@@ -455,13 +477,7 @@ static enum MHD_Result handle_batch(collector *c, struct MHD_Connection *conn, c
         return send_json(c, conn, r->reply_status, json, r->reply_retry);
     }
     cguard_request_working(c->guard, guard_of(conn)); /* the body is in: the store's time */
-    r->c = c;
-    r->conn = conn;
-    r->job.run = run_batch;
-    MHD_suspend_connection(conn); /* before the job can resume it */
-    if (!cwork_submit(c->batches, &r->job))
-        run_batch(&r->job); /* the collector is stopping: stored on this thread */
-    return MHD_YES;
+    return req_defer(c, conn, r, c->batches, run_batch);
 }
 
 static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -475,6 +491,7 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
             atomic_fetch_sub(&c->replies_due, 1);
         drop_body(c, r);
         free(r->reply_json); /* the connection closed before its reply went out */
+        free(r->rep.body);
         free(r);
         *con_cls = NULL;
     }
@@ -588,9 +605,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return send_reply(c, conn, 200, "text/html; charset=utf-8", sync_collector_dashboard_html,
                           sync_collector_dashboard_html_len, MHD_RESPMEM_PERSISTENT, 0);
     cguard_request_working(c->guard, guard_of(conn));
-    read_route r = *rr;
-    r.path = url; /* /v1/cases/<id>: the handler and the read audit see the path asked for */
-    return handle_read(c, conn, &r);
+    return handle_read(c, conn, rr, url, con_cls);
 }
 
 /* The /healthz-only listener: its own thread, so a monitor is answered even while every worker
@@ -709,9 +724,10 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
         rc = TP_ERR_NOMEM;
         goto out;
     }
-    /* A store connection for each HTTP thread (reads) and each batch worker: neither waits for the
-     * other's connections. */
-    if ((rc = cstore_open(opt->store_url, threads + workers, &c->store, err, errlen)) != TP_OK ||
+    /* A store connection for each HTTP thread (the fleet's API, the comment page), each batch
+     * worker and each read worker: none waits for another's connections. */
+    if ((rc = cstore_open(opt->store_url, threads + workers + threads, &c->store, err, errlen)) !=
+            TP_OK ||
         (rc = cstore_set_public_url(c->store, c->public_url)) != TP_OK)
         goto out;
     if ((rc = ccomment_http_start(c)) != TP_OK)
@@ -724,7 +740,9 @@ tp_err collector_start(const collector_options *opt, collector **out, char *err,
                                 opt->alert_health_ms, wake_deliver, c->deliver, &c->alerts, err,
                                 errlen)) != TP_OK)
         goto out;
-    if ((rc = cwork_start(workers, &c->batches)) != TP_OK)
+    /* Reads as many at once as HTTP threads, as when they ran on them. */
+    if ((rc = cwork_start(workers, &c->batches)) != TP_OK ||
+        (rc = cwork_start(threads, &c->reads)) != TP_OK)
         goto out;
     /* The idle timeout stays as a backstop; the guard's deadlines are the real bound. */
     c->d = MHD_start_daemon(
@@ -790,10 +808,11 @@ void collector_stop(collector *c)
         return;
     if (c->health)
         MHD_stop_daemon(c->health);
-    /* The workers first: they store what is queued and resume its connections, and a batch that
-     * arrives meanwhile is stored on its HTTP thread, so no connection is left suspended for
-     * MHD_stop_daemon. */
+    /* The workers first: they store or answer what is queued and resume its connections, and a
+     * request that arrives meanwhile is served on its HTTP thread, so no connection is left
+     * suspended for MHD_stop_daemon. */
     cwork_stop(c->batches);
+    cwork_stop(c->reads);
     /* Their replies go out before the daemon closes the connections; a client that does not read
      * its reply is cut after 5 s (its batch is stored: sent again, it is a duplicate). */
     for (int i = 0; i < 500 && atomic_load(&c->replies_due) > 0; i++)

@@ -44,7 +44,7 @@ typedef struct collector_options {
     double read_rate_per_s;    /* reads per second per reader; 0: COLLECTOR_READ_RATE */
     double read_burst;         /* 0: COLLECTOR_READ_BURST */
     unsigned read_concurrency; /* 0: COLLECTOR_READ_CONCURRENCY */
-    unsigned threads;          /* HTTP threads; 0: 4 */
+    unsigned threads;          /* HTTP threads, and as many read workers; 0: 4 */
     unsigned batch_workers;    /* batches stored at once; 0: the online CPUs, <= threads */
     double rate_per_s;         /* batches per second per device; 0: 100 */
     double burst;              /* bucket size; 0: 200 */

@@ -40,6 +40,7 @@ struct collector {
     struct cread_gate *read_gate; /* requests in flight per reader */
     char *public_url;             /* --public-url without a trailing '/', or NULL */
     cwork *batches;               /* the batch workers: they store what the HTTP threads take in */
+    cwork *reads;                 /* the read workers: they answer the read side's GETs */
     atomic_uint replies_due;      /* batches stored, their replies not yet sent */
     cdeliver *deliver;            /* the outbox worker */
     calert_eval *alerts;          /* the alert evaluator thread */
@@ -72,7 +73,21 @@ typedef struct req {
     int reply_status; /* 200, or an error's status */
     char *reply_json; /* owned by the request until sent; NULL: 500 out of memory */
     int reply_retry;  /* Retry-After seconds, 0: none */
+    /* A read with the read workers (collector_read.c), the same way: */
+    const struct read_route *route; /* its entry of read_routes[] */
+    const char *path;               /* the path asked for (libmicrohttpd's, for the request) */
+    capi_reply rep;                 /* the reply (body owned until sent) */
+    bool via_route;                 /* rep goes out through route->send, else as JSON */
 } req;
+
+/* The workers' side of a request (cwork.h). req_defer suspends conn and queues r on w, where
+ * run does the work, leaves the reply in r and calls req_resume; when w is stopping, run runs on
+ * this thread. The handler, called again once resumed, sends the reply (r->ready). req_of finds
+ * the request of a job. */
+enum MHD_Result req_defer(collector *c, struct MHD_Connection *conn, req *r, cwork *w,
+                          void (*run)(cwork_job *job));
+void req_resume(req *r);
+req *req_of(cwork_job *job);
 
 enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status, const char *ctype,
                            void *body, size_t len, enum MHD_ResponseMemoryMode mode,
@@ -132,8 +147,10 @@ typedef struct read_route {
 /* collector_read.c: a GET of the read side: the reader authenticated (401), limited per
  * address, per reader and in flight (429 with Retry-After), its node= / store= filters checked
  * against its scope (403), the route run with the scope, the read written to the read audit
- * (503 and no data when it cannot be), then the reply. */
-enum MHD_Result handle_read(collector *c, struct MHD_Connection *conn, const read_route *route);
+ * (503 and no data when it cannot be), then the reply. All but the reply runs on a read worker
+ * while the connection is suspended; path is the path asked for (/v1/cases/<id>). */
+enum MHD_Result handle_read(collector *c, struct MHD_Connection *conn, const read_route *route,
+                            const char *path, void **con_cls);
 /* ccomment_http.c: the comment page GET/POST /c, the reads /v1/comments[.csv] (scope: a node
  * path, "" = all), and the rate limit and retention thread they need (start: TP_OK or
  * TP_ERR_NOMEM; stop: safe after a failed or no start). */

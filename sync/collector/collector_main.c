@@ -53,7 +53,7 @@ static void usage(FILE *f)
         "  --devices       file of 'DEVICE_ID SHA256_HEX_OF_TOKEN' lines (add-device makes them);\n"
         "                  optional: devices in the store (device add) need no file\n"
         "  --tz            time zone of report days (default: TZ of the process)\n"
-        "  --threads       HTTP threads (default 4)\n"
+        "  --threads       HTTP threads, and as many read workers (default 4)\n"
         "  --batch-workers batches stored at once, whichever HTTP thread took them in\n"
         "                  (default: the online CPUs, at most --threads); the store keeps a\n"
         "                  connection for each thread and each worker\n"

@@ -61,25 +61,25 @@ static void client_addr(struct MHD_Connection *conn, char *out, size_t outlen)
         tp_strlcpy(out, "unknown", outlen);
 }
 
-static enum MHD_Result limited(collector *c, struct MHD_Connection *conn, int retry,
-                               const char *msg)
+/* The reply of r, sent when its connection is resumed: rep (its body taken) as JSON with retry
+ * seconds of Retry-After, or through the route's own sender. */
+static void answer(req *r, capi_reply rep, int retry, bool via_route)
+{
+    r->rep = rep;
+    r->reply_retry = retry;
+    r->via_route = via_route;
+}
+
+static void limited(req *r, int retry, const char *msg)
 {
     char text[160];
     snprintf(text, sizeof text, "%s; retry in %d s", msg, retry);
-    return send_error(c, conn, 429, "rate_limited", text, retry);
+    answer(r, capi_error(429, "rate_limited", text), retry, false);
 }
 
-/* Sends rep (its body taken). */
-static enum MHD_Result send_capi(collector *c, struct MHD_Connection *conn, capi_reply rep)
-{
-    if (!rep.body)
-        return send_json(c, conn, 500, NULL, 0);
-    return send_json(c, conn, rep.status, rep.body, rep.retry_after > 0 ? c->retry_after_s : 0);
-}
-
-/* Runs the route for ctx (gate taken), audits it, and sends. */
-static enum MHD_Result serve(collector *c, struct MHD_Connection *conn, const read_route *route,
-                             cread_ctx *ctx, const char *query, int64_t now)
+/* Runs the route for ctx (gate taken) and audits it. */
+static void serve(collector *c, struct MHD_Connection *conn, req *r, cread_ctx *ctx,
+                  const char *query, int64_t now)
 {
     char err[TP_ERRMSG_MAX], scope[CFLEET_PATH_MAX + 1]; /* the narrowed scope: checked only */
     capi_reply rep;
@@ -91,21 +91,28 @@ static enum MHD_Result serve(collector *c, struct MHD_Connection *conn, const re
         rep = capi_error(400, "malformed", err);
     else if (rc != TP_OK)
         rep = capi_error(503, "store_unavailable", "the store cannot answer now");
-    else if (route->get) /* the handler filters node= / store= itself, within the token's scope */
-        rep = route->get(c->store, route->path, ctx->scope, conn_arg, conn, now);
+    else if (r->route->get) /* the handler filters node= / store= itself, within the scope */
+        rep = r->route->get(c->store, r->path, ctx->scope, conn_arg, conn, now);
     else
-        rep = route->get_c(c, conn, route->path, ctx->scope);
+        rep = r->route->get_c(c, conn, r->path, ctx->scope);
     ctx->status = rep.status;
-    if (cread_log(c->store, ctx, route->path, query, now) != TP_OK) {
+    if (cread_log(c->store, ctx, r->path, query, now) != TP_OK) {
         free(rep.body);
-        return send_error(c, conn, 503, "store_unavailable",
-                          "the read cannot be audited now, so it is not answered",
-                          c->retry_after_s);
+        answer(r,
+               capi_error(503, "store_unavailable",
+                          "the read cannot be audited now, so it is not answered"),
+               c->retry_after_s, false);
+        return;
     }
-    return route->send ? route->send(c, conn, route->path, rep) : send_capi(c, conn, rep);
+    if (r->route->send)
+        answer(r, rep, 0, true);
+    else
+        answer(r, rep, rep.retry_after > 0 ? c->retry_after_s : 0, false);
 }
 
-enum MHD_Result handle_read(collector *c, struct MHD_Connection *conn, const read_route *route)
+/* The read itself, on a read worker while the connection is suspended (nothing else touches it
+ * then): who reads, the limits, the route, the audit; the reply is left in r. */
+static void read_work(collector *c, struct MHD_Connection *conn, req *r)
 {
     cread_ctx ctx = {0};
     char key[CREAD_NAME_MAX]; /* as the gate keeps it: names and "@" + address fit */
@@ -114,29 +121,68 @@ enum MHD_Result handle_read(collector *c, struct MHD_Connection *conn, const rea
     int64_t mono = mono_ms(c), now = c->clock->wall_ms(c->clock->ctx);
     client_addr(conn, ctx.addr, sizeof ctx.addr);
     tp_strlcpy(ctx.method, "GET", sizeof ctx.method);
-    if (!crate_check(c->read_fail, ctx.addr, mono, &retry))
-        return limited(c, conn, retry, "too many failed read authentications from this address");
+    if (!crate_check(c->read_fail, ctx.addr, mono, &retry)) {
+        limited(r, retry, "too many failed read authentications from this address");
+        return;
+    }
     tp_err rc = cread_auth(
         c->store, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
         c->read_token, &ctx);
-    if (rc == TP_ERR_BUSY)
-        return send_error(c, conn, 503, "store_unavailable", "the store cannot answer now",
-                          c->retry_after_s);
+    if (rc == TP_ERR_BUSY) {
+        answer(r, capi_error(503, "store_unavailable", "the store cannot answer now"),
+               c->retry_after_s, false);
+        return;
+    }
     if (rc != TP_OK) {
         crate_take(c->read_fail, ctx.addr, mono, &retry);
-        return send_error(c, conn, 401, "unauthenticated",
-                          "read token required (missing, unknown or revoked bearer token)", 0);
+        answer(r,
+               capi_error(401, "unauthenticated",
+                          "read token required (missing, unknown or revoked bearer token)"),
+               0, false);
+        return;
     }
     /* An open read side has no names: its readers are told apart by address. */
     key[0] = '@';
     tp_strlcpy(ctx.kind == CREAD_OPEN ? key + 1 : key, ctx.kind == CREAD_OPEN ? ctx.addr : ctx.name,
                ctx.kind == CREAD_OPEN ? sizeof key - 1 : sizeof key);
-    if (!crate_take(c->read_rate, key, mono, &retry))
-        return limited(c, conn, retry, "this reader sends too many requests");
-    if (!cread_gate_enter(c->read_gate, key))
-        return limited(c, conn, 1, "this reader has too many requests in flight");
+    if (!crate_take(c->read_rate, key, mono, &retry)) {
+        limited(r, retry, "this reader sends too many requests");
+        return;
+    }
+    if (!cread_gate_enter(c->read_gate, key)) {
+        limited(r, 1, "this reader has too many requests in flight");
+        return;
+    }
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_query, &q);
-    enum MHD_Result ret = serve(c, conn, route, &ctx, q.s, now);
+    serve(c, conn, r, &ctx, q.s, now);
     cread_gate_leave(c->read_gate, key);
-    return ret;
+}
+
+/* A read worker's job (cwork.h): the read done, the connection resumed to send its reply. */
+static void run_read(cwork_job *job)
+{
+    req *r = req_of(job);
+    read_work(r->c, r->conn, r);
+    req_resume(r);
+}
+
+enum MHD_Result handle_read(collector *c, struct MHD_Connection *conn, const read_route *route,
+                            const char *path, void **con_cls)
+{
+    req *r = *con_cls;
+    if (r && r->ready) { /* called again after run_read resumed the connection */
+        capi_reply rep = r->rep;
+        r->rep.body = NULL;
+        if (r->via_route)
+            return r->route->send(c, conn, r->path, rep);
+        return send_json(c, conn, rep.body ? rep.status : 500, rep.body, r->reply_retry);
+    }
+    if (r) /* not expected: the connection stays suspended until the read is done */
+        return MHD_YES;
+    if (!(r = calloc(1, sizeof *r)))
+        return send_error(c, conn, 500, "internal", "out of memory", 0);
+    *con_cls = r;
+    r->route = route;
+    r->path = path;
+    return req_defer(c, conn, r, c->reads, run_read);
 }

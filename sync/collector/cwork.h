@@ -6,8 +6,9 @@
  * every other connection the thread owns, however idle the other threads are: four kiosks whose
  * connections landed on one thread were stored one after another while three threads and half
  * the machine's CPU idled. So a batch whose body is in is handed to these workers (the connection
- * suspended meanwhile), and any worker stores whichever batch waits longest. Each worker holds
- * at most one store connection, so the database work in flight stays bounded by their number.
+ * suspended meanwhile), and any worker stores whichever batch waits longest; the read side's
+ * GETs go to a pool of their own the same way. Each worker holds at most one store connection,
+ * so the database work in flight stays bounded by their number.
  *
  * Ownership: the caller owns each job (typically a member of its request) and keeps it alive
  * until its run function has returned; the pool never frees a job.

@@ -28,8 +28,9 @@ collectors on a real PostgreSQL (tests/support/pgserver.py):
    store (a lock on its epoch's key_epochs row, held by a psql session), device B's batch, on
    another connection of that same thread, is stored and answered; A's is stored once the lock
    goes. Stored inline on the HTTP thread, B would wait for A (this check fails with one worker).
-   Stopped while A's batch is held: a batch sent meanwhile is still answered, then A's, and the
-   collector exits cleanly.
+   A read of /v1/report held in the store (read_audit locked), on the same thread: another batch
+   is answered meanwhile, the read once the lock goes. Stopped while A's batch is held: a batch
+   sent meanwhile is still answered, then A's, and the collector exits cleanly.
 
 Stdlib only. Every server started here is stopped in a finally block. Prints TAP lines.
 """
@@ -281,6 +282,27 @@ def suite(pg, work):
     parity(pg, work, query)
 
 
+def hold(pg, sql):
+    """A psql session that begins a transaction and runs sql (locks, then one SELECT); returns it
+    and the SELECT's output line once the locks are held. release() commits it."""
+    p = subprocess.Popen(["psql", pg.url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    p.stdin.write("BEGIN;\n%s\n" % sql)
+    p.stdin.flush()
+    return p, p.stdout.readline().strip()
+
+
+def release(p):
+    if not p:
+        return
+    try:
+        p.stdin.write("COMMIT;\n")
+        p.stdin.close()
+    except OSError:
+        pass
+    p.wait(30)
+
+
 def held_batch(pg, work, query, da, db, dc):
     """6. One batch held up in the store holds up no other device's batch (collector.c, cwork.c)."""
     c = synclib.Collector(pg.url, None, work, extra=["--tz", "UTC", "--threads", "1",
@@ -299,12 +321,8 @@ def held_batch(pg, work, query, da, db, dc):
         first = post(c, da, one_batch(da, 0))
         ep = query("SELECT ep FROM key_epochs WHERE device = '%s' AND epoch = '%s'"
                    % (da.id, da.epoch))
-        lock = subprocess.Popen(["psql", pg.url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        lock.stdin.write("BEGIN;\nSELECT 'held' FROM key_epochs WHERE ep = %s FOR UPDATE;\n"
-                         % ep[0][0])
-        lock.stdin.flush()
-        held = lock.stdout.readline().strip()
+        lock, held = hold(pg, "SELECT 'held' FROM key_epochs WHERE ep = %s FOR UPDATE;"
+                          % ep[0][0])
         body_a, body_b = one_batch(da, 1), one_batch(db, 2)
         th_a = threading.Thread(target=lambda: res.update(a=post(c, da, body_a)))
         th_a.start()
@@ -319,6 +337,7 @@ def held_batch(pg, work, query, da, db, dc):
         th_b.start()
         th_b.join(20)
         b_first = not th_b.is_alive() and th_a.is_alive()
+        read_checks = held_read(c, pg, query, db, one_batch(db, 4))
         # Stopped while A's batch is still held: the stop waits for the workers, and a batch
         # that arrives meanwhile is still stored and answered.
         c.proc.p.send_signal(signal.SIGTERM)
@@ -326,13 +345,7 @@ def held_batch(pg, work, query, da, db, dc):
         res["c"] = post(c, dc, one_batch(dc, 3))
         a_held = th_a.is_alive()
     finally:
-        if lock:
-            try:
-                lock.stdin.write("COMMIT;\n")
-                lock.stdin.close()
-            except OSError:
-                pass
-            lock.wait(30)
+        release(lock)
         for th in (th_a, th_b):
             if th:
                 th.join(60)
@@ -344,11 +357,47 @@ def held_batch(pg, work, query, da, db, dc):
         " the store, device %s's batch on another connection of the same thread is stored and"
         " answered; %s's is stored once the lock goes" % (da.id, db.id, da.id),
         (held, waiting, b_first, ok))
+    tap(all(read_checks), "one HTTP thread, one read worker: while a read of /v1/report waits"
+        " for its audit row (read_audit locked by a psql session), a batch sent on the same thread"
+        " is stored and answered; the read is answered once the lock goes", read_checks)
     st_c, rep_c = res.get("c", (0, {}))
     tap(a_held and st_c == 200 and len(rep_c.get("accepted", [])) == 3 and rc == 0,
         "stopped (SIGTERM) while %s's batch was held: a batch sent meanwhile was stored and"
         " answered, the held one answered once the lock went, and the collector exited cleanly"
         " (no leak reported)" % da.id, (a_held, st_c, rc))
+
+
+def held_read(c, pg, query, dev, body):
+    """A read held in the store (its audit row cannot be written) holds up no batch on its HTTP
+    thread. Returns the checks: lock taken, read waiting, batch answered meanwhile, read answered
+    after."""
+    res = {}
+    lock = th = None
+    try:
+        lock, held = hold(pg, "LOCK TABLE read_audit IN ACCESS EXCLUSIVE MODE; SELECT 'held';")
+        held = held == "held"
+        th = threading.Thread(target=lambda: res.update(
+            r=ta.get(c, "/v1/report?from=2025-11-01&to=2025-11-30&by=day")))
+        th.start()
+        waiting = False
+        for _ in range(200):
+            if query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                     " AND query LIKE '%read_audit%'") == [("1",)]:
+                waiting = True
+                break
+            time.sleep(0.05)
+        box = {}
+        tb = threading.Thread(target=lambda: box.update(b=post(c, dev, body)))
+        tb.start()
+        tb.join(20)
+        st, rep = box.get("b", (0, {}))
+        batch_meanwhile = st == 200 and len(rep.get("accepted", [])) == 3 and th.is_alive()
+    finally:
+        release(lock)
+        if th:
+            th.join(60)
+    read_after = res.get("r", (0, None))[0] == 200
+    return held, waiting, batch_meanwhile, read_after
 
 
 def random_batches(dev, n, seed=14):
