@@ -87,8 +87,8 @@ enum MHD_Result send_json(collector *c, struct MHD_Connection *conn, int status,
                       MHD_RESPMEM_MUST_FREE, retry_after);
 }
 
-/* {"error":{"code":..,"message":..}}, or NULL when out of memory. */
-static char *error_json(const char *code, const char *msg)
+enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status, const char *code,
+                           const char *msg, int retry_after)
 {
     char *text = NULL;
     cJSON *root = cJSON_CreateObject(), *e = NULL;
@@ -96,13 +96,7 @@ static char *error_json(const char *code, const char *msg)
         cJSON_AddStringToObject(e, "code", code) && cJSON_AddStringToObject(e, "message", msg))
         text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
-    return text;
-}
-
-enum MHD_Result send_error(collector *c, struct MHD_Connection *conn, int status, const char *code,
-                           const char *msg, int retry_after)
-{
-    return send_json(c, conn, status, error_json(code, msg), retry_after);
+    return send_json(c, conn, status, text, retry_after);
 }
 
 /* ---- POST /v1/batches ------------------------------------------------------------------------ */
@@ -290,12 +284,11 @@ out:
 
 static void reply_error(req *r, int status, const char *code, const char *msg, int retry_after)
 {
-    r->reply_status = status;
-    r->reply_json = error_json(code, msg);
+    r->rep = capi_error(status, code, msg);
     r->reply_retry = retry_after;
 }
 
-/* The reply to a batch whose body is in, into r->reply_*. It runs on a batch worker, so it
+/* The reply to a batch whose body is in, into r->rep. It runs on a batch worker, so it
  * touches no connection. */
 static void finish_batch(collector *c, req *r)
 {
@@ -377,8 +370,7 @@ static void finish_batch(collector *c, req *r)
         status = 500;
     else
         json = with_revision(c, b, json, received);
-    r->reply_status = 200; /* a NULL json is sent as 500 out of memory */
-    r->reply_json = json;
+    r->rep = (capi_reply){.status = 200, .body = json}; /* NULL: sent as 500 out of memory */
 out:
     cmetrics_batch(c->metrics, status, (double)(mono_ms(c) - r->t0), acc, dup);
     cbatch_free(b);
@@ -389,6 +381,15 @@ out:
 req *req_of(cwork_job *job)
 {
     return (req *)(void *)((char *)job - offsetof(req, job));
+}
+
+enum MHD_Result req_reply(collector *c, struct MHD_Connection *conn, req *r)
+{
+    capi_reply rep = r->rep;
+    r->rep.body = NULL; /* taken */
+    if (r->via_route)
+        return r->route->send(c, conn, r->path, rep);
+    return send_json(c, conn, rep.status, rep.body, r->reply_retry);
 }
 
 void req_resume(req *r)
@@ -471,11 +472,8 @@ static enum MHD_Result handle_batch(collector *c, struct MHD_Connection *conn, c
         cmetrics_batch(c->metrics, r->err_status, (double)(mono_ms(c) - r->t0), 0, 0);
         return send_error(c, conn, r->err_status, r->err_code, r->err_msg, r->retry_after);
     }
-    if (r->ready) { /* called again after run_batch resumed the connection */
-        char *json = r->reply_json;
-        r->reply_json = NULL;
-        return send_json(c, conn, r->reply_status, json, r->reply_retry);
-    }
+    if (r->ready) /* called again after run_batch resumed the connection */
+        return req_reply(c, conn, r);
     cguard_request_working(c->guard, guard_of(conn)); /* the body is in: the store's time */
     return req_defer(c, conn, r, c->batches, run_batch);
 }
@@ -490,8 +488,7 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
         if (r->ready)
             atomic_fetch_sub(&c->replies_due, 1);
         drop_body(c, r);
-        free(r->reply_json); /* the connection closed before its reply went out */
-        free(r->rep.body);
+        free(r->rep.body); /* the connection closed before its reply went out */
         free(r);
         *con_cls = NULL;
     }

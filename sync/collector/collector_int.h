@@ -41,7 +41,7 @@ struct collector {
     char *public_url;             /* --public-url without a trailing '/', or NULL */
     cwork *batches;               /* the batch workers: they store what the HTTP threads take in */
     cwork *reads;                 /* the read workers: they answer the read side's GETs */
-    atomic_uint replies_due;      /* batches stored, their replies not yet sent */
+    atomic_uint replies_due;      /* workers' replies made, not yet sent */
     cdeliver *deliver;            /* the outbox worker */
     calert_eval *alerts;          /* the alert evaluator thread */
     int silent_after_s;
@@ -64,29 +64,28 @@ typedef struct req {
     tp_buf body;
     size_t held; /* bytes of the body budget taken for body.cap */
     uint64_t drained;
-    /* With the batch workers (cwork.h) once the body is in: the connection stays suspended from
-     * the job's submission until run_batch has made the reply below and resumed it. */
+    /* With the workers (cwork.h): a batch once its body is in, a read of the read side at once
+     * (collector_read.c). The connection stays suspended from the job's submission until the
+     * job has made the reply below and resumed it (req_resume). */
     cwork_job job;
     collector *c;
     struct MHD_Connection *conn;
-    bool ready;       /* the reply is made */
-    int reply_status; /* 200, or an error's status */
-    char *reply_json; /* owned by the request until sent; NULL: 500 out of memory */
-    int reply_retry;  /* Retry-After seconds, 0: none */
-    /* A read with the read workers (collector_read.c), the same way: */
-    const struct read_route *route; /* its entry of read_routes[] */
-    const char *path;               /* the path asked for (libmicrohttpd's, for the request) */
-    capi_reply rep;                 /* the reply (body owned until sent) */
-    bool via_route;                 /* rep goes out through route->send, else as JSON */
+    bool ready;      /* the reply is made */
+    capi_reply rep;  /* the reply; its body (JSON, NULL: 500 out of memory) owned until sent */
+    int reply_retry; /* Retry-After seconds, 0: none */
+    bool via_route;  /* a read whose rep goes out through route->send, else as JSON */
+    const struct read_route *route; /* a read: its entry of read_routes[] */
+    const char *path;               /* a read: the path asked for (libmicrohttpd's) */
 } req;
 
 /* The workers' side of a request (cwork.h). req_defer suspends conn and queues r on w, where
  * run does the work, leaves the reply in r and calls req_resume; when w is stopping, run runs on
- * this thread. The handler, called again once resumed, sends the reply (r->ready). req_of finds
- * the request of a job. */
+ * this thread. The handler, called again once resumed (r->ready), sends it with req_reply.
+ * req_of finds the request of a job. */
 enum MHD_Result req_defer(collector *c, struct MHD_Connection *conn, req *r, cwork *w,
                           void (*run)(cwork_job *job));
 void req_resume(req *r);
+enum MHD_Result req_reply(collector *c, struct MHD_Connection *conn, req *r);
 req *req_of(cwork_job *job);
 
 enum MHD_Result send_reply(collector *c, struct MHD_Connection *conn, int status, const char *ctype,

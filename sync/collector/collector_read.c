@@ -170,13 +170,8 @@ enum MHD_Result handle_read(collector *c, struct MHD_Connection *conn, const rea
                             const char *path, void **con_cls)
 {
     req *r = *con_cls;
-    if (r && r->ready) { /* called again after run_read resumed the connection */
-        capi_reply rep = r->rep;
-        r->rep.body = NULL;
-        if (r->via_route)
-            return r->route->send(c, conn, r->path, rep);
-        return send_json(c, conn, rep.body ? rep.status : 500, rep.body, r->reply_retry);
-    }
+    if (r && r->ready) /* called again after run_read resumed the connection */
+        return req_reply(c, conn, r);
     if (r) /* not expected: the connection stays suspended until the read is done */
         return MHD_YES;
     if (!(r = calloc(1, sizeof *r)))
